@@ -1,0 +1,92 @@
+// Domain types of registry-auth: plain C++ values, no transport, no database.
+//
+// Ids are the last segment of resource names (`workspaces/{workspace_id}/registries/{id}`).
+// `version` starts at 1 on create and grows by one on every update; the service turns it into
+// the resource's etag. Times are set by the service from its injected Clock; stores persist what
+// they are given.
+#ifndef REGISTRY_AUTH_MODEL_MODEL_H_
+#define REGISTRY_AUTH_MODEL_MODEL_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace registryauth {
+
+enum class RegistryType { kUnspecified = 0, kGhcr = 1, kAcr = 2, kDistribution = 3, kGeneric = 4 };
+
+enum class ValidationStatus { kUnspecified = 0, kPending = 1, kValid = 2, kInvalid = 3 };
+
+struct Workspace {
+  std::string id;
+  std::string display_name;
+  absl::Time create_time = absl::InfinitePast();
+  absl::Time update_time = absl::InfinitePast();
+  int64_t version = 0;
+};
+
+struct App {
+  std::string workspace_id;
+  std::string id;
+  std::string display_name;
+  // Id of a registry config in the same workspace; empty = the workspace's default.
+  std::string registry_config_id;
+  absl::Time create_time = absl::InfinitePast();
+  absl::Time update_time = absl::InfinitePast();
+  int64_t version = 0;
+};
+
+// A registry configuration as stored. The secret is held only as ciphertext here; the service
+// encrypts and decrypts it.
+struct RegistryConfig {
+  std::string workspace_id;
+  std::string id;
+  std::string display_name;
+  RegistryType type = RegistryType::kUnspecified;
+
+  // Per-type, non-secret settings. Which are meaningful depends on `type`:
+  //   GHCR: owner.  ACR: login_server, username.
+  //   DISTRIBUTION: url, repository_namespace, username (optional).  GENERIC: url, username.
+  std::string owner;
+  std::string login_server;
+  std::string url;
+  std::string repository_namespace;
+  std::string username;
+
+  // AES-256-GCM ciphertext of the secret (see crypto/), empty when no secret is stored, and
+  // the id of the key that encrypted it (for rotation reports).
+  std::string secret_ciphertext;
+  uint32_t secret_key_id = 0;
+  // Non-secret reminder of the stored secret, e.g. "ghp_…a1b2".
+  std::string secret_hint;
+
+  bool is_default = false;
+
+  ValidationStatus validation_status = ValidationStatus::kPending;
+  std::optional<absl::Time> validated_at;
+  std::string last_validation_error;
+
+  absl::Time create_time = absl::InfinitePast();
+  absl::Time update_time = absl::InfinitePast();
+  int64_t version = 0;
+};
+
+// Keyset paging: results are ordered by id; `start_after` is the last id of the previous page.
+struct ListOptions {
+  int page_size = 50;
+  std::string start_after;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  // True when more items follow the last one returned.
+  bool has_more = false;
+};
+
+}  // namespace registryauth
+
+#endif  // REGISTRY_AUTH_MODEL_MODEL_H_

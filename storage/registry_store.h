@@ -1,0 +1,83 @@
+// Persistence of workspaces, apps and registry configurations.
+//
+// RegistryStore is the only way services/ reaches the database. Two implementations:
+// PostgresRegistryStore (production, storage/postgres_store.h) and InMemoryRegistryStore (fast
+// unit tests, storage/memory_store.h). Both pass the conformance suite in
+// storage/store_conformance.h, which is the executable specification of this interface.
+//
+//   ASSIGN_OR_RETURN(RegistryConfig stored, store.CreateRegistryConfig(config));
+//   ASSIGN_OR_RETURN(Page<RegistryConfig> page, store.ListRegistryConfigs("acme", {50, ""}));
+//
+// Implementations are thread-safe. No method throws. Errors:
+//   NOT_FOUND          the addressed row (or its parent workspace) does not exist
+//   ALREADY_EXISTS     create of an id that exists
+//   ABORTED            `expected_version` (when > 0) does not match the stored version, or a
+//                      serialization conflict: re-read and retry
+//   FAILED_PRECONDITION delete of a workspace that still has children without `force`
+//   UNAVAILABLE        the database cannot be reached; retry later
+//   INTERNAL           anything else (the message never contains secret material)
+//
+// Versions: Create stores version 1 (whatever the argument says) and returns the stored row.
+// Update replaces every stored field with the argument's (except ids and create_time), stores
+// version+1 and returns the stored row. `expected_version` = 0 skips the version check.
+// Setting is_default = true on Create or Update clears it on the workspace's other registry
+// configs in the same transaction, so a workspace never has two defaults.
+#ifndef REGISTRY_AUTH_STORAGE_REGISTRY_STORE_H_
+#define REGISTRY_AUTH_STORAGE_REGISTRY_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model/model.h"
+
+namespace registryauth::storage {
+
+class RegistryStore {
+ public:
+  virtual ~RegistryStore() = default;
+
+  // ---- Workspaces
+  virtual absl::StatusOr<Workspace> CreateWorkspace(const Workspace& workspace) = 0;
+  virtual absl::StatusOr<Workspace> GetWorkspace(std::string_view id) = 0;
+  virtual absl::StatusOr<Page<Workspace>> ListWorkspaces(const ListOptions& options) = 0;
+  virtual absl::StatusOr<Workspace> UpdateWorkspace(const Workspace& workspace,
+                                                    int64_t expected_version) = 0;
+  // With `force`, the workspace's apps and registry configs go in the same transaction;
+  // without it, FAILED_PRECONDITION while any exist.
+  virtual absl::Status DeleteWorkspace(std::string_view id, int64_t expected_version,
+                                       bool force) = 0;
+
+  // ---- Apps (NOT_FOUND if the workspace does not exist)
+  virtual absl::StatusOr<App> CreateApp(const App& app) = 0;
+  virtual absl::StatusOr<App> GetApp(std::string_view workspace_id, std::string_view id) = 0;
+  virtual absl::StatusOr<Page<App>> ListApps(std::string_view workspace_id,
+                                             const ListOptions& options) = 0;
+  virtual absl::StatusOr<App> UpdateApp(const App& app, int64_t expected_version) = 0;
+  virtual absl::Status DeleteApp(std::string_view workspace_id, std::string_view id,
+                                 int64_t expected_version) = 0;
+
+  // ---- Registry configs (NOT_FOUND if the workspace does not exist)
+  virtual absl::StatusOr<RegistryConfig> CreateRegistryConfig(const RegistryConfig& config) = 0;
+  virtual absl::StatusOr<RegistryConfig> GetRegistryConfig(std::string_view workspace_id,
+                                                           std::string_view id) = 0;
+  virtual absl::StatusOr<Page<RegistryConfig>> ListRegistryConfigs(
+      std::string_view workspace_id, const ListOptions& options) = 0;
+  virtual absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RegistryConfig& config,
+                                                              int64_t expected_version) = 0;
+  virtual absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
+                                            int64_t expected_version) = 0;
+
+  // ---- Operations
+  // Cheap liveness probe of the backing database (OK or UNAVAILABLE).
+  virtual absl::Status Ping() = 0;
+  // Number of stored secrets per key id, for key-rotation reports.
+  virtual absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() = 0;
+};
+
+}  // namespace registryauth::storage
+
+#endif  // REGISTRY_AUTH_STORAGE_REGISTRY_STORE_H_
