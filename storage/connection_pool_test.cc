@@ -1,0 +1,196 @@
+#include "storage/connection_pool.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "pqxx/nontransaction"
+#include "tests/testing/pg_test_db.h"
+
+namespace registryauth::storage {
+namespace {
+
+using registryauth::testing::PgTestDb;
+
+// A listening loopback socket that never accepts: TCP connects, the server never answers.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    listen(fd_, 16);
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentServer() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+int ClosedPort() {
+  SilentServer server;
+  return server.port();  // closed when `server` goes
+}
+
+int BackendPid(pqxx::connection& conn) {
+  pqxx::nontransaction txn(conn);
+  return txn.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+}
+
+TEST(ConnectionPoolTest, RejectsInvalidOptionsWithoutConnecting) {
+  ConnectionPoolOptions options;
+  options.dsn = "host=127.0.0.1 port=1";
+  EXPECT_TRUE(ConnectionPool::Create(options).ok());
+  options.size = 0;
+  EXPECT_EQ(ConnectionPool::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.size = 2;
+  options.dsn = "postgresql://[broken";
+  EXPECT_EQ(ConnectionPool::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ConnectionPoolTest, ClosedPortIsUnavailableAtOnce) {
+  ConnectionPoolOptions options;
+  options.dsn = absl::StrCat("host=127.0.0.1 user=u password=hunter2 port=", ClosedPort());
+  options.connect_timeout = absl::Seconds(2);
+  absl::StatusOr<std::unique_ptr<ConnectionPool>> pool = ConnectionPool::Create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<ConnectionPool::Lease> lease = (*pool)->Acquire();
+  EXPECT_EQ(lease.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(lease.status().message().find("hunter2"), std::string::npos);
+  EXPECT_LT(absl::Now() - start, options.connect_timeout + absl::Seconds(1));
+  EXPECT_EQ((*pool)->open_count(), 0);  // the failed slot is given back
+}
+
+TEST(ConnectionPoolTest, SilentServerTimesOutAfterConnectTimeout) {
+  SilentServer server;
+  ConnectionPoolOptions options;
+  options.dsn = absl::StrCat("host=127.0.0.1 user=u port=", server.port());
+  options.connect_timeout = absl::Seconds(2);
+  absl::StatusOr<std::unique_ptr<ConnectionPool>> pool = ConnectionPool::Create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<ConnectionPool::Lease> lease = (*pool)->Acquire();
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(lease.status().code(), absl::StatusCode::kUnavailable) << lease.status();
+  EXPECT_GE(took, absl::Seconds(1));  // it did wait for the server...
+  EXPECT_LT(took, options.connect_timeout + absl::Seconds(2));  // ...but not forever
+}
+
+class ConnectionPoolDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REGAUTH_SKIP_WITHOUT_PG();
+    absl::StatusOr<std::unique_ptr<PgTestDb>> db = PgTestDb::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+  }
+
+  std::unique_ptr<ConnectionPool> MakePool(int size) {
+    ConnectionPoolOptions options;
+    options.dsn = db_->dsn();
+    options.size = size;
+    options.acquire_timeout = absl::Milliseconds(300);
+    options.statement_timeout = absl::Milliseconds(1500);
+    absl::StatusOr<std::unique_ptr<ConnectionPool>> pool = ConnectionPool::Create(options);
+    EXPECT_TRUE(pool.ok()) << pool.status();
+    return pool.ok() ? *std::move(pool) : nullptr;
+  }
+
+  std::unique_ptr<PgTestDb> db_;
+};
+
+TEST_F(ConnectionPoolDbTest, ReusesConnectionsAndSetsStatementTimeout) {
+  std::unique_ptr<ConnectionPool> pool = MakePool(2);
+  ASSERT_NE(pool, nullptr);
+  int first_pid = 0;
+  {
+    absl::StatusOr<ConnectionPool::Lease> lease = pool->Acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    first_pid = BackendPid(lease->conn());
+    pqxx::nontransaction txn(lease->conn());
+    EXPECT_EQ(txn.exec("SHOW statement_timeout")[0][0].as<std::string>(), "1500ms");
+  }
+  EXPECT_EQ(pool->idle_count(), 1);
+  absl::StatusOr<ConnectionPool::Lease> again = pool->Acquire();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(BackendPid(again->conn()), first_pid);
+  EXPECT_EQ(pool->open_count(), 1);
+}
+
+TEST_F(ConnectionPoolDbTest, ExhaustedPoolIsUnavailableAfterAcquireTimeout) {
+  std::unique_ptr<ConnectionPool> pool = MakePool(1);
+  ASSERT_NE(pool, nullptr);
+  absl::StatusOr<ConnectionPool::Lease> held = pool->Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<ConnectionPool::Lease> second = pool->Acquire();
+  const absl::Duration waited = absl::Now() - start;
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_GE(waited, absl::Milliseconds(250));
+  EXPECT_LT(waited, absl::Seconds(5));
+  // Once the lease is back, the connection is available again.
+  held = absl::CancelledError("released");  // destroys the held lease
+  EXPECT_EQ(pool->idle_count(), 1);
+  absl::StatusOr<ConnectionPool::Lease> third = pool->Acquire();
+  EXPECT_TRUE(third.ok()) << third.status();
+}
+
+TEST_F(ConnectionPoolDbTest, TerminatedConnectionIsReplacedAfterAtMostOneFailure) {
+  std::unique_ptr<ConnectionPool> pool = MakePool(1);
+  ASSERT_NE(pool, nullptr);
+  int old_pid = 0;
+  {
+    absl::StatusOr<ConnectionPool::Lease> lease = pool->Acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    old_pid = BackendPid(lease->conn());
+  }
+  {
+    pqxx::connection admin(db_->admin_dsn());
+    pqxx::nontransaction txn(admin);
+    ASSERT_TRUE(txn.exec_params("SELECT pg_terminate_backend($1)", old_pid)[0][0].as<bool>());
+  }
+  int failures = 0;
+  int new_pid = 0;
+  for (int attempt = 0; attempt < 2 && new_pid == 0; ++attempt) {
+    absl::StatusOr<ConnectionPool::Lease> lease = pool->Acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    try {
+      new_pid = BackendPid(lease->conn());
+    } catch (const std::exception&) {
+      ++failures;
+      lease->MarkBroken();
+    }
+  }
+  EXPECT_LE(failures, 1);
+  EXPECT_NE(new_pid, 0);
+  EXPECT_NE(new_pid, old_pid);
+  EXPECT_EQ(pool->open_count(), 1);
+}
+
+TEST_F(ConnectionPoolDbTest, StatementTimeoutCancelsLongQueries) {
+  std::unique_ptr<ConnectionPool> pool = MakePool(1);
+  ASSERT_NE(pool, nullptr);
+  absl::StatusOr<ConnectionPool::Lease> lease = pool->Acquire();
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  pqxx::nontransaction txn(lease->conn());
+  const absl::Time start = absl::Now();
+  EXPECT_THROW(txn.exec("SELECT pg_sleep(30)"), pqxx::sql_error);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+}  // namespace
+}  // namespace registryauth::storage

@@ -1,0 +1,81 @@
+// RegistryStore kept in process memory: the fake for unit tests of services/, and the reference
+// the Postgres store is checked against (both pass storage/store_conformance.h).
+//
+// It behaves like PostgresRegistryStore, including the schema's constraints: ids must match
+// the resource-id rule, display names hold at most 256 characters, the type and validation
+// status must be known values (else INVALID_ARGUMENT naming the constraint), and times are kept
+// with microsecond precision (sub-microsecond parts are truncated). When is_default moves to a
+// config, the configs that lose it get version+1 and the new default's update_time.
+// Ping() is always OK. Nothing is persisted.
+//
+//   InMemoryRegistryStore store;
+//   Workspace acme;  acme.id = "acme";
+//   ASSIGN_OR_RETURN(Workspace ws, store.CreateWorkspace(acme));
+//
+// Thread-safe (one mutex around all state).
+#ifndef REGISTRY_AUTH_STORAGE_MEMORY_STORE_H_
+#define REGISTRY_AUTH_STORAGE_MEMORY_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "storage/registry_store.h"
+
+namespace registryauth::storage {
+
+class InMemoryRegistryStore final : public RegistryStore {
+ public:
+  InMemoryRegistryStore() = default;
+  InMemoryRegistryStore(const InMemoryRegistryStore&) = delete;
+  InMemoryRegistryStore& operator=(const InMemoryRegistryStore&) = delete;
+
+  absl::StatusOr<Workspace> CreateWorkspace(const Workspace& workspace) override;
+  absl::StatusOr<Workspace> GetWorkspace(std::string_view id) override;
+  absl::StatusOr<Page<Workspace>> ListWorkspaces(const ListOptions& options) override;
+  absl::StatusOr<Workspace> UpdateWorkspace(const Workspace& workspace,
+                                            int64_t expected_version) override;
+  absl::Status DeleteWorkspace(std::string_view id, int64_t expected_version,
+                               bool force) override;
+
+  absl::StatusOr<App> CreateApp(const App& app) override;
+  absl::StatusOr<App> GetApp(std::string_view workspace_id, std::string_view id) override;
+  absl::StatusOr<Page<App>> ListApps(std::string_view workspace_id,
+                                     const ListOptions& options) override;
+  absl::StatusOr<App> UpdateApp(const App& app, int64_t expected_version) override;
+  absl::Status DeleteApp(std::string_view workspace_id, std::string_view id,
+                         int64_t expected_version) override;
+
+  absl::StatusOr<RegistryConfig> CreateRegistryConfig(const RegistryConfig& config) override;
+  absl::StatusOr<RegistryConfig> GetRegistryConfig(std::string_view workspace_id,
+                                                   std::string_view id) override;
+  absl::StatusOr<Page<RegistryConfig>> ListRegistryConfigs(std::string_view workspace_id,
+                                                           const ListOptions& options) override;
+  absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RegistryConfig& config,
+                                                      int64_t expected_version) override;
+  absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
+                                    int64_t expected_version) override;
+
+  absl::Status Ping() override;
+  absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
+
+ private:
+  using ChildKey = std::pair<std::string, std::string>;  // (workspace_id, id)
+
+  // Clears is_default on the workspace's configs other than `keep_id`.
+  void ClearOtherDefaultsLocked(const std::string& workspace_id, const std::string& keep_id,
+                                absl::Time update_time) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  std::map<std::string, Workspace> workspaces_ ABSL_GUARDED_BY(mu_);
+  std::map<ChildKey, App> apps_ ABSL_GUARDED_BY(mu_);
+  std::map<ChildKey, RegistryConfig> configs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace registryauth::storage
+
+#endif  // REGISTRY_AUTH_STORAGE_MEMORY_STORE_H_

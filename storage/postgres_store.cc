@@ -1,0 +1,629 @@
+#include "storage/postgres_store.h"
+
+#include <exception>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "pqxx/binarystring"
+#include "pqxx/nontransaction"
+#include "pqxx/result"
+#include "pqxx/transaction"
+#include "storage/migrations.h"
+#include "storage/pq_status.h"
+#include "storage/store_internal.h"
+
+namespace registryauth::storage {
+namespace {
+
+using internal::EffectivePageSize;
+using internal::Sv;
+using internal::TruncateToMicros;
+
+// ---- SQL. Times travel as text in ($n::timestamptz) and as bigint microseconds since the
+// epoch out, so they are exact to the microsecond; infinite times map to INT64_MIN/MAX.
+
+constexpr int64_t kMicrosPast = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMicrosFuture = std::numeric_limits<int64_t>::max();
+
+std::string Micros(std::string_view column) {
+  const absl::string_view c = Sv(column);
+  return absl::StrCat("CASE WHEN ", c, " IS NULL THEN NULL WHEN isfinite(", c,
+                      ") THEN (extract(epoch FROM ", c,
+                      ") * 1000000)::bigint WHEN ", c, " < 'epoch' THEN '", kMicrosPast,
+                      "'::bigint ELSE '", kMicrosFuture, "'::bigint END");
+}
+
+std::string WorkspaceColumns() {
+  return absl::StrCat("id, display_name, ", Micros("create_time"), ", ", Micros("update_time"),
+                      ", version");
+}
+
+std::string AppColumns() {
+  return absl::StrCat("workspace_id, id, display_name, registry_config_id, ",
+                      Micros("create_time"), ", ", Micros("update_time"), ", version");
+}
+
+std::string ConfigColumns() {
+  return absl::StrCat(
+      "workspace_id, id, display_name, type, owner, login_server, url, repository_namespace, "
+      "username, secret_ciphertext, secret_key_id, secret_hint, is_default, validation_status, ",
+      Micros("validated_at"), ", last_validation_error, ", Micros("create_time"), ", ",
+      Micros("update_time"), ", version");
+}
+
+// SET list of rc_update: parameters $3..$16 and $18 as in rc_insert, $17 = expected version.
+constexpr char kConfigSet[] =
+    "display_name = $3, type = $4, owner = $5, login_server = $6, url = $7, "
+    "repository_namespace = $8, username = $9, secret_ciphertext = NULLIF($10::bytea, ''), "
+    "secret_key_id = $11, secret_hint = $12, is_default = $13, validation_status = $14, "
+    "validated_at = NULLIF($15, '')::timestamptz, last_validation_error = $16, "
+    "update_time = $18::timestamptz";
+
+struct Statement {
+  const char* name;
+  std::string sql;
+};
+
+const std::vector<Statement>& Statements() {
+  static const std::vector<Statement>* const kStatements = new std::vector<Statement>{
+      // Workspaces
+      {"ws_insert",
+       absl::StrCat("INSERT INTO workspaces (id, display_name, create_time, update_time, version)"
+                    " VALUES ($1, $2, $3::timestamptz, $4::timestamptz, 1) RETURNING ",
+                    WorkspaceColumns())},
+      {"ws_get", absl::StrCat("SELECT ", WorkspaceColumns(), " FROM workspaces WHERE id = $1")},
+      {"ws_list", absl::StrCat("SELECT ", WorkspaceColumns(),
+                               " FROM workspaces WHERE id > $1 ORDER BY id LIMIT $2")},
+      {"ws_update",
+       absl::StrCat("UPDATE workspaces SET display_name = $2, update_time = $3::timestamptz,"
+                    " version = version + 1"
+                    " WHERE id = $1 AND ($4::bigint = 0 OR version = $4) RETURNING ",
+                    WorkspaceColumns())},
+      {"ws_version", "SELECT version FROM workspaces WHERE id = $1"},
+      {"ws_lock_for_delete", "SELECT version FROM workspaces WHERE id = $1 FOR UPDATE"},
+      {"ws_lock_shared", "SELECT 1 FROM workspaces WHERE id = $1 FOR NO KEY UPDATE"},
+      {"ws_has_children",
+       "SELECT EXISTS (SELECT 1 FROM apps WHERE workspace_id = $1)"
+       " OR EXISTS (SELECT 1 FROM registry_configs WHERE workspace_id = $1)"},
+      {"ws_delete_apps", "DELETE FROM apps WHERE workspace_id = $1"},
+      {"ws_delete_configs", "DELETE FROM registry_configs WHERE workspace_id = $1"},
+      {"ws_delete", "DELETE FROM workspaces WHERE id = $1"},
+      // Apps
+      {"app_insert",
+       absl::StrCat("INSERT INTO apps (workspace_id, id, display_name, registry_config_id,"
+                    " create_time, update_time, version)"
+                    " VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, 1) RETURNING ",
+                    AppColumns())},
+      {"app_get", absl::StrCat("SELECT ", AppColumns(),
+                               " FROM apps WHERE workspace_id = $1 AND id = $2")},
+      {"app_list", absl::StrCat("SELECT ", AppColumns(),
+                                " FROM apps WHERE workspace_id = $1 AND id > $2"
+                                " ORDER BY id LIMIT $3")},
+      {"app_update",
+       absl::StrCat("UPDATE apps SET display_name = $3, registry_config_id = $4,"
+                    " update_time = $5::timestamptz, version = version + 1"
+                    " WHERE workspace_id = $1 AND id = $2 AND ($6::bigint = 0 OR version = $6)"
+                    " RETURNING ",
+                    AppColumns())},
+      {"app_version", "SELECT version FROM apps WHERE workspace_id = $1 AND id = $2"},
+      {"app_delete",
+       "DELETE FROM apps WHERE workspace_id = $1 AND id = $2"
+       " AND ($3::bigint = 0 OR version = $3) RETURNING 1"},
+      // Registry configs
+      {"rc_insert",
+       absl::StrCat(
+           "INSERT INTO registry_configs (workspace_id, id, display_name, type, owner,"
+           " login_server, url, repository_namespace, username, secret_ciphertext,"
+           " secret_key_id, secret_hint, is_default, validation_status, validated_at,"
+           " last_validation_error, create_time, update_time, version)"
+           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10::bytea, ''), $11, $12, $13,"
+           " $14, NULLIF($15, '')::timestamptz, $16, $17::timestamptz, $18::timestamptz, 1)"
+           " RETURNING ",
+           ConfigColumns())},
+      {"rc_get", absl::StrCat("SELECT ", ConfigColumns(),
+                              " FROM registry_configs WHERE workspace_id = $1 AND id = $2")},
+      {"rc_list", absl::StrCat("SELECT ", ConfigColumns(),
+                               " FROM registry_configs WHERE workspace_id = $1 AND id > $2"
+                               " ORDER BY id LIMIT $3")},
+      {"rc_update",
+       absl::StrCat("UPDATE registry_configs SET ", kConfigSet,
+                    ", version = version + 1 WHERE workspace_id = $1 AND id = $2"
+                    " AND ($17::bigint = 0 OR version = $17) RETURNING ",
+                    ConfigColumns())},
+      {"rc_clear_default",
+       "UPDATE registry_configs SET is_default = false, version = version + 1,"
+       " update_time = $3::timestamptz"
+       " WHERE workspace_id = $1 AND id <> $2 AND is_default"},
+      {"rc_version", "SELECT version FROM registry_configs WHERE workspace_id = $1 AND id = $2"},
+      {"rc_delete",
+       "DELETE FROM registry_configs WHERE workspace_id = $1 AND id = $2"
+       " AND ($3::bigint = 0 OR version = $3) RETURNING 1"},
+      {"rc_count_by_key",
+       "SELECT secret_key_id, count(*) FROM registry_configs"
+       " WHERE secret_ciphertext IS NOT NULL GROUP BY secret_key_id"},
+      {"ping", "SELECT 1"},
+  };
+  return *kStatements;
+}
+
+void PrepareStatements(pqxx::connection& conn) {
+  for (const Statement& s : Statements()) conn.prepare(s.name, s.sql);
+}
+
+// ---- Conversions
+
+std::string TimeParam(absl::Time t) {
+  if (t == absl::InfinitePast()) return "-infinity";
+  if (t == absl::InfiniteFuture()) return "infinity";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", TruncateToMicros(t), absl::UTCTimeZone());
+}
+
+absl::Time TimeFromField(const pqxx::field& f) {
+  const int64_t micros = f.as<int64_t>();
+  if (micros == kMicrosPast) return absl::InfinitePast();
+  if (micros == kMicrosFuture) return absl::InfiniteFuture();
+  return absl::FromUnixMicros(micros);
+}
+
+const char* TypeName(RegistryType type) {
+  switch (type) {
+    case RegistryType::kGhcr: return "GHCR";
+    case RegistryType::kAcr: return "ACR";
+    case RegistryType::kDistribution: return "DISTRIBUTION";
+    case RegistryType::kGeneric: return "GENERIC";
+    case RegistryType::kUnspecified: break;
+  }
+  return "UNSPECIFIED";  // rejected by registry_configs_type_known
+}
+
+RegistryType TypeFromName(std::string_view name) {
+  if (name == "GHCR") return RegistryType::kGhcr;
+  if (name == "ACR") return RegistryType::kAcr;
+  if (name == "DISTRIBUTION") return RegistryType::kDistribution;
+  if (name == "GENERIC") return RegistryType::kGeneric;
+  return RegistryType::kUnspecified;
+}
+
+const char* StatusName(ValidationStatus status) {
+  switch (status) {
+    case ValidationStatus::kPending: return "PENDING";
+    case ValidationStatus::kValid: return "VALID";
+    case ValidationStatus::kInvalid: return "INVALID";
+    case ValidationStatus::kUnspecified: break;
+  }
+  return "UNSPECIFIED";  // rejected by registry_configs_validation_status_known
+}
+
+ValidationStatus StatusFromName(std::string_view name) {
+  if (name == "PENDING") return ValidationStatus::kPending;
+  if (name == "VALID") return ValidationStatus::kValid;
+  if (name == "INVALID") return ValidationStatus::kInvalid;
+  return ValidationStatus::kUnspecified;
+}
+
+Workspace WorkspaceFromRow(const pqxx::row& r) {
+  Workspace w;
+  w.id = r[0].as<std::string>();
+  w.display_name = r[1].as<std::string>();
+  w.create_time = TimeFromField(r[2]);
+  w.update_time = TimeFromField(r[3]);
+  w.version = r[4].as<int64_t>();
+  return w;
+}
+
+App AppFromRow(const pqxx::row& r) {
+  App a;
+  a.workspace_id = r[0].as<std::string>();
+  a.id = r[1].as<std::string>();
+  a.display_name = r[2].as<std::string>();
+  a.registry_config_id = r[3].as<std::string>();
+  a.create_time = TimeFromField(r[4]);
+  a.update_time = TimeFromField(r[5]);
+  a.version = r[6].as<int64_t>();
+  return a;
+}
+
+RegistryConfig ConfigFromRow(const pqxx::row& r) {
+  RegistryConfig c;
+  c.workspace_id = r[0].as<std::string>();
+  c.id = r[1].as<std::string>();
+  c.display_name = r[2].as<std::string>();
+  c.type = TypeFromName(r[3].as<std::string>());
+  c.owner = r[4].as<std::string>();
+  c.login_server = r[5].as<std::string>();
+  c.url = r[6].as<std::string>();
+  c.repository_namespace = r[7].as<std::string>();
+  c.username = r[8].as<std::string>();
+  if (!r[9].is_null()) c.secret_ciphertext = pqxx::binarystring(r[9]).str();
+  c.secret_key_id = static_cast<uint32_t>(r[10].as<int64_t>());
+  c.secret_hint = r[11].as<std::string>();
+  c.is_default = r[12].as<bool>();
+  c.validation_status = StatusFromName(r[13].as<std::string>());
+  if (!r[14].is_null()) c.validated_at = TimeFromField(r[14]);
+  c.last_validation_error = r[15].as<std::string>();
+  c.create_time = TimeFromField(r[16]);
+  c.update_time = TimeFromField(r[17]);
+  c.version = r[18].as<int64_t>();
+  return c;
+}
+
+// rc_insert with the registry-config parameters $1..$18.
+template <typename Txn>
+pqxx::result ExecConfigInsert(Txn& txn, const RegistryConfig& c) {
+  return txn.exec_prepared(
+      "rc_insert", c.workspace_id, c.id, c.display_name, TypeName(c.type), c.owner, c.login_server,
+      c.url, c.repository_namespace, c.username,
+      pqxx::binarystring(c.secret_ciphertext.data(), c.secret_ciphertext.size()),
+      static_cast<int64_t>(c.secret_key_id), c.secret_hint, c.is_default,
+      StatusName(c.validation_status),
+      c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
+      c.last_validation_error, TimeParam(c.create_time), TimeParam(c.update_time));
+}
+
+// rc_update: the parameters of ExecConfigInsert with the expected version in place of create_time.
+template <typename Txn>
+pqxx::result ExecConfigUpdate(Txn& txn, const RegistryConfig& c, int64_t expected_version) {
+  return txn.exec_prepared(
+      "rc_update", c.workspace_id, c.id, c.display_name, TypeName(c.type), c.owner,
+      c.login_server, c.url, c.repository_namespace, c.username,
+      pqxx::binarystring(c.secret_ciphertext.data(), c.secret_ciphertext.size()),
+      static_cast<int64_t>(c.secret_key_id), c.secret_hint, c.is_default,
+      StatusName(c.validation_status),
+      c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
+      c.last_validation_error, expected_version, TimeParam(c.update_time));
+}
+
+template <typename T>
+Page<T> PageFromResult(const pqxx::result& result, int page_size, T (*from_row)(const pqxx::row&)) {
+  Page<T> page;
+  for (const pqxx::row& row : result) {
+    if (static_cast<int>(page.items.size()) == page_size) {
+      page.has_more = true;
+      break;
+    }
+    page.items.push_back(from_row(row));
+  }
+  return page;
+}
+
+absl::Status WorkspaceNotFound(std::string_view id) {
+  return absl::NotFoundError(absl::StrCat("workspace \"", Sv(id), "\" not found"));
+}
+
+absl::Status ChildNotFound(std::string_view kind, std::string_view ws, std::string_view id) {
+  return absl::NotFoundError(absl::StrCat(Sv(kind), " \"", Sv(ws), "/", Sv(id), "\" not found"));
+}
+
+absl::Status ChildExists(std::string_view kind, std::string_view ws, std::string_view id) {
+  return absl::AlreadyExistsError(
+      absl::StrCat(Sv(kind), " \"", Sv(ws), "/", Sv(id), "\" already exists"));
+}
+
+absl::Status VersionMismatch(std::string_view what) {
+  return absl::AbortedError(absl::StrCat(Sv(what), " was modified concurrently (stale version)"));
+}
+
+// After a versioned UPDATE/DELETE matched no row: NOT_FOUND if the row is gone, else ABORTED.
+template <typename Txn, typename... Key>
+absl::Status MissOrStale(Txn& txn, const char* version_statement, absl::Status not_found,
+                         std::string_view what, const Key&... key) {
+  if (txn.exec_prepared(version_statement, key...).empty()) return not_found;
+  return VersionMismatch(what);
+}
+
+// Runs `fn(connection)` on a pooled connection; the edge where libpqxx exceptions become Status.
+template <typename Fn>
+auto WithConnection(ConnectionPool& pool, std::string_view operation, Fn&& fn)
+    -> decltype(fn(std::declval<pqxx::connection&>())) {
+  absl::StatusOr<ConnectionPool::Lease> lease = pool.Acquire();
+  if (!lease.ok()) return lease.status();
+  try {
+    return fn(lease->conn());
+  } catch (const std::exception& e) {
+    if (IsConnectionLost(e)) lease->MarkBroken();
+    return StatusFromDbException(e, operation);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PostgresRegistryStore>> PostgresRegistryStore::Create(
+    PostgresOptions options) {
+  ConnectionPoolOptions pool_options;
+  pool_options.dsn = std::move(options.dsn);
+  pool_options.size = options.pool_size;
+  pool_options.connect_timeout = options.connect_timeout;
+  pool_options.acquire_timeout = options.acquire_timeout;
+  pool_options.statement_timeout = options.statement_timeout;
+  pool_options.on_connect = PrepareStatements;
+  absl::StatusOr<std::unique_ptr<ConnectionPool>> pool =
+      ConnectionPool::Create(std::move(pool_options));
+  if (!pool.ok()) return pool.status();
+  return std::unique_ptr<PostgresRegistryStore>(new PostgresRegistryStore(*std::move(pool)));
+}
+
+PostgresRegistryStore::PostgresRegistryStore(std::unique_ptr<ConnectionPool> pool)
+    : pool_(std::move(pool)) {}
+
+PostgresRegistryStore::~PostgresRegistryStore() = default;
+
+absl::Status PostgresRegistryStore::ApplyMigrations() {
+  return WithConnection(*pool_, "apply migrations", [](pqxx::connection& conn) {
+    return storage::ApplyMigrations(conn);
+  });
+}
+
+// ---- Workspaces
+
+absl::StatusOr<Workspace> PostgresRegistryStore::CreateWorkspace(const Workspace& workspace) {
+  absl::StatusOr<Workspace> result = WithConnection(
+      *pool_, "create workspace", [&](pqxx::connection& conn) -> absl::StatusOr<Workspace> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("ws_insert", workspace.id, workspace.display_name,
+                                           TimeParam(workspace.create_time),
+                                           TimeParam(workspace.update_time));
+        return WorkspaceFromRow(r[0]);
+      });
+  if (absl::IsAlreadyExists(result.status())) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("workspace \"", workspace.id, "\" already exists"));
+  }
+  return result;
+}
+
+absl::StatusOr<Workspace> PostgresRegistryStore::GetWorkspace(std::string_view id) {
+  return WithConnection(*pool_, "get workspace",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<Workspace> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r = txn.exec_prepared("ws_get", std::string(id));
+                          if (r.empty()) return WorkspaceNotFound(id);
+                          return WorkspaceFromRow(r[0]);
+                        });
+}
+
+absl::StatusOr<Page<Workspace>> PostgresRegistryStore::ListWorkspaces(const ListOptions& options) {
+  const int page_size = EffectivePageSize(options);
+  return WithConnection(
+      *pool_, "list workspaces", [&](pqxx::connection& conn) -> absl::StatusOr<Page<Workspace>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("ws_list", options.start_after, page_size + 1);
+        return PageFromResult(r, page_size, &WorkspaceFromRow);
+      });
+}
+
+absl::StatusOr<Workspace> PostgresRegistryStore::UpdateWorkspace(const Workspace& workspace,
+                                                                 int64_t expected_version) {
+  return WithConnection(
+      *pool_, "update workspace", [&](pqxx::connection& conn) -> absl::StatusOr<Workspace> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r =
+            txn.exec_prepared("ws_update", workspace.id, workspace.display_name,
+                              TimeParam(workspace.update_time), expected_version);
+        if (r.empty()) {
+          return MissOrStale(txn, "ws_version", WorkspaceNotFound(workspace.id), "workspace",
+                             workspace.id);
+        }
+        return WorkspaceFromRow(r[0]);
+      });
+}
+
+absl::Status PostgresRegistryStore::DeleteWorkspace(std::string_view id, int64_t expected_version,
+                                                    bool force) {
+  const std::string ws(id);
+  return WithConnection(*pool_, "delete workspace", [&](pqxx::connection& conn) -> absl::Status {
+    pqxx::work txn(conn);
+    // FOR UPDATE also blocks new apps/configs (their foreign-key check needs a key-share lock).
+    pqxx::result locked = txn.exec_prepared("ws_lock_for_delete", ws);
+    if (locked.empty()) return WorkspaceNotFound(ws);
+    if (expected_version > 0 && locked[0][0].as<int64_t>() != expected_version) {
+      return VersionMismatch("workspace");
+    }
+    if (force) {
+      txn.exec_prepared("ws_delete_apps", ws);
+      txn.exec_prepared("ws_delete_configs", ws);
+    } else if (txn.exec_prepared("ws_has_children", ws)[0][0].as<bool>()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("workspace \"", ws, "\" still has apps or registry configs"));
+    }
+    txn.exec_prepared("ws_delete", ws);
+    txn.commit();
+    return absl::OkStatus();
+  });
+}
+
+// ---- Apps
+
+absl::StatusOr<App> PostgresRegistryStore::CreateApp(const App& app) {
+  absl::StatusOr<App> result =
+      WithConnection(*pool_, "create app", [&](pqxx::connection& conn) -> absl::StatusOr<App> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("app_insert", app.workspace_id, app.id,
+                                           app.display_name, app.registry_config_id,
+                                           TimeParam(app.create_time), TimeParam(app.update_time));
+        return AppFromRow(r[0]);
+      });
+  if (absl::IsNotFound(result.status())) return WorkspaceNotFound(app.workspace_id);
+  if (absl::IsAlreadyExists(result.status())) return ChildExists("app", app.workspace_id, app.id);
+  return result;
+}
+
+absl::StatusOr<App> PostgresRegistryStore::GetApp(std::string_view workspace_id,
+                                                  std::string_view id) {
+  return WithConnection(*pool_, "get app", [&](pqxx::connection& conn) -> absl::StatusOr<App> {
+    pqxx::nontransaction txn(conn);
+    pqxx::result r = txn.exec_prepared("app_get", std::string(workspace_id), std::string(id));
+    if (r.empty()) return ChildNotFound("app", workspace_id, id);
+    return AppFromRow(r[0]);
+  });
+}
+
+absl::StatusOr<Page<App>> PostgresRegistryStore::ListApps(std::string_view workspace_id,
+                                                          const ListOptions& options) {
+  const std::string ws(workspace_id);
+  const int page_size = EffectivePageSize(options);
+  return WithConnection(
+      *pool_, "list apps", [&](pqxx::connection& conn) -> absl::StatusOr<Page<App>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("app_list", ws, options.start_after, page_size + 1);
+        if (r.empty() && txn.exec_prepared("ws_get", ws).empty()) return WorkspaceNotFound(ws);
+        return PageFromResult(r, page_size, &AppFromRow);
+      });
+}
+
+absl::StatusOr<App> PostgresRegistryStore::UpdateApp(const App& app, int64_t expected_version) {
+  return WithConnection(*pool_, "update app", [&](pqxx::connection& conn) -> absl::StatusOr<App> {
+    pqxx::nontransaction txn(conn);
+    pqxx::result r =
+        txn.exec_prepared("app_update", app.workspace_id, app.id, app.display_name,
+                          app.registry_config_id, TimeParam(app.update_time), expected_version);
+    if (r.empty()) {
+      return MissOrStale(txn, "app_version", ChildNotFound("app", app.workspace_id, app.id),
+                         "app", app.workspace_id, app.id);
+    }
+    return AppFromRow(r[0]);
+  });
+}
+
+absl::Status PostgresRegistryStore::DeleteApp(std::string_view workspace_id, std::string_view id,
+                                              int64_t expected_version) {
+  const std::string ws(workspace_id);
+  const std::string app_id(id);
+  return WithConnection(*pool_, "delete app", [&](pqxx::connection& conn) -> absl::Status {
+    pqxx::nontransaction txn(conn);
+    if (txn.exec_prepared("app_delete", ws, app_id, expected_version).empty()) {
+      return MissOrStale(txn, "app_version", ChildNotFound("app", ws, app_id), "app", ws,
+                         app_id);
+    }
+    return absl::OkStatus();
+  });
+}
+
+// ---- Registry configs
+
+absl::StatusOr<RegistryConfig> PostgresRegistryStore::CreateRegistryConfig(
+    const RegistryConfig& config) {
+  absl::StatusOr<RegistryConfig> result = WithConnection(
+      *pool_, "create registry config",
+      [&](pqxx::connection& conn) -> absl::StatusOr<RegistryConfig> {
+        if (!config.is_default) {
+          pqxx::nontransaction txn(conn);
+          return ConfigFromRow(ExecConfigInsert(txn, config)[0]);
+        }
+        pqxx::work txn(conn);
+        // Serialises default switches within the workspace (and checks it exists).
+        if (txn.exec_prepared("ws_lock_shared", config.workspace_id).empty()) {
+          return WorkspaceNotFound(config.workspace_id);
+        }
+        txn.exec_prepared("rc_clear_default", config.workspace_id, config.id,
+                          TimeParam(config.update_time));
+        RegistryConfig stored =
+            ConfigFromRow(ExecConfigInsert(txn, config)[0]);
+        txn.commit();
+        return stored;
+      });
+  if (absl::IsNotFound(result.status())) return WorkspaceNotFound(config.workspace_id);
+  if (absl::IsAlreadyExists(result.status())) {
+    return ChildExists("registry config", config.workspace_id, config.id);
+  }
+  return result;
+}
+
+absl::StatusOr<RegistryConfig> PostgresRegistryStore::GetRegistryConfig(
+    std::string_view workspace_id, std::string_view id) {
+  return WithConnection(
+      *pool_, "get registry config",
+      [&](pqxx::connection& conn) -> absl::StatusOr<RegistryConfig> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("rc_get", std::string(workspace_id), std::string(id));
+        if (r.empty()) return ChildNotFound("registry config", workspace_id, id);
+        return ConfigFromRow(r[0]);
+      });
+}
+
+absl::StatusOr<Page<RegistryConfig>> PostgresRegistryStore::ListRegistryConfigs(
+    std::string_view workspace_id, const ListOptions& options) {
+  const std::string ws(workspace_id);
+  const int page_size = EffectivePageSize(options);
+  return WithConnection(
+      *pool_, "list registry configs",
+      [&](pqxx::connection& conn) -> absl::StatusOr<Page<RegistryConfig>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("rc_list", ws, options.start_after, page_size + 1);
+        if (r.empty() && txn.exec_prepared("ws_get", ws).empty()) return WorkspaceNotFound(ws);
+        return PageFromResult(r, page_size, &ConfigFromRow);
+      });
+}
+
+absl::StatusOr<RegistryConfig> PostgresRegistryStore::UpdateRegistryConfig(
+    const RegistryConfig& config, int64_t expected_version) {
+  return WithConnection(
+      *pool_, "update registry config",
+      [&](pqxx::connection& conn) -> absl::StatusOr<RegistryConfig> {
+        absl::Status not_found = ChildNotFound("registry config", config.workspace_id, config.id);
+        if (!config.is_default) {
+          pqxx::nontransaction txn(conn);
+          pqxx::result r = ExecConfigUpdate(txn, config, expected_version);
+          if (r.empty()) {
+            return MissOrStale(txn, "rc_version", not_found, "registry config",
+                               config.workspace_id, config.id);
+          }
+          return ConfigFromRow(r[0]);
+        }
+        pqxx::work txn(conn);
+        if (txn.exec_prepared("ws_lock_shared", config.workspace_id).empty()) return not_found;
+        txn.exec_prepared("rc_clear_default", config.workspace_id, config.id,
+                          TimeParam(config.update_time));
+        pqxx::result r = ExecConfigUpdate(txn, config, expected_version);
+        if (r.empty()) {
+          return MissOrStale(txn, "rc_version", not_found, "registry config",
+                             config.workspace_id, config.id);
+        }
+        RegistryConfig stored = ConfigFromRow(r[0]);
+        txn.commit();
+        return stored;
+      });
+}
+
+absl::Status PostgresRegistryStore::DeleteRegistryConfig(std::string_view workspace_id,
+                                                         std::string_view id,
+                                                         int64_t expected_version) {
+  const std::string ws(workspace_id);
+  const std::string config_id(id);
+  return WithConnection(
+      *pool_, "delete registry config", [&](pqxx::connection& conn) -> absl::Status {
+        pqxx::nontransaction txn(conn);
+        if (txn.exec_prepared("rc_delete", ws, config_id, expected_version).empty()) {
+          return MissOrStale(txn, "rc_version",
+                             ChildNotFound("registry config", ws, config_id),
+                             "registry config", ws, config_id);
+        }
+        return absl::OkStatus();
+      });
+}
+
+// ---- Operations
+
+absl::Status PostgresRegistryStore::Ping() {
+  return WithConnection(*pool_, "ping", [](pqxx::connection& conn) -> absl::Status {
+    pqxx::nontransaction txn(conn);
+    txn.exec_prepared("ping");
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::map<uint32_t, int64_t>> PostgresRegistryStore::CountSecretsByKeyId() {
+  return WithConnection(
+      *pool_, "count secrets by key id",
+      [](pqxx::connection& conn) -> absl::StatusOr<std::map<uint32_t, int64_t>> {
+        pqxx::nontransaction txn(conn);
+        std::map<uint32_t, int64_t> counts;
+        for (const pqxx::row& row : txn.exec_prepared("rc_count_by_key")) {
+          counts[static_cast<uint32_t>(row[0].as<int64_t>())] = row[1].as<int64_t>();
+        }
+        return counts;
+      });
+}
+
+}  // namespace registryauth::storage

@@ -1,0 +1,99 @@
+// RegistryStore on PostgreSQL (libpqxx), the production store.
+//
+// Schema: storage/migrations/*.sql, applied by ApplyMigrations(). Behaviour beyond
+// registry_store.h, shared with InMemoryRegistryStore (storage/store_conformance.h checks both):
+// - times keep microseconds (timestamptz); finer parts are truncated; infinite times round-trip;
+// - configs that lose is_default to another get version+1 and the new default's update_time;
+// - a row that breaks a schema constraint (id format, display_name length, unknown enum) is
+//   INVALID_ARGUMENT naming the constraint;
+// - page_size <= 0 means 50, larger than 1000 is clamped; ids are ordered bytewise.
+//
+// Availability: Create never connects. Each call takes a connection from a pool of
+// `pool_size`, opening one when needed (libpq connect_timeout, TCP keepalives, session
+// statement_timeout). Database down -> UNAVAILABLE within about connect_timeout (or
+// acquire_timeout when all connections are busy); when it is back the pool reconnects by itself.
+// Every statement is a prepared, parameterised statement; changes to more than one row run in
+// one transaction. Error messages never include statement parameters.
+//
+//   PostgresOptions options;  options.dsn = "host=db.internal dbname=registry_auth";
+//   ASSIGN_OR_RETURN(auto store, PostgresRegistryStore::Create(options));
+//   RETURN_IF_ERROR(store->ApplyMigrations());
+//
+// Thread-safe.
+#ifndef REGISTRY_AUTH_STORAGE_POSTGRES_STORE_H_
+#define REGISTRY_AUTH_STORAGE_POSTGRES_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "storage/connection_pool.h"
+#include "storage/registry_store.h"
+
+namespace registryauth::storage {
+
+struct PostgresOptions {
+  std::string dsn;  // libpq keyword/value string or postgresql:// URI; may hold a password
+  int pool_size = 8;
+  absl::Duration connect_timeout = absl::Seconds(3);
+  absl::Duration acquire_timeout = absl::Seconds(5);
+  absl::Duration statement_timeout = absl::Seconds(10);
+};
+
+class PostgresRegistryStore final : public RegistryStore {
+ public:
+  // INVALID_ARGUMENT for a DSN that does not parse or an out-of-range option. Does not connect,
+  // so it succeeds while the database is down.
+  static absl::StatusOr<std::unique_ptr<PostgresRegistryStore>> Create(PostgresOptions options);
+
+  PostgresRegistryStore(const PostgresRegistryStore&) = delete;
+  PostgresRegistryStore& operator=(const PostgresRegistryStore&) = delete;
+  ~PostgresRegistryStore() override;
+
+  // Brings the schema up to date (storage/migrations.h); safe to call from several replicas at
+  // once. UNAVAILABLE while the database is unreachable.
+  absl::Status ApplyMigrations();
+
+  absl::StatusOr<Workspace> CreateWorkspace(const Workspace& workspace) override;
+  absl::StatusOr<Workspace> GetWorkspace(std::string_view id) override;
+  absl::StatusOr<Page<Workspace>> ListWorkspaces(const ListOptions& options) override;
+  absl::StatusOr<Workspace> UpdateWorkspace(const Workspace& workspace,
+                                            int64_t expected_version) override;
+  absl::Status DeleteWorkspace(std::string_view id, int64_t expected_version,
+                               bool force) override;
+
+  absl::StatusOr<App> CreateApp(const App& app) override;
+  absl::StatusOr<App> GetApp(std::string_view workspace_id, std::string_view id) override;
+  absl::StatusOr<Page<App>> ListApps(std::string_view workspace_id,
+                                     const ListOptions& options) override;
+  absl::StatusOr<App> UpdateApp(const App& app, int64_t expected_version) override;
+  absl::Status DeleteApp(std::string_view workspace_id, std::string_view id,
+                         int64_t expected_version) override;
+
+  absl::StatusOr<RegistryConfig> CreateRegistryConfig(const RegistryConfig& config) override;
+  absl::StatusOr<RegistryConfig> GetRegistryConfig(std::string_view workspace_id,
+                                                   std::string_view id) override;
+  absl::StatusOr<Page<RegistryConfig>> ListRegistryConfigs(std::string_view workspace_id,
+                                                           const ListOptions& options) override;
+  absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RegistryConfig& config,
+                                                      int64_t expected_version) override;
+  absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
+                                    int64_t expected_version) override;
+
+  absl::Status Ping() override;
+  absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
+
+ private:
+  explicit PostgresRegistryStore(std::unique_ptr<ConnectionPool> pool);
+
+  std::unique_ptr<ConnectionPool> pool_;
+};
+
+}  // namespace registryauth::storage
+
+#endif  // REGISTRY_AUTH_STORAGE_POSTGRES_STORE_H_

@@ -1,0 +1,189 @@
+#include "storage/postgres_store.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "pqxx/connection"
+#include "pqxx/nontransaction"
+#include "storage/store_conformance.h"
+#include "tests/testing/pg_test_db.h"
+
+namespace registryauth::storage {
+namespace {
+
+using registryauth::testing::PgTestDb;
+using testing::RegistryStoreConformanceTest;
+using testing::StoreFactory;
+using testing::StoreFactoryName;
+
+// The store together with the database it lives in (the store goes first).
+struct StoreInDb {
+  std::unique_ptr<PgTestDb> db;
+  std::unique_ptr<PostgresRegistryStore> store;
+};
+
+absl::StatusOr<std::shared_ptr<StoreInDb>> MakeStoreInDb(PostgresOptions options = {}) {
+  absl::StatusOr<std::unique_ptr<PgTestDb>> db = PgTestDb::Create();
+  if (!db.ok()) return db.status();
+  auto bundle = std::make_shared<StoreInDb>();
+  bundle->db = *std::move(db);
+  options.dsn = bundle->db->dsn();
+  absl::StatusOr<std::unique_ptr<PostgresRegistryStore>> store =
+      PostgresRegistryStore::Create(options);
+  if (!store.ok()) return store.status();
+  bundle->store = *std::move(store);
+  absl::Status migrated = bundle->store->ApplyMigrations();
+  if (!migrated.ok()) return migrated;
+  return bundle;
+}
+
+void CheckPgAvailable() { REGAUTH_SKIP_WITHOUT_PG(); }
+
+StoreFactory PostgresFactory() {
+  StoreFactory factory;
+  factory.name = "Postgres";
+  factory.check_available = &CheckPgAvailable;
+  factory.make_store = []() -> absl::StatusOr<std::shared_ptr<RegistryStore>> {
+    absl::StatusOr<std::shared_ptr<StoreInDb>> bundle = MakeStoreInDb();
+    if (!bundle.ok()) return bundle.status();
+    // Aliasing constructor: the RegistryStore pointer keeps the whole bundle alive.
+    RegistryStore* store = (*bundle)->store.get();
+    return std::shared_ptr<RegistryStore>(*bundle, store);
+  };
+  return factory;
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, RegistryStoreConformanceTest,
+                         ::testing::Values(PostgresFactory()), StoreFactoryName);
+
+// A loopback port with nothing listening (bound, then closed again).
+int ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// ---- Without a database
+
+TEST(PostgresRegistryStoreTest, CreateRejectsBadOptionsOnly) {
+  PostgresOptions options;
+  options.dsn = "host=127.0.0.1 port=5432 password=hunter2 bogus_key=1";
+  absl::StatusOr<std::unique_ptr<PostgresRegistryStore>> store =
+      PostgresRegistryStore::Create(options);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store.status().message().find("hunter2"), std::string::npos);
+
+  options.dsn = "host=127.0.0.1";
+  options.pool_size = 0;
+  EXPECT_EQ(PostgresRegistryStore::Create(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PostgresRegistryStoreTest, DatabaseDownMeansUnavailableQuickly) {
+  PostgresOptions options;
+  options.dsn = absl::StrCat("postgresql://postgres:hunter2@127.0.0.1:", ClosedPort(), "/db");
+  options.connect_timeout = absl::Seconds(2);
+  absl::StatusOr<std::unique_ptr<PostgresRegistryStore>> store =
+      PostgresRegistryStore::Create(options);
+  ASSERT_TRUE(store.ok()) << store.status();  // creating never connects
+  const absl::Time start = absl::Now();
+  absl::Status ping = (*store)->Ping();
+  EXPECT_EQ(ping.code(), absl::StatusCode::kUnavailable) << ping;
+  EXPECT_EQ(ping.message().find("hunter2"), std::string::npos);
+  EXPECT_EQ((*store)->GetWorkspace("acme").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*store)->ApplyMigrations().code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));  // loose: never hangs
+}
+
+// ---- With a database
+
+class PostgresRegistryStoreDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REGAUTH_SKIP_WITHOUT_PG();
+    absl::StatusOr<std::shared_ptr<StoreInDb>> bundle = MakeStoreInDb();
+    ASSERT_TRUE(bundle.ok()) << bundle.status();
+    bundle_ = *std::move(bundle);
+    Workspace ws;
+    ws.id = "acme";
+    ASSERT_TRUE(store().CreateWorkspace(ws).ok());
+  }
+  PostgresRegistryStore& store() { return *bundle_->store; }
+  PgTestDb& db() { return *bundle_->db; }
+
+  std::shared_ptr<StoreInDb> bundle_;
+};
+
+TEST_F(PostgresRegistryStoreDbTest, ErrorsCarryNoSecretsOrValues) {
+  RegistryConfig c;
+  c.workspace_id = "acme";
+  c.id = "ghcr";
+  c.type = RegistryType::kGhcr;
+  c.display_name = "display-SENTINEL";
+  c.secret_ciphertext = "ciphertext-SENTINEL";
+  c.secret_hint = "hint-SENTINEL";
+  ASSERT_TRUE(store().CreateRegistryConfig(c).ok());
+  absl::Status duplicate = store().CreateRegistryConfig(c).status();
+  EXPECT_EQ(duplicate.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(duplicate.message().find("SENTINEL"), std::string::npos) << duplicate;
+
+  c.id = "other";
+  c.display_name = std::string(300, 'x') + "SENTINEL";
+  absl::Status too_long = store().CreateRegistryConfig(c).status();
+  EXPECT_EQ(too_long.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(too_long.message().find("registry_configs_display_name_length"), std::string::npos)
+      << too_long;
+  EXPECT_EQ(too_long.message().find("SENTINEL"), std::string::npos) << too_long;
+}
+
+TEST_F(PostgresRegistryStoreDbTest, RecoversAfterItsConnectionsAreKilled) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store().Ping().ok());
+  {
+    pqxx::connection admin(db().admin_dsn());
+    pqxx::nontransaction txn(admin);
+    pqxx::result killed = txn.exec_params(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = $1 AND pid <> pg_backend_pid()",
+        db().name());
+    ASSERT_GE(killed.size(), 1u);
+  }
+  int failures = 0;
+  absl::Status last;
+  for (int i = 0; i < 3; ++i) {
+    last = store().GetWorkspace("acme").status();
+    if (!last.ok()) {
+      ++failures;
+      EXPECT_EQ(last.code(), absl::StatusCode::kUnavailable) << last;
+    }
+  }
+  EXPECT_LE(failures, 1);
+  EXPECT_TRUE(last.ok()) << last;
+}
+
+TEST_F(PostgresRegistryStoreDbTest, SchemaEnforcesOneDefaultPerWorkspace) {
+  // Even a writer that bypasses the store cannot create a second default.
+  pqxx::connection conn(db().dsn());
+  pqxx::nontransaction txn(conn);
+  const std::string insert =
+      "INSERT INTO registry_configs (workspace_id, id, type, is_default, create_time,"
+      " update_time, version) VALUES ('acme', $1, 'GHCR', true, now(), now(), 1)";
+  txn.exec_params(insert, "one");
+  EXPECT_THROW(txn.exec_params(insert, "two"), pqxx::unique_violation);
+}
+
+}  // namespace
+}  // namespace registryauth::storage
