@@ -1,0 +1,92 @@
+// The gRPC adapter of registry-auth v1: registryauth.v1.RegistryAuthService on top of
+// services::RegistryService.
+//
+// Each RPC converts its request to domain values, calls the service and converts the result
+// back (google.protobuf.Timestamp from absl::Time, FieldMask paths as strings, etag from the
+// version, `has_secret`/`secret_hint` instead of the secret), and maps absl::Status to
+// grpc::Status with ToGrpcStatus. Output-only fields of requests are ignored (AIP-203).
+// MintPullToken, GetCredentials and TestConnection answer UNIMPLEMENTED in this version.
+//
+// Secrets: a request's `registry_config.secret` is copied into a SecretString and the
+// request's own string is wiped at once. The sync API hands the request over as const; the
+// adapter wipes it through const_cast (the message is a heap object gRPC owns, so this is
+// defined behaviour), but gRPC's receive buffers that held the serialized request are released
+// without wiping; that copy is beyond this layer's reach. Responses never carry a secret.
+//
+//   RegistryAuthGrpcService grpc_service(registry_service);
+//   builder.RegisterService(&grpc_service);
+//
+// Thread-safe (stateless beyond the service reference, which must outlive it).
+#ifndef REGISTRY_AUTH_API_REGISTRY_AUTH_GRPC_H_
+#define REGISTRY_AUTH_API_REGISTRY_AUTH_GRPC_H_
+
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/status.h"
+#include "proto/registryauth/v1/registry_auth.grpc.pb.h"
+#include "proto/registryauth/v1/registry_auth.pb.h"
+#include "services/registry_service.h"
+
+namespace registryauth::api {
+
+class RegistryAuthGrpcService final : public registryauth::v1::RegistryAuthService::Service {
+ public:
+  explicit RegistryAuthGrpcService(services::RegistryService& service);
+
+  grpc::Status CreateWorkspace(grpc::ServerContext* context,
+                               const v1::CreateWorkspaceRequest* request,
+                               v1::Workspace* response) override;
+  grpc::Status GetWorkspace(grpc::ServerContext* context, const v1::GetWorkspaceRequest* request,
+                            v1::Workspace* response) override;
+  grpc::Status ListWorkspaces(grpc::ServerContext* context,
+                              const v1::ListWorkspacesRequest* request,
+                              v1::ListWorkspacesResponse* response) override;
+  grpc::Status UpdateWorkspace(grpc::ServerContext* context,
+                               const v1::UpdateWorkspaceRequest* request,
+                               v1::Workspace* response) override;
+  grpc::Status DeleteWorkspace(grpc::ServerContext* context,
+                               const v1::DeleteWorkspaceRequest* request,
+                               google::protobuf::Empty* response) override;
+
+  grpc::Status CreateApp(grpc::ServerContext* context, const v1::CreateAppRequest* request,
+                         v1::App* response) override;
+  grpc::Status GetApp(grpc::ServerContext* context, const v1::GetAppRequest* request,
+                      v1::App* response) override;
+  grpc::Status ListApps(grpc::ServerContext* context, const v1::ListAppsRequest* request,
+                        v1::ListAppsResponse* response) override;
+  grpc::Status UpdateApp(grpc::ServerContext* context, const v1::UpdateAppRequest* request,
+                         v1::App* response) override;
+  grpc::Status DeleteApp(grpc::ServerContext* context, const v1::DeleteAppRequest* request,
+                         google::protobuf::Empty* response) override;
+
+  grpc::Status CreateRegistryConfig(grpc::ServerContext* context,
+                                    const v1::CreateRegistryConfigRequest* request,
+                                    v1::RegistryConfig* response) override;
+  grpc::Status GetRegistryConfig(grpc::ServerContext* context,
+                                 const v1::GetRegistryConfigRequest* request,
+                                 v1::RegistryConfig* response) override;
+  grpc::Status ListRegistryConfigs(grpc::ServerContext* context,
+                                   const v1::ListRegistryConfigsRequest* request,
+                                   v1::ListRegistryConfigsResponse* response) override;
+  grpc::Status UpdateRegistryConfig(grpc::ServerContext* context,
+                                    const v1::UpdateRegistryConfigRequest* request,
+                                    v1::RegistryConfig* response) override;
+  grpc::Status DeleteRegistryConfig(grpc::ServerContext* context,
+                                    const v1::DeleteRegistryConfigRequest* request,
+                                    google::protobuf::Empty* response) override;
+
+  grpc::Status MintPullToken(grpc::ServerContext* context, const v1::MintPullTokenRequest* request,
+                             v1::MintPullTokenResponse* response) override;
+  grpc::Status GetCredentials(grpc::ServerContext* context,
+                              const v1::GetCredentialsRequest* request,
+                              v1::GetCredentialsResponse* response) override;
+  grpc::Status TestConnection(grpc::ServerContext* context,
+                              const v1::TestConnectionRequest* request,
+                              v1::TestConnectionResponse* response) override;
+
+ private:
+  services::RegistryService& service_;
+};
+
+}  // namespace registryauth::api
+
+#endif  // REGISTRY_AUTH_API_REGISTRY_AUTH_GRPC_H_

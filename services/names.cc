@@ -1,0 +1,120 @@
+#include "services/names.h"
+
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/str_util.h"
+
+namespace registryauth::services {
+namespace {
+
+constexpr std::string_view kIdRule = "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$";
+
+bool IsLowerAlpha(char c) { return c >= 'a' && c <= 'z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Splits `name` on '/' and checks it has the shape `lit0/{id}/lit1/{id}...` where the literal
+// segments are `literals`. On success fills `ids` with the id segments (unvalidated).
+bool MatchPattern(std::string_view name, const std::vector<std::string_view>& literals,
+                  std::vector<std::string_view>* ids) {
+  // The longest valid name is well under this; refuse before splitting huge input.
+  constexpr std::size_t kMaxNameLength = 512;
+  if (name.size() > kMaxNameLength) return false;
+  std::vector<absl::string_view> parts = absl::StrSplit(internal::ToAbsl(name), '/');
+  if (parts.size() != literals.size() * 2) return false;
+  ids->clear();
+  for (std::size_t i = 0; i < literals.size(); ++i) {
+    if (internal::ToStd(parts[2 * i]) != literals[i]) return false;
+    ids->push_back(internal::ToStd(parts[2 * i + 1]));
+  }
+  return true;
+}
+
+absl::Status NameError(std::string_view field, std::string_view pattern, std::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError(internal::Cat(field, ": required"));
+  return absl::InvalidArgumentError(
+      internal::Cat(field, ": must be ", pattern, ", got ", QuoteInput(name)));
+}
+
+// Checks every id of a matched name; the message names which segment is wrong.
+absl::Status CheckIds(std::string_view field, const std::vector<std::string_view>& ids,
+                      const std::vector<std::string_view>& kinds) {
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (!IsValidId(ids[i])) {
+      return absl::InvalidArgumentError(internal::Cat(
+          field, ": invalid ", kinds[i], " id ", QuoteInput(ids[i]), ", must match ", kIdRule));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string QuoteInput(std::string_view input) {
+  bool cut = input.size() > kMaxQuotedInput;
+  if (cut) input = input.substr(0, kMaxQuotedInput);
+  return internal::Cat("\"", absl::CHexEscape(internal::ToAbsl(input)), cut ? "\"..." : "\"");
+}
+
+bool IsValidId(std::string_view id) {
+  if (id.empty() || id.size() > 63) return false;
+  if (!IsLowerAlpha(id.front())) return false;
+  if (id.back() == '-') return false;
+  for (char c : id) {
+    if (!IsLowerAlpha(c) && !IsDigit(c) && c != '-') return false;
+  }
+  return true;
+}
+
+absl::Status ValidateId(std::string_view id, std::string_view field) {
+  if (id.empty()) return absl::InvalidArgumentError(internal::Cat(field, ": required"));
+  if (IsValidId(id)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      internal::Cat(field, ": must match ", kIdRule, ", got ", QuoteInput(id)));
+}
+
+absl::StatusOr<std::string> ParseWorkspaceName(std::string_view name, std::string_view field) {
+  constexpr std::string_view kPattern = "workspaces/{workspace}";
+  std::vector<std::string_view> ids;
+  if (!MatchPattern(name, {"workspaces"}, &ids)) return NameError(field, kPattern, name);
+  absl::Status s = CheckIds(field, ids, {"workspace"});
+  if (!s.ok()) return s;
+  return std::string(ids[0]);
+}
+
+absl::StatusOr<AppName> ParseAppName(std::string_view name, std::string_view field) {
+  constexpr std::string_view kPattern = "workspaces/{workspace}/apps/{app}";
+  std::vector<std::string_view> ids;
+  if (!MatchPattern(name, {"workspaces", "apps"}, &ids)) return NameError(field, kPattern, name);
+  absl::Status s = CheckIds(field, ids, {"workspace", "app"});
+  if (!s.ok()) return s;
+  return AppName{std::string(ids[0]), std::string(ids[1])};
+}
+
+absl::StatusOr<RegistryConfigName> ParseRegistryConfigName(std::string_view name,
+                                                           std::string_view field) {
+  constexpr std::string_view kPattern = "workspaces/{workspace}/registries/{registry}";
+  std::vector<std::string_view> ids;
+  if (!MatchPattern(name, {"workspaces", "registries"}, &ids)) {
+    return NameError(field, kPattern, name);
+  }
+  absl::Status s = CheckIds(field, ids, {"workspace", "registry"});
+  if (!s.ok()) return s;
+  return RegistryConfigName{std::string(ids[0]), std::string(ids[1])};
+}
+
+std::string FormatWorkspaceName(std::string_view workspace_id) {
+  return internal::Cat("workspaces/", workspace_id);
+}
+
+std::string FormatAppName(std::string_view workspace_id, std::string_view app_id) {
+  return internal::Cat("workspaces/", workspace_id, "/apps/", app_id);
+}
+
+std::string FormatRegistryConfigName(std::string_view workspace_id, std::string_view registry_id) {
+  return internal::Cat("workspaces/", workspace_id, "/registries/", registry_id);
+}
+
+}  // namespace registryauth::services

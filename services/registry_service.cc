@@ -1,0 +1,516 @@
+#include "services/registry_service.h"
+
+#include <openssl/crypto.h>
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "services/names.h"
+#include "services/str_util.h"
+#include "services/validation.h"
+
+namespace registryauth::services {
+namespace {
+
+constexpr char kPageTokenFormat = '\x01';
+constexpr std::size_t kMaxPageTokenChars = 1024;
+
+// Rewrites the store's NOT_FOUND / ALREADY_EXISTS into messages naming the resource the
+// caller addressed; other codes pass through (store messages are secret-free by contract).
+absl::Status Annotate(absl::Status status, std::string_view resource_name) {
+  if (absl::IsNotFound(status)) {
+    return absl::NotFoundError(internal::Cat(resource_name, ": not found"));
+  }
+  if (absl::IsAlreadyExists(status)) {
+    return absl::AlreadyExistsError(internal::Cat(resource_name, ": already exists"));
+  }
+  return status;
+}
+
+template <typename T>
+absl::StatusOr<T> Annotate(absl::StatusOr<T> result, std::string_view resource_name) {
+  if (result.ok()) return result;
+  return Annotate(std::move(result).status(), resource_name);
+}
+
+absl::StatusOr<int> ResolvePageSize(int page_size) {
+  if (page_size < 0) return absl::InvalidArgumentError("page_size: must not be negative");
+  if (page_size == 0) return kDefaultPageSize;
+  return page_size > kMaxPageSize ? kMaxPageSize : page_size;
+}
+
+std::string EncodePageToken(std::string_view collection, std::string_view last_id) {
+  std::string raw = internal::Cat(std::string(1, kPageTokenFormat), collection,
+                                  std::string_view("\0", 1), last_id);
+  return absl::WebSafeBase64Escape(raw);
+}
+
+// The last id of the previous page ("" for an empty token).
+absl::StatusOr<std::string> DecodePageToken(std::string_view token, std::string_view collection) {
+  if (token.empty()) return std::string();
+  const absl::Status invalid = absl::InvalidArgumentError("page_token: invalid");
+  if (token.size() > kMaxPageTokenChars) return invalid;
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(internal::ToAbsl(token), &raw)) return invalid;
+  if (raw.empty() || raw[0] != kPageTokenFormat) return invalid;
+  std::size_t nul = raw.find('\0', 1);
+  if (nul == std::string::npos) return invalid;
+  if (std::string_view(raw).substr(1, nul - 1) != collection) {
+    return absl::InvalidArgumentError("page_token: does not belong to this list");
+  }
+  std::string last_id = raw.substr(nul + 1);
+  if (!IsValidId(last_id)) return invalid;
+  return last_id;
+}
+
+template <typename T, typename IdOf>
+ListResult<T> ToListResult(Page<T> page, std::string_view collection, IdOf id_of) {
+  ListResult<T> result;
+  if (page.has_more && !page.items.empty()) {
+    result.next_page_token = EncodePageToken(collection, id_of(page.items.back()));
+  }
+  result.items = std::move(page.items);
+  return result;
+}
+
+absl::Status UnknownPath(std::string_view path) {
+  return absl::InvalidArgumentError(internal::Cat("update_mask: unknown path ", QuoteInput(path)));
+}
+
+void Wipe(SecretString& secret) {
+  if (!secret.empty()) OPENSSL_cleanse(secret.mutable_data(), secret.size());
+  secret.clear();
+}
+
+// Settings fields of a type, as mask sub-paths (`ghcr.owner` -> "owner").
+std::vector<std::string_view> SettingsFields(RegistryType type) {
+  switch (type) {
+    case RegistryType::kGhcr:
+      return {"owner"};
+    case RegistryType::kAcr:
+      return {"login_server", "username"};
+    case RegistryType::kDistribution:
+      return {"url", "repository_namespace", "username"};
+    case RegistryType::kGeneric:
+      return {"url", "username"};
+    case RegistryType::kUnspecified:
+      break;
+  }
+  return {};
+}
+
+// The model/input member behind a settings field name (const and mutable).
+template <typename T>
+auto& SettingsMember(T& config, std::string_view field) {
+  if (field == "owner") return config.owner;
+  if (field == "login_server") return config.login_server;
+  if (field == "url") return config.url;
+  if (field == "repository_namespace") return config.repository_namespace;
+  return config.username;
+}
+
+// Copies the settings fields of `type` from `in` (others stay empty).
+void CopySettings(const RegistryConfigInput& in, RegistryConfig& out) {
+  for (std::string_view f : SettingsFields(in.type)) {
+    SettingsMember(out, f) = SettingsMember(in, f);
+  }
+}
+
+// Which fields of a registry config update apply, after resolving the mask.
+struct ConfigUpdatePaths {
+  bool display_name = false;
+  bool is_default = false;
+  bool secret = false;
+  bool type = false;
+  std::vector<std::string_view> settings;  // sub-fields of the stored type's settings
+};
+
+void AddField(std::vector<std::string_view>& v, std::string_view f) {
+  for (std::string_view x : v) {
+    if (x == f) return;
+  }
+  v.push_back(f);
+}
+
+absl::StatusOr<ConfigUpdatePaths> ResolveConfigMask(const FieldMask& mask,
+                                                    const RegistryConfigInput& in,
+                                                    RegistryType stored_type) {
+  ConfigUpdatePaths p;
+  const std::string_view settings = SettingsFieldName(stored_type);
+  const std::vector<std::string_view> fields = SettingsFields(stored_type);
+  bool settings_touched = false;
+  if (mask.empty()) {
+    // AIP-134: no mask = the populated fields.
+    p.display_name = !in.display_name.empty();
+    p.is_default = in.is_default;
+    p.secret = !in.secret.empty();
+    p.type = in.type != RegistryType::kUnspecified;
+    if (in.settings_type != RegistryType::kUnspecified) {
+      settings_touched = true;
+      for (std::string_view f : fields) {
+        if (!SettingsMember(in, f).empty()) {
+          AddField(p.settings, f);
+        }
+      }
+    }
+  }
+  for (const std::string& path : mask) {
+    if (path == "*") {
+      p.display_name = p.is_default = p.secret = true;
+      p.type = p.type || in.type != RegistryType::kUnspecified;
+      for (std::string_view f : fields) AddField(p.settings, f);
+      settings_touched = true;
+      continue;
+    }
+    if (path == "display_name") {
+      p.display_name = true;
+    } else if (path == "is_default") {
+      p.is_default = true;
+    } else if (path == "secret") {
+      p.secret = true;
+    } else if (path == "type") {
+      p.type = true;
+    } else if (path == settings) {
+      for (std::string_view f : fields) AddField(p.settings, f);
+      settings_touched = true;
+    } else {
+      bool matched = false;
+      for (std::string_view f : fields) {
+        if (path == internal::Cat(settings, ".", f)) {
+          AddField(p.settings, f);
+          settings_touched = matched = true;
+        }
+      }
+      if (matched) continue;
+      // A known path of another type's settings, or nonsense.
+      for (RegistryType t : {RegistryType::kGhcr, RegistryType::kAcr, RegistryType::kDistribution,
+                             RegistryType::kGeneric}) {
+        std::string_view other = SettingsFieldName(t);
+        bool is_other = path == other;
+        for (std::string_view f : SettingsFields(t)) {
+          is_other = is_other || path == internal::Cat(other, ".", f);
+        }
+        if (is_other) {
+          return absl::InvalidArgumentError(internal::Cat("update_mask: path ", QuoteInput(path),
+                                                          " does not apply to type ",
+                                                          RegistryTypeName(stored_type)));
+        }
+      }
+      return UnknownPath(path);
+    }
+  }
+  if (p.type && in.type != stored_type) {
+    return absl::InvalidArgumentError("registry_config.type: immutable");
+  }
+  if (settings_touched && in.settings_type != RegistryType::kUnspecified &&
+      in.settings_type != stored_type) {
+    return absl::InvalidArgumentError(
+        internal::Cat("registry_config.", SettingsFieldName(in.settings_type),
+                      ": does not match type ", RegistryTypeName(stored_type)));
+  }
+  return p;
+}
+
+}  // namespace
+
+RegistryService::RegistryService(storage::RegistryStore& store, const crypto::Aead& aead,
+                                 const Clock& clock)
+    : store_(store), aead_(aead), clock_(clock) {}
+
+std::string RegistryService::EtagOf(int64_t version) { return internal::Cat("\"", version, "\""); }
+
+absl::StatusOr<int64_t> RegistryService::ParseEtag(std::string_view etag, std::string_view field) {
+  if (etag.empty()) return 0;
+  const absl::Status malformed = absl::InvalidArgumentError(internal::Cat(field, ": malformed"));
+  if (etag.size() < 3 || etag.size() > 21 || etag.front() != '"' || etag.back() != '"') {
+    return malformed;
+  }
+  std::string_view digits = etag.substr(1, etag.size() - 2);
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return malformed;
+  }
+  int64_t version = 0;
+  if (!absl::SimpleAtoi(internal::ToAbsl(digits), &version) || version < 1) return malformed;
+  return version;
+}
+
+std::string RegistryService::SecretAssociatedData(std::string_view workspace_id,
+                                                  std::string_view registry_id) {
+  return internal::Cat("registryauth/v1/", FormatRegistryConfigName(workspace_id, registry_id),
+                       "#secret");
+}
+
+// ---- Workspaces --------------------------------------------------------------------------
+
+absl::StatusOr<Workspace> RegistryService::CreateWorkspace(std::string_view workspace_id,
+                                                           std::string_view display_name) {
+  RETURN_IF_ERROR(ValidateId(workspace_id, "workspace_id"));
+  RETURN_IF_ERROR(ValidateDisplayName(display_name, "workspace.display_name"));
+  Workspace w;
+  w.id = std::string(workspace_id);
+  w.display_name = std::string(display_name);
+  w.create_time = w.update_time = clock_.Now();
+  return Annotate(store_.CreateWorkspace(w), FormatWorkspaceName(workspace_id));
+}
+
+absl::StatusOr<Workspace> RegistryService::GetWorkspace(std::string_view name) {
+  ASSIGN_OR_RETURN(std::string id, ParseWorkspaceName(name, "name"));
+  return Annotate(store_.GetWorkspace(id), FormatWorkspaceName(id));
+}
+
+absl::StatusOr<ListResult<Workspace>> RegistryService::ListWorkspaces(int page_size,
+                                                                      std::string_view page_token) {
+  constexpr std::string_view kCollection = "workspaces";
+  ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, kCollection));
+  ASSIGN_OR_RETURN(Page<Workspace> page, store_.ListWorkspaces(ListOptions{size, after}));
+  return ToListResult(std::move(page), kCollection, [](const Workspace& w) { return w.id; });
+}
+
+absl::StatusOr<Workspace> RegistryService::UpdateWorkspace(std::string_view name,
+                                                           std::string_view display_name,
+                                                           const FieldMask& mask,
+                                                           std::string_view etag) {
+  ASSIGN_OR_RETURN(std::string id, ParseWorkspaceName(name, "workspace.name"));
+  ASSIGN_OR_RETURN(int64_t expected, ParseEtag(etag, "workspace.etag"));
+  bool set_display_name = mask.empty() && !display_name.empty();
+  for (const std::string& path : mask) {
+    if (path != "*" && path != "display_name") return UnknownPath(path);
+    set_display_name = true;
+  }
+  if (set_display_name) {
+    RETURN_IF_ERROR(ValidateDisplayName(display_name, "workspace.display_name"));
+  }
+  ASSIGN_OR_RETURN(Workspace w, Annotate(store_.GetWorkspace(id), FormatWorkspaceName(id)));
+  if (set_display_name) w.display_name = std::string(display_name);
+  w.update_time = clock_.Now();
+  return Annotate(store_.UpdateWorkspace(w, expected), FormatWorkspaceName(id));
+}
+
+absl::Status RegistryService::DeleteWorkspace(std::string_view name, std::string_view etag,
+                                              bool force) {
+  ASSIGN_OR_RETURN(std::string id, ParseWorkspaceName(name, "name"));
+  ASSIGN_OR_RETURN(int64_t expected, ParseEtag(etag, "etag"));
+  return Annotate(store_.DeleteWorkspace(id, expected, force), FormatWorkspaceName(id));
+}
+
+// ---- Apps ----------------------------------------------------------------------------------
+
+absl::Status RegistryService::CheckAppRegistryConfig(std::string_view workspace_id,
+                                                     std::string_view registry_config_name,
+                                                     std::string* registry_config_id) {
+  registry_config_id->clear();
+  if (registry_config_name.empty()) return absl::OkStatus();
+  constexpr std::string_view kField = "app.registry_config";
+  ASSIGN_OR_RETURN(RegistryConfigName rc, ParseRegistryConfigName(registry_config_name, kField));
+  if (rc.workspace_id != workspace_id) {
+    return absl::InvalidArgumentError(internal::Cat(kField, ": must be a registry config of ",
+                                                    FormatWorkspaceName(workspace_id)));
+  }
+  absl::StatusOr<RegistryConfig> found = store_.GetRegistryConfig(rc.workspace_id, rc.registry_id);
+  if (absl::IsNotFound(found.status())) {
+    return absl::NotFoundError(internal::Cat(
+        kField, ": ", FormatRegistryConfigName(rc.workspace_id, rc.registry_id), " not found"));
+  }
+  RETURN_IF_ERROR(found.status());
+  *registry_config_id = rc.registry_id;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<App> RegistryService::CreateApp(std::string_view parent, std::string_view app_id,
+                                               std::string_view display_name,
+                                               std::string_view registry_config_name) {
+  ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
+  RETURN_IF_ERROR(ValidateId(app_id, "app_id"));
+  RETURN_IF_ERROR(ValidateDisplayName(display_name, "app.display_name"));
+  App app;
+  RETURN_IF_ERROR(CheckAppRegistryConfig(ws, registry_config_name, &app.registry_config_id));
+  app.workspace_id = ws;
+  app.id = std::string(app_id);
+  app.display_name = std::string(display_name);
+  app.create_time = app.update_time = clock_.Now();
+  absl::StatusOr<App> created = store_.CreateApp(app);
+  if (absl::IsNotFound(created.status())) return Annotate(created, FormatWorkspaceName(ws));
+  return Annotate(created, FormatAppName(ws, app_id));
+}
+
+absl::StatusOr<App> RegistryService::GetApp(std::string_view name) {
+  ASSIGN_OR_RETURN(AppName n, ParseAppName(name, "name"));
+  return Annotate(store_.GetApp(n.workspace_id, n.app_id), FormatAppName(n.workspace_id, n.app_id));
+}
+
+absl::StatusOr<ListResult<App>> RegistryService::ListApps(std::string_view parent, int page_size,
+                                                          std::string_view page_token) {
+  ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
+  ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
+  const std::string collection = internal::Cat(FormatWorkspaceName(ws), "/apps");
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection));
+  ASSIGN_OR_RETURN(Page<App> page, Annotate(store_.ListApps(ws, ListOptions{size, after}),
+                                            FormatWorkspaceName(ws)));
+  return ToListResult(std::move(page), collection, [](const App& a) { return a.id; });
+}
+
+absl::StatusOr<App> RegistryService::UpdateApp(std::string_view name, std::string_view display_name,
+                                               std::string_view registry_config_name,
+                                               const FieldMask& mask, std::string_view etag) {
+  ASSIGN_OR_RETURN(AppName n, ParseAppName(name, "app.name"));
+  ASSIGN_OR_RETURN(int64_t expected, ParseEtag(etag, "app.etag"));
+  bool set_display_name = mask.empty() && !display_name.empty();
+  bool set_registry_config = mask.empty() && !registry_config_name.empty();
+  for (const std::string& path : mask) {
+    if (path == "*") {
+      set_display_name = set_registry_config = true;
+    } else if (path == "display_name") {
+      set_display_name = true;
+    } else if (path == "registry_config") {
+      set_registry_config = true;
+    } else {
+      return UnknownPath(path);
+    }
+  }
+  const std::string app_name = FormatAppName(n.workspace_id, n.app_id);
+  if (set_display_name) RETURN_IF_ERROR(ValidateDisplayName(display_name, "app.display_name"));
+  std::string registry_config_id;
+  if (set_registry_config) {
+    RETURN_IF_ERROR(
+        CheckAppRegistryConfig(n.workspace_id, registry_config_name, &registry_config_id));
+  }
+  ASSIGN_OR_RETURN(App app, Annotate(store_.GetApp(n.workspace_id, n.app_id), app_name));
+  if (set_display_name) app.display_name = std::string(display_name);
+  if (set_registry_config) app.registry_config_id = registry_config_id;
+  app.update_time = clock_.Now();
+  return Annotate(store_.UpdateApp(app, expected), app_name);
+}
+
+absl::Status RegistryService::DeleteApp(std::string_view name, std::string_view etag) {
+  ASSIGN_OR_RETURN(AppName n, ParseAppName(name, "name"));
+  ASSIGN_OR_RETURN(int64_t expected, ParseEtag(etag, "etag"));
+  return Annotate(store_.DeleteApp(n.workspace_id, n.app_id, expected),
+                  FormatAppName(n.workspace_id, n.app_id));
+}
+
+// ---- Registry configurations -------------------------------------------------------------
+
+absl::Status RegistryService::EncryptSecretInto(SecretString& secret,
+                                                RegistryConfig& config) const {
+  absl::StatusOr<std::string> ct =
+      aead_.Encrypt(secret.view(), SecretAssociatedData(config.workspace_id, config.id));
+  std::string hint = SecretHint(secret.view());
+  Wipe(secret);
+  if (!ct.ok()) return absl::InternalError("encryption failed");
+  // Layout of the key ring's ciphertexts: [format version][key id, 4 bytes big-endian]...
+  if (ct->size() < 5) return absl::InternalError("encryption failed: unexpected ciphertext");
+  uint32_t key_id = 0;
+  for (int i = 1; i <= 4; ++i) key_id = (key_id << 8) | static_cast<unsigned char>((*ct)[i]);
+  config.secret_ciphertext = *std::move(ct);
+  config.secret_key_id = key_id;
+  config.secret_hint = std::move(hint);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RegistryConfig> RegistryService::CreateRegistryConfig(std::string_view parent,
+                                                                     std::string_view registry_id,
+                                                                     RegistryConfigInput input) {
+  ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
+  RETURN_IF_ERROR(ValidateId(registry_id, "registry_id"));
+  RETURN_IF_ERROR(ValidateRegistryConfigInput(input, /*secret_already_stored=*/false));
+  RegistryConfig c;
+  c.workspace_id = ws;
+  c.id = std::string(registry_id);
+  c.display_name = input.display_name;
+  c.type = input.type;
+  CopySettings(input, c);
+  c.is_default = input.is_default;
+  c.validation_status = ValidationStatus::kPending;
+  c.create_time = c.update_time = clock_.Now();
+  if (!input.secret.empty()) RETURN_IF_ERROR(EncryptSecretInto(input.secret, c));
+  absl::StatusOr<RegistryConfig> created = store_.CreateRegistryConfig(c);
+  if (absl::IsNotFound(created.status())) return Annotate(created, FormatWorkspaceName(ws));
+  return Annotate(created, FormatRegistryConfigName(ws, registry_id));
+}
+
+absl::StatusOr<RegistryConfig> RegistryService::GetRegistryConfig(std::string_view name) {
+  ASSIGN_OR_RETURN(RegistryConfigName n, ParseRegistryConfigName(name, "name"));
+  return Annotate(store_.GetRegistryConfig(n.workspace_id, n.registry_id),
+                  FormatRegistryConfigName(n.workspace_id, n.registry_id));
+}
+
+absl::StatusOr<ListResult<RegistryConfig>> RegistryService::ListRegistryConfigs(
+    std::string_view parent, int page_size, std::string_view page_token) {
+  ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
+  ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
+  const std::string collection = internal::Cat(FormatWorkspaceName(ws), "/registries");
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection));
+  ASSIGN_OR_RETURN(
+      Page<RegistryConfig> page,
+      Annotate(store_.ListRegistryConfigs(ws, ListOptions{size, after}), FormatWorkspaceName(ws)));
+  return ToListResult(std::move(page), collection, [](const RegistryConfig& c) { return c.id; });
+}
+
+absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string_view name,
+                                                                     RegistryConfigInput input,
+                                                                     const FieldMask& mask,
+                                                                     std::string_view etag) {
+  ASSIGN_OR_RETURN(RegistryConfigName n, ParseRegistryConfigName(name, "registry_config.name"));
+  ASSIGN_OR_RETURN(int64_t expected, ParseEtag(etag, "registry_config.etag"));
+  const std::string config_name = FormatRegistryConfigName(n.workspace_id, n.registry_id);
+  ASSIGN_OR_RETURN(RegistryConfig stored,
+                   Annotate(store_.GetRegistryConfig(n.workspace_id, n.registry_id), config_name));
+  ASSIGN_OR_RETURN(ConfigUpdatePaths paths, ResolveConfigMask(mask, input, stored.type));
+
+  RegistryConfig merged = stored;
+  if (paths.display_name) merged.display_name = input.display_name;
+  if (paths.is_default) merged.is_default = input.is_default;
+  for (std::string_view f : paths.settings) SettingsMember(merged, f) = SettingsMember(input, f);
+  const bool new_secret = paths.secret && !input.secret.empty();
+
+  // Validate the merged configuration exactly as a create would.
+  RegistryConfigInput check;
+  check.display_name = merged.display_name;
+  check.type = check.settings_type = merged.type;
+  for (std::string_view f : SettingsFields(merged.type)) {
+    SettingsMember(check, f) = SettingsMember(merged, f);
+  }
+  check.is_default = merged.is_default;
+  RETURN_IF_ERROR(ValidateRegistryConfigInput(
+      check, /*secret_already_stored=*/new_secret || !stored.secret_ciphertext.empty()));
+  if (new_secret)
+    RETURN_IF_ERROR(ValidateSecretFormat(input.secret.view(), "registry_config.secret"));
+
+  const bool identity_changed = merged.owner != stored.owner ||
+                                merged.login_server != stored.login_server ||
+                                merged.url != stored.url || merged.username != stored.username;
+  if (new_secret) RETURN_IF_ERROR(EncryptSecretInto(input.secret, merged));
+  if (new_secret || identity_changed) {
+    merged.validation_status = ValidationStatus::kPending;
+    merged.validated_at.reset();
+    merged.last_validation_error.clear();
+  }
+  merged.update_time = clock_.Now();
+  return Annotate(store_.UpdateRegistryConfig(merged, expected), config_name);
+}
+
+absl::Status RegistryService::DeleteRegistryConfig(std::string_view name, std::string_view etag) {
+  ASSIGN_OR_RETURN(RegistryConfigName n, ParseRegistryConfigName(name, "name"));
+  ASSIGN_OR_RETURN(int64_t expected, ParseEtag(etag, "etag"));
+  return Annotate(store_.DeleteRegistryConfig(n.workspace_id, n.registry_id, expected),
+                  FormatRegistryConfigName(n.workspace_id, n.registry_id));
+}
+
+absl::StatusOr<SecretString> RegistryService::DecryptSecret(const RegistryConfig& config) const {
+  if (config.secret_ciphertext.empty()) {
+    return absl::FailedPreconditionError(internal::Cat(
+        FormatRegistryConfigName(config.workspace_id, config.id), ": no secret stored"));
+  }
+  absl::StatusOr<SecretString> plain =
+      aead_.Decrypt(config.secret_ciphertext, SecretAssociatedData(config.workspace_id, config.id));
+  if (!plain.ok()) return absl::InternalError("decryption failed");
+  return plain;
+}
+
+}  // namespace registryauth::services

@@ -1,0 +1,117 @@
+// The domain logic of registry-auth v1: workspaces, apps and registry configurations.
+//
+// RegistryService works on plain C++ values and absl::Status and knows nothing of gRPC or
+// protobuf; the adapter in api/ converts. It parses and checks resource names, validates
+// input, encrypts secrets before they reach the store (associated data binds each ciphertext
+// to its row and field, see SecretAssociatedData), turns versions into etags, pages with opaque
+// tokens, and applies field masks. Status messages name the field of the v1 request message
+// they are about (e.g. `registry_config.ghcr.owner`, `update_mask`, `page_token`) so a front
+// end can pass them through unchanged, and they never contain secrets.
+//
+// Etags are the decimal version in double quotes, e.g. `"3"`. A non-empty etag that does not
+// have that form is INVALID_ARGUMENT `<field>: malformed`; a stale one is ABORTED (the store
+// compares versions). An empty etag skips the check.
+//
+// Page tokens are unpadded base64url of {format byte, collection path, last id}; a token is
+// only accepted by a List call of the same collection (e.g. `workspaces/acme/registries`).
+//
+//   RegistryService service(store, keyring, clock);
+//   ASSIGN_OR_RETURN(RegistryConfig c, service.CreateRegistryConfig("workspaces/acme", "gh", in));
+//
+// Thread-safe if the store, the Aead and the clock are (they are in production).
+#ifndef REGISTRY_AUTH_SERVICES_REGISTRY_SERVICE_H_
+#define REGISTRY_AUTH_SERVICES_REGISTRY_SERVICE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/secret.h"
+#include "crypto/aead.h"
+#include "model/model.h"
+#include "services/types.h"
+#include "storage/registry_store.h"
+
+namespace registryauth::services {
+
+inline constexpr int kDefaultPageSize = 50;
+inline constexpr int kMaxPageSize = 1000;
+
+class RegistryService {
+ public:
+  // All three must outlive the service.
+  RegistryService(storage::RegistryStore& store, const crypto::Aead& aead, const Clock& clock);
+
+  RegistryService(const RegistryService&) = delete;
+  RegistryService& operator=(const RegistryService&) = delete;
+
+  // ---- Workspaces
+  absl::StatusOr<Workspace> CreateWorkspace(std::string_view workspace_id,
+                                            std::string_view display_name);
+  absl::StatusOr<Workspace> GetWorkspace(std::string_view name);
+  absl::StatusOr<ListResult<Workspace>> ListWorkspaces(int page_size, std::string_view page_token);
+  // Mask paths: `display_name`.
+  absl::StatusOr<Workspace> UpdateWorkspace(std::string_view name, std::string_view display_name,
+                                            const FieldMask& mask, std::string_view etag);
+  absl::Status DeleteWorkspace(std::string_view name, std::string_view etag, bool force);
+
+  // ---- Apps. `registry_config_name`, if non-empty, must name an existing registry config of
+  // the same workspace (INVALID_ARGUMENT / NOT_FOUND `app.registry_config: ...`).
+  absl::StatusOr<App> CreateApp(std::string_view parent, std::string_view app_id,
+                                std::string_view display_name,
+                                std::string_view registry_config_name);
+  absl::StatusOr<App> GetApp(std::string_view name);
+  absl::StatusOr<ListResult<App>> ListApps(std::string_view parent, int page_size,
+                                           std::string_view page_token);
+  // Mask paths: `display_name`, `registry_config`.
+  absl::StatusOr<App> UpdateApp(std::string_view name, std::string_view display_name,
+                                std::string_view registry_config_name, const FieldMask& mask,
+                                std::string_view etag);
+  absl::Status DeleteApp(std::string_view name, std::string_view etag);
+
+  // ---- Registry configurations. `input.secret` is wiped once encrypted.
+  absl::StatusOr<RegistryConfig> CreateRegistryConfig(std::string_view parent,
+                                                      std::string_view registry_id,
+                                                      RegistryConfigInput input);
+  absl::StatusOr<RegistryConfig> GetRegistryConfig(std::string_view name);
+  absl::StatusOr<ListResult<RegistryConfig>> ListRegistryConfigs(std::string_view parent,
+                                                                 int page_size,
+                                                                 std::string_view page_token);
+  // Mask paths: `display_name`, `is_default`, `secret`, `type` (must not change), and the
+  // settings of the stored type whole (`ghcr`) or by field (`ghcr.owner`). An empty secret
+  // keeps the stored one. A new secret, or a changed owner / login_server / url / username,
+  // resets validation to PENDING. The merged result is validated like a create.
+  absl::StatusOr<RegistryConfig> UpdateRegistryConfig(std::string_view name,
+                                                      RegistryConfigInput input,
+                                                      const FieldMask& mask, std::string_view etag);
+  absl::Status DeleteRegistryConfig(std::string_view name, std::string_view etag);
+
+  // The stored secret in clear (for credential issuing). FAILED_PRECONDITION if none is
+  // stored; the Aead's "decryption failed" if the ciphertext does not belong to this row.
+  absl::StatusOr<SecretString> DecryptSecret(const RegistryConfig& config) const;
+
+  // `"<version>"`.
+  static std::string EtagOf(int64_t version);
+  // Version of an etag; 0 for an empty etag; INVALID_ARGUMENT `<field>: malformed`.
+  static absl::StatusOr<int64_t> ParseEtag(std::string_view etag, std::string_view field);
+  // `registryauth/v1/workspaces/{w}/registries/{r}#secret`.
+  static std::string SecretAssociatedData(std::string_view workspace_id,
+                                          std::string_view registry_id);
+
+ private:
+  absl::Status CheckAppRegistryConfig(std::string_view workspace_id,
+                                      std::string_view registry_config_name,
+                                      std::string* registry_config_id);
+  absl::Status EncryptSecretInto(SecretString& secret, RegistryConfig& config) const;
+
+  storage::RegistryStore& store_;
+  const crypto::Aead& aead_;
+  const Clock& clock_;
+};
+
+}  // namespace registryauth::services
+
+#endif  // REGISTRY_AUTH_SERVICES_REGISTRY_SERVICE_H_

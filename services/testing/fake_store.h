@@ -1,0 +1,80 @@
+// A small in-memory storage::RegistryStore for unit tests of services/ and api/.
+//
+// Follows the RegistryStore contract (versions, expected_version -> ABORTED, one default per
+// workspace, NOT_FOUND parents, keyset paging by id) without trying to be fast. Tests can make
+// the next call fail with set_next_error() to exercise error paths.
+//
+//   FakeRegistryStore store;
+//   RegistryService service(store, aead, clock);
+//
+// Thread-safe (one mutex).
+#ifndef REGISTRY_AUTH_SERVICES_TESTING_FAKE_STORE_H_
+#define REGISTRY_AUTH_SERVICES_TESTING_FAKE_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "model/model.h"
+#include "storage/registry_store.h"
+
+namespace registryauth::services::testing {
+
+class FakeRegistryStore final : public storage::RegistryStore {
+ public:
+  FakeRegistryStore() = default;
+
+  absl::StatusOr<Workspace> CreateWorkspace(const Workspace& workspace) override;
+  absl::StatusOr<Workspace> GetWorkspace(std::string_view id) override;
+  absl::StatusOr<Page<Workspace>> ListWorkspaces(const ListOptions& options) override;
+  absl::StatusOr<Workspace> UpdateWorkspace(const Workspace& workspace,
+                                            int64_t expected_version) override;
+  absl::Status DeleteWorkspace(std::string_view id, int64_t expected_version, bool force) override;
+
+  absl::StatusOr<App> CreateApp(const App& app) override;
+  absl::StatusOr<App> GetApp(std::string_view workspace_id, std::string_view id) override;
+  absl::StatusOr<Page<App>> ListApps(std::string_view workspace_id,
+                                     const ListOptions& options) override;
+  absl::StatusOr<App> UpdateApp(const App& app, int64_t expected_version) override;
+  absl::Status DeleteApp(std::string_view workspace_id, std::string_view id,
+                         int64_t expected_version) override;
+
+  absl::StatusOr<RegistryConfig> CreateRegistryConfig(const RegistryConfig& config) override;
+  absl::StatusOr<RegistryConfig> GetRegistryConfig(std::string_view workspace_id,
+                                                   std::string_view id) override;
+  absl::StatusOr<Page<RegistryConfig>> ListRegistryConfigs(std::string_view workspace_id,
+                                                           const ListOptions& options) override;
+  absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RegistryConfig& config,
+                                                      int64_t expected_version) override;
+  absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
+                                    int64_t expected_version) override;
+
+  absl::Status Ping() override;
+  absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
+
+  // The next store call (any method) returns `status` instead of doing its work.
+  void set_next_error(absl::Status status);
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // (workspace_id, id)
+
+  // Consumes the injected error, if any.
+  std::optional<absl::Status> TakeError() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, Workspace> workspaces_ ABSL_GUARDED_BY(mu_);
+  std::map<Key, App> apps_ ABSL_GUARDED_BY(mu_);
+  std::map<Key, RegistryConfig> configs_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> next_error_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace registryauth::services::testing
+
+#endif  // REGISTRY_AUTH_SERVICES_TESTING_FAKE_STORE_H_
