@@ -1,0 +1,183 @@
+#include "server/config.h"
+
+#include <cstdlib>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+// Every setting is a string flag whose empty default means "not given", so the environment
+// variable can fill in; the real default lives in ServerConfig.
+ABSL_FLAG(std::string, grpc_listen, "", "gRPC listen address host:port (env REGAUTH_GRPC_LISTEN; default 127.0.0.1:50051)");
+ABSL_FLAG(std::string, http_listen, "", "HTTP listen address host:port (env REGAUTH_HTTP_LISTEN; default 127.0.0.1:8080)");
+ABSL_FLAG(std::string, database_url, "", "PostgreSQL DSN, keyword form or postgresql:// URI (env REGAUTH_DATABASE_URL; required)");
+ABSL_FLAG(std::string, db_pool_size, "", "database connection pool size, 1..256 (env REGAUTH_DB_POOL_SIZE; default 8)");
+ABSL_FLAG(std::string, db_connect_timeout, "", "database connect timeout, e.g. 3s (env REGAUTH_DB_CONNECT_TIMEOUT)");
+ABSL_FLAG(std::string, key_file, "", "key-ring file, mode 0600 (env REGAUTH_KEY_FILE)");
+ABSL_FLAG(std::string, migrate, "", "apply pending migrations at start-up: true|false (env REGAUTH_MIGRATE; default true)");
+ABSL_FLAG(std::string, startup_timeout, "", "how long start-up waits for the database, e.g. 30s (env REGAUTH_STARTUP_TIMEOUT)");
+ABSL_FLAG(std::string, shutdown_grace, "", "time in-flight calls get to finish on SIGTERM, e.g. 10s (env REGAUTH_SHUTDOWN_GRACE)");
+ABSL_FLAG(std::string, health_interval, "", "database health probe interval, e.g. 2s (env REGAUTH_HEALTH_INTERVAL)");
+ABSL_FLAG(std::string, allow_insecure_remote, "", "allow plaintext gRPC/HTTP on non-loopback addresses: true|false (env REGAUTH_ALLOW_INSECURE_REMOTE; default false)");
+
+namespace registryauth::server {
+namespace {
+
+std::optional<std::string> Setting(const absl::Flag<std::string>& flag, const char* env_name,
+                                   const EnvLookup& env) {
+  std::string value = absl::GetFlag(flag);
+  if (!value.empty()) return value;
+  std::optional<std::string> from_env = env(env_name);
+  if (from_env.has_value() && !from_env->empty()) return from_env;
+  return std::nullopt;
+}
+
+absl::Status Invalid(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+}
+
+absl::Status ParseBool(absl::string_view field, const std::string& text, bool* out) {
+  std::string lower = absl::AsciiStrToLower(text);
+  if (lower == "true" || lower == "1" || lower == "yes") {
+    *out = true;
+  } else if (lower == "false" || lower == "0" || lower == "no") {
+    *out = false;
+  } else {
+    return Invalid(field, "must be true or false");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParsePositiveDuration(absl::string_view field, const std::string& text,
+                                   absl::Duration* out) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration() || d > absl::Hours(24)) {
+    return Invalid(field, "must be a duration between 1ns and 24h, e.g. 5s or 500ms");
+  }
+  *out = d;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+EnvLookup ProcessEnv() {
+  return [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+bool IsLoopbackHost(absl::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  return absl::StartsWith(host, "127.") && host.find_first_not_of("0123456789.") ==
+                                               absl::string_view::npos;
+}
+
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view value, absl::string_view field) {
+  HostPort out;
+  absl::string_view port_text;
+  if (!value.empty() && value[0] == '[') {
+    size_t close = value.find(']');
+    if (close == absl::string_view::npos || close + 1 >= value.size() || value[close + 1] != ':') {
+      return Invalid(field, "must be host:port or [ipv6]:port");
+    }
+    out.host = std::string(value.substr(1, close - 1));
+    port_text = value.substr(close + 2);
+  } else {
+    size_t colon = value.rfind(':');
+    if (colon == absl::string_view::npos || colon == 0) {
+      return Invalid(field, "must be host:port or [ipv6]:port");
+    }
+    out.host = std::string(value.substr(0, colon));
+    if (out.host.find(':') != std::string::npos) {
+      return Invalid(field, "IPv6 addresses must be written [addr]:port");
+    }
+    port_text = value.substr(colon + 1);
+  }
+  if (out.host.empty() || out.host.size() > 253) return Invalid(field, "bad host");
+  if (!absl::SimpleAtoi(port_text, &out.port) || out.port < 0 || out.port > 65535 ||
+      port_text.empty() || port_text.find_first_not_of("0123456789") != absl::string_view::npos) {
+    return Invalid(field, "port must be a number from 0 to 65535");
+  }
+  return out;
+}
+
+absl::Status ValidateServerConfig(const ServerConfig& c) {
+  absl::StatusOr<HostPort> grpc = ParseHostPort(c.grpc_listen, "grpc_listen");
+  if (!grpc.ok()) return grpc.status();
+  absl::StatusOr<HostPort> http = ParseHostPort(c.http_listen, "http_listen");
+  if (!http.ok()) return http.status();
+  if (!c.allow_insecure_remote) {
+    if (!IsLoopbackHost(grpc->host)) {
+      return Invalid("grpc_listen",
+                     "plaintext gRPC is only served on loopback addresses; set "
+                     "--allow_insecure_remote=true only behind a TLS-terminating mesh sidecar");
+    }
+    if (!IsLoopbackHost(http->host)) {
+      return Invalid("http_listen",
+                     "plaintext HTTP is only served on loopback addresses; set "
+                     "--allow_insecure_remote=true only behind a TLS-terminating proxy");
+    }
+  }
+  if (c.database_url.empty()) {
+    return Invalid("database_url", "required (flag --database_url or env REGAUTH_DATABASE_URL)");
+  }
+  if (c.db_pool_size < 1 || c.db_pool_size > 256) {
+    return Invalid("db_pool_size", "must be between 1 and 256");
+  }
+  if (c.key_file.empty() == c.keys_text.empty()) {
+    return Invalid("key_file",
+                   "give exactly one of --key_file / REGAUTH_KEY_FILE or REGAUTH_KEYS");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
+  ServerConfig c;
+  if (auto v = Setting(FLAGS_grpc_listen, "REGAUTH_GRPC_LISTEN", env)) c.grpc_listen = *v;
+  if (auto v = Setting(FLAGS_http_listen, "REGAUTH_HTTP_LISTEN", env)) c.http_listen = *v;
+  if (auto v = Setting(FLAGS_database_url, "REGAUTH_DATABASE_URL", env)) c.database_url = *v;
+  if (auto v = Setting(FLAGS_db_pool_size, "REGAUTH_DB_POOL_SIZE", env)) {
+    if (!absl::SimpleAtoi(*v, &c.db_pool_size)) return Invalid("db_pool_size", "not a number");
+  }
+  if (auto v = Setting(FLAGS_db_connect_timeout, "REGAUTH_DB_CONNECT_TIMEOUT", env)) {
+    absl::Status s = ParsePositiveDuration("db_connect_timeout", *v, &c.db_connect_timeout);
+    if (!s.ok()) return s;
+  }
+  if (auto v = Setting(FLAGS_key_file, "REGAUTH_KEY_FILE", env)) c.key_file = *v;
+  if (auto v = env("REGAUTH_KEYS"); v.has_value() && !v->empty()) {
+    c.keys_text = SecretString(*v);
+    WipeString(*v);
+  }
+  if (auto v = Setting(FLAGS_migrate, "REGAUTH_MIGRATE", env)) {
+    absl::Status s = ParseBool("migrate", *v, &c.migrate);
+    if (!s.ok()) return s;
+  }
+  if (auto v = Setting(FLAGS_startup_timeout, "REGAUTH_STARTUP_TIMEOUT", env)) {
+    absl::Status s = ParsePositiveDuration("startup_timeout", *v, &c.startup_timeout);
+    if (!s.ok()) return s;
+  }
+  if (auto v = Setting(FLAGS_shutdown_grace, "REGAUTH_SHUTDOWN_GRACE", env)) {
+    absl::Status s = ParsePositiveDuration("shutdown_grace", *v, &c.shutdown_grace);
+    if (!s.ok()) return s;
+  }
+  if (auto v = Setting(FLAGS_health_interval, "REGAUTH_HEALTH_INTERVAL", env)) {
+    absl::Status s = ParsePositiveDuration("health_interval", *v, &c.health_interval);
+    if (!s.ok()) return s;
+  }
+  if (auto v = Setting(FLAGS_allow_insecure_remote, "REGAUTH_ALLOW_INSECURE_REMOTE", env)) {
+    absl::Status s = ParseBool("allow_insecure_remote", *v, &c.allow_insecure_remote);
+    if (!s.ok()) return s;
+  }
+  absl::Status valid = ValidateServerConfig(c);
+  if (!valid.ok()) return valid;
+  return c;
+}
+
+}  // namespace registryauth::server

@@ -1,0 +1,72 @@
+// Configuration of registry-authd, from flags with environment fallbacks.
+//
+// Every setting has a flag and an environment variable (flag wins); see FlagHelp() or
+// `registry-authd --help`. Parsing never exits: errors come back as INVALID_ARGUMENT with one
+// clear line naming the setting, and main() prints it and exits non-zero.
+//
+//   ASSIGN_OR_RETURN(ServerConfig config, ServerConfigFromEnvAndFlags(getenv_fn));
+//   ASSIGN_OR_RETURN(HostPort grpc, ParseHostPort(config.grpc_listen, "grpc_listen"));
+#ifndef REGISTRY_AUTH_SERVER_CONFIG_H_
+#define REGISTRY_AUTH_SERVER_CONFIG_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/secret.h"
+
+namespace registryauth::server {
+
+struct ServerConfig {
+  // host:port; port 0 picks a free port (tests).
+  std::string grpc_listen = "127.0.0.1:50051";
+  std::string http_listen = "127.0.0.1:8080";
+  // libpq DSN (keyword form or postgresql:// URI). Required.
+  std::string database_url;
+  int db_pool_size = 8;
+  absl::Duration db_connect_timeout = absl::Seconds(3);
+  // Path of the key-ring file (crypto/keyring.h format). Exactly one of key_file / keys_text.
+  std::string key_file;
+  // Key-ring text given directly (REGAUTH_KEYS), e.g. from a secret store.
+  SecretString keys_text;
+  // Apply pending migrations at start-up (safe with several replicas: advisory lock).
+  bool migrate = true;
+  // How long start-up waits for the database before giving up.
+  absl::Duration startup_timeout = absl::Seconds(30);
+  // In-flight calls get this long to finish after SIGTERM/SIGINT.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  // How often the database is probed for the health service.
+  absl::Duration health_interval = absl::Seconds(2);
+  // gRPC has no TLS yet: listening on a non-loopback address is refused unless this is set.
+  bool allow_insecure_remote = false;
+};
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+// Parses "host:port" / "[v6]:port". `field` names the setting in errors.
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view value, absl::string_view field);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackHost(absl::string_view host);
+
+// Environment lookup, injectable for tests. Returns nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
+EnvLookup ProcessEnv();
+
+// Builds the configuration from already-parsed absl flags (flag set > env > default) and
+// validates it. Call after absl::ParseCommandLine.
+absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env);
+
+// Validates a configuration (all the cross-field rules). Used by ServerConfigFromFlags and by
+// tests that build a ServerConfig directly.
+absl::Status ValidateServerConfig(const ServerConfig& config);
+
+}  // namespace registryauth::server
+
+#endif  // REGISTRY_AUTH_SERVER_CONFIG_H_

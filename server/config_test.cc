@@ -1,0 +1,121 @@
+#include "server/config.h"
+
+#include <map>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace registryauth::server {
+namespace {
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars](const char* name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(ParseHostPortTest, AcceptsHostPortAndBracketedV6) {
+  auto a = ParseHostPort("127.0.0.1:50051", "f");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 50051);
+  auto b = ParseHostPort("[::1]:0", "f");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_EQ(b->port, 0);
+}
+
+TEST(ParseHostPortTest, RejectsMalformedAndNamesTheField) {
+  for (const char* bad : {"", "nohost", ":80", "host:", "host:65536", "host:-1", "host:8x",
+                          "::1:80", "[::1]80", "[::1"}) {
+    auto r = ParseHostPort(bad, "grpc_listen");
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("grpc_listen"), std::string::npos) << bad;
+  }
+}
+
+TEST(IsLoopbackHostTest, Classifies) {
+  EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
+  EXPECT_TRUE(IsLoopbackHost("127.1.2.3"));
+  EXPECT_TRUE(IsLoopbackHost("localhost"));
+  EXPECT_TRUE(IsLoopbackHost("::1"));
+  EXPECT_FALSE(IsLoopbackHost("0.0.0.0"));
+  EXPECT_FALSE(IsLoopbackHost("10.0.0.1"));
+  EXPECT_FALSE(IsLoopbackHost("127.evil.com"));
+}
+
+TEST(ServerConfigTest, DefaultsPlusRequiredFromEnv) {
+  auto c = ServerConfigFromFlags(
+      FakeEnv({{"REGAUTH_DATABASE_URL", "host=127.0.0.1 dbname=x"},
+               {"REGAUTH_KEY_FILE", "keys.txt"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->grpc_listen, "127.0.0.1:50051");
+  EXPECT_EQ(c->http_listen, "127.0.0.1:8080");
+  EXPECT_EQ(c->db_pool_size, 8);
+  EXPECT_TRUE(c->migrate);
+}
+
+TEST(ServerConfigTest, EnvOverridesDefaults) {
+  auto c = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
+                                          {"REGAUTH_KEYS", "primary 1\n"},
+                                          {"REGAUTH_GRPC_LISTEN", "127.0.0.1:0"},
+                                          {"REGAUTH_DB_POOL_SIZE", "3"},
+                                          {"REGAUTH_MIGRATE", "false"},
+                                          {"REGAUTH_SHUTDOWN_GRACE", "250ms"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->grpc_listen, "127.0.0.1:0");
+  EXPECT_EQ(c->db_pool_size, 3);
+  EXPECT_FALSE(c->migrate);
+  EXPECT_EQ(c->shutdown_grace, absl::Milliseconds(250));
+  EXPECT_EQ(c->keys_text.view(), "primary 1\n");
+}
+
+TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
+  struct Case {
+    std::map<std::string, std::string> env;
+    std::string field;
+  };
+  const std::map<std::string, std::string> ok = {{"REGAUTH_DATABASE_URL", "dbname=x"},
+                                                 {"REGAUTH_KEY_FILE", "k"}};
+  auto with = [&](std::string k, std::string v) {
+    auto m = ok;
+    m[k] = v;
+    return m;
+  };
+  std::map<std::string, std::string> no_db = ok;
+  no_db.erase("REGAUTH_DATABASE_URL");
+  std::map<std::string, std::string> no_keys = ok;
+  no_keys.erase("REGAUTH_KEY_FILE");
+  const Case cases[] = {
+      {no_db, "database_url"},
+      {no_keys, "key_file"},
+      {with("REGAUTH_KEYS", "primary 1"), "key_file"},  // both given
+      {with("REGAUTH_DB_POOL_SIZE", "0"), "db_pool_size"},
+      {with("REGAUTH_DB_POOL_SIZE", "lots"), "db_pool_size"},
+      {with("REGAUTH_GRPC_LISTEN", "0.0.0.0:50051"), "grpc_listen"},
+      {with("REGAUTH_HTTP_LISTEN", "10.1.2.3:80"), "http_listen"},
+      {with("REGAUTH_MIGRATE", "maybe"), "migrate"},
+      {with("REGAUTH_SHUTDOWN_GRACE", "-1s"), "shutdown_grace"},
+      {with("REGAUTH_HEALTH_INTERVAL", "soon"), "health_interval"},
+  };
+  for (const Case& c : cases) {
+    auto r = ServerConfigFromFlags(FakeEnv(c.env));
+    ASSERT_FALSE(r.ok()) << c.field;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_TRUE(absl::string_view(r.status().message()).substr(0, c.field.size()) == c.field)
+        << r.status();
+  }
+}
+
+TEST(ServerConfigTest, RemoteListenAllowedOnlyWhenAskedFor) {
+  auto c = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
+                                          {"REGAUTH_KEY_FILE", "k"},
+                                          {"REGAUTH_GRPC_LISTEN", "0.0.0.0:50051"},
+                                          {"REGAUTH_ALLOW_INSECURE_REMOTE", "true"}}));
+  EXPECT_TRUE(c.ok()) << c.status();
+}
+
+}  // namespace
+}  // namespace registryauth::server

@@ -1,0 +1,64 @@
+// registry-authd: the registry-auth server.
+//
+// Configuration comes from flags and environment variables (see `registry-authd --helpfull` or
+// server/config.cc). It never starts PostgreSQL itself: it connects to --database_url.
+// SIGTERM/SIGINT stop it gracefully: new calls are refused, in-flight calls get
+// --shutdown_grace to finish.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "server/config.h"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "registry-authd: container-registry credential service.\n"
+      "  registry-authd --database_url='host=... dbname=...' --key_file=keys.txt\n"
+      "Every flag also reads an environment variable (REGAUTH_<FLAG>, see --helpfull).");
+  absl::ParseCommandLine(argc, argv);
+
+  // Block the stop signals in every thread (threads inherit the mask), then wait for them here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A closed client socket must not kill the process.
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<registryauth::server::ServerConfig> config =
+      registryauth::server::ServerConfigFromFlags(registryauth::server::ProcessEnv());
+  if (!config.ok()) {
+    std::fprintf(stderr, "registry-authd: configuration error: %s\n",
+                 std::string(config.status().message()).c_str());
+    return 2;
+  }
+  auto server = registryauth::server::RegistryAuthServer::Start(*config);
+  if (!server.ok()) {
+    std::fprintf(stderr, "registry-authd: cannot start: %s\n",
+                 server.status().ToString().c_str());
+    return 1;
+  }
+  const std::string grpc_host = config->grpc_listen.substr(0, config->grpc_listen.rfind(':'));
+  const std::string http_host = config->http_listen.substr(0, config->http_listen.rfind(':'));
+  LOG_INFO(absl::StrCat("gRPC listening on ", grpc_host, ":", (*server)->grpc_port(),
+                        " (registryauth.v1.RegistryAuthService, grpc.health.v1, reflection)"));
+  LOG_INFO(absl::StrCat("HTTP listening on ", http_host, ":", (*server)->http_port(),
+                        " (/healthz, /readyz, /v1/...)"));
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  LOG_INFO(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+                        ", shutting down (grace ", absl::FormatDuration(config->shutdown_grace),
+                        ")"));
+  (*server)->Shutdown(config->shutdown_grace);
+  LOG_INFO("stopped");
+  return 0;
+}

@@ -1,0 +1,128 @@
+#include "server/server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "api/registry_auth_grpc.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "crypto/keyring.h"
+#include "gateway/http_gateway.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "server/db_health.h"
+#include "services/registry_service.h"
+#include "storage/postgres_store.h"
+
+namespace registryauth::server {
+namespace {
+
+// Applies migrations, retrying while the database is unreachable, until `timeout` passes.
+absl::Status MigrateWhenReachable(storage::PostgresRegistryStore& store, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  bool logged = false;
+  while (true) {
+    absl::Status status = store.ApplyMigrations();
+    if (status.ok() || status.code() != absl::StatusCode::kUnavailable) return status;
+    if (absl::Now() >= deadline) {
+      return absl::UnavailableError(
+          absl::StrCat("database not reachable within startup_timeout: ", status.message()));
+    }
+    if (!logged) {
+      LOG_WARNING(absl::StrCat("waiting for the database: ", status.message()));
+      logged = true;
+    }
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+}
+
+}  // namespace
+
+RegistryAuthServer::RegistryAuthServer() = default;
+
+RegistryAuthServer::~RegistryAuthServer() { Shutdown(absl::ZeroDuration()); }
+
+absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
+    const ServerConfig& config) {
+  absl::Status valid = ValidateServerConfig(config);
+  if (!valid.ok()) return valid;
+  std::unique_ptr<RegistryAuthServer> s(new RegistryAuthServer());
+  s->clock_ = std::make_unique<RealClock>();
+
+  // Keys: from the file, or from REGAUTH_KEYS. Never from the database.
+  absl::StatusOr<std::unique_ptr<crypto::KeyRing>> keyring =
+      config.key_file.empty() ? crypto::KeyRing::Parse(config.keys_text.view())
+                              : crypto::KeyRing::LoadFile(config.key_file);
+  if (!keyring.ok()) return keyring.status();
+  s->keyring_ = *std::move(keyring);
+
+  storage::PostgresOptions db;
+  db.dsn = config.database_url;
+  db.pool_size = config.db_pool_size;
+  db.connect_timeout = config.db_connect_timeout;
+  absl::StatusOr<std::unique_ptr<storage::PostgresRegistryStore>> store =
+      storage::PostgresRegistryStore::Create(db);
+  if (!store.ok()) return store.status();
+  s->store_ = *std::move(store);
+  if (config.migrate) {
+    absl::Status migrated = MigrateWhenReachable(*s->store_, config.startup_timeout);
+    if (!migrated.ok()) return migrated;
+  }
+
+  s->service_ = std::make_unique<services::RegistryService>(*s->store_, *s->keyring_, *s->clock_);
+  s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(*s->service_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // Plaintext for now; ValidateServerConfig keeps it on loopback unless explicitly allowed.
+  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
+  builder.RegisterService(s->grpc_service_.get());
+  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  s->grpc_server_ = builder.BuildAndStart();
+  if (s->grpc_server_ == nullptr || s->grpc_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("grpc_listen: cannot listen on ", config.grpc_listen));
+  }
+
+  s->health_monitor_ = std::make_unique<DbHealthMonitor>(
+      *s->store_, s->grpc_server_->GetHealthCheckService(), config.health_interval);
+  s->health_monitor_->Start();
+
+  gateway::HttpGatewayOptions http;
+  http.listen = config.http_listen;
+  absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =
+      gateway::HttpGateway::Create(http, s->InProcessChannel());
+  if (!gw.ok()) {
+    s->Shutdown(absl::ZeroDuration());
+    return gw.status();
+  }
+  s->gateway_ = *std::move(gw);
+  return s;
+}
+
+int RegistryAuthServer::http_port() const { return gateway_ ? gateway_->port() : 0; }
+
+std::shared_ptr<grpc::Channel> RegistryAuthServer::InProcessChannel() {
+  return grpc_server_->InProcessChannel(grpc::ChannelArguments());
+}
+
+bool RegistryAuthServer::ProbeDatabaseNow() { return health_monitor_->ProbeNow(); }
+
+void RegistryAuthServer::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (health_monitor_) health_monitor_->Stop();
+  // HTTP first: its requests ride the in-process channel into the gRPC server.
+  if (gateway_) gateway_->Shutdown();
+  if (grpc_server_) {
+    grpc_server_->Shutdown(std::chrono::system_clock::now() +
+                           absl::ToChronoMilliseconds(grace));
+    grpc_server_->Wait();
+  }
+}
+
+}  // namespace registryauth::server

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Black-box test of the registry-authd binary: configuration errors are one clear line with a
+# non-zero exit; it starts on a real PostgreSQL, serves /healthz and /readyz, and stops cleanly
+# on SIGTERM (exit 0). Needs REGAUTH_TEST_PG_DSN (an admin DSN; ./test.sh provides it).
+set -uo pipefail
+
+daemon="$1"
+pass=0
+fail=0
+check() {  # check NAME CONDITION...
+  local name="$1"
+  shift
+  if "$@"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $name" >&2
+  fi
+}
+
+if [ -z "${REGAUTH_TEST_PG_DSN:-}" ]; then
+  if [ "${REGAUTH_REQUIRE_PG:-}" = 1 ]; then echo "REGAUTH_TEST_PG_DSN not set" >&2; exit 1; fi
+  echo "skipped: REGAUTH_TEST_PG_DSN not set"
+  exit 0
+fi
+
+work="${TEST_TMPDIR:-$(mktemp -d)}"
+(umask 077 && printf 'primary 1\nkey 1 %s\n' "$(openssl rand -base64 32)" > "$work/keys.txt")
+
+# --- configuration errors
+out=$(env -u REGAUTH_DATABASE_URL "$daemon" --key_file="$work/keys.txt" 2>&1)
+rc=$?
+check "missing database_url exits 2" [ "$rc" -eq 2 ]
+check "missing database_url names the setting" grep -q "database_url" <<<"$out"
+check "config error is one line" [ "$(wc -l <<<"$out")" -eq 1 ]
+
+out=$("$daemon" --database_url="dbname=x" --key_file="$work/keys.txt" --grpc_listen=0.0.0.0:1 2>&1)
+check "non-loopback plaintext refused" grep -q "grpc_listen" <<<"$out"
+
+cp "$work/keys.txt" "$work/open-keys.txt" && chmod 644 "$work/open-keys.txt"
+out=$("$daemon" --database_url="$REGAUTH_TEST_PG_DSN" --key_file="$work/open-keys.txt" \
+  --grpc_listen=127.0.0.1:0 --http_listen=127.0.0.1:0 2>&1)
+rc=$?
+check "group-readable key file refused" [ "$rc" -ne 0 ]
+check "key file error names chmod" grep -q "chmod 600" <<<"$out"
+absent() { ! grep -qF -- "$1" <<<"$2"; }
+check "key file error shows no key" absent "$(sed -n 's/^key 1 //p' "$work/keys.txt")" "$out"
+
+# --- a real start on a fresh database
+db="regauth_daemon_$$_$RANDOM"
+psql "$REGAUTH_TEST_PG_DSN" -qc "CREATE DATABASE $db" || exit 1
+trap 'psql "$REGAUTH_TEST_PG_DSN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1' EXIT
+dsn="$REGAUTH_TEST_PG_DSN dbname=$db"
+
+REGAUTH_DATABASE_URL="$dsn" "$daemon" --key_file="$work/keys.txt" \
+  --grpc_listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --shutdown_grace=2s 2>"$work/log" &
+pid=$!
+http_port=""
+for _ in $(seq 1 100); do
+  http_port=$(sed -n 's/.*HTTP listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/log")
+  [ -n "$http_port" ] && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+check "daemon started and logged its HTTP port" [ -n "$http_port" ]
+if [ -n "$http_port" ]; then
+  check "healthz 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/healthz")" = 200 ]
+  check "readyz 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/readyz")" = 200 ]
+  tables=$(psql "$dsn" -tAc "SELECT count(*) FROM schema_migrations")
+  check "migrations applied at start-up" [ "${tables:-0}" -ge 1 ]
+fi
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+check "SIGTERM exits 0" [ "$rc" -eq 0 ]
+check "shutdown logged" grep -q "stopped" "$work/log"
+check "log shows no DSN password" absent "password=" "$(cat "$work/log")"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

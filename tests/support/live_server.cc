@@ -1,0 +1,52 @@
+#include "tests/support/live_server.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "server/config.h"
+
+namespace registryauth::testing {
+
+std::string RandomKeyRingText() {
+  unsigned char key[32];
+  RAND_bytes(key, sizeof(key));
+  unsigned char b64[64];
+  int n = EVP_EncodeBlock(b64, key, sizeof(key));
+  OPENSSL_cleanse(key, sizeof(key));
+  return absl::StrCat("primary 7\nkey 7 ", std::string(reinterpret_cast<char*>(b64), n), "\n");
+}
+
+std::unique_ptr<grpc::ClientContext> Ctx() {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return ctx;
+}
+
+absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(const std::string& dsn) {
+  server::ServerConfig config;
+  config.grpc_listen = "127.0.0.1:0";
+  config.http_listen = "127.0.0.1:0";
+  config.database_url = dsn;
+  config.keys_text = SecretString(RandomKeyRingText());
+  config.db_pool_size = 4;
+  config.db_connect_timeout = absl::Seconds(2);
+  config.startup_timeout = absl::Seconds(10);
+  config.health_interval = absl::Seconds(60);  // tests probe explicitly
+  auto server = server::RegistryAuthServer::Start(config);
+  if (!server.ok()) return server.status();
+  std::unique_ptr<LiveServer> live(new LiveServer());
+  live->server_ = *std::move(server);
+  live->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", live->server_->grpc_port()),
+                                       grpc::InsecureChannelCredentials());
+  live->stub_ = registryauth::v1::RegistryAuthService::NewStub(live->channel_);
+  return live;
+}
+
+LiveServer::~LiveServer() {
+  if (server_) server_->Shutdown(absl::Seconds(1));
+}
+
+}  // namespace registryauth::testing
