@@ -498,6 +498,22 @@ absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string
 absl::Status RegistryService::DeleteRegistryConfig(std::string_view name, std::string_view etag) {
   ASSIGN_OR_RETURN(RegistryConfigName n, ParseRegistryConfigName(name, "name"));
   ASSIGN_OR_RETURN(int64_t expected, ParseEtag(etag, "etag"));
+  // Refuse to leave apps pointing at a configuration that no longer exists.
+  ListOptions options{1000, ""};
+  while (true) {
+    ASSIGN_OR_RETURN(Page<App> page, Annotate(store_.ListApps(n.workspace_id, options),
+                                              FormatWorkspaceName(n.workspace_id)));
+    for (const App& app : page.items) {
+      if (app.registry_config_id == n.registry_id) {
+        return absl::FailedPreconditionError(internal::Cat(
+            FormatRegistryConfigName(n.workspace_id, n.registry_id), ": still used by ",
+            FormatAppName(n.workspace_id, app.id),
+            "; point the app at another registry config first"));
+      }
+    }
+    if (!page.has_more || page.items.empty()) break;
+    options.start_after = page.items.back().id;
+  }
   return Annotate(store_.DeleteRegistryConfig(n.workspace_id, n.registry_id, expected),
                   FormatRegistryConfigName(n.workspace_id, n.registry_id));
 }

@@ -276,6 +276,19 @@ TEST_F(RegistryServiceTest, UpdateAndDeleteApp) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(RegistryServiceTest, RegistryConfigInUseByAnAppCannotBeDeleted) {
+  ASSERT_TRUE(CreateGhcr("gh").ok());
+  ASSERT_TRUE(CreateGhcr("gh2").ok());
+  ASSERT_TRUE(service_.CreateApp(kWs, "web", "", "workspaces/acme/registries/gh").ok());
+  absl::Status s = service_.DeleteRegistryConfig("workspaces/acme/registries/gh", "");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "workspaces/acme/apps/web")) << s;
+  EXPECT_TRUE(service_.GetRegistryConfig("workspaces/acme/registries/gh").ok());
+  // Once the app falls back to the workspace default, the config can go.
+  ASSERT_TRUE(service_.UpdateApp("workspaces/acme/apps/web", "", "", {"registry_config"}, "").ok());
+  EXPECT_TRUE(service_.DeleteRegistryConfig("workspaces/acme/registries/gh", "").ok());
+}
+
 // ---- registry configs ----------------------------------------------------------------------
 
 TEST_F(RegistryServiceTest, CreateGhcrEncryptsAndHints) {
