@@ -4,6 +4,7 @@
 #
 #   scripts/pg-cluster.sh start DATA_DIR PORT      # initdb if needed, start, wait until ready
 #   scripts/pg-cluster.sh stop DATA_DIR            # fast shutdown; fine if not running
+#   scripts/pg-cluster.sh status DATA_DIR          # exit 0 if running
 #   scripts/pg-cluster.sh dsn DATA_DIR PORT [DB]   # libpq keyword DSN over TCP, with password
 #
 # Authentication: `trust` for the unix socket in DATA_DIR only (the socket directory is 0700 and
@@ -20,7 +21,7 @@ die() {
 }
 
 usage() {
-  die "usage: pg-cluster.sh start DATA_DIR PORT | stop DATA_DIR | dsn DATA_DIR PORT [DBNAME]"
+  die "usage: pg-cluster.sh start DATA_DIR PORT | stop DATA_DIR | status DATA_DIR | dsn DATA_DIR PORT [DBNAME]"
 }
 
 abs_path() {
@@ -169,6 +170,16 @@ case "$1" in
   stop)
     [[ $# -eq 2 ]] || usage
     cmd_stop "$2"
+    ;;
+  status)
+    # Exit 0 when a server runs on DATA_DIR (prints "running"), 1 otherwise.
+    [[ $# -eq 2 ]] || usage
+    if [[ -f "$(abs_path "$2")/PG_VERSION" ]] && is_running "$(abs_path "$2")"; then
+      echo running
+    else
+      echo stopped
+      exit 1
+    fi
     ;;
   dsn)
     [[ $# -eq 3 || $# -eq 4 ]] || usage

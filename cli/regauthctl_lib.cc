@@ -1,0 +1,893 @@
+#include "cli/regauthctl_lib.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <istream>
+#include <iterator>
+#include <map>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "common/secret.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "proto/registryauth/v1/registry_auth.grpc.pb.h"
+
+namespace registryauth::cli {
+namespace {
+
+using Stub = v1::RegistryAuthService::Stub;
+
+constexpr char kUsage[] = R"(usage: regauthctl [--addr=HOST:PORT] [--json] [--timeout=10s] <command>
+
+Global flags:
+  --addr=HOST:PORT   service address (default: $REGAUTH_ADDR or 127.0.0.1:50051)
+  --json             print the response message as JSON (proto3 JSON mapping)
+  --timeout=DUR      deadline of each call, e.g. 10s, 500ms (default 10s)
+
+Commands:
+  workspaces create <id> [--display-name=X]
+  workspaces get <id>
+  workspaces list [--page-size=N] [--page-token=T] [--all]
+  workspaces update <id> --display-name=X [--etag=E]
+  workspaces delete <id> [--force] [--etag=E]
+
+  apps create <workspace> <app> [--display-name=X] [--registry=<registry-id>]
+  apps get <workspace> <app>
+  apps list <workspace> [--page-size=N] [--page-token=T] [--all]
+  apps update <workspace> <app> [--display-name=X] [--registry=<registry-id>] [--etag=E]
+  apps delete <workspace> <app> [--etag=E]
+
+  registries create <workspace> <registry> --type=ghcr|acr|distribution|generic
+      [--owner=O] [--login-server=H] [--username=U] [--url=URL] [--namespace=NS]
+      [--display-name=X] [--default] [SECRET]
+  registries get <workspace> <registry>
+  registries list <workspace> [--page-size=N] [--page-token=T] [--all]
+  registries update <workspace> <registry> [--owner ... --display-name=X]
+      [--default=true|false] [SECRET] [--etag=E]      (only the flags given are updated)
+  registries delete <workspace> <registry> [--etag=E]
+
+  SECRET is one of --secret-stdin (one trailing newline is trimmed), --secret-file=PATH or
+  --secret-env=VAR. Secrets are never accepted as argument values and never printed.
+
+  help               print this text
+Exit codes: 0 ok, 1 the call failed, 2 usage error.
+)";
+
+// ---- Argument parsing ---------------------------------------------------------------------------
+
+const std::set<std::string>& ValueFlags() {
+  static const auto* flags = new std::set<std::string>{
+      "addr",  "timeout", "display-name", "registry",  "page-size",   "page-token",
+      "etag",  "type",    "owner",        "login-server", "username", "url",
+      "namespace", "secret-file", "secret-env"};
+  return *flags;
+}
+
+const std::set<std::string>& BoolFlags() {
+  static const auto* flags = new std::set<std::string>{"json", "all",     "force",
+                                                      "secret-stdin", "default", "help"};
+  return *flags;
+}
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> flags;  // bool flags hold "true" / "false"
+
+  bool Has(const std::string& name) const { return flags.count(name) > 0; }
+  std::string Get(const std::string& name) const {
+    auto it = flags.find(name);
+    return it == flags.end() ? "" : it->second;
+  }
+  bool Bool(const std::string& name) const { return Get(name) == "true"; }
+};
+
+absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
+  Args args;
+  bool only_positional = false;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (only_positional || a.size() < 2 || a.compare(0, 2, "--") != 0) {
+      args.positional.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      only_positional = true;
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::optional<std::string> value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (name == "secret") {
+      return absl::InvalidArgumentError(
+          "secrets are not accepted on the command line (they would show in `ps`); use "
+          "--secret-stdin, --secret-file=PATH or --secret-env=VAR");
+    }
+    if (args.flags.count(name)) {
+      return absl::InvalidArgumentError(absl::StrCat("flag --", name, " given twice"));
+    }
+    if (BoolFlags().count(name)) {
+      if (value.has_value() && *value != "true" && *value != "false") {
+        return absl::InvalidArgumentError(absl::StrCat("flag --", name, " takes true or false"));
+      }
+      args.flags[name] = value.value_or("true");
+    } else if (ValueFlags().count(name)) {
+      if (!value.has_value()) {
+        if (i + 1 >= argv.size()) {
+          return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
+        }
+        value = argv[++i];
+      }
+      args.flags[name] = *value;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    }
+  }
+  return args;
+}
+
+// ---- Output -----------------------------------------------------------------------------------
+
+std::string Ts(const google::protobuf::Timestamp& t) {
+  return google::protobuf::util::TimeUtil::ToString(t);
+}
+
+// Prints `key: value` lines with the values aligned; empty values are left out.
+void PrintKv(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& kv) {
+  size_t width = 0;
+  for (const auto& [k, v] : kv) {
+    if (!v.empty()) width = std::max(width, k.size());
+  }
+  for (const auto& [k, v] : kv) {
+    if (v.empty()) continue;
+    out << k << ':' << std::string(width - k.size() + 1, ' ') << v << '\n';
+  }
+}
+
+void PrintTable(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out << line << '\n';
+  }
+}
+
+std::string LastSegment(const std::string& name) { return name.substr(name.rfind('/') + 1); }
+
+std::string TypeName(v1::RegistryType t) {
+  return t == v1::REGISTRY_TYPE_UNSPECIFIED ? "" : v1::RegistryType_Name(t);
+}
+
+void PrintWorkspace(std::ostream& out, const v1::Workspace& w) {
+  PrintKv(out, {{"name", w.name()},
+                {"display_name", w.display_name()},
+                {"create_time", w.has_create_time() ? Ts(w.create_time()) : ""},
+                {"update_time", w.has_update_time() ? Ts(w.update_time()) : ""},
+                {"etag", w.etag()}});
+}
+
+void PrintApp(std::ostream& out, const v1::App& a) {
+  PrintKv(out, {{"name", a.name()},
+                {"display_name", a.display_name()},
+                {"registry_config", a.registry_config().empty() ? "(workspace default)"
+                                                                : a.registry_config()},
+                {"repository", a.repository()},
+                {"create_time", a.has_create_time() ? Ts(a.create_time()) : ""},
+                {"update_time", a.has_update_time() ? Ts(a.update_time()) : ""},
+                {"etag", a.etag()}});
+}
+
+void PrintRegistry(std::ostream& out, const v1::RegistryConfig& c) {
+  std::vector<std::pair<std::string, std::string>> kv = {
+      {"name", c.name()}, {"display_name", c.display_name()}, {"type", TypeName(c.type())}};
+  switch (c.settings_case()) {
+    case v1::RegistryConfig::kGhcr:
+      kv.push_back({"owner", c.ghcr().owner()});
+      break;
+    case v1::RegistryConfig::kAcr:
+      kv.push_back({"login_server", c.acr().login_server()});
+      kv.push_back({"username", c.acr().username()});
+      break;
+    case v1::RegistryConfig::kDistribution:
+      kv.push_back({"url", c.distribution().url()});
+      kv.push_back({"namespace", c.distribution().repository_namespace()});
+      kv.push_back({"username", c.distribution().username()});
+      break;
+    case v1::RegistryConfig::kGeneric:
+      kv.push_back({"url", c.generic().url()});
+      kv.push_back({"username", c.generic().username()});
+      break;
+    default:
+      break;
+  }
+  // `secret` is never printed, even if a server were to send it.
+  kv.push_back({"has_secret", c.has_secret() ? "true" : "false"});
+  kv.push_back({"secret_hint", c.secret_hint()});
+  kv.push_back({"default", c.is_default() ? "true" : "false"});
+  kv.push_back({"validation", v1::ValidationStatus_Name(c.validation_status())});
+  kv.push_back({"validated_at", c.has_validated_at() ? Ts(c.validated_at()) : ""});
+  kv.push_back({"last_validation_error", c.last_validation_error()});
+  kv.push_back({"create_time", c.has_create_time() ? Ts(c.create_time()) : ""});
+  kv.push_back({"update_time", c.has_update_time() ? Ts(c.update_time()) : ""});
+  kv.push_back({"etag", c.etag()});
+  PrintKv(out, kv);
+}
+
+// ---- Command context ----------------------------------------------------------------------------
+
+class UsageError {
+ public:
+  explicit UsageError(std::string message) : message_(std::move(message)) {}
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string message_;
+};
+
+// Result of a command: exit code, or a usage error to report.
+struct Outcome {
+  int code = 0;
+  std::optional<UsageError> usage;
+  static Outcome Usage(std::string m) { return Outcome{2, UsageError(std::move(m))}; }
+  static Outcome Code(int c) { return Outcome{c, std::nullopt}; }
+};
+
+class Command {
+ public:
+  Command(const CliIo& io, Args args, std::unique_ptr<Stub> stub, bool json,
+          absl::Duration timeout)
+      : io_(io), args_(std::move(args)), stub_(std::move(stub)), json_(json), timeout_(timeout) {}
+
+  const Args& args() const { return args_; }
+  Stub& stub() { return *stub_; }
+  bool json() const { return json_; }
+  std::ostream& out() { return *io_.out; }
+  const CliIo& io() const { return io_; }
+
+  // Runs one unary RPC with the deadline; prints `error: CODE: message` on failure.
+  template <typename Req, typename Resp>
+  bool Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+            const Req& request, Resp* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         absl::ToChronoMilliseconds(timeout_));
+    grpc::Status status = (stub_.get()->*method)(&context, request, response);
+    if (!status.ok()) {
+      *io_.err << "error: " << GrpcCodeName(status.error_code()) << ": "
+               << status.error_message() << '\n';
+      return false;
+    }
+    return true;
+  }
+
+  void PrintJson(const google::protobuf::Message& m) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    std::string text;
+    if (!google::protobuf::util::MessageToJsonString(m, &text, options).ok()) text = "{}";
+    if (text.empty() || text.back() != '\n') text.push_back('\n');
+    out() << text;
+  }
+
+  static std::string GrpcCodeName(grpc::StatusCode code) {
+    static const char* const kNames[] = {
+        "OK",           "CANCELLED",          "UNKNOWN",   "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS", "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+        "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE", "DATA_LOSS",
+        "UNAUTHENTICATED"};
+    const int c = static_cast<int>(code);
+    return c >= 0 && c <= 16 ? kNames[c] : absl::StrCat("CODE_", c);
+  }
+
+ private:
+  const CliIo& io_;
+  Args args_;
+  std::unique_ptr<Stub> stub_;
+  bool json_;
+  absl::Duration timeout_;
+};
+
+// Checks positional count and that only `allowed` (plus global) flags were given.
+std::optional<UsageError> Expect(const Args& args, size_t positional,
+                                 std::set<std::string> allowed) {
+  for (const char* g : {"addr", "json", "timeout", "help"}) allowed.insert(g);
+  for (const auto& [name, value] : args.flags) {
+    if (!allowed.count(name)) return UsageError(absl::StrCat("flag --", name, " not valid here"));
+  }
+  // positional[0..1] are the resource and verb.
+  if (args.positional.size() != positional + 2) {
+    return UsageError(absl::StrCat("expected ", positional, " argument(s) after \"",
+                                   args.positional[0], " ", args.positional[1], "\""));
+  }
+  for (size_t i = 2; i < args.positional.size(); ++i) {
+    const std::string& id = args.positional[i];
+    if (id.empty() || id.find('/') != std::string::npos) {
+      return UsageError(absl::StrCat("invalid id \"", id, "\""));
+    }
+  }
+  return std::nullopt;
+}
+
+std::string WsName(const std::string& ws) { return absl::StrCat("workspaces/", ws); }
+
+absl::StatusOr<int32_t> PageSize(const Args& args) {
+  if (!args.Has("page-size")) return 0;
+  int32_t n;
+  if (!absl::SimpleAtoi(args.Get("page-size"), &n) || n < 0) {
+    return absl::InvalidArgumentError("--page-size must be a non-negative integer");
+  }
+  return n;
+}
+
+// Reads the secret from the one source given; nullopt if none was given.
+absl::StatusOr<std::optional<SecretString>> ReadSecret(const Args& args, const CliIo& io) {
+  const int sources = args.Bool("secret-stdin") + args.Has("secret-file") + args.Has("secret-env");
+  if (sources == 0) return std::optional<SecretString>();
+  if (sources > 1) {
+    return absl::InvalidArgumentError(
+        "give only one of --secret-stdin, --secret-file, --secret-env");
+  }
+  SecretString secret;
+  auto read_all = [&secret](std::istream& in) {
+    char buf[4096];
+    while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+      secret.append(std::string_view(buf, static_cast<size_t>(in.gcount())));
+      OPENSSL_cleanse(buf, sizeof(buf));
+    }
+  };
+  if (args.Bool("secret-stdin")) {
+    read_all(*io.in);
+  } else if (args.Has("secret-file")) {
+    std::ifstream file(args.Get("secret-file"), std::ios::binary);
+    if (!file) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read --secret-file ", args.Get("secret-file")));
+    }
+    read_all(file);
+  } else {
+    std::optional<std::string> value = io.getenv(args.Get("secret-env"));
+    if (!value.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable ", args.Get("secret-env"), " is not set"));
+    }
+    secret.append(*value);
+    WipeString(*value);
+  }
+  // Trim one trailing newline (what `echo` or a text editor adds).
+  if (!secret.empty() && secret.view().back() == '\n') {
+    secret.resize(secret.size() - 1);
+    if (!secret.empty() && secret.view().back() == '\r') secret.resize(secret.size() - 1);
+  }
+  if (secret.empty()) return absl::InvalidArgumentError("the secret is empty");
+  return std::optional<SecretString>(std::move(secret));
+}
+
+// Wipes a request's secret when it goes out of scope.
+class SecretWiper {
+ public:
+  explicit SecretWiper(std::string* s) : s_(s) {}
+  ~SecretWiper() { WipeString(*s_); }
+  SecretWiper(const SecretWiper&) = delete;
+  SecretWiper& operator=(const SecretWiper&) = delete;
+
+ private:
+  std::string* s_;
+};
+
+// ---- workspaces -------------------------------------------------------------------------------
+
+Outcome Workspaces(Command& cmd) {
+  const Args& a = cmd.args();
+  const std::string& verb = a.positional[1];
+  if (verb == "create") {
+    if (auto e = Expect(a, 1, {"display-name"})) return Outcome::Usage(e->message());
+    v1::CreateWorkspaceRequest req;
+    req.set_workspace_id(a.positional[2]);
+    req.mutable_workspace()->set_display_name(a.Get("display-name"));
+    v1::Workspace resp;
+    if (!cmd.Call(&Stub::CreateWorkspace, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : PrintWorkspace(cmd.out(), resp);
+    return Outcome::Code(0);
+  }
+  if (verb == "get") {
+    if (auto e = Expect(a, 1, {})) return Outcome::Usage(e->message());
+    v1::GetWorkspaceRequest req;
+    req.set_name(WsName(a.positional[2]));
+    v1::Workspace resp;
+    if (!cmd.Call(&Stub::GetWorkspace, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : PrintWorkspace(cmd.out(), resp);
+    return Outcome::Code(0);
+  }
+  if (verb == "list") {
+    if (auto e = Expect(a, 0, {"page-size", "page-token", "all"})) {
+      return Outcome::Usage(e->message());
+    }
+    absl::StatusOr<int32_t> size = PageSize(a);
+    if (!size.ok()) return Outcome::Usage(std::string(size.status().message()));
+    v1::ListWorkspacesRequest req;
+    req.set_page_size(*size);
+    req.set_page_token(a.Get("page-token"));
+    v1::ListWorkspacesResponse all;
+    std::set<std::string> seen_tokens;
+    while (true) {
+      v1::ListWorkspacesResponse page;
+      if (!cmd.Call(&Stub::ListWorkspaces, req, &page)) return Outcome::Code(1);
+      all.mutable_workspaces()->MergeFrom(page.workspaces());
+      all.set_next_page_token(page.next_page_token());
+      if (!a.Bool("all") || page.next_page_token().empty() ||
+          !seen_tokens.insert(page.next_page_token()).second) {
+        break;
+      }
+      req.set_page_token(page.next_page_token());
+    }
+    if (cmd.json()) {
+      cmd.PrintJson(all);
+    } else {
+      std::vector<std::vector<std::string>> rows = {{"NAME", "DISPLAY NAME", "UPDATED"}};
+      for (const auto& w : all.workspaces()) {
+        rows.push_back({LastSegment(w.name()), w.display_name(),
+                        w.has_update_time() ? Ts(w.update_time()) : ""});
+      }
+      PrintTable(cmd.out(), rows);
+      if (!all.next_page_token().empty()) {
+        cmd.out() << "next page: --page-token=" << all.next_page_token() << '\n';
+      }
+    }
+    return Outcome::Code(0);
+  }
+  if (verb == "update") {
+    if (auto e = Expect(a, 1, {"display-name", "etag"})) return Outcome::Usage(e->message());
+    if (!a.Has("display-name")) return Outcome::Usage("nothing to update: give --display-name");
+    v1::UpdateWorkspaceRequest req;
+    req.mutable_workspace()->set_name(WsName(a.positional[2]));
+    req.mutable_workspace()->set_display_name(a.Get("display-name"));
+    req.mutable_workspace()->set_etag(a.Get("etag"));
+    req.mutable_update_mask()->add_paths("display_name");
+    v1::Workspace resp;
+    if (!cmd.Call(&Stub::UpdateWorkspace, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : PrintWorkspace(cmd.out(), resp);
+    return Outcome::Code(0);
+  }
+  if (verb == "delete") {
+    if (auto e = Expect(a, 1, {"force", "etag"})) return Outcome::Usage(e->message());
+    v1::DeleteWorkspaceRequest req;
+    req.set_name(WsName(a.positional[2]));
+    req.set_etag(a.Get("etag"));
+    req.set_force(a.Bool("force"));
+    google::protobuf::Empty resp;
+    if (!cmd.Call(&Stub::DeleteWorkspace, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : void(cmd.out() << "deleted " << req.name() << '\n');
+    return Outcome::Code(0);
+  }
+  return Outcome::Usage(absl::StrCat("unknown command \"workspaces ", verb, "\""));
+}
+
+// ---- apps ---------------------------------------------------------------------------------------
+
+std::string RegistryRef(const std::string& ws, const std::string& value) {
+  if (value.empty() || value.find('/') != std::string::npos) return value;
+  return absl::StrCat(WsName(ws), "/registries/", value);
+}
+
+Outcome Apps(Command& cmd) {
+  const Args& a = cmd.args();
+  const std::string& verb = a.positional[1];
+  auto app_name = [&] { return absl::StrCat(WsName(a.positional[2]), "/apps/", a.positional[3]); };
+  if (verb == "create") {
+    if (auto e = Expect(a, 2, {"display-name", "registry"})) return Outcome::Usage(e->message());
+    v1::CreateAppRequest req;
+    req.set_parent(WsName(a.positional[2]));
+    req.set_app_id(a.positional[3]);
+    req.mutable_app()->set_display_name(a.Get("display-name"));
+    req.mutable_app()->set_registry_config(RegistryRef(a.positional[2], a.Get("registry")));
+    v1::App resp;
+    if (!cmd.Call(&Stub::CreateApp, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : PrintApp(cmd.out(), resp);
+    return Outcome::Code(0);
+  }
+  if (verb == "get") {
+    if (auto e = Expect(a, 2, {})) return Outcome::Usage(e->message());
+    v1::GetAppRequest req;
+    req.set_name(app_name());
+    v1::App resp;
+    if (!cmd.Call(&Stub::GetApp, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : PrintApp(cmd.out(), resp);
+    return Outcome::Code(0);
+  }
+  if (verb == "list") {
+    if (auto e = Expect(a, 1, {"page-size", "page-token", "all"})) {
+      return Outcome::Usage(e->message());
+    }
+    absl::StatusOr<int32_t> size = PageSize(a);
+    if (!size.ok()) return Outcome::Usage(std::string(size.status().message()));
+    v1::ListAppsRequest req;
+    req.set_parent(WsName(a.positional[2]));
+    req.set_page_size(*size);
+    req.set_page_token(a.Get("page-token"));
+    v1::ListAppsResponse all;
+    std::set<std::string> seen_tokens;
+    while (true) {
+      v1::ListAppsResponse page;
+      if (!cmd.Call(&Stub::ListApps, req, &page)) return Outcome::Code(1);
+      all.mutable_apps()->MergeFrom(page.apps());
+      all.set_next_page_token(page.next_page_token());
+      if (!a.Bool("all") || page.next_page_token().empty() ||
+          !seen_tokens.insert(page.next_page_token()).second) {
+        break;
+      }
+      req.set_page_token(page.next_page_token());
+    }
+    if (cmd.json()) {
+      cmd.PrintJson(all);
+    } else {
+      std::vector<std::vector<std::string>> rows = {{"NAME", "REGISTRY", "REPOSITORY"}};
+      for (const auto& app : all.apps()) {
+        rows.push_back({LastSegment(app.name()),
+                        app.registry_config().empty() ? "(default)"
+                                                      : LastSegment(app.registry_config()),
+                        app.repository()});
+      }
+      PrintTable(cmd.out(), rows);
+      if (!all.next_page_token().empty()) {
+        cmd.out() << "next page: --page-token=" << all.next_page_token() << '\n';
+      }
+    }
+    return Outcome::Code(0);
+  }
+  if (verb == "update") {
+    if (auto e = Expect(a, 2, {"display-name", "registry", "etag"})) {
+      return Outcome::Usage(e->message());
+    }
+    v1::UpdateAppRequest req;
+    req.mutable_app()->set_name(app_name());
+    req.mutable_app()->set_etag(a.Get("etag"));
+    if (a.Has("display-name")) {
+      req.mutable_app()->set_display_name(a.Get("display-name"));
+      req.mutable_update_mask()->add_paths("display_name");
+    }
+    if (a.Has("registry")) {
+      req.mutable_app()->set_registry_config(RegistryRef(a.positional[2], a.Get("registry")));
+      req.mutable_update_mask()->add_paths("registry_config");
+    }
+    if (req.update_mask().paths().empty()) {
+      return Outcome::Usage("nothing to update: give --display-name and/or --registry");
+    }
+    v1::App resp;
+    if (!cmd.Call(&Stub::UpdateApp, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : PrintApp(cmd.out(), resp);
+    return Outcome::Code(0);
+  }
+  if (verb == "delete") {
+    if (auto e = Expect(a, 2, {"etag"})) return Outcome::Usage(e->message());
+    v1::DeleteAppRequest req;
+    req.set_name(app_name());
+    req.set_etag(a.Get("etag"));
+    google::protobuf::Empty resp;
+    if (!cmd.Call(&Stub::DeleteApp, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : void(cmd.out() << "deleted " << req.name() << '\n');
+    return Outcome::Code(0);
+  }
+  return Outcome::Usage(absl::StrCat("unknown command \"apps ", verb, "\""));
+}
+
+// ---- registries ---------------------------------------------------------------------------------
+
+const std::set<std::string> kSettingFlags = {"owner", "login-server", "username", "url",
+                                             "namespace"};
+
+absl::StatusOr<v1::RegistryType> ParseType(const std::string& s) {
+  const std::string t = absl::AsciiStrToLower(s);
+  if (t == "ghcr") return v1::GHCR;
+  if (t == "acr") return v1::ACR;
+  if (t == "distribution") return v1::DISTRIBUTION;
+  if (t == "generic") return v1::GENERIC;
+  return absl::InvalidArgumentError("--type must be ghcr, acr, distribution or generic");
+}
+
+// Applies the setting flags given to the settings message of `type`; adds each field's mask
+// path to `paths`. A flag that the type has no field for is a usage error.
+absl::Status ApplySettings(const Args& a, v1::RegistryType type, v1::RegistryConfig* c,
+                           std::vector<std::string>* paths) {
+  struct Target {
+    const char* flag;
+    const char* path;
+    std::function<void(const std::string&)> set;
+  };
+  std::vector<Target> targets;
+  switch (type) {
+    case v1::GHCR:
+      targets = {{"owner", "ghcr.owner",
+                  [c](const std::string& v) { c->mutable_ghcr()->set_owner(v); }}};
+      c->mutable_ghcr();
+      break;
+    case v1::ACR:
+      targets = {
+          {"login-server", "acr.login_server",
+           [c](const std::string& v) { c->mutable_acr()->set_login_server(v); }},
+          {"username", "acr.username",
+           [c](const std::string& v) { c->mutable_acr()->set_username(v); }}};
+      c->mutable_acr();
+      break;
+    case v1::DISTRIBUTION:
+      targets = {
+          {"url", "distribution.url",
+           [c](const std::string& v) { c->mutable_distribution()->set_url(v); }},
+          {"namespace", "distribution.repository_namespace",
+           [c](const std::string& v) {
+             c->mutable_distribution()->set_repository_namespace(v);
+           }},
+          {"username", "distribution.username",
+           [c](const std::string& v) { c->mutable_distribution()->set_username(v); }}};
+      c->mutable_distribution();
+      break;
+    case v1::GENERIC:
+      targets = {
+          {"url", "generic.url",
+           [c](const std::string& v) { c->mutable_generic()->set_url(v); }},
+          {"username", "generic.username",
+           [c](const std::string& v) { c->mutable_generic()->set_username(v); }}};
+      c->mutable_generic();
+      break;
+    default:
+      return absl::InvalidArgumentError("unknown registry type");
+  }
+  for (const std::string& flag : kSettingFlags) {
+    if (!a.Has(flag)) continue;
+    auto it = std::find_if(targets.begin(), targets.end(),
+                           [&](const Target& t) { return flag == t.flag; });
+    if (it == targets.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, " does not apply to type ", TypeName(type)));
+    }
+    it->set(a.Get(flag));
+    paths->push_back(it->path);
+  }
+  return absl::OkStatus();
+}
+
+std::string RegName(const Args& a) {
+  return absl::StrCat(WsName(a.positional[2]), "/registries/", a.positional[3]);
+}
+
+Outcome Registries(Command& cmd) {
+  const Args& a = cmd.args();
+  const std::string& verb = a.positional[1];
+  std::set<std::string> setting_flags = kSettingFlags;
+  for (const char* f : {"display-name", "default", "secret-stdin", "secret-file", "secret-env"}) {
+    setting_flags.insert(f);
+  }
+  if (verb == "create") {
+    std::set<std::string> allowed = setting_flags;
+    allowed.insert("type");
+    if (auto e = Expect(a, 2, allowed)) return Outcome::Usage(e->message());
+    if (!a.Has("type")) return Outcome::Usage("--type is required");
+    absl::StatusOr<v1::RegistryType> type = ParseType(a.Get("type"));
+    if (!type.ok()) return Outcome::Usage(std::string(type.status().message()));
+    v1::CreateRegistryConfigRequest req;
+    req.set_parent(WsName(a.positional[2]));
+    req.set_registry_id(a.positional[3]);
+    v1::RegistryConfig* c = req.mutable_registry_config();
+    SecretWiper wipe(c->mutable_secret());
+    c->set_type(*type);
+    c->set_display_name(a.Get("display-name"));
+    c->set_is_default(a.Bool("default"));
+    std::vector<std::string> paths;
+    if (absl::Status s = ApplySettings(a, *type, c, &paths); !s.ok()) {
+      return Outcome::Usage(std::string(s.message()));
+    }
+    absl::StatusOr<std::optional<SecretString>> secret = ReadSecret(a, cmd.io());
+    if (!secret.ok()) return Outcome::Usage(std::string(secret.status().message()));
+    if (secret->has_value()) {
+      c->mutable_secret()->assign((*secret)->view().data(), (*secret)->view().size());
+    }
+    v1::RegistryConfig resp;
+    if (!cmd.Call(&Stub::CreateRegistryConfig, req, &resp)) return Outcome::Code(1);
+    resp.clear_secret();
+    cmd.json() ? cmd.PrintJson(resp) : PrintRegistry(cmd.out(), resp);
+    return Outcome::Code(0);
+  }
+  if (verb == "get") {
+    if (auto e = Expect(a, 2, {})) return Outcome::Usage(e->message());
+    v1::GetRegistryConfigRequest req;
+    req.set_name(RegName(a));
+    v1::RegistryConfig resp;
+    if (!cmd.Call(&Stub::GetRegistryConfig, req, &resp)) return Outcome::Code(1);
+    resp.clear_secret();
+    cmd.json() ? cmd.PrintJson(resp) : PrintRegistry(cmd.out(), resp);
+    return Outcome::Code(0);
+  }
+  if (verb == "list") {
+    if (auto e = Expect(a, 1, {"page-size", "page-token", "all"})) {
+      return Outcome::Usage(e->message());
+    }
+    absl::StatusOr<int32_t> size = PageSize(a);
+    if (!size.ok()) return Outcome::Usage(std::string(size.status().message()));
+    v1::ListRegistryConfigsRequest req;
+    req.set_parent(WsName(a.positional[2]));
+    req.set_page_size(*size);
+    req.set_page_token(a.Get("page-token"));
+    v1::ListRegistryConfigsResponse all;
+    std::set<std::string> seen_tokens;
+    while (true) {
+      v1::ListRegistryConfigsResponse page;
+      if (!cmd.Call(&Stub::ListRegistryConfigs, req, &page)) return Outcome::Code(1);
+      all.mutable_registry_configs()->MergeFrom(page.registry_configs());
+      all.set_next_page_token(page.next_page_token());
+      if (!a.Bool("all") || page.next_page_token().empty() ||
+          !seen_tokens.insert(page.next_page_token()).second) {
+        break;
+      }
+      req.set_page_token(page.next_page_token());
+    }
+    for (auto& c : *all.mutable_registry_configs()) c.clear_secret();
+    if (cmd.json()) {
+      cmd.PrintJson(all);
+    } else {
+      std::vector<std::vector<std::string>> rows = {
+          {"NAME", "TYPE", "DEFAULT", "VALIDATION", "HINT"}};
+      for (const auto& c : all.registry_configs()) {
+        rows.push_back({LastSegment(c.name()), TypeName(c.type()), c.is_default() ? "yes" : "",
+                        v1::ValidationStatus_Name(c.validation_status()), c.secret_hint()});
+      }
+      PrintTable(cmd.out(), rows);
+      if (!all.next_page_token().empty()) {
+        cmd.out() << "next page: --page-token=" << all.next_page_token() << '\n';
+      }
+    }
+    return Outcome::Code(0);
+  }
+  if (verb == "update") {
+    std::set<std::string> allowed = setting_flags;
+    allowed.insert("etag");
+    if (auto e = Expect(a, 2, allowed)) return Outcome::Usage(e->message());
+    absl::StatusOr<std::optional<SecretString>> secret = ReadSecret(a, cmd.io());
+    if (!secret.ok()) return Outcome::Usage(std::string(secret.status().message()));
+    v1::UpdateRegistryConfigRequest req;
+    v1::RegistryConfig* c = req.mutable_registry_config();
+    SecretWiper wipe(c->mutable_secret());
+    c->set_name(RegName(a));
+    c->set_etag(a.Get("etag"));
+    std::vector<std::string> paths;
+    if (a.Has("display-name")) {
+      c->set_display_name(a.Get("display-name"));
+      paths.push_back("display_name");
+    }
+    if (a.Has("default")) {
+      c->set_is_default(a.Bool("default"));
+      paths.push_back("is_default");
+    }
+    if (secret->has_value()) {
+      c->mutable_secret()->assign((*secret)->view().data(), (*secret)->view().size());
+      paths.push_back("secret");
+    }
+    const bool settings = std::any_of(kSettingFlags.begin(), kSettingFlags.end(),
+                                      [&](const std::string& f) { return a.Has(f); });
+    if (settings) {
+      // The settings message depends on the type, which cannot change: read it first.
+      v1::GetRegistryConfigRequest get;
+      get.set_name(c->name());
+      v1::RegistryConfig current;
+      if (!cmd.Call(&Stub::GetRegistryConfig, get, &current)) return Outcome::Code(1);
+      c->set_type(current.type());
+      if (absl::Status s = ApplySettings(a, current.type(), c, &paths); !s.ok()) {
+        return Outcome::Usage(std::string(s.message()));
+      }
+    }
+    if (paths.empty()) return Outcome::Usage("nothing to update: give at least one setting flag");
+    for (std::string& p : paths) req.mutable_update_mask()->add_paths(std::move(p));
+    v1::RegistryConfig resp;
+    if (!cmd.Call(&Stub::UpdateRegistryConfig, req, &resp)) return Outcome::Code(1);
+    resp.clear_secret();
+    cmd.json() ? cmd.PrintJson(resp) : PrintRegistry(cmd.out(), resp);
+    return Outcome::Code(0);
+  }
+  if (verb == "delete") {
+    if (auto e = Expect(a, 2, {"etag"})) return Outcome::Usage(e->message());
+    v1::DeleteRegistryConfigRequest req;
+    req.set_name(RegName(a));
+    req.set_etag(a.Get("etag"));
+    google::protobuf::Empty resp;
+    if (!cmd.Call(&Stub::DeleteRegistryConfig, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : void(cmd.out() << "deleted " << req.name() << '\n');
+    return Outcome::Code(0);
+  }
+  return Outcome::Usage(absl::StrCat("unknown command \"registries ", verb, "\""));
+}
+
+absl::StatusOr<absl::Duration> ParseTimeout(const std::string& s) {
+  absl::Duration d;
+  int seconds;
+  if (absl::SimpleAtoi(s, &seconds)) {
+    d = absl::Seconds(seconds);
+  } else if (!absl::ParseDuration(s, &d)) {
+    return absl::InvalidArgumentError("--timeout must be a duration such as 10s or 500ms");
+  }
+  if (d <= absl::ZeroDuration()) return absl::InvalidArgumentError("--timeout must be positive");
+  return d;
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> DefaultChannelFactory(const std::string& addr) {
+  return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+}
+
+std::optional<std::string> EnvFromProcess(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+const char* UsageText() { return kUsage; }
+
+int RunRegauthctl(const std::vector<std::string>& argv, const CliIo& io,
+                  const ChannelFactory& channel_factory) {
+  auto usage = [&io](absl::string_view message) {
+    *io.err << "error: " << message << "\n\n" << kUsage;
+    return 2;
+  };
+  absl::StatusOr<Args> args = ParseArgs(argv);
+  if (!args.ok()) return usage(args.status().message());
+  if (args->Bool("help") || (!args->positional.empty() && args->positional[0] == "help")) {
+    *io.out << kUsage;
+    return 0;
+  }
+  if (args->positional.empty()) return usage("no command given");
+  const std::string resource = args->positional[0];
+  if (resource != "workspaces" && resource != "apps" && resource != "registries") {
+    return usage(absl::StrCat("unknown command \"", resource, "\""));
+  }
+  if (args->positional.size() < 2) return usage(absl::StrCat("\"", resource, "\" needs a verb"));
+
+  absl::Duration timeout = absl::Seconds(10);
+  if (args->Has("timeout")) {
+    absl::StatusOr<absl::Duration> t = ParseTimeout(args->Get("timeout"));
+    if (!t.ok()) return usage(t.status().message());
+    timeout = *t;
+  }
+  std::string addr = args->Get("addr");
+  if (addr.empty()) addr = io.getenv("REGAUTH_ADDR").value_or("");
+  if (addr.empty()) addr = "127.0.0.1:50051";
+  const bool json = args->Bool("json");
+
+  std::shared_ptr<grpc::Channel> channel = channel_factory(addr);
+  if (channel == nullptr) {
+    *io.err << "error: cannot create a channel to " << addr << '\n';
+    return 1;
+  }
+  Command cmd(io, *std::move(args), v1::RegistryAuthService::NewStub(channel), json, timeout);
+  Outcome outcome = resource == "workspaces" ? Workspaces(cmd)
+                    : resource == "apps"     ? Apps(cmd)
+                                             : Registries(cmd);
+  if (outcome.usage.has_value()) return usage(outcome.usage->message());
+  return outcome.code;
+}
+
+}  // namespace registryauth::cli

@@ -1,0 +1,190 @@
+#include "cli/regauthctl_lib.h"
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gateway/testing/fake_registry_auth_service.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+
+namespace registryauth::cli {
+namespace {
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+// True if `out` has a line `key:<spaces>value` (the human view aligns values).
+bool HasKv(const std::string& out, const std::string& key, const std::string& value) {
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    if (!absl::ConsumePrefix(&line, key + ":")) continue;
+    if (absl::StripLeadingAsciiWhitespace(line) == value && line.size() > value.size()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class RegauthctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  Result Run(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+    std::istringstream in(stdin_text);
+    std::ostringstream out, err;
+    CliIo io{&in, &out, &err, [this](const std::string& name) -> std::optional<std::string> {
+               auto it = env_.find(name);
+               if (it == env_.end()) return std::nullopt;
+               return it->second;
+             }};
+    int code = RunRegauthctl(args, io, [this](const std::string& addr) {
+      addrs_.push_back(addr);
+      return server_->InProcessChannel(grpc::ChannelArguments());
+    });
+    return {code, out.str(), err.str()};
+  }
+
+  gateway::testing::FakeRegistryAuthService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::map<std::string, std::string> env_;
+  std::vector<std::string> addrs_;
+};
+
+TEST_F(RegauthctlTest, AddressComesFromFlagThenEnvThenDefault) {
+  EXPECT_EQ(Run({"workspaces", "list"}).code, 0);
+  env_["REGAUTH_ADDR"] = "10.0.0.1:9";
+  EXPECT_EQ(Run({"workspaces", "list"}).code, 0);
+  EXPECT_EQ(Run({"--addr", "h:1", "workspaces", "list"}).code, 0);
+  EXPECT_EQ(addrs_, (std::vector<std::string>{"127.0.0.1:50051", "10.0.0.1:9", "h:1"}));
+}
+
+TEST_F(RegauthctlTest, SecretFromStdinIsTrimmedAndNeverPrinted) {
+  ASSERT_EQ(Run({"workspaces", "create", "acme"}).code, 0);
+  const std::string secret = "ghp_AAAABBBBCCCCDDDDEEEE1234";
+  Result r = Run({"registries", "create", "acme", "gh", "--type", "GHCR", "--owner=acme",
+                  "--secret-stdin", "--json"},
+                 secret + "\r\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(service_.StoredSecret("workspaces/acme/registries/gh"), secret);
+  EXPECT_FALSE(absl::StrContains(r.out + r.err, secret));
+  google::protobuf::Struct json;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
+  EXPECT_EQ(json.fields().at("secretHint").string_value(), "ghp_…1234");
+
+  // Empty stdin: a usage error, nothing sent.
+  Result empty = Run({"registries", "create", "acme", "gh2", "--type=ghcr", "--owner=a",
+                      "--secret-stdin"}, "\n");
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_FALSE(service_.StoredSecret("workspaces/acme/registries/gh2").has_value());
+  // Two sources at once.
+  env_["S"] = "x";
+  EXPECT_EQ(Run({"registries", "create", "acme", "gh3", "--type=ghcr", "--owner=a",
+                 "--secret-stdin", "--secret-env=S"}, "y").code, 2);
+  EXPECT_EQ(Run({"registries", "create", "acme", "gh3", "--type=ghcr", "--owner=a",
+                 "--secret-env=UNSET"}).code, 2);
+}
+
+TEST_F(RegauthctlTest, UpdateSendsOnlyTheGivenFlags) {
+  ASSERT_EQ(Run({"workspaces", "create", "acme"}).code, 0);
+  env_["PW"] = "password-of-the-bot";
+  ASSERT_EQ(Run({"registries", "create", "acme", "az", "--type=acr", "--login-server=a.azurecr.io",
+                 "--username=bot", "--display-name=Azure", "--secret-env=PW"}).code, 0);
+  Result r = Run({"registries", "update", "acme", "az", "--username=bot2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(HasKv(r.out, "username", "bot2")) << r.out;
+  EXPECT_TRUE(HasKv(r.out, "login_server", "a.azurecr.io")) << r.out;
+  EXPECT_TRUE(HasKv(r.out, "display_name", "Azure")) << r.out;
+  EXPECT_EQ(service_.StoredSecret("workspaces/acme/registries/az"), "password-of-the-bot");
+
+  Result def = Run({"registries", "update", "acme", "az", "--default=true"});
+  ASSERT_EQ(def.code, 0);
+  EXPECT_TRUE(HasKv(def.out, "default", "true")) << def.out;
+  EXPECT_EQ(Run({"registries", "update", "acme", "az", "--owner=x"}).code, 2);  // not ACR
+  EXPECT_EQ(Run({"registries", "update", "acme", "az"}).code, 2);  // nothing to update
+  // Stale etag -> ABORTED -> exit 1.
+  Result stale = Run({"registries", "update", "acme", "az", "--display-name=x", "--etag=old"});
+  EXPECT_EQ(stale.code, 1);
+  EXPECT_TRUE(absl::StartsWith(stale.err, "error: ABORTED: ")) << stale.err;
+}
+
+TEST_F(RegauthctlTest, ListAllFollowsPages) {
+  for (const char* id : {"a", "b", "c"}) ASSERT_EQ(Run({"workspaces", "create", id}).code, 0);
+  Result one = Run({"workspaces", "list", "--page-size=2"});
+  ASSERT_EQ(one.code, 0);
+  std::vector<std::string> lines = absl::StrSplit(one.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << one.out;  // header, 2 rows, next page hint
+  EXPECT_TRUE(absl::StartsWith(lines[3], "next page: --page-token=")) << one.out;
+
+  Result all = Run({"--json", "workspaces", "list", "--page-size=2", "--all"});
+  ASSERT_EQ(all.code, 0);
+  google::protobuf::Struct json;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(all.out, &json).ok());
+  EXPECT_EQ(json.fields().at("workspaces").list_value().values_size(), 3);
+  EXPECT_EQ(json.fields().count("nextPageToken"), 0u);
+}
+
+TEST_F(RegauthctlTest, AppsCommands) {
+  ASSERT_EQ(Run({"workspaces", "create", "acme"}).code, 0);
+  env_["PW"] = "pw";
+  ASSERT_EQ(Run({"registries", "create", "acme", "hub", "--type=generic", "--url=https://r",
+                 "--username=u", "--secret-env=PW"}).code, 0);
+  Result created = Run({"apps", "create", "acme", "web", "--registry=hub"});
+  ASSERT_EQ(created.code, 0) << created.err;
+  EXPECT_TRUE(absl::StrContains(created.out, "workspaces/acme/registries/hub"));
+  EXPECT_TRUE(HasKv(created.out, "repository", "acme/web")) << created.out;
+  Result list = Run({"apps", "list", "acme"});
+  EXPECT_TRUE(absl::StrContains(list.out, "web   hub       acme/web")) << list.out;
+  EXPECT_EQ(Run({"apps", "update", "acme", "web", "--display-name=Web"}).code, 0);
+  EXPECT_EQ(Run({"apps", "delete", "acme", "web"}).out, "deleted workspaces/acme/apps/web\n");
+  EXPECT_EQ(Run({"apps", "get", "acme", "web"}).code, 1);
+}
+
+TEST_F(RegauthctlTest, UsageErrors) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {},
+           {"bogus"},
+           {"workspaces"},
+           {"workspaces", "get"},
+           {"workspaces", "get", "a", "b"},
+           {"workspaces", "get", "a/b"},
+           {"workspaces", "get", "a", "--force"},
+           {"workspaces", "list", "--page-size=-1"},
+           {"workspaces", "list", "--timeout=soon"},
+           {"workspaces", "list", "--json=maybe"},
+           {"workspaces", "list", "--nope"},
+           {"workspaces", "update", "a"},
+           {"registries", "create", "a", "r", "--type=quay"},
+           {"registries", "create", "a", "r"},
+           {"registries", "create", "a", "r", "--type=ghcr", "--secret", "s3cr3t"},
+           {"workspaces", "get", "--addr"}}) {
+    Result r = Run(args);
+    EXPECT_EQ(r.code, 2) << absl::StrJoin(args, " ");
+    EXPECT_TRUE(absl::StartsWith(r.err, "error: ")) << r.err;
+    EXPECT_TRUE(absl::StrContains(r.err, "usage: regauthctl"));
+    EXPECT_FALSE(absl::StrContains(r.err, "s3cr3t"));
+  }
+  Result help = Run({"help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_TRUE(absl::StartsWith(help.out, "usage: regauthctl"));
+}
+
+}  // namespace
+}  // namespace registryauth::cli

@@ -1,0 +1,363 @@
+#include "gateway/http_gateway.h"
+
+#include <atomic>
+#include <map>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "boost/asio/bind_executor.hpp"
+#include "boost/asio/dispatch.hpp"
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/strand.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "gateway/rest_router.h"
+#include "gateway/rest_util.h"
+
+namespace registryauth::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+// How long a connection that is being closed after an error reply keeps draining what the
+// client still sends, so the kernel does not reset the connection before it reads the reply.
+constexpr auto kLingerTime = std::chrono::seconds(1);
+
+absl::StatusOr<tcp::endpoint> ParseListenAddress(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address \"", listen, "\": expected host:port"));
+  }
+  std::string host = listen.substr(0, colon);
+  int port;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address \"", listen, "\": invalid port"));
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  error_code ec;
+  net::ip::address address = net::ip::make_address(host, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address \"", listen, "\": host must be an IP address"));
+  }
+  return tcp::endpoint(address, static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+class HttpGateway::Impl {
+ public:
+  Impl(const HttpGatewayOptions& options, std::shared_ptr<grpc::Channel> channel)
+      : options_(options),
+        router_(std::move(channel), options.request_timeout),
+        ioc_(options.threads),
+        acceptor_(net::make_strand(ioc_)) {}
+
+  ~Impl() { Shutdown(); }
+
+  absl::Status Start(const tcp::endpoint& endpoint) {
+    error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("http: cannot listen on ", options_.listen, ": ", ec.message()));
+    }
+    port_ = acceptor_.local_endpoint(ec).port();
+    DoAccept();
+    threads_.reserve(options_.threads);
+    for (int i = 0; i < options_.threads; ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+    return absl::OkStatus();
+  }
+
+  int port() const { return port_; }
+
+  // Must not be called from one of the gateway's own threads.
+  void Shutdown() {
+    absl::MutexLock join_lock(&join_mu_);
+    if (joined_) return;
+    joined_ = true;
+    shutting_down_ = true;
+    net::post(acceptor_.get_executor(), [this] {
+      error_code ec;
+      acceptor_.close(ec);
+    });
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      absl::MutexLock lock(&sessions_mu_);
+      for (auto& [ptr, weak] : sessions_) {
+        if (std::shared_ptr<Session> s = weak.lock()) live.push_back(std::move(s));
+      }
+    }
+    for (std::shared_ptr<Session>& s : live) Session::CloseIfIdle(std::move(s));
+    live.clear();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  // One TCP connection. Lives as long as an asynchronous operation or a pending gRPC call
+  // holds a reference. All members are touched only on the connection's strand.
+  class Session : public std::enable_shared_from_this<Session> {
+   public:
+    Session(Impl& gw, tcp::socket socket) : gw_(gw), stream_(std::move(socket)) {}
+
+    ~Session() {
+      absl::MutexLock lock(&gw_.sessions_mu_);
+      gw_.sessions_.erase(this);
+    }
+
+    void Run() {
+      {
+        absl::MutexLock lock(&gw_.sessions_mu_);
+        gw_.sessions_[this] = weak_from_this();
+      }
+      net::dispatch(stream_.get_executor(),
+                    [self = shared_from_this()] { self->DoRead(); });
+    }
+
+    // Shutdown: a connection waiting for its next request is closed now; one with a request
+    // in flight closes after sending the reply.
+    static void CloseIfIdle(std::shared_ptr<Session> self) {
+      Session* s = self.get();
+      net::post(s->stream_.get_executor(), [self = std::move(self)] {
+        if (self->reading_) {
+          error_code ec;
+          self->stream_.socket().close(ec);
+        }
+      });
+    }
+
+   private:
+    void DoRead() {
+      if (gw_.shutting_down_) return DoClose();
+      parser_.emplace();
+      parser_->header_limit(static_cast<uint32_t>(
+          std::min<size_t>(gw_.options_.max_header_bytes, UINT32_MAX)));
+      parser_->body_limit(gw_.options_.max_body_bytes);
+      reading_ = true;
+      stream_.expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
+      http::async_read_header(
+          stream_, buffer_, *parser_,
+          [self = shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
+    }
+
+    // Answers `Expect: 100-continue` (curl sends it for bodies over 1 KiB) before the body is
+    // read; a too-large Content-Length has already failed with body_limit at this point.
+    void OnHeader(error_code ec) {
+      if (ec) return OnRead(ec);
+      if (parser_->is_done()) return OnRead(ec);
+      if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+        auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                         11);
+        http::async_write(stream_, *cont,
+                          [self = shared_from_this(), cont](error_code ec, size_t) {
+                            if (ec) return self->DoClose();
+                            self->ReadBody();
+                          });
+        return;
+      }
+      ReadBody();
+    }
+
+    void ReadBody() {
+      http::async_read(stream_, buffer_, *parser_,
+                       [self = shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
+    }
+
+    void OnRead(error_code ec) {
+      reading_ = false;
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+          ec == net::error::operation_aborted) {
+        return DoClose();
+      }
+      if (ec == http::error::body_limit) {
+        return SendError(413, grpc::StatusCode::RESOURCE_EXHAUSTED, "request body too large");
+      }
+      if (ec == http::error::header_limit) {
+        return SendError(431, grpc::StatusCode::RESOURCE_EXHAUSTED,
+                         "request header fields too large");
+      }
+      if (ec) {
+        if (&ec.category() == &http::make_error_code(http::error::bad_target).category()) {
+          return SendError(400, grpc::StatusCode::INVALID_ARGUMENT, "malformed HTTP request");
+        }
+        return DoClose();  // Connection reset and the like: nobody to answer.
+      }
+      Dispatch();
+    }
+
+    void Dispatch() {
+      http::request<http::string_body>& req = parser_->get();
+      version_ = req.version();
+      keep_alive_ = req.keep_alive();
+      RestRequest request;
+      request.method = std::string(req.method_string());
+      request.target = std::string(req.target());
+      request.body = std::move(req.body());
+      request.request_id = std::string(req["x-request-id"]);
+      request_id_ = request.request_id;
+      // The reply may come on a gRPC thread: hop back onto this connection's strand. The work
+      // guard keeps io_context::run() (and so Shutdown) waiting until it has been written.
+      gw_.router_.Handle(
+          request, [self = shared_from_this(),
+                    work = net::make_work_guard(stream_.get_executor())](RestReply reply) {
+            Session* s = self.get();
+            net::post(s->stream_.get_executor(),
+                      [self, reply = std::move(reply)]() mutable {
+                        self->Write(std::move(reply));
+                      });
+          });
+    }
+
+    void Write(RestReply reply) {
+      auto res = std::make_shared<http::response<http::string_body>>(
+          static_cast<http::status>(reply.status), version_);
+      res->set(http::field::server, "registry-auth");
+      res->set(http::field::content_type, reply.content_type);
+      if (!reply.allow.empty()) res->set(http::field::allow, reply.allow);
+      if (!request_id_.empty() && request_id_.size() <= 128) {
+        bool printable = true;
+        for (char c : request_id_) printable = printable && c >= 0x21 && c <= 0x7E;
+        if (printable) res->set("x-request-id", request_id_);
+      }
+      res->keep_alive(keep_alive_ && !gw_.shutting_down_);
+      res->body() = std::move(reply.body);
+      res->prepare_payload();
+      stream_.expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
+      http::async_write(stream_, *res,
+                        [self = shared_from_this(), res](error_code ec, size_t) {
+                          if (ec) return self->DoClose();
+                          if (res->need_eof()) return self->DoClose();
+                          self->DoRead();
+                        });
+    }
+
+    // Replies to a request that could not be read, then closes the connection gracefully.
+    void SendError(int http_status, grpc::StatusCode code, absl::string_view message) {
+      version_ = 11;
+      auto res = std::make_shared<http::response<http::string_body>>(
+          static_cast<http::status>(http_status), version_);
+      res->set(http::field::server, "registry-auth");
+      res->set(http::field::content_type, "application/json");
+      res->keep_alive(false);
+      res->body() = ErrorJson(code, message);
+      res->prepare_payload();
+      stream_.expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
+      http::async_write(stream_, *res, [self = shared_from_this(), res](error_code, size_t) {
+        self->DoLingeringClose();
+      });
+    }
+
+    void DoClose() {
+      error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream_.socket().close(ec);
+    }
+
+    // Half-closes, then discards input until the peer closes or kLingerTime passes.
+    void DoLingeringClose() {
+      error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (ec) return DoClose();
+      stream_.expires_after(kLingerTime);
+      Drain();
+    }
+
+    void Drain() {
+      drain_.resize(4096);
+      stream_.async_read_some(net::buffer(drain_),
+                              [self = shared_from_this()](error_code ec, size_t) {
+                                if (ec) return self->DoClose();
+                                self->Drain();
+                              });
+    }
+
+    Impl& gw_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::vector<char> drain_;
+    std::string request_id_;
+    unsigned version_ = 11;
+    bool keep_alive_ = false;
+    bool reading_ = false;
+  };
+
+  void DoAccept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [this](error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+      if (!ec) {
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(*this, std::move(socket))->Run();
+      }
+      DoAccept();
+    });
+  }
+
+  const HttpGatewayOptions options_;
+  RestRouter router_;
+  absl::Mutex sessions_mu_;
+  std::map<Session*, std::weak_ptr<Session>> sessions_ ABSL_GUARDED_BY(sessions_mu_);
+  absl::Mutex join_mu_;
+  bool joined_ ABSL_GUARDED_BY(join_mu_) = false;
+  std::atomic<bool> shutting_down_{false};
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  int port_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
+    const HttpGatewayOptions& options, std::shared_ptr<grpc::Channel> channel) {
+  if (channel == nullptr) return absl::InvalidArgumentError("http gateway: channel is null");
+  if (options.threads < 1 || options.threads > 256) {
+    return absl::InvalidArgumentError("http gateway: threads must be in [1, 256]");
+  }
+  if (options.max_body_bytes == 0 || options.max_header_bytes < 1024) {
+    return absl::InvalidArgumentError(
+        "http gateway: max_body_bytes must be > 0 and max_header_bytes >= 1024");
+  }
+  if (options.request_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("http gateway: request_timeout must be positive");
+  }
+  absl::StatusOr<tcp::endpoint> endpoint = ParseListenAddress(options.listen);
+  if (!endpoint.ok()) return endpoint.status();
+  auto impl = std::make_unique<Impl>(options, std::move(channel));
+  if (absl::Status s = impl->Start(*endpoint); !s.ok()) return s;
+  return std::unique_ptr<HttpGateway>(new HttpGateway(std::move(impl)));
+}
+
+HttpGateway::HttpGateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpGateway::~HttpGateway() { Shutdown(); }
+
+int HttpGateway::port() const { return impl_->port(); }
+
+void HttpGateway::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace registryauth::gateway

@@ -1,0 +1,70 @@
+// HttpGateway: the HTTP/1.1 front door of registry-auth. It serves the REST mapping of the
+// RegistryAuthService API (see rest_router.h and the `HTTP:` lines of registry_auth.proto),
+// plus `GET /healthz` (liveness: 200 "ok", no dependencies) and `GET /readyz` (200 "ready" when
+// grpc.health.v1.Health/Check for service "" answers SERVING within 2 s, else 503), by calling
+// the gRPC service over a channel: an in-process channel of the server or a remote one.
+//
+// Boost.Beast + Asio, asynchronous, on an io_context run by `threads` threads; one strand per
+// connection; keep-alive. Request limits: a body over `max_body_bytes` gets 413, headers over
+// `max_header_bytes` get 431, a request that does not parse gets 400; each of those closes the
+// connection. A connection idle (or a request unread) for `request_timeout` is closed, and every
+// gRPC call gets `request_timeout` as its deadline. The `x-request-id` header is forwarded as
+// gRPC metadata and echoed in the reply.
+//
+// Thread-safe. Shutdown (also run by the destructor) stops accepting, lets in-flight requests
+// finish (bounded by their deadline), closes idle connections and joins the threads.
+//
+//   HttpGatewayOptions options;  options.listen = "127.0.0.1:0";
+//   ASSIGN_OR_RETURN(auto gw, HttpGateway::Create(options, channel));
+//   int port = gw->port();  ...  gw->Shutdown();
+#ifndef REGISTRY_AUTH_GATEWAY_HTTP_GATEWAY_H_
+#define REGISTRY_AUTH_GATEWAY_HTTP_GATEWAY_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+
+namespace registryauth::gateway {
+
+struct HttpGatewayOptions {
+  // `host:port` to listen on; host is an IP literal (`[::1]` for IPv6) or `localhost`; port 0
+  // picks a free port (see HttpGateway::port()).
+  std::string listen = "127.0.0.1:8080";
+  int threads = 2;
+  size_t max_body_bytes = 1024 * 1024;
+  absl::Duration request_timeout = absl::Seconds(30);
+  size_t max_header_bytes = 16 * 1024;
+};
+
+class HttpGateway {
+ public:
+  // Validates `options`, binds the listening socket and starts the threads. INVALID_ARGUMENT
+  // for bad options, UNAVAILABLE if the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<HttpGateway>> Create(
+      const HttpGatewayOptions& options, std::shared_ptr<grpc::Channel> channel);
+
+  ~HttpGateway();
+  HttpGateway(const HttpGateway&) = delete;
+  HttpGateway& operator=(const HttpGateway&) = delete;
+
+  // The bound TCP port.
+  int port() const;
+
+  // Stops accepting, finishes in-flight requests, closes connections, joins the threads.
+  // Idempotent.
+  void Shutdown();
+
+ private:
+  class Impl;
+  explicit HttpGateway(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace registryauth::gateway
+
+#endif  // REGISTRY_AUTH_GATEWAY_HTTP_GATEWAY_H_

@@ -1,0 +1,580 @@
+#include "gateway/http_gateway.h"
+
+#include <map>
+#include <random>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "boost/asio/connect.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/write.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "gateway/testing/fake_registry_auth_service.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+
+namespace registryauth::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using ::google::protobuf::Struct;
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  bool keep_alive = false;
+  bool ok = false;  // false if no complete response could be read
+};
+
+// A blocking HTTP/1.1 client on one TCP connection that can also send raw bytes.
+class Connection {
+ public:
+  explicit Connection(int port) : socket_(ioc_) {
+    boost::system::error_code ec;
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+    connected_ = !ec;
+  }
+  bool connected() const { return connected_; }
+
+  void SendRaw(const std::string& bytes) {
+    boost::system::error_code ec;
+    net::write(socket_, net::buffer(bytes), ec);
+  }
+
+  Reply Read() {
+    Reply reply;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(16 * 1024 * 1024);
+    boost::system::error_code ec;
+    http::read(socket_, buffer_, parser, ec);
+    if (ec) return reply;
+    const auto& res = parser.get();
+    reply.ok = true;
+    reply.status = static_cast<int>(res.result_int());
+    reply.body = res.body();
+    reply.keep_alive = res.keep_alive();
+    for (const auto& field : res) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      reply.headers[name] = std::string(field.value());
+    }
+    return reply;
+  }
+
+  Reply Request(const std::string& method, const std::string& target,
+                const std::string& body = "",
+                const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    std::string raw = absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: test\r\n");
+    for (const auto& [k, v] : headers) absl::StrAppend(&raw, k, ": ", v, "\r\n");
+    if (!body.empty() || method == "POST" || method == "PATCH") {
+      absl::StrAppend(&raw, "Content-Type: application/json\r\nContent-Length: ", body.size(),
+                      "\r\n");
+    }
+    absl::StrAppend(&raw, "\r\n", body);
+    SendRaw(raw);
+    return Read();
+  }
+
+  // True once the server has closed the connection (read returns EOF or an error).
+  bool ClosedByPeer() {
+    char c;
+    boost::system::error_code ec;
+    socket_.read_some(net::buffer(&c, 1), ec);
+    return static_cast<bool>(ec);
+  }
+
+ private:
+  net::io_context ioc_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+  bool connected_ = false;
+};
+
+Struct ParseJson(const std::string& body) {
+  Struct s;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(body, &s).ok()) << body;
+  return s;
+}
+
+std::string Field(const Struct& s, const std::string& key) {
+  auto it = s.fields().find(key);
+  if (it == s.fields().end()) return "<absent>";
+  const auto& v = it->second;
+  if (v.has_string_value()) return v.string_value();
+  if (v.has_bool_value()) return v.bool_value() ? "true" : "false";
+  if (v.has_number_value()) return absl::StrCat(v.number_value());
+  return "<other>";
+}
+
+class HttpGatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(HttpGatewayOptions()); }
+
+  void Start(HttpGatewayOptions options) {
+    if (gateway_ != nullptr) gateway_->Shutdown();
+    gateway_.reset();
+    if (server_ == nullptr) {
+      grpc::EnableDefaultHealthCheckService(true);
+      grpc::ServerBuilder builder;
+      builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &grpc_port_);
+      builder.RegisterService(&service_);
+      server_ = builder.BuildAndStart();
+      ASSERT_NE(server_, nullptr);
+    }
+    options.listen = "127.0.0.1:0";
+    absl::StatusOr<std::unique_ptr<HttpGateway>> gw =
+        HttpGateway::Create(options, server_->InProcessChannel(grpc::ChannelArguments()));
+    ASSERT_TRUE(gw.ok()) << gw.status();
+    gateway_ = *std::move(gw);
+    ASSERT_GT(gateway_->port(), 0);
+  }
+
+  void TearDown() override {
+    if (gateway_ != nullptr) gateway_->Shutdown();
+    if (server_ != nullptr) server_->Shutdown();
+  }
+
+  Reply Do(const std::string& method, const std::string& target, const std::string& body = "") {
+    Connection c(gateway_->port());
+    EXPECT_TRUE(c.connected());
+    return c.Request(method, target, body);
+  }
+
+  testing::FakeRegistryAuthService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int grpc_port_ = 0;
+  std::unique_ptr<HttpGateway> gateway_;
+};
+
+TEST_F(HttpGatewayTest, HealthzIsAlwaysOk) {
+  Reply r = Do("GET", "/healthz");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok");
+}
+
+TEST_F(HttpGatewayTest, ReadyzFollowsGrpcHealth) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  ASSERT_NE(health, nullptr);
+  health->SetServingStatus("", true);
+  Reply ready = Do("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.body, "ready");
+
+  health->SetServingStatus("", false);
+  Reply not_ready = Do("GET", "/readyz");
+  EXPECT_EQ(not_ready.status, 503);
+  EXPECT_EQ(not_ready.body, "not ready");
+
+  health->SetServingStatus("", true);
+  EXPECT_EQ(Do("GET", "/readyz").status, 200);
+}
+
+TEST_F(HttpGatewayTest, ReadyzIsNotReadyWhenTheBackendIsUnreachable) {
+  // A channel to a port where nothing listens: the health check fails -> 503, no crash.
+  int dead_port = 0;
+  {
+    net::io_context ioc;
+    tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    dead_port = acceptor.local_endpoint().port();
+  }  // closed again: nothing listens there now
+  HttpGatewayOptions options;
+  options.listen = "127.0.0.1:0";
+  auto gw = HttpGateway::Create(
+      options, grpc::CreateChannel(absl::StrCat("127.0.0.1:", dead_port),
+                                   grpc::InsecureChannelCredentials()));
+  ASSERT_TRUE(gw.ok());
+  Connection c((*gw)->port());
+  Reply r = c.Request("GET", "/readyz");
+  EXPECT_EQ(r.status, 503);
+  Reply api = c.Request("GET", "/v1/workspaces");
+  EXPECT_EQ(api.status, 503);
+  EXPECT_EQ(Field(ParseJson(api.body), "status"), "UNAVAILABLE");
+}
+
+TEST_F(HttpGatewayTest, WorkspaceCrudRoundTrip) {
+  Reply created = Do("POST", "/v1/workspaces?workspace_id=acme", R"({"displayName":"Acme"})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(created.headers["content-type"], "application/json");
+  Struct ws = ParseJson(created.body);
+  EXPECT_EQ(Field(ws, "name"), "workspaces/acme");
+  EXPECT_EQ(Field(ws, "displayName"), "Acme");
+
+  Reply got = Do("GET", "/v1/workspaces/acme");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(Field(ParseJson(got.body), "etag"), Field(ws, "etag"));
+
+  ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=beta", "{}").status, 200);
+  Reply page1 = Do("GET", "/v1/workspaces?page_size=1");
+  ASSERT_EQ(page1.status, 200);
+  Struct p1 = ParseJson(page1.body);
+  ASSERT_EQ(p1.fields().at("workspaces").list_value().values_size(), 1);
+  const std::string token = Field(p1, "nextPageToken");
+  ASSERT_NE(token, "<absent>");
+  // The token contains '/', sent percent-encoded as a client library would.
+  std::string encoded;
+  for (char ch : token) {
+    if (ch == '/') {
+      encoded += "%2F";
+    } else {
+      encoded += ch;
+    }
+  }
+  Reply page2 = Do("GET", "/v1/workspaces?pageSize=1&page_token=" + encoded);
+  ASSERT_EQ(page2.status, 200) << page2.body;
+  Struct p2 = ParseJson(page2.body);
+  ASSERT_EQ(p2.fields().at("workspaces").list_value().values_size(), 1);
+  EXPECT_EQ(p2.fields()
+                .at("workspaces")
+                .list_value()
+                .values(0)
+                .struct_value()
+                .fields()
+                .at("name")
+                .string_value(),
+            "workspaces/beta");
+
+  // PATCH without update_mask: the mask comes from the body's fields.
+  Reply patched = Do("PATCH", "/v1/workspaces/acme", R"({"displayName":"Acme Corp"})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  Struct after = ParseJson(patched.body);
+  EXPECT_EQ(Field(after, "displayName"), "Acme Corp");
+  EXPECT_NE(Field(after, "etag"), Field(ws, "etag"));
+
+  // Stale etag on delete -> ABORTED -> 409; the current one works.
+  Reply stale = Do("DELETE", "/v1/workspaces/acme?etag=" + Field(ws, "etag"));
+  EXPECT_EQ(stale.status, 409);
+  Reply deleted = Do("DELETE", "/v1/workspaces/acme?etag=" + Field(after, "etag"));
+  EXPECT_EQ(deleted.status, 200);
+  EXPECT_EQ(deleted.body, "{}");
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme").status, 404);
+}
+
+TEST_F(HttpGatewayTest, RegistryConfigSecretIsWriteOnly) {
+  ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+  const std::string secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+  Reply created = Do("POST", "/v1/workspaces/acme/registries?registry_id=gh",
+                     absl::StrCat(R"({"type":"GHCR","ghcr":{"owner":"acme"},"secret":")", secret,
+                                  R"(","isDefault":true})"));
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_FALSE(absl::StrContains(created.body, secret));
+  EXPECT_EQ(service_.StoredSecret("workspaces/acme/registries/gh"), secret);
+
+  Reply got = Do("GET", "/v1/workspaces/acme/registries/gh");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_FALSE(absl::StrContains(got.body, secret));
+  Struct c = ParseJson(got.body);
+  EXPECT_EQ(Field(c, "hasSecret"), "true");
+  EXPECT_EQ(Field(c, "secretHint"), "ghp_…6789");
+  EXPECT_EQ(Field(c, "type"), "GHCR");
+
+  // Nested settings field in the body -> mask "ghcr.owner"; the secret stays.
+  Reply patched =
+      Do("PATCH", "/v1/workspaces/acme/registries/gh", R"({"ghcr":{"owner":"acme-2"}})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(ParseJson(patched.body).fields().at("ghcr").struct_value().fields().at("owner")
+                .string_value(),
+            "acme-2");
+  EXPECT_EQ(service_.StoredSecret("workspaces/acme/registries/gh"), secret);
+
+  Reply list = Do("GET", "/v1/workspaces/acme/registries");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(ParseJson(list.body).fields().at("registryConfigs").list_value().values_size(), 1);
+}
+
+TEST_F(HttpGatewayTest, AppRoutesAndExplicitUpdateMask) {
+  ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+  Reply created = Do("POST", "/v1/workspaces/acme/apps?app_id=web", R"({"display_name":"Web"})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(Field(ParseJson(created.body), "repository"), "acme/web");
+  // update_mask=display_name with a body that also carries another field: only the mask counts.
+  Reply patched = Do("PATCH", "/v1/workspaces/acme/apps/web?update_mask=display_name",
+                     R"({"displayName":"Web 2","registryConfig":"workspaces/acme/registries/x"})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  Struct app = ParseJson(patched.body);
+  EXPECT_EQ(Field(app, "displayName"), "Web 2");
+  EXPECT_EQ(Field(app, "registryConfig"), "<absent>");
+  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/apps/web").status, 200);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme/apps/web").status, 404);
+  // The workspace is empty again, so a plain delete works.
+  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme").status, 200);
+}
+
+TEST_F(HttpGatewayTest, GrpcCodesMapToHttpStatuses) {
+  const struct {
+    grpc::StatusCode code;
+    int http;
+    const char* name;
+  } cases[] = {
+      {grpc::StatusCode::INVALID_ARGUMENT, 400, "INVALID_ARGUMENT"},
+      {grpc::StatusCode::NOT_FOUND, 404, "NOT_FOUND"},
+      {grpc::StatusCode::ALREADY_EXISTS, 409, "ALREADY_EXISTS"},
+      {grpc::StatusCode::ABORTED, 409, "ABORTED"},
+      {grpc::StatusCode::FAILED_PRECONDITION, 400, "FAILED_PRECONDITION"},
+      {grpc::StatusCode::PERMISSION_DENIED, 403, "PERMISSION_DENIED"},
+      {grpc::StatusCode::UNAUTHENTICATED, 401, "UNAUTHENTICATED"},
+      {grpc::StatusCode::UNAVAILABLE, 503, "UNAVAILABLE"},
+      {grpc::StatusCode::UNIMPLEMENTED, 501, "UNIMPLEMENTED"},
+      {grpc::StatusCode::DEADLINE_EXCEEDED, 504, "DEADLINE_EXCEEDED"},
+      {grpc::StatusCode::INTERNAL, 500, "INTERNAL"},
+      {grpc::StatusCode::DATA_LOSS, 500, "DATA_LOSS"},
+  };
+  for (const auto& c : cases) {
+    service_.FailNextCall(grpc::Status(c.code, "boom \"quoted\""));
+    Reply r = Do("GET", "/v1/workspaces");
+    EXPECT_EQ(r.status, c.http) << c.name;
+    Struct err = ParseJson(r.body);
+    EXPECT_EQ(Field(err, "code"), absl::StrCat(static_cast<int>(c.code))) << c.name;
+    EXPECT_EQ(Field(err, "status"), c.name);
+    EXPECT_EQ(Field(err, "message"), "boom \"quoted\"");
+  }
+  // A real service error travels the same way.
+  Reply missing = Do("GET", "/v1/workspaces/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(Field(ParseJson(missing.body), "status"), "NOT_FOUND");
+  // The unimplemented RPCs are routed (custom verb) and report 501.
+  Reply mint = Do("POST", "/v1/workspaces/a/apps/b:mintPullToken", "{}");
+  EXPECT_EQ(mint.status, 501);
+  EXPECT_EQ(Do("POST", "/v1/workspaces/a/registries/b:testConnection", "{}").status, 501);
+}
+
+TEST_F(HttpGatewayTest, BadJsonBodiesAre400WithoutEchoingValues) {
+  Reply unknown = Do("POST", "/v1/workspaces?workspace_id=acme", R"({"bogusField":1})");
+  EXPECT_EQ(unknown.status, 400);
+  Struct err = ParseJson(unknown.body);
+  EXPECT_EQ(Field(err, "status"), "INVALID_ARGUMENT");
+  EXPECT_TRUE(absl::StrContains(Field(err, "message"), "bogusField"));
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme").status, 404);  // nothing was created
+
+  ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+  // Wrong type and broken JSON: the reply must not quote the (secret) value.
+  for (const char* body : {R"({"type":"GHCR","secret":12345678901234})",
+                           R"({"type":"GHCR","secret":ghp_notquotedsecret})",
+                           R"({"type":"ghp_enumsecretvalue"})", "[1]", "{"}) {
+    Reply r = Do("POST", "/v1/workspaces/acme/registries?registry_id=r", body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_FALSE(absl::StrContains(r.body, "12345678901234")) << r.body;
+    EXPECT_FALSE(absl::StrContains(r.body, "ghp_")) << r.body;
+    EXPECT_EQ(Field(ParseJson(r.body), "status"), "INVALID_ARGUMENT");
+  }
+  // A body on a method that takes none.
+  EXPECT_EQ(Do("GET", "/v1/workspaces", "{}").status, 400);
+}
+
+TEST_F(HttpGatewayTest, QueryParametersAreDecodedAndChecked) {
+  // '+' and %20 are spaces: the id is invalid for the service, which says so (400).
+  Reply spaced = Do("POST", "/v1/workspaces?workspace_id=a+b", "{}");
+  EXPECT_EQ(spaced.status, 400);
+  EXPECT_EQ(Do("POST", "/v1/workspaces?workspace_id=%61cme", "{}").status, 200);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme").status, 200);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/%61cme").status, 200);
+
+  for (const char* target : {"/v1/workspaces?page_token=%zz", "/v1/workspaces?page_token=%4",
+                             "/v1/workspaces?page_token=%ff", "/v1/workspaces?nope=1",
+                             "/v1/workspaces?page_size=ten",
+                             "/v1/workspaces?page_size=1&page_size=2",
+                             "/v1/workspaces/acme?name=x", "/v1/workspaces/%zz"}) {
+    Reply r = Do("GET", target);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_EQ(Field(ParseJson(r.body), "status"), "INVALID_ARGUMENT") << target;
+  }
+  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme?force=true").status, 200);
+}
+
+TEST_F(HttpGatewayTest, RequestIdIsForwardedAndEchoed) {
+  Connection c(gateway_->port());
+  Reply r = c.Request("GET", "/v1/workspaces", "", {{"X-Request-Id", "req-123"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(service_.last_request_id(), "req-123");
+  EXPECT_EQ(r.headers["x-request-id"], "req-123");
+  Reply bad = c.Request("GET", "/v1/workspaces", "", {{"X-Request-Id", std::string(200, 'a')}});
+  EXPECT_EQ(bad.status, 400);
+}
+
+TEST_F(HttpGatewayTest, UnknownPathIs404AndWrongMethodIs405) {
+  Reply missing = Do("GET", "/v2/nothing");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(Field(ParseJson(missing.body), "status"), "NOT_FOUND");
+  EXPECT_EQ(Do("GET", "/v1/workspaces/").status, 404);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/a/b").status, 404);
+
+  Reply put = Do("PUT", "/v1/workspaces/acme", "{}");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.headers["allow"], "GET, PATCH, DELETE");
+  ParseJson(put.body);
+  Reply verb = Do("GET", "/v1/workspaces/a/apps/b:mintPullToken");
+  EXPECT_EQ(verb.status, 405);
+  EXPECT_EQ(verb.headers["allow"], "POST");
+  EXPECT_EQ(Do("DELETE", "/healthz").status, 405);
+}
+
+TEST_F(HttpGatewayTest, MalformedRequestsAre400AndCloseTheConnection) {
+  for (const char* raw : {"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
+                          "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n",
+                          "POST /v1/workspaces HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+                          "\x01\x02\x03\r\n\r\n"}) {
+    Connection c(gateway_->port());
+    c.SendRaw(raw);
+    Reply r = c.Read();
+    ASSERT_TRUE(r.ok) << raw;
+    EXPECT_EQ(r.status, 400) << raw;
+    EXPECT_FALSE(r.keep_alive);
+    EXPECT_TRUE(c.ClosedByPeer());
+  }
+  // The server is still healthy.
+  EXPECT_EQ(Do("GET", "/healthz").status, 200);
+}
+
+TEST_F(HttpGatewayTest, OversizedBodyIs413AndOversizedHeaderIs431) {
+  HttpGatewayOptions options;
+  options.max_body_bytes = 1024;
+  options.max_header_bytes = 2048;
+  Start(options);
+  {
+    Connection c(gateway_->port());
+    c.SendRaw("POST /v1/workspaces?workspace_id=a HTTP/1.1\r\nHost: t\r\n"
+              "Content-Length: 5000\r\n\r\n" + std::string(5000, ' '));
+    Reply r = c.Read();
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.status, 413);
+  }
+  {
+    // Chunked: the limit is only hit while reading the body.
+    Connection c(gateway_->port());
+    c.SendRaw("POST /v1/workspaces?workspace_id=a HTTP/1.1\r\nHost: t\r\n"
+              "Transfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(0x800, ' ') +
+              "\r\n0\r\n\r\n");
+    Reply r = c.Read();
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.status, 413);
+  }
+  {
+    Connection c(gateway_->port());
+    Reply r = c.Request("GET", "/healthz", "", {{"X-Filler", std::string(4096, 'x')}});
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.status, 431);
+  }
+  // Just under the limit still works.
+  Reply ok = Do("POST", "/v1/workspaces?workspace_id=a",
+                absl::StrCat(R"({"displayName":")", std::string(200, 'n'), R"("})"));
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+TEST_F(HttpGatewayTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  Connection c(gateway_->port());
+  Reply first = c.Request("POST", "/v1/workspaces?workspace_id=acme", "{}");
+  EXPECT_EQ(first.status, 200);
+  EXPECT_TRUE(first.keep_alive);
+  Reply second = c.Request("GET", "/v1/workspaces/acme");
+  EXPECT_EQ(second.status, 200);
+  Reply third = c.Request("GET", "/healthz");
+  EXPECT_EQ(third.status, 200);
+  // Pipelined requests are answered in order.
+  c.SendRaw("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/workspaces/zz HTTP/1.1\r\n"
+            "Host: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(c.Read().status, 200);
+  Reply last = c.Read();
+  EXPECT_EQ(last.status, 404);
+  EXPECT_FALSE(last.keep_alive);
+  EXPECT_TRUE(c.ClosedByPeer());
+}
+
+TEST_F(HttpGatewayTest, ExpectContinueAndHttp10) {
+  Connection c(gateway_->port());
+  c.SendRaw("POST /v1/workspaces?workspace_id=acme HTTP/1.1\r\nHost: t\r\n"
+            "Expect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  Reply cont = c.Read();
+  ASSERT_TRUE(cont.ok);
+  EXPECT_EQ(cont.status, 100);
+  c.SendRaw("{}");
+  EXPECT_EQ(c.Read().status, 200);
+
+  Connection old(gateway_->port());
+  old.SendRaw("GET /healthz HTTP/1.0\r\n\r\n");
+  Reply r = old.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(old.ClosedByPeer());
+}
+
+TEST_F(HttpGatewayTest, ShutdownClosesIdleConnectionsAndRefusesNewOnes) {
+  Connection idle(gateway_->port());
+  EXPECT_EQ(idle.Request("GET", "/healthz").status, 200);
+  const int port = gateway_->port();
+  gateway_->Shutdown();
+  EXPECT_TRUE(idle.ClosedByPeer());
+  Connection late(port);
+  EXPECT_FALSE(late.connected() && late.Request("GET", "/healthz").ok);
+  gateway_->Shutdown();  // idempotent
+}
+
+TEST_F(HttpGatewayTest, SurvivesRandomBytesAndMutatedRequests) {
+  std::mt19937 rng(20240601);  // fixed seed: the same inputs every run
+  const std::string valid =
+      "PATCH /v1/workspaces/acme?update_mask=display_name&etag=%41 HTTP/1.1\r\nHost: t\r\n"
+      "Content-Length: 22\r\nX-Request-Id: r1\r\n\r\n{\"displayName\":\"x\u00e9\"}";
+  for (int i = 0; i < 300; ++i) {
+    std::string input = valid;
+    if (i % 3 == 0) {
+      input.resize(rng() % 200);
+      for (char& c : input) c = static_cast<char>(rng() % 256);
+    } else {
+      for (int k = 0, n = 1 + static_cast<int>(rng() % 8); k < n; ++k) {
+        input[rng() % input.size()] = static_cast<char>(rng() % 256);
+      }
+    }
+    input += "\r\n\r\n";
+    Connection c(gateway_->port());
+    ASSERT_TRUE(c.connected());
+    c.SendRaw(input);
+    Reply r = c.Read();
+    if (r.ok) {
+      EXPECT_GE(r.status, 200) << i;
+      EXPECT_LT(r.status, 600) << i;
+    }
+  }
+  EXPECT_EQ(Do("GET", "/healthz").status, 200);
+}
+
+TEST(HttpGatewayCreateTest, RejectsBadOptions) {
+  auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
+  HttpGatewayOptions options;
+  options.listen = "no-port";
+  EXPECT_EQ(HttpGateway::Create(options, channel).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.listen = "example.com:80";
+  EXPECT_EQ(HttpGateway::Create(options, channel).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.listen = "127.0.0.1:0";
+  options.threads = 0;
+  EXPECT_EQ(HttpGateway::Create(options, channel).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.threads = 1;
+  EXPECT_EQ(HttpGateway::Create(options, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // A port in use -> UNAVAILABLE.
+  auto first = HttpGateway::Create(options, channel);
+  ASSERT_TRUE(first.ok());
+  options.listen = absl::StrCat("127.0.0.1:", (*first)->port());
+  EXPECT_EQ(HttpGateway::Create(options, channel).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace registryauth::gateway

@@ -1,0 +1,621 @@
+#include "gateway/rest_router.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gateway/rest_util.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/support/byte_buffer.h"
+
+namespace registryauth::gateway {
+namespace {
+
+using ::google::protobuf::Descriptor;
+using ::google::protobuf::FieldDescriptor;
+using ::google::protobuf::Message;
+using Async = v1::RegistryAuthService::StubInterface::async_interface;
+
+constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
+constexpr absl::Duration kHealthCheckTimeout = absl::Seconds(2);
+constexpr size_t kMaxRequestIdBytes = 128;
+
+// Everything a handler needs besides the request.
+struct Env {
+  Async* async;
+  grpc::GenericStub* generic;
+  absl::Duration timeout;
+};
+
+// One parsed request on its way to a handler.
+struct Call {
+  PathTemplate::Bindings bindings;
+  std::vector<std::pair<std::string, std::string>> query;
+  const RestRequest* request;
+};
+
+RestReply TextReply(int status, std::string body) {
+  RestReply reply;
+  reply.status = status;
+  reply.content_type = "text/plain; charset=utf-8";
+  reply.body = std::move(body);
+  return reply;
+}
+
+RestReply StatusReply(const absl::Status& status) {
+  return RestRouter::ErrorReply(static_cast<grpc::StatusCode>(status.code()), status.message());
+}
+
+void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
+  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+}
+
+// ---- gRPC calls ------------------------------------------------------------------------------
+
+// One in-flight unary call: its context, request and response. Owned by a shared_ptr that the
+// completion callback holds, so it lives exactly as long as the call.
+class PendingCall {
+ public:
+  virtual ~PendingCall() = default;
+  grpc::ClientContext& context() { return context_; }
+  virtual Message& request() = 0;
+  virtual const Message& response() const = 0;
+  virtual void Start(Async* async, std::function<void(grpc::Status)> on_done) = 0;
+
+ private:
+  grpc::ClientContext context_;
+};
+
+template <typename Req, typename Resp>
+class TypedCall final : public PendingCall {
+ public:
+  using Method = void (Async::*)(grpc::ClientContext*, const Req*, Resp*,
+                                 std::function<void(grpc::Status)>);
+  explicit TypedCall(Method method) : method_(method) {}
+  Message& request() override { return request_; }
+  const Message& response() const override { return response_; }
+  void Start(Async* async, std::function<void(grpc::Status)> on_done) override {
+    (async->*method_)(&context(), &request_, &response_, std::move(on_done));
+  }
+
+ private:
+  Method method_;
+  Req request_;
+  Resp response_;
+};
+
+using NewCallFn = std::function<std::shared_ptr<PendingCall>()>;
+
+template <typename Req, typename Resp>
+NewCallFn Rpc(typename TypedCall<Req, Resp>::Method method) {
+  return [method] { return std::make_shared<TypedCall<Req, Resp>>(method); };
+}
+
+// ---- Field binding by reflection ---------------------------------------------------------------
+
+const FieldDescriptor* FindField(const Descriptor* desc, absl::string_view name) {
+  if (const FieldDescriptor* f = desc->FindFieldByName(std::string(name))) return f;
+  for (int i = 0; i < desc->field_count(); ++i) {
+    if (desc->field(i)->json_name() == name) return desc->field(i);
+  }
+  return nullptr;
+}
+
+bool IsFieldMask(const FieldDescriptor* f) {
+  return f->type() == FieldDescriptor::TYPE_MESSAGE &&
+         f->message_type()->full_name() == "google.protobuf.FieldMask";
+}
+
+// Resolves `a.b.c` to the message holding `c` (creating parents) and the descriptor of `c`,
+// using proto names (and JSON names when `allow_json_names`).
+absl::Status ResolveField(Message* root, absl::string_view path, bool allow_json_names,
+                          Message** holder, const FieldDescriptor** field) {
+  Message* msg = root;
+  std::vector<absl::string_view> parts = absl::StrSplit(path, '.');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Descriptor* desc = msg->GetDescriptor();
+    const FieldDescriptor* f = allow_json_names ? FindField(desc, parts[i])
+                                                : desc->FindFieldByName(std::string(parts[i]));
+    if (f == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown field \"", path, "\""));
+    }
+    if (i + 1 == parts.size()) {
+      *holder = msg;
+      *field = f;
+      return absl::OkStatus();
+    }
+    if (f->is_repeated() || f->type() != FieldDescriptor::TYPE_MESSAGE) {
+      return absl::InvalidArgumentError(absl::StrCat("field \"", path, "\" cannot be set here"));
+    }
+    msg = msg->GetReflection()->MutableMessage(msg, f);
+  }
+  return absl::InvalidArgumentError("empty field path");
+}
+
+// Sets the singular scalar (or FieldMask) field at `path` from its text form.
+absl::Status SetFieldFromText(Message* root, absl::string_view path, const std::string& value,
+                              bool allow_json_names) {
+  Message* msg = nullptr;
+  const FieldDescriptor* f = nullptr;
+  if (absl::Status s = ResolveField(root, path, allow_json_names, &msg, &f); !s.ok()) return s;
+  const auto* refl = msg->GetReflection();
+  auto bad = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", path, "\": ", what));
+  };
+  if (f->is_repeated()) return bad("repeated fields cannot be set from the URL");
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      refl->SetString(msg, f, value);
+      return absl::OkStatus();
+    case FieldDescriptor::CPPTYPE_INT32: {
+      int32_t v;
+      if (!absl::SimpleAtoi(value, &v)) return bad("expected a 32-bit integer");
+      refl->SetInt32(msg, f, v);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      int64_t v;
+      if (!absl::SimpleAtoi(value, &v)) return bad("expected an integer");
+      refl->SetInt64(msg, f, v);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      uint32_t v;
+      if (!absl::SimpleAtoi(value, &v)) return bad("expected an unsigned 32-bit integer");
+      refl->SetUInt32(msg, f, v);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      uint64_t v;
+      if (!absl::SimpleAtoi(value, &v)) return bad("expected an unsigned integer");
+      refl->SetUInt64(msg, f, v);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_BOOL: {
+      if (value == "true" || value == "1" || value.empty()) {
+        refl->SetBool(msg, f, true);
+      } else if (value == "false" || value == "0") {
+        refl->SetBool(msg, f, false);
+      } else {
+        return bad("expected true or false");
+      }
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const auto* ev = f->enum_type()->FindValueByName(value);
+      int number;
+      if (ev == nullptr && absl::SimpleAtoi(value, &number)) {
+        ev = f->enum_type()->FindValueByNumber(number);
+      }
+      if (ev == nullptr) return bad("unknown enum value");
+      refl->SetEnum(msg, f, ev);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      if (!IsFieldMask(f)) return bad("message fields cannot be set from the URL");
+      auto* mask =
+          static_cast<google::protobuf::FieldMask*>(refl->MutableMessage(msg, f));
+      mask->Clear();
+      for (absl::string_view p : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+        mask->add_paths(std::string(absl::StripAsciiWhitespace(p)));
+      }
+      return absl::OkStatus();
+    }
+    default:
+      return bad("this field type cannot be set from the URL");
+  }
+}
+
+// True if field paths `a` and `b` overlap (equal, or one is a prefix of the other at a '.').
+bool PathsOverlap(absl::string_view a, absl::string_view b) {
+  if (a.size() > b.size()) std::swap(a, b);
+  return b == a || (absl::StartsWith(b, a) && b[a.size()] == '.');
+}
+
+// Parses a JSON body into `msg`. The parser's own messages quote offending values (which may
+// be secrets), so only the field path or name is passed on.
+absl::Status ParseJsonBody(absl::string_view body, Message* msg) {
+  if (absl::StripAsciiWhitespace(body).empty()) return absl::OkStatus();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  const google::protobuf::util::Status s = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(body.data(), body.size()), msg, options);
+  if (s.ok()) return absl::OkStatus();
+  const std::string message(s.message());
+  absl::string_view m = message;
+  if (absl::ConsumeSuffix(&m, ": Cannot find field.") && m.size() <= 100 && IsValidUtf8(m)) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid JSON body: unknown field \"", m,
+                                                   "\""));
+  }
+  if (absl::StartsWith(m, "(")) {
+    absl::string_view field = m.substr(1, m.find(')') == absl::string_view::npos
+                                              ? 0
+                                              : m.find(')') - 1);
+    if (!field.empty() && field.size() <= 100) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid JSON body: invalid value for field \"", field, "\""));
+    }
+  }
+  if (absl::StrContains(m, "Root element must be a message")) {
+    return absl::InvalidArgumentError("invalid JSON body: expected a JSON object");
+  }
+  return absl::InvalidArgumentError("invalid JSON body: malformed JSON");
+}
+
+// The field mask of the fields present in a JSON object body (grpc-gateway's behaviour for a
+// PATCH without update_mask). `name` and `etag` select the resource and are left out.
+void CollectMaskPaths(const google::protobuf::Struct& json, const Descriptor* desc,
+                      const std::string& prefix, std::vector<std::string>* paths) {
+  for (const auto& [key, value] : json.fields()) {
+    const FieldDescriptor* f = FindField(desc, key);
+    if (f == nullptr) continue;
+    if (prefix.empty() && (f->name() == "name" || f->name() == "etag")) continue;
+    const std::string path = prefix.empty() ? f->name() : absl::StrCat(prefix, ".", f->name());
+    const bool nested = !f->is_repeated() && f->type() == FieldDescriptor::TYPE_MESSAGE &&
+                        !absl::StartsWith(f->message_type()->full_name(), "google.protobuf.") &&
+                        value.has_struct_value() && !value.struct_value().fields().empty();
+    if (nested) {
+      CollectMaskPaths(value.struct_value(), f->message_type(), path, paths);
+    } else {
+      paths->push_back(path);
+    }
+  }
+}
+
+// ---- Handlers ----------------------------------------------------------------------------------
+
+using Handler = std::function<void(const Env&, const Call&, RestRouter::Done)>;
+
+// A route that calls one RPC. `body` is "" (no body allowed), "*" (the whole request) or the
+// name of the request field the body fills.
+Handler RpcHandler(NewCallFn new_call, std::string body) {
+  return [new_call = std::move(new_call), body = std::move(body)](
+             const Env& env, const Call& call, RestRouter::Done done) {
+    std::shared_ptr<PendingCall> pending = new_call();
+    Message& request = pending->request();
+    const Descriptor* desc = request.GetDescriptor();
+    std::vector<std::string> bound;  // Field paths set by the path or the body.
+
+    // Body.
+    const std::string& text = call.request->body;
+    if (body.empty()) {
+      if (!absl::StripAsciiWhitespace(text).empty()) {
+        done(RestRouter::ErrorReply(grpc::StatusCode::INVALID_ARGUMENT,
+                                    "this method takes no request body"));
+        return;
+      }
+    } else {
+      Message* target = &request;
+      if (body != "*") {
+        target = request.GetReflection()->MutableMessage(&request, desc->FindFieldByName(body));
+      }
+      if (absl::Status s = ParseJsonBody(text, target); !s.ok()) {
+        done(StatusReply(s));
+        return;
+      }
+      bound.push_back(body);
+    }
+
+    // Path variables (after the body so the URL wins over a name in the body).
+    for (const auto& [path, value] : call.bindings) {
+      if (absl::Status s = SetFieldFromText(&request, path, value, false); !s.ok()) {
+        done(StatusReply(s));
+        return;
+      }
+      bound.push_back(path);
+    }
+
+    // Query parameters.
+    std::vector<std::string> seen;
+    for (const auto& [key, value] : call.query) {
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        done(RestRouter::ErrorReply(grpc::StatusCode::INVALID_ARGUMENT,
+                                    absl::StrCat("query parameter \"", key, "\" repeated")));
+        return;
+      }
+      seen.push_back(key);
+      Message* holder = nullptr;
+      const FieldDescriptor* field = nullptr;
+      absl::Status s = ResolveField(&request, key, true, &holder, &field);
+      if (s.ok()) {
+        // Compare by proto names: the key may use JSON names.
+        std::vector<std::string> proto_path;
+        const Descriptor* d = desc;
+        for (absl::string_view part : absl::StrSplit(key, '.')) {
+          const FieldDescriptor* f = FindField(d, part);
+          proto_path.push_back(f->name());
+          d = f->message_type();
+        }
+        const std::string canonical = absl::StrJoin(proto_path, ".");
+        for (const std::string& b : bound) {
+          if (b == "*" || PathsOverlap(b, canonical)) {
+            s = absl::InvalidArgumentError(absl::StrCat(
+                "query parameter \"", key, "\" is set by the path or body of this method"));
+            break;
+          }
+        }
+        if (s.ok()) s = SetFieldFromText(&request, canonical, value, false);
+      } else {
+        s = absl::InvalidArgumentError(absl::StrCat("unknown query parameter \"", key, "\""));
+      }
+      if (!s.ok()) {
+        done(StatusReply(s));
+        return;
+      }
+    }
+
+    // PATCH without update_mask: the mask is the set of fields present in the body.
+    const FieldDescriptor* mask_field = desc->FindFieldByName("update_mask");
+    if (mask_field != nullptr && IsFieldMask(mask_field) && !body.empty() && body != "*" &&
+        std::find(seen.begin(), seen.end(), "update_mask") == seen.end() &&
+        std::find(seen.begin(), seen.end(), "updateMask") == seen.end()) {
+      google::protobuf::Struct json;
+      std::vector<std::string> paths;
+      if (!absl::StripAsciiWhitespace(text).empty() &&
+          google::protobuf::util::JsonStringToMessage(text, &json).ok()) {
+        CollectMaskPaths(json, desc->FindFieldByName(body)->message_type(), "", &paths);
+      }
+      if (paths.empty()) {
+        done(RestRouter::ErrorReply(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            "nothing to update: the body sets no fields and no update_mask was given"));
+        return;
+      }
+      auto* mask = static_cast<google::protobuf::FieldMask*>(
+          request.GetReflection()->MutableMessage(&request, mask_field));
+      for (std::string& p : paths) mask->add_paths(std::move(p));
+    }
+
+    SetDeadline(pending->context(), env.timeout);
+    if (!call.request->request_id.empty()) {
+      pending->context().AddMetadata("x-request-id", call.request->request_id);
+    }
+    pending->Start(env.async, [pending, done = std::move(done)](grpc::Status status) {
+      if (!status.ok()) {
+        done(RestRouter::ErrorReply(status.error_code(), status.error_message()));
+        return;
+      }
+      RestReply reply;
+      google::protobuf::util::JsonPrintOptions options;
+      const google::protobuf::util::Status s = google::protobuf::util::MessageToJsonString(
+          pending->response(), &reply.body, options);
+      if (!s.ok()) {
+        done(RestRouter::ErrorReply(grpc::StatusCode::INTERNAL, "cannot encode the response"));
+        return;
+      }
+      done(std::move(reply));
+    });
+  };
+}
+
+void Healthz(const Env&, const Call&, RestRouter::Done done) { done(TextReply(200, "ok")); }
+
+// Decodes grpc.health.v1.HealthCheckResponse by hand (field 1, enum ServingStatus): Debian
+// ships no generated health proto, and the message is a single varint.
+std::optional<int> ParseServingStatus(const std::string& bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  int status = 0;  // UNKNOWN when absent (proto3 default).
+  while (uint32_t tag = in.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == 1 &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT) {
+      uint32_t v;
+      if (!in.ReadVarint32(&v)) return std::nullopt;
+      status = static_cast<int>(v);
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return std::nullopt;
+    }
+  }
+  if (!in.ConsumedEntireMessage()) return std::nullopt;
+  return status;
+}
+
+void Readyz(const Env& env, const Call&, RestRouter::Done done) {
+  struct State {
+    grpc::ClientContext context;
+    grpc::ByteBuffer request;   // HealthCheckRequest{service: ""} encodes to zero bytes.
+    grpc::ByteBuffer response;
+  };
+  auto state = std::make_shared<State>();
+  SetDeadline(state->context, std::min(env.timeout, kHealthCheckTimeout));
+  grpc::Slice empty("", 0);
+  state->request = grpc::ByteBuffer(&empty, 1);
+  env.generic->UnaryCall(
+      &state->context, kHealthCheckMethod, grpc::StubOptions(), &state->request,
+      &state->response, [state, done = std::move(done)](grpc::Status status) {
+        constexpr int kServing = 1;
+        bool ready = false;
+        grpc::Slice slice;
+        if (status.ok() && state->response.DumpToSingleSlice(&slice).ok()) {
+          std::optional<int> serving = ParseServingStatus(
+              std::string(reinterpret_cast<const char*>(slice.begin()), slice.size()));
+          ready = serving.has_value() && *serving == kServing;
+        }
+        done(ready ? TextReply(200, "ready") : TextReply(503, "not ready"));
+      });
+}
+
+}  // namespace
+
+struct RestRouter::Route {
+  std::string method;
+  PathTemplate path;
+  Handler handler;
+};
+
+namespace {
+
+struct RouteSpec {
+  const char* method;
+  const char* path;
+  Handler handler;
+};
+
+// The route table: one line per `HTTP:` comment of registry_auth.proto.
+std::vector<RouteSpec> RouteSpecs() {
+  using v1::App;
+  using v1::RegistryConfig;
+  using v1::Workspace;
+  using Empty = google::protobuf::Empty;
+  namespace v = v1;
+  return {
+      {"GET", "/healthz", Healthz},
+      {"GET", "/readyz", Readyz},
+
+      {"POST", "/v1/workspaces",
+       RpcHandler(Rpc<v::CreateWorkspaceRequest, Workspace>(&Async::CreateWorkspace),
+                  "workspace")},
+      {"GET", "/v1/{name=workspaces/*}",
+       RpcHandler(Rpc<v::GetWorkspaceRequest, Workspace>(&Async::GetWorkspace), "")},
+      {"GET", "/v1/workspaces",
+       RpcHandler(Rpc<v::ListWorkspacesRequest, v::ListWorkspacesResponse>(
+                      &Async::ListWorkspaces), "")},
+      {"PATCH", "/v1/{workspace.name=workspaces/*}",
+       RpcHandler(Rpc<v::UpdateWorkspaceRequest, Workspace>(&Async::UpdateWorkspace),
+                  "workspace")},
+      {"DELETE", "/v1/{name=workspaces/*}",
+       RpcHandler(Rpc<v::DeleteWorkspaceRequest, Empty>(&Async::DeleteWorkspace), "")},
+
+      {"POST", "/v1/{parent=workspaces/*}/apps",
+       RpcHandler(Rpc<v::CreateAppRequest, App>(&Async::CreateApp), "app")},
+      {"GET", "/v1/{name=workspaces/*/apps/*}",
+       RpcHandler(Rpc<v::GetAppRequest, App>(&Async::GetApp), "")},
+      {"GET", "/v1/{parent=workspaces/*}/apps",
+       RpcHandler(Rpc<v::ListAppsRequest, v::ListAppsResponse>(&Async::ListApps), "")},
+      {"PATCH", "/v1/{app.name=workspaces/*/apps/*}",
+       RpcHandler(Rpc<v::UpdateAppRequest, App>(&Async::UpdateApp), "app")},
+      {"DELETE", "/v1/{name=workspaces/*/apps/*}",
+       RpcHandler(Rpc<v::DeleteAppRequest, Empty>(&Async::DeleteApp), "")},
+
+      {"POST", "/v1/{parent=workspaces/*}/registries",
+       RpcHandler(Rpc<v::CreateRegistryConfigRequest, RegistryConfig>(
+                      &Async::CreateRegistryConfig), "registry_config")},
+      {"GET", "/v1/{name=workspaces/*/registries/*}",
+       RpcHandler(Rpc<v::GetRegistryConfigRequest, RegistryConfig>(
+                      &Async::GetRegistryConfig), "")},
+      {"GET", "/v1/{parent=workspaces/*}/registries",
+       RpcHandler(Rpc<v::ListRegistryConfigsRequest, v::ListRegistryConfigsResponse>(
+                      &Async::ListRegistryConfigs), "")},
+      {"PATCH", "/v1/{registry_config.name=workspaces/*/registries/*}",
+       RpcHandler(Rpc<v::UpdateRegistryConfigRequest, RegistryConfig>(
+                      &Async::UpdateRegistryConfig), "registry_config")},
+      {"DELETE", "/v1/{name=workspaces/*/registries/*}",
+       RpcHandler(Rpc<v::DeleteRegistryConfigRequest, Empty>(&Async::DeleteRegistryConfig),
+                  "")},
+
+      {"POST", "/v1/{app=workspaces/*/apps/*}:mintPullToken",
+       RpcHandler(Rpc<v::MintPullTokenRequest, v::MintPullTokenResponse>(
+                      &Async::MintPullToken), "*")},
+      {"POST", "/v1/{name=workspaces/*/registries/*}:testConnection",
+       RpcHandler(Rpc<v::TestConnectionRequest, v::TestConnectionResponse>(
+                      &Async::TestConnection), "*")},
+  };
+}
+
+}  // namespace
+
+RestRouter::RestRouter(std::shared_ptr<grpc::Channel> channel, absl::Duration rpc_timeout)
+    : channel_(std::move(channel)),
+      stub_(v1::RegistryAuthService::NewStub(channel_)),
+      generic_stub_(std::make_unique<grpc::GenericStub>(channel_)),
+      rpc_timeout_(rpc_timeout) {
+  for (RouteSpec& spec : RouteSpecs()) {
+    absl::StatusOr<PathTemplate> path = PathTemplate::Parse(spec.path);
+    // The table is a compile-time constant of this file; a bad entry is a programming error
+    // that the tests catch, so it is skipped rather than crashing a server.
+    if (!path.ok()) continue;
+    routes_.push_back(Route{spec.method, *std::move(path), std::move(spec.handler)});
+  }
+}
+
+RestRouter::~RestRouter() = default;
+
+RestReply RestRouter::ErrorReply(grpc::StatusCode code, absl::string_view message) {
+  RestReply reply;
+  reply.status = HttpStatusFromGrpcCode(code);
+  reply.body = ErrorJson(code, message);
+  return reply;
+}
+
+void RestRouter::Handle(const RestRequest& request, Done done) const {
+  absl::string_view target = request.target;
+  absl::string_view query;
+  if (size_t q = target.find('?'); q != absl::string_view::npos) {
+    query = target.substr(q + 1);
+    target = target.substr(0, q);
+  }
+  if (size_t hash = query.find('#'); hash != absl::string_view::npos) query = query.substr(0, hash);
+
+  absl::StatusOr<SplitRequestPath> path = SplitPath(target);
+  if (!path.ok()) {
+    done(StatusReply(path.status()));
+    return;
+  }
+  Call call;
+  call.request = &request;
+  const Route* route = nullptr;
+  std::vector<std::string> allowed;
+  for (const Route& r : routes_) {
+    std::optional<PathTemplate::Bindings> bindings = r.path.Match(*path);
+    if (!bindings.has_value()) continue;
+    if (std::find(allowed.begin(), allowed.end(), r.method) == allowed.end()) {
+      allowed.push_back(r.method);
+    }
+    if (route == nullptr && r.method == request.method) {
+      route = &r;
+      call.bindings = *std::move(bindings);
+    }
+  }
+  if (route == nullptr) {
+    if (allowed.empty()) {
+      done(ErrorReply(grpc::StatusCode::NOT_FOUND, "no such path"));
+      return;
+    }
+    RestReply reply = ErrorReply(grpc::StatusCode::UNIMPLEMENTED,
+                                 absl::StrCat("method ", request.method, " not allowed"));
+    if (!IsValidUtf8(request.method)) {
+      reply = ErrorReply(grpc::StatusCode::UNIMPLEMENTED, "method not allowed");
+    }
+    reply.status = 405;
+    reply.allow = absl::StrJoin(allowed, ", ");
+    done(std::move(reply));
+    return;
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> params =
+      ParseQueryString(query);
+  if (!params.ok()) {
+    done(StatusReply(params.status()));
+    return;
+  }
+  call.query = *std::move(params);
+
+  if (request.request_id.size() > kMaxRequestIdBytes ||
+      !std::all_of(request.request_id.begin(), request.request_id.end(),
+                   [](char c) { return c >= 0x21 && c <= 0x7E; })) {
+    done(ErrorReply(grpc::StatusCode::INVALID_ARGUMENT,
+                    "x-request-id must be at most 128 visible ASCII characters"));
+    return;
+  }
+  Env env{stub_->async(), generic_stub_.get(), rpc_timeout_};
+  route->handler(env, call, std::move(done));
+}
+
+}  // namespace registryauth::gateway
