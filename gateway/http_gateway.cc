@@ -95,6 +95,19 @@ class HttpGateway::Impl {
 
   int port() const { return port_; }
 
+  // A token held by every gRPC callback that will post back to this gateway; Shutdown waits
+  // until all are released.
+  std::shared_ptr<void> BeginInflight() {
+    {
+      absl::MutexLock lock(&inflight_mu_);
+      ++inflight_;
+    }
+    return std::shared_ptr<void>(nullptr, [this](void*) {
+      absl::MutexLock lock(&inflight_mu_);
+      --inflight_;
+    });
+  }
+
   // Must not be called from one of the gateway's own threads.
   void Shutdown() {
     absl::MutexLock join_lock(&join_mu_);
@@ -114,6 +127,12 @@ class HttpGateway::Impl {
     }
     for (std::shared_ptr<Session>& s : live) Session::CloseIfIdle(std::move(s));
     live.clear();
+    // gRPC calls in flight end within their deadline (request_timeout).
+    {
+      absl::MutexLock lock(&inflight_mu_);
+      inflight_mu_.Await(absl::Condition(
+          +[](int* n) { return *n == 0; }, &inflight_));
+    }
     for (std::thread& t : threads_) t.join();
     threads_.clear();
   }
@@ -220,17 +239,26 @@ class HttpGateway::Impl {
       request.body = std::move(req.body());
       request.request_id = std::string(req["x-request-id"]);
       request_id_ = request.request_id;
-      // The reply may come on a gRPC thread: hop back onto this connection's strand. The work
-      // guard keeps io_context::run() (and so Shutdown) waiting until it has been written.
-      gw_.router_.Handle(
-          request, [self = shared_from_this(),
-                    work = net::make_work_guard(stream_.get_executor())](RestReply reply) {
-            Session* s = self.get();
-            net::post(s->stream_.get_executor(),
-                      [self, reply = std::move(reply)]() mutable {
-                        self->Write(std::move(reply));
-                      });
-          });
+      // The reply comes on a gRPC thread (or inline): hop back onto this connection's strand.
+      // Everything the callback holds lives in one ReplyTarget so the order of destruction is
+      // fixed: the session and the work guard move into the posted handler (the gRPC thread
+      // must never drop the last Session reference), and the in-flight token goes last, after
+      // every asio temporary of the call is gone. Shutdown waits for the tokens before it lets
+      // the io_context go, so no gRPC thread touches a strand of a destroyed io_context.
+      struct ReplyTarget {
+        std::shared_ptr<void> inflight;  // Declared first: released last.
+        std::shared_ptr<Session> session;
+        std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+      };
+      ReplyTarget target{gw_.BeginInflight(), shared_from_this(),
+                         net::make_work_guard(gw_.ioc_)};
+      gw_.router_.Handle(request, [target = std::move(target)](RestReply reply) mutable {
+        if (target.session == nullptr) return;  // The router calls done once; be safe anyway.
+        Session* s = target.session.get();
+        net::post(s->stream_.get_executor(),
+                  [session = std::move(target.session), work = std::move(target.work),
+                   reply = std::move(reply)]() mutable { session->Write(std::move(reply)); });
+      });
     }
 
     void Write(RestReply reply) {
@@ -326,6 +354,8 @@ class HttpGateway::Impl {
   absl::Mutex join_mu_;
   bool joined_ ABSL_GUARDED_BY(join_mu_) = false;
   std::atomic<bool> shutting_down_{false};
+  absl::Mutex inflight_mu_;
+  int inflight_ ABSL_GUARDED_BY(inflight_mu_) = 0;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
