@@ -74,6 +74,46 @@ struct RegistryConfig {
   int64_t version = 0;
 };
 
+// A user's membership of a workspace. Users are identified by the front end's opaque user id
+// (1..256 printable ASCII characters, no spaces); registry-auth keeps no other user data.
+enum class MemberRole { kUnspecified = 0, kOwner = 1, kAdmin = 2, kMember = 3 };
+enum class MemberStatus { kUnspecified = 0, kActive = 1, kInvited = 2, kRemoved = 3 };
+
+struct Member {
+  std::string workspace_id;
+  std::string user_id;
+  MemberRole role = MemberRole::kMember;
+  MemberStatus status = MemberStatus::kActive;
+  absl::Time create_time = absl::InfinitePast();
+  absl::Time update_time = absl::InfinitePast();
+  int64_t version = 0;
+};
+
+// One row of the append-only audit trail. Never holds a secret: `detail` is a short,
+// secret-free explanation (a status message the service produced itself).
+struct AuditEvent {
+  int64_t id = 0;                // Assigned by the store on append; grows with every append.
+  absl::Time time = absl::InfinitePast();
+  std::string caller;            // The authenticated caller's identity, e.g. spiffe://...
+  std::string on_behalf_of;      // End-user id when a front end acted for a user, else empty.
+  std::string action;            // RPC or operation name, e.g. "GetCredentials", "KeyRetire".
+  std::string resource;          // Resource name, e.g. "workspaces/acme/registries/gh".
+  std::string outcome;           // "OK" or the canonical status code name, e.g. "NOT_FOUND".
+  std::string detail;
+  std::string request_id;
+  std::string peer;              // Network peer as the transport reports it.
+};
+
+// Filter of ListAuditEvents. Empty / infinite fields do not filter.
+struct AuditFilter {
+  // Exact resource name, or a parent: "workspaces/acme" matches "workspaces/acme" and
+  // everything under "workspaces/acme/".
+  std::string resource;
+  std::string caller;  // exact
+  absl::Time start_time = absl::InfinitePast();  // inclusive
+  absl::Time end_time = absl::InfiniteFuture();  // exclusive
+};
+
 // Keyset paging: results are ordered by id; `start_after` is the last id of the previous page.
 struct ListOptions {
   int page_size = 50;

@@ -1,4 +1,5 @@
-// Persistence of workspaces, apps and registry configurations.
+// Persistence of workspaces, apps, registry configurations, workspace members and the audit
+// trail.
 //
 // RegistryStore is the only way services/ reaches the database. Two implementations:
 // PostgresRegistryStore (production, storage/postgres_store.h) and InMemoryRegistryStore (fast
@@ -29,6 +30,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -70,6 +72,52 @@ class RegistryStore {
                                                               int64_t expected_version) = 0;
   virtual absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
                                             int64_t expected_version) = 0;
+
+  // ---- Members of a workspace (NOT_FOUND if the workspace does not exist; user_id is the
+  // row id). Deleting a workspace deletes its members (they never block the delete).
+  virtual absl::StatusOr<Member> CreateMember(const Member& member) = 0;
+  virtual absl::StatusOr<Member> GetMember(std::string_view workspace_id,
+                                           std::string_view user_id) = 0;
+  // Ordered by user_id (bytewise); `options.start_after` is a user_id.
+  virtual absl::StatusOr<Page<Member>> ListMembers(std::string_view workspace_id,
+                                                   const ListOptions& options) = 0;
+  virtual absl::StatusOr<Member> UpdateMember(const Member& member,
+                                              int64_t expected_version) = 0;
+  virtual absl::Status DeleteMember(std::string_view workspace_id, std::string_view user_id,
+                                    int64_t expected_version) = 0;
+  // Workspaces in which `user_id` is an ACTIVE member, ordered by workspace id.
+  virtual absl::StatusOr<Page<Workspace>> ListWorkspacesOfUser(std::string_view user_id,
+                                                               const ListOptions& options) = 0;
+  // Creates the workspace and its first member (normally an active owner) in one transaction.
+  virtual absl::StatusOr<Workspace> CreateWorkspaceWithMember(const Workspace& workspace,
+                                                              const Member& member) = 0;
+
+  // ---- Audit trail: append-only (no update or delete exists, and the PostgreSQL table refuses
+  // both). Rows outlive the resources they name.
+  // Stores `event` (its id is ignored) and returns it with the id assigned.
+  virtual absl::StatusOr<AuditEvent> AppendAuditEvent(const AuditEvent& event) = 0;
+  // Newest first (by id, descending). `before_id` > 0 returns only events with id < before_id
+  // (the previous page's last id); 0 starts at the newest. page_size <= 0 means 50, larger than
+  // 1000 is clamped.
+  virtual absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter,
+                                                           int page_size,
+                                                           int64_t before_id) = 0;
+
+  // ---- Key rotation
+  // Up to `limit` configs that hold a secret encrypted under a key other than `key_id`, ordered
+  // by (workspace_id, id). Re-encryption reads a batch, re-encrypts, and swaps each row with
+  // ReplaceSecretCiphertext; nothing locks more than one row at a time.
+  virtual absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,
+                                                                             int limit) = 0;
+  // Compare-and-set of one row's ciphertext: if the row still holds exactly
+  // `old_ciphertext`, stores `new_ciphertext` / `new_key_id` and returns true; returns false if
+  // the row changed meanwhile (or is gone). Version, etag and update_time do not change (the
+  // secret is the same), so clients' etags stay valid through a rotation.
+  virtual absl::StatusOr<bool> ReplaceSecretCiphertext(std::string_view workspace_id,
+                                                       std::string_view id,
+                                                       const std::string& old_ciphertext,
+                                                       const std::string& new_ciphertext,
+                                                       uint32_t new_key_id) = 0;
 
   // ---- Operations
   // Cheap liveness probe of the backing database (OK or UNAVAILABLE).
