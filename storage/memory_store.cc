@@ -1,14 +1,18 @@
 #include "storage/memory_store.h"
 
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "storage/store_internal.h"
 
 namespace registryauth::storage {
 namespace {
 
+using internal::CharLength;
 using internal::EffectivePageSize;
 using internal::Sv;
 using internal::TruncateToMicros;
@@ -21,15 +25,6 @@ bool IsValidId(std::string_view id) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
   }
   return id.back() != '-';
-}
-
-// Characters (UTF-8 code points) as PostgreSQL's char_length counts them.
-size_t CharLength(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) ++n;
-  }
-  return n;
 }
 
 absl::Status ConstraintError(std::string_view operation, std::string_view constraint) {
@@ -69,6 +64,52 @@ absl::Status CheckConfig(const RegistryConfig& c, std::string_view op) {
   return absl::OkStatus();
 }
 
+// workspace_members_user_id_format: 1..256 printable ASCII characters, no spaces.
+bool IsValidUserId(std::string_view id) {
+  if (id.empty() || id.size() > 256) return false;
+  for (unsigned char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+absl::Status CheckMember(const Member& m, std::string_view op) {
+  if (!IsValidUserId(m.user_id)) return ConstraintError(op, "workspace_members_user_id_format");
+  if (m.role == MemberRole::kUnspecified || static_cast<int>(m.role) > 3) {
+    return ConstraintError(op, "workspace_members_role_known");
+  }
+  if (m.status == MemberStatus::kUnspecified || static_cast<int>(m.status) > 3) {
+    return ConstraintError(op, "workspace_members_status_known");
+  }
+  return absl::OkStatus();
+}
+
+// The audit_events_*_length checks of the fields a store refuses rather than truncates.
+absl::Status CheckAuditEvent(const AuditEvent& e, std::string_view op) {
+  const std::pair<const std::string*, const char*> fields[] = {
+      {&e.caller, "audit_events_caller_length"},
+      {&e.on_behalf_of, "audit_events_on_behalf_of_length"},
+      {&e.action, "audit_events_action_length"},
+      {&e.resource, "audit_events_resource_length"},
+      {&e.outcome, "audit_events_outcome_length"},
+  };
+  for (const auto& [value, constraint] : fields) {
+    if (CharLength(*value) > kAuditFieldMaxChars) return ConstraintError(op, constraint);
+  }
+  return absl::OkStatus();
+}
+
+bool MatchesAuditFilter(const AuditEvent& e, const AuditFilter& f) {
+  if (!f.resource.empty() && e.resource != f.resource &&
+      !absl::StartsWith(e.resource, absl::StrCat(f.resource, "/"))) {
+    return false;
+  }
+  if (!f.caller.empty() && e.caller != f.caller) return false;
+  if (f.start_time != absl::InfinitePast() && e.time < f.start_time) return false;
+  if (f.end_time != absl::InfiniteFuture() && !(e.time < f.end_time)) return false;
+  return true;
+}
+
 absl::Status VersionMismatch(std::string_view what) {
   return absl::AbortedError(absl::StrCat(Sv(what), " was modified concurrently (stale version)"));
 }
@@ -88,6 +129,10 @@ void NormalizeTimes(Workspace& w) {
 void NormalizeTimes(App& a) {
   a.create_time = TruncateToMicros(a.create_time);
   a.update_time = TruncateToMicros(a.update_time);
+}
+void NormalizeTimes(Member& m) {
+  m.create_time = TruncateToMicros(m.create_time);
+  m.update_time = TruncateToMicros(m.update_time);
 }
 void NormalizeTimes(RegistryConfig& c) {
   c.create_time = TruncateToMicros(c.create_time);
@@ -182,6 +227,10 @@ absl::Status InMemoryRegistryStore::DeleteWorkspace(std::string_view id,
   }
   apps_.erase(apps_begin, apps_end);
   configs_.erase(configs_begin, configs_end);
+  auto members_begin = members_.lower_bound({ws, ""});
+  auto members_end = members_begin;
+  while (members_end != members_.end() && in_ws(members_end->first)) ++members_end;
+  members_.erase(members_begin, members_end);  // members never block the delete
   workspaces_.erase(it);
   return absl::OkStatus();
 }
@@ -335,6 +384,180 @@ absl::Status InMemoryRegistryStore::DeleteRegistryConfig(std::string_view worksp
   }
   configs_.erase(it);
   return absl::OkStatus();
+}
+
+// ---- Members
+
+absl::StatusOr<Member> InMemoryRegistryStore::CreateMember(const Member& member) {
+  absl::Status valid = CheckMember(member, "create member");
+  if (!valid.ok()) return valid;
+  Member row = member;
+  row.version = 1;
+  NormalizeTimes(row);
+  absl::MutexLock lock(&mu_);
+  if (workspaces_.count(row.workspace_id) == 0) return WorkspaceNotFound(row.workspace_id);
+  if (!members_.emplace(ChildKey(row.workspace_id, row.user_id), row).second) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("member \"", row.workspace_id, "/", row.user_id, "\" already exists"));
+  }
+  return row;
+}
+
+absl::StatusOr<Member> InMemoryRegistryStore::GetMember(std::string_view workspace_id,
+                                                        std::string_view user_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = members_.find(ChildKey(workspace_id, user_id));
+  if (it == members_.end()) return ChildNotFound("member", workspace_id, user_id);
+  return it->second;
+}
+
+absl::StatusOr<Page<Member>> InMemoryRegistryStore::ListMembers(std::string_view workspace_id,
+                                                                const ListOptions& options) {
+  const std::string ws(workspace_id);
+  absl::MutexLock lock(&mu_);
+  if (workspaces_.count(ws) == 0) return WorkspaceNotFound(ws);
+  return TakePage<decltype(members_)>(
+      members_.upper_bound(ChildKey(ws, options.start_after)), members_.end(),
+      [&ws](const ChildKey& key) { return key.first == ws; }, EffectivePageSize(options));
+}
+
+absl::StatusOr<Member> InMemoryRegistryStore::UpdateMember(const Member& member,
+                                                           int64_t expected_version) {
+  absl::Status valid = CheckMember(member, "update member");
+  if (!valid.ok()) return valid;
+  absl::MutexLock lock(&mu_);
+  auto it = members_.find(ChildKey(member.workspace_id, member.user_id));
+  if (it == members_.end()) return ChildNotFound("member", member.workspace_id, member.user_id);
+  Member& row = it->second;
+  if (expected_version > 0 && row.version != expected_version) return VersionMismatch("member");
+  Member updated = member;
+  updated.create_time = row.create_time;
+  updated.version = row.version + 1;
+  NormalizeTimes(updated);
+  row = updated;
+  return row;
+}
+
+absl::Status InMemoryRegistryStore::DeleteMember(std::string_view workspace_id,
+                                                 std::string_view user_id,
+                                                 int64_t expected_version) {
+  absl::MutexLock lock(&mu_);
+  auto it = members_.find(ChildKey(workspace_id, user_id));
+  if (it == members_.end()) return ChildNotFound("member", workspace_id, user_id);
+  if (expected_version > 0 && it->second.version != expected_version) {
+    return VersionMismatch("member");
+  }
+  members_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Page<Workspace>> InMemoryRegistryStore::ListWorkspacesOfUser(
+    std::string_view user_id, const ListOptions& options) {
+  const int page_size = EffectivePageSize(options);
+  absl::MutexLock lock(&mu_);
+  Page<Workspace> page;
+  // members_ is ordered by (workspace_id, user_id), so workspaces come out in id order.
+  for (auto it = members_.lower_bound(ChildKey(options.start_after, "")); it != members_.end();
+       ++it) {
+    const Member& m = it->second;
+    if (m.user_id != user_id || m.status != MemberStatus::kActive) continue;
+    if (m.workspace_id <= options.start_after) continue;
+    if (static_cast<int>(page.items.size()) == page_size) {
+      page.has_more = true;
+      break;
+    }
+    page.items.push_back(workspaces_.at(m.workspace_id));
+  }
+  return page;
+}
+
+absl::StatusOr<Workspace> InMemoryRegistryStore::CreateWorkspaceWithMember(
+    const Workspace& workspace, const Member& member) {
+  // Checked in the order PostgreSQL meets them: the workspace row, its key, then the member.
+  absl::Status valid = CheckWorkspace(workspace, "create workspace with member");
+  if (!valid.ok()) return valid;
+  Workspace ws_row = workspace;
+  ws_row.version = 1;
+  NormalizeTimes(ws_row);
+  Member member_row = member;
+  member_row.workspace_id = workspace.id;
+  member_row.version = 1;
+  NormalizeTimes(member_row);
+  absl::MutexLock lock(&mu_);
+  if (workspaces_.count(ws_row.id) > 0) {
+    return absl::AlreadyExistsError(absl::StrCat("workspace \"", ws_row.id, "\" already exists"));
+  }
+  valid = CheckMember(member_row, "create workspace with member");
+  if (!valid.ok()) return valid;
+  workspaces_.emplace(ws_row.id, ws_row);
+  members_.emplace(ChildKey(member_row.workspace_id, member_row.user_id), member_row);
+  return ws_row;
+}
+
+// ---- Audit trail
+
+absl::StatusOr<AuditEvent> InMemoryRegistryStore::AppendAuditEvent(const AuditEvent& event) {
+  absl::Status valid = CheckAuditEvent(event, "append audit event");
+  if (!valid.ok()) return valid;
+  AuditEvent row = event;
+  internal::TruncateAuditFreeText(row);
+  row.time = TruncateToMicros(row.time);
+  absl::MutexLock lock(&mu_);
+  row.id = static_cast<int64_t>(audit_.size()) + 1;
+  audit_.push_back(row);
+  return row;
+}
+
+absl::StatusOr<Page<AuditEvent>> InMemoryRegistryStore::ListAuditEvents(
+    const AuditFilter& filter, int page_size, int64_t before_id) {
+  const int limit = EffectivePageSize(page_size);
+  absl::MutexLock lock(&mu_);
+  // Events with id < before_id are audit_[0, before_id - 1).
+  size_t end = audit_.size();
+  if (before_id > 0) end = std::min(end, static_cast<size_t>(before_id - 1));
+  Page<AuditEvent> page;
+  for (size_t i = end; i-- > 0;) {
+    if (!MatchesAuditFilter(audit_[i], filter)) continue;
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.has_more = true;
+      break;
+    }
+    page.items.push_back(audit_[i]);
+  }
+  return page;
+}
+
+// ---- Key rotation
+
+absl::StatusOr<std::vector<RegistryConfig>> InMemoryRegistryStore::ListSecretsNotUnderKey(
+    uint32_t key_id, int limit) {
+  const size_t max = static_cast<size_t>(EffectivePageSize(limit));
+  absl::MutexLock lock(&mu_);
+  std::vector<RegistryConfig> batch;
+  for (const auto& [key, config] : configs_) {  // ordered by (workspace_id, id)
+    if (batch.size() == max) break;
+    if (!config.secret_ciphertext.empty() && config.secret_key_id != key_id) {
+      batch.push_back(config);
+    }
+  }
+  return batch;
+}
+
+absl::StatusOr<bool> InMemoryRegistryStore::ReplaceSecretCiphertext(
+    std::string_view workspace_id, std::string_view id, const std::string& old_ciphertext,
+    const std::string& new_ciphertext, uint32_t new_key_id) {
+  if (new_ciphertext.empty()) {
+    return ConstraintError("replace secret ciphertext", "registry_configs_secret_nonempty");
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = configs_.find(ChildKey(workspace_id, id));
+  if (it == configs_.end() || old_ciphertext.empty() ||
+      it->second.secret_ciphertext != old_ciphertext) {
+    return false;
+  }
+  it->second.secret_ciphertext = new_ciphertext;
+  it->second.secret_key_id = new_key_id;
+  return true;
 }
 
 // ---- Operations

@@ -5,7 +5,9 @@
 // the resource-id rule, display names hold at most 256 characters, the type and validation
 // status must be known values (else INVALID_ARGUMENT naming the constraint), and times are kept
 // with microsecond precision (sub-microsecond parts are truncated). When is_default moves to a
-// config, the configs that lose it get version+1 and the new default's update_time.
+// config, the configs that lose it get version+1 and the new default's update_time. Member
+// user ids, roles and statuses and audit field lengths are checked like the schema's
+// workspace_members_* and audit_events_* constraints. Audit ids start at 1 and grow by one.
 // Ping() is always OK. Nothing is persisted.
 //
 //   InMemoryRegistryStore store;
@@ -21,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -60,6 +63,31 @@ class InMemoryRegistryStore final : public RegistryStore {
   absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
                                     int64_t expected_version) override;
 
+  absl::StatusOr<Member> CreateMember(const Member& member) override;
+  absl::StatusOr<Member> GetMember(std::string_view workspace_id,
+                                   std::string_view user_id) override;
+  absl::StatusOr<Page<Member>> ListMembers(std::string_view workspace_id,
+                                           const ListOptions& options) override;
+  absl::StatusOr<Member> UpdateMember(const Member& member, int64_t expected_version) override;
+  absl::Status DeleteMember(std::string_view workspace_id, std::string_view user_id,
+                            int64_t expected_version) override;
+  absl::StatusOr<Page<Workspace>> ListWorkspacesOfUser(std::string_view user_id,
+                                                       const ListOptions& options) override;
+  absl::StatusOr<Workspace> CreateWorkspaceWithMember(const Workspace& workspace,
+                                                      const Member& member) override;
+
+  absl::StatusOr<AuditEvent> AppendAuditEvent(const AuditEvent& event) override;
+  absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
+                                                   int64_t before_id) override;
+
+  absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,
+                                                                     int limit) override;
+  absl::StatusOr<bool> ReplaceSecretCiphertext(std::string_view workspace_id,
+                                               std::string_view id,
+                                               const std::string& old_ciphertext,
+                                               const std::string& new_ciphertext,
+                                               uint32_t new_key_id) override;
+
   absl::Status Ping() override;
   absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
 
@@ -74,6 +102,8 @@ class InMemoryRegistryStore final : public RegistryStore {
   std::map<std::string, Workspace> workspaces_ ABSL_GUARDED_BY(mu_);
   std::map<ChildKey, App> apps_ ABSL_GUARDED_BY(mu_);
   std::map<ChildKey, RegistryConfig> configs_ ABSL_GUARDED_BY(mu_);
+  std::map<ChildKey, Member> members_ ABSL_GUARDED_BY(mu_);  // (workspace_id, user_id)
+  std::vector<AuditEvent> audit_ ABSL_GUARDED_BY(mu_);       // audit_[i].id == i + 1
 };
 
 }  // namespace registryauth::storage

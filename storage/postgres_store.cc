@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "pqxx/binarystring"
 #include "pqxx/nontransaction"
+#include "pqxx/prepared_statement"
 #include "pqxx/result"
 #include "pqxx/transaction"
 #include "storage/migrations.h"
@@ -35,9 +36,22 @@ std::string Micros(std::string_view column) {
                       "'::bigint ELSE '", kMicrosFuture, "'::bigint END");
 }
 
-std::string WorkspaceColumns() {
-  return absl::StrCat("id, display_name, ", Micros("create_time"), ", ", Micros("update_time"),
-                      ", version");
+// `table` qualifies the columns for joins ("w." or "").
+std::string WorkspaceColumns(std::string_view table = "") {
+  const absl::string_view t = Sv(table);
+  return absl::StrCat(t, "id, ", t, "display_name, ", Micros(absl::StrCat(t, "create_time")),
+                      ", ", Micros(absl::StrCat(t, "update_time")), ", ", t, "version");
+}
+
+std::string MemberColumns() {
+  return absl::StrCat("workspace_id, user_id, role, status, ", Micros("create_time"), ", ",
+                      Micros("update_time"), ", version");
+}
+
+std::string AuditColumns() {
+  return absl::StrCat("id, ", Micros("time"),
+                      ", caller, on_behalf_of, action, resource, outcome, detail, request_id,"
+                      " peer");
 }
 
 std::string AppColumns() {
@@ -66,6 +80,49 @@ struct Statement {
   std::string sql;
 };
 
+// ListAuditEvents has one statement per combination of filters (AuditListBits), so each holds
+// only the conditions that really filter. Which index serves a list best depends on how many
+// rows the values match (a rare caller: (caller, id); a common one: the primary key backwards),
+// so these statements are planned with the actual values on every call (audit_custom_plans):
+// a generic plan, which guesses, reads the whole table for an unknown resource prefix.
+enum AuditListBits { kAuditByResource = 1, kAuditByCaller = 2, kAuditFrom = 4, kAuditUntil = 8 };
+constexpr int kAuditListVariants = 16;
+
+const char* AuditListName(int variant) {
+  static const char* const kNames[kAuditListVariants] = {
+      "audit_list_0", "audit_list_1", "audit_list_2",  "audit_list_3",
+      "audit_list_4", "audit_list_5", "audit_list_6",  "audit_list_7",
+      "audit_list_8", "audit_list_9", "audit_list_10", "audit_list_11",
+      "audit_list_12", "audit_list_13", "audit_list_14", "audit_list_15"};
+  return kNames[variant];
+}
+
+// Parameters: $1 before id (exclusive), $2 limit, then in this order those the variant uses:
+// resource, caller, start time (inclusive), end time (exclusive).
+std::string AuditListSql(int variant) {
+  int next = 3;
+  const int resource = (variant & kAuditByResource) ? next++ : 0;
+  std::string extra;
+  if (variant & kAuditByCaller) absl::StrAppend(&extra, " AND caller = $", next++);
+  if (variant & kAuditFrom) absl::StrAppend(&extra, " AND time >= $", next++, "::timestamptz");
+  if (variant & kAuditUntil) absl::StrAppend(&extra, " AND time < $", next++, "::timestamptz");
+  if (resource == 0) {
+    return absl::StrCat("SELECT ", AuditColumns(), " FROM audit_events WHERE id < $1", extra,
+                        " ORDER BY id DESC LIMIT $2");
+  }
+  // The resource itself, and everything under "resource/": in bytewise order those are exactly
+  // the names in ["resource/", "resource0") ('0' is the byte after '/'), a range of the
+  // (resource, id) index, with no LIKE pattern to escape. Each branch is ordered and limited
+  // on its own; the exact one reads the index newest first.
+  const std::string r = absl::StrCat("$", resource, "::text");
+  return absl::StrCat(
+      "SELECT ", AuditColumns(), " FROM ((SELECT * FROM audit_events WHERE resource = ", r,
+      " AND id < $1", extra, " ORDER BY id DESC LIMIT $2) UNION ALL (SELECT * FROM audit_events"
+      " WHERE resource >= (", r, " || '/') COLLATE \"C\" AND resource < (", r,
+      " || '0') COLLATE \"C\" AND id < $1", extra,
+      " ORDER BY id DESC LIMIT $2)) AS e ORDER BY id DESC LIMIT $2");
+}
+
 const std::vector<Statement>& Statements() {
   static const std::vector<Statement>* const kStatements = new std::vector<Statement>{
       // Workspaces
@@ -84,6 +141,11 @@ const std::vector<Statement>& Statements() {
       {"ws_version", "SELECT version FROM workspaces WHERE id = $1"},
       {"ws_lock_for_delete", "SELECT version FROM workspaces WHERE id = $1 FOR UPDATE"},
       {"ws_lock_shared", "SELECT 1 FROM workspaces WHERE id = $1 FOR NO KEY UPDATE"},
+      {"ws_of_user",
+       absl::StrCat("SELECT ", WorkspaceColumns("w."),
+                    " FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id"
+                    " WHERE m.user_id = $1 AND m.status = 'ACTIVE' AND m.workspace_id > $2"
+                    " ORDER BY m.workspace_id LIMIT $3")},
       {"ws_has_children",
        "SELECT EXISTS (SELECT 1 FROM apps WHERE workspace_id = $1)"
        " OR EXISTS (SELECT 1 FROM registry_configs WHERE workspace_id = $1)"},
@@ -143,6 +205,45 @@ const std::vector<Statement>& Statements() {
       {"rc_count_by_key",
        "SELECT secret_key_id, count(*) FROM registry_configs"
        " WHERE secret_ciphertext IS NOT NULL GROUP BY secret_key_id"},
+      {"rc_not_under_key",
+       absl::StrCat("SELECT ", ConfigColumns(),
+                    " FROM registry_configs WHERE secret_ciphertext IS NOT NULL"
+                    " AND secret_key_id <> $1 ORDER BY workspace_id, id LIMIT $2")},
+      // Compare-and-set of the ciphertext; version and update_time stay as they are.
+      {"rc_replace_secret",
+       "UPDATE registry_configs SET secret_ciphertext = $4, secret_key_id = $5"
+       " WHERE workspace_id = $1 AND id = $2 AND secret_ciphertext = $3"},
+      // Members
+      {"mem_insert",
+       absl::StrCat("INSERT INTO workspace_members (workspace_id, user_id, role, status,"
+                    " create_time, update_time, version)"
+                    " VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, 1) RETURNING ",
+                    MemberColumns())},
+      {"mem_get", absl::StrCat("SELECT ", MemberColumns(),
+                               " FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")},
+      {"mem_list", absl::StrCat("SELECT ", MemberColumns(),
+                                " FROM workspace_members WHERE workspace_id = $1 AND user_id > $2"
+                                " ORDER BY user_id LIMIT $3")},
+      {"mem_update",
+       absl::StrCat("UPDATE workspace_members SET role = $3, status = $4,"
+                    " update_time = $5::timestamptz, version = version + 1"
+                    " WHERE workspace_id = $1 AND user_id = $2"
+                    " AND ($6::bigint = 0 OR version = $6) RETURNING ",
+                    MemberColumns())},
+      {"mem_version",
+       "SELECT version FROM workspace_members WHERE workspace_id = $1 AND user_id = $2"},
+      {"mem_delete",
+       "DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2"
+       " AND ($3::bigint = 0 OR version = $3) RETURNING 1"},
+      // Audit trail
+      {"audit_insert",
+       absl::StrCat("INSERT INTO audit_events (time, caller, on_behalf_of, action, resource,"
+                    " outcome, detail, request_id, peer)"
+                    " VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+                    AuditColumns())},
+      // Until the end of the transaction, plan each statement with its parameter values.
+      {"audit_custom_plans",
+       "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"},
       {"ping", "SELECT 1"},
   };
   return *kStatements;
@@ -150,6 +251,7 @@ const std::vector<Statement>& Statements() {
 
 void PrepareStatements(pqxx::connection& conn) {
   for (const Statement& s : Statements()) conn.prepare(s.name, s.sql);
+  for (int v = 0; v < kAuditListVariants; ++v) conn.prepare(AuditListName(v), AuditListSql(v));
 }
 
 // ---- Conversions
@@ -158,6 +260,14 @@ std::string TimeParam(absl::Time t) {
   if (t == absl::InfinitePast()) return "-infinity";
   if (t == absl::InfiniteFuture()) return "infinity";
   return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", TruncateToMicros(t), absl::UTCTimeZone());
+}
+
+// A time filter bound for a microsecond column: `column >= t` and `column < t` hold exactly
+// when they hold against t rounded up to the next whole microsecond.
+std::string BoundParam(absl::Time t) {
+  absl::Time micros = TruncateToMicros(t);
+  if (micros < t) micros += absl::Microseconds(1);
+  return TimeParam(micros);
 }
 
 absl::Time TimeFromField(const pqxx::field& f) {
@@ -223,6 +333,75 @@ App AppFromRow(const pqxx::row& r) {
   a.update_time = TimeFromField(r[5]);
   a.version = r[6].as<int64_t>();
   return a;
+}
+
+const char* RoleName(MemberRole role) {
+  switch (role) {
+    case MemberRole::kOwner: return "OWNER";
+    case MemberRole::kAdmin: return "ADMIN";
+    case MemberRole::kMember: return "MEMBER";
+    case MemberRole::kUnspecified: break;
+  }
+  return "UNSPECIFIED";  // rejected by workspace_members_role_known
+}
+
+MemberRole RoleFromName(std::string_view name) {
+  if (name == "OWNER") return MemberRole::kOwner;
+  if (name == "ADMIN") return MemberRole::kAdmin;
+  if (name == "MEMBER") return MemberRole::kMember;
+  return MemberRole::kUnspecified;
+}
+
+const char* MemberStatusName(MemberStatus status) {
+  switch (status) {
+    case MemberStatus::kActive: return "ACTIVE";
+    case MemberStatus::kInvited: return "INVITED";
+    case MemberStatus::kRemoved: return "REMOVED";
+    case MemberStatus::kUnspecified: break;
+  }
+  return "UNSPECIFIED";  // rejected by workspace_members_status_known
+}
+
+MemberStatus MemberStatusFromName(std::string_view name) {
+  if (name == "ACTIVE") return MemberStatus::kActive;
+  if (name == "INVITED") return MemberStatus::kInvited;
+  if (name == "REMOVED") return MemberStatus::kRemoved;
+  return MemberStatus::kUnspecified;
+}
+
+Member MemberFromRow(const pqxx::row& r) {
+  Member m;
+  m.workspace_id = r[0].as<std::string>();
+  m.user_id = r[1].as<std::string>();
+  m.role = RoleFromName(r[2].as<std::string>());
+  m.status = MemberStatusFromName(r[3].as<std::string>());
+  m.create_time = TimeFromField(r[4]);
+  m.update_time = TimeFromField(r[5]);
+  m.version = r[6].as<int64_t>();
+  return m;
+}
+
+AuditEvent AuditEventFromRow(const pqxx::row& r) {
+  AuditEvent e;
+  e.id = r[0].as<int64_t>();
+  e.time = TimeFromField(r[1]);
+  e.caller = r[2].as<std::string>();
+  e.on_behalf_of = r[3].as<std::string>();
+  e.action = r[4].as<std::string>();
+  e.resource = r[5].as<std::string>();
+  e.outcome = r[6].as<std::string>();
+  e.detail = r[7].as<std::string>();
+  e.request_id = r[8].as<std::string>();
+  e.peer = r[9].as<std::string>();
+  return e;
+}
+
+// mem_insert with the member parameters $1..$6.
+template <typename Txn>
+pqxx::result ExecMemberInsert(Txn& txn, const Member& m) {
+  return txn.exec_prepared("mem_insert", m.workspace_id, m.user_id, RoleName(m.role),
+                           MemberStatusName(m.status), TimeParam(m.create_time),
+                           TimeParam(m.update_time));
 }
 
 RegistryConfig ConfigFromRow(const pqxx::row& r) {
@@ -414,7 +593,8 @@ absl::Status PostgresRegistryStore::DeleteWorkspace(std::string_view id, int64_t
   const std::string ws(id);
   return WithConnection(*pool_, "delete workspace", [&](pqxx::connection& conn) -> absl::Status {
     pqxx::work txn(conn);
-    // FOR UPDATE also blocks new apps/configs (their foreign-key check needs a key-share lock).
+    // FOR UPDATE also blocks new apps/configs/members (their foreign-key check needs a
+    // key-share lock). Members never block the delete: ON DELETE CASCADE removes them.
     pqxx::result locked = txn.exec_prepared("ws_lock_for_delete", ws);
     if (locked.empty()) return WorkspaceNotFound(ws);
     if (expected_version > 0 && locked[0][0].as<int64_t>() != expected_version) {
@@ -600,6 +780,202 @@ absl::Status PostgresRegistryStore::DeleteRegistryConfig(std::string_view worksp
                              "registry config", ws, config_id);
         }
         return absl::OkStatus();
+      });
+}
+
+// ---- Members
+
+absl::StatusOr<Member> PostgresRegistryStore::CreateMember(const Member& member) {
+  absl::StatusOr<Member> result = WithConnection(
+      *pool_, "create member", [&](pqxx::connection& conn) -> absl::StatusOr<Member> {
+        pqxx::nontransaction txn(conn);
+        return MemberFromRow(ExecMemberInsert(txn, member)[0]);
+      });
+  if (absl::IsNotFound(result.status())) return WorkspaceNotFound(member.workspace_id);
+  if (absl::IsAlreadyExists(result.status())) {
+    return ChildExists("member", member.workspace_id, member.user_id);
+  }
+  return result;
+}
+
+absl::StatusOr<Member> PostgresRegistryStore::GetMember(std::string_view workspace_id,
+                                                        std::string_view user_id) {
+  return WithConnection(
+      *pool_, "get member", [&](pqxx::connection& conn) -> absl::StatusOr<Member> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r =
+            txn.exec_prepared("mem_get", std::string(workspace_id), std::string(user_id));
+        if (r.empty()) return ChildNotFound("member", workspace_id, user_id);
+        return MemberFromRow(r[0]);
+      });
+}
+
+absl::StatusOr<Page<Member>> PostgresRegistryStore::ListMembers(std::string_view workspace_id,
+                                                                const ListOptions& options) {
+  const std::string ws(workspace_id);
+  const int page_size = EffectivePageSize(options);
+  return WithConnection(
+      *pool_, "list members", [&](pqxx::connection& conn) -> absl::StatusOr<Page<Member>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("mem_list", ws, options.start_after, page_size + 1);
+        if (r.empty() && txn.exec_prepared("ws_get", ws).empty()) return WorkspaceNotFound(ws);
+        return PageFromResult(r, page_size, &MemberFromRow);
+      });
+}
+
+absl::StatusOr<Member> PostgresRegistryStore::UpdateMember(const Member& member,
+                                                           int64_t expected_version) {
+  return WithConnection(
+      *pool_, "update member", [&](pqxx::connection& conn) -> absl::StatusOr<Member> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared(
+            "mem_update", member.workspace_id, member.user_id, RoleName(member.role),
+            MemberStatusName(member.status), TimeParam(member.update_time), expected_version);
+        if (r.empty()) {
+          return MissOrStale(txn, "mem_version",
+                             ChildNotFound("member", member.workspace_id, member.user_id),
+                             "member", member.workspace_id, member.user_id);
+        }
+        return MemberFromRow(r[0]);
+      });
+}
+
+absl::Status PostgresRegistryStore::DeleteMember(std::string_view workspace_id,
+                                                 std::string_view user_id,
+                                                 int64_t expected_version) {
+  const std::string ws(workspace_id);
+  const std::string user(user_id);
+  return WithConnection(*pool_, "delete member", [&](pqxx::connection& conn) -> absl::Status {
+    pqxx::nontransaction txn(conn);
+    if (txn.exec_prepared("mem_delete", ws, user, expected_version).empty()) {
+      return MissOrStale(txn, "mem_version", ChildNotFound("member", ws, user), "member", ws,
+                         user);
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<Page<Workspace>> PostgresRegistryStore::ListWorkspacesOfUser(
+    std::string_view user_id, const ListOptions& options) {
+  const std::string user(user_id);
+  const int page_size = EffectivePageSize(options);
+  return WithConnection(
+      *pool_, "list workspaces of user",
+      [&](pqxx::connection& conn) -> absl::StatusOr<Page<Workspace>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r =
+            txn.exec_prepared("ws_of_user", user, options.start_after, page_size + 1);
+        return PageFromResult(r, page_size, &WorkspaceFromRow);
+      });
+}
+
+absl::StatusOr<Workspace> PostgresRegistryStore::CreateWorkspaceWithMember(
+    const Workspace& workspace, const Member& member) {
+  Member first = member;
+  first.workspace_id = workspace.id;
+  absl::StatusOr<Workspace> result = WithConnection(
+      *pool_, "create workspace with member",
+      [&](pqxx::connection& conn) -> absl::StatusOr<Workspace> {
+        pqxx::work txn(conn);
+        pqxx::result r = txn.exec_prepared("ws_insert", workspace.id, workspace.display_name,
+                                           TimeParam(workspace.create_time),
+                                           TimeParam(workspace.update_time));
+        Workspace stored = WorkspaceFromRow(r[0]);
+        ExecMemberInsert(txn, first);
+        txn.commit();
+        return stored;
+      });
+  if (absl::IsAlreadyExists(result.status())) {  // the member is new if the workspace is
+    return absl::AlreadyExistsError(
+        absl::StrCat("workspace \"", workspace.id, "\" already exists"));
+  }
+  return result;
+}
+
+// ---- Audit trail
+
+absl::StatusOr<AuditEvent> PostgresRegistryStore::AppendAuditEvent(const AuditEvent& event) {
+  AuditEvent row = event;
+  internal::TruncateAuditFreeText(row);
+  return WithConnection(
+      *pool_, "append audit event", [&](pqxx::connection& conn) -> absl::StatusOr<AuditEvent> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("audit_insert", TimeParam(row.time), row.caller,
+                                           row.on_behalf_of, row.action, row.resource,
+                                           row.outcome, row.detail, row.request_id, row.peer);
+        return AuditEventFromRow(r[0]);
+      });
+}
+
+absl::StatusOr<Page<AuditEvent>> PostgresRegistryStore::ListAuditEvents(
+    const AuditFilter& filter, int page_size, int64_t before_id) {
+  const int limit = EffectivePageSize(page_size);
+  const int64_t before = before_id > 0 ? before_id : std::numeric_limits<int64_t>::max();
+  int variant = 0;
+  std::vector<std::string> params;  // in AuditListSql's order
+  if (!filter.resource.empty()) {
+    variant |= kAuditByResource;
+    params.push_back(filter.resource);
+  }
+  if (!filter.caller.empty()) {
+    variant |= kAuditByCaller;
+    params.push_back(filter.caller);
+  }
+  if (filter.start_time != absl::InfinitePast()) {
+    variant |= kAuditFrom;
+    params.push_back(BoundParam(filter.start_time));
+  }
+  if (filter.end_time != absl::InfiniteFuture()) {
+    variant |= kAuditUntil;
+    params.push_back(BoundParam(filter.end_time));
+  }
+  return WithConnection(
+      *pool_, "list audit events",
+      [&](pqxx::connection& conn) -> absl::StatusOr<Page<AuditEvent>> {
+        pqxx::read_transaction txn(conn);  // scopes the plan_cache_mode setting
+        txn.exec_prepared("audit_custom_plans");
+        pqxx::result r = txn.exec_prepared(AuditListName(variant), before, limit + 1,
+                                           pqxx::prepare::make_dynamic_params(params));
+        txn.commit();
+        return PageFromResult(r, limit, &AuditEventFromRow);
+      });
+}
+
+// ---- Key rotation
+
+absl::StatusOr<std::vector<RegistryConfig>> PostgresRegistryStore::ListSecretsNotUnderKey(
+    uint32_t key_id, int limit) {
+  const int batch = EffectivePageSize(limit);
+  return WithConnection(
+      *pool_, "list secrets not under key",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<RegistryConfig>> {
+        pqxx::nontransaction txn(conn);
+        std::vector<RegistryConfig> configs;
+        for (const pqxx::row& row :
+             txn.exec_prepared("rc_not_under_key", static_cast<int64_t>(key_id), batch)) {
+          configs.push_back(ConfigFromRow(row));
+        }
+        return configs;
+      });
+}
+
+absl::StatusOr<bool> PostgresRegistryStore::ReplaceSecretCiphertext(
+    std::string_view workspace_id, std::string_view id, const std::string& old_ciphertext,
+    const std::string& new_ciphertext, uint32_t new_key_id) {
+  if (new_ciphertext.empty()) {
+    return absl::InvalidArgumentError(
+        "replace secret ciphertext: value violates constraint registry_configs_secret_nonempty");
+  }
+  if (old_ciphertext.empty()) return false;  // a stored secret is never empty
+  return WithConnection(
+      *pool_, "replace secret ciphertext", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared(
+            "rc_replace_secret", std::string(workspace_id), std::string(id),
+            pqxx::binarystring(old_ciphertext.data(), old_ciphertext.size()),
+            pqxx::binarystring(new_ciphertext.data(), new_ciphertext.size()),
+            static_cast<int64_t>(new_key_id));
+        return r.affected_rows() == 1;
       });
 }
 

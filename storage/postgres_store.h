@@ -6,7 +6,10 @@
 // - configs that lose is_default to another get version+1 and the new default's update_time;
 // - a row that breaks a schema constraint (id format, display_name length, unknown enum) is
 //   INVALID_ARGUMENT naming the constraint;
-// - page_size <= 0 means 50, larger than 1000 is clamped; ids are ordered bytewise.
+// - page_size <= 0 means 50, larger than 1000 is clamped; ids are ordered bytewise;
+// - audit ids come from an identity column: they grow with every append but may have gaps
+//   (a failed insert still uses one up); the table refuses UPDATE, DELETE and TRUNCATE
+//   (storage/migrations/0002_members_audit.sql).
 //
 // Availability: Create never connects. Each call takes a connection from a pool of
 // `pool_size`, opening one when needed (libpq connect_timeout, TCP keepalives, session
@@ -28,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -84,6 +88,31 @@ class PostgresRegistryStore final : public RegistryStore {
                                                       int64_t expected_version) override;
   absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
                                     int64_t expected_version) override;
+
+  absl::StatusOr<Member> CreateMember(const Member& member) override;
+  absl::StatusOr<Member> GetMember(std::string_view workspace_id,
+                                   std::string_view user_id) override;
+  absl::StatusOr<Page<Member>> ListMembers(std::string_view workspace_id,
+                                           const ListOptions& options) override;
+  absl::StatusOr<Member> UpdateMember(const Member& member, int64_t expected_version) override;
+  absl::Status DeleteMember(std::string_view workspace_id, std::string_view user_id,
+                            int64_t expected_version) override;
+  absl::StatusOr<Page<Workspace>> ListWorkspacesOfUser(std::string_view user_id,
+                                                       const ListOptions& options) override;
+  absl::StatusOr<Workspace> CreateWorkspaceWithMember(const Workspace& workspace,
+                                                      const Member& member) override;
+
+  absl::StatusOr<AuditEvent> AppendAuditEvent(const AuditEvent& event) override;
+  absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
+                                                   int64_t before_id) override;
+
+  absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,
+                                                                     int limit) override;
+  absl::StatusOr<bool> ReplaceSecretCiphertext(std::string_view workspace_id,
+                                               std::string_view id,
+                                               const std::string& old_ciphertext,
+                                               const std::string& new_ciphertext,
+                                               uint32_t new_key_id) override;
 
   absl::Status Ping() override;
   absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;

@@ -6,12 +6,16 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "pqxx/connection"
+#include "pqxx/except"
 #include "pqxx/nontransaction"
+#include "pqxx/result"
+#include "storage/migrations.h"
 #include "storage/store_conformance.h"
 #include "tests/testing/pg_test_db.h"
 
@@ -183,6 +187,128 @@ TEST_F(PostgresRegistryStoreDbTest, SchemaEnforcesOneDefaultPerWorkspace) {
       " update_time, version) VALUES ('acme', $1, 'GHCR', true, now(), now(), 1)";
   txn.exec_params(insert, "one");
   EXPECT_THROW(txn.exec_params(insert, "two"), pqxx::unique_violation);
+}
+
+// The SQLSTATE `sql` fails with when run on its own (autocommit), or "" if it succeeds.
+std::string SqlStateOf(const std::string& dsn, const std::string& sql) {
+  pqxx::connection conn(dsn);
+  pqxx::nontransaction txn(conn);
+  try {
+    txn.exec(sql);
+  } catch (const pqxx::sql_error& e) {
+    return e.sqlstate();
+  }
+  return "";
+}
+
+TEST_F(PostgresRegistryStoreDbTest, AuditTableRefusesUpdateDeleteAndTruncate) {
+  AuditEvent event;
+  event.time = absl::FromUnixMicros(1700000000123456);
+  event.caller = "spiffe://cluster.local/ns/platform/sa/frontend";
+  event.action = "DeleteRegistryConfig";
+  event.resource = "workspaces/acme/registries/gh";
+  event.outcome = "OK";
+  event.detail = "original";
+  absl::StatusOr<AuditEvent> stored = store().AppendAuditEvent(event);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+
+  // Even as the table owner (a superuser here), and even for statements that match no row.
+  constexpr char kProhibited[] = "2F003";  // prohibited_sql_statement_attempted
+  const std::string refused[] = {
+      "UPDATE audit_events SET detail = 'forged'",
+      absl::StrCat("UPDATE audit_events SET time = now() WHERE id = ", stored->id),
+      "UPDATE audit_events SET detail = 'forged' WHERE false",
+      "DELETE FROM audit_events",
+      absl::StrCat("DELETE FROM audit_events WHERE id = ", stored->id),
+      "DELETE FROM audit_events WHERE false",
+      "TRUNCATE audit_events",
+      "TRUNCATE workspaces, audit_events CASCADE",
+  };
+  for (const std::string& sql : refused) {
+    EXPECT_EQ(SqlStateOf(db().dsn(), sql), kProhibited) << sql;
+  }
+  // Nor can a writer pick ids (GENERATED ALWAYS): they stay in append order.
+  EXPECT_EQ(SqlStateOf(db().dsn(), "INSERT INTO audit_events (id, time) VALUES (1, now())"),
+            "428C9");  // generated_always
+
+  absl::StatusOr<Page<AuditEvent>> page = store().ListAuditEvents({}, 0, 0);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].id, stored->id);
+  EXPECT_EQ(page->items[0].detail, "original");
+  EXPECT_EQ(page->items[0].time, event.time);
+  // The refused TRUNCATE with CASCADE took nothing else with it.
+  EXPECT_TRUE(store().GetWorkspace("acme").ok());
+}
+
+TEST(PostgresMigrationTest, MembersAndAuditApplyOnTopOfAVersion1Database) {
+  REGAUTH_SKIP_WITHOUT_PG();
+  absl::StatusOr<std::unique_ptr<PgTestDb>> db = PgTestDb::Create();
+  ASSERT_TRUE(db.ok()) << db.status();
+  const std::vector<Migration>& embedded = EmbeddedMigrations();
+  ASSERT_GE(embedded.size(), 2u);
+  ASSERT_EQ(embedded[1].version, 2);
+  {
+    // A database as release 1 left it, with data.
+    pqxx::connection conn((*db)->dsn());
+    absl::Status v1 = ApplyMigrations(conn, {embedded[0]});
+    ASSERT_TRUE(v1.ok()) << v1;
+    pqxx::nontransaction txn(conn);
+    txn.exec(
+        "INSERT INTO workspaces (id, display_name, create_time, update_time, version)"
+        " VALUES ('acme', 'Acme', now(), now(), 3)");
+    txn.exec(
+        "INSERT INTO registry_configs (workspace_id, id, type, secret_ciphertext, secret_key_id,"
+        " create_time, update_time, version)"
+        " VALUES ('acme', 'ghcr', 'GHCR', '\\x0102'::bytea, 1, now(), now(), 4)");
+    EXPECT_TRUE(txn.exec("SELECT to_regclass('audit_events')")[0][0].is_null());
+  }
+
+  PostgresOptions options;
+  options.dsn = (*db)->dsn();
+  absl::StatusOr<std::unique_ptr<PostgresRegistryStore>> store =
+      PostgresRegistryStore::Create(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::Status migrated = (*store)->ApplyMigrations();
+  ASSERT_TRUE(migrated.ok()) << migrated;
+  {
+    pqxx::connection conn((*db)->dsn());
+    pqxx::nontransaction txn(conn);
+    pqxx::result applied =
+        txn.exec("SELECT version, name, checksum FROM schema_migrations ORDER BY version");
+    ASSERT_EQ(applied.size(), embedded.size());
+    for (size_t i = 0; i < embedded.size(); ++i) {
+      EXPECT_EQ(applied[i][0].as<int64_t>(), embedded[i].version);
+      EXPECT_EQ(applied[i][2].as<std::string>(), MigrationChecksum(embedded[i].sql));
+    }
+  }
+
+  // The old rows are intact and work with the new methods.
+  absl::StatusOr<Workspace> acme = (*store)->GetWorkspace("acme");
+  ASSERT_TRUE(acme.ok()) << acme.status();
+  EXPECT_EQ(acme->version, 3);
+  Member owner;
+  owner.workspace_id = "acme";
+  owner.user_id = "alice";
+  owner.role = MemberRole::kOwner;
+  ASSERT_TRUE((*store)->CreateMember(owner).ok());
+  absl::StatusOr<Page<Workspace>> mine = (*store)->ListWorkspacesOfUser("alice", {});
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  ASSERT_EQ(mine->items.size(), 1u);
+  EXPECT_EQ(mine->items[0].id, "acme");
+  absl::StatusOr<std::vector<RegistryConfig>> batch = (*store)->ListSecretsNotUnderKey(2, 10);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->size(), 1u);
+  EXPECT_EQ((*batch)[0].secret_ciphertext, std::string("\x01\x02", 2));
+  EXPECT_EQ((*batch)[0].version, 4);
+  AuditEvent event;
+  event.action = "Migrate";
+  absl::StatusOr<AuditEvent> appended = (*store)->AppendAuditEvent(event);
+  ASSERT_TRUE(appended.ok()) << appended.status();
+  EXPECT_GT(appended->id, 0);
+  // Applying again changes nothing.
+  migrated = (*store)->ApplyMigrations();
+  EXPECT_TRUE(migrated.ok()) << migrated;
 }
 
 }  // namespace

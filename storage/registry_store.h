@@ -14,7 +14,10 @@
 //   ALREADY_EXISTS     create of an id that exists
 //   ABORTED            `expected_version` (when > 0) does not match the stored version, or a
 //                      serialization conflict: re-read and retry
-//   FAILED_PRECONDITION delete of a workspace that still has children without `force`
+//   FAILED_PRECONDITION delete of a workspace that still has apps or registry configs without
+//                      `force`
+//   INVALID_ARGUMENT   a value the schema refuses (id format, length, unknown enum value; the
+//                      message names the constraint)
 //   UNAVAILABLE        the database cannot be reached; retry later
 //   INTERNAL           anything else (the message never contains secret material)
 //
@@ -26,6 +29,7 @@
 #ifndef REGISTRY_AUTH_STORAGE_REGISTRY_STORE_H_
 #define REGISTRY_AUTH_STORAGE_REGISTRY_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -38,6 +42,10 @@
 
 namespace registryauth::storage {
 
+// Longest AuditEvent fields a store keeps, in characters (see AppendAuditEvent).
+inline constexpr size_t kAuditDetailMaxChars = 2048;
+inline constexpr size_t kAuditFieldMaxChars = 1024;
+
 class RegistryStore {
  public:
   virtual ~RegistryStore() = default;
@@ -49,7 +57,7 @@ class RegistryStore {
   virtual absl::StatusOr<Workspace> UpdateWorkspace(const Workspace& workspace,
                                                     int64_t expected_version) = 0;
   // With `force`, the workspace's apps and registry configs go in the same transaction;
-  // without it, FAILED_PRECONDITION while any exist.
+  // without it, FAILED_PRECONDITION while any exist. Its members always go with it.
   virtual absl::Status DeleteWorkspace(std::string_view id, int64_t expected_version,
                                        bool force) = 0;
 
@@ -75,6 +83,7 @@ class RegistryStore {
 
   // ---- Members of a workspace (NOT_FOUND if the workspace does not exist; user_id is the
   // row id). Deleting a workspace deletes its members (they never block the delete).
+  // Versions and expected_version as above; Update replaces role and status (and update_time).
   virtual absl::StatusOr<Member> CreateMember(const Member& member) = 0;
   virtual absl::StatusOr<Member> GetMember(std::string_view workspace_id,
                                            std::string_view user_id) = 0;
@@ -85,34 +94,44 @@ class RegistryStore {
                                               int64_t expected_version) = 0;
   virtual absl::Status DeleteMember(std::string_view workspace_id, std::string_view user_id,
                                     int64_t expected_version) = 0;
-  // Workspaces in which `user_id` is an ACTIVE member, ordered by workspace id.
+  // Workspaces in which `user_id` is an ACTIVE member, ordered by workspace id (bytewise);
+  // `options.start_after` is a workspace id. An unknown user has no workspaces (not an error).
   virtual absl::StatusOr<Page<Workspace>> ListWorkspacesOfUser(std::string_view user_id,
                                                                const ListOptions& options) = 0;
-  // Creates the workspace and its first member (normally an active owner) in one transaction.
+  // Creates the workspace and its first member (normally an active owner) in one transaction:
+  // if either is refused (ALREADY_EXISTS, INVALID_ARGUMENT), neither is stored. The member's
+  // workspace_id is taken from `workspace` (the argument's is ignored). Returns the workspace.
   virtual absl::StatusOr<Workspace> CreateWorkspaceWithMember(const Workspace& workspace,
                                                               const Member& member) = 0;
 
   // ---- Audit trail: append-only (no update or delete exists, and the PostgreSQL table refuses
   // both). Rows outlive the resources they name.
-  // Stores `event` (its id is ignored) and returns it with the id assigned.
+  // Stores `event` (its id is ignored) and returns it as stored, with the id assigned. Length
+  // limits in characters (UTF-8 code points): detail kAuditDetailMaxChars, every other field
+  // kAuditFieldMaxChars. Over-long detail, peer and request_id (free text from outside) are
+  // truncated to the limit; any other over-long field (identities and names, which truncation
+  // would falsify) is INVALID_ARGUMENT.
   virtual absl::StatusOr<AuditEvent> AppendAuditEvent(const AuditEvent& event) = 0;
   // Newest first (by id, descending). `before_id` > 0 returns only events with id < before_id
-  // (the previous page's last id); 0 starts at the newest. page_size <= 0 means 50, larger than
-  // 1000 is clamped.
+  // (the previous page's last id); <= 0 starts at the newest. page_size <= 0 means 50, larger
+  // than 1000 is clamped. See AuditFilter (model.h) for the filters; all given ones apply.
   virtual absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter,
                                                            int page_size,
                                                            int64_t before_id) = 0;
 
   // ---- Key rotation
   // Up to `limit` configs that hold a secret encrypted under a key other than `key_id`, ordered
-  // by (workspace_id, id). Re-encryption reads a batch, re-encrypts, and swaps each row with
-  // ReplaceSecretCiphertext; nothing locks more than one row at a time.
+  // by (workspace_id, id); limit <= 0 means 50, larger than 1000 is clamped. Re-encryption reads
+  // a batch, re-encrypts, and swaps each row with ReplaceSecretCiphertext; nothing locks more
+  // than one row at a time. Swapped rows drop out of the next batch; a row the caller skips
+  // (e.g. it does not decrypt) comes back in every batch, so callers must track those.
   virtual absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,
                                                                              int limit) = 0;
   // Compare-and-set of one row's ciphertext: if the row still holds exactly
   // `old_ciphertext`, stores `new_ciphertext` / `new_key_id` and returns true; returns false if
   // the row changed meanwhile (or is gone). Version, etag and update_time do not change (the
-  // secret is the same), so clients' etags stay valid through a rotation.
+  // secret is the same), so clients' etags stay valid through a rotation. An empty
+  // `old_ciphertext` never matches (false); an empty `new_ciphertext` is INVALID_ARGUMENT.
   virtual absl::StatusOr<bool> ReplaceSecretCiphertext(std::string_view workspace_id,
                                                        std::string_view id,
                                                        const std::string& old_ciphertext,

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -77,6 +79,69 @@ RegistryConfig MakeConfig(std::string ws, std::string id) {
   return c;
 }
 
+Member MakeMember(std::string ws, std::string user, MemberRole role = MemberRole::kMember,
+                  MemberStatus status = MemberStatus::kActive) {
+  Member m;
+  m.workspace_id = std::move(ws);
+  m.user_id = std::move(user);
+  m.role = role;
+  m.status = status;
+  m.create_time = kT0;
+  m.update_time = kT0;
+  return m;
+}
+
+// An audit event at kT0 + `second` seconds.
+AuditEvent MakeEvent(std::string resource, std::string caller, int second = 0) {
+  AuditEvent e;
+  e.time = kT0 + absl::Seconds(second);
+  e.caller = std::move(caller);
+  e.action = "GetRegistryConfig";
+  e.resource = std::move(resource);
+  e.outcome = "OK";
+  e.request_id = "req-1";
+  e.peer = "ipv4:127.0.0.1:50000";
+  return e;
+}
+
+constexpr char kCallerA[] = "spiffe://cluster.local/ns/platform/sa/frontend";
+constexpr char kCallerB[] = "spiffe://cluster.local/ns/platform/sa/worker";
+
+void ExpectSameMember(const Member& got, const Member& want) {
+  EXPECT_EQ(got.workspace_id, want.workspace_id);
+  EXPECT_EQ(got.user_id, want.user_id);
+  EXPECT_EQ(got.role, want.role);
+  EXPECT_EQ(got.status, want.status);
+  EXPECT_EQ(got.create_time, want.create_time);
+  EXPECT_EQ(got.update_time, want.update_time);
+  EXPECT_EQ(got.version, want.version);
+}
+
+// Every field but the id.
+void ExpectSameEvent(const AuditEvent& got, const AuditEvent& want) {
+  EXPECT_EQ(got.time, want.time);
+  EXPECT_EQ(got.caller, want.caller);
+  EXPECT_EQ(got.on_behalf_of, want.on_behalf_of);
+  EXPECT_EQ(got.action, want.action);
+  EXPECT_EQ(got.resource, want.resource);
+  EXPECT_EQ(got.outcome, want.outcome);
+  EXPECT_EQ(got.detail, want.detail);
+  EXPECT_EQ(got.request_id, want.request_id);
+  EXPECT_EQ(got.peer, want.peer);
+}
+
+std::vector<std::string> WorkspaceIds(const Page<Workspace>& page) {
+  std::vector<std::string> ids;
+  for (const Workspace& w : page.items) ids.push_back(w.id);
+  return ids;
+}
+
+std::vector<std::string> ConfigKeys(const std::vector<RegistryConfig>& configs) {
+  std::vector<std::string> keys;
+  for (const RegistryConfig& c : configs) keys.push_back(absl::StrCat(c.workspace_id, "/", c.id));
+  return keys;
+}
+
 void ExpectSameWorkspace(const Workspace& got, const Workspace& want) {
   EXPECT_EQ(got.id, want.id);
   EXPECT_EQ(got.display_name, want.display_name);
@@ -121,9 +186,11 @@ std::string Id(std::string_view prefix, int i) {
   return absl::StrFormat("%s%02d", std::string(prefix), i);
 }
 
-// Pages through a list with page_size 10 and checks the keyset contract; returns all ids.
-template <typename T, typename ListFn>
-std::vector<std::string> CollectPages(ListFn list, std::vector<size_t>* page_sizes) {
+// Pages through a list with page_size 10 and checks the keyset contract; returns all ids
+// (`id_of(item)`).
+template <typename T, typename ListFn, typename IdOf>
+std::vector<std::string> CollectPagesBy(ListFn list, IdOf id_of,
+                                        std::vector<size_t>* page_sizes) {
   std::vector<std::string> ids;
   ListOptions options;
   options.page_size = 10;
@@ -132,13 +199,18 @@ std::vector<std::string> CollectPages(ListFn list, std::vector<size_t>* page_siz
     EXPECT_TRUE(page.ok()) << page.status();
     if (!page.ok()) break;
     page_sizes->push_back(page->items.size());
-    for (const T& item : page->items) ids.push_back(item.id);
+    for (const T& item : page->items) ids.push_back(id_of(item));
     if (!page->has_more) break;
     EXPECT_FALSE(page->items.empty());
     if (page->items.empty()) break;
-    options.start_after = page->items.back().id;
+    options.start_after = id_of(page->items.back());
   }
   return ids;
+}
+
+template <typename T, typename ListFn>
+std::vector<std::string> CollectPages(ListFn list, std::vector<size_t>* page_sizes) {
+  return CollectPagesBy<T>(list, [](const T& item) { return item.id; }, page_sizes);
 }
 
 std::vector<std::string> ExpectedIds(std::string_view prefix, int n) {
@@ -616,6 +688,652 @@ TEST_P(RegistryStoreConformanceTest, UpdateDefaultClearsPreviousDefault) {
   b.is_default = false;
   ASSERT_OK(store().UpdateRegistryConfig(b, 3).status());
   EXPECT_EQ(CountDefaults(store(), "acme"), 0);
+}
+
+// ---- Members
+
+TEST_P(RegistryStoreConformanceTest, MemberLifecycle) {
+  EXPECT_CODE(store().CreateMember(MakeMember("acme", "alice")).status(), kNotFound);
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+
+  Member in = MakeMember("acme", "alice@example.com", MemberRole::kOwner);
+  in.version = 9;  // ignored
+  ASSERT_OK_AND_ASSIGN(Member created, store().CreateMember(in));
+  Member want = in;
+  want.version = 1;
+  ExpectSameMember(created, want);
+  ASSERT_OK_AND_ASSIGN(Member got, store().GetMember("acme", "alice@example.com"));
+  ExpectSameMember(got, want);
+  Member again = in;
+  again.role = MemberRole::kMember;
+  EXPECT_CODE(store().CreateMember(again).status(), kAlreadyExists);
+  ASSERT_OK_AND_ASSIGN(got, store().GetMember("acme", "alice@example.com"));
+  EXPECT_EQ(got.role, MemberRole::kOwner);
+  EXPECT_CODE(store().GetMember("acme", "bob").status(), kNotFound);
+  EXPECT_CODE(store().GetMember("nope", "alice@example.com").status(), kNotFound);
+
+  // Update replaces role and status, keeps create_time, moves the version.
+  Member change = MakeMember("acme", "alice@example.com", MemberRole::kAdmin,
+                             MemberStatus::kInvited);
+  change.create_time = kT1;  // ignored
+  change.update_time = kT1;
+  change.version = 77;  // ignored
+  ASSERT_OK_AND_ASSIGN(Member updated, store().UpdateMember(change, 1));
+  want = change;
+  want.create_time = kT0;
+  want.version = 2;
+  ExpectSameMember(updated, want);
+  ASSERT_OK_AND_ASSIGN(got, store().GetMember("acme", "alice@example.com"));
+  ExpectSameMember(got, want);
+  change.status = MemberStatus::kRemoved;
+  EXPECT_CODE(store().UpdateMember(change, 1).status(), kAborted);
+  ASSERT_OK_AND_ASSIGN(got, store().GetMember("acme", "alice@example.com"));
+  EXPECT_EQ(got.version, 2);
+  EXPECT_EQ(got.status, MemberStatus::kInvited);
+  ASSERT_OK_AND_ASSIGN(updated, store().UpdateMember(change, 0));
+  EXPECT_EQ(updated.version, 3);
+  EXPECT_EQ(updated.status, MemberStatus::kRemoved);
+  EXPECT_CODE(store().UpdateMember(MakeMember("acme", "bob"), 0).status(), kNotFound);
+  EXPECT_CODE(store().UpdateMember(MakeMember("acme", "bob"), 1).status(), kNotFound);
+  EXPECT_CODE(store().UpdateMember(MakeMember("nope", "alice@example.com"), 0).status(),
+              kNotFound);
+
+  EXPECT_CODE(store().DeleteMember("acme", "alice@example.com", 2), kAborted);
+  ASSERT_OK(store().GetMember("acme", "alice@example.com").status());
+  ASSERT_OK(store().DeleteMember("acme", "alice@example.com", 3));
+  EXPECT_CODE(store().GetMember("acme", "alice@example.com").status(), kNotFound);
+  EXPECT_CODE(store().DeleteMember("acme", "alice@example.com", 0), kNotFound);
+  EXPECT_CODE(store().DeleteMember("nope", "alice@example.com", 0), kNotFound);
+  // The id is free again, starting over at version 1.
+  ASSERT_OK_AND_ASSIGN(created, store().CreateMember(in));
+  EXPECT_EQ(created.version, 1);
+}
+
+TEST_P(RegistryStoreConformanceTest, MemberValuesFollowTheSchema) {
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  const std::string bad_ids[] = {"",          "has space", "tab\tx", std::string(257, 'u'),
+                                 "caf\xC3\xA9", "del\x7f",  "\x01"};
+  for (const std::string& id : bad_ids) {
+    absl::Status status = store().CreateMember(MakeMember("acme", id)).status();
+    EXPECT_CODE(status, kInvalidArgument);
+    EXPECT_NE(status.message().find("workspace_members_user_id_format"), std::string::npos)
+        << status;
+  }
+  ASSERT_OK(store().CreateMember(MakeMember("acme", std::string(256, 'u'))).status());
+  ASSERT_OK(store().CreateMember(MakeMember("acme", "!~spiffe://x/y?z=1&w=\"q\"")).status());
+  ASSERT_OK_AND_ASSIGN(Member odd, store().GetMember("acme", "!~spiffe://x/y?z=1&w=\"q\""));
+  EXPECT_EQ(odd.user_id, "!~spiffe://x/y?z=1&w=\"q\"");
+
+  Member no_role = MakeMember("acme", "bob");
+  no_role.role = MemberRole::kUnspecified;
+  EXPECT_CODE(store().CreateMember(no_role).status(), kInvalidArgument);
+  Member no_status = MakeMember("acme", "bob");
+  no_status.status = MemberStatus::kUnspecified;
+  EXPECT_CODE(store().CreateMember(no_status).status(), kInvalidArgument);
+  EXPECT_CODE(store().GetMember("acme", "bob").status(), kNotFound);
+
+  // Every role and status round-trips; an update to an unknown one changes nothing.
+  const MemberRole roles[] = {MemberRole::kOwner, MemberRole::kAdmin, MemberRole::kMember};
+  const MemberStatus statuses[] = {MemberStatus::kActive, MemberStatus::kInvited,
+                                   MemberStatus::kRemoved};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK(store().CreateMember(MakeMember("acme", Id("user", i), roles[i], statuses[i]))
+                  .status());
+    ASSERT_OK_AND_ASSIGN(Member got, store().GetMember("acme", Id("user", i)));
+    EXPECT_EQ(got.role, roles[i]);
+    EXPECT_EQ(got.status, statuses[i]);
+  }
+  no_role.user_id = Id("user", 0);
+  EXPECT_CODE(store().UpdateMember(no_role, 0).status(), kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(Member unchanged, store().GetMember("acme", Id("user", 0)));
+  EXPECT_EQ(unchanged.role, MemberRole::kOwner);
+  EXPECT_EQ(unchanged.version, 1);
+}
+
+TEST_P(RegistryStoreConformanceTest, ListMembersPagesByUserIdBytewise) {
+  EXPECT_CODE(store().ListMembers("acme", {}).status(), kNotFound);
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme-2")).status());
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acmf")).status());
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_OK(store().CreateMember(MakeMember("acme", Id("user", (i * 7) % 25))).status());
+    ASSERT_OK(store().CreateMember(MakeMember(i % 2 ? "acme-2" : "acmf", Id("user", i))).status());
+  }
+  std::vector<size_t> sizes;
+  std::vector<std::string> ids = CollectPagesBy<Member>(
+      [this](const ListOptions& o) { return store().ListMembers("acme", o); },
+      [](const Member& m) { return m.user_id; }, &sizes);
+  EXPECT_EQ(ids, ExpectedIds("user", 25));
+  EXPECT_EQ(sizes, (std::vector<size_t>{10, 10, 5}));
+  // Listed members carry every field.
+  ListOptions one;
+  one.page_size = 1;
+  ASSERT_OK_AND_ASSIGN(Page<Member> first, store().ListMembers("acme", one));
+  ASSERT_EQ(first.items.size(), 1u);
+  EXPECT_TRUE(first.has_more);
+  Member want = MakeMember("acme", Id("user", 0));
+  want.version = 1;
+  ExpectSameMember(first.items[0], want);
+
+  // Bytewise, whatever the database locale: digits < upper case < '_' < lower case < '~'.
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("bytes")).status());
+  for (const char* user : {"alice", "~tilde", "Bob", "_x", "Zed", "a.b", "0"}) {
+    ASSERT_OK(store().CreateMember(MakeMember("bytes", user)).status());
+  }
+  ASSERT_OK_AND_ASSIGN(Page<Member> all, store().ListMembers("bytes", {}));
+  std::vector<std::string> users;
+  for (const Member& m : all.items) users.push_back(m.user_id);
+  EXPECT_EQ(users,
+            (std::vector<std::string>{"0", "Bob", "Zed", "_x", "a.b", "alice", "~tilde"}));
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("empty")).status());
+  ASSERT_OK_AND_ASSIGN(Page<Member> empty, store().ListMembers("empty", {}));
+  EXPECT_TRUE(empty.items.empty());
+  EXPECT_FALSE(empty.has_more);
+}
+
+TEST_P(RegistryStoreConformanceTest, ListWorkspacesOfUserListsActiveMembershipsOnly) {
+  for (const char* ws : {"a1", "b2", "c3", "d4", "e5", "f6"}) {
+    ASSERT_OK(store().CreateWorkspace(MakeWorkspace(ws)).status());
+  }
+  ASSERT_OK(store().CreateMember(MakeMember("f6", "alice")).status());
+  ASSERT_OK(store().CreateMember(MakeMember("a1", "alice", MemberRole::kOwner)).status());
+  ASSERT_OK(store().CreateMember(
+      MakeMember("b2", "alice", MemberRole::kMember, MemberStatus::kInvited)).status());
+  ASSERT_OK(store().CreateMember(
+      MakeMember("c3", "alice", MemberRole::kAdmin, MemberStatus::kRemoved)).status());
+  ASSERT_OK(store().CreateMember(MakeMember("d4", "alice", MemberRole::kAdmin)).status());
+  ASSERT_OK(store().CreateMember(MakeMember("d4", "bob")).status());
+  ASSERT_OK(store().CreateMember(MakeMember("e5", "bob")).status());
+  ASSERT_OK(store().CreateMember(MakeMember("e5", "alicia")).status());
+
+  ASSERT_OK_AND_ASSIGN(Page<Workspace> page, store().ListWorkspacesOfUser("alice", {}));
+  EXPECT_EQ(WorkspaceIds(page), (std::vector<std::string>{"a1", "d4", "f6"}));
+  EXPECT_FALSE(page.has_more);
+  ASSERT_FALSE(page.items.empty());
+  Workspace want = MakeWorkspace("a1");
+  want.version = 1;
+  ExpectSameWorkspace(page.items[0], want);  // whole workspace rows
+
+  ListOptions options;
+  options.page_size = 2;
+  ASSERT_OK_AND_ASSIGN(page, store().ListWorkspacesOfUser("alice", options));
+  EXPECT_EQ(WorkspaceIds(page), (std::vector<std::string>{"a1", "d4"}));
+  EXPECT_TRUE(page.has_more);
+  options.start_after = "d4";
+  ASSERT_OK_AND_ASSIGN(page, store().ListWorkspacesOfUser("alice", options));
+  EXPECT_EQ(WorkspaceIds(page), (std::vector<std::string>{"f6"}));
+  EXPECT_FALSE(page.has_more);
+  options.start_after = "b";  // need not be an existing id
+  ASSERT_OK_AND_ASSIGN(page, store().ListWorkspacesOfUser("alice", options));
+  EXPECT_EQ(WorkspaceIds(page), (std::vector<std::string>{"d4", "f6"}));
+
+  // Status changes move workspaces in and out.
+  ASSERT_OK(store().UpdateMember(
+      MakeMember("d4", "alice", MemberRole::kAdmin, MemberStatus::kRemoved), 1).status());
+  ASSERT_OK(store().UpdateMember(MakeMember("b2", "alice"), 1).status());
+  ASSERT_OK(store().DeleteMember("a1", "alice", 0));
+  ASSERT_OK_AND_ASSIGN(page, store().ListWorkspacesOfUser("alice", {}));
+  EXPECT_EQ(WorkspaceIds(page), (std::vector<std::string>{"b2", "f6"}));
+  ASSERT_OK_AND_ASSIGN(page, store().ListWorkspacesOfUser("bob", {}));
+  EXPECT_EQ(WorkspaceIds(page), (std::vector<std::string>{"d4", "e5"}));
+
+  // Unknown users (user ids are case-sensitive and exact) have no workspaces.
+  for (const char* user : {"Alice", "ali", "nobody"}) {
+    ASSERT_OK_AND_ASSIGN(page, store().ListWorkspacesOfUser(user, {}));
+    EXPECT_TRUE(page.items.empty()) << user;
+    EXPECT_FALSE(page.has_more);
+  }
+}
+
+TEST_P(RegistryStoreConformanceTest, CreateWorkspaceWithMemberIsAtomic) {
+  Workspace ws = MakeWorkspace("acme");
+  ws.version = 7;  // ignored
+  Member owner = MakeMember("ignored", "alice", MemberRole::kOwner);
+  owner.version = 5;  // ignored
+  ASSERT_OK_AND_ASSIGN(Workspace created, store().CreateWorkspaceWithMember(ws, owner));
+  Workspace want_ws = ws;
+  want_ws.version = 1;
+  ExpectSameWorkspace(created, want_ws);
+  ASSERT_OK_AND_ASSIGN(Workspace got_ws, store().GetWorkspace("acme"));
+  ExpectSameWorkspace(got_ws, want_ws);
+  ASSERT_OK_AND_ASSIGN(Member got_member, store().GetMember("acme", "alice"));
+  Member want_member = owner;
+  want_member.workspace_id = "acme";  // taken from the workspace
+  want_member.version = 1;
+  ExpectSameMember(got_member, want_member);
+  EXPECT_CODE(store().GetMember("ignored", "alice").status(), kNotFound);
+  ASSERT_OK_AND_ASSIGN(Page<Workspace> mine, store().ListWorkspacesOfUser("alice", {}));
+  EXPECT_EQ(WorkspaceIds(mine), (std::vector<std::string>{"acme"}));
+
+  // An existing workspace: ALREADY_EXISTS and nothing changes.
+  Workspace again = MakeWorkspace("acme");
+  again.display_name = "Other";
+  EXPECT_CODE(store().CreateWorkspaceWithMember(again, MakeMember("acme", "bob")).status(),
+              kAlreadyExists);
+  EXPECT_CODE(store().GetMember("acme", "bob").status(), kNotFound);
+  ASSERT_OK_AND_ASSIGN(got_ws, store().GetWorkspace("acme"));
+  EXPECT_EQ(got_ws.display_name, "Acme Corp");
+
+  // A member the schema refuses: no workspace is left behind.
+  EXPECT_CODE(store().CreateWorkspaceWithMember(MakeWorkspace("beta"),
+                                                MakeMember("beta", "has space"))
+                  .status(),
+              kInvalidArgument);
+  EXPECT_CODE(store().GetWorkspace("beta").status(), kNotFound);
+  Member no_role = MakeMember("beta", "bob");
+  no_role.role = MemberRole::kUnspecified;
+  EXPECT_CODE(store().CreateWorkspaceWithMember(MakeWorkspace("beta"), no_role).status(),
+              kInvalidArgument);
+  EXPECT_CODE(store().GetWorkspace("beta").status(), kNotFound);
+  // A workspace the schema refuses: no member either.
+  EXPECT_CODE(store().CreateWorkspaceWithMember(MakeWorkspace("Beta"),
+                                                MakeMember("Beta", "bob"))
+                  .status(),
+              kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(Page<Workspace> all, store().ListWorkspaces({}));
+  EXPECT_EQ(WorkspaceIds(all), (std::vector<std::string>{"acme"}));
+  ASSERT_OK_AND_ASSIGN(Page<Workspace> bobs, store().ListWorkspacesOfUser("bob", {}));
+  EXPECT_TRUE(bobs.items.empty());
+
+  // The failed attempts left nothing that blocks a proper create.
+  ASSERT_OK(store().CreateWorkspaceWithMember(MakeWorkspace("beta"), MakeMember("", "bob"))
+                .status());
+  ASSERT_OK(store().GetMember("beta", "bob").status());
+}
+
+TEST_P(RegistryStoreConformanceTest, DeleteWorkspaceDeletesItsMembers) {
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("other")).status());
+  ASSERT_OK(store().CreateMember(MakeMember("acme", "alice", MemberRole::kOwner)).status());
+  ASSERT_OK(store().CreateMember(MakeMember("acme", "bob")).status());
+  ASSERT_OK(store().CreateMember(MakeMember("other", "alice")).status());
+
+  // Members alone never block a delete, even without force.
+  ASSERT_OK(store().DeleteWorkspace("acme", 1, false));
+  EXPECT_CODE(store().GetMember("acme", "alice").status(), kNotFound);
+  EXPECT_CODE(store().GetMember("acme", "bob").status(), kNotFound);
+  ASSERT_OK_AND_ASSIGN(Page<Workspace> mine, store().ListWorkspacesOfUser("alice", {}));
+  EXPECT_EQ(WorkspaceIds(mine), (std::vector<std::string>{"other"}));
+  ASSERT_OK(store().GetMember("other", "alice").status());
+
+  // With apps it still needs force; then members go with everything else.
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("beta")).status());
+  ASSERT_OK(store().CreateMember(MakeMember("beta", "carol")).status());
+  ASSERT_OK(store().CreateApp(MakeApp("beta", "web")).status());
+  EXPECT_CODE(store().DeleteWorkspace("beta", 0, false), kFailedPrecondition);
+  ASSERT_OK(store().GetMember("beta", "carol").status());
+  ASSERT_OK(store().DeleteWorkspace("beta", 0, true));
+  EXPECT_CODE(store().GetMember("beta", "carol").status(), kNotFound);
+
+  // The ids are free again, with no leftovers.
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  ASSERT_OK_AND_ASSIGN(Page<Member> members, store().ListMembers("acme", {}));
+  EXPECT_TRUE(members.items.empty());
+  ASSERT_OK(store().CreateMember(MakeMember("acme", "alice")).status());
+  ASSERT_OK_AND_ASSIGN(Member again, store().GetMember("acme", "alice"));
+  EXPECT_EQ(again.version, 1);
+}
+
+// ---- Audit trail
+
+TEST_P(RegistryStoreConformanceTest, AuditEventsAppendAndListNewestFirst) {
+  ASSERT_OK_AND_ASSIGN(Page<AuditEvent> empty, store().ListAuditEvents({}, 0, 0));
+  EXPECT_TRUE(empty.items.empty());
+  EXPECT_FALSE(empty.has_more);
+
+  AuditEvent in = MakeEvent("workspaces/acme/registries/gh", kCallerA);
+  in.id = 12345;  // ignored
+  in.time = kT0 + absl::Nanoseconds(999);  // kept to the microsecond
+  in.on_behalf_of = "user-42";
+  in.action = "GetCredentials";
+  in.outcome = "PERMISSION_DENIED";
+  in.detail = "caller may not read \"gh\" \xE2\x80\x94 'quoted' \\ back";
+  in.request_id = "7f3c9a1e-0000-4000-8000-000000000001";
+  std::vector<AuditEvent> appended;
+  ASSERT_OK_AND_ASSIGN(AuditEvent first, store().AppendAuditEvent(in));
+  AuditEvent want = in;
+  want.time = kT0;
+  ExpectSameEvent(first, want);
+  EXPECT_GT(first.id, 0);
+  appended.push_back(first);
+  // Events need not arrive in time order; the id is the order.
+  for (int i = 0; i < 3; ++i) {
+    AuditEvent next = MakeEvent(absl::StrCat("workspaces/w", i), i % 2 ? kCallerA : kCallerB,
+                                10 - i);
+    next.time = i == 2 ? absl::InfinitePast() : next.time;
+    ASSERT_OK_AND_ASSIGN(AuditEvent stored, store().AppendAuditEvent(next));
+    ExpectSameEvent(stored, next);
+    EXPECT_GT(stored.id, appended.back().id);  // ids grow with every append
+    appended.push_back(stored);
+  }
+  ASSERT_OK_AND_ASSIGN(Page<AuditEvent> page, store().ListAuditEvents({}, 0, 0));
+  ASSERT_EQ(page.items.size(), appended.size());
+  EXPECT_FALSE(page.has_more);
+  for (size_t i = 0; i < appended.size(); ++i) {
+    const AuditEvent& got = page.items[i];
+    const AuditEvent& expected = appended[appended.size() - 1 - i];
+    EXPECT_EQ(got.id, expected.id);
+    ExpectSameEvent(got, expected);
+  }
+}
+
+TEST_P(RegistryStoreConformanceTest, AuditEventFilters) {
+  // Event i happens at kT0 + i seconds.
+  const std::pair<const char*, const char*> events[] = {
+      {"workspaces/acme", kCallerA},                     // 0
+      {"workspaces/acme/registries/gh", kCallerB},       // 1
+      {"workspaces/acme-2/registries/gh", kCallerA},     // 2: shares the prefix, not the parent
+      {"workspaces/acmex", kCallerA},                    // 3
+      {"workspaces/acme/apps/web", kCallerB},            // 4
+      {"workspaces/a%e/registries/x", kCallerA},         // 5: LIKE metacharacters
+      {"workspaces/a_me", kCallerA},                     // 6
+      {"workspaces/ACME/registries/gh", kCallerA},       // 7: case differs
+      {"workspaces/acme/", kCallerB},                    // 8: under "workspaces/acme/"
+      {"", kCallerA},                                    // 9: no resource (e.g. KeyRetire)
+      {"workspaces/acme.", kCallerA},                    // 10: '.' sorts just before '/'
+      {"workspaces/acme0", kCallerA},                    // 11: '0' sorts just after '/'
+  };
+  std::map<int64_t, int> index_of_id;
+  for (int i = 0; i < static_cast<int>(std::size(events)); ++i) {
+    ASSERT_OK_AND_ASSIGN(AuditEvent e,
+                         store().AppendAuditEvent(MakeEvent(events[i].first, events[i].second, i)));
+    index_of_id[e.id] = i;
+  }
+  auto list = [&](const AuditFilter& filter) {
+    std::vector<int> indexes;
+    absl::StatusOr<Page<AuditEvent>> page = store().ListAuditEvents(filter, 100, 0);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) return indexes;
+    EXPECT_FALSE(page->has_more);
+    for (const AuditEvent& e : page->items) indexes.push_back(index_of_id[e.id]);
+    return indexes;
+  };
+  auto by_resource = [&](std::string resource) {
+    AuditFilter filter;
+    filter.resource = std::move(resource);
+    return list(filter);
+  };
+  using Ix = std::vector<int>;
+  EXPECT_EQ(list({}), (Ix{11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0}));
+  EXPECT_EQ(by_resource("workspaces/acme"), (Ix{8, 4, 1, 0}));
+  EXPECT_EQ(by_resource("workspaces/acme/registries/gh"), (Ix{1}));
+  EXPECT_EQ(by_resource("workspaces/acme/registries"), (Ix{1}));
+  EXPECT_EQ(by_resource("workspaces/acme/registries/g"), Ix{});
+  EXPECT_EQ(by_resource("workspaces/acme/"), (Ix{8}));
+  EXPECT_EQ(by_resource("workspaces/a%e"), (Ix{5}));
+  EXPECT_EQ(by_resource("workspaces/a_me"), (Ix{6}));
+  EXPECT_EQ(by_resource("workspaces/a%"), Ix{});
+  EXPECT_EQ(by_resource("workspaces/ACME"), (Ix{7}));
+  EXPECT_EQ(by_resource("workspaces"), (Ix{11, 10, 8, 7, 6, 5, 4, 3, 2, 1, 0}));
+  EXPECT_EQ(by_resource("workspaces/"), Ix{});  // nothing is under "workspaces//"
+  EXPECT_EQ(by_resource("workspace"), Ix{});
+
+  AuditFilter caller;
+  caller.caller = kCallerB;
+  EXPECT_EQ(list(caller), (Ix{8, 4, 1}));
+  caller.caller = "spiffe://cluster.local/ns/platform/sa/work";  // exact, not a prefix
+  EXPECT_EQ(list(caller), Ix{});
+
+  AuditFilter window;
+  window.start_time = kT0 + absl::Seconds(1);  // inclusive
+  window.end_time = kT0 + absl::Seconds(4);    // exclusive
+  EXPECT_EQ(list(window), (Ix{3, 2, 1}));
+  AuditFilter from;
+  from.start_time = kT0 + absl::Seconds(9);
+  EXPECT_EQ(list(from), (Ix{11, 10, 9}));
+  AuditFilter until;
+  until.end_time = kT0 + absl::Seconds(1);
+  EXPECT_EQ(list(until), (Ix{0}));
+  // Bounds finer than the stored microseconds still compare exactly.
+  AuditFilter fine;
+  fine.start_time = kT0 + absl::Seconds(1) + absl::Nanoseconds(1);
+  fine.end_time = kT0 + absl::Seconds(3) + absl::Nanoseconds(1);
+  EXPECT_EQ(list(fine), (Ix{3, 2}));
+  fine.start_time = kT0 + absl::Seconds(1) - absl::Nanoseconds(1);
+  fine.end_time = kT0 + absl::Seconds(3);
+  EXPECT_EQ(list(fine), (Ix{2, 1}));
+
+  AuditFilter all_of_them;
+  all_of_them.resource = "workspaces/acme";
+  all_of_them.caller = kCallerB;
+  all_of_them.start_time = kT0 + absl::Seconds(2);
+  EXPECT_EQ(list(all_of_them), (Ix{8, 4}));
+  all_of_them.end_time = kT0 + absl::Seconds(8);
+  EXPECT_EQ(list(all_of_them), (Ix{4}));
+  all_of_them.caller = kCallerA;
+  EXPECT_EQ(list(all_of_them), Ix{});
+}
+
+TEST_P(RegistryStoreConformanceTest, AuditEventsPageWithBeforeId) {
+  std::vector<int64_t> ids;  // in append order
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_OK_AND_ASSIGN(
+        AuditEvent e,
+        store().AppendAuditEvent(MakeEvent(i % 2 ? "workspaces/odd" : "workspaces/even/x",
+                                           kCallerA, i)));
+    ids.push_back(e.id);
+  }
+  auto collect = [&](const AuditFilter& filter, int page_size, std::vector<size_t>* sizes) {
+    std::vector<int64_t> seen;
+    int64_t before = 0;
+    for (int guard = 0; guard < 100; ++guard) {
+      absl::StatusOr<Page<AuditEvent>> page = store().ListAuditEvents(filter, page_size, before);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      sizes->push_back(page->items.size());
+      for (const AuditEvent& e : page->items) seen.push_back(e.id);
+      if (!page->has_more) break;
+      EXPECT_FALSE(page->items.empty());
+      if (page->items.empty()) break;
+      before = page->items.back().id;
+    }
+    return seen;
+  };
+  std::vector<int64_t> newest_first(ids.rbegin(), ids.rend());
+  std::vector<size_t> sizes;
+  EXPECT_EQ(collect({}, 10, &sizes), newest_first);
+  EXPECT_EQ(sizes, (std::vector<size_t>{10, 10, 5}));
+  // An exact multiple: the last full page says has_more = false.
+  sizes.clear();
+  EXPECT_EQ(collect({}, 5, &sizes), newest_first);
+  EXPECT_EQ(sizes, (std::vector<size_t>{5, 5, 5, 5, 5}));
+  // Paging a filtered list.
+  AuditFilter even;
+  even.resource = "workspaces/even";
+  std::vector<int64_t> even_ids;
+  for (int i = 24; i >= 0; i -= 2) even_ids.push_back(ids[i]);
+  sizes.clear();
+  EXPECT_EQ(collect(even, 5, &sizes), even_ids);
+  EXPECT_EQ(sizes, (std::vector<size_t>{5, 5, 3}));
+
+  // before_id need not be an id that was returned; ids at or above it are left out.
+  ASSERT_OK_AND_ASSIGN(Page<AuditEvent> below, store().ListAuditEvents({}, 3, ids[10]));
+  ASSERT_EQ(below.items.size(), 3u);
+  EXPECT_EQ(below.items[0].id, ids[9]);
+  EXPECT_TRUE(below.has_more);
+  ASSERT_OK_AND_ASSIGN(Page<AuditEvent> none, store().ListAuditEvents({}, 10, ids[0]));
+  EXPECT_TRUE(none.items.empty());
+  EXPECT_FALSE(none.has_more);
+  ASSERT_OK_AND_ASSIGN(Page<AuditEvent> beyond,
+                       store().ListAuditEvents({}, 100, ids.back() + 1000));
+  EXPECT_EQ(beyond.items.size(), 25u);
+  ASSERT_OK_AND_ASSIGN(Page<AuditEvent> negative, store().ListAuditEvents({}, 100, -5));
+  EXPECT_EQ(negative.items.size(), 25u);  // <= 0 starts at the newest
+}
+
+TEST_P(RegistryStoreConformanceTest, AuditPageSizeDefaultsTo50AndIsClampedTo1000) {
+  for (int i = 0; i < 1001; ++i) {
+    ASSERT_OK(store().AppendAuditEvent(MakeEvent("workspaces/acme", kCallerA, i)).status());
+  }
+  for (int page_size : {0, -1}) {
+    ASSERT_OK_AND_ASSIGN(Page<AuditEvent> page, store().ListAuditEvents({}, page_size, 0));
+    EXPECT_EQ(page.items.size(), 50u) << page_size;
+    EXPECT_TRUE(page.has_more);
+  }
+  ASSERT_OK_AND_ASSIGN(Page<AuditEvent> clamped, store().ListAuditEvents({}, 5000, 0));
+  EXPECT_EQ(clamped.items.size(), 1000u);
+  EXPECT_TRUE(clamped.has_more);
+  ASSERT_OK_AND_ASSIGN(Page<AuditEvent> rest,
+                       store().ListAuditEvents({}, 5000, clamped.items.back().id));
+  EXPECT_EQ(rest.items.size(), 1u);
+  EXPECT_FALSE(rest.has_more);
+}
+
+TEST_P(RegistryStoreConformanceTest, AuditTruncatesFreeTextAndRefusesLongNames) {
+  const std::string u_umlaut = "\xC3\xBC";  // one character, two bytes
+  AuditEvent in = MakeEvent("workspaces/acme", kCallerA);
+  in.detail = std::string(kAuditDetailMaxChars - 1, 'd') + u_umlaut + u_umlaut;
+  in.peer = std::string(kAuditFieldMaxChars + 100, 'p');
+  in.request_id.clear();
+  for (size_t i = 0; i < kAuditFieldMaxChars; ++i) in.request_id += u_umlaut;  // at the limit
+  ASSERT_OK_AND_ASSIGN(AuditEvent stored, store().AppendAuditEvent(in));
+  AuditEvent want = in;
+  want.detail = std::string(kAuditDetailMaxChars - 1, 'd') + u_umlaut;  // cut on a character
+  want.peer = std::string(kAuditFieldMaxChars, 'p');
+  ExpectSameEvent(stored, want);
+  ASSERT_OK_AND_ASSIGN(Page<AuditEvent> page, store().ListAuditEvents({}, 0, 0));
+  ASSERT_EQ(page.items.size(), 1u);
+  ExpectSameEvent(page.items[0], want);
+
+  // Identities and names are refused, not cut; a refused event leaves no trace.
+  const std::string too_long(kAuditFieldMaxChars + 1, 'x');
+  const std::pair<std::string AuditEvent::*, const char*> names[] = {
+      {&AuditEvent::caller, "audit_events_caller_length"},
+      {&AuditEvent::on_behalf_of, "audit_events_on_behalf_of_length"},
+      {&AuditEvent::action, "audit_events_action_length"},
+      {&AuditEvent::resource, "audit_events_resource_length"},
+      {&AuditEvent::outcome, "audit_events_outcome_length"},
+  };
+  for (const auto& [field, constraint] : names) {
+    AuditEvent bad = MakeEvent("workspaces/acme", kCallerA);
+    bad.*field = too_long;
+    absl::Status status = store().AppendAuditEvent(bad).status();
+    EXPECT_CODE(status, kInvalidArgument);
+    EXPECT_NE(status.message().find(constraint), std::string::npos) << status;
+    AuditEvent at_limit = MakeEvent("workspaces/acme", kCallerA);
+    at_limit.*field = std::string(kAuditFieldMaxChars, 'x');
+    ASSERT_OK(store().AppendAuditEvent(at_limit).status());
+  }
+  ASSERT_OK_AND_ASSIGN(page, store().ListAuditEvents({}, 0, 0));
+  EXPECT_EQ(page.items.size(), 1u + std::size(names));
+}
+
+// ---- Key rotation
+
+TEST_P(RegistryStoreConformanceTest, ReEncryptionListsBatchesAndSwapsWithCompareAndSet) {
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("beta")).status());
+  const std::pair<const char*, const char*> rows[] = {
+      {"beta", "a"}, {"acme", "z"}, {"acme", "b"}, {"acme", "m"}, {"acme", "c"}};
+  const uint32_t keys[] = {1, 1, 2, 1, 4000000000u};
+  for (int i = 0; i < 5; ++i) {
+    RegistryConfig c = MakeConfig(rows[i].first, rows[i].second);
+    c.secret_key_id = keys[i];
+    c.secret_ciphertext += static_cast<char>('0' + i);  // distinct ciphertexts
+    ASSERT_OK(store().CreateRegistryConfig(c).status());
+  }
+  RegistryConfig plain = MakeConfig("acme", "plain");
+  plain.secret_ciphertext.clear();
+  plain.secret_key_id = 1;  // no secret: nothing to re-encrypt
+  ASSERT_OK(store().CreateRegistryConfig(plain).status());
+
+  using Keys = std::vector<std::string>;
+  ASSERT_OK_AND_ASSIGN(std::vector<RegistryConfig> batch, store().ListSecretsNotUnderKey(2, 10));
+  EXPECT_EQ(ConfigKeys(batch), (Keys{"acme/c", "acme/m", "acme/z", "beta/a"}));
+  ASSERT_OK_AND_ASSIGN(batch, store().ListSecretsNotUnderKey(2, 2));
+  EXPECT_EQ(ConfigKeys(batch), (Keys{"acme/c", "acme/m"}));
+  ASSERT_OK_AND_ASSIGN(batch, store().ListSecretsNotUnderKey(2, 0));  // 0 means the default
+  EXPECT_EQ(batch.size(), 4u);
+  ASSERT_OK_AND_ASSIGN(batch, store().ListSecretsNotUnderKey(1, 10));
+  EXPECT_EQ(ConfigKeys(batch), (Keys{"acme/b", "acme/c"}));
+  ASSERT_OK_AND_ASSIGN(batch, store().ListSecretsNotUnderKey(4000000000u, 10));
+  EXPECT_EQ(ConfigKeys(batch), (Keys{"acme/b", "acme/m", "acme/z", "beta/a"}));
+  // Batches carry whole rows, ciphertext included.
+  ASSERT_OK_AND_ASSIGN(RegistryConfig m, store().GetRegistryConfig("acme", "m"));
+  ExpectSameConfig(batch[1], m);
+
+  // Compare-and-set: only the exact current ciphertext is replaced.
+  const std::string rotated = std::string("\x01\x00\x00\x00\x02rotated\x00", 13);
+  ASSERT_OK_AND_ASSIGN(bool swapped,
+                       store().ReplaceSecretCiphertext("acme", "m", "stale", rotated, 2));
+  EXPECT_FALSE(swapped);
+  ASSERT_OK_AND_ASSIGN(RegistryConfig got, store().GetRegistryConfig("acme", "m"));
+  ExpectSameConfig(got, m);
+  ASSERT_OK_AND_ASSIGN(swapped, store().ReplaceSecretCiphertext(
+                                    "acme", "m", m.secret_ciphertext.substr(1), rotated, 2));
+  EXPECT_FALSE(swapped);  // no partial matches
+  ASSERT_OK_AND_ASSIGN(
+      swapped, store().ReplaceSecretCiphertext("acme", "m", m.secret_ciphertext, rotated, 2));
+  EXPECT_TRUE(swapped);
+  ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "m"));
+  RegistryConfig want = m;  // version and update_time unchanged: etags survive a rotation
+  want.secret_ciphertext = rotated;
+  want.secret_key_id = 2;
+  ExpectSameConfig(got, want);
+  // The row changed meanwhile: the old ciphertext no longer matches.
+  ASSERT_OK_AND_ASSIGN(swapped, store().ReplaceSecretCiphertext("acme", "m", m.secret_ciphertext,
+                                                                "other", 3));
+  EXPECT_FALSE(swapped);
+  ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "m"));
+  ExpectSameConfig(got, want);
+  // Missing rows, rows without a secret, and empty old ciphertexts never match.
+  ASSERT_OK_AND_ASSIGN(swapped, store().ReplaceSecretCiphertext("acme", "gone", rotated, "x", 2));
+  EXPECT_FALSE(swapped);
+  ASSERT_OK_AND_ASSIGN(swapped, store().ReplaceSecretCiphertext("nope", "m", rotated, "x", 2));
+  EXPECT_FALSE(swapped);
+  ASSERT_OK_AND_ASSIGN(swapped, store().ReplaceSecretCiphertext("acme", "plain", "", "x", 2));
+  EXPECT_FALSE(swapped);
+  ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "plain"));
+  EXPECT_TRUE(got.secret_ciphertext.empty());
+  EXPECT_CODE(store().ReplaceSecretCiphertext("acme", "m", rotated, "", 2).status(),
+              kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "m"));
+  ExpectSameConfig(got, want);
+
+  // Swapped rows drop out of the next batch; the counts follow.
+  ASSERT_OK_AND_ASSIGN(batch, store().ListSecretsNotUnderKey(2, 10));
+  EXPECT_EQ(ConfigKeys(batch), (Keys{"acme/c", "acme/z", "beta/a"}));
+  for (const RegistryConfig& c : batch) {
+    ASSERT_OK_AND_ASSIGN(swapped, store().ReplaceSecretCiphertext(
+                                      c.workspace_id, c.id, c.secret_ciphertext,
+                                      c.secret_ciphertext + "+k2", 2));
+    EXPECT_TRUE(swapped);
+  }
+  ASSERT_OK_AND_ASSIGN(batch, store().ListSecretsNotUnderKey(2, 10));
+  EXPECT_TRUE(batch.empty());
+  ASSERT_OK_AND_ASSIGN(KeyCounts counts, store().CountSecretsByKeyId());
+  EXPECT_EQ(counts, (KeyCounts{{2, 5}}));
+  ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("beta", "a"));
+  EXPECT_EQ(got.version, 1);
+}
+
+TEST_P(RegistryStoreConformanceTest, ConcurrentCompareAndSetHasOneWinner) {
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  ASSERT_OK_AND_ASSIGN(RegistryConfig c, store().CreateRegistryConfig(MakeConfig("acme", "gh")));
+  constexpr int kThreads = 8;
+  std::atomic<int> winners{0};
+  std::atomic<int> errors{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      while (!go.load()) std::this_thread::yield();
+      absl::StatusOr<bool> swapped = store().ReplaceSecretCiphertext(
+          "acme", "gh", c.secret_ciphertext, absl::StrCat("writer-", t), 2);
+      if (!swapped.ok()) {
+        ++errors;
+      } else if (*swapped) {
+        ++winners;
+      }
+    });
+  }
+  go.store(true);
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(winners.load(), 1);
+  ASSERT_OK_AND_ASSIGN(RegistryConfig got, store().GetRegistryConfig("acme", "gh"));
+  EXPECT_EQ(got.secret_ciphertext.rfind("writer-", 0), 0u);
+  EXPECT_EQ(got.version, 1);
 }
 
 // ---- Operations

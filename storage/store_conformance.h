@@ -6,8 +6,13 @@
 // - times are kept with microsecond precision (finer parts are truncated toward the past) and
 //   infinite times round-trip; binary ciphertext (NUL bytes included) round-trips exactly;
 // - configs that lose is_default get version+1 and the new default's update_time;
-// - ids follow the resource-id rule, else INVALID_ARGUMENT;
-// - List: ordered by id, page_size <= 0 means 50, NOT_FOUND for a missing workspace.
+// - ids follow the resource-id rule, member user ids, roles and statuses and audit field
+//   lengths follow the schema (storage/migrations/), else INVALID_ARGUMENT naming the
+//   constraint;
+// - List: ordered by id (members by user_id), bytewise, page_size <= 0 means 50, NOT_FOUND for
+//   a missing workspace;
+// - audit time filters compare exactly against the stored microseconds, whatever the bounds'
+//   precision.
 //
 // A backend's test file instantiates it:
 //   INSTANTIATE_TEST_SUITE_P(Memory, RegistryStoreConformanceTest,

@@ -16,6 +16,18 @@ absl::Status CheckVersion(int64_t stored, int64_t expected) {
   return absl::OkStatus();
 }
 
+// Cuts `s` to at most `max_chars` UTF-8 characters (AppendAuditEvent's truncation rule).
+void TruncateChars(std::string& s, std::size_t max_chars) {
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;  // continuation byte
+    if (chars++ == max_chars) {
+      s.resize(i);
+      return;
+    }
+  }
+}
+
 // Keyset page over an id-ordered range [first, last) of (id, value) entries.
 template <typename T, typename It, typename IdOf>
 Page<T> MakePage(It first, It last, const ListOptions& options, IdOf id_of) {
@@ -104,6 +116,10 @@ absl::Status FakeRegistryStore::DeleteWorkspace(std::string_view id, int64_t exp
   for (auto a = apps_.begin(); a != apps_.end();) a = in_ws(*a) ? apps_.erase(a) : std::next(a);
   for (auto c = configs_.begin(); c != configs_.end();) {
     c = in_ws(*c) ? configs_.erase(c) : std::next(c);
+  }
+  // Members never block the delete; they go with the workspace.
+  for (auto m = members_.begin(); m != members_.end();) {
+    m = in_ws(*m) ? members_.erase(m) : std::next(m);
   }
   workspaces_.erase(it);
   return absl::OkStatus();
@@ -246,6 +262,170 @@ absl::Status FakeRegistryStore::DeleteRegistryConfig(std::string_view workspace_
   if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
   configs_.erase(it);
   return absl::OkStatus();
+}
+
+absl::StatusOr<Member> FakeRegistryStore::CreateMember(const Member& member) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  if (workspaces_.count(member.workspace_id) == 0) {
+    return absl::NotFoundError(internal::Cat("workspace ", member.workspace_id));
+  }
+  Key key{member.workspace_id, member.user_id};
+  if (members_.count(key) > 0) {
+    return absl::AlreadyExistsError(internal::Cat("member ", member.user_id, " already exists"));
+  }
+  Member stored = member;
+  stored.version = 1;
+  members_[key] = stored;
+  return stored;
+}
+
+absl::StatusOr<Member> FakeRegistryStore::GetMember(std::string_view workspace_id,
+                                                    std::string_view user_id) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  auto it = members_.find(Key(workspace_id, user_id));
+  if (it == members_.end()) return absl::NotFoundError(internal::Cat("member ", user_id));
+  return it->second;
+}
+
+absl::StatusOr<Page<Member>> FakeRegistryStore::ListMembers(std::string_view workspace_id,
+                                                            const ListOptions& options) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  if (workspaces_.count(std::string(workspace_id)) == 0) {
+    return absl::NotFoundError(internal::Cat("workspace ", workspace_id));
+  }
+  auto first = members_.lower_bound(Key(workspace_id, ""));
+  auto last = first;
+  while (last != members_.end() && last->first.first == workspace_id) ++last;
+  return MakePage<Member>(first, last, options, [](const Member& m) { return m.user_id; });
+}
+
+absl::StatusOr<Member> FakeRegistryStore::UpdateMember(const Member& member,
+                                                       int64_t expected_version) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  auto it = members_.find(Key(member.workspace_id, member.user_id));
+  if (it == members_.end()) return absl::NotFoundError(internal::Cat("member ", member.user_id));
+  if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
+  Member stored = member;
+  stored.create_time = it->second.create_time;
+  stored.version = it->second.version + 1;
+  it->second = stored;
+  return stored;
+}
+
+absl::Status FakeRegistryStore::DeleteMember(std::string_view workspace_id,
+                                             std::string_view user_id, int64_t expected_version) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  auto it = members_.find(Key(workspace_id, user_id));
+  if (it == members_.end()) return absl::NotFoundError(internal::Cat("member ", user_id));
+  if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
+  members_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Page<Workspace>> FakeRegistryStore::ListWorkspacesOfUser(
+    std::string_view user_id, const ListOptions& options) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  std::map<std::string, Workspace> active;  // ordered by workspace id
+  for (const auto& [key, m] : members_) {
+    if (m.user_id == user_id && m.status == MemberStatus::kActive) {
+      active.emplace(key.first, workspaces_.at(key.first));
+    }
+  }
+  return MakePage<Workspace>(active.begin(), active.end(), options,
+                             [](const Workspace& w) { return w.id; });
+}
+
+absl::StatusOr<Workspace> FakeRegistryStore::CreateWorkspaceWithMember(const Workspace& workspace,
+                                                                       const Member& member) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  if (workspaces_.count(workspace.id) > 0) {
+    return absl::AlreadyExistsError(internal::Cat("workspace ", workspace.id, " already exists"));
+  }
+  Workspace stored = workspace;
+  stored.version = 1;
+  Member first = member;
+  first.workspace_id = workspace.id;
+  first.version = 1;
+  workspaces_[stored.id] = stored;
+  members_[Key(first.workspace_id, first.user_id)] = first;
+  return stored;
+}
+
+absl::StatusOr<AuditEvent> FakeRegistryStore::AppendAuditEvent(const AuditEvent& event) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  AuditEvent stored = event;
+  TruncateChars(stored.detail, storage::kAuditDetailMaxChars);
+  TruncateChars(stored.peer, storage::kAuditFieldMaxChars);
+  TruncateChars(stored.request_id, storage::kAuditFieldMaxChars);
+  stored.id = static_cast<int64_t>(audit_.size()) + 1;
+  audit_.push_back(stored);
+  return stored;
+}
+
+absl::StatusOr<Page<AuditEvent>> FakeRegistryStore::ListAuditEvents(const AuditFilter& filter,
+                                                                    int page_size,
+                                                                    int64_t before_id) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  const std::size_t limit =
+      static_cast<std::size_t>(page_size <= 0 ? 50 : std::min(page_size, 1000));
+  Page<AuditEvent> page;
+  for (auto it = audit_.rbegin(); it != audit_.rend(); ++it) {
+    const AuditEvent& ev = *it;
+    if (before_id > 0 && ev.id >= before_id) continue;
+    if (!filter.resource.empty() && ev.resource != filter.resource &&
+        ev.resource.rfind(filter.resource + "/", 0) != 0) {
+      continue;
+    }
+    if (!filter.caller.empty() && ev.caller != filter.caller) continue;
+    if (filter.start_time != absl::InfinitePast() && ev.time < filter.start_time) continue;
+    if (filter.end_time != absl::InfiniteFuture() && ev.time >= filter.end_time) continue;
+    if (page.items.size() == limit) {
+      page.has_more = true;
+      break;
+    }
+    page.items.push_back(ev);
+  }
+  return page;
+}
+
+absl::StatusOr<std::vector<RegistryConfig>> FakeRegistryStore::ListSecretsNotUnderKey(
+    uint32_t key_id, int limit) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  const std::size_t max = static_cast<std::size_t>(limit <= 0 ? 50 : std::min(limit, 1000));
+  std::vector<RegistryConfig> batch;
+  for (const auto& [k, c] : configs_) {
+    if (batch.size() == max) break;
+    if (!c.secret_ciphertext.empty() && c.secret_key_id != key_id) batch.push_back(c);
+  }
+  return batch;
+}
+
+absl::StatusOr<bool> FakeRegistryStore::ReplaceSecretCiphertext(std::string_view workspace_id,
+                                                                std::string_view id,
+                                                                const std::string& old_ciphertext,
+                                                                const std::string& new_ciphertext,
+                                                                uint32_t new_key_id) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  if (new_ciphertext.empty()) return absl::InvalidArgumentError("empty new ciphertext");
+  auto it = configs_.find(Key(workspace_id, id));
+  if (it == configs_.end() || old_ciphertext.empty() ||
+      it->second.secret_ciphertext != old_ciphertext) {
+    return false;
+  }
+  it->second.secret_ciphertext = new_ciphertext;
+  it->second.secret_key_id = new_key_id;
+  return true;
 }
 
 absl::Status FakeRegistryStore::Ping() {

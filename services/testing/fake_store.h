@@ -1,8 +1,11 @@
 // A small in-memory storage::RegistryStore for unit tests of services/ and api/.
 //
 // Follows the RegistryStore contract (versions, expected_version -> ABORTED, one default per
-// workspace, NOT_FOUND parents, keyset paging by id) without trying to be fast. Tests can make
-// the next call fail with set_next_error() to exercise error paths.
+// workspace, NOT_FOUND parents, keyset paging by id, members deleted with their workspace,
+// newest-first audit trail with truncated free text, compare-and-set re-encryption) without
+// trying to be fast. Unlike the real stores it does not check ids, user ids or enum values
+// against the schema. Tests can make the next call fail with set_next_error() to exercise error
+// paths.
 //
 //   FakeRegistryStore store;
 //   RegistryService service(store, aead, clock);
@@ -17,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -56,6 +60,31 @@ class FakeRegistryStore final : public storage::RegistryStore {
   absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
                                     int64_t expected_version) override;
 
+  absl::StatusOr<Member> CreateMember(const Member& member) override;
+  absl::StatusOr<Member> GetMember(std::string_view workspace_id,
+                                   std::string_view user_id) override;
+  absl::StatusOr<Page<Member>> ListMembers(std::string_view workspace_id,
+                                           const ListOptions& options) override;
+  absl::StatusOr<Member> UpdateMember(const Member& member, int64_t expected_version) override;
+  absl::Status DeleteMember(std::string_view workspace_id, std::string_view user_id,
+                            int64_t expected_version) override;
+  absl::StatusOr<Page<Workspace>> ListWorkspacesOfUser(std::string_view user_id,
+                                                       const ListOptions& options) override;
+  absl::StatusOr<Workspace> CreateWorkspaceWithMember(const Workspace& workspace,
+                                                      const Member& member) override;
+
+  absl::StatusOr<AuditEvent> AppendAuditEvent(const AuditEvent& event) override;
+  absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
+                                                   int64_t before_id) override;
+
+  absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,
+                                                                     int limit) override;
+  absl::StatusOr<bool> ReplaceSecretCiphertext(std::string_view workspace_id,
+                                               std::string_view id,
+                                               const std::string& old_ciphertext,
+                                               const std::string& new_ciphertext,
+                                               uint32_t new_key_id) override;
+
   absl::Status Ping() override;
   absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
 
@@ -72,6 +101,8 @@ class FakeRegistryStore final : public storage::RegistryStore {
   std::map<std::string, Workspace> workspaces_ ABSL_GUARDED_BY(mu_);
   std::map<Key, App> apps_ ABSL_GUARDED_BY(mu_);
   std::map<Key, RegistryConfig> configs_ ABSL_GUARDED_BY(mu_);
+  std::map<Key, Member> members_ ABSL_GUARDED_BY(mu_);  // (workspace_id, user_id)
+  std::vector<AuditEvent> audit_ ABSL_GUARDED_BY(mu_);  // audit_[i].id == i + 1
   std::optional<absl::Status> next_error_ ABSL_GUARDED_BY(mu_);
 };
 
