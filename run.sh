@@ -55,6 +55,11 @@ export REGAUTH_KEY_FILE="$keys"
 grpc=${REGAUTH_GRPC_LISTEN:-127.0.0.1:50051}
 http=${REGAUTH_HTTP_LISTEN:-127.0.0.1:8080}
 export REGAUTH_GRPC_LISTEN="$grpc" REGAUTH_HTTP_LISTEN="$http"
+# Local development: without a caller policy, callers need no credentials (loopback only; the
+# server refuses this mode elsewhere). Set REGAUTH_POLICY_FILE to run with real callers.
+if [ -z "${REGAUTH_POLICY_FILE:-}" ]; then
+  export REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED=true
+fi
 
 cat >&2 <<MSG
 run.sh: registry-authd on gRPC $grpc and HTTP $http (PostgreSQL on 127.0.0.1:$pg_port, data in $data)

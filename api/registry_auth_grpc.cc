@@ -9,7 +9,12 @@
 #include "api/status_conversion.h"
 #include "common/secret.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
 #include "services/names.h"
+#include "services/registry_auth.h"
 #include "services/types.h"
 
 namespace registryauth::api {
@@ -94,7 +99,33 @@ void ToProto(const RegistryConfig& c, v1::RegistryConfig* out) {
   out->set_etag(RegistryService::EtagOf(c.version));
 }
 
+void ToProto(const Member& m, v1::Member* out) {
+  out->set_name(services::RegistryAuth::FormatMemberName(m.workspace_id, m.user_id));
+  out->set_role(static_cast<v1::Member::Role>(static_cast<int>(m.role)));
+  out->set_status(static_cast<v1::Member::Status>(static_cast<int>(m.status)));
+  SetTime(m.create_time, [&] { return out->mutable_create_time(); });
+  SetTime(m.update_time, [&] { return out->mutable_update_time(); });
+  out->set_etag(RegistryService::EtagOf(m.version));
+}
+
+void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
+  out->set_id(e.id);
+  SetTime(e.time, [&] { return out->mutable_time(); });
+  out->set_caller(e.caller);
+  out->set_on_behalf_of(e.on_behalf_of);
+  out->set_action(e.action);
+  out->set_resource(e.resource);
+  out->set_outcome(e.outcome);
+  out->set_detail(e.detail);
+  out->set_request_id(e.request_id);
+  out->set_peer(e.peer);
+}
+
 // ---- proto -> domain
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
 
 FieldMask ToFieldMask(const google::protobuf::FieldMask& mask) {
   return FieldMask(mask.paths().begin(), mask.paths().end());
@@ -139,188 +170,350 @@ RegistryConfigInput ToInput(const v1::RegistryConfig& in) {
   return out;
 }
 
-grpc::Status Unimplemented(const char* rpc, const char* feature) {
-  return grpc::Status(
-      grpc::StatusCode::UNIMPLEMENTED,
-      std::string(rpc) + " is not implemented in this version; " + feature + " will serve it");
-}
+// One RPC: authenticates it, and writes one access-log line when it ends (method, request id,
+// caller, on-behalf-of user, peer, outcome, latency; never a request field that could be a
+// secret).
+class CallScope {
+ public:
+  CallScope(const char* method, grpc::ServerContext* context, const CallAuthenticator& authn)
+      : method_(method), start_(absl::Now()) {
+    absl::StatusOr<services::RequestContext> ctx =
+        authn.Authenticate(context, &request_id_, &peer_);
+    if (ctx.ok()) {
+      ctx_ = *std::move(ctx);
+    } else {
+      auth_error_ = ctx.status();
+    }
+  }
+
+  bool authenticated() const { return auth_error_.ok(); }
+  const absl::Status& auth_error() const { return auth_error_; }
+  const services::RequestContext& ctx() const { return ctx_; }
+  const std::string& request_id() const { return request_id_; }
+  const std::string& peer() const { return peer_; }
+  // What the caller claimed, for the record of a refused call (never an API key).
+  std::string presented_identity() const { return "unauthenticated"; }
+
+  grpc::Status Done(grpc::Status status) {
+    const std::string line = absl::StrCat(
+        "rpc=", method_, " request_id=", request_id_,
+        " caller=", ctx_.caller.identity.empty() ? "-" : ctx_.caller.identity,
+        ctx_.on_behalf_of.empty() ? "" : absl::StrCat(" user=", ctx_.on_behalf_of),
+        " peer=", peer_, " code=", CodeName(status.error_code()),
+        " ms=", absl::StrFormat("%.2f", absl::ToDoubleMilliseconds(absl::Now() - start_)));
+    if (status.ok()) {
+      LOG_INFO(line);
+    } else {
+      LOG_WARNING(absl::StrCat(line, " error=\"", status.error_message().substr(0, 300), "\""));
+    }
+    return status;
+  }
+
+ private:
+  static std::string CodeName(grpc::StatusCode code) {
+    return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+  }
+
+  const char* method_;
+  absl::Time start_;
+  std::string request_id_;
+  std::string peer_;
+  services::RequestContext ctx_;
+  absl::Status auth_error_;
+};
+
+// Declares `scope` and `ctx` at the top of an RPC; returns the authentication error if any.
+#define REGAUTH_BEGIN_CALL(context)                                        \
+  CallScope scope(__func__, context, authn_);                              \
+  if (!scope.authenticated()) return scope.Done(ToGrpcStatus(scope.auth_error())); \
+  const services::RequestContext& ctx = scope.ctx()
 
 }  // namespace
 
-RegistryAuthGrpcService::RegistryAuthGrpcService(services::RegistryService& service)
-    : service_(service) {}
+RegistryAuthGrpcService::RegistryAuthGrpcService(services::RegistryAuth& api,
+                                                 const CallAuthenticator& authn)
+    : api_(api), authn_(authn) {}
 
 // ---- Workspaces ----------------------------------------------------------------------------
 
-grpc::Status RegistryAuthGrpcService::CreateWorkspace(grpc::ServerContext*,
+grpc::Status RegistryAuthGrpcService::CreateWorkspace(grpc::ServerContext* context,
                                                       const v1::CreateWorkspaceRequest* request,
                                                       v1::Workspace* response) {
+  REGAUTH_BEGIN_CALL(context);
   absl::StatusOr<Workspace> w =
-      service_.CreateWorkspace(request->workspace_id(), request->workspace().display_name());
-  if (!w.ok()) return ToGrpcStatus(w.status());
+      api_.CreateWorkspace(ctx, request->workspace_id(), request->workspace().display_name());
+  if (!w.ok()) return scope.Done(ToGrpcStatus(w.status()));
   ToProto(*w, response);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::GetWorkspace(grpc::ServerContext*,
+grpc::Status RegistryAuthGrpcService::GetWorkspace(grpc::ServerContext* context,
                                                    const v1::GetWorkspaceRequest* request,
                                                    v1::Workspace* response) {
-  absl::StatusOr<Workspace> w = service_.GetWorkspace(request->name());
-  if (!w.ok()) return ToGrpcStatus(w.status());
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<Workspace> w = api_.GetWorkspace(ctx, request->name());
+  if (!w.ok()) return scope.Done(ToGrpcStatus(w.status()));
   ToProto(*w, response);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::ListWorkspaces(grpc::ServerContext*,
+grpc::Status RegistryAuthGrpcService::ListWorkspaces(grpc::ServerContext* context,
                                                      const v1::ListWorkspacesRequest* request,
                                                      v1::ListWorkspacesResponse* response) {
+  REGAUTH_BEGIN_CALL(context);
   absl::StatusOr<services::ListResult<Workspace>> page =
-      service_.ListWorkspaces(request->page_size(), request->page_token());
-  if (!page.ok()) return ToGrpcStatus(page.status());
+      api_.ListWorkspaces(ctx, request->page_size(), request->page_token());
+  if (!page.ok()) return scope.Done(ToGrpcStatus(page.status()));
   for (const Workspace& w : page->items) ToProto(w, response->add_workspaces());
   response->set_next_page_token(page->next_page_token);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::UpdateWorkspace(grpc::ServerContext*,
+grpc::Status RegistryAuthGrpcService::UpdateWorkspace(grpc::ServerContext* context,
                                                       const v1::UpdateWorkspaceRequest* request,
                                                       v1::Workspace* response) {
+  REGAUTH_BEGIN_CALL(context);
   const v1::Workspace& in = request->workspace();
-  absl::StatusOr<Workspace> w = service_.UpdateWorkspace(
+  absl::StatusOr<Workspace> w = api_.UpdateWorkspace(ctx, 
       in.name(), in.display_name(), ToFieldMask(request->update_mask()), in.etag());
-  if (!w.ok()) return ToGrpcStatus(w.status());
+  if (!w.ok()) return scope.Done(ToGrpcStatus(w.status()));
   ToProto(*w, response);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::DeleteWorkspace(grpc::ServerContext*,
+grpc::Status RegistryAuthGrpcService::DeleteWorkspace(grpc::ServerContext* context,
                                                       const v1::DeleteWorkspaceRequest* request,
                                                       google::protobuf::Empty*) {
-  return ToGrpcStatus(service_.DeleteWorkspace(request->name(), request->etag(), request->force()));
+  REGAUTH_BEGIN_CALL(context);
+  return scope.Done(ToGrpcStatus(api_.DeleteWorkspace(ctx, request->name(), request->etag(), request->force())));
 }
 
 // ---- Apps ----------------------------------------------------------------------------------
 
-grpc::Status RegistryAuthGrpcService::CreateApp(grpc::ServerContext*,
+grpc::Status RegistryAuthGrpcService::CreateApp(grpc::ServerContext* context,
                                                 const v1::CreateAppRequest* request,
                                                 v1::App* response) {
+  REGAUTH_BEGIN_CALL(context);
   absl::StatusOr<App> a =
-      service_.CreateApp(request->parent(), request->app_id(), request->app().display_name(),
+      api_.CreateApp(ctx, request->parent(), request->app_id(), request->app().display_name(),
                          request->app().registry_config());
-  if (!a.ok()) return ToGrpcStatus(a.status());
+  if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
   ToProto(*a, response);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::GetApp(grpc::ServerContext*, const v1::GetAppRequest* request,
+grpc::Status RegistryAuthGrpcService::GetApp(grpc::ServerContext* context, const v1::GetAppRequest* request,
                                              v1::App* response) {
-  absl::StatusOr<App> a = service_.GetApp(request->name());
-  if (!a.ok()) return ToGrpcStatus(a.status());
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<App> a = api_.GetApp(ctx, request->name());
+  if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
   ToProto(*a, response);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::ListApps(grpc::ServerContext*,
+grpc::Status RegistryAuthGrpcService::ListApps(grpc::ServerContext* context,
                                                const v1::ListAppsRequest* request,
                                                v1::ListAppsResponse* response) {
+  REGAUTH_BEGIN_CALL(context);
   absl::StatusOr<services::ListResult<App>> page =
-      service_.ListApps(request->parent(), request->page_size(), request->page_token());
-  if (!page.ok()) return ToGrpcStatus(page.status());
+      api_.ListApps(ctx, request->parent(), request->page_size(), request->page_token());
+  if (!page.ok()) return scope.Done(ToGrpcStatus(page.status()));
   for (const App& a : page->items) ToProto(a, response->add_apps());
   response->set_next_page_token(page->next_page_token);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::UpdateApp(grpc::ServerContext*,
+grpc::Status RegistryAuthGrpcService::UpdateApp(grpc::ServerContext* context,
                                                 const v1::UpdateAppRequest* request,
                                                 v1::App* response) {
+  REGAUTH_BEGIN_CALL(context);
   const v1::App& in = request->app();
-  absl::StatusOr<App> a = service_.UpdateApp(in.name(), in.display_name(), in.registry_config(),
+  absl::StatusOr<App> a = api_.UpdateApp(ctx, in.name(), in.display_name(), in.registry_config(),
                                              ToFieldMask(request->update_mask()), in.etag());
-  if (!a.ok()) return ToGrpcStatus(a.status());
+  if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
   ToProto(*a, response);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::DeleteApp(grpc::ServerContext*,
+grpc::Status RegistryAuthGrpcService::DeleteApp(grpc::ServerContext* context,
                                                 const v1::DeleteAppRequest* request,
                                                 google::protobuf::Empty*) {
-  return ToGrpcStatus(service_.DeleteApp(request->name(), request->etag()));
+  REGAUTH_BEGIN_CALL(context);
+  return scope.Done(ToGrpcStatus(api_.DeleteApp(ctx, request->name(), request->etag())));
 }
 
 // ---- Registry configurations -------------------------------------------------------------
 
 grpc::Status RegistryAuthGrpcService::CreateRegistryConfig(
-    grpc::ServerContext*, const v1::CreateRegistryConfigRequest* request,
+    grpc::ServerContext* context, const v1::CreateRegistryConfigRequest* request,
     v1::RegistryConfig* response) {
+  REGAUTH_BEGIN_CALL(context);
   RegistryConfigInput input;
   if (request->has_registry_config()) input = ToInput(request->registry_config());
   absl::StatusOr<RegistryConfig> c =
-      service_.CreateRegistryConfig(request->parent(), request->registry_id(), std::move(input));
-  if (!c.ok()) return ToGrpcStatus(c.status());
+      api_.CreateRegistryConfig(ctx, request->parent(), request->registry_id(), std::move(input));
+  if (!c.ok()) return scope.Done(ToGrpcStatus(c.status()));
   ToProto(*c, response);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::GetRegistryConfig(grpc::ServerContext*,
+grpc::Status RegistryAuthGrpcService::GetRegistryConfig(grpc::ServerContext* context,
                                                         const v1::GetRegistryConfigRequest* request,
                                                         v1::RegistryConfig* response) {
-  absl::StatusOr<RegistryConfig> c = service_.GetRegistryConfig(request->name());
-  if (!c.ok()) return ToGrpcStatus(c.status());
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<RegistryConfig> c = api_.GetRegistryConfig(ctx, request->name());
+  if (!c.ok()) return scope.Done(ToGrpcStatus(c.status()));
   ToProto(*c, response);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
 grpc::Status RegistryAuthGrpcService::ListRegistryConfigs(
-    grpc::ServerContext*, const v1::ListRegistryConfigsRequest* request,
+    grpc::ServerContext* context, const v1::ListRegistryConfigsRequest* request,
     v1::ListRegistryConfigsResponse* response) {
+  REGAUTH_BEGIN_CALL(context);
   absl::StatusOr<services::ListResult<RegistryConfig>> page =
-      service_.ListRegistryConfigs(request->parent(), request->page_size(), request->page_token());
-  if (!page.ok()) return ToGrpcStatus(page.status());
+      api_.ListRegistryConfigs(ctx, request->parent(), request->page_size(), request->page_token());
+  if (!page.ok()) return scope.Done(ToGrpcStatus(page.status()));
   for (const RegistryConfig& c : page->items) ToProto(c, response->add_registry_configs());
   response->set_next_page_token(page->next_page_token);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
 grpc::Status RegistryAuthGrpcService::UpdateRegistryConfig(
-    grpc::ServerContext*, const v1::UpdateRegistryConfigRequest* request,
+    grpc::ServerContext* context, const v1::UpdateRegistryConfigRequest* request,
     v1::RegistryConfig* response) {
+  REGAUTH_BEGIN_CALL(context);
   RegistryConfigInput input;
   if (request->has_registry_config()) input = ToInput(request->registry_config());
   const v1::RegistryConfig& in = request->registry_config();
-  absl::StatusOr<RegistryConfig> c = service_.UpdateRegistryConfig(
+  absl::StatusOr<RegistryConfig> c = api_.UpdateRegistryConfig(ctx, 
       in.name(), std::move(input), ToFieldMask(request->update_mask()), in.etag());
-  if (!c.ok()) return ToGrpcStatus(c.status());
+  if (!c.ok()) return scope.Done(ToGrpcStatus(c.status()));
   ToProto(*c, response);
-  return grpc::Status::OK;
+  return scope.Done(grpc::Status::OK);
 }
 
 grpc::Status RegistryAuthGrpcService::DeleteRegistryConfig(
-    grpc::ServerContext*, const v1::DeleteRegistryConfigRequest* request,
+    grpc::ServerContext* context, const v1::DeleteRegistryConfigRequest* request,
     google::protobuf::Empty*) {
-  return ToGrpcStatus(service_.DeleteRegistryConfig(request->name(), request->etag()));
+  REGAUTH_BEGIN_CALL(context);
+  return scope.Done(ToGrpcStatus(api_.DeleteRegistryConfig(ctx, request->name(), request->etag())));
 }
 
-// ---- Not served by this version --------------------------------------------------------
+// ---- Members -------------------------------------------------------------------------------
 
-grpc::Status RegistryAuthGrpcService::MintPullToken(grpc::ServerContext*,
-                                                    const v1::MintPullTokenRequest*,
+grpc::Status RegistryAuthGrpcService::CreateMember(grpc::ServerContext* context,
+                                                   const v1::CreateMemberRequest* request,
+                                                   v1::Member* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<Member> m = api_.CreateMember(
+      ctx, request->parent(), request->member_id(),
+      static_cast<MemberRole>(static_cast<int>(request->member().role())),
+      static_cast<MemberStatus>(static_cast<int>(request->member().status())));
+  if (!m.ok()) return scope.Done(ToGrpcStatus(m.status()));
+  ToProto(*m, response);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::GetMember(grpc::ServerContext* context,
+                                                const v1::GetMemberRequest* request,
+                                                v1::Member* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<Member> m = api_.GetMember(ctx, request->name());
+  if (!m.ok()) return scope.Done(ToGrpcStatus(m.status()));
+  ToProto(*m, response);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::ListMembers(grpc::ServerContext* context,
+                                                  const v1::ListMembersRequest* request,
+                                                  v1::ListMembersResponse* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<services::ListResult<Member>> page =
+      api_.ListMembers(ctx, request->parent(), request->page_size(), request->page_token());
+  if (!page.ok()) return scope.Done(ToGrpcStatus(page.status()));
+  for (const Member& m : page->items) ToProto(m, response->add_members());
+  response->set_next_page_token(page->next_page_token);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::UpdateMember(grpc::ServerContext* context,
+                                                   const v1::UpdateMemberRequest* request,
+                                                   v1::Member* response) {
+  REGAUTH_BEGIN_CALL(context);
+  const v1::Member& in = request->member();
+  absl::StatusOr<Member> m =
+      api_.UpdateMember(ctx, in.name(), static_cast<MemberRole>(static_cast<int>(in.role())),
+                        static_cast<MemberStatus>(static_cast<int>(in.status())),
+                        ToFieldMask(request->update_mask()), in.etag());
+  if (!m.ok()) return scope.Done(ToGrpcStatus(m.status()));
+  ToProto(*m, response);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::DeleteMember(grpc::ServerContext* context,
+                                                   const v1::DeleteMemberRequest* request,
+                                                   google::protobuf::Empty*) {
+  REGAUTH_BEGIN_CALL(context);
+  return scope.Done(ToGrpcStatus(api_.DeleteMember(ctx, request->name(), request->etag())));
+}
+
+// ---- Credentials, tokens, connection tests ------------------------------------------------
+
+grpc::Status RegistryAuthGrpcService::GetCredentials(grpc::ServerContext* context,
+                                                     const v1::GetCredentialsRequest* request,
+                                                     v1::GetCredentialsResponse* response) {
+  CallScope scope(__func__, context, authn_);
+  if (!scope.authenticated()) {
+    // Refused callers are on record too.
+    api_.RecordRejected(scope.presented_identity(), "GetCredentials", request->name(),
+                        scope.auth_error(), scope.request_id(), scope.peer());
+    return scope.Done(ToGrpcStatus(scope.auth_error()));
+  }
+  absl::StatusOr<services::Credentials> c = api_.GetCredentials(scope.ctx(), request->name());
+  if (!c.ok()) return scope.Done(ToGrpcStatus(c.status()));
+  response->set_registry_host(c->registry_host);
+  response->set_username(c->username);
+  response->set_secret(std::string(c->secret.view()));
+  response->set_repository_namespace(c->repository_namespace);
+  response->set_type(static_cast<v1::RegistryType>(static_cast<int>(c->type)));
+  if (c->expire_time.has_value()) {
+    SetTime(*c->expire_time, [&] { return response->mutable_expire_time(); });
+  }
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::MintPullToken(grpc::ServerContext* context,
+                                                    const v1::MintPullTokenRequest* request,
                                                     v1::MintPullTokenResponse*) {
-  return Unimplemented("MintPullToken",
-                       "the pull-token issuer (short-lived, app-scoped "
-                       "registry tokens)");
+  REGAUTH_BEGIN_CALL(context);
+  return scope.Done(ToGrpcStatus(api_.MintPullToken(ctx, request->app())));
 }
 
-grpc::Status RegistryAuthGrpcService::GetCredentials(grpc::ServerContext*,
-                                                     const v1::GetCredentialsRequest*,
-                                                     v1::GetCredentialsResponse*) {
-  return Unimplemented("GetCredentials", "the audited credential release for build workers");
-}
-
-grpc::Status RegistryAuthGrpcService::TestConnection(grpc::ServerContext*,
-                                                     const v1::TestConnectionRequest*,
+grpc::Status RegistryAuthGrpcService::TestConnection(grpc::ServerContext* context,
+                                                     const v1::TestConnectionRequest* request,
                                                      v1::TestConnectionResponse*) {
-  return Unimplemented("TestConnection", "the registry connection probe (GHCR / Docker v2)");
+  REGAUTH_BEGIN_CALL(context);
+  return scope.Done(ToGrpcStatus(api_.TestConnection(ctx, request->name())));
+}
+
+// ---- Audit trail ------------------------------------------------------------------------------
+
+grpc::Status RegistryAuthGrpcService::ListAuditEvents(grpc::ServerContext* context,
+                                                      const v1::ListAuditEventsRequest* request,
+                                                      v1::ListAuditEventsResponse* response) {
+  REGAUTH_BEGIN_CALL(context);
+  AuditFilter filter;
+  filter.resource = request->resource();
+  filter.caller = request->caller();
+  if (request->has_start_time()) filter.start_time = FromProto(request->start_time());
+  if (request->has_end_time()) filter.end_time = FromProto(request->end_time());
+  absl::StatusOr<services::ListResult<AuditEvent>> page =
+      api_.ListAuditEvents(ctx, filter, request->page_size(), request->page_token());
+  if (!page.ok()) return scope.Done(ToGrpcStatus(page.status()));
+  for (const AuditEvent& e : page->items) ToProto(e, response->add_audit_events());
+  response->set_next_page_token(page->next_page_token);
+  return scope.Done(grpc::Status::OK);
 }
 
 }  // namespace registryauth::api

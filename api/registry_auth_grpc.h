@@ -1,11 +1,15 @@
 // The gRPC adapter of registry-auth v1: registryauth.v1.RegistryAuthService on top of
-// services::RegistryService.
+// services::RegistryAuth (the guarded domain API).
 //
+// Each RPC first authenticates the call (api/call_auth.h: client certificate or API key ->
+// caller, request id, on-behalf-of user, peer) and ends with one access-log line carrying the
+// request id; refused GetCredentials calls are audited too.
 // Each RPC converts its request to domain values, calls the service and converts the result
 // back (google.protobuf.Timestamp from absl::Time, FieldMask paths as strings, etag from the
 // version, `has_secret`/`secret_hint` instead of the secret), and maps absl::Status to
 // grpc::Status with ToGrpcStatus. Output-only fields of requests are ignored (AIP-203).
-// MintPullToken, GetCredentials and TestConnection answer UNIMPLEMENTED in this version.
+// MintPullToken and TestConnection check permissions, then answer UNIMPLEMENTED in this
+// version. Error details (services/error_detail.h) travel in `grpc-status-details-bin`.
 //
 // Secrets: a request's `registry_config.secret` is copied into a SecretString and the
 // request's own string is wiped at once. The sync API hands the request over as const; the
@@ -13,10 +17,10 @@
 // defined behaviour), but gRPC's receive buffers that held the serialized request are released
 // without wiping; that copy is beyond this layer's reach. Responses never carry a secret.
 //
-//   RegistryAuthGrpcService grpc_service(registry_service);
+//   RegistryAuthGrpcService grpc_service(registry_auth, authenticator);
 //   builder.RegisterService(&grpc_service);
 //
-// Thread-safe (stateless beyond the service reference, which must outlive it).
+// Thread-safe (stateless beyond the references, which must outlive it).
 #ifndef REGISTRY_AUTH_API_REGISTRY_AUTH_GRPC_H_
 #define REGISTRY_AUTH_API_REGISTRY_AUTH_GRPC_H_
 
@@ -24,13 +28,14 @@
 #include "grpcpp/support/status.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "proto/registryauth/v1/registry_auth.pb.h"
-#include "services/registry_service.h"
+#include "api/call_auth.h"
+#include "services/registry_auth.h"
 
 namespace registryauth::api {
 
 class RegistryAuthGrpcService final : public registryauth::v1::RegistryAuthService::Service {
  public:
-  explicit RegistryAuthGrpcService(services::RegistryService& service);
+  RegistryAuthGrpcService(services::RegistryAuth& api, const CallAuthenticator& authn);
 
   grpc::Status CreateWorkspace(grpc::ServerContext* context,
                                const v1::CreateWorkspaceRequest* request,
@@ -74,6 +79,21 @@ class RegistryAuthGrpcService final : public registryauth::v1::RegistryAuthServi
                                     const v1::DeleteRegistryConfigRequest* request,
                                     google::protobuf::Empty* response) override;
 
+  grpc::Status CreateMember(grpc::ServerContext* context, const v1::CreateMemberRequest* request,
+                            v1::Member* response) override;
+  grpc::Status GetMember(grpc::ServerContext* context, const v1::GetMemberRequest* request,
+                         v1::Member* response) override;
+  grpc::Status ListMembers(grpc::ServerContext* context, const v1::ListMembersRequest* request,
+                           v1::ListMembersResponse* response) override;
+  grpc::Status UpdateMember(grpc::ServerContext* context, const v1::UpdateMemberRequest* request,
+                            v1::Member* response) override;
+  grpc::Status DeleteMember(grpc::ServerContext* context, const v1::DeleteMemberRequest* request,
+                            google::protobuf::Empty* response) override;
+
+  grpc::Status ListAuditEvents(grpc::ServerContext* context,
+                               const v1::ListAuditEventsRequest* request,
+                               v1::ListAuditEventsResponse* response) override;
+
   grpc::Status MintPullToken(grpc::ServerContext* context, const v1::MintPullTokenRequest* request,
                              v1::MintPullTokenResponse* response) override;
   grpc::Status GetCredentials(grpc::ServerContext* context,
@@ -84,7 +104,8 @@ class RegistryAuthGrpcService final : public registryauth::v1::RegistryAuthServi
                               v1::TestConnectionResponse* response) override;
 
  private:
-  services::RegistryService& service_;
+  services::RegistryAuth& api_;
+  const CallAuthenticator& authn_;
 };
 
 }  // namespace registryauth::api

@@ -16,6 +16,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "auth/policy.h"
 #include "gtest/gtest.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "services/registry_service.h"
@@ -89,7 +90,10 @@ class RegistryAuthGrpcTest : public ::testing::Test {
   services::testing::FakeAead aead_;
   FakeClock clock_;
   services::RegistryService service_{store_, aead_, clock_};
-  RegistryAuthGrpcService grpc_service_{service_};
+  services::RegistryAuth registry_auth_{store_, service_, clock_};
+  auth::PolicyHolder policy_{nullptr};
+  CallAuthenticator authn_{policy_, /*allow_unauthenticated=*/true};
+  RegistryAuthGrpcService grpc_service_{registry_auth_, authn_};
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RegistryAuthService::Stub> stub_;
@@ -356,20 +360,93 @@ TEST_F(RegistryAuthGrpcTest, LaterFeaturesAreUnimplemented) {
                                 "version"));
   {
     grpc::ClientContext ctx;
-    v1::GetCredentialsRequest req;
-    v1::GetCredentialsResponse resp;
-    s = stub_->GetCredentials(&ctx, req, &resp);
-  }
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_TRUE(absl::StrContains(s.error_message(), "not implemented in this version"));
-  {
-    grpc::ClientContext ctx;
     v1::TestConnectionRequest req;
+    req.set_name("workspaces/acme/registries/gh");
     v1::TestConnectionResponse resp;
     s = stub_->TestConnection(&ctx, req, &resp);
   }
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_TRUE(absl::StrContains(s.error_message(), "TestConnection"));
+}
+
+TEST_F(RegistryAuthGrpcTest, GetCredentialsReturnsTheSecretAndAuditsTheCall) {
+  constexpr char kPat[] = "ghp_canaryCANARYcanary0123456789abcdef";
+  // The fixture created workspaces/acme.
+  {
+    grpc::ClientContext ctx;
+    v1::CreateRegistryConfigRequest req;
+    req.set_parent("workspaces/acme");
+    req.set_registry_id("gh");
+    req.mutable_registry_config()->set_type(v1::GHCR);
+    req.mutable_registry_config()->mutable_ghcr()->set_owner("acme-org");
+    req.mutable_registry_config()->set_secret(kPat);
+    v1::RegistryConfig out;
+    ASSERT_TRUE(stub_->CreateRegistryConfig(&ctx, req, &out).ok());
+    EXPECT_EQ(out.secret(), "");
+  }
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-request-id", "req-canary-1");
+  v1::GetCredentialsRequest req;
+  req.set_name("workspaces/acme/registries/gh");
+  v1::GetCredentialsResponse out;
+  grpc::Status s = stub_->GetCredentials(&ctx, req, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.registry_host(), "ghcr.io");
+  EXPECT_EQ(out.username(), "acme-org");
+  EXPECT_EQ(out.secret(), kPat);
+  EXPECT_EQ(out.repository_namespace(), "acme-org");
+  EXPECT_EQ(out.type(), v1::GHCR);
+  auto id = ctx.GetServerInitialMetadata().find("x-request-id");
+  ASSERT_NE(id, ctx.GetServerInitialMetadata().end());
+  EXPECT_EQ(std::string(id->second.data(), id->second.size()), "req-canary-1");
+
+  absl::StatusOr<Page<AuditEvent>> audit = store_.ListAuditEvents(AuditFilter{}, 10, 0);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_FALSE(audit->items.empty());
+  const AuditEvent& last = audit->items.front();
+  EXPECT_EQ(last.action, "GetCredentials");
+  EXPECT_EQ(last.resource, "workspaces/acme/registries/gh");
+  EXPECT_EQ(last.outcome, "OK");
+  EXPECT_EQ(last.request_id, "req-canary-1");
+  EXPECT_EQ(last.caller, "dev:unauthenticated");
+  for (const AuditEvent& e : audit->items) {
+    EXPECT_FALSE(absl::StrContains(e.detail, kPat));
+  }
+}
+
+TEST_F(RegistryAuthGrpcTest, IncompleteCredentialsCarryAMachineReadableReason) {
+  // The fixture created workspaces/acme.
+  {
+    grpc::ClientContext ctx;
+    v1::CreateRegistryConfigRequest req;
+    req.set_parent("workspaces/acme");
+    req.set_registry_id("gh");
+    req.mutable_registry_config()->set_type(v1::DISTRIBUTION);
+    req.mutable_registry_config()->mutable_distribution()->set_url("https://reg.example.com");
+    req.mutable_registry_config()->mutable_distribution()->set_repository_namespace("acme");
+    v1::RegistryConfig out;
+    grpc::Status created = stub_->CreateRegistryConfig(&ctx, req, &out);  // no credential yet
+    ASSERT_TRUE(created.ok()) << created.error_message();
+  }
+  grpc::ClientContext ctx;
+  v1::GetCredentialsRequest req;
+  req.set_name("workspaces/acme/registries/gh");
+  v1::GetCredentialsResponse out;
+  grpc::Status s = stub_->GetCredentials(&ctx, req, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  v1::RpcStatus details;
+  ASSERT_TRUE(details.ParseFromString(s.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  v1::ErrorDetail d;
+  ASSERT_TRUE(details.details(0).UnpackTo(&d));
+  EXPECT_EQ(d.reason(), "INCOMPLETE_CREDENTIALS");
+  EXPECT_EQ(d.category(), v1::ErrorDetail::AUTHENTICATION);
+  EXPECT_FALSE(d.retryable());
+
+  grpc::ClientContext missing_ctx;
+  req.set_name("workspaces/acme/registries/nope");
+  EXPECT_EQ(stub_->GetCredentials(&missing_ctx, req, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

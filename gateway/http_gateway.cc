@@ -238,6 +238,12 @@ class HttpGateway::Impl {
       request.target = std::string(req.target());
       request.body = std::move(req.body());
       request.request_id = std::string(req["x-request-id"]);
+      request.api_key = std::string(req["x-api-key"]);
+      request.authorization = std::string(req[http::field::authorization]);
+      request.user = std::string(req["x-registryauth-user"]);
+      error_code addr_ec;
+      const tcp::endpoint remote = stream_.socket().remote_endpoint(addr_ec);
+      if (!addr_ec) request.forwarded_for = remote.address().to_string();
       request_id_ = request.request_id;
       // The reply comes on a gRPC thread (or inline): hop back onto this connection's strand.
       // Everything the callback holds lives in one ReplyTarget so the order of destruction is

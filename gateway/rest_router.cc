@@ -20,6 +20,8 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -208,6 +210,14 @@ absl::Status SetFieldFromText(Message* root, absl::string_view path, const std::
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_MESSAGE: {
+      if (f->message_type()->full_name() == "google.protobuf.Timestamp") {
+        google::protobuf::Timestamp ts;
+        if (!google::protobuf::util::TimeUtil::FromString(value, &ts)) {
+          return bad("expected an RFC 3339 timestamp, e.g. 2026-11-23T10:00:00Z");
+        }
+        refl->MutableMessage(msg, f)->CopyFrom(ts);
+        return absl::OkStatus();
+      }
       if (!IsFieldMask(f)) return bad("message fields cannot be set from the URL");
       auto* mask =
           static_cast<google::protobuf::FieldMask*>(refl->MutableMessage(msg, f));
@@ -386,6 +396,17 @@ Handler RpcHandler(NewCallFn new_call, std::string body) {
     if (!call.request->request_id.empty()) {
       pending->context().AddMetadata("x-request-id", call.request->request_id);
     }
+    // Header values reached here through Beast's parser (no CR/LF); gRPC refuses other
+    // illegal metadata bytes itself, failing the call with INTERNAL rather than crashing.
+    const RestRequest& r = *call.request;
+    if (!r.api_key.empty()) pending->context().AddMetadata("x-api-key", r.api_key);
+    if (!r.authorization.empty()) {
+      pending->context().AddMetadata("authorization", r.authorization);
+    }
+    if (!r.user.empty()) pending->context().AddMetadata("x-registryauth-user", r.user);
+    if (!r.forwarded_for.empty()) {
+      pending->context().AddMetadata("x-forwarded-for", r.forwarded_for);
+    }
     pending->Start(env.async, [pending, done = std::move(done)](grpc::Status status) {
       if (!status.ok()) {
         done(RestRouter::ErrorReply(status.error_code(), status.error_message()));
@@ -519,6 +540,21 @@ std::vector<RouteSpec> RouteSpecs() {
       {"DELETE", "/v1/{name=workspaces/*/registries/*}",
        RpcHandler(Rpc<v::DeleteRegistryConfigRequest, Empty>(&Async::DeleteRegistryConfig),
                   "")},
+
+      {"POST", "/v1/{parent=workspaces/*}/members",
+       RpcHandler(Rpc<v::CreateMemberRequest, v::Member>(&Async::CreateMember), "member")},
+      {"GET", "/v1/{name=workspaces/*/members/*}",
+       RpcHandler(Rpc<v::GetMemberRequest, v::Member>(&Async::GetMember), "")},
+      {"GET", "/v1/{parent=workspaces/*}/members",
+       RpcHandler(Rpc<v::ListMembersRequest, v::ListMembersResponse>(&Async::ListMembers), "")},
+      {"PATCH", "/v1/{member.name=workspaces/*/members/*}",
+       RpcHandler(Rpc<v::UpdateMemberRequest, v::Member>(&Async::UpdateMember), "member")},
+      {"DELETE", "/v1/{name=workspaces/*/members/*}",
+       RpcHandler(Rpc<v::DeleteMemberRequest, Empty>(&Async::DeleteMember), "")},
+
+      {"GET", "/v1/auditEvents",
+       RpcHandler(Rpc<v::ListAuditEventsRequest, v::ListAuditEventsResponse>(
+                      &Async::ListAuditEvents), "")},
 
       {"POST", "/v1/{app=workspaces/*/apps/*}:mintPullToken",
        RpcHandler(Rpc<v::MintPullTokenRequest, v::MintPullTokenResponse>(

@@ -36,6 +36,13 @@ struct RestRequest {
   std::string target;      // origin-form: "/v1/workspaces?page_size=10"
   std::string body;
   std::string request_id;  // value of the x-request-id header, or empty
+  // Passed on as gRPC metadata of the same name when non-empty: the caller's credentials
+  // (`x-api-key`, `authorization`), the end user a front end acts for (`x-registryauth-user`),
+  // and the HTTP client's address (`x-forwarded-for`, set by the gateway, never by the client).
+  std::string api_key;
+  std::string authorization;
+  std::string user;
+  std::string forwarded_for;
 };
 
 struct RestReply {

@@ -24,6 +24,12 @@ ABSL_FLAG(std::string, startup_timeout, "", "how long start-up waits for the dat
 ABSL_FLAG(std::string, shutdown_grace, "", "time in-flight calls get to finish on SIGTERM, e.g. 10s (env REGAUTH_SHUTDOWN_GRACE)");
 ABSL_FLAG(std::string, health_interval, "", "database health probe interval, e.g. 2s (env REGAUTH_HEALTH_INTERVAL)");
 ABSL_FLAG(std::string, allow_insecure_remote, "", "allow plaintext gRPC/HTTP on non-loopback addresses: true|false (env REGAUTH_ALLOW_INSECURE_REMOTE; default false)");
+ABSL_FLAG(std::string, tls_cert_file, "", "gRPC TLS server certificate chain, PEM (env REGAUTH_TLS_CERT_FILE)");
+ABSL_FLAG(std::string, tls_key_file, "", "gRPC TLS server private key, PEM (env REGAUTH_TLS_KEY_FILE)");
+ABSL_FLAG(std::string, tls_client_ca_file, "", "CA bundle for client certificates; enables mutual TLS (env REGAUTH_TLS_CLIENT_CA_FILE)");
+ABSL_FLAG(std::string, tls_client_auth, "", "with a client CA: require|optional (env REGAUTH_TLS_CLIENT_AUTH; default require)");
+ABSL_FLAG(std::string, policy_file, "", "caller policy file, reloaded on SIGHUP (env REGAUTH_POLICY_FILE; required unless --insecure_allow_unauthenticated)");
+ABSL_FLAG(std::string, insecure_allow_unauthenticated, "", "LOCAL DEVELOPMENT ONLY: callers without credentials get every permission; loopback listeners only: true|false (env REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED)");
 
 namespace registryauth::server {
 namespace {
@@ -113,11 +119,33 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (!grpc.ok()) return grpc.status();
   absl::StatusOr<HostPort> http = ParseHostPort(c.http_listen, "http_listen");
   if (!http.ok()) return http.status();
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return Invalid("tls_cert_file", "give both --tls_cert_file and --tls_key_file, or neither");
+  }
+  const bool tls = !c.tls_cert_file.empty();
+  if (!c.tls_client_ca_file.empty() && !tls) {
+    return Invalid("tls_client_ca_file", "needs --tls_cert_file and --tls_key_file");
+  }
+  if (c.tls_client_auth != "require" && c.tls_client_auth != "optional") {
+    return Invalid("tls_client_auth", "must be require or optional");
+  }
+  if (c.allow_unauthenticated) {
+    if (!IsLoopbackHost(grpc->host) || !IsLoopbackHost(http->host)) {
+      return Invalid("insecure_allow_unauthenticated",
+                     "unauthenticated mode is for local development and is refused on "
+                     "non-loopback addresses");
+    }
+  } else if (c.policy_file.empty()) {
+    return Invalid("policy_file",
+                   "required: a caller policy (--policy_file or REGAUTH_POLICY_FILE); for local "
+                   "development only, --insecure_allow_unauthenticated=true");
+  }
   if (!c.allow_insecure_remote) {
-    if (!IsLoopbackHost(grpc->host)) {
+    if (!tls && !IsLoopbackHost(grpc->host)) {
       return Invalid("grpc_listen",
-                     "plaintext gRPC is only served on loopback addresses; set "
-                     "--allow_insecure_remote=true only behind a TLS-terminating mesh sidecar");
+                     "plaintext gRPC is only served on loopback addresses; configure "
+                     "--tls_cert_file/--tls_key_file (and --tls_client_ca_file for mTLS), or "
+                     "set --allow_insecure_remote=true only behind a TLS-terminating sidecar");
     }
     if (!IsLoopbackHost(http->host)) {
       return Invalid("http_listen",
@@ -173,6 +201,21 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   }
   if (auto v = Setting(FLAGS_allow_insecure_remote, "REGAUTH_ALLOW_INSECURE_REMOTE", env)) {
     absl::Status s = ParseBool("allow_insecure_remote", *v, &c.allow_insecure_remote);
+    if (!s.ok()) return s;
+  }
+  if (auto v = Setting(FLAGS_tls_cert_file, "REGAUTH_TLS_CERT_FILE", env)) c.tls_cert_file = *v;
+  if (auto v = Setting(FLAGS_tls_key_file, "REGAUTH_TLS_KEY_FILE", env)) c.tls_key_file = *v;
+  if (auto v = Setting(FLAGS_tls_client_ca_file, "REGAUTH_TLS_CLIENT_CA_FILE", env)) {
+    c.tls_client_ca_file = *v;
+  }
+  if (auto v = Setting(FLAGS_tls_client_auth, "REGAUTH_TLS_CLIENT_AUTH", env)) {
+    c.tls_client_auth = *v;
+  }
+  if (auto v = Setting(FLAGS_policy_file, "REGAUTH_POLICY_FILE", env)) c.policy_file = *v;
+  if (auto v = Setting(FLAGS_insecure_allow_unauthenticated,
+                       "REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED", env)) {
+    absl::Status s =
+        ParseBool("insecure_allow_unauthenticated", *v, &c.allow_unauthenticated);
     if (!s.ok()) return s;
   }
   absl::Status valid = ValidateServerConfig(c);

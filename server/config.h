@@ -40,8 +40,25 @@ struct ServerConfig {
   absl::Duration shutdown_grace = absl::Seconds(10);
   // How often the database is probed for the health service.
   absl::Duration health_interval = absl::Seconds(2);
-  // gRPC has no TLS yet: listening on a non-loopback address is refused unless this is set.
+  // Plaintext (no TLS files) on a non-loopback address is refused unless this is set (for a
+  // TLS-terminating mesh sidecar or proxy in front). Applies to gRPC and HTTP.
   bool allow_insecure_remote = false;
+
+  // gRPC TLS: server certificate chain and key (PEM files). Both or neither.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // CA bundle (PEM) that client certificates must chain to; enables mutual TLS.
+  std::string tls_client_ca_file;
+  // With a client CA: "require" (every caller presents a certificate) or "optional" (callers
+  // without one authenticate with an API key; a presented certificate must still verify).
+  std::string tls_client_auth = "require";
+
+  // Caller policy file (auth/policy.h); reloaded on SIGHUP. Required unless
+  // allow_unauthenticated.
+  std::string policy_file;
+  // Local development only: callers without credentials get every permission. Refused unless
+  // both listeners are on loopback addresses.
+  bool allow_unauthenticated = false;
 };
 
 struct HostPort {

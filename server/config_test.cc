@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace registryauth::server {
@@ -49,7 +50,8 @@ TEST(IsLoopbackHostTest, Classifies) {
 TEST(ServerConfigTest, DefaultsPlusRequiredFromEnv) {
   auto c = ServerConfigFromFlags(
       FakeEnv({{"REGAUTH_DATABASE_URL", "host=127.0.0.1 dbname=x"},
-               {"REGAUTH_KEY_FILE", "keys.txt"}}));
+               {"REGAUTH_KEY_FILE", "keys.txt"},
+               {"REGAUTH_POLICY_FILE", "policy.txt"}}));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->grpc_listen, "127.0.0.1:50051");
   EXPECT_EQ(c->http_listen, "127.0.0.1:8080");
@@ -60,6 +62,7 @@ TEST(ServerConfigTest, DefaultsPlusRequiredFromEnv) {
 TEST(ServerConfigTest, EnvOverridesDefaults) {
   auto c = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
                                           {"REGAUTH_KEYS", "primary 1\n"},
+                                          {"REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED", "true"},
                                           {"REGAUTH_GRPC_LISTEN", "127.0.0.1:0"},
                                           {"REGAUTH_DB_POOL_SIZE", "3"},
                                           {"REGAUTH_MIGRATE", "false"},
@@ -78,7 +81,8 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
     std::string field;
   };
   const std::map<std::string, std::string> ok = {{"REGAUTH_DATABASE_URL", "dbname=x"},
-                                                 {"REGAUTH_KEY_FILE", "k"}};
+                                                 {"REGAUTH_KEY_FILE", "k"},
+                                                 {"REGAUTH_POLICY_FILE", "p"}};
   auto with = [&](std::string k, std::string v) {
     auto m = ok;
     m[k] = v;
@@ -99,7 +103,18 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
       {with("REGAUTH_MIGRATE", "maybe"), "migrate"},
       {with("REGAUTH_SHUTDOWN_GRACE", "-1s"), "shutdown_grace"},
       {with("REGAUTH_HEALTH_INTERVAL", "soon"), "health_interval"},
+      {with("REGAUTH_TLS_CERT_FILE", "cert.pem"), "tls_cert_file"},  // key missing
+      {with("REGAUTH_TLS_CLIENT_CA_FILE", "ca.pem"), "tls_client_ca_file"},  // no server cert
+      {with("REGAUTH_TLS_CLIENT_AUTH", "sometimes"), "tls_client_auth"},
+      {with("REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED", "perhaps"),
+       "insecure_allow_unauthenticated"},
   };
+  // No policy and no development mode.
+  std::map<std::string, std::string> no_policy = ok;
+  no_policy.erase("REGAUTH_POLICY_FILE");
+  auto r = ServerConfigFromFlags(FakeEnv(no_policy));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StartsWith(r.status().message(), "policy_file")) << r.status();
   for (const Case& c : cases) {
     auto r = ServerConfigFromFlags(FakeEnv(c.env));
     ASSERT_FALSE(r.ok()) << c.field;
@@ -112,9 +127,32 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
 TEST(ServerConfigTest, RemoteListenAllowedOnlyWhenAskedFor) {
   auto c = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
                                           {"REGAUTH_KEY_FILE", "k"},
+                                          {"REGAUTH_POLICY_FILE", "p"},
                                           {"REGAUTH_GRPC_LISTEN", "0.0.0.0:50051"},
                                           {"REGAUTH_ALLOW_INSECURE_REMOTE", "true"}}));
   EXPECT_TRUE(c.ok()) << c.status();
+}
+
+TEST(ServerConfigTest, TlsAllowsRemoteGrpc) {
+  auto c = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
+                                          {"REGAUTH_KEY_FILE", "k"},
+                                          {"REGAUTH_POLICY_FILE", "p"},
+                                          {"REGAUTH_GRPC_LISTEN", "0.0.0.0:50051"},
+                                          {"REGAUTH_TLS_CERT_FILE", "c.pem"},
+                                          {"REGAUTH_TLS_KEY_FILE", "k.pem"},
+                                          {"REGAUTH_TLS_CLIENT_CA_FILE", "ca.pem"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tls_client_auth, "require");
+}
+
+TEST(ServerConfigTest, UnauthenticatedModeNeverOffLoopback) {
+  auto c = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
+                                          {"REGAUTH_KEY_FILE", "k"},
+                                          {"REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED", "true"},
+                                          {"REGAUTH_ALLOW_INSECURE_REMOTE", "true"},
+                                          {"REGAUTH_GRPC_LISTEN", "0.0.0.0:50051"}}));
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StartsWith(c.status().message(), "insecure_allow_unauthenticated"));
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // Configuration comes from flags and environment variables (see `registry-authd --helpfull` or
 // server/config.cc). It never starts PostgreSQL itself: it connects to --database_url.
 // SIGTERM/SIGINT stop it gracefully: new calls are refused, in-flight calls get
-// --shutdown_grace to finish.
+// --shutdown_grace to finish. SIGHUP reloads the caller policy file.
 #include <pthread.h>
 #include <signal.h>
 
@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reload the caller policy
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // A closed client socket must not kill the process.
   signal(SIGPIPE, SIG_IGN);
@@ -54,7 +55,12 @@ int main(int argc, char** argv) {
                         " (/healthz, /readyz, /v1/...)"));
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (true) {
+    sigwait(&stop_signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    LOG_INFO("received SIGHUP, reloading the caller policy");
+    (*server)->ReloadPolicy().IgnoreError();  // Logged by ReloadPolicy.
+  }
   LOG_INFO(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                         ", shutting down (grace ", absl::FormatDuration(config->shutdown_grace),
                         ")"));

@@ -1,10 +1,14 @@
 #include "server/server.h"
 
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "api/call_auth.h"
 #include "api/registry_auth_grpc.h"
+#include "auth/policy.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "crypto/keyring.h"
@@ -13,7 +17,9 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "common/secret.h"
 #include "server/db_health.h"
+#include "services/registry_auth.h"
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
 
@@ -37,6 +43,44 @@ absl::Status MigrateWhenReachable(storage::PostgresRegistryStore& store, absl::D
     }
     absl::SleepFor(absl::Milliseconds(500));
   }
+}
+
+// Reads a PEM file for the TLS credentials; errors name the setting, never the content.
+absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* setting) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(setting, ": cannot read ", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string pem = text.str();
+  if (pem.find("-----BEGIN ") == std::string::npos) {
+    WipeString(pem);
+    return absl::InvalidArgumentError(absl::StrCat(setting, ": ", path, " holds no PEM data"));
+  }
+  return pem;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
+    const ServerConfig& config) {
+  if (config.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> cert = ReadPemFile(config.tls_cert_file, "tls_cert_file");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPemFile(config.tls_key_file, "tls_key_file");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options;
+  if (!config.tls_client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadPemFile(config.tls_client_ca_file, "tls_client_ca_file");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request =
+        config.tls_client_auth == "optional"
+            ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(options);
+  WipeString(*key);
+  WipeString(options.pem_key_cert_pairs[0].private_key);
+  return creds;
 }
 
 }  // namespace
@@ -72,14 +116,37 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
     if (!migrated.ok()) return migrated;
   }
 
+  // Caller policy (reloadable); none in the explicit development mode.
+  std::shared_ptr<const auth::CallerPolicy> policy;
+  if (!config.policy_file.empty()) {
+    absl::StatusOr<std::unique_ptr<auth::CallerPolicy>> loaded =
+        auth::CallerPolicy::LoadFile(config.policy_file);
+    if (!loaded.ok()) return loaded.status();
+    policy = *std::move(loaded);
+  }
+  s->policy_file_ = config.policy_file;
+  s->policy_ = std::make_unique<auth::PolicyHolder>(std::move(policy));
+  s->authenticator_ =
+      std::make_unique<api::CallAuthenticator>(*s->policy_, config.allow_unauthenticated);
+  if (config.allow_unauthenticated) {
+    LOG_WARNING("--insecure_allow_unauthenticated: callers without credentials get every "
+                "permission (local development only)");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      GrpcServerCredentials(config);
+  if (!credentials.ok()) return credentials.status();
+
   s->service_ = std::make_unique<services::RegistryService>(*s->store_, *s->keyring_, *s->clock_);
-  s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(*s->service_);
+  s->registry_auth_ =
+      std::make_unique<services::RegistryAuth>(*s->store_, *s->service_, *s->clock_);
+  s->grpc_service_ =
+      std::make_unique<api::RegistryAuthGrpcService>(*s->registry_auth_, *s->authenticator_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  // Plaintext for now; ValidateServerConfig keeps it on loopback unless explicitly allowed.
-  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
+  // Plaintext only on loopback unless explicitly allowed (ValidateServerConfig).
+  builder.AddListeningPort(config.grpc_listen, *credentials, &s->grpc_port_);
   builder.RegisterService(s->grpc_service_.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   s->grpc_server_ = builder.BuildAndStart();
@@ -111,6 +178,21 @@ std::shared_ptr<grpc::Channel> RegistryAuthServer::InProcessChannel() {
 }
 
 bool RegistryAuthServer::ProbeDatabaseNow() { return health_monitor_->ProbeNow(); }
+
+absl::Status RegistryAuthServer::ReloadPolicy() {
+  if (policy_file_.empty()) {
+    return absl::FailedPreconditionError("no --policy_file configured; nothing to reload");
+  }
+  absl::Status s = policy_->ReloadFromFile(policy_file_);
+  if (s.ok()) {
+    LOG_INFO(absl::StrCat("caller policy reloaded from ", policy_file_, " (",
+                          policy_->Get()->caller_count(), " callers)"));
+  } else {
+    LOG_ERROR(absl::StrCat("caller policy NOT reloaded, keeping the previous one: ",
+                           s.message()));
+  }
+  return s;
+}
 
 void RegistryAuthServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;

@@ -1,6 +1,7 @@
 // The composition root: the one place that wires real implementations together.
 //
-// RegistryAuthServer::Start builds, from a ServerConfig: the AES-256-GCM key ring, the
+// RegistryAuthServer::Start builds, from a ServerConfig: the caller policy and the call
+// authenticator (TLS / mTLS credentials from PEM files), the AES-256-GCM key ring, the
 // PostgreSQL store (waiting up to startup_timeout for the database and applying migrations),
 // the domain service, the gRPC adapter with grpc.health.v1 and server reflection, the database
 // health monitor, and the HTTP gateway, which reaches the gRPC service through an in-process
@@ -15,6 +16,7 @@
 #define REGISTRY_AUTH_SERVER_SERVER_H_
 
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -26,8 +28,9 @@ namespace registryauth {
 class Clock;
 namespace crypto { class KeyRing; }
 namespace storage { class PostgresRegistryStore; }
-namespace services { class RegistryService; }
-namespace api { class RegistryAuthGrpcService; }
+namespace services { class RegistryService; class RegistryAuth; }
+namespace api { class RegistryAuthGrpcService; class CallAuthenticator; }
+namespace auth { class PolicyHolder; }
 namespace gateway { class HttpGateway; }
 }  // namespace registryauth
 
@@ -48,6 +51,8 @@ class RegistryAuthServer {
   std::shared_ptr<grpc::Channel> InProcessChannel();
   // Probes the database now and updates the health service; returns whether it answered.
   bool ProbeDatabaseNow();
+  // Re-reads the caller policy file (SIGHUP). On error the previous policy stays in force.
+  absl::Status ReloadPolicy();
   // Stops accepting calls, lets in-flight calls finish within `grace`, then stops everything.
   // Idempotent.
   void Shutdown(absl::Duration grace);
@@ -59,6 +64,10 @@ class RegistryAuthServer {
   std::unique_ptr<crypto::KeyRing> keyring_;
   std::unique_ptr<storage::PostgresRegistryStore> store_;
   std::unique_ptr<services::RegistryService> service_;
+  std::string policy_file_;
+  std::unique_ptr<auth::PolicyHolder> policy_;
+  std::unique_ptr<api::CallAuthenticator> authenticator_;
+  std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<DbHealthMonitor> health_monitor_;

@@ -11,14 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "services/names.h"
+#include "services/page_token.h"
 #include "services/str_util.h"
 #include "services/validation.h"
 
 namespace registryauth::services {
 namespace {
-
-constexpr char kPageTokenFormat = '\x01';
-constexpr std::size_t kMaxPageTokenChars = 1024;
 
 // Rewrites the store's NOT_FOUND / ALREADY_EXISTS into messages naming the resource the
 // caller addressed; other codes pass through (store messages are secret-free by contract).
@@ -36,36 +34,6 @@ template <typename T>
 absl::StatusOr<T> Annotate(absl::StatusOr<T> result, std::string_view resource_name) {
   if (result.ok()) return result;
   return Annotate(std::move(result).status(), resource_name);
-}
-
-absl::StatusOr<int> ResolvePageSize(int page_size) {
-  if (page_size < 0) return absl::InvalidArgumentError("page_size: must not be negative");
-  if (page_size == 0) return kDefaultPageSize;
-  return page_size > kMaxPageSize ? kMaxPageSize : page_size;
-}
-
-std::string EncodePageToken(std::string_view collection, std::string_view last_id) {
-  std::string raw = internal::Cat(std::string(1, kPageTokenFormat), collection,
-                                  std::string_view("\0", 1), last_id);
-  return absl::WebSafeBase64Escape(raw);
-}
-
-// The last id of the previous page ("" for an empty token).
-absl::StatusOr<std::string> DecodePageToken(std::string_view token, std::string_view collection) {
-  if (token.empty()) return std::string();
-  const absl::Status invalid = absl::InvalidArgumentError("page_token: invalid");
-  if (token.size() > kMaxPageTokenChars) return invalid;
-  std::string raw;
-  if (!absl::WebSafeBase64Unescape(internal::ToAbsl(token), &raw)) return invalid;
-  if (raw.empty() || raw[0] != kPageTokenFormat) return invalid;
-  std::size_t nul = raw.find('\0', 1);
-  if (nul == std::string::npos) return invalid;
-  if (std::string_view(raw).substr(1, nul - 1) != collection) {
-    return absl::InvalidArgumentError("page_token: does not belong to this list");
-  }
-  std::string last_id = raw.substr(nul + 1);
-  if (!IsValidId(last_id)) return invalid;
-  return last_id;
 }
 
 template <typename T, typename IdOf>
@@ -248,14 +216,35 @@ std::string RegistryService::SecretAssociatedData(std::string_view workspace_id,
 // ---- Workspaces --------------------------------------------------------------------------
 
 absl::StatusOr<Workspace> RegistryService::CreateWorkspace(std::string_view workspace_id,
-                                                           std::string_view display_name) {
+                                                           std::string_view display_name,
+                                                           std::string_view owner_user_id) {
   RETURN_IF_ERROR(ValidateId(workspace_id, "workspace_id"));
   RETURN_IF_ERROR(ValidateDisplayName(display_name, "workspace.display_name"));
   Workspace w;
   w.id = std::string(workspace_id);
   w.display_name = std::string(display_name);
   w.create_time = w.update_time = clock_.Now();
-  return Annotate(store_.CreateWorkspace(w), FormatWorkspaceName(workspace_id));
+  if (owner_user_id.empty()) {
+    return Annotate(store_.CreateWorkspace(w), FormatWorkspaceName(workspace_id));
+  }
+  Member owner;
+  owner.workspace_id = w.id;
+  owner.user_id = std::string(owner_user_id);
+  owner.role = MemberRole::kOwner;
+  owner.status = MemberStatus::kActive;
+  owner.create_time = owner.update_time = w.create_time;
+  return Annotate(store_.CreateWorkspaceWithMember(w, owner), FormatWorkspaceName(workspace_id));
+}
+
+absl::StatusOr<ListResult<Workspace>> RegistryService::ListWorkspacesOfUser(
+    std::string_view user_id, int page_size, std::string_view page_token) {
+  // The token is bound to the user, so it cannot page through another user's list.
+  const std::string collection = internal::Cat("users/", user_id, "/workspaces");
+  ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
+  ASSIGN_OR_RETURN(Page<Workspace> page,
+                   store_.ListWorkspacesOfUser(user_id, ListOptions{size, after}));
+  return ToListResult(std::move(page), collection, [](const Workspace& w) { return w.id; });
 }
 
 absl::StatusOr<Workspace> RegistryService::GetWorkspace(std::string_view name) {
@@ -267,7 +256,7 @@ absl::StatusOr<ListResult<Workspace>> RegistryService::ListWorkspaces(int page_s
                                                                       std::string_view page_token) {
   constexpr std::string_view kCollection = "workspaces";
   ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, kCollection));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, kCollection, IsValidId));
   ASSIGN_OR_RETURN(Page<Workspace> page, store_.ListWorkspaces(ListOptions{size, after}));
   return ToListResult(std::move(page), kCollection, [](const Workspace& w) { return w.id; });
 }
@@ -349,7 +338,7 @@ absl::StatusOr<ListResult<App>> RegistryService::ListApps(std::string_view paren
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
   ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
   const std::string collection = internal::Cat(FormatWorkspaceName(ws), "/apps");
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
   ASSIGN_OR_RETURN(Page<App> page, Annotate(store_.ListApps(ws, ListOptions{size, after}),
                                             FormatWorkspaceName(ws)));
   return ToListResult(std::move(page), collection, [](const App& a) { return a.id; });
@@ -445,7 +434,7 @@ absl::StatusOr<ListResult<RegistryConfig>> RegistryService::ListRegistryConfigs(
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
   ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
   const std::string collection = internal::Cat(FormatWorkspaceName(ws), "/registries");
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
   ASSIGN_OR_RETURN(
       Page<RegistryConfig> page,
       Annotate(store_.ListRegistryConfigs(ws, ListOptions{size, after}), FormatWorkspaceName(ws)));

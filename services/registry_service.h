@@ -49,8 +49,14 @@ class RegistryService {
   RegistryService& operator=(const RegistryService&) = delete;
 
   // ---- Workspaces
+  // With `owner_user_id`, the user becomes the workspace's ACTIVE OWNER in the same transaction.
   absl::StatusOr<Workspace> CreateWorkspace(std::string_view workspace_id,
-                                            std::string_view display_name);
+                                            std::string_view display_name,
+                                            std::string_view owner_user_id = "");
+  // The workspaces where `user_id` is an ACTIVE member.
+  absl::StatusOr<ListResult<Workspace>> ListWorkspacesOfUser(std::string_view user_id,
+                                                             int page_size,
+                                                             std::string_view page_token);
   absl::StatusOr<Workspace> GetWorkspace(std::string_view name);
   absl::StatusOr<ListResult<Workspace>> ListWorkspaces(int page_size, std::string_view page_token);
   // Mask paths: `display_name`.

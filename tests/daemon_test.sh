@@ -25,6 +25,8 @@ if [ -z "${REGAUTH_TEST_PG_DSN:-}" ]; then
 fi
 
 work="${TEST_TMPDIR:-$(mktemp -d)}"
+# Local-development mode unless a test says otherwise.
+export REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED=true
 (umask 077 && printf 'primary 1\nkey 1 %s\n' "$(openssl rand -base64 32)" > "$work/keys.txt")
 
 # --- configuration errors
@@ -34,8 +36,14 @@ check "missing database_url exits 2" [ "$rc" -eq 2 ]
 check "missing database_url names the setting" grep -q "database_url" <<<"$out"
 check "config error is one line" [ "$(wc -l <<<"$out")" -eq 1 ]
 
-out=$("$daemon" --database_url="dbname=x" --key_file="$work/keys.txt" --grpc_listen=0.0.0.0:1 2>&1)
+out=$(REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED=false "$daemon" --database_url="dbname=x" \
+  --key_file="$work/keys.txt" --policy_file="$work/none" --grpc_listen=0.0.0.0:1 2>&1)
 check "non-loopback plaintext refused" grep -q "grpc_listen" <<<"$out"
+out=$("$daemon" --database_url="dbname=x" --key_file="$work/keys.txt" --grpc_listen=0.0.0.0:1 2>&1)
+check "unauthenticated mode refused off loopback" grep -q "insecure_allow_unauthenticated" <<<"$out"
+out=$(REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED=false "$daemon" --database_url="dbname=x" \
+  --key_file="$work/keys.txt" 2>&1)
+check "no policy and no dev mode refused" grep -q "policy_file" <<<"$out"
 
 cp "$work/keys.txt" "$work/open-keys.txt" && chmod 644 "$work/open-keys.txt"
 out=$("$daemon" --database_url="$REGAUTH_TEST_PG_DSN" --key_file="$work/open-keys.txt" \

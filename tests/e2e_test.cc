@@ -247,7 +247,7 @@ TEST_F(E2eTest, LaterRpcsAnswerUnimplemented) {
   creds.set_name("workspaces/acme/registries/ghcr");
   v1::GetCredentialsResponse creds_out;
   EXPECT_EQ(stub_->GetCredentials(Ctx().get(), creds, &creds_out).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+            grpc::StatusCode::NOT_FOUND);
   v1::TestConnectionRequest test;
   test.set_name("workspaces/acme/registries/ghcr");
   v1::TestConnectionResponse test_out;

@@ -46,6 +46,11 @@ Page<T> MakePage(It first, It last, const ListOptions& options, IdOf id_of) {
 
 }  // namespace
 
+void FakeRegistryStore::set_fail_audit_appends(bool fail) {
+  absl::MutexLock lock(&mu_);
+  fail_audit_appends_ = fail;
+}
+
 void FakeRegistryStore::set_next_error(absl::Status status) {
   absl::MutexLock lock(&mu_);
   next_error_ = std::move(status);
@@ -361,6 +366,7 @@ absl::StatusOr<Workspace> FakeRegistryStore::CreateWorkspaceWithMember(const Wor
 absl::StatusOr<AuditEvent> FakeRegistryStore::AppendAuditEvent(const AuditEvent& event) {
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
+  if (fail_audit_appends_) return absl::UnavailableError("fake: audit trail unavailable");
   AuditEvent stored = event;
   TruncateChars(stored.detail, storage::kAuditDetailMaxChars);
   TruncateChars(stored.peer, storage::kAuditFieldMaxChars);

@@ -90,6 +90,8 @@ class FakeRegistryStore final : public storage::RegistryStore {
 
   // The next store call (any method) returns `status` instead of doing its work.
   void set_next_error(absl::Status status);
+  // While set, every AppendAuditEvent fails with UNAVAILABLE (an audit outage).
+  void set_fail_audit_appends(bool fail);
 
  private:
   using Key = std::pair<std::string, std::string>;  // (workspace_id, id)
@@ -104,6 +106,7 @@ class FakeRegistryStore final : public storage::RegistryStore {
   std::map<Key, Member> members_ ABSL_GUARDED_BY(mu_);  // (workspace_id, user_id)
   std::vector<AuditEvent> audit_ ABSL_GUARDED_BY(mu_);  // audit_[i].id == i + 1
   std::optional<absl::Status> next_error_ ABSL_GUARDED_BY(mu_);
+  bool fail_audit_appends_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace registryauth::services::testing

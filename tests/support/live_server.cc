@@ -26,6 +26,11 @@ std::unique_ptr<grpc::ClientContext> Ctx() {
 }
 
 absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(const std::string& dsn) {
+  return Start(dsn, [](server::ServerConfig& config) { config.allow_unauthenticated = true; });
+}
+
+absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(
+    const std::string& dsn, const std::function<void(server::ServerConfig&)>& customize) {
   server::ServerConfig config;
   config.grpc_listen = "127.0.0.1:0";
   config.http_listen = "127.0.0.1:0";
@@ -35,6 +40,7 @@ absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(const std::string&
   config.db_connect_timeout = absl::Seconds(2);
   config.startup_timeout = absl::Seconds(10);
   config.health_interval = absl::Seconds(60);  // tests probe explicitly
+  customize(config);
   auto server = server::RegistryAuthServer::Start(config);
   if (!server.ok()) return server.status();
   std::unique_ptr<LiveServer> live(new LiveServer());

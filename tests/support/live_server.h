@@ -7,6 +7,7 @@
 #define REGISTRY_AUTH_TESTS_SUPPORT_LIVE_SERVER_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,7 +27,12 @@ std::unique_ptr<grpc::ClientContext> Ctx();
 
 class LiveServer {
  public:
+  // In the local-development mode (unauthenticated callers get every permission).
   static absl::StatusOr<std::unique_ptr<LiveServer>> Start(const std::string& dsn);
+  // With `customize` applied to the configuration last (TLS files, policy file, ...). The stub
+  // still uses a plaintext channel; TLS tests make their own channels to grpc_port().
+  static absl::StatusOr<std::unique_ptr<LiveServer>> Start(
+      const std::string& dsn, const std::function<void(server::ServerConfig&)>& customize);
   ~LiveServer();
 
   server::RegistryAuthServer& server() { return *server_; }

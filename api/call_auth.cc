@@ -1,0 +1,119 @@
+#include "api/call_auth.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "api/peer_identity.h"
+#include "services/authorizer.h"
+
+namespace registryauth::api {
+namespace {
+
+constexpr char kRequestIdHeader[] = "x-request-id";
+constexpr char kUserHeader[] = "x-registryauth-user";
+constexpr char kForwardedForHeader[] = "x-forwarded-for";
+
+std::optional<std::string> OneMetadata(const grpc::ServerContext& context, const char* key) {
+  const auto& md = context.client_metadata();
+  auto range = md.equal_range(key);
+  if (range.first == range.second) return std::nullopt;
+  auto next = range.first;
+  if (++next != range.second) return std::string();  // Repeated: treated as malformed.
+  return std::string(range.first->second.data(), range.first->second.size());
+}
+
+bool UsableRequestId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string NewRequestId() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    // Request ids are not secrets; a fallback only has to be unique enough to trace a call.
+    static std::atomic<uint64_t> counter{0};
+    return absl::StrCat("req-", counter.fetch_add(1));
+  }
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+}  // namespace
+
+CallAuthenticator::CallAuthenticator(const auth::PolicyHolder& policy, bool allow_unauthenticated)
+    : policy_(policy), allow_unauthenticated_(allow_unauthenticated) {}
+
+auth::Principal CallAuthenticator::DevPrincipal() {
+  auth::Principal p;
+  p.name = "dev";
+  p.identity = "dev:unauthenticated";
+  p.method = auth::AuthMethod::kDevUnauthenticated;
+  p.permissions = {auth::Permission::kCredentialsRead, auth::Permission::kTokensMint,
+                   auth::Permission::kRegistriesRead, auth::Permission::kRegistriesManage,
+                   auth::Permission::kActAsUser};
+  return p;
+}
+
+absl::StatusOr<services::RequestContext> CallAuthenticator::Authenticate(
+    grpc::ServerContext* context, std::string* request_id, std::string* peer) const {
+  services::RequestContext ctx;
+  std::optional<std::string> sent_id = OneMetadata(*context, kRequestIdHeader);
+  ctx.request_id = sent_id.has_value() && UsableRequestId(*sent_id) ? *sent_id : NewRequestId();
+  context->AddInitialMetadata(kRequestIdHeader, ctx.request_id);
+  *request_id = ctx.request_id;
+
+  ctx.peer = context->peer();
+  if (ctx.peer.rfind("inproc", 0) == 0) {
+    // Only the HTTP gateway reaches the server in-process; it says who its client was.
+    std::optional<std::string> forwarded = OneMetadata(*context, kForwardedForHeader);
+    if (forwarded.has_value() && !forwarded->empty() && forwarded->size() <= 128) {
+      ctx.peer = absl::StrCat("http:", *forwarded);
+    }
+  }
+  *peer = ctx.peer;
+
+  std::shared_ptr<const auth::CallerPolicy> policy = policy_.Get();
+  std::shared_ptr<const grpc::AuthContext> auth_context = context->auth_context();
+  std::optional<std::string> cert_identity =
+      auth_context != nullptr ? CertificateIdentity(*auth_context) : std::nullopt;
+  if (cert_identity.has_value()) {
+    std::optional<auth::Principal> p =
+        policy != nullptr ? policy->FindByIdentity(*cert_identity) : std::nullopt;
+    if (!p.has_value()) {
+      return absl::UnauthenticatedError(
+          absl::StrCat("unknown caller identity ", cert_identity->substr(0, 256)));
+    }
+    p->method = auth::AuthMethod::kMtls;
+    ctx.caller = *std::move(p);
+  } else if (std::optional<std::string> key = ApiKeyFromMetadata(context->client_metadata());
+             key.has_value()) {
+    std::optional<auth::Principal> p =
+        policy != nullptr ? policy->FindByApiKey(*key) : std::nullopt;
+    OPENSSL_cleanse(key->data(), key->size());
+    if (!p.has_value()) return absl::UnauthenticatedError("invalid API key");
+    ctx.caller = *std::move(p);
+  } else if (context->client_metadata().count("x-api-key") > 0 ||
+             context->client_metadata().count("authorization") > 0) {
+    return absl::UnauthenticatedError("malformed API key");
+  } else if (allow_unauthenticated_) {
+    ctx.caller = DevPrincipal();
+  } else {
+    return absl::UnauthenticatedError(
+        "no credentials: present a client certificate or an API key (x-api-key)");
+  }
+
+  if (std::optional<std::string> user = OneMetadata(*context, kUserHeader); user.has_value()) {
+    if (!services::Authorizer::IsValidUserId(*user)) {
+      return absl::InvalidArgumentError(
+          "x-registryauth-user: must be 1..256 printable ASCII characters without space or '/'");
+    }
+    ctx.on_behalf_of = *std::move(user);
+  }
+  return ctx;
+}
+
+}  // namespace registryauth::api

@@ -1,0 +1,52 @@
+// Authentication of one gRPC call: turns the transport's facts (client certificate, API key
+// metadata, peer address, x-request-id, x-registryauth-user) into a services::RequestContext.
+//
+// Order: a verified client certificate identity (api/peer_identity.h) is looked up in the
+// caller policy; otherwise an API key (`x-api-key` or `authorization: Bearer`); otherwise, only
+// when the server was started with the explicit local-development switch, the caller is
+// `dev:unauthenticated` with every permission. Anything else is UNAUTHENTICATED with a short
+// message that never echoes the presented key.
+//
+// Request ids: a usable `x-request-id` (1..128 printable ASCII) is kept, else a random 128-bit
+// hex id is generated; either way it is sent back as initial metadata `x-request-id`.
+// Peers: the transport's peer string; for calls that arrive over the in-process channel from
+// the HTTP gateway, the client address the gateway passes in `x-forwarded-for`.
+//
+//   CallAuthenticator authn(policy_holder, /*allow_unauthenticated=*/false);
+//   absl::StatusOr<services::RequestContext> ctx = authn.Authenticate(server_context);
+//
+// Thread-safe.
+#ifndef REGISTRY_AUTH_API_CALL_AUTH_H_
+#define REGISTRY_AUTH_API_CALL_AUTH_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "auth/policy.h"
+#include "grpcpp/server_context.h"
+#include "services/request_context.h"
+
+namespace registryauth::api {
+
+class CallAuthenticator {
+ public:
+  // `policy` must outlive this object.
+  CallAuthenticator(const auth::PolicyHolder& policy, bool allow_unauthenticated);
+
+  // Always sets the request id on `context` (also when authentication fails) and returns it
+  // through `request_id` / `peer` so failures can be logged and audited.
+  absl::StatusOr<services::RequestContext> Authenticate(grpc::ServerContext* context,
+                                                        std::string* request_id,
+                                                        std::string* peer) const;
+
+  // The principal of the local-development mode.
+  static auth::Principal DevPrincipal();
+
+ private:
+  const auth::PolicyHolder& policy_;
+  const bool allow_unauthenticated_;
+};
+
+}  // namespace registryauth::api
+
+#endif  // REGISTRY_AUTH_API_CALL_AUTH_H_

@@ -1,0 +1,110 @@
+#include "services/authorizer.h"
+
+#include "services/error_detail.h"
+#include "services/str_util.h"
+
+namespace registryauth::services {
+namespace {
+
+using auth::Permission;
+
+absl::Status Denied(std::string message, const char* reason = kReasonPermissionDenied) {
+  return WithErrorDetail(absl::PermissionDeniedError(std::move(message)),
+                         {reason, ErrorCategory::kPermission, false, absl::ZeroDuration()});
+}
+
+bool CanRead(const auth::Principal& p) {
+  return p.Has(Permission::kRegistriesRead) || p.Has(Permission::kRegistriesManage);
+}
+
+// The caller-level permission an operation needs, checked before any membership.
+absl::Status CheckCallerPermission(const RequestContext& ctx, Operation op) {
+  const auth::Principal& p = ctx.caller;
+  auto need = [&](Permission perm) -> absl::Status {
+    if (p.Has(perm)) return absl::OkStatus();
+    return Denied(internal::Cat("caller ", p.name, " lacks permission ",
+                                auth::PermissionName(perm)));
+  };
+  switch (op) {
+    case Operation::kRead:
+    case Operation::kListWorkspaces:
+      if (CanRead(p)) return absl::OkStatus();
+      return Denied(internal::Cat("caller ", p.name, " lacks permission registries.read"));
+    case Operation::kManage:
+    case Operation::kManageOwners:
+    case Operation::kTestConnection:
+    case Operation::kReadAudit:
+    case Operation::kCreateWorkspace:
+      return need(Permission::kRegistriesManage);
+    case Operation::kGetCredentials:
+      return need(Permission::kCredentialsRead);
+    case Operation::kMintToken:
+      return need(Permission::kTokensMint);
+  }
+  return Denied("unknown operation");
+}
+
+}  // namespace
+
+Authorizer::Authorizer(storage::RegistryStore& store) : store_(store) {}
+
+bool Authorizer::IsValidUserId(std::string_view user_id) {
+  if (user_id.empty() || user_id.size() > 256) return false;
+  for (char c : user_id) {
+    if (c < 0x21 || c > 0x7e || c == '/') return false;
+  }
+  return true;
+}
+
+absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
+                               std::string_view workspace_id) const {
+  if (absl::Status s = CheckCallerPermission(ctx, op); !s.ok()) return s;
+  if (ctx.on_behalf_of.empty()) return absl::OkStatus();
+
+  if (!ctx.caller.Has(Permission::kActAsUser)) {
+    return Denied(internal::Cat("caller ", ctx.caller.name,
+                                " lacks permission act_as_user (x-registryauth-user was sent)"));
+  }
+  switch (op) {
+    case Operation::kGetCredentials:
+    case Operation::kReadAudit:
+    case Operation::kMintToken:
+      return Denied("this call is not served on behalf of a user");
+    case Operation::kCreateWorkspace:
+    case Operation::kListWorkspaces:
+      return absl::OkStatus();  // The service scopes these to the user.
+    default:
+      break;
+  }
+
+  absl::StatusOr<Member> member = store_.GetMember(workspace_id, ctx.on_behalf_of);
+  if (absl::IsNotFound(member.status())) {
+    // Same answer whether the workspace or the membership is missing: a user learns nothing
+    // about workspaces they are not in.
+    return Denied(internal::Cat("user is not a member of workspaces/", workspace_id),
+                  kReasonNotAMember);
+  }
+  if (!member.ok()) return member.status();
+  if (member->status != MemberStatus::kActive) {
+    return Denied(internal::Cat("user is not an active member of workspaces/", workspace_id),
+                  kReasonNotAMember);
+  }
+  const MemberRole role = member->role;
+  switch (op) {
+    case Operation::kRead:
+      return absl::OkStatus();
+    case Operation::kManage:
+    case Operation::kTestConnection:
+      if (role == MemberRole::kOwner || role == MemberRole::kAdmin) return absl::OkStatus();
+      return Denied(internal::Cat("user needs role OWNER or ADMIN in workspaces/", workspace_id),
+                    kReasonRoleTooLow);
+    case Operation::kManageOwners:
+      if (role == MemberRole::kOwner) return absl::OkStatus();
+      return Denied(internal::Cat("user needs role OWNER in workspaces/", workspace_id),
+                    kReasonRoleTooLow);
+    default:
+      return Denied("unknown operation");
+  }
+}
+
+}  // namespace registryauth::services

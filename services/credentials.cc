@@ -1,0 +1,89 @@
+#include "services/credentials.h"
+
+#include <utility>
+
+#include "services/error_detail.h"
+#include "services/names.h"
+#include "services/str_util.h"
+
+namespace registryauth::services {
+namespace {
+
+absl::Status Incomplete(const RegistryConfig& config, std::string_view what) {
+  return WithErrorDetail(
+      absl::FailedPreconditionError(internal::Cat(
+          FormatRegistryConfigName(config.workspace_id, config.id), ": incomplete credentials: ",
+          what)),
+      {kReasonIncompleteCredentials, ErrorCategory::kAuthentication, false,
+       absl::ZeroDuration()});
+}
+
+}  // namespace
+
+std::string RegistryHostOf(std::string_view url) {
+  std::string_view rest = url;
+  for (std::string_view scheme : {"https://", "http://"}) {
+    if (rest.substr(0, scheme.size()) == scheme) {
+      rest.remove_prefix(scheme.size());
+      break;
+    }
+  }
+  const size_t slash = rest.find('/');
+  if (slash != std::string_view::npos) rest = rest.substr(0, slash);
+  return std::string(rest);
+}
+
+absl::StatusOr<Credentials> BuildCredentials(const RegistryConfig& config,
+                                             const RegistryService& registry_service) {
+  Credentials c;
+  c.type = config.type;
+  switch (config.type) {
+    case RegistryType::kGhcr:
+      if (config.owner.empty()) return Incomplete(config, "no owner");
+      c.registry_host = kGhcrHost;
+      c.username = config.owner;
+      c.repository_namespace = config.owner;
+      break;
+    case RegistryType::kAcr:
+      if (config.login_server.empty()) return Incomplete(config, "no login server");
+      if (config.username.empty()) return Incomplete(config, "no username");
+      c.registry_host = config.login_server;
+      c.username = config.username;
+      break;
+    case RegistryType::kDistribution:
+      if (config.url.empty()) return Incomplete(config, "no url");
+      if (config.username.empty()) {
+        return Incomplete(config, "no service username (the token realm will mint tokens)");
+      }
+      c.registry_host = RegistryHostOf(config.url);
+      c.username = config.username;
+      c.repository_namespace = config.repository_namespace;
+      break;
+    case RegistryType::kGeneric:
+      if (config.url.empty()) return Incomplete(config, "no url");
+      if (config.username.empty()) return Incomplete(config, "no username");
+      c.registry_host = RegistryHostOf(config.url);
+      c.username = config.username;
+      break;
+    default:
+      return WithErrorDetail(
+          absl::FailedPreconditionError(
+              internal::Cat(FormatRegistryConfigName(config.workspace_id, config.id),
+                            ": unsupported registry type")),
+          {kReasonUnsupportedRegistryType, ErrorCategory::kRegistry, false,
+           absl::ZeroDuration()});
+  }
+  if (config.secret_ciphertext.empty()) return Incomplete(config, "no secret stored");
+  absl::StatusOr<SecretString> secret = registry_service.DecryptSecret(config);
+  if (!secret.ok()) {
+    // Wrong key ring or a tampered row: an operator problem, not the caller's.
+    return WithErrorDetail(
+        absl::InternalError(internal::Cat(FormatRegistryConfigName(config.workspace_id, config.id),
+                                          ": stored secret cannot be decrypted")),
+        {kReasonSecretUndecryptable, ErrorCategory::kRegistry, false, absl::ZeroDuration()});
+  }
+  c.secret = *std::move(secret);
+  return c;
+}
+
+}  // namespace registryauth::services

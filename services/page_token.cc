@@ -1,0 +1,44 @@
+#include "services/page_token.h"
+
+#include "absl/strings/escaping.h"
+#include "services/str_util.h"
+
+namespace registryauth::services {
+namespace {
+
+constexpr char kPageTokenFormat = '\x01';
+constexpr std::size_t kMaxPageTokenChars = 1024;
+
+}  // namespace
+
+std::string EncodePageToken(std::string_view collection, std::string_view last_key) {
+  std::string raw = internal::Cat(std::string(1, kPageTokenFormat), collection,
+                                  std::string_view("\0", 1), last_key);
+  return absl::WebSafeBase64Escape(raw);
+}
+
+absl::StatusOr<std::string> DecodePageToken(std::string_view token, std::string_view collection,
+                                            bool (*valid_key)(std::string_view)) {
+  if (token.empty()) return std::string();
+  const absl::Status invalid = absl::InvalidArgumentError("page_token: invalid");
+  if (token.size() > kMaxPageTokenChars) return invalid;
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(internal::ToAbsl(token), &raw)) return invalid;
+  if (raw.empty() || raw[0] != kPageTokenFormat) return invalid;
+  std::size_t nul = raw.find('\0', 1);
+  if (nul == std::string::npos) return invalid;
+  if (std::string_view(raw).substr(1, nul - 1) != collection) {
+    return absl::InvalidArgumentError("page_token: does not belong to this list");
+  }
+  std::string last_key = raw.substr(nul + 1);
+  if (!valid_key(last_key)) return invalid;
+  return last_key;
+}
+
+absl::StatusOr<int> ResolvePageSize(int page_size) {
+  if (page_size < 0) return absl::InvalidArgumentError("page_size: must not be negative");
+  if (page_size == 0) return kDefaultListPageSize;
+  return page_size > kMaxListPageSize ? kMaxListPageSize : page_size;
+}
+
+}  // namespace registryauth::services
