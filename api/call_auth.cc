@@ -15,12 +15,7 @@ constexpr char kUserHeader[] = "x-registryauth-user";
 constexpr char kForwardedForHeader[] = "x-forwarded-for";
 
 std::optional<std::string> OneMetadata(const grpc::ServerContext& context, const char* key) {
-  const auto& md = context.client_metadata();
-  auto range = md.equal_range(key);
-  if (range.first == range.second) return std::nullopt;
-  auto next = range.first;
-  if (++next != range.second) return std::string();  // Repeated: treated as malformed.
-  return std::string(range.first->second.data(), range.first->second.size());
+  return SingleMetadataValue(context.client_metadata(), key);
 }
 
 bool UsableRequestId(const std::string& id) {

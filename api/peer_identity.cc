@@ -45,6 +45,15 @@ std::vector<std::string> UriSans(const std::string& pem) {
 
 }  // namespace
 
+std::optional<std::string> SingleMetadataValue(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, const char* key) {
+  auto range = metadata.equal_range(key);
+  if (range.first == range.second) return std::nullopt;
+  auto next = range.first;
+  if (++next != range.second) return std::string();  // Repeated: unusable.
+  return ToString(range.first->second);
+}
+
 std::optional<std::string> CertificateIdentity(const grpc::AuthContext& context) {
   if (!context.IsPeerAuthenticated()) return std::nullopt;
   std::vector<grpc::string_ref> pems = context.FindPropertyValues("x509_pem_cert");
@@ -64,16 +73,10 @@ std::optional<std::string> CertificateIdentity(const grpc::AuthContext& context)
 std::optional<std::string> ApiKeyFromMetadata(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
   std::optional<std::string> key;
-  auto single = [&](const char* name) -> std::optional<std::string> {
-    auto range = metadata.equal_range(name);
-    if (range.first == range.second) return std::nullopt;
-    auto next = range.first;
-    if (++next != range.second) return std::string();  // repeated: unusable
-    return ToString(range.first->second);
-  };
-  if (std::optional<std::string> v = single("x-api-key"); v.has_value()) {
+  if (std::optional<std::string> v = SingleMetadataValue(metadata, "x-api-key"); v.has_value()) {
     key = std::move(v);
-  } else if (std::optional<std::string> a = single("authorization"); a.has_value()) {
+  } else if (std::optional<std::string> a = SingleMetadataValue(metadata, "authorization");
+             a.has_value()) {
     constexpr size_t kSchemeLen = 7;  // "Bearer "
     if (a->size() <= kSchemeLen) return std::nullopt;
     std::string scheme = a->substr(0, kSchemeLen);

@@ -22,6 +22,11 @@ namespace registryauth::api {
 // by a certificate (plaintext, in-process, or TLS without a client certificate).
 std::optional<std::string> CertificateIdentity(const grpc::AuthContext& context);
 
+// The value of metadata `key` if it was sent exactly once; "" if it was repeated (unusable);
+// nullopt if absent.
+std::optional<std::string> SingleMetadataValue(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, const char* key);
+
 // The API key of a call: the single `x-api-key` value, or the token of a single
 // `authorization: Bearer <token>` (scheme case-insensitive). nullopt when absent, repeated,
 // empty, longer than 256 bytes or not printable ASCII.

@@ -12,8 +12,11 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "model/model.h"
+#include "services/types.h"
 
 namespace registryauth::services {
 
@@ -27,6 +30,18 @@ std::string EncodePageToken(std::string_view collection, std::string_view last_k
 // `page_token: does not belong to this list` for another collection's token.
 absl::StatusOr<std::string> DecodePageToken(std::string_view token, std::string_view collection,
                                             bool (*valid_key)(std::string_view));
+
+// A store page as a List result: the next-page token encodes key_of(last item) when more
+// items follow.
+template <typename T, typename KeyOf>
+ListResult<T> ToListResult(Page<T> page, std::string_view collection, KeyOf key_of) {
+  ListResult<T> result;
+  if (page.has_more && !page.items.empty()) {
+    result.next_page_token = EncodePageToken(collection, key_of(page.items.back()));
+  }
+  result.items = std::move(page.items);
+  return result;
+}
 
 // 0 -> kDefaultListPageSize, > kMaxListPageSize -> kMaxListPageSize, < 0 -> INVALID_ARGUMENT.
 absl::StatusOr<int> ResolvePageSize(int page_size);

@@ -21,19 +21,6 @@ std::string OutcomeOf(const absl::Status& status) {
   return status.ok() ? "OK" : absl::StatusCodeToString(status.code());
 }
 
-// Workspace id of a name inside a workspace (`workspaces/{w}/...`), for authorization. The
-// full parse, with field-specific errors, happens in RegistryService.
-absl::StatusOr<std::string> WorkspaceOf(std::string_view name, std::string_view field) {
-  constexpr std::string_view kPrefix = "workspaces/";
-  if (name.substr(0, kPrefix.size()) == kPrefix) {
-    std::string_view rest = name.substr(kPrefix.size());
-    std::string_view id = rest.substr(0, rest.find('/'));
-    if (IsValidId(id)) return std::string(id);
-  }
-  return absl::InvalidArgumentError(
-      internal::Cat(field, ": must start with workspaces/{workspace}, got ", QuoteInput(name)));
-}
-
 struct MemberName {
   std::string workspace_id;
   std::string user_id;
@@ -52,8 +39,6 @@ absl::StatusOr<MemberName> ParseMemberName(std::string_view name, std::string_vi
   if (!IsValidId(n.workspace_id) || !Authorizer::IsValidUserId(n.user_id)) return bad;
   return n;
 }
-
-bool IsValidUserIdKey(std::string_view key) { return Authorizer::IsValidUserId(key); }
 
 bool IsDecimalId(std::string_view key) {
   int64_t v;
@@ -355,7 +340,7 @@ absl::StatusOr<ListResult<Member>> RegistryAuth::ListMembers(const RequestContex
   RETURN_IF_ERROR(authz_.Check(ctx, Operation::kRead, ws));
   const std::string collection = internal::Cat(FormatWorkspaceName(ws), "/members");
   ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidUserIdKey));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, &Authorizer::IsValidUserId));
   absl::StatusOr<Page<Member>> page = store_.ListMembers(ws, ListOptions{size, after});
   if (!page.ok()) {
     if (absl::IsNotFound(page.status())) {
@@ -363,12 +348,7 @@ absl::StatusOr<ListResult<Member>> RegistryAuth::ListMembers(const RequestContex
     }
     return page.status();
   }
-  ListResult<Member> result;
-  if (page->has_more && !page->items.empty()) {
-    result.next_page_token = EncodePageToken(collection, page->items.back().user_id);
-  }
-  result.items = std::move(page->items);
-  return result;
+  return ToListResult(*std::move(page), collection, [](const Member& m) { return m.user_id; });
 }
 
 absl::StatusOr<Member> RegistryAuth::UpdateMember(const RequestContext& ctx,
@@ -531,12 +511,8 @@ absl::StatusOr<ListResult<AuditEvent>> RegistryAuth::ListAuditEvents(
     return absl::InvalidArgumentError("page_token: invalid");
   }
   ASSIGN_OR_RETURN(Page<AuditEvent> page, store_.ListAuditEvents(filter, size, before_id));
-  ListResult<AuditEvent> result;
-  if (page.has_more && !page.items.empty()) {
-    result.next_page_token = EncodePageToken(collection, absl::StrCat(page.items.back().id));
-  }
-  result.items = std::move(page.items);
-  return result;
+  return ToListResult(std::move(page), collection,
+                      [](const AuditEvent& e) { return absl::StrCat(e.id); });
 }
 
 }  // namespace registryauth::services

@@ -36,16 +36,6 @@ absl::StatusOr<T> Annotate(absl::StatusOr<T> result, std::string_view resource_n
   return Annotate(std::move(result).status(), resource_name);
 }
 
-template <typename T, typename IdOf>
-ListResult<T> ToListResult(Page<T> page, std::string_view collection, IdOf id_of) {
-  ListResult<T> result;
-  if (page.has_more && !page.items.empty()) {
-    result.next_page_token = EncodePageToken(collection, id_of(page.items.back()));
-  }
-  result.items = std::move(page.items);
-  return result;
-}
-
 absl::Status UnknownPath(std::string_view path) {
   return absl::InvalidArgumentError(internal::Cat("update_mask: unknown path ", QuoteInput(path)));
 }

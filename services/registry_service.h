@@ -37,8 +37,6 @@
 
 namespace registryauth::services {
 
-inline constexpr int kDefaultPageSize = 50;
-inline constexpr int kMaxPageSize = 1000;
 
 class RegistryService {
  public:
