@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "api/peer_identity.h"
+#include "common/secret.h"
 #include "services/authorizer.h"
 
 namespace registryauth::api {
@@ -84,11 +85,10 @@ absl::StatusOr<services::RequestContext> CallAuthenticator::Authenticate(
     }
     p->method = auth::AuthMethod::kMtls;
     ctx.caller = *std::move(p);
-  } else if (std::optional<std::string> key = ApiKeyFromMetadata(context->client_metadata());
+  } else if (std::optional<SecretString> key = ApiKeyFromMetadata(context->client_metadata());
              key.has_value()) {
     std::optional<auth::Principal> p =
-        policy != nullptr ? policy->FindByApiKey(*key) : std::nullopt;
-    OPENSSL_cleanse(key->data(), key->size());
+        policy != nullptr ? policy->FindByApiKey(key->view()) : std::nullopt;
     if (!p.has_value()) return absl::UnauthenticatedError("invalid API key");
     ctx.caller = *std::move(p);
   } else if (context->client_metadata().count("x-api-key") > 0 ||

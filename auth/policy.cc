@@ -1,212 +1,440 @@
 #include "auth/policy.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
 #include <set>
-#include <sstream>
+#include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "auth/constant_time_find.h"
+#include "auth/principal.h"
+#include "common/secret.h"
 
 namespace registryauth::auth {
 
+using internal::Sha256Digest;
+
 struct CallerPolicy::Entry {
   std::string name;
+  std::size_t line = 0;  // of the `caller` line
   std::vector<std::string> identities;
-  std::vector<std::string> key_hashes;  // raw 32-byte digests
+  std::size_t key_count = 0;
   std::set<Permission> permissions;
 };
 
 namespace {
 
-constexpr size_t kMaxPolicyBytes = 1 << 20;
+constexpr std::size_t kMaxPolicyFileSize = 1 << 20;
+constexpr std::size_t kMaxSpiffeIdLength = 2048;
+constexpr std::size_t kMaxCommonNameLength = 256;
+constexpr std::size_t kMaxEchoedPermissionLength = 64;
+constexpr std::string_view kSpiffePrefix = "spiffe://";
+constexpr std::string_view kCommonNamePrefix = "cn:";
+constexpr std::string_view kKeyHashPrefix = "sha256:";
+constexpr std::string_view kApiKeyPrefix = "rak_";
+constexpr std::size_t kApiKeyRandomBytes = 32;
 
-bool ValidCallerName(absl::string_view name) {
+// Debian's absl::string_view is not std::string_view.
+absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// [a-z0-9][a-z0-9._-]{0,62}
+bool IsValidCallerName(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;
-  auto lower_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!lower_digit(name[0])) return false;
+  if (!IsLower(name[0]) && !IsDigit(name[0])) return false;
   for (char c : name) {
-    if (!lower_digit(c) && c != '.' && c != '_' && c != '-') return false;
+    if (!IsLower(c) && !IsDigit(c) && c != '.' && c != '_' && c != '-') return false;
   }
   return true;
 }
 
-bool PrintableNoSpace(absl::string_view s) {
-  for (char c : s) {
-    if (c < 0x21 || c > 0x7e) return false;
+// A SPIFFE ID as the SPIFFE-ID specification defines it: "spiffe://", a trust domain of
+// [a-z0-9._-], then zero or more "/segment" with segments of [a-zA-Z0-9._-] other than "." and
+// "..", no trailing slash, no query or fragment, at most 2048 bytes.
+bool IsValidSpiffeId(std::string_view id) {
+  if (id.size() > kMaxSpiffeIdLength || id.substr(0, kSpiffePrefix.size()) != kSpiffePrefix) {
+    return false;
   }
-  return !s.empty();
+  std::string_view rest = id.substr(kSpiffePrefix.size());
+  const std::size_t slash = rest.find('/');
+  const std::string_view trust_domain = rest.substr(0, slash);
+  if (trust_domain.empty()) return false;
+  for (char c : trust_domain) {
+    if (!IsLower(c) && !IsDigit(c) && c != '.' && c != '_' && c != '-') return false;
+  }
+  if (slash == std::string_view::npos) return true;
+  std::string_view path = rest.substr(slash);  // "/a/b"
+  while (!path.empty()) {
+    path.remove_prefix(1);  // the '/'
+    const std::size_t next = path.find('/');
+    const std::string_view segment = path.substr(0, next);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    for (char c : segment) {
+      if (!IsLower(c) && !IsUpper(c) && !IsDigit(c) && c != '.' && c != '_' && c != '-') {
+        return false;
+      }
+    }
+    path = next == std::string_view::npos ? std::string_view() : path.substr(next);
+  }
+  return true;
 }
 
-std::string Sha256(absl::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(digest), len);
+// "cn:" + 1..256 bytes, none of them ASCII control characters (tokens hold no spaces anyway).
+bool IsValidCommonNameIdentity(std::string_view id) {
+  if (id.substr(0, kCommonNamePrefix.size()) != kCommonNamePrefix) return false;
+  const std::string_view cn = id.substr(kCommonNamePrefix.size());
+  if (cn.empty() || cn.size() > kMaxCommonNameLength) return false;
+  for (char c : cn) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
 }
 
-absl::Status LineError(int line, absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("policy line ", line, ": ", why));
+int HexValue(char c) {
+  if (IsDigit(c)) return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
+
+// "sha256:" + 64 hex digits (either case) -> the 32 digest bytes.
+bool ParseKeyHash(std::string_view text, Sha256Digest& digest) {
+  if (text.size() != kKeyHashPrefix.size() + 64 ||
+      text.substr(0, kKeyHashPrefix.size()) != kKeyHashPrefix) {
+    return false;
+  }
+  const std::string_view hex = text.substr(kKeyHashPrefix.size());
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    const int hi = HexValue(hex[2 * i]);
+    const int lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    digest[i] = static_cast<unsigned char>((hi << 4) | lo);
+  }
+  return true;
+}
+
+bool Sha256(std::string_view data, Sha256Digest& digest) {
+  unsigned int size = 0;
+  return EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) == 1 &&
+         size == digest.size();
+}
+
+// Whether an unknown permission token may be quoted back in an error: only text that looks like
+// a permission name ([a-z0-9._], short). A pasted API key (base64url, mixed case) never does.
+bool IsEchoSafe(std::string_view token) {
+  if (token.empty() || token.size() > kMaxEchoedPermissionLength) return false;
+  for (char c : token) {
+    if (!IsLower(c) && !IsDigit(c) && c != '.' && c != '_') return false;
+  }
+  return true;
+}
+
+// Splits `line` on whitespace. A '#' at the start of the line or after whitespace starts a
+// comment; a '#' inside a token (e.g. in a common name) is part of it.
+std::vector<std::string_view> Tokenize(std::string_view line) {
+  std::vector<std::string_view> tokens;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && IsSpace(line[i])) ++i;
+    if (i == line.size() || line[i] == '#') break;
+    const std::size_t start = i;
+    while (i < line.size() && !IsSpace(line[i])) ++i;
+    tokens.push_back(line.substr(start, i - start));
+  }
+  return tokens;
+}
+
+absl::Status LineError(std::size_t line_no, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("policy line ", line_no, ": ", what));
+}
+
+// The permissions a caller really holds: registries.manage includes registries.read.
+std::set<Permission> Effective(std::set<Permission> permissions) {
+  if (permissions.count(Permission::kRegistriesManage) != 0) {
+    permissions.insert(Permission::kRegistriesRead);
+  }
+  return permissions;
+}
+
+// 0..63 -> base64url character, without branches or table lookups on the (secret) value.
+char EncodeBase64UrlChar(unsigned v) {
+  const int x = static_cast<int>(v & 63);
+  // -1 if x >= n, else 0.
+  const auto at_least = [x](int n) { return (n - 1 - x) >> 8; };
+  int c = 'A' + x;          // 0..25  -> 'A'..'Z'
+  c += at_least(26) & 6;    // 26..51 -> 'a'..'z'
+  c += at_least(52) & -75;  // 52..61 -> '0'..'9'
+  c += at_least(62) & -13;  // 62     -> '-'
+  c += at_least(63) & 49;   // 63     -> '_'
+  return static_cast<char>(c);
+}
+
+// Unpadded base64url of `in`, appended to `out`.
+void AppendBase64Url(const unsigned char* in, std::size_t n, SecretString& out) {
+  char quad[4];
+  std::size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const std::uint32_t v =
+        (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
+    quad[0] = EncodeBase64UrlChar(v >> 18);
+    quad[1] = EncodeBase64UrlChar(v >> 12);
+    quad[2] = EncodeBase64UrlChar(v >> 6);
+    quad[3] = EncodeBase64UrlChar(v);
+    out.append(std::string_view(quad, 4));
+  }
+  if (n - i == 1) {
+    const std::uint32_t v = std::uint32_t{in[i]} << 16;
+    quad[0] = EncodeBase64UrlChar(v >> 18);
+    quad[1] = EncodeBase64UrlChar(v >> 12);
+    out.append(std::string_view(quad, 2));
+  } else if (n - i == 2) {
+    const std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8);
+    quad[0] = EncodeBase64UrlChar(v >> 18);
+    quad[1] = EncodeBase64UrlChar(v >> 12);
+    quad[2] = EncodeBase64UrlChar(v >> 6);
+    out.append(std::string_view(quad, 3));
+  }
+  OPENSSL_cleanse(quad, sizeof(quad));
+}
+
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
+};
 
 }  // namespace
 
 CallerPolicy::CallerPolicy() = default;
 CallerPolicy::~CallerPolicy() = default;
 
-absl::StatusOr<std::unique_ptr<CallerPolicy>> CallerPolicy::Parse(std::string_view text_std) {
-  const absl::string_view text(text_std.data(), text_std.size());
-  if (text.size() > kMaxPolicyBytes) {
-    return absl::InvalidArgumentError("policy: larger than 1 MiB");
-  }
+absl::StatusOr<std::unique_ptr<CallerPolicy>> CallerPolicy::Parse(std::string_view text) {
   std::unique_ptr<CallerPolicy> policy(new CallerPolicy());
-  std::set<std::string> names, identities, hashes;
-  int line_no = 0;
-  int entry_line = 0;
-  auto finish_entry = [&]() -> absl::Status {
+  std::map<std::string, std::size_t, std::less<>> name_lines;
+  std::map<std::string, std::size_t, std::less<>> identity_lines;
+  std::map<Sha256Digest, std::size_t> key_lines;
+
+  // Checks the entry just finished (if any); errors name its `caller` line.
+  const auto finish_entry = [&policy]() -> absl::Status {
     if (policy->entries_.empty()) return absl::OkStatus();
-    const Entry& e = policy->entries_.back();
-    if (e.identities.empty() && e.key_hashes.empty()) {
-      return LineError(entry_line, absl::StrCat("caller ", e.name,
-                                                " needs at least one identity or api_key"));
+    Entry& entry = policy->entries_.back();
+    if (entry.identities.empty() && entry.key_count == 0) {
+      return LineError(entry.line,
+                       absl::StrCat("caller \"", entry.name, "\" has no identity or api_key"));
     }
+    if (entry.permissions.empty()) {
+      return LineError(entry.line, absl::StrCat("caller \"", entry.name, "\" has no permissions"));
+    }
+    entry.permissions = Effective(std::move(entry.permissions));
     return absl::OkStatus();
   };
-  for (absl::string_view raw : absl::StrSplit(text, '\n')) {
+
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
     ++line_no;
-    absl::string_view line = raw;
-    if (size_t hash = line.find('#'); hash != absl::string_view::npos) line = line.substr(0, hash);
-    const bool indented = !line.empty() && (line[0] == ' ' || line[0] == '\t');
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty()) continue;
-    std::vector<absl::string_view> words =
-        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-    const absl::string_view keyword = words[0];
-    if (!indented) {
-      if (keyword != "caller") {
-        return LineError(line_no, absl::StrCat("expected `caller NAME`, got `",
-                                               keyword.substr(0, 32), "`"));
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+
+    const std::vector<std::string_view> tokens = Tokenize(line);
+    if (tokens.empty()) continue;
+    const bool indented = IsSpace(line[0]);
+    const std::string_view directive = tokens[0];
+
+    if (directive == "caller") {
+      if (indented) return LineError(line_no, "\"caller\" must not be indented");
+      if (tokens.size() != 2) return LineError(line_no, "\"caller\" takes exactly one name");
+      if (!IsValidCallerName(tokens[1])) {
+        return LineError(line_no, "caller name must match [a-z0-9][a-z0-9._-]{0,62}");
       }
-      if (absl::Status s = finish_entry(); !s.ok()) return s;
-      if (words.size() != 2 || !ValidCallerName(words[1])) {
-        return LineError(line_no, "`caller NAME`: NAME must match [a-z0-9][a-z0-9._-]{0,62}");
+      const absl::Status finished = finish_entry();
+      if (!finished.ok()) return finished;
+      const auto [it, inserted] = name_lines.emplace(std::string(tokens[1]), line_no);
+      if (!inserted) {
+        return LineError(line_no, absl::StrCat("duplicate caller \"", A(tokens[1]),
+                                               "\" (first on line ", it->second, ")"));
       }
-      if (!names.insert(std::string(words[1])).second) {
-        return LineError(line_no, absl::StrCat("caller ", words[1], " defined twice"));
-      }
-      policy->entries_.push_back(Entry{std::string(words[1]), {}, {}, {}});
-      entry_line = line_no;
+      Entry entry;
+      entry.name = std::string(tokens[1]);
+      entry.line = line_no;
+      policy->entries_.push_back(std::move(entry));
       continue;
     }
-    if (policy->entries_.empty()) {
-      return LineError(line_no, "indented line before the first `caller NAME`");
+
+    if (directive != "identity" && directive != "api_key" && directive != "permissions") {
+      return LineError(line_no,
+                       "expected \"caller\", \"identity\", \"api_key\" or \"permissions\"");
     }
+    if (policy->entries_.empty()) {
+      return LineError(line_no,
+                       absl::StrCat("\"", A(directive), "\" before the first \"caller\" line"));
+    }
+    if (!indented) {
+      return LineError(line_no, absl::StrCat("\"", A(directive),
+                                             "\" must be indented under its \"caller\" line"));
+    }
+    const std::size_t owner = policy->entries_.size() - 1;
     Entry& entry = policy->entries_.back();
-    if (keyword == "identity") {
-      if (words.size() != 2) return LineError(line_no, "`identity` takes one value");
-      const absl::string_view id = words[1];
-      const bool spiffe = absl::StartsWith(id, "spiffe://") && id.size() > 9;
-      const bool cn = absl::StartsWith(id, "cn:") && id.size() > 3;
-      if ((!spiffe && !cn) || !PrintableNoSpace(id) || id.size() > 512) {
+
+    if (directive == "identity") {
+      if (tokens.size() != 2) return LineError(line_no, "\"identity\" takes exactly one value");
+      const std::string_view identity = tokens[1];
+      if (identity.substr(0, kSpiffePrefix.size()) == kSpiffePrefix) {
+        if (!IsValidSpiffeId(identity)) {
+          return LineError(line_no,
+                           "identity is not a valid SPIFFE ID (spiffe://<trust domain of "
+                           "[a-z0-9._-]>[/<path>])");
+        }
+      } else if (identity.substr(0, kCommonNamePrefix.size()) == kCommonNamePrefix) {
+        if (!IsValidCommonNameIdentity(identity)) {
+          return LineError(line_no,
+                           "identity cn: needs a common name of 1 to 256 bytes without control "
+                           "characters");
+        }
+      } else {
         return LineError(line_no, "identity must be spiffe://... or cn:<common name>");
       }
-      if (!identities.insert(std::string(id)).second) {
-        return LineError(line_no, absl::StrCat("identity ", id, " is used twice"));
+      const auto [it, inserted] = identity_lines.emplace(std::string(identity), line_no);
+      if (!inserted) {
+        return LineError(line_no,
+                         absl::StrCat("duplicate identity (first on line ", it->second, ")"));
       }
-      entry.identities.emplace_back(id);
-    } else if (keyword == "api_key") {
-      constexpr absl::string_view kPrefix = "sha256:";
-      if (words.size() != 2 || !absl::StartsWith(words[1], kPrefix) ||
-          words[1].size() != kPrefix.size() + 64) {
-        return LineError(line_no, "api_key must be sha256:<64 hex digits>");
+      entry.identities.emplace_back(identity);
+      policy->identity_owner_.emplace(std::string(identity), owner);
+    } else if (directive == "api_key") {
+      Sha256Digest digest;
+      if (tokens.size() != 2 || !ParseKeyHash(tokens[1], digest)) {
+        // Never quote the value: it may be a key pasted by mistake instead of its hash.
+        return LineError(line_no,
+                         "api_key must be sha256:<64 hex digits>, the hash of the key "
+                         "(HashApiKey), never the key itself");
       }
-      const absl::string_view hex = words[1].substr(kPrefix.size());
-      for (char c : hex) {
-        if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
-          return LineError(line_no, "api_key must be sha256:<64 hex digits>");
+      const auto [it, inserted] = key_lines.emplace(digest, line_no);
+      if (!inserted) {
+        return LineError(line_no,
+                         absl::StrCat("duplicate api_key (first on line ", it->second, ")"));
+      }
+      ++entry.key_count;
+      policy->key_digests_.push_back(digest);
+      policy->key_owner_.push_back(owner);
+    } else {  // permissions
+      if (tokens.size() < 2) {
+        return LineError(line_no, "\"permissions\" needs at least one permission name");
+      }
+      for (std::size_t i = 1; i < tokens.size(); ++i) {
+        const std::optional<Permission> permission = ParsePermission(tokens[i]);
+        if (!permission.has_value()) {
+          if (!IsEchoSafe(tokens[i])) return LineError(line_no, "unknown permission");
+          return LineError(line_no, absl::StrCat("unknown permission \"", A(tokens[i]), "\""));
         }
+        entry.permissions.insert(*permission);
       }
-      std::string digest = absl::HexStringToBytes(absl::AsciiStrToLower(hex));
-      if (!hashes.insert(digest).second) {
-        return LineError(line_no, "this api_key is used twice");
-      }
-      entry.key_hashes.push_back(std::move(digest));
-    } else if (keyword == "permissions") {
-      if (words.size() < 2) return LineError(line_no, "`permissions` needs at least one name");
-      for (size_t i = 1; i < words.size(); ++i) {
-        std::optional<Permission> p =
-            ParsePermission(std::string_view(words[i].data(), words[i].size()));
-        if (!p.has_value()) {
-          return LineError(line_no, absl::StrCat("unknown permission \"", words[i].substr(0, 64),
-                                                 "\""));
-        }
-        entry.permissions.insert(*p);
-      }
-    } else {
-      return LineError(line_no, absl::StrCat("unknown setting `", keyword.substr(0, 32),
-                                             "` (identity, api_key, permissions)"));
     }
   }
-  if (absl::Status s = finish_entry(); !s.ok()) return s;
+  const absl::Status finished = finish_entry();
+  if (!finished.ok()) return finished;
+  if (policy->entries_.empty()) return absl::InvalidArgumentError("policy: no callers");
   return policy;
 }
 
 absl::StatusOr<std::unique_ptr<CallerPolicy>> CallerPolicy::LoadFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    return absl::ErrnoToStatus(error, absl::StrCat("cannot open policy file ", path));
+  }
+  FdCloser closer{fd};
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat("policy file ", path, ": cannot be read"));
+  if (::fstat(fd, &st) != 0) {
+    const int error = errno;
+    return absl::ErrnoToStatus(error, absl::StrCat("cannot stat policy file ", path));
   }
-  if (st.st_size > static_cast<off_t>(kMaxPolicyBytes)) {
-    return absl::InvalidArgumentError(absl::StrCat("policy file ", path, ": larger than 1 MiB"));
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("policy file ", path, " is not a regular file"));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::PermissionDeniedError(absl::StrCat("policy file ", path, ": cannot be read"));
+  const absl::Status too_large =
+      absl::InvalidArgumentError(absl::StrCat("policy file ", path, " is larger than 1 MiB"));
+  if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > kMaxPolicyFileSize) {
+    return too_large;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<std::unique_ptr<CallerPolicy>> policy = Parse(text.str());
+  std::string text(static_cast<std::size_t>(st.st_size) + 1, '\0');
+  std::size_t used = 0;
+  while (true) {
+    if (used == text.size()) {  // the file grew after fstat
+      if (text.size() > kMaxPolicyFileSize) return too_large;
+      text.resize(std::min(text.size() * 2, kMaxPolicyFileSize + 1));
+    }
+    const ssize_t n = ::read(fd, &text[used], text.size() - used);
+    if (n < 0) {
+      const int error = errno;
+      if (error == EINTR) continue;
+      return absl::ErrnoToStatus(error, absl::StrCat("cannot read policy file ", path));
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  if (used > kMaxPolicyFileSize) return too_large;
+  text.resize(used);
+  auto policy = Parse(text);
   if (!policy.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("policy file ", path, ": ", policy.status().message()));
+    return absl::Status(policy.status().code(),
+                        absl::StrCat("policy file ", path, ": ", policy.status().message()));
   }
   return policy;
 }
 
 std::optional<Principal> CallerPolicy::FindByIdentity(std::string_view identity) const {
-  for (const Entry& e : entries_) {
-    for (const std::string& id : e.identities) {
-      if (id == identity) {
-        return Principal{e.name, std::string(identity), AuthMethod::kMtls, e.permissions};
-      }
-    }
-  }
-  return std::nullopt;
+  const auto it = identity_owner_.find(identity);
+  if (it == identity_owner_.end()) return std::nullopt;
+  const Entry& entry = entries_[it->second];
+  Principal principal;
+  principal.name = entry.name;
+  principal.identity = it->first;
+  principal.method = AuthMethod::kMtls;
+  principal.permissions = entry.permissions;
+  return principal;
 }
 
 std::optional<Principal> CallerPolicy::FindByApiKey(std::string_view presented_key) const {
   if (presented_key.empty()) return std::nullopt;
-  const std::string digest = Sha256(absl::string_view(presented_key.data(), presented_key.size()));
-  // Compare against every stored hash, without stopping at a match.
-  const Entry* found = nullptr;
-  for (const Entry& e : entries_) {
-    for (const std::string& h : e.key_hashes) {
-      const bool equal = h.size() == digest.size() &&
-                         CRYPTO_memcmp(h.data(), digest.data(), digest.size()) == 0;
-      if (equal) found = &e;
-    }
-  }
-  if (found == nullptr) return std::nullopt;
-  return Principal{found->name, "apikey:" + found->name, AuthMethod::kApiKey,
-                   found->permissions};
+  Sha256Digest digest;
+  if (!Sha256(presented_key, digest)) return std::nullopt;
+  const std::optional<std::size_t> index = internal::ConstantTimeFind(key_digests_, digest);
+  if (!index.has_value()) return std::nullopt;
+  const Entry& entry = entries_[key_owner_[*index]];
+  Principal principal;
+  principal.name = entry.name;
+  principal.identity = absl::StrCat("apikey:", entry.name);
+  principal.method = AuthMethod::kApiKey;
+  principal.permissions = entry.permissions;
+  return principal;
 }
 
 size_t CallerPolicy::caller_count() const { return entries_.size(); }
@@ -221,34 +449,39 @@ std::shared_ptr<const CallerPolicy> PolicyHolder::Get() const {
 
 void PolicyHolder::Set(std::shared_ptr<const CallerPolicy> policy) {
   absl::MutexLock lock(&mu_);
-  policy_ = std::move(policy);
+  policy_.swap(policy);
+  // The old policy (now in `policy`) is released after the lock, by the last snapshot holder.
 }
 
 absl::Status PolicyHolder::ReloadFromFile(const std::string& path) {
   absl::StatusOr<std::unique_ptr<CallerPolicy>> loaded = CallerPolicy::LoadFile(path);
   if (!loaded.ok()) return loaded.status();
-  Set(std::shared_ptr<const CallerPolicy>(std::move(*loaded)));
+  Set(std::shared_ptr<const CallerPolicy>(*std::move(loaded)));
   return absl::OkStatus();
 }
 
 std::string HashApiKey(std::string_view key) {
-  return absl::StrCat("sha256:",
-                      absl::BytesToHexString(Sha256(absl::string_view(key.data(), key.size()))));
+  Sha256Digest digest;
+  if (!Sha256(key, digest)) return std::string();  // only if OpenSSL itself fails
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(kKeyHashPrefix);
+  for (unsigned char b : digest) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
 }
 
 absl::StatusOr<SecretString> GenerateApiKey() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
-    return absl::InternalError("api key: random generator failed");
+  unsigned char random[kApiKeyRandomBytes];
+  if (RAND_bytes(random, static_cast<int>(sizeof(random))) != 1) {
+    OPENSSL_cleanse(random, sizeof(random));
+    return absl::InternalError("random number generator failed");
   }
-  std::string encoded;
-  absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)),
-                            &encoded);
-  OPENSSL_cleanse(bytes, sizeof(bytes));
-  std::string full = "rak_" + encoded;
-  SecretString key(full);
-  WipeString(full);
-  WipeString(encoded);
+  SecretString key;
+  key.append(kApiKeyPrefix);
+  AppendBase64Url(random, sizeof(random), key);
+  OPENSSL_cleanse(random, sizeof(random));
   return key;
 }
 
