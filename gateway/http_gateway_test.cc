@@ -8,12 +8,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "boost/asio/connect.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
-#include "boost/asio/write.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "gateway/testing/fake_registry_auth_service.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -24,87 +20,17 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "tests/support/http_client.h"
 
 namespace registryauth::gateway {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using ::google::protobuf::Struct;
 
-struct Reply {
-  int status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-  bool keep_alive = false;
-  bool ok = false;  // false if no complete response could be read
-};
-
-// A blocking HTTP/1.1 client on one TCP connection that can also send raw bytes.
-class Connection {
- public:
-  explicit Connection(int port) : socket_(ioc_) {
-    boost::system::error_code ec;
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-    connected_ = !ec;
-  }
-  bool connected() const { return connected_; }
-
-  void SendRaw(const std::string& bytes) {
-    boost::system::error_code ec;
-    net::write(socket_, net::buffer(bytes), ec);
-  }
-
-  Reply Read() {
-    Reply reply;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(16 * 1024 * 1024);
-    boost::system::error_code ec;
-    http::read(socket_, buffer_, parser, ec);
-    if (ec) return reply;
-    const auto& res = parser.get();
-    reply.ok = true;
-    reply.status = static_cast<int>(res.result_int());
-    reply.body = res.body();
-    reply.keep_alive = res.keep_alive();
-    for (const auto& field : res) {
-      std::string name(field.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      reply.headers[name] = std::string(field.value());
-    }
-    return reply;
-  }
-
-  Reply Request(const std::string& method, const std::string& target,
-                const std::string& body = "",
-                const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    std::string raw = absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: test\r\n");
-    for (const auto& [k, v] : headers) absl::StrAppend(&raw, k, ": ", v, "\r\n");
-    if (!body.empty() || method == "POST" || method == "PATCH") {
-      absl::StrAppend(&raw, "Content-Type: application/json\r\nContent-Length: ", body.size(),
-                      "\r\n");
-    }
-    absl::StrAppend(&raw, "\r\n", body);
-    SendRaw(raw);
-    return Read();
-  }
-
-  // True once the server has closed the connection (read returns EOF or an error).
-  bool ClosedByPeer() {
-    char c;
-    boost::system::error_code ec;
-    socket_.read_some(net::buffer(&c, 1), ec);
-    return static_cast<bool>(ec);
-  }
-
- private:
-  net::io_context ioc_;
-  tcp::socket socket_;
-  beast::flat_buffer buffer_;
-  bool connected_ = false;
-};
+using Reply = ::registryauth::testing::HttpReply;
+using Connection = ::registryauth::testing::HttpConnection;
 
 Struct ParseJson(const std::string& body) {
   Struct s;
