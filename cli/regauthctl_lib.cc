@@ -33,12 +33,19 @@ namespace {
 
 using Stub = v1::RegistryAuthService::Stub;
 
-constexpr char kUsage[] = R"(usage: regauthctl [--addr=HOST:PORT] [--json] [--timeout=10s] <command>
+constexpr char kUsage[] = R"(usage: regauthctl [global flags] <command>
 
 Global flags:
   --addr=HOST:PORT   service address (default: $REGAUTH_ADDR or 127.0.0.1:50051)
   --json             print the response message as JSON (proto3 JSON mapping)
   --timeout=DUR      deadline of each call, e.g. 10s, 500ms (default 10s)
+  --tls-ca=PATH      connect with TLS, trusting this CA bundle ($REGAUTH_TLS_CA)
+  --tls-cert=PATH    client certificate for mutual TLS ($REGAUTH_TLS_CERT), with
+  --tls-key=PATH     its private key ($REGAUTH_TLS_KEY)
+  --api-key-file=PATH  read the API key from this file; default: $REGAUTH_API_KEY if set.
+                     API keys are never accepted as argument values.
+  --user=ID          act for this end user (x-registryauth-user; needs act_as_user)
+  --request-id=ID    x-request-id of the call (default: the server generates one)
 
 Commands:
   workspaces create <id> [--display-name=X]
@@ -62,6 +69,15 @@ Commands:
       [--default=true|false] [SECRET] [--etag=E]      (only the flags given are updated)
   registries delete <workspace> <registry> [--etag=E]
 
+  members create <workspace> <user> --role=owner|admin|member [--status=active|invited]
+  members get <workspace> <user>
+  members list <workspace> [--page-size=N] [--page-token=T] [--all]
+  members update <workspace> <user> [--role=R] [--status=active|invited|removed] [--etag=E]
+  members delete <workspace> <user> [--etag=E]
+
+  audit list [--resource=NAME] [--caller=ID] [--since=RFC3339] [--until=RFC3339]
+      [--page-size=N] [--page-token=T] [--all]
+
   SECRET is one of --secret-stdin (one trailing newline is trimmed), --secret-file=PATH or
   --secret-env=VAR. Secrets are never accepted as argument values and never printed.
 
@@ -75,7 +91,9 @@ const std::set<std::string>& ValueFlags() {
   static const auto* flags = new std::set<std::string>{
       "addr",  "timeout", "display-name", "registry",  "page-size",   "page-token",
       "etag",  "type",    "owner",        "login-server", "username", "url",
-      "namespace", "secret-file", "secret-env"};
+      "namespace", "secret-file", "secret-env", "tls-ca", "tls-cert", "tls-key",
+      "api-key-file", "user", "request-id", "role", "status", "resource", "caller", "since",
+      "until"};
   return *flags;
 }
 
@@ -115,6 +133,11 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
     if (size_t eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
+    }
+    if (name == "api-key") {
+      return absl::InvalidArgumentError(
+          "API keys are not accepted on the command line (they would show in `ps`); use "
+          "$REGAUTH_API_KEY or --api-key-file=PATH");
     }
     if (name == "secret") {
       return absl::InvalidArgumentError(
@@ -258,11 +281,23 @@ struct Outcome {
   static Outcome Code(int c) { return Outcome{c, std::nullopt}; }
 };
 
+// Metadata sent with every call.
+struct CallMetadata {
+  SecretString api_key;
+  std::string user;
+  std::string request_id;
+};
+
 class Command {
  public:
   Command(const CliIo& io, Args args, std::unique_ptr<Stub> stub, bool json,
-          absl::Duration timeout)
-      : io_(io), args_(std::move(args)), stub_(std::move(stub)), json_(json), timeout_(timeout) {}
+          absl::Duration timeout, CallMetadata metadata)
+      : io_(io),
+        args_(std::move(args)),
+        stub_(std::move(stub)),
+        json_(json),
+        timeout_(timeout),
+        metadata_(std::move(metadata)) {}
 
   const Args& args() const { return args_; }
   Stub& stub() { return *stub_; }
@@ -277,10 +312,23 @@ class Command {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          absl::ToChronoMilliseconds(timeout_));
+    if (!metadata_.api_key.empty()) {
+      // gRPC copies the value into the call; the copy made here is wiped right away.
+      std::string key(metadata_.api_key.view());
+      context.AddMetadata("x-api-key", key);
+      WipeString(key);
+    }
+    if (!metadata_.user.empty()) context.AddMetadata("x-registryauth-user", metadata_.user);
+    if (!metadata_.request_id.empty()) context.AddMetadata("x-request-id", metadata_.request_id);
     grpc::Status status = (stub_.get()->*method)(&context, request, response);
     if (!status.ok()) {
       *io_.err << "error: " << GrpcCodeName(status.error_code()) << ": "
-               << status.error_message() << '\n';
+               << status.error_message();
+      const auto& initial = context.GetServerInitialMetadata();
+      if (auto it = initial.find("x-request-id"); it != initial.end()) {
+        *io_.err << " (request id " << std::string(it->second.data(), it->second.size()) << ")";
+      }
+      *io_.err << '\n';
       return false;
     }
     return true;
@@ -312,12 +360,16 @@ class Command {
   std::unique_ptr<Stub> stub_;
   bool json_;
   absl::Duration timeout_;
+  CallMetadata metadata_;
 };
 
 // Checks positional count and that only `allowed` (plus global) flags were given.
 std::optional<UsageError> Expect(const Args& args, size_t positional,
                                  std::set<std::string> allowed) {
-  for (const char* g : {"addr", "json", "timeout", "help"}) allowed.insert(g);
+  for (const char* g : {"addr", "json", "timeout", "help", "tls-ca", "tls-cert", "tls-key",
+                        "api-key-file", "user", "request-id"}) {
+    allowed.insert(g);
+  }
   for (const auto& [name, value] : args.flags) {
     if (!allowed.count(name)) return UsageError(absl::StrCat("flag --", name, " not valid here"));
   }
@@ -821,6 +873,219 @@ Outcome Registries(Command& cmd) {
   return Outcome::Usage(absl::StrCat("unknown command \"registries ", verb, "\""));
 }
 
+// ---- members ----------------------------------------------------------------------------------
+
+// Fetches one page, or with --all every page (stopping if the server repeats a token), merging
+// `field` of each page into `all`.
+template <typename Req, typename Resp, typename Field>
+bool ListPages(Command& cmd, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+               Req req, Field* (Resp::*field)(), Resp* all) {
+  std::set<std::string> seen_tokens;
+  while (true) {
+    Resp page;
+    if (!cmd.Call(method, req, &page)) return false;
+    (all->*field)()->MergeFrom(*(page.*field)());
+    all->set_next_page_token(page.next_page_token());
+    if (!cmd.args().Bool("all") || page.next_page_token().empty() ||
+        !seen_tokens.insert(page.next_page_token()).second) {
+      return true;
+    }
+    req.set_page_token(page.next_page_token());
+  }
+}
+
+void PrintNextPage(Command& cmd, const std::string& token) {
+  if (!token.empty()) cmd.out() << "next page: --page-token=" << token << '\n';
+}
+
+std::string Lower(std::string s) { return absl::AsciiStrToLower(s); }
+
+absl::StatusOr<v1::Member::Role> ParseRole(const std::string& s) {
+  v1::Member::Role role;
+  if (!v1::Member::Role_Parse(absl::AsciiStrToUpper(s), &role) ||
+      role == v1::Member::ROLE_UNSPECIFIED) {
+    return absl::InvalidArgumentError("--role must be owner, admin or member");
+  }
+  return role;
+}
+
+absl::StatusOr<v1::Member::Status> ParseMemberStatus(const std::string& s) {
+  v1::Member::Status status;
+  if (!v1::Member::Status_Parse(absl::AsciiStrToUpper(s), &status) ||
+      status == v1::Member::STATUS_UNSPECIFIED) {
+    return absl::InvalidArgumentError("--status must be active, invited or removed");
+  }
+  return status;
+}
+
+void PrintMember(std::ostream& out, const v1::Member& m) {
+  PrintKv(out, {{"name", m.name()},
+                {"role", Lower(v1::Member::Role_Name(m.role()))},
+                {"status", Lower(v1::Member::Status_Name(m.status()))},
+                {"create_time", m.has_create_time() ? Ts(m.create_time()) : ""},
+                {"update_time", m.has_update_time() ? Ts(m.update_time()) : ""},
+                {"etag", m.etag()}});
+}
+
+Outcome Members(Command& cmd) {
+  const Args& a = cmd.args();
+  const std::string& verb = a.positional[1];
+  auto member_name = [&] {
+    return absl::StrCat(WsName(a.positional[2]), "/members/", a.positional[3]);
+  };
+  auto print = [&](const v1::Member& m) {
+    cmd.json() ? cmd.PrintJson(m) : PrintMember(cmd.out(), m);
+    return Outcome::Code(0);
+  };
+  if (verb == "create") {
+    if (auto e = Expect(a, 2, {"role", "status"})) return Outcome::Usage(e->message());
+    if (!a.Has("role")) return Outcome::Usage("members create needs --role");
+    v1::CreateMemberRequest req;
+    req.set_parent(WsName(a.positional[2]));
+    req.set_member_id(a.positional[3]);
+    absl::StatusOr<v1::Member::Role> role = ParseRole(a.Get("role"));
+    if (!role.ok()) return Outcome::Usage(std::string(role.status().message()));
+    req.mutable_member()->set_role(*role);
+    if (a.Has("status")) {
+      absl::StatusOr<v1::Member::Status> st = ParseMemberStatus(a.Get("status"));
+      if (!st.ok()) return Outcome::Usage(std::string(st.status().message()));
+      req.mutable_member()->set_status(*st);
+    }
+    v1::Member resp;
+    if (!cmd.Call(&Stub::CreateMember, req, &resp)) return Outcome::Code(1);
+    return print(resp);
+  }
+  if (verb == "get") {
+    if (auto e = Expect(a, 2, {})) return Outcome::Usage(e->message());
+    v1::GetMemberRequest req;
+    req.set_name(member_name());
+    v1::Member resp;
+    if (!cmd.Call(&Stub::GetMember, req, &resp)) return Outcome::Code(1);
+    return print(resp);
+  }
+  if (verb == "list") {
+    if (auto e = Expect(a, 1, {"page-size", "page-token", "all"})) {
+      return Outcome::Usage(e->message());
+    }
+    absl::StatusOr<int32_t> size = PageSize(a);
+    if (!size.ok()) return Outcome::Usage(std::string(size.status().message()));
+    v1::ListMembersRequest req;
+    req.set_parent(WsName(a.positional[2]));
+    req.set_page_size(*size);
+    req.set_page_token(a.Get("page-token"));
+    v1::ListMembersResponse all;
+    if (!ListPages(cmd, &Stub::ListMembers, req, &v1::ListMembersResponse::mutable_members,
+                   &all)) {
+      return Outcome::Code(1);
+    }
+    if (cmd.json()) {
+      cmd.PrintJson(all);
+      return Outcome::Code(0);
+    }
+    std::vector<std::vector<std::string>> rows = {{"USER", "ROLE", "STATUS", "UPDATED"}};
+    for (const auto& m : all.members()) {
+      rows.push_back({LastSegment(m.name()), Lower(v1::Member::Role_Name(m.role())),
+                      Lower(v1::Member::Status_Name(m.status())),
+                      m.has_update_time() ? Ts(m.update_time()) : ""});
+    }
+    PrintTable(cmd.out(), rows);
+    PrintNextPage(cmd, all.next_page_token());
+    return Outcome::Code(0);
+  }
+  if (verb == "update") {
+    if (auto e = Expect(a, 2, {"role", "status", "etag"})) return Outcome::Usage(e->message());
+    v1::UpdateMemberRequest req;
+    req.mutable_member()->set_name(member_name());
+    req.mutable_member()->set_etag(a.Get("etag"));
+    if (a.Has("role")) {
+      absl::StatusOr<v1::Member::Role> role = ParseRole(a.Get("role"));
+      if (!role.ok()) return Outcome::Usage(std::string(role.status().message()));
+      req.mutable_member()->set_role(*role);
+      req.mutable_update_mask()->add_paths("role");
+    }
+    if (a.Has("status")) {
+      absl::StatusOr<v1::Member::Status> st = ParseMemberStatus(a.Get("status"));
+      if (!st.ok()) return Outcome::Usage(std::string(st.status().message()));
+      req.mutable_member()->set_status(*st);
+      req.mutable_update_mask()->add_paths("status");
+    }
+    if (req.update_mask().paths().empty()) {
+      return Outcome::Usage("nothing to update: give --role and/or --status");
+    }
+    v1::Member resp;
+    if (!cmd.Call(&Stub::UpdateMember, req, &resp)) return Outcome::Code(1);
+    return print(resp);
+  }
+  if (verb == "delete") {
+    if (auto e = Expect(a, 2, {"etag"})) return Outcome::Usage(e->message());
+    v1::DeleteMemberRequest req;
+    req.set_name(member_name());
+    req.set_etag(a.Get("etag"));
+    google::protobuf::Empty resp;
+    if (!cmd.Call(&Stub::DeleteMember, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : void(cmd.out() << "deleted " << req.name() << '\n');
+    return Outcome::Code(0);
+  }
+  return Outcome::Usage(absl::StrCat("unknown command \"members ", verb, "\""));
+}
+
+// ---- audit ------------------------------------------------------------------------------------
+
+absl::Status ParseTimeFlag(const Args& a, const std::string& flag,
+                           google::protobuf::Timestamp* out) {
+  if (!a.Has(flag)) return absl::OkStatus();
+  if (!google::protobuf::util::TimeUtil::FromString(a.Get(flag), out)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " must be an RFC 3339 time such as 2026-11-23T10:00:00Z"));
+  }
+  return absl::OkStatus();
+}
+
+Outcome Audit(Command& cmd) {
+  const Args& a = cmd.args();
+  const std::string& verb = a.positional[1];
+  if (verb != "list") return Outcome::Usage(absl::StrCat("unknown command \"audit ", verb, "\""));
+  // Resource names contain '/', so `audit list` takes no positional ids.
+  if (auto e = Expect(a, 0, {"resource", "caller", "since", "until", "page-size", "page-token",
+                             "all"})) {
+    return Outcome::Usage(e->message());
+  }
+  absl::StatusOr<int32_t> size = PageSize(a);
+  if (!size.ok()) return Outcome::Usage(std::string(size.status().message()));
+  v1::ListAuditEventsRequest req;
+  req.set_resource(a.Get("resource"));
+  req.set_caller(a.Get("caller"));
+  req.set_page_size(*size);
+  req.set_page_token(a.Get("page-token"));
+  for (const auto& [flag, field] :
+       {std::pair<const char*, google::protobuf::Timestamp*>{"since", req.mutable_start_time()},
+        {"until", req.mutable_end_time()}}) {
+    if (absl::Status s = ParseTimeFlag(a, flag, field); !s.ok()) {
+      return Outcome::Usage(std::string(s.message()));
+    }
+  }
+  if (!a.Has("since")) req.clear_start_time();
+  if (!a.Has("until")) req.clear_end_time();
+  v1::ListAuditEventsResponse all;
+  if (!ListPages(cmd, &Stub::ListAuditEvents, req,
+                 &v1::ListAuditEventsResponse::mutable_audit_events, &all)) {
+    return Outcome::Code(1);
+  }
+  if (cmd.json()) {
+    cmd.PrintJson(all);
+    return Outcome::Code(0);
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"TIME", "CALLER", "ON BEHALF OF", "ACTION", "RESOURCE", "OUTCOME", "REQUEST ID"}};
+  for (const auto& e : all.audit_events()) {
+    rows.push_back({e.has_time() ? Ts(e.time()) : "", e.caller(), e.on_behalf_of(), e.action(),
+                    e.resource(), e.outcome(), e.request_id()});
+  }
+  PrintTable(cmd.out(), rows);
+  PrintNextPage(cmd, all.next_page_token());
+  return Outcome::Code(0);
+}
+
 absl::StatusOr<absl::Duration> ParseTimeout(const std::string& s) {
   absl::Duration d;
   int seconds;
@@ -835,8 +1100,43 @@ absl::StatusOr<absl::Duration> ParseTimeout(const std::string& s) {
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> DefaultChannelFactory(const std::string& addr) {
-  return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+absl::StatusOr<std::shared_ptr<grpc::Channel>> DefaultChannelFactory(const ChannelSpec& spec) {
+  if (spec.tls_ca_file.empty()) {
+    if (!spec.tls_cert_file.empty()) {
+      return absl::InvalidArgumentError("--tls-cert needs --tls-ca (the server's CA bundle)");
+    }
+    return grpc::CreateChannel(spec.addr, grpc::InsecureChannelCredentials());
+  }
+  if (spec.tls_cert_file.empty() != spec.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("give both --tls-cert and --tls-key, or neither");
+  }
+  auto read = [](const std::string& flag, const std::string& path) -> absl::StatusOr<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot read --", flag, " ", path));
+    }
+    if (text.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", path, " is empty or missing"));
+    }
+    return text;
+  };
+  grpc::SslCredentialsOptions options;
+  absl::StatusOr<std::string> ca = read("tls-ca", spec.tls_ca_file);
+  if (!ca.ok()) return ca.status();
+  options.pem_root_certs = *std::move(ca);
+  if (!spec.tls_cert_file.empty()) {
+    absl::StatusOr<std::string> cert = read("tls-cert", spec.tls_cert_file);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = read("tls-key", spec.tls_key_file);
+    if (!key.ok()) return key.status();
+    options.pem_cert_chain = *std::move(cert);
+    options.pem_private_key = *std::move(key);
+  }
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(spec.addr, grpc::SslCredentials(options));
+  WipeString(options.pem_private_key);
+  return channel;
 }
 
 std::optional<std::string> EnvFromProcess(const std::string& name) {
@@ -861,7 +1161,8 @@ int RunRegauthctl(const std::vector<std::string>& argv, const CliIo& io,
   }
   if (args->positional.empty()) return usage("no command given");
   const std::string resource = args->positional[0];
-  if (resource != "workspaces" && resource != "apps" && resource != "registries") {
+  if (resource != "workspaces" && resource != "apps" && resource != "registries" &&
+      resource != "members" && resource != "audit") {
     return usage(absl::StrCat("unknown command \"", resource, "\""));
   }
   if (args->positional.size() < 2) return usage(absl::StrCat("\"", resource, "\" needs a verb"));
@@ -877,14 +1178,45 @@ int RunRegauthctl(const std::vector<std::string>& argv, const CliIo& io,
   if (addr.empty()) addr = "127.0.0.1:50051";
   const bool json = args->Bool("json");
 
-  std::shared_ptr<grpc::Channel> channel = channel_factory(addr);
-  if (channel == nullptr) {
-    *io.err << "error: cannot create a channel to " << addr << '\n';
+  auto flag_or_env = [&](const char* flag, const char* env) {
+    std::string v = args->Get(flag);
+    return v.empty() ? io.getenv(env).value_or("") : v;
+  };
+  ChannelSpec spec{addr, flag_or_env("tls-ca", "REGAUTH_TLS_CA"),
+                   flag_or_env("tls-cert", "REGAUTH_TLS_CERT"),
+                   flag_or_env("tls-key", "REGAUTH_TLS_KEY")};
+
+  CallMetadata metadata;
+  if (args->Has("api-key-file")) {
+    std::ifstream in(args->Get("api-key-file"), std::ios::binary);
+    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+    if (key.empty()) {
+      return usage(absl::StrCat("cannot read an API key from --api-key-file ",
+                                args->Get("api-key-file")));
+    }
+    metadata.api_key = SecretString(key);
+    WipeString(key);
+  } else if (std::optional<std::string> key = io.getenv("REGAUTH_API_KEY");
+             key.has_value() && !key->empty()) {
+    metadata.api_key = SecretString(*key);
+    WipeString(*key);
+  }
+  metadata.user = args->Get("user");
+  metadata.request_id = args->Get("request-id");
+
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = channel_factory(spec);
+  if (!channel.ok() || *channel == nullptr) {
+    *io.err << "error: cannot connect to " << addr
+            << (channel.ok() ? "" : absl::StrCat(": ", channel.status().message())) << '\n';
     return 1;
   }
-  Command cmd(io, *std::move(args), v1::RegistryAuthService::NewStub(channel), json, timeout);
+  Command cmd(io, *std::move(args), v1::RegistryAuthService::NewStub(*channel), json, timeout,
+              std::move(metadata));
   Outcome outcome = resource == "workspaces" ? Workspaces(cmd)
                     : resource == "apps"     ? Apps(cmd)
+                    : resource == "members"  ? Members(cmd)
+                    : resource == "audit"    ? Audit(cmd)
                                              : Registries(cmd);
   if (outcome.usage.has_value()) return usage(outcome.usage->message());
   return outcome.code;

@@ -55,8 +55,8 @@ class RegauthctlTest : public ::testing::Test {
                if (it == env_.end()) return std::nullopt;
                return it->second;
              }};
-    int code = RunRegauthctl(args, io, [this](const std::string& addr) {
-      addrs_.push_back(addr);
+    int code = RunRegauthctl(args, io, [this](const ChannelSpec& spec) {
+      addrs_.push_back(spec.addr);
       return server_->InProcessChannel(grpc::ChannelArguments());
     });
     return {code, out.str(), err.str()};

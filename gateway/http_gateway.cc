@@ -273,10 +273,13 @@ class HttpGateway::Impl {
       res->set(http::field::server, "registry-auth");
       res->set(http::field::content_type, reply.content_type);
       if (!reply.allow.empty()) res->set(http::field::allow, reply.allow);
-      if (!request_id_.empty() && request_id_.size() <= 128) {
+      // The id the service used (it keeps a usable client id, else generates one); when no
+      // call reached the service, the client's own id if it is printable.
+      const std::string& id = reply.request_id.empty() ? request_id_ : reply.request_id;
+      if (!id.empty() && id.size() <= 128) {
         bool printable = true;
-        for (char c : request_id_) printable = printable && c >= 0x21 && c <= 0x7E;
-        if (printable) res->set("x-request-id", request_id_);
+        for (char c : id) printable = printable && c >= 0x21 && c <= 0x7E;
+        if (printable) res->set("x-request-id", id);
       }
       res->keep_alive(keep_alive_ && !gw_.shutting_down_);
       res->body() = std::move(reply.body);

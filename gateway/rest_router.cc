@@ -408,11 +408,19 @@ Handler RpcHandler(NewCallFn new_call, std::string body) {
       pending->context().AddMetadata("x-forwarded-for", r.forwarded_for);
     }
     pending->Start(env.async, [pending, done = std::move(done)](grpc::Status status) {
+      std::string request_id;
+      const auto& initial = pending->context().GetServerInitialMetadata();
+      if (auto it = initial.find("x-request-id"); it != initial.end()) {
+        request_id.assign(it->second.data(), it->second.size());
+      }
       if (!status.ok()) {
-        done(RestRouter::ErrorReply(status.error_code(), status.error_message()));
+        RestReply error = RestRouter::ErrorReply(status.error_code(), status.error_message());
+        error.request_id = std::move(request_id);
+        done(std::move(error));
         return;
       }
       RestReply reply;
+      reply.request_id = std::move(request_id);
       google::protobuf::util::JsonPrintOptions options;
       const google::protobuf::util::Status s = google::protobuf::util::MessageToJsonString(
           pending->response(), &reply.body, options);

@@ -50,6 +50,9 @@ struct RestReply {
   std::string content_type = "application/json";
   std::string body;
   std::string allow;  // Allow header value for 405 replies.
+  // The request id the service used (its x-request-id response metadata), echoed as the
+  // x-request-id header; empty when no call reached the service.
+  std::string request_id;
 };
 
 class RestRouter {

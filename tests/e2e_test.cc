@@ -15,6 +15,7 @@
 #include "server/config.h"
 #include "storage/conninfo.h"
 #include "server/server.h"
+#include "tests/support/http_client.h"
 #include "tests/support/live_server.h"
 #include "tests/support/raw_grpc.h"
 #include "tests/support/tcp_proxy.h"
@@ -253,6 +254,36 @@ TEST_F(E2eTest, LaterRpcsAnswerUnimplemented) {
   v1::TestConnectionResponse test_out;
   EXPECT_EQ(stub_->TestConnection(Ctx().get(), test, &test_out).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
+}
+
+// Through the HTTP adapter, every reply carries the request id the service used: the client's
+// own when it sent a usable one, else the one the service generated, which is also the id in
+// the access log and the audit row.
+TEST_F(E2eTest, HttpAdapterEchoesTheServiceRequestId) {
+  testing::HttpConnection http(server_->http_port());
+  ASSERT_TRUE(http.connected());
+  testing::HttpReply created = http.Request("POST", "/v1/workspaces?workspace_id=acme", "{}");
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string generated = created.headers["x-request-id"];
+  EXPECT_EQ(generated.size(), 32u) << generated;
+  testing::HttpReply missing = http.Request("GET", "/v1/workspaces/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.headers["x-request-id"].size(), 32u);
+  EXPECT_NE(missing.headers["x-request-id"], generated);
+
+  testing::HttpReply mine = http.Request("DELETE", "/v1/workspaces/acme", "",
+                                         {{"x-request-id", "client-chosen-id-1"}});
+  EXPECT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(mine.headers["x-request-id"], "client-chosen-id-1");
+
+  v1::ListAuditEventsRequest req;
+  req.set_resource("workspaces/acme");
+  v1::ListAuditEventsResponse events;
+  ASSERT_TRUE(stub_->ListAuditEvents(Ctx().get(), req, &events).ok());
+  std::set<std::string> ids;
+  for (const v1::AuditEvent& e : events.audit_events()) ids.insert(e.request_id());
+  EXPECT_TRUE(ids.count(generated)) << generated;
+  EXPECT_TRUE(ids.count("client-chosen-id-1"));
 }
 
 // PostgreSQL disappears behind a real TCP path: calls fail fast with UNAVAILABLE, health goes
