@@ -167,6 +167,46 @@ TEST_F(RegistryAuthTest, IncompleteCredentials) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(RegistryAuthTest, GetCredentialsPerRegistryType) {
+  struct Case {
+    RegistryType type;
+    std::string owner, login_server, url, ns, username;
+    std::string host, user, want_ns;
+  };
+  const std::vector<Case> cases = {
+      {RegistryType::kGhcr, "acme-org", "", "", "", "", "ghcr.io", "acme-org", "acme-org"},
+      {RegistryType::kAcr, "", "acme.azurecr.io", "", "", "acr-pull", "acme.azurecr.io",
+       "acr-pull", ""},
+      {RegistryType::kDistribution, "", "", "https://registry.example.com:5000/", "teams/acme",
+       "svc", "registry.example.com:5000", "svc", "teams/acme"},
+      {RegistryType::kGeneric, "", "", "http://127.0.0.1:5000", "", "bob", "127.0.0.1:5000", "bob",
+       ""},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    RegistryConfigInput in;
+    in.type = in.settings_type = c.type;
+    in.owner = c.owner;
+    in.login_server = c.login_server;
+    in.url = c.url;
+    in.repository_namespace = c.ns;
+    in.username = c.username;
+    in.secret = SecretString("secret-" + std::to_string(n));
+    const std::string id = "r" + std::to_string(n);
+    absl::StatusOr<RegistryConfig> created =
+        api_.CreateRegistryConfig(Frontend(), "workspaces/acme", id, std::move(in));
+    ASSERT_TRUE(created.ok()) << id << ": " << created.status();
+    absl::StatusOr<Credentials> got = api_.GetCredentials(Worker(), "workspaces/acme/registries/" + id);
+    ASSERT_TRUE(got.ok()) << id << ": " << got.status();
+    EXPECT_EQ(got->type, c.type) << id;
+    EXPECT_EQ(got->registry_host, c.host) << id;
+    EXPECT_EQ(got->username, c.user) << id;
+    EXPECT_EQ(got->repository_namespace, c.want_ns) << id;
+    EXPECT_EQ(got->secret.view(), "secret-" + std::to_string(n)) << id;
+    ++n;
+  }
+}
+
 TEST_F(RegistryAuthTest, TheLastOwnerStays) {
   absl::StatusOr<Member> alice = api_.GetMember(User("alice"), "workspaces/acme/members/alice");
   ASSERT_TRUE(alice.ok());
