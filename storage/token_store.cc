@@ -1,0 +1,26 @@
+#include "storage/token_store.h"
+
+#include <algorithm>
+
+namespace registryauth::storage {
+
+ThrottleState NextThrottleState(const ThrottleState& current, absl::Time now,
+                                const ThrottlePolicy& policy) {
+  ThrottleState next = current;
+  if (next.failures <= 0 || next.window_start + policy.window <= now) {
+    next.failures = 0;
+    next.window_start = now;
+  }
+  ++next.failures;
+  const int32_t over = next.failures - policy.free_failures;
+  if (over >= 1) {
+    absl::Duration delay = policy.base_delay;
+    // Doubling stops at max_delay, so the loop runs at most ~40 times for sane policies.
+    for (int32_t i = 1; i < over && delay < policy.max_delay; ++i) delay *= 2;
+    delay = std::min(delay, policy.max_delay);
+    next.blocked_until = std::max(next.blocked_until, now + delay);
+  }
+  return next;
+}
+
+}  // namespace registryauth::storage
