@@ -198,8 +198,9 @@ absl::Status LineError(std::size_t line_no, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("line ", line_no, ": ", what));
 }
 
-// Error messages carry no prefix; Parse and LoadFile add one.
-absl::StatusOr<std::unique_ptr<KeyRing>> ParseKeyFileText(std::string_view text) {
+// Error messages carry no prefix; Parse and LoadFile add one. Checks everything Create would
+// check too, so a successful parse always builds a ring.
+absl::StatusOr<KeyRing::FileContents> ParseKeyFileText(std::string_view text) {
   std::vector<std::pair<std::uint32_t, SecretString>> keys;
   std::map<std::uint32_t, std::size_t> key_lines;  // id -> line number
   std::uint32_t primary_id = 0;
@@ -256,7 +257,7 @@ absl::StatusOr<std::unique_ptr<KeyRing>> ParseKeyFileText(std::string_view text)
     return LineError(primary_line,
                      absl::StrCat("primary key id ", primary_id, " has no 'key' line"));
   }
-  return KeyRing::Create(std::move(keys), primary_id);
+  return KeyRing::FileContents{std::move(keys), primary_id};
 }
 
 struct FdCloser {
@@ -287,13 +288,23 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Create(
   return std::unique_ptr<KeyRing>(new KeyRing(std::move(ring), primary_id));
 }
 
+absl::StatusOr<KeyRing::FileContents> KeyRing::ParseContents(std::string_view key_file_text) {
+  auto contents = ParseKeyFileText(key_file_text);
+  if (!contents.ok()) return WithPrefix(contents.status(), "key file: ");
+  return contents;
+}
+
 absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Parse(std::string_view key_file_text) {
-  auto ring = ParseKeyFileText(key_file_text);
-  if (!ring.ok()) return WithPrefix(ring.status(), "key file: ");
-  return ring;
+  ASSIGN_OR_RETURN(FileContents contents, ParseContents(key_file_text));
+  return Create(std::move(contents.keys), contents.primary_id);
 }
 
 absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::LoadFile(const std::string& path) {
+  ASSIGN_OR_RETURN(FileContents contents, LoadFileContents(path));
+  return Create(std::move(contents.keys), contents.primary_id);
+}
+
+absl::StatusOr<KeyRing::FileContents> KeyRing::LoadFileContents(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int error = errno;
@@ -335,9 +346,9 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::LoadFile(const std::string& pa
     used += static_cast<std::size_t>(n);
   }
   if (used > kMaxKeyFileSize) return too_large;
-  auto ring = ParseKeyFileText(text.view().substr(0, used));
-  if (!ring.ok()) return WithPrefix(ring.status(), absl::StrCat("key file ", path, ": "));
-  return ring;
+  auto contents = ParseKeyFileText(text.view().substr(0, used));
+  if (!contents.ok()) return WithPrefix(contents.status(), absl::StrCat("key file ", path, ": "));
+  return contents;
 }
 
 absl::StatusOr<SecretString> KeyRing::GenerateKey() {
@@ -383,6 +394,28 @@ std::uint32_t KeyRing::KeyIdOf(std::string_view ciphertext) {
     return 0;
   }
   return GetBigEndian32(ciphertext.data() + 1);
+}
+
+std::vector<std::uint32_t> KeyRing::ChangedKeyIds(const KeyRing& other) const {
+  // GCM under a fixed nonce is deterministic: equal keys give equal output, different keys
+  // different output (but for a 2^-128 chance). The output is compared in constant time and
+  // then dropped; nothing real is ever sealed under this nonce by this code path.
+  static constexpr char kProbeNonce[AesGcm256::kNonceSize] = {'k', 'e', 'y', '-', 'c', 'o',
+                                                               'm', 'p', 'a', 'r', 'e', '!'};
+  const std::string_view nonce(kProbeNonce, sizeof(kProbeNonce));
+  constexpr std::string_view kProbe = "registry-auth key comparison";
+  std::vector<std::uint32_t> changed;
+  for (const auto& [id, gcm] : keys_) {
+    const auto it = other.keys_.find(id);
+    if (it == other.keys_.end()) continue;
+    absl::StatusOr<std::string> mine = gcm->Seal(nonce, kProbe, "");
+    absl::StatusOr<std::string> theirs = it->second->Seal(nonce, kProbe, "");
+    if (!mine.ok() || !theirs.ok() || mine->size() != theirs->size() ||
+        CRYPTO_memcmp(mine->data(), theirs->data(), mine->size()) != 0) {
+      changed.push_back(id);
+    }
+  }
+  return changed;
 }
 
 std::vector<std::uint32_t> KeyRing::key_ids() const {

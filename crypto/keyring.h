@@ -75,6 +75,16 @@ class KeyRing final : public Aead {
   // others (FAILED_PRECONDITION otherwise). Errors name the path, never the content.
   static absl::StatusOr<std::unique_ptr<KeyRing>> LoadFile(const std::string& path);
 
+  // A key file's entries with their key bytes, for the tool that edits key files
+  // (crypto/key_file.h). A ring never hands its keys out again, so editing starts here.
+  struct FileContents {
+    std::vector<std::pair<std::uint32_t, SecretString>> keys;  // in file order
+    std::uint32_t primary_id = 0;
+  };
+  // Parse and LoadFile without building the ring: same checks, same errors.
+  static absl::StatusOr<FileContents> ParseContents(std::string_view key_file_text);
+  static absl::StatusOr<FileContents> LoadFileContents(const std::string& path);
+
   // 32 bytes from the OpenSSL CSPRNG; INTERNAL if it fails.
   static absl::StatusOr<SecretString> GenerateKey();
 
@@ -100,6 +110,10 @@ class KeyRing final : public Aead {
   std::uint32_t primary_key_id() const { return primary_id_; }
   // All key ids, ascending.
   std::vector<std::uint32_t> key_ids() const;
+  // Ids present in both rings whose key bytes differ (ascending). A key id must never be
+  // reused for other bytes: every ciphertext under that id would stop decrypting. Compares a
+  // probe sealed under both keys (the probe never leaves this call), not the keys themselves.
+  std::vector<std::uint32_t> ChangedKeyIds(const KeyRing& other) const;
 
  private:
   KeyRing(std::map<std::uint32_t, std::unique_ptr<AesGcm256>> keys, std::uint32_t primary_id)

@@ -513,6 +513,19 @@ TEST(LoadFileTest, RefusesHugeFiles) {
   EXPECT_EQ(ring.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(KeyRingTest, ChangedKeyIdsFindsReusedIdsWithOtherBytes) {
+  auto a = MustRing({{1, std::string(32, 'a')}, {2, std::string(32, 'b')}, {3, Key0To31()}}, 1);
+  auto same = MustRing({{2, std::string(32, 'b')}, {1, std::string(32, 'a')}}, 2);
+  auto other = MustRing({{1, std::string(32, 'a')}, {2, std::string(32, 'c')},
+                         {3, std::string(32, 'd')}, {4, std::string(32, 'e')}},
+                        4);
+  ASSERT_TRUE(a && same && other);
+  EXPECT_TRUE(a->ChangedKeyIds(*same).empty());
+  EXPECT_TRUE(a->ChangedKeyIds(*a).empty());
+  EXPECT_EQ(a->ChangedKeyIds(*other), (std::vector<std::uint32_t>{2, 3}));
+  EXPECT_EQ(other->ChangedKeyIds(*a), (std::vector<std::uint32_t>{2, 3}));
+}
+
 TEST(KeyRingTest, ConcurrentEncryptDecrypt) {
   auto ring = MustRing({{1, std::string(32, 's')}, {2, std::string(32, 't')}}, 2);
   ASSERT_NE(ring, nullptr);

@@ -3,24 +3,41 @@
 // Configuration comes from flags and environment variables (see `registry-authd --helpfull` or
 // server/config.cc). It never starts PostgreSQL itself: it connects to --database_url.
 // SIGTERM/SIGINT stop it gracefully: new calls are refused, in-flight calls get
-// --shutdown_grace to finish. SIGHUP reloads the caller policy file.
+// --shutdown_grace to finish. SIGHUP reloads the caller policy file and the key file (see
+// RegistryAuthServer::ReloadPolicy / ReloadKeys: a bad file is logged and the previous one
+// stays).
+//
+// `registry-authd keys ...` and `registry-authd apikey` are operator subcommands
+// (server/keys_cli.h); they run and exit without starting the server.
 #include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
+#include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "server/config.h"
+#include "server/keys_cli.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
+  // Operator subcommands have their own small flag syntax and never start the server.
+  if (argc >= 2 && registryauth::server::IsSubcommand(argv[1])) {
+    registryauth::server::SubcommandIo io{&std::cout, &std::cerr,
+                                          registryauth::server::ProcessEnv(), nullptr};
+    return registryauth::server::RunSubcommand(std::vector<std::string>(argv + 1, argv + argc),
+                                               io);
+  }
   absl::SetProgramUsageMessage(
       "registry-authd: container-registry credential service.\n"
       "  registry-authd --database_url='host=... dbname=...' --key_file=keys.txt\n"
+      "  registry-authd keys generate|promote|usage|reencrypt|retire ...  (key rotation)\n"
+      "  registry-authd apikey                                          (new API key)\n"
       "Every flag also reads an environment variable (REGAUTH_<FLAG>, see --helpfull).");
   absl::ParseCommandLine(argc, argv);
 
@@ -29,7 +46,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGHUP);  // reload the caller policy
+  sigaddset(&stop_signals, SIGHUP);  // reload the caller policy and the key ring
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // A closed client socket must not kill the process.
   signal(SIGPIPE, SIG_IGN);
@@ -58,8 +75,10 @@ int main(int argc, char** argv) {
   while (true) {
     sigwait(&stop_signals, &signal_number);
     if (signal_number != SIGHUP) break;
-    LOG_INFO("received SIGHUP, reloading the caller policy");
-    (*server)->ReloadPolicy().IgnoreError();  // Logged by ReloadPolicy.
+    LOG_INFO("received SIGHUP, reloading the caller policy and the key ring");
+    // Both log their outcome; one failing does not stop the other.
+    if (!config->policy_file.empty()) (*server)->ReloadPolicy().IgnoreError();
+    (*server)->ReloadKeys().IgnoreError();
   }
   LOG_INFO(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                         ", shutting down (grace ", absl::FormatDuration(config->shutdown_grace),

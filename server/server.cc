@@ -1,8 +1,13 @@
 #include "server/server.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -12,6 +17,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "crypto/keyring.h"
+#include "crypto/keyring_holder.h"
 #include "gateway/http_gateway.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -83,6 +89,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
   return creds;
 }
 
+// "1, 2, 3 (primary 3)": ids only, never key material.
+std::string DescribeRing(const crypto::KeyRing& ring) {
+  std::string ids;
+  for (std::uint32_t id : ring.key_ids()) absl::StrAppend(&ids, ids.empty() ? "" : ", ", id);
+  return absl::StrCat("keys ", ids, " (primary ", ring.primary_key_id(), ")");
+}
+
 }  // namespace
 
 RegistryAuthServer::RegistryAuthServer() = default;
@@ -101,7 +114,10 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
       config.key_file.empty() ? crypto::KeyRing::Parse(config.keys_text.view())
                               : crypto::KeyRing::LoadFile(config.key_file);
   if (!keyring.ok()) return keyring.status();
-  s->keyring_ = *std::move(keyring);
+  LOG_INFO(absl::StrCat("key ring: ", DescribeRing(**keyring), " from ",
+                        config.key_file.empty() ? "REGAUTH_KEYS" : config.key_file));
+  s->key_file_ = config.key_file;
+  s->keys_ = std::make_unique<crypto::KeyRingHolder>(*std::move(keyring));
 
   storage::PostgresOptions db;
   db.dsn = config.database_url;
@@ -136,7 +152,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
       GrpcServerCredentials(config);
   if (!credentials.ok()) return credentials.status();
 
-  s->service_ = std::make_unique<services::RegistryService>(*s->store_, *s->keyring_, *s->clock_);
+  s->service_ = std::make_unique<services::RegistryService>(*s->store_, *s->keys_, *s->clock_);
   s->registry_auth_ =
       std::make_unique<services::RegistryAuth>(*s->store_, *s->service_, *s->clock_);
   s->grpc_service_ =
@@ -192,6 +208,76 @@ absl::Status RegistryAuthServer::ReloadPolicy() {
                            s.message()));
   }
   return s;
+}
+
+absl::Status RegistryAuthServer::ReloadKeys() {
+  absl::MutexLock lock(&reload_keys_mu_);
+  auto refuse = [](absl::Status status) {
+    LOG_ERROR(absl::StrCat("key ring NOT reloaded, keeping the previous one: ", status.message()));
+    return status;
+  };
+  if (key_file_.empty()) {
+    // Not an error of the moment (SIGHUP reloads the policy too): say it quietly.
+    LOG_INFO("key ring not reloaded: the keys come from REGAUTH_KEYS; restart to change them");
+    return absl::FailedPreconditionError(
+        "the keys come from REGAUTH_KEYS, not a file; restart to change them");
+  }
+  absl::StatusOr<std::unique_ptr<crypto::KeyRing>> loaded = crypto::KeyRing::LoadFile(key_file_);
+  if (!loaded.ok()) return refuse(loaded.status());
+  std::shared_ptr<const crypto::KeyRing> next = *std::move(loaded);
+  const std::shared_ptr<const crypto::KeyRing> current = keys_->Get();
+
+  // An id that comes back with other bytes would make every secret under it unreadable.
+  const std::vector<std::uint32_t> changed = current->ChangedKeyIds(*next);
+  if (!changed.empty()) {
+    std::string ids;
+    for (std::uint32_t id : changed) absl::StrAppend(&ids, ids.empty() ? "" : ", ", id);
+    return refuse(absl::FailedPreconditionError(
+        absl::StrCat("key id(s) ", ids, " have different key bytes than the loaded ones; a key "
+                     "id is never reused (add new keys with `registry-authd keys generate`)")));
+  }
+
+  // Which ids would the new ring drop? Those need the database's word that no secret uses
+  // them. The counts also reveal secrets that no ring can read (worth a warning either way).
+  const std::vector<std::uint32_t> next_ids = next->key_ids();
+  auto in_next = [&](std::uint32_t id) {
+    return std::find(next_ids.begin(), next_ids.end(), id) != next_ids.end();
+  };
+  std::vector<std::uint32_t> dropped;
+  for (std::uint32_t id : current->key_ids()) {
+    if (!in_next(id)) dropped.push_back(id);
+  }
+  absl::StatusOr<std::map<std::uint32_t, int64_t>> counts = store_->CountSecretsByKeyId();
+  if (!counts.ok()) {
+    if (!dropped.empty()) {
+      return refuse(absl::UnavailableError(absl::StrCat(
+          "the new key file drops key(s) and the database cannot confirm they are unused: ",
+          counts.status().message())));
+    }
+    LOG_WARNING(absl::StrCat("key ring reload: cannot count secrets per key (",
+                             counts.status().message(), "); the new file drops no key"));
+  } else {
+    std::string in_use;      // dropped by this file, still used
+    std::string unreadable;  // in neither ring: not this reload's doing
+    for (const auto& [id, rows] : *counts) {
+      if (in_next(id)) continue;
+      std::string& list =
+          std::find(dropped.begin(), dropped.end(), id) != dropped.end() ? in_use : unreadable;
+      absl::StrAppend(&list, list.empty() ? "" : ", ", id, " (", rows, " secrets)");
+    }
+    if (!in_use.empty()) {
+      return refuse(absl::FailedPreconditionError(
+          absl::StrCat("the new key file drops key(s) still in use: ", in_use,
+                       "; run `registry-authd keys reencrypt` first")));
+    }
+    if (!unreadable.empty()) {
+      LOG_WARNING(absl::StrCat("secrets under key(s) missing from the key file cannot be "
+                               "decrypted: ", unreadable));
+    }
+  }
+  keys_->Set(next);
+  LOG_INFO(absl::StrCat("key ring reloaded from ", key_file_, ": ", DescribeRing(*next)));
+  return absl::OkStatus();
 }
 
 void RegistryAuthServer::Shutdown(absl::Duration grace) {

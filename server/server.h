@@ -1,7 +1,8 @@
 // The composition root: the one place that wires real implementations together.
 //
 // RegistryAuthServer::Start builds, from a ServerConfig: the caller policy and the call
-// authenticator (TLS / mTLS credentials from PEM files), the AES-256-GCM key ring, the
+// authenticator (TLS / mTLS credentials from PEM files), the AES-256-GCM key ring (in a
+// crypto::KeyRingHolder, so ReloadKeys can swap it while calls are served), the
 // PostgreSQL store (waiting up to startup_timeout for the database and applying migrations),
 // the domain service, the gRPC adapter with grpc.health.v1 and server reflection, the database
 // health monitor, and the HTTP gateway, which reaches the gRPC service through an in-process
@@ -19,6 +20,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
@@ -26,7 +28,7 @@
 
 namespace registryauth {
 class Clock;
-namespace crypto { class KeyRing; }
+namespace crypto { class KeyRingHolder; }
 namespace storage { class PostgresRegistryStore; }
 namespace services { class RegistryService; class RegistryAuth; }
 namespace api { class RegistryAuthGrpcService; class CallAuthenticator; }
@@ -53,6 +55,17 @@ class RegistryAuthServer {
   bool ProbeDatabaseNow();
   // Re-reads the caller policy file (SIGHUP). On error the previous policy stays in force.
   absl::Status ReloadPolicy();
+  // Re-reads the key file (SIGHUP; key rotation). The new ring serves the next call; calls in
+  // flight finish with the ring they started with. The previous ring stays in force (and the
+  // error is returned and logged, without key material) if the file cannot be read or parsed,
+  // if it gives a loaded key id other key bytes (FAILED_PRECONDITION; ids are never reused),
+  // or if it drops a key id that stored secrets still use: FAILED_PRECONDITION, since
+  // loading it would make those secrets unreadable (run `registry-authd keys reencrypt`
+  // first). Dropping ids is only accepted when the database confirms they are unused, so it is
+  // refused (UNAVAILABLE) while the database cannot be asked; adding keys or changing the
+  // primary needs no database. FAILED_PRECONDITION when the keys came from REGAUTH_KEYS (no
+  // file to re-read). Logs the loaded key ids and the primary (ids only).
+  absl::Status ReloadKeys();
   // Stops accepting calls, lets in-flight calls finish within `grace`, then stops everything.
   // Idempotent.
   void Shutdown(absl::Duration grace);
@@ -61,7 +74,9 @@ class RegistryAuthServer {
   RegistryAuthServer();
 
   std::unique_ptr<Clock> clock_;
-  std::unique_ptr<crypto::KeyRing> keyring_;
+  std::string key_file_;
+  std::unique_ptr<crypto::KeyRingHolder> keys_;
+  absl::Mutex reload_keys_mu_;  // one ReloadKeys at a time (check, then swap)
   std::unique_ptr<storage::PostgresRegistryStore> store_;
   std::unique_ptr<services::RegistryService> service_;
   std::string policy_file_;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Black-box test of the registry-authd binary: configuration errors are one clear line with a
-# non-zero exit; it starts on a real PostgreSQL, serves /healthz and /readyz, and stops cleanly
-# on SIGTERM (exit 0). Needs REGAUTH_TEST_PG_DSN (an admin DSN; ./test.sh provides it).
+# non-zero exit; it starts on a real PostgreSQL, serves /healthz and /readyz, rotates its key
+# ring with `registry-authd keys ...` and SIGHUP while running, and stops cleanly on SIGTERM
+# (exit 0). Needs REGAUTH_TEST_PG_DSN (an admin DSN; ./test.sh provides it).
 set -uo pipefail
 
 daemon="$1"
@@ -77,6 +78,54 @@ if [ -n "$http_port" ]; then
   tables=$(psql "$dsn" -tAc "SELECT count(*) FROM schema_migrations")
   check "migrations applied at start-up" [ "${tables:-0}" -ge 1 ]
 fi
+
+# --- key rotation with the daemon running: `registry-authd keys ...` and SIGHUP
+wait_log() {  # wait_log PATTERN: until the daemon's log has a line matching PATTERN (5 s)
+  for _ in $(seq 1 50); do grep -q -- "$1" "$work/log" && return 0; sleep 0.1; done
+  return 1
+}
+keys() { "$daemon" keys "$@" --key_file="$work/keys.txt" --database_url="$dsn"; }
+key1=$(sed -n 's/^key 1 //p' "$work/keys.txt")
+out=$(keys usage 2>&1)
+check "keys usage exits 0" [ $? -eq 0 ]
+check "keys usage marks the primary" grep -Eq '^1 +0 +primary$' <<<"$out"
+out=$(keys generate 2>&1)
+check "keys generate exits 0" [ $? -eq 0 ]
+check "keys generate names the new key" grep -q "added key 2 (primary)" <<<"$out"
+check "rewritten key file is mode 600" [ "$(stat -c %a "$work/keys.txt")" = 600 ]
+key2=$(sed -n 's/^key 2 //p' "$work/keys.txt")
+check "new key is in the file" [ -n "$key2" ]
+kill -HUP "$pid"
+check "SIGHUP reloads the key ring" wait_log "key ring reloaded from .*: keys 1, 2 (primary 2)"
+keys retire 2 >"$work/out" 2>&1
+check "retiring the primary exits 1" [ $? -eq 1 ]
+check "retiring the primary says why" grep -q "is the primary key" "$work/out"
+keys promote >/dev/null 2>&1
+check "promote without ID is a usage error (2)" [ $? -eq 2 ]
+out=$(keys reencrypt --batch_size=10 2>&1)
+check "keys reencrypt exits 0" [ $? -eq 0 ]
+check "keys reencrypt reports done" grep -q "done: every stored secret is under key 2" <<<"$out"
+out=$(keys retire 1 2>&1)
+check "keys retire 1 exits 0" [ $? -eq 0 ]
+check "key 1 is gone from the file" [ -z "$(sed -n 's/^key 1 //p' "$work/keys.txt")" ]
+kill -HUP "$pid"
+check "SIGHUP reloads the smaller ring" wait_log "key ring reloaded from .*: keys 2 (primary 2)"
+audit=$(psql "$dsn" -tAc "SELECT action || ' ' || resource || ' ' || outcome FROM audit_events WHERE caller = 'registry-authd keys' ORDER BY id")
+check "key operations are audited" [ "$audit" = "KeyGenerate keys/2 OK
+KeyRetire keys/2 FAILED_PRECONDITION
+KeyReencrypt keys/2 OK
+KeyRetire keys/1 OK" ]
+all_audit=$(psql "$dsn" -tAc "SELECT row_to_json(a)::text FROM audit_events a")
+check "audit rows show no key" absent "$key1" "$all_audit"
+check "audit rows show no new key" absent "$key2" "$all_audit"
+check "daemon log shows no key" absent "$key1" "$(cat "$work/log")"
+check "daemon log shows no new key" absent "$key2" "$(cat "$work/log")"
+out=$("$daemon" apikey 2>/dev/null)
+check "apikey exits 0" [ $? -eq 0 ]
+check "apikey prints a key and its policy line" [ "$(wc -l <<<"$out")" -eq 2 ]
+check "apikey key has the rak_ prefix" grep -q '^rak_' <<<"$out"
+check "apikey policy line" grep -Eq '^api_key sha256:[0-9a-f]{64}$' <<<"$out"
+
 kill -TERM "$pid"
 wait "$pid"
 rc=$?

@@ -1,6 +1,7 @@
 #include "services/testing/fake_store.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -45,6 +46,11 @@ Page<T> MakePage(It first, It last, const ListOptions& options, IdOf id_of) {
 }
 
 }  // namespace
+
+void FakeRegistryStore::set_before_replace_secret(ReplaceSecretHook hook) {
+  absl::MutexLock lock(&mu_);
+  before_replace_secret_ = std::move(hook);
+}
 
 void FakeRegistryStore::set_fail_audit_appends(bool fail) {
   absl::MutexLock lock(&mu_);
@@ -421,6 +427,12 @@ absl::StatusOr<bool> FakeRegistryStore::ReplaceSecretCiphertext(std::string_view
                                                                 const std::string& old_ciphertext,
                                                                 const std::string& new_ciphertext,
                                                                 uint32_t new_key_id) {
+  ReplaceSecretHook hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = before_replace_secret_;
+  }
+  if (hook) hook(workspace_id, id);
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   if (new_ciphertext.empty()) return absl::InvalidArgumentError("empty new ciphertext");

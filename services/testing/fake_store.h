@@ -15,6 +15,7 @@
 #define REGISTRY_AUTH_SERVICES_TESTING_FAKE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -92,6 +93,10 @@ class FakeRegistryStore final : public storage::RegistryStore {
   void set_next_error(absl::Status status);
   // While set, every AppendAuditEvent fails with UNAVAILABLE (an audit outage).
   void set_fail_audit_appends(bool fail);
+  // Runs at the start of every ReplaceSecretCiphertext, outside the store's lock (so it may
+  // call the store), e.g. to change the row first and make the compare-and-set lose a race.
+  using ReplaceSecretHook = std::function<void(std::string_view workspace_id, std::string_view id)>;
+  void set_before_replace_secret(ReplaceSecretHook hook);
 
  private:
   using Key = std::pair<std::string, std::string>;  // (workspace_id, id)
@@ -107,6 +112,7 @@ class FakeRegistryStore final : public storage::RegistryStore {
   std::vector<AuditEvent> audit_ ABSL_GUARDED_BY(mu_);  // audit_[i].id == i + 1
   std::optional<absl::Status> next_error_ ABSL_GUARDED_BY(mu_);
   bool fail_audit_appends_ ABSL_GUARDED_BY(mu_) = false;
+  ReplaceSecretHook before_replace_secret_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace registryauth::services::testing
