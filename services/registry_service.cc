@@ -471,7 +471,11 @@ absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string
     merged.last_validation_error.clear();
   }
   merged.update_time = clock_.Now();
-  return Annotate(store_.UpdateRegistryConfig(merged, expected), config_name);
+  // Without a new secret, the store keeps the row's own: `merged` carries the ciphertext as
+  // read above, and a key rotation may have re-encrypted it since (without a version change).
+  return Annotate(new_secret ? store_.UpdateRegistryConfig(merged, expected)
+                             : store_.UpdateRegistryConfigKeepingSecret(merged, expected),
+                  config_name);
 }
 
 absl::Status RegistryService::DeleteRegistryConfig(std::string_view name, std::string_view etag) {

@@ -393,6 +393,49 @@ TEST_F(RegistryServiceTest, UpdateWithoutSecretKeepsItAndValidation) {
   EXPECT_EQ(u->validation_status, ValidationStatus::kValid);
 }
 
+#ifndef REGAUTH_TEST_WITH_MEMORY_STORE
+// Key rotation re-encrypts the row between the service's read and its write (the fake store's
+// hook runs right before the write). A change without a new secret must not put the old
+// ciphertext back; a new secret simply wins.
+TEST_F(RegistryServiceTest, UpdateDoesNotUndoAConcurrentReencryption) {
+  RegistryConfig created = *CreateGhcr("gh");
+  testing::FakeAead key9(9);
+  const std::string rotated =
+      *key9.Encrypt(kPat, RegistryService::SecretAssociatedData("acme", "gh"));
+  bool swapped = false;
+  store_.set_before_update_config([&](std::string_view, std::string_view) {
+    if (swapped) return;
+    swapped = *store_.ReplaceSecretCiphertext("acme", "gh", created.secret_ciphertext, rotated, 9);
+  });
+  RegistryConfigInput in;
+  in.display_name = "Renamed";
+  absl::StatusOr<RegistryConfig> u = service_.UpdateRegistryConfig(
+      "workspaces/acme/registries/gh", std::move(in), {"display_name"}, "");
+  ASSERT_TRUE(u.ok()) << u.status();
+  ASSERT_TRUE(swapped);
+  EXPECT_EQ(u->display_name, "Renamed");
+  EXPECT_EQ(u->secret_ciphertext, rotated);
+  EXPECT_EQ(u->secret_key_id, 9u);
+  RegistryConfig stored = *store_.GetRegistryConfig("acme", "gh");
+  EXPECT_EQ(stored.secret_ciphertext, rotated);
+  EXPECT_EQ(key9.Decrypt(stored.secret_ciphertext,
+                         RegistryService::SecretAssociatedData("acme", "gh"))
+                ->view(),
+            kPat);
+
+  // With a new secret, the write replaces whatever is stored.
+  swapped = false;
+  created = stored;
+  RegistryConfigInput with_secret;
+  with_secret.secret = SecretString(kPat2);
+  u = service_.UpdateRegistryConfig("workspaces/acme/registries/gh", std::move(with_secret),
+                                    {"secret"}, "");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->secret_key_id, 7u);
+  EXPECT_EQ(service_.DecryptSecret(*store_.GetRegistryConfig("acme", "gh"))->view(), kPat2);
+}
+#endif
+
 TEST_F(RegistryServiceTest, NewSecretResetsValidation) {
   RegistryConfig created = *CreateGhcr("gh");
   MarkValid("gh");

@@ -352,6 +352,17 @@ absl::StatusOr<Page<RegistryConfig>> InMemoryRegistryStore::ListRegistryConfigs(
 
 absl::StatusOr<RegistryConfig> InMemoryRegistryStore::UpdateRegistryConfig(
     const RegistryConfig& config, int64_t expected_version) {
+  return UpdateConfig(config, expected_version, /*keep_secret=*/false);
+}
+
+absl::StatusOr<RegistryConfig> InMemoryRegistryStore::UpdateRegistryConfigKeepingSecret(
+    const RegistryConfig& config, int64_t expected_version) {
+  return UpdateConfig(config, expected_version, /*keep_secret=*/true);
+}
+
+absl::StatusOr<RegistryConfig> InMemoryRegistryStore::UpdateConfig(const RegistryConfig& config,
+                                                                   int64_t expected_version,
+                                                                   bool keep_secret) {
   absl::Status valid = CheckConfig(config, "update registry config");
   if (!valid.ok()) return valid;
   absl::MutexLock lock(&mu_);
@@ -365,6 +376,11 @@ absl::StatusOr<RegistryConfig> InMemoryRegistryStore::UpdateRegistryConfig(
   RegistryConfig updated = config;
   updated.create_time = it->second.create_time;
   updated.version = it->second.version + 1;
+  if (keep_secret) {
+    updated.secret_ciphertext = it->second.secret_ciphertext;
+    updated.secret_key_id = it->second.secret_key_id;
+    updated.secret_hint = it->second.secret_hint;
+  }
   NormalizeTimes(updated);
   if (updated.is_default) {
     ClearOtherDefaultsLocked(updated.workspace_id, updated.id, updated.update_time);

@@ -60,6 +60,8 @@ class InMemoryRegistryStore final : public RegistryStore {
                                                            const ListOptions& options) override;
   absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RegistryConfig& config,
                                                       int64_t expected_version) override;
+  absl::StatusOr<RegistryConfig> UpdateRegistryConfigKeepingSecret(
+      const RegistryConfig& config, int64_t expected_version) override;
   absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
                                     int64_t expected_version) override;
 
@@ -93,6 +95,9 @@ class InMemoryRegistryStore final : public RegistryStore {
 
  private:
   using ChildKey = std::pair<std::string, std::string>;  // (workspace_id, id)
+
+  absl::StatusOr<RegistryConfig> UpdateConfig(const RegistryConfig& config,
+                                              int64_t expected_version, bool keep_secret);
 
   // Clears is_default on the workspace's configs other than `keep_id`.
   void ClearOtherDefaultsLocked(const std::string& workspace_id, const std::string& keep_id,

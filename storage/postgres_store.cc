@@ -67,11 +67,18 @@ std::string ConfigColumns() {
       Micros("update_time"), ", version");
 }
 
-// SET list of rc_update: parameters $3..$16 and $18 as in rc_insert, $17 = expected version.
+// SET list of rc_update: parameters $3..$16 and $18 as in rc_insert, $17 = expected version,
+// $19 = keep the stored secret (UpdateRegistryConfigKeepingSecret): then the secret columns
+// are assigned their own current values, inside the same UPDATE, so nothing read earlier can
+// overwrite a ciphertext swapped in by re-encryption.
 constexpr char kConfigSet[] =
     "display_name = $3, type = $4, owner = $5, login_server = $6, url = $7, "
-    "repository_namespace = $8, username = $9, secret_ciphertext = NULLIF($10::bytea, ''), "
-    "secret_key_id = $11, secret_hint = $12, is_default = $13, validation_status = $14, "
+    "repository_namespace = $8, username = $9, "
+    "secret_ciphertext = CASE WHEN $19::boolean THEN secret_ciphertext"
+    " ELSE NULLIF($10::bytea, '') END, "
+    "secret_key_id = CASE WHEN $19::boolean THEN secret_key_id ELSE $11 END, "
+    "secret_hint = CASE WHEN $19::boolean THEN secret_hint ELSE $12 END, "
+    "is_default = $13, validation_status = $14, "
     "validated_at = NULLIF($15, '')::timestamptz, last_validation_error = $16, "
     "update_time = $18::timestamptz";
 
@@ -441,9 +448,11 @@ pqxx::result ExecConfigInsert(Txn& txn, const RegistryConfig& c) {
       c.last_validation_error, TimeParam(c.create_time), TimeParam(c.update_time));
 }
 
-// rc_update: the parameters of ExecConfigInsert with the expected version in place of create_time.
+// rc_update: the parameters of ExecConfigInsert with the expected version in place of
+// create_time, and whether to keep the stored secret.
 template <typename Txn>
-pqxx::result ExecConfigUpdate(Txn& txn, const RegistryConfig& c, int64_t expected_version) {
+pqxx::result ExecConfigUpdate(Txn& txn, const RegistryConfig& c, int64_t expected_version,
+                              bool keep_secret) {
   return txn.exec_prepared(
       "rc_update", c.workspace_id, c.id, c.display_name, TypeName(c.type), c.owner,
       c.login_server, c.url, c.repository_namespace, c.username,
@@ -451,7 +460,7 @@ pqxx::result ExecConfigUpdate(Txn& txn, const RegistryConfig& c, int64_t expecte
       static_cast<int64_t>(c.secret_key_id), c.secret_hint, c.is_default,
       StatusName(c.validation_status),
       c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
-      c.last_validation_error, expected_version, TimeParam(c.update_time));
+      c.last_validation_error, expected_version, TimeParam(c.update_time), keep_secret);
 }
 
 template <typename T>
@@ -738,13 +747,24 @@ absl::StatusOr<Page<RegistryConfig>> PostgresRegistryStore::ListRegistryConfigs(
 
 absl::StatusOr<RegistryConfig> PostgresRegistryStore::UpdateRegistryConfig(
     const RegistryConfig& config, int64_t expected_version) {
+  return UpdateConfig(config, expected_version, /*keep_secret=*/false);
+}
+
+absl::StatusOr<RegistryConfig> PostgresRegistryStore::UpdateRegistryConfigKeepingSecret(
+    const RegistryConfig& config, int64_t expected_version) {
+  return UpdateConfig(config, expected_version, /*keep_secret=*/true);
+}
+
+absl::StatusOr<RegistryConfig> PostgresRegistryStore::UpdateConfig(const RegistryConfig& config,
+                                                                   int64_t expected_version,
+                                                                   bool keep_secret) {
   return WithConnection(
       *pool_, "update registry config",
       [&](pqxx::connection& conn) -> absl::StatusOr<RegistryConfig> {
         absl::Status not_found = ChildNotFound("registry config", config.workspace_id, config.id);
         if (!config.is_default) {
           pqxx::nontransaction txn(conn);
-          pqxx::result r = ExecConfigUpdate(txn, config, expected_version);
+          pqxx::result r = ExecConfigUpdate(txn, config, expected_version, keep_secret);
           if (r.empty()) {
             return MissOrStale(txn, "rc_version", not_found, "registry config",
                                config.workspace_id, config.id);
@@ -755,7 +775,7 @@ absl::StatusOr<RegistryConfig> PostgresRegistryStore::UpdateRegistryConfig(
         if (txn.exec_prepared("ws_lock_shared", config.workspace_id).empty()) return not_found;
         txn.exec_prepared("rc_clear_default", config.workspace_id, config.id,
                           TimeParam(config.update_time));
-        pqxx::result r = ExecConfigUpdate(txn, config, expected_version);
+        pqxx::result r = ExecConfigUpdate(txn, config, expected_version, keep_secret);
         if (r.empty()) {
           return MissOrStale(txn, "rc_version", not_found, "registry config",
                              config.workspace_id, config.id);

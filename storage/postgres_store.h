@@ -86,6 +86,8 @@ class PostgresRegistryStore final : public RegistryStore {
                                                            const ListOptions& options) override;
   absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RegistryConfig& config,
                                                       int64_t expected_version) override;
+  absl::StatusOr<RegistryConfig> UpdateRegistryConfigKeepingSecret(
+      const RegistryConfig& config, int64_t expected_version) override;
   absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
                                     int64_t expected_version) override;
 
@@ -119,6 +121,8 @@ class PostgresRegistryStore final : public RegistryStore {
 
  private:
   explicit PostgresRegistryStore(std::unique_ptr<ConnectionPool> pool);
+  absl::StatusOr<RegistryConfig> UpdateConfig(const RegistryConfig& config,
+                                              int64_t expected_version, bool keep_secret);
 
   std::unique_ptr<ConnectionPool> pool_;
 };

@@ -78,6 +78,14 @@ class RegistryStore {
       std::string_view workspace_id, const ListOptions& options) = 0;
   virtual absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RegistryConfig& config,
                                                               int64_t expected_version) = 0;
+  // The same, except that the stored secret (secret_ciphertext, secret_key_id, secret_hint)
+  // stays exactly as it is in the row, whatever `config` holds. For changes that do not touch
+  // the secret: a read-modify-write through UpdateRegistryConfig could otherwise write back a
+  // ciphertext that a re-encryption (ReplaceSecretCiphertext, which keeps the version, so
+  // `expected_version` cannot notice) replaced in between, and the secret would fall back to a
+  // key that may be retired next.
+  virtual absl::StatusOr<RegistryConfig> UpdateRegistryConfigKeepingSecret(
+      const RegistryConfig& config, int64_t expected_version) = 0;
   virtual absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
                                             int64_t expected_version) = 0;
 

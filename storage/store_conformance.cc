@@ -1336,6 +1336,57 @@ TEST_P(RegistryStoreConformanceTest, ConcurrentCompareAndSetHasOneWinner) {
   EXPECT_EQ(got.version, 1);
 }
 
+// The race key rotation must survive: a client reads a row, re-encryption swaps its
+// ciphertext (the version does not move), then the client writes its change of another field.
+TEST_P(RegistryStoreConformanceTest, UpdateKeepingSecretNeverWritesBackAStaleCiphertext) {
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  ASSERT_OK_AND_ASSIGN(RegistryConfig read, store().CreateRegistryConfig(MakeConfig("acme", "gh")));
+  ASSERT_OK(store().CreateRegistryConfig(MakeConfig("acme", "other")).status());
+  const std::string rotated = std::string("\x01\x00\x00\x00\x09rotated\x00", 13);
+  ASSERT_OK_AND_ASSIGN(bool swapped, store().ReplaceSecretCiphertext(
+                                         "acme", "gh", read.secret_ciphertext, rotated, 9));
+  ASSERT_TRUE(swapped);
+
+  RegistryConfig change = read;  // still holds the old ciphertext, key 7 and hint
+  change.display_name = "renamed";
+  change.secret_hint = "stale hint";
+  change.update_time = kT1;
+  ASSERT_OK_AND_ASSIGN(RegistryConfig updated,
+                       store().UpdateRegistryConfigKeepingSecret(change, read.version));
+  RegistryConfig want = read;
+  want.display_name = "renamed";
+  want.update_time = kT1;
+  want.version = read.version + 1;
+  want.secret_ciphertext = rotated;
+  want.secret_key_id = 9;
+  ExpectSameConfig(updated, want);
+  ASSERT_OK_AND_ASSIGN(RegistryConfig got, store().GetRegistryConfig("acme", "gh"));
+  ExpectSameConfig(got, want);
+
+  // The transactional path (is_default) too, and the version check still applies.
+  change.is_default = true;
+  EXPECT_CODE(store().UpdateRegistryConfigKeepingSecret(change, read.version).status(), kAborted);
+  ASSERT_OK_AND_ASSIGN(updated, store().UpdateRegistryConfigKeepingSecret(change, 0));
+  EXPECT_TRUE(updated.is_default);
+  EXPECT_EQ(updated.secret_ciphertext, rotated);
+  EXPECT_EQ(updated.secret_key_id, 9u);
+  EXPECT_EQ(updated.version, read.version + 2);
+
+  // A row without a secret stays without one; missing rows are NOT_FOUND.
+  RegistryConfig plain = MakeConfig("acme", "plain");
+  plain.secret_ciphertext.clear();
+  plain.secret_hint.clear();
+  ASSERT_OK(store().CreateRegistryConfig(plain).status());
+  ASSERT_OK_AND_ASSIGN(updated,
+                       store().UpdateRegistryConfigKeepingSecret(MakeConfig("acme", "plain"), 1));
+  EXPECT_TRUE(updated.secret_ciphertext.empty());
+  EXPECT_TRUE(updated.secret_hint.empty());
+  EXPECT_CODE(store().UpdateRegistryConfigKeepingSecret(MakeConfig("acme", "none"), 0).status(),
+              kNotFound);
+  ASSERT_OK_AND_ASSIGN(KeyCounts counts, store().CountSecretsByKeyId());
+  EXPECT_EQ(counts, (KeyCounts{{7, 1}, {9, 1}}));
+}
+
 // ---- Operations
 
 TEST_P(RegistryStoreConformanceTest, PingIsOk) { ASSERT_OK(store().Ping()); }

@@ -3,9 +3,10 @@
 // client threads doing GetCredentials and UpdateRegistryConfig (new secrets) non-stop, while
 // the test follows the multi-replica runbook of deploy/README.md: add a key (not primary),
 // reload both, promote it, reload one replica and then the other, re-encrypt every stored
-// secret, retire the old key, reload both. Not one request may fail, and every read returns a
-// secret that was really written: exactly the last one for the thread that wrote it, even when
-// it reads through the other replica.
+// secret (while other clients rename the configs being re-encrypted), retire the old key,
+// reload both. Not one request may fail, and every read returns a secret that was really
+// written: exactly the last one for the thread that wrote it, even when it reads through the
+// other replica.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,6 +238,25 @@ TEST_F(KeyRotationTest, RequestsKeepSucceedingDuringRotationAndReencryption) {
       }
     });
   }
+  // A renamer: changes the display name (not the secret) of the cold configs, so updates
+  // that keep the secret race the re-encryption of exactly those rows.
+  threads.emplace_back([&] {
+    int n = 0;
+    while (!stop.load()) {
+      const int i = kHot + n % (kConfigs - kHot);
+      v1::UpdateRegistryConfigRequest req;
+      req.mutable_registry_config()->set_name(ConfigName(i));
+      req.mutable_registry_config()->set_display_name(absl::StrCat("renamed ", n));
+      req.mutable_update_mask()->add_paths("display_name");
+      v1::RegistryConfig out;
+      grpc::Status s = replica(n).UpdateRegistryConfig(Ctx().get(), req, &out);
+      ++requests;
+      ++n;
+      if (!s.ok()) {
+        failures.Add(absl::StrCat("rename reg", i, ": ", s.error_code(), " ", s.error_message()));
+      }
+    }
+  });
   // Readers: any config, any time; the secret must be one that was written to that config.
   for (int r = 0; r < kReaders; ++r) {
     threads.emplace_back([&, r] {

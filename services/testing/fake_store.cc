@@ -47,6 +47,11 @@ Page<T> MakePage(It first, It last, const ListOptions& options, IdOf id_of) {
 
 }  // namespace
 
+void FakeRegistryStore::set_before_update_config(UpdateHook hook) {
+  absl::MutexLock lock(&mu_);
+  before_update_config_ = std::move(hook);
+}
+
 void FakeRegistryStore::set_before_replace_secret(ReplaceSecretHook hook) {
   absl::MutexLock lock(&mu_);
   before_replace_secret_ = std::move(hook);
@@ -245,6 +250,23 @@ absl::StatusOr<Page<RegistryConfig>> FakeRegistryStore::ListRegistryConfigs(
 
 absl::StatusOr<RegistryConfig> FakeRegistryStore::UpdateRegistryConfig(const RegistryConfig& config,
                                                                        int64_t expected_version) {
+  return UpdateConfig(config, expected_version, /*keep_secret=*/false);
+}
+
+absl::StatusOr<RegistryConfig> FakeRegistryStore::UpdateRegistryConfigKeepingSecret(
+    const RegistryConfig& config, int64_t expected_version) {
+  return UpdateConfig(config, expected_version, /*keep_secret=*/true);
+}
+
+absl::StatusOr<RegistryConfig> FakeRegistryStore::UpdateConfig(const RegistryConfig& config,
+                                                               int64_t expected_version,
+                                                               bool keep_secret) {
+  UpdateHook hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = before_update_config_;
+  }
+  if (hook) hook(config.workspace_id, config.id);
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = configs_.find(Key(config.workspace_id, config.id));
@@ -259,6 +281,11 @@ absl::StatusOr<RegistryConfig> FakeRegistryStore::UpdateRegistryConfig(const Reg
   RegistryConfig stored = config;
   stored.create_time = it->second.create_time;
   stored.version = it->second.version + 1;
+  if (keep_secret) {
+    stored.secret_ciphertext = it->second.secret_ciphertext;
+    stored.secret_key_id = it->second.secret_key_id;
+    stored.secret_hint = it->second.secret_hint;
+  }
   it->second = stored;
   return stored;
 }

@@ -58,6 +58,8 @@ class FakeRegistryStore final : public storage::RegistryStore {
                                                            const ListOptions& options) override;
   absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RegistryConfig& config,
                                                       int64_t expected_version) override;
+  absl::StatusOr<RegistryConfig> UpdateRegistryConfigKeepingSecret(
+      const RegistryConfig& config, int64_t expected_version) override;
   absl::Status DeleteRegistryConfig(std::string_view workspace_id, std::string_view id,
                                     int64_t expected_version) override;
 
@@ -97,9 +99,16 @@ class FakeRegistryStore final : public storage::RegistryStore {
   // call the store), e.g. to change the row first and make the compare-and-set lose a race.
   using ReplaceSecretHook = std::function<void(std::string_view workspace_id, std::string_view id)>;
   void set_before_replace_secret(ReplaceSecretHook hook);
+  // Runs at the start of every UpdateRegistryConfig / ...KeepingSecret, outside the lock, e.g.
+  // to re-encrypt the row between the service's read and its write.
+  using UpdateHook = ReplaceSecretHook;
+  void set_before_update_config(UpdateHook hook);
 
  private:
   using Key = std::pair<std::string, std::string>;  // (workspace_id, id)
+
+  absl::StatusOr<RegistryConfig> UpdateConfig(const RegistryConfig& config,
+                                              int64_t expected_version, bool keep_secret);
 
   // Consumes the injected error, if any.
   std::optional<absl::Status> TakeError() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -113,6 +122,7 @@ class FakeRegistryStore final : public storage::RegistryStore {
   std::optional<absl::Status> next_error_ ABSL_GUARDED_BY(mu_);
   bool fail_audit_appends_ ABSL_GUARDED_BY(mu_) = false;
   ReplaceSecretHook before_replace_secret_ ABSL_GUARDED_BY(mu_);
+  UpdateHook before_update_config_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace registryauth::services::testing
