@@ -19,7 +19,10 @@
 // configuration with a random `ghp_`-shaped secret per registry name (ALREADY_EXISTS is
 // fine). It needs a key with registries.manage.
 //
-// More RPCs: add a row to kRpcs (e.g. MintPullToken with an app name).
+// --rpc: GetCredentials; GetRegistryConfig (the same read without decryption and audit
+// record); HealthCheck (grpc.health.v1, the transport alone). More RPCs: add a row to kRpcs
+// (e.g. MintPullToken with an app name). --preflight=false measures error paths too (e.g. no
+// API key: the cost of a refused call).
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -46,8 +49,11 @@
 #include "absl/time/time.h"
 #include "bench/latency_histogram.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/impl/codegen/client_unary_call.h"
+#include "grpcpp/impl/codegen/rpc_method.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 
@@ -58,7 +64,8 @@ ABSL_FLAG(std::string, tls_ca_file, "", "PEM CA bundle of the server certificate
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM client certificate chain (mutual TLS)");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM client private key (mutual TLS)");
 ABSL_FLAG(std::string, tls_server_name, "", "expected server name, if not the target host");
-ABSL_FLAG(std::string, rpc, "GetCredentials", "RPC to drive: GetCredentials | GetRegistryConfig");
+ABSL_FLAG(std::string, rpc, "GetCredentials",
+          "RPC to drive: GetCredentials | GetRegistryConfig | HealthCheck");
 ABSL_FLAG(std::vector<std::string>, name, {},
           "resource name(s), comma-separated, e.g. workspaces/x/registries/y; taken round-robin");
 ABSL_FLAG(int, concurrency, 1, "concurrent callers (threads, one call in flight each)");
@@ -66,6 +73,8 @@ ABSL_FLAG(int, channels, 1, "gRPC channels (TCP connections); callers are spread
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(3), "warm-up before measuring");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(20), "measurement window");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5), "deadline of each call");
+ABSL_FLAG(bool, preflight, true,
+          "first call every name once and stop unless all answer OK (false: measure error paths)");
 ABSL_FLAG(bool, seed, false,
           "create the workspaces and GHCR configurations named by --name, then exit");
 
@@ -76,20 +85,28 @@ namespace v1 = ::registryauth::v1;
 using Stub = v1::RegistryAuthService::Stub;
 using SteadyClock = std::chrono::steady_clock;
 
+// One connection to the server: the generated stub and the channel under it (for services
+// whose generated code Debian does not ship).
+struct Connection {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<Stub> stub;
+};
+
 // One RPC the tool can drive. `call` makes one call for resource `name` and returns its status;
 // it may turn an OK answer that is unusable into an error (counted like a server error).
 struct RpcKind {
   const char* rpc;
-  grpc::Status (*call)(Stub& stub, grpc::ClientContext* context, const std::string& name);
+  grpc::Status (*call)(Connection& connection, grpc::ClientContext* context,
+                       const std::string& name);
 };
 
 const RpcKind kRpcs[] = {
     {"GetCredentials",
-     [](Stub& stub, grpc::ClientContext* context, const std::string& name) {
+     [](Connection& connection, grpc::ClientContext* context, const std::string& name) {
        v1::GetCredentialsRequest request;
        request.set_name(name);
        v1::GetCredentialsResponse response;
-       grpc::Status status = stub.GetCredentials(context, request, &response);
+       grpc::Status status = connection.stub->GetCredentials(context, request, &response);
        if (status.ok() && response.secret().empty()) {
          return grpc::Status(grpc::StatusCode::DATA_LOSS, "grpc_load: OK answer without a secret");
        }
@@ -97,11 +114,22 @@ const RpcKind kRpcs[] = {
      }},
     // The same configuration read without decryption or audit record: the comparison point.
     {"GetRegistryConfig",
-     [](Stub& stub, grpc::ClientContext* context, const std::string& name) {
+     [](Connection& connection, grpc::ClientContext* context, const std::string& name) {
        v1::GetRegistryConfigRequest request;
        request.set_name(name);
        v1::RegistryConfig response;
-       return stub.GetRegistryConfig(context, request, &response);
+       return connection.stub->GetRegistryConfig(context, request, &response);
+     }},
+    // grpc.health.v1.Health/Check for the whole server (an empty request message): the gRPC
+    // transport alone, no authentication, no database. `name` is ignored.
+    {"HealthCheck",
+     [](Connection& connection, grpc::ClientContext* context, const std::string&) {
+       static const grpc::internal::RpcMethod kCheck("/grpc.health.v1.Health/Check",
+                                                     grpc::internal::RpcMethod::NORMAL_RPC);
+       grpc::Slice empty;  // a message of zero bytes; a ByteBuffer without slices is refused
+       grpc::ByteBuffer request(&empty, 1), response;
+       return grpc::internal::BlockingUnaryCall(connection.channel.get(), kCheck, context,
+                                                request, &response);
      }},
 };
 
@@ -188,7 +216,7 @@ struct CallerResult {
   uint64_t warmup_errors = 0;
 };
 
-void RunCaller(Stub& stub, const RpcKind& kind, const CallFactory& calls,
+void RunCaller(Connection& connection, const RpcKind& kind, const CallFactory& calls,
                const std::vector<std::string>& names, size_t first_name,
                SteadyClock::time_point window_start, SteadyClock::time_point window_end,
                CallerResult& result) {
@@ -198,7 +226,7 @@ void RunCaller(Stub& stub, const RpcKind& kind, const CallFactory& calls,
     if (start >= window_end) break;
     grpc::ClientContext context;
     calls.Prepare(&context);
-    const grpc::Status status = kind.call(stub, &context, names[next]);
+    const grpc::Status status = kind.call(connection, &context, names[next]);
     const SteadyClock::time_point finish = SteadyClock::now();
     next = (next + 1) % names.size();
     if (finish < window_start) {
@@ -286,22 +314,23 @@ int Main() {
   const char* key = std::getenv(absl::GetFlag(FLAGS_api_key_env).c_str());
   const CallFactory calls(key == nullptr ? "" : key, absl::GetFlag(FLAGS_deadline));
 
-  const std::vector<std::shared_ptr<grpc::Channel>> channels = MakeChannels(channel_count);
-  std::vector<std::unique_ptr<Stub>> stubs;
-  for (const auto& channel : channels) {
+  std::vector<Connection> connections;
+  for (auto& channel : MakeChannels(channel_count)) {
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
       Fail(absl::StrCat("cannot connect to ", absl::GetFlag(FLAGS_target)));
     }
-    stubs.push_back(v1::RegistryAuthService::NewStub(channel));
+    std::unique_ptr<Stub> stub = v1::RegistryAuthService::NewStub(channel);
+    connections.push_back(Connection{std::move(channel), std::move(stub)});
   }
-  if (absl::GetFlag(FLAGS_seed)) return Seed(*stubs[0], calls, names);
+  if (absl::GetFlag(FLAGS_seed)) return Seed(*connections[0].stub, calls, names);
 
   // Preflight: every name answers OK once, so a misconfigured run fails loudly, not as a
   // table of errors.
   for (const std::string& name : names) {
+    if (!absl::GetFlag(FLAGS_preflight)) break;
     grpc::ClientContext context;
     calls.Prepare(&context);
-    const grpc::Status status = kind->call(*stubs[0], &context, name);
+    const grpc::Status status = kind->call(connections[0], &context, name);
     if (!status.ok()) {
       Fail(absl::StrCat("preflight ", kind->rpc, " ", name, ": ", CodeName(status.error_code()),
                         ": ", status.error_message()));
@@ -315,7 +344,7 @@ int Main() {
   const SteadyClock::time_point window_end = window_start + absl::ToChronoNanoseconds(duration);
   std::vector<std::thread> threads;
   for (int i = 0; i < concurrency; ++i) {
-    threads.emplace_back(RunCaller, std::ref(*stubs[i % channel_count]), std::cref(*kind),
+    threads.emplace_back(RunCaller, std::ref(connections[i % channel_count]), std::cref(*kind),
                          std::cref(calls), std::cref(names), i % names.size(), window_start,
                          window_end, std::ref(*results[i]));
   }
@@ -347,7 +376,8 @@ int Main() {
               static_cast<unsigned long long>(error_count),
               static_cast<unsigned long long>(warmup_calls),
               static_cast<unsigned long long>(warmup_errors));
-  std::printf("throughput: %.1f ok calls/s\n", rate);
+  std::printf("throughput: %.1f ok calls/s, %.1f failed calls/s\n", rate,
+              static_cast<double>(error_count) / seconds);
   std::printf("latency ms (ok calls): min %s  mean %.3f  p50 %s  p90 %s  p99 %s  max %s\n",
               Ms(total->min()).c_str(), total->mean() / 1e6, Ms(total->Percentile(50)).c_str(),
               Ms(total->Percentile(90)).c_str(), Ms(total->Percentile(99)).c_str(),
