@@ -41,6 +41,8 @@ read -r -a authd_args <<<"${BENCH_AUTHD_ARGS:-}"
 
 say() { echo "getcredentials.sh: $*" >&2; }
 
+scripts/install-deps.sh
+
 # --- build
 say "building (-c opt)"
 bazel "${bazel_startup[@]}" build --jobs=2 -c opt //server:registry-authd //bench:grpc_load \
@@ -149,6 +151,9 @@ pg_ticks() {
   done
   echo "$total"
 }
+# CPU of the waited-for children of shell PID: the load tool or pgbench just run by that
+# (sub)shell. Take the PID from $BASHPID outside any $(...), which would be a subshell of its own.
+children_ticks() { awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$1/stat"; }
 clk_tck=$(getconf CLK_TCK)
 context_switches() { awk '/^ctxt/ { print $2 }' /proc/stat; }  # machine-wide
 cpu_line() {  # cpu_line CALLS AUTHD_TICKS PG_TICKS LOAD_SECONDS -> "authd_us pg_us load_us" per call
@@ -163,13 +168,16 @@ result_field() {  # result_field KEY < RESULT line
 
 # Runs grpc_load for one RPC and concurrency; prints "calls_per_s p50 p99 errors cpu..."
 run_load() {
-  local rpc="$1" c="$2" out a0 p0 a1 p1 x0 x1 load_cpu calls
+  local rpc="$1" c="$2" out a0 p0 a1 p1 x0 x1 l0 l1 load_cpu calls
+  local me=$BASHPID
   a0=$(ticks_of "$authd_pid")
   p0=$(pg_ticks)
   x0=$(context_switches)
-  out=$(REGAUTH_API_KEY="$worker_key" /usr/bin/time -f 'LOADCPU %U %S' "$load_bin" \
+  l0=$(children_ticks "$me")
+  out=$(REGAUTH_API_KEY="$worker_key" "$load_bin" \
     --target="$target" "${tls_client[@]}" --rpc="$rpc" --name="$name_list" \
     --concurrency="$c" --warmup="${warmup}s" --duration="${duration}s" 2>&1) || true
+  l1=$(children_ticks "$me")
   a1=$(ticks_of "$authd_pid")
   p1=$(pg_ticks)
   x1=$(context_switches)
@@ -181,8 +189,8 @@ run_load() {
     exit 1
   fi
   # CPU of the whole load-tool process, warm-up included: scaled to the measured window.
-  load_cpu=$(awk '/^LOADCPU/ { print $2 + $3 }' <<<"$out")
-  load_cpu=$(awk -v t="$load_cpu" -v d="$duration" -v w="$warmup" 'BEGIN { print t * d / (d + w) }')
+  load_cpu=$(awk -v t=$((l1 - l0)) -v hz="$clk_tck" -v d="$duration" -v w="$warmup" \
+    'BEGIN { print t / hz * d / (d + w) }')
   calls=$(result_field ok <<<"$result")
   # authd and postgres CPU are counted over warm-up + window too; scale the same way.
   local da dp
@@ -198,20 +206,22 @@ run_load() {
 # Runs pgbench with C clients, then the given arguments; prints
 # "tps latency_avg_ms pg_cpu_us_per_tx client_cpu_us_per_tx context_switches_per_tx".
 run_pgbench() {
-  local c="$1" j out p0 p1 x0 x1 tps lat bench_cpu
+  local c="$1" j out p0 p1 x0 x1 l0 l1 tps lat bench_cpu
+  local me=$BASHPID
   shift
   j=$((c < 2 ? c : 2))
   p0=$(pg_ticks)
   x0=$(context_switches)
-  out=$(/usr/bin/time -f 'LOADCPU %U %S' "$pg_bin/pgbench" -n -c "$c" -j "$j" \
-    -T "$duration" "$@" 2>&1)
+  l0=$(children_ticks "$me")
+  out=$("$pg_bin/pgbench" -n -c "$c" -j "$j" -T "$duration" "$@" 2>&1)
+  l1=$(children_ticks "$me")
   sleep 1  # let the postmaster reap pgbench's backends, so their CPU time is in its cutime
   p1=$(pg_ticks)
   x1=$(context_switches)
   echo "$out" | grep -E '^(tps|latency|number of (transactions|failed))' | sed 's/^/    /' >&2 || true
   tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")
   lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' <<<"$out")
-  bench_cpu=$(awk '/^LOADCPU/ { print $2 + $3 }' <<<"$out")
+  bench_cpu=$(awk -v t=$((l1 - l0)) -v hz="$clk_tck" 'BEGIN { print t / hz }')
   if [ -z "$tps" ]; then
     say "pgbench failed:"
     echo "$out" >&2
