@@ -38,9 +38,10 @@ std::string Base64UrlEncode(std::string_view bytes) {
   out.reserve((bytes.size() * 4 + 2) / 3);
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t v = (static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16) |
-                            (static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8) |
-                            static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 2]));
+    const std::uint32_t v =
+        (static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16) |
+        (static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8) |
+        static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 2]));
     out.push_back(kBase64UrlAlphabet[(v >> 18) & 0x3f]);
     out.push_back(kBase64UrlAlphabet[(v >> 12) & 0x3f]);
     out.push_back(kBase64UrlAlphabet[(v >> 6) & 0x3f]);
@@ -52,8 +53,9 @@ std::string Base64UrlEncode(std::string_view bytes) {
     out.push_back(kBase64UrlAlphabet[(v >> 18) & 0x3f]);
     out.push_back(kBase64UrlAlphabet[(v >> 12) & 0x3f]);
   } else if (rest == 2) {
-    const std::uint32_t v = (static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16) |
-                            (static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8);
+    const std::uint32_t v =
+        (static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16) |
+        (static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8);
     out.push_back(kBase64UrlAlphabet[(v >> 18) & 0x3f]);
     out.push_back(kBase64UrlAlphabet[(v >> 12) & 0x3f]);
     out.push_back(kBase64UrlAlphabet[(v >> 6) & 0x3f]);

@@ -1,11 +1,11 @@
 #include "crypto/base64url.h"
 
+#include <gtest/gtest.h>
+
 #include <cstddef>
 #include <random>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 #include "absl/status/status.h"
 
@@ -44,18 +44,18 @@ TEST(Base64Url, Rfc7515HeaderExample) {
 
 TEST(Base64Url, StrictDecodingRefusesNonCanonicalInput) {
   for (std::string_view bad : {
-           "Zg==",           // padding
-           "Zm8=",           // padding
-           "Z",              // 4k+1 characters cannot hold whole bytes
-           "Zm9vY",          // same
-           "Zh",             // non-zero unused bits (canonical is "Zg")
-           "Zm9",            // non-zero unused bits (canonical is "Zm8")
-           "+/8",            // standard alphabet
-           "Zm 9v",          // space
-           "Zm9v\n",         // newline
-           "Zm9v\r\n",       // CRLF
-           "Zm.9",           // dot
-           "\xc3\xa9",       // non-ASCII
+           "Zg==",      // padding
+           "Zm8=",      // padding
+           "Z",         // 4k+1 characters cannot hold whole bytes
+           "Zm9vY",     // same
+           "Zh",        // non-zero unused bits (canonical is "Zg")
+           "Zm9",       // non-zero unused bits (canonical is "Zm8")
+           "+/8",       // standard alphabet
+           "Zm 9v",     // space
+           "Zm9v\n",    // newline
+           "Zm9v\r\n",  // CRLF
+           "Zm.9",      // dot
+           "\xc3\xa9",  // non-ASCII
        }) {
     auto decoded = Base64UrlDecode(bad);
     ASSERT_FALSE(decoded.ok()) << bad;

@@ -61,7 +61,8 @@ absl::StatusOr<std::string> Member(const std::map<std::string, std::string>& jwk
   return *bytes;
 }
 
-absl::StatusOr<PkeyPtr> KeyFromJwk(const std::map<std::string, std::string>& jwk, bool with_private) {
+absl::StatusOr<PkeyPtr> KeyFromJwk(const std::map<std::string, std::string>& jwk,
+                                   bool with_private) {
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (bld == nullptr) return Error("OSSL_PARAM_BLD_new");
   std::vector<BnPtr> bns;  // must outlive OSSL_PARAM_BLD_to_param
@@ -116,8 +117,7 @@ absl::StatusOr<PkeyPtr> KeyFromJwk(const std::map<std::string, std::string>& jwk
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
   if (params == nullptr || ctx == nullptr || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &raw,
-                        with_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+      EVP_PKEY_fromdata(ctx.get(), &raw, with_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
                         params.get()) != 1) {
     return Error("EVP_PKEY_fromdata");
   }
@@ -158,14 +158,15 @@ absl::StatusOr<std::string> PublicKeyPemFromJwk(const std::map<std::string, std:
   return Drain(bio.get());
 }
 
-absl::StatusOr<std::string> ReencodePrivateKeyPem(const SecretString& pem, const std::string& form) {
+absl::StatusOr<std::string> ReencodePrivateKeyPem(const SecretString& pem,
+                                                  const std::string& form) {
   auto pkey = ReadPrivate(pem);
   if (!pkey.ok()) return pkey.status();
   BioPtr bio(BIO_new(BIO_s_mem()));
   int ok = 0;
   if (form == "traditional") {
-    ok = PEM_write_bio_PrivateKey_traditional(bio.get(), pkey->get(), nullptr, nullptr, 0,
-                                              nullptr, nullptr);
+    ok = PEM_write_bio_PrivateKey_traditional(bio.get(), pkey->get(), nullptr, nullptr, 0, nullptr,
+                                              nullptr);
   } else if (form == "encrypted") {
     static char kPass[] = "secret";
     ok = PEM_write_bio_PKCS8PrivateKey(bio.get(), pkey->get(), EVP_aes_256_cbc(), kPass,
@@ -198,8 +199,7 @@ absl::StatusOr<std::string> GenerateOtherKeyPem(const std::string& kind) {
   }
   if (pkey == nullptr) return Error("keygen " + kind);
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
-      1) {
+  if (PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return Error("PEM_write_bio_PrivateKey");
   }
   return Drain(bio.get());

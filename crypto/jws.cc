@@ -18,12 +18,11 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -83,9 +82,9 @@ constexpr std::size_t kMaxInput = static_cast<std::size_t>(INT_MAX) - 64;
 // DER SubjectPublicKeyInfo prefix of an uncompressed P-256 point: SEQUENCE { SEQUENCE { OID
 // id-ecPublicKey, OID prime256v1 }, BIT STRING (0 unused bits) 04 || X || Y }. This is the
 // encoding Go's x509.MarshalPKIXPublicKey (and so libtrust) hashes for the key id.
-constexpr unsigned char kP256SpkiPrefix[] = {
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
-    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
+constexpr unsigned char kP256SpkiPrefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                             0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                             0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
 
 const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -126,9 +125,8 @@ absl::StatusOr<std::string> BnParam(const EVP_PKEY* pkey, const char* name, std:
     return Internal("public key parameter out of range");
   }
   std::string out(pad_to != 0 ? pad_to : static_cast<std::size_t>(size), '\0');
-  if (!out.empty() &&
-      BN_bn2binpad(bn.get(), reinterpret_cast<unsigned char*>(&out[0]),
-                   static_cast<int>(out.size())) != static_cast<int>(out.size())) {
+  if (!out.empty() && BN_bn2binpad(bn.get(), reinterpret_cast<unsigned char*>(&out[0]),
+                                   static_cast<int>(out.size())) != static_cast<int>(out.size())) {
     return Internal("cannot encode public key parameter");
   }
   return out;
@@ -153,8 +151,8 @@ absl::StatusOr<PkeyPtr> PkeyFromSpki(std::string_view der) {
 bool IsP256(const EVP_PKEY* pkey) {
   char name[64] = {0};
   std::size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
-                                     &len) != 1) {
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), &len) !=
+      1) {
     return false;  // e.g. explicit curve parameters that match no named curve
   }
   return OBJ_sn2nid(name) == NID_X9_62_prime256v1 ||
@@ -278,6 +276,10 @@ absl::StatusOr<std::unique_ptr<VerifyingKey>> VerifyingKey::FromPkey(const EVP_P
     auto e = BnParam(pkey, OSSL_PKEY_PARAM_RSA_E, 0);
     if (!n.ok()) return n.status();
     if (!e.ok()) return e.status();
+    // e = 1 would make every "signature" its own message; even e is not an RSA key.
+    if (e->empty() || (static_cast<unsigned char>(e->back()) & 1) == 0 || *e == "\x01") {
+      return Invalid("RSA public exponent must be odd and greater than 1");
+    }
     auto spki = SpkiDer(pkey);
     if (!spki.ok()) return spki.status();
     parts.algorithm = JwsAlgorithm::kRs256;
@@ -310,8 +312,7 @@ absl::StatusOr<std::unique_ptr<VerifyingKey>> VerifyingKey::FromSpkiDer(std::str
   return FromPkey(pkey->get());
 }
 
-absl::StatusOr<std::unique_ptr<VerifyingKey>> VerifyingKey::FromPublicKeyPem(
-    std::string_view pem) {
+absl::StatusOr<std::unique_ptr<VerifyingKey>> VerifyingKey::FromPublicKeyPem(std::string_view pem) {
   auto bio = ReadBio(pem);
   if (!bio.ok()) return bio.status();
   PkeyPtr pkey(PEM_read_bio_PUBKEY(bio->get(), nullptr, NoPassphrase, nullptr));
@@ -386,16 +387,15 @@ absl::Status VerifyingKey::Verify(std::string_view alg, std::string_view signing
 
   MdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  if (ctx == nullptr ||
-      EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, pkey_) != 1) {
+  if (ctx == nullptr || EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, pkey_) != 1) {
     return Internal("signature verification setup failed");
   }
   if (algorithm_ == JwsAlgorithm::kRs256 &&
       EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
     return Internal("signature verification setup failed");
   }
-  if (EVP_DigestVerify(ctx.get(), Bytes(der_signature), der_signature.size(),
-                       Bytes(signing_input), signing_input.size()) != 1) {
+  if (EVP_DigestVerify(ctx.get(), Bytes(der_signature), der_signature.size(), Bytes(signing_input),
+                       signing_input.size()) != 1) {
     return Fail(absl::StatusCode::kUnauthenticated, "invalid signature");
   }
   return absl::OkStatus();
@@ -405,8 +405,7 @@ absl::Status VerifyingKey::Verify(std::string_view alg, std::string_view signing
 
 SigningKey::~SigningKey() { EVP_PKEY_free(pkey_); }
 
-absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::FromPrivateKeyPem(
-    const SecretString& pem) {
+absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::FromPrivateKeyPem(const SecretString& pem) {
   auto bio = ReadBio(pem.view());
   if (!bio.ok()) return bio.status();
   PkeyPtr pkey(PEM_read_bio_PrivateKey(bio->get(), nullptr, NoPassphrase, nullptr));
@@ -543,8 +542,8 @@ absl::StatusOr<std::vector<std::string>> CertificateDerChainFromPem(std::string_
     if (cert == nullptr) {
       // The normal end is "no start line" once the input is exhausted.
       const unsigned long err = ERR_peek_last_error();
-      const bool at_end = ERR_GET_LIB(err) == ERR_LIB_PEM &&
-                          ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
+      const bool at_end =
+          ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
       ERR_clear_error();
       if (!at_end) return Invalid("cannot parse certificate PEM");
       break;

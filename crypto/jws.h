@@ -3,8 +3,8 @@
 // 7518, 7638). crypto/jwt.h builds compact tokens on top of this.
 //
 // Algorithms. The algorithm is a property of the key, never of the input: a P-256 key is ES256,
-// an RSA key (2048 to 16384 bits) is RS256, everything else is refused when the key is loaded
-// (other curves, RSA-PSS keys, Ed25519, short RSA keys). Verify() takes the token's `alg` and
+// an RSA key (2048 to 16384 bits, odd public exponent > 1) is RS256, everything else is refused
+// when the key is loaded (other curves, RSA-PSS keys, Ed25519, short RSA keys). Verify() takes the token's `alg` and
 // fails unless it names exactly the key's algorithm, so "none", HS256 (HMAC keyed with a public
 // key) or RS256-vs-ES256 swaps can never verify.
 //
@@ -29,8 +29,9 @@
 // Errors are INVALID_ARGUMENT with a fixed message that never quotes the PEM; INTERNAL means
 // OpenSSL itself failed.
 //
-// Secrets. SigningKey takes the PEM as a SecretString and does not copy it; OpenSSL decodes it
-// into its own (secure-heap or cleansed) buffers. Generated keys come back as SecretString.
+// Secrets. SigningKey takes the PEM as a SecretString and makes no copy of it (OpenSSL's
+// decoder buffers are its own; its key structures wipe the private values when freed).
+// Generated keys are written through a BIO_s_secmem() and come back as SecretString.
 //
 // Thread-safety: SigningKey and VerifyingKey are immutable after construction. Sign and Verify
 // only read the shared EVP_PKEY and create their own EVP_MD_CTX / EVP_PKEY_CTX per call, which
@@ -45,15 +46,15 @@
 #ifndef REGISTRY_AUTH_CRYPTO_JWS_H_
 #define REGISTRY_AUTH_CRYPTO_JWS_H_
 
+#include <openssl/types.h>
+
 #include <cstddef>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <openssl/types.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -143,8 +144,9 @@ class SigningKey {
  public:
   // Parses a PEM private key (see "Loading" above). INVALID_ARGUMENT "cannot parse private key
   // PEM (PKCS#8 or traditional EC/RSA, unencrypted)", "EC keys must use the P-256 curve
-  // (ES256)", "RSA keys must have 2048 to 16384 bits", "unsupported key type (only EC P-256
-  // and RSA)", or "private key fails its consistency check". The public-key factories of
+  // (ES256)", "RSA keys must have 2048 to 16384 bits", "RSA public exponent must be odd and
+  // greater than 1", "unsupported key type (only EC P-256 and RSA)", or "private key fails its
+  // consistency check". The public-key factories of
   // VerifyingKey apply the same type and size rules.
   static absl::StatusOr<std::unique_ptr<SigningKey>> FromPrivateKeyPem(const SecretString& pem);
 

@@ -1,9 +1,10 @@
 #include "crypto/jws.h"
 
+#include <gtest/gtest.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -11,13 +12,11 @@
 
 #include <atomic>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -157,7 +156,8 @@ TEST(JwsKnownAnswer, LibtrustKeyIdFromDistributionSpec) {
   EXPECT_EQ(jwk["kid"], v.at("libtrust_kid"));
 }
 
-// --- Key ids and JWKs ------------------------------------------------------------------------------
+// --- Key ids and JWKs
+// ------------------------------------------------------------------------------
 
 TEST(JwsKeyIds, FormatOfGeneratedKeys) {
   const std::regex libtrust("^([A-Z2-7]{4}:){11}[A-Z2-7]{4}$");
@@ -242,7 +242,8 @@ TEST(JwsKeyIds, KeySetFindsEitherStyle) {
   EXPECT_EQ(set.Find("OD6I:6DRK:JXEJ:KBM4:255X:NSAA:MUSF:E4VM:ZI6W:CUN2:L4Z6:LSF4"), nullptr);
 }
 
-// --- Algorithm confusion and malformed signatures ---------------------------------------------------
+// --- Algorithm confusion and malformed signatures
+// ---------------------------------------------------
 
 TEST(JwsVerify, RefusesOtherAlgorithms) {
   std::unique_ptr<SigningKey> ec = NewEs256Key();
@@ -253,8 +254,8 @@ TEST(JwsVerify, RefusesOtherAlgorithms) {
   auto rsa_sig = rsa->Sign("input");
   ASSERT_TRUE(ec_sig.ok() && rsa_sig.ok());
 
-  for (const char* alg : {"none", "None", "", "HS256", "HS384", "HS512", "es256", "ES384",
-                          "ES512", "PS256", "RS384", "EdDSA", "ES256 ", "RS256\n"}) {
+  for (const char* alg : {"none", "None", "", "HS256", "HS384", "HS512", "es256", "ES384", "ES512",
+                          "PS256", "RS384", "EdDSA", "ES256 ", "RS256\n"}) {
     for (auto* key : {ec.get(), rsa.get()}) {
       const std::string& sig = key == ec.get() ? *ec_sig : *rsa_sig;
       absl::Status st = key->public_key()->Verify(alg, "input", sig);
@@ -328,10 +329,12 @@ TEST(JwsVerify, Rs256NeedsModulusSizedSignature) {
   EXPECT_EQ(pub.Verify("RS256", "inpuT", *sig).code(), absl::StatusCode::kUnauthenticated);
 }
 
-// --- Loading --------------------------------------------------------------------------------------
+// --- Loading
+// --------------------------------------------------------------------------------------
 
 TEST(JwsLoad, AcceptsPkcs8AndTraditionalPem) {
-  for (auto gen : {+[] { return GenerateEs256KeyPem(); }, +[] { return GenerateRsaKeyPem(2048); }}) {
+  for (auto gen :
+       {+[] { return GenerateEs256KeyPem(); }, +[] { return GenerateRsaKeyPem(2048); }}) {
     auto pkcs8 = gen();
     ASSERT_TRUE(pkcs8.ok());
     EXPECT_NE(pkcs8->view().find("-----BEGIN PRIVATE KEY-----"), std::string::npos);
@@ -390,6 +393,16 @@ TEST(JwsLoad, RefusesOtherKeyTypesAndSizes) {
   }
 }
 
+TEST(JwsLoad, RefusesRsaPublicExponentOne) {
+  VectorRecord v = Vector("rfc7638_s3_1_thumbprint");
+  v["e"] = "AQ";  // 1
+  auto pem = PublicKeyPemFromJwk(v);
+  ASSERT_TRUE(pem.ok()) << pem.status();
+  auto key = VerifyingKey::FromPublicKeyPem(*pem);
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().message(), "RSA public exponent must be odd and greater than 1");
+}
+
 TEST(JwsLoad, RefusesEncryptedGarbageAndPublicKeys) {
   auto pkcs8 = GenerateEs256KeyPem();
   ASSERT_TRUE(pkcs8.ok());
@@ -410,8 +423,8 @@ TEST(JwsLoad, RefusesEncryptedGarbageAndPublicKeys) {
     EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(loaded.status().message(), kMessage);
   }
-  for (const std::string& bad : {std::string(), std::string("garbage"),
-                                 std::string(pkcs8->view())}) {
+  for (const std::string& bad :
+       {std::string(), std::string("garbage"), std::string(pkcs8->view())}) {
     auto pub = VerifyingKey::FromPublicKeyPem(bad);
     EXPECT_EQ(pub.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(VerifyingKey::FromCertificatePem(bad).status().code(),
@@ -445,7 +458,8 @@ TEST(JwsLoad, ErrorsNeverQuoteThePem) {
   EXPECT_EQ(message.find("MI"), std::string::npos);
 }
 
-// --- Generation and certificates ------------------------------------------------------------------
+// --- Generation and certificates
+// ------------------------------------------------------------------
 
 TEST(JwsGenerate, KeysOfTheRightKind) {
   std::unique_ptr<SigningKey> ec = NewEs256Key();
@@ -509,21 +523,21 @@ TEST(JwsGenerate, CertificateInputErrors) {
   const absl::Time t = absl::FromUnixSeconds(1700000000);
   EXPECT_EQ(key->SelfSignedCertificatePem({"", t, t + absl::Hours(1)}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(key->SelfSignedCertificatePem({std::string(65, 'a'), t, t + absl::Hours(1)})
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      key->SelfSignedCertificatePem({std::string(65, 'a'), t, t + absl::Hours(1)}).status().code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(key->SelfSignedCertificatePem({"cn", t, t}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CertificateDerChainFromPem("").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CertificateDerChainFromPem(
-                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CertificateDerChainFromPem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
-// --- Concurrency -----------------------------------------------------------------------------------
+// --- Concurrency
+// -----------------------------------------------------------------------------------
 
 TEST(JwsConcurrency, SharedKeysSignAndVerifyFromManyThreads) {
   std::unique_ptr<SigningKey> ec = NewEs256Key();
@@ -539,9 +553,7 @@ TEST(JwsConcurrency, SharedKeysSignAndVerifyFromManyThreads) {
         for (SigningKey* key : {ec.get(), rsa.get()}) {
           auto sig = key->Sign(input);
           if (!sig.ok() ||
-              !key->public_key()
-                   ->Verify(JwsAlgorithmName(key->algorithm()), input, *sig)
-                   .ok()) {
+              !key->public_key()->Verify(JwsAlgorithmName(key->algorithm()), input, *sig).ok()) {
             ++failures;
           }
         }

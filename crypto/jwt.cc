@@ -4,14 +4,13 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -143,10 +142,9 @@ absl::StatusOr<std::string> SignJwt(const SigningKey& key, const nlohmann::json&
 
 absl::StatusOr<std::string> SignJwtText(const SigningKey& key, std::string_view claims_json,
                                         const JwtHeaderOptions& options) {
-  ASSIGN_OR_RETURN(Json claims,
-                   ParseJsonObject(claims_json, "JWT claims must be a JSON object",
-                                   "JWT claims repeat a member name",
-                                   "JWT claims nest too deeply"));
+  ASSIGN_OR_RETURN(Json claims, ParseJsonObject(claims_json, "JWT claims must be a JSON object",
+                                                "JWT claims repeat a member name",
+                                                "JWT claims nest too deeply"));
   RETURN_IF_ERROR(CheckClaimsToIssue(claims));
   return SignCompact(key, claims_json, options);
 }
@@ -172,14 +170,12 @@ absl::StatusOr<DecodedJwt> DecodeJwt(std::string_view token) {
   }
 
   DecodedJwt out;
-  ASSIGN_OR_RETURN(out.header,
-                   ParseJsonObject(*header_text, "token header is not a JSON object",
-                                   "token header repeats a member name",
-                                   "token header nests too deeply"));
-  ASSIGN_OR_RETURN(out.claims,
-                   ParseJsonObject(*payload_text, "token payload is not a JSON object",
-                                   "token payload repeats a member name",
-                                   "token payload nests too deeply"));
+  ASSIGN_OR_RETURN(out.header, ParseJsonObject(*header_text, "token header is not a JSON object",
+                                               "token header repeats a member name",
+                                               "token header nests too deeply"));
+  ASSIGN_OR_RETURN(out.claims, ParseJsonObject(*payload_text, "token payload is not a JSON object",
+                                               "token payload repeats a member name",
+                                               "token payload nests too deeply"));
   const auto alg = out.header.find("alg");
   if (alg == out.header.end() || !alg->is_string()) return Invalid("token header has no alg");
   out.alg = alg->get<std::string>();
@@ -188,7 +184,9 @@ absl::StatusOr<DecodedJwt> DecodeJwt(std::string_view token) {
     if (!kid->is_string()) return Invalid("token header kid must be a string");
     out.kid = kid->get<std::string>();
   }
-  if (out.header.contains("crit")) return Invalid("token header has crit (no extension is supported)");
+  if (out.header.contains("crit")) {
+    return Invalid("token header has crit (no extension is supported)");
+  }
   out.signing_input = std::string(token.substr(0, dot2));
   out.signature = *std::move(signature);
   return out;

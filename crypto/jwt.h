@@ -47,12 +47,11 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -91,12 +90,12 @@ absl::StatusOr<std::string> SignJwtText(const SigningKey& key, std::string_view 
                                         const JwtHeaderOptions& options);
 
 struct DecodedJwt {
-  nlohmann::json header;       // a JSON object
-  nlohmann::json claims;       // a JSON object (the payload)
-  std::string alg;             // header "alg"
-  std::string kid;             // header "kid"; empty when absent
-  std::string signing_input;   // the first two parts and the '.' between them
-  std::string signature;       // the third part, decoded
+  nlohmann::json header;      // a JSON object
+  nlohmann::json claims;      // a JSON object (the payload)
+  std::string alg;            // header "alg"
+  std::string kid;            // header "kid"; empty when absent
+  std::string signing_input;  // the first two parts and the '.' between them
+  std::string signature;      // the third part, decoded
 };
 
 // Parses a compact JWT without verifying it (rules above). INVALID_ARGUMENT on any violation.
@@ -104,8 +103,7 @@ absl::StatusOr<DecodedJwt> DecodeJwt(std::string_view token);
 
 // Finds the verifying key for a token's "kid" ("" when the header has none); nullptr when there
 // is no such key. Called once per verification, possibly from many threads at once.
-using VerifyingKeyLookup =
-    std::function<std::shared_ptr<const VerifyingKey>(std::string_view kid)>;
+using VerifyingKeyLookup = std::function<std::shared_ptr<const VerifyingKey>(std::string_view kid)>;
 
 // DecodeJwt, then the key from `lookup`, then the signature. The claims are NOT validated.
 absl::StatusOr<DecodedJwt> VerifyJwtSignature(std::string_view token,
@@ -124,8 +122,7 @@ absl::Status ValidateClaims(const nlohmann::json& claims, const ClaimRequirement
 
 // VerifyJwtSignature + ValidateClaims at clock.Now(); the claims on success.
 absl::StatusOr<nlohmann::json> VerifyJwt(std::string_view token, const VerifyingKeyLookup& lookup,
-                                         const ClaimRequirements& requirements,
-                                         const Clock& clock);
+                                         const ClaimRequirements& requirements, const Clock& clock);
 
 }  // namespace registryauth::crypto
 

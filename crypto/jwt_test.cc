@@ -1,14 +1,13 @@
 #include "crypto/jwt.h"
 
+#include <gtest/gtest.h>
 #include <openssl/hmac.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
@@ -56,15 +55,15 @@ std::string SignRaw(const SigningKey& key, std::string_view header, std::string_
 }
 
 json Claims(std::int64_t exp = kNow + 300) {
-  return {{"iss", "registry-auth"},
-          {"sub", "svc:acme/builder"},
-          {"aud", "registry.example.com"},
-          {"exp", exp},
-          {"nbf", kNow - 10},
-          {"iat", kNow - 10},
-          {"jti", "0123456789abcdef"},
-          {"access",
-           {{{"type", "repository"}, {"name", "acme/api"}, {"actions", {"pull", "push"}}}}}};
+  return {
+      {"iss", "registry-auth"},
+      {"sub", "svc:acme/builder"},
+      {"aud", "registry.example.com"},
+      {"exp", exp},
+      {"nbf", kNow - 10},
+      {"iat", kNow - 10},
+      {"jti", "0123456789abcdef"},
+      {"access", {{{"type", "repository"}, {"name", "acme/api"}, {"actions", {"pull", "push"}}}}}};
 }
 
 class JwtTest : public ::testing::Test {
@@ -119,9 +118,8 @@ TEST(JwtKnownAnswer, RfcCompactTokensVerify) {
 
     auto decoded = DecodeJwt(token);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
-    EXPECT_EQ(decoded->header, json({{"alg", shared->algorithm() == JwsAlgorithm::kEs256
-                                                 ? "ES256"
-                                                 : "RS256"}}));
+    EXPECT_EQ(decoded->header,
+              json({{"alg", shared->algorithm() == JwsAlgorithm::kEs256 ? "ES256" : "RS256"}}));
     EXPECT_EQ(decoded->claims["iss"], "joe");
     EXPECT_EQ(decoded->claims["exp"], 1300819380);
     EXPECT_EQ(decoded->claims["http://example.com/is_root"], true);
@@ -144,7 +142,8 @@ TEST(JwtKnownAnswer, RfcCompactTokensVerify) {
   }
 }
 
-// --- Signing -----------------------------------------------------------------------------------------
+// --- Signing
+// -----------------------------------------------------------------------------------------
 
 TEST_F(JwtTest, SignAndVerifyBothAlgorithmsAndKidStyles) {
   for (const auto& key : {ec_, rsa_}) {
@@ -244,12 +243,12 @@ TEST_F(JwtTest, SignRefusesClaimsARegistryWouldReject) {
 
   json big = Claims();
   big["pad"] = std::string(13000, 'a');  // base64url grows it past 16 KiB
-  EXPECT_EQ(SignJwt(*ec_, big, JwtHeaderOptions()).status().message(),
-            "token would exceed 16 KiB");
+  EXPECT_EQ(SignJwt(*ec_, big, JwtHeaderOptions()).status().message(), "token would exceed 16 KiB");
 }
 
 TEST_F(JwtTest, SignTextClaimsKeepsTheBytes) {
-  const std::string text = R"({"aud":"registry.example.com", "exp":1700000300, "iss":"registry-auth"})";
+  const std::string text =
+      R"({"aud":"registry.example.com", "exp":1700000300, "iss":"registry-auth"})";
   auto token = SignJwtText(*ec_, text, Kid(KeyIdStyle::kJwkThumbprint));
   ASSERT_TRUE(token.ok()) << token.status();
   const std::size_t dot1 = token->find('.');
@@ -269,7 +268,8 @@ TEST_F(JwtTest, SignTextClaimsKeepsTheBytes) {
             "JWT claims must be a JSON object");
 }
 
-// --- Decoding untrusted tokens -------------------------------------------------------------------------
+// --- Decoding untrusted tokens
+// -------------------------------------------------------------------------
 
 TEST_F(JwtTest, DecodeRefusesMalformedTokens) {
   auto good = SignJwt(*ec_, Claims(), Kid(KeyIdStyle::kLibtrust));
@@ -323,8 +323,8 @@ TEST_F(JwtTest, DecodeRefusesMalformedTokens) {
        "token payload repeats a member name"},
       {b64obj + "." + Base64UrlEncode("{\"aud\":\"a\",\"aud\":\"a\"}") + "." + s,
        "token payload repeats a member name"},
-      {b64obj + "." + Base64UrlEncode("{\"a\":" + std::string(20, '[') + std::string(20, ']') + "}") +
-           "." + s,
+      {b64obj + "." +
+           Base64UrlEncode("{\"a\":" + std::string(20, '[') + std::string(20, ']') + "}") + "." + s,
        "token payload nests too deeply"},
       {Base64UrlEncode("{\"typ\":\"JWT\"}") + "." + p + "." + s, "token header has no alg"},
       {Base64UrlEncode("{\"alg\":null}") + "." + p + "." + s, "token header has no alg"},
@@ -337,7 +337,8 @@ TEST_F(JwtTest, DecodeRefusesMalformedTokens) {
   for (const Case& c : cases) {
     auto decoded = DecodeJwt(c.token);
     ASSERT_FALSE(decoded.ok()) << c.token.substr(0, 200);
-    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument) << c.token.substr(0, 200);
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.token.substr(0, 200);
     EXPECT_EQ(decoded.status().message(), c.message) << c.token.substr(0, 200);
     // Fixed texts only: nothing of the token is echoed.
     EXPECT_EQ(std::string(decoded.status().message()).find(h.substr(0, 8)), std::string::npos);
@@ -345,9 +346,9 @@ TEST_F(JwtTest, DecodeRefusesMalformedTokens) {
     EXPECT_FALSE(Verify(c.token).ok());
   }
   // Depth 16 (including the top-level object) is still accepted.
-  auto deep = DecodeJwt(b64obj + "." +
-                        Base64UrlEncode("{\"a\":" + std::string(15, '[') + std::string(15, ']') + "}") +
-                        "." + s);
+  auto deep = DecodeJwt(
+      b64obj + "." +
+      Base64UrlEncode("{\"a\":" + std::string(15, '[') + std::string(15, ']') + "}") + "." + s);
   EXPECT_TRUE(deep.ok()) << deep.status();
 }
 
@@ -399,8 +400,7 @@ TEST_F(JwtTest, RefusesAlgNoneAndHmacAndSwappedAlgorithms) {
   EXPECT_EQ(hs.status().message(), "unsupported JWS algorithm");
 
   // An ES256 key's token relabelled RS256 (and the reverse), validly signed otherwise.
-  const std::string rs_on_ec =
-      SignRaw(*ec_, R"({"alg":"RS256","kid":")" + kid + R"("})", payload);
+  const std::string rs_on_ec = SignRaw(*ec_, R"({"alg":"RS256","kid":")" + kid + R"("})", payload);
   EXPECT_EQ(Verify(rs_on_ec).status().message(), "JWS algorithm does not match the key");
   const std::string es_on_rsa = SignRaw(
       *rsa_, R"({"alg":"ES256","kid":")" + rsa_->public_key()->JwkThumbprint() + R"("})", payload);
@@ -450,8 +450,8 @@ TEST_F(JwtTest, TamperedAndTruncatedSignatures) {
     const std::size_t dot2 = token->find('.', dot1 + 1);
     json more = Claims();
     more["access"][0]["actions"].push_back("delete");
-    const std::string swapped = token->substr(0, dot1 + 1) + Base64UrlEncode(more.dump()) +
-                                token->substr(dot2);
+    const std::string swapped =
+        token->substr(0, dot1 + 1) + Base64UrlEncode(more.dump()) + token->substr(dot2);
     EXPECT_EQ(Verify(swapped).status().message(), "invalid signature");
     // A signature shortened by one byte is the wrong length.
     auto signature = Base64UrlDecode(token->substr(dot2 + 1));
@@ -466,7 +466,8 @@ TEST_F(JwtTest, TamperedAndTruncatedSignatures) {
   }
 }
 
-// --- Claims -----------------------------------------------------------------------------------------------
+// --- Claims
+// -----------------------------------------------------------------------------------------------
 
 TEST_F(JwtTest, ClaimTypesAreCheckedOnVerifiedTokens) {
   const std::string kid = ec_->public_key()->LibtrustKeyId();
