@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Sets up everything (Debian packages, a throwaway PostgreSQL 15 cluster) and runs the whole
-# test suite with Bazel. The last line is `N passed, N failed`; the exit code is non-zero when
-# anything failed. Extra arguments go to `bazel test` (e.g. ./test.sh //storage/...).
+# Sets up everything (Debian packages, npm test tools, a throwaway PostgreSQL 15 cluster) and
+# runs the whole test suite with Bazel. The last line is `N passed, N failed`; the exit code is
+# non-zero when anything failed. Extra arguments go to `bazel test` (e.g. ./test.sh //storage/...).
 set -uo pipefail
 cd "$(dirname "$0")"
 
-scripts/install-deps.sh || exit 1
+scripts/install-deps.sh --test-tools || exit 1
 
 # A throwaway cluster under a private temp folder, on a free port.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/regauth-test.XXXXXX")
@@ -24,8 +24,11 @@ targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=(//...)
 
 bazel build --jobs=2 "${targets[@]}" || { echo "0 passed, 1 failed"; exit 1; }
+# REGAUTH_REQUIRE_*: tests that would skip without PostgreSQL or the npm jose package (both
+# set up above) fail instead.
 bazel test --jobs=2 \
   --test_env=REGAUTH_TEST_PG_DSN="$dsn" --test_env=REGAUTH_REQUIRE_PG=1 \
+  --test_env=REGAUTH_REQUIRE_NODE_JOSE=1 \
   "${targets[@]}"
 rc=$?
 

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs, from Debian's archive, everything registry-auth needs to build, run and test.
-# Idempotent and quiet when nothing is missing. Needs root (or sudo) only when something is.
+# With --test-tools (test.sh) also Node.js and the npm test tools of tests/node/, from its
+# package-lock.json with npm ci.
+# Idempotent and quiet when nothing is missing. Needs root (or sudo) only when a Debian package
+# is missing.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+test_tools=0
+[ "${1:-}" = "--test-tools" ] && test_tools=1
 
 PKGS=(
   # build: Bazel from Debian, offline, with its rule sets
@@ -13,6 +19,12 @@ PKGS=(
   # run and test: the private PostgreSQL cluster, key generation, helper scripts
   postgresql-15 postgresql-client-15 openssl python3-minimal procps curl
 )
+# Node.js and npm run test tools only (the npm `jose` package that crypto/jose_node_test
+# cross-checks our JOSE code against). Any installed Node >= 18 will do; Debian's packages are
+# added only when there is none (a Node from elsewhere often bundles its own npm).
+if [ "$test_tools" = 1 ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+  PKGS+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -20,22 +32,36 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-[ "${#missing[@]}" -eq 0 ] && exit 0
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: missing ${missing[*]}; run as root" >&2; exit 1; }
-  SUDO="sudo"
+install_debian_packages() {
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: missing ${missing[*]}; run as root" >&2; exit 1; }
+    SUDO="sudo"
+  fi
+  echo "install-deps: installing ${missing[*]}" >&2
+  # Another apt run (e.g. unattended upgrades on a fresh machine) may hold the lock for a while.
+  if command -v fuser >/dev/null; then
+    for _ in $(seq 1 60); do
+      $SUDO fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock >/dev/null 2>&1 || break
+      sleep 5
+    done
+  fi
+  $SUDO apt-get update -qq
+  # policy-rc.d-less machines would start the system cluster; we never use it, so keep it off.
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+[ "${#missing[@]}" -eq 0 ] || install_debian_packages
+
+# npm test tools: exactly the versions and integrity hashes of tests/node/package-lock.json.
+# node_modules/ is git-ignored; a copy of the lock file inside it records what was installed,
+# so this runs again only when the lock file changes. Tests never download anything.
+[ "$test_tools" = 1 ] || exit 0
+node_dir="$root/tests/node"
+stamp="$node_dir/node_modules/.installed-package-lock.json"
+if ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
+  echo "install-deps: npm ci in tests/node" >&2
+  (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
+  cp "$node_dir/package-lock.json" "$stamp"
 fi
-echo "install-deps: installing ${missing[*]}" >&2
-# Another apt run (e.g. unattended upgrades on a fresh machine) may hold the lock for a while.
-if command -v fuser >/dev/null; then
-  for _ in $(seq 1 60); do
-    $SUDO fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock >/dev/null 2>&1 || break
-    sleep 5
-  done
-fi
-$SUDO apt-get update -qq
-# policy-rc.d-less machines would start the system cluster; we never use it, so keep it off.
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  "${missing[@]}" >/dev/null
