@@ -37,17 +37,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "storage/connection_pool.h"
+#include "storage/postgres_options.h"
 #include "storage/registry_store.h"
 
 namespace registryauth::storage {
-
-struct PostgresOptions {
-  std::string dsn;  // libpq keyword/value string or postgresql:// URI; may hold a password
-  int pool_size = 8;
-  absl::Duration connect_timeout = absl::Seconds(3);
-  absl::Duration acquire_timeout = absl::Seconds(5);
-  absl::Duration statement_timeout = absl::Seconds(10);
-};
 
 class PostgresRegistryStore final : public RegistryStore {
  public:
