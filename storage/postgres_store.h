@@ -1,6 +1,7 @@
 // RegistryStore on PostgreSQL (libpqxx), the production store.
 //
-// Schema: storage/migrations/*.sql, applied by ApplyMigrations(). Behaviour beyond
+// Schema: storage/migrations/*.sql, applied by ApplyMigrations(); that includes the tables of
+// PostgresTokenStore (postgres_token_store.h), which shares the database. Behaviour beyond
 // registry_store.h, shared with InMemoryRegistryStore (storage/store_conformance.h checks both):
 // - times keep microseconds (timestamptz); finer parts are truncated; infinite times round-trip;
 // - configs that lose is_default to another get version+1 and the new default's update_time;
