@@ -13,27 +13,17 @@ namespace registryauth::storage {
 namespace {
 
 using internal::CharLength;
+using internal::ChildNotFound;
+using internal::ConstraintError;
 using internal::EffectivePageSize;
+using internal::IsResourceId;
 using internal::Sv;
 using internal::TruncateToMicros;
-
-// The resource-id rule: ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$ (the schema's *_id_format checks).
-bool IsValidId(std::string_view id) {
-  if (id.empty() || id.size() > 63) return false;
-  if (id.front() < 'a' || id.front() > 'z') return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return id.back() != '-';
-}
-
-absl::Status ConstraintError(std::string_view operation, std::string_view constraint) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(Sv(operation), ": value violates constraint ", Sv(constraint)));
-}
+using internal::VersionMismatch;
+using internal::WorkspaceNotFound;
 
 absl::Status CheckWorkspace(const Workspace& w, std::string_view op) {
-  if (!IsValidId(w.id)) return ConstraintError(op, "workspaces_id_format");
+  if (!IsResourceId(w.id)) return ConstraintError(op, "workspaces_id_format");
   if (CharLength(w.display_name) > 256) {
     return ConstraintError(op, "workspaces_display_name_length");
   }
@@ -41,16 +31,16 @@ absl::Status CheckWorkspace(const Workspace& w, std::string_view op) {
 }
 
 absl::Status CheckApp(const App& a, std::string_view op) {
-  if (!IsValidId(a.id)) return ConstraintError(op, "apps_id_format");
+  if (!IsResourceId(a.id)) return ConstraintError(op, "apps_id_format");
   if (CharLength(a.display_name) > 256) return ConstraintError(op, "apps_display_name_length");
-  if (!a.registry_config_id.empty() && !IsValidId(a.registry_config_id)) {
+  if (!a.registry_config_id.empty() && !IsResourceId(a.registry_config_id)) {
     return ConstraintError(op, "apps_registry_config_id_format");
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckConfig(const RegistryConfig& c, std::string_view op) {
-  if (!IsValidId(c.id)) return ConstraintError(op, "registry_configs_id_format");
+  if (!IsResourceId(c.id)) return ConstraintError(op, "registry_configs_id_format");
   if (CharLength(c.display_name) > 256) {
     return ConstraintError(op, "registry_configs_display_name_length");
   }
@@ -110,17 +100,8 @@ bool MatchesAuditFilter(const AuditEvent& e, const AuditFilter& f) {
   return true;
 }
 
-absl::Status VersionMismatch(std::string_view what) {
-  return absl::AbortedError(absl::StrCat(Sv(what), " was modified concurrently (stale version)"));
-}
 
-absl::Status WorkspaceNotFound(std::string_view id) {
-  return absl::NotFoundError(absl::StrCat("workspace \"", Sv(id), "\" not found"));
-}
 
-absl::Status ChildNotFound(std::string_view kind, std::string_view ws, std::string_view id) {
-  return absl::NotFoundError(absl::StrCat(Sv(kind), " \"", Sv(ws), "/", Sv(id), "\" not found"));
-}
 
 void NormalizeTimes(Workspace& w) {
   w.create_time = TruncateToMicros(w.create_time);

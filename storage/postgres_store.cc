@@ -12,29 +12,30 @@
 #include "pqxx/result"
 #include "pqxx/transaction"
 #include "storage/migrations.h"
+#include "storage/pg_internal.h"
 #include "storage/pq_status.h"
 #include "storage/store_internal.h"
 
 namespace registryauth::storage {
 namespace {
 
+using internal::BoundParam;
+using internal::ChildExists;
+using internal::ChildNotFound;
 using internal::EffectivePageSize;
+using internal::MakePoolOptions;
+using internal::Micros;
+using internal::MissOrStale;
+using internal::PageFromResult;
+using internal::Statement;
 using internal::Sv;
-using internal::TruncateToMicros;
+using internal::TimeFromField;
+using internal::TimeParam;
+using internal::VersionMismatch;
+using internal::WithConnection;
+using internal::WorkspaceNotFound;
 
-// ---- SQL. Times travel as text in ($n::timestamptz) and as bigint microseconds since the
-// epoch out, so they are exact to the microsecond; infinite times map to INT64_MIN/MAX.
-
-constexpr int64_t kMicrosPast = std::numeric_limits<int64_t>::min();
-constexpr int64_t kMicrosFuture = std::numeric_limits<int64_t>::max();
-
-std::string Micros(std::string_view column) {
-  const absl::string_view c = Sv(column);
-  return absl::StrCat("CASE WHEN ", c, " IS NULL THEN NULL WHEN isfinite(", c,
-                      ") THEN (extract(epoch FROM ", c,
-                      ") * 1000000)::bigint WHEN ", c, " < 'epoch' THEN '", kMicrosPast,
-                      "'::bigint ELSE '", kMicrosFuture, "'::bigint END");
-}
+// ---- SQL (times: see pg_internal.h)
 
 // `table` qualifies the columns for joins ("w." or "").
 std::string WorkspaceColumns(std::string_view table = "") {
@@ -81,11 +82,6 @@ constexpr char kConfigSet[] =
     "is_default = $13, validation_status = $14, "
     "validated_at = NULLIF($15, '')::timestamptz, last_validation_error = $16, "
     "update_time = $18::timestamptz";
-
-struct Statement {
-  const char* name;
-  std::string sql;
-};
 
 // ListAuditEvents has one statement per combination of filters (AuditListBits), so each holds
 // only the conditions that really filter. Which index serves a list best depends on how many
@@ -262,27 +258,6 @@ void PrepareStatements(pqxx::connection& conn) {
 }
 
 // ---- Conversions
-
-std::string TimeParam(absl::Time t) {
-  if (t == absl::InfinitePast()) return "-infinity";
-  if (t == absl::InfiniteFuture()) return "infinity";
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", TruncateToMicros(t), absl::UTCTimeZone());
-}
-
-// A time filter bound for a microsecond column: `column >= t` and `column < t` hold exactly
-// when they hold against t rounded up to the next whole microsecond.
-std::string BoundParam(absl::Time t) {
-  absl::Time micros = TruncateToMicros(t);
-  if (micros < t) micros += absl::Microseconds(1);
-  return TimeParam(micros);
-}
-
-absl::Time TimeFromField(const pqxx::field& f) {
-  const int64_t micros = f.as<int64_t>();
-  if (micros == kMicrosPast) return absl::InfinitePast();
-  if (micros == kMicrosFuture) return absl::InfiniteFuture();
-  return absl::FromUnixMicros(micros);
-}
 
 const char* TypeName(RegistryType type) {
   switch (type) {
@@ -463,71 +438,12 @@ pqxx::result ExecConfigUpdate(Txn& txn, const RegistryConfig& c, int64_t expecte
       c.last_validation_error, expected_version, TimeParam(c.update_time), keep_secret);
 }
 
-template <typename T>
-Page<T> PageFromResult(const pqxx::result& result, int page_size, T (*from_row)(const pqxx::row&)) {
-  Page<T> page;
-  for (const pqxx::row& row : result) {
-    if (static_cast<int>(page.items.size()) == page_size) {
-      page.has_more = true;
-      break;
-    }
-    page.items.push_back(from_row(row));
-  }
-  return page;
-}
-
-absl::Status WorkspaceNotFound(std::string_view id) {
-  return absl::NotFoundError(absl::StrCat("workspace \"", Sv(id), "\" not found"));
-}
-
-absl::Status ChildNotFound(std::string_view kind, std::string_view ws, std::string_view id) {
-  return absl::NotFoundError(absl::StrCat(Sv(kind), " \"", Sv(ws), "/", Sv(id), "\" not found"));
-}
-
-absl::Status ChildExists(std::string_view kind, std::string_view ws, std::string_view id) {
-  return absl::AlreadyExistsError(
-      absl::StrCat(Sv(kind), " \"", Sv(ws), "/", Sv(id), "\" already exists"));
-}
-
-absl::Status VersionMismatch(std::string_view what) {
-  return absl::AbortedError(absl::StrCat(Sv(what), " was modified concurrently (stale version)"));
-}
-
-// After a versioned UPDATE/DELETE matched no row: NOT_FOUND if the row is gone, else ABORTED.
-template <typename Txn, typename... Key>
-absl::Status MissOrStale(Txn& txn, const char* version_statement, absl::Status not_found,
-                         std::string_view what, const Key&... key) {
-  if (txn.exec_prepared(version_statement, key...).empty()) return not_found;
-  return VersionMismatch(what);
-}
-
-// Runs `fn(connection)` on a pooled connection; the edge where libpqxx exceptions become Status.
-template <typename Fn>
-auto WithConnection(ConnectionPool& pool, std::string_view operation, Fn&& fn)
-    -> decltype(fn(std::declval<pqxx::connection&>())) {
-  absl::StatusOr<ConnectionPool::Lease> lease = pool.Acquire();
-  if (!lease.ok()) return lease.status();
-  try {
-    return fn(lease->conn());
-  } catch (const std::exception& e) {
-    if (IsConnectionLost(e)) lease->MarkBroken();
-    return StatusFromDbException(e, operation);
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PostgresRegistryStore>> PostgresRegistryStore::Create(
     PostgresOptions options) {
-  ConnectionPoolOptions pool_options;
-  pool_options.dsn = std::move(options.dsn);
-  pool_options.size = options.pool_size;
-  pool_options.connect_timeout = options.connect_timeout;
-  pool_options.acquire_timeout = options.acquire_timeout;
-  pool_options.statement_timeout = options.statement_timeout;
-  pool_options.on_connect = PrepareStatements;
   absl::StatusOr<std::unique_ptr<ConnectionPool>> pool =
-      ConnectionPool::Create(std::move(pool_options));
+      ConnectionPool::Create(MakePoolOptions(std::move(options), PrepareStatements));
   if (!pool.ok()) return pool.status();
   return std::unique_ptr<PostgresRegistryStore>(new PostgresRegistryStore(*std::move(pool)));
 }

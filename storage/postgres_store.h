@@ -1,6 +1,7 @@
 // RegistryStore on PostgreSQL (libpqxx), the production store.
 //
-// Schema: storage/migrations/*.sql, applied by ApplyMigrations(). Behaviour beyond
+// Schema: storage/migrations/*.sql, applied by ApplyMigrations(); that includes the tables of
+// PostgresTokenStore (postgres_token_store.h), which shares the database. Behaviour beyond
 // registry_store.h, shared with InMemoryRegistryStore (storage/store_conformance.h checks both):
 // - times keep microseconds (timestamptz); finer parts are truncated; infinite times round-trip;
 // - configs that lose is_default to another get version+1 and the new default's update_time;
@@ -37,17 +38,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "storage/connection_pool.h"
+#include "storage/postgres_options.h"
 #include "storage/registry_store.h"
 
 namespace registryauth::storage {
-
-struct PostgresOptions {
-  std::string dsn;  // libpq keyword/value string or postgresql:// URI; may hold a password
-  int pool_size = 8;
-  absl::Duration connect_timeout = absl::Seconds(3);
-  absl::Duration acquire_timeout = absl::Seconds(5);
-  absl::Duration statement_timeout = absl::Seconds(10);
-};
 
 class PostgresRegistryStore final : public RegistryStore {
  public:

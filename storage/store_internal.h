@@ -1,4 +1,5 @@
-// Small rules both RegistryStore implementations share. Internal to storage/.
+// Small rules the stores share (RegistryStore and TokenStore, in memory and on PostgreSQL).
+// Internal to storage/.
 #ifndef REGISTRY_AUTH_STORAGE_STORE_INTERNAL_H_
 #define REGISTRY_AUTH_STORAGE_STORE_INTERNAL_H_
 
@@ -6,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "model/model.h"
@@ -15,6 +18,40 @@ namespace registryauth::storage::internal {
 
 // Debian's Abseil has its own absl::string_view (not std::string_view): bridge for StrCat.
 inline absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// The resource-id rule: ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$ (the schema's *_id_format checks).
+inline bool IsResourceId(std::string_view id) {
+  if (id.empty() || id.size() > 63) return false;
+  if (id.front() < 'a' || id.front() > 'z') return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return id.back() != '-';
+}
+
+// Status messages shared by the stores. They name kinds and ids, never other values.
+inline absl::Status ConstraintError(std::string_view operation, std::string_view constraint) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(Sv(operation), ": value violates constraint ", Sv(constraint)));
+}
+
+inline absl::Status VersionMismatch(std::string_view what) {
+  return absl::AbortedError(absl::StrCat(Sv(what), " was modified concurrently (stale version)"));
+}
+
+inline absl::Status WorkspaceNotFound(std::string_view id) {
+  return absl::NotFoundError(absl::StrCat("workspace \"", Sv(id), "\" not found"));
+}
+
+inline absl::Status ChildNotFound(std::string_view kind, std::string_view ws,
+                                  std::string_view id) {
+  return absl::NotFoundError(absl::StrCat(Sv(kind), " \"", Sv(ws), "/", Sv(id), "\" not found"));
+}
+
+inline absl::Status ChildExists(std::string_view kind, std::string_view ws, std::string_view id) {
+  return absl::AlreadyExistsError(
+      absl::StrCat(Sv(kind), " \"", Sv(ws), "/", Sv(id), "\" already exists"));
+}
 
 inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 1000;

@@ -64,7 +64,8 @@ class TokenStore {
                                                               int64_t expected_version) = 0;
   virtual absl::Status DeleteServiceAccount(std::string_view workspace_id, std::string_view id,
                                             int64_t expected_version) = 0;
-  // Records a successful login; no version change. NOT_FOUND if the account is gone.
+  // Records a successful login; no version change (last_used_time never moves back).
+  // NOT_FOUND if the account is gone.
   virtual absl::Status TouchServiceAccount(std::string_view workspace_id, std::string_view id,
                                            absl::Time when) = 0;
 
@@ -74,7 +75,8 @@ class TokenStore {
   virtual absl::Status CreatePullToken(const PullToken& token) = 0;
   virtual absl::StatusOr<PullToken> GetPullToken(std::string_view id) = 0;
   // Tokens of one app (app_id non-empty) or of the whole workspace, newest first, revoked and
-  // expired ones included; at most `limit` (<= 0: 100; clamped to 1000).
+  // expired ones included; at most `limit` (<= 0: 100; clamped to 1000). NOT_FOUND if the
+  // workspace does not exist.
   virtual absl::StatusOr<std::vector<PullToken>> ListPullTokens(std::string_view workspace_id,
                                                                 std::string_view app_id,
                                                                 int limit) = 0;
@@ -91,7 +93,8 @@ class TokenStore {
   // ---- Refresh tokens
   virtual absl::Status CreateRefreshToken(const RefreshToken& token) = 0;
   virtual absl::StatusOr<RefreshToken> GetRefreshToken(std::string_view id) = 0;
-  // Tokens of one subject (non-empty) or of the whole workspace, newest first.
+  // Tokens of one subject (non-empty) or of the whole workspace, newest first; `limit` and
+  // NOT_FOUND as in ListPullTokens.
   virtual absl::StatusOr<std::vector<RefreshToken>> ListRefreshTokens(
       std::string_view workspace_id, std::string_view subject, int limit) = 0;
   virtual absl::StatusOr<bool> RevokeRefreshToken(std::string_view id, absl::Time when) = 0;
@@ -111,8 +114,10 @@ class TokenStore {
   virtual absl::StatusOr<ThrottleState> GetThrottleState(std::string_view key) = 0;
   // Forgets a key's failures (after a successful login).
   virtual absl::Status ClearLoginFailures(std::string_view key) = 0;
-  // Deletes states whose window and block both ended before `before`; returns how many.
-  virtual absl::StatusOr<int64_t> DeleteStaleThrottleStates(absl::Time before) = 0;
+  // Deletes states whose window (under `policy`) and block have both ended by `before`
+  // (window_start + policy.window <= before and blocked_until <= before); returns how many.
+  virtual absl::StatusOr<int64_t> DeleteStaleThrottleStates(absl::Time before,
+                                                            const ThrottlePolicy& policy) = 0;
 
   // Rows per hash key id over service accounts, pull tokens and refresh tokens (for hash-key
   // rotation reports; revoked and expired rows included until deleted).
