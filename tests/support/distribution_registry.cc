@@ -48,8 +48,7 @@ std::string RandomHex(int bytes) {
 
 // A minimal HTTP/1.1 GET over loopback with a deadline (no keep-alive, no chunked bodies
 // needed: the registry answers /v2/ with Content-Length, and we read to EOF anyway).
-absl::StatusOr<RegistryProbe> HttpGet(int port, const std::string& target,
-                                      absl::Duration timeout) {
+absl::StatusOr<RegistryProbe> HttpGet(int port, const std::string& target, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return absl::InternalError("socket failed");
@@ -200,8 +199,7 @@ absl::StatusOr<std::unique_ptr<DistributionRegistry>> DistributionRegistry::Star
   for (int attempt = 0; attempt < 3; ++attempt) {
     absl::StatusOr<int> port = PickFreeLoopbackPort();
     if (!port.ok()) return port.status();
-    std::unique_ptr<DistributionRegistry> registry(
-        new DistributionRegistry(*binary, *dir, *port));
+    std::unique_ptr<DistributionRegistry> registry(new DistributionRegistry(*binary, *dir, *port));
     last = registry->Launch(options);
     if (last.ok()) return registry;
     if (!absl::StrContains(registry->Logs(), "address already in use")) return last;
@@ -226,8 +224,7 @@ absl::Status DistributionRegistry::Launch(const RegistryOptions& options) {
   std::string bundle_path;
   if (options.token_auth.has_value()) {
     bundle_path = absl::StrCat(dir_, "/token-rootcerts.pem");
-    if (absl::Status s = WriteFile(bundle_path, options.token_auth->rootcertbundle_pem);
-        !s.ok()) {
+    if (absl::Status s = WriteFile(bundle_path, options.token_auth->rootcertbundle_pem); !s.ok()) {
       return s;
     }
   }
@@ -262,18 +259,17 @@ absl::Status DistributionRegistry::Launch(const RegistryOptions& options) {
         return absl::OkStatus();
       }
       Stop();
-      return absl::FailedPreconditionError(absl::StrCat(
-          "docker-registry started but ", last_problem, " (wanted ", expected_status,
-          "); log:\n", Logs()));
+      return absl::FailedPreconditionError(absl::StrCat("docker-registry started but ",
+                                                        last_problem, " (wanted ", expected_status,
+                                                        "); log:\n", Logs()));
     }
     last_problem = std::string(probe.status().message());
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
   }
   Stop();
-  return absl::FailedPreconditionError(
-      absl::StrCat("docker-registry did not answer GET /v2/ within ",
-                   absl::FormatDuration(options.start_timeout), " (", last_problem, "); log:\n",
-                   Logs()));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "docker-registry did not answer GET /v2/ within ",
+      absl::FormatDuration(options.start_timeout), " (", last_problem, "); log:\n", Logs()));
 }
 
 absl::StatusOr<RegistryProbe> DistributionRegistry::ProbeV2() const {
@@ -294,9 +290,7 @@ std::string DistributionRegistry::Logs() const {
   return text.ok() ? *text : "(no log)";
 }
 
-std::string DistributionRegistry::config_path() const {
-  return absl::StrCat(dir_, "/config.yml");
-}
+std::string DistributionRegistry::config_path() const { return absl::StrCat(dir_, "/config.yml"); }
 
 RegistryToolsAvailability GetRegistryToolsAvailability() {
   RegistryToolsAvailability out;

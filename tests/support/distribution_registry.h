@@ -129,17 +129,17 @@ RegistryToolsAvailability GetRegistryToolsAvailability();
 
 // Skips the current test when docker-registry or skopeo is missing, or fails it when they are
 // required (REGAUTH_REQUIRE_REGISTRY=1). Use in a TEST body or in SetUp().
-#define REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS()                                                   \
-  do {                                                                                          \
-    const ::registryauth::testing::RegistryToolsAvailability regauth_tools_ =                   \
-        ::registryauth::testing::GetRegistryToolsAvailability();                                \
-    if (!regauth_tools_.available) {                                                            \
-      if (regauth_tools_.required) FAIL() << "REGAUTH_REQUIRE_REGISTRY=1 but "                  \
-                                         << regauth_tools_.problem;                            \
-      GTEST_SKIP() << regauth_tools_.problem                                                    \
-                   << " (scripts/install-deps.sh --test-tools installs docker-registry and "    \
-                      "skopeo)";                                                                \
-    }                                                                                           \
+#define REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS()                                                \
+  do {                                                                                       \
+    const ::registryauth::testing::RegistryToolsAvailability regauth_tools_ =                \
+        ::registryauth::testing::GetRegistryToolsAvailability();                             \
+    if (!regauth_tools_.available) {                                                         \
+      if (regauth_tools_.required)                                                           \
+        FAIL() << "REGAUTH_REQUIRE_REGISTRY=1 but " << regauth_tools_.problem;               \
+      GTEST_SKIP() << regauth_tools_.problem                                                 \
+                   << " (scripts/install-deps.sh --test-tools installs docker-registry and " \
+                      "skopeo)";                                                             \
+    }                                                                                        \
   } while (false)
 
 #endif  // REGISTRY_AUTH_TESTS_SUPPORT_DISTRIBUTION_REGISTRY_H_

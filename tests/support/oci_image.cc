@@ -79,8 +79,7 @@ void AppendTarFile(std::string* tar, const std::string& name, const std::string&
 std::string LayerTar(const OciImageSpec& spec, int index) {
   const std::string dir = absl::StrCat("layer", index, "/");
   std::string tar = TarHeader(dir, 0, '5');
-  AppendTarFile(&tar, dir + "seed.txt",
-                absl::StrCat("seed ", spec.seed, "\nlayer ", index, "\n"));
+  AppendTarFile(&tar, dir + "seed.txt", absl::StrCat("seed ", spec.seed, "\nlayer ", index, "\n"));
   AppendTarFile(&tar, dir + "payload.bin",
                 DerivedBytes(absl::StrCat(spec.seed, "/layer/", index), spec.layer_payload_bytes));
   tar.append(2 * kTarBlock, '\0');  // end-of-archive marker
@@ -123,8 +122,7 @@ absl::Status MakeDirs(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<OciBlob> PutBlob(const std::string& dir, std::string media_type,
-                                std::string bytes) {
+absl::StatusOr<OciBlob> PutBlob(const std::string& dir, std::string media_type, std::string bytes) {
   OciBlob blob;
   blob.media_type = std::move(media_type);
   blob.digest = Sha256Digest(bytes);
@@ -166,7 +164,8 @@ absl::StatusOr<OciBlob> LoadBlob(const std::string& dir, const json& descriptor,
     return absl::DataLossError(absl::StrCat(what, ": unsupported digest ", blob.digest));
   }
   absl::StatusOr<std::string> bytes = ReadFile(BlobPath(dir, blob.digest));
-  if (!bytes.ok()) return absl::DataLossError(absl::StrCat(what, ": blob ", blob.digest, " missing"));
+  if (!bytes.ok())
+    return absl::DataLossError(absl::StrCat(what, ": blob ", blob.digest, " missing"));
   if (Sha256Digest(*bytes) != blob.digest) {
     return absl::DataLossError(absl::StrCat(what, ": blob ", blob.digest, " has other content"));
   }
@@ -183,8 +182,8 @@ void CompareBlob(const std::string& what, const OciBlob& a, const OciBlob& b, st
     absl::StrAppend(out, what, ": media type ", a.media_type, " vs ", b.media_type, "\n");
   }
   if (a.digest != b.digest || a.size != b.size) {
-    absl::StrAppend(out, what, ": ", a.digest, " (", a.size, " bytes) vs ", b.digest, " (",
-                    b.size, " bytes)\n");
+    absl::StrAppend(out, what, ": ", a.digest, " (", a.size, " bytes) vs ", b.digest, " (", b.size,
+                    " bytes)\n");
   } else if (a.bytes != b.bytes) {
     absl::StrAppend(out, what, ": same descriptor ", a.digest, " but different bytes\n");
   }
@@ -260,8 +259,8 @@ absl::StatusOr<OciImage> WriteOciImage(const std::string& dir, const OciImageSpe
   entry["annotations"] = {{kOciRefNameAnnotation, spec.tag}};
   entry["platform"] = {{"architecture", spec.architecture}, {"os", spec.os}};
   const json index = {{"schemaVersion", 2}, {"manifests", {entry}}};
-  if (absl::Status s = WriteFile(absl::StrCat(dir, "/oci-layout"),
-                                 R"({"imageLayoutVersion":"1.0.0"})");
+  if (absl::Status s =
+          WriteFile(absl::StrCat(dir, "/oci-layout"), R"({"imageLayoutVersion":"1.0.0"})");
       !s.ok()) {
     return s;
   }

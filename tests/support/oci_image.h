@@ -46,9 +46,9 @@ struct OciBlob {
 };
 
 struct OciImageSpec {
-  std::string seed = "registry-auth";  // every byte of content derives from it
-  std::string tag = "latest";          // index.json's org.opencontainers.image.ref.name
-  int layer_count = 2;                 // 1..16
+  std::string seed = "registry-auth";       // every byte of content derives from it
+  std::string tag = "latest";               // index.json's org.opencontainers.image.ref.name
+  int layer_count = 2;                      // 1..16
   int64_t layer_payload_bytes = 32 * 1024;  // pseudo-random (incompressible) file per layer
   std::string architecture = "amd64";
   std::string os = "linux";
@@ -59,7 +59,7 @@ struct OciImage {
   std::string tag;
   OciBlob manifest;
   OciBlob config;
-  std::vector<OciBlob> layers;    // in manifest order
+  std::vector<OciBlob> layers;        // in manifest order
   std::vector<std::string> diff_ids;  // sha256 of each uncompressed layer tar (from the config)
 
   // The skopeo/containers-image reference `oci:<dir>:<tag>`.

@@ -86,9 +86,8 @@ TEST(OciImageTest, WritesAValidLayoutAndReadsItBack) {
     EXPECT_EQ(written->diff_ids[i], Sha256Digest(plain));
     if (tar.has_value()) {
       const std::string path = absl::StrCat(dir, "/blobs/sha256/", layer.digest.substr(7));
-      absl::StatusOr<SubprocessResult> listed =
-          RunSubprocess({*tar, "-tvzf", path}, {"PATH=/usr/bin:/bin", "LC_ALL=C"},
-                        absl::Seconds(10));
+      absl::StatusOr<SubprocessResult> listed = RunSubprocess(
+          {*tar, "-tvzf", path}, {"PATH=/usr/bin:/bin", "LC_ALL=C"}, absl::Seconds(10));
       ASSERT_TRUE(listed.ok()) << listed.status();
       EXPECT_EQ(listed->exit_code, 0) << listed->stderr_text;
       EXPECT_EQ(listed->stderr_text, "");  // no "checksum" or "unexpected EOF" complaints

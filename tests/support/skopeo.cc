@@ -38,8 +38,8 @@ std::string DisplayArg(const std::string& arg) {
   return plain ? arg : absl::StrCat("'", absl::StrReplaceAll(arg, {{"'", "'\\''"}}), "'");
 }
 
-void AddCreds(std::vector<std::string>* args, std::vector<std::string>* secrets,
-              const char* flag, const std::optional<RegistryCredentials>& creds) {
+void AddCreds(std::vector<std::string>* args, std::vector<std::string>* secrets, const char* flag,
+              const std::optional<RegistryCredentials>& creds) {
   if (!creds.has_value()) return;
   args->push_back(flag);
   args->push_back(absl::StrCat(creds->username, ":", creds->password));
@@ -76,12 +76,11 @@ SkopeoFailure ClassifySkopeoError(const std::string& stderr_text) {
   }
   // Status codes appear in containers/image messages as "registry 401 (unauthorized)",
   // "status 401" or "401 unauthorized"; bare numbers could be part of a digest.
-  if (ContainsAny(text, {"connection refused", "connection reset", "no such host",
-                         "i/o timeout", "network is unreachable", "server misbehaving"})) {
+  if (ContainsAny(text, {"connection refused", "connection reset", "no such host", "i/o timeout",
+                         "network is unreachable", "server misbehaving"})) {
     return SkopeoFailure::kConnection;
   }
-  if (ContainsAny(text, {"denied", "forbidden", " 403 ", "(403", "status 403",
-                         "registry 403"})) {
+  if (ContainsAny(text, {"denied", "forbidden", " 403 ", "(403", "status 403", "registry 403"})) {
     return SkopeoFailure::kDenied;
   }
   if (ContainsAny(text, {"unauthorized", "authentication required", "invalid username/password",
@@ -96,9 +95,10 @@ SkopeoFailure ClassifySkopeoError(const std::string& stderr_text) {
 }
 
 std::string SkopeoResult::Describe() const {
-  return absl::StrCat("$ ", command, "\n", timed_out ? "timed out" : absl::StrCat("exit code ", exit_code),
-                      ", failure: ", SkopeoFailureName(failure), "\n--- stdout ---\n",
-                      stdout_text, "\n--- stderr ---\n", stderr_text);
+  return absl::StrCat("$ ", command, "\n",
+                      timed_out ? "timed out" : absl::StrCat("exit code ", exit_code),
+                      ", failure: ", SkopeoFailureName(failure), "\n--- stdout ---\n", stdout_text,
+                      "\n--- stderr ---\n", stderr_text);
 }
 
 absl::StatusOr<std::string> Skopeo::FindBinary() {
@@ -109,7 +109,8 @@ absl::StatusOr<std::string> Skopeo::FindBinary() {
     return std::string(env);
   }
   std::optional<std::string> found = FindExecutable("skopeo", {"/usr/bin"});
-  if (!found.has_value()) return absl::NotFoundError("skopeo is not installed (Debian package skopeo)");
+  if (!found.has_value())
+    return absl::NotFoundError("skopeo is not installed (Debian package skopeo)");
   return *found;
 }
 
@@ -118,8 +119,8 @@ absl::StatusOr<std::unique_ptr<Skopeo>> Skopeo::Create(absl::Duration timeout) {
   if (!binary.ok()) return binary.status();
   absl::StatusOr<std::string> dir = MakeTempDir("skopeo");
   if (!dir.ok()) return dir.status();
-  for (const char* sub : {"/home", "/home/.config", "/home/.config/containers", "/run",
-                          "/tmp", "/registries.d", "/certs"}) {
+  for (const char* sub : {"/home", "/home/.config", "/home/.config/containers", "/run", "/tmp",
+                          "/registries.d", "/certs"}) {
     const std::string path = absl::StrCat(*dir, sub);
     if (mkdir(path.c_str(), 0700) != 0) {
       return absl::InternalError(absl::StrCat("cannot create ", path));

@@ -10,27 +10,34 @@ namespace {
 
 TEST(ClassifySkopeoErrorTest, RealMessages) {
   // Token realm answered 401 to the basic-auth token request.
-  EXPECT_EQ(ClassifySkopeoError(
-                R"x(time="..." level=fatal msg="trying to reuse blob sha256:1e93cf090ac787e2248b4e962d9496cd6ac868a58825a9ee0e318221969db529 at destination: unable to retrieve auth token: invalid username/password: unauthorized: nope")x"),
-            SkopeoFailure::kUnauthorized);
+  EXPECT_EQ(
+      ClassifySkopeoError(
+          R"x(time="..." level=fatal msg="trying to reuse blob sha256:1e93cf090ac787e2248b4e962d9496cd6ac868a58825a9ee0e318221969db529 at destination: unable to retrieve auth token: invalid username/password: unauthorized: nope")x"),
+      SkopeoFailure::kUnauthorized);
   // Registry refused the bearer token.
   EXPECT_EQ(ClassifySkopeoError(
-                "time=\"...\" level=fatal msg=\"Error parsing image name \\\"docker://127.0.0.1:16002/acme/web:v1\\\": reading manifest v1 in 127.0.0.1:16002/acme/web: errors:\\nunauthorized: authentication required\\n\""),
+                "time=\"...\" level=fatal msg=\"Error parsing image name "
+                "\\\"docker://127.0.0.1:16002/acme/web:v1\\\": reading manifest v1 in "
+                "127.0.0.1:16002/acme/web: errors:\\nunauthorized: authentication required\\n\""),
             SkopeoFailure::kUnauthorized);
   // Realm not listening.
-  EXPECT_EQ(ClassifySkopeoError(
-                R"x(time="..." level=fatal msg="trying to reuse blob sha256:1e93 at destination: Get \"http://127.0.0.1:1/token?account=u&scope=repository%3Aacme%2Fweb%3Apull%2Cpush&service=test-registry\": dial tcp 127.0.0.1:1: connect: connection refused")x"),
-            SkopeoFailure::kConnection);
+  EXPECT_EQ(
+      ClassifySkopeoError(
+          R"x(time="..." level=fatal msg="trying to reuse blob sha256:1e93 at destination: Get \"http://127.0.0.1:1/token?account=u&scope=repository%3Aacme%2Fweb%3Apull%2Cpush&service=test-registry\": dial tcp 127.0.0.1:1: connect: connection refused")x"),
+      SkopeoFailure::kConnection);
   // Tag missing.
-  EXPECT_EQ(ClassifySkopeoError(
-                R"x(time="..." level=fatal msg="initializing source docker://127.0.0.1:15000/acme/web:nope: reading manifest nope in 127.0.0.1:15000/acme/web: manifest unknown: manifest unknown")x"),
-            SkopeoFailure::kNotFound);
-  EXPECT_EQ(ClassifySkopeoError(
-                R"x(level=fatal msg="writing manifest: uploading manifest v1 to 127.0.0.1:5000/acme/web: denied: requested access to the resource is denied")x"),
-            SkopeoFailure::kDenied);
-  EXPECT_EQ(ClassifySkopeoError(
-                R"x(level=fatal msg="Requesting bearer token: invalid status code from registry 403 (Forbidden)")x"),
-            SkopeoFailure::kDenied);
+  EXPECT_EQ(
+      ClassifySkopeoError(
+          R"x(time="..." level=fatal msg="initializing source docker://127.0.0.1:15000/acme/web:nope: reading manifest nope in 127.0.0.1:15000/acme/web: manifest unknown: manifest unknown")x"),
+      SkopeoFailure::kNotFound);
+  EXPECT_EQ(
+      ClassifySkopeoError(
+          R"x(level=fatal msg="writing manifest: uploading manifest v1 to 127.0.0.1:5000/acme/web: denied: requested access to the resource is denied")x"),
+      SkopeoFailure::kDenied);
+  EXPECT_EQ(
+      ClassifySkopeoError(
+          R"x(level=fatal msg="Requesting bearer token: invalid status code from registry 403 (Forbidden)")x"),
+      SkopeoFailure::kDenied);
 }
 
 TEST(ClassifySkopeoErrorTest, DigestsAreNotStatusCodesAndOnlyTheFatalLineCounts) {

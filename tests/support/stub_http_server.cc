@@ -41,10 +41,14 @@ std::string PercentDecode(const std::string& s) {
     int hi = 0;
     int lo = 0;
     auto hex = [](char c, int* v) {
-      if (c >= '0' && c <= '9') *v = c - '0';
-      else if (c >= 'a' && c <= 'f') *v = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') *v = c - 'A' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        *v = c - '0';
+      else if (c >= 'a' && c <= 'f')
+        *v = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        *v = c - 'A' + 10;
+      else
+        return false;
       return true;
     };
     if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1], &hi) && hex(s[i + 2], &lo)) {

@@ -29,11 +29,11 @@ namespace registryauth::testing {
 
 struct RecordedRequest {
   std::string method;
-  std::string target;                         // as sent, e.g. "/token?scope=...&service=..."
-  std::string path;                           // target without the query
-  std::map<std::string, std::string> query;   // percent-decoded; a repeated key keeps the last
-  std::vector<std::string> scopes;            // every `scope` parameter, in order
-  std::map<std::string, std::string> headers; // lower-case names
+  std::string target;                          // as sent, e.g. "/token?scope=...&service=..."
+  std::string path;                            // target without the query
+  std::map<std::string, std::string> query;    // percent-decoded; a repeated key keeps the last
+  std::vector<std::string> scopes;             // every `scope` parameter, in order
+  std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
 };
 
@@ -42,8 +42,7 @@ class StubHttpServer {
   // Listens on 127.0.0.1:0. `headers` are added to the answer (Content-Type defaults to
   // application/json).
   static absl::StatusOr<std::unique_ptr<StubHttpServer>> Start(
-      int status, std::string body,
-      std::vector<std::pair<std::string, std::string>> headers = {});
+      int status, std::string body, std::vector<std::pair<std::string, std::string>> headers = {});
   ~StubHttpServer();
   StubHttpServer(const StubHttpServer&) = delete;
   StubHttpServer& operator=(const StubHttpServer&) = delete;
