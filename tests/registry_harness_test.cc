@@ -252,6 +252,27 @@ TEST_F(RegistryHarnessTest, StartFailureCarriesTheRegistryLog) {
   EXPECT_TRUE(absl::StrContains(registry.status().message(), "certificate")) << registry.status();
 }
 
+TEST_F(RegistryHarnessTest, SkopeoReadsOnlyItsPrivateConfiguration) {
+  absl::StatusOr<std::unique_ptr<DistributionRegistry>> registry = DistributionRegistry::Start();
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  const OciImage image = BuildImage("isolation", "v1", 1);
+  skopeo_->set_debug(true);  // --debug logs which files skopeo reads
+  SkopeoResult push = skopeo_->Copy(image.Reference(), (*registry)->Reference("acme/iso", "v1"));
+  ASSERT_TRUE(push.ok()) << push.Describe();
+  const std::string& log = push.stderr_text;
+  const std::string dir = skopeo_->dir();
+  EXPECT_TRUE(absl::StrContains(log, absl::StrCat("registries configuration \\\"", dir,
+                                                  "/home/.config/containers/registries.conf\\\"")))
+      << log;
+  EXPECT_TRUE(absl::StrContains(log, absl::StrCat("Using registries.d directory ", dir))) << log;
+  EXPECT_TRUE(absl::StrContains(log, absl::StrCat("Using blob info cache at ", dir))) << log;
+  EXPECT_TRUE(absl::StrContains(log, absl::StrCat("certificates and private keys in ", dir)))
+      << log;
+  EXPECT_FALSE(absl::StrContains(log, "/etc/containers")) << log;
+  EXPECT_FALSE(absl::StrContains(log, "/etc/docker")) << log;
+  EXPECT_FALSE(absl::StrContains(log, "/var/lib/containers")) << log;
+}
+
 TEST(RegistryToolsTest, BinaryOverrideThatDoesNotExistIsNotFound) {
   const char* saved = std::getenv(DistributionRegistry::kBinaryEnv);
   const std::string previous = saved != nullptr ? saved : "";
