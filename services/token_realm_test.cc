@@ -34,6 +34,8 @@ class KeySigner final : public crypto::JwtSigner {
     options.kid = crypto::KeyIdStyle::kJwkThumbprint;
     return crypto::SignJwt(key_, claims, options);
   }
+  crypto::JwsAlgorithm algorithm() const override { return key_.algorithm(); }
+  std::string KeyId() const override { return key_.public_key()->JwkThumbprint(); }
 
  private:
   const crypto::SigningKey& key_;
