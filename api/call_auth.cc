@@ -64,7 +64,8 @@ services::RequestContext CallAuthenticator::Anonymous(grpc::ServerContext* conte
   *request_id = ctx.request_id;
 
   ctx.peer = context->peer();
-  if (ctx.peer.rfind("inproc", 0) == 0) {
+  // In-process calls have no network peer: gRPC reports "unknown" (older versions "inproc...").
+  if (ctx.peer == "unknown" || ctx.peer.rfind("inproc", 0) == 0) {
     // Only the HTTP gateway reaches the server in-process; it says who its client was.
     std::optional<std::string> forwarded = OneMetadata(*context, kForwardedForHeader);
     if (forwarded.has_value() && !forwarded->empty() && forwarded->size() <= 128) {

@@ -1,0 +1,342 @@
+// End-to-end token realm: the real registry-authd stack (gRPC + the HTTP adapter's /token) on
+// a real PostgreSQL, Debian's real docker-registry (Distribution 2.8) configured with our realm
+// and the rootcertbundle the server exported, and Debian's skopeo as the client. Runs in both
+// token header modes a Distribution 2.x registry accepts: `kid` (libtrust key id) and `x5c`.
+//
+// A service account pushes an image built by hand to <ws>/<app>; a MintPullToken credential
+// pulls it back byte for byte; the same pull token cannot pull another app, another workspace,
+// or push; revoked and expired pull tokens and a disabled service account are refused.
+//
+// Skips without PostgreSQL or the registry tools, unless REGAUTH_REQUIRE_PG=1 /
+// REGAUTH_REQUIRE_REGISTRY=1 (./test.sh sets both).
+#include <sys/stat.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/secret.h"
+#include "crypto/jws.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "proto/registryauth/v1/registry_auth.grpc.pb.h"
+#include "realm/basic_auth.h"
+#include "server/config.h"
+#include "server/server.h"
+#include "tests/support/distribution_registry.h"
+#include "tests/support/http_client.h"
+#include "tests/support/live_server.h"
+#include "tests/support/oci_image.h"
+#include "tests/support/skopeo.h"
+#include "tests/support/subprocess.h"
+#include "tests/testing/pg_test_db.h"
+
+namespace registryauth {
+namespace {
+
+namespace v1 = ::registryauth::v1;
+using testing::Ctx;
+using testing::OciImage;
+using testing::RegistryCredentials;
+using testing::SkopeoCopyOptions;
+using testing::SkopeoResult;
+
+constexpr char kService[] = "registry.test";
+constexpr char kIssuer[] = "registry-auth-e2e";
+
+struct Mode {
+  const char* name;
+  const char* header;     // --token_header
+  const char* kid_style;  // --token_kid_style
+};
+
+std::string WriteFileOrDie(const std::string& path, const std::string& text, mode_t mode) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  chmod(path.c_str(), mode);
+  return path;
+}
+
+class RealmE2eTest : public ::testing::TestWithParam<Mode> {
+ protected:
+  void SetUp() override {
+    REGAUTH_SKIP_WITHOUT_PG();
+    REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS();
+    auto db = testing::PgTestDb::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+
+    // A signing key and its self-signed certificate, as `registry-authd signing-keys generate`
+    // makes them.
+    absl::StatusOr<std::string> dir = testing::MakeTempDir("signing");
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    absl::StatusOr<SecretString> pem = crypto::GenerateEs256KeyPem();
+    ASSERT_TRUE(pem.ok());
+    absl::StatusOr<std::unique_ptr<crypto::SigningKey>> key =
+        crypto::SigningKey::FromPrivateKeyPem(*pem);
+    ASSERT_TRUE(key.ok());
+    absl::StatusOr<std::string> cert = (*key)->SelfSignedCertificatePem(
+        {"registry-auth e2e signer", absl::Now() - absl::Hours(1), absl::Now() + absl::Hours(24)});
+    ASSERT_TRUE(cert.ok());
+    WriteFileOrDie(*dir + "/k1.key.pem", std::string(pem->view()), 0600);
+    WriteFileOrDie(*dir + "/k1.crt.pem", *cert, 0644);
+    const std::string set_file = WriteFileOrDie(
+        *dir + "/signing-keys", "key k1 active private_key=k1.key.pem cert=k1.crt.pem\n", 0600);
+    bundle_path_ = *dir + "/rootcertbundle.pem";
+
+    const Mode mode = GetParam();
+    auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
+      c.allow_unauthenticated = true;
+      c.token_service = kService;
+      c.token_issuer = kIssuer;
+      c.token_signing_keys = set_file;
+      c.token_header = mode.header;
+      c.token_kid_style = mode.kid_style;
+      c.token_export_rootcertbundle = bundle_path_;
+      c.registry_host = "registry.test:5000";
+    });
+    ASSERT_TRUE(live.ok()) << live.status();
+    live_ = *std::move(live);
+    stub_ = &live_->stub();
+
+    absl::StatusOr<std::string> bundle = testing::ReadFile(bundle_path_);
+    ASSERT_TRUE(bundle.ok()) << bundle.status();
+    ASSERT_TRUE(absl::StrContains(*bundle, "BEGIN CERTIFICATE"));
+    testing::RegistryOptions options;
+    options.token_auth = testing::TokenAuthConfig{
+        absl::StrCat("http://127.0.0.1:", live_->server().http_port(), "/token"), kService,
+        kIssuer, *bundle};
+    absl::StatusOr<std::unique_ptr<testing::DistributionRegistry>> registry =
+        testing::DistributionRegistry::Start(options);
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    registry_ = *std::move(registry);
+
+    absl::StatusOr<std::unique_ptr<testing::Skopeo>> skopeo =
+        testing::Skopeo::Create(absl::Seconds(60));
+    ASSERT_TRUE(skopeo.ok()) << skopeo.status();
+    skopeo_ = *std::move(skopeo);
+
+    for (const char* ws : {"acme", "other"}) {
+      v1::CreateWorkspaceRequest req;
+      req.set_workspace_id(ws);
+      v1::Workspace out;
+      ASSERT_TRUE(stub_->CreateWorkspace(Ctx().get(), req, &out).ok());
+    }
+    for (const auto& [ws, app] : {std::pair<const char*, const char*>{"acme", "web"},
+                                  {"acme", "api"},
+                                  {"other", "web"}}) {
+      v1::CreateAppRequest req;
+      req.set_parent(absl::StrCat("workspaces/", ws));
+      req.set_app_id(app);
+      v1::App out;
+      ASSERT_TRUE(stub_->CreateApp(Ctx().get(), req, &out).ok());
+    }
+  }
+
+  RegistryCredentials CreateServiceAccount(const std::string& ws, const std::string& id,
+                                           const std::string& pattern) {
+    v1::CreateServiceAccountRequest req;
+    req.set_parent("workspaces/" + ws);
+    req.set_service_account_id(id);
+    v1::RepositoryGrant* g = req.mutable_service_account()->add_grants();
+    g->set_repository(pattern);
+    g->add_actions("pull");
+    g->add_actions("push");
+    v1::ServiceAccountCredentials out;
+    grpc::Status s = stub_->CreateServiceAccount(Ctx().get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(out.username(), ws + "+" + id);
+    return {out.username(), out.secret()};
+  }
+
+  v1::MintPullTokenResponse Mint(const std::string& app, absl::Duration ttl) {
+    v1::MintPullTokenRequest req;
+    req.set_app(app);
+    if (ttl > absl::ZeroDuration()) req.mutable_ttl()->set_seconds(absl::ToInt64Seconds(ttl));
+    v1::MintPullTokenResponse out;
+    grpc::Status s = stub_->MintPullToken(Ctx().get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  OciImage Build(const std::string& seed) {
+    absl::StatusOr<std::string> dir = testing::MakeTempDir("layouts");
+    EXPECT_TRUE(dir.ok());
+    testing::OciImageSpec spec;
+    spec.seed = seed;
+    spec.tag = "v1";
+    absl::StatusOr<OciImage> image = testing::WriteOciImage(*dir + "/" + seed, spec);
+    EXPECT_TRUE(image.ok()) << image.status();
+    return image.ok() ? *std::move(image) : OciImage();
+  }
+
+  SkopeoResult Push(const OciImage& image, const std::string& repo,
+                    const RegistryCredentials& creds) {
+    SkopeoCopyOptions o;
+    o.dest_creds = creds;
+    return skopeo_->Copy(image.Reference(), registry_->Reference(repo, image.tag), o);
+  }
+
+  // Pulls repo:v1 into a fresh layout; the image on success.
+  absl::StatusOr<OciImage> Pull(const std::string& repo, const RegistryCredentials& creds,
+                                SkopeoResult* result) {
+    absl::StatusOr<std::string> dir = testing::MakeTempDir("pulled");
+    if (!dir.ok()) return dir.status();
+    SkopeoCopyOptions o;
+    o.src_creds = creds;
+    *result = skopeo_->Copy(registry_->Reference(repo, "v1"), absl::StrCat("oci:", *dir, ":v1"), o);
+    if (!result->ok()) return absl::PermissionDeniedError(result->Describe());
+    return testing::ReadOciImage(*dir, "v1");
+  }
+
+  void ExpectRefused(const SkopeoResult& r) {
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(r.refused()) << r.Describe() << "\nregistry log tail:\n"
+                             << registry_->Logs().substr(
+                                    registry_->Logs().size() > 3000 ? registry_->Logs().size() - 3000
+                                                                    : 0);
+  }
+
+  std::unique_ptr<testing::PgTestDb> db_;
+  std::string bundle_path_;
+  std::unique_ptr<testing::LiveServer> live_;
+  v1::RegistryAuthService::Stub* stub_ = nullptr;
+  std::unique_ptr<testing::DistributionRegistry> registry_;
+  std::unique_ptr<testing::Skopeo> skopeo_;
+};
+
+TEST_P(RealmE2eTest, PushWithServiceAccountPullWithPullTokenAndNothingMore) {
+  const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
+  const RegistryCredentials other_builder = CreateServiceAccount("other", "builder", "other/*");
+
+  const OciImage web = Build("acme-web");
+  const OciImage api = Build("acme-api");
+  const OciImage other = Build("other-web");
+  SkopeoResult r = Push(web, "acme/web", builder);
+  ASSERT_TRUE(r.ok()) << r.Describe() << "\nregistry log:\n" << registry_->Logs();
+  ASSERT_TRUE(Push(api, "acme/api", builder).ok());
+  ASSERT_TRUE(Push(other, "other/web", other_builder).ok());
+  // The workspace boundary holds for service accounts too.
+  ExpectRefused(Push(web, "other/web", builder));
+
+  // A deployment's pull token pulls acme/web back, byte for byte.
+  const v1::MintPullTokenResponse minted = Mint("workspaces/acme/apps/web", absl::ZeroDuration());
+  EXPECT_EQ(minted.registry(), "registry.test:5000");
+  const RegistryCredentials pull{minted.username(), minted.password()};
+  absl::StatusOr<OciImage> pulled = Pull("acme/web", pull, &r);
+  ASSERT_TRUE(pulled.ok()) << pulled.status() << "\nregistry log:\n" << registry_->Logs();
+  EXPECT_EQ(testing::DescribeOciDifference(web, *pulled), "");
+  EXPECT_EQ(pulled->manifest.digest, web.manifest.digest);
+
+  // ... and nothing else: another app, another workspace, a push.
+  EXPECT_FALSE(Pull("acme/api", pull, &r).ok());
+  ExpectRefused(r);
+  EXPECT_FALSE(Pull("other/web", pull, &r).ok());
+  ExpectRefused(r);
+  const OciImage evil = Build("evil");
+  ExpectRefused(Push(evil, "acme/web", pull));
+
+  // Revoked: refused at the realm.
+  v1::RevokePullTokenRequest revoke;
+  revoke.set_name(minted.name());
+  v1::PullToken revoked;
+  ASSERT_TRUE(stub_->RevokePullToken(Ctx().get(), revoke, &revoked).ok());
+  EXPECT_TRUE(revoked.has_revoke_time());
+  EXPECT_FALSE(Pull("acme/web", pull, &r).ok());
+  ExpectRefused(r);
+
+  // Expired: a 1 s token works, then stops working.
+  const v1::MintPullTokenResponse short_lived = Mint("workspaces/acme/apps/web", absl::Seconds(1));
+  const RegistryCredentials brief{short_lived.username(), short_lived.password()};
+  const absl::Time expiry = absl::FromUnixSeconds(short_lived.expire_time().seconds());
+  absl::SleepFor(std::max(absl::ZeroDuration(), expiry - absl::Now()) + absl::Milliseconds(1100));
+  EXPECT_FALSE(Pull("acme/web", brief, &r).ok());
+  ExpectRefused(r);
+
+  // A disabled service account is refused; enabled again, it works again.
+  v1::UpdateServiceAccountRequest disable;
+  disable.mutable_service_account()->set_name("workspaces/acme/serviceAccounts/builder");
+  disable.mutable_service_account()->set_disabled(true);
+  disable.mutable_update_mask()->add_paths("disabled");
+  v1::ServiceAccount updated;
+  ASSERT_TRUE(stub_->UpdateServiceAccount(Ctx().get(), disable, &updated).ok());
+  EXPECT_TRUE(updated.disabled());
+  ExpectRefused(Push(api, "acme/api", builder));
+  EXPECT_FALSE(Pull("acme/web", builder, &r).ok());
+  ExpectRefused(r);
+  disable.mutable_service_account()->set_disabled(false);
+  ASSERT_TRUE(stub_->UpdateServiceAccount(Ctx().get(), disable, &updated).ok());
+  EXPECT_TRUE(Pull("acme/web", builder, &r).ok()) << r.Describe();
+}
+
+// The /token endpoint itself over real HTTP: the token response a registry client reads, the
+// 401 with a challenge, the 400 for an unknown service.
+TEST_P(RealmE2eTest, TokenEndpointAnswersLikeADockerRealm) {
+  const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
+  testing::HttpConnection http(live_->server().http_port());
+  ASSERT_TRUE(http.connected());
+  const std::string basic = realm::FormatBasicAuthorization(builder.username, builder.password);
+  testing::HttpReply ok = http.Request(
+      "GET",
+      absl::StrCat("/token?service=", kService,
+                   "&scope=repository:acme/web:pull,push&scope=repository:other/web:pull"
+                   "&offline_token=true&client_id=e2e"),
+      "", {{"Authorization", basic}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.headers["cache-control"], "no-store");
+  nlohmann::json body = nlohmann::json::parse(ok.body);
+  EXPECT_EQ(body["token"], body["access_token"]);
+  EXPECT_TRUE(body["expires_in"].is_number_integer());
+  EXPECT_GE(body["expires_in"].get<int64_t>(), 60);
+  EXPECT_TRUE(body["issued_at"].is_string());
+  ASSERT_TRUE(body["refresh_token"].is_string());
+
+  // The refresh token works over the OAuth2 POST form and reports the granted scope.
+  const std::string form = absl::StrCat(
+      "grant_type=refresh_token&service=", kService, "&client_id=e2e&scope=",
+      "repository%3Aacme%2Fweb%3Apull+repository%3Aother%2Fweb%3Apull", "&refresh_token=",
+      body["refresh_token"].get<std::string>());
+  testing::HttpReply refreshed = http.Request(
+      "POST", "/token", form, {{"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  EXPECT_EQ(nlohmann::json::parse(refreshed.body)["scope"], "repository:acme/web:pull");
+
+  testing::HttpReply bad = http.Request(
+      "GET", absl::StrCat("/token?service=", kService),
+      "", {{"Authorization", realm::FormatBasicAuthorization(builder.username, "ras_wrong")}});
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_FALSE(bad.headers["www-authenticate"].empty());
+  EXPECT_FALSE(absl::StrContains(bad.body, builder.password));
+
+  // The HTTP client's address reaches the service (throttling and audit rows use it).
+  testing::HttpReply created = http.Request(
+      "POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=viahttp", "{}",
+      {{"Content-Type", "application/json"}});
+  ASSERT_EQ(created.status, 200) << created.body;
+  v1::ListAuditEventsRequest audit;
+  audit.set_resource("workspaces/acme/serviceAccounts/viahttp");
+  v1::ListAuditEventsResponse events;
+  ASSERT_TRUE(stub_->ListAuditEvents(Ctx().get(), audit, &events).ok());
+  ASSERT_EQ(events.audit_events_size(), 1);
+  EXPECT_EQ(events.audit_events(0).peer(), "http:127.0.0.1");
+
+  testing::HttpReply unknown =
+      http.Request("GET", "/token?service=elsewhere", "", {});
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+}
+
+INSTANTIATE_TEST_SUITE_P(HeaderModes, RealmE2eTest,
+                         ::testing::Values(Mode{"kid", "kid", "libtrust"},
+                                           Mode{"x5c", "x5c", "libtrust"}),
+                         [](const ::testing::TestParamInfo<Mode>& info) {
+                           return std::string(info.param.name);
+                         });
+
+}  // namespace
+}  // namespace registryauth
