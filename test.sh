@@ -24,11 +24,11 @@ targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=(//...)
 
 bazel build --jobs=2 "${targets[@]}" || { echo "0 passed, 1 failed"; exit 1; }
-# REGAUTH_REQUIRE_*: tests that would skip without PostgreSQL or the npm jose package (both
-# set up above) fail instead.
+# REGAUTH_REQUIRE_*: tests that would skip without PostgreSQL, the npm jose package or
+# docker-registry and skopeo (all set up above) fail instead.
 bazel test --jobs=2 \
   --test_env=REGAUTH_TEST_PG_DSN="$dsn" --test_env=REGAUTH_REQUIRE_PG=1 \
-  --test_env=REGAUTH_REQUIRE_NODE_JOSE=1 \
+  --test_env=REGAUTH_REQUIRE_NODE_JOSE=1 --test_env=REGAUTH_REQUIRE_REGISTRY=1 \
   "${targets[@]}"
 rc=$?
 

@@ -54,8 +54,9 @@ auth::Principal CallAuthenticator::DevPrincipal() {
   return p;
 }
 
-absl::StatusOr<services::RequestContext> CallAuthenticator::Authenticate(
-    grpc::ServerContext* context, std::string* request_id, std::string* peer) const {
+services::RequestContext CallAuthenticator::Anonymous(grpc::ServerContext* context,
+                                                     std::string* request_id,
+                                                     std::string* peer) const {
   services::RequestContext ctx;
   std::optional<std::string> sent_id = OneMetadata(*context, kRequestIdHeader);
   ctx.request_id = sent_id.has_value() && UsableRequestId(*sent_id) ? *sent_id : NewRequestId();
@@ -71,6 +72,12 @@ absl::StatusOr<services::RequestContext> CallAuthenticator::Authenticate(
     }
   }
   *peer = ctx.peer;
+  return ctx;
+}
+
+absl::StatusOr<services::RequestContext> CallAuthenticator::Authenticate(
+    grpc::ServerContext* context, std::string* request_id, std::string* peer) const {
+  services::RequestContext ctx = Anonymous(context, request_id, peer);
 
   std::shared_ptr<const auth::CallerPolicy> policy = policy_.Get();
   std::shared_ptr<const grpc::AuthContext> auth_context = context->auth_context();

@@ -39,6 +39,13 @@ class CallAuthenticator {
                                                         std::string* request_id,
                                                         std::string* peer) const;
 
+  // For the token realm's IssueRegistryToken, whose principal is authenticated by the
+  // credentials inside the request, not by the transport: only the request id (set on
+  // `context` as above) and the peer (the HTTP client's address when the gateway forwards it
+  // in-process). The caller is left empty; never fails.
+  services::RequestContext Anonymous(grpc::ServerContext* context, std::string* request_id,
+                                     std::string* peer) const;
+
   // The principal of the local-development mode.
   static auth::Principal DevPrincipal();
 

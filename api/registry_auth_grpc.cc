@@ -185,6 +185,11 @@ class CallScope {
       auth_error_ = ctx.status();
     }
   }
+  // A call whose principal is authenticated from the request itself (IssueRegistryToken).
+  struct Anonymous {};
+  CallScope(const char* method, grpc::ServerContext* context, const CallAuthenticator& authn,
+            Anonymous)
+      : method_(method), start_(absl::Now()), ctx_(authn.Anonymous(context, &request_id_, &peer_)) {}
 
   bool authenticated() const { return auth_error_.ok(); }
   const absl::Status& auth_error() const { return auth_error_; }
@@ -231,8 +236,9 @@ class CallScope {
 }  // namespace
 
 RegistryAuthGrpcService::RegistryAuthGrpcService(services::RegistryAuth& api,
+                                                 services::TokenRealm& realm,
                                                  const CallAuthenticator& authn)
-    : api_(api), authn_(authn) {}
+    : api_(api), realm_(realm), authn_(authn) {}
 
 // ---- Workspaces ----------------------------------------------------------------------------
 
@@ -485,9 +491,26 @@ grpc::Status RegistryAuthGrpcService::GetCredentials(grpc::ServerContext* contex
 
 grpc::Status RegistryAuthGrpcService::MintPullToken(grpc::ServerContext* context,
                                                     const v1::MintPullTokenRequest* request,
-                                                    v1::MintPullTokenResponse*) {
+                                                    v1::MintPullTokenResponse* response) {
   REGAUTH_BEGIN_CALL(context);
-  return scope.Done(ToGrpcStatus(api_.MintPullToken(ctx, request->app())));
+  absl::Duration ttl = absl::ZeroDuration();
+  if (request->has_ttl()) {
+    const google::protobuf::Duration& d = request->ttl();
+    if (d.seconds() < 0 || d.nanos() < 0 || d.seconds() > 10LL * 365 * 24 * 3600) {
+      return scope.Done(ToGrpcStatus(
+          absl::InvalidArgumentError("ttl: must be a non-negative duration of at most 10 years")));
+    }
+    ttl = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  }
+  absl::StatusOr<services::MintedPullToken> m = realm_.MintPullToken(ctx, request->app(), ttl);
+  if (!m.ok()) return scope.Done(ToGrpcStatus(m.status()));
+  response->set_username(m->username);
+  response->set_password(std::string(m->password.view()));
+  response->set_registry(m->registry);
+  SetTime(m->token.expire_time, [&] { return response->mutable_expire_time(); });
+  response->set_token_id(m->token.id);
+  response->set_name(services::TokenRealm::FormatPullTokenName(m->token.workspace_id, m->token.id));
+  return scope.Done(grpc::Status::OK);
 }
 
 grpc::Status RegistryAuthGrpcService::TestConnection(grpc::ServerContext* context,
@@ -513,6 +536,228 @@ grpc::Status RegistryAuthGrpcService::ListAuditEvents(grpc::ServerContext* conte
   if (!page.ok()) return scope.Done(ToGrpcStatus(page.status()));
   for (const AuditEvent& e : page->items) ToProto(e, response->add_audit_events());
   response->set_next_page_token(page->next_page_token);
+  return scope.Done(grpc::Status::OK);
+}
+
+// ---- Token realm ------------------------------------------------------------------------------
+
+namespace {
+
+void ToProto(const PullToken& t, v1::PullToken* out) {
+  out->set_name(services::TokenRealm::FormatPullTokenName(t.workspace_id, t.id));
+  out->set_app(services::FormatAppName(t.workspace_id, t.app_id));
+  out->set_repository(t.repository);
+  out->set_created_by(t.created_by);
+  SetTime(t.create_time, [&] { return out->mutable_create_time(); });
+  SetTime(t.expire_time, [&] { return out->mutable_expire_time(); });
+  SetTime(t.revoke_time, [&] { return out->mutable_revoke_time(); });
+}
+
+void ToProto(const RefreshToken& t, v1::RefreshToken* out) {
+  out->set_name(services::TokenRealm::FormatRefreshTokenName(t.workspace_id, t.id));
+  out->set_subject(t.subject);
+  out->set_service(t.service);
+  out->set_client_id(t.client_id);
+  SetTime(t.create_time, [&] { return out->mutable_create_time(); });
+  SetTime(t.expire_time, [&] { return out->mutable_expire_time(); });
+  SetTime(t.last_used_time, [&] { return out->mutable_last_used_time(); });
+  SetTime(t.revoke_time, [&] { return out->mutable_revoke_time(); });
+}
+
+void ToProto(const ServiceAccount& a, v1::ServiceAccount* out) {
+  out->set_name(services::TokenRealm::FormatServiceAccountName(a.workspace_id, a.id));
+  out->set_display_name(a.display_name);
+  for (const RepositoryGrant& g : a.grants) {
+    v1::RepositoryGrant* pg = out->add_grants();
+    pg->set_repository(g.repository_pattern);
+    for (const std::string& action : g.actions) pg->add_actions(action);
+  }
+  out->set_disabled(!a.enabled);
+  SetTime(a.expire_time, [&] { return out->mutable_expire_time(); });
+  out->set_username(services::TokenRealm::ServiceAccountUsername(a.workspace_id, a.id));
+  SetTime(a.secret_rotate_time, [&] { return out->mutable_secret_rotate_time(); });
+  SetTime(a.last_used_time, [&] { return out->mutable_last_used_time(); });
+  SetTime(a.create_time, [&] { return out->mutable_create_time(); });
+  SetTime(a.update_time, [&] { return out->mutable_update_time(); });
+  out->set_etag(RegistryService::EtagOf(a.version));
+}
+
+void ToProto(const services::ServiceAccountWithSecret& a, v1::ServiceAccountCredentials* out) {
+  ToProto(a.account, out->mutable_service_account());
+  out->set_username(a.username);
+  out->set_secret(std::string(a.secret.view()));
+}
+
+services::ServiceAccountInput ToInput(const v1::ServiceAccount& in) {
+  services::ServiceAccountInput out;
+  out.display_name = in.display_name();
+  for (const v1::RepositoryGrant& g : in.grants()) {
+    out.grants.push_back({g.repository(), {g.actions().begin(), g.actions().end()}});
+  }
+  out.enabled = !in.disabled();
+  if (in.has_expire_time()) out.expire_time = FromProto(in.expire_time());
+  return out;
+}
+
+// Moves a secret out of a request message into a SecretString and wipes the message's copy
+// (the message is a heap object gRPC owns; only its handle is const).
+SecretString TakeSecret(const std::string& field) {
+  SecretString out(field);
+  WipeString(const_cast<std::string&>(field));
+  return out;
+}
+
+}  // namespace
+
+grpc::Status RegistryAuthGrpcService::RevokePullToken(grpc::ServerContext* context,
+                                                      const v1::RevokePullTokenRequest* request,
+                                                      v1::PullToken* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<PullToken> t = realm_.RevokePullToken(ctx, request->name());
+  if (!t.ok()) return scope.Done(ToGrpcStatus(t.status()));
+  ToProto(*t, response);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::RevokePullTokens(grpc::ServerContext* context,
+                                                       const v1::RevokePullTokensRequest* request,
+                                                       v1::RevokePullTokensResponse* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<int64_t> n = realm_.RevokePullTokens(ctx, request->app());
+  if (!n.ok()) return scope.Done(ToGrpcStatus(n.status()));
+  response->set_revoked_count(*n);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::ListPullTokens(grpc::ServerContext* context,
+                                                     const v1::ListPullTokensRequest* request,
+                                                     v1::ListPullTokensResponse* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<std::vector<PullToken>> tokens =
+      realm_.ListPullTokens(ctx, request->parent(), request->page_size());
+  if (!tokens.ok()) return scope.Done(ToGrpcStatus(tokens.status()));
+  for (const PullToken& t : *tokens) ToProto(t, response->add_pull_tokens());
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::CreateServiceAccount(
+    grpc::ServerContext* context, const v1::CreateServiceAccountRequest* request,
+    v1::ServiceAccountCredentials* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<services::ServiceAccountWithSecret> a = realm_.CreateServiceAccount(
+      ctx, request->parent(), request->service_account_id(), ToInput(request->service_account()));
+  if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
+  ToProto(*a, response);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::GetServiceAccount(
+    grpc::ServerContext* context, const v1::GetServiceAccountRequest* request,
+    v1::ServiceAccount* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<ServiceAccount> a = realm_.GetServiceAccount(ctx, request->name());
+  if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
+  ToProto(*a, response);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::ListServiceAccounts(
+    grpc::ServerContext* context, const v1::ListServiceAccountsRequest* request,
+    v1::ListServiceAccountsResponse* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<services::ListResult<ServiceAccount>> page = realm_.ListServiceAccounts(
+      ctx, request->parent(), request->page_size(), request->page_token());
+  if (!page.ok()) return scope.Done(ToGrpcStatus(page.status()));
+  for (const ServiceAccount& a : page->items) ToProto(a, response->add_service_accounts());
+  response->set_next_page_token(page->next_page_token);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::UpdateServiceAccount(
+    grpc::ServerContext* context, const v1::UpdateServiceAccountRequest* request,
+    v1::ServiceAccount* response) {
+  REGAUTH_BEGIN_CALL(context);
+  const v1::ServiceAccount& in = request->service_account();
+  absl::StatusOr<ServiceAccount> a = realm_.UpdateServiceAccount(
+      ctx, in.name(), ToInput(in), ToFieldMask(request->update_mask()), in.etag());
+  if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
+  ToProto(*a, response);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::DeleteServiceAccount(
+    grpc::ServerContext* context, const v1::DeleteServiceAccountRequest* request,
+    google::protobuf::Empty*) {
+  REGAUTH_BEGIN_CALL(context);
+  return scope.Done(
+      ToGrpcStatus(realm_.DeleteServiceAccount(ctx, request->name(), request->etag())));
+}
+
+grpc::Status RegistryAuthGrpcService::RegenerateServiceAccountSecret(
+    grpc::ServerContext* context, const v1::RegenerateServiceAccountSecretRequest* request,
+    v1::ServiceAccountCredentials* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<services::ServiceAccountWithSecret> a =
+      realm_.RegenerateServiceAccountSecret(ctx, request->name(), request->etag());
+  if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
+  ToProto(*a, response);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::ListRefreshTokens(
+    grpc::ServerContext* context, const v1::ListRefreshTokensRequest* request,
+    v1::ListRefreshTokensResponse* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<std::vector<RefreshToken>> tokens = realm_.ListRefreshTokens(
+      ctx, request->parent(), request->subject(), request->page_size());
+  if (!tokens.ok()) return scope.Done(ToGrpcStatus(tokens.status()));
+  for (const RefreshToken& t : *tokens) ToProto(t, response->add_refresh_tokens());
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::RevokeRefreshToken(
+    grpc::ServerContext* context, const v1::RevokeRefreshTokenRequest* request,
+    v1::RefreshToken* response) {
+  REGAUTH_BEGIN_CALL(context);
+  absl::StatusOr<RefreshToken> t = realm_.RevokeRefreshToken(ctx, request->name());
+  if (!t.ok()) return scope.Done(ToGrpcStatus(t.status()));
+  ToProto(*t, response);
+  return scope.Done(grpc::Status::OK);
+}
+
+grpc::Status RegistryAuthGrpcService::IssueRegistryToken(
+    grpc::ServerContext* context, const v1::IssueRegistryTokenRequest* request,
+    v1::IssueRegistryTokenResponse* response) {
+  CallScope scope(__func__, context, authn_, CallScope::Anonymous{});
+  services::TokenRequest r;
+  switch (request->grant_type()) {
+    case v1::IssueRegistryTokenRequest::PASSWORD:
+      r.grant_type = services::TokenGrantType::kPassword;
+      break;
+    case v1::IssueRegistryTokenRequest::REFRESH_TOKEN:
+      r.grant_type = services::TokenGrantType::kRefreshToken;
+      break;
+    case v1::IssueRegistryTokenRequest::GRANT_TYPE_UNSPECIFIED:
+      r.grant_type = services::TokenGrantType::kGet;
+      break;
+    default:
+      return scope.Done(ToGrpcStatus(absl::InvalidArgumentError("grant_type: unknown value")));
+  }
+  r.service = request->service();
+  r.scopes.assign(request->scopes().begin(), request->scopes().end());
+  r.account = request->account();
+  r.client_id = request->client_id();
+  r.offline = request->offline_token();
+  r.username = request->username();
+  r.password = TakeSecret(request->password());
+  r.refresh_token = TakeSecret(request->refresh_token());
+  absl::StatusOr<services::IssuedToken> t = realm_.IssueToken(scope.ctx(), r);
+  if (!t.ok()) return scope.Done(ToGrpcStatus(t.status()));
+  response->set_token(t->token);
+  response->set_expires_in(absl::ToInt64Seconds(t->expires_in));
+  SetTime(t->issued_at, [&] { return response->mutable_issued_at(); });
+  response->set_refresh_token(std::string(t->refresh_token.view()));
+  for (const std::string& granted : t->granted_scopes) response->add_granted_scopes(granted);
   return scope.Done(grpc::Status::OK);
 }
 

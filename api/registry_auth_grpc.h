@@ -8,8 +8,8 @@
 // back (google.protobuf.Timestamp from absl::Time, FieldMask paths as strings, etag from the
 // version, `has_secret`/`secret_hint` instead of the secret), and maps absl::Status to
 // grpc::Status with ToGrpcStatus. Output-only fields of requests are ignored (AIP-203).
-// MintPullToken and TestConnection check permissions, then answer UNIMPLEMENTED in this
-// version. Error details (services/error_detail.h) travel in `grpc-status-details-bin`.
+// The token realm's RPCs go to services::TokenRealm. TestConnection checks permissions, then
+// answers UNIMPLEMENTED in this version. Error details (services/error_detail.h) travel in `grpc-status-details-bin`.
 //
 // Secrets: a request's `registry_config.secret` is copied into a SecretString and the
 // request's own string is wiped at once. The sync API hands the request over as const; the
@@ -17,7 +17,7 @@
 // defined behaviour), but gRPC's receive buffers that held the serialized request are released
 // without wiping; that copy is beyond this layer's reach. Responses never carry a secret.
 //
-//   RegistryAuthGrpcService grpc_service(registry_auth, authenticator);
+//   RegistryAuthGrpcService grpc_service(registry_auth, token_realm, authenticator);
 //   builder.RegisterService(&grpc_service);
 //
 // Thread-safe (stateless beyond the references, which must outlive it).
@@ -30,12 +30,14 @@
 #include "proto/registryauth/v1/registry_auth.pb.h"
 #include "api/call_auth.h"
 #include "services/registry_auth.h"
+#include "services/token_realm.h"
 
 namespace registryauth::api {
 
 class RegistryAuthGrpcService final : public registryauth::v1::RegistryAuthService::Service {
  public:
-  RegistryAuthGrpcService(services::RegistryAuth& api, const CallAuthenticator& authn);
+  RegistryAuthGrpcService(services::RegistryAuth& api, services::TokenRealm& realm,
+                          const CallAuthenticator& authn);
 
   grpc::Status CreateWorkspace(grpc::ServerContext* context,
                                const v1::CreateWorkspaceRequest* request,
@@ -103,8 +105,48 @@ class RegistryAuthGrpcService final : public registryauth::v1::RegistryAuthServi
                               const v1::TestConnectionRequest* request,
                               v1::TestConnectionResponse* response) override;
 
+  // ---- Token realm (services::TokenRealm)
+  grpc::Status RevokePullToken(grpc::ServerContext* context,
+                               const v1::RevokePullTokenRequest* request,
+                               v1::PullToken* response) override;
+  grpc::Status RevokePullTokens(grpc::ServerContext* context,
+                                const v1::RevokePullTokensRequest* request,
+                                v1::RevokePullTokensResponse* response) override;
+  grpc::Status ListPullTokens(grpc::ServerContext* context,
+                              const v1::ListPullTokensRequest* request,
+                              v1::ListPullTokensResponse* response) override;
+  grpc::Status CreateServiceAccount(grpc::ServerContext* context,
+                                    const v1::CreateServiceAccountRequest* request,
+                                    v1::ServiceAccountCredentials* response) override;
+  grpc::Status GetServiceAccount(grpc::ServerContext* context,
+                                 const v1::GetServiceAccountRequest* request,
+                                 v1::ServiceAccount* response) override;
+  grpc::Status ListServiceAccounts(grpc::ServerContext* context,
+                                   const v1::ListServiceAccountsRequest* request,
+                                   v1::ListServiceAccountsResponse* response) override;
+  grpc::Status UpdateServiceAccount(grpc::ServerContext* context,
+                                    const v1::UpdateServiceAccountRequest* request,
+                                    v1::ServiceAccount* response) override;
+  grpc::Status DeleteServiceAccount(grpc::ServerContext* context,
+                                    const v1::DeleteServiceAccountRequest* request,
+                                    google::protobuf::Empty* response) override;
+  grpc::Status RegenerateServiceAccountSecret(
+      grpc::ServerContext* context, const v1::RegenerateServiceAccountSecretRequest* request,
+      v1::ServiceAccountCredentials* response) override;
+  grpc::Status ListRefreshTokens(grpc::ServerContext* context,
+                                 const v1::ListRefreshTokensRequest* request,
+                                 v1::ListRefreshTokensResponse* response) override;
+  grpc::Status RevokeRefreshToken(grpc::ServerContext* context,
+                                  const v1::RevokeRefreshTokenRequest* request,
+                                  v1::RefreshToken* response) override;
+  // Needs no caller credentials: the principal is in the request (see the proto).
+  grpc::Status IssueRegistryToken(grpc::ServerContext* context,
+                                  const v1::IssueRegistryTokenRequest* request,
+                                  v1::IssueRegistryTokenResponse* response) override;
+
  private:
   services::RegistryAuth& api_;
+  services::TokenRealm& realm_;
   const CallAuthenticator& authn_;
 };
 

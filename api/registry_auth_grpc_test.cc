@@ -17,7 +17,10 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "auth/policy.h"
+#include "crypto/keyring.h"
 #include "gtest/gtest.h"
+#include "services/token_realm.h"
+#include "storage/memory_token_store.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "services/registry_service.h"
 #include "services/testing/fake_aead.h"
@@ -91,9 +94,20 @@ class RegistryAuthGrpcTest : public ::testing::Test {
   FakeClock clock_;
   services::RegistryService service_{store_, aead_, clock_};
   services::RegistryAuth registry_auth_{store_, service_, clock_};
+  storage::InMemoryTokenStore tokens_{store_};
+  std::unique_ptr<crypto::KeyRing> hash_keys_ = *crypto::KeyRing::Create(
+      [] {
+        std::vector<std::pair<std::uint32_t, SecretString>> keys;
+        keys.emplace_back(1, SecretString(std::string(32, 'h')));
+        return keys;
+      }(),
+      1);
+  // No service configured: the realm is disabled; its management calls still work.
+  services::TokenRealm realm_{store_, tokens_, *hash_keys_, nullptr, clock_,
+                              services::TokenRealmOptions{}};
   auth::PolicyHolder policy_{nullptr};
   CallAuthenticator authn_{policy_, /*allow_unauthenticated=*/true};
-  RegistryAuthGrpcService grpc_service_{registry_auth_, authn_};
+  RegistryAuthGrpcService grpc_service_{registry_auth_, realm_, authn_};
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RegistryAuthService::Stub> stub_;
@@ -345,7 +359,7 @@ TEST_F(RegistryAuthGrpcTest, AdapterWipesTheRequestSecret) {
   EXPECT_EQ(service_.DecryptSecret(*model)->view(), kPat);
 }
 
-TEST_F(RegistryAuthGrpcTest, LaterFeaturesAreUnimplemented) {
+TEST_F(RegistryAuthGrpcTest, WithoutARealmTokensAreFailedPrecondition) {
   grpc::Status s;
   {
     grpc::ClientContext ctx;
@@ -354,10 +368,20 @@ TEST_F(RegistryAuthGrpcTest, LaterFeaturesAreUnimplemented) {
     v1::MintPullTokenResponse resp;
     s = stub_->MintPullToken(&ctx, req, &resp);
   }
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_TRUE(absl::StrContains(s.error_message(),
-                                "MintPullToken is not implemented in this "
-                                "version"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "token realm is not configured"));
+  {
+    grpc::ClientContext ctx;
+    v1::IssueRegistryTokenRequest req;
+    req.set_service("registry");
+    v1::IssueRegistryTokenResponse resp;
+    s = stub_->IssueRegistryToken(&ctx, req, &resp);
+  }
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(RegistryAuthGrpcTest, LaterFeaturesAreUnimplemented) {
+  grpc::Status s;
   {
     grpc::ClientContext ctx;
     v1::TestConnectionRequest req;

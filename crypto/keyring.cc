@@ -1,7 +1,12 @@
 #include "crypto/keyring.h"
 
 #include <fcntl.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +37,34 @@ namespace {
 constexpr std::size_t kMaxKeyFileSize = 1 << 20;
 
 absl::Status DecryptionFailed() { return absl::InvalidArgumentError("decryption failed"); }
+
+constexpr char kSecretHashInfo[] = "registry-auth/secret-hash/v1";
+constexpr std::size_t kSecretHashSize = 32;
+
+// HKDF-SHA256(ikm = key, no salt, info = kSecretHashInfo), 32 bytes.
+absl::StatusOr<SecretString> DeriveHashKey(const SecretString& key) {
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  if (kdf == nullptr) return absl::InternalError("HKDF unavailable");
+  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+  EVP_KDF_free(kdf);
+  if (ctx == nullptr) return absl::InternalError("HKDF unavailable");
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                        const_cast<unsigned char*>(key.bytes()), key.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+                                        const_cast<char*>(kSecretHashInfo),
+                                        sizeof(kSecretHashInfo) - 1),
+      OSSL_PARAM_construct_end()};
+  SecretString out;
+  out.resize(kSecretHashSize);
+  const int ok = EVP_KDF_derive(ctx, reinterpret_cast<unsigned char*>(out.mutable_data()),
+                                out.size(), params);
+  EVP_KDF_CTX_free(ctx);
+  if (ok != 1) return absl::InternalError("HKDF failed");
+  return out;
+}
 
 void PutBigEndian32(std::uint32_t v, char* out) {
   out[0] = static_cast<char>((v >> 24) & 0xff);
@@ -271,21 +304,28 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Create(
     std::vector<std::pair<std::uint32_t, SecretString>> keys, std::uint32_t primary_id) {
   if (keys.empty()) return absl::InvalidArgumentError("key ring needs at least one key");
   std::map<std::uint32_t, std::unique_ptr<AesGcm256>> ring;
+  std::map<std::uint32_t, SecretString> hash_keys;
   for (auto& [id, key] : keys) {
     if (id == 0) return absl::InvalidArgumentError("key id 0 is reserved");
     if (ring.count(id) != 0) {
       return absl::InvalidArgumentError(absl::StrCat("duplicate key id ", id));
     }
+    if (key.size() != AesGcm256::kKeySize) {
+      return absl::InvalidArgumentError(absl::StrCat("key ", id, " must be exactly 32 bytes"));
+    }
+    ASSIGN_OR_RETURN(SecretString hash_key, DeriveHashKey(key));
     auto gcm = AesGcm256::Create(std::move(key));
     if (!gcm.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("key ", id, " must be exactly 32 bytes"));
     }
     ring.emplace(id, *std::move(gcm));
+    hash_keys.emplace(id, std::move(hash_key));
   }
   if (ring.count(primary_id) == 0) {
     return absl::InvalidArgumentError(absl::StrCat("primary key id ", primary_id, " not present"));
   }
-  return std::unique_ptr<KeyRing>(new KeyRing(std::move(ring), primary_id));
+  return std::unique_ptr<KeyRing>(
+      new KeyRing(std::move(ring), std::move(hash_keys), primary_id));
 }
 
 absl::StatusOr<KeyRing::FileContents> KeyRing::ParseContents(std::string_view key_file_text) {
@@ -453,6 +493,37 @@ absl::StatusOr<SecretString> KeyRing::Decrypt(std::string_view ciphertext,
   const std::string aad = Concat(ciphertext.substr(0, kHeaderSize), associated_data);
   return it->second->Open(ciphertext.substr(kHeaderSize, AesGcm256::kNonceSize),
                           ciphertext.substr(kHeaderSize + AesGcm256::kNonceSize), aad);
+}
+
+namespace {
+
+bool HmacSha256(const SecretString& key, std::string_view data, unsigned char* out) {
+  unsigned int len = 0;
+  return HMAC(EVP_sha256(), key.bytes(), static_cast<int>(key.size()),
+              reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+              &len) != nullptr &&
+         len == kSecretHashSize;
+}
+
+}  // namespace
+
+absl::StatusOr<SecretDigest> KeyRing::Hash(std::string_view secret) const {
+  unsigned char mac[kSecretHashSize];
+  if (!HmacSha256(hash_keys_.at(primary_id_), secret, mac)) {
+    return absl::InternalError("secret hash failed");
+  }
+  SecretDigest d;
+  d.key_id = primary_id_;
+  d.digest.assign(reinterpret_cast<const char*>(mac), sizeof(mac));
+  return d;
+}
+
+bool KeyRing::Verify(std::string_view secret, const SecretDigest& expected) const {
+  auto it = hash_keys_.find(expected.key_id);
+  if (it == hash_keys_.end() || expected.digest.size() != kSecretHashSize) return false;
+  unsigned char mac[kSecretHashSize];
+  if (!HmacSha256(it->second, secret, mac)) return false;
+  return CRYPTO_memcmp(mac, expected.digest.data(), kSecretHashSize) == 0;
 }
 
 }  // namespace registryauth::crypto

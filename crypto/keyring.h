@@ -52,11 +52,12 @@
 #include "absl/status/statusor.h"
 #include "common/secret.h"
 #include "crypto/aead.h"
+#include "crypto/secret_hasher.h"
 #include "crypto/aes_gcm.h"
 
 namespace registryauth::crypto {
 
-class KeyRing final : public Aead {
+class KeyRing final : public Aead, public SecretHasher {
  public:
   static constexpr std::uint8_t kFormatVersion = 0x01;
   static constexpr std::size_t kHeaderSize = 5;
@@ -107,6 +108,14 @@ class KeyRing final : public Aead {
   absl::StatusOr<SecretString> Decrypt(std::string_view ciphertext,
                                        std::string_view associated_data) const override;
 
+  // SecretHasher: HMAC-SHA256 under a subkey derived from each data key with HKDF-SHA256
+  // (RFC 5869; no salt, info "registry-auth/secret-hash/v1"). So the key file and its rotation
+  // cover the token hashes too: a hash made under key N verifies while key N is in the ring, and
+  // `keys retire N` must wait until no hash uses N either (hashes cannot be re-encrypted; the
+  // secret behind them has to be regenerated, or the token has to expire).
+  absl::StatusOr<SecretDigest> Hash(std::string_view secret) const override;
+  bool Verify(std::string_view secret, const SecretDigest& expected) const override;
+
   std::uint32_t primary_key_id() const { return primary_id_; }
   // All key ids, ascending.
   std::vector<std::uint32_t> key_ids() const;
@@ -116,10 +125,12 @@ class KeyRing final : public Aead {
   std::vector<std::uint32_t> ChangedKeyIds(const KeyRing& other) const;
 
  private:
-  KeyRing(std::map<std::uint32_t, std::unique_ptr<AesGcm256>> keys, std::uint32_t primary_id)
-      : keys_(std::move(keys)), primary_id_(primary_id) {}
+  KeyRing(std::map<std::uint32_t, std::unique_ptr<AesGcm256>> keys,
+          std::map<std::uint32_t, SecretString> hash_keys, std::uint32_t primary_id)
+      : keys_(std::move(keys)), hash_keys_(std::move(hash_keys)), primary_id_(primary_id) {}
 
   const std::map<std::uint32_t, std::unique_ptr<AesGcm256>> keys_;
+  const std::map<std::uint32_t, SecretString> hash_keys_;  // HKDF subkeys for SecretHasher
   const std::uint32_t primary_id_;
 };
 

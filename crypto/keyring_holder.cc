@@ -33,4 +33,12 @@ absl::StatusOr<SecretString> KeyRingHolder::Decrypt(std::string_view ciphertext,
   return Get()->Decrypt(ciphertext, associated_data);
 }
 
+absl::StatusOr<SecretDigest> KeyRingHolder::Hash(std::string_view secret) const {
+  return Get()->Hash(secret);
+}
+
+bool KeyRingHolder::Verify(std::string_view secret, const SecretDigest& expected) const {
+  return Get()->Verify(secret, expected);
+}
+
 }  // namespace registryauth::crypto

@@ -24,11 +24,12 @@
 #include "absl/synchronization/mutex.h"
 #include "common/secret.h"
 #include "crypto/aead.h"
+#include "crypto/secret_hasher.h"
 #include "crypto/keyring.h"
 
 namespace registryauth::crypto {
 
-class KeyRingHolder final : public Aead {
+class KeyRingHolder final : public Aead, public SecretHasher {
  public:
   // `initial` must not be null.
   explicit KeyRingHolder(std::shared_ptr<const KeyRing> initial);
@@ -45,6 +46,8 @@ class KeyRingHolder final : public Aead {
                                       std::string_view associated_data) const override;
   absl::StatusOr<SecretString> Decrypt(std::string_view ciphertext,
                                        std::string_view associated_data) const override;
+  absl::StatusOr<SecretDigest> Hash(std::string_view secret) const override;
+  bool Verify(std::string_view secret, const SecretDigest& expected) const override;
 
  private:
   mutable absl::Mutex mu_;

@@ -1,5 +1,7 @@
 #include "crypto/keyring.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -548,6 +550,70 @@ TEST(KeyRingTest, ConcurrentEncryptDecrypt) {
   }
   for (auto& thread : threads) thread.join();
   for (int t = 0; t < 4; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+}
+
+}  // namespace
+}  // namespace registryauth::crypto
+
+namespace registryauth::crypto {
+namespace {
+
+// Expected value from Python's hmac/hashlib: HKDF-SHA256 written out by hand
+// (PRK = HMAC(32 zero bytes, key); OKM = HMAC(PRK, info || 0x01)), then HMAC(OKM, secret).
+TEST(KeyRingSecretHashTest, KnownAnswerFromIndependentHkdf) {
+  std::unique_ptr<KeyRing> ring = MustRing({{7, Key0To31()}}, 7);
+  ASSERT_NE(ring, nullptr);
+  absl::StatusOr<SecretDigest> d = ring->Hash("ras_example-secret");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->key_id, 7u);
+  EXPECT_EQ(Hex(d->digest), "6e1d9a15ae28534185eab651f51878c56bfb06c5ed95a0d3047c78520b3684a4");
+  EXPECT_TRUE(ring->Verify("ras_example-secret", *d));
+}
+
+TEST(KeyRingSecretHashTest, VerifyRefusesOtherSecretsKeysAndShapes) {
+  std::string other_key(32, 'k');
+  std::unique_ptr<KeyRing> ring = MustRing({{1, Key0To31()}, {2, other_key}}, 2);
+  ASSERT_NE(ring, nullptr);
+  absl::StatusOr<SecretDigest> d = ring->Hash("rpt_secret");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->key_id, 2u);  // the primary
+  EXPECT_EQ(d->digest.size(), 32u);
+  EXPECT_TRUE(ring->Verify("rpt_secret", *d));
+  EXPECT_FALSE(ring->Verify("rpt_secreT", *d));
+  EXPECT_FALSE(ring->Verify("", *d));
+
+  SecretDigest wrong_key = *d;
+  wrong_key.key_id = 1;  // same digest claimed under the other key
+  EXPECT_FALSE(ring->Verify("rpt_secret", wrong_key));
+  SecretDigest unknown = *d;
+  unknown.key_id = 99;
+  EXPECT_FALSE(ring->Verify("rpt_secret", unknown));
+  SecretDigest truncated = *d;
+  truncated.digest.pop_back();
+  EXPECT_FALSE(ring->Verify("rpt_secret", truncated));
+  SecretDigest flipped = *d;
+  flipped.digest[31] ^= 1;
+  EXPECT_FALSE(ring->Verify("rpt_secret", flipped));
+
+  // A hash made under key 2 keeps verifying after key 1 becomes primary, and a ring without
+  // key 2 refuses it.
+  std::unique_ptr<KeyRing> rotated = MustRing({{1, Key0To31()}, {2, other_key}}, 1);
+  EXPECT_TRUE(rotated->Verify("rpt_secret", *d));
+  EXPECT_EQ(rotated->Hash("rpt_secret")->key_id, 1u);
+  std::unique_ptr<KeyRing> retired = MustRing({{1, Key0To31()}}, 1);
+  EXPECT_FALSE(retired->Verify("rpt_secret", *d));
+}
+
+TEST(KeyRingSecretHashTest, HashKeyIsNotTheDataKey) {
+  // HMAC directly under the data key must differ from the derived-key hash.
+  std::unique_ptr<KeyRing> ring = MustRing({{1, Key0To31()}}, 1);
+  unsigned char mac[32];
+  unsigned int len = 0;
+  const std::string key = Key0To31();
+  const std::string secret = "ras_x";
+  HMAC(EVP_sha256(), key.data(), 32, reinterpret_cast<const unsigned char*>(secret.data()),
+       secret.size(), mac, &len);
+  EXPECT_NE(ring->Hash(secret)->digest, std::string(reinterpret_cast<char*>(mac), 32));
 }
 
 }  // namespace

@@ -10,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
+#include "gateway/grpc_error.h"
 #include "gateway/testing/fake_registry_auth_service.h"
+#include "realm/basic_auth.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -278,6 +280,323 @@ TEST_F(HttpGatewayTest, GrpcCodesMapToHttpStatuses) {
   Reply mint = Do("POST", "/v1/workspaces/a/apps/b:mintPullToken", "{}");
   EXPECT_EQ(mint.status, 501);
   EXPECT_EQ(Do("POST", "/v1/workspaces/a/registries/b:testConnection", "{}").status, 501);
+}
+
+TEST_F(HttpGatewayTest, ServiceAccountRoutes) {
+  ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+  Reply created = Do("POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=builder",
+                     R"({"displayName":"CI","grants":[{"repository":"acme/*",)"
+                     R"("actions":["pull","push"]}]})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(created.headers["cache-control"], "no-store");  // the secret is in the body
+  Struct creds = ParseJson(created.body);
+  EXPECT_EQ(Field(creds, "username"), "acme+builder");
+  const std::string secret = Field(creds, "secret");
+  EXPECT_TRUE(absl::StartsWith(secret, "ras_")) << created.body;
+  const Struct& sa = creds.fields().at("serviceAccount").struct_value();
+  EXPECT_EQ(Field(sa, "name"), "workspaces/acme/serviceAccounts/builder");
+
+  Reply got = Do("GET", "/v1/workspaces/acme/serviceAccounts/builder");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_FALSE(absl::StrContains(got.body, secret));
+  EXPECT_EQ(ParseJson(got.body).fields().at("grants").list_value().values_size(), 1);
+
+  // PATCH without a mask: `disabled` and `grants` (repeated) come from the body.
+  Reply patched = Do("PATCH", "/v1/workspaces/acme/serviceAccounts/builder",
+                     R"({"disabled":true,"grants":[]})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  Struct after = ParseJson(patched.body);
+  EXPECT_EQ(Field(after, "disabled"), "true");
+  EXPECT_EQ(after.fields().count("grants"), 0u);
+  EXPECT_EQ(Field(after, "displayName"), "CI");
+
+  Reply list = Do("GET", "/v1/workspaces/acme/serviceAccounts?page_size=10");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(ParseJson(list.body).fields().at("serviceAccounts").list_value().values_size(), 1);
+
+  Reply regenerated =
+      Do("POST", "/v1/workspaces/acme/serviceAccounts/builder:regenerateSecret", "{}");
+  ASSERT_EQ(regenerated.status, 200) << regenerated.body;
+  EXPECT_NE(Field(ParseJson(regenerated.body), "secret"), secret);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme/serviceAccounts/builder:regenerateSecret").status,
+            405);
+
+  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/serviceAccounts/builder?etag=stale").status, 409);
+  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/serviceAccounts/builder").status, 200);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme/serviceAccounts/builder").status, 404);
+}
+
+TEST_F(HttpGatewayTest, PullTokenAndRefreshTokenRoutes) {
+  ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+  ASSERT_EQ(Do("POST", "/v1/workspaces/acme/apps?app_id=web", "{}").status, 200);
+  ASSERT_EQ(Do("POST", "/v1/workspaces/acme/apps?app_id=api", "{}").status, 200);
+  service_.AddPullToken("workspaces/acme/pullTokens/t1", "workspaces/acme/apps/web");
+  service_.AddPullToken("workspaces/acme/pullTokens/t2", "workspaces/acme/apps/web");
+  service_.AddPullToken("workspaces/acme/pullTokens/t3", "workspaces/acme/apps/api");
+
+  Reply all = Do("GET", "/v1/workspaces/acme/pullTokens?page_size=100");
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_EQ(ParseJson(all.body).fields().at("pullTokens").list_value().values_size(), 3);
+  Reply api = Do("GET", "/v1/workspaces/acme/apps/api/pullTokens");
+  ASSERT_EQ(api.status, 200) << api.body;
+  EXPECT_EQ(ParseJson(api.body).fields().at("pullTokens").list_value().values_size(), 1);
+
+  Reply revoked = Do("POST", "/v1/workspaces/acme/pullTokens/t3:revoke", "{}");
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_NE(Field(ParseJson(revoked.body), "revokeTime"), "<absent>");
+  Reply by_app = Do("POST", "/v1/workspaces/acme/apps/web:revokePullTokens", "");
+  ASSERT_EQ(by_app.status, 200) << by_app.body;
+  EXPECT_EQ(Field(ParseJson(by_app.body), "revokedCount"), "2");  // int64: a JSON string
+  EXPECT_EQ(Do("POST", "/v1/workspaces/acme/pullTokens/nope:revoke", "{}").status, 404);
+
+  service_.AddRefreshToken("workspaces/acme/refreshTokens/r1", "acme+builder", "rt-secret-1");
+  service_.AddRefreshToken("workspaces/acme/refreshTokens/r2", "acme+other", "rt-secret-2");
+  Reply tokens = Do("GET", "/v1/workspaces/acme/refreshTokens?subject=acme%2Bbuilder");
+  ASSERT_EQ(tokens.status, 200) << tokens.body;
+  EXPECT_EQ(ParseJson(tokens.body).fields().at("refreshTokens").list_value().values_size(), 1);
+  EXPECT_FALSE(absl::StrContains(tokens.body, "rt-secret"));
+  Reply revoke = Do("POST", "/v1/workspaces/acme/refreshTokens/r2:revoke", "{}");
+  ASSERT_EQ(revoke.status, 200) << revoke.body;
+  EXPECT_EQ(Field(ParseJson(revoke.body), "subject"), "acme+other");
+}
+
+TEST_F(HttpGatewayTest, ThrottledCallsGetRetryAfterFromTheErrorDetail) {
+  v1::ErrorDetail detail;
+  detail.set_reason("TOO_MANY_FAILED_LOGINS");
+  detail.set_retryable(true);
+  detail.mutable_retry_after()->set_seconds(7);
+  detail.mutable_retry_after()->set_nanos(1);
+  service_.FailNextCall(grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down",
+      EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down", detail)));
+  Reply r = Do("GET", "/v1/workspaces");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers["retry-after"], "8");
+  // Without a detail: at least 1 s.
+  service_.FailNextCall(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down"));
+  EXPECT_EQ(Do("GET", "/v1/workspaces").headers["retry-after"], "1");
+  // UNAVAILABLE without a retry delay: no header.
+  service_.FailNextCall(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
+  Reply down = Do("GET", "/v1/workspaces");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.headers.count("retry-after"), 0u);
+}
+
+// ---- The token realm --------------------------------------------------------------------------
+
+std::string FormPost(const std::string& body, const std::string& extra_headers = "") {
+  return absl::StrCat("POST /token HTTP/1.1\r\nHost: t\r\n",
+                      "Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n",
+                      extra_headers, "Content-Length: ", body.size(), "\r\n\r\n", body);
+}
+
+class TokenEndpointTest : public HttpGatewayTest {
+ protected:
+  void SetUp() override {
+    HttpGatewayTest::SetUp();
+    ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+    Reply created =
+        Do("POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=builder", "{}");
+    ASSERT_EQ(created.status, 200);
+    secret_ = Field(ParseJson(created.body), "secret");
+  }
+
+  Reply Raw(const std::string& raw) {
+    Connection c(gateway_->port());
+    EXPECT_TRUE(c.connected());
+    c.SendRaw(raw);
+    return c.Read();
+  }
+
+  std::string secret_;
+};
+
+TEST_F(TokenEndpointTest, GetWithBasicCredentials) {
+  const std::string basic = realm::FormatBasicAuthorization("acme+builder", secret_);
+  Connection c(gateway_->port());
+  Reply r = c.Request("GET",
+                      "/token?account=acme%2Bbuilder&client_id=docker&offline_token=true&"
+                      "scope=repository%3Aacme%2Fweb%3Apull%2Cpush&scope=repository%3Aacme%2Fapi"
+                      "%3Apull&service=registry.test",
+                      "", {{"Authorization", basic}, {"X-Request-Id", "tok-1"},
+                           {"X-Forwarded-For", "203.0.113.9"}, {"X-Api-Key", "not-forwarded"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["content-type"], "application/json");
+  EXPECT_EQ(r.headers["cache-control"], "no-store");
+  EXPECT_EQ(r.headers["x-request-id"], "tok-1");
+  Struct body = ParseJson(r.body);
+  EXPECT_TRUE(absl::StartsWith(Field(body, "token"), "token-"));
+  EXPECT_EQ(Field(body, "access_token"), Field(body, "token"));
+  EXPECT_EQ(Field(body, "expires_in"), "300");
+  EXPECT_EQ(Field(body, "issued_at"), "2026-11-23T10:00:00Z");
+  EXPECT_TRUE(absl::StartsWith(Field(body, "refresh_token"), "refresh-"));
+  EXPECT_EQ(Field(body, "scope"), "<absent>");  // GET replies carry no scope
+  EXPECT_TRUE(absl::StrContains(r.body, R"("expires_in":300,)"));  // an integer
+
+  const v1::IssueRegistryTokenRequest got = service_.last_token_request();
+  EXPECT_EQ(got.grant_type(), v1::IssueRegistryTokenRequest::GRANT_TYPE_UNSPECIFIED);
+  EXPECT_EQ(got.username(), "acme+builder");
+  EXPECT_EQ(got.password(), secret_);
+  EXPECT_EQ(got.account(), "acme+builder");
+  EXPECT_EQ(got.scopes_size(), 2);
+  EXPECT_TRUE(got.offline_token());
+  // The Basic header is registry credentials, never caller credentials; nor is any API key
+  // sent to /token. The client address is the TCP peer's, not the client's own header.
+  EXPECT_EQ(service_.LastMetadata("authorization"), std::nullopt);
+  EXPECT_EQ(service_.LastMetadata("x-api-key"), std::nullopt);
+  EXPECT_EQ(service_.LastMetadata("x-forwarded-for"), std::optional<std::string>("127.0.0.1"));
+  EXPECT_EQ(service_.LastMetadata("x-request-id"), std::optional<std::string>("tok-1"));
+}
+
+TEST_F(TokenEndpointTest, GetAnonymous) {
+  Reply r = Do("GET", "/token?service=registry.test&scope=repository:acme/web:pull");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Field(ParseJson(r.body), "refresh_token"), "<absent>");
+  const v1::IssueRegistryTokenRequest got = service_.last_token_request();
+  EXPECT_TRUE(got.username().empty());
+  EXPECT_TRUE(got.password().empty());
+  EXPECT_EQ(got.scopes(0), "repository:acme/web:pull");
+}
+
+TEST_F(TokenEndpointTest, PostPasswordAndRefreshToken) {
+  Reply r = Raw(FormPost(absl::StrCat(
+      "access_type=offline&client_id=containerd-client&grant_type=password&password=", secret_,
+      "&scope=repository%3Aacme%2Fweb%3Apull+repository%3Aacme%2Fapi%3Apull%2Cpush"
+      "&service=registry.test&username=acme%2Bbuilder")));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["cache-control"], "no-store");
+  Struct body = ParseJson(r.body);
+  EXPECT_EQ(Field(body, "scope"), "repository:acme/web:pull repository:acme/api:pull,push");
+  const std::string refresh = Field(body, "refresh_token");
+  ASSERT_TRUE(absl::StartsWith(refresh, "refresh-")) << r.body;
+  EXPECT_EQ(service_.last_token_request().grant_type(), v1::IssueRegistryTokenRequest::PASSWORD);
+  EXPECT_EQ(service_.LastMetadata("authorization"), std::nullopt);
+
+  service_.AddRefreshToken("workspaces/acme/refreshTokens/r1", "acme+builder", "rt-secret-1");
+  Reply refreshed = Raw(FormPost(
+      "grant_type=refresh_token&refresh_token=rt-secret-1&service=registry.test&"
+      "client_id=docker&scope=repository%3Aacme%2Fweb%3Apull"));
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  Struct b = ParseJson(refreshed.body);
+  EXPECT_EQ(Field(b, "refresh_token"), "rt-secret-1");
+  EXPECT_EQ(Field(b, "scope"), "repository:acme/web:pull");
+  EXPECT_EQ(service_.last_token_request().refresh_token(), "rt-secret-1");
+}
+
+TEST_F(TokenEndpointTest, PostChunkedWithoutContentLength) {
+  const std::string form = absl::StrCat("grant_type=password&service=registry.test&"
+                                        "username=acme%2Bbuilder&password=", secret_);
+  const size_t half = form.size() / 2;
+  auto hex = [](size_t n) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    do {
+      out.insert(out.begin(), digits[n % 16]);
+      n /= 16;
+    } while (n != 0);
+    return out;
+  };
+  Reply r = Raw(absl::StrCat(
+      "POST /token HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n",
+      hex(half), "\r\n", form.substr(0, half), "\r\n", hex(form.size() - half), "\r\n",
+      form.substr(half), "\r\n0\r\n\r\n"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Field(ParseJson(r.body), "scope"), "");
+  EXPECT_EQ(service_.last_token_request().password(), secret_);
+}
+
+TEST_F(TokenEndpointTest, BadCredentialsAre401WithAChallenge) {
+  Connection c(gateway_->port());
+  const std::string wrong = "wrong-password-value";
+  Reply get = c.Request("GET", "/token?service=registry.test",
+                        "", {{"Authorization",
+                              realm::FormatBasicAuthorization("acme+builder", wrong)}});
+  EXPECT_EQ(get.status, 401);
+  EXPECT_EQ(get.headers["www-authenticate"], R"(Basic realm="registry-auth")");
+  EXPECT_EQ(get.body, R"({"errors":[{"code":"UNAUTHORIZED","message":"invalid credentials",)"
+                      R"("detail":{"reason":"INVALID_CREDENTIALS"}}]})");
+  EXPECT_FALSE(absl::StrContains(get.body, wrong));
+  // A header that is not Basic never reaches the service.
+  Reply bearer = c.Request("GET", "/token?service=registry.test", "",
+                           {{"Authorization", "Bearer " + wrong}});
+  EXPECT_EQ(bearer.status, 401);
+  EXPECT_FALSE(absl::StrContains(bearer.body, wrong));
+
+  Reply post = Raw(FormPost(absl::StrCat(
+      "grant_type=password&service=registry.test&username=acme%2Bbuilder&password=", wrong)));
+  EXPECT_EQ(post.status, 401);
+  EXPECT_EQ(post.headers["www-authenticate"], R"(Basic realm="registry-auth")");
+  Struct err = ParseJson(post.body);
+  EXPECT_EQ(Field(err, "error"), "invalid_grant");
+  EXPECT_EQ(Field(err, "error_description"), "invalid credentials");
+  EXPECT_FALSE(absl::StrContains(post.body, wrong));
+
+  // The realm of the challenge is configurable.
+  HttpGatewayOptions options;
+  options.token_basic_realm = "Registry Login";
+  Start(options);
+  Reply custom = Do("GET", "/token?service=registry.test",
+                    "");  // anonymous works; now a failed login:
+  EXPECT_EQ(custom.status, 200);
+  Connection c2(gateway_->port());
+  Reply challenged = c2.Request("GET", "/token?service=registry.test", "",
+                                {{"Authorization", realm::FormatBasicAuthorization("x", "y")}});
+  EXPECT_EQ(challenged.headers["www-authenticate"], R"(Basic realm="Registry Login")");
+}
+
+TEST_F(TokenEndpointTest, BadRequestsAre400) {
+  Reply missing = Do("GET", "/token?scope=repository:acme/web:pull");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(missing.body, R"({"errors":[{"code":"INVALID_ARGUMENT",)"
+                          R"("message":"parameter \"service\" is required"}]})");
+  EXPECT_EQ(service_.last_token_request().service(), "");  // no call was made
+
+  Reply unknown = Do("GET", "/token?service=other.example");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_TRUE(absl::StrContains(unknown.body, R"("reason":"UNKNOWN_SERVICE")")) << unknown.body;
+
+  EXPECT_EQ(Do("GET", "/token?service=registry.test&offline_token=maybe").status, 400);
+  EXPECT_EQ(Do("GET", "/token?service=registry.test&service=registry.test").status, 400);
+  EXPECT_EQ(Do("GET", "/token?service=registry.test&scope=%ff").status, 400);
+
+  Reply grant = Raw(FormPost("grant_type=client_credentials&service=registry.test"));
+  EXPECT_EQ(grant.status, 400);
+  EXPECT_EQ(Field(ParseJson(grant.body), "error"), "unsupported_grant_type");
+  // A JSON body is not the OAuth form.
+  Reply json = Do("POST", "/token", R"({"grant_type":"password"})");
+  EXPECT_EQ(json.status, 400);
+  EXPECT_EQ(Field(ParseJson(json.body), "error"), "invalid_request");
+
+  Reply put = Do("PUT", "/token", "");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.headers["allow"], "GET, POST");
+  EXPECT_EQ(Do("DELETE", "/token").status, 405);
+}
+
+TEST_F(TokenEndpointTest, ThrottlingIs429WithRetryAfter) {
+  v1::ErrorDetail detail;
+  detail.set_reason("TOO_MANY_FAILED_LOGINS");
+  detail.set_retryable(true);
+  detail.mutable_retry_after()->set_seconds(42);
+  const std::string message = "too many failed logins; retry later";
+  service_.FailNextCall(grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED, message,
+      EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, message, detail)));
+  Reply get = Do("GET", "/token?service=registry.test");
+  EXPECT_EQ(get.status, 429);
+  EXPECT_EQ(get.headers["retry-after"], "42");
+  EXPECT_TRUE(absl::StrContains(get.body, R"("code":"TOOMANYREQUESTS")")) << get.body;
+
+  service_.FailNextCall(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message));
+  Reply post = Raw(FormPost(absl::StrCat(
+      "grant_type=password&service=registry.test&username=acme%2Bbuilder&password=", secret_)));
+  EXPECT_EQ(post.status, 429);
+  EXPECT_EQ(post.headers["retry-after"], "1");
+  EXPECT_EQ(Field(ParseJson(post.body), "error"), "temporarily_unavailable");
+
+  service_.FailNextCall(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no token realm"));
+  EXPECT_EQ(Do("GET", "/token?service=registry.test").status, 404);
 }
 
 TEST_F(HttpGatewayTest, BadJsonBodiesAre400WithoutEchoingValues) {

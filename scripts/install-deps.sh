@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # Installs, from Debian's archive, everything registry-auth needs to build, run and test.
-# With --test-tools (test.sh) also Node.js and the npm test tools of tests/node/, from its
-# package-lock.json with npm ci.
+#
+# Usage: scripts/install-deps.sh [--test-tools] [--bench-tools]
+#   --test-tools   (test.sh) also Node.js and the npm test tools of tests/node/ (npm ci from its
+#                  package-lock.json), and the real registry tools of the end-to-end tests:
+#                  docker-registry (Docker Distribution) and skopeo
+#   --bench-tools  also the HTTP load generator wrk, for benchmark scripts under bench/
 # Idempotent and quiet when nothing is missing. Needs root (or sudo) only when a Debian package
 # is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+usage() { sed -n '4,8s/^# \{0,1\}//p' "$0"; }
 test_tools=0
-[ "${1:-}" = "--test-tools" ] && test_tools=1
+bench_tools=0
+for arg in "$@"; do
+  case "$arg" in
+    --test-tools) test_tools=1 ;;
+    --bench-tools) bench_tools=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "install-deps: unknown argument $arg" >&2; usage >&2; exit 2 ;;
+  esac
+done
 
 PKGS=(
   # build: Bazel from Debian, offline, with its rule sets
@@ -25,6 +38,9 @@ PKGS=(
 if [ "$test_tools" = 1 ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
   PKGS+=(nodejs npm)
 fi
+# The end-to-end tests start their own docker-registry and drive it with skopeo (tests/support/).
+[ "$test_tools" = 1 ] && PKGS+=(docker-registry skopeo)
+[ "$bench_tools" = 1 ] && PKGS+=(wrk)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -51,6 +67,17 @@ install_debian_packages() {
   # policy-rc.d-less machines would start the system cluster; we never use it, so keep it off.
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+  # docker-registry's postinst enables and starts a system registry on :5000 (systemd unit, or
+  # its init script where there is no systemd) unless policy-rc.d forbids it. The tests run
+  # their own registries on free ports and nothing here uses that one: stop it, keep it off.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
+    if [ -d /run/systemd/system ]; then
+      $SUDO systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+    else
+      $SUDO /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
+      $SUDO update-rc.d docker-registry disable >/dev/null 2>&1 || true
+    fi
+  fi
 }
 [ "${#missing[@]}" -eq 0 ] || install_debian_packages
 

@@ -30,6 +30,20 @@ ABSL_FLAG(std::string, tls_client_ca_file, "", "CA bundle for client certificate
 ABSL_FLAG(std::string, tls_client_auth, "", "with a client CA: require|optional (env REGAUTH_TLS_CLIENT_AUTH; default require)");
 ABSL_FLAG(std::string, policy_file, "", "caller policy file, reloaded on SIGHUP (env REGAUTH_POLICY_FILE; required unless --insecure_allow_unauthenticated)");
 ABSL_FLAG(std::string, insecure_allow_unauthenticated, "", "LOCAL DEVELOPMENT ONLY: callers without credentials get every permission; loopback listeners only: true|false (env REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED)");
+ABSL_FLAG(std::string, token_service, "", "token realm: the registry's service name; enables /token (env REGAUTH_TOKEN_SERVICE)");
+ABSL_FLAG(std::string, token_issuer, "", "token realm: issuer of registry tokens (env REGAUTH_TOKEN_ISSUER; default registry-auth)");
+ABSL_FLAG(std::string, token_signing_keys, "", "token realm: signing-key set file, reloaded on SIGHUP (env REGAUTH_TOKEN_SIGNING_KEYS)");
+ABSL_FLAG(std::string, token_header, "", "token realm: kid|x5c (env REGAUTH_TOKEN_HEADER; default kid)");
+ABSL_FLAG(std::string, token_kid_style, "", "token realm: libtrust (Distribution 2.x) | jwk-thumbprint (3.x) (env REGAUTH_TOKEN_KID_STYLE; default libtrust)");
+ABSL_FLAG(std::string, token_export_rootcertbundle, "", "token realm: write the rootcertbundle PEM here at start-up and reload (env REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE)");
+ABSL_FLAG(std::string, token_export_jwks, "", "token realm: write the JWKS here at start-up and reload (env REGAUTH_TOKEN_EXPORT_JWKS)");
+ABSL_FLAG(std::string, registry_host, "", "token realm: registry host MintPullToken returns, e.g. registry.example.com:5000 (env REGAUTH_REGISTRY_HOST)");
+ABSL_FLAG(std::string, token_ttl, "", "token realm: registry token lifetime, 60s..24h (env REGAUTH_TOKEN_TTL; default 5m)");
+ABSL_FLAG(std::string, pull_token_ttl, "", "default MintPullToken lifetime (env REGAUTH_PULL_TOKEN_TTL; default 1h)");
+ABSL_FLAG(std::string, pull_token_max_ttl, "", "maximum MintPullToken lifetime (env REGAUTH_PULL_TOKEN_MAX_TTL; default 24h)");
+ABSL_FLAG(std::string, refresh_token_ttl, "", "token realm: refresh token lifetime (env REGAUTH_REFRESH_TOKEN_TTL; default 720h)");
+ABSL_FLAG(std::string, http_tls_cert_file, "", "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
+ABSL_FLAG(std::string, http_tls_key_file, "", "HTTPS private key for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_KEY_FILE)");
 
 namespace registryauth::server {
 namespace {
@@ -147,11 +161,36 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
                      "--tls_cert_file/--tls_key_file (and --tls_client_ca_file for mTLS), or "
                      "set --allow_insecure_remote=true only behind a TLS-terminating sidecar");
     }
-    if (!IsLoopbackHost(http->host)) {
+    if (c.http_tls_cert_file.empty() && !IsLoopbackHost(http->host)) {
       return Invalid("http_listen",
-                     "plaintext HTTP is only served on loopback addresses; set "
+                     "plaintext HTTP is only served on loopback addresses; configure "
+                     "--http_tls_cert_file/--http_tls_key_file, or set "
                      "--allow_insecure_remote=true only behind a TLS-terminating proxy");
     }
+  }
+  if (c.http_tls_cert_file.empty() != c.http_tls_key_file.empty()) {
+    return Invalid("http_tls_cert_file",
+                   "give both --http_tls_cert_file and --http_tls_key_file, or neither");
+  }
+  if (!c.token_service.empty()) {
+    if (c.token_signing_keys.empty()) {
+      return Invalid("token_signing_keys",
+                     "required with --token_service (create one with `registry-authd "
+                     "signing-keys generate`)");
+    }
+    if (c.token_issuer.empty()) return Invalid("token_issuer", "must not be empty");
+  }
+  if (c.token_header != "kid" && c.token_header != "x5c") {
+    return Invalid("token_header", "must be kid or x5c");
+  }
+  if (c.token_kid_style != "libtrust" && c.token_kid_style != "jwk-thumbprint") {
+    return Invalid("token_kid_style", "must be libtrust or jwk-thumbprint");
+  }
+  if (c.token_ttl < absl::Seconds(60) || c.token_ttl > absl::Hours(24)) {
+    return Invalid("token_ttl", "must be between 60s and 24h");
+  }
+  if (c.pull_token_ttl > c.pull_token_max_ttl) {
+    return Invalid("pull_token_ttl", "must not exceed --pull_token_max_ttl");
   }
   if (c.database_url.empty()) {
     return Invalid("database_url", "required (flag --database_url or env REGAUTH_DATABASE_URL)");
@@ -217,6 +256,49 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
     absl::Status s =
         ParseBool("insecure_allow_unauthenticated", *v, &c.allow_unauthenticated);
     if (!s.ok()) return s;
+  }
+  if (auto v = Setting(FLAGS_token_service, "REGAUTH_TOKEN_SERVICE", env)) c.token_service = *v;
+  if (auto v = Setting(FLAGS_token_issuer, "REGAUTH_TOKEN_ISSUER", env)) c.token_issuer = *v;
+  if (auto v = Setting(FLAGS_token_signing_keys, "REGAUTH_TOKEN_SIGNING_KEYS", env)) {
+    c.token_signing_keys = *v;
+  }
+  if (auto v = Setting(FLAGS_token_header, "REGAUTH_TOKEN_HEADER", env)) c.token_header = *v;
+  if (auto v = Setting(FLAGS_token_kid_style, "REGAUTH_TOKEN_KID_STYLE", env)) {
+    c.token_kid_style = *v;
+  }
+  if (auto v = Setting(FLAGS_token_export_rootcertbundle, "REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE",
+                       env)) {
+    c.token_export_rootcertbundle = *v;
+  }
+  if (auto v = Setting(FLAGS_token_export_jwks, "REGAUTH_TOKEN_EXPORT_JWKS", env)) {
+    c.token_export_jwks = *v;
+  }
+  if (auto v = Setting(FLAGS_registry_host, "REGAUTH_REGISTRY_HOST", env)) c.registry_host = *v;
+  struct DurationSetting {
+    const absl::Flag<std::string>& flag;
+    const char* env;
+    const char* name;
+    absl::Duration* out;
+  };
+  for (const DurationSetting& d : {
+           DurationSetting{FLAGS_token_ttl, "REGAUTH_TOKEN_TTL", "token_ttl", &c.token_ttl},
+           DurationSetting{FLAGS_pull_token_ttl, "REGAUTH_PULL_TOKEN_TTL", "pull_token_ttl",
+                           &c.pull_token_ttl},
+           DurationSetting{FLAGS_pull_token_max_ttl, "REGAUTH_PULL_TOKEN_MAX_TTL",
+                           "pull_token_max_ttl", &c.pull_token_max_ttl},
+           DurationSetting{FLAGS_refresh_token_ttl, "REGAUTH_REFRESH_TOKEN_TTL",
+                           "refresh_token_ttl", &c.refresh_token_ttl},
+       }) {
+    if (auto v = Setting(d.flag, d.env, env)) {
+      absl::Status s = ParsePositiveDuration(d.name, *v, d.out);
+      if (!s.ok()) return s;
+    }
+  }
+  if (auto v = Setting(FLAGS_http_tls_cert_file, "REGAUTH_HTTP_TLS_CERT_FILE", env)) {
+    c.http_tls_cert_file = *v;
+  }
+  if (auto v = Setting(FLAGS_http_tls_key_file, "REGAUTH_HTTP_TLS_KEY_FILE", env)) {
+    c.http_tls_key_file = *v;
   }
   absl::Status valid = ValidateServerConfig(c);
   if (!valid.ok()) return valid;

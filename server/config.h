@@ -59,6 +59,35 @@ struct ServerConfig {
   // Local development only: callers without credentials get every permission. Refused unless
   // both listeners are on loopback addresses.
   bool allow_unauthenticated = false;
+
+  // ---- Token realm (Docker token authentication at the HTTP adapter's /token). Off unless
+  // token_service is set.
+  // The registry's service name (Distribution `auth.token.service`).
+  std::string token_service;
+  // The tokens' issuer (Distribution `auth.token.issuer`).
+  std::string token_issuer = "registry-auth";
+  // Signing-key set file (crypto/token_signing_keys.h); required with token_service; reloaded
+  // on SIGHUP.
+  std::string token_signing_keys;
+  // Token header: "kid" or "x5c" (x5c also carries kid), and the kid style: "libtrust"
+  // (Distribution 2.x) or "jwk-thumbprint" (Distribution 3.x).
+  std::string token_header = "kid";
+  std::string token_kid_style = "libtrust";
+  // Where the server writes what the registry needs to trust the signing keys, at start-up and
+  // after each reload (empty = not written): the rootcertbundle PEM and the JWKS file.
+  std::string token_export_rootcertbundle;
+  std::string token_export_jwks;
+  // The registry host MintPullToken hands out, e.g. registry.example.com:5000.
+  std::string registry_host;
+  absl::Duration token_ttl = absl::Minutes(5);
+  absl::Duration pull_token_ttl = absl::Hours(1);
+  absl::Duration pull_token_max_ttl = absl::Hours(24);
+  absl::Duration refresh_token_ttl = absl::Hours(24 * 30);
+
+  // HTTPS for the HTTP adapter: certificate chain and key (PEM files). Both or neither.
+  // Docker clients insist on an HTTPS token realm outside localhost.
+  std::string http_tls_cert_file;
+  std::string http_tls_key_file;
 };
 
 struct HostPort {

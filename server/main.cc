@@ -7,8 +7,9 @@
 // RegistryAuthServer::ReloadPolicy / ReloadKeys: a bad file is logged and the previous one
 // stays).
 //
-// `registry-authd keys ...` and `registry-authd apikey` are operator subcommands
-// (server/keys_cli.h); they run and exit without starting the server.
+// `registry-authd keys ...`, `registry-authd apikey` and `registry-authd signing-keys ...` are
+// operator subcommands (server/keys_cli.h, server/signing_keys_cli.h); they run and exit
+// without starting the server. SIGHUP also reloads the token signing keys.
 #include <pthread.h>
 #include <signal.h>
 
@@ -23,10 +24,17 @@
 #include "common/log.h"
 #include "server/config.h"
 #include "server/keys_cli.h"
+#include "server/signing_keys_cli.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
   // Operator subcommands have their own small flag syntax and never start the server.
+  if (argc >= 2 && registryauth::server::IsSigningKeysSubcommand(argv[1])) {
+    registryauth::server::SigningKeysIo io{&std::cout, &std::cerr,
+                                           registryauth::server::ProcessEnv(), nullptr};
+    return registryauth::server::RunSigningKeysCommand(
+        std::vector<std::string>(argv + 1, argv + argc), io);
+  }
   if (argc >= 2 && registryauth::server::IsSubcommand(argv[1])) {
     registryauth::server::SubcommandIo io{&std::cout, &std::cerr,
                                           registryauth::server::ProcessEnv(), nullptr};
@@ -38,6 +46,7 @@ int main(int argc, char** argv) {
       "  registry-authd --database_url='host=... dbname=...' --key_file=keys.txt\n"
       "  registry-authd keys generate|promote|usage|reencrypt|retire ...  (key rotation)\n"
       "  registry-authd apikey                                          (new API key)\n"
+      "  registry-authd signing-keys generate|promote|remove|list|export (token signing keys)\n"
       "Every flag also reads an environment variable (REGAUTH_<FLAG>, see --helpfull).");
   absl::ParseCommandLine(argc, argv);
 
@@ -75,10 +84,11 @@ int main(int argc, char** argv) {
   while (true) {
     sigwait(&stop_signals, &signal_number);
     if (signal_number != SIGHUP) break;
-    LOG_INFO("received SIGHUP, reloading the caller policy and the key ring");
+    LOG_INFO("received SIGHUP, reloading the caller policy, the key ring and the signing keys");
     // Both log their outcome; one failing does not stop the other.
     if (!config->policy_file.empty()) (*server)->ReloadPolicy().IgnoreError();
     (*server)->ReloadKeys().IgnoreError();
+    if (!config->token_service.empty()) (*server)->ReloadSigningKeys().IgnoreError();
   }
   LOG_INFO(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                         ", shutting down (grace ", absl::FormatDuration(config->shutdown_grace),

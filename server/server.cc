@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "crypto/keyring.h"
 #include "crypto/keyring_holder.h"
+#include "crypto/token_signing_keys.h"
 #include "gateway/http_gateway.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -28,6 +29,8 @@
 #include "services/registry_auth.h"
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
+#include "storage/postgres_token_store.h"
+#include "services/token_realm.h"
 
 namespace registryauth::server {
 namespace {
@@ -152,11 +155,51 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
       GrpcServerCredentials(config);
   if (!credentials.ok()) return credentials.status();
 
+  absl::StatusOr<std::unique_ptr<storage::PostgresTokenStore>> tokens =
+      storage::PostgresTokenStore::Create(db);
+  if (!tokens.ok()) return tokens.status();
+  s->token_store_ = *std::move(tokens);
+
+  // Token realm: signing keys loaded once here (and on SIGHUP), never per request.
+  services::TokenRealmOptions realm;
+  if (!config.token_service.empty()) {
+    crypto::TokenSigningOptions signing;
+    absl::StatusOr<crypto::TokenHeaderMode> header =
+        crypto::ParseTokenHeaderMode(config.token_header);
+    if (!header.ok()) return header.status();
+    absl::StatusOr<crypto::KeyIdStyle> kid_style = crypto::ParseKeyIdStyle(config.token_kid_style);
+    if (!kid_style.ok()) return kid_style.status();
+    signing.header_mode = *header;
+    signing.kid_style = *kid_style;
+    absl::StatusOr<std::unique_ptr<crypto::TokenSigningKeys>> signing_keys =
+        crypto::TokenSigningKeys::Load(config.token_signing_keys, signing, s->clock_->Now());
+    if (!signing_keys.ok()) return signing_keys.status();
+    s->signing_keys_file_ = config.token_signing_keys;
+    s->token_export_rootcertbundle_ = config.token_export_rootcertbundle;
+    s->token_export_jwks_ = config.token_export_jwks;
+    s->signing_keys_ = std::make_unique<crypto::TokenSigningKeysHolder>(*std::move(signing_keys));
+    absl::Status exported = s->ExportSigningKeys();
+    if (!exported.ok()) return exported;
+    LOG_INFO(absl::StrCat("token realm for service ", config.token_service, ": ",
+                          s->signing_keys_->Get()->Summary()));
+    realm.service = config.token_service;
+    realm.issuer = config.token_issuer;
+    realm.registry_host = config.registry_host;
+    realm.token_ttl = config.token_ttl;
+    realm.pull_token_default_ttl = config.pull_token_ttl;
+    realm.pull_token_max_ttl = config.pull_token_max_ttl;
+    realm.refresh_token_ttl = config.refresh_token_ttl;
+  }
+  absl::Status realm_valid = services::TokenRealm::ValidateOptions(realm);
+  if (!realm_valid.ok()) return realm_valid;
+
   s->service_ = std::make_unique<services::RegistryService>(*s->store_, *s->keys_, *s->clock_);
   s->registry_auth_ =
       std::make_unique<services::RegistryAuth>(*s->store_, *s->service_, *s->clock_);
-  s->grpc_service_ =
-      std::make_unique<api::RegistryAuthGrpcService>(*s->registry_auth_, *s->authenticator_);
+  s->token_realm_ = std::make_unique<services::TokenRealm>(
+      *s->store_, *s->token_store_, *s->keys_, s->signing_keys_.get(), *s->clock_, realm);
+  s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(
+      *s->registry_auth_, *s->token_realm_, *s->authenticator_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -247,7 +290,17 @@ absl::Status RegistryAuthServer::ReloadKeys() {
   for (std::uint32_t id : current->key_ids()) {
     if (!in_next(id)) dropped.push_back(id);
   }
+  // Stored secrets (ciphertexts) and token hashes (crypto/secret_hasher.h) both need their key.
   absl::StatusOr<std::map<std::uint32_t, int64_t>> counts = store_->CountSecretsByKeyId();
+  if (counts.ok()) {
+    absl::StatusOr<std::map<std::uint32_t, int64_t>> hashes =
+        token_store_->CountSecretHashesByKeyId();
+    if (hashes.ok()) {
+      for (const auto& [id, rows] : *hashes) (*counts)[id] += rows;
+    } else {
+      counts = hashes.status();
+    }
+  }
   if (!counts.ok()) {
     if (!dropped.empty()) {
       return refuse(absl::UnavailableError(absl::StrCat(
@@ -278,6 +331,32 @@ absl::Status RegistryAuthServer::ReloadKeys() {
   keys_->Set(next);
   LOG_INFO(absl::StrCat("key ring reloaded from ", key_file_, ": ", DescribeRing(*next)));
   return absl::OkStatus();
+}
+
+absl::Status RegistryAuthServer::ExportSigningKeys() {
+  if (signing_keys_ == nullptr) return absl::OkStatus();
+  if (token_export_rootcertbundle_.empty() && token_export_jwks_.empty()) return absl::OkStatus();
+  const std::shared_ptr<const crypto::TokenSigningKeys> keys = signing_keys_->Get();
+  absl::Status s = crypto::WriteTokenSigningExports(*keys, token_export_rootcertbundle_,
+                                                    token_export_jwks_,
+                                                    crypto::KeyIdStyle::kJwkThumbprint);
+  if (!s.ok()) LOG_ERROR(absl::StrCat("signing key exports not written: ", s.message()));
+  return s;
+}
+
+absl::Status RegistryAuthServer::ReloadSigningKeys() {
+  if (signing_keys_ == nullptr) {
+    return absl::FailedPreconditionError("no token realm configured; nothing to reload");
+  }
+  absl::Status s = signing_keys_->Reload(signing_keys_file_, clock_->Now());
+  if (!s.ok()) {
+    LOG_ERROR(absl::StrCat("signing keys NOT reloaded, keeping the previous ones: ",
+                           s.message()));
+    return s;
+  }
+  LOG_INFO(absl::StrCat("signing keys reloaded from ", signing_keys_file_, ": ",
+                        signing_keys_->Get()->Summary()));
+  return ExportSigningKeys();
 }
 
 void RegistryAuthServer::Shutdown(absl::Duration grace) {

@@ -28,9 +28,9 @@
 
 namespace registryauth {
 class Clock;
-namespace crypto { class KeyRingHolder; }
-namespace storage { class PostgresRegistryStore; }
-namespace services { class RegistryService; class RegistryAuth; }
+namespace crypto { class KeyRingHolder; class TokenSigningKeysHolder; }
+namespace storage { class PostgresRegistryStore; class PostgresTokenStore; }
+namespace services { class RegistryService; class RegistryAuth; class TokenRealm; }
 namespace api { class RegistryAuthGrpcService; class CallAuthenticator; }
 namespace auth { class PolicyHolder; }
 namespace gateway { class HttpGateway; }
@@ -66,12 +66,18 @@ class RegistryAuthServer {
   // primary needs no database. FAILED_PRECONDITION when the keys came from REGAUTH_KEYS (no
   // file to re-read). Logs the loaded key ids and the primary (ids only).
   absl::Status ReloadKeys();
+  // Re-reads the token realm's signing-key set file (SIGHUP; signing-key rotation) and writes
+  // the configured exports again. The previous set stays in force if the new one does not
+  // load. FAILED_PRECONDITION without a token realm.
+  absl::Status ReloadSigningKeys();
   // Stops accepting calls, lets in-flight calls finish within `grace`, then stops everything.
   // Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:
   RegistryAuthServer();
+  // Writes --token_export_rootcertbundle / --token_export_jwks from the current signing keys.
+  absl::Status ExportSigningKeys();
 
   std::unique_ptr<Clock> clock_;
   std::string key_file_;
@@ -82,7 +88,13 @@ class RegistryAuthServer {
   std::string policy_file_;
   std::unique_ptr<auth::PolicyHolder> policy_;
   std::unique_ptr<api::CallAuthenticator> authenticator_;
+  std::unique_ptr<storage::PostgresTokenStore> token_store_;
+  std::string signing_keys_file_;
+  std::string token_export_rootcertbundle_;
+  std::string token_export_jwks_;
+  std::unique_ptr<crypto::TokenSigningKeysHolder> signing_keys_;
   std::unique_ptr<services::RegistryAuth> registry_auth_;
+  std::unique_ptr<services::TokenRealm> token_realm_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<DbHealthMonitor> health_monitor_;

@@ -40,6 +40,16 @@ absl::Status CheckCallerPermission(const RequestContext& ctx, Operation op) {
       return need(Permission::kCredentialsRead);
     case Operation::kMintToken:
       return need(Permission::kTokensMint);
+    case Operation::kRevokeToken:
+      if (p.Has(Permission::kTokensMint) || p.Has(Permission::kRegistriesManage)) {
+        return absl::OkStatus();
+      }
+      return Denied(internal::Cat("caller ", p.name,
+                                  " lacks permission tokens.mint or registries.manage"));
+    case Operation::kListTokens:
+      if (p.Has(Permission::kTokensMint) || CanRead(p)) return absl::OkStatus();
+      return Denied(
+          internal::Cat("caller ", p.name, " lacks permission tokens.mint or registries.read"));
   }
   return Denied("unknown operation");
 }
@@ -92,9 +102,11 @@ absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
   const MemberRole role = member->role;
   switch (op) {
     case Operation::kRead:
+    case Operation::kListTokens:
       return absl::OkStatus();
     case Operation::kManage:
     case Operation::kTestConnection:
+    case Operation::kRevokeToken:
       if (role == MemberRole::kOwner || role == MemberRole::kAdmin) return absl::OkStatus();
       return Denied(internal::Cat("user needs role OWNER or ADMIN in workspaces/", workspace_id),
                     kReasonRoleTooLow);

@@ -35,6 +35,8 @@ enum class Operation {
   kTestConnection,  // like kManage
   kGetCredentials,  // credentials.read, never on behalf of a user
   kMintToken,       // tokens.mint
+  kRevokeToken,     // tokens.mint or registries.manage (on behalf of a user: OWNER or ADMIN)
+  kListTokens,      // tokens.mint or registries.read (on behalf of a user: any ACTIVE member)
   kReadAudit,       // registries.manage, never on behalf of a user
   kCreateWorkspace, // registries.manage (on behalf of a user: the user becomes OWNER)
   kListWorkspaces,  // registries.read (on behalf of a user: only the user's workspaces)

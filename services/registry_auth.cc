@@ -15,12 +15,6 @@
 namespace registryauth::services {
 namespace {
 
-constexpr size_t kMaxAuditDetail = 512;
-
-std::string OutcomeOf(const absl::Status& status) {
-  return status.ok() ? "OK" : absl::StatusCodeToString(status.code());
-}
-
 struct MemberName {
   std::string workspace_id;
   std::string user_id;
@@ -68,7 +62,11 @@ bool IsActiveOwner(MemberRole role, MemberStatus status) {
 
 RegistryAuth::RegistryAuth(storage::RegistryStore& store, RegistryService& registry_service,
                            const Clock& clock)
-    : store_(store), registry_(registry_service), clock_(clock), authz_(store) {}
+    : store_(store),
+      registry_(registry_service),
+      clock_(clock),
+      authz_(store),
+      audit_(store, clock) {}
 
 std::string RegistryAuth::FormatMemberName(std::string_view workspace_id,
                                            std::string_view user_id) {
@@ -77,28 +75,12 @@ std::string RegistryAuth::FormatMemberName(std::string_view workspace_id,
 
 absl::Status RegistryAuth::Record(const RequestContext& ctx, std::string_view action,
                                   std::string_view resource, const absl::Status& outcome) {
-  AuditEvent e;
-  e.time = clock_.Now();
-  e.caller = ctx.caller.identity;
-  e.on_behalf_of = ctx.on_behalf_of;
-  e.action = std::string(action);
-  e.resource = std::string(resource.substr(0, 1024));
-  e.outcome = OutcomeOf(outcome);
-  // Service status messages are secret-free by construction; keep them short.
-  e.detail = std::string(outcome.message().substr(0, kMaxAuditDetail));
-  e.request_id = ctx.request_id;
-  e.peer = ctx.peer;
-  return store_.AppendAuditEvent(e).status();
+  return audit_.Record(ctx, action, resource, outcome);
 }
 
 void RegistryAuth::RecordChange(const RequestContext& ctx, std::string_view action,
                                 std::string_view resource, const absl::Status& outcome) {
-  absl::Status s = Record(ctx, action, resource, outcome);
-  if (!s.ok()) {
-    LOG_ERROR(absl::StrCat("audit record lost: action=", std::string(action),
-                           " resource=", std::string(resource), " request_id=", ctx.request_id,
-                           ": ", s.message()));
-  }
+  audit_.RecordChange(ctx, action, resource, outcome);
 }
 
 void RegistryAuth::RecordRejected(std::string_view caller, std::string_view action,
@@ -464,12 +446,6 @@ absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& c
         {kReasonAuditUnavailable, ErrorCategory::kNetwork, true, absl::Seconds(1)});
   }
   return result;
-}
-
-absl::Status RegistryAuth::MintPullToken(const RequestContext& ctx, std::string_view app_name) {
-  ASSIGN_OR_RETURN(AppName n, ParseAppName(app_name, "app"));
-  RETURN_IF_ERROR(authz_.Check(ctx, Operation::kMintToken, n.workspace_id));
-  return absl::UnimplementedError("MintPullToken is not implemented in this version");
 }
 
 absl::Status RegistryAuth::TestConnection(const RequestContext& ctx, std::string_view name) {

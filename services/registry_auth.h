@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "model/model.h"
+#include "services/audit_log.h"
 #include "services/authorizer.h"
 #include "services/credentials.h"
 #include "services/registry_service.h"
@@ -106,9 +107,8 @@ class RegistryAuth {
 
   // ---- Credentials and tokens
   absl::StatusOr<Credentials> GetCredentials(const RequestContext& ctx, std::string_view name);
-  // Authorization and audit only; the operations themselves are not served yet
-  // (UNIMPLEMENTED after the checks).
-  absl::Status MintPullToken(const RequestContext& ctx, std::string_view app_name);
+  // Authorization and audit only; the test itself is not served yet (UNIMPLEMENTED after the
+  // checks). Pull tokens: services/token_realm.h.
   absl::Status TestConnection(const RequestContext& ctx, std::string_view name);
 
   // ---- Audit trail
@@ -141,6 +141,7 @@ class RegistryAuth {
   RegistryService& registry_;
   const Clock& clock_;
   Authorizer authz_;
+  AuditLog audit_;
 };
 
 }  // namespace registryauth::services

@@ -1,0 +1,44 @@
+// AuditLog: appends the records of the audit trail (storage::RegistryStore::AppendAuditEvent)
+// for the guarded entry points (services::RegistryAuth, services::TokenRealm), so every record
+// has the same shape: time, caller, on-behalf-of user, action, resource, outcome (`OK` or the
+// status code name), a short secret-free detail (the status message), request id and peer.
+//
+//   AuditLog audit(store, clock);
+//   RETURN_IF_ERROR(audit.Record(ctx, "GetCredentials", resource, result.status()));
+//   audit.RecordChange(ctx, "UpdateApp", resource, result.status());  // logs a failure
+//
+// Thread-safe if the store and the clock are.
+#ifndef REGISTRY_AUTH_SERVICES_AUDIT_LOG_H_
+#define REGISTRY_AUTH_SERVICES_AUDIT_LOG_H_
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "common/clock.h"
+#include "services/request_context.h"
+#include "storage/registry_store.h"
+
+namespace registryauth::services {
+
+class AuditLog {
+ public:
+  // Both must outlive this object.
+  AuditLog(storage::RegistryStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  // Appends a record; returns the store's status. Service status messages are secret-free by
+  // construction; the detail keeps the first 512 bytes of one.
+  absl::Status Record(const RequestContext& ctx, std::string_view action,
+                      std::string_view resource, const absl::Status& outcome) const;
+  // Record() for changes that already happened: a failure is logged with the request id, not
+  // returned.
+  void RecordChange(const RequestContext& ctx, std::string_view action,
+                    std::string_view resource, const absl::Status& outcome) const;
+
+ private:
+  storage::RegistryStore& store_;
+  const Clock& clock_;
+};
+
+}  // namespace registryauth::services
+
+#endif  // REGISTRY_AUTH_SERVICES_AUDIT_LOG_H_

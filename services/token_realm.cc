@@ -1,0 +1,856 @@
+#include "services/token_realm.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "crypto/base64url.h"
+#include "realm/basic_auth.h"
+#include "realm/grants.h"
+#include "realm/scope.h"
+#include "services/error_detail.h"
+#include "services/names.h"
+#include "services/page_token.h"
+#include "services/registry_service.h"
+#include "services/str_util.h"
+
+namespace registryauth::services {
+
+struct TokenRealm::Principal {
+  std::string subject;  // "" = anonymous
+  std::string workspace_id;
+  std::vector<realm::Grant> grants;
+};
+
+namespace {
+
+constexpr char kServiceAccountSecretPrefix[] = "ras_";
+constexpr char kPullTokenSecretPrefix[] = "rpt_";
+constexpr char kRefreshTokenPrefix[] = "rrt_";
+constexpr char kPullUserPrefix[] = "pull+";
+constexpr size_t kTokenIdBytes = 16;   // 22 base64url characters
+constexpr size_t kSecretBytes = 32;    // 43 base64url characters
+constexpr size_t kTokenIdChars = 22;
+constexpr size_t kMaxGrants = 64;
+constexpr size_t kMaxDisplayName = 256;
+constexpr size_t kMaxClientId = 256;
+constexpr size_t kMaxServiceName = 256;
+constexpr int kDefaultTokenListLimit = 100;
+constexpr int kMaxTokenListLimit = 1000;
+
+absl::Status InvalidCredentials() {
+  return WithErrorDetail(absl::UnauthenticatedError("invalid credentials"),
+                         {kReasonInvalidCredentials, ErrorCategory::kAuthentication, false,
+                          absl::ZeroDuration()});
+}
+
+absl::Status RealmDisabled() {
+  return WithErrorDetail(
+      absl::FailedPreconditionError("the token realm is not configured on this server"),
+      {kReasonTokenRealmDisabled, ErrorCategory::kRegistry, false, absl::ZeroDuration()});
+}
+
+absl::StatusOr<std::string> RandomBase64Url(size_t bytes) {
+  SecretString raw;
+  raw.resize(bytes);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.mutable_data()),
+                 static_cast<int>(bytes)) != 1) {
+    return absl::InternalError("random generator failed");
+  }
+  return crypto::Base64UrlEncode(raw.view());
+}
+
+bool IsTokenId(std::string_view id) {
+  if (id.size() != kTokenIdChars) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// `workspaces/{w}/<collection>/{id}` with a token id.
+absl::StatusOr<std::pair<std::string, std::string>> ParseTokenName(std::string_view name,
+                                                                   std::string_view collection,
+                                                                   std::string_view field) {
+  const absl::Status bad = absl::InvalidArgumentError(internal::Cat(
+      field, ": must be workspaces/{workspace}/", collection, "/{token}, got ", QuoteInput(name)));
+  constexpr std::string_view kPrefix = "workspaces/";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return bad;
+  std::string_view rest = name.substr(kPrefix.size());
+  const size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return bad;
+  std::string ws(rest.substr(0, slash));
+  rest = rest.substr(slash + 1);
+  if (rest.substr(0, collection.size()) != collection) return bad;
+  rest = rest.substr(collection.size());
+  if (rest.empty() || rest[0] != '/') return bad;
+  std::string id(rest.substr(1));
+  if (!IsValidId(ws) || !IsTokenId(id)) return bad;
+  return std::make_pair(std::move(ws), std::move(id));
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> ParseServiceAccountName(
+    std::string_view name, std::string_view field) {
+  const absl::Status bad = absl::InvalidArgumentError(
+      internal::Cat(field, ": must be workspaces/{workspace}/serviceAccounts/{service_account}, got ",
+                    QuoteInput(name)));
+  constexpr std::string_view kPrefix = "workspaces/";
+  constexpr std::string_view kMiddle = "/serviceAccounts/";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return bad;
+  std::string_view rest = name.substr(kPrefix.size());
+  const size_t mid = rest.find(kMiddle);
+  if (mid == std::string_view::npos) return bad;
+  std::string ws(rest.substr(0, mid));
+  std::string id(rest.substr(mid + kMiddle.size()));
+  if (!IsValidId(ws) || !IsValidId(id)) return bad;
+  return std::make_pair(std::move(ws), std::move(id));
+}
+
+absl::Status NotFound(std::string_view name) {
+  return absl::NotFoundError(internal::Cat(name, ": not found"));
+}
+
+// Store errors of one named resource in the API's words.
+absl::Status MapStoreError(const absl::Status& status, std::string_view name) {
+  if (absl::IsNotFound(status)) return NotFound(name);
+  if (absl::IsAlreadyExists(status)) {
+    return absl::AlreadyExistsError(internal::Cat(name, ": already exists"));
+  }
+  if (absl::IsAborted(status)) {
+    return absl::AbortedError(
+        internal::Cat(name, ": etag does not match the current version; read it again"));
+  }
+  return status;
+}
+
+absl::Status ValidateInput(std::string_view workspace_id, const ServiceAccountInput& input,
+                           absl::Time now) {
+  if (input.display_name.size() > kMaxDisplayName) {
+    return absl::InvalidArgumentError("service_account.display_name: longer than 256 characters");
+  }
+  if (input.grants.size() > kMaxGrants) {
+    return absl::InvalidArgumentError("service_account.grants: more than 64 grants");
+  }
+  for (size_t i = 0; i < input.grants.size(); ++i) {
+    const RepositoryGrant& g = input.grants[i];
+    const std::string field = absl::StrCat("service_account.grants[", i, "]");
+    if (absl::Status s = realm::ValidateGrantPattern(workspace_id, g.repository_pattern);
+        !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".repository: ", s.message()));
+    }
+    std::set<std::string> actions(g.actions.begin(), g.actions.end());
+    if (actions.size() != g.actions.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".actions: duplicate action"));
+    }
+    if (absl::Status s = realm::ValidateGrantActions(actions); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".actions: ", s.message()));
+    }
+  }
+  if (input.expire_time != absl::InfiniteFuture() && input.expire_time <= now) {
+    return absl::InvalidArgumentError("service_account.expire_time: must be in the future");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<RepositoryGrant> NormalizedGrants(const std::vector<RepositoryGrant>& grants) {
+  std::vector<RepositoryGrant> out = grants;
+  for (RepositoryGrant& g : out) {
+    std::sort(g.actions.begin(), g.actions.end());
+  }
+  return out;
+}
+
+std::vector<realm::Grant> ToRealmGrants(const std::vector<RepositoryGrant>& grants) {
+  std::vector<realm::Grant> out;
+  out.reserve(grants.size());
+  for (const RepositoryGrant& g : grants) {
+    out.push_back({g.repository_pattern, {g.actions.begin(), g.actions.end()}});
+  }
+  return out;
+}
+
+// The throttle key of a client address: the IP of `ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678` or
+// the gateway's `http:1.2.3.4`.
+std::string AddressKey(std::string_view peer) {
+  std::string_view addr = peer;
+  if (addr.substr(0, 5) == "http:") {
+    addr = addr.substr(5);
+  } else if (addr.substr(0, 5) == "ipv4:") {
+    addr = addr.substr(5);
+    if (size_t colon = addr.rfind(':'); colon != std::string_view::npos) {
+      addr = addr.substr(0, colon);
+    }
+  } else if (addr.substr(0, 5) == "ipv6:") {
+    addr = addr.substr(5);
+    if (size_t close = addr.rfind(']'); addr.substr(0, 1) == "[" && close != std::string_view::npos) {
+      addr = addr.substr(1, close - 1);
+    }
+  }
+  if (addr.empty()) return "";
+  return internal::Cat("addr:", addr.substr(0, 128));
+}
+
+int64_t UnixSeconds(absl::Time t) { return absl::ToUnixSeconds(t); }
+
+absl::Status ValidateListLimit(int limit, int* out) {
+  if (limit < 0) return absl::InvalidArgumentError("page_size: must not be negative");
+  *out = limit == 0 ? kDefaultTokenListLimit : std::min(limit, kMaxTokenListLimit);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+TokenRealm::TokenRealm(storage::RegistryStore& registry_store, storage::TokenStore& token_store,
+                       const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
+                       const Clock& clock, TokenRealmOptions options)
+    : registry_store_(registry_store),
+      tokens_(token_store),
+      hasher_(hasher),
+      signer_(signer),
+      clock_(clock),
+      options_(std::move(options)),
+      authz_(registry_store),
+      audit_(registry_store, clock) {}
+
+absl::Status TokenRealm::ValidateOptions(const TokenRealmOptions& o) {
+  if (o.service.size() > kMaxServiceName) {
+    return absl::InvalidArgumentError("token service: longer than 256 characters");
+  }
+  if (!o.service.empty() && o.issuer.empty()) {
+    return absl::InvalidArgumentError("token issuer: required when the realm is enabled");
+  }
+  if (o.token_ttl < absl::Seconds(60) || o.token_ttl > absl::Hours(24)) {
+    return absl::InvalidArgumentError("token ttl: must be between 60s and 24h");
+  }
+  if (o.pull_token_default_ttl <= absl::ZeroDuration() ||
+      o.pull_token_max_ttl < o.pull_token_default_ttl) {
+    return absl::InvalidArgumentError(
+        "pull token ttl: the default must be positive and not above the maximum");
+  }
+  if (o.refresh_token_ttl < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("refresh token ttl: must be at least 1m");
+  }
+  if (o.throttle.free_failures < 0 || o.throttle.window <= absl::ZeroDuration() ||
+      o.throttle.base_delay <= absl::ZeroDuration() ||
+      o.throttle.max_delay < o.throttle.base_delay) {
+    return absl::InvalidArgumentError("login throttle: invalid policy");
+  }
+  return absl::OkStatus();
+}
+
+std::string TokenRealm::FormatServiceAccountName(std::string_view workspace_id,
+                                                 std::string_view id) {
+  return internal::Cat("workspaces/", workspace_id, "/serviceAccounts/", id);
+}
+
+std::string TokenRealm::FormatPullTokenName(std::string_view workspace_id, std::string_view id) {
+  return internal::Cat("workspaces/", workspace_id, "/pullTokens/", id);
+}
+
+std::string TokenRealm::FormatRefreshTokenName(std::string_view workspace_id,
+                                               std::string_view id) {
+  return internal::Cat("workspaces/", workspace_id, "/refreshTokens/", id);
+}
+
+std::string TokenRealm::ServiceAccountUsername(std::string_view workspace_id,
+                                               std::string_view id) {
+  return internal::Cat(workspace_id, "+", id);
+}
+
+// ---- The realm -----------------------------------------------------------------------------
+
+absl::Status TokenRealm::CheckThrottle(const std::vector<std::string>& keys, absl::Time now) {
+  absl::Time blocked_until = absl::InfinitePast();
+  for (const std::string& key : keys) {
+    ASSIGN_OR_RETURN(ThrottleState state, tokens_.GetThrottleState(key));
+    blocked_until = std::max(blocked_until, state.blocked_until);
+  }
+  if (blocked_until <= now) return absl::OkStatus();
+  const absl::Duration wait = absl::Ceil(blocked_until - now, absl::Seconds(1));
+  return WithErrorDetail(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "too many failed logins; retry after ", absl::ToInt64Seconds(wait), "s")),
+      {kReasonTooManyFailedLogins, ErrorCategory::kAuthentication, true, wait});
+}
+
+void TokenRealm::RecordFailure(const std::vector<std::string>& keys, absl::Time now) {
+  for (const std::string& key : keys) {
+    absl::StatusOr<ThrottleState> s = tokens_.RecordLoginFailure(key, now, options_.throttle);
+    if (!s.ok()) {
+      LOG_WARNING(absl::StrCat("cannot record a failed login: ", s.status().message()));
+    }
+  }
+}
+
+absl::StatusOr<TokenRealm::Principal> TokenRealm::LoginWithPassword(std::string_view username,
+                                                                    std::string_view password,
+                                                                    absl::Time now) {
+  if (username.substr(0, sizeof(kPullUserPrefix) - 1) == kPullUserPrefix) {
+    const std::string_view id = username.substr(sizeof(kPullUserPrefix) - 1);
+    if (!IsTokenId(id) ||
+        password.substr(0, sizeof(kPullTokenSecretPrefix) - 1) != kPullTokenSecretPrefix) {
+      return InvalidCredentials();
+    }
+    absl::StatusOr<PullToken> token = tokens_.GetPullToken(id);
+    if (absl::IsNotFound(token.status())) return InvalidCredentials();
+    if (!token.ok()) return token.status();
+    if (!hasher_.Verify(password, {token->secret_hash.key_id, token->secret_hash.digest}) ||
+        token->revoke_time <= now || token->expire_time <= now) {
+      return InvalidCredentials();
+    }
+    Principal p;
+    p.subject = std::string(username);
+    p.workspace_id = token->workspace_id;
+    p.grants.push_back({token->repository, {"pull"}});
+    return p;
+  }
+
+  const size_t plus = username.find('+');
+  if (plus == std::string_view::npos) return InvalidCredentials();
+  const std::string_view ws = username.substr(0, plus);
+  const std::string_view id = username.substr(plus + 1);
+  if (!IsValidId(ws) || !IsValidId(id) ||
+      password.substr(0, sizeof(kServiceAccountSecretPrefix) - 1) != kServiceAccountSecretPrefix) {
+    return InvalidCredentials();
+  }
+  absl::StatusOr<ServiceAccount> account = tokens_.GetServiceAccount(ws, id);
+  if (absl::IsNotFound(account.status())) return InvalidCredentials();
+  if (!account.ok()) return account.status();
+  if (!hasher_.Verify(password, {account->secret_hash.key_id, account->secret_hash.digest}) ||
+      !account->enabled || account->expire_time <= now) {
+    return InvalidCredentials();
+  }
+  if (now - account->last_used_time >= options_.touch_interval) {
+    if (absl::Status s = tokens_.TouchServiceAccount(ws, id, now); !s.ok()) {
+      LOG_WARNING(absl::StrCat("cannot record the last use of a service account: ", s.message()));
+    }
+  }
+  Principal p;
+  p.subject = std::string(username);
+  p.workspace_id = std::string(ws);
+  p.grants = ToRealmGrants(account->grants);
+  return p;
+}
+
+// The principal behind a refresh token's subject, checked as at login but without a password.
+absl::StatusOr<TokenRealm::Principal> TokenRealm::PrincipalOfSubject(std::string_view subject,
+                                                                     absl::Time now) {
+  if (subject.substr(0, sizeof(kPullUserPrefix) - 1) == kPullUserPrefix) {
+    absl::StatusOr<PullToken> token =
+        tokens_.GetPullToken(subject.substr(sizeof(kPullUserPrefix) - 1));
+    if (absl::IsNotFound(token.status())) return InvalidCredentials();
+    if (!token.ok()) return token.status();
+    if (token->revoke_time <= now || token->expire_time <= now) return InvalidCredentials();
+    Principal p;
+    p.subject = std::string(subject);
+    p.workspace_id = token->workspace_id;
+    p.grants.push_back({token->repository, {"pull"}});
+    return p;
+  }
+  const size_t plus = subject.find('+');
+  if (plus == std::string_view::npos) return InvalidCredentials();
+  absl::StatusOr<ServiceAccount> account =
+      tokens_.GetServiceAccount(subject.substr(0, plus), subject.substr(plus + 1));
+  if (absl::IsNotFound(account.status())) return InvalidCredentials();
+  if (!account.ok()) return account.status();
+  if (!account->enabled || account->expire_time <= now) return InvalidCredentials();
+  Principal p;
+  p.subject = std::string(subject);
+  p.workspace_id = account->workspace_id;
+  p.grants = ToRealmGrants(account->grants);
+  return p;
+}
+
+absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenRequest& request,
+                                                               std::string_view addr_key,
+                                                               absl::Time now) {
+  if (request.grant_type == TokenGrantType::kRefreshToken) {
+    if (request.refresh_token.empty()) {
+      return absl::InvalidArgumentError("refresh_token: required for grant_type refresh_token");
+    }
+    std::vector<std::string> keys;
+    if (!addr_key.empty()) keys.emplace_back(addr_key);
+    RETURN_IF_ERROR(CheckThrottle(keys, now));
+    const std::string_view text = request.refresh_token.view();
+    const size_t dot = text.find('.');
+    const std::string_view id =
+        dot == std::string_view::npos ? std::string_view()
+                                      : text.substr(sizeof(kRefreshTokenPrefix) - 1,
+                                                    dot - (sizeof(kRefreshTokenPrefix) - 1));
+    absl::StatusOr<RefreshToken> stored = absl::NotFoundError("");
+    if (text.substr(0, sizeof(kRefreshTokenPrefix) - 1) == kRefreshTokenPrefix &&
+        dot != std::string_view::npos && IsTokenId(id)) {
+      stored = tokens_.GetRefreshToken(id);
+      if (!stored.ok() && !absl::IsNotFound(stored.status())) return stored.status();
+    }
+    if (!stored.ok() ||
+        !hasher_.Verify(text, {stored->secret_hash.key_id, stored->secret_hash.digest}) ||
+        stored->revoke_time <= now || stored->expire_time <= now ||
+        stored->service != request.service) {
+      RecordFailure(keys, now);
+      return InvalidCredentials();
+    }
+    absl::StatusOr<Principal> p = PrincipalOfSubject(stored->subject, now);
+    if (!p.ok()) {
+      if (absl::IsUnauthenticated(p.status())) RecordFailure(keys, now);
+      return p.status();
+    }
+    if (now - stored->last_used_time >= options_.touch_interval) {
+      if (absl::Status s = tokens_.TouchRefreshToken(id, now); !s.ok()) {
+        LOG_WARNING(absl::StrCat("cannot record the last use of a refresh token: ", s.message()));
+      }
+    }
+    return p;
+  }
+
+  if (request.username.empty()) {
+    if (request.grant_type == TokenGrantType::kPassword) {
+      return absl::InvalidArgumentError("username: required for grant_type password");
+    }
+    if (!request.password.empty()) return absl::InvalidArgumentError("username: required");
+    return Principal{};  // anonymous
+  }
+  if (request.password.empty()) return absl::InvalidArgumentError("password: required");
+  if (!request.account.empty() && request.account != request.username) {
+    return absl::InvalidArgumentError("account: does not match the user name");
+  }
+  if (request.username.size() > realm::kMaxUsernameBytes) return InvalidCredentials();
+
+  std::vector<std::string> keys = {internal::Cat("account:", request.username)};
+  if (!addr_key.empty()) keys.emplace_back(addr_key);
+  RETURN_IF_ERROR(CheckThrottle(keys, now));
+  absl::StatusOr<Principal> p = LoginWithPassword(request.username, request.password.view(), now);
+  if (absl::IsUnauthenticated(p.status())) {
+    RecordFailure(keys, now);
+    return p.status();
+  }
+  if (!p.ok()) return p.status();
+  // A success forgets the account's failures (not the address's: one good account must not
+  // reset an address that is guessing others).
+  absl::StatusOr<ThrottleState> account_state = tokens_.GetThrottleState(keys[0]);
+  if (account_state.ok() && account_state->failures > 0) {
+    (void)tokens_.ClearLoginFailures(keys[0]);
+  }
+  return p;
+}
+
+absl::StatusOr<SecretString> TokenRealm::NewRefreshToken(const Principal& principal,
+                                                         const TokenRequest& request,
+                                                         absl::Time now) {
+  ASSIGN_OR_RETURN(std::string id, RandomBase64Url(kTokenIdBytes));
+  ASSIGN_OR_RETURN(std::string secret, RandomBase64Url(kSecretBytes));
+  SecretString token(internal::Cat(kRefreshTokenPrefix, id, ".", secret));
+  WipeString(secret);
+  ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(token.view()));
+  RefreshToken stored;
+  stored.id = id;
+  stored.subject = principal.subject;
+  stored.service = request.service;
+  stored.workspace_id = principal.workspace_id;
+  stored.client_id = request.client_id;
+  stored.secret_hash = {std::move(digest.digest), digest.key_id};
+  stored.create_time = now;
+  stored.expire_time = now + options_.refresh_token_ttl;
+  stored.last_used_time = now;
+  RETURN_IF_ERROR(tokens_.CreateRefreshToken(stored));
+  return token;
+}
+
+absl::StatusOr<IssuedToken> TokenRealm::IssueToken(const RequestContext& ctx,
+                                                   const TokenRequest& request) {
+  if (options_.service.empty() || signer_ == nullptr) return RealmDisabled();
+  if (request.service != options_.service) {
+    return WithErrorDetail(
+        absl::InvalidArgumentError(request.service.empty()
+                                       ? "service: required"
+                                       : "service: not served by this token realm"),
+        {kReasonUnknownService, ErrorCategory::kRegistry, false, absl::ZeroDuration()});
+  }
+  if (request.client_id.size() > kMaxClientId) {
+    return absl::InvalidArgumentError("client_id: longer than 256 characters");
+  }
+  ASSIGN_OR_RETURN(std::vector<realm::ResourceScope> requested,
+                   realm::ParseScopes(request.scopes));
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<Principal> principal = Authenticate(request, AddressKey(ctx.peer), now);
+  if (!principal.ok()) {
+    if (absl::IsUnauthenticated(principal.status())) {
+      LOG_INFO(absl::StrCat("token refused: invalid credentials, request_id=", ctx.request_id,
+                            " peer=", ctx.peer));
+    }
+    return principal.status();
+  }
+
+  const std::vector<realm::ResourceScope> granted =
+      realm::Authorize(requested, principal->grants, /*may_list_catalog=*/false);
+  nlohmann::json access = nlohmann::json::array();
+  IssuedToken out;
+  for (const realm::ResourceScope& s : granted) {
+    access.push_back({{"type", s.type},
+                      {"name", s.name},
+                      {"actions", std::vector<std::string>(s.actions.begin(), s.actions.end())}});
+    out.granted_scopes.push_back(realm::FormatScope(s));
+  }
+  ASSIGN_OR_RETURN(std::string jti, RandomBase64Url(kTokenIdBytes));
+  const int64_t iat = UnixSeconds(now);
+  nlohmann::json claims = {{"iss", options_.issuer},
+                           {"sub", principal->subject},
+                           {"aud", options_.service},
+                           {"iat", iat},
+                           {"nbf", iat},
+                           {"exp", iat + absl::ToInt64Seconds(options_.token_ttl)},
+                           {"jti", jti},
+                           {"access", std::move(access)}};
+  ASSIGN_OR_RETURN(out.token, signer_->Sign(claims));
+  out.expires_in = options_.token_ttl;
+  out.issued_at = absl::FromUnixSeconds(iat);
+  out.subject = principal->subject;
+
+  if (request.grant_type == TokenGrantType::kRefreshToken) {
+    out.refresh_token = request.refresh_token;
+  } else if (request.offline && !principal->subject.empty()) {
+    ASSIGN_OR_RETURN(out.refresh_token, NewRefreshToken(*principal, request, now));
+  }
+  return out;
+}
+
+// ---- Pull tokens -----------------------------------------------------------------------------
+
+absl::StatusOr<MintedPullToken> TokenRealm::MintPullToken(const RequestContext& ctx,
+                                                          std::string_view app_name,
+                                                          absl::Duration ttl) {
+  ASSIGN_OR_RETURN(AppName n, ParseAppName(app_name, "app"));
+  const std::string app_resource = FormatAppName(n.workspace_id, n.app_id);
+  MintedPullToken out;
+  absl::Status result = [&]() -> absl::Status {
+    RETURN_IF_ERROR(authz_.Check(ctx, Operation::kMintToken, n.workspace_id));
+    if (options_.service.empty()) return RealmDisabled();
+    if (ttl < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("ttl: must not be negative");
+    }
+    if (ttl == absl::ZeroDuration()) ttl = options_.pull_token_default_ttl;
+    ttl = std::min(ttl, options_.pull_token_max_ttl);
+    absl::StatusOr<App> app = registry_store_.GetApp(n.workspace_id, n.app_id);
+    if (!app.ok()) return MapStoreError(app.status(), app_resource);
+
+    const absl::Time now = clock_.Now();
+    ASSIGN_OR_RETURN(std::string id, RandomBase64Url(kTokenIdBytes));
+    ASSIGN_OR_RETURN(std::string secret, RandomBase64Url(kSecretBytes));
+    out.password = SecretString(internal::Cat(kPullTokenSecretPrefix, secret));
+    WipeString(secret);
+    ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(out.password.view()));
+    PullToken& t = out.token;
+    t.id = id;
+    t.workspace_id = n.workspace_id;
+    t.app_id = n.app_id;
+    t.repository = internal::Cat(n.workspace_id, "/", n.app_id);
+    t.secret_hash = {std::move(digest.digest), digest.key_id};
+    t.created_by = ctx.caller.identity;
+    t.create_time = now;
+    // Whole seconds, so what the API reports is exactly what the store keeps.
+    t.expire_time = absl::FromUnixSeconds(UnixSeconds(now + ttl));
+    RETURN_IF_ERROR(tokens_.CreatePullToken(t));
+    out.username = internal::Cat(kPullUserPrefix, id);
+    out.registry = options_.registry_host;
+    return absl::OkStatus();
+  }();
+  audit_.RecordChange(ctx, "MintPullToken",
+                      result.ok() ? FormatPullTokenName(n.workspace_id, out.token.id)
+                                  : app_resource,
+                      result);
+  if (!result.ok()) return result;
+  return out;
+}
+
+absl::StatusOr<PullToken> TokenRealm::RevokePullToken(const RequestContext& ctx,
+                                                      std::string_view name) {
+  ASSIGN_OR_RETURN(auto n, ParseTokenName(name, "pullTokens", "name"));
+  const std::string resource = FormatPullTokenName(n.first, n.second);
+  absl::StatusOr<PullToken> result = [&]() -> absl::StatusOr<PullToken> {
+    RETURN_IF_ERROR(authz_.Check(ctx, Operation::kRevokeToken, n.first));
+    absl::StatusOr<PullToken> token = tokens_.GetPullToken(n.second);
+    if (absl::IsNotFound(token.status()) || (token.ok() && token->workspace_id != n.first)) {
+      return NotFound(resource);
+    }
+    if (!token.ok()) return token.status();
+    const absl::Time now = clock_.Now();
+    ASSIGN_OR_RETURN(bool revoked, tokens_.RevokePullToken(n.second, now));
+    if (revoked) token->revoke_time = now;
+    return token;
+  }();
+  audit_.RecordChange(ctx, "RevokePullToken", resource, result.status());
+  return result;
+}
+
+absl::StatusOr<int64_t> TokenRealm::RevokePullTokens(const RequestContext& ctx,
+                                                     std::string_view app_name) {
+  ASSIGN_OR_RETURN(AppName n, ParseAppName(app_name, "app"));
+  const std::string resource = FormatAppName(n.workspace_id, n.app_id);
+  absl::StatusOr<int64_t> result = [&]() -> absl::StatusOr<int64_t> {
+    RETURN_IF_ERROR(authz_.Check(ctx, Operation::kRevokeToken, n.workspace_id));
+    return tokens_.RevokePullTokensOfApp(n.workspace_id, n.app_id, clock_.Now());
+  }();
+  audit_.RecordChange(ctx, "RevokePullTokens", resource, result.status());
+  return result;
+}
+
+absl::StatusOr<std::vector<PullToken>> TokenRealm::ListPullTokens(const RequestContext& ctx,
+                                                                  std::string_view parent,
+                                                                  int limit) {
+  std::string ws;
+  std::string app;
+  if (absl::StatusOr<AppName> a = ParseAppName(parent, "parent"); a.ok()) {
+    ws = a->workspace_id;
+    app = a->app_id;
+  } else {
+    absl::StatusOr<std::string> w = ParseWorkspaceName(parent, "parent");
+    if (!w.ok()) {
+      return absl::InvalidArgumentError(internal::Cat(
+          "parent: must be workspaces/{workspace} or workspaces/{workspace}/apps/{app}, got ",
+          QuoteInput(parent)));
+    }
+    ws = *std::move(w);
+  }
+  RETURN_IF_ERROR(ValidateListLimit(limit, &limit));
+  RETURN_IF_ERROR(authz_.Check(ctx, Operation::kListTokens, ws));
+  absl::StatusOr<std::vector<PullToken>> tokens = tokens_.ListPullTokens(ws, app, limit);
+  if (!tokens.ok()) return MapStoreError(tokens.status(), FormatWorkspaceName(ws));
+  return tokens;
+}
+
+// ---- Service accounts ------------------------------------------------------------------------
+
+absl::StatusOr<ServiceAccountWithSecret> TokenRealm::CreateServiceAccount(
+    const RequestContext& ctx, std::string_view parent, std::string_view id,
+    const ServiceAccountInput& input) {
+  ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
+  RETURN_IF_ERROR(ValidateId(id, "service_account_id"));
+  const std::string resource = FormatServiceAccountName(ws, id);
+  ServiceAccountWithSecret out;
+  absl::Status result = [&]() -> absl::Status {
+    RETURN_IF_ERROR(authz_.Check(ctx, Operation::kManage, ws));
+    const absl::Time now = clock_.Now();
+    RETURN_IF_ERROR(ValidateInput(ws, input, now));
+    ASSIGN_OR_RETURN(std::string secret, RandomBase64Url(kSecretBytes));
+    out.secret = SecretString(internal::Cat(kServiceAccountSecretPrefix, secret));
+    WipeString(secret);
+    ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(out.secret.view()));
+    ServiceAccount a;
+    a.workspace_id = ws;
+    a.id = std::string(id);
+    a.display_name = input.display_name;
+    a.grants = NormalizedGrants(input.grants);
+    a.enabled = input.enabled;
+    a.expire_time = input.expire_time;
+    a.secret_hash = {std::move(digest.digest), digest.key_id};
+    a.secret_rotate_time = now;
+    a.create_time = now;
+    a.update_time = now;
+    absl::StatusOr<ServiceAccount> created = tokens_.CreateServiceAccount(a);
+    if (!created.ok()) {
+      if (absl::IsNotFound(created.status())) return NotFound(FormatWorkspaceName(ws));
+      return MapStoreError(created.status(), resource);
+    }
+    out.account = *std::move(created);
+    out.username = ServiceAccountUsername(ws, id);
+    return absl::OkStatus();
+  }();
+  audit_.RecordChange(ctx, "CreateServiceAccount", resource, result);
+  if (!result.ok()) return result;
+  return out;
+}
+
+absl::StatusOr<ServiceAccount> TokenRealm::GetServiceAccount(const RequestContext& ctx,
+                                                             std::string_view name) {
+  ASSIGN_OR_RETURN(auto n, ParseServiceAccountName(name, "name"));
+  RETURN_IF_ERROR(authz_.Check(ctx, Operation::kRead, n.first));
+  absl::StatusOr<ServiceAccount> a = tokens_.GetServiceAccount(n.first, n.second);
+  if (!a.ok()) return MapStoreError(a.status(), FormatServiceAccountName(n.first, n.second));
+  return a;
+}
+
+absl::StatusOr<ListResult<ServiceAccount>> TokenRealm::ListServiceAccounts(
+    const RequestContext& ctx, std::string_view parent, int page_size,
+    std::string_view page_token) {
+  ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
+  RETURN_IF_ERROR(authz_.Check(ctx, Operation::kRead, ws));
+  ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
+  const std::string collection = internal::Cat(FormatWorkspaceName(ws), "/serviceAccounts");
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
+  absl::StatusOr<Page<ServiceAccount>> page =
+      tokens_.ListServiceAccounts(ws, ListOptions{size, after});
+  if (!page.ok()) return MapStoreError(page.status(), FormatWorkspaceName(ws));
+  return ToListResult(*std::move(page), collection,
+                      [](const ServiceAccount& a) { return a.id; });
+}
+
+absl::StatusOr<ServiceAccount> TokenRealm::UpdateServiceAccount(const RequestContext& ctx,
+                                                                std::string_view name,
+                                                                const ServiceAccountInput& input,
+                                                                const FieldMask& mask,
+                                                                std::string_view etag) {
+  ASSIGN_OR_RETURN(auto n, ParseServiceAccountName(name, "service_account.name"));
+  const std::string resource = FormatServiceAccountName(n.first, n.second);
+  absl::StatusOr<ServiceAccount> result = [&]() -> absl::StatusOr<ServiceAccount> {
+    RETURN_IF_ERROR(authz_.Check(ctx, Operation::kManage, n.first));
+    ASSIGN_OR_RETURN(int64_t expected, RegistryService::ParseEtag(etag, "service_account.etag"));
+    std::set<std::string> paths(mask.begin(), mask.end());
+    const bool all = paths.count("*") > 0;
+    if (all && paths.size() > 1) {
+      return absl::InvalidArgumentError("update_mask: `*` cannot be combined with other paths");
+    }
+    static const std::set<std::string> kKnown = {"display_name", "grants", "disabled",
+                                                 "enabled", "expire_time"};
+    for (const std::string& p : paths) {
+      if (p != "*" && kKnown.count(p) == 0) {
+        return absl::InvalidArgumentError(
+            internal::Cat("update_mask: unknown path ", QuoteInput(p)));
+      }
+    }
+    if (paths.empty()) {
+      if (!input.display_name.empty()) paths.insert("display_name");
+      if (!input.grants.empty()) paths.insert("grants");
+      if (!input.enabled) paths.insert("disabled");
+      if (input.expire_time != absl::InfiniteFuture()) paths.insert("expire_time");
+      if (paths.empty()) {
+        return absl::InvalidArgumentError("nothing to update: no update_mask and no fields set");
+      }
+    }
+    auto has = [&](const char* p) { return all || paths.count(p) > 0; };
+    const absl::Time now = clock_.Now();
+    absl::StatusOr<ServiceAccount> current = tokens_.GetServiceAccount(n.first, n.second);
+    if (!current.ok()) return MapStoreError(current.status(), resource);
+    if (expected != 0 && expected != current->version) {
+      return MapStoreError(absl::AbortedError(""), resource);
+    }
+    ServiceAccount updated = *current;
+    ServiceAccountInput merged{current->display_name, current->grants, current->enabled,
+                               current->expire_time};
+    if (has("display_name")) merged.display_name = input.display_name;
+    if (has("grants")) merged.grants = input.grants;
+    if (has("disabled") || has("enabled")) merged.enabled = input.enabled;
+    if (has("expire_time")) merged.expire_time = input.expire_time;
+    // Only a changed expiry has to lie in the future (an expired account may be renamed).
+    ServiceAccountInput to_check = merged;
+    if (!has("expire_time")) to_check.expire_time = absl::InfiniteFuture();
+    RETURN_IF_ERROR(ValidateInput(n.first, to_check, now));
+    updated.display_name = merged.display_name;
+    updated.grants = NormalizedGrants(merged.grants);
+    updated.enabled = merged.enabled;
+    updated.expire_time = merged.expire_time;
+    updated.update_time = now;
+    absl::StatusOr<ServiceAccount> stored =
+        tokens_.UpdateServiceAccount(updated, current->version);
+    if (!stored.ok()) return MapStoreError(stored.status(), resource);
+    return stored;
+  }();
+  audit_.RecordChange(ctx, "UpdateServiceAccount", resource, result.status());
+  return result;
+}
+
+absl::Status TokenRealm::DeleteServiceAccount(const RequestContext& ctx, std::string_view name,
+                                              std::string_view etag) {
+  ASSIGN_OR_RETURN(auto n, ParseServiceAccountName(name, "name"));
+  const std::string resource = FormatServiceAccountName(n.first, n.second);
+  absl::Status result = [&]() -> absl::Status {
+    RETURN_IF_ERROR(authz_.Check(ctx, Operation::kManage, n.first));
+    ASSIGN_OR_RETURN(int64_t expected, RegistryService::ParseEtag(etag, "etag"));
+    absl::Status deleted = tokens_.DeleteServiceAccount(n.first, n.second, expected);
+    if (!deleted.ok()) return MapStoreError(deleted, resource);
+    absl::StatusOr<int64_t> revoked = tokens_.RevokeRefreshTokensOfSubject(
+        ServiceAccountUsername(n.first, n.second), clock_.Now());
+    if (!revoked.ok()) {
+      // The account is gone, so its refresh tokens no longer resolve to a principal anyway.
+      LOG_WARNING(absl::StrCat("refresh tokens of a deleted service account not revoked: ",
+                               revoked.status().message()));
+    }
+    return absl::OkStatus();
+  }();
+  audit_.RecordChange(ctx, "DeleteServiceAccount", resource, result);
+  return result;
+}
+
+absl::StatusOr<ServiceAccountWithSecret> TokenRealm::RegenerateServiceAccountSecret(
+    const RequestContext& ctx, std::string_view name, std::string_view etag) {
+  ASSIGN_OR_RETURN(auto n, ParseServiceAccountName(name, "name"));
+  const std::string resource = FormatServiceAccountName(n.first, n.second);
+  ServiceAccountWithSecret out;
+  absl::Status result = [&]() -> absl::Status {
+    RETURN_IF_ERROR(authz_.Check(ctx, Operation::kManage, n.first));
+    ASSIGN_OR_RETURN(int64_t expected, RegistryService::ParseEtag(etag, "etag"));
+    absl::StatusOr<ServiceAccount> current = tokens_.GetServiceAccount(n.first, n.second);
+    if (!current.ok()) return MapStoreError(current.status(), resource);
+    if (expected != 0 && expected != current->version) {
+      return MapStoreError(absl::AbortedError(""), resource);
+    }
+    const absl::Time now = clock_.Now();
+    ASSIGN_OR_RETURN(std::string secret, RandomBase64Url(kSecretBytes));
+    out.secret = SecretString(internal::Cat(kServiceAccountSecretPrefix, secret));
+    WipeString(secret);
+    ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(out.secret.view()));
+    ServiceAccount updated = *current;
+    updated.secret_hash = {std::move(digest.digest), digest.key_id};
+    updated.secret_rotate_time = now;
+    updated.update_time = now;
+    absl::StatusOr<ServiceAccount> stored =
+        tokens_.UpdateServiceAccount(updated, current->version);
+    if (!stored.ok()) return MapStoreError(stored.status(), resource);
+    out.account = *std::move(stored);
+    out.username = ServiceAccountUsername(n.first, n.second);
+    RETURN_IF_ERROR(tokens_
+                        .RevokeRefreshTokensOfSubject(out.username, now)
+                        .status());
+    return absl::OkStatus();
+  }();
+  audit_.RecordChange(ctx, "RegenerateServiceAccountSecret", resource, result);
+  if (!result.ok()) return result;
+  return out;
+}
+
+// ---- Refresh tokens --------------------------------------------------------------------------
+
+absl::StatusOr<std::vector<RefreshToken>> TokenRealm::ListRefreshTokens(const RequestContext& ctx,
+                                                                        std::string_view parent,
+                                                                        std::string_view subject,
+                                                                        int limit) {
+  ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
+  RETURN_IF_ERROR(ValidateListLimit(limit, &limit));
+  if (subject.size() > realm::kMaxUsernameBytes) {
+    return absl::InvalidArgumentError("subject: longer than 256 characters");
+  }
+  RETURN_IF_ERROR(authz_.Check(ctx, Operation::kRead, ws));
+  absl::StatusOr<std::vector<RefreshToken>> tokens = tokens_.ListRefreshTokens(ws, subject, limit);
+  if (!tokens.ok()) return MapStoreError(tokens.status(), FormatWorkspaceName(ws));
+  return tokens;
+}
+
+absl::StatusOr<RefreshToken> TokenRealm::RevokeRefreshToken(const RequestContext& ctx,
+                                                            std::string_view name) {
+  ASSIGN_OR_RETURN(auto n, ParseTokenName(name, "refreshTokens", "name"));
+  const std::string resource = FormatRefreshTokenName(n.first, n.second);
+  absl::StatusOr<RefreshToken> result = [&]() -> absl::StatusOr<RefreshToken> {
+    RETURN_IF_ERROR(authz_.Check(ctx, Operation::kManage, n.first));
+    absl::StatusOr<RefreshToken> token = tokens_.GetRefreshToken(n.second);
+    if (absl::IsNotFound(token.status()) || (token.ok() && token->workspace_id != n.first)) {
+      return NotFound(resource);
+    }
+    if (!token.ok()) return token.status();
+    const absl::Time now = clock_.Now();
+    ASSIGN_OR_RETURN(bool revoked, tokens_.RevokeRefreshToken(n.second, now));
+    if (revoked) token->revoke_time = now;
+    return token;
+  }();
+  audit_.RecordChange(ctx, "RevokeRefreshToken", resource, result.status());
+  return result;
+}
+
+}  // namespace registryauth::services

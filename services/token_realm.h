@@ -1,0 +1,219 @@
+// TokenRealm: the Docker token realm of registry-auth (distribution spec/auth/token.md) and
+// the principals it serves: service accounts, pull tokens (MintPullToken) and refresh tokens.
+//
+// Issuing a registry token (IssueToken, what `/token` calls):
+//   1. `service` must be the configured one (INVALID_ARGUMENT, reason UNKNOWN_SERVICE).
+//   2. Scopes are parsed strictly (realm/scope.h); a malformed one is INVALID_ARGUMENT.
+//   3. The principal is found from the credentials:
+//        `<workspace>+<account>` + `ras_...`  a service account (enabled, not expired);
+//        `pull+<token id>`       + `rpt_...`  a pull token (not revoked, not expired);
+//        refresh token `rrt_<id>.<secret>`    its subject, checked again as above;
+//        no credentials                       anonymous (a token with no access).
+//      Secrets are compared as keyed hashes in constant time (crypto/secret_hasher.h). Every
+//      failure is the same UNAUTHENTICATED "invalid credentials" (reason INVALID_CREDENTIALS),
+//      whatever went wrong, so the answer does not tell which accounts exist.
+//   4. Throttling: failed logins are counted per account (`account:<user>`) and per client
+//      address (`addr:<ip>`) in the shared store (storage::TokenStore, so it holds across
+//      replicas); while either key is blocked the request is RESOURCE_EXHAUSTED (reason
+//      TOO_MANY_FAILED_LOGINS, retry_after = the rest of the block) before any credential is
+//      looked at. A success clears the account's failures.
+//   5. The token carries the intersection of the requested scopes and the principal's grants
+//      (realm/grants.h); asking for more is not an error.
+//   6. It is a JWT signed by the JwtSigner: iss, sub, aud (= service, one string), iat, nbf,
+//      exp (integers), jti, access.
+//   7. With `offline`, a refresh token bound to the subject and the service is stored (hashed)
+//      and returned.
+//
+// Management (service accounts, pull tokens, refresh tokens) is guarded like RegistryAuth:
+// Authorizer checks, and changes are audited (AuditLog). Token issuance is not audited (it is
+// the hot path; failures are logged).
+//
+//   TokenRealm realm(registry_store, token_store, hasher, &signer, clock, options);
+//   ASSIGN_OR_RETURN(IssuedToken t, realm.IssueToken(ctx, request));
+//
+// Thread-safe if its dependencies are.
+#ifndef REGISTRY_AUTH_SERVICES_TOKEN_REALM_H_
+#define REGISTRY_AUTH_SERVICES_TOKEN_REALM_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/secret.h"
+#include "crypto/jwt_signer.h"
+#include "crypto/secret_hasher.h"
+#include "model/tokens.h"
+#include "services/audit_log.h"
+#include "services/authorizer.h"
+#include "services/request_context.h"
+#include "services/types.h"
+#include "storage/registry_store.h"
+#include "storage/token_store.h"
+
+namespace registryauth::services {
+
+inline constexpr char kReasonUnknownService[] = "UNKNOWN_SERVICE";
+inline constexpr char kReasonInvalidCredentials[] = "INVALID_CREDENTIALS";
+inline constexpr char kReasonTooManyFailedLogins[] = "TOO_MANY_FAILED_LOGINS";
+inline constexpr char kReasonTokenRealmDisabled[] = "TOKEN_REALM_DISABLED";
+
+struct TokenRealmOptions {
+  // The registry's `service` name (Distribution `auth.token.service`). Empty: the realm is
+  // disabled (IssueToken and MintPullToken are FAILED_PRECONDITION).
+  std::string service;
+  // The tokens' `iss` (Distribution `auth.token.issuer`).
+  std::string issuer = "registry-auth";
+  // The registry host MintPullToken hands out, e.g. `registry.example.com:5000`.
+  std::string registry_host;
+  // Lifetime of registry tokens (>= 60 s).
+  absl::Duration token_ttl = absl::Minutes(5);
+  absl::Duration pull_token_default_ttl = absl::Hours(1);
+  absl::Duration pull_token_max_ttl = absl::Hours(24);
+  absl::Duration refresh_token_ttl = absl::Hours(24 * 30);
+  storage::ThrottlePolicy throttle;
+  // A successful login updates the account's last_used_time only when it is older than this
+  // (one write per account per interval, not per request).
+  absl::Duration touch_interval = absl::Minutes(1);
+};
+
+enum class TokenGrantType { kGet, kPassword, kRefreshToken };
+
+// One /token request, transport-free.
+struct TokenRequest {
+  TokenGrantType grant_type = TokenGrantType::kGet;
+  std::string service;
+  std::vector<std::string> scopes;  // as sent; each may hold several space-separated scopes
+  std::string account;
+  std::string client_id;
+  bool offline = false;
+  std::string username;
+  SecretString password;
+  SecretString refresh_token;
+};
+
+struct IssuedToken {
+  std::string token;
+  absl::Duration expires_in;
+  absl::Time issued_at;
+  SecretString refresh_token;  // empty unless offline or a refresh grant
+  std::vector<std::string> granted_scopes;
+  std::string subject;  // "" for anonymous
+};
+
+// Mutable fields of a service account.
+struct ServiceAccountInput {
+  std::string display_name;
+  std::vector<RepositoryGrant> grants;
+  bool enabled = true;
+  absl::Time expire_time = absl::InfiniteFuture();
+};
+
+// A service account with its new secret (Create, RegenerateSecret).
+struct ServiceAccountWithSecret {
+  ServiceAccount account;
+  std::string username;
+  SecretString secret;
+};
+
+struct MintedPullToken {
+  PullToken token;
+  std::string username;
+  SecretString password;
+  std::string registry;
+};
+
+class TokenRealm {
+ public:
+  // All references must outlive this object. `signer` may be null: then the realm cannot
+  // issue tokens (FAILED_PRECONDITION), but the management calls work.
+  TokenRealm(storage::RegistryStore& registry_store, storage::TokenStore& token_store,
+             const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
+             const Clock& clock, TokenRealmOptions options);
+
+  // Validates options (INVALID_ARGUMENT naming the option).
+  static absl::Status ValidateOptions(const TokenRealmOptions& options);
+
+  const TokenRealmOptions& options() const { return options_; }
+
+  // ---- The realm. `ctx.peer` is the client address used for throttling.
+  absl::StatusOr<IssuedToken> IssueToken(const RequestContext& ctx, const TokenRequest& request);
+
+  // ---- Pull tokens
+  // `ttl` zero: the default; above the maximum: clamped; negative: INVALID_ARGUMENT.
+  absl::StatusOr<MintedPullToken> MintPullToken(const RequestContext& ctx,
+                                                std::string_view app_name, absl::Duration ttl);
+  absl::StatusOr<PullToken> RevokePullToken(const RequestContext& ctx, std::string_view name);
+  absl::StatusOr<int64_t> RevokePullTokens(const RequestContext& ctx, std::string_view app_name);
+  // `parent`: `workspaces/{w}` or `workspaces/{w}/apps/{a}`.
+  absl::StatusOr<std::vector<PullToken>> ListPullTokens(const RequestContext& ctx,
+                                                        std::string_view parent, int limit);
+
+  // ---- Service accounts
+  absl::StatusOr<ServiceAccountWithSecret> CreateServiceAccount(const RequestContext& ctx,
+                                                                std::string_view parent,
+                                                                std::string_view id,
+                                                                const ServiceAccountInput& input);
+  absl::StatusOr<ServiceAccount> GetServiceAccount(const RequestContext& ctx,
+                                                   std::string_view name);
+  absl::StatusOr<ListResult<ServiceAccount>> ListServiceAccounts(const RequestContext& ctx,
+                                                                 std::string_view parent,
+                                                                 int page_size,
+                                                                 std::string_view page_token);
+  // Mask paths: display_name, grants, enabled (`disabled` in the API), expire_time; `*` for
+  // all; empty for the ones set in `input` (non-empty name/grants, enabled=false, a finite
+  // expire_time).
+  absl::StatusOr<ServiceAccount> UpdateServiceAccount(const RequestContext& ctx,
+                                                      std::string_view name,
+                                                      const ServiceAccountInput& input,
+                                                      const FieldMask& mask,
+                                                      std::string_view etag);
+  absl::Status DeleteServiceAccount(const RequestContext& ctx, std::string_view name,
+                                    std::string_view etag);
+  absl::StatusOr<ServiceAccountWithSecret> RegenerateServiceAccountSecret(
+      const RequestContext& ctx, std::string_view name, std::string_view etag);
+
+  // ---- Refresh tokens
+  absl::StatusOr<std::vector<RefreshToken>> ListRefreshTokens(const RequestContext& ctx,
+                                                              std::string_view parent,
+                                                              std::string_view subject,
+                                                              int limit);
+  absl::StatusOr<RefreshToken> RevokeRefreshToken(const RequestContext& ctx,
+                                                   std::string_view name);
+
+  // Resource names.
+  static std::string FormatServiceAccountName(std::string_view workspace_id,
+                                              std::string_view id);
+  static std::string FormatPullTokenName(std::string_view workspace_id, std::string_view id);
+  static std::string FormatRefreshTokenName(std::string_view workspace_id, std::string_view id);
+  // `<workspace>+<id>`, what a service account presents at /token.
+  static std::string ServiceAccountUsername(std::string_view workspace_id, std::string_view id);
+
+ private:
+  struct Principal;
+  absl::StatusOr<Principal> Authenticate(const TokenRequest& request, std::string_view addr_key,
+                                         absl::Time now);
+  absl::StatusOr<Principal> LoginWithPassword(std::string_view username,
+                                              std::string_view password, absl::Time now);
+  absl::StatusOr<Principal> PrincipalOfSubject(std::string_view subject, absl::Time now);
+  absl::Status CheckThrottle(const std::vector<std::string>& keys, absl::Time now);
+  void RecordFailure(const std::vector<std::string>& keys, absl::Time now);
+  absl::StatusOr<SecretString> NewRefreshToken(const Principal& principal,
+                                               const TokenRequest& request, absl::Time now);
+
+  storage::RegistryStore& registry_store_;
+  storage::TokenStore& tokens_;
+  const crypto::SecretHasher& hasher_;
+  const crypto::JwtSigner* const signer_;
+  const Clock& clock_;
+  const TokenRealmOptions options_;
+  Authorizer authz_;
+  AuditLog audit_;
+};
+
+}  // namespace registryauth::services
+
+#endif  // REGISTRY_AUTH_SERVICES_TOKEN_REALM_H_

@@ -1,0 +1,588 @@
+// The token realm's rules on the in-memory stores with a fake clock: logins of each principal
+// kind, scope intersection, throttling, pull and refresh token lifecycles, authorization and
+// auditing of the management calls. Tokens are verified with crypto/jwt.h, as a registry would.
+// (The same realm runs against PostgreSQL, the real registry and skopeo in tests/.)
+#include "services/token_realm.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "common/clock.h"
+#include "crypto/jws.h"
+#include "crypto/jwt.h"
+#include "crypto/keyring.h"
+#include "gtest/gtest.h"
+#include "services/error_detail.h"
+#include "storage/memory_store.h"
+#include "storage/memory_token_store.h"
+
+namespace registryauth::services {
+namespace {
+
+using auth::Permission;
+
+constexpr char kService[] = "registry.test";
+constexpr char kIssuer[] = "registry-auth-test";
+
+class KeySigner final : public crypto::JwtSigner {
+ public:
+  explicit KeySigner(const crypto::SigningKey& key) : key_(key) {}
+  absl::StatusOr<std::string> Sign(const nlohmann::json& claims) const override {
+    crypto::JwtHeaderOptions options;
+    options.kid = crypto::KeyIdStyle::kJwkThumbprint;
+    return crypto::SignJwt(key_, claims, options);
+  }
+  crypto::JwsAlgorithm algorithm() const override { return key_.algorithm(); }
+  std::string KeyId() const override { return key_.public_key()->JwkThumbprint(); }
+
+ private:
+  const crypto::SigningKey& key_;
+};
+
+RequestContext Caller(std::string name, std::set<Permission> perms, std::string user = "") {
+  RequestContext ctx;
+  ctx.caller.name = name;
+  ctx.caller.identity = "spiffe://example.org/" + name;
+  ctx.caller.permissions = std::move(perms);
+  ctx.on_behalf_of = std::move(user);
+  ctx.request_id = "req-" + name;
+  ctx.peer = "ipv4:10.0.0.7:41000";
+  return ctx;
+}
+
+RequestContext Admin() { return Caller("admin", {Permission::kRegistriesManage}); }
+RequestContext Deployer() { return Caller("deployer", {Permission::kTokensMint}); }
+RequestContext Client(std::string addr = "10.1.1.1") {
+  RequestContext ctx;
+  ctx.request_id = "req-client";
+  ctx.peer = "http:" + addr;
+  return ctx;
+}
+
+std::unique_ptr<crypto::KeyRing> Ring() {
+  std::vector<std::pair<std::uint32_t, SecretString>> keys;
+  keys.emplace_back(1, SecretString(std::string(32, 'a')));
+  return *crypto::KeyRing::Create(std::move(keys), 1);
+}
+
+class TokenRealmTest : public ::testing::Test {
+ protected:
+  TokenRealmTest()
+      : clock_(absl::FromUnixSeconds(1800000000)),
+        tokens_(store_),
+        ring_(Ring()),
+        key_(*crypto::SigningKey::FromPrivateKeyPem(*crypto::GenerateEs256KeyPem())),
+        signer_(*key_),
+        realm_(store_, tokens_, *ring_, &signer_, clock_, Options()) {}
+
+  static TokenRealmOptions Options() {
+    TokenRealmOptions o;
+    o.service = kService;
+    o.issuer = kIssuer;
+    o.registry_host = "registry.test:5000";
+    o.pull_token_max_ttl = absl::Hours(4);
+    return o;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(store_.CreateWorkspace(Workspace{"acme", "ACME"}).ok());
+    ASSERT_TRUE(store_.CreateWorkspace(Workspace{"other", "Other"}).ok());
+    for (const char* app : {"web", "api"}) {
+      App a;
+      a.workspace_id = "acme";
+      a.id = app;
+      ASSERT_TRUE(store_.CreateApp(a).ok());
+    }
+    App o;
+    o.workspace_id = "other";
+    o.id = "web";
+    ASSERT_TRUE(store_.CreateApp(o).ok());
+  }
+
+  ServiceAccountWithSecret MustCreateAccount(std::string id,
+                                             std::vector<RepositoryGrant> grants) {
+    ServiceAccountInput in;
+    in.display_name = "builder";
+    in.grants = std::move(grants);
+    absl::StatusOr<ServiceAccountWithSecret> a =
+        realm_.CreateServiceAccount(Admin(), "workspaces/acme", id, in);
+    EXPECT_TRUE(a.ok()) << a.status();
+    return a.ok() ? *std::move(a) : ServiceAccountWithSecret{};
+  }
+
+  TokenRequest Basic(std::string user, std::string password, std::vector<std::string> scopes) {
+    TokenRequest r;
+    r.service = kService;
+    r.username = std::move(user);
+    r.password = SecretString(password);
+    r.scopes = std::move(scopes);
+    return r;
+  }
+
+  // The verified claims of a token, as a registry checks them.
+  nlohmann::json Verify(const std::string& token) {
+    crypto::VerifyingKeySet keys({key_->public_key()});
+    crypto::ClaimRequirements req;
+    req.issuer = kIssuer;
+    req.audience = kService;
+    absl::StatusOr<nlohmann::json> claims = crypto::VerifyJwt(
+        token, [&](std::string_view kid) { return keys.Find(kid); }, req, clock_);
+    EXPECT_TRUE(claims.ok()) << claims.status();
+    return claims.ok() ? *claims : nlohmann::json();
+  }
+
+  std::vector<AuditEvent> Audit() {
+    auto page = store_.ListAuditEvents(AuditFilter{}, 1000, 0);
+    return page.ok() ? page->items : std::vector<AuditEvent>{};
+  }
+
+  FakeClock clock_;
+  storage::InMemoryRegistryStore store_;
+  storage::InMemoryTokenStore tokens_;
+  std::unique_ptr<crypto::KeyRing> ring_;
+  std::unique_ptr<crypto::SigningKey> key_;
+  KeySigner signer_;
+  TokenRealm realm_;
+};
+
+void ExpectInvalidCredentials(const absl::Status& s) {
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated) << s;
+  EXPECT_EQ(s.message(), "invalid credentials");
+  std::optional<ErrorDetail> d = GetErrorDetail(s);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->reason, kReasonInvalidCredentials);
+}
+
+TEST_F(TokenRealmTest, ServiceAccountGetsTheIntersectionOfAskedAndGranted) {
+  ServiceAccountWithSecret sa =
+      MustCreateAccount("builder", {{"acme/web", {"push", "pull"}}, {"acme/api-*", {"pull"}}});
+  EXPECT_EQ(sa.username, "acme+builder");
+  EXPECT_TRUE(absl::StartsWith(std::string(sa.secret.view()), "ras_"));
+  EXPECT_EQ(sa.secret.size(), 4u + 43u);
+  EXPECT_EQ(sa.account.grants[0].actions, (std::vector<std::string>{"pull", "push"}));
+
+  absl::StatusOr<IssuedToken> t = realm_.IssueToken(
+      Client(), Basic("acme+builder", std::string(sa.secret.view()),
+                      {"repository:acme/web:pull,push,delete",
+                       "repository:acme/api-v2:push,pull repository:other/web:pull",
+                       "registry:catalog:*"}));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/web:pull,push",
+                                                          "repository:acme/api-v2:pull"}));
+  EXPECT_EQ(t->expires_in, absl::Minutes(5));
+  EXPECT_EQ(t->subject, "acme+builder");
+  EXPECT_TRUE(t->refresh_token.empty());
+
+  nlohmann::json claims = Verify(t->token);
+  EXPECT_EQ(claims["sub"], "acme+builder");
+  EXPECT_TRUE(claims["aud"].is_string());
+  EXPECT_EQ(claims["exp"].get<int64_t>() - claims["iat"].get<int64_t>(), 300);
+  ASSERT_EQ(claims["access"].size(), 2u);
+  EXPECT_EQ(claims["access"][0],
+            (nlohmann::json{{"type", "repository"},
+                            {"name", "acme/web"},
+                            {"actions", {"pull", "push"}}}));
+  EXPECT_EQ(claims["access"][1]["name"], "acme/api-v2");
+  EXPECT_FALSE(claims["jti"].get<std::string>().empty());
+}
+
+TEST_F(TokenRealmTest, WrongSecretsAndUnknownAccountsAreTheSameRefusal) {
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"*"}}});
+  std::string good(sa.secret.view());
+  std::string near = good;
+  near.back() = near.back() == 'A' ? 'B' : 'A';
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("acme+builder", near, {})).status());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("acme+ghost", good, {})).status());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("other+builder", good, {})).status());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("builder", good, {})).status());
+  ExpectInvalidCredentials(
+      realm_.IssueToken(Client(), Basic("acme+builder", "rpt_" + good.substr(4), {})).status());
+  ExpectInvalidCredentials(
+      realm_.IssueToken(Client(), Basic("pull+AAAAAAAAAAAAAAAAAAAAAA", "rpt_x", {})).status());
+  // Six failures from one address blocked it; the account itself (two failures) is fine.
+  EXPECT_EQ(realm_.IssueToken(Client(), Basic("acme+builder", good, {})).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(realm_.IssueToken(Client("10.2.2.2"), Basic("acme+builder", good, {})).ok());
+}
+
+TEST_F(TokenRealmTest, DisabledAndExpiredAccountsAreRefused) {
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  const std::string secret(sa.secret.view());
+  ServiceAccountInput off;
+  off.enabled = false;
+  ASSERT_TRUE(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder",
+                                          off, {"disabled"}, "")
+                  .ok());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).status());
+
+  ServiceAccountInput on;
+  on.enabled = true;
+  on.expire_time = clock_.Now() + absl::Hours(1);
+  ASSERT_TRUE(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder",
+                                          on, {"disabled", "expire_time"}, "")
+                  .ok());
+  EXPECT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());
+  clock_.Advance(absl::Hours(1));
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).status());
+}
+
+TEST_F(TokenRealmTest, AnonymousGetsNoAccessAndBadRequestsAreInvalidArgument) {
+  TokenRequest anon;
+  anon.service = kService;
+  anon.scopes = {"repository:acme/web:pull"};
+  absl::StatusOr<IssuedToken> t = realm_.IssueToken(Client(), anon);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(t->granted_scopes.empty());
+  EXPECT_EQ(t->subject, "");
+  EXPECT_TRUE(Verify(t->token)["access"].empty());
+
+  TokenRequest other = anon;
+  other.service = "elsewhere";
+  absl::Status s = realm_.IssueToken(Client(), other).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetErrorDetail(s)->reason, kReasonUnknownService);
+
+  TokenRequest bad_scope = anon;
+  bad_scope.scopes = {"repository:ACME/web:pull"};
+  EXPECT_EQ(realm_.IssueToken(Client(), bad_scope).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  TokenRequest password_without_user = anon;
+  password_without_user.grant_type = TokenGrantType::kPassword;
+  EXPECT_EQ(realm_.IssueToken(Client(), password_without_user).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  TokenRequest mismatched = Basic("acme+builder", "ras_x", {});
+  mismatched.account = "acme+someone";
+  EXPECT_EQ(realm_.IssueToken(Client(), mismatched).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TokenRealmTest, FailedLoginsThrottleTheAccountWithGrowingDelays) {
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  const std::string secret(sa.secret.view());
+  // Five free failures (default policy), from different addresses so only the account counts.
+  for (int i = 0; i < 5; ++i) {
+    ExpectInvalidCredentials(realm_.IssueToken(Client("10.0.0." + std::to_string(i)),
+                                               Basic("acme+builder", "ras_wrong", {}))
+                                 .status());
+  }
+  EXPECT_TRUE(realm_.IssueToken(Client("10.9.9.9"), Basic("acme+builder", secret, {})).ok());
+  for (int i = 0; i < 6; ++i) {
+    (void)realm_.IssueToken(Client("10.0.1." + std::to_string(i)),
+                            Basic("acme+builder", "ras_wrong", {}));
+  }
+  // The sixth failure blocked the account for 1 s: even the right secret waits.
+  absl::Status blocked =
+      realm_.IssueToken(Client("10.9.9.9"), Basic("acme+builder", secret, {})).status();
+  EXPECT_EQ(blocked.code(), absl::StatusCode::kResourceExhausted) << blocked;
+  std::optional<ErrorDetail> d = GetErrorDetail(blocked);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->reason, kReasonTooManyFailedLogins);
+  EXPECT_TRUE(d->retryable);
+  EXPECT_EQ(d->retry_after, absl::Seconds(1));
+
+  // Another failure after the block doubles it.
+  clock_.Advance(absl::Seconds(1));
+  (void)realm_.IssueToken(Client("10.0.2.1"), Basic("acme+builder", "ras_wrong", {}));
+  d = GetErrorDetail(
+      realm_.IssueToken(Client("10.9.9.9"), Basic("acme+builder", secret, {})).status());
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->retry_after, absl::Seconds(2));
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_TRUE(realm_.IssueToken(Client("10.9.9.9"), Basic("acme+builder", secret, {})).ok());
+  // The success cleared the account's failures: the next failure is free again.
+  ExpectInvalidCredentials(
+      realm_.IssueToken(Client("10.0.3.1"), Basic("acme+builder", "ras_wrong", {})).status());
+  EXPECT_TRUE(realm_.IssueToken(Client("10.9.9.9"), Basic("acme+builder", secret, {})).ok());
+}
+
+TEST_F(TokenRealmTest, FailedLoginsThrottleTheClientAddressAcrossAccounts) {
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  for (int i = 0; i < 6; ++i) {
+    (void)realm_.IssueToken(Client("192.0.2.1"),
+                            Basic("acme+guess" + std::to_string(i), "ras_wrong", {}));
+  }
+  EXPECT_EQ(realm_.IssueToken(Client("192.0.2.1"),
+                              Basic("acme+builder", std::string(sa.secret.view()), {}))
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(realm_
+                  .IssueToken(Client("192.0.2.2"),
+                              Basic("acme+builder", std::string(sa.secret.view()), {}))
+                  .ok());
+}
+
+TEST_F(TokenRealmTest, PullTokenPullsOnlyItsAppUntilRevokedOrExpired) {
+  absl::StatusOr<MintedPullToken> m =
+      realm_.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::ZeroDuration());
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->registry, "registry.test:5000");
+  EXPECT_TRUE(absl::StartsWith(m->username, "pull+"));
+  EXPECT_TRUE(absl::StartsWith(std::string(m->password.view()), "rpt_"));
+  EXPECT_EQ(m->token.expire_time, clock_.Now() + absl::Hours(1));
+  EXPECT_EQ(m->token.created_by, "spiffe://example.org/deployer");
+  const std::string password(m->password.view());
+
+  absl::StatusOr<IssuedToken> t = realm_.IssueToken(
+      Client(), Basic(m->username, password,
+                      {"repository:acme/web:pull,push", "repository:acme/api:pull",
+                       "repository:other/web:pull"}));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->granted_scopes, std::vector<std::string>{"repository:acme/web:pull"});
+
+  // Revoked: refused from then on.
+  const std::string name = TokenRealm::FormatPullTokenName("acme", m->token.id);
+  absl::StatusOr<PullToken> revoked = realm_.RevokePullToken(Deployer(), name);
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(revoked->revoke_time, clock_.Now());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic(m->username, password, {})).status());
+  // Revoking again is fine; another workspace's name for it is NOT_FOUND.
+  EXPECT_TRUE(realm_.RevokePullToken(Deployer(), name).ok());
+  EXPECT_EQ(realm_.RevokePullToken(Deployer(), TokenRealm::FormatPullTokenName("other", m->token.id))
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+
+  // Expiry, with the TTL clamped to the maximum.
+  absl::StatusOr<MintedPullToken> longer =
+      realm_.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::Hours(100));
+  ASSERT_TRUE(longer.ok());
+  EXPECT_EQ(longer->token.expire_time, clock_.Now() + absl::Hours(4));
+  const std::string longer_password(longer->password.view());
+  EXPECT_TRUE(realm_.IssueToken(Client(), Basic(longer->username, longer_password, {})).ok());
+  clock_.Advance(absl::Hours(4));
+  ExpectInvalidCredentials(
+      realm_.IssueToken(Client(), Basic(longer->username, longer_password, {})).status());
+}
+
+TEST_F(TokenRealmTest, MintPullTokenChecksPermissionAppAndTtl) {
+  EXPECT_EQ(realm_.MintPullToken(Admin(), "workspaces/acme/apps/web", absl::ZeroDuration())
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(realm_.MintPullToken(Deployer(), "workspaces/acme/apps/nope", absl::ZeroDuration())
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(realm_.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::Seconds(-1))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(realm_.MintPullToken(Deployer(), "apps/web", absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // RevokePullTokens by app, ListPullTokens newest first.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        realm_.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::ZeroDuration()).ok());
+    clock_.Advance(absl::Seconds(1));
+  }
+  ASSERT_TRUE(
+      realm_.MintPullToken(Deployer(), "workspaces/acme/apps/api", absl::ZeroDuration()).ok());
+  absl::StatusOr<std::vector<PullToken>> web =
+      realm_.ListPullTokens(Deployer(), "workspaces/acme/apps/web", 0);
+  ASSERT_TRUE(web.ok()) << web.status();
+  ASSERT_EQ(web->size(), 3u);
+  EXPECT_GT((*web)[0].create_time, (*web)[2].create_time);
+  EXPECT_EQ(realm_.ListPullTokens(Deployer(), "workspaces/acme", 0)->size(), 4u);
+  absl::StatusOr<int64_t> n = realm_.RevokePullTokens(Admin(), "workspaces/acme/apps/web");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3);
+  EXPECT_EQ(*realm_.RevokePullTokens(Admin(), "workspaces/acme/apps/web"), 0);
+}
+
+TEST_F(TokenRealmTest, RefreshTokenLifecycle) {
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull", "push"}}});
+  TokenRequest login = Basic("acme+builder", std::string(sa.secret.view()), {});
+  login.offline = true;
+  login.client_id = "docker";
+  absl::StatusOr<IssuedToken> first = realm_.IssueToken(Client(), login);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(absl::StartsWith(std::string(first->refresh_token.view()), "rrt_"));
+  const std::string refresh(first->refresh_token.view());
+
+  TokenRequest again;
+  again.grant_type = TokenGrantType::kRefreshToken;
+  again.service = kService;
+  again.refresh_token = SecretString(refresh);
+  again.scopes = {"repository:acme/web:push"};
+  absl::StatusOr<IssuedToken> refreshed = realm_.IssueToken(Client(), again);
+  ASSERT_TRUE(refreshed.ok()) << refreshed.status();
+  EXPECT_EQ(refreshed->granted_scopes, std::vector<std::string>{"repository:acme/web:push"});
+  EXPECT_EQ(refreshed->refresh_token.view(), refresh);
+  EXPECT_EQ(Verify(refreshed->token)["sub"], "acme+builder");
+
+  // Bound to its service; a tampered token fails.
+  TokenRequest other_service = again;
+  other_service.service = "elsewhere";
+  EXPECT_EQ(realm_.IssueToken(Client(), other_service).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  TokenRequest tampered = again;
+  std::string t = refresh;
+  t.back() = t.back() == 'A' ? 'B' : 'A';
+  tampered.refresh_token = SecretString(t);
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), tampered).status());
+
+  // Listed (without secrets), follows the account's state, revocable.
+  absl::StatusOr<std::vector<RefreshToken>> listed =
+      realm_.ListRefreshTokens(Admin(), "workspaces/acme", "acme+builder", 0);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].client_id, "docker");
+  EXPECT_EQ((*listed)[0].service, kService);
+
+  ServiceAccountInput off;
+  off.enabled = false;
+  ASSERT_TRUE(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder",
+                                          off, {"disabled"}, "")
+                  .ok());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), again).status());
+  off.enabled = true;
+  ASSERT_TRUE(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder",
+                                          off, {"disabled"}, "")
+                  .ok());
+  EXPECT_TRUE(realm_.IssueToken(Client(), again).ok());
+
+  ASSERT_TRUE(realm_
+                  .RevokeRefreshToken(Admin(), TokenRealm::FormatRefreshTokenName(
+                                                   "acme", (*listed)[0].id))
+                  .ok());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), again).status());
+
+  // Regenerating the secret revokes the account's refresh tokens and the old secret.
+  absl::StatusOr<IssuedToken> second = realm_.IssueToken(Client(), login);
+  ASSERT_TRUE(second.ok());
+  absl::StatusOr<ServiceAccountWithSecret> regenerated = realm_.RegenerateServiceAccountSecret(
+      Admin(), "workspaces/acme/serviceAccounts/builder", "");
+  ASSERT_TRUE(regenerated.ok()) << regenerated.status();
+  EXPECT_NE(regenerated->secret.view(), sa.secret.view());
+  TokenRequest with_second = again;
+  with_second.refresh_token = second->refresh_token;
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), with_second).status());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), login).status());
+  EXPECT_TRUE(realm_
+                  .IssueToken(Client(), Basic("acme+builder",
+                                              std::string(regenerated->secret.view()), {}))
+                  .ok());
+}
+
+TEST_F(TokenRealmTest, ServiceAccountRulesAndAuthorization) {
+  ServiceAccountInput in;
+  in.grants = {{"other/*", {"pull"}}};
+  EXPECT_EQ(realm_.CreateServiceAccount(Admin(), "workspaces/acme", "x", in).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  in.grants = {{"acme/*", {"pull", "admin"}}};
+  EXPECT_EQ(realm_.CreateServiceAccount(Admin(), "workspaces/acme", "x", in).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  in.grants = {{"acme/*", {"pull"}}};
+  in.expire_time = clock_.Now() - absl::Seconds(1);
+  EXPECT_EQ(realm_.CreateServiceAccount(Admin(), "workspaces/acme", "x", in).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  in.expire_time = absl::InfiniteFuture();
+  EXPECT_EQ(realm_.CreateServiceAccount(Admin(), "workspaces/acme", "Bad_Id", in).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(realm_.CreateServiceAccount(Admin(), "workspaces/nope", "x", ServiceAccountInput{})
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  // Permissions: deployers mint but do not manage accounts.
+  EXPECT_EQ(realm_.CreateServiceAccount(Deployer(), "workspaces/acme", "x", in).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(realm_.CreateServiceAccount(Admin(), "workspaces/acme", "x", in).ok());
+  EXPECT_EQ(realm_.CreateServiceAccount(Admin(), "workspaces/acme", "x", in).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  RequestContext reader = Caller("reader", {Permission::kRegistriesRead});
+  absl::StatusOr<ServiceAccount> got =
+      realm_.GetServiceAccount(reader, "workspaces/acme/serviceAccounts/x");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->version, 1);
+
+  // Update: stale etag ABORTED, unknown path INVALID_ARGUMENT, mask semantics.
+  ServiceAccountInput rename;
+  rename.display_name = "renamed";
+  EXPECT_EQ(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/x", rename, {},
+                                        "\"7\"")
+                .status()
+                .code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/x", rename,
+                                        {"secret"}, "")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<ServiceAccount> updated =
+      realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/x", rename, {}, "\"1\"");
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->display_name, "renamed");
+  EXPECT_EQ(updated->grants.size(), 1u);  // untouched
+  EXPECT_EQ(updated->version, 2);
+
+  absl::StatusOr<ListResult<ServiceAccount>> page =
+      realm_.ListServiceAccounts(reader, "workspaces/acme", 0, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->items.size(), 1u);
+
+  EXPECT_EQ(realm_.DeleteServiceAccount(reader, "workspaces/acme/serviceAccounts/x", "").code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(realm_.DeleteServiceAccount(Admin(), "workspaces/acme/serviceAccounts/x", "").ok());
+  EXPECT_EQ(realm_.GetServiceAccount(reader, "workspaces/acme/serviceAccounts/x").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(TokenRealmTest, ChangesAreAuditedWithoutSecrets) {
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  absl::StatusOr<MintedPullToken> m =
+      realm_.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::ZeroDuration());
+  ASSERT_TRUE(m.ok());
+  (void)realm_.MintPullToken(Admin(), "workspaces/acme/apps/web", absl::ZeroDuration());
+  std::vector<AuditEvent> events = Audit();
+  ASSERT_EQ(events.size(), 3u);
+  std::set<std::string> seen;
+  for (const AuditEvent& e : events) {
+    seen.insert(e.action + " " + e.resource + " " + e.outcome);
+    for (const std::string& field : {e.resource, e.detail, e.caller}) {
+      EXPECT_FALSE(absl::StrContains(field, std::string(sa.secret.view())));
+      EXPECT_FALSE(absl::StrContains(field, std::string(m->password.view())));
+    }
+  }
+  EXPECT_EQ(seen.count("CreateServiceAccount workspaces/acme/serviceAccounts/builder OK"), 1u);
+  EXPECT_EQ(seen.count("MintPullToken workspaces/acme/pullTokens/" + m->token.id + " OK"), 1u);
+  EXPECT_EQ(seen.count("MintPullToken workspaces/acme/apps/web PERMISSION_DENIED"), 1u);
+}
+
+TEST_F(TokenRealmTest, DisabledRealmRefusesTokensButManagesAccounts) {
+  TokenRealmOptions o;  // no service
+  TokenRealm off(store_, tokens_, *ring_, nullptr, clock_, o);
+  TokenRequest anon;
+  absl::Status s = off.IssueToken(Client(), anon).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(GetErrorDetail(s)->reason, kReasonTokenRealmDisabled);
+  EXPECT_EQ(off.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::ZeroDuration())
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  ServiceAccountInput in;
+  EXPECT_TRUE(off.CreateServiceAccount(Admin(), "workspaces/acme", "x", in).ok());
+}
+
+TEST(TokenRealmOptionsTest, Validation) {
+  TokenRealmOptions o;
+  o.service = "registry";
+  EXPECT_TRUE(TokenRealm::ValidateOptions(o).ok());
+  TokenRealmOptions short_ttl = o;
+  short_ttl.token_ttl = absl::Seconds(59);
+  EXPECT_FALSE(TokenRealm::ValidateOptions(short_ttl).ok());
+  TokenRealmOptions inverted = o;
+  inverted.pull_token_max_ttl = absl::Minutes(30);
+  EXPECT_FALSE(TokenRealm::ValidateOptions(inverted).ok());
+  TokenRealmOptions no_issuer = o;
+  no_issuer.issuer = "";
+  EXPECT_FALSE(TokenRealm::ValidateOptions(no_issuer).ok());
+}
+
+}  // namespace
+}  // namespace registryauth::services
