@@ -466,12 +466,14 @@ void SigningKeysCommand::PrintKeys(const TokenSigningKeys& keys,
     if (now >= k.cert_not_after) {
       absl::StrAppend(&note, note.empty() ? "" : ", ", "certificate expired");
     }
-    *io_.out << absl::StrFormat(
-        "%-20s %-9s %-6s %-20s %-20s %-59s %-43s %s\n", k.id,
+    std::string row = absl::StrFormat(
+        "%-20s %-9s %-6s %-20s %-20s %-59s %-43s %s", k.id,
         std::string(crypto::SigningKeyStateName(k.state)),
         std::string(crypto::JwsAlgorithmName(k.algorithm)),
         k.retiring_since.has_value() ? FormatUtc(*k.retiring_since) : "-",
         FormatUtc(k.cert_not_after), k.libtrust_key_id, k.jwk_thumbprint, note);
+    row.erase(row.find_last_not_of(' ') + 1);
+    *io_.out << row << "\n";
   }
 }
 
