@@ -58,9 +58,10 @@ constexpr char kUsage[] =
     "  export [--rootcertbundle=F] [--jwks=F] [--kid_style=jwk-thumbprint|libtrust]\n"
     "                     write the registry's trust files (every published key), mode 0644\n"
     "\n"
-    "flags: --signing_keys_file=F (env REGAUTH_SIGNING_KEYS_FILE), --max_token_ttl (env\n"
-    "       REGAUTH_SIGNING_MAX_TOKEN_TTL), --rootcertbundle (env REGAUTH_ROOTCERTBUNDLE_FILE),\n"
-    "       --jwks (env REGAUTH_JWKS_FILE). Durations: 90m, 24h, 30d.\n"
+    "flags: --token_signing_keys=F, the set file (env REGAUTH_TOKEN_SIGNING_KEYS, as for the\n"
+    "       server); --rootcertbundle / --jwks (env REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE /\n"
+    "       REGAUTH_TOKEN_EXPORT_JWKS). --max_token_ttl defaults to 24h, the longest --token_ttl\n"
+    "       the server accepts. Durations: 90m, 24h, 30d.\n"
     "After generate/promote/remove: export, deploy to the registries (restart them), and send\n"
     "SIGHUP to every registry-authd. Runbook: deploy/signing-keys.md.\n"
     "Exit codes: 0 done, 1 failed or refused, 2 usage error.\n";
@@ -180,10 +181,9 @@ class SigningKeysCommand {
     return std::nullopt;
   }
   absl::StatusOr<absl::Duration> MaxTokenTtl(const ParsedArgs& a) const {
-    std::optional<std::string> v =
-        Setting(a, "max_token_ttl", "REGAUTH_SIGNING_MAX_TOKEN_TTL");
-    if (!v.has_value()) return crypto::kDefaultMaxTokenTtl;
-    return ParseDurationFlag("max_token_ttl", *v, absl::Hours(24 * 366));
+    auto it = a.flags.find("max_token_ttl");
+    if (it == a.flags.end()) return crypto::kDefaultMaxTokenTtl;
+    return ParseDurationFlag("max_token_ttl", it->second, absl::Hours(24 * 366));
   }
   // A default id: k<YYYYMMDD>, then -2, -3, ... while the id or its files are taken.
   std::string DefaultId(const SigningKeySetFile& file, const std::string& dir) const;
@@ -197,11 +197,11 @@ class SigningKeysCommand {
 
 int SigningKeysCommand::Run(const std::vector<std::string>& args) {
   static const std::map<std::string, std::set<std::string>> kFlags = {
-      {"generate", {"signing_keys_file", "id", "alg", "cert_cn", "validity"}},
-      {"promote", {"signing_keys_file"}},
-      {"remove", {"signing_keys_file", "max_token_ttl", "force", "delete_files"}},
-      {"list", {"signing_keys_file", "max_token_ttl"}},
-      {"export", {"signing_keys_file", "rootcertbundle", "jwks", "kid_style"}},
+      {"generate", {"token_signing_keys", "id", "alg", "cert_cn", "validity"}},
+      {"promote", {"token_signing_keys"}},
+      {"remove", {"token_signing_keys", "max_token_ttl", "force", "delete_files"}},
+      {"list", {"token_signing_keys", "max_token_ttl"}},
+      {"export", {"token_signing_keys", "rootcertbundle", "jwks", "kid_style"}},
   };
   const auto allowed = kFlags.find(command_);
   if (allowed == kFlags.end()) {
@@ -218,8 +218,8 @@ int SigningKeysCommand::Run(const std::vector<std::string>& args) {
     return UsageError("ID must be 1 to 32 characters of [A-Za-z0-9._-]");
   }
   const std::optional<std::string> path =
-      Setting(*parsed, "signing_keys_file", "REGAUTH_SIGNING_KEYS_FILE");
-  if (!path) return UsageError("needs --signing_keys_file (or REGAUTH_SIGNING_KEYS_FILE)");
+      Setting(*parsed, "token_signing_keys", "REGAUTH_TOKEN_SIGNING_KEYS");
+  if (!path) return UsageError("needs --token_signing_keys (or REGAUTH_TOKEN_SIGNING_KEYS)");
   if (command_ == "generate") return Generate(*parsed, *path);
   if (command_ == "promote") return Promote(*parsed, *path);
   if (command_ == "remove") return Remove(*parsed, *path);
@@ -466,12 +466,14 @@ void SigningKeysCommand::PrintKeys(const TokenSigningKeys& keys,
     if (now >= k.cert_not_after) {
       absl::StrAppend(&note, note.empty() ? "" : ", ", "certificate expired");
     }
-    *io_.out << absl::StrFormat(
-        "%-20s %-9s %-6s %-20s %-20s %-59s %-43s %s\n", k.id,
+    std::string row = absl::StrFormat(
+        "%-20s %-9s %-6s %-20s %-20s %-59s %-43s %s", k.id,
         std::string(crypto::SigningKeyStateName(k.state)),
         std::string(crypto::JwsAlgorithmName(k.algorithm)),
         k.retiring_since.has_value() ? FormatUtc(*k.retiring_since) : "-",
         FormatUtc(k.cert_not_after), k.libtrust_key_id, k.jwk_thumbprint, note);
+    row.erase(row.find_last_not_of(' ') + 1);
+    *io_.out << row << "\n";
   }
 }
 
@@ -500,8 +502,8 @@ int SigningKeysCommand::List(const ParsedArgs& a, const std::string& path) {
 }
 
 int SigningKeysCommand::Export(const ParsedArgs& a, const std::string& path) {
-  const std::string bundle = Setting(a, "rootcertbundle", "REGAUTH_ROOTCERTBUNDLE_FILE").value_or("");
-  const std::string jwks = Setting(a, "jwks", "REGAUTH_JWKS_FILE").value_or("");
+  const std::string bundle = Setting(a, "rootcertbundle", "REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE").value_or("");
+  const std::string jwks = Setting(a, "jwks", "REGAUTH_TOKEN_EXPORT_JWKS").value_or("");
   if (bundle.empty() && jwks.empty()) {
     return UsageError("needs --rootcertbundle=F and/or --jwks=F");
   }

@@ -10,9 +10,11 @@
 //   registry-authd signing-keys list [--max_token_ttl=24h]
 //   registry-authd signing-keys export [--rootcertbundle=F] [--jwks=F]
 //                                      [--kid_style=jwk-thumbprint|libtrust]
-// Every command takes --signing_keys_file=F (env REGAUTH_SIGNING_KEYS_FILE, as for the server).
-// Other env fallbacks: --max_token_ttl REGAUTH_SIGNING_MAX_TOKEN_TTL, --rootcertbundle
-// REGAUTH_ROOTCERTBUNDLE_FILE, --jwks REGAUTH_JWKS_FILE. A flag given on the command line wins.
+// Every command takes --token_signing_keys=F, the set file; like the server it falls back to
+// REGAUTH_TOKEN_SIGNING_KEYS. export's --rootcertbundle / --jwks fall back to the server's
+// REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE / REGAUTH_TOKEN_EXPORT_JWKS. A flag given on the command
+// line wins. --max_token_ttl defaults to 24h, the longest --token_ttl the server accepts, so the
+// default wait is always long enough; pass the server's --token_ttl to remove sooner.
 //
 // What each does:
 //   generate  a fresh key (ES256 by default, RS256 = RSA 3072) written as <id>.key.pem (mode

@@ -90,10 +90,10 @@ class SigningKeysCliTest : public ::testing::Test {
     outputs_.push_back(r.out + r.err);
     return r;
   }
-  // `signing-keys <args...> --signing_keys_file=<set>`
+  // `signing-keys <args...> --token_signing_keys=<set>`
   Result Cmd(std::vector<std::string> args) {
     args.insert(args.begin(), "signing-keys");
-    args.push_back("--signing_keys_file=" + set_);
+    args.push_back("--token_signing_keys=" + set_);
     return Run(std::move(args));
   }
 
@@ -229,7 +229,7 @@ TEST_F(SigningKeysCliTest, UsageErrors) {
 
   Result r = Run({"signing-keys", "list"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_THAT(r.err, HasSubstr("needs --signing_keys_file (or REGAUTH_SIGNING_KEYS_FILE)"));
+  EXPECT_THAT(r.err, HasSubstr("needs --token_signing_keys (or REGAUTH_TOKEN_SIGNING_KEYS)"));
   r = Run({"signing-keys"});
   EXPECT_EQ(r.code, 2);
   r = Run({"signing-keys", "help"});
@@ -240,18 +240,18 @@ TEST_F(SigningKeysCliTest, UsageErrors) {
 }
 
 TEST_F(SigningKeysCliTest, EnvironmentFallbacks) {
-  Result r = Run({"signing-keys", "generate"}, {{"REGAUTH_SIGNING_KEYS_FILE", set_}});
+  Result r = Run({"signing-keys", "generate"}, {{"REGAUTH_TOKEN_SIGNING_KEYS", set_}});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(Exists(set_));
-  r = Run({"signing-keys", "export"}, {{"REGAUTH_SIGNING_KEYS_FILE", set_},
-                                       {"REGAUTH_ROOTCERTBUNDLE_FILE", dir_ + "/bundle.pem"},
-                                       {"REGAUTH_JWKS_FILE", dir_ + "/jwks.json"}});
+  r = Run({"signing-keys", "export"}, {{"REGAUTH_TOKEN_SIGNING_KEYS", set_},
+                                       {"REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE", dir_ + "/bundle.pem"},
+                                       {"REGAUTH_TOKEN_EXPORT_JWKS", dir_ + "/jwks.json"}});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(Exists(dir_ + "/bundle.pem"));
   EXPECT_TRUE(Exists(dir_ + "/jwks.json"));
   // A flag wins over the environment.
-  r = Run({"signing-keys", "list", "--signing_keys_file=" + dir_ + "/none.txt"},
-          {{"REGAUTH_SIGNING_KEYS_FILE", set_}});
+  r = Run({"signing-keys", "list", "--token_signing_keys=" + dir_ + "/none.txt"},
+          {{"REGAUTH_TOKEN_SIGNING_KEYS", set_}});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr(dir_ + "/none.txt"));
 }
@@ -304,9 +304,8 @@ TEST_F(SigningKeysCliTest, RemoveWaitsForTheTokenTtl) {
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("tokens it signed may still be in use until 2026-03-02T12:01:00Z"));
   EXPECT_NE(ReadSet().Find("a"), nullptr);
-  // A shorter TTL (flag or environment) allows it earlier.
-  r = Run({"signing-keys", "list", "--signing_keys_file=" + set_},
-          {{"REGAUTH_SIGNING_MAX_TOKEN_TTL", "1h"}});
+  // A shorter TTL allows it earlier.
+  r = Cmd({"list", "--max_token_ttl=1h"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("removable"));
   EXPECT_THAT(r.out, Not(HasSubstr("removable from")));
