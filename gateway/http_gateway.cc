@@ -62,6 +62,27 @@ absl::StatusOr<tcp::endpoint> ParseListenAddress(const std::string& listen) {
   return tcp::endpoint(address, static_cast<uint16_t>(port));
 }
 
+// RFC 9110 token characters, for header names the router supplies.
+bool IsHeaderToken(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    absl::string_view("!#$%&'*+-.^_`|~").find(ch) != absl::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Visible ASCII and spaces: no CR/LF or other control bytes that could split a header.
+bool IsHeaderValue(absl::string_view s) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c >= 0x7F) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 class HttpGateway::Impl {
@@ -238,6 +259,7 @@ class HttpGateway::Impl {
       request.target = std::string(req.target());
       request.body = std::move(req.body());
       request.request_id = std::string(req["x-request-id"]);
+      request.content_type = std::string(req[http::field::content_type]);
       request.api_key = std::string(req["x-api-key"]);
       request.authorization = std::string(req[http::field::authorization]);
       request.user = std::string(req["x-registryauth-user"]);
@@ -273,6 +295,9 @@ class HttpGateway::Impl {
       res->set(http::field::server, "registry-auth");
       res->set(http::field::content_type, reply.content_type);
       if (!reply.allow.empty()) res->set(http::field::allow, reply.allow);
+      for (const auto& [name, value] : reply.headers) {
+        if (IsHeaderToken(name) && IsHeaderValue(value)) res->set(name, value);
+      }
       // The id the service used (it keeps a usable client id, else generates one); when no
       // call reached the service, the client's own id if it is printable.
       const std::string& id = reply.request_id.empty() ? request_id_ : reply.request_id;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
+#include "gateway/grpc_error.h"
 #include "gateway/testing/fake_registry_auth_service.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -278,6 +279,106 @@ TEST_F(HttpGatewayTest, GrpcCodesMapToHttpStatuses) {
   Reply mint = Do("POST", "/v1/workspaces/a/apps/b:mintPullToken", "{}");
   EXPECT_EQ(mint.status, 501);
   EXPECT_EQ(Do("POST", "/v1/workspaces/a/registries/b:testConnection", "{}").status, 501);
+}
+
+TEST_F(HttpGatewayTest, ServiceAccountRoutes) {
+  ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+  Reply created = Do("POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=builder",
+                     R"({"displayName":"CI","grants":[{"repository":"acme/*",)"
+                     R"("actions":["pull","push"]}]})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(created.headers["cache-control"], "no-store");  // the secret is in the body
+  Struct creds = ParseJson(created.body);
+  EXPECT_EQ(Field(creds, "username"), "acme+builder");
+  const std::string secret = Field(creds, "secret");
+  EXPECT_TRUE(absl::StartsWith(secret, "ras_")) << created.body;
+  const Struct& sa = creds.fields().at("serviceAccount").struct_value();
+  EXPECT_EQ(Field(sa, "name"), "workspaces/acme/serviceAccounts/builder");
+
+  Reply got = Do("GET", "/v1/workspaces/acme/serviceAccounts/builder");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_FALSE(absl::StrContains(got.body, secret));
+  EXPECT_EQ(ParseJson(got.body).fields().at("grants").list_value().values_size(), 1);
+
+  // PATCH without a mask: `disabled` and `grants` (repeated) come from the body.
+  Reply patched = Do("PATCH", "/v1/workspaces/acme/serviceAccounts/builder",
+                     R"({"disabled":true,"grants":[]})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  Struct after = ParseJson(patched.body);
+  EXPECT_EQ(Field(after, "disabled"), "true");
+  EXPECT_EQ(after.fields().count("grants"), 0u);
+  EXPECT_EQ(Field(after, "displayName"), "CI");
+
+  Reply list = Do("GET", "/v1/workspaces/acme/serviceAccounts?page_size=10");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(ParseJson(list.body).fields().at("serviceAccounts").list_value().values_size(), 1);
+
+  Reply regenerated =
+      Do("POST", "/v1/workspaces/acme/serviceAccounts/builder:regenerateSecret", "{}");
+  ASSERT_EQ(regenerated.status, 200) << regenerated.body;
+  EXPECT_NE(Field(ParseJson(regenerated.body), "secret"), secret);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme/serviceAccounts/builder:regenerateSecret").status,
+            405);
+
+  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/serviceAccounts/builder?etag=stale").status, 409);
+  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/serviceAccounts/builder").status, 200);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme/serviceAccounts/builder").status, 404);
+}
+
+TEST_F(HttpGatewayTest, PullTokenAndRefreshTokenRoutes) {
+  ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+  ASSERT_EQ(Do("POST", "/v1/workspaces/acme/apps?app_id=web", "{}").status, 200);
+  ASSERT_EQ(Do("POST", "/v1/workspaces/acme/apps?app_id=api", "{}").status, 200);
+  service_.AddPullToken("workspaces/acme/pullTokens/t1", "workspaces/acme/apps/web");
+  service_.AddPullToken("workspaces/acme/pullTokens/t2", "workspaces/acme/apps/web");
+  service_.AddPullToken("workspaces/acme/pullTokens/t3", "workspaces/acme/apps/api");
+
+  Reply all = Do("GET", "/v1/workspaces/acme/pullTokens?page_size=100");
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_EQ(ParseJson(all.body).fields().at("pullTokens").list_value().values_size(), 3);
+  Reply api = Do("GET", "/v1/workspaces/acme/apps/api/pullTokens");
+  ASSERT_EQ(api.status, 200) << api.body;
+  EXPECT_EQ(ParseJson(api.body).fields().at("pullTokens").list_value().values_size(), 1);
+
+  Reply revoked = Do("POST", "/v1/workspaces/acme/pullTokens/t3:revoke", "{}");
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_NE(Field(ParseJson(revoked.body), "revokeTime"), "<absent>");
+  Reply by_app = Do("POST", "/v1/workspaces/acme/apps/web:revokePullTokens", "");
+  ASSERT_EQ(by_app.status, 200) << by_app.body;
+  EXPECT_EQ(Field(ParseJson(by_app.body), "revokedCount"), "2");  // int64: a JSON string
+  EXPECT_EQ(Do("POST", "/v1/workspaces/acme/pullTokens/nope:revoke", "{}").status, 404);
+
+  service_.AddRefreshToken("workspaces/acme/refreshTokens/r1", "acme+builder", "rt-secret-1");
+  service_.AddRefreshToken("workspaces/acme/refreshTokens/r2", "acme+other", "rt-secret-2");
+  Reply tokens = Do("GET", "/v1/workspaces/acme/refreshTokens?subject=acme%2Bbuilder");
+  ASSERT_EQ(tokens.status, 200) << tokens.body;
+  EXPECT_EQ(ParseJson(tokens.body).fields().at("refreshTokens").list_value().values_size(), 1);
+  EXPECT_FALSE(absl::StrContains(tokens.body, "rt-secret"));
+  Reply revoke = Do("POST", "/v1/workspaces/acme/refreshTokens/r2:revoke", "{}");
+  ASSERT_EQ(revoke.status, 200) << revoke.body;
+  EXPECT_EQ(Field(ParseJson(revoke.body), "subject"), "acme+other");
+}
+
+TEST_F(HttpGatewayTest, ThrottledCallsGetRetryAfterFromTheErrorDetail) {
+  v1::ErrorDetail detail;
+  detail.set_reason("TOO_MANY_FAILED_LOGINS");
+  detail.set_retryable(true);
+  detail.mutable_retry_after()->set_seconds(7);
+  detail.mutable_retry_after()->set_nanos(1);
+  service_.FailNextCall(grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down",
+      EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down", detail)));
+  Reply r = Do("GET", "/v1/workspaces");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers["retry-after"], "8");
+  // Without a detail: at least 1 s.
+  service_.FailNextCall(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down"));
+  EXPECT_EQ(Do("GET", "/v1/workspaces").headers["retry-after"], "1");
+  // UNAVAILABLE without a retry delay: no header.
+  service_.FailNextCall(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
+  Reply down = Do("GET", "/v1/workspaces");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.headers.count("retry-after"), 0u);
 }
 
 TEST_F(HttpGatewayTest, BadJsonBodiesAre400WithoutEchoingValues) {

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "gateway/grpc_error.h"
 #include "gateway/rest_util.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/field_mask.pb.h"
@@ -62,6 +63,18 @@ RestReply TextReply(int status, std::string body) {
 
 RestReply StatusReply(const absl::Status& status) {
   return RestRouter::ErrorReply(static_cast<grpc::StatusCode>(status.code()), status.message());
+}
+
+// Retry-After for a throttled (429) or unavailable (503) call whose ErrorDetail says when to
+// retry; a 429 without one still gets the minimum of 1 s.
+void AddRetryAfter(const grpc::Status& status, RestReply* reply) {
+  const grpc::StatusCode code = status.error_code();
+  if (code != grpc::StatusCode::RESOURCE_EXHAUSTED && code != grpc::StatusCode::UNAVAILABLE) {
+    return;
+  }
+  std::optional<int64_t> seconds = RetryAfterSeconds(status);
+  if (!seconds.has_value() && code == grpc::StatusCode::RESOURCE_EXHAUSTED) seconds = 1;
+  if (seconds.has_value()) reply->headers.emplace_back("Retry-After", absl::StrCat(*seconds));
 }
 
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
@@ -416,11 +429,16 @@ Handler RpcHandler(NewCallFn new_call, std::string body) {
       if (!status.ok()) {
         RestReply error = RestRouter::ErrorReply(status.error_code(), status.error_message());
         error.request_id = std::move(request_id);
+        AddRetryAfter(status, &error);
+        error.headers.emplace_back("Cache-Control", "no-store");
         done(std::move(error));
         return;
       }
       RestReply reply;
       reply.request_id = std::move(request_id);
+      // Some responses carry a secret shown once (MintPullToken, CreateServiceAccount, ...);
+      // no API response is meant to be cached.
+      reply.headers.emplace_back("Cache-Control", "no-store");
       google::protobuf::util::JsonPrintOptions options;
       const google::protobuf::util::Status s = google::protobuf::util::MessageToJsonString(
           pending->response(), &reply.body, options);
@@ -570,6 +588,46 @@ std::vector<RouteSpec> RouteSpecs() {
       {"POST", "/v1/{name=workspaces/*/registries/*}:testConnection",
        RpcHandler(Rpc<v::TestConnectionRequest, v::TestConnectionResponse>(
                       &Async::TestConnection), "*")},
+
+      {"POST", "/v1/{name=workspaces/*/pullTokens/*}:revoke",
+       RpcHandler(Rpc<v::RevokePullTokenRequest, v::PullToken>(&Async::RevokePullToken), "*")},
+      {"POST", "/v1/{app=workspaces/*/apps/*}:revokePullTokens",
+       RpcHandler(Rpc<v::RevokePullTokensRequest, v::RevokePullTokensResponse>(
+                      &Async::RevokePullTokens), "*")},
+      {"GET", "/v1/{parent=workspaces/*}/pullTokens",
+       RpcHandler(Rpc<v::ListPullTokensRequest, v::ListPullTokensResponse>(
+                      &Async::ListPullTokens), "")},
+      // Not an `HTTP:` line of the proto but its natural additional binding: ListPullTokens
+      // also takes an app as parent, which the workspace-level path cannot express.
+      {"GET", "/v1/{parent=workspaces/*/apps/*}/pullTokens",
+       RpcHandler(Rpc<v::ListPullTokensRequest, v::ListPullTokensResponse>(
+                      &Async::ListPullTokens), "")},
+
+      {"POST", "/v1/{parent=workspaces/*}/serviceAccounts",
+       RpcHandler(Rpc<v::CreateServiceAccountRequest, v::ServiceAccountCredentials>(
+                      &Async::CreateServiceAccount), "service_account")},
+      {"GET", "/v1/{name=workspaces/*/serviceAccounts/*}",
+       RpcHandler(Rpc<v::GetServiceAccountRequest, v::ServiceAccount>(
+                      &Async::GetServiceAccount), "")},
+      {"GET", "/v1/{parent=workspaces/*}/serviceAccounts",
+       RpcHandler(Rpc<v::ListServiceAccountsRequest, v::ListServiceAccountsResponse>(
+                      &Async::ListServiceAccounts), "")},
+      {"PATCH", "/v1/{service_account.name=workspaces/*/serviceAccounts/*}",
+       RpcHandler(Rpc<v::UpdateServiceAccountRequest, v::ServiceAccount>(
+                      &Async::UpdateServiceAccount), "service_account")},
+      {"DELETE", "/v1/{name=workspaces/*/serviceAccounts/*}",
+       RpcHandler(Rpc<v::DeleteServiceAccountRequest, Empty>(&Async::DeleteServiceAccount),
+                  "")},
+      {"POST", "/v1/{name=workspaces/*/serviceAccounts/*}:regenerateSecret",
+       RpcHandler(Rpc<v::RegenerateServiceAccountSecretRequest, v::ServiceAccountCredentials>(
+                      &Async::RegenerateServiceAccountSecret), "*")},
+
+      {"GET", "/v1/{parent=workspaces/*}/refreshTokens",
+       RpcHandler(Rpc<v::ListRefreshTokensRequest, v::ListRefreshTokensResponse>(
+                      &Async::ListRefreshTokens), "")},
+      {"POST", "/v1/{name=workspaces/*/refreshTokens/*}:revoke",
+       RpcHandler(Rpc<v::RevokeRefreshTokenRequest, v::RefreshToken>(
+                      &Async::RevokeRefreshToken), "*")},
   };
 }
 

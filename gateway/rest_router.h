@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -36,6 +37,7 @@ struct RestRequest {
   std::string target;      // origin-form: "/v1/workspaces?page_size=10"
   std::string body;
   std::string request_id;  // value of the x-request-id header, or empty
+  std::string content_type;  // value of the Content-Type header, or empty
   // Passed on as gRPC metadata of the same name when non-empty: the caller's credentials
   // (`x-api-key`, `authorization`), the end user a front end acts for (`x-registryauth-user`),
   // and the HTTP client's address (`x-forwarded-for`, set by the gateway, never by the client).
@@ -50,6 +52,10 @@ struct RestReply {
   std::string content_type = "application/json";
   std::string body;
   std::string allow;  // Allow header value for 405 replies.
+  // Further response headers, written as given (e.g. WWW-Authenticate, Retry-After,
+  // Cache-Control). Names and values come from the router, never from the client; the HTTP
+  // layer drops any pair containing a control character.
+  std::vector<std::pair<std::string, std::string>> headers;
   // The request id the service used (its x-request-id response metadata), echoed as the
   // x-request-id header; empty when no call reached the service.
   std::string request_id;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/field_mask_util.h"
 
 namespace registryauth::gateway::testing {
@@ -122,7 +123,46 @@ std::optional<std::string> FakeRegistryAuthService::StoredSecret(const std::stri
   return it->second.secret();
 }
 
+std::optional<std::string> FakeRegistryAuthService::LastMetadata(const std::string& key) const {
+  absl::MutexLock lock(&mu_);
+  auto it = last_metadata_.find(key);
+  if (it == last_metadata_.end()) return std::nullopt;
+  return it->second;
+}
+
+v1::IssueRegistryTokenRequest FakeRegistryAuthService::last_token_request() const {
+  absl::MutexLock lock(&mu_);
+  return last_token_request_;
+}
+
+void FakeRegistryAuthService::AddPullToken(const std::string& name, const std::string& app) {
+  absl::MutexLock lock(&mu_);
+  v1::PullToken t;
+  t.set_name(name);
+  t.set_app(app);
+  const std::string ws = app.substr(0, app.find("/apps/"));
+  t.set_repository(absl::StrCat(WorkspaceId(ws), "/", app.substr(app.rfind('/') + 1)));
+  t.set_created_by("spiffe://example.org/test");
+  pull_tokens_[name] = t;
+}
+
+void FakeRegistryAuthService::AddRefreshToken(const std::string& name,
+                                              const std::string& subject,
+                                              const std::string& secret) {
+  absl::MutexLock lock(&mu_);
+  v1::RefreshToken t;
+  t.set_name(name);
+  t.set_subject(subject);
+  t.set_service("registry.test");
+  refresh_tokens_[name] = t;
+  refresh_secrets_[secret] = name;
+}
+
 std::optional<grpc::Status> FakeRegistryAuthService::Begin(Ctx* ctx) {
+  last_metadata_.clear();
+  for (const auto& [k, v] : ctx->client_metadata()) {
+    last_metadata_.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+  }
   last_request_id_.clear();
   auto it = ctx->client_metadata().find("x-request-id");
   if (it != ctx->client_metadata().end()) {
@@ -425,6 +465,240 @@ grpc::Status FakeRegistryAuthService::DeleteRegistryConfig(
     return grpc::Status(grpc::StatusCode::ABORTED, "etag is stale");
   }
   registries_.erase(it);
+  return grpc::Status::OK;
+}
+
+// ---- Pull tokens ------------------------------------------------------------------------------
+
+grpc::Status FakeRegistryAuthService::RevokePullToken(Ctx* ctx,
+                                                      const v1::RevokePullTokenRequest* req,
+                                                      v1::PullToken* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  auto it = pull_tokens_.find(req->name());
+  if (it == pull_tokens_.end()) return NotFound(req->name());
+  if (!it->second.has_revoke_time()) it->second.mutable_revoke_time()->set_seconds(1795428000);
+  *out = it->second;
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeRegistryAuthService::RevokePullTokens(Ctx* ctx,
+                                                       const v1::RevokePullTokensRequest* req,
+                                                       v1::RevokePullTokensResponse* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  if (!apps_.count(req->app())) return NotFound(req->app());
+  for (auto& [name, t] : pull_tokens_) {
+    if (t.app() == req->app() && !t.has_revoke_time()) {
+      t.mutable_revoke_time()->set_seconds(1795428000);
+      out->set_revoked_count(out->revoked_count() + 1);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeRegistryAuthService::ListPullTokens(Ctx* ctx,
+                                                     const v1::ListPullTokensRequest* req,
+                                                     v1::ListPullTokensResponse* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  const bool by_app = absl::StrContains(req->parent(), "/apps/");
+  if (by_app ? !apps_.count(req->parent()) : !workspaces_.count(req->parent())) {
+    return NotFound(req->parent());
+  }
+  for (const auto& [name, t] : pull_tokens_) {
+    if (by_app ? t.app() == req->parent() : absl::StartsWith(name, req->parent() + "/")) {
+      *out->add_pull_tokens() = t;
+    }
+  }
+  return grpc::Status::OK;
+}
+
+// ---- Service accounts ---------------------------------------------------------------------------
+
+grpc::Status FakeRegistryAuthService::CreateServiceAccount(
+    Ctx* ctx, const v1::CreateServiceAccountRequest* req, v1::ServiceAccountCredentials* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  if (!workspaces_.count(req->parent())) return NotFound(req->parent());
+  if (!ValidId(req->service_account_id())) return Invalid("service_account_id: invalid id");
+  const std::string name = absl::StrCat(req->parent(), "/serviceAccounts/",
+                                        req->service_account_id());
+  if (service_accounts_.count(name)) {
+    return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, absl::StrCat(name, " already exists"));
+  }
+  v1::ServiceAccount sa = req->service_account();
+  sa.set_name(name);
+  sa.set_username(absl::StrCat(WorkspaceId(req->parent()), "+", req->service_account_id()));
+  sa.set_etag(NextEtag());
+  service_accounts_[name] = sa;
+  const std::string secret = absl::StrCat("ras_secret", ++token_counter_);
+  account_secrets_[sa.username()] = secret;
+  *out->mutable_service_account() = sa;
+  out->set_username(sa.username());
+  out->set_secret(secret);
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeRegistryAuthService::GetServiceAccount(Ctx* ctx,
+                                                        const v1::GetServiceAccountRequest* req,
+                                                        v1::ServiceAccount* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  auto it = service_accounts_.find(req->name());
+  if (it == service_accounts_.end()) return NotFound(req->name());
+  *out = it->second;
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeRegistryAuthService::ListServiceAccounts(
+    Ctx* ctx, const v1::ListServiceAccountsRequest* req, v1::ListServiceAccountsResponse* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  if (!workspaces_.count(req->parent())) return NotFound(req->parent());
+  return Page(
+      service_accounts_, req->parent() + "/serviceAccounts/", req->page_size(),
+      req->page_token(), [&](const v1::ServiceAccount& a) { *out->add_service_accounts() = a; },
+      out->mutable_next_page_token());
+}
+
+grpc::Status FakeRegistryAuthService::UpdateServiceAccount(
+    Ctx* ctx, const v1::UpdateServiceAccountRequest* req, v1::ServiceAccount* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  auto it = service_accounts_.find(req->service_account().name());
+  if (it == service_accounts_.end()) return NotFound(req->service_account().name());
+  if (!req->service_account().etag().empty() &&
+      req->service_account().etag() != it->second.etag()) {
+    return grpc::Status(grpc::StatusCode::ABORTED, "etag is stale");
+  }
+  const std::vector<std::string> mutable_paths = {"display_name", "grants", "disabled",
+                                                  "expire_time"};
+  if (auto s = CheckMask(req->update_mask(), mutable_paths); !s.ok()) return s;
+  FieldMaskUtil::MergeOptions options;
+  options.set_replace_message_fields(true);
+  options.set_replace_repeated_fields(true);
+  FieldMaskUtil::MergeMessageTo(req->service_account(),
+                                EffectiveMask(req->update_mask(), mutable_paths), options,
+                                &it->second);
+  it->second.set_etag(NextEtag());
+  *out = it->second;
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeRegistryAuthService::DeleteServiceAccount(
+    Ctx* ctx, const v1::DeleteServiceAccountRequest* req, google::protobuf::Empty*) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  auto it = service_accounts_.find(req->name());
+  if (it == service_accounts_.end()) return NotFound(req->name());
+  if (!req->etag().empty() && req->etag() != it->second.etag()) {
+    return grpc::Status(grpc::StatusCode::ABORTED, "etag is stale");
+  }
+  account_secrets_.erase(it->second.username());
+  service_accounts_.erase(it);
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeRegistryAuthService::RegenerateServiceAccountSecret(
+    Ctx* ctx, const v1::RegenerateServiceAccountSecretRequest* req,
+    v1::ServiceAccountCredentials* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  auto it = service_accounts_.find(req->name());
+  if (it == service_accounts_.end()) return NotFound(req->name());
+  if (!req->etag().empty() && req->etag() != it->second.etag()) {
+    return grpc::Status(grpc::StatusCode::ABORTED, "etag is stale");
+  }
+  it->second.set_etag(NextEtag());
+  const std::string secret = absl::StrCat("ras_secret", ++token_counter_);
+  account_secrets_[it->second.username()] = secret;
+  *out->mutable_service_account() = it->second;
+  out->set_username(it->second.username());
+  out->set_secret(secret);
+  return grpc::Status::OK;
+}
+
+// ---- Refresh tokens and the realm ----------------------------------------------------------------
+
+grpc::Status FakeRegistryAuthService::ListRefreshTokens(Ctx* ctx,
+                                                        const v1::ListRefreshTokensRequest* req,
+                                                        v1::ListRefreshTokensResponse* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  if (!workspaces_.count(req->parent())) return NotFound(req->parent());
+  for (const auto& [name, t] : refresh_tokens_) {
+    if (absl::StartsWith(name, req->parent() + "/") &&
+        (req->subject().empty() || t.subject() == req->subject())) {
+      *out->add_refresh_tokens() = t;
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeRegistryAuthService::RevokeRefreshToken(Ctx* ctx,
+                                                         const v1::RevokeRefreshTokenRequest* req,
+                                                         v1::RefreshToken* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  auto it = refresh_tokens_.find(req->name());
+  if (it == refresh_tokens_.end()) return NotFound(req->name());
+  if (!it->second.has_revoke_time()) it->second.mutable_revoke_time()->set_seconds(1795428000);
+  *out = it->second;
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeRegistryAuthService::IssueRegistryToken(
+    Ctx* ctx, const v1::IssueRegistryTokenRequest* req, v1::IssueRegistryTokenResponse* out) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = Begin(ctx)) return *e;
+  last_token_request_ = *req;
+  auto failure = [](grpc::StatusCode code, const std::string& message, const char* reason) {
+    v1::RpcStatus details;
+    details.set_code(static_cast<int>(code));
+    details.set_message(message);
+    v1::ErrorDetail detail;
+    detail.set_reason(reason);
+    details.add_details()->PackFrom(detail);
+    return grpc::Status(code, message, details.SerializeAsString());
+  };
+  if (req->service() != "registry.test") {
+    return failure(grpc::StatusCode::INVALID_ARGUMENT, "service: unknown service",
+                   "UNKNOWN_SERVICE");
+  }
+  bool anonymous = false;
+  std::string refresh_name;
+  if (req->grant_type() == v1::IssueRegistryTokenRequest::REFRESH_TOKEN) {
+    auto it = refresh_secrets_.find(req->refresh_token());
+    if (it == refresh_secrets_.end() || refresh_tokens_[it->second].has_revoke_time()) {
+      return failure(grpc::StatusCode::UNAUTHENTICATED, "invalid credentials",
+                     "INVALID_CREDENTIALS");
+    }
+    out->set_refresh_token(req->refresh_token());
+  } else if (req->username().empty() && req->password().empty()) {
+    anonymous = true;
+  } else {
+    auto it = account_secrets_.find(req->username());
+    if (it == account_secrets_.end() || it->second != req->password()) {
+      return failure(grpc::StatusCode::UNAUTHENTICATED, "invalid credentials",
+                     "INVALID_CREDENTIALS");
+    }
+  }
+  ++token_counter_;
+  out->set_token(absl::StrCat("token-", token_counter_));
+  out->set_expires_in(300);
+  out->mutable_issued_at()->set_seconds(1795428000);  // 2026-11-23T10:00:00Z
+  if (req->offline_token() && !anonymous &&
+      req->grant_type() != v1::IssueRegistryTokenRequest::REFRESH_TOKEN) {
+    out->set_refresh_token(absl::StrCat("refresh-", token_counter_));
+  }
+  if (!anonymous) {
+    for (const std::string& scope : req->scopes()) {
+      for (absl::string_view s : absl::StrSplit(scope, ' ', absl::SkipEmpty())) {
+        out->add_granted_scopes(std::string(s));
+      }
+    }
+  }
   return grpc::Status::OK;
 }
 

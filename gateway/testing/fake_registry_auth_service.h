@@ -5,6 +5,15 @@
 // per workspace) but is not the product's logic. MintPullToken, GetCredentials and
 // TestConnection stay UNIMPLEMENTED.
 //
+// Token realm: pull tokens and refresh tokens are seeded by the test (AddPullToken,
+// AddRefreshToken) and listed/revoked through the RPCs; service accounts have full CRUD with a
+// generated secret. IssueRegistryToken is a script, not the realm's logic: service
+// `registry.test` only (else INVALID_ARGUMENT, reason UNKNOWN_SERVICE); a service account's
+// `username`/secret or a known refresh token (else UNAUTHENTICATED, reason
+// INVALID_CREDENTIALS); anonymous gets no scopes, anyone else every scope asked for (each
+// `scopes` entry split on spaces). The token is `token-<n>`, 300 s, issued at
+// 2026-11-23T10:00:00Z; `offline_token` returns the refresh token `refresh-<n>`.
+//
 // Thread-safe (one mutex). Testing only.
 //
 //   FakeRegistryAuthService service;
@@ -30,6 +39,15 @@ class FakeRegistryAuthService final : public v1::RegistryAuthService::Service {
   std::string last_request_id() const;
   // The stored (write-only) secret of a registry config, for tests that check it arrived.
   std::optional<std::string> StoredSecret(const std::string& name) const;
+  // The client metadata `key` of the last RPC, or nullopt if it was not sent.
+  std::optional<std::string> LastMetadata(const std::string& key) const;
+  // The last IssueRegistryToken request as received.
+  v1::IssueRegistryTokenRequest last_token_request() const;
+  // Seeds a pull token `workspaces/{ws}/pullTokens/{id}` of `app` (a full app name).
+  void AddPullToken(const std::string& name, const std::string& app);
+  // Seeds a refresh token `workspaces/{ws}/refreshTokens/{id}` with its secret.
+  void AddRefreshToken(const std::string& name, const std::string& subject,
+                       const std::string& secret);
 
   using Ctx = grpc::ServerContext;
   grpc::Status CreateWorkspace(Ctx*, const v1::CreateWorkspaceRequest*, v1::Workspace*) override;
@@ -54,6 +72,31 @@ class FakeRegistryAuthService final : public v1::RegistryAuthService::Service {
                                     v1::RegistryConfig*) override;
   grpc::Status DeleteRegistryConfig(Ctx*, const v1::DeleteRegistryConfigRequest*,
                                     google::protobuf::Empty*) override;
+  grpc::Status RevokePullToken(Ctx*, const v1::RevokePullTokenRequest*,
+                               v1::PullToken*) override;
+  grpc::Status RevokePullTokens(Ctx*, const v1::RevokePullTokensRequest*,
+                                v1::RevokePullTokensResponse*) override;
+  grpc::Status ListPullTokens(Ctx*, const v1::ListPullTokensRequest*,
+                              v1::ListPullTokensResponse*) override;
+  grpc::Status CreateServiceAccount(Ctx*, const v1::CreateServiceAccountRequest*,
+                                    v1::ServiceAccountCredentials*) override;
+  grpc::Status GetServiceAccount(Ctx*, const v1::GetServiceAccountRequest*,
+                                 v1::ServiceAccount*) override;
+  grpc::Status ListServiceAccounts(Ctx*, const v1::ListServiceAccountsRequest*,
+                                   v1::ListServiceAccountsResponse*) override;
+  grpc::Status UpdateServiceAccount(Ctx*, const v1::UpdateServiceAccountRequest*,
+                                    v1::ServiceAccount*) override;
+  grpc::Status DeleteServiceAccount(Ctx*, const v1::DeleteServiceAccountRequest*,
+                                    google::protobuf::Empty*) override;
+  grpc::Status RegenerateServiceAccountSecret(Ctx*,
+                                              const v1::RegenerateServiceAccountSecretRequest*,
+                                              v1::ServiceAccountCredentials*) override;
+  grpc::Status ListRefreshTokens(Ctx*, const v1::ListRefreshTokensRequest*,
+                                 v1::ListRefreshTokensResponse*) override;
+  grpc::Status RevokeRefreshToken(Ctx*, const v1::RevokeRefreshTokenRequest*,
+                                  v1::RefreshToken*) override;
+  grpc::Status IssueRegistryToken(Ctx*, const v1::IssueRegistryTokenRequest*,
+                                  v1::IssueRegistryTokenResponse*) override;
 
  private:
   // Records the request id and consumes a pending injected failure. Requires mu_.
@@ -63,6 +106,14 @@ class FakeRegistryAuthService final : public v1::RegistryAuthService::Service {
   mutable absl::Mutex mu_;
   std::optional<grpc::Status> next_error_ ABSL_GUARDED_BY(mu_);
   std::string last_request_id_ ABSL_GUARDED_BY(mu_);
+  std::multimap<std::string, std::string> last_metadata_ ABSL_GUARDED_BY(mu_);
+  v1::IssueRegistryTokenRequest last_token_request_ ABSL_GUARDED_BY(mu_);
+  long token_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, v1::PullToken> pull_tokens_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, v1::ServiceAccount> service_accounts_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> account_secrets_ ABSL_GUARDED_BY(mu_);  // by username
+  std::map<std::string, v1::RefreshToken> refresh_tokens_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> refresh_secrets_ ABSL_GUARDED_BY(mu_);  // secret -> name
   long etag_counter_ ABSL_GUARDED_BY(mu_) = 0;
   // Keyed by resource name; std::map keeps list order by name (= by id within a parent).
   std::map<std::string, v1::Workspace> workspaces_ ABSL_GUARDED_BY(mu_);
