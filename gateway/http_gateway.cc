@@ -1,5 +1,6 @@
 #include "gateway/http_gateway.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <optional>
@@ -89,7 +90,8 @@ class HttpGateway::Impl {
  public:
   Impl(const HttpGatewayOptions& options, std::shared_ptr<grpc::Channel> channel)
       : options_(options),
-        router_(std::move(channel), options.request_timeout),
+        router_(std::move(channel),
+                RestRouterOptions{options.request_timeout, options.token_basic_realm}),
         ioc_(options.threads),
         acceptor_(net::make_strand(ioc_)) {}
 
@@ -408,6 +410,13 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
   }
   if (options.request_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("http gateway: request_timeout must be positive");
+  }
+  if (options.token_basic_realm.empty() || options.token_basic_realm.size() > 128 ||
+      !std::all_of(options.token_basic_realm.begin(), options.token_basic_realm.end(),
+                   [](char c) { return c >= 0x20 && c <= 0x7E && c != '"' && c != '\\'; })) {
+    return absl::InvalidArgumentError(
+        "http gateway: token_basic_realm must be 1..128 printable ASCII characters without "
+        "'\"' or '\\'");
   }
   absl::StatusOr<tcp::endpoint> endpoint = ParseListenAddress(options.listen);
   if (!endpoint.ok()) return endpoint.status();

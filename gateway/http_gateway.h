@@ -1,8 +1,9 @@
 // HttpGateway: the HTTP/1.1 front door of registry-auth. It serves the REST mapping of the
 // RegistryAuthService API (see rest_router.h and the `HTTP:` lines of registry_auth.proto),
 // plus `GET /healthz` (liveness: 200 "ok", no dependencies) and `GET /readyz` (200 "ready" when
-// grpc.health.v1.Health/Check for service "" answers SERVING within 2 s, else 503), by calling
-// the gRPC service over a channel: an in-process channel of the server or a remote one.
+// grpc.health.v1.Health/Check for service "" answers SERVING within 2 s, else 503), and the
+// Docker token realm `GET /token` / `POST /token` (token_request.h), by calling the gRPC
+// service over a channel: an in-process channel of the server or a remote one.
 //
 // Boost.Beast + Asio, asynchronous, on an io_context run by `threads` threads; one strand per
 // connection; keep-alive. Request limits: a body over `max_body_bytes` gets 413, headers over
@@ -38,6 +39,9 @@ struct HttpGatewayOptions {
   size_t max_body_bytes = 1024 * 1024;
   absl::Duration request_timeout = absl::Seconds(30);
   size_t max_header_bytes = 16 * 1024;
+  // The realm of the `WWW-Authenticate: Basic realm="..."` challenge that /token sends with a
+  // 401: 1..128 printable ASCII characters without '"' or '\\'.
+  std::string token_basic_realm = "registry-auth";
 };
 
 class HttpGateway {

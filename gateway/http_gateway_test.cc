@@ -12,6 +12,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "gateway/grpc_error.h"
 #include "gateway/testing/fake_registry_auth_service.h"
+#include "realm/basic_auth.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -379,6 +380,223 @@ TEST_F(HttpGatewayTest, ThrottledCallsGetRetryAfterFromTheErrorDetail) {
   Reply down = Do("GET", "/v1/workspaces");
   EXPECT_EQ(down.status, 503);
   EXPECT_EQ(down.headers.count("retry-after"), 0u);
+}
+
+// ---- The token realm --------------------------------------------------------------------------
+
+std::string FormPost(const std::string& body, const std::string& extra_headers = "") {
+  return absl::StrCat("POST /token HTTP/1.1\r\nHost: t\r\n",
+                      "Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n",
+                      extra_headers, "Content-Length: ", body.size(), "\r\n\r\n", body);
+}
+
+class TokenEndpointTest : public HttpGatewayTest {
+ protected:
+  void SetUp() override {
+    HttpGatewayTest::SetUp();
+    ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+    Reply created =
+        Do("POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=builder", "{}");
+    ASSERT_EQ(created.status, 200);
+    secret_ = Field(ParseJson(created.body), "secret");
+  }
+
+  Reply Raw(const std::string& raw) {
+    Connection c(gateway_->port());
+    EXPECT_TRUE(c.connected());
+    c.SendRaw(raw);
+    return c.Read();
+  }
+
+  std::string secret_;
+};
+
+TEST_F(TokenEndpointTest, GetWithBasicCredentials) {
+  const std::string basic = realm::FormatBasicAuthorization("acme+builder", secret_);
+  Connection c(gateway_->port());
+  Reply r = c.Request("GET",
+                      "/token?account=acme%2Bbuilder&client_id=docker&offline_token=true&"
+                      "scope=repository%3Aacme%2Fweb%3Apull%2Cpush&scope=repository%3Aacme%2Fapi"
+                      "%3Apull&service=registry.test",
+                      "", {{"Authorization", basic}, {"X-Request-Id", "tok-1"},
+                           {"X-Forwarded-For", "203.0.113.9"}, {"X-Api-Key", "not-forwarded"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["content-type"], "application/json");
+  EXPECT_EQ(r.headers["cache-control"], "no-store");
+  EXPECT_EQ(r.headers["x-request-id"], "tok-1");
+  Struct body = ParseJson(r.body);
+  EXPECT_TRUE(absl::StartsWith(Field(body, "token"), "token-"));
+  EXPECT_EQ(Field(body, "access_token"), Field(body, "token"));
+  EXPECT_EQ(Field(body, "expires_in"), "300");
+  EXPECT_EQ(Field(body, "issued_at"), "2026-11-23T10:00:00Z");
+  EXPECT_TRUE(absl::StartsWith(Field(body, "refresh_token"), "refresh-"));
+  EXPECT_EQ(Field(body, "scope"), "<absent>");  // GET replies carry no scope
+  EXPECT_TRUE(absl::StrContains(r.body, R"("expires_in":300,)"));  // an integer
+
+  const v1::IssueRegistryTokenRequest got = service_.last_token_request();
+  EXPECT_EQ(got.grant_type(), v1::IssueRegistryTokenRequest::GRANT_TYPE_UNSPECIFIED);
+  EXPECT_EQ(got.username(), "acme+builder");
+  EXPECT_EQ(got.password(), secret_);
+  EXPECT_EQ(got.account(), "acme+builder");
+  EXPECT_EQ(got.scopes_size(), 2);
+  EXPECT_TRUE(got.offline_token());
+  // The Basic header is registry credentials, never caller credentials; nor is any API key
+  // sent to /token. The client address is the TCP peer's, not the client's own header.
+  EXPECT_EQ(service_.LastMetadata("authorization"), std::nullopt);
+  EXPECT_EQ(service_.LastMetadata("x-api-key"), std::nullopt);
+  EXPECT_EQ(service_.LastMetadata("x-forwarded-for"), std::optional<std::string>("127.0.0.1"));
+  EXPECT_EQ(service_.LastMetadata("x-request-id"), std::optional<std::string>("tok-1"));
+}
+
+TEST_F(TokenEndpointTest, GetAnonymous) {
+  Reply r = Do("GET", "/token?service=registry.test&scope=repository:acme/web:pull");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Field(ParseJson(r.body), "refresh_token"), "<absent>");
+  const v1::IssueRegistryTokenRequest got = service_.last_token_request();
+  EXPECT_TRUE(got.username().empty());
+  EXPECT_TRUE(got.password().empty());
+  EXPECT_EQ(got.scopes(0), "repository:acme/web:pull");
+}
+
+TEST_F(TokenEndpointTest, PostPasswordAndRefreshToken) {
+  Reply r = Raw(FormPost(absl::StrCat(
+      "access_type=offline&client_id=containerd-client&grant_type=password&password=", secret_,
+      "&scope=repository%3Aacme%2Fweb%3Apull+repository%3Aacme%2Fapi%3Apull%2Cpush"
+      "&service=registry.test&username=acme%2Bbuilder")));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["cache-control"], "no-store");
+  Struct body = ParseJson(r.body);
+  EXPECT_EQ(Field(body, "scope"), "repository:acme/web:pull repository:acme/api:pull,push");
+  const std::string refresh = Field(body, "refresh_token");
+  ASSERT_TRUE(absl::StartsWith(refresh, "refresh-")) << r.body;
+  EXPECT_EQ(service_.last_token_request().grant_type(), v1::IssueRegistryTokenRequest::PASSWORD);
+  EXPECT_EQ(service_.LastMetadata("authorization"), std::nullopt);
+
+  service_.AddRefreshToken("workspaces/acme/refreshTokens/r1", "acme+builder", "rt-secret-1");
+  Reply refreshed = Raw(FormPost(
+      "grant_type=refresh_token&refresh_token=rt-secret-1&service=registry.test&"
+      "client_id=docker&scope=repository%3Aacme%2Fweb%3Apull"));
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  Struct b = ParseJson(refreshed.body);
+  EXPECT_EQ(Field(b, "refresh_token"), "rt-secret-1");
+  EXPECT_EQ(Field(b, "scope"), "repository:acme/web:pull");
+  EXPECT_EQ(service_.last_token_request().refresh_token(), "rt-secret-1");
+}
+
+TEST_F(TokenEndpointTest, PostChunkedWithoutContentLength) {
+  const std::string form = absl::StrCat("grant_type=password&service=registry.test&"
+                                        "username=acme%2Bbuilder&password=", secret_);
+  const size_t half = form.size() / 2;
+  auto hex = [](size_t n) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    do {
+      out.insert(out.begin(), digits[n % 16]);
+      n /= 16;
+    } while (n != 0);
+    return out;
+  };
+  Reply r = Raw(absl::StrCat(
+      "POST /token HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n",
+      hex(half), "\r\n", form.substr(0, half), "\r\n", hex(form.size() - half), "\r\n",
+      form.substr(half), "\r\n0\r\n\r\n"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Field(ParseJson(r.body), "scope"), "");
+  EXPECT_EQ(service_.last_token_request().password(), secret_);
+}
+
+TEST_F(TokenEndpointTest, BadCredentialsAre401WithAChallenge) {
+  Connection c(gateway_->port());
+  const std::string wrong = "wrong-password-value";
+  Reply get = c.Request("GET", "/token?service=registry.test",
+                        "", {{"Authorization",
+                              realm::FormatBasicAuthorization("acme+builder", wrong)}});
+  EXPECT_EQ(get.status, 401);
+  EXPECT_EQ(get.headers["www-authenticate"], R"(Basic realm="registry-auth")");
+  EXPECT_EQ(get.body, R"({"errors":[{"code":"UNAUTHORIZED","message":"invalid credentials",)"
+                      R"("detail":{"reason":"INVALID_CREDENTIALS"}}]})");
+  EXPECT_FALSE(absl::StrContains(get.body, wrong));
+  // A header that is not Basic never reaches the service.
+  Reply bearer = c.Request("GET", "/token?service=registry.test", "",
+                           {{"Authorization", "Bearer " + wrong}});
+  EXPECT_EQ(bearer.status, 401);
+  EXPECT_FALSE(absl::StrContains(bearer.body, wrong));
+
+  Reply post = Raw(FormPost(absl::StrCat(
+      "grant_type=password&service=registry.test&username=acme%2Bbuilder&password=", wrong)));
+  EXPECT_EQ(post.status, 401);
+  EXPECT_EQ(post.headers["www-authenticate"], R"(Basic realm="registry-auth")");
+  Struct err = ParseJson(post.body);
+  EXPECT_EQ(Field(err, "error"), "invalid_grant");
+  EXPECT_EQ(Field(err, "error_description"), "invalid credentials");
+  EXPECT_FALSE(absl::StrContains(post.body, wrong));
+
+  // The realm of the challenge is configurable.
+  HttpGatewayOptions options;
+  options.token_basic_realm = "Registry Login";
+  Start(options);
+  Reply custom = Do("GET", "/token?service=registry.test",
+                    "");  // anonymous works; now a failed login:
+  EXPECT_EQ(custom.status, 200);
+  Connection c2(gateway_->port());
+  Reply challenged = c2.Request("GET", "/token?service=registry.test", "",
+                                {{"Authorization", realm::FormatBasicAuthorization("x", "y")}});
+  EXPECT_EQ(challenged.headers["www-authenticate"], R"(Basic realm="Registry Login")");
+}
+
+TEST_F(TokenEndpointTest, BadRequestsAre400) {
+  Reply missing = Do("GET", "/token?scope=repository:acme/web:pull");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(missing.body, R"({"errors":[{"code":"INVALID_ARGUMENT",)"
+                          R"("message":"parameter \"service\" is required"}]})");
+  EXPECT_EQ(service_.last_token_request().service(), "");  // no call was made
+
+  Reply unknown = Do("GET", "/token?service=other.example");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_TRUE(absl::StrContains(unknown.body, R"("reason":"UNKNOWN_SERVICE")")) << unknown.body;
+
+  EXPECT_EQ(Do("GET", "/token?service=registry.test&offline_token=maybe").status, 400);
+  EXPECT_EQ(Do("GET", "/token?service=registry.test&service=registry.test").status, 400);
+  EXPECT_EQ(Do("GET", "/token?service=registry.test&scope=%ff").status, 400);
+
+  Reply grant = Raw(FormPost("grant_type=client_credentials&service=registry.test"));
+  EXPECT_EQ(grant.status, 400);
+  EXPECT_EQ(Field(ParseJson(grant.body), "error"), "unsupported_grant_type");
+  // A JSON body is not the OAuth form.
+  Reply json = Do("POST", "/token", R"({"grant_type":"password"})");
+  EXPECT_EQ(json.status, 400);
+  EXPECT_EQ(Field(ParseJson(json.body), "error"), "invalid_request");
+
+  Reply put = Do("PUT", "/token", "");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.headers["allow"], "GET, POST");
+  EXPECT_EQ(Do("DELETE", "/token").status, 405);
+}
+
+TEST_F(TokenEndpointTest, ThrottlingIs429WithRetryAfter) {
+  v1::ErrorDetail detail;
+  detail.set_reason("TOO_MANY_FAILED_LOGINS");
+  detail.set_retryable(true);
+  detail.mutable_retry_after()->set_seconds(42);
+  const std::string message = "too many failed logins; retry later";
+  service_.FailNextCall(grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED, message,
+      EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, message, detail)));
+  Reply get = Do("GET", "/token?service=registry.test");
+  EXPECT_EQ(get.status, 429);
+  EXPECT_EQ(get.headers["retry-after"], "42");
+  EXPECT_TRUE(absl::StrContains(get.body, R"("code":"TOOMANYREQUESTS")")) << get.body;
+
+  service_.FailNextCall(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message));
+  Reply post = Raw(FormPost(absl::StrCat(
+      "grant_type=password&service=registry.test&username=acme%2Bbuilder&password=", secret_)));
+  EXPECT_EQ(post.status, 429);
+  EXPECT_EQ(post.headers["retry-after"], "1");
+  EXPECT_EQ(Field(ParseJson(post.body), "error"), "temporarily_unavailable");
+
+  service_.FailNextCall(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no token realm"));
+  EXPECT_EQ(Do("GET", "/token?service=registry.test").status, 404);
 }
 
 TEST_F(HttpGatewayTest, BadJsonBodiesAre400WithoutEchoingValues) {

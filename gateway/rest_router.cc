@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "gateway/grpc_error.h"
 #include "gateway/rest_util.h"
+#include "gateway/token_request.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -44,12 +45,13 @@ struct Env {
   Async* async;
   grpc::GenericStub* generic;
   absl::Duration timeout;
+  absl::string_view basic_realm;
 };
 
-// One parsed request on its way to a handler.
+// One request on its way to a handler, with its path variables and raw query string.
 struct Call {
   PathTemplate::Bindings bindings;
-  std::vector<std::pair<std::string, std::string>> query;
+  absl::string_view query;
   const RestRequest* request;
 };
 
@@ -345,8 +347,14 @@ Handler RpcHandler(NewCallFn new_call, std::string body) {
     }
 
     // Query parameters.
+    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query =
+        ParseQueryString(call.query);
+    if (!query.ok()) {
+      done(StatusReply(query.status()));
+      return;
+    }
     std::vector<std::string> seen;
-    for (const auto& [key, value] : call.query) {
+    for (const auto& [key, value] : *query) {
       if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
         done(RestRouter::ErrorReply(grpc::StatusCode::INVALID_ARGUMENT,
                                     absl::StrCat("query parameter \"", key, "\" repeated")));
@@ -451,6 +459,53 @@ Handler RpcHandler(NewCallFn new_call, std::string body) {
   };
 }
 
+// GET and POST /token: the Docker token realm (token_request.h), one IssueRegistryToken call.
+// The client's Authorization header carries registry credentials, not an API key: they go
+// into the request message and are never forwarded as `authorization` metadata, which the
+// server would read as the caller's own credentials. Only the request id and the client's
+// address (for throttling) travel as metadata.
+Handler TokenHandler(TokenEndpoint endpoint) {
+  using TokenCall = TypedCall<v1::IssueRegistryTokenRequest, v1::IssueRegistryTokenResponse>;
+  return [endpoint](const Env& env, const Call& call, RestRouter::Done done) {
+    auto pending = std::make_shared<TokenCall>(
+        static_cast<TokenCall::Method>(&Async::IssueRegistryToken));
+    auto& request = static_cast<v1::IssueRegistryTokenRequest&>(pending->request());
+    const RestRequest& r = *call.request;
+    std::optional<TokenError> error =
+        endpoint == TokenEndpoint::kGet ? ParseTokenQuery(call.query, r.authorization, &request)
+                                        : ParseTokenForm(r.content_type, r.body, &request);
+    if (error.has_value()) {
+      WipeTokenSecrets(&request);
+      done(TokenErrorReply(endpoint, *error, env.basic_realm));
+      return;
+    }
+    SetDeadline(pending->context(), env.timeout);
+    if (!r.request_id.empty()) pending->context().AddMetadata("x-request-id", r.request_id);
+    if (!r.forwarded_for.empty()) {
+      pending->context().AddMetadata("x-forwarded-for", r.forwarded_for);
+    }
+    std::string realm(env.basic_realm);
+    pending->Start(env.async, [pending, endpoint, realm = std::move(realm),
+                               done = std::move(done)](grpc::Status status) {
+      WipeTokenSecrets(static_cast<v1::IssueRegistryTokenRequest*>(&pending->request()));
+      std::string request_id;
+      const auto& initial = pending->context().GetServerInitialMetadata();
+      if (auto it = initial.find("x-request-id"); it != initial.end()) {
+        request_id.assign(it->second.data(), it->second.size());
+      }
+      RestReply reply =
+          status.ok()
+              ? TokenSuccessReply(
+                    endpoint,
+                    static_cast<const v1::IssueRegistryTokenResponse&>(pending->response()),
+                    realm)
+              : TokenErrorReply(endpoint, TokenErrorFromStatus(status), realm);
+      reply.request_id = std::move(request_id);
+      done(std::move(reply));
+    });
+  };
+}
+
 void Healthz(const Env&, const Call&, RestRouter::Done done) { done(TextReply(200, "ok")); }
 
 // Decodes grpc.health.v1.HealthCheckResponse by hand (field 1, enum ServingStatus): Debian
@@ -525,6 +580,8 @@ std::vector<RouteSpec> RouteSpecs() {
   return {
       {"GET", "/healthz", Healthz},
       {"GET", "/readyz", Readyz},
+      {"GET", "/token", TokenHandler(TokenEndpoint::kGet)},
+      {"POST", "/token", TokenHandler(TokenEndpoint::kPost)},
 
       {"POST", "/v1/workspaces",
        RpcHandler(Rpc<v::CreateWorkspaceRequest, Workspace>(&Async::CreateWorkspace),
@@ -634,10 +691,13 @@ std::vector<RouteSpec> RouteSpecs() {
 }  // namespace
 
 RestRouter::RestRouter(std::shared_ptr<grpc::Channel> channel, absl::Duration rpc_timeout)
+    : RestRouter(std::move(channel), RestRouterOptions{rpc_timeout}) {}
+
+RestRouter::RestRouter(std::shared_ptr<grpc::Channel> channel, RestRouterOptions options)
     : channel_(std::move(channel)),
       stub_(v1::RegistryAuthService::NewStub(channel_)),
       generic_stub_(std::make_unique<grpc::GenericStub>(channel_)),
-      rpc_timeout_(rpc_timeout) {
+      options_(std::move(options)) {
   for (RouteSpec& spec : RouteSpecs()) {
     absl::StatusOr<PathTemplate> path = PathTemplate::Parse(spec.path);
     // The table is a compile-time constant of this file; a bad entry is a programming error
@@ -701,13 +761,7 @@ void RestRouter::Handle(const RestRequest& request, Done done) const {
     return;
   }
 
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> params =
-      ParseQueryString(query);
-  if (!params.ok()) {
-    done(StatusReply(params.status()));
-    return;
-  }
-  call.query = *std::move(params);
+  call.query = query;
 
   if (request.request_id.size() > kMaxRequestIdBytes ||
       !std::all_of(request.request_id.begin(), request.request_id.end(),
@@ -716,7 +770,7 @@ void RestRouter::Handle(const RestRequest& request, Done done) const {
                     "x-request-id must be at most 128 visible ASCII characters"));
     return;
   }
-  Env env{stub_->async(), generic_stub_.get(), rpc_timeout_};
+  Env env{stub_->async(), generic_stub_.get(), options_.rpc_timeout, options_.basic_realm};
   route->handler(env, call, std::move(done));
 }
 

@@ -10,6 +10,10 @@
 // `update_mask` is comma-separated. A PATCH without `update_mask` gets the mask of the fields
 // present in the body (except `name` and `etag`, which select the resource).
 //
+// `GET /token` and `POST /token` are the Docker token realm, not the JSON mapping: each is one
+// IssueRegistryToken call built by token_request.h, with the client's Authorization header
+// read as registry credentials (never forwarded as metadata).
+//
 // Thread-safe: Handle may be called concurrently; `done` runs exactly once, either inside
 // Handle or later on a gRPC thread.
 //
@@ -26,46 +30,27 @@
 
 #include "absl/time/time.h"
 #include "gateway/path_template.h"
+#include "gateway/rest_types.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 
 namespace registryauth::gateway {
 
-struct RestRequest {
-  std::string method;      // "GET", "POST", ... (case-sensitive, as HTTP says)
-  std::string target;      // origin-form: "/v1/workspaces?page_size=10"
-  std::string body;
-  std::string request_id;  // value of the x-request-id header, or empty
-  std::string content_type;  // value of the Content-Type header, or empty
-  // Passed on as gRPC metadata of the same name when non-empty: the caller's credentials
-  // (`x-api-key`, `authorization`), the end user a front end acts for (`x-registryauth-user`),
-  // and the HTTP client's address (`x-forwarded-for`, set by the gateway, never by the client).
-  std::string api_key;
-  std::string authorization;
-  std::string user;
-  std::string forwarded_for;
-};
-
-struct RestReply {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::string allow;  // Allow header value for 405 replies.
-  // Further response headers, written as given (e.g. WWW-Authenticate, Retry-After,
-  // Cache-Control). Names and values come from the router, never from the client; the HTTP
-  // layer drops any pair containing a control character.
-  std::vector<std::pair<std::string, std::string>> headers;
-  // The request id the service used (its x-request-id response metadata), echoed as the
-  // x-request-id header; empty when no call reached the service.
-  std::string request_id;
+struct RestRouterOptions {
+  // The deadline of every gRPC call made for a request.
+  absl::Duration rpc_timeout = absl::Seconds(30);
+  // The realm of the `WWW-Authenticate: Basic realm="..."` challenge of /token's 401 replies.
+  // Printable ASCII without '"' or '\\' (HttpGateway::Create checks).
+  std::string basic_realm = "registry-auth";
 };
 
 class RestRouter {
  public:
   using Done = std::function<void(RestReply)>;
 
-  // `rpc_timeout` is the deadline of every gRPC call made for a request.
+  RestRouter(std::shared_ptr<grpc::Channel> channel, RestRouterOptions options);
+  // Default options with `rpc_timeout`.
   RestRouter(std::shared_ptr<grpc::Channel> channel, absl::Duration rpc_timeout);
   ~RestRouter();
   RestRouter(const RestRouter&) = delete;
@@ -82,7 +67,7 @@ class RestRouter {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RegistryAuthService::Stub> stub_;
   std::unique_ptr<grpc::GenericStub> generic_stub_;
-  absl::Duration rpc_timeout_;
+  RestRouterOptions options_;
   std::vector<Route> routes_;
 };
 
