@@ -5,8 +5,13 @@
 #include <map>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -19,9 +24,11 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/ssl.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 #include "gateway/rest_router.h"
 #include "gateway/rest_util.h"
 
@@ -84,6 +91,65 @@ bool IsHeaderValue(absl::string_view s) {
   return true;
 }
 
+// OpenSSL's reason for a failure (a fixed library string such as "no start line"; never key
+// material): from `ec` when Asio put the OpenSSL error there, else from the error queue.
+// Clears the queue.
+std::string OpenSslReason(const error_code& ec = {}) {
+  unsigned long last = 0;
+  while (unsigned long e = ERR_get_error()) last = e;
+  if (ec && ec.category() == net::error::get_ssl_category()) {
+    last = static_cast<unsigned long>(ec.value());
+  } else if (ec && last == 0) {
+    return ec.message();
+  }
+  const char* reason = last == 0 ? nullptr : ERR_reason_error_string(last);
+  return reason == nullptr ? "unknown error" : reason;
+}
+
+bool IsKeyMismatch(const error_code& ec) {
+  return ec.category() == net::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
+}
+
+// A server context for TLS 1.2 and 1.3 with the certificate chain (leaf first) and key read
+// from PEM files. INVALID_ARGUMENT names the file and OpenSSL's reason, never file contents.
+absl::StatusOr<std::shared_ptr<net::ssl::context>> LoadTlsContext(const std::string& cert_file,
+                                                                  const std::string& key_file) {
+  ERR_clear_error();
+  std::shared_ptr<net::ssl::context> ctx;
+  try {
+    ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  } catch (const boost::system::system_error&) {
+    return absl::InternalError(
+        absl::StrCat("http gateway: cannot create a TLS context: ", OpenSslReason()));
+  }
+  SSL_CTX* native = ctx->native_handle();
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
+    return absl::InternalError("http gateway: cannot require TLS 1.2 or later");
+  }
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  error_code ec;
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("http gateway: tls_cert_file \"", cert_file,
+                     "\": cannot load a PEM certificate chain (", OpenSslReason(ec), ")"));
+  }
+  ctx->use_private_key_file(key_file, net::ssl::context::pem, ec);
+  if (ec && !IsKeyMismatch(ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("http gateway: tls_key_file \"", key_file,
+                     "\": cannot load a PEM private key (", OpenSslReason(ec), ")"));
+  }
+  if (ec || SSL_CTX_check_private_key(native) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "http gateway: tls_key_file \"", key_file, "\" does not match tls_cert_file"));
+  }
+  return ctx;
+}
+
 }  // namespace
 
 class HttpGateway::Impl {
@@ -118,6 +184,30 @@ class HttpGateway::Impl {
 
   int port() const { return port_; }
 
+  void SetTlsContext(std::shared_ptr<net::ssl::context> tls) {
+    absl::MutexLock lock(&tls_mu_);
+    tls_ = std::move(tls);
+  }
+
+  std::shared_ptr<net::ssl::context> CurrentTlsContext() const {
+    absl::MutexLock lock(&tls_mu_);
+    return tls_;
+  }
+
+  // Loads the configured files again; on success new connections use the new context while
+  // existing ones keep theirs.
+  absl::Status ReloadCertificate() {
+    if (CurrentTlsContext() == nullptr) {
+      return absl::FailedPreconditionError(
+          "http gateway: TLS is not configured (tls_cert_file, tls_key_file)");
+    }
+    absl::StatusOr<std::shared_ptr<net::ssl::context>> tls =
+        LoadTlsContext(options_.tls_cert_file, options_.tls_key_file);
+    if (!tls.ok()) return tls.status();
+    SetTlsContext(*std::move(tls));
+    return absl::OkStatus();
+  }
+
   // A token held by every gRPC callback that will post back to this gateway; Shutdown waits
   // until all are released.
   std::shared_ptr<void> BeginInflight() {
@@ -141,14 +231,17 @@ class HttpGateway::Impl {
       error_code ec;
       acceptor_.close(ec);
     });
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<SessionBase>> live;
     {
       absl::MutexLock lock(&sessions_mu_);
       for (auto& [ptr, weak] : sessions_) {
-        if (std::shared_ptr<Session> s = weak.lock()) live.push_back(std::move(s));
+        if (std::shared_ptr<SessionBase> s = weak.lock()) live.push_back(std::move(s));
       }
     }
-    for (std::shared_ptr<Session>& s : live) Session::CloseIfIdle(std::move(s));
+    for (std::shared_ptr<SessionBase>& s : live) {
+      SessionBase* session = s.get();
+      session->CloseIfIdle(std::move(s));
+    }
     live.clear();
     // gRPC calls in flight end within their deadline (request_timeout).
     {
@@ -161,13 +254,31 @@ class HttpGateway::Impl {
   }
 
  private:
-  // One TCP connection. Lives as long as an asynchronous operation or a pending gRPC call
-  // holds a reference. All members are touched only on the connection's strand.
-  class Session : public std::enable_shared_from_this<Session> {
+  // What Shutdown needs of a connection, whatever its stream type.
+  class SessionBase {
    public:
-    Session(Impl& gw, tcp::socket socket) : gw_(gw), stream_(std::move(socket)) {}
+    virtual ~SessionBase() = default;
+    // A connection waiting for its next request (or in its TLS handshake) is closed now; one
+    // with a request in flight closes after sending the reply. `self` is this session; it
+    // moves into the handler posted to the session's strand, so the last reference is never
+    // dropped on the calling (non-gateway) thread.
+    virtual void CloseIfIdle(std::shared_ptr<SessionBase> self) = 0;
+  };
 
-    ~Session() {
+  // One TCP connection, plain (`Stream` = beast::tcp_stream) or TLS (beast::ssl_stream over
+  // one). Lives as long as an asynchronous operation or a pending gRPC call holds a
+  // reference. All members are touched only on the connection's strand.
+  template <class Stream>
+  class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+   public:
+    // `tls` is the context of a TLS connection (null for plain ones); the session keeps it
+    // alive, so ReloadCertificate can swap the gateway's context under a live connection.
+    Session(Impl& gw, tcp::socket socket, std::shared_ptr<net::ssl::context> tls)
+        : gw_(gw), tls_(std::move(tls)), stream_(MakeStream(std::move(socket), tls_.get())) {}
+
+    ~Session() override {
       absl::MutexLock lock(&gw_.sessions_mu_);
       gw_.sessions_.erase(this);
     }
@@ -175,36 +286,67 @@ class HttpGateway::Impl {
     void Run() {
       {
         absl::MutexLock lock(&gw_.sessions_mu_);
-        gw_.sessions_[this] = weak_from_this();
+        gw_.sessions_[this] = std::weak_ptr<SessionBase>(this->shared_from_this());
       }
-      net::dispatch(stream_.get_executor(),
-                    [self = shared_from_this()] { self->DoRead(); });
+      net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+        if constexpr (kTls) {
+          self->Handshake();
+        } else {
+          self->DoRead();
+        }
+      });
     }
 
-    // Shutdown: a connection waiting for its next request is closed now; one with a request
-    // in flight closes after sending the reply.
-    static void CloseIfIdle(std::shared_ptr<Session> self) {
-      Session* s = self.get();
-      net::post(s->stream_.get_executor(), [self = std::move(self)] {
+    void CloseIfIdle(std::shared_ptr<SessionBase> base) override {
+      auto self = std::static_pointer_cast<Session>(std::move(base));
+      net::post(stream_.get_executor(), [self = std::move(self)] {
         if (self->reading_) {
           error_code ec;
-          self->stream_.socket().close(ec);
+          self->Tcp().socket().close(ec);
         }
       });
     }
 
    private:
+    static Stream MakeStream(tcp::socket socket, net::ssl::context* tls) {
+      if constexpr (kTls) {
+        return Stream(std::move(socket), *tls);
+      } else {
+        (void)tls;
+        return Stream(std::move(socket));
+      }
+    }
+
+    beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+    // TLS only: the handshake is bounded by request_timeout like an idle connection, and
+    // counts as idle for Shutdown. A failed handshake (plain HTTP, an old protocol version, an
+    // untrusted certificate on the client side) just closes the connection.
+    void Handshake() {
+      if constexpr (kTls) {
+        if (gw_.shutting_down_) return DoClose();
+        reading_ = true;
+        Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
+        stream_.async_handshake(net::ssl::stream_base::server,
+                                [self = this->shared_from_this()](error_code ec) {
+                                  self->reading_ = false;
+                                  if (ec) return self->DoClose();
+                                  self->DoRead();
+                                });
+      }
+    }
+
     void DoRead() {
-      if (gw_.shutting_down_) return DoClose();
+      if (gw_.shutting_down_) return CloseAfterReply();
       parser_.emplace();
       parser_->header_limit(static_cast<uint32_t>(
           std::min<size_t>(gw_.options_.max_header_bytes, UINT32_MAX)));
       parser_->body_limit(gw_.options_.max_body_bytes);
       reading_ = true;
-      stream_.expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
+      Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
       http::async_read_header(
           stream_, buffer_, *parser_,
-          [self = shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
+          [self = this->shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
     }
 
     // Answers `Expect: 100-continue` (curl sends it for bodies over 1 KiB) before the body is
@@ -216,7 +358,7 @@ class HttpGateway::Impl {
         auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                          11);
         http::async_write(stream_, *cont,
-                          [self = shared_from_this(), cont](error_code ec, size_t) {
+                          [self = this->shared_from_this(), cont](error_code ec, size_t) {
                             if (ec) return self->DoClose();
                             self->ReadBody();
                           });
@@ -227,7 +369,7 @@ class HttpGateway::Impl {
 
     void ReadBody() {
       http::async_read(stream_, buffer_, *parser_,
-                       [self = shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
+                       [self = this->shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
     }
 
     void OnRead(error_code ec) {
@@ -266,7 +408,7 @@ class HttpGateway::Impl {
       request.authorization = std::string(req[http::field::authorization]);
       request.user = std::string(req["x-registryauth-user"]);
       error_code addr_ec;
-      const tcp::endpoint remote = stream_.socket().remote_endpoint(addr_ec);
+      const tcp::endpoint remote = Tcp().socket().remote_endpoint(addr_ec);
       if (!addr_ec) request.forwarded_for = remote.address().to_string();
       request_id_ = request.request_id;
       // The reply comes on a gRPC thread (or inline): hop back onto this connection's strand.
@@ -280,7 +422,7 @@ class HttpGateway::Impl {
         std::shared_ptr<Session> session;
         std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
       };
-      ReplyTarget target{gw_.BeginInflight(), shared_from_this(),
+      ReplyTarget target{gw_.BeginInflight(), this->shared_from_this(),
                          net::make_work_guard(gw_.ioc_)};
       gw_.router_.Handle(request, [target = std::move(target)](RestReply reply) mutable {
         if (target.session == nullptr) return;  // The router calls done once; be safe anyway.
@@ -311,11 +453,11 @@ class HttpGateway::Impl {
       res->keep_alive(keep_alive_ && !gw_.shutting_down_);
       res->body() = std::move(reply.body);
       res->prepare_payload();
-      stream_.expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
+      Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
       http::async_write(stream_, *res,
-                        [self = shared_from_this(), res](error_code ec, size_t) {
+                        [self = this->shared_from_this(), res](error_code ec, size_t) {
                           if (ec) return self->DoClose();
-                          if (res->need_eof()) return self->DoClose();
+                          if (res->need_eof()) return self->CloseAfterReply();
                           self->DoRead();
                         });
     }
@@ -330,38 +472,57 @@ class HttpGateway::Impl {
       res->keep_alive(false);
       res->body() = ErrorJson(code, message);
       res->prepare_payload();
-      stream_.expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
-      http::async_write(stream_, *res, [self = shared_from_this(), res](error_code, size_t) {
+      Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
+      http::async_write(stream_, *res, [self = this->shared_from_this(), res](error_code, size_t) {
         self->DoLingeringClose();
       });
     }
 
+    // Closes the connection now (errors, timeouts, a peer that went away).
     void DoClose() {
       error_code ec;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      stream_.socket().close(ec);
+      Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+      Tcp().socket().close(ec);
     }
 
-    // Half-closes, then discards input until the peer closes or kLingerTime passes.
+    // Closes after a complete reply: a TLS connection first sends its close_notify (and waits
+    // up to kLingerTime for the peer's), so the client sees a clean end of the stream.
+    void CloseAfterReply() {
+      if constexpr (kTls) {
+        Tcp().expires_after(kLingerTime);
+        stream_.async_shutdown(
+            [self = this->shared_from_this()](error_code) { self->DoClose(); });
+      } else {
+        DoClose();
+      }
+    }
+
+    // Half-closes, then discards input until the peer closes or kLingerTime passes. (TLS: the
+    // shutdown exchange does the same.)
     void DoLingeringClose() {
-      error_code ec;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      if (ec) return DoClose();
-      stream_.expires_after(kLingerTime);
-      Drain();
+      if constexpr (kTls) {
+        return CloseAfterReply();
+      } else {
+        error_code ec;
+        Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (ec) return DoClose();
+        Tcp().expires_after(kLingerTime);
+        Drain();
+      }
     }
 
     void Drain() {
       drain_.resize(4096);
       stream_.async_read_some(net::buffer(drain_),
-                              [self = shared_from_this()](error_code ec, size_t) {
+                              [self = this->shared_from_this()](error_code ec, size_t) {
                                 if (ec) return self->DoClose();
                                 self->Drain();
                               });
     }
 
     Impl& gw_;
-    beast::tcp_stream stream_;
+    std::shared_ptr<net::ssl::context> tls_;  // Null for plain connections.
+    Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::vector<char> drain_;
@@ -377,7 +538,14 @@ class HttpGateway::Impl {
       if (!ec) {
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(*this, std::move(socket))->Run();
+        if (std::shared_ptr<net::ssl::context> tls = CurrentTlsContext()) {
+          std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+              *this, std::move(socket), std::move(tls))
+              ->Run();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket), nullptr)
+              ->Run();
+        }
       }
       DoAccept();
     });
@@ -386,7 +554,10 @@ class HttpGateway::Impl {
   const HttpGatewayOptions options_;
   RestRouter router_;
   absl::Mutex sessions_mu_;
-  std::map<Session*, std::weak_ptr<Session>> sessions_ ABSL_GUARDED_BY(sessions_mu_);
+  std::map<SessionBase*, std::weak_ptr<SessionBase>> sessions_ ABSL_GUARDED_BY(sessions_mu_);
+  // The TLS context for new connections (null: plain HTTP); ReloadCertificate swaps it.
+  mutable absl::Mutex tls_mu_;
+  std::shared_ptr<net::ssl::context> tls_ ABSL_GUARDED_BY(tls_mu_);
   absl::Mutex join_mu_;
   bool joined_ ABSL_GUARDED_BY(join_mu_) = false;
   std::atomic<bool> shutting_down_{false};
@@ -420,7 +591,24 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
   }
   absl::StatusOr<tcp::endpoint> endpoint = ParseListenAddress(options.listen);
   if (!endpoint.ok()) return endpoint.status();
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "http gateway: tls_cert_file and tls_key_file must be set together");
+  }
+  std::shared_ptr<net::ssl::context> tls;
+  if (!options.tls_cert_file.empty()) {
+    absl::StatusOr<std::shared_ptr<net::ssl::context>> loaded =
+        LoadTlsContext(options.tls_cert_file, options.tls_key_file);
+    if (!loaded.ok()) return loaded.status();
+    tls = *std::move(loaded);
+  } else if (!endpoint->address().is_loopback() && !options.plaintext_behind_proxy) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "http gateway: refusing plain HTTP on the non-loopback address ", options.listen,
+        ": set tls_cert_file and tls_key_file to serve HTTPS, or plaintext_behind_proxy when a "
+        "TLS-terminating proxy sits in front"));
+  }
   auto impl = std::make_unique<Impl>(options, std::move(channel));
+  impl->SetTlsContext(std::move(tls));
   if (absl::Status s = impl->Start(*endpoint); !s.ok()) return s;
   return std::unique_ptr<HttpGateway>(new HttpGateway(std::move(impl)));
 }
@@ -432,5 +620,9 @@ HttpGateway::~HttpGateway() { Shutdown(); }
 int HttpGateway::port() const { return impl_->port(); }
 
 void HttpGateway::Shutdown() { impl_->Shutdown(); }
+
+absl::Status HttpGateway::ReloadCertificate() { return impl_->ReloadCertificate(); }
+
+bool HttpGateway::tls() const { return impl_->CurrentTlsContext() != nullptr; }
 
 }  // namespace registryauth::gateway

@@ -6,7 +6,9 @@
 // service over a channel: an in-process channel of the server or a remote one.
 //
 // Boost.Beast + Asio, asynchronous, on an io_context run by `threads` threads; one strand per
-// connection; keep-alive. Request limits: a body over `max_body_bytes` gets 413, headers over
+// connection; keep-alive. HTTPS (TLS 1.2+, OpenSSL) from a certificate and key file, with the
+// same limits and timeouts (the handshake counts as an idle connection); plain HTTP only on
+// loopback or with `plaintext_behind_proxy`. Request limits: a body over `max_body_bytes` gets 413, headers over
 // `max_header_bytes` get 431, a request that does not parse gets 400; each of those closes the
 // connection. A connection idle (or a request unread) for `request_timeout` is closed, and every
 // gRPC call gets `request_timeout` as its deadline. The `x-request-id` header is forwarded as
@@ -25,6 +27,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
@@ -39,6 +42,14 @@ struct HttpGatewayOptions {
   size_t max_body_bytes = 1024 * 1024;
   absl::Duration request_timeout = absl::Seconds(30);
   size_t max_header_bytes = 16 * 1024;
+  // HTTPS: PEM files of the server certificate chain (leaf first) and its private key, set
+  // together. Then only TLS 1.2 and 1.3 are served on `listen`; see ReloadCertificate().
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Without TLS, plain HTTP is served on a loopback address only, unless this is set because a
+  // TLS-terminating proxy sits in front (Docker clients insist on an HTTPS realm outside
+  // localhost). Create() refuses a non-loopback address otherwise.
+  bool plaintext_behind_proxy = false;
   // The realm of the `WWW-Authenticate: Basic realm="..."` challenge that /token sends with a
   // 401: 1..128 printable ASCII characters without '"' or '\\'.
   std::string token_basic_realm = "registry-auth";
@@ -61,6 +72,14 @@ class HttpGateway {
   // Stops accepting, finishes in-flight requests, closes connections, joins the threads.
   // Idempotent.
   void Shutdown();
+
+  // Re-reads tls_cert_file and tls_key_file (e.g. on SIGHUP after a renewal). On success new
+  // connections present the new certificate; open connections keep theirs. On error
+  // (INVALID_ARGUMENT naming the file; FAILED_PRECONDITION without TLS) nothing changes.
+  absl::Status ReloadCertificate();
+
+  // Whether the gateway serves HTTPS.
+  bool tls() const;
 
  private:
   class Impl;

@@ -268,11 +268,13 @@ std::string TokenRealm::ServiceAccountUsername(std::string_view workspace_id,
 
 // ---- The realm -----------------------------------------------------------------------------
 
-absl::Status TokenRealm::CheckThrottle(const std::vector<std::string>& keys, absl::Time now) {
+absl::Status TokenRealm::CheckThrottle(const std::vector<std::string>& keys, absl::Time now,
+                                       int32_t* first_key_failures) {
   absl::Time blocked_until = absl::InfinitePast();
-  for (const std::string& key : keys) {
-    ASSIGN_OR_RETURN(ThrottleState state, tokens_.GetThrottleState(key));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ASSIGN_OR_RETURN(ThrottleState state, tokens_.GetThrottleState(keys[i]));
     blocked_until = std::max(blocked_until, state.blocked_until);
+    if (i == 0 && first_key_failures != nullptr) *first_key_failures = state.failures;
   }
   if (blocked_until <= now) return absl::OkStatus();
   const absl::Duration wait = absl::Ceil(blocked_until - now, absl::Seconds(1));
@@ -379,7 +381,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
     }
     std::vector<std::string> keys;
     if (!addr_key.empty()) keys.emplace_back(addr_key);
-    RETURN_IF_ERROR(CheckThrottle(keys, now));
+    RETURN_IF_ERROR(CheckThrottle(keys, now, nullptr));
     const std::string_view text = request.refresh_token.view();
     const size_t dot = text.find('.');
     const std::string_view id =
@@ -427,7 +429,8 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
 
   std::vector<std::string> keys = {internal::Cat("account:", request.username)};
   if (!addr_key.empty()) keys.emplace_back(addr_key);
-  RETURN_IF_ERROR(CheckThrottle(keys, now));
+  int32_t account_failures = 0;
+  RETURN_IF_ERROR(CheckThrottle(keys, now, &account_failures));
   absl::StatusOr<Principal> p = LoginWithPassword(request.username, request.password.view(), now);
   if (absl::IsUnauthenticated(p.status())) {
     RecordFailure(keys, now);
@@ -435,10 +438,12 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
   }
   if (!p.ok()) return p.status();
   // A success forgets the account's failures (not the address's: one good account must not
-  // reset an address that is guessing others).
-  absl::StatusOr<ThrottleState> account_state = tokens_.GetThrottleState(keys[0]);
-  if (account_state.ok() && account_state->failures > 0) {
-    (void)tokens_.ClearLoginFailures(keys[0]);
+  // reset an address that is guessing others). Failures recorded between the check above and
+  // here (another replica) are kept until the next success: harmless.
+  if (account_failures > 0) {
+    if (absl::Status s = tokens_.ClearLoginFailures(keys[0]); !s.ok()) {
+      LOG_WARNING(absl::StrCat("cannot clear failed logins: ", s.message()));
+    }
   }
   return p;
 }

@@ -199,7 +199,10 @@ class TokenRealm {
   absl::StatusOr<Principal> LoginWithPassword(std::string_view username,
                                               std::string_view password, absl::Time now);
   absl::StatusOr<Principal> PrincipalOfSubject(std::string_view subject, absl::Time now);
-  absl::Status CheckThrottle(const std::vector<std::string>& keys, absl::Time now);
+  // RESOURCE_EXHAUSTED while any key is blocked; `first_key_failures` (optional) gets the
+  // failure count of keys[0].
+  absl::Status CheckThrottle(const std::vector<std::string>& keys, absl::Time now,
+                             int32_t* first_key_failures);
   void RecordFailure(const std::vector<std::string>& keys, absl::Time now);
   absl::StatusOr<SecretString> NewRefreshToken(const Principal& principal,
                                                const TokenRequest& request, absl::Time now);
