@@ -74,10 +74,11 @@ absl::Status ParseBool(absl::string_view field, const std::string& text, bool* o
 }
 
 absl::Status ParsePositiveDuration(absl::string_view field, const std::string& text,
-                                   absl::Duration* out) {
+                                   absl::Duration* out, absl::Duration max = absl::Hours(24)) {
   absl::Duration d;
-  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration() || d > absl::Hours(24)) {
-    return Invalid(field, "must be a duration between 1ns and 24h, e.g. 5s or 500ms");
+  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration() || d > max) {
+    return Invalid(field, absl::StrCat("must be a duration between 1ns and ",
+                                       absl::FormatDuration(max), ", e.g. 5s or 500ms"));
   }
   *out = d;
   return absl::OkStatus();
@@ -279,18 +280,20 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
     const char* env;
     const char* name;
     absl::Duration* out;
+    absl::Duration max;
   };
   for (const DurationSetting& d : {
-           DurationSetting{FLAGS_token_ttl, "REGAUTH_TOKEN_TTL", "token_ttl", &c.token_ttl},
+           DurationSetting{FLAGS_token_ttl, "REGAUTH_TOKEN_TTL", "token_ttl", &c.token_ttl,
+                           absl::Hours(24)},
            DurationSetting{FLAGS_pull_token_ttl, "REGAUTH_PULL_TOKEN_TTL", "pull_token_ttl",
-                           &c.pull_token_ttl},
+                           &c.pull_token_ttl, absl::Hours(24 * 366)},
            DurationSetting{FLAGS_pull_token_max_ttl, "REGAUTH_PULL_TOKEN_MAX_TTL",
-                           "pull_token_max_ttl", &c.pull_token_max_ttl},
+                           "pull_token_max_ttl", &c.pull_token_max_ttl, absl::Hours(24 * 366)},
            DurationSetting{FLAGS_refresh_token_ttl, "REGAUTH_REFRESH_TOKEN_TTL",
-                           "refresh_token_ttl", &c.refresh_token_ttl},
+                           "refresh_token_ttl", &c.refresh_token_ttl, absl::Hours(24 * 366)},
        }) {
     if (auto v = Setting(d.flag, d.env, env)) {
-      absl::Status s = ParsePositiveDuration(d.name, *v, d.out);
+      absl::Status s = ParsePositiveDuration(d.name, *v, d.out, d.max);
       if (!s.ok()) return s;
     }
   }

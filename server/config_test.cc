@@ -155,5 +155,59 @@ TEST(ServerConfigTest, UnauthenticatedModeNeverOffLoopback) {
   EXPECT_TRUE(absl::StartsWith(c.status().message(), "insecure_allow_unauthenticated"));
 }
 
+TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {
+  auto base = [] {
+    ServerConfig c;
+    c.database_url = "host=127.0.0.1";
+    c.key_file = "keys.txt";
+    c.policy_file = "policy.txt";
+    return c;
+  };
+  // Realm settings from the environment.
+  auto c = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "host=127.0.0.1"},
+                                          {"REGAUTH_KEY_FILE", "keys.txt"},
+                                          {"REGAUTH_POLICY_FILE", "policy.txt"},
+                                          {"REGAUTH_TOKEN_SERVICE", "registry.example.com"},
+                                          {"REGAUTH_TOKEN_SIGNING_KEYS", "signing/keys"},
+                                          {"REGAUTH_TOKEN_HEADER", "x5c"},
+                                          {"REGAUTH_TOKEN_TTL", "10m"},
+                                          {"REGAUTH_PULL_TOKEN_MAX_TTL", "48h"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->token_service, "registry.example.com");
+  EXPECT_EQ(c->token_header, "x5c");
+  EXPECT_EQ(c->token_kid_style, "libtrust");
+  EXPECT_EQ(c->token_ttl, absl::Minutes(10));
+  EXPECT_EQ(c->pull_token_max_ttl, absl::Hours(48));
+
+  ServerConfig no_keys = base();
+  no_keys.token_service = "registry";
+  absl::Status s = ValidateServerConfig(no_keys);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("token_signing_keys"), std::string::npos) << s;
+
+  ServerConfig bad_header = base();
+  bad_header.token_header = "jku";
+  EXPECT_NE(ValidateServerConfig(bad_header).message().find("token_header"), std::string::npos);
+  ServerConfig bad_style = base();
+  bad_style.token_kid_style = "x5t";
+  EXPECT_NE(ValidateServerConfig(bad_style).message().find("token_kid_style"),
+            std::string::npos);
+  ServerConfig short_ttl = base();
+  short_ttl.token_ttl = absl::Seconds(30);
+  EXPECT_NE(ValidateServerConfig(short_ttl).message().find("token_ttl"), std::string::npos);
+
+  // HTTPS: both files or neither; with them, the HTTP adapter may listen off loopback.
+  ServerConfig half = base();
+  half.http_tls_cert_file = "http.crt";
+  EXPECT_NE(ValidateServerConfig(half).message().find("http_tls_cert_file"), std::string::npos);
+  ServerConfig remote_plain = base();
+  remote_plain.http_listen = "0.0.0.0:8443";
+  EXPECT_NE(ValidateServerConfig(remote_plain).message().find("http_listen"), std::string::npos);
+  ServerConfig remote_tls = remote_plain;
+  remote_tls.http_tls_cert_file = "http.crt";
+  remote_tls.http_tls_key_file = "http.key";
+  EXPECT_TRUE(ValidateServerConfig(remote_tls).ok()) << ValidateServerConfig(remote_tls);
+}
+
 }  // namespace
 }  // namespace registryauth::server

@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
     if (!config->policy_file.empty()) (*server)->ReloadPolicy().IgnoreError();
     (*server)->ReloadKeys().IgnoreError();
     if (!config->token_service.empty()) (*server)->ReloadSigningKeys().IgnoreError();
+    if (!config->http_tls_cert_file.empty()) (*server)->ReloadHttpCertificate().IgnoreError();
   }
   LOG_INFO(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                         ", shutting down (grace ", absl::FormatDuration(config->shutdown_grace),

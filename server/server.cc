@@ -220,6 +220,10 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
 
   gateway::HttpGatewayOptions http;
   http.listen = config.http_listen;
+  http.tls_cert_file = config.http_tls_cert_file;
+  http.tls_key_file = config.http_tls_key_file;
+  // ValidateServerConfig already refused plaintext off loopback unless this is set.
+  http.plaintext_behind_proxy = config.allow_insecure_remote;
   absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =
       gateway::HttpGateway::Create(http, s->InProcessChannel());
   if (!gw.ok()) {
@@ -341,6 +345,20 @@ absl::Status RegistryAuthServer::ExportSigningKeys() {
                                                     token_export_jwks_,
                                                     crypto::KeyIdStyle::kJwkThumbprint);
   if (!s.ok()) LOG_ERROR(absl::StrCat("signing key exports not written: ", s.message()));
+  return s;
+}
+
+absl::Status RegistryAuthServer::ReloadHttpCertificate() {
+  if (gateway_ == nullptr || !gateway_->tls()) {
+    return absl::FailedPreconditionError("the HTTP adapter serves no TLS; nothing to reload");
+  }
+  absl::Status s = gateway_->ReloadCertificate();
+  if (s.ok()) {
+    LOG_INFO("HTTP adapter certificate reloaded (new connections use it)");
+  } else {
+    LOG_ERROR(absl::StrCat("HTTP adapter certificate NOT reloaded, keeping the previous one: ",
+                           s.message()));
+  }
   return s;
 }
 

@@ -70,6 +70,9 @@ class RegistryAuthServer {
   // the configured exports again. The previous set stays in force if the new one does not
   // load. FAILED_PRECONDITION without a token realm.
   absl::Status ReloadSigningKeys();
+  // Re-reads the HTTP adapter's TLS certificate and key (SIGHUP): new connections use them,
+  // open ones keep theirs. FAILED_PRECONDITION without HTTPS.
+  absl::Status ReloadHttpCertificate();
   // Stops accepting calls, lets in-flight calls finish within `grace`, then stops everything.
   // Idempotent.
   void Shutdown(absl::Duration grace);
