@@ -32,6 +32,7 @@
 #include "model/model.h"
 #include "services/secret_reencryption.h"
 #include "storage/postgres_store.h"
+#include "storage/postgres_token_store.h"
 
 namespace registryauth::server {
 namespace {
@@ -200,7 +201,15 @@ class KeysCommand {
 
   const std::string command_;
   const SubcommandIo& io_;
+  // Rows per key id: stored secrets (ciphertexts) and token hashes (crypto/secret_hasher.h).
+  struct KeyUse {
+    int64_t secrets = 0;
+    int64_t hashes = 0;
+  };
+  absl::StatusOr<std::map<uint32_t, KeyUse>> CountKeyUse();
+
   std::unique_ptr<storage::RegistryStore> store_;
+  std::unique_ptr<storage::TokenStore> token_store_;
   RealClock clock_;
   const std::string request_id_ = NewRequestId();
 };
@@ -242,7 +251,38 @@ absl::Status KeysCommand::OpenStore(const std::string& dsn) {
     store_.reset();
     return absl::Status(ping.code(), absl::StrCat("database: ", ping.message()));
   }
+  absl::StatusOr<std::unique_ptr<storage::TokenStore>> tokens;
+  if (io_.open_token_store) {
+    tokens = io_.open_token_store(dsn);
+  } else {
+    storage::PostgresOptions options;
+    options.dsn = dsn;
+    options.pool_size = 1;
+    absl::StatusOr<std::unique_ptr<storage::PostgresTokenStore>> pg =
+        storage::PostgresTokenStore::Create(options);
+    if (pg.ok()) {
+      tokens = std::unique_ptr<storage::TokenStore>(*std::move(pg));
+    } else {
+      tokens = pg.status();
+    }
+  }
+  if (!tokens.ok()) {
+    return absl::Status(tokens.status().code(),
+                        absl::StrCat("database_url: ", tokens.status().message()));
+  }
+  token_store_ = *std::move(tokens);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<uint32_t, KeysCommand::KeyUse>> KeysCommand::CountKeyUse() {
+  absl::StatusOr<std::map<uint32_t, int64_t>> secrets = store_->CountSecretsByKeyId();
+  if (!secrets.ok()) return secrets.status();
+  absl::StatusOr<std::map<uint32_t, int64_t>> hashes = token_store_->CountSecretHashesByKeyId();
+  if (!hashes.ok()) return hashes.status();
+  std::map<uint32_t, KeyUse> use;
+  for (const auto& [id, n] : *secrets) use[id].secrets = n;
+  for (const auto& [id, n] : *hashes) use[id].hashes = n;
+  return use;
 }
 
 absl::StatusOr<std::unique_ptr<crypto::KeyRing>> KeysCommand::LoadRing(const ParsedArgs& a) const {
@@ -382,25 +422,28 @@ int KeysCommand::Usage(const ParsedArgs& a) {
   absl::StatusOr<std::unique_ptr<crypto::KeyRing>> ring = LoadRing(a);
   if (!ring.ok()) return Fail(ring.status());
   if (absl::Status s = OpenStore(*dsn); !s.ok()) return Fail(s);
-  absl::StatusOr<std::map<uint32_t, int64_t>> counts = store_->CountSecretsByKeyId();
+  absl::StatusOr<std::map<uint32_t, KeyUse>> counts = CountKeyUse();
   if (!counts.ok()) return Fail(counts.status());
 
-  std::map<uint32_t, int64_t> rows = *counts;
-  for (uint32_t id : (*ring)->key_ids()) rows.emplace(id, 0);  // unused keys show as 0
+  std::map<uint32_t, KeyUse> rows = *counts;
+  for (uint32_t id : (*ring)->key_ids()) rows.emplace(id, KeyUse{});  // unused keys show as 0
   const std::vector<uint32_t> ids = (*ring)->key_ids();
   int64_t unreadable = 0;
-  *io_.out << absl::StrFormat("%-10s %10s  %s\n", "KEY", "SECRETS", "NOTE");
+  *io_.out << absl::StrFormat("%-10s %10s %12s  %s\n", "KEY", "SECRETS", "TOKEN_HASHES", "NOTE");
   for (const auto& [id, n] : rows) {
     std::string note;
     if (id == (*ring)->primary_key_id()) {
       note = "primary";
     } else if (std::find(ids.begin(), ids.end(), id) == ids.end()) {
-      note = "NOT IN THE KEY RING: these secrets cannot be decrypted";
-      unreadable += n;
-    } else if (n == 0) {
+      note = "NOT IN THE KEY RING: these secrets cannot be decrypted, nor these tokens verified";
+      unreadable += n.secrets + n.hashes;
+    } else if (n.secrets == 0 && n.hashes == 0) {
       note = "unused: may be retired";
+    } else if (n.secrets == 0) {
+      note = "token hashes only: regenerate those service-account secrets, or let the tokens "
+             "expire";
     }
-    *io_.out << absl::StrFormat("%-10d %10d  %s\n", id, n, note);
+    *io_.out << absl::StrFormat("%-10d %10d %12d  %s\n", id, n.secrets, n.hashes, note);
   }
   if (unreadable > 0) {
     *io_.err << "registry-authd keys usage: " << unreadable
@@ -487,13 +530,18 @@ int KeysCommand::Retire(const ParsedArgs& a) {
         "key ", *id, " is the primary key; generate or promote another key, reload, and "
         "re-encrypt first"));
   } else {
-    absl::StatusOr<std::map<uint32_t, int64_t>> counts = store_->CountSecretsByKeyId();
+    absl::StatusOr<std::map<uint32_t, KeyUse>> counts = CountKeyUse();
     if (!counts.ok()) return Fail(counts.status());
     auto it = counts->find(*id);
-    if (it != counts->end() && it->second > 0) {
+    if (it != counts->end() && it->second.secrets > 0) {
       refused = absl::FailedPreconditionError(absl::StrCat(
-          "key ", *id, " still encrypts ", it->second,
+          "key ", *id, " still encrypts ", it->second.secrets,
           " stored secrets; run `registry-authd keys reencrypt` first"));
+    } else if (it != counts->end() && it->second.hashes > 0) {
+      refused = absl::FailedPreconditionError(absl::StrCat(
+          "key ", *id, " still verifies ", it->second.hashes,
+          " token hashes (service accounts, pull or refresh tokens); regenerate those "
+          "service-account secrets, or wait until the tokens expire and are cleaned up"));
     }
   }
   if (!refused.ok()) return AuditAndExit("KeyRetire", *id, refused, "", Fail(refused));

@@ -51,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "server/config.h"
 #include "storage/registry_store.h"
+#include "storage/token_store.h"
 
 namespace registryauth::server {
 
@@ -58,12 +59,18 @@ namespace registryauth::server {
 using StoreOpener =
     std::function<absl::StatusOr<std::unique_ptr<storage::RegistryStore>>(const std::string& dsn)>;
 
+// The same for the token realm's store (token hashes also depend on the key ring).
+using TokenStoreOpener =
+    std::function<absl::StatusOr<std::unique_ptr<storage::TokenStore>>(const std::string& dsn)>;
+
 struct SubcommandIo {
   std::ostream* out;
   std::ostream* err;
   EnvLookup env;
   // Null: the PostgreSQL store.
   StoreOpener open_store;
+  // Null: the PostgreSQL token store.
+  TokenStoreOpener open_token_store;
 };
 
 // True if `first_arg` (argv[1]) names a subcommand: "keys" or "apikey".

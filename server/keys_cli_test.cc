@@ -17,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -27,6 +28,8 @@
 #include "crypto/keyring.h"
 #include "crypto/keyring_holder.h"
 #include "gtest/gtest.h"
+#include "storage/postgres_token_store.h"
+#include "model/tokens.h"
 #include "model/model.h"
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
@@ -178,6 +181,11 @@ class KeysCliTest : public ::testing::Test {
   std::string key_file_;
 };
 
+// One line of `keys usage` output.
+std::string UsageRow(uint32_t id, int64_t secrets, int64_t hashes, const std::string& note) {
+  return absl::StrFormat("%-10d %10d %12d  %s\n", id, secrets, hashes, note);
+}
+
 TEST_F(KeysCliTest, GeneratePromoteAndAuditRows) {
   Result r = Keys({"generate"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -305,9 +313,9 @@ TEST_F(KeysCliTest, FullRotationAgainstPostgres) {
 
   Result r = Keys({"usage"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(absl::StrContains(r.out, "1                  12  \n")) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "2                  13  primary\n")) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "3                   0  unused: may be retired\n")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, UsageRow(1, 12, 0, ""))) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, UsageRow(2, 13, 0, "primary"))) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, UsageRow(3, 0, 0, "unused: may be retired"))) << r.out;
 
   // Retiring a key in use, or the primary, is refused and changes nothing.
   const std::string file_before = ReadAll(key_file_);
@@ -359,7 +367,7 @@ TEST_F(KeysCliTest, FullRotationAgainstPostgres) {
   }
   r = Keys({"usage"});
   ASSERT_EQ(r.code, 0);
-  EXPECT_TRUE(absl::StrContains(r.out, "3                  25  primary\n")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, UsageRow(3, 25, 0, "primary"))) << r.out;
 
   std::vector<AuditEvent> audit = KeyAudit();
   std::vector<std::string> actions;
@@ -389,7 +397,7 @@ TEST_F(KeysCliTest, UndecryptableRowsAreSkippedReportedAndBlockRetirement) {
 
   Result usage = Keys({"usage"});
   ASSERT_EQ(usage.code, 0);
-  EXPECT_TRUE(absl::StrContains(usage.out, "9                   2  NOT IN THE KEY RING")) << usage.out;
+  EXPECT_TRUE(absl::StrContains(usage.out, absl::StrFormat("%-10d %10d %12d  NOT IN THE KEY RING", 9, 2, 0))) << usage.out;
 
   // Batches of 1 with 2 bad rows in front of the loop: it must page past them and end.
   Result r = Keys({"reencrypt", "--batch_size=1"});
@@ -435,6 +443,41 @@ TEST_F(KeysCliTest, ApiKeyPrintsAKeyAndItsPolicyLine) {
   ASSERT_TRUE(policy.ok()) << policy.status();
   EXPECT_TRUE((*policy)->FindByApiKey(lines[0]).has_value());
   EXPECT_NE(Run({"apikey"}).out, r.out);  // fresh every time
+}
+
+TEST_F(KeysCliTest, TokenHashesCountAndBlockRetirement) {
+  ASSERT_EQ(Keys({"generate"}).code, 0);
+  ASSERT_EQ(Keys({"generate"}).code, 0);  // key 2 becomes primary
+  // A service account whose secret hash was made under key 1.
+  storage::PostgresOptions options;
+  options.dsn = db_->dsn();
+  options.pool_size = 1;
+  auto tokens = storage::PostgresTokenStore::Create(options);
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  ASSERT_TRUE(store_->CreateWorkspace(Workspace{"acme", "Acme"}).ok());
+  absl::StatusOr<crypto::SecretDigest> digest = RingFromFile(1)->Get()->Hash("ras_x");
+  ASSERT_TRUE(digest.ok());
+  ASSERT_EQ(digest->key_id, 1u);
+  ServiceAccount sa;
+  sa.workspace_id = "acme";
+  sa.id = "builder";
+  sa.secret_hash = {digest->digest, digest->key_id};
+  sa.create_time = sa.update_time = sa.secret_rotate_time = absl::Now();
+  ASSERT_TRUE((*tokens)->CreateServiceAccount(sa).ok());
+
+  Result r = Keys({"usage"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, UsageRow(1, 0, 1, "token hashes only: regenerate those "
+                                                         "service-account secrets, or let the "
+                                                         "tokens expire")))
+      << r.out;
+  r = Keys({"retire", "1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "key 1 still verifies 1 token hashes")) << r.err;
+
+  ASSERT_TRUE((*tokens)->DeleteServiceAccount("acme", "builder", 0).ok());
+  r = Keys({"retire", "1"});
+  EXPECT_EQ(r.code, 0) << r.err;
 }
 
 }  // namespace
