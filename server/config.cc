@@ -42,6 +42,7 @@ ABSL_FLAG(std::string, token_ttl, "", "token realm: registry token lifetime, 60s
 ABSL_FLAG(std::string, pull_token_ttl, "", "default MintPullToken lifetime (env REGAUTH_PULL_TOKEN_TTL; default 1h)");
 ABSL_FLAG(std::string, pull_token_max_ttl, "", "maximum MintPullToken lifetime (env REGAUTH_PULL_TOKEN_MAX_TTL; default 24h)");
 ABSL_FLAG(std::string, refresh_token_ttl, "", "token realm: refresh token lifetime (env REGAUTH_REFRESH_TOKEN_TTL; default 720h)");
+ABSL_FLAG(std::string, token_cache_ttl, "", "token realm: how long a replica reuses account and pull-token rows; other replicas' revocations apply within it; 0s disables (env REGAUTH_TOKEN_CACHE_TTL; default 5s)");
 ABSL_FLAG(std::string, http_tls_cert_file, "", "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
 ABSL_FLAG(std::string, http_tls_key_file, "", "HTTPS private key for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_KEY_FILE)");
 
@@ -296,6 +297,13 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
       absl::Status s = ParsePositiveDuration(d.name, *v, d.out, d.max);
       if (!s.ok()) return s;
     }
+  }
+  if (auto v = Setting(FLAGS_token_cache_ttl, "REGAUTH_TOKEN_CACHE_TTL", env)) {
+    absl::Duration d;
+    if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration() || d > absl::Minutes(5)) {
+      return Invalid("token_cache_ttl", "must be a duration between 0s and 5m");
+    }
+    c.token_cache_ttl = d;
   }
   if (auto v = Setting(FLAGS_http_tls_cert_file, "REGAUTH_HTTP_TLS_CERT_FILE", env)) {
     c.http_tls_cert_file = *v;

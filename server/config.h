@@ -83,6 +83,8 @@ struct ServerConfig {
   absl::Duration pull_token_ttl = absl::Hours(1);
   absl::Duration pull_token_max_ttl = absl::Hours(24);
   absl::Duration refresh_token_ttl = absl::Hours(24 * 30);
+  // How long a replica reuses account/pull-token rows and clean throttle states (0: never).
+  absl::Duration token_cache_ttl = absl::Seconds(5);
 
   // HTTPS for the HTTP adapter: certificate chain and key (PEM files). Both or neither.
   // Docker clients insist on an HTTPS token realm outside localhost.

@@ -189,6 +189,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
     realm.pull_token_default_ttl = config.pull_token_ttl;
     realm.pull_token_max_ttl = config.pull_token_max_ttl;
     realm.refresh_token_ttl = config.refresh_token_ttl;
+    realm.cache_ttl = config.token_cache_ttl;
   }
   absl::Status realm_valid = services::TokenRealm::ValidateOptions(realm);
   if (!realm_valid.ok()) return realm_valid;

@@ -219,7 +219,10 @@ TokenRealm::TokenRealm(storage::RegistryStore& registry_store, storage::TokenSto
       clock_(clock),
       options_(std::move(options)),
       authz_(registry_store),
-      audit_(registry_store, clock) {}
+      audit_(registry_store, clock),
+      account_cache_(clock, options_.cache_ttl, options_.cache_capacity),
+      pull_cache_(clock, options_.cache_ttl, options_.cache_capacity),
+      clean_throttle_cache_(clock, options_.cache_ttl, options_.cache_capacity) {}
 
 absl::Status TokenRealm::ValidateOptions(const TokenRealmOptions& o) {
   if (o.service.size() > kMaxServiceName) {
@@ -268,13 +271,33 @@ std::string TokenRealm::ServiceAccountUsername(std::string_view workspace_id,
 
 // ---- The realm -----------------------------------------------------------------------------
 
+absl::StatusOr<ServiceAccount> TokenRealm::CachedServiceAccount(std::string_view username,
+                                                                std::string_view workspace_id,
+                                                                std::string_view id) {
+  const std::string key(username);
+  if (std::optional<ServiceAccount> hit = account_cache_.Get(key)) return *std::move(hit);
+  absl::StatusOr<ServiceAccount> account = tokens_.GetServiceAccount(workspace_id, id);
+  if (account.ok()) account_cache_.Put(key, *account);
+  return account;
+}
+
+absl::StatusOr<PullToken> TokenRealm::CachedPullToken(std::string_view id) {
+  const std::string key(id);
+  if (std::optional<PullToken> hit = pull_cache_.Get(key)) return *std::move(hit);
+  absl::StatusOr<PullToken> token = tokens_.GetPullToken(id);
+  if (token.ok()) pull_cache_.Put(key, *token);
+  return token;
+}
+
 absl::Status TokenRealm::CheckThrottle(const std::vector<std::string>& keys, absl::Time now,
                                        int32_t* first_key_failures) {
   absl::Time blocked_until = absl::InfinitePast();
   for (size_t i = 0; i < keys.size(); ++i) {
+    if (clean_throttle_cache_.Get(keys[i]).has_value()) continue;  // no failures, recently
     ASSIGN_OR_RETURN(ThrottleState state, tokens_.GetThrottleState(keys[i]));
     blocked_until = std::max(blocked_until, state.blocked_until);
     if (i == 0 && first_key_failures != nullptr) *first_key_failures = state.failures;
+    if (state.failures == 0 && state.blocked_until <= now) clean_throttle_cache_.Put(keys[i], true);
   }
   if (blocked_until <= now) return absl::OkStatus();
   const absl::Duration wait = absl::Ceil(blocked_until - now, absl::Seconds(1));
@@ -286,6 +309,7 @@ absl::Status TokenRealm::CheckThrottle(const std::vector<std::string>& keys, abs
 
 void TokenRealm::RecordFailure(const std::vector<std::string>& keys, absl::Time now) {
   for (const std::string& key : keys) {
+    clean_throttle_cache_.Erase(key);
     absl::StatusOr<ThrottleState> s = tokens_.RecordLoginFailure(key, now, options_.throttle);
     if (!s.ok()) {
       LOG_WARNING(absl::StrCat("cannot record a failed login: ", s.status().message()));
@@ -302,7 +326,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::LoginWithPassword(std::string_
         password.substr(0, sizeof(kPullTokenSecretPrefix) - 1) != kPullTokenSecretPrefix) {
       return InvalidCredentials();
     }
-    absl::StatusOr<PullToken> token = tokens_.GetPullToken(id);
+    absl::StatusOr<PullToken> token = CachedPullToken(id);
     if (absl::IsNotFound(token.status())) return InvalidCredentials();
     if (!token.ok()) return token.status();
     if (!hasher_.Verify(password, {token->secret_hash.key_id, token->secret_hash.digest}) ||
@@ -324,7 +348,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::LoginWithPassword(std::string_
       password.substr(0, sizeof(kServiceAccountSecretPrefix) - 1) != kServiceAccountSecretPrefix) {
     return InvalidCredentials();
   }
-  absl::StatusOr<ServiceAccount> account = tokens_.GetServiceAccount(ws, id);
+  absl::StatusOr<ServiceAccount> account = CachedServiceAccount(username, ws, id);
   if (absl::IsNotFound(account.status())) return InvalidCredentials();
   if (!account.ok()) return account.status();
   if (!hasher_.Verify(password, {account->secret_hash.key_id, account->secret_hash.digest}) ||
@@ -334,6 +358,9 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::LoginWithPassword(std::string_
   if (now - account->last_used_time >= options_.touch_interval) {
     if (absl::Status s = tokens_.TouchServiceAccount(ws, id, now); !s.ok()) {
       LOG_WARNING(absl::StrCat("cannot record the last use of a service account: ", s.message()));
+    } else {
+      account->last_used_time = now;
+      account_cache_.Put(std::string(username), *account);
     }
   }
   Principal p;
@@ -347,8 +374,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::LoginWithPassword(std::string_
 absl::StatusOr<TokenRealm::Principal> TokenRealm::PrincipalOfSubject(std::string_view subject,
                                                                      absl::Time now) {
   if (subject.substr(0, sizeof(kPullUserPrefix) - 1) == kPullUserPrefix) {
-    absl::StatusOr<PullToken> token =
-        tokens_.GetPullToken(subject.substr(sizeof(kPullUserPrefix) - 1));
+    absl::StatusOr<PullToken> token = CachedPullToken(subject.substr(sizeof(kPullUserPrefix) - 1));
     if (absl::IsNotFound(token.status())) return InvalidCredentials();
     if (!token.ok()) return token.status();
     if (token->revoke_time <= now || token->expire_time <= now) return InvalidCredentials();
@@ -361,7 +387,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::PrincipalOfSubject(std::string
   const size_t plus = subject.find('+');
   if (plus == std::string_view::npos) return InvalidCredentials();
   absl::StatusOr<ServiceAccount> account =
-      tokens_.GetServiceAccount(subject.substr(0, plus), subject.substr(plus + 1));
+      CachedServiceAccount(subject, subject.substr(0, plus), subject.substr(plus + 1));
   if (absl::IsNotFound(account.status())) return InvalidCredentials();
   if (!account.ok()) return account.status();
   if (!account->enabled || account->expire_time <= now) return InvalidCredentials();
@@ -443,6 +469,8 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
   if (account_failures > 0) {
     if (absl::Status s = tokens_.ClearLoginFailures(keys[0]); !s.ok()) {
       LOG_WARNING(absl::StrCat("cannot clear failed logins: ", s.message()));
+    } else {
+      clean_throttle_cache_.Put(keys[0], true);
     }
   }
   return p;
@@ -589,6 +617,7 @@ absl::StatusOr<PullToken> TokenRealm::RevokePullToken(const RequestContext& ctx,
     if (!token.ok()) return token.status();
     const absl::Time now = clock_.Now();
     ASSIGN_OR_RETURN(bool revoked, tokens_.RevokePullToken(n.second, now));
+    pull_cache_.Erase(n.second);
     if (revoked) token->revoke_time = now;
     return token;
   }();
@@ -602,7 +631,10 @@ absl::StatusOr<int64_t> TokenRealm::RevokePullTokens(const RequestContext& ctx,
   const std::string resource = FormatAppName(n.workspace_id, n.app_id);
   absl::StatusOr<int64_t> result = [&]() -> absl::StatusOr<int64_t> {
     RETURN_IF_ERROR(authz_.Check(ctx, Operation::kRevokeToken, n.workspace_id));
-    return tokens_.RevokePullTokensOfApp(n.workspace_id, n.app_id, clock_.Now());
+    absl::StatusOr<int64_t> revoked =
+        tokens_.RevokePullTokensOfApp(n.workspace_id, n.app_id, clock_.Now());
+    pull_cache_.Clear();  // the cache is keyed by token id; drop them all
+    return revoked;
   }();
   audit_.RecordChange(ctx, "RevokePullTokens", resource, result.status());
   return result;
@@ -755,6 +787,7 @@ absl::StatusOr<ServiceAccount> TokenRealm::UpdateServiceAccount(const RequestCon
     updated.update_time = now;
     absl::StatusOr<ServiceAccount> stored =
         tokens_.UpdateServiceAccount(updated, current->version);
+    account_cache_.Erase(ServiceAccountUsername(n.first, n.second));
     if (!stored.ok()) return MapStoreError(stored.status(), resource);
     return stored;
   }();
@@ -770,6 +803,7 @@ absl::Status TokenRealm::DeleteServiceAccount(const RequestContext& ctx, std::st
     RETURN_IF_ERROR(authz_.Check(ctx, Operation::kManage, n.first));
     ASSIGN_OR_RETURN(int64_t expected, RegistryService::ParseEtag(etag, "etag"));
     absl::Status deleted = tokens_.DeleteServiceAccount(n.first, n.second, expected);
+    account_cache_.Erase(ServiceAccountUsername(n.first, n.second));
     if (!deleted.ok()) return MapStoreError(deleted, resource);
     absl::StatusOr<int64_t> revoked = tokens_.RevokeRefreshTokensOfSubject(
         ServiceAccountUsername(n.first, n.second), clock_.Now());
@@ -808,6 +842,7 @@ absl::StatusOr<ServiceAccountWithSecret> TokenRealm::RegenerateServiceAccountSec
     updated.update_time = now;
     absl::StatusOr<ServiceAccount> stored =
         tokens_.UpdateServiceAccount(updated, current->version);
+    account_cache_.Erase(ServiceAccountUsername(n.first, n.second));
     if (!stored.ok()) return MapStoreError(stored.status(), resource);
     out.account = *std::move(stored);
     out.username = ServiceAccountUsername(n.first, n.second);

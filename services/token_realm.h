@@ -17,6 +17,11 @@
 //      replicas); while either key is blocked the request is RESOURCE_EXHAUSTED (reason
 //      TOO_MANY_FAILED_LOGINS, retry_after = the rest of the block) before any credential is
 //      looked at. A success clears the account's failures.
+//   Caching (TokenRealmOptions::cache_ttl, 5 s): account and pull-token rows and "no failures"
+//   throttle states are reused for a few seconds, so a steady stream of logins costs no
+//   database round trip. Changes through this replica invalidate at once; another replica's
+//   changes (a disable, a revoke, a block) are seen within cache_ttl. Registry tokens already
+//   issued live token_ttl (minutes) anyway, which bounds any revocation delay far more.
 //   5. The token carries the intersection of the requested scopes and the principal's grants
 //      (realm/grants.h); asking for more is not an error.
 //   6. It is a JWT signed by the JwtSigner: iss, sub, aud (= service, one string), iat, nbf,
@@ -44,6 +49,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/secret.h"
+#include "common/ttl_cache.h"
 #include "crypto/jwt_signer.h"
 #include "crypto/secret_hasher.h"
 #include "model/tokens.h"
@@ -78,6 +84,12 @@ struct TokenRealmOptions {
   // A successful login updates the account's last_used_time only when it is older than this
   // (one write per account per interval, not per request).
   absl::Duration touch_interval = absl::Minutes(1);
+  // How long a replica may reuse a service account or pull token row it read, and a "no failed
+  // logins" throttle state, instead of asking the database on every /token request. Changes
+  // made through this replica apply at once; changes made through another replica (disable,
+  // revoke, a block after failures there) apply here within this time. Zero: no cache.
+  absl::Duration cache_ttl = absl::Seconds(5);
+  size_t cache_capacity = 100000;
 };
 
 enum class TokenGrantType { kGet, kPassword, kRefreshToken };
@@ -201,6 +213,11 @@ class TokenRealm {
   absl::StatusOr<Principal> PrincipalOfSubject(std::string_view subject, absl::Time now);
   // RESOURCE_EXHAUSTED while any key is blocked; `first_key_failures` (optional) gets the
   // failure count of keys[0].
+  // Reads through the caches (TokenRealmOptions::cache_ttl); NOT_FOUND results are not cached.
+  absl::StatusOr<ServiceAccount> CachedServiceAccount(std::string_view username,
+                                                      std::string_view workspace_id,
+                                                      std::string_view id);
+  absl::StatusOr<PullToken> CachedPullToken(std::string_view id);
   absl::Status CheckThrottle(const std::vector<std::string>& keys, absl::Time now,
                              int32_t* first_key_failures);
   void RecordFailure(const std::vector<std::string>& keys, absl::Time now);
@@ -215,6 +232,10 @@ class TokenRealm {
   const TokenRealmOptions options_;
   Authorizer authz_;
   AuditLog audit_;
+  // See TokenRealmOptions::cache_ttl. Keys: `<workspace>+<id>`, pull token id, throttle key.
+  TtlCache<std::string, ServiceAccount> account_cache_;
+  TtlCache<std::string, PullToken> pull_cache_;
+  TtlCache<std::string, bool> clean_throttle_cache_;
 };
 
 }  // namespace registryauth::services

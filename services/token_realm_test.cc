@@ -569,6 +569,82 @@ TEST_F(TokenRealmTest, DisabledRealmRefusesTokensButManagesAccounts) {
   EXPECT_TRUE(off.CreateServiceAccount(Admin(), "workspaces/acme", "x", in).ok());
 }
 
+TEST_F(TokenRealmTest, AnotherReplicasChangesApplyWithinTheCacheTtl) {
+  // A second replica on the same stores: its revoke/disable is seen here within cache_ttl;
+  // this replica's own changes apply at once.
+  TokenRealm other(store_, tokens_, *ring_, &signer_, clock_, Options());
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  const std::string secret(sa.secret.view());
+  absl::StatusOr<MintedPullToken> m =
+      realm_.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::ZeroDuration());
+  ASSERT_TRUE(m.ok());
+  const std::string password(m->password.view());
+  ASSERT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());
+  ASSERT_TRUE(realm_.IssueToken(Client(), Basic(m->username, password, {})).ok());
+
+  ServiceAccountInput off;
+  off.enabled = false;
+  ASSERT_TRUE(other.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", off,
+                                         {"disabled"}, "")
+                  .ok());
+  ASSERT_TRUE(
+      other.RevokePullToken(Deployer(), TokenRealm::FormatPullTokenName("acme", m->token.id))
+          .ok());
+  // Still cached here...
+  EXPECT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());
+  EXPECT_TRUE(realm_.IssueToken(Client(), Basic(m->username, password, {})).ok());
+  // ... and refused there at once, and here after the TTL.
+  ExpectInvalidCredentials(other.IssueToken(Client(), Basic("acme+builder", secret, {})).status());
+  clock_.Advance(Options().cache_ttl);
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).status());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic(m->username, password, {})).status());
+}
+
+TEST_F(TokenRealmTest, ThisReplicasChangesApplyAtOnceDespiteTheCache) {
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  const std::string secret(sa.secret.view());
+  ASSERT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());
+  absl::StatusOr<ServiceAccountWithSecret> regenerated = realm_.RegenerateServiceAccountSecret(
+      Admin(), "workspaces/acme/serviceAccounts/builder", "");
+  ASSERT_TRUE(regenerated.ok());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).status());
+  EXPECT_TRUE(realm_
+                  .IssueToken(Client(), Basic("acme+builder",
+                                              std::string(regenerated->secret.view()), {}))
+                  .ok());
+  ASSERT_TRUE(realm_.DeleteServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", "")
+                  .ok());
+  ExpectInvalidCredentials(
+      realm_.IssueToken(Client(), Basic("acme+builder", std::string(regenerated->secret.view()),
+                                        {}))
+          .status());
+
+  absl::StatusOr<MintedPullToken> m =
+      realm_.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::ZeroDuration());
+  ASSERT_TRUE(m.ok());
+  const std::string password(m->password.view());
+  ASSERT_TRUE(realm_.IssueToken(Client(), Basic(m->username, password, {})).ok());
+  ASSERT_TRUE(realm_.RevokePullTokens(Deployer(), "workspaces/acme/apps/web").ok());
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic(m->username, password, {})).status());
+}
+
+TEST_F(TokenRealmTest, AnotherReplicasBlockAppliesWithinTheCacheTtl) {
+  TokenRealm other(store_, tokens_, *ring_, &signer_, clock_, Options());
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  const std::string secret(sa.secret.view());
+  ASSERT_TRUE(realm_.IssueToken(Client("10.5.5.5"), Basic("acme+builder", secret, {})).ok());
+  for (int i = 0; i < 6; ++i) {
+    (void)other.IssueToken(Client("10.6.6." + std::to_string(i)),
+                           Basic("acme+builder", "ras_wrong", {}));
+  }
+  EXPECT_EQ(other.IssueToken(Client("10.5.5.5"), Basic("acme+builder", secret, {})).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  // This replica saw the account clean less than cache_ttl ago; the block (1 s) may pass
+  // unseen here, but never for longer than cache_ttl.
+  clock_.Advance(absl::Milliseconds(500));
+  EXPECT_TRUE(realm_.IssueToken(Client("10.5.5.5"), Basic("acme+builder", secret, {})).ok());
+}
+
 TEST(TokenRealmOptionsTest, Validation) {
   TokenRealmOptions o;
   o.service = "registry";
