@@ -43,6 +43,7 @@ ABSL_FLAG(std::string, pull_token_ttl, "", "default MintPullToken lifetime (env 
 ABSL_FLAG(std::string, pull_token_max_ttl, "", "maximum MintPullToken lifetime (env REGAUTH_PULL_TOKEN_MAX_TTL; default 24h)");
 ABSL_FLAG(std::string, refresh_token_ttl, "", "token realm: refresh token lifetime (env REGAUTH_REFRESH_TOKEN_TTL; default 720h)");
 ABSL_FLAG(std::string, token_cache_ttl, "", "token realm: how long a replica reuses account and pull-token rows; other replicas' revocations apply within it; 0s disables (env REGAUTH_TOKEN_CACHE_TTL; default 5s)");
+ABSL_FLAG(std::string, token_housekeeping_interval, "", "how often expired tokens and stale throttle states are deleted (env REGAUTH_TOKEN_HOUSEKEEPING_INTERVAL; default 10m)");
 ABSL_FLAG(std::string, http_tls_cert_file, "", "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
 ABSL_FLAG(std::string, http_tls_key_file, "", "HTTPS private key for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_KEY_FILE)");
 
@@ -292,6 +293,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
                            "pull_token_max_ttl", &c.pull_token_max_ttl, absl::Hours(24 * 366)},
            DurationSetting{FLAGS_refresh_token_ttl, "REGAUTH_REFRESH_TOKEN_TTL",
                            "refresh_token_ttl", &c.refresh_token_ttl, absl::Hours(24 * 366)},
+           DurationSetting{FLAGS_token_housekeeping_interval,
+                           "REGAUTH_TOKEN_HOUSEKEEPING_INTERVAL", "token_housekeeping_interval",
+                           &c.token_housekeeping_interval, absl::Hours(24)},
        }) {
     if (auto v = Setting(d.flag, d.env, env)) {
       absl::Status s = ParsePositiveDuration(d.name, *v, d.out, d.max);

@@ -85,6 +85,8 @@ struct ServerConfig {
   absl::Duration refresh_token_ttl = absl::Hours(24 * 30);
   // How long a replica reuses account/pull-token rows and clean throttle states (0: never).
   absl::Duration token_cache_ttl = absl::Seconds(5);
+  // How often expired tokens (a day after expiry) and stale throttle states are deleted.
+  absl::Duration token_housekeeping_interval = absl::Minutes(10);
 
   // HTTPS for the HTTP adapter: certificate chain and key (PEM files). Both or neither.
   // Docker clients insist on an HTTPS token realm outside localhost.

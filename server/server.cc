@@ -26,6 +26,7 @@
 #include "grpcpp/server_builder.h"
 #include "common/secret.h"
 #include "server/db_health.h"
+#include "server/periodic_task.h"
 #include "services/registry_auth.h"
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
@@ -219,6 +220,21 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
       *s->store_, s->grpc_server_->GetHealthCheckService(), config.health_interval);
   s->health_monitor_->Start();
 
+  // Expired tokens and stale throttle states go away by themselves (every replica may do it).
+  s->housekeeping_ = std::make_unique<PeriodicTask>(
+      config.token_housekeeping_interval, [realm = s->token_realm_.get()] {
+        absl::StatusOr<services::TokenRealm::HousekeepingResult> r = realm->Housekeep();
+        if (!r.ok()) {
+          LOG_WARNING(absl::StrCat("token housekeeping failed: ", r.status().message()));
+        } else if (r->pull_tokens + r->refresh_tokens + r->throttle_states > 0) {
+          LOG_INFO(absl::StrCat("token housekeeping deleted ", r->pull_tokens,
+                                " expired pull tokens, ", r->refresh_tokens,
+                                " expired refresh tokens, ", r->throttle_states,
+                                " stale throttle states"));
+        }
+      });
+  s->housekeeping_->Start();
+
   gateway::HttpGatewayOptions http;
   http.listen = config.http_listen;
   http.tls_cert_file = config.http_tls_cert_file;
@@ -382,6 +398,7 @@ void RegistryAuthServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   if (health_monitor_) health_monitor_->Stop();
+  if (housekeeping_) housekeeping_->Stop();
   // HTTP first: its requests ride the in-process channel into the gRPC server.
   if (gateway_) gateway_->Shutdown();
   if (grpc_server_) {

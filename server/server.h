@@ -39,6 +39,7 @@ namespace gateway { class HttpGateway; }
 namespace registryauth::server {
 
 class DbHealthMonitor;
+class PeriodicTask;
 
 class RegistryAuthServer {
  public:
@@ -101,6 +102,7 @@ class RegistryAuthServer {
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<DbHealthMonitor> health_monitor_;
+  std::unique_ptr<PeriodicTask> housekeeping_;
   std::unique_ptr<gateway::HttpGateway> gateway_;
   int grpc_port_ = 0;
   bool shut_down_ = false;

@@ -893,4 +893,15 @@ absl::StatusOr<RefreshToken> TokenRealm::RevokeRefreshToken(const RequestContext
   return result;
 }
 
+// ---- Housekeeping --------------------------------------------------------------------------
+
+absl::StatusOr<TokenRealm::HousekeepingResult> TokenRealm::Housekeep(absl::Duration keep_expired) {
+  const absl::Time now = clock_.Now();
+  HousekeepingResult r;
+  ASSIGN_OR_RETURN(r.pull_tokens, tokens_.DeleteExpiredPullTokens(now - keep_expired));
+  ASSIGN_OR_RETURN(r.refresh_tokens, tokens_.DeleteExpiredRefreshTokens(now - keep_expired));
+  ASSIGN_OR_RETURN(r.throttle_states, tokens_.DeleteStaleThrottleStates(now, options_.throttle));
+  return r;
+}
+
 }  // namespace registryauth::services

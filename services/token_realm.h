@@ -196,6 +196,17 @@ class TokenRealm {
   absl::StatusOr<RefreshToken> RevokeRefreshToken(const RequestContext& ctx,
                                                    std::string_view name);
 
+  // ---- Housekeeping (the server runs it every few minutes; safe on several replicas at once)
+  struct HousekeepingResult {
+    int64_t pull_tokens = 0;
+    int64_t refresh_tokens = 0;
+    int64_t throttle_states = 0;
+  };
+  // Deletes pull and refresh tokens that expired more than `keep_expired` ago (they stay
+  // listable that long) and throttle states whose window and block have ended. Their hashes
+  // then no longer hold a data key in use (`registry-authd keys retire`).
+  absl::StatusOr<HousekeepingResult> Housekeep(absl::Duration keep_expired = absl::Hours(24));
+
   // Resource names.
   static std::string FormatServiceAccountName(std::string_view workspace_id,
                                               std::string_view id);

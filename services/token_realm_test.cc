@@ -645,6 +645,33 @@ TEST_F(TokenRealmTest, AnotherReplicasBlockAppliesWithinTheCacheTtl) {
   EXPECT_TRUE(realm_.IssueToken(Client("10.5.5.5"), Basic("acme+builder", secret, {})).ok());
 }
 
+TEST_F(TokenRealmTest, HousekeepingDeletesLongExpiredTokensAndStaleThrottleStates) {
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  TokenRequest login = Basic("acme+builder", std::string(sa.secret.view()), {});
+  login.offline = true;
+  ASSERT_TRUE(realm_.IssueToken(Client(), login).ok());
+  ASSERT_TRUE(
+      realm_.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::Hours(1)).ok());
+  (void)realm_.IssueToken(Client("10.7.7.7"), Basic("acme+nobody", "ras_wrong", {}));
+
+  // Nothing is old enough yet.
+  absl::StatusOr<TokenRealm::HousekeepingResult> r = realm_.Housekeep();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->pull_tokens + r->refresh_tokens + r->throttle_states, 0);
+  EXPECT_EQ(realm_.ListPullTokens(Deployer(), "workspaces/acme", 0)->size(), 1u);
+
+  // An hour after the throttle window, the failures are forgotten; a day after expiry, the
+  // pull token goes; the refresh token (30 days) stays.
+  clock_.Advance(absl::Hours(1) + absl::Hours(24) + absl::Seconds(1));
+  r = realm_.Housekeep();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->pull_tokens, 1);
+  EXPECT_EQ(r->refresh_tokens, 0);
+  EXPECT_EQ(r->throttle_states, 2);  // account:acme+nobody and addr:10.7.7.7
+  EXPECT_TRUE(realm_.ListPullTokens(Deployer(), "workspaces/acme", 0)->empty());
+  EXPECT_EQ(realm_.ListRefreshTokens(Admin(), "workspaces/acme", "", 0)->size(), 1u);
+}
+
 TEST(TokenRealmOptionsTest, Validation) {
   TokenRealmOptions o;
   o.service = "registry";
