@@ -44,6 +44,8 @@ ABSL_FLAG(std::string, pull_token_max_ttl, "", "maximum MintPullToken lifetime (
 ABSL_FLAG(std::string, refresh_token_ttl, "", "token realm: refresh token lifetime (env REGAUTH_REFRESH_TOKEN_TTL; default 720h)");
 ABSL_FLAG(std::string, token_cache_ttl, "", "token realm: how long a replica reuses account and pull-token rows; other replicas' revocations apply within it; 0s disables (env REGAUTH_TOKEN_CACHE_TTL; default 5s)");
 ABSL_FLAG(std::string, token_housekeeping_interval, "", "how often expired tokens and stale throttle states are deleted (env REGAUTH_TOKEN_HOUSEKEEPING_INTERVAL; default 10m)");
+ABSL_FLAG(std::string, http_upstream, "", "adapter-only mode: serve HTTP against the gRPC service of a remote registry-authd at host:port (env REGAUTH_HTTP_UPSTREAM)");
+ABSL_FLAG(std::string, http_upstream_ca_file, "", "adapter-only mode: CA bundle to verify the upstream's TLS certificate (env REGAUTH_HTTP_UPSTREAM_CA_FILE)");
 ABSL_FLAG(std::string, http_tls_cert_file, "", "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
 ABSL_FLAG(std::string, http_tls_key_file, "", "HTTPS private key for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_KEY_FILE)");
 
@@ -152,7 +154,7 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
                      "unauthenticated mode is for local development and is refused on "
                      "non-loopback addresses");
     }
-  } else if (c.policy_file.empty()) {
+  } else if (c.policy_file.empty() && c.http_upstream.empty()) {
     return Invalid("policy_file",
                    "required: a caller policy (--policy_file or REGAUTH_POLICY_FILE); for local "
                    "development only, --insecure_allow_unauthenticated=true");
@@ -194,6 +196,25 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   }
   if (c.pull_token_ttl > c.pull_token_max_ttl) {
     return Invalid("pull_token_ttl", "must not exceed --pull_token_max_ttl");
+  }
+  if (!c.http_upstream.empty()) {
+    // Adapter-only mode: no database, keys, policy or realm of its own.
+    absl::StatusOr<HostPort> upstream = ParseHostPort(c.http_upstream, "http_upstream");
+    if (!upstream.ok()) return upstream.status();
+    if (upstream->port == 0) return Invalid("http_upstream", "needs a port");
+    if (c.http_upstream_ca_file.empty() && !c.allow_insecure_remote &&
+        !IsLoopbackHost(upstream->host)) {
+      return Invalid("http_upstream",
+                     "plaintext gRPC to a non-loopback upstream: give --http_upstream_ca_file, "
+                     "or set --allow_insecure_remote=true only inside a mesh that encrypts");
+    }
+    if (!c.token_service.empty()) {
+      return Invalid("token_service", "is the upstream's setting, not the adapter's");
+    }
+    return absl::OkStatus();
+  }
+  if (!c.http_upstream_ca_file.empty()) {
+    return Invalid("http_upstream_ca_file", "needs --http_upstream");
   }
   if (c.database_url.empty()) {
     return Invalid("database_url", "required (flag --database_url or env REGAUTH_DATABASE_URL)");
@@ -308,6 +329,10 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
       return Invalid("token_cache_ttl", "must be a duration between 0s and 5m");
     }
     c.token_cache_ttl = d;
+  }
+  if (auto v = Setting(FLAGS_http_upstream, "REGAUTH_HTTP_UPSTREAM", env)) c.http_upstream = *v;
+  if (auto v = Setting(FLAGS_http_upstream_ca_file, "REGAUTH_HTTP_UPSTREAM_CA_FILE", env)) {
+    c.http_upstream_ca_file = *v;
   }
   if (auto v = Setting(FLAGS_http_tls_cert_file, "REGAUTH_HTTP_TLS_CERT_FILE", env)) {
     c.http_tls_cert_file = *v;

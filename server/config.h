@@ -88,6 +88,15 @@ struct ServerConfig {
   // How often expired tokens (a day after expiry) and stale throttle states are deleted.
   absl::Duration token_housekeeping_interval = absl::Minutes(10);
 
+  // Adapter-only mode: serve the HTTP adapter (REST routes and /token) against the gRPC
+  // service of a remote registry-authd at this host:port instead of an in-process one. No
+  // database, keys or policy are needed then; callers' credentials (x-api-key, Authorization:
+  // Bearer) pass through to the remote service, which authenticates them.
+  std::string http_upstream;
+  // CA bundle (PEM) to verify the upstream's TLS certificate; empty: plaintext, which is only
+  // allowed to a loopback upstream unless allow_insecure_remote.
+  std::string http_upstream_ca_file;
+
   // HTTPS for the HTTP adapter: certificate chain and key (PEM files). Both or neither.
   // Docker clients insist on an HTTPS token realm outside localhost.
   std::string http_tls_cert_file;

@@ -209,5 +209,30 @@ TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {
   EXPECT_TRUE(ValidateServerConfig(remote_tls).ok()) << ValidateServerConfig(remote_tls);
 }
 
+TEST(ServerConfigTest, AdapterOnlyModeNeedsNoDatabaseButAProtectedUpstream) {
+  ServerConfig c;
+  c.http_upstream = "127.0.0.1:50051";
+  EXPECT_TRUE(ValidateServerConfig(c).ok()) << ValidateServerConfig(c);
+  ServerConfig remote = c;
+  remote.http_upstream = "authd.internal:50051";
+  EXPECT_NE(ValidateServerConfig(remote).message().find("http_upstream_ca_file"),
+            std::string::npos);
+  remote.http_upstream_ca_file = "mesh-ca.pem";
+  EXPECT_TRUE(ValidateServerConfig(remote).ok());
+  ServerConfig no_port = c;
+  no_port.http_upstream = "127.0.0.1:0";
+  EXPECT_FALSE(ValidateServerConfig(no_port).ok());
+  ServerConfig with_realm = c;
+  with_realm.token_service = "registry";
+  EXPECT_FALSE(ValidateServerConfig(with_realm).ok());
+  ServerConfig stray_ca;
+  stray_ca.database_url = "host=x";
+  stray_ca.key_file = "k";
+  stray_ca.policy_file = "p";
+  stray_ca.http_upstream_ca_file = "ca.pem";
+  EXPECT_NE(ValidateServerConfig(stray_ca).message().find("needs --http_upstream"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace registryauth::server

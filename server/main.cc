@@ -25,6 +25,7 @@
 #include "server/config.h"
 #include "server/keys_cli.h"
 #include "server/signing_keys_cli.h"
+#include "gateway/http_gateway.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
       "  registry-authd keys generate|promote|usage|reencrypt|retire ...  (key rotation)\n"
       "  registry-authd apikey                                          (new API key)\n"
       "  registry-authd signing-keys generate|promote|remove|list|export (token signing keys)\n"
+      "  registry-authd --http_upstream=host:port [--http_upstream_ca_file=F] (HTTP adapter only)\n"
       "Every flag also reads an environment variable (REGAUTH_<FLAG>, see --helpfull).");
   absl::ParseCommandLine(argc, argv);
 
@@ -66,6 +68,30 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "registry-authd: configuration error: %s\n",
                  std::string(config.status().message()).c_str());
     return 2;
+  }
+  if (!config->http_upstream.empty()) {
+    auto gateway = registryauth::server::StartHttpAdapterOnly(*config);
+    if (!gateway.ok()) {
+      std::fprintf(stderr, "registry-authd: cannot start: %s\n",
+                   gateway.status().ToString().c_str());
+      return 1;
+    }
+    const std::string http_host = config->http_listen.substr(0, config->http_listen.rfind(':'));
+    LOG_INFO(absl::StrCat("HTTP listening on ", http_host, ":", (*gateway)->port(),
+                          " (/healthz, /readyz, /token, /v1/...)"));
+    int signal_number = 0;
+    while (true) {
+      sigwait(&stop_signals, &signal_number);
+      if (signal_number != SIGHUP) break;
+      if (!config->http_tls_cert_file.empty()) {
+        absl::Status s = (*gateway)->ReloadCertificate();
+        LOG_INFO(s.ok() ? std::string("HTTP adapter certificate reloaded")
+                        : absl::StrCat("HTTP adapter certificate NOT reloaded: ", s.message()));
+      }
+    }
+    (*gateway)->Shutdown();
+    LOG_INFO("stopped");
+    return 0;
   }
   auto server = registryauth::server::RegistryAuthServer::Start(*config);
   if (!server.ok()) {

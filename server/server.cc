@@ -22,6 +22,8 @@
 #include "gateway/http_gateway.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "common/secret.h"
@@ -101,6 +103,34 @@ std::string DescribeRing(const crypto::KeyRing& ring) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> StartHttpAdapterOnly(
+    const ServerConfig& config) {
+  absl::Status valid = ValidateServerConfig(config);
+  if (!valid.ok()) return valid;
+  if (config.http_upstream.empty()) {
+    return absl::InvalidArgumentError("http_upstream: required in adapter-only mode");
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!config.http_upstream_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadPemFile(config.http_upstream_ca_file,
+                                                 "http_upstream_ca_file");
+    if (!ca.ok()) return ca.status();
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = *ca;
+    credentials = grpc::SslCredentials(options);
+  }
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(config.http_upstream, credentials);
+  gateway::HttpGatewayOptions http;
+  http.listen = config.http_listen;
+  http.tls_cert_file = config.http_tls_cert_file;
+  http.tls_key_file = config.http_tls_key_file;
+  http.plaintext_behind_proxy = config.allow_insecure_remote;
+  LOG_INFO(absl::StrCat("HTTP adapter only, calling registry-authd at ", config.http_upstream,
+                        config.http_upstream_ca_file.empty() ? " (plaintext)" : " (TLS)"));
+  return gateway::HttpGateway::Create(http, std::move(channel));
+}
 
 RegistryAuthServer::RegistryAuthServer() = default;
 

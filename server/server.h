@@ -41,6 +41,14 @@ namespace registryauth::server {
 class DbHealthMonitor;
 class PeriodicTask;
 
+// Adapter-only mode (ServerConfig::http_upstream): the HTTP adapter alone, calling the gRPC
+// service of a remote registry-authd over a channel (TLS verified with http_upstream_ca_file,
+// or plaintext). The upstream sees this process as the peer of every call: it does not trust
+// its X-Forwarded-For (only in-process callers are), so throttling per client address and the
+// audit rows' peer name this adapter, not its clients; per-account throttling is unchanged.
+absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> StartHttpAdapterOnly(
+    const ServerConfig& config);
+
 class RegistryAuthServer {
  public:
   static absl::StatusOr<std::unique_ptr<RegistryAuthServer>> Start(const ServerConfig& config);

@@ -21,6 +21,8 @@
 #include "absl/time/clock.h"
 #include "common/secret.h"
 #include "crypto/jws.h"
+#include "crypto/jwt.h"
+#include "gateway/http_gateway.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -329,6 +331,44 @@ TEST_P(RealmE2eTest, TokenEndpointAnswersLikeADockerRealm) {
   testing::HttpReply unknown =
       http.Request("GET", "/token?service=elsewhere", "", {});
   EXPECT_EQ(unknown.status, 400) << unknown.body;
+}
+
+// Adapter-only mode (--http_upstream): a second process's HTTP adapter in front of the
+// server's gRPC port serves the same realm and REST routes.
+TEST_P(RealmE2eTest, RemoteHttpAdapterServesTheSameRealm) {
+  const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
+  server::ServerConfig config;
+  config.http_listen = "127.0.0.1:0";
+  config.http_upstream = absl::StrCat("127.0.0.1:", live_->server().grpc_port());
+  absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> adapter =
+      server::StartHttpAdapterOnly(config);
+  ASSERT_TRUE(adapter.ok()) << adapter.status();
+
+  testing::HttpConnection http((*adapter)->port());
+  ASSERT_TRUE(http.connected());
+  testing::HttpReply token = http.Request(
+      "GET", absl::StrCat("/token?service=", kService, "&scope=repository:acme/web:push"), "",
+      {{"Authorization", realm::FormatBasicAuthorization(builder.username, builder.password)}});
+  ASSERT_EQ(token.status, 200) << token.body;
+  const std::string jwt = nlohmann::json::parse(token.body)["token"];
+  absl::StatusOr<crypto::DecodedJwt> decoded = crypto::DecodeJwt(jwt);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->claims["sub"], "acme+builder");
+  EXPECT_EQ(decoded->claims["access"][0]["actions"], nlohmann::json({"push"}));
+
+  testing::HttpReply apps = http.Request("GET", "/v1/workspaces/acme/apps");
+  ASSERT_EQ(apps.status, 200) << apps.body;
+  EXPECT_TRUE(absl::StrContains(apps.body, "workspaces/acme/apps/web")) << apps.body;
+
+  // A registry pointed at the remote adapter works like one pointed at the server.
+  testing::RegistryOptions options;
+  options.token_auth = testing::TokenAuthConfig{
+      absl::StrCat("http://127.0.0.1:", (*adapter)->port(), "/token"), kService, kIssuer,
+      *testing::ReadFile(bundle_path_)};
+  ASSERT_TRUE(registry_->Restart(options).ok());
+  SkopeoResult r = Push(Build("via-adapter"), "acme/web", builder);
+  EXPECT_TRUE(r.ok()) << r.Describe();
+  (*adapter)->Shutdown();
 }
 
 INSTANTIATE_TEST_SUITE_P(HeaderModes, RealmE2eTest,
