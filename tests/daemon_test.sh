@@ -88,7 +88,7 @@ keys() { "$daemon" keys "$@" --key_file="$work/keys.txt" --database_url="$dsn"; 
 key1=$(sed -n 's/^key 1 //p' "$work/keys.txt")
 out=$(keys usage 2>&1)
 check "keys usage exits 0" [ $? -eq 0 ]
-check "keys usage marks the primary" grep -Eq '^1 +0 +primary$' <<<"$out"
+check "keys usage marks the primary" grep -Eq '^1 +0 +0 +primary$' <<<"$out"
 out=$(keys generate 2>&1)
 check "keys generate exits 0" [ $? -eq 0 ]
 check "keys generate names the new key" grep -q "added key 2 (primary)" <<<"$out"

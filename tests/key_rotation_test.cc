@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -364,7 +365,7 @@ TEST_F(KeyRotationTest, RequestsKeepSucceedingDuringRotationAndReencryption) {
   EXPECT_EQ(*store_->CountSecretsByKeyId(), (Counts{{2, kConfigs}}));
   std::string usage;
   ASSERT_EQ(Keys({"usage"}, &usage), 0);
-  EXPECT_TRUE(absl::StrContains(usage, absl::StrCat("2                  ", kConfigs, "  primary")))
+  EXPECT_TRUE(absl::StrContains(usage, absl::StrFormat("%-10d %10d %12d  primary", 2, kConfigs, 0)))
       << usage;
   EXPECT_FALSE(absl::StrContains(usage, "\n1 ")) << usage;
   auto ring = crypto::KeyRing::LoadFile(key_file_);
