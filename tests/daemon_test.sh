@@ -133,5 +133,57 @@ check "SIGTERM exits 0" [ "$rc" -eq 0 ]
 check "shutdown logged" grep -q "stopped" "$work/log"
 check "log shows no DSN password" absent "password=" "$(cat "$work/log")"
 
+# --- the token realm: signing keys from the CLI, /token served, SIGHUP reloads the keys, and
+# adapter-only mode in front of it
+mkdir -m 700 "$work/signing"
+out=$("$daemon" signing-keys generate --token_signing_keys="$work/signing/keys" 2>&1)
+check "signing-keys generate exits 0" [ $? -eq 0 ]
+check "signing-keys generate made an active key" grep -q " active " "$work/signing/keys"
+REGAUTH_DATABASE_URL="$dsn" "$daemon" --key_file="$work/keys.txt" \
+  --grpc_listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --shutdown_grace=2s \
+  --token_service=registry.test --token_signing_keys="$work/signing/keys" \
+  --token_export_rootcertbundle="$work/bundle.pem" 2>"$work/realm.log" &
+pid=$!
+http_port=""
+grpc_port=""
+for _ in $(seq 1 100); do
+  http_port=$(sed -n 's/.*HTTP listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/realm.log")
+  grpc_port=$(sed -n 's/.*gRPC listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/realm.log")
+  [ -n "$http_port" ] && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+check "realm daemon started" [ -n "$http_port" ]
+check "rootcertbundle exported" grep -q "BEGIN CERTIFICATE" "$work/bundle.pem"
+token_status() {
+  curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/token?service=$2&scope=repository:a/b:pull"
+}
+check "anonymous /token 200" [ "$(token_status "$http_port" registry.test)" = 200 ]
+check "unknown service 400" [ "$(token_status "$http_port" other)" = 400 ]
+"$daemon" signing-keys generate --token_signing_keys="$work/signing/keys" >/dev/null 2>&1
+kill -HUP "$pid"
+for _ in $(seq 1 50); do grep -q "signing keys reloaded" "$work/realm.log" && break; sleep 0.1; done
+check "SIGHUP reloads the signing keys" grep -q "signing keys reloaded" "$work/realm.log"
+check "the next key is exported after the reload" [ "$(grep -c "BEGIN CERTIFICATE" "$work/bundle.pem")" -eq 2 ]
+
+"$daemon" --http_upstream="127.0.0.1:$grpc_port" --http_listen=127.0.0.1:0 \
+  2>"$work/adapter.log" &
+adapter=$!
+adapter_port=""
+for _ in $(seq 1 100); do
+  adapter_port=$(sed -n 's/.*HTTP listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/adapter.log")
+  [ -n "$adapter_port" ] && break
+  kill -0 "$adapter" 2>/dev/null || break
+  sleep 0.1
+done
+check "adapter-only mode started without a database" [ -n "$adapter_port" ]
+check "adapter-only /token 200" [ "$(token_status "$adapter_port" registry.test)" = 200 ]
+kill -TERM "$adapter"
+wait "$adapter"
+check "adapter-only SIGTERM exits 0" [ $? -eq 0 ]
+kill -TERM "$pid"
+wait "$pid"
+check "realm daemon SIGTERM exits 0" [ $? -eq 0 ]
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
