@@ -18,6 +18,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/secret.h"
@@ -78,6 +80,21 @@ Commands:
   audit list [--resource=NAME] [--caller=ID] [--since=RFC3339] [--until=RFC3339]
       [--page-size=N] [--page-token=T] [--all]
 
+  service-accounts create <workspace> <id> --grants=GRANTS [--display-name=X]
+      [--expire=RFC3339]     prints the user name and the secret, once
+  service-accounts get <workspace> <id>
+  service-accounts list <workspace> [--page-size=N] [--page-token=T] [--all]
+  service-accounts update <workspace> <id> [--grants=GRANTS] [--display-name=X]
+      [--disabled=true|false] [--expire=RFC3339] [--etag=E]
+  service-accounts delete <workspace> <id> [--etag=E]
+  service-accounts regenerate-secret <workspace> <id> [--etag=E]
+      GRANTS: PATTERN=ACTIONS[;PATTERN=ACTIONS...], e.g. "acme/*=pull,push;acme/api-*=pull"
+
+  pull-tokens mint <workspace> <app> [--ttl=1h]   prints the user name and password, once
+  pull-tokens list <workspace> [--app=A] [--page-size=N]
+  pull-tokens revoke <workspace> <token-id>
+  pull-tokens revoke-app <workspace> <app>
+
   SECRET is one of --secret-stdin (one trailing newline is trimmed), --secret-file=PATH or
   --secret-env=VAR. Secrets are never accepted as argument values and never printed.
 
@@ -93,7 +110,7 @@ const std::set<std::string>& ValueFlags() {
       "etag",  "type",    "owner",        "login-server", "username", "url",
       "namespace", "secret-file", "secret-env", "tls-ca", "tls-cert", "tls-key",
       "api-key-file", "user", "request-id", "role", "status", "resource", "caller", "since",
-      "until"};
+      "until", "grants", "expire", "disabled", "ttl", "app"};
   return *flags;
 }
 
@@ -1098,6 +1115,273 @@ absl::StatusOr<absl::Duration> ParseTimeout(const std::string& s) {
   return d;
 }
 
+// ---- service accounts and pull tokens (the token realm) ----------------------------------------
+
+// "acme/*=pull,push;acme/api-*=pull" -> grants.
+absl::Status ParseGrants(const std::string& text, v1::ServiceAccount* out) {
+  out->clear_grants();
+  for (absl::string_view part : absl::StrSplit(text, ';', absl::SkipWhitespace())) {
+    const size_t eq = part.find('=');
+    if (eq == absl::string_view::npos || eq == 0 || eq + 1 == part.size()) {
+      return absl::InvalidArgumentError(
+          "--grants: each grant is PATTERN=ACTIONS, e.g. \"acme/*=pull,push\"");
+    }
+    v1::RepositoryGrant* g = out->add_grants();
+    g->set_repository(std::string(absl::StripAsciiWhitespace(part.substr(0, eq))));
+    for (absl::string_view action : absl::StrSplit(part.substr(eq + 1), ',', absl::SkipEmpty())) {
+      g->add_actions(std::string(absl::StripAsciiWhitespace(action)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string FormatGrants(const v1::ServiceAccount& sa) {
+  std::vector<std::string> parts;
+  for (const auto& g : sa.grants()) {
+    parts.push_back(absl::StrCat(g.repository(), "=", absl::StrJoin(g.actions(), ",")));
+  }
+  return absl::StrJoin(parts, ";");
+}
+
+void PrintServiceAccount(std::ostream& out, const v1::ServiceAccount& sa) {
+  PrintKv(out, {{"name", sa.name()},
+                {"username", sa.username()},
+                {"display_name", sa.display_name()},
+                {"grants", FormatGrants(sa)},
+                {"disabled", sa.disabled() ? "true" : "false"},
+                {"expire_time", sa.has_expire_time() ? Ts(sa.expire_time()) : "never"},
+                {"secret_rotate_time",
+                 sa.has_secret_rotate_time() ? Ts(sa.secret_rotate_time()) : ""},
+                {"last_used_time", sa.has_last_used_time() ? Ts(sa.last_used_time()) : "never"},
+                {"etag", sa.etag()}});
+}
+
+Outcome ServiceAccounts(Command& cmd) {
+  const Args& a = cmd.args();
+  const std::string& verb = a.positional[1];
+  auto sa_name = [&] {
+    return absl::StrCat(WsName(a.positional[2]), "/serviceAccounts/", a.positional[3]);
+  };
+  auto print = [&](const v1::ServiceAccount& sa) {
+    cmd.json() ? cmd.PrintJson(sa) : PrintServiceAccount(cmd.out(), sa);
+    return Outcome::Code(0);
+  };
+  // The only place a secret is printed: the answer to create / regenerate-secret.
+  auto print_credentials = [&](const v1::ServiceAccountCredentials& c) {
+    if (cmd.json()) {
+      cmd.PrintJson(c);
+    } else {
+      PrintServiceAccount(cmd.out(), c.service_account());
+      cmd.out() << "secret: " << c.secret() << "\n"
+                << "(shown once: log in to the registry as " << c.username()
+                << " with this secret)\n";
+    }
+    return Outcome::Code(0);
+  };
+  auto set_expire = [&](v1::ServiceAccount* sa) -> absl::Status {
+    if (!a.Has("expire")) return absl::OkStatus();
+    return ParseTimeFlag(a, "expire", sa->mutable_expire_time());
+  };
+  if (verb == "create") {
+    if (auto e = Expect(a, 2, {"grants", "display-name", "expire"})) {
+      return Outcome::Usage(e->message());
+    }
+    v1::CreateServiceAccountRequest req;
+    req.set_parent(WsName(a.positional[2]));
+    req.set_service_account_id(a.positional[3]);
+    v1::ServiceAccount* sa = req.mutable_service_account();
+    sa->set_display_name(a.Get("display-name"));
+    if (absl::Status st = ParseGrants(a.Get("grants"), sa); !st.ok()) {
+      return Outcome::Usage(std::string(st.message()));
+    }
+    if (absl::Status st = set_expire(sa); !st.ok()) return Outcome::Usage(std::string(st.message()));
+    v1::ServiceAccountCredentials resp;
+    if (!cmd.Call(&Stub::CreateServiceAccount, req, &resp)) return Outcome::Code(1);
+    return print_credentials(resp);
+  }
+  if (verb == "get") {
+    if (auto e = Expect(a, 2, {})) return Outcome::Usage(e->message());
+    v1::GetServiceAccountRequest req;
+    req.set_name(sa_name());
+    v1::ServiceAccount resp;
+    if (!cmd.Call(&Stub::GetServiceAccount, req, &resp)) return Outcome::Code(1);
+    return print(resp);
+  }
+  if (verb == "list") {
+    if (auto e = Expect(a, 1, {"page-size", "page-token", "all"})) {
+      return Outcome::Usage(e->message());
+    }
+    absl::StatusOr<int32_t> size = PageSize(a);
+    if (!size.ok()) return Outcome::Usage(std::string(size.status().message()));
+    v1::ListServiceAccountsRequest req;
+    req.set_parent(WsName(a.positional[2]));
+    req.set_page_size(*size);
+    req.set_page_token(a.Get("page-token"));
+    v1::ListServiceAccountsResponse all;
+    if (!ListPages(cmd, &Stub::ListServiceAccounts, req,
+                   &v1::ListServiceAccountsResponse::mutable_service_accounts, &all)) {
+      return Outcome::Code(1);
+    }
+    if (cmd.json()) {
+      cmd.PrintJson(all);
+      return Outcome::Code(0);
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"ID", "USERNAME", "GRANTS", "DISABLED", "LAST_USED"}};
+    for (const auto& sa : all.service_accounts()) {
+      rows.push_back({LastSegment(sa.name()), sa.username(), FormatGrants(sa),
+                      sa.disabled() ? "true" : "false",
+                      sa.has_last_used_time() ? Ts(sa.last_used_time()) : "never"});
+    }
+    PrintTable(cmd.out(), rows);
+    PrintNextPage(cmd, all.next_page_token());
+    return Outcome::Code(0);
+  }
+  if (verb == "update") {
+    if (auto e = Expect(a, 2, {"grants", "display-name", "disabled", "expire", "etag"})) {
+      return Outcome::Usage(e->message());
+    }
+    v1::UpdateServiceAccountRequest req;
+    v1::ServiceAccount* sa = req.mutable_service_account();
+    sa->set_name(sa_name());
+    sa->set_etag(a.Get("etag"));
+    if (a.Has("grants")) {
+      if (absl::Status st = ParseGrants(a.Get("grants"), sa); !st.ok()) {
+        return Outcome::Usage(std::string(st.message()));
+      }
+      req.mutable_update_mask()->add_paths("grants");
+    }
+    if (a.Has("display-name")) {
+      sa->set_display_name(a.Get("display-name"));
+      req.mutable_update_mask()->add_paths("display_name");
+    }
+    if (a.Has("disabled")) {
+      const std::string v = Lower(a.Get("disabled"));
+      if (v != "true" && v != "false") return Outcome::Usage("--disabled must be true or false");
+      sa->set_disabled(v == "true");
+      req.mutable_update_mask()->add_paths("disabled");
+    }
+    if (a.Has("expire")) {
+      if (absl::Status st = set_expire(sa); !st.ok()) {
+        return Outcome::Usage(std::string(st.message()));
+      }
+      req.mutable_update_mask()->add_paths("expire_time");
+    }
+    if (req.update_mask().paths().empty()) {
+      return Outcome::Usage(
+          "nothing to update: give --grants, --display-name, --disabled and/or --expire");
+    }
+    v1::ServiceAccount resp;
+    if (!cmd.Call(&Stub::UpdateServiceAccount, req, &resp)) return Outcome::Code(1);
+    return print(resp);
+  }
+  if (verb == "delete") {
+    if (auto e = Expect(a, 2, {"etag"})) return Outcome::Usage(e->message());
+    v1::DeleteServiceAccountRequest req;
+    req.set_name(sa_name());
+    req.set_etag(a.Get("etag"));
+    google::protobuf::Empty resp;
+    if (!cmd.Call(&Stub::DeleteServiceAccount, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : void(cmd.out() << "deleted " << req.name() << '\n');
+    return Outcome::Code(0);
+  }
+  if (verb == "regenerate-secret") {
+    if (auto e = Expect(a, 2, {"etag"})) return Outcome::Usage(e->message());
+    v1::RegenerateServiceAccountSecretRequest req;
+    req.set_name(sa_name());
+    req.set_etag(a.Get("etag"));
+    v1::ServiceAccountCredentials resp;
+    if (!cmd.Call(&Stub::RegenerateServiceAccountSecret, req, &resp)) return Outcome::Code(1);
+    return print_credentials(resp);
+  }
+  return Outcome::Usage(absl::StrCat("unknown command \"service-accounts ", verb, "\""));
+}
+
+void PrintPullToken(std::ostream& out, const v1::PullToken& t) {
+  PrintKv(out, {{"name", t.name()},
+                {"app", t.app()},
+                {"repository", t.repository()},
+                {"created_by", t.created_by()},
+                {"create_time", t.has_create_time() ? Ts(t.create_time()) : ""},
+                {"expire_time", t.has_expire_time() ? Ts(t.expire_time()) : ""},
+                {"revoke_time", t.has_revoke_time() ? Ts(t.revoke_time()) : ""}});
+}
+
+Outcome PullTokens(Command& cmd) {
+  const Args& a = cmd.args();
+  const std::string& verb = a.positional[1];
+  if (verb == "mint") {
+    if (auto e = Expect(a, 2, {"ttl"})) return Outcome::Usage(e->message());
+    v1::MintPullTokenRequest req;
+    req.set_app(absl::StrCat(WsName(a.positional[2]), "/apps/", a.positional[3]));
+    if (a.Has("ttl")) {
+      absl::Duration ttl;
+      if (!absl::ParseDuration(a.Get("ttl"), &ttl) || ttl <= absl::ZeroDuration()) {
+        return Outcome::Usage("--ttl must be a positive duration, e.g. 1h or 90m");
+      }
+      req.mutable_ttl()->set_seconds(absl::ToInt64Seconds(ttl));
+    }
+    v1::MintPullTokenResponse resp;
+    if (!cmd.Call(&Stub::MintPullToken, req, &resp)) return Outcome::Code(1);
+    if (cmd.json()) {
+      cmd.PrintJson(resp);
+    } else {
+      PrintKv(cmd.out(), {{"name", resp.name()},
+                          {"registry", resp.registry()},
+                          {"username", resp.username()},
+                          {"password", resp.password()},
+                          {"expire_time", resp.has_expire_time() ? Ts(resp.expire_time()) : ""}});
+      cmd.out() << "(the password is shown once)\n";
+    }
+    return Outcome::Code(0);
+  }
+  if (verb == "list") {
+    if (auto e = Expect(a, 1, {"app", "page-size"})) return Outcome::Usage(e->message());
+    absl::StatusOr<int32_t> size = PageSize(a);
+    if (!size.ok()) return Outcome::Usage(std::string(size.status().message()));
+    v1::ListPullTokensRequest req;
+    req.set_parent(a.Has("app") ? absl::StrCat(WsName(a.positional[2]), "/apps/", a.Get("app"))
+                                : WsName(a.positional[2]));
+    req.set_page_size(*size);
+    v1::ListPullTokensResponse resp;
+    if (!cmd.Call(&Stub::ListPullTokens, req, &resp)) return Outcome::Code(1);
+    if (cmd.json()) {
+      cmd.PrintJson(resp);
+      return Outcome::Code(0);
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"TOKEN", "APP", "CREATED_BY", "EXPIRES", "REVOKED"}};
+    for (const auto& t : resp.pull_tokens()) {
+      rows.push_back({LastSegment(t.name()), LastSegment(t.app()), t.created_by(),
+                      t.has_expire_time() ? Ts(t.expire_time()) : "",
+                      t.has_revoke_time() ? Ts(t.revoke_time()) : ""});
+    }
+    PrintTable(cmd.out(), rows);
+    return Outcome::Code(0);
+  }
+  if (verb == "revoke") {
+    if (auto e = Expect(a, 2, {})) return Outcome::Usage(e->message());
+    v1::RevokePullTokenRequest req;
+    req.set_name(absl::StrCat(WsName(a.positional[2]), "/pullTokens/", a.positional[3]));
+    v1::PullToken resp;
+    if (!cmd.Call(&Stub::RevokePullToken, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp) : PrintPullToken(cmd.out(), resp);
+    return Outcome::Code(0);
+  }
+  if (verb == "revoke-app") {
+    if (auto e = Expect(a, 2, {})) return Outcome::Usage(e->message());
+    v1::RevokePullTokensRequest req;
+    req.set_app(absl::StrCat(WsName(a.positional[2]), "/apps/", a.positional[3]));
+    v1::RevokePullTokensResponse resp;
+    if (!cmd.Call(&Stub::RevokePullTokens, req, &resp)) return Outcome::Code(1);
+    cmd.json() ? cmd.PrintJson(resp)
+               : void(cmd.out() << "revoked " << resp.revoked_count() << " pull tokens of "
+                                << req.app() << '\n');
+    return Outcome::Code(0);
+  }
+  return Outcome::Usage(absl::StrCat("unknown command \"pull-tokens ", verb, "\""));
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> DefaultChannelFactory(const ChannelSpec& spec) {
@@ -1162,7 +1446,8 @@ int RunRegauthctl(const std::vector<std::string>& argv, const CliIo& io,
   if (args->positional.empty()) return usage("no command given");
   const std::string resource = args->positional[0];
   if (resource != "workspaces" && resource != "apps" && resource != "registries" &&
-      resource != "members" && resource != "audit") {
+      resource != "members" && resource != "audit" && resource != "service-accounts" &&
+      resource != "pull-tokens") {
     return usage(absl::StrCat("unknown command \"", resource, "\""));
   }
   if (args->positional.size() < 2) return usage(absl::StrCat("\"", resource, "\" needs a verb"));
@@ -1217,6 +1502,8 @@ int RunRegauthctl(const std::vector<std::string>& argv, const CliIo& io,
                     : resource == "apps"     ? Apps(cmd)
                     : resource == "members"  ? Members(cmd)
                     : resource == "audit"    ? Audit(cmd)
+                    : resource == "service-accounts" ? ServiceAccounts(cmd)
+                    : resource == "pull-tokens"      ? PullTokens(cmd)
                                              : Registries(cmd);
   if (outcome.usage.has_value()) return usage(outcome.usage->message());
   return outcome.code;

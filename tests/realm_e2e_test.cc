@@ -57,14 +57,6 @@ struct Mode {
   const char* kid_style;  // --token_kid_style
 };
 
-std::string WriteFileOrDie(const std::string& path, const std::string& text, mode_t mode) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  chmod(path.c_str(), mode);
-  return path;
-}
-
 class RealmE2eTest : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override {
@@ -78,18 +70,8 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
     // makes them.
     absl::StatusOr<std::string> dir = testing::MakeTempDir("signing");
     ASSERT_TRUE(dir.ok()) << dir.status();
-    absl::StatusOr<SecretString> pem = crypto::GenerateEs256KeyPem();
-    ASSERT_TRUE(pem.ok());
-    absl::StatusOr<std::unique_ptr<crypto::SigningKey>> key =
-        crypto::SigningKey::FromPrivateKeyPem(*pem);
-    ASSERT_TRUE(key.ok());
-    absl::StatusOr<std::string> cert = (*key)->SelfSignedCertificatePem(
-        {"registry-auth e2e signer", absl::Now() - absl::Hours(1), absl::Now() + absl::Hours(24)});
-    ASSERT_TRUE(cert.ok());
-    WriteFileOrDie(*dir + "/k1.key.pem", std::string(pem->view()), 0600);
-    WriteFileOrDie(*dir + "/k1.crt.pem", *cert, 0644);
-    const std::string set_file = WriteFileOrDie(
-        *dir + "/signing-keys", "key k1 active private_key=k1.key.pem cert=k1.crt.pem\n", 0600);
+    absl::StatusOr<std::string> set_file = testing::WriteTestSigningKeys(*dir);
+    ASSERT_TRUE(set_file.ok()) << set_file.status();
     bundle_path_ = *dir + "/rootcertbundle.pem";
 
     const Mode mode = GetParam();
@@ -97,7 +79,7 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
       c.allow_unauthenticated = true;
       c.token_service = kService;
       c.token_issuer = kIssuer;
-      c.token_signing_keys = set_file;
+      c.token_signing_keys = *set_file;
       c.token_header = mode.header;
       c.token_kid_style = mode.kid_style;
       c.token_export_rootcertbundle = bundle_path_;

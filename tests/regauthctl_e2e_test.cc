@@ -15,6 +15,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_split.h"
 #include "auth/policy.h"
 #include "cli/regauthctl_lib.h"
 #include "gtest/gtest.h"
@@ -62,12 +64,20 @@ class RegauthctlE2eTest : public ::testing::Test {
     auto key = auth::GenerateApiKey();
     ASSERT_TRUE(key.ok());
     admin_key_ = std::string(key->view());
+    auto deployer = auth::GenerateApiKey();
+    ASSERT_TRUE(deployer.ok());
+    deployer_key_ = std::string(deployer->view());
+    WriteFile(dir_ + "/deployer.key", deployer_key_ + "\n");
     WriteFile(dir_ + "/admin.key", admin_key_ + "\n");
     WriteFile(dir_ + "/policy",
               absl::StrCat("caller admin\n  api_key ", auth::HashApiKey(admin_key_),
                            "\n  permissions registries.manage\n",
                            "caller frontend\n  identity spiffe://example.org/frontend\n",
-                           "  permissions registries.manage act_as_user\n"));
+                           "  permissions registries.manage act_as_user\n",
+                           "caller deployer\n  api_key ", auth::HashApiKey(deployer_key_),
+                           "\n  permissions tokens.mint\n"));
+    auto signing = testing::WriteTestSigningKeys(dir_);
+    ASSERT_TRUE(signing.ok()) << signing.status();
     auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
       c.allow_unauthenticated = false;
       c.tls_cert_file = dir_ + "/server.pem";
@@ -75,6 +85,9 @@ class RegauthctlE2eTest : public ::testing::Test {
       c.tls_client_ca_file = dir_ + "/ca.pem";
       c.tls_client_auth = "optional";
       c.policy_file = dir_ + "/policy";
+      c.token_service = "registry.test";
+      c.token_signing_keys = *signing;
+      c.registry_host = "registry.test:5000";
     });
     ASSERT_TRUE(live.ok()) << live.status();
     live_ = *std::move(live);
@@ -104,6 +117,7 @@ class RegauthctlE2eTest : public ::testing::Test {
   std::unique_ptr<testing::LiveServer> live_;
   std::string dir_;
   std::string admin_key_;
+  std::string deployer_key_;
   std::map<std::string, std::string> env_;
 };
 
@@ -190,6 +204,78 @@ TEST_F(RegauthctlE2eTest, MembersAndAuditThroughMutualTlsActingForUsers) {
   Result bad_time = Run({"audit", "list", "--since=yesterday"});
   EXPECT_EQ(bad_time.code, 2);
   EXPECT_TRUE(absl::StrContains(bad_time.err, "RFC 3339")) << bad_time.err;
+}
+
+// The value of `key:` in regauthctl's aligned key/value output ("" if absent).
+std::string Field(const std::string& out, const std::string& key) {
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    if (absl::StartsWith(line, key + ":")) {
+      return std::string(absl::StripAsciiWhitespace(line.substr(key.size() + 1)));
+    }
+  }
+  return "";
+}
+
+TEST_F(RegauthctlE2eTest, ServiceAccountsAndPullTokens) {
+  const std::string admin = "--api-key-file=" + dir_ + "/admin.key";
+  const std::string deployer = "--api-key-file=" + dir_ + "/deployer.key";
+  ASSERT_EQ(Run({admin, "workspaces", "create", "acme"}).code, 0);
+  ASSERT_EQ(Run({admin, "apps", "create", "acme", "web"}).code, 0);
+
+  Result created = Run({admin, "service-accounts", "create", "acme", "builder",
+                        "--grants=acme/*=pull,push;acme/api-*=pull"});
+  ASSERT_EQ(created.code, 0) << created.err;
+  EXPECT_EQ(Field(created.out, "username"), "acme+builder") << created.out;
+  EXPECT_EQ(Field(created.out, "grants"), "acme/*=pull,push;acme/api-*=pull") << created.out;
+  const std::string secret = Field(created.out, "secret");
+  EXPECT_TRUE(absl::StartsWith(secret, "ras_")) << created.out;
+
+  Result list = Run({admin, "service-accounts", "list", "acme"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_TRUE(absl::StrContains(list.out, "acme+builder")) << list.out;
+  EXPECT_FALSE(absl::StrContains(list.out, secret));  // shown once, never again
+  Result get = Run({admin, "--json", "service-accounts", "get", "acme", "builder"});
+  ASSERT_EQ(get.code, 0) << get.err;
+  EXPECT_FALSE(absl::StrContains(get.out, secret));
+
+  Result disabled = Run({admin, "service-accounts", "update", "acme", "builder", "--disabled=true"});
+  ASSERT_EQ(disabled.code, 0) << disabled.err;
+  EXPECT_EQ(Field(disabled.out, "disabled"), "true") << disabled.out;
+  Result regenerated = Run({admin, "service-accounts", "regenerate-secret", "acme", "builder"});
+  ASSERT_EQ(regenerated.code, 0) << regenerated.err;
+  EXPECT_TRUE(absl::StartsWith(Field(regenerated.out, "secret"), "ras_"));
+  EXPECT_FALSE(absl::StrContains(regenerated.out, secret));
+
+  // Bad input: usage errors (2) locally, INVALID_ARGUMENT (1) from the server.
+  EXPECT_EQ(Run({admin, "service-accounts", "create", "acme", "x", "--grants=acme/*"}).code, 2);
+  Result outside = Run({admin, "service-accounts", "create", "acme", "x", "--grants=other/*=pull"});
+  EXPECT_EQ(outside.code, 1);
+  EXPECT_TRUE(absl::StrContains(outside.err, "INVALID_ARGUMENT")) << outside.err;
+  EXPECT_EQ(Run({admin, "service-accounts", "update", "acme", "builder"}).code, 2);
+
+  // Pull tokens: deployers mint, admins may not; revoke by id and by app.
+  Result denied = Run({admin, "pull-tokens", "mint", "acme", "web"});
+  EXPECT_EQ(denied.code, 1);
+  EXPECT_TRUE(absl::StrContains(denied.err, "PERMISSION_DENIED")) << denied.err;
+  Result minted = Run({deployer, "pull-tokens", "mint", "acme", "web", "--ttl=30m"});
+  ASSERT_EQ(minted.code, 0) << minted.err;
+  EXPECT_EQ(Field(minted.out, "registry"), "registry.test:5000") << minted.out;
+  EXPECT_TRUE(absl::StartsWith(Field(minted.out, "username"), "pull+")) << minted.out;
+  EXPECT_TRUE(absl::StartsWith(Field(minted.out, "password"), "rpt_")) << minted.out;
+  const std::string name = Field(minted.out, "name");
+  ASSERT_TRUE(absl::StartsWith(name, "workspaces/acme/pullTokens/")) << minted.out;
+  const std::string token_id = name.substr(name.rfind('/') + 1);
+  ASSERT_EQ(Run({deployer, "pull-tokens", "mint", "acme", "web"}).code, 0);
+  Result tokens = Run({deployer, "pull-tokens", "list", "acme", "--app=web"});
+  ASSERT_EQ(tokens.code, 0) << tokens.err;
+  EXPECT_TRUE(absl::StrContains(tokens.out, token_id)) << tokens.out;
+  EXPECT_FALSE(absl::StrContains(tokens.out, "rpt_"));
+  Result revoked = Run({deployer, "pull-tokens", "revoke", "acme", token_id});
+  ASSERT_EQ(revoked.code, 0) << revoked.err;
+  EXPECT_TRUE(absl::StartsWith(Field(revoked.out, "revoke_time"), "20")) << revoked.out;
+  Result rest = Run({deployer, "pull-tokens", "revoke-app", "acme", "web"});
+  ASSERT_EQ(rest.code, 0) << rest.err;
+  EXPECT_TRUE(absl::StrContains(rest.out, "revoked 1 pull tokens")) << rest.out;
 }
 
 }  // namespace

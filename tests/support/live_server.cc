@@ -1,14 +1,43 @@
 #include "tests/support/live_server.h"
 
+#include <fstream>
+#include <sys/stat.h>
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/secret.h"
+#include "crypto/jws.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "server/config.h"
 
 namespace registryauth::testing {
+
+absl::StatusOr<std::string> WriteTestSigningKeys(const std::string& dir) {
+  absl::StatusOr<SecretString> pem = crypto::GenerateEs256KeyPem();
+  if (!pem.ok()) return pem.status();
+  absl::StatusOr<std::unique_ptr<crypto::SigningKey>> key =
+      crypto::SigningKey::FromPrivateKeyPem(*pem);
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> cert = (*key)->SelfSignedCertificatePem(
+      {"registry-auth test signer", absl::Now() - absl::Hours(1), absl::Now() + absl::Hours(24)});
+  if (!cert.ok()) return cert.status();
+  auto write = [](const std::string& path, std::string_view text, mode_t mode) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.close();
+    return ::chmod(path.c_str(), mode) == 0 && out.good();
+  };
+  const std::string set_file = dir + "/signing-keys";
+  if (!write(dir + "/k1.key.pem", pem->view(), 0600) || !write(dir + "/k1.crt.pem", *cert, 0644) ||
+      !write(set_file, "key k1 active private_key=k1.key.pem cert=k1.crt.pem\n", 0600)) {
+    return absl::InternalError(absl::StrCat("cannot write signing keys into ", dir));
+  }
+  return set_file;
+}
 
 std::string RandomKeyRingText() {
   unsigned char key[32];

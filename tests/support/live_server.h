@@ -22,6 +22,11 @@ namespace registryauth::testing {
 // A fresh key-ring text with one random AES-256 key (id 7, primary).
 std::string RandomKeyRingText();
 
+// Writes a token signing-key set into `dir` (an existing, private folder): one active ES256 key
+// with a self-signed certificate valid from an hour ago for a day, as `registry-authd
+// signing-keys generate` makes them. Returns the set file's path.
+absl::StatusOr<std::string> WriteTestSigningKeys(const std::string& dir);
+
 // A client context with a 10 s deadline.
 std::unique_ptr<grpc::ClientContext> Ctx();
 
