@@ -1,0 +1,100 @@
+// HttpClient over libcurl (Debian 12: libcurl 7.88, OpenSSL backend).
+//
+//   CurlHttpClient::Options options;
+//   options.ca_bundle_path = "/etc/registry-auth/extra-ca.pem";   // optional
+//   ASSIGN_OR_RETURN(std::unique_ptr<CurlHttpClient> http, CurlHttpClient::Create(options));
+//   ASSIGN_OR_RETURN(HttpResponse resp, http->Send({.url = "https://ghcr.io/v2/"}));
+//
+// Behaviour:
+// - Connection reuse: a pool of curl easy handles, each keeping its kept-alive connections
+//   between requests (at most `max_idle_connections` handles are kept idle); a share handle
+//   holds the DNS cache and TLS sessions for all of them. Concurrent Send() calls each take
+//   their own handle, so N concurrent callers use about N connections per host.
+// - Timeouts: `request.timeout` (else `default_timeout`) bounds the whole exchange and
+//   `connect_timeout` the TCP + TLS connect; both are cut to what is left of
+//   `request.deadline`, measured on `clock`.
+// - Redirects: followed up to `max_redirects` (default 3; 0 = never follow), only to http and
+//   https URLs. libcurl drops an Authorization header set by the caller when a redirect
+//   leaves the original host, so credentials are not handed to another server.
+// - The response body is capped at `max_body_bytes` (default 1 MiB) and the headers at
+//   `max_header_bytes`; more is RESOURCE_EXHAUSTED (kTooLarge). No content decoding is asked
+//   for, so the cap is on what the server sends.
+// - TLS: peer and host name verification are always on (there is no switch to turn them off).
+//   Trust roots: the system store, or the PEM bundle at `ca_bundle_path` instead.
+// - Proxy: `proxy` unset = libcurl's default, which reads the environment: `http_proxy` for
+//   http:// URLs (lower case only; libcurl ignores HTTP_PROXY on purpose), `https_proxy` /
+//   `HTTPS_PROXY` for https://, `all_proxy` / `ALL_PROXY` otherwise, and `no_proxy` /
+//   `NO_PROXY` for exceptions. `proxy` set to a URL forces that proxy; set to "" disables
+//   proxies whatever the environment says.
+// - User-Agent: `user_agent` on every request unless the request sets its own.
+//
+// Errors (absl::Status with an HttpErrorKind payload, see http_client.h):
+//   DNS failure -> UNAVAILABLE kDns; connection refused/unreachable -> UNAVAILABLE kConnect;
+//   timeout or deadline -> DEADLINE_EXCEEDED kTimeout; connection dropped -> UNAVAILABLE
+//   kConnectionLost (these four are retryable); TLS handshake or certificate failure ->
+//   FAILED_PRECONDITION kTls with a message starting "tls: " (not retryable: trust roots, host
+//   name or the server's certificate must be fixed); too many redirects or a redirect to
+//   another scheme -> FAILED_PRECONDITION kRedirect; body over the cap -> RESOURCE_EXHAUSTED
+//   kTooLarge; bad URL or method -> INVALID_ARGUMENT kBadRequest; anything else -> UNKNOWN
+//   kProtocol. Messages name the method and `scheme://host:port` only (never the path, query,
+//   headers or body, which may carry credentials).
+//
+// curl_global_init runs once per process (the first Create()). Thread-safe: Send() may be
+// called from many threads at once.
+#ifndef REGISTRY_AUTH_UPSTREAM_CURL_HTTP_CLIENT_H_
+#define REGISTRY_AUTH_UPSTREAM_CURL_HTTP_CLIENT_H_
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "upstream/http_client.h"
+
+namespace registryauth::upstream {
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  struct Options {
+    absl::Duration connect_timeout = absl::Seconds(10);
+    absl::Duration default_timeout = absl::Seconds(30);
+    int max_redirects = 3;
+    std::size_t max_body_bytes = 1024 * 1024;
+    std::size_t max_header_bytes = 64 * 1024;
+    // Idle easy handles (each with its open connections) kept for reuse.
+    std::size_t max_idle_connections = 16;
+    // PEM file of trusted CA certificates replacing the system store; empty = system store.
+    std::string ca_bundle_path;
+    // See the class comment: unset = from the environment, "" = no proxy.
+    std::optional<std::string> proxy;
+    std::string user_agent = "registry-auth/1";
+    // Measures deadlines; nullptr = the real clock. Not owned; must outlive the client.
+    const Clock* clock = nullptr;
+  };
+
+  // INVALID_ARGUMENT for bad options (negative timeouts or limits, an unreadable CA bundle);
+  // INTERNAL if libcurl cannot be initialised.
+  static absl::StatusOr<std::unique_ptr<CurlHttpClient>> Create(Options options);
+
+  ~CurlHttpClient() override;
+  CurlHttpClient(const CurlHttpClient&) = delete;
+  CurlHttpClient& operator=(const CurlHttpClient&) = delete;
+
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
+
+ private:
+  struct Shared;  // the curl share handle and its locks (curl_http_client.cc)
+  CurlHttpClient(Options options, std::unique_ptr<Shared> shared);
+
+  const Options options_;
+  RealClock real_clock_;
+  const Clock& clock_;
+  std::unique_ptr<Shared> shared_;
+};
+
+}  // namespace registryauth::upstream
+
+#endif  // REGISTRY_AUTH_UPSTREAM_CURL_HTTP_CLIENT_H_

@@ -1,0 +1,409 @@
+#include "upstream/curl_http_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "gtest/gtest.h"
+#include "tests/support/test_certs.h"
+#include "upstream/http_client.h"
+#include "upstream/testing/scripted_http_server.h"
+
+namespace registryauth::upstream {
+namespace {
+
+using ::registryauth::upstream::testing::ScriptedHttpServer;
+using ::registryauth::upstream::testing::ScriptedRequest;
+using ::registryauth::upstream::testing::ScriptedResponse;
+using ::registryauth::upstream::testing::TlsIdentity;
+
+std::unique_ptr<CurlHttpClient> NewClient(CurlHttpClient::Options options = {}) {
+  auto client = CurlHttpClient::Create(std::move(options));
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
+std::unique_ptr<ScriptedHttpServer> NewServer(std::optional<TlsIdentity> tls = std::nullopt) {
+  auto server = ScriptedHttpServer::Start(std::move(tls));
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? *std::move(server) : nullptr;
+}
+
+HttpRequest Get(std::string url) {
+  HttpRequest r;
+  r.url = std::move(url);
+  r.deadline = absl::Now() + absl::Seconds(20);
+  return r;
+}
+
+// A loopback port nobody listens on (bound, then closed).
+int ClosedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+void ExpectKind(const absl::Status& status, absl::StatusCode code, HttpErrorKind kind,
+                bool retryable) {
+  EXPECT_EQ(status.code(), code) << status;
+  EXPECT_EQ(GetHttpErrorKind(status), kind) << status;
+  EXPECT_EQ(IsRetryableHttpError(status), retryable) << status;
+}
+
+TEST(CurlHttpClientTest, ReturnsStatusHeadersAndBody) {
+  auto server = NewServer();
+  server->Route("/v2/", ScriptedResponse{401,
+                                         {{"WWW-Authenticate", R"(Bearer realm="a")"},
+                                          {"WWW-Authenticate", R"(Basic realm="b")"},
+                                          {"X-Mixed-Case", "v"}},
+                                         R"({"errors":[]})"});
+  auto client = NewClient();
+  HttpRequest request = Get(server->Url("/v2/"));
+  request.headers = {{"Accept", "application/json"}, {"X-Empty", ""}};
+  absl::StatusOr<HttpResponse> response = client->Send(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 401);
+  EXPECT_EQ(response->body, R"({"errors":[]})");
+  EXPECT_EQ(response->HeaderValues("www-authenticate"),
+            (std::vector<std::string>{R"(Bearer realm="a")", R"(Basic realm="b")"}));
+  EXPECT_EQ(response->Header("X-MIXED-CASE"), "v");
+  bool lower = true;
+  for (const auto& [name, value] : response->headers) {
+    for (char c : name) lower = lower && !(c >= 'A' && c <= 'Z');
+  }
+  EXPECT_TRUE(lower);
+
+  const std::vector<ScriptedRequest> seen = server->requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "GET");
+  EXPECT_EQ(seen[0].Header("user-agent"), "registry-auth/1");
+  EXPECT_EQ(seen[0].Header("accept"), "application/json");
+  EXPECT_EQ(seen[0].Header("x-empty"), "");
+  EXPECT_EQ(seen[0].Header("expect"), std::nullopt);
+}
+
+TEST(CurlHttpClientTest, PostsBodyAndUsesOwnUserAgent) {
+  auto server = NewServer();
+  server->Route("/app/installations/1/access_tokens",
+                [](const ScriptedRequest& r) { return ScriptedResponse{201, {}, r.body}; });
+  CurlHttpClient::Options options;
+  options.user_agent = "registry-auth-test/2";
+  auto client = NewClient(options);
+  HttpRequest request = Get(server->Url("/app/installations/1/access_tokens"));
+  request.method = "POST";
+  request.body = std::string(5000, 'x');  // over 1 KiB: no Expect: 100-continue round trip
+  absl::StatusOr<HttpResponse> response = client->Send(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 201);
+  EXPECT_EQ(response->body, request.body);
+  EXPECT_EQ(server->requests().at(0).Header("user-agent"), "registry-auth-test/2");
+
+  request.method = "PUT";
+  request.headers = {{"User-Agent", "caller/3"}};
+  response = client->Send(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(server->requests().at(1).method, "PUT");
+  EXPECT_EQ(server->requests().at(1).Header("user-agent"), "caller/3");
+}
+
+TEST(CurlHttpClientTest, ReusesConnections) {
+  auto server = NewServer();
+  server->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  auto client = NewClient();
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<HttpResponse> response = client->Send(Get(server->Url("/v2/")));
+    ASSERT_TRUE(response.ok()) << response.status();
+  }
+  EXPECT_EQ(server->requests().size(), 3u);
+  EXPECT_EQ(server->connections(), 1);
+}
+
+TEST(CurlHttpClientTest, ConcurrentSends) {
+  auto server = NewServer();
+  server->Route("/n", [](const ScriptedRequest& r) {
+    return ScriptedResponse{200, {}, r.query.count("i") ? r.query.at("i") : ""};
+  });
+  auto client = NewClient();
+  std::vector<std::thread> threads;
+  std::vector<int> failures(8, 0);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        const std::string id = absl::StrCat(t, "-", i);
+        absl::StatusOr<HttpResponse> r = client->Send(Get(server->Url("/n?i=" + id)));
+        if (!r.ok() || r->body != id) ++failures[t];
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int f : failures) EXPECT_EQ(f, 0);
+  EXPECT_EQ(server->requests().size(), 80u);
+  EXPECT_LE(server->connections(), 8);  // connections were reused across threads and calls
+}
+
+TEST(CurlHttpClientTest, SlowAnswerPastTheDeadline) {
+  auto server = NewServer();
+  server->Route("/slow", ScriptedResponse{200, {}, "{}", absl::Seconds(30)});
+  auto client = NewClient();
+  HttpRequest request = Get(server->Url("/slow"));
+  request.deadline = absl::Now() + absl::Milliseconds(300);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<HttpResponse> response = client->Send(request);
+  const absl::Duration took = absl::Now() - start;
+  ExpectKind(response.status(), absl::StatusCode::kDeadlineExceeded, HttpErrorKind::kTimeout,
+             true);
+  EXPECT_GE(took, absl::Milliseconds(250));
+  EXPECT_LT(took, absl::Seconds(5));
+}
+
+TEST(CurlHttpClientTest, RequestTimeoutShorterThanDeadline) {
+  auto server = NewServer();
+  server->Route("/slow", ScriptedResponse{200, {}, "{}", absl::Seconds(30)});
+  auto client = NewClient();
+  HttpRequest request = Get(server->Url("/slow"));
+  request.timeout = absl::Milliseconds(200);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<HttpResponse> response = client->Send(request);
+  ExpectKind(response.status(), absl::StatusCode::kDeadlineExceeded, HttpErrorKind::kTimeout,
+             true);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST(CurlHttpClientTest, PassedDeadlineSendsNothing) {
+  auto server = NewServer();
+  server->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  CurlHttpClient::Options options;
+  options.clock = &clock;
+  auto client = NewClient(options);
+  HttpRequest request = Get(server->Url("/v2/"));
+  request.deadline = clock.Now() + absl::Seconds(1);
+  clock.Advance(absl::Seconds(2));
+  ExpectKind(client->Send(request).status(), absl::StatusCode::kDeadlineExceeded,
+             HttpErrorKind::kTimeout, true);
+  EXPECT_TRUE(server->requests().empty());
+}
+
+TEST(CurlHttpClientTest, ConnectionRefusedIsRetryable) {
+  auto client = NewClient();
+  const int port = ClosedPort();
+  HttpRequest request = Get(absl::StrCat("http://127.0.0.1:", port, "/v2/secret-path?q=hidden"));
+  request.headers = {{"Authorization", "Bearer tok-abcdef123456"}};
+  absl::Status status = client->Send(request).status();
+  ExpectKind(status, absl::StatusCode::kUnavailable, HttpErrorKind::kConnect, true);
+  const std::string message(status.message());
+  EXPECT_NE(message.find(absl::StrCat("GET http://127.0.0.1:", port)), std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("secret-path"), std::string::npos) << message;
+  EXPECT_EQ(message.find("hidden"), std::string::npos) << message;
+  EXPECT_EQ(message.find("tok-abcdef"), std::string::npos) << message;
+}
+
+TEST(CurlHttpClientTest, BodyOverTheCap) {
+  auto server = NewServer();
+  server->Route("/big", ScriptedResponse{200, {}, std::string(2 * 1024 * 1024, 'a')});
+  server->Route("/stream", ScriptedResponse{200, {}, std::string(5000, 'b'), absl::ZeroDuration(),
+                                            /*close_delimited=*/true});
+  server->Route("/fits", ScriptedResponse{200, {}, std::string(1024, 'c'), absl::ZeroDuration(),
+                                          /*close_delimited=*/true});
+  // The default cap (1 MiB) with a Content-Length that says too much.
+  auto client = NewClient();
+  ExpectKind(client->Send(Get(server->Url("/big"))).status(),
+             absl::StatusCode::kResourceExhausted, HttpErrorKind::kTooLarge, false);
+
+  // A small cap and a body without Content-Length: cut off while reading.
+  CurlHttpClient::Options options;
+  options.max_body_bytes = 1024;
+  auto small = NewClient(options);
+  ExpectKind(small->Send(Get(server->Url("/stream"))).status(),
+             absl::StatusCode::kResourceExhausted, HttpErrorKind::kTooLarge, false);
+  absl::StatusOr<HttpResponse> fits = small->Send(Get(server->Url("/fits")));
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_EQ(fits->body.size(), 1024u);
+}
+
+TEST(CurlHttpClientTest, FollowsRedirectsUpToTheLimit) {
+  auto server = NewServer();
+  server->Route("/a", ScriptedResponse{302, {{"Location", "/b"}}, ""});
+  server->Route("/b", ScriptedResponse{301, {{"Location", server->Url("/c")}}, ""});
+  server->Route("/c", ScriptedResponse{200, {{"X-Final", "yes"}}, "done"});
+  server->Route("/loop", ScriptedResponse{302, {{"Location", "/loop"}}, ""});
+  server->Route("/ftp", ScriptedResponse{302, {{"Location", "ftp://127.0.0.1/x"}}, ""});
+  server->Route("/file", ScriptedResponse{302, {{"Location", "file:///etc/passwd"}}, ""});
+  auto client = NewClient();
+
+  absl::StatusOr<HttpResponse> ok = client->Send(Get(server->Url("/a")));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->body, "done");
+  // Only the final response's headers.
+  EXPECT_EQ(ok->Header("location"), std::nullopt);
+  EXPECT_EQ(ok->Header("x-final"), "yes");
+
+  const std::size_t before = server->requests().size();
+  ExpectKind(client->Send(Get(server->Url("/loop"))).status(),
+             absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect, false);
+  EXPECT_EQ(server->requests().size() - before, 4u);  // the request and 3 redirects
+
+  ExpectKind(client->Send(Get(server->Url("/ftp"))).status(),
+             absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect, false);
+  ExpectKind(client->Send(Get(server->Url("/file"))).status(),
+             absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect, false);
+
+  CurlHttpClient::Options options;
+  options.max_redirects = 0;
+  absl::StatusOr<HttpResponse> unfollowed = NewClient(options)->Send(Get(server->Url("/a")));
+  ASSERT_TRUE(unfollowed.ok()) << unfollowed.status();
+  EXPECT_EQ(unfollowed->status, 302);
+  EXPECT_EQ(unfollowed->Header("location"), "/b");
+}
+
+TEST(CurlHttpClientTest, AuthorizationIsNotForwardedToAnotherOrigin) {
+  auto elsewhere = NewServer();
+  elsewhere->Route("/landing", ScriptedResponse{200, {}, "ok"});
+  auto server = NewServer();
+  server->Route("/go", ScriptedResponse{302, {{"Location", elsewhere->Url("/landing")}}, ""});
+  auto client = NewClient();
+  HttpRequest request = Get(server->Url("/go"));
+  request.headers = {{"Authorization", "Basic dXNlcjpwYXNz"}};
+  absl::StatusOr<HttpResponse> response = client->Send(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "ok");
+  EXPECT_EQ(server->requests().at(0).Header("authorization"), "Basic dXNlcjpwYXNz");
+  ASSERT_EQ(elsewhere->requests().size(), 1u);
+  EXPECT_EQ(elsewhere->requests()[0].Header("authorization"), std::nullopt);
+}
+
+TEST(CurlHttpClientTest, RejectsBadRequests) {
+  auto client = NewClient();
+  for (const char* url : {"ftp://127.0.0.1/x", "file:///etc/passwd", "not a url", "", "/v2/"}) {
+    SCOPED_TRACE(url);
+    ExpectKind(client->Send(Get(url)).status(), absl::StatusCode::kInvalidArgument,
+               HttpErrorKind::kBadRequest, false);
+  }
+  HttpRequest injected = Get("http://127.0.0.1:1/");
+  injected.headers = {{"X-A", "v\r\nX-Injected: 1"}};
+  ExpectKind(client->Send(injected).status(), absl::StatusCode::kInvalidArgument,
+             HttpErrorKind::kBadRequest, false);
+  HttpRequest bad_method = Get("http://127.0.0.1:1/");
+  bad_method.method = "GET /x";
+  ExpectKind(client->Send(bad_method).status(), absl::StatusCode::kInvalidArgument,
+             HttpErrorKind::kBadRequest, false);
+}
+
+TEST(CurlHttpClientTest, CreateValidatesOptions) {
+  CurlHttpClient::Options missing_ca;
+  missing_ca.ca_bundle_path = "does/not/exist.pem";
+  EXPECT_EQ(CurlHttpClient::Create(missing_ca).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  CurlHttpClient::Options bad_timeout;
+  bad_timeout.connect_timeout = absl::ZeroDuration();
+  EXPECT_EQ(CurlHttpClient::Create(bad_timeout).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  CurlHttpClient::Options bad_redirects;
+  bad_redirects.max_redirects = -1;
+  EXPECT_EQ(CurlHttpClient::Create(bad_redirects).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CurlHttpClientTest, ProxyFromOptionsAndEnvironment) {
+  // A forward proxy sees the absolute URL as the request target; the proxied host never
+  // resolves (.invalid), so the request can only succeed through the proxy.
+  auto proxy = NewServer();
+  proxy->Route("http://registry.invalid/v2/", ScriptedResponse{200, {}, "via proxy"});
+
+  CurlHttpClient::Options options;
+  options.proxy = proxy->BaseUrl();
+  absl::StatusOr<HttpResponse> forced =
+      NewClient(options)->Send(Get("http://registry.invalid/v2/"));
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_EQ(forced->body, "via proxy");
+
+  // Unset: libcurl reads http_proxy from the environment.
+  ASSERT_EQ(setenv("http_proxy", proxy->BaseUrl().c_str(), 1), 0);
+  absl::StatusOr<HttpResponse> from_env = NewClient()->Send(Get("http://registry.invalid/v2/"));
+  // "" disables proxies whatever the environment says.
+  CurlHttpClient::Options no_proxy;
+  no_proxy.proxy = "";
+  HttpRequest direct = Get(absl::StrCat("http://127.0.0.1:", ClosedPort(), "/v2/"));
+  absl::Status direct_status = NewClient(no_proxy)->Send(direct).status();
+  unsetenv("http_proxy");
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->body, "via proxy");
+  EXPECT_EQ(GetHttpErrorKind(direct_status), HttpErrorKind::kConnect) << direct_status;
+  EXPECT_EQ(proxy->requests().size(), 2u);
+}
+
+class CurlHttpClientTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pki = registryauth::testing::TestPki::Create();
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    auto cert = pki->IssueServer("localhost", "127.0.0.1");
+    ASSERT_TRUE(cert.ok()) << cert.status();
+    server_ = NewServer(TlsIdentity{cert->cert_pem, cert->key_pem});
+    ASSERT_NE(server_, nullptr);
+    server_->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    ca_path_ = absl::StrCat(tmp != nullptr ? tmp : ".", "/upstream_test_ca.pem");
+    std::ofstream(ca_path_) << pki->ca().cert_pem;
+  }
+
+  std::unique_ptr<ScriptedHttpServer> server_;
+  std::string ca_path_;
+};
+
+TEST_F(CurlHttpClientTlsTest, VerifiedWithTheCaBundle) {
+  CurlHttpClient::Options options;
+  options.ca_bundle_path = ca_path_;
+  auto client = NewClient(options);
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<HttpResponse> response = client->Send(Get(server_->Url("/v2/")));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, 200);
+  }
+  EXPECT_EQ(server_->connections(), 1);  // kept alive over TLS too
+}
+
+TEST_F(CurlHttpClientTlsTest, RefusedWithoutTheCa) {
+  auto client = NewClient();  // system trust store: the test CA is unknown
+  absl::Status status = client->Send(Get(server_->Url("/v2/"))).status();
+  ExpectKind(status, absl::StatusCode::kFailedPrecondition, HttpErrorKind::kTls, false);
+  EXPECT_EQ(status.message().rfind("tls: ", 0), 0u) << status;
+  EXPECT_NE(status.message().find("not trusted"), absl::string_view::npos) << status;
+  EXPECT_TRUE(server_->requests().empty());
+}
+
+TEST_F(CurlHttpClientTlsTest, PlainHttpToTlsServerAndBack) {
+  // https:// to a plain HTTP server is a TLS failure, not a network one.
+  auto plain = NewServer();
+  CurlHttpClient::Options options;
+  options.ca_bundle_path = ca_path_;
+  auto client = NewClient(options);
+  absl::Status status =
+      client->Send(Get(absl::StrCat("https://127.0.0.1:", plain->port(), "/v2/"))).status();
+  ExpectKind(status, absl::StatusCode::kFailedPrecondition, HttpErrorKind::kTls, false);
+}
+
+}  // namespace
+}  // namespace registryauth::upstream
