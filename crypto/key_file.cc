@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -115,16 +117,26 @@ absl::Status KeyFile::Write(const std::string& path) const {
   return WriteFileAtomically(path, text.view());
 }
 
-absl::Status WriteFileAtomically(const std::string& path, std::string_view content) {
+namespace {
+
+// Replaces `path` atomically: a temporary file in the same directory, fsync, rename, fsync of
+// the directory. An existing file's owner and group carry over; its mode too unless
+// `forced_mode` is set. A new file gets `forced_mode`, else `mode_if_new`.
+absl::Status ReplaceFileAtomically(const std::string& path, std::string_view content,
+                                   std::optional<mode_t> forced_mode, mode_t mode_if_new) {
   const std::string dir = DirOf(path);
   struct stat existing;
   const bool exists = ::stat(path.c_str(), &existing) == 0;
   if (exists && !S_ISREG(existing.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat(path, " is not a regular file"));
   }
+  const mode_t mode = forced_mode.has_value() ? *forced_mode
+                      : exists                 ? (existing.st_mode & 07777)
+                                               : mode_if_new;
 
-  // mkstemp creates the file with mode 0600 and O_EXCL; the fchmod makes that independent of
-  // the libc. The name starts with '.' so globs over the directory do not pick it up.
+  // mkstemp creates the file with mode 0600 and O_EXCL; the fchmod below sets the final mode
+  // independently of the libc. The name starts with '.' so globs over the directory do not
+  // pick it up.
   std::string tmp = absl::StrCat(dir, "/.", BaseOf(path), ".tmp-XXXXXX");
   const int fd = ::mkostemp(&tmp[0], O_CLOEXEC);
   if (fd < 0) {
@@ -135,11 +147,12 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
     ::unlink(tmp.c_str());
     return ErrnoError(error, what);
   };
-  if (::fchmod(fd, 0600) != 0) return fail(errno, absl::StrCat("cannot chmod ", tmp));
   if (exists && (existing.st_uid != ::geteuid() || existing.st_gid != ::getegid()) &&
       ::fchown(fd, existing.st_uid, existing.st_gid) != 0) {
     return fail(errno, absl::StrCat("cannot give ", tmp, " the owner and group of ", path));
   }
+  // After fchown, which may clear set-id bits.
+  if (::fchmod(fd, mode) != 0) return fail(errno, absl::StrCat("cannot chmod ", tmp));
   std::size_t written = 0;
   while (written < content.size()) {
     const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
@@ -168,6 +181,17 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
   ::close(dir_fd);
   if (synced != 0) return ErrnoError(error, absl::StrCat("cannot fsync directory ", dir));
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomically(const std::string& path, std::string_view content) {
+  return ReplaceFileAtomically(path, content, mode_t{0600}, 0600);
+}
+
+absl::Status WriteFileAtomicallyWithMode(const std::string& path, std::string_view content,
+                                         mode_t mode_if_new) {
+  return ReplaceFileAtomically(path, content, std::nullopt, mode_if_new);
 }
 
 }  // namespace registryauth::crypto

@@ -18,6 +18,8 @@
 #ifndef REGISTRY_AUTH_CRYPTO_KEY_FILE_H_
 #define REGISTRY_AUTH_CRYPTO_KEY_FILE_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -73,6 +75,11 @@ class KeyFile {
 // fsync, rename, fsync of the directory). If `path` exists, the new file gets its owner and
 // group (so a root operator does not lock the service user out). Errors name the path only.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view content);
+
+// The same, for files that are not secret: an existing file keeps its mode (and owner and
+// group); a new one gets `mode_if_new`.
+absl::Status WriteFileAtomicallyWithMode(const std::string& path, std::string_view content,
+                                         mode_t mode_if_new);
 
 }  // namespace registryauth::crypto
 

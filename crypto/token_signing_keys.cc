@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "common/secret.h"
 #include "common/status_macros.h"
+#include "crypto/key_file.h"
 
 namespace registryauth::crypto {
 namespace {
@@ -296,11 +297,6 @@ std::string DirOf(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
-}
-
-std::string BaseOf(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 std::string Resolve(const std::string& base_dir, const std::string& path) {
@@ -772,62 +768,6 @@ absl::Status WriteTokenSigningExports(const TokenSigningKeys& keys,
     const std::string jwks = keys.Jwks(jwks_kid_style).dump(2) + "\n";
     RETURN_IF_ERROR(WriteFileAtomicallyWithMode(jwks_path, jwks, 0644));
   }
-  return absl::OkStatus();
-}
-
-absl::Status WriteFileAtomicallyWithMode(const std::string& path, std::string_view content,
-                                         mode_t mode_if_new) {
-  const std::string dir = DirOf(path);
-  struct stat existing;
-  const bool exists = ::stat(path.c_str(), &existing) == 0;
-  if (exists && !S_ISREG(existing.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(path, " is not a regular file"));
-  }
-  const mode_t mode = exists ? (existing.st_mode & 07777) : mode_if_new;
-
-  // The name starts with '.' so globs over the directory do not pick it up.
-  std::string tmp = absl::StrCat(dir, "/.", BaseOf(path), ".tmp-XXXXXX");
-  const int fd = ::mkostemp(&tmp[0], O_CLOEXEC);
-  if (fd < 0) {
-    return ErrnoError(errno, absl::StrCat("cannot create a temporary file in ", dir));
-  }
-  auto fail = [&](int error, const std::string& what) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return ErrnoError(error, what);
-  };
-  if (exists && (existing.st_uid != ::geteuid() || existing.st_gid != ::getegid()) &&
-      ::fchown(fd, existing.st_uid, existing.st_gid) != 0) {
-    return fail(errno, absl::StrCat("cannot give ", tmp, " the owner and group of ", path));
-  }
-  // After fchown, which may clear set-id bits.
-  if (::fchmod(fd, mode) != 0) return fail(errno, absl::StrCat("cannot chmod ", tmp));
-  std::size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(errno, absl::StrCat("cannot write ", tmp));
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail(errno, absl::StrCat("cannot fsync ", tmp));
-  if (::close(fd) != 0) {
-    const int error = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError(error, absl::StrCat("cannot close ", tmp));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError(error, absl::StrCat("cannot rename ", tmp, " to ", path));
-  }
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return ErrnoError(errno, absl::StrCat("cannot open directory ", dir));
-  const int synced = ::fsync(dir_fd);
-  const int error = errno;
-  ::close(dir_fd);
-  if (synced != 0) return ErrnoError(error, absl::StrCat("cannot fsync directory ", dir));
   return absl::OkStatus();
 }
 

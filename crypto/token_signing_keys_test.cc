@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/secret.h"
 #include "crypto/jws.h"
+#include "crypto/key_file.h"
 #include "crypto/jwt.h"
 #include "crypto/jwt_signer.h"
 #include "gmock/gmock.h"

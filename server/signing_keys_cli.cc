@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/secret.h"
 #include "crypto/jws.h"
+#include "crypto/key_file.h"
 #include "crypto/token_signing_keys.h"
 
 namespace registryauth::server {
