@@ -30,6 +30,7 @@
 #include "crypto/key_file.h"
 #include "crypto/keyring.h"
 #include "model/model.h"
+#include "server/subcommand_args.h"
 #include "services/secret_reencryption.h"
 #include "storage/postgres_store.h"
 #include "storage/postgres_token_store.h"
@@ -64,43 +65,7 @@ constexpr char kApiKeyUsage[] =
     "Prints a new API key (first line; hand it to the caller, it is not stored anywhere) and\n"
     "the line for that caller's entry in the policy file (second line; only the hash).\n";
 
-// ---- Arguments ------------------------------------------------------------------------------
-
-struct ParsedArgs {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> flags;
-};
-
-// --name=value, --name (= "true") and --noname (= "false"); anything else starting with '-'
-// is an error. Only names in `allowed` are accepted.
-absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args, size_t first,
-                                     const std::set<std::string>& allowed) {
-  ParsedArgs parsed;
-  for (size_t i = first; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.size() < 2 || arg[0] != '-') {
-      parsed.positional.push_back(arg);
-      continue;
-    }
-    std::string body = arg.substr(arg[1] == '-' ? 2 : 1);
-    std::string name = body;
-    std::string value = "true";
-    const size_t eq = body.find('=');
-    if (eq != std::string::npos) {
-      name = body.substr(0, eq);
-      value = body.substr(eq + 1);
-    } else if (allowed.count(name) == 0 && name.rfind("no", 0) == 0 &&
-               allowed.count(name.substr(2)) != 0) {
-      name = name.substr(2);
-      value = "false";
-    }
-    if (allowed.count(name) == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
-    }
-    parsed.flags[name] = value;
-  }
-  return parsed;
-}
+// ---- Arguments (server/subcommand_args.h parses them) ------------------------------------------
 
 absl::StatusOr<uint32_t> ParseKeyId(const std::string& text) {
   uint64_t id = 0;
@@ -109,12 +74,6 @@ absl::StatusOr<uint32_t> ParseKeyId(const std::string& text) {
     return absl::InvalidArgumentError("ID must be a key id, a number in 1..4294967295");
   }
   return static_cast<uint32_t>(id);
-}
-
-absl::StatusOr<bool> ParseBoolFlag(const std::string& name, const std::string& value) {
-  if (value == "true" || value == "1" || value == "yes") return true;
-  if (value == "false" || value == "0" || value == "no") return false;
-  return absl::InvalidArgumentError(absl::StrCat("--", name, " must be true or false"));
 }
 
 absl::StatusOr<int64_t> ParseCountFlag(const std::string& name, const std::string& value,
@@ -335,7 +294,7 @@ int KeysCommand::Run(const std::vector<std::string>& args) {
   };
   const auto allowed = kFlags.find(command_);
   if (allowed == kFlags.end()) return UsageError(absl::StrCat("unknown command \"", command_, "\""));
-  absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, 2, allowed->second);
+  absl::StatusOr<ParsedArgs> parsed = ParseSubcommandArgs(args, 2, allowed->second);
   if (!parsed.ok()) return UsageError(parsed.status().message());
   const size_t want_positional = (command_ == "promote" || command_ == "retire") ? 1 : 0;
   if (parsed->positional.size() != want_positional) {

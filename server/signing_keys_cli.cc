@@ -25,6 +25,7 @@
 #include "crypto/jws.h"
 #include "crypto/key_file.h"
 #include "crypto/token_signing_keys.h"
+#include "server/subcommand_args.h"
 
 namespace registryauth::server {
 namespace {
@@ -67,46 +68,6 @@ constexpr char kUsage[] =
     "SIGHUP to every registry-authd. Runbook: deploy/signing-keys.md.\n"
     "Exit codes: 0 done, 1 failed or refused, 2 usage error.\n";
 
-struct ParsedArgs {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> flags;
-};
-
-// --name=value, --name (= "true") and --noname (= "false"); only names in `allowed`.
-absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args, size_t first,
-                                     const std::set<std::string>& allowed) {
-  ParsedArgs parsed;
-  for (size_t i = first; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.size() < 2 || arg[0] != '-') {
-      parsed.positional.push_back(arg);
-      continue;
-    }
-    std::string body = arg.substr(arg[1] == '-' ? 2 : 1);
-    std::string name = body;
-    std::string value = "true";
-    const size_t eq = body.find('=');
-    if (eq != std::string::npos) {
-      name = body.substr(0, eq);
-      value = body.substr(eq + 1);
-    } else if (allowed.count(name) == 0 && name.rfind("no", 0) == 0 &&
-               allowed.count(name.substr(2)) != 0) {
-      name = name.substr(2);
-      value = "false";
-    }
-    if (allowed.count(name) == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
-    }
-    parsed.flags[name] = value;
-  }
-  return parsed;
-}
-
-absl::StatusOr<bool> ParseBoolFlag(const std::string& name, const std::string& value) {
-  if (value == "true" || value == "1" || value == "yes") return true;
-  if (value == "false" || value == "0" || value == "no") return false;
-  return absl::InvalidArgumentError(absl::StrCat("--", name, " must be true or false"));
-}
 
 // "30d" (whole days) or an absl duration ("24h", "90m", "1h30m"); positive, at most `max`.
 absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& name, const std::string& value,
@@ -208,7 +169,7 @@ int SigningKeysCommand::Run(const std::vector<std::string>& args) {
   if (allowed == kFlags.end()) {
     return UsageError(absl::StrCat("unknown command \"", command_, "\""));
   }
-  absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, 2, allowed->second);
+  absl::StatusOr<ParsedArgs> parsed = ParseSubcommandArgs(args, 2, allowed->second);
   if (!parsed.ok()) return UsageError(parsed.status().message());
   const size_t want_positional = (command_ == "promote" || command_ == "remove") ? 1 : 0;
   if (parsed->positional.size() != want_positional) {
