@@ -131,6 +131,14 @@ FieldMask ToFieldMask(const google::protobuf::FieldMask& mask) {
   return FieldMask(mask.paths().begin(), mask.paths().end());
 }
 
+// Moves a secret out of a request message into a SecretString and wipes the message's copy
+// (the message is a heap object gRPC owns; only its handle is const).
+SecretString TakeSecret(const std::string& field) {
+  SecretString out(field);
+  WipeString(const_cast<std::string&>(field));
+  return out;
+}
+
 // Copies the settable fields (output-only ones are ignored) and moves the secret into a
 // SecretString, wiping the request's copy.
 RegistryConfigInput ToInput(const v1::RegistryConfig& in) {
@@ -162,11 +170,7 @@ RegistryConfigInput ToInput(const v1::RegistryConfig& in) {
       break;
   }
   out.is_default = in.is_default();
-  if (!in.secret().empty()) {
-    out.secret = SecretString(in.secret());
-    // The request message is a non-const heap object owned by gRPC; only its handle is const.
-    WipeString(*const_cast<v1::RegistryConfig&>(in).mutable_secret());
-  }
+  if (!in.secret().empty()) out.secret = TakeSecret(in.secret());
   return out;
 }
 
@@ -596,14 +600,6 @@ services::ServiceAccountInput ToInput(const v1::ServiceAccount& in) {
   }
   out.enabled = !in.disabled();
   if (in.has_expire_time()) out.expire_time = FromProto(in.expire_time());
-  return out;
-}
-
-// Moves a secret out of a request message into a SecretString and wipes the message's copy
-// (the message is a heap object gRPC owns; only its handle is const).
-SecretString TakeSecret(const std::string& field) {
-  SecretString out(field);
-  WipeString(const_cast<std::string&>(field));
   return out;
 }
 

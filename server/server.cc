@@ -95,6 +95,17 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
   return creds;
 }
 
+// The HTTP adapter's settings. ValidateServerConfig already refused plaintext off loopback
+// unless allow_insecure_remote (a TLS-terminating proxy in front).
+gateway::HttpGatewayOptions HttpAdapterOptions(const ServerConfig& config) {
+  gateway::HttpGatewayOptions http;
+  http.listen = config.http_listen;
+  http.tls_cert_file = config.http_tls_cert_file;
+  http.tls_key_file = config.http_tls_key_file;
+  http.plaintext_behind_proxy = config.allow_insecure_remote;
+  return http;
+}
+
 // "1, 2, 3 (primary 3)": ids only, never key material.
 std::string DescribeRing(const crypto::KeyRing& ring) {
   std::string ids;
@@ -122,11 +133,7 @@ absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> StartHttpAdapterOnly(
   }
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateChannel(config.http_upstream, credentials);
-  gateway::HttpGatewayOptions http;
-  http.listen = config.http_listen;
-  http.tls_cert_file = config.http_tls_cert_file;
-  http.tls_key_file = config.http_tls_key_file;
-  http.plaintext_behind_proxy = config.allow_insecure_remote;
+  const gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
   LOG_INFO(absl::StrCat("HTTP adapter only, calling registry-authd at ", config.http_upstream,
                         config.http_upstream_ca_file.empty() ? " (plaintext)" : " (TLS)"));
   return gateway::HttpGateway::Create(http, std::move(channel));
@@ -265,12 +272,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
       });
   s->housekeeping_->Start();
 
-  gateway::HttpGatewayOptions http;
-  http.listen = config.http_listen;
-  http.tls_cert_file = config.http_tls_cert_file;
-  http.tls_key_file = config.http_tls_key_file;
-  // ValidateServerConfig already refused plaintext off loopback unless this is set.
-  http.plaintext_behind_proxy = config.allow_insecure_remote;
+  const gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
   absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =
       gateway::HttpGateway::Create(http, s->InProcessChannel());
   if (!gw.ok()) {

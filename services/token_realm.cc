@@ -271,6 +271,16 @@ std::string TokenRealm::ServiceAccountUsername(std::string_view workspace_id,
 
 // ---- The realm -----------------------------------------------------------------------------
 
+absl::StatusOr<SecretString> TokenRealm::NewSecret(std::string_view prefix,
+                                                   SecretHash* hash) const {
+  ASSIGN_OR_RETURN(std::string random, RandomBase64Url(kSecretBytes));
+  SecretString secret(internal::Cat(prefix, random));
+  WipeString(random);
+  ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(secret.view()));
+  *hash = {std::move(digest.digest), digest.key_id};
+  return secret;
+}
+
 absl::StatusOr<ServiceAccount> TokenRealm::CachedServiceAccount(std::string_view username,
                                                                 std::string_view workspace_id,
                                                                 std::string_view id) {
@@ -317,24 +327,28 @@ void TokenRealm::RecordFailure(const std::vector<std::string>& keys, absl::Time 
   }
 }
 
-absl::StatusOr<TokenRealm::Principal> TokenRealm::LoginWithPassword(std::string_view username,
-                                                                    std::string_view password,
-                                                                    absl::Time now) {
+absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
+    std::string_view username, const std::string_view* password, absl::Time now) {
+  // With a password, its prefix must fit the kind of user name before anything is looked up.
+  auto has_prefix = [&](std::string_view prefix) {
+    return password == nullptr || password->substr(0, prefix.size()) == prefix;
+  };
+  auto secret_matches = [&](const SecretHash& hash) {
+    return password == nullptr || hasher_.Verify(*password, {hash.key_id, hash.digest});
+  };
+  Principal p;
+  p.subject = std::string(username);
+
   if (username.substr(0, sizeof(kPullUserPrefix) - 1) == kPullUserPrefix) {
     const std::string_view id = username.substr(sizeof(kPullUserPrefix) - 1);
-    if (!IsTokenId(id) ||
-        password.substr(0, sizeof(kPullTokenSecretPrefix) - 1) != kPullTokenSecretPrefix) {
-      return InvalidCredentials();
-    }
+    if (!IsTokenId(id) || !has_prefix(kPullTokenSecretPrefix)) return InvalidCredentials();
     absl::StatusOr<PullToken> token = CachedPullToken(id);
     if (absl::IsNotFound(token.status())) return InvalidCredentials();
     if (!token.ok()) return token.status();
-    if (!hasher_.Verify(password, {token->secret_hash.key_id, token->secret_hash.digest}) ||
-        token->revoke_time <= now || token->expire_time <= now) {
+    if (!secret_matches(token->secret_hash) || token->revoke_time <= now ||
+        token->expire_time <= now) {
       return InvalidCredentials();
     }
-    Principal p;
-    p.subject = std::string(username);
     p.workspace_id = token->workspace_id;
     p.grants.push_back({token->repository, {"pull"}});
     return p;
@@ -344,18 +358,17 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::LoginWithPassword(std::string_
   if (plus == std::string_view::npos) return InvalidCredentials();
   const std::string_view ws = username.substr(0, plus);
   const std::string_view id = username.substr(plus + 1);
-  if (!IsValidId(ws) || !IsValidId(id) ||
-      password.substr(0, sizeof(kServiceAccountSecretPrefix) - 1) != kServiceAccountSecretPrefix) {
+  if (!IsValidId(ws) || !IsValidId(id) || !has_prefix(kServiceAccountSecretPrefix)) {
     return InvalidCredentials();
   }
   absl::StatusOr<ServiceAccount> account = CachedServiceAccount(username, ws, id);
   if (absl::IsNotFound(account.status())) return InvalidCredentials();
   if (!account.ok()) return account.status();
-  if (!hasher_.Verify(password, {account->secret_hash.key_id, account->secret_hash.digest}) ||
-      !account->enabled || account->expire_time <= now) {
+  if (!secret_matches(account->secret_hash) || !account->enabled || account->expire_time <= now) {
     return InvalidCredentials();
   }
-  if (now - account->last_used_time >= options_.touch_interval) {
+  // A login with the secret counts as a use (at most one write per touch_interval).
+  if (password != nullptr && now - account->last_used_time >= options_.touch_interval) {
     if (absl::Status s = tokens_.TouchServiceAccount(ws, id, now); !s.ok()) {
       LOG_WARNING(absl::StrCat("cannot record the last use of a service account: ", s.message()));
     } else {
@@ -363,37 +376,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::LoginWithPassword(std::string_
       account_cache_.Put(std::string(username), *account);
     }
   }
-  Principal p;
-  p.subject = std::string(username);
   p.workspace_id = std::string(ws);
-  p.grants = ToRealmGrants(account->grants);
-  return p;
-}
-
-// The principal behind a refresh token's subject, checked as at login but without a password.
-absl::StatusOr<TokenRealm::Principal> TokenRealm::PrincipalOfSubject(std::string_view subject,
-                                                                     absl::Time now) {
-  if (subject.substr(0, sizeof(kPullUserPrefix) - 1) == kPullUserPrefix) {
-    absl::StatusOr<PullToken> token = CachedPullToken(subject.substr(sizeof(kPullUserPrefix) - 1));
-    if (absl::IsNotFound(token.status())) return InvalidCredentials();
-    if (!token.ok()) return token.status();
-    if (token->revoke_time <= now || token->expire_time <= now) return InvalidCredentials();
-    Principal p;
-    p.subject = std::string(subject);
-    p.workspace_id = token->workspace_id;
-    p.grants.push_back({token->repository, {"pull"}});
-    return p;
-  }
-  const size_t plus = subject.find('+');
-  if (plus == std::string_view::npos) return InvalidCredentials();
-  absl::StatusOr<ServiceAccount> account =
-      CachedServiceAccount(subject, subject.substr(0, plus), subject.substr(plus + 1));
-  if (absl::IsNotFound(account.status())) return InvalidCredentials();
-  if (!account.ok()) return account.status();
-  if (!account->enabled || account->expire_time <= now) return InvalidCredentials();
-  Principal p;
-  p.subject = std::string(subject);
-  p.workspace_id = account->workspace_id;
   p.grants = ToRealmGrants(account->grants);
   return p;
 }
@@ -427,7 +410,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
       RecordFailure(keys, now);
       return InvalidCredentials();
     }
-    absl::StatusOr<Principal> p = PrincipalOfSubject(stored->subject, now);
+    absl::StatusOr<Principal> p = ResolvePrincipal(stored->subject, nullptr, now);
     if (!p.ok()) {
       if (absl::IsUnauthenticated(p.status())) RecordFailure(keys, now);
       return p.status();
@@ -457,7 +440,8 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
   if (!addr_key.empty()) keys.emplace_back(addr_key);
   int32_t account_failures = 0;
   RETURN_IF_ERROR(CheckThrottle(keys, now, &account_failures));
-  absl::StatusOr<Principal> p = LoginWithPassword(request.username, request.password.view(), now);
+  const std::string_view password = request.password.view();
+  absl::StatusOr<Principal> p = ResolvePrincipal(request.username, &password, now);
   if (absl::IsUnauthenticated(p.status())) {
     RecordFailure(keys, now);
     return p.status();
@@ -480,17 +464,14 @@ absl::StatusOr<SecretString> TokenRealm::NewRefreshToken(const Principal& princi
                                                          const TokenRequest& request,
                                                          absl::Time now) {
   ASSIGN_OR_RETURN(std::string id, RandomBase64Url(kTokenIdBytes));
-  ASSIGN_OR_RETURN(std::string secret, RandomBase64Url(kSecretBytes));
-  SecretString token(internal::Cat(kRefreshTokenPrefix, id, ".", secret));
-  WipeString(secret);
-  ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(token.view()));
   RefreshToken stored;
+  ASSIGN_OR_RETURN(SecretString token,
+                   NewSecret(internal::Cat(kRefreshTokenPrefix, id, "."), &stored.secret_hash));
   stored.id = id;
   stored.subject = principal.subject;
   stored.service = request.service;
   stored.workspace_id = principal.workspace_id;
   stored.client_id = request.client_id;
-  stored.secret_hash = {std::move(digest.digest), digest.key_id};
   stored.create_time = now;
   stored.expire_time = now + options_.refresh_token_ttl;
   stored.last_used_time = now;
@@ -577,16 +558,12 @@ absl::StatusOr<MintedPullToken> TokenRealm::MintPullToken(const RequestContext& 
 
     const absl::Time now = clock_.Now();
     ASSIGN_OR_RETURN(std::string id, RandomBase64Url(kTokenIdBytes));
-    ASSIGN_OR_RETURN(std::string secret, RandomBase64Url(kSecretBytes));
-    out.password = SecretString(internal::Cat(kPullTokenSecretPrefix, secret));
-    WipeString(secret);
-    ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(out.password.view()));
     PullToken& t = out.token;
+    ASSIGN_OR_RETURN(out.password, NewSecret(kPullTokenSecretPrefix, &t.secret_hash));
     t.id = id;
     t.workspace_id = n.workspace_id;
     t.app_id = n.app_id;
     t.repository = internal::Cat(n.workspace_id, "/", n.app_id);
-    t.secret_hash = {std::move(digest.digest), digest.key_id};
     t.created_by = ctx.caller.identity;
     t.create_time = now;
     // Whole seconds, so what the API reports is exactly what the store keeps.
@@ -677,18 +654,14 @@ absl::StatusOr<ServiceAccountWithSecret> TokenRealm::CreateServiceAccount(
     RETURN_IF_ERROR(authz_.Check(ctx, Operation::kManage, ws));
     const absl::Time now = clock_.Now();
     RETURN_IF_ERROR(ValidateInput(ws, input, now));
-    ASSIGN_OR_RETURN(std::string secret, RandomBase64Url(kSecretBytes));
-    out.secret = SecretString(internal::Cat(kServiceAccountSecretPrefix, secret));
-    WipeString(secret);
-    ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(out.secret.view()));
     ServiceAccount a;
+    ASSIGN_OR_RETURN(out.secret, NewSecret(kServiceAccountSecretPrefix, &a.secret_hash));
     a.workspace_id = ws;
     a.id = std::string(id);
     a.display_name = input.display_name;
     a.grants = NormalizedGrants(input.grants);
     a.enabled = input.enabled;
     a.expire_time = input.expire_time;
-    a.secret_hash = {std::move(digest.digest), digest.key_id};
     a.secret_rotate_time = now;
     a.create_time = now;
     a.update_time = now;
@@ -832,12 +805,8 @@ absl::StatusOr<ServiceAccountWithSecret> TokenRealm::RegenerateServiceAccountSec
       return MapStoreError(absl::AbortedError(""), resource);
     }
     const absl::Time now = clock_.Now();
-    ASSIGN_OR_RETURN(std::string secret, RandomBase64Url(kSecretBytes));
-    out.secret = SecretString(internal::Cat(kServiceAccountSecretPrefix, secret));
-    WipeString(secret);
-    ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(out.secret.view()));
     ServiceAccount updated = *current;
-    updated.secret_hash = {std::move(digest.digest), digest.key_id};
+    ASSIGN_OR_RETURN(out.secret, NewSecret(kServiceAccountSecretPrefix, &updated.secret_hash));
     updated.secret_rotate_time = now;
     updated.update_time = now;
     absl::StatusOr<ServiceAccount> stored =

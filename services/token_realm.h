@@ -219,11 +219,14 @@ class TokenRealm {
   struct Principal;
   absl::StatusOr<Principal> Authenticate(const TokenRequest& request, std::string_view addr_key,
                                          absl::Time now);
-  absl::StatusOr<Principal> LoginWithPassword(std::string_view username,
-                                              std::string_view password, absl::Time now);
-  absl::StatusOr<Principal> PrincipalOfSubject(std::string_view subject, absl::Time now);
-  // RESOURCE_EXHAUSTED while any key is blocked; `first_key_failures` (optional) gets the
-  // failure count of keys[0].
+  // The principal a user name stands for (`pull+<id>` or `<workspace>+<id>`), still valid at
+  // `now`. With `password` (a login) the secret must match its stored hash; without (the
+  // subject of a refresh token) only the principal's own state is checked. Every refusal is
+  // InvalidCredentials().
+  absl::StatusOr<Principal> ResolvePrincipal(std::string_view username,
+                                             const std::string_view* password, absl::Time now);
+  // `prefix` + 43 base64url characters (256 random bits), and its keyed hash in `hash`.
+  absl::StatusOr<SecretString> NewSecret(std::string_view prefix, SecretHash* hash) const;
   // Reads through the caches (TokenRealmOptions::cache_ttl); NOT_FOUND results are not cached.
   absl::StatusOr<ServiceAccount> CachedServiceAccount(std::string_view username,
                                                       std::string_view workspace_id,
