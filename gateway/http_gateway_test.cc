@@ -115,13 +115,14 @@ TEST_F(HttpGatewayTest, ReadyzFollowsGrpcHealth) {
 }
 
 TEST_F(HttpGatewayTest, ReadyzIsNotReadyWhenTheBackendIsUnreachable) {
-  // A channel to a port where nothing listens: the health check fails -> 503, no crash.
-  int dead_port = 0;
-  {
-    net::io_context ioc;
-    tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    dead_port = acceptor.local_endpoint().port();
-  }  // closed again: nothing listens there now
+  // A channel to a port where nothing listens: the health check fails -> 503, no crash. The
+  // port stays bound (without listen(), so connects are refused) for the whole test: a port
+  // closed again could be taken by a server of another test running at the same time.
+  net::io_context ioc;
+  tcp::socket bound(ioc);
+  bound.open(tcp::v4());
+  bound.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  const int dead_port = bound.local_endpoint().port();
   HttpGatewayOptions options;
   options.listen = "127.0.0.1:0";
   auto gw = HttpGateway::Create(

@@ -74,6 +74,12 @@ struct ProbeResult {
   absl::Duration retry_after = absl::ZeroDuration();
   absl::Status status;  // OK, or the code and detail of the failing step
   std::vector<ProbeStep> steps;
+  // When the credential itself expires, if the upstream says so (GitHub's
+  // github-authentication-token-expiration header).
+  std::optional<absl::Time> credential_expires_at;
+  // Problems that do not make the result INVALID but need action soon (e.g. "the token expires
+  // in 9 days"). Human-readable, never a secret.
+  std::vector<std::string> warnings;
 };
 
 struct RegistryProbeRequest {
