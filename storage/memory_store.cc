@@ -557,6 +557,36 @@ absl::StatusOr<bool> InMemoryRegistryStore::ReplaceSecretCiphertext(
   return true;
 }
 
+// ---- TestConnection
+
+absl::StatusOr<bool> InMemoryRegistryStore::RecordValidation(
+    std::string_view workspace_id, std::string_view id, int64_t tested_version,
+    ValidationStatus status, absl::Time validated_at, std::string_view error,
+    const AuditEvent& event) {
+  if (status == ValidationStatus::kUnspecified) {
+    return ConstraintError("record validation", "registry_configs_validation_status_known");
+  }
+  absl::Status valid = CheckAuditEvent(event, "record validation");
+  if (!valid.ok()) return valid;
+  AuditEvent row = event;
+  internal::TruncateAuditFreeText(row);
+  row.time = TruncateToMicros(row.time);
+  std::string stored_error(error);
+  internal::TruncateToChars(stored_error, kAuditDetailMaxChars);
+  absl::MutexLock lock(&mu_);
+  bool applied = false;
+  auto it = configs_.find(ChildKey(workspace_id, id));
+  if (it != configs_.end() && it->second.version == tested_version) {
+    it->second.validation_status = status;
+    it->second.validated_at = TruncateToMicros(validated_at);
+    it->second.last_validation_error = std::move(stored_error);
+    applied = true;
+  }
+  row.id = static_cast<int64_t>(audit_.size()) + 1;
+  audit_.push_back(row);
+  return applied;
+}
+
 // ---- Operations
 
 absl::Status InMemoryRegistryStore::Ping() { return absl::OkStatus(); }

@@ -216,6 +216,12 @@ const std::vector<Statement>& Statements() {
       {"rc_replace_secret",
        "UPDATE registry_configs SET secret_ciphertext = $4, secret_key_id = $5"
        " WHERE workspace_id = $1 AND id = $2 AND secret_ciphertext = $3"},
+      // TestConnection's outcome, only on the version that was tested; version and
+      // update_time stay as they are.
+      {"rc_record_validation",
+       "UPDATE registry_configs SET validation_status = $4,"
+       " validated_at = $5::timestamptz, last_validation_error = $6"
+       " WHERE workspace_id = $1 AND id = $2 AND version = $3"},
       // Members
       {"mem_insert",
        absl::StrCat("INSERT INTO workspace_members (workspace_id, user_id, role, status,"
@@ -912,6 +918,30 @@ absl::StatusOr<bool> PostgresRegistryStore::ReplaceSecretCiphertext(
             pqxx::binarystring(new_ciphertext.data(), new_ciphertext.size()),
             static_cast<int64_t>(new_key_id));
         return r.affected_rows() == 1;
+      });
+}
+
+// ---- TestConnection
+
+absl::StatusOr<bool> PostgresRegistryStore::RecordValidation(
+    std::string_view workspace_id, std::string_view id, int64_t tested_version,
+    ValidationStatus status, absl::Time validated_at, std::string_view error,
+    const AuditEvent& event) {
+  AuditEvent row = event;
+  internal::TruncateAuditFreeText(row);
+  std::string stored_error(error);
+  internal::TruncateToChars(stored_error, kAuditDetailMaxChars);
+  return WithConnection(
+      *pool_, "record validation", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+        pqxx::work txn(conn);
+        pqxx::result updated = txn.exec_prepared(
+            "rc_record_validation", std::string(workspace_id), std::string(id), tested_version,
+            StatusName(status), TimeParam(validated_at), stored_error);
+        txn.exec_prepared("audit_insert", TimeParam(row.time), row.caller, row.on_behalf_of,
+                          row.action, row.resource, row.outcome, row.detail, row.request_id,
+                          row.peer);
+        txn.commit();
+        return updated.affected_rows() == 1;
       });
 }
 

@@ -146,6 +146,19 @@ class RegistryStore {
                                                        const std::string& new_ciphertext,
                                                        uint32_t new_key_id) = 0;
 
+  // ---- TestConnection
+  // Stores the outcome of a connection test (status, validated_at, error) on one config and
+  // appends `event` to the audit trail, in one transaction. The outcome applies only while the
+  // config still has `tested_version` (the credential that was tested): if the row changed
+  // meanwhile or is gone, nothing is stored on it, the event is still appended, and the result
+  // is false. Version, etag and update_time do not change (validation is output only), so
+  // clients' etags stay valid. `error` is truncated like audit detail.
+  virtual absl::StatusOr<bool> RecordValidation(std::string_view workspace_id,
+                                                std::string_view id, int64_t tested_version,
+                                                ValidationStatus status, absl::Time validated_at,
+                                                std::string_view error,
+                                                const AuditEvent& event) = 0;
+
   // ---- Operations
   // Cheap liveness probe of the backing database (OK or UNAVAILABLE).
   virtual absl::Status Ping() = 0;

@@ -1389,6 +1389,71 @@ TEST_P(RegistryStoreConformanceTest, UpdateKeepingSecretNeverWritesBackAStaleCip
 
 // ---- Operations
 
+TEST_P(RegistryStoreConformanceTest, RecordValidationAppliesOnlyToTheTestedVersion) {
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  ASSERT_OK_AND_ASSIGN(RegistryConfig c, store().CreateRegistryConfig(MakeConfig("acme", "gh")));
+  const absl::Time tested_at = kT0 + absl::Minutes(3) + absl::Microseconds(5);
+  AuditEvent event = MakeEvent("workspaces/acme/registries/gh", kCallerA, 180);
+  event.action = "TestConnection";
+  event.outcome = "OK";
+  event.detail = "INVALID: token rejected";
+
+  ASSERT_OK_AND_ASSIGN(bool applied,
+                       store().RecordValidation("acme", "gh", c.version, ValidationStatus::kInvalid,
+                                                tested_at, "token rejected", event));
+  EXPECT_TRUE(applied);
+  ASSERT_OK_AND_ASSIGN(RegistryConfig got, store().GetRegistryConfig("acme", "gh"));
+  EXPECT_EQ(got.validation_status, ValidationStatus::kInvalid);
+  ASSERT_TRUE(got.validated_at.has_value());
+  EXPECT_EQ(*got.validated_at, tested_at);
+  EXPECT_EQ(got.last_validation_error, "token rejected");
+  // Output-only fields: version, update_time (and so the etag) do not move.
+  EXPECT_EQ(got.version, c.version);
+  EXPECT_EQ(got.update_time, c.update_time);
+  ASSERT_OK_AND_ASSIGN(Page<AuditEvent> audit, store().ListAuditEvents(AuditFilter(), 10, 0));
+  ASSERT_EQ(audit.items.size(), 1u);
+  EXPECT_EQ(audit.items[0].action, "TestConnection");
+  EXPECT_EQ(audit.items[0].detail, "INVALID: token rejected");
+
+  // The config changed after the test started: the outcome is not stored, the event is.
+  RegistryConfig changed = got;
+  changed.username = "someone-else";
+  changed.update_time = kT0 + absl::Minutes(4);
+  ASSERT_OK_AND_ASSIGN(RegistryConfig v2, store().UpdateRegistryConfig(changed, c.version));
+  ASSERT_OK_AND_ASSIGN(applied, store().RecordValidation("acme", "gh", c.version,
+                                                         ValidationStatus::kValid, tested_at, "",
+                                                         event));
+  EXPECT_FALSE(applied);
+  ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "gh"));
+  EXPECT_EQ(got.validation_status, ValidationStatus::kInvalid);
+  EXPECT_EQ(got.version, v2.version);
+  ASSERT_OK_AND_ASSIGN(applied, store().RecordValidation("acme", "gh", v2.version,
+                                                         ValidationStatus::kValid, tested_at, "",
+                                                         event));
+  EXPECT_TRUE(applied);
+  ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "gh"));
+  EXPECT_EQ(got.validation_status, ValidationStatus::kValid);
+  EXPECT_EQ(got.last_validation_error, "");
+
+  // A missing config: nothing to store on, the attempt is still on record.
+  ASSERT_OK_AND_ASSIGN(applied, store().RecordValidation("acme", "gone", 1,
+                                                         ValidationStatus::kValid, tested_at, "",
+                                                         event));
+  EXPECT_FALSE(applied);
+  ASSERT_OK_AND_ASSIGN(audit, store().ListAuditEvents(AuditFilter(), 10, 0));
+  EXPECT_EQ(audit.items.size(), 4u);
+
+  // An unknown status is refused and changes nothing.
+  EXPECT_CODE(store().RecordValidation("acme", "gh", v2.version, ValidationStatus::kUnspecified,
+                                       tested_at, "", event)
+                  .status(),
+              kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "gh"));
+  EXPECT_EQ(got.validation_status, ValidationStatus::kValid);
+  ASSERT_OK_AND_ASSIGN(audit, store().ListAuditEvents(AuditFilter(), 10, 0));
+  EXPECT_EQ(audit.items.size(), 4u);
+}
+
 TEST_P(RegistryStoreConformanceTest, PingIsOk) { ASSERT_OK(store().Ping()); }
 
 TEST_P(RegistryStoreConformanceTest, CountSecretsByKeyId) {

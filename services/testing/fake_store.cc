@@ -479,6 +479,31 @@ absl::Status FakeRegistryStore::Ping() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> FakeRegistryStore::RecordValidation(
+    std::string_view workspace_id, std::string_view id, int64_t tested_version,
+    ValidationStatus status, absl::Time validated_at, std::string_view error,
+    const AuditEvent& event) {
+  absl::MutexLock lock(&mu_);
+  if (auto e = TakeError()) return *e;
+  if (fail_audit_appends_) return absl::UnavailableError("fake: audit trail unavailable");
+  bool applied = false;
+  auto it = configs_.find(Key(workspace_id, id));
+  if (it != configs_.end() && it->second.version == tested_version) {
+    it->second.validation_status = status;
+    it->second.validated_at = validated_at;
+    it->second.last_validation_error = std::string(error);
+    TruncateChars(it->second.last_validation_error, storage::kAuditDetailMaxChars);
+    applied = true;
+  }
+  AuditEvent stored = event;
+  TruncateChars(stored.detail, storage::kAuditDetailMaxChars);
+  TruncateChars(stored.peer, storage::kAuditFieldMaxChars);
+  TruncateChars(stored.request_id, storage::kAuditFieldMaxChars);
+  stored.id = static_cast<int64_t>(audit_.size()) + 1;
+  audit_.push_back(stored);
+  return applied;
+}
+
 absl::StatusOr<std::map<uint32_t, int64_t>> FakeRegistryStore::CountSecretsByKeyId() {
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
