@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "services/names.h"
 #include "services/registry_auth.h"
+#include "upstream/docker_v2_probe.h"
 #include "services/types.h"
 
 namespace registryauth::api {
@@ -68,6 +69,7 @@ void ToProto(const RegistryConfig& c, v1::RegistryConfig* out) {
   switch (c.type) {
     case RegistryType::kGhcr:
       out->mutable_ghcr()->set_owner(c.owner);
+      out->mutable_ghcr()->set_pull_only(c.pull_only);
       break;
     case RegistryType::kAcr:
       out->mutable_acr()->set_login_server(c.login_server);
@@ -149,6 +151,7 @@ RegistryConfigInput ToInput(const v1::RegistryConfig& in) {
     case v1::RegistryConfig::kGhcr:
       out.settings_type = RegistryType::kGhcr;
       out.owner = in.ghcr().owner();
+      out.pull_only = in.ghcr().pull_only();
       break;
     case v1::RegistryConfig::kAcr:
       out.settings_type = RegistryType::kAcr;
@@ -519,9 +522,43 @@ grpc::Status RegistryAuthGrpcService::MintPullToken(grpc::ServerContext* context
 
 grpc::Status RegistryAuthGrpcService::TestConnection(grpc::ServerContext* context,
                                                      const v1::TestConnectionRequest* request,
-                                                     v1::TestConnectionResponse*) {
+                                                     v1::TestConnectionResponse* response) {
   REGAUTH_BEGIN_CALL(context);
-  return scope.Done(ToGrpcStatus(api_.TestConnection(ctx, request->name())));
+  // The client's deadline (gRPC's "none" is far in the future), less a margin to answer in.
+  const absl::Time deadline = absl::FromChrono(context->deadline()) - absl::Milliseconds(200);
+  absl::StatusOr<services::RegistryAuth::TestConnectionOutcome> out =
+      api_.TestConnection(ctx, request->name(), deadline);
+  if (!out.ok()) return scope.Done(ToGrpcStatus(out.status()));
+  const upstream::ProbeResult& probe = out->test.probe;
+  response->set_result(static_cast<v1::ValidationStatus>(static_cast<int>(out->test.status)));
+  for (const upstream::ProbeStep& step : probe.steps) {
+    v1::TestConnectionResponse::Step* s = response->add_steps();
+    s->set_name(step.name);
+    s->set_ok(step.ok);
+    const absl::Duration d = step.duration;
+    s->mutable_duration()->set_seconds(absl::IDivDuration(d, absl::Seconds(1), nullptr));
+    s->mutable_duration()->set_nanos(static_cast<int32_t>(
+        absl::ToInt64Nanoseconds(d - absl::Seconds(s->duration().seconds()))));
+    s->set_detail(step.detail);
+  }
+  if (!probe.ok) {
+    v1::ErrorDetail* e = response->mutable_error();
+    e->set_reason(probe.reason);
+    // upstream::ProbeCategory mirrors v1::ErrorDetail::Category value for value.
+    e->set_category(static_cast<v1::ErrorDetail::Category>(static_cast<int>(probe.category)));
+    e->set_retryable(probe.retryable);
+    if (probe.retryable && probe.retry_after > absl::ZeroDuration()) {
+      e->mutable_retry_after()->set_seconds(absl::ToInt64Seconds(probe.retry_after));
+    }
+  }
+  for (const std::string& w : probe.warnings) response->add_warnings(w);
+  if (probe.credential_expires_at.has_value()) {
+    SetTime(*probe.credential_expires_at,
+            [&] { return response->mutable_credential_expire_time(); });
+  }
+  response->set_credentials_verified(probe.credentials_verified);
+  response->set_recorded(out->recorded);
+  return scope.Done(grpc::Status::OK);
 }
 
 // ---- Audit trail ------------------------------------------------------------------------------

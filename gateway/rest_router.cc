@@ -79,6 +79,7 @@ void AddRetryAfter(const grpc::Status& status, RestReply* reply) {
   if (seconds.has_value()) reply->headers.emplace_back("Retry-After", absl::StrCat(*seconds));
 }
 
+
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
 }
@@ -122,6 +123,49 @@ using NewCallFn = std::function<std::shared_ptr<PendingCall>()>;
 template <typename Req, typename Resp>
 NewCallFn Rpc(typename TypedCall<Req, Resp>::Method method) {
   return [method] { return std::make_shared<TypedCall<Req, Resp>>(method); };
+}
+
+// The REST reply for a finished unary call: the response as JSON, or the error.
+RestReply UnaryReply(PendingCall& call, const grpc::Status& status) {
+  std::string request_id;
+  const auto& initial = call.context().GetServerInitialMetadata();
+  if (auto it = initial.find("x-request-id"); it != initial.end()) {
+    request_id.assign(it->second.data(), it->second.size());
+  }
+  if (!status.ok()) {
+    RestReply error = RestRouter::ErrorReply(status.error_code(), status.error_message());
+    error.request_id = std::move(request_id);
+    AddRetryAfter(status, &error);
+    error.headers.emplace_back("Cache-Control", "no-store");
+    return error;
+  }
+  RestReply reply;
+  reply.request_id = std::move(request_id);
+  // Some responses carry a secret shown once (MintPullToken, CreateServiceAccount, ...);
+  // no API response is meant to be cached.
+  reply.headers.emplace_back("Cache-Control", "no-store");
+  google::protobuf::util::JsonPrintOptions options;
+  const google::protobuf::util::Status s =
+      google::protobuf::util::MessageToJsonString(call.response(), &reply.body, options);
+  if (!s.ok()) {
+    return RestRouter::ErrorReply(grpc::StatusCode::INTERNAL, "cannot encode the response");
+  }
+  return reply;
+}
+
+// Ends a gRPC completion callback: drops the call's state (its ClientContext holds a
+// reference to the channel) BEFORE `done` runs and is destroyed. `done` carries the gateway's
+// in-flight token; once the token is released, HttpGateway::Shutdown may go on and drop the
+// gateway's own channel reference. The last reference to a channel must never go on gRPC's
+// callback thread: the channel's teardown would then release gRPC's shared callback completion
+// queue from one of that queue's own threads, which joins itself, fails, and frees the queue
+// under the running thread (an abort in grpc_cq_internal_unref, seen in CI; grpc/grpc#32584).
+template <typename State>
+void FinishOnCallbackThread(std::shared_ptr<State>& state, RestRouter::Done& done,
+                            RestReply reply) {
+  state.reset();
+  RestRouter::Done finish = std::move(done);
+  finish(std::move(reply));
 }
 
 // ---- Field binding by reflection ---------------------------------------------------------------
@@ -428,33 +472,9 @@ Handler RpcHandler(NewCallFn new_call, std::string body) {
     if (!r.forwarded_for.empty()) {
       pending->context().AddMetadata("x-forwarded-for", r.forwarded_for);
     }
-    pending->Start(env.async, [pending, done = std::move(done)](grpc::Status status) {
-      std::string request_id;
-      const auto& initial = pending->context().GetServerInitialMetadata();
-      if (auto it = initial.find("x-request-id"); it != initial.end()) {
-        request_id.assign(it->second.data(), it->second.size());
-      }
-      if (!status.ok()) {
-        RestReply error = RestRouter::ErrorReply(status.error_code(), status.error_message());
-        error.request_id = std::move(request_id);
-        AddRetryAfter(status, &error);
-        error.headers.emplace_back("Cache-Control", "no-store");
-        done(std::move(error));
-        return;
-      }
-      RestReply reply;
-      reply.request_id = std::move(request_id);
-      // Some responses carry a secret shown once (MintPullToken, CreateServiceAccount, ...);
-      // no API response is meant to be cached.
-      reply.headers.emplace_back("Cache-Control", "no-store");
-      google::protobuf::util::JsonPrintOptions options;
-      const google::protobuf::util::Status s = google::protobuf::util::MessageToJsonString(
-          pending->response(), &reply.body, options);
-      if (!s.ok()) {
-        done(RestRouter::ErrorReply(grpc::StatusCode::INTERNAL, "cannot encode the response"));
-        return;
-      }
-      done(std::move(reply));
+    pending->Start(env.async, [pending, done = std::move(done)](grpc::Status status) mutable {
+      RestReply reply = UnaryReply(*pending, status);
+      FinishOnCallbackThread(pending, done, std::move(reply));
     });
   };
 }
@@ -486,7 +506,7 @@ Handler TokenHandler(TokenEndpoint endpoint) {
     }
     std::string realm(env.basic_realm);
     pending->Start(env.async, [pending, endpoint, realm = std::move(realm),
-                               done = std::move(done)](grpc::Status status) {
+                               done = std::move(done)](grpc::Status status) mutable {
       WipeTokenSecrets(static_cast<v1::IssueRegistryTokenRequest*>(&pending->request()));
       std::string request_id;
       const auto& initial = pending->context().GetServerInitialMetadata();
@@ -501,7 +521,7 @@ Handler TokenHandler(TokenEndpoint endpoint) {
                     realm)
               : TokenErrorReply(endpoint, TokenErrorFromStatus(status), realm);
       reply.request_id = std::move(request_id);
-      done(std::move(reply));
+      FinishOnCallbackThread(pending, done, std::move(reply));
     });
   };
 }
@@ -541,7 +561,7 @@ void Readyz(const Env& env, const Call&, RestRouter::Done done) {
   state->request = grpc::ByteBuffer(&empty, 1);
   env.generic->UnaryCall(
       &state->context, kHealthCheckMethod, grpc::StubOptions(), &state->request,
-      &state->response, [state, done = std::move(done)](grpc::Status status) {
+      &state->response, [state, done = std::move(done)](grpc::Status status) mutable {
         constexpr int kServing = 1;
         bool ready = false;
         grpc::Slice slice;
@@ -550,7 +570,8 @@ void Readyz(const Env& env, const Call&, RestRouter::Done done) {
               std::string(reinterpret_cast<const char*>(slice.begin()), slice.size()));
           ready = serving.has_value() && *serving == kServing;
         }
-        done(ready ? TextReply(200, "ready") : TextReply(503, "not ready"));
+        FinishOnCallbackThread(state, done,
+                               ready ? TextReply(200, "ready") : TextReply(503, "not ready"));
       });
 }
 

@@ -48,13 +48,16 @@ struct RegistryConfig {
   RegistryType type = RegistryType::kUnspecified;
 
   // Per-type, non-secret settings. Which are meaningful depends on `type`:
-  //   GHCR: owner.  ACR: login_server, username.
+  //   GHCR: owner, pull_only.  ACR: login_server, username.
   //   DISTRIBUTION: url, repository_namespace, username (optional).  GENERIC: url, username.
   std::string owner;
   std::string login_server;
   std::string url;
   std::string repository_namespace;
   std::string username;
+  // GHCR only: the configuration is used to pull, never to push (TestConnection then needs
+  // read:packages rather than write:packages).
+  bool pull_only = false;
 
   // AES-256-GCM ciphertext of the secret (see crypto/), empty when no secret is stored, and
   // the id of the key that encrypted it (for rotation reports).

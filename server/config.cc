@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <tuple>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
@@ -46,6 +47,11 @@ ABSL_FLAG(std::string, token_cache_ttl, "", "token realm: how long a replica reu
 ABSL_FLAG(std::string, token_housekeeping_interval, "", "how often expired tokens and stale throttle states are deleted (env REGAUTH_TOKEN_HOUSEKEEPING_INTERVAL; default 10m)");
 ABSL_FLAG(std::string, http_upstream, "", "adapter-only mode: serve HTTP against the gRPC service of a remote registry-authd at host:port (env REGAUTH_HTTP_UPSTREAM)");
 ABSL_FLAG(std::string, http_upstream_ca_file, "", "adapter-only mode: CA bundle to verify the upstream's TLS certificate (env REGAUTH_HTTP_UPSTREAM_CA_FILE)");
+ABSL_FLAG(std::string, upstream_ca_file, "", "outbound HTTPS (TestConnection, GitHub): CA bundle (PEM) to trust instead of the system store (env REGAUTH_UPSTREAM_CA_FILE)");
+ABSL_FLAG(std::string, github_api_url, "", "GitHub REST API base URL; GitHub Enterprise Server: https://HOST/api/v3 (env REGAUTH_GITHUB_API_URL; default https://api.github.com)");
+ABSL_FLAG(std::string, ghcr_url, "", "GitHub Container Registry base URL (env REGAUTH_GHCR_URL; default https://ghcr.io)");
+ABSL_FLAG(std::string, test_connection_timeout, "", "longest one TestConnection may take, 1s..5m (env REGAUTH_TEST_CONNECTION_TIMEOUT; default 30s)");
+ABSL_FLAG(std::string, test_connection_max_concurrent, "", "TestConnection calls running at once, 1..256; more get RESOURCE_EXHAUSTED (env REGAUTH_TEST_CONNECTION_MAX_CONCURRENT; default 8)");
 ABSL_FLAG(std::string, http_tls_cert_file, "", "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
 ABSL_FLAG(std::string, http_tls_key_file, "", "HTTPS private key for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_KEY_FILE)");
 
@@ -329,6 +335,37 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
       return Invalid("token_cache_ttl", "must be a duration between 0s and 5m");
     }
     c.token_cache_ttl = d;
+  }
+  if (auto v = Setting(FLAGS_upstream_ca_file, "REGAUTH_UPSTREAM_CA_FILE", env)) {
+    c.upstream_ca_file = *v;
+  }
+  for (auto [flag, env_name, name, out] :
+       {std::tuple{&FLAGS_github_api_url, "REGAUTH_GITHUB_API_URL", "github_api_url",
+                   &c.github_api_url},
+        std::tuple{&FLAGS_ghcr_url, "REGAUTH_GHCR_URL", "ghcr_url", &c.ghcr_url}}) {
+    if (auto v = Setting(*flag, env_name, env)) {
+      std::string url(*v);
+      while (!url.empty() && url.back() == '/') url.pop_back();
+      const bool https = absl::StartsWith(url, "https://") && url.size() > 8;
+      const bool http = absl::StartsWith(url, "http://") && url.size() > 7;
+      if (!https && !http) return Invalid(name, "must be an http:// or https:// URL");
+      *out = std::move(url);
+    }
+  }
+  if (auto v = Setting(FLAGS_test_connection_timeout, "REGAUTH_TEST_CONNECTION_TIMEOUT", env)) {
+    absl::Duration d;
+    if (!absl::ParseDuration(*v, &d) || d < absl::Seconds(1) || d > absl::Minutes(5)) {
+      return Invalid("test_connection_timeout", "must be a duration between 1s and 5m");
+    }
+    c.test_connection_timeout = d;
+  }
+  if (auto v = Setting(FLAGS_test_connection_max_concurrent,
+                       "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", env)) {
+    int n = 0;
+    if (!absl::SimpleAtoi(*v, &n) || n < 1 || n > 256) {
+      return Invalid("test_connection_max_concurrent", "must be a whole number from 1 to 256");
+    }
+    c.test_connection_max_concurrent = n;
   }
   if (auto v = Setting(FLAGS_http_upstream, "REGAUTH_HTTP_UPSTREAM", env)) c.http_upstream = *v;
   if (auto v = Setting(FLAGS_http_upstream_ca_file, "REGAUTH_HTTP_UPSTREAM_CA_FILE", env)) {

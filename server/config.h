@@ -97,6 +97,16 @@ struct ServerConfig {
   // allowed to a loopback upstream unless allow_insecure_remote.
   std::string http_upstream_ca_file;
 
+  // Outbound calls (TestConnection, GitHub): trusted CAs (PEM; empty = the system store; TLS
+  // verification cannot be turned off), where GitHub and GHCR live (GitHub Enterprise Server,
+  // tests), how long one TestConnection may take and how many run at once. Proxies come from
+  // the environment (https_proxy, no_proxy).
+  std::string upstream_ca_file;
+  std::string github_api_url = "https://api.github.com";
+  std::string ghcr_url = "https://ghcr.io";
+  absl::Duration test_connection_timeout = absl::Seconds(30);
+  int test_connection_max_concurrent = 8;
+
   // HTTPS for the HTTP adapter: certificate chain and key (PEM files). Both or neither.
   // Docker clients insist on an HTTPS token realm outside localhost.
   std::string http_tls_cert_file;

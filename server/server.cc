@@ -29,11 +29,14 @@
 #include "common/secret.h"
 #include "server/db_health.h"
 #include "server/periodic_task.h"
+#include "services/connection_tester.h"
 #include "services/registry_auth.h"
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
 #include "storage/postgres_token_store.h"
 #include "services/token_realm.h"
+#include "upstream/curl_http_client.h"
+#include "upstream/docker_v2_probe.h"
 
 namespace registryauth::server {
 namespace {
@@ -233,8 +236,28 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   if (!realm_valid.ok()) return realm_valid;
 
   s->service_ = std::make_unique<services::RegistryService>(*s->store_, *s->keys_, *s->clock_);
-  s->registry_auth_ =
-      std::make_unique<services::RegistryAuth>(*s->store_, *s->service_, *s->clock_);
+
+  // Outbound: one HTTP client (connection reuse, TLS always verified) for TestConnection.
+  upstream::CurlHttpClient::Options outbound;
+  outbound.ca_bundle_path = config.upstream_ca_file;
+  outbound.default_timeout = config.test_connection_timeout;
+  outbound.clock = s->clock_.get();
+  absl::StatusOr<std::unique_ptr<upstream::CurlHttpClient>> http_client =
+      upstream::CurlHttpClient::Create(outbound);
+  if (!http_client.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("upstream_ca_file: ", http_client.status().message()));
+  }
+  s->http_client_ = *std::move(http_client);
+  s->registry_probe_ = std::make_unique<upstream::DockerV2Probe>(*s->http_client_, *s->clock_);
+  services::ConnectionTesterOptions testing;
+  testing.ghcr_base_url = config.ghcr_url;
+  testing.timeout = config.test_connection_timeout;
+  testing.max_concurrent = config.test_connection_max_concurrent;
+  s->connection_tester_ = std::make_unique<services::ConnectionTester>(
+      *s->registry_probe_, /*ghcr_probe=*/nullptr, *s->clock_, testing);
+  s->registry_auth_ = std::make_unique<services::RegistryAuth>(
+      *s->store_, *s->service_, *s->clock_, s->connection_tester_.get());
   s->token_realm_ = std::make_unique<services::TokenRealm>(
       *s->store_, *s->token_store_, *s->keys_, s->signing_keys_.get(), *s->clock_, realm);
   s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(

@@ -30,7 +30,8 @@ namespace registryauth {
 class Clock;
 namespace crypto { class KeyRingHolder; class TokenSigningKeysHolder; }
 namespace storage { class PostgresRegistryStore; class PostgresTokenStore; }
-namespace services { class RegistryService; class RegistryAuth; class TokenRealm; }
+namespace services { class RegistryService; class RegistryAuth; class TokenRealm; class ConnectionTester; }
+namespace upstream { class HttpClient; class RegistryProbe; }
 namespace api { class RegistryAuthGrpcService; class CallAuthenticator; }
 namespace auth { class PolicyHolder; }
 namespace gateway { class HttpGateway; }
@@ -105,6 +106,9 @@ class RegistryAuthServer {
   std::string token_export_rootcertbundle_;
   std::string token_export_jwks_;
   std::unique_ptr<crypto::TokenSigningKeysHolder> signing_keys_;
+  std::unique_ptr<upstream::HttpClient> http_client_;
+  std::unique_ptr<upstream::RegistryProbe> registry_probe_;
+  std::unique_ptr<services::ConnectionTester> connection_tester_;
   std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<services::TokenRealm> token_realm_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;

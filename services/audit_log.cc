@@ -16,6 +16,12 @@ constexpr size_t kMaxAuditResource = 1024;
 
 absl::Status AuditLog::Record(const RequestContext& ctx, std::string_view action,
                               std::string_view resource, const absl::Status& outcome) const {
+  return store_.AppendAuditEvent(MakeEvent(ctx, action, resource, outcome)).status();
+}
+
+AuditEvent AuditLog::MakeEvent(const RequestContext& ctx, std::string_view action,
+                               std::string_view resource, const absl::Status& outcome,
+                               std::string_view detail) const {
   AuditEvent e;
   e.time = clock_.Now();
   e.caller = ctx.caller.identity;
@@ -23,10 +29,13 @@ absl::Status AuditLog::Record(const RequestContext& ctx, std::string_view action
   e.action = std::string(action);
   e.resource = std::string(resource.substr(0, kMaxAuditResource));
   e.outcome = outcome.ok() ? "OK" : absl::StatusCodeToString(outcome.code());
-  e.detail = std::string(outcome.message().substr(0, kMaxAuditDetail));
+  e.detail = std::string((detail.empty() ? std::string_view(outcome.message().data(),
+                                                            outcome.message().size())
+                                          : detail)
+                             .substr(0, kMaxAuditDetail));
   e.request_id = ctx.request_id;
   e.peer = ctx.peer;
-  return store_.AppendAuditEvent(e).status();
+  return e;
 }
 
 void AuditLog::RecordChange(const RequestContext& ctx, std::string_view action,

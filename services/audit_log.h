@@ -33,6 +33,11 @@ class AuditLog {
   // returned.
   void RecordChange(const RequestContext& ctx, std::string_view action,
                     std::string_view resource, const absl::Status& outcome) const;
+  // The record Record() would append, for stores that append it inside a transaction of their
+  // own (RecordValidation). `detail` replaces the status message when not empty.
+  AuditEvent MakeEvent(const RequestContext& ctx, std::string_view action,
+                       std::string_view resource, const absl::Status& outcome,
+                       std::string_view detail = "") const;
 
  private:
   storage::RegistryStore& store_;

@@ -61,10 +61,11 @@ bool IsActiveOwner(MemberRole role, MemberStatus status) {
 }  // namespace
 
 RegistryAuth::RegistryAuth(storage::RegistryStore& store, RegistryService& registry_service,
-                           const Clock& clock)
+                           const Clock& clock, ConnectionTester* tester)
     : store_(store),
       registry_(registry_service),
       clock_(clock),
+      tester_(tester),
       authz_(store),
       audit_(store, clock) {}
 
@@ -448,15 +449,50 @@ absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& c
   return result;
 }
 
-absl::Status RegistryAuth::TestConnection(const RequestContext& ctx, std::string_view name) {
+absl::StatusOr<RegistryAuth::TestConnectionOutcome> RegistryAuth::TestConnection(
+    const RequestContext& ctx, std::string_view name, absl::Time deadline) {
   ASSIGN_OR_RETURN(RegistryConfigName n, ParseRegistryConfigName(name, "name"));
-  absl::Status result = authz_.Check(ctx, Operation::kTestConnection, n.workspace_id);
-  if (result.ok()) {
-    result = absl::UnimplementedError("TestConnection is not implemented in this version");
+  const std::string resource = FormatRegistryConfigName(n.workspace_id, n.registry_id);
+  absl::StatusOr<ConnectionTestResult> tested;
+  RegistryConfig config;
+  {
+    absl::Status ready = [&]() -> absl::Status {
+      RETURN_IF_ERROR(authz_.Check(ctx, Operation::kTestConnection, n.workspace_id));
+      if (tester_ == nullptr) {
+        return absl::UnimplementedError("TestConnection is not configured on this server");
+      }
+      ASSIGN_OR_RETURN(config, registry_.GetRegistryConfig(resource));
+      ASSIGN_OR_RETURN(Credentials credentials, BuildCredentials(config, registry_));
+      tested = tester_->Test(config, credentials, deadline);
+      return tested.status();
+    }();
+    if (!ready.ok()) {
+      // The test did not run: nothing to store on the configuration.
+      RecordChange(ctx, "TestConnection", resource, ready);
+      return ready;
+    }
   }
-  RecordChange(ctx, "TestConnection", FormatRegistryConfigName(n.workspace_id, n.registry_id),
-               result);
-  return result;
+  const ConnectionTestResult& test = *tested;
+  const bool valid = test.status == ValidationStatus::kValid;
+  std::string detail = valid ? "VALID" : internal::Cat("INVALID ", test.probe.reason, ": ",
+                                                       test.error);
+  AuditEvent event = audit_.MakeEvent(ctx, "TestConnection", resource, absl::OkStatus(), detail);
+  absl::StatusOr<bool> recorded = store_.RecordValidation(
+      n.workspace_id, n.registry_id, config.version, test.status, clock_.Now(), test.error,
+      event);
+  if (!recorded.ok()) {
+    LOG_ERROR(absl::StrCat("TestConnection result not stored, request_id=", ctx.request_id,
+                           ": ", recorded.status().message()));
+    if (absl::IsUnavailable(recorded.status())) {
+      return WithErrorDetail(recorded.status(), {kReasonDatabaseUnavailable,
+                                                 ErrorCategory::kNetwork, true, absl::Seconds(1)});
+    }
+    return recorded.status();
+  }
+  TestConnectionOutcome outcome;
+  outcome.test = *std::move(tested);
+  outcome.recorded = *recorded;
+  return outcome;
 }
 
 // ---- Audit trail -------------------------------------------------------------------------------

@@ -29,6 +29,7 @@
 #include "common/clock.h"
 #include "model/model.h"
 #include "services/audit_log.h"
+#include "services/connection_tester.h"
 #include "services/authorizer.h"
 #include "services/credentials.h"
 #include "services/registry_service.h"
@@ -40,9 +41,10 @@ namespace registryauth::services {
 
 class RegistryAuth {
  public:
-  // All must outlive this object.
+  // All must outlive this object. Without a `tester`, TestConnection is UNIMPLEMENTED after
+  // its permission check.
   RegistryAuth(storage::RegistryStore& store, RegistryService& registry_service,
-               const Clock& clock);
+               const Clock& clock, ConnectionTester* tester = nullptr);
 
   // ---- Workspaces
   absl::StatusOr<Workspace> CreateWorkspace(const RequestContext& ctx,
@@ -107,9 +109,19 @@ class RegistryAuth {
 
   // ---- Credentials and tokens
   absl::StatusOr<Credentials> GetCredentials(const RequestContext& ctx, std::string_view name);
-  // Authorization and audit only; the test itself is not served yet (UNIMPLEMENTED after the
-  // checks). Pull tokens: services/token_realm.h.
-  absl::Status TestConnection(const RequestContext& ctx, std::string_view name);
+  // Tests the stored credential against its registry (services/connection_tester.h) and
+  // stores the outcome with its audit record in one transaction (RecordValidation); the
+  // outcome is not stored if the configuration changed while the test ran (`recorded` false).
+  // A refusing registry is a result (INVALID), not an error. Errors: the permission check,
+  // NOT_FOUND, FAILED_PRECONDITION (INCOMPLETE_CREDENTIALS), RESOURCE_EXHAUSTED (too many
+  // tests running), UNAVAILABLE (database). Pull tokens: services/token_realm.h.
+  struct TestConnectionOutcome {
+    ConnectionTestResult test;
+    bool recorded = false;
+  };
+  absl::StatusOr<TestConnectionOutcome> TestConnection(
+      const RequestContext& ctx, std::string_view name,
+      absl::Time deadline = absl::InfiniteFuture());
 
   // ---- Audit trail
   absl::StatusOr<ListResult<AuditEvent>> ListAuditEvents(const RequestContext& ctx,
@@ -140,6 +152,7 @@ class RegistryAuth {
   storage::RegistryStore& store_;
   RegistryService& registry_;
   const Clock& clock_;
+  ConnectionTester* const tester_;
   Authorizer authz_;
   AuditLog audit_;
 };

@@ -85,11 +85,13 @@ TEST_F(RegistryAuthTest, RolesDecideWhatAUserMayChange) {
   EXPECT_EQ(api_.GetRegistryConfig(User("dave"), "workspaces/acme/registries/gh1")
                 .status().code(),
             absl::StatusCode::kPermissionDenied);
-  // TestConnection: OWNER/ADMIN pass the check (then UNIMPLEMENTED), MEMBER does not.
-  EXPECT_EQ(api_.TestConnection(User("bob"), "workspaces/acme/registries/gh1").code(),
+  // TestConnection: OWNER/ADMIN pass the check (then UNIMPLEMENTED: no tester configured
+  // here), MEMBER does not.
+  EXPECT_EQ(api_.TestConnection(User("bob"), "workspaces/acme/registries/gh1").status().code(),
             absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(api_.TestConnection(User("carol"), "workspaces/acme/registries/gh1").code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      api_.TestConnection(User("carol"), "workspaces/acme/registries/gh1").status().code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(RegistryAuthTest, CallerPermissionsComeFirst) {

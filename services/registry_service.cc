@@ -49,7 +49,7 @@ void Wipe(SecretString& secret) {
 std::vector<std::string_view> SettingsFields(RegistryType type) {
   switch (type) {
     case RegistryType::kGhcr:
-      return {"owner"};
+      return {"owner", "pull_only"};
     case RegistryType::kAcr:
       return {"login_server", "username"};
     case RegistryType::kDistribution:
@@ -62,7 +62,8 @@ std::vector<std::string_view> SettingsFields(RegistryType type) {
   return {};
 }
 
-// The model/input member behind a settings field name (const and mutable).
+// The model/input string member behind a settings field name (const and mutable); the one
+// boolean setting, pull_only, goes through HasSetting / CopySetting.
 template <typename T>
 auto& SettingsMember(T& config, std::string_view field) {
   if (field == "owner") return config.owner;
@@ -72,11 +73,25 @@ auto& SettingsMember(T& config, std::string_view field) {
   return config.username;
 }
 
+// Whether a settings field holds a non-default value (AIP-134: "populated").
+template <typename T>
+bool HasSetting(const T& config, std::string_view field) {
+  if (field == "pull_only") return config.pull_only;
+  return !SettingsMember(config, field).empty();
+}
+
+template <typename From, typename To>
+void CopySetting(const From& from, To& to, std::string_view field) {
+  if (field == "pull_only") {
+    to.pull_only = from.pull_only;
+  } else {
+    SettingsMember(to, field) = SettingsMember(from, field);
+  }
+}
+
 // Copies the settings fields of `type` from `in` (others stay empty).
 void CopySettings(const RegistryConfigInput& in, RegistryConfig& out) {
-  for (std::string_view f : SettingsFields(in.type)) {
-    SettingsMember(out, f) = SettingsMember(in, f);
-  }
+  for (std::string_view f : SettingsFields(in.type)) CopySetting(in, out, f);
 }
 
 // Which fields of a registry config update apply, after resolving the mask.
@@ -111,7 +126,7 @@ absl::StatusOr<ConfigUpdatePaths> ResolveConfigMask(const FieldMask& mask,
     if (in.settings_type != RegistryType::kUnspecified) {
       settings_touched = true;
       for (std::string_view f : fields) {
-        if (!SettingsMember(in, f).empty()) {
+        if (HasSetting(in, f)) {
           AddField(p.settings, f);
         }
       }
@@ -445,16 +460,14 @@ absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string
   RegistryConfig merged = stored;
   if (paths.display_name) merged.display_name = input.display_name;
   if (paths.is_default) merged.is_default = input.is_default;
-  for (std::string_view f : paths.settings) SettingsMember(merged, f) = SettingsMember(input, f);
+  for (std::string_view f : paths.settings) CopySetting(input, merged, f);
   const bool new_secret = paths.secret && !input.secret.empty();
 
   // Validate the merged configuration exactly as a create would.
   RegistryConfigInput check;
   check.display_name = merged.display_name;
   check.type = check.settings_type = merged.type;
-  for (std::string_view f : SettingsFields(merged.type)) {
-    SettingsMember(check, f) = SettingsMember(merged, f);
-  }
+  for (std::string_view f : SettingsFields(merged.type)) CopySetting(merged, check, f);
   check.is_default = merged.is_default;
   RETURN_IF_ERROR(ValidateRegistryConfigInput(
       check, /*secret_already_stored=*/new_secret || !stored.secret_ciphertext.empty()));
@@ -463,7 +476,8 @@ absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string
 
   const bool identity_changed = merged.owner != stored.owner ||
                                 merged.login_server != stored.login_server ||
-                                merged.url != stored.url || merged.username != stored.username;
+                                merged.url != stored.url || merged.username != stored.username ||
+                                merged.pull_only != stored.pull_only;
   if (new_secret) RETURN_IF_ERROR(EncryptSecretInto(input.secret, merged));
   if (new_secret || identity_changed) {
     merged.validation_status = ValidationStatus::kPending;

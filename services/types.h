@@ -35,6 +35,7 @@ struct RegistryConfigInput {
   std::string url;
   std::string repository_namespace;
   std::string username;
+  bool pull_only = false;  // GHCR only
   // The PAT, token or password. Empty means "not given" (proto3 has no presence for it): on
   // create there is then no secret, on update the stored secret is kept.
   SecretString secret;

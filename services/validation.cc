@@ -141,6 +141,7 @@ absl::Status CheckNoStrayFields(const RegistryConfigInput& in) {
                                                     " is not used by type ", RegistryTypeName(t)));
   };
   if (t != RegistryType::kGhcr && !in.owner.empty()) return stray("owner");
+  if (t != RegistryType::kGhcr && in.pull_only) return stray("pull_only");
   if (t != RegistryType::kAcr && !in.login_server.empty()) return stray("login_server");
   if (t != RegistryType::kDistribution && t != RegistryType::kGeneric && !in.url.empty()) {
     return stray("url");

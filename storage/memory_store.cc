@@ -47,6 +47,9 @@ absl::Status CheckConfig(const RegistryConfig& c, std::string_view op) {
   if (c.type == RegistryType::kUnspecified || static_cast<int>(c.type) > 4) {
     return ConstraintError(op, "registry_configs_type_known");
   }
+  if (c.pull_only && c.type != RegistryType::kGhcr) {
+    return ConstraintError(op, "registry_configs_pull_only_ghcr");
+  }
   if (c.validation_status == ValidationStatus::kUnspecified ||
       static_cast<int>(c.validation_status) > 3) {
     return ConstraintError(op, "registry_configs_validation_status_known");

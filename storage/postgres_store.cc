@@ -65,7 +65,7 @@ std::string ConfigColumns() {
       "workspace_id, id, display_name, type, owner, login_server, url, repository_namespace, "
       "username, secret_ciphertext, secret_key_id, secret_hint, is_default, validation_status, ",
       Micros("validated_at"), ", last_validation_error, ", Micros("create_time"), ", ",
-      Micros("update_time"), ", version");
+      Micros("update_time"), ", version, pull_only");
 }
 
 // SET list of rc_update: parameters $3..$16 and $18 as in rc_insert, $17 = expected version,
@@ -81,7 +81,7 @@ constexpr char kConfigSet[] =
     "secret_hint = CASE WHEN $19::boolean THEN secret_hint ELSE $12 END, "
     "is_default = $13, validation_status = $14, "
     "validated_at = NULLIF($15, '')::timestamptz, last_validation_error = $16, "
-    "update_time = $18::timestamptz";
+    "update_time = $18::timestamptz, pull_only = $20";
 
 // ListAuditEvents has one statement per combination of filters (AuditListBits), so each holds
 // only the conditions that really filter. Which index serves a list best depends on how many
@@ -182,9 +182,10 @@ const std::vector<Statement>& Statements() {
            "INSERT INTO registry_configs (workspace_id, id, display_name, type, owner,"
            " login_server, url, repository_namespace, username, secret_ciphertext,"
            " secret_key_id, secret_hint, is_default, validation_status, validated_at,"
-           " last_validation_error, create_time, update_time, version)"
+           " last_validation_error, create_time, update_time, version, pull_only)"
            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10::bytea, ''), $11, $12, $13,"
-           " $14, NULLIF($15, '')::timestamptz, $16, $17::timestamptz, $18::timestamptz, 1)"
+           " $14, NULLIF($15, '')::timestamptz, $16, $17::timestamptz, $18::timestamptz, 1,"
+           " $19)"
            " RETURNING ",
            ConfigColumns())},
       {"rc_get", absl::StrCat("SELECT ", ConfigColumns(),
@@ -413,10 +414,11 @@ RegistryConfig ConfigFromRow(const pqxx::row& r) {
   c.create_time = TimeFromField(r[16]);
   c.update_time = TimeFromField(r[17]);
   c.version = r[18].as<int64_t>();
+  c.pull_only = r[19].as<bool>();
   return c;
 }
 
-// rc_insert with the registry-config parameters $1..$18.
+// rc_insert with the registry-config parameters $1..$19 ($19 = pull_only).
 template <typename Txn>
 pqxx::result ExecConfigInsert(Txn& txn, const RegistryConfig& c) {
   return txn.exec_prepared(
@@ -426,7 +428,7 @@ pqxx::result ExecConfigInsert(Txn& txn, const RegistryConfig& c) {
       static_cast<int64_t>(c.secret_key_id), c.secret_hint, c.is_default,
       StatusName(c.validation_status),
       c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
-      c.last_validation_error, TimeParam(c.create_time), TimeParam(c.update_time));
+      c.last_validation_error, TimeParam(c.create_time), TimeParam(c.update_time), c.pull_only);
 }
 
 // rc_update: the parameters of ExecConfigInsert with the expected version in place of
@@ -441,7 +443,8 @@ pqxx::result ExecConfigUpdate(Txn& txn, const RegistryConfig& c, int64_t expecte
       static_cast<int64_t>(c.secret_key_id), c.secret_hint, c.is_default,
       StatusName(c.validation_status),
       c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
-      c.last_validation_error, expected_version, TimeParam(c.update_time), keep_secret);
+      c.last_validation_error, expected_version, TimeParam(c.update_time), keep_secret,
+      c.pull_only);
 }
 
 }  // namespace

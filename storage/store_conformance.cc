@@ -166,6 +166,7 @@ void ExpectSameConfig(const RegistryConfig& got, const RegistryConfig& want) {
   EXPECT_EQ(got.display_name, want.display_name);
   EXPECT_EQ(got.type, want.type);
   EXPECT_EQ(got.owner, want.owner);
+  EXPECT_EQ(got.pull_only, want.pull_only);
   EXPECT_EQ(got.login_server, want.login_server);
   EXPECT_EQ(got.url, want.url);
   EXPECT_EQ(got.repository_namespace, want.repository_namespace);
@@ -1388,6 +1389,24 @@ TEST_P(RegistryStoreConformanceTest, UpdateKeepingSecretNeverWritesBackAStaleCip
 }
 
 // ---- Operations
+
+TEST_P(RegistryStoreConformanceTest, PullOnlyRoundTripsAndIsGhcrOnly) {
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  RegistryConfig in = MakeConfig("acme", "gh");
+  in.pull_only = true;
+  ASSERT_OK_AND_ASSIGN(RegistryConfig created, store().CreateRegistryConfig(in));
+  EXPECT_TRUE(created.pull_only);
+  ASSERT_OK_AND_ASSIGN(RegistryConfig got, store().GetRegistryConfig("acme", "gh"));
+  EXPECT_TRUE(got.pull_only);
+  got.pull_only = false;
+  ASSERT_OK_AND_ASSIGN(RegistryConfig updated, store().UpdateRegistryConfig(got, got.version));
+  EXPECT_FALSE(updated.pull_only);
+  RegistryConfig acr = MakeConfig("acme", "acr");
+  acr.type = RegistryType::kAcr;
+  acr.owner.clear();
+  acr.pull_only = true;
+  EXPECT_CODE(store().CreateRegistryConfig(acr).status(), kInvalidArgument);
+}
 
 TEST_P(RegistryStoreConformanceTest, RecordValidationAppliesOnlyToTheTestedVersion) {
   ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());

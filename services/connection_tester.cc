@@ -1,0 +1,116 @@
+#include "services/connection_tester.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "services/error_detail.h"
+#include "services/names.h"
+#include "services/str_util.h"
+
+namespace registryauth::services {
+namespace {
+
+// Releases a running slot when the test ends, however it ends.
+class Slot {
+ public:
+  Slot(absl::Mutex& mu, int& running) : mu_(mu), running_(running) {}
+  ~Slot() {
+    absl::MutexLock lock(&mu_);
+    --running_;
+  }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+
+ private:
+  absl::Mutex& mu_;
+  int& running_;
+};
+
+std::string FailingDetail(const upstream::ProbeResult& probe) {
+  for (const upstream::ProbeStep& step : probe.steps) {
+    if (!step.ok) return internal::Cat(step.name, ": ", step.detail);
+  }
+  if (!probe.status.ok()) return std::string(probe.status.message());
+  return "the registry refused the credentials";
+}
+
+}  // namespace
+
+ConnectionTester::ConnectionTester(const upstream::RegistryProbe& registry_probe,
+                                   const upstream::GhcrProbe* ghcr_probe, const Clock& clock,
+                                   ConnectionTesterOptions options)
+    : registry_probe_(registry_probe),
+      ghcr_probe_(ghcr_probe),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+int ConnectionTester::running() const {
+  absl::MutexLock lock(&mu_);
+  return running_;
+}
+
+absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig& config,
+                                                            const Credentials& credentials,
+                                                            absl::Time deadline) {
+  const absl::Time now = clock_.Now();
+  deadline = std::min(deadline, now + options_.timeout);
+  if (deadline <= now) {
+    return absl::DeadlineExceededError("TestConnection: the deadline has already passed");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_ >= options_.max_concurrent) {
+      return WithErrorDetail(
+          absl::ResourceExhaustedError(internal::Cat(
+              "TestConnection: ", options_.max_concurrent,
+              " tests are already running; try again shortly")),
+          {"TOO_MANY_TESTS", ErrorCategory::kNetwork, true, absl::Seconds(2)});
+    }
+    ++running_;
+  }
+  Slot slot(mu_, running_);
+
+  ConnectionTestResult result;
+  switch (config.type) {
+    case RegistryType::kGhcr:
+      if (ghcr_probe_ != nullptr) {
+        upstream::GhcrProbeRequest req;
+        req.owner = config.owner;
+        req.pat = credentials.secret;
+        req.needs_push = !config.pull_only;
+        req.deadline = deadline;
+        result.probe = ghcr_probe_->Probe(req);
+        break;
+      }
+      [[fallthrough]];
+    case RegistryType::kAcr:
+    case RegistryType::kDistribution:
+    case RegistryType::kGeneric: {
+      upstream::RegistryProbeRequest req;
+      if (config.type == RegistryType::kGhcr) {
+        req.base_url = options_.ghcr_base_url;
+      } else if (config.type == RegistryType::kAcr) {
+        req.base_url = internal::Cat("https://", config.login_server);
+      } else {
+        req.base_url = config.url;
+      }
+      req.username = credentials.username;
+      req.password = credentials.secret;
+      req.deadline = deadline;
+      result.probe = registry_probe_.Probe(req);
+      break;
+    }
+    case RegistryType::kUnspecified:
+      return WithErrorDetail(
+          absl::FailedPreconditionError(
+              internal::Cat(FormatRegistryConfigName(config.workspace_id, config.id),
+                            ": unsupported registry type")),
+          {kReasonUnsupportedRegistryType, ErrorCategory::kRegistry, false,
+           absl::ZeroDuration()});
+  }
+  result.status = result.probe.ok ? ValidationStatus::kValid : ValidationStatus::kInvalid;
+  if (!result.probe.ok) result.error = FailingDetail(result.probe);
+  return result;
+}
+
+}  // namespace registryauth::services

@@ -1,0 +1,81 @@
+// ConnectionTester: runs TestConnection's check of one registry configuration against the real
+// registry (through the upstream/ probes) within a deadline, with a bound on how many tests run
+// at once, and turns the outcome into a validation status.
+//
+//   GHCR                 GhcrProbe (GitHub API token and scope checks, then the ghcr.io
+//                        handshake); without one, the Docker v2 handshake on ghcr_base_url.
+//   ACR                  Docker v2 handshake on https://<login_server>.
+//   DISTRIBUTION/GENERIC Docker v2 handshake on the configured url.
+//
+//   ConnectionTester tester(v2_probe, &ghcr_probe, clock, {.timeout = absl::Seconds(30)});
+//   ASSIGN_OR_RETURN(ConnectionTestResult r, tester.Test(config, credentials, deadline));
+//
+// A test holds the calling thread while the registry answers, so at most `max_concurrent`
+// run at once; more fail at once with RESOURCE_EXHAUSTED (retryable) instead of queueing, and
+// a slow registry can never take more than that many of the server's threads. Each test ends
+// by min(deadline, now + timeout).
+//
+// Thread-safe if the probes and the clock are.
+#ifndef REGISTRY_AUTH_SERVICES_CONNECTION_TESTER_H_
+#define REGISTRY_AUTH_SERVICES_CONNECTION_TESTER_H_
+
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "model/model.h"
+#include "services/credentials.h"
+#include "upstream/docker_v2_probe.h"
+#include "upstream/github.h"
+
+namespace registryauth::services {
+
+struct ConnectionTesterOptions {
+  // Where GHCR's registry lives when no GhcrProbe is given (tests, GitHub Enterprise Server).
+  std::string ghcr_base_url = "https://ghcr.io";
+  // Longest a test may take, whatever the caller's deadline.
+  absl::Duration timeout = absl::Seconds(30);
+  // Tests running at once (each holds a server thread).
+  int max_concurrent = 8;
+};
+
+struct ConnectionTestResult {
+  ValidationStatus status = ValidationStatus::kUnspecified;  // kValid or kInvalid
+  upstream::ProbeResult probe;
+  // For `last_validation_error` and the audit record: empty when valid, else the failing
+  // step's detail. Never a secret.
+  std::string error;
+};
+
+class ConnectionTester {
+ public:
+  // The probes and the clock must outlive the tester; `ghcr_probe` may be null.
+  ConnectionTester(const upstream::RegistryProbe& registry_probe,
+                   const upstream::GhcrProbe* ghcr_probe, const Clock& clock,
+                   ConnectionTesterOptions options = {});
+
+  // Tests `config` with its decrypted `credentials` (services/credentials.h). Errors (the
+  // test did not run): RESOURCE_EXHAUSTED when max_concurrent tests are running,
+  // FAILED_PRECONDITION for a type it cannot test, DEADLINE_EXCEEDED when `deadline` has
+  // already passed. A registry that refuses is a result (kInvalid), not an error.
+  absl::StatusOr<ConnectionTestResult> Test(const RegistryConfig& config,
+                                            const Credentials& credentials,
+                                            absl::Time deadline);
+
+  int running() const;
+
+ private:
+  const upstream::RegistryProbe& registry_probe_;
+  const upstream::GhcrProbe* const ghcr_probe_;
+  const Clock& clock_;
+  const ConnectionTesterOptions options_;
+  mutable absl::Mutex mu_;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace registryauth::services
+
+#endif  // REGISTRY_AUTH_SERVICES_CONNECTION_TESTER_H_

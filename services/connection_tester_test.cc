@@ -1,0 +1,361 @@
+// TestConnection in services/: ConnectionTester (which probe, which URL, the concurrency bound,
+// the deadline) and RegistryAuth::TestConnection (permissions, the stored outcome and its
+// audit record, a configuration changed while the test ran), with fake probes and the fake
+// store. The real probes against real HTTP servers are tested in upstream/ and, against the
+// real Distribution registry, in tests/.
+#include "services/connection_tester.h"
+
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "common/clock.h"
+#include "gtest/gtest.h"
+#include "services/error_detail.h"
+#include "services/registry_auth.h"
+#include "services/testing/fake_aead.h"
+#include "services/testing/fake_store.h"
+
+namespace registryauth::services {
+namespace {
+
+using auth::Permission;
+using upstream::ProbeCategory;
+using upstream::ProbeResult;
+using upstream::ProbeStep;
+
+constexpr char kPat[] = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+constexpr char kToken[] = "acr-token-0123456789abcdef";
+
+ProbeResult Valid() {
+  ProbeResult r;
+  r.ok = true;
+  r.credentials_verified = true;
+  r.steps = {{"ping", true, absl::Milliseconds(3), "registry answered 401 with a Bearer challenge"},
+             {"token", true, absl::Milliseconds(5), "token issued"},
+             {"authenticate", true, absl::Milliseconds(2), "GET /v2/ with the token: 200"}};
+  return r;
+}
+
+ProbeResult Rejected() {
+  ProbeResult r;
+  r.ok = false;
+  r.category = ProbeCategory::kAuthentication;
+  r.reason = "CREDENTIALS_REJECTED";
+  r.status = absl::UnauthenticatedError("token: the realm answered 401");
+  r.steps = {{"ping", true, absl::Milliseconds(3), "registry answered 401"},
+             {"token", false, absl::Milliseconds(5),
+              "the token realm refused the username and password (401); check them"}};
+  return r;
+}
+
+// A RegistryProbe that records its requests and answers with `answer` (after `hook`).
+class FakeRegistryProbe final : public upstream::RegistryProbe {
+ public:
+  ProbeResult Probe(const upstream::RegistryProbeRequest& request) const override {
+    {
+      absl::MutexLock lock(&mu_);
+      requests_.push_back({request.base_url, request.username, std::string(request.password.view()),
+                           request.deadline});
+    }
+    if (hook) hook();
+    return answer;
+  }
+  struct Seen {
+    std::string base_url, username, password;
+    absl::Time deadline;
+  };
+  std::vector<Seen> requests() const {
+    absl::MutexLock lock(&mu_);
+    return requests_;
+  }
+  ProbeResult answer = Valid();
+  std::function<void()> hook;
+
+ private:
+  mutable absl::Mutex mu_;
+  mutable std::vector<Seen> requests_;
+};
+
+class FakeGhcrProbe final : public upstream::GhcrProbe {
+ public:
+  ProbeResult Probe(const upstream::GhcrProbeRequest& request) const override {
+    absl::MutexLock lock(&mu_);
+    owners.push_back(request.owner);
+    needs_push.push_back(request.needs_push);
+    pats.push_back(std::string(request.pat.view()));
+    return answer;
+  }
+  ProbeResult answer = Valid();
+  mutable absl::Mutex mu_;
+  mutable std::vector<std::string> owners, pats;
+  mutable std::vector<bool> needs_push;
+};
+
+RequestContext Caller(std::string name, std::set<Permission> perms, std::string user = "") {
+  RequestContext ctx;
+  ctx.caller.name = name;
+  ctx.caller.identity = "spiffe://example.org/" + name;
+  ctx.caller.permissions = std::move(perms);
+  ctx.on_behalf_of = std::move(user);
+  ctx.request_id = "req-" + name;
+  ctx.peer = "ipv4:127.0.0.1:1";
+  return ctx;
+}
+
+RequestContext Manager() { return Caller("frontend", {Permission::kRegistriesManage}); }
+RequestContext User(std::string user) {
+  return Caller("frontend", {Permission::kRegistriesManage, Permission::kActAsUser},
+                std::move(user));
+}
+
+class TestConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(api_.CreateWorkspace(User("alice"), "acme", "ACME").ok());
+    ASSERT_TRUE(api_.CreateMember(User("alice"), "workspaces/acme", "carol",
+                                  MemberRole::kMember, MemberStatus::kActive).ok());
+    RegistryConfigInput gh;
+    gh.type = gh.settings_type = RegistryType::kGhcr;
+    gh.owner = "acme-org";
+    gh.secret = SecretString(kPat);
+    ASSERT_TRUE(api_.CreateRegistryConfig(Manager(), "workspaces/acme", "gh", std::move(gh)).ok());
+    RegistryConfigInput acr;
+    acr.type = acr.settings_type = RegistryType::kAcr;
+    acr.login_server = "acme.azurecr.io";
+    acr.username = "ci-token";
+    acr.secret = SecretString(kToken);
+    ASSERT_TRUE(
+        api_.CreateRegistryConfig(Manager(), "workspaces/acme", "acr", std::move(acr)).ok());
+  }
+
+  RegistryConfig Stored(const std::string& id) { return *store_.GetRegistryConfig("acme", id); }
+
+  std::vector<AuditEvent> TestConnectionAudit() {
+    std::vector<AuditEvent> out;
+    const std::vector<AuditEvent> all = store_.ListAuditEvents(AuditFilter{}, 1000, 0)->items;
+    for (const AuditEvent& e : all) {
+      if (e.action == "TestConnection") out.push_back(e);
+    }
+    return out;
+  }
+
+  FakeClock clock_{absl::FromUnixSeconds(1700000000)};
+  testing::FakeRegistryStore store_;
+  testing::FakeAead aead_{7};
+  RegistryService registry_{store_, aead_, clock_};
+  FakeRegistryProbe v2_;
+  FakeGhcrProbe ghcr_;
+  ConnectionTester tester_{v2_, &ghcr_, clock_, {.timeout = absl::Seconds(20)}};
+  RegistryAuth api_{store_, registry_, clock_, &tester_};
+};
+
+TEST_F(TestConnectionTest, ValidResultIsStoredWithItsAuditRecord) {
+  absl::StatusOr<RegistryAuth::TestConnectionOutcome> out =
+      api_.TestConnection(User("alice"), "workspaces/acme/registries/acr");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->test.status, ValidationStatus::kValid);
+  EXPECT_TRUE(out->recorded);
+  EXPECT_EQ(out->test.probe.steps.size(), 3u);
+  EXPECT_EQ(out->test.error, "");
+
+  // The Docker v2 handshake on the ACR login server with the stored username and token, ending
+  // by the tester's timeout.
+  ASSERT_EQ(v2_.requests().size(), 1u);
+  EXPECT_EQ(v2_.requests()[0].base_url, "https://acme.azurecr.io");
+  EXPECT_EQ(v2_.requests()[0].username, "ci-token");
+  EXPECT_EQ(v2_.requests()[0].password, kToken);
+  EXPECT_EQ(v2_.requests()[0].deadline, clock_.Now() + absl::Seconds(20));
+
+  RegistryConfig stored = Stored("acr");
+  EXPECT_EQ(stored.validation_status, ValidationStatus::kValid);
+  EXPECT_EQ(stored.validated_at, clock_.Now());
+  EXPECT_EQ(stored.last_validation_error, "");
+  EXPECT_EQ(stored.version, 1);  // output-only fields: the etag is unchanged
+  std::vector<AuditEvent> audit = TestConnectionAudit();
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].outcome, "OK");
+  EXPECT_EQ(audit[0].detail, "VALID");
+  EXPECT_EQ(audit[0].on_behalf_of, "alice");
+  EXPECT_EQ(audit[0].resource, "workspaces/acme/registries/acr");
+}
+
+TEST_F(TestConnectionTest, RejectedCredentialIsAnInvalidResultNotAnError) {
+  v2_.answer = Rejected();
+  absl::StatusOr<RegistryAuth::TestConnectionOutcome> out =
+      api_.TestConnection(Manager(), "workspaces/acme/registries/acr");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->test.status, ValidationStatus::kInvalid);
+  EXPECT_EQ(out->test.probe.reason, "CREDENTIALS_REJECTED");
+  EXPECT_TRUE(absl::StartsWith(out->test.error, "token: the token realm refused"))
+      << out->test.error;
+  RegistryConfig stored = Stored("acr");
+  EXPECT_EQ(stored.validation_status, ValidationStatus::kInvalid);
+  EXPECT_EQ(stored.last_validation_error, out->test.error);
+  std::vector<AuditEvent> audit = TestConnectionAudit();
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_TRUE(absl::StartsWith(audit[0].detail, "INVALID CREDENTIALS_REJECTED: token:"))
+      << audit[0].detail;
+  // No secret anywhere in what was stored.
+  EXPECT_FALSE(absl::StrContains(audit[0].detail, kToken));
+  EXPECT_FALSE(absl::StrContains(stored.last_validation_error, kToken));
+
+  // Fixed: VALID again, and the error is cleared.
+  v2_.answer = Valid();
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(api_.TestConnection(Manager(), "workspaces/acme/registries/acr").ok());
+  stored = Stored("acr");
+  EXPECT_EQ(stored.validation_status, ValidationStatus::kValid);
+  EXPECT_EQ(stored.validated_at, clock_.Now());
+  EXPECT_EQ(stored.last_validation_error, "");
+}
+
+TEST_F(TestConnectionTest, GhcrGoesToTheGhcrProbeWithTheScopeItNeeds) {
+  ASSERT_TRUE(api_.TestConnection(Manager(), "workspaces/acme/registries/gh").ok());
+  RegistryConfigInput pull;
+  pull.type = pull.settings_type = RegistryType::kGhcr;
+  pull.owner = "acme-org";
+  pull.pull_only = true;
+  pull.secret = SecretString(kPat);
+  ASSERT_TRUE(
+      api_.CreateRegistryConfig(Manager(), "workspaces/acme", "ghpull", std::move(pull)).ok());
+  ASSERT_TRUE(api_.TestConnection(Manager(), "workspaces/acme/registries/ghpull").ok());
+  absl::MutexLock lock(&ghcr_.mu_);
+  ASSERT_EQ(ghcr_.owners.size(), 2u);
+  EXPECT_EQ(ghcr_.owners[0], "acme-org");
+  EXPECT_EQ(ghcr_.pats[0], kPat);
+  EXPECT_TRUE(ghcr_.needs_push[0]);
+  EXPECT_FALSE(ghcr_.needs_push[1]);
+  EXPECT_TRUE(v2_.requests().empty());
+}
+
+TEST_F(TestConnectionTest, GhcrWithoutAGhcrProbeUsesTheV2HandshakeOnTheConfiguredHost) {
+  ConnectionTester plain(v2_, nullptr, clock_, {.ghcr_base_url = "http://127.0.0.1:1"});
+  RegistryAuth api(store_, registry_, clock_, &plain);
+  ASSERT_TRUE(api.TestConnection(Manager(), "workspaces/acme/registries/gh").ok());
+  ASSERT_EQ(v2_.requests().size(), 1u);
+  EXPECT_EQ(v2_.requests()[0].base_url, "http://127.0.0.1:1");
+  EXPECT_EQ(v2_.requests()[0].username, "acme-org");
+}
+
+TEST_F(TestConnectionTest, AConfigChangedDuringTheTestKeepsItsPendingStatus) {
+  v2_.hook = [&] {
+    RegistryConfigInput change;
+    change.secret = SecretString("a-new-token-0123456789");
+    ASSERT_TRUE(api_.UpdateRegistryConfig(Manager(), "workspaces/acme/registries/acr",
+                                          std::move(change), {"secret"}, "")
+                    .ok());
+  };
+  absl::StatusOr<RegistryAuth::TestConnectionOutcome> out =
+      api_.TestConnection(Manager(), "workspaces/acme/registries/acr");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->test.status, ValidationStatus::kValid);
+  EXPECT_FALSE(out->recorded);
+  RegistryConfig stored = Stored("acr");
+  EXPECT_EQ(stored.validation_status, ValidationStatus::kPending);
+  EXPECT_FALSE(stored.validated_at.has_value());
+  EXPECT_EQ(TestConnectionAudit().size(), 1u);  // the attempt is on record all the same
+}
+
+TEST_F(TestConnectionTest, RefusalsAreAuditedAndTestNothing) {
+  absl::Status member =
+      api_.TestConnection(User("carol"), "workspaces/acme/registries/acr").status();
+  EXPECT_EQ(member.code(), absl::StatusCode::kPermissionDenied);
+  absl::Status missing = api_.TestConnection(Manager(), "workspaces/acme/registries/nope").status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(api_.TestConnection(Manager(), "not a name").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // No secret stored: incomplete, reason INCOMPLETE_CREDENTIALS.
+  RegistryConfigInput dist;
+  dist.type = dist.settings_type = RegistryType::kDistribution;
+  dist.url = "https://registry.example.com";
+  dist.repository_namespace = "acme";
+  ASSERT_TRUE(
+      api_.CreateRegistryConfig(Manager(), "workspaces/acme", "dist", std::move(dist)).ok());
+  absl::Status incomplete =
+      api_.TestConnection(Manager(), "workspaces/acme/registries/dist").status();
+  EXPECT_EQ(incomplete.code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(GetErrorDetail(incomplete).has_value());
+  EXPECT_EQ(GetErrorDetail(incomplete)->reason, kReasonIncompleteCredentials);
+
+  EXPECT_TRUE(v2_.requests().empty());
+  std::vector<AuditEvent> audit = TestConnectionAudit();
+  ASSERT_EQ(audit.size(), 3u);  // the malformed name never reached a resource
+  EXPECT_EQ(audit[2].outcome, "PERMISSION_DENIED");  // newest first
+  EXPECT_EQ(audit[1].outcome, "NOT_FOUND");
+  EXPECT_EQ(audit[0].outcome, "FAILED_PRECONDITION");
+  EXPECT_EQ(Stored("acr").validation_status, ValidationStatus::kPending);
+}
+
+TEST_F(TestConnectionTest, DatabaseDownWhileStoringIsUnavailable) {
+  store_.set_fail_audit_appends(true);
+  absl::Status s = api_.TestConnection(Manager(), "workspaces/acme/registries/acr").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(GetErrorDetail(s).has_value());
+  EXPECT_EQ(GetErrorDetail(s)->reason, kReasonDatabaseUnavailable);
+  EXPECT_TRUE(GetErrorDetail(s)->retryable);
+  store_.set_fail_audit_appends(false);
+  EXPECT_EQ(Stored("acr").validation_status, ValidationStatus::kPending);
+}
+
+TEST(ConnectionTesterTest, AtMostMaxConcurrentTestsRun) {
+  FakeClock clock(absl::FromUnixSeconds(1700000000));
+  FakeRegistryProbe v2;
+  absl::Notification entered, release;
+  v2.hook = [&] {
+    entered.Notify();
+    release.WaitForNotification();
+  };
+  ConnectionTester tester(v2, nullptr, clock, {.max_concurrent = 1});
+  RegistryConfig config;
+  config.workspace_id = "acme";
+  config.id = "gen";
+  config.type = RegistryType::kGeneric;
+  config.url = "https://registry.example.com";
+  Credentials creds;
+  creds.username = "u";
+  creds.secret = SecretString("p");
+  std::thread first([&] {
+    absl::StatusOr<ConnectionTestResult> r = tester.Test(config, creds, absl::InfiniteFuture());
+    EXPECT_TRUE(r.ok()) << r.status();
+  });
+  entered.WaitForNotification();
+  EXPECT_EQ(tester.running(), 1);
+  absl::StatusOr<ConnectionTestResult> second = tester.Test(config, creds, absl::InfiniteFuture());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(GetErrorDetail(second.status()).has_value());
+  EXPECT_TRUE(GetErrorDetail(second.status())->retryable);
+  EXPECT_GT(GetErrorDetail(second.status())->retry_after, absl::ZeroDuration());
+  release.Notify();
+  first.join();
+  EXPECT_EQ(tester.running(), 0);
+  v2.hook = nullptr;
+  EXPECT_TRUE(tester.Test(config, creds, absl::InfiniteFuture()).ok());  // the slot came back
+  ASSERT_EQ(v2.requests().size(), 2u);
+  EXPECT_EQ(v2.requests()[1].base_url, "https://registry.example.com");
+}
+
+TEST(ConnectionTesterTest, DeadlineIsTheEarlierOfTheCallersAndTheTimeout) {
+  FakeClock clock(absl::FromUnixSeconds(1700000000));
+  FakeRegistryProbe v2;
+  ConnectionTester tester(v2, nullptr, clock, {.timeout = absl::Seconds(30)});
+  RegistryConfig config;
+  config.type = RegistryType::kGeneric;
+  config.url = "https://registry.example.com";
+  Credentials creds;
+  ASSERT_TRUE(tester.Test(config, creds, clock.Now() + absl::Seconds(5)).ok());
+  ASSERT_TRUE(tester.Test(config, creds, clock.Now() + absl::Hours(5)).ok());
+  ASSERT_EQ(v2.requests().size(), 2u);
+  EXPECT_EQ(v2.requests()[0].deadline, clock.Now() + absl::Seconds(5));
+  EXPECT_EQ(v2.requests()[1].deadline, clock.Now() + absl::Seconds(30));
+  EXPECT_EQ(tester.Test(config, creds, clock.Now()).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(v2.requests().size(), 2u);
+}
+
+}  // namespace
+}  // namespace registryauth::services
