@@ -284,7 +284,7 @@ absl::StatusOr<std::shared_ptr<const crypto::SigningKey>> GitHubAppTokenSource::
     return Failure(absl::StatusCode::kInvalidArgument,
                    absl::StrCat("the GitHub App private key is not usable: ",
                                 key.status().message(),
-                                " (GitHub hands out RSA keys as \"BEGIN RSA PRIVATE KEY\" PEM)"),
+                                "; use the .pem file GitHub generated for the App"),
                    ProbeCategory::kAuthentication, "INVALID_APP_KEY");
   }
   if ((*key)->algorithm() != crypto::JwsAlgorithm::kRs256) {
@@ -304,12 +304,12 @@ absl::StatusOr<std::shared_ptr<const crypto::SigningKey>> GitHubAppTokenSource::
 
 absl::StatusOr<GitHubAppTokenSource::AppJwt> GitHubAppTokenSource::Jwt(
     const Prepared& request, const crypto::SigningKey& key, absl::Duration skew,
-    std::optional<int64_t> rejected_iat) {
+    const std::vector<int64_t>& rejected_iats) {
   const std::string jwt_key = absl::StrCat(request.app->app_id, "\n", request.key_id);
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&keys_mu_);
   auto it = jwts_.find(jwt_key);
-  if (it != jwts_.end() && !rejected_iat.has_value() && now < it->second->reuse_until) {
+  if (it != jwts_.end() && rejected_iats.empty() && now < it->second->reuse_until) {
     AppJwt copy;
     copy.jwt = it->second->jwt;
     copy.iat = it->second->iat;
@@ -318,7 +318,8 @@ absl::StatusOr<GitHubAppTokenSource::AppJwt> GitHubAppTokenSource::Jwt(
   }
   const absl::Time server_now = now + skew;
   int64_t iat = absl::ToUnixSeconds(server_now - absl::Seconds(60));
-  if (rejected_iat.has_value() && iat >= *rejected_iat) iat = *rejected_iat - 1;
+  // Never send a refused JWT again: with the same times it would be byte for byte the same.
+  while (std::find(rejected_iats.begin(), rejected_iats.end(), iat) != rejected_iats.end()) --iat;
   const absl::Time exp = server_now + options_.jwt_lifetime;
   const nlohmann::json claims = {
       {"iat", iat}, {"exp", absl::ToUnixSeconds(exp)}, {"iss", request.app->app_id}};
@@ -350,9 +351,9 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::Fetch(const Prepared& re
   const GitHubAppInstallation& app = *request.app;
   const int attempts = std::max(1, options_.max_jwt_attempts);
   absl::Duration skew = absl::ZeroDuration();
-  std::optional<int64_t> rejected_iat;
+  std::vector<int64_t> rejected_iats;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
-    absl::StatusOr<AppJwt> jwt = Jwt(request, **key, skew, rejected_iat);
+    absl::StatusOr<AppJwt> jwt = Jwt(request, **key, skew, rejected_iats);
     if (!jwt.ok()) return jwt.status();
     absl::StatusOr<HttpResponse> answer = retrier_.Send(
         [&]() -> absl::StatusOr<HttpResponse> {
@@ -411,7 +412,7 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::Fetch(const Prepared& re
       return token;
     }
     if (status == 401) {
-      rejected_iat = jwt->iat;
+      rejected_iats.push_back(jwt->iat);
       if (std::optional<std::string> date = answer->Header("date")) {
         if (std::optional<absl::Time> server = ParseHttpDate(*date)) {
           // The 401 is often GitHub refusing iat/exp against its own clock.

@@ -58,6 +58,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -115,9 +116,10 @@ class GitHubAppTokenSource final : public InstallationTokenSource {
   absl::StatusOr<InstallationToken> Fetch(const Prepared& request, absl::Time deadline);
   absl::StatusOr<std::shared_ptr<const crypto::SigningKey>> LoadKey(const Prepared& request);
   // The app JWT to send: the cached one, or a new one when there is none, it is close to
-  // expiring, or `rejected_iat` is set (the last one was refused).
+  // expiring, or GitHub refused JWTs with `rejected_iats` in this call (the new one uses none
+  // of them). `skew` = GitHub's clock - ours.
   absl::StatusOr<AppJwt> Jwt(const Prepared& request, const crypto::SigningKey& key,
-                             absl::Duration skew, std::optional<int64_t> rejected_iat);
+                             absl::Duration skew, const std::vector<int64_t>& rejected_iats);
   void EvictLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

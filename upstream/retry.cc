@@ -170,10 +170,12 @@ absl::StatusOr<HttpResponse> ApiRetrier::Send(
       continue;
     }
     t->failure.retry_after = wait;
-    absl::StrAppend(&t->message, why,
-                    t->server_wait.has_value() || t->failure.reason == "RATE_LIMITED"
-                        ? absl::StrCat("; try again in ", Seconds(wait))
-                        : "; try again later");
+    std::string advice = "; try again later";
+    if (t->server_wait.has_value() || t->failure.reason == "RATE_LIMITED") {
+      advice = wait > absl::ZeroDuration() ? absl::StrCat("; try again in ", Seconds(wait))
+                                           : "; try again";
+    }
+    absl::StrAppend(&t->message, why, advice);
     return Fail(t->code, std::move(t->message), t->failure);
   }
 }
