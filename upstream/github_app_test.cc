@@ -449,7 +449,7 @@ TEST_F(GitHubAppTokenSourceTest, SingleFlightUnderConcurrency) {
 }
 
 TEST_F(GitHubAppTokenSourceTest, WaitersKeepTheirOwnDeadline) {
-  RouteInstallation(8, absl::Seconds(1));
+  RouteInstallation(8, absl::Milliseconds(600));
   auto source = Source();
   std::atomic<bool> leader_done{false};
   std::thread leader([&] {
