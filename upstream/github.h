@@ -1,5 +1,6 @@
 // The GitHub side of TestConnection and of GITHUB_APP credentials, behind two interfaces that
-// services/ depends on (implementations: upstream/github_client.h).
+// services/ depends on (implementations: upstream/github_client.h GitHubGhcrProbe,
+// upstream/github_app.h GitHubAppTokenSource; retries: upstream/retry.h).
 //
 // GhcrProbe checks a GHCR configuration: the classic Personal Access Token against the GitHub
 // API (`GET {api}/user`, X-OAuth-Scopes, fine-grained token detection, expiry header), then the
