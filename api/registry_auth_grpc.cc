@@ -1,5 +1,6 @@
 #include "api/registry_auth_grpc.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -535,10 +536,11 @@ grpc::Status RegistryAuthGrpcService::TestConnection(grpc::ServerContext* contex
     v1::TestConnectionResponse::Step* s = response->add_steps();
     s->set_name(step.name);
     s->set_ok(step.ok);
-    const absl::Duration d = step.duration;
-    s->mutable_duration()->set_seconds(absl::IDivDuration(d, absl::Seconds(1), nullptr));
-    s->mutable_duration()->set_nanos(static_cast<int32_t>(
-        absl::ToInt64Nanoseconds(d - absl::Seconds(s->duration().seconds()))));
+    const absl::Duration d = std::max(step.duration, absl::ZeroDuration());
+    const int64_t seconds = absl::ToInt64Seconds(d);
+    s->mutable_duration()->set_seconds(seconds);
+    s->mutable_duration()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(d - absl::Seconds(seconds))));
     s->set_detail(step.detail);
   }
   if (!probe.ok) {

@@ -37,6 +37,8 @@
 #include "services/token_realm.h"
 #include "upstream/curl_http_client.h"
 #include "upstream/docker_v2_probe.h"
+#include "upstream/github_client.h"
+#include "upstream/retry.h"
 
 namespace registryauth::server {
 namespace {
@@ -250,12 +252,18 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   }
   s->http_client_ = *std::move(http_client);
   s->registry_probe_ = std::make_unique<upstream::DockerV2Probe>(*s->http_client_, *s->clock_);
+  upstream::GitHubEndpoints github;
+  github.api_base_url = config.github_api_url;
+  github.ghcr_base_url = config.ghcr_url;
+  s->sleeper_ = std::make_unique<upstream::RealSleeper>();
+  s->ghcr_probe_ = std::make_unique<upstream::GitHubGhcrProbe>(
+      *s->http_client_, *s->clock_, *s->sleeper_, github, *s->registry_probe_);
   services::ConnectionTesterOptions testing;
   testing.ghcr_base_url = config.ghcr_url;
   testing.timeout = config.test_connection_timeout;
   testing.max_concurrent = config.test_connection_max_concurrent;
   s->connection_tester_ = std::make_unique<services::ConnectionTester>(
-      *s->registry_probe_, /*ghcr_probe=*/nullptr, *s->clock_, testing);
+      *s->registry_probe_, s->ghcr_probe_.get(), *s->clock_, testing);
   s->registry_auth_ = std::make_unique<services::RegistryAuth>(
       *s->store_, *s->service_, *s->clock_, s->connection_tester_.get());
   s->token_realm_ = std::make_unique<services::TokenRealm>(

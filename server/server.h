@@ -31,7 +31,7 @@ class Clock;
 namespace crypto { class KeyRingHolder; class TokenSigningKeysHolder; }
 namespace storage { class PostgresRegistryStore; class PostgresTokenStore; }
 namespace services { class RegistryService; class RegistryAuth; class TokenRealm; class ConnectionTester; }
-namespace upstream { class HttpClient; class RegistryProbe; }
+namespace upstream { class HttpClient; class RegistryProbe; class Sleeper; class GhcrProbe; }
 namespace api { class RegistryAuthGrpcService; class CallAuthenticator; }
 namespace auth { class PolicyHolder; }
 namespace gateway { class HttpGateway; }
@@ -108,6 +108,8 @@ class RegistryAuthServer {
   std::unique_ptr<crypto::TokenSigningKeysHolder> signing_keys_;
   std::unique_ptr<upstream::HttpClient> http_client_;
   std::unique_ptr<upstream::RegistryProbe> registry_probe_;
+  std::unique_ptr<upstream::Sleeper> sleeper_;
+  std::unique_ptr<upstream::GhcrProbe> ghcr_probe_;
   std::unique_ptr<services::ConnectionTester> connection_tester_;
   std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<services::TokenRealm> token_realm_;

@@ -261,6 +261,93 @@ TEST_P(RealmE2eTest, PushWithServiceAccountPullWithPullTokenAndNothingMore) {
 
 // The /token endpoint itself over real HTTP: the token response a registry client reads, the
 // 401 with a challenge, the 400 for an unknown service.
+// TestConnection of a DISTRIBUTION config against the real registry and this service's own
+// realm: the registry's 401 challenge, the realm with the service account's Basic credentials,
+// the registry again with the token.
+TEST_P(RealmE2eTest, TestConnectionAgainstTheRealRegistry) {
+  const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
+  auto create = [&](const std::string& id, const std::string& secret) {
+    v1::CreateRegistryConfigRequest req;
+    req.set_parent("workspaces/acme");
+    req.set_registry_id(id);
+    v1::RegistryConfig* c = req.mutable_registry_config();
+    c->set_type(v1::DISTRIBUTION);
+    c->mutable_distribution()->set_url(registry_->BaseUrl());
+    c->mutable_distribution()->set_repository_namespace("acme");
+    c->mutable_distribution()->set_username(builder.username);
+    c->set_secret(secret);
+    v1::RegistryConfig out;
+    grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), req, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(out.validation_status(), v1::PENDING);
+  };
+  auto test = [&](const std::string& id, v1::TestConnectionResponse* out) {
+    v1::TestConnectionRequest req;
+    req.set_name("workspaces/acme/registries/" + id);
+    std::unique_ptr<grpc::ClientContext> ctx = Ctx();
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return stub_->TestConnection(ctx.get(), req, out);
+  };
+  auto stored = [&](const std::string& id) {
+    v1::GetRegistryConfigRequest req;
+    req.set_name("workspaces/acme/registries/" + id);
+    v1::RegistryConfig out;
+    EXPECT_TRUE(stub_->GetRegistryConfig(Ctx().get(), req, &out).ok());
+    return out;
+  };
+  create("good", builder.password);
+  create("bad", "ras_" + std::string(43, 'x'));
+
+  v1::TestConnectionResponse good;
+  grpc::Status s = test("good", &good);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(good.result(), v1::VALID) << good.DebugString();
+  ASSERT_EQ(good.steps_size(), 3) << good.DebugString();
+  EXPECT_EQ(good.steps(0).name(), "ping");
+  EXPECT_EQ(good.steps(1).name(), "token");
+  EXPECT_EQ(good.steps(2).name(), "authenticate");
+  for (const auto& step : good.steps()) EXPECT_TRUE(step.ok()) << step.DebugString();
+  EXPECT_TRUE(good.credentials_verified());
+  EXPECT_TRUE(good.recorded());
+  EXPECT_FALSE(good.has_error());
+  v1::RegistryConfig good_row = stored("good");
+  EXPECT_EQ(good_row.validation_status(), v1::VALID);
+  EXPECT_TRUE(good_row.has_validated_at());
+  EXPECT_EQ(good_row.last_validation_error(), "");
+
+  v1::TestConnectionResponse bad;
+  s = test("bad", &bad);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(bad.result(), v1::INVALID) << bad.DebugString();
+  ASSERT_EQ(bad.steps_size(), 2) << bad.DebugString();
+  EXPECT_TRUE(bad.steps(0).ok());  // the registry answered with its challenge
+  EXPECT_EQ(bad.steps(1).name(), "token");
+  EXPECT_FALSE(bad.steps(1).ok());  // our realm refused the secret
+  EXPECT_EQ(bad.error().category(), v1::ErrorDetail::AUTHENTICATION);
+  EXPECT_EQ(bad.error().reason(), "CREDENTIALS_REJECTED");
+  EXPECT_FALSE(bad.error().retryable());
+  v1::RegistryConfig bad_row = stored("bad");
+  EXPECT_EQ(bad_row.validation_status(), v1::INVALID);
+  EXPECT_TRUE(absl::StartsWith(bad_row.last_validation_error(), "token: "))
+      << bad_row.last_validation_error();
+  // Neither secret is anywhere in what came back or was stored.
+  for (const std::string& text : {good.DebugString(), bad.DebugString(), good_row.DebugString(),
+                                  bad_row.DebugString()}) {
+    EXPECT_FALSE(absl::StrContains(text, builder.password));
+    EXPECT_FALSE(absl::StrContains(text, std::string(43, 'x')));
+  }
+
+  // The registry gone: NETWORK, retryable, and the config says INVALID.
+  registry_.reset();
+  v1::TestConnectionResponse down;
+  s = test("good", &down);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(down.result(), v1::INVALID);
+  EXPECT_EQ(down.error().category(), v1::ErrorDetail::NETWORK) << down.DebugString();
+  EXPECT_TRUE(down.error().retryable());
+  EXPECT_EQ(stored("good").validation_status(), v1::INVALID);
+}
+
 TEST_P(RealmE2eTest, TokenEndpointAnswersLikeADockerRealm) {
   const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
   testing::HttpConnection http(live_->server().http_port());
