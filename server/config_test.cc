@@ -75,6 +75,33 @@ TEST(ServerConfigTest, EnvOverridesDefaults) {
   EXPECT_EQ(c->keys_text.view(), "primary 1\n");
 }
 
+TEST(ServerConfigTest, OutboundSettings) {
+  auto defaults = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
+                                                 {"REGAUTH_KEYS", "primary 1\n"},
+                                                 {"REGAUTH_POLICY_FILE", "p"}}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->github_api_url, "https://api.github.com");
+  EXPECT_EQ(defaults->ghcr_url, "https://ghcr.io");
+  EXPECT_EQ(defaults->test_connection_timeout, absl::Seconds(30));
+  EXPECT_EQ(defaults->test_connection_max_concurrent, 8);
+  EXPECT_EQ(defaults->upstream_ca_file, "");
+  auto c = ServerConfigFromFlags(
+      FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
+               {"REGAUTH_KEYS", "primary 1\n"},
+               {"REGAUTH_POLICY_FILE", "p"},
+               {"REGAUTH_GITHUB_API_URL", "https://github.example.com/api/v3/"},
+               {"REGAUTH_GHCR_URL", "http://127.0.0.1:5000"},
+               {"REGAUTH_UPSTREAM_CA_FILE", "ca.pem"},
+               {"REGAUTH_TEST_CONNECTION_TIMEOUT", "5s"},
+               {"REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "2"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->github_api_url, "https://github.example.com/api/v3");  // trailing '/' dropped
+  EXPECT_EQ(c->ghcr_url, "http://127.0.0.1:5000");
+  EXPECT_EQ(c->upstream_ca_file, "ca.pem");
+  EXPECT_EQ(c->test_connection_timeout, absl::Seconds(5));
+  EXPECT_EQ(c->test_connection_max_concurrent, 2);
+}
+
 TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
   struct Case {
     std::map<std::string, std::string> env;
@@ -108,6 +135,13 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
       {with("REGAUTH_TLS_CLIENT_AUTH", "sometimes"), "tls_client_auth"},
       {with("REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED", "perhaps"),
        "insecure_allow_unauthenticated"},
+      {with("REGAUTH_GITHUB_API_URL", "api.github.com"), "github_api_url"},
+      {with("REGAUTH_GHCR_URL", "ftp://ghcr.io"), "ghcr_url"},
+      {with("REGAUTH_TEST_CONNECTION_TIMEOUT", "0s"), "test_connection_timeout"},
+      {with("REGAUTH_TEST_CONNECTION_TIMEOUT", "1h"), "test_connection_timeout"},
+      {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "0"), "test_connection_max_concurrent"},
+      {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "many"),
+       "test_connection_max_concurrent"},
   };
   // No policy and no development mode.
   std::map<std::string, std::string> no_policy = ok;

@@ -254,7 +254,7 @@ TEST_F(E2eTest, LaterRpcsAnswerUnimplemented) {
   test.set_name("workspaces/acme/registries/ghcr");
   v1::TestConnectionResponse test_out;
   EXPECT_EQ(stub_->TestConnection(Ctx().get(), test, &test_out).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+            grpc::StatusCode::NOT_FOUND);
 }
 
 // Through the HTTP adapter, every reply carries the request id the service used: the client's

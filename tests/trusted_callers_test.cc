@@ -482,9 +482,10 @@ TEST_F(TrustedCallersTest, ActAsUserFollowsWorkspaceRoles) {
   s = update_config("bob");
   EXPECT_TRUE(s.ok()) << s.error_message();
   for (const char* user : {"alice", "bob"}) {
-    // Authorized; TestConnection itself arrives with a later issue.
+    // Authorized: the test runs (GitHub is a closed loopback port here, so the verdict is
+    // INVALID, but the call itself succeeds).
     s = test_connection(user);
-    EXPECT_NE(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << user << s.error_message();
+    EXPECT_TRUE(s.ok()) << user << ": " << s.error_message();
   }
 
   // A plain member may read but not change or test.

@@ -69,6 +69,11 @@ absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(
   config.db_connect_timeout = absl::Seconds(2);
   config.startup_timeout = absl::Seconds(10);
   config.health_interval = absl::Seconds(60);  // tests probe explicitly
+  // Tests never reach the internet: GitHub and GHCR are a loopback port where nothing listens
+  // (connection refused at once) unless a test points them at its own local server.
+  config.github_api_url = "http://127.0.0.1:9";
+  config.ghcr_url = "http://127.0.0.1:9";
+  config.test_connection_timeout = absl::Seconds(3);
   customize(config);
   auto server = server::RegistryAuthServer::Start(config);
   if (!server.ok()) return server.status();
