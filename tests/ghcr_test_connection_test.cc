@@ -1,0 +1,185 @@
+// TestConnection of GHCR configurations through the real server over real gRPC, with GitHub's
+// API and ghcr.io played by local HTTP servers (--github_api_url, --ghcr_url): the wiring from
+// the settings to the GitHub probe, the verdicts and what gets stored.
+#include <memory>
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "proto/registryauth/v1/registry_auth.grpc.pb.h"
+#include "server/config.h"
+#include "tests/support/live_server.h"
+#include "tests/testing/pg_test_db.h"
+#include "upstream/testing/scripted_http_server.h"
+
+namespace registryauth {
+namespace {
+
+namespace v1 = ::registryauth::v1;
+using testing::Ctx;
+using upstream::testing::ScriptedHttpServer;
+using upstream::testing::ScriptedRequest;
+using upstream::testing::ScriptedResponse;
+
+constexpr char kPushPat[] = "ghp_pushPAT0123456789abcdefghijklmnopqrst";
+constexpr char kReadPat[] = "ghp_readPAT0123456789abcdefghijklmnopqrst";
+constexpr char kLogin[] = "octo-bot";
+constexpr char kRegistryToken[] = "ghcr-registry-token-abc";
+
+class GhcrTestConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REGAUTH_SKIP_WITHOUT_PG();
+    auto db = testing::PgTestDb::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    auto github = ScriptedHttpServer::Start();
+    ASSERT_TRUE(github.ok()) << github.status();
+    github_ = *std::move(github);
+    auto ghcr = ScriptedHttpServer::Start();
+    ASSERT_TRUE(ghcr.ok()) << ghcr.status();
+    ghcr_ = *std::move(ghcr);
+
+    // GitHub: two classic PATs, one with write:packages, one with read:packages only; the
+    // read one expires in 3 days.
+    github_->Route("/user", [](const ScriptedRequest& r) {
+      const std::string auth = r.Header("authorization").value_or("");
+      const std::string login = absl::StrCat(R"({"login":")", kLogin, R"("})");
+      if (auth == absl::StrCat("Bearer ", kPushPat)) {
+        return ScriptedResponse{200, {{"X-OAuth-Scopes", "repo, write:packages"}}, login};
+      }
+      if (auth == absl::StrCat("Bearer ", kReadPat)) {
+        return ScriptedResponse{
+            200,
+            {{"X-OAuth-Scopes", "read:packages"},
+             {"github-authentication-token-expiration",
+              absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::Now() + absl::Hours(72),
+                               absl::UTCTimeZone())}},
+            login};
+      }
+      return ScriptedResponse{401, {}, R"({"message":"Bad credentials"})"};
+    });
+    // ghcr.io: the registry handshake, Basic login with either PAT.
+    const std::string challenge =
+        absl::StrCat(R"(Bearer realm=")", ghcr_->Url("/token"), R"(",service="ghcr.io")");
+    ghcr_->Route("/v2/", [challenge](const ScriptedRequest& r) {
+      if (r.Header("authorization") == absl::StrCat("Bearer ", kRegistryToken)) {
+        return ScriptedResponse{200, {}, "{}"};
+      }
+      return ScriptedResponse{401, {{"WWW-Authenticate", challenge}}, "{}"};
+    });
+    ghcr_->Route("/token", [](const ScriptedRequest& r) {
+      const std::string auth = r.Header("authorization").value_or("");
+      for (const char* pat : {kPushPat, kReadPat}) {
+        if (auth == absl::StrCat("Basic ",
+                                 absl::Base64Escape(absl::StrCat(kLogin, ":", pat)))) {
+          return ScriptedResponse{200, {}, absl::StrCat(R"({"token":")", kRegistryToken, R"("})")};
+        }
+      }
+      return ScriptedResponse{401, {}, R"({"errors":[{"code":"DENIED"}]})"};
+    });
+
+    auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
+      c.allow_unauthenticated = true;
+      c.github_api_url = github_->BaseUrl();
+      c.ghcr_url = ghcr_->BaseUrl();
+      c.test_connection_timeout = absl::Seconds(10);
+    });
+    ASSERT_TRUE(live.ok()) << live.status();
+    live_ = *std::move(live);
+    stub_ = &live_->stub();
+    v1::CreateWorkspaceRequest ws;
+    ws.set_workspace_id("acme");
+    v1::Workspace ws_out;
+    ASSERT_TRUE(stub_->CreateWorkspace(Ctx().get(), ws, &ws_out).ok());
+  }
+
+  void Create(const std::string& id, const std::string& pat, bool pull_only) {
+    v1::CreateRegistryConfigRequest req;
+    req.set_parent("workspaces/acme");
+    req.set_registry_id(id);
+    v1::RegistryConfig* c = req.mutable_registry_config();
+    c->set_type(v1::GHCR);
+    c->mutable_ghcr()->set_owner("acme-org");
+    c->mutable_ghcr()->set_pull_only(pull_only);
+    c->set_secret(pat);
+    v1::RegistryConfig out;
+    grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), req, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(out.ghcr().pull_only(), pull_only);
+  }
+
+  v1::TestConnectionResponse Test(const std::string& id) {
+    v1::TestConnectionRequest req;
+    req.set_name("workspaces/acme/registries/" + id);
+    v1::TestConnectionResponse out;
+    grpc::Status s = stub_->TestConnection(Ctx().get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    for (const char* pat : {kPushPat, kReadPat}) {
+      EXPECT_FALSE(absl::StrContains(out.DebugString(), pat));
+    }
+    return out;
+  }
+
+  v1::RegistryConfig Stored(const std::string& id) {
+    v1::GetRegistryConfigRequest req;
+    req.set_name("workspaces/acme/registries/" + id);
+    v1::RegistryConfig out;
+    EXPECT_TRUE(stub_->GetRegistryConfig(Ctx().get(), req, &out).ok());
+    return out;
+  }
+
+  std::unique_ptr<testing::PgTestDb> db_;
+  std::unique_ptr<ScriptedHttpServer> github_;
+  std::unique_ptr<ScriptedHttpServer> ghcr_;
+  std::unique_ptr<testing::LiveServer> live_;
+  v1::RegistryAuthService::Stub* stub_ = nullptr;
+};
+
+TEST_F(GhcrTestConnectionTest, VerdictsFromTheGitHubApiAndTheRegistry) {
+  Create("push", kPushPat, /*pull_only=*/false);
+  Create("readonly-push", kReadPat, /*pull_only=*/false);
+  Create("readonly-pull", kReadPat, /*pull_only=*/true);
+  Create("revoked", "ghp_revokedPAT0123456789abcdefghijklmnop", /*pull_only=*/false);
+  Create("fine", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", false);
+
+  v1::TestConnectionResponse push = Test("push");
+  EXPECT_EQ(push.result(), v1::VALID) << push.DebugString();
+  ASSERT_GE(push.steps_size(), 3);
+  EXPECT_EQ(push.steps(0).name(), "github_token");
+  EXPECT_EQ(push.steps(push.steps_size() - 1).name(), "authenticate");
+  EXPECT_TRUE(push.credentials_verified());
+  EXPECT_EQ(Stored("push").validation_status(), v1::VALID);
+
+  // read:packages is not enough to push, and the answer names the missing scope.
+  v1::TestConnectionResponse ro_push = Test("readonly-push");
+  EXPECT_EQ(ro_push.result(), v1::INVALID) << ro_push.DebugString();
+  EXPECT_EQ(ro_push.error().category(), v1::ErrorDetail::PERMISSION);
+  EXPECT_EQ(ro_push.error().reason(), "MISSING_SCOPE");
+  EXPECT_TRUE(absl::StrContains(Stored("readonly-push").last_validation_error(),
+                                "write:packages"))
+      << Stored("readonly-push").last_validation_error();
+
+  // ... but it is enough for a pull-only config; the near expiry is a warning.
+  v1::TestConnectionResponse ro_pull = Test("readonly-pull");
+  EXPECT_EQ(ro_pull.result(), v1::VALID) << ro_pull.DebugString();
+  EXPECT_EQ(ro_pull.warnings_size(), 1) << ro_pull.DebugString();
+  EXPECT_TRUE(ro_pull.has_credential_expire_time());
+
+  v1::TestConnectionResponse revoked = Test("revoked");
+  EXPECT_EQ(revoked.result(), v1::INVALID);
+  EXPECT_EQ(revoked.error().category(), v1::ErrorDetail::AUTHENTICATION);
+  EXPECT_EQ(revoked.error().reason(), "CREDENTIALS_REJECTED");
+
+  const size_t requests_before = github_->requests().size();
+  v1::TestConnectionResponse fine = Test("fine");
+  EXPECT_EQ(fine.result(), v1::INVALID);
+  EXPECT_EQ(fine.error().reason(), "FINE_GRAINED_TOKEN");
+  EXPECT_EQ(github_->requests().size(), requests_before);  // refused without asking GitHub
+  EXPECT_EQ(Stored("fine").validation_status(), v1::INVALID);
+}
+
+}  // namespace
+}  // namespace registryauth
