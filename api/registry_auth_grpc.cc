@@ -544,14 +544,12 @@ grpc::Status RegistryAuthGrpcService::TestConnection(grpc::ServerContext* contex
     s->set_detail(step.detail);
   }
   if (!probe.ok) {
-    v1::ErrorDetail* e = response->mutable_error();
-    e->set_reason(probe.reason);
-    // upstream::ProbeCategory mirrors v1::ErrorDetail::Category value for value.
-    e->set_category(static_cast<v1::ErrorDetail::Category>(static_cast<int>(probe.category)));
-    e->set_retryable(probe.retryable);
-    if (probe.retryable && probe.retry_after > absl::ZeroDuration()) {
-      e->mutable_retry_after()->set_seconds(absl::ToInt64Seconds(probe.retry_after));
-    }
+    // upstream::ProbeCategory mirrors services::ErrorCategory value for value.
+    ToProto(services::ErrorDetail{probe.reason,
+                                  static_cast<services::ErrorCategory>(
+                                      static_cast<int>(probe.category)),
+                                  probe.retryable, probe.retry_after},
+            response->mutable_error());
   }
   for (const std::string& w : probe.warnings) response->add_warnings(w);
   if (probe.credential_expires_at.has_value()) {

@@ -16,6 +16,17 @@ bool IsCanonical(int code) { return code >= 0 && code <= kMaxCanonicalCode; }
 
 }  // namespace
 
+void ToProto(const services::ErrorDetail& detail, v1::ErrorDetail* out) {
+  out->set_reason(detail.reason);
+  out->set_category(static_cast<v1::ErrorDetail::Category>(static_cast<int>(detail.category)));
+  out->set_retryable(detail.retryable);
+  if (detail.retryable) {
+    const int64_t ms = absl::ToInt64Milliseconds(detail.retry_after);
+    out->mutable_retry_after()->set_seconds(ms / 1000);
+    out->mutable_retry_after()->set_nanos(static_cast<int32_t>((ms % 1000) * 1000000));
+  }
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   int code = static_cast<int>(status.code());
@@ -24,14 +35,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   std::optional<services::ErrorDetail> detail = services::GetErrorDetail(status);
   if (!detail.has_value()) return grpc::Status(static_cast<grpc::StatusCode>(code), message);
   v1::ErrorDetail d;
-  d.set_reason(detail->reason);
-  d.set_category(static_cast<v1::ErrorDetail::Category>(static_cast<int>(detail->category)));
-  d.set_retryable(detail->retryable);
-  if (detail->retryable) {
-    const int64_t ms = absl::ToInt64Milliseconds(detail->retry_after);
-    d.mutable_retry_after()->set_seconds(ms / 1000);
-    d.mutable_retry_after()->set_nanos(static_cast<int32_t>((ms % 1000) * 1000000));
-  }
+  ToProto(*detail, &d);
   v1::RpcStatus rpc_status;
   rpc_status.set_code(code);
   rpc_status.set_message(message);

@@ -10,12 +10,17 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
+#include "proto/registryauth/v1/registry_auth.pb.h"
+#include "services/error_detail.h"
 
 namespace registryauth::api {
 
 // OK -> grpc::Status::OK; otherwise the same numeric code (UNKNOWN for a code outside the
 // canonical 1..16) with the same message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The wire form of a services::ErrorDetail (retry_after only when retryable, to the ms).
+void ToProto(const services::ErrorDetail& detail, v1::ErrorDetail* out);
 
 // The inverse, for clients of the gRPC API (e.g. the HTTP gateway and tests).
 absl::Status FromGrpcStatus(const grpc::Status& status);

@@ -499,10 +499,14 @@ absl::StatusOr<Workspace> InMemoryRegistryStore::CreateWorkspaceWithMember(
 absl::StatusOr<AuditEvent> InMemoryRegistryStore::AppendAuditEvent(const AuditEvent& event) {
   absl::Status valid = CheckAuditEvent(event, "append audit event");
   if (!valid.ok()) return valid;
+  absl::MutexLock lock(&mu_);
+  return AppendAuditLocked(event);
+}
+
+AuditEvent InMemoryRegistryStore::AppendAuditLocked(const AuditEvent& event) {
   AuditEvent row = event;
   internal::TruncateAuditFreeText(row);
   row.time = TruncateToMicros(row.time);
-  absl::MutexLock lock(&mu_);
   row.id = static_cast<int64_t>(audit_.size()) + 1;
   audit_.push_back(row);
   return row;
@@ -571,9 +575,6 @@ absl::StatusOr<bool> InMemoryRegistryStore::RecordValidation(
   }
   absl::Status valid = CheckAuditEvent(event, "record validation");
   if (!valid.ok()) return valid;
-  AuditEvent row = event;
-  internal::TruncateAuditFreeText(row);
-  row.time = TruncateToMicros(row.time);
   std::string stored_error(error);
   internal::TruncateToChars(stored_error, kAuditDetailMaxChars);
   absl::MutexLock lock(&mu_);
@@ -585,8 +586,7 @@ absl::StatusOr<bool> InMemoryRegistryStore::RecordValidation(
     it->second.last_validation_error = std::move(stored_error);
     applied = true;
   }
-  row.id = static_cast<int64_t>(audit_.size()) + 1;
-  audit_.push_back(row);
+  AppendAuditLocked(event);
   return applied;
 }
 

@@ -107,6 +107,9 @@ class InMemoryRegistryStore final : public RegistryStore {
   void ClearOtherDefaultsLocked(const std::string& workspace_id, const std::string& keep_id,
                                 absl::Time update_time) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Truncates, numbers and stores a checked event.
+  AuditEvent AppendAuditLocked(const AuditEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   absl::Mutex mu_;
   std::map<std::string, Workspace> workspaces_ ABSL_GUARDED_BY(mu_);
   std::map<ChildKey, App> apps_ ABSL_GUARDED_BY(mu_);

@@ -400,6 +400,10 @@ absl::StatusOr<AuditEvent> FakeRegistryStore::AppendAuditEvent(const AuditEvent&
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   if (fail_audit_appends_) return absl::UnavailableError("fake: audit trail unavailable");
+  return AppendAuditLocked(event);
+}
+
+AuditEvent FakeRegistryStore::AppendAuditLocked(const AuditEvent& event) {
   AuditEvent stored = event;
   TruncateChars(stored.detail, storage::kAuditDetailMaxChars);
   TruncateChars(stored.peer, storage::kAuditFieldMaxChars);
@@ -495,12 +499,7 @@ absl::StatusOr<bool> FakeRegistryStore::RecordValidation(
     TruncateChars(it->second.last_validation_error, storage::kAuditDetailMaxChars);
     applied = true;
   }
-  AuditEvent stored = event;
-  TruncateChars(stored.detail, storage::kAuditDetailMaxChars);
-  TruncateChars(stored.peer, storage::kAuditFieldMaxChars);
-  TruncateChars(stored.request_id, storage::kAuditFieldMaxChars);
-  stored.id = static_cast<int64_t>(audit_.size()) + 1;
-  audit_.push_back(stored);
+  AppendAuditLocked(event);
   return applied;
 }
 

@@ -114,6 +114,8 @@ class FakeRegistryStore final : public storage::RegistryStore {
   absl::StatusOr<RegistryConfig> UpdateConfig(const RegistryConfig& config,
                                               int64_t expected_version, bool keep_secret);
 
+  // Truncates, numbers and stores an event (AppendAuditEvent's rules).
+  AuditEvent AppendAuditLocked(const AuditEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Consumes the injected error, if any.
   std::optional<absl::Status> TakeError() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
