@@ -85,6 +85,14 @@ void ToProto(const RegistryConfig& c, v1::RegistryConfig* out) {
       out->mutable_generic()->set_url(c.url);
       out->mutable_generic()->set_username(c.username);
       break;
+    case RegistryType::kGitHubApp: {
+      v1::GitHubAppSettings* app = out->mutable_github_app();
+      app->set_app_id(c.app_id);
+      app->set_installation_id(c.installation_id);
+      for (const std::string& r : c.repositories) app->add_repositories(r);
+      for (const auto& [name, level] : c.permissions) (*app->mutable_permissions())[name] = level;
+      break;
+    }
     case RegistryType::kUnspecified:
       break;
   }
@@ -169,6 +177,16 @@ RegistryConfigInput ToInput(const v1::RegistryConfig& in) {
       out.settings_type = RegistryType::kGeneric;
       out.url = in.generic().url();
       out.username = in.generic().username();
+      break;
+    case v1::RegistryConfig::kGithubApp:
+      out.settings_type = RegistryType::kGitHubApp;
+      out.app_id = in.github_app().app_id();
+      out.installation_id = in.github_app().installation_id();
+      out.repositories.assign(in.github_app().repositories().begin(),
+                              in.github_app().repositories().end());
+      for (const auto& [name, level] : in.github_app().permissions()) {
+        out.permissions.emplace_back(name, level);
+      }
       break;
     case v1::RegistryConfig::SETTINGS_NOT_SET:
       break;
@@ -484,7 +502,10 @@ grpc::Status RegistryAuthGrpcService::GetCredentials(grpc::ServerContext* contex
                         scope.auth_error(), scope.request_id(), scope.peer());
     return scope.Done(ToGrpcStatus(scope.auth_error()));
   }
-  absl::StatusOr<services::Credentials> c = api_.GetCredentials(scope.ctx(), request->name());
+  // The client's deadline (for GITHUB_APP tokens from GitHub), less a margin to answer in.
+  const absl::Time deadline = absl::FromChrono(context->deadline()) - absl::Milliseconds(200);
+  absl::StatusOr<services::Credentials> c =
+      api_.GetCredentials(scope.ctx(), request->name(), deadline);
   if (!c.ok()) return scope.Done(ToGrpcStatus(c.status()));
   response->set_registry_host(c->registry_host);
   response->set_username(c->username);

@@ -62,9 +62,11 @@ Commands:
   apps update <workspace> <app> [--display-name=X] [--registry=<registry-id>] [--etag=E]
   apps delete <workspace> <app> [--etag=E]
 
-  registries create <workspace> <registry> --type=ghcr|acr|distribution|generic
+  registries create <workspace> <registry> --type=ghcr|acr|distribution|generic|github-app
       [--owner=O] [--login-server=H] [--username=U] [--url=URL] [--namespace=NS]
-      [--display-name=X] [--default] [SECRET]
+      [--app-id=ID] [--installation-id=N] [--repositories=R1,R2]
+      [--permissions=NAME=LEVEL,...] [--display-name=X] [--default] [SECRET]
+      (github-app: SECRET is the App's private key, e.g. --secret-file=app.private-key.pem)
   registries get <workspace> <registry>
   registries list <workspace> [--page-size=N] [--page-token=T] [--all]
   registries update <workspace> <registry> [--owner ... --display-name=X]
@@ -110,7 +112,8 @@ const std::set<std::string>& ValueFlags() {
       "etag",  "type",    "owner",        "login-server", "username", "url",
       "namespace", "secret-file", "secret-env", "tls-ca", "tls-cert", "tls-key",
       "api-key-file", "user", "request-id", "role", "status", "resource", "caller", "since",
-      "until", "grants", "expire", "disabled", "ttl", "app"};
+      "until", "grants", "expire", "disabled", "ttl", "app", "app-id", "installation-id",
+      "repositories", "permissions"};
   return *flags;
 }
 
@@ -263,6 +266,15 @@ void PrintRegistry(std::ostream& out, const v1::RegistryConfig& c) {
       kv.push_back({"url", c.generic().url()});
       kv.push_back({"username", c.generic().username()});
       break;
+    case v1::RegistryConfig::kGithubApp: {
+      kv.push_back({"app_id", c.github_app().app_id()});
+      kv.push_back({"installation_id", absl::StrCat(c.github_app().installation_id())});
+      kv.push_back({"repositories", absl::StrJoin(c.github_app().repositories(), ",")});
+      std::map<std::string, std::string> perms(c.github_app().permissions().begin(),
+                                               c.github_app().permissions().end());
+      kv.push_back({"permissions", absl::StrJoin(perms, ",", absl::PairFormatter("="))});
+      break;
+    }
     default:
       break;
   }
@@ -668,8 +680,9 @@ Outcome Apps(Command& cmd) {
 
 // ---- registries ---------------------------------------------------------------------------------
 
-const std::set<std::string> kSettingFlags = {"owner", "login-server", "username", "url",
-                                             "namespace"};
+const std::set<std::string> kSettingFlags = {"owner",     "login-server",    "username",
+                                             "url",       "namespace",       "app-id",
+                                             "installation-id", "repositories", "permissions"};
 
 absl::StatusOr<v1::RegistryType> ParseType(const std::string& s) {
   const std::string t = absl::AsciiStrToLower(s);
@@ -677,7 +690,9 @@ absl::StatusOr<v1::RegistryType> ParseType(const std::string& s) {
   if (t == "acr") return v1::ACR;
   if (t == "distribution") return v1::DISTRIBUTION;
   if (t == "generic") return v1::GENERIC;
-  return absl::InvalidArgumentError("--type must be ghcr, acr, distribution or generic");
+  if (t == "github-app" || t == "github_app") return v1::GITHUB_APP;
+  return absl::InvalidArgumentError(
+      "--type must be ghcr, acr, distribution, generic or github-app");
 }
 
 // Applies the setting flags given to the settings message of `type`; adds each field's mask
@@ -687,42 +702,88 @@ absl::Status ApplySettings(const Args& a, v1::RegistryType type, v1::RegistryCon
   struct Target {
     const char* flag;
     const char* path;
-    std::function<void(const std::string&)> set;
+    std::function<absl::Status(const std::string&)> set;
+  };
+  // Most settings are plain strings.
+  auto str = [](std::function<void(const std::string&)> f) {
+    return [f](const std::string& v) {
+      f(v);
+      return absl::OkStatus();
+    };
   };
   std::vector<Target> targets;
   switch (type) {
     case v1::GHCR:
       targets = {{"owner", "ghcr.owner",
-                  [c](const std::string& v) { c->mutable_ghcr()->set_owner(v); }}};
+                  str([c](const std::string& v) { c->mutable_ghcr()->set_owner(v); })}};
       c->mutable_ghcr();
       break;
     case v1::ACR:
       targets = {
           {"login-server", "acr.login_server",
-           [c](const std::string& v) { c->mutable_acr()->set_login_server(v); }},
+           str([c](const std::string& v) { c->mutable_acr()->set_login_server(v); })},
           {"username", "acr.username",
-           [c](const std::string& v) { c->mutable_acr()->set_username(v); }}};
+           str([c](const std::string& v) { c->mutable_acr()->set_username(v); })}};
       c->mutable_acr();
       break;
     case v1::DISTRIBUTION:
       targets = {
           {"url", "distribution.url",
-           [c](const std::string& v) { c->mutable_distribution()->set_url(v); }},
+           str([c](const std::string& v) { c->mutable_distribution()->set_url(v); })},
           {"namespace", "distribution.repository_namespace",
-           [c](const std::string& v) {
+           str([c](const std::string& v) {
              c->mutable_distribution()->set_repository_namespace(v);
-           }},
+           })},
           {"username", "distribution.username",
-           [c](const std::string& v) { c->mutable_distribution()->set_username(v); }}};
+           str([c](const std::string& v) { c->mutable_distribution()->set_username(v); })}};
       c->mutable_distribution();
       break;
     case v1::GENERIC:
       targets = {
           {"url", "generic.url",
-           [c](const std::string& v) { c->mutable_generic()->set_url(v); }},
+           str([c](const std::string& v) { c->mutable_generic()->set_url(v); })},
           {"username", "generic.username",
-           [c](const std::string& v) { c->mutable_generic()->set_username(v); }}};
+           str([c](const std::string& v) { c->mutable_generic()->set_username(v); })}};
       c->mutable_generic();
+      break;
+    case v1::GITHUB_APP:
+      targets = {
+          {"app-id", "github_app.app_id",
+           str([c](const std::string& v) { c->mutable_github_app()->set_app_id(v); })},
+          {"installation-id", "github_app.installation_id",
+           [c](const std::string& v) {
+             int64_t id = 0;
+             if (!absl::SimpleAtoi(v, &id) || id <= 0) {
+               return absl::InvalidArgumentError("--installation-id must be a positive number");
+             }
+             c->mutable_github_app()->set_installation_id(id);
+             return absl::OkStatus();
+           }},
+          {"repositories", "github_app.repositories",
+           [c](const std::string& v) {
+             c->mutable_github_app()->clear_repositories();
+             for (absl::string_view r : absl::StrSplit(v, ',', absl::SkipWhitespace())) {
+               c->mutable_github_app()->add_repositories(
+                   std::string(absl::StripAsciiWhitespace(r)));
+             }
+             return absl::OkStatus();
+           }},
+          {"permissions", "github_app.permissions",
+           [c](const std::string& v) {
+             auto* perms = c->mutable_github_app()->mutable_permissions();
+             perms->clear();
+             for (absl::string_view p : absl::StrSplit(v, ',', absl::SkipWhitespace())) {
+               std::pair<std::string, std::string> kv =
+                   absl::StrSplit(absl::StripAsciiWhitespace(p), absl::MaxSplits('=', 1));
+               if (kv.first.empty() || kv.second.empty()) {
+                 return absl::InvalidArgumentError(
+                     "--permissions must be NAME=LEVEL[,NAME=LEVEL...], e.g. contents=read");
+               }
+               (*perms)[kv.first] = kv.second;
+             }
+             return absl::OkStatus();
+           }}};
+      c->mutable_github_app();
       break;
     default:
       return absl::InvalidArgumentError("unknown registry type");
@@ -735,7 +796,7 @@ absl::Status ApplySettings(const Args& a, v1::RegistryType type, v1::RegistryCon
       return absl::InvalidArgumentError(
           absl::StrCat("--", flag, " does not apply to type ", TypeName(type)));
     }
-    it->set(a.Get(flag));
+    if (absl::Status s = it->set(a.Get(flag)); !s.ok()) return s;
     paths->push_back(it->path);
   }
   return absl::OkStatus();

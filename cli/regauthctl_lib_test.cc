@@ -1,5 +1,6 @@
 #include "cli/regauthctl_lib.h"
 
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -123,6 +124,40 @@ TEST_F(RegauthctlTest, UpdateSendsOnlyTheGivenFlags) {
   Result stale = Run({"registries", "update", "acme", "az", "--display-name=x", "--etag=old"});
   EXPECT_EQ(stale.code, 1);
   EXPECT_TRUE(absl::StartsWith(stale.err, "error: ABORTED: ")) << stale.err;
+}
+
+TEST_F(RegauthctlTest, GitHubAppFlagsAndKeyFile) {
+  ASSERT_EQ(Run({"workspaces", "create", "acme"}).code, 0);
+  const std::string key =
+      "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAtestkeybody0123456789\n"
+      "-----END RSA PRIVATE KEY-----\n";
+  const std::string path = ::testing::TempDir() + "/app.private-key.pem";
+  {
+    std::ofstream f(path);
+    f << key;
+  }
+  Result r = Run({"registries", "create", "acme", "app", "--type=github-app", "--app-id=314159",
+                  "--installation-id=777", "--repositories=web, api",
+                  "--permissions=contents=read,metadata=read", "--secret-file=" + path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The file as it is, less one trailing newline (as with every secret source).
+  EXPECT_EQ(service_.StoredSecret("workspaces/acme/registries/app"), key.substr(0, key.size() - 1));
+  EXPECT_TRUE(HasKv(r.out, "type", "GITHUB_APP")) << r.out;
+  EXPECT_TRUE(HasKv(r.out, "app_id", "314159")) << r.out;
+  EXPECT_TRUE(HasKv(r.out, "installation_id", "777")) << r.out;
+  EXPECT_TRUE(HasKv(r.out, "repositories", "web,api")) << r.out;
+  EXPECT_TRUE(HasKv(r.out, "permissions", "contents=read,metadata=read")) << r.out;
+  EXPECT_FALSE(absl::StrContains(r.out + r.err, "testkeybody"));
+
+  // Narrowing removed by an empty list; bad numbers and pairs are usage errors.
+  Result u = Run({"registries", "update", "acme", "app", "--repositories="});
+  ASSERT_EQ(u.code, 0) << u.err;
+  EXPECT_TRUE(HasKv(u.out, "permissions", "contents=read,metadata=read")) << u.out;
+  EXPECT_FALSE(absl::StrContains(u.out, "web"));
+  EXPECT_EQ(Run({"registries", "update", "acme", "app", "--installation-id=-3"}).code, 2);
+  EXPECT_EQ(Run({"registries", "update", "acme", "app", "--installation-id=12x"}).code, 2);
+  EXPECT_EQ(Run({"registries", "update", "acme", "app", "--permissions=contents"}).code, 2);
+  EXPECT_EQ(Run({"registries", "update", "acme", "app", "--owner=acme"}).code, 2);
 }
 
 TEST_F(RegauthctlTest, ListAllFollowsPages) {

@@ -9,15 +9,18 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/secret.h"
 #include "crypto/base64url.h"
+#include "crypto/jws.h"
 
 namespace registryauth::crypto::testing {
 namespace {
@@ -203,6 +206,15 @@ absl::StatusOr<std::string> GenerateOtherKeyPem(const std::string& kind) {
     return Error("PEM_write_bio_PrivateKey");
   }
   return Drain(bio.get());
+}
+
+const SecretString& SharedRsaKeyPem() {
+  static const SecretString* const kPem = [] {
+    absl::StatusOr<SecretString> pem = GenerateRsaKeyPem(2048);
+    if (!pem.ok()) std::abort();
+    return new SecretString(*std::move(pem));
+  }();
+  return *kPem;
 }
 
 }  // namespace registryauth::crypto::testing

@@ -32,6 +32,10 @@ absl::StatusOr<std::string> ReencodePrivateKeyPem(const SecretString& pem, const
 // A PEM private key of another kind, for refusal tests: "P-384", "ED25519", "RSA-PSS", "RSA1024".
 absl::StatusOr<std::string> GenerateOtherKeyPem(const std::string& kind);
 
+// One RSA-2048 PKCS#8 key per test binary, generated on first use (generating keys is slow):
+// e.g. a GitHub App's private key in tests. Aborts if OpenSSL cannot generate it.
+const SecretString& SharedRsaKeyPem();
+
 }  // namespace registryauth::crypto::testing
 
 #endif  // REGISTRY_AUTH_CRYPTO_JWK_TEST_UTIL_H_

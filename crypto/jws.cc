@@ -26,6 +26,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/secret.h"
 #include "crypto/base64url.h"
@@ -329,6 +331,12 @@ absl::StatusOr<std::unique_ptr<VerifyingKey>> VerifyingKey::FromCertificatePem(
   const EVP_PKEY* pkey = X509_get0_pubkey(cert.get());
   if (pkey == nullptr) return Invalid("cannot read the certificate's public key");
   return FromPkey(pkey);
+}
+
+std::string VerifyingKey::Sha256Fingerprint() const {
+  absl::StatusOr<std::string> digest = Sha256(spki_der_);
+  if (!digest.ok()) return "";
+  return absl::StrCat("SHA256:", absl::Base64Escape(*digest));
 }
 
 const std::string& VerifyingKey::KeyId(KeyIdStyle style) const {

@@ -107,6 +107,11 @@ class VerifyingKey {
   // True if both hold the same public key.
   bool SamePublicKey(const VerifyingKey& other) const { return spki_der_ == other.spki_der_; }
 
+  // "SHA256:" + base64 (standard, padded) of SHA-256 over spki_der(): the fingerprint GitHub
+  // shows for an App's private keys and `openssl pkey -pubout -outform DER | openssl sha256
+  // -binary | openssl base64` prints. Not secret.
+  std::string Sha256Fingerprint() const;
+
   const std::string& JwkThumbprint() const { return jwk_thumbprint_; }
   const std::string& LibtrustKeyId() const { return libtrust_key_id_; }
   const std::string& KeyId(KeyIdStyle style) const;

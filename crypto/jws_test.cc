@@ -11,6 +11,8 @@
 #include <openssl/x509v3.h>
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -154,6 +156,28 @@ TEST(JwsKnownAnswer, LibtrustKeyIdFromDistributionSpec) {
   EXPECT_EQ(jwk["x"], v.at("x"));
   EXPECT_EQ(jwk["y"], v.at("y"));
   EXPECT_EQ(jwk["kid"], v.at("libtrust_kid"));
+}
+
+// The fingerprint GitHub shows for an App key, against the one the openssl command line printed
+// for the committed PKCS#1 test key (`openssl rsa -in KEY -pubout -outform DER | openssl sha256
+// -binary | openssl base64`).
+TEST(JwsKnownAnswer, Sha256FingerprintOfPkcs1KeyMatchesOpensslCli) {
+  std::ifstream in(TestDataPath("crypto/testdata/github_app_test_key.pem"));
+  ASSERT_TRUE(in.good());
+  std::stringstream pem;
+  pem << in.rdbuf();
+  ASSERT_NE(pem.str().find("BEGIN RSA PRIVATE KEY"), std::string::npos);
+  auto key = SigningKey::FromPrivateKeyPem(SecretString(pem.str()));
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ((*key)->algorithm(), JwsAlgorithm::kRs256);
+  EXPECT_EQ((*key)->public_key()->Sha256Fingerprint(),
+            "SHA256:LsbUfY8NCp9WQHBEXEXbbetOI7RTi5XXGW3ZmIfGUl8=");
+  // Another key, another fingerprint; same key through its public PEM, same fingerprint.
+  std::unique_ptr<SigningKey> other = NewRsaKey();
+  EXPECT_NE(other->public_key()->Sha256Fingerprint(), (*key)->public_key()->Sha256Fingerprint());
+  auto pub = VerifyingKey::FromPublicKeyPem((*key)->public_key()->PublicKeyPem());
+  ASSERT_TRUE(pub.ok());
+  EXPECT_EQ((*pub)->Sha256Fingerprint(), (*key)->public_key()->Sha256Fingerprint());
 }
 
 // --- Key ids and JWKs

@@ -10,13 +10,21 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
 
 namespace registryauth {
 
-enum class RegistryType { kUnspecified = 0, kGhcr = 1, kAcr = 2, kDistribution = 3, kGeneric = 4 };
+enum class RegistryType {
+  kUnspecified = 0,
+  kGhcr = 1,
+  kAcr = 2,
+  kDistribution = 3,
+  kGeneric = 4,
+  kGitHubApp = 5,
+};
 
 enum class ValidationStatus { kUnspecified = 0, kPending = 1, kValid = 2, kInvalid = 3 };
 
@@ -50,6 +58,7 @@ struct RegistryConfig {
   // Per-type, non-secret settings. Which are meaningful depends on `type`:
   //   GHCR: owner, pull_only.  ACR: login_server, username.
   //   DISTRIBUTION: url, repository_namespace, username (optional).  GENERIC: url, username.
+  //   GITHUB_APP: app_id, installation_id, repositories and permissions (both optional).
   std::string owner;
   std::string login_server;
   std::string url;
@@ -58,6 +67,14 @@ struct RegistryConfig {
   // GHCR only: the configuration is used to pull, never to push (TestConnection then needs
   // read:packages rather than write:packages).
   bool pull_only = false;
+  // GITHUB_APP only: the App's numeric id or client id ("Iv1.…", "Iv23…"), the installation
+  // whose access tokens GetCredentials hands out, and the optional narrowing of those tokens
+  // to some repositories (names without the owner) and permissions ({"contents", "read"}).
+  // Repositories and permissions are kept sorted by name, without duplicates.
+  std::string app_id;
+  int64_t installation_id = 0;
+  std::vector<std::string> repositories;
+  std::vector<std::pair<std::string, std::string>> permissions;
 
   // AES-256-GCM ciphertext of the secret (see crypto/), empty when no secret is stored, and
   // the id of the key that encrypted it (for rotation reports).

@@ -37,6 +37,7 @@
 #include "services/token_realm.h"
 #include "upstream/curl_http_client.h"
 #include "upstream/docker_v2_probe.h"
+#include "upstream/github_app.h"
 #include "upstream/github_client.h"
 #include "upstream/retry.h"
 
@@ -262,10 +263,16 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   testing.ghcr_base_url = config.ghcr_url;
   testing.timeout = config.test_connection_timeout;
   testing.max_concurrent = config.test_connection_max_concurrent;
+  s->app_tokens_ = std::make_unique<upstream::GitHubAppTokenSource>(
+      *s->http_client_, *s->clock_, *s->sleeper_, github);
   s->connection_tester_ = std::make_unique<services::ConnectionTester>(
-      *s->registry_probe_, s->ghcr_probe_.get(), *s->clock_, testing);
-  s->registry_auth_ = std::make_unique<services::RegistryAuth>(
-      *s->store_, *s->service_, *s->clock_, s->connection_tester_.get());
+      *s->registry_probe_, s->ghcr_probe_.get(), s->app_tokens_.get(), *s->clock_, testing);
+  services::RegistryAuthOptions auth_options;
+  auth_options.tester = s->connection_tester_.get();
+  auth_options.app_tokens = s->app_tokens_.get();
+  auth_options.github_host = services::GitHubHostOf(config.github_api_url);
+  s->registry_auth_ = std::make_unique<services::RegistryAuth>(*s->store_, *s->service_,
+                                                               *s->clock_, auth_options);
   s->token_realm_ = std::make_unique<services::TokenRealm>(
       *s->store_, *s->token_store_, *s->keys_, s->signing_keys_.get(), *s->clock_, realm);
   s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(

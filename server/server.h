@@ -31,7 +31,13 @@ class Clock;
 namespace crypto { class KeyRingHolder; class TokenSigningKeysHolder; }
 namespace storage { class PostgresRegistryStore; class PostgresTokenStore; }
 namespace services { class RegistryService; class RegistryAuth; class TokenRealm; class ConnectionTester; }
-namespace upstream { class HttpClient; class RegistryProbe; class Sleeper; class GhcrProbe; }
+namespace upstream {
+class HttpClient;
+class RegistryProbe;
+class Sleeper;
+class GhcrProbe;
+class InstallationTokenSource;
+}  // namespace upstream
 namespace api { class RegistryAuthGrpcService; class CallAuthenticator; }
 namespace auth { class PolicyHolder; }
 namespace gateway { class HttpGateway; }
@@ -110,6 +116,7 @@ class RegistryAuthServer {
   std::unique_ptr<upstream::RegistryProbe> registry_probe_;
   std::unique_ptr<upstream::Sleeper> sleeper_;
   std::unique_ptr<upstream::GhcrProbe> ghcr_probe_;
+  std::unique_ptr<upstream::InstallationTokenSource> app_tokens_;
   std::unique_ptr<services::ConnectionTester> connection_tester_;
   std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<services::TokenRealm> token_realm_;

@@ -1,6 +1,8 @@
 #include "services/connection_tester.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "services/error_detail.h"
@@ -37,10 +39,12 @@ std::string FailingDetail(const upstream::ProbeResult& probe) {
 }  // namespace
 
 ConnectionTester::ConnectionTester(const upstream::RegistryProbe& registry_probe,
-                                   const upstream::GhcrProbe* ghcr_probe, const Clock& clock,
-                                   ConnectionTesterOptions options)
+                                   const upstream::GhcrProbe* ghcr_probe,
+                                   upstream::InstallationTokenSource* app_tokens,
+                                   const Clock& clock, ConnectionTesterOptions options)
     : registry_probe_(registry_probe),
       ghcr_probe_(ghcr_probe),
+      app_tokens_(app_tokens),
       clock_(clock),
       options_(std::move(options)) {}
 
@@ -54,6 +58,13 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig
                                                             absl::Time deadline) {
   const absl::Time now = clock_.Now();
   deadline = std::min(deadline, now + options_.timeout);
+  if (config.type == RegistryType::kGitHubApp && app_tokens_ == nullptr) {
+    return WithErrorDetail(
+        absl::FailedPreconditionError(
+            internal::Cat(FormatRegistryConfigName(config.workspace_id, config.id),
+                          ": GitHub App credentials are not enabled on this server")),
+        {kReasonUnsupportedRegistryType, ErrorCategory::kRegistry, false, absl::ZeroDuration()});
+  }
   if (deadline <= now) {
     return absl::DeadlineExceededError("TestConnection: the deadline has already passed");
   }
@@ -100,6 +111,9 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig
       result.probe = registry_probe_.Probe(req);
       break;
     }
+    case RegistryType::kGitHubApp:
+      result.probe = TestGitHubApp(config, credentials, deadline);
+      break;
     case RegistryType::kUnspecified:
       return WithErrorDetail(
           absl::FailedPreconditionError(
@@ -111,6 +125,41 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig
   result.status = result.probe.ok ? ValidationStatus::kValid : ValidationStatus::kInvalid;
   if (!result.probe.ok) result.error = FailingDetail(result.probe);
   return result;
+}
+
+upstream::ProbeResult ConnectionTester::TestGitHubApp(const RegistryConfig& config,
+                                                     const Credentials& credentials,
+                                                     absl::Time deadline) {
+  upstream::ProbeResult r;
+  upstream::ProbeStep step;
+  step.name = "installation_token";
+  const absl::Time start = clock_.Now();
+  absl::StatusOr<upstream::InstallationToken> token =
+      app_tokens_->GetFreshToken(AppInstallationOf(config, credentials.secret), deadline);
+  step.duration = clock_.Now() - start;
+  step.ok = token.ok();
+  if (token.ok()) {
+    step.detail = internal::Cat(
+        "GitHub issued an access token for installation ", config.installation_id,
+        " of App ", config.app_id, ", valid until ",
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", token->expires_at, absl::UTCTimeZone()));
+    r.ok = true;
+    r.credentials_verified = true;
+  } else {
+    step.detail = std::string(token.status().message());
+    r.status = token.status();
+    if (std::optional<upstream::UpstreamFailure> f = upstream::GetUpstreamFailure(r.status)) {
+      r.category = f->category;
+      r.reason = f->reason;
+      r.retryable = f->retryable;
+      r.retry_after = f->retry_after;
+    } else {
+      r.category = upstream::ProbeCategory::kRegistry;
+      r.reason = "UPSTREAM_ERROR";
+    }
+  }
+  r.steps.push_back(std::move(step));
+  return r;
 }
 
 }  // namespace registryauth::services

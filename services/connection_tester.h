@@ -6,6 +6,8 @@
 //                        handshake); without one, the Docker v2 handshake on ghcr_base_url.
 //   ACR                  Docker v2 handshake on https://<login_server>.
 //   DISTRIBUTION/GENERIC Docker v2 handshake on the configured url.
+//   GITHUB_APP           a new installation access token from the InstallationTokenSource
+//                        (GetFreshToken: never the cached one), step "installation_token".
 //
 //   ConnectionTester tester(v2_probe, &ghcr_probe, clock, {.timeout = absl::Seconds(30)});
 //   ASSIGN_OR_RETURN(ConnectionTestResult r, tester.Test(config, credentials, deadline));
@@ -20,6 +22,7 @@
 #define REGISTRY_AUTH_SERVICES_CONNECTION_TESTER_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -52,10 +55,17 @@ struct ConnectionTestResult {
 
 class ConnectionTester {
  public:
-  // The probes and the clock must outlive the tester; `ghcr_probe` may be null.
+  // The probes, the token source and the clock must outlive the tester; `ghcr_probe` and
+  // `app_tokens` may be null (without `app_tokens`, GITHUB_APP configurations cannot be
+  // tested: FAILED_PRECONDITION).
+  ConnectionTester(const upstream::RegistryProbe& registry_probe,
+                   const upstream::GhcrProbe* ghcr_probe,
+                   upstream::InstallationTokenSource* app_tokens, const Clock& clock,
+                   ConnectionTesterOptions options = {});
   ConnectionTester(const upstream::RegistryProbe& registry_probe,
                    const upstream::GhcrProbe* ghcr_probe, const Clock& clock,
-                   ConnectionTesterOptions options = {});
+                   ConnectionTesterOptions options = {})
+      : ConnectionTester(registry_probe, ghcr_probe, nullptr, clock, std::move(options)) {}
 
   // Tests `config` with its decrypted `credentials` (services/credentials.h). Errors (the
   // test did not run): RESOURCE_EXHAUSTED when max_concurrent tests are running,
@@ -69,7 +79,11 @@ class ConnectionTester {
 
  private:
   const upstream::RegistryProbe& registry_probe_;
+  upstream::ProbeResult TestGitHubApp(const RegistryConfig& config,
+                                      const Credentials& credentials, absl::Time deadline);
+
   const upstream::GhcrProbe* const ghcr_probe_;
+  upstream::InstallationTokenSource* const app_tokens_;
   const Clock& clock_;
   const ConnectionTesterOptions options_;
   mutable absl::Mutex mu_;

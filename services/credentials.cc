@@ -65,6 +65,11 @@ absl::StatusOr<Credentials> BuildCredentials(const RegistryConfig& config,
       c.registry_host = RegistryHostOf(config.url);
       c.username = config.username;
       break;
+    case RegistryType::kGitHubApp:
+      if (config.app_id.empty()) return Incomplete(config, "no GitHub App id");
+      if (config.installation_id <= 0) return Incomplete(config, "no installation id");
+      c.username = config.app_id;
+      break;
     default:
       return WithErrorDetail(
           absl::FailedPreconditionError(
@@ -84,6 +89,32 @@ absl::StatusOr<Credentials> BuildCredentials(const RegistryConfig& config,
   }
   c.secret = *std::move(secret);
   return c;
+}
+
+upstream::GitHubAppInstallation AppInstallationOf(const RegistryConfig& config,
+                                                  SecretString private_key_pem) {
+  upstream::GitHubAppInstallation app;
+  app.app_id = config.app_id;
+  app.installation_id = config.installation_id;
+  app.private_key_pem = std::move(private_key_pem);
+  app.repositories = config.repositories;
+  app.permissions = config.permissions;
+  return app;
+}
+
+std::string GitHubHostOf(std::string_view api_base_url) {
+  std::string host = RegistryHostOf(api_base_url);
+  if (host == "api.github.com") return "github.com";
+  return host;
+}
+
+absl::Status WithUpstreamErrorDetail(absl::Status status) {
+  std::optional<upstream::UpstreamFailure> f = upstream::GetUpstreamFailure(status);
+  if (!f.has_value()) return status;
+  // upstream::ProbeCategory mirrors ErrorCategory value for value.
+  return WithErrorDetail(std::move(status),
+                         {f->reason, static_cast<ErrorCategory>(static_cast<int>(f->category)),
+                          f->retryable, f->retry_after});
 }
 
 }  // namespace registryauth::services

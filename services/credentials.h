@@ -7,6 +7,10 @@
 //   DISTRIBUTION  host = the URL's host[:port], username, secret = the configured service
 //                 credential, namespace = repository_namespace (later: a minted token)
 //   GENERIC       host = the URL's host[:port], username, secret = password, namespace = ""
+//   GITHUB_APP    the stored credentials: host "", username = the App id, secret = the App's
+//                 private key PEM. Never handed out as such: RegistryAuth::GetCredentials
+//                 exchanges them for an installation token (AppInstallationOf,
+//                 upstream::InstallationTokenSource).
 // A configuration without a secret, or without a username where the type needs one, is
 // FAILED_PRECONDITION with reason INCOMPLETE_CREDENTIALS (category AUTHENTICATION); an unknown
 // type is FAILED_PRECONDITION UNSUPPORTED_REGISTRY_TYPE. The secret never appears in a Status.
@@ -19,12 +23,14 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/secret.h"
 #include "model/model.h"
 #include "services/registry_service.h"
+#include "upstream/github.h"
 
 namespace registryauth::services {
 
@@ -38,6 +44,8 @@ struct Credentials {
 };
 
 inline constexpr char kGhcrHost[] = "ghcr.io";
+// The user name git and GitHub's API expect with an installation access token.
+inline constexpr char kGitHubAppTokenUsername[] = "x-access-token";
 
 // host[:port] of an http(s) URL ("https://registry.example.com:5000/v2" ->
 // "registry.example.com:5000"); the input itself when it has no scheme.
@@ -45,6 +53,21 @@ std::string RegistryHostOf(std::string_view url);
 
 absl::StatusOr<Credentials> BuildCredentials(const RegistryConfig& config,
                                              const RegistryService& registry_service);
+
+// The installation a GITHUB_APP configuration names, with the App's key (`credentials.secret`
+// of BuildCredentials, moved in).
+upstream::GitHubAppInstallation AppInstallationOf(const RegistryConfig& config,
+                                                  SecretString private_key_pem);
+
+// The host git and API clients present GITHUB_APP tokens to: "github.com" for
+// https://api.github.com, else the host[:port] of the API URL (GitHub Enterprise Server:
+// https://HOST/api/v3 -> HOST).
+std::string GitHubHostOf(std::string_view api_base_url);
+
+// The Status of a failed upstream call (upstream/github.h UpstreamFailure payload) with the
+// matching ErrorDetail attached, so the transport can report category, reason and retry
+// advice. Statuses without the payload are returned as they are.
+absl::Status WithUpstreamErrorDetail(absl::Status status);
 
 }  // namespace registryauth::services
 

@@ -1,5 +1,6 @@
 #include "services/registry_auth.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -61,11 +62,14 @@ bool IsActiveOwner(MemberRole role, MemberStatus status) {
 }  // namespace
 
 RegistryAuth::RegistryAuth(storage::RegistryStore& store, RegistryService& registry_service,
-                           const Clock& clock, ConnectionTester* tester)
+                           const Clock& clock, RegistryAuthOptions options)
     : store_(store),
       registry_(registry_service),
       clock_(clock),
-      tester_(tester),
+      tester_(options.tester),
+      app_tokens_(options.app_tokens),
+      github_host_(std::move(options.github_host)),
+      upstream_timeout_(options.upstream_timeout),
       authz_(store),
       audit_(store, clock) {}
 
@@ -421,7 +425,8 @@ absl::Status RegistryAuth::DeleteMember(const RequestContext& ctx, std::string_v
 // ---- Credentials and tokens ------------------------------------------------------------------
 
 absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& ctx,
-                                                         std::string_view name) {
+                                                         std::string_view name,
+                                                         absl::Time deadline) {
   absl::StatusOr<RegistryConfigName> n = ParseRegistryConfigName(name, "name");
   const std::string resource =
       n.ok() ? FormatRegistryConfigName(n->workspace_id, n->registry_id)
@@ -430,7 +435,24 @@ absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& c
     if (!n.ok()) return n.status();
     RETURN_IF_ERROR(authz_.Check(ctx, Operation::kGetCredentials, n->workspace_id));
     ASSIGN_OR_RETURN(RegistryConfig config, registry_.GetRegistryConfig(name));
-    return BuildCredentials(config, registry_);
+    ASSIGN_OR_RETURN(Credentials c, BuildCredentials(config, registry_));
+    if (config.type != RegistryType::kGitHubApp) return c;
+    if (app_tokens_ == nullptr) {
+      return WithErrorDetail(
+          absl::FailedPreconditionError(
+              internal::Cat(resource, ": GitHub App credentials are not enabled on this server")),
+          {kReasonUnsupportedRegistryType, ErrorCategory::kRegistry, false,
+           absl::ZeroDuration()});
+    }
+    const absl::Time until = std::min(deadline, clock_.Now() + upstream_timeout_);
+    absl::StatusOr<upstream::InstallationToken> token =
+        app_tokens_->GetToken(AppInstallationOf(config, std::move(c.secret)), until);
+    if (!token.ok()) return WithUpstreamErrorDetail(token.status());
+    c.registry_host = github_host_;
+    c.username = kGitHubAppTokenUsername;
+    c.secret = std::move(token->token);
+    c.expire_time = token->expires_at;
+    return c;
   }();
   if (absl::IsUnavailable(result.status()) && !GetErrorDetail(result.status()).has_value()) {
     result = WithErrorDetail(result.status(), {kReasonDatabaseUnavailable,

@@ -26,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "model/model.h"
 #include "services/audit_log.h"
@@ -36,15 +37,30 @@
 #include "services/request_context.h"
 #include "services/types.h"
 #include "storage/registry_store.h"
+#include "upstream/github.h"
 
 namespace registryauth::services {
 
+struct RegistryAuthOptions {
+  // Runs TestConnection; null: TestConnection is UNIMPLEMENTED after its permission check.
+  ConnectionTester* tester = nullptr;
+  // Exchanges GITHUB_APP keys for installation tokens in GetCredentials; null: GetCredentials
+  // of a GITHUB_APP configuration is FAILED_PRECONDITION (UNSUPPORTED_REGISTRY_TYPE).
+  upstream::InstallationTokenSource* app_tokens = nullptr;
+  // `registry_host` of GITHUB_APP credentials (GitHubHostOf the configured API URL).
+  std::string github_host = "github.com";
+  // Longest GetCredentials waits for GitHub, whatever the caller's deadline.
+  absl::Duration upstream_timeout = absl::Seconds(20);
+};
+
 class RegistryAuth {
  public:
-  // All must outlive this object. Without a `tester`, TestConnection is UNIMPLEMENTED after
-  // its permission check.
+  // All must outlive this object (and the tester and token source of `options`).
   RegistryAuth(storage::RegistryStore& store, RegistryService& registry_service,
-               const Clock& clock, ConnectionTester* tester = nullptr);
+               const Clock& clock, RegistryAuthOptions options);
+  RegistryAuth(storage::RegistryStore& store, RegistryService& registry_service,
+               const Clock& clock, ConnectionTester* tester = nullptr)
+      : RegistryAuth(store, registry_service, clock, RegistryAuthOptions{tester}) {}
 
   // ---- Workspaces
   absl::StatusOr<Workspace> CreateWorkspace(const RequestContext& ctx,
@@ -108,7 +124,12 @@ class RegistryAuth {
                             std::string_view etag);
 
   // ---- Credentials and tokens
-  absl::StatusOr<Credentials> GetCredentials(const RequestContext& ctx, std::string_view name);
+  // The configuration's credentials; for GITHUB_APP an installation access token from the
+  // token source (cached; valid for at least 5 more minutes) with its expire_time. Waits for
+  // GitHub until `deadline` or `upstream_timeout`, whichever comes first; GitHub's refusals
+  // keep their ErrorDetail (see WithUpstreamErrorDetail).
+  absl::StatusOr<Credentials> GetCredentials(const RequestContext& ctx, std::string_view name,
+                                             absl::Time deadline = absl::InfiniteFuture());
   // Tests the stored credential against its registry (services/connection_tester.h) and
   // stores the outcome with its audit record in one transaction (RecordValidation); the
   // outcome is not stored if the configuration changed while the test ran (`recorded` false).
@@ -153,6 +174,9 @@ class RegistryAuth {
   RegistryService& registry_;
   const Clock& clock_;
   ConnectionTester* const tester_;
+  upstream::InstallationTokenSource* const app_tokens_;
+  const std::string github_host_;
+  const absl::Duration upstream_timeout_;
   Authorizer authz_;
   AuditLog audit_;
 };

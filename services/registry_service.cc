@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -56,17 +57,21 @@ std::vector<std::string_view> SettingsFields(RegistryType type) {
       return {"url", "repository_namespace", "username"};
     case RegistryType::kGeneric:
       return {"url", "username"};
+    case RegistryType::kGitHubApp:
+      return {"app_id", "installation_id", "repositories", "permissions"};
     case RegistryType::kUnspecified:
       break;
   }
   return {};
 }
 
-// The model/input string member behind a settings field name (const and mutable); the one
-// boolean setting, pull_only, goes through HasSetting / CopySetting.
+// The model/input string member behind a settings field name (const and mutable); the
+// settings of other types (pull_only, installation_id, repositories, permissions) go through
+// HasSetting / CopySetting.
 template <typename T>
 auto& SettingsMember(T& config, std::string_view field) {
   if (field == "owner") return config.owner;
+  if (field == "app_id") return config.app_id;
   if (field == "login_server") return config.login_server;
   if (field == "url") return config.url;
   if (field == "repository_namespace") return config.repository_namespace;
@@ -77,6 +82,9 @@ auto& SettingsMember(T& config, std::string_view field) {
 template <typename T>
 bool HasSetting(const T& config, std::string_view field) {
   if (field == "pull_only") return config.pull_only;
+  if (field == "installation_id") return config.installation_id != 0;
+  if (field == "repositories") return !config.repositories.empty();
+  if (field == "permissions") return !config.permissions.empty();
   return !SettingsMember(config, field).empty();
 }
 
@@ -84,6 +92,12 @@ template <typename From, typename To>
 void CopySetting(const From& from, To& to, std::string_view field) {
   if (field == "pull_only") {
     to.pull_only = from.pull_only;
+  } else if (field == "installation_id") {
+    to.installation_id = from.installation_id;
+  } else if (field == "repositories") {
+    to.repositories = from.repositories;
+  } else if (field == "permissions") {
+    to.permissions = from.permissions;
   } else {
     SettingsMember(to, field) = SettingsMember(from, field);
   }
@@ -92,6 +106,12 @@ void CopySetting(const From& from, To& to, std::string_view field) {
 // Copies the settings fields of `type` from `in` (others stay empty).
 void CopySettings(const RegistryConfigInput& in, RegistryConfig& out) {
   for (std::string_view f : SettingsFields(in.type)) CopySetting(in, out, f);
+}
+
+// The stored order of list settings: sorted, so equal narrowings compare and read back equal.
+void Normalize(RegistryConfig& c) {
+  std::sort(c.repositories.begin(), c.repositories.end());
+  std::sort(c.permissions.begin(), c.permissions.end());
 }
 
 // Which fields of a registry config update apply, after resolving the mask.
@@ -162,7 +182,7 @@ absl::StatusOr<ConfigUpdatePaths> ResolveConfigMask(const FieldMask& mask,
       if (matched) continue;
       // A known path of another type's settings, or nonsense.
       for (RegistryType t : {RegistryType::kGhcr, RegistryType::kAcr, RegistryType::kDistribution,
-                             RegistryType::kGeneric}) {
+                             RegistryType::kGeneric, RegistryType::kGitHubApp}) {
         std::string_view other = SettingsFieldName(t);
         bool is_other = path == other;
         for (std::string_view f : SettingsFields(t)) {
@@ -394,7 +414,7 @@ absl::Status RegistryService::EncryptSecretInto(SecretString& secret,
                                                 RegistryConfig& config) const {
   absl::StatusOr<std::string> ct =
       aead_.Encrypt(secret.view(), SecretAssociatedData(config.workspace_id, config.id));
-  std::string hint = SecretHint(secret.view());
+  std::string hint = SecretHint(config.type, secret);
   Wipe(secret);
   if (!ct.ok()) return absl::InternalError("encryption failed");
   // Layout of the key ring's ciphertexts: [format version][key id, 4 bytes big-endian]...
@@ -419,6 +439,7 @@ absl::StatusOr<RegistryConfig> RegistryService::CreateRegistryConfig(std::string
   c.display_name = input.display_name;
   c.type = input.type;
   CopySettings(input, c);
+  Normalize(c);
   c.is_default = input.is_default;
   c.validation_status = ValidationStatus::kPending;
   c.create_time = c.update_time = clock_.Now();
@@ -461,6 +482,7 @@ absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string
   if (paths.display_name) merged.display_name = input.display_name;
   if (paths.is_default) merged.is_default = input.is_default;
   for (std::string_view f : paths.settings) CopySetting(input, merged, f);
+  Normalize(merged);
   const bool new_secret = paths.secret && !input.secret.empty();
 
   // Validate the merged configuration exactly as a create would.
@@ -472,12 +494,16 @@ absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string
   RETURN_IF_ERROR(ValidateRegistryConfigInput(
       check, /*secret_already_stored=*/new_secret || !stored.secret_ciphertext.empty()));
   if (new_secret)
-    RETURN_IF_ERROR(ValidateSecretFormat(input.secret.view(), "registry_config.secret"));
+    RETURN_IF_ERROR(ValidateSecret(merged.type, input.secret, "registry_config.secret"));
 
   const bool identity_changed = merged.owner != stored.owner ||
                                 merged.login_server != stored.login_server ||
                                 merged.url != stored.url || merged.username != stored.username ||
-                                merged.pull_only != stored.pull_only;
+                                merged.pull_only != stored.pull_only ||
+                                merged.app_id != stored.app_id ||
+                                merged.installation_id != stored.installation_id ||
+                                merged.repositories != stored.repositories ||
+                                merged.permissions != stored.permissions;
   if (new_secret) RETURN_IF_ERROR(EncryptSecretInto(input.secret, merged));
   if (new_secret || identity_changed) {
     merged.validation_status = ValidationStatus::kPending;

@@ -1,12 +1,16 @@
 #include "services/registry_service.h"
 
+#include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "crypto/jwk_test_util.h"
+#include "crypto/jws.h"
 #include "gtest/gtest.h"
 #include "services/testing/fake_aead.h"
 #include "services/testing/fake_store.h"
@@ -473,6 +477,97 @@ TEST_F(RegistryServiceTest, IdentityChangeResetsValidationDisplayNameDoesNot) {
   EXPECT_EQ(u->display_name, "Renamed");
   EXPECT_EQ(u->validation_status, ValidationStatus::kPending);
   EXPECT_FALSE(u->validated_at.has_value());
+}
+
+RegistryConfigInput GitHubAppInput() {
+  RegistryConfigInput in;
+  in.type = in.settings_type = RegistryType::kGitHubApp;
+  in.app_id = "123456";
+  in.installation_id = 42;
+  in.repositories = {"web", "api"};
+  in.permissions = {{"metadata", "read"}, {"contents", "read"}};
+  in.secret = crypto::testing::SharedRsaKeyPem();
+  return in;
+}
+
+TEST_F(RegistryServiceTest, GitHubAppCreateSortsNarrowingAndHintsTheKeyFingerprint) {
+  absl::StatusOr<RegistryConfig> c =
+      service_.CreateRegistryConfig(kWs, "app", GitHubAppInput());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->type, RegistryType::kGitHubApp);
+  EXPECT_EQ(c->app_id, "123456");
+  EXPECT_EQ(c->installation_id, 42);
+  EXPECT_EQ(c->repositories, (std::vector<std::string>{"api", "web"}));
+  EXPECT_EQ(c->permissions, (std::vector<std::pair<std::string, std::string>>{
+                                {"contents", "read"}, {"metadata", "read"}}));
+  auto key = crypto::SigningKey::FromPrivateKeyPem(crypto::testing::SharedRsaKeyPem());
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(c->secret_hint, (*key)->public_key()->Sha256Fingerprint());
+  const std::string pem(crypto::testing::SharedRsaKeyPem().view());
+  const std::string body = pem.substr(pem.find('\n') + 1, 40);
+  EXPECT_FALSE(absl::StrContains(Leaks(*c), body));
+  absl::StatusOr<SecretString> pt = service_.DecryptSecret(*c);
+  ASSERT_TRUE(pt.ok());
+  EXPECT_EQ(pt->view(), crypto::testing::SharedRsaKeyPem().view());
+
+  // A PAT where the key belongs: refused before anything is stored.
+  RegistryConfigInput pat = GitHubAppInput();
+  pat.secret = SecretString(kPat);
+  absl::Status s = service_.CreateRegistryConfig(kWs, "app2", std::move(pat)).status();
+  EXPECT_TRUE(absl::StartsWith(s.message(), "registry_config.secret: ")) << s;
+  EXPECT_FALSE(absl::StrContains(s.message(), kPat));
+  EXPECT_EQ(store_.GetRegistryConfig("acme", "app2").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(RegistryServiceTest, GitHubAppUpdateByMaskResetsValidationOnIdentityChange) {
+  ASSERT_TRUE(service_.CreateRegistryConfig(kWs, "app", GitHubAppInput()).ok());
+  MarkValid("app");
+  const std::string name = "workspaces/acme/registries/app";
+
+  // Narrowing changed through its mask path: stored sorted, validation back to PENDING.
+  RegistryConfigInput in;
+  in.settings_type = RegistryType::kGitHubApp;
+  in.repositories = {"zeta", "alpha"};
+  absl::StatusOr<RegistryConfig> u =
+      service_.UpdateRegistryConfig(name, in, {"github_app.repositories"}, "");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->repositories, (std::vector<std::string>{"alpha", "zeta"}));
+  EXPECT_EQ(u->app_id, "123456");
+  EXPECT_EQ(u->permissions.size(), 2u);
+  EXPECT_EQ(u->validation_status, ValidationStatus::kPending);
+
+  // Clearing the permissions with an explicit path; the empty mask would skip an empty list.
+  MarkValid("app");
+  in = RegistryConfigInput();
+  in.settings_type = RegistryType::kGitHubApp;
+  u = service_.UpdateRegistryConfig(name, in, {"github_app.permissions"}, "");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_TRUE(u->permissions.empty());
+  EXPECT_EQ(u->validation_status, ValidationStatus::kPending);
+
+  // The installation id through the empty mask (populated fields only).
+  in.installation_id = 77;
+  u = service_.UpdateRegistryConfig(name, in, {}, "");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->installation_id, 77);
+  EXPECT_EQ(u->repositories, (std::vector<std::string>{"alpha", "zeta"}));
+
+  // Bad values and paths of other types are refused; nothing changes.
+  in = RegistryConfigInput();
+  in.settings_type = RegistryType::kGitHubApp;
+  in.installation_id = -1;
+  EXPECT_EQ(service_.UpdateRegistryConfig(name, in, {"github_app.installation_id"}, "")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.UpdateRegistryConfig(name, in, {"ghcr.owner"}, "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  RegistryConfigInput ec;
+  ec.secret = *crypto::GenerateEs256KeyPem();
+  absl::Status s = service_.UpdateRegistryConfig(name, ec, {"secret"}, "").status();
+  EXPECT_TRUE(absl::StartsWith(s.message(), "registry_config.secret: ")) << s;
+  EXPECT_EQ(store_.GetRegistryConfig("acme", "app")->installation_id, 77);
 }
 
 TEST_F(RegistryServiceTest, UpdateMaskErrors) {

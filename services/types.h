@@ -10,7 +10,9 @@
 #ifndef REGISTRY_AUTH_SERVICES_TYPES_H_
 #define REGISTRY_AUTH_SERVICES_TYPES_H_
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/secret.h"
@@ -26,6 +28,7 @@ struct RegistryConfigInput {
   RegistryType type = RegistryType::kUnspecified;
   // Which per-type settings message the caller set (the proto `settings` oneof):
   // kGhcr = `ghcr`, kAcr = `acr`, kDistribution = `distribution`, kGeneric = `generic`,
+  // kGitHubApp = `github_app`,
   // kUnspecified = none. Validation requires it to equal `type`.
   RegistryType settings_type = RegistryType::kUnspecified;
   // Fields of the settings message named by `settings_type` (see model::RegistryConfig for
@@ -36,6 +39,11 @@ struct RegistryConfigInput {
   std::string repository_namespace;
   std::string username;
   bool pull_only = false;  // GHCR only
+  // GITHUB_APP only.
+  std::string app_id;
+  int64_t installation_id = 0;
+  std::vector<std::string> repositories;
+  std::vector<std::pair<std::string, std::string>> permissions;
   // The PAT, token or password. Empty means "not given" (proto3 has no presence for it): on
   // create there is then no secret, on update the stored secret is kept.
   SecretString secret;

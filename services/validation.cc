@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "crypto/jws.h"
 #include "services/names.h"
 #include "services/str_util.h"
 
@@ -149,7 +152,15 @@ absl::Status CheckNoStrayFields(const RegistryConfigInput& in) {
   if (t != RegistryType::kDistribution && !in.repository_namespace.empty()) {
     return stray("repository_namespace");
   }
-  if (t == RegistryType::kGhcr && !in.username.empty()) return stray("username");
+  if ((t == RegistryType::kGhcr || t == RegistryType::kGitHubApp) && !in.username.empty()) {
+    return stray("username");
+  }
+  if (t != RegistryType::kGitHubApp) {
+    if (!in.app_id.empty()) return stray("app_id");
+    if (in.installation_id != 0) return stray("installation_id");
+    if (!in.repositories.empty()) return stray("repositories");
+    if (!in.permissions.empty()) return stray("permissions");
+  }
   return absl::OkStatus();
 }
 
@@ -165,6 +176,8 @@ std::string_view RegistryTypeName(RegistryType type) {
       return "DISTRIBUTION";
     case RegistryType::kGeneric:
       return "GENERIC";
+    case RegistryType::kGitHubApp:
+      return "GITHUB_APP";
     case RegistryType::kUnspecified:
       break;
   }
@@ -181,6 +194,8 @@ std::string_view SettingsFieldName(RegistryType type) {
       return "distribution";
     case RegistryType::kGeneric:
       return "generic";
+    case RegistryType::kGitHubApp:
+      return "github_app";
     case RegistryType::kUnspecified:
       break;
   }
@@ -355,10 +370,126 @@ absl::Status ValidateSecretFormat(std::string_view secret, std::string_view fiel
   return absl::OkStatus();
 }
 
+absl::Status ValidateGitHubAppId(std::string_view app_id, std::string_view field) {
+  if (app_id.empty()) return Invalid(field, "required for type GITHUB_APP");
+  bool numeric = app_id.size() <= 19 && app_id.front() != '0';
+  for (char c : app_id) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) numeric = false;
+  }
+  bool client_id = app_id.size() > 2 && app_id.size() <= kMaxGitHubAppIdBytes &&
+                   StartsWith(app_id, "Iv");
+  for (char c : app_id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.') client_id = false;
+  }
+  if (numeric || client_id) return absl::OkStatus();
+  return Invalid(field, internal::Cat("must be the GitHub App's numeric id (e.g. 123456) or its "
+                                      "client id (e.g. Iv23liAbCdEf12345678), got ",
+                                      QuoteInput(app_id)));
+}
+
+absl::Status ValidateInstallationId(int64_t installation_id, std::string_view field) {
+  if (installation_id == 0) return Invalid(field, "required for type GITHUB_APP");
+  if (installation_id < 0) return Invalid(field, "must be a positive number");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAppRepositories(const std::vector<std::string>& repositories,
+                                     std::string_view field) {
+  if (repositories.size() > kMaxAppRepositories) {
+    return Invalid(field, internal::Cat("at most ", kMaxAppRepositories, " repositories"));
+  }
+  std::vector<std::string> seen;
+  seen.reserve(repositories.size());
+  for (const std::string& r : repositories) {
+    bool ok = !r.empty() && r.size() <= 100 && r != "." && r != "..";
+    for (char c : r) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
+          c != '-') {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      return Invalid(field, internal::Cat("must be repository names without the owner (1 to "
+                                          "100 letters, digits, '.', '_' or '-'), got ",
+                                          QuoteInput(r)));
+    }
+    seen.push_back(absl::AsciiStrToLower(r));
+  }
+  std::sort(seen.begin(), seen.end());
+  auto dup = std::adjacent_find(seen.begin(), seen.end());
+  if (dup != seen.end()) {
+    return Invalid(field, internal::Cat("repository ", QuoteInput(*dup), " is listed twice"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAppPermissions(
+    const std::vector<std::pair<std::string, std::string>>& permissions,
+    std::string_view field) {
+  if (permissions.size() > kMaxAppPermissions) {
+    return Invalid(field, internal::Cat("at most ", kMaxAppPermissions, " permissions"));
+  }
+  std::vector<std::string_view> names;
+  for (const auto& [name, level] : permissions) {
+    bool ok = !name.empty() && name.size() <= 64 && name.front() >= 'a' && name.front() <= 'z';
+    for (char c : name) {
+      if (!IsLowerAlnum(c) && c != '_') ok = false;
+    }
+    if (!ok) {
+      return Invalid(field, internal::Cat("permission names are GitHub App permissions in "
+                                          "lower_snake_case (e.g. contents, pull_requests), got ",
+                                          QuoteInput(name)));
+    }
+    if (level != "read" && level != "write" && level != "admin") {
+      return Invalid(internal::Cat(field, "[", name, "]"),
+                     internal::Cat("must be read, write or admin, got ", QuoteInput(level)));
+    }
+    names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  auto dup = std::adjacent_find(names.begin(), names.end());
+  if (dup != names.end()) {
+    return Invalid(field, internal::Cat("permission ", QuoteInput(*dup), " is given twice"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSecret(RegistryType type, const SecretString& secret,
+                            std::string_view field) {
+  if (type != RegistryType::kGitHubApp) return ValidateSecretFormat(secret.view(), field);
+  // Never quote the key, nor say where it went wrong.
+  if (secret.empty()) return Invalid(field, "required");
+  if (secret.size() > kMaxGitHubAppKeyBytes) {
+    return Invalid(field, internal::Cat("at most ", kMaxGitHubAppKeyBytes, " bytes"));
+  }
+  const absl::Status not_a_key = Invalid(
+      field, "must be the GitHub App's private key: an unencrypted RSA key in PEM (the .pem "
+             "file GitHub generated, starting with -----BEGIN RSA PRIVATE KEY-----)");
+  for (char c : secret.view()) {
+    if (!IsPrintableNoSpace(c) && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      return not_a_key;
+    }
+  }
+  absl::StatusOr<std::unique_ptr<crypto::SigningKey>> key =
+      crypto::SigningKey::FromPrivateKeyPem(secret);
+  if (!key.ok()) {
+    // The crypto messages are fixed texts about the key's kind or size, never its bytes.
+    if (absl::StrContains(key.status().message(), "RSA keys must have")) {
+      return Invalid(field, "the GitHub App's RSA key must have at least 2048 bits");
+    }
+    return not_a_key;
+  }
+  if ((*key)->algorithm() != crypto::JwsAlgorithm::kRs256) {
+    return Invalid(field, "must be an RSA key (GitHub App keys are RSA), not an EC key");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateRegistryConfigInput(const RegistryConfigInput& in,
                                          bool secret_already_stored) {
   if (in.type == RegistryType::kUnspecified) {
-    return Invalid("registry_config.type", "required (GHCR, ACR, DISTRIBUTION or GENERIC)");
+    return Invalid("registry_config.type",
+                   "required (GHCR, ACR, DISTRIBUTION, GENERIC or GITHUB_APP)");
   }
   std::string_view settings = SettingsFieldName(in.type);
   if (settings.empty()) return Invalid("registry_config.type", "unknown value");
@@ -405,6 +536,19 @@ absl::Status ValidateRegistryConfigInput(const RegistryConfigInput& in,
       }
       if (s.ok()) s = ValidateUsername(in.username, "registry_config.generic.username");
       break;
+    case RegistryType::kGitHubApp:
+      s = ValidateGitHubAppId(in.app_id, "registry_config.github_app.app_id");
+      if (s.ok()) {
+        s = ValidateInstallationId(in.installation_id,
+                                   "registry_config.github_app.installation_id");
+      }
+      if (s.ok()) {
+        s = ValidateAppRepositories(in.repositories, "registry_config.github_app.repositories");
+      }
+      if (s.ok()) {
+        s = ValidateAppPermissions(in.permissions, "registry_config.github_app.permissions");
+      }
+      break;
     case RegistryType::kUnspecified:
       break;
   }
@@ -418,7 +562,7 @@ absl::Status ValidateRegistryConfigInput(const RegistryConfigInput& in,
     }
     return absl::OkStatus();
   }
-  return ValidateSecretFormat(in.secret.view(), "registry_config.secret");
+  return ValidateSecret(in.type, in.secret, "registry_config.secret");
 }
 
 std::string SecretHint(std::string_view secret) {
@@ -434,6 +578,15 @@ std::string SecretHint(std::string_view secret) {
     }
   }
   return internal::Cat(prefix, kEllipsis, secret.substr(secret.size() - 4));
+}
+
+std::string SecretHint(RegistryType type, const SecretString& secret) {
+  if (type != RegistryType::kGitHubApp) return SecretHint(secret.view());
+  if (secret.empty()) return "";
+  absl::StatusOr<std::unique_ptr<crypto::SigningKey>> key =
+      crypto::SigningKey::FromPrivateKeyPem(secret);
+  if (!key.ok()) return "";
+  return (*key)->public_key()->Sha256Fingerprint();
 }
 
 }  // namespace registryauth::services

@@ -12,10 +12,14 @@
 #define REGISTRY_AUTH_SERVICES_VALIDATION_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "common/secret.h"
 #include "model/model.h"
 #include "services/types.h"
 
@@ -26,10 +30,16 @@ inline constexpr std::size_t kMaxSecretBytes = 4096;
 inline constexpr std::size_t kMaxUrlBytes = 2048;
 inline constexpr std::size_t kMaxRepositoryNamespaceBytes = 255;
 inline constexpr std::size_t kMaxUsernameBytes = 128;
+inline constexpr std::size_t kMaxGitHubAppKeyBytes = 16384;
+inline constexpr std::size_t kMaxGitHubAppIdBytes = 64;
+inline constexpr std::size_t kMaxAppRepositories = 500;
+inline constexpr std::size_t kMaxAppPermissions = 50;
 
-// "GHCR", "ACR", "DISTRIBUTION", "GENERIC", "REGISTRY_TYPE_UNSPECIFIED" (the proto enum names).
+// "GHCR", "ACR", "DISTRIBUTION", "GENERIC", "GITHUB_APP", "REGISTRY_TYPE_UNSPECIFIED" (the
+// proto enum names).
 std::string_view RegistryTypeName(RegistryType type);
-// The settings oneof field of a type: "ghcr", "acr", "distribution", "generic"; "" otherwise.
+// The settings oneof field of a type: "ghcr", "acr", "distribution", "generic", "github_app";
+// "" otherwise.
 std::string_view SettingsFieldName(RegistryType type);
 
 // At most 256 bytes of valid UTF-8 without control characters (C0, DEL, C1). May be empty.
@@ -57,10 +67,30 @@ absl::Status ValidateRepositoryNamespace(std::string_view ns, std::string_view f
 // At most 4096 bytes of printable ASCII without spaces (0x21-0x7e). Non-empty.
 absl::Status ValidateSecretFormat(std::string_view secret, std::string_view field);
 
+// A GitHub App id: its numeric id (1 to 19 digits, no leading zero) or its client id ("Iv"
+// then letters, digits and dots, at most 64 bytes in all).
+absl::Status ValidateGitHubAppId(std::string_view app_id, std::string_view field);
+// Positive.
+absl::Status ValidateInstallationId(int64_t installation_id, std::string_view field);
+// At most 500 repository names without owner: 1-100 of [A-Za-z0-9._-], not "." or "..", no
+// duplicates (GitHub compares names case-insensitively, and so does this check).
+absl::Status ValidateAppRepositories(const std::vector<std::string>& repositories,
+                                     std::string_view field);
+// At most 50 pairs {permission, level}: the permission 1-64 of [a-z0-9_] starting with a
+// letter, the level "read", "write" or "admin", each permission once.
+absl::Status ValidateAppPermissions(
+    const std::vector<std::pair<std::string, std::string>>& permissions, std::string_view field);
+
+// The secret of a configuration of `type`: for GITHUB_APP an unencrypted RSA private key PEM
+// (PKCS#1 or PKCS#8, 2048 bits or more, at most 16384 bytes); ValidateSecretFormat for the
+// others. The messages never describe the secret's content.
+absl::Status ValidateSecret(RegistryType type, const SecretString& secret,
+                            std::string_view field);
+
 // Whole-config validation (create, and update on the merged result). Checks `type` is set,
 // that `settings_type` matches it, the type's fields, that other types' fields are empty,
-// `display_name`, and the secret: required for GHCR, ACR and GENERIC unless
-// `secret_already_stored`; when given it must pass ValidateSecretFormat.
+// `display_name`, and the secret: required for GHCR, ACR, GENERIC and GITHUB_APP unless
+// `secret_already_stored`; when given it must pass ValidateSecret.
 absl::Status ValidateRegistryConfigInput(const RegistryConfigInput& input,
                                          bool secret_already_stored);
 
@@ -68,6 +98,10 @@ absl::Status ValidateRegistryConfigInput(const RegistryConfigInput& input,
 // ghr_), if any, then "…" and the last four characters when the secret has at least 16;
 // just "…" for shorter secrets; "" for an empty one. E.g. "ghp_…a1b2", "…a1b2", "…".
 std::string SecretHint(std::string_view secret);
+// The hint of the secret of a configuration of `type`: for GITHUB_APP the key's public
+// SHA-256 fingerprint as GitHub shows it ("SHA256:…", see crypto::VerifyingKey), "" if it does
+// not parse; SecretHint(secret) otherwise.
+std::string SecretHint(RegistryType type, const SecretString& secret);
 
 }  // namespace registryauth::services
 

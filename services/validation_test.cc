@@ -1,8 +1,13 @@
 #include "services/validation.h"
 
+#include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "crypto/jwk_test_util.h"
+#include "crypto/jws.h"
 #include "gtest/gtest.h"
 
 namespace registryauth::services {
@@ -54,6 +59,15 @@ RegistryConfigInput Generic(std::string url = "https://registry.example.com:5000
   in.url = std::move(url);
   in.username = "robot";
   in.secret = SecretString("hunter2-but-longer");
+  return in;
+}
+
+RegistryConfigInput GitHubApp() {
+  RegistryConfigInput in;
+  in.type = in.settings_type = RegistryType::kGitHubApp;
+  in.app_id = "123456";
+  in.installation_id = 987654321;
+  in.secret = crypto::testing::SharedRsaKeyPem();
   return in;
 }
 
@@ -300,6 +314,152 @@ TEST(ValidateRegistryConfigInputTest, SecretRequirementPerType) {
   absl::Status s = ValidateRegistryConfigInput(bad, false);
   EXPECT_TRUE(FailsOn(s, "registry_config.secret"));
   EXPECT_EQ(s.message().find("0123456789"), absl::string_view::npos);
+}
+
+// ---- GITHUB_APP
+
+TEST(ValidateGitHubAppTest, GoodInputs) {
+  EXPECT_TRUE(ValidateRegistryConfigInput(GitHubApp(), false).ok());
+  RegistryConfigInput in = GitHubApp();
+  in.app_id = "Iv23liAbCdEf12345678";
+  in.repositories = {"api", "Web.Site_2-x"};
+  in.permissions = {{"contents", "read"}, {"pull_requests", "write"}, {"administration", "admin"}};
+  EXPECT_TRUE(ValidateRegistryConfigInput(in, false).ok()) << ValidateRegistryConfigInput(in, false);
+  in.app_id = "Iv1.0123456789abcdef";
+  EXPECT_TRUE(ValidateRegistryConfigInput(in, false).ok());
+  in.app_id = "9223372036854775807";
+  EXPECT_TRUE(ValidateRegistryConfigInput(in, false).ok());
+}
+
+TEST(ValidateGitHubAppTest, BadAppIdInstallationAndNarrowing) {
+  auto with = [](auto change) {
+    RegistryConfigInput in = GitHubApp();
+    change(in);
+    return ValidateRegistryConfigInput(in, false);
+  };
+  for (const char* id : {"", "0123", "12345678901234567890", "12a", "Iv", "iv23abc", "Iv2-3",
+                         "Iv23 abc", "-1"}) {
+    EXPECT_TRUE(FailsOn(with([&](auto& in) { in.app_id = id; }),
+                        "registry_config.github_app.app_id"))
+        << id;
+  }
+  EXPECT_TRUE(FailsOn(with([](auto& in) { in.installation_id = 0; }),
+                      "registry_config.github_app.installation_id"));
+  EXPECT_TRUE(FailsOn(with([](auto& in) { in.installation_id = -5; }),
+                      "registry_config.github_app.installation_id"));
+  for (const char* repo : {"", ".", "..", "acme/web", "a b", "a,b", "caf\xC3\xA9"}) {
+    EXPECT_TRUE(FailsOn(with([&](auto& in) { in.repositories = {repo}; }),
+                        "registry_config.github_app.repositories"))
+        << repo;
+  }
+  EXPECT_TRUE(FailsOn(with([](auto& in) { in.repositories = {std::string(101, 'a')}; }),
+                      "registry_config.github_app.repositories"));
+  EXPECT_TRUE(FailsOn(with([](auto& in) { in.repositories = {"Web", "web"}; }),
+                      "registry_config.github_app.repositories"));
+  EXPECT_TRUE(FailsOn(with([](auto& in) {
+                        in.repositories.assign(kMaxAppRepositories + 1, "r");
+                        for (size_t i = 0; i < in.repositories.size(); ++i) {
+                          in.repositories[i] += std::to_string(i);
+                        }
+                      }),
+                      "registry_config.github_app.repositories"));
+  for (auto [name, level] : std::vector<std::pair<std::string, std::string>>{
+           {"Contents", "read"}, {"contents", "Read"}, {"contents", "sudo"}, {"", "read"},
+           {"1contents", "read"}, {"con-tents", "read"}, {std::string(65, 'a'), "read"}}) {
+    absl::Status s = with([&](auto& in) { in.permissions = {{name, level}}; });
+    EXPECT_TRUE(FailsOn(s, "registry_config.github_app.permissions") ||
+                FailsOn(s, "registry_config.github_app.permissions[" + name + "]"))
+        << name << "=" << level << ": " << s;
+  }
+  EXPECT_TRUE(FailsOn(
+      with([](auto& in) { in.permissions = {{"contents", "read"}, {"contents", "write"}}; }),
+      "registry_config.github_app.permissions"));
+}
+
+TEST(ValidateGitHubAppTest, StrayFieldsBothWays) {
+  RegistryConfigInput in = GitHubApp();
+  in.username = "x-access-token";
+  EXPECT_TRUE(FailsOn(ValidateRegistryConfigInput(in, false), "registry_config"));
+  in = GitHubApp();
+  in.owner = "acme";
+  EXPECT_TRUE(FailsOn(ValidateRegistryConfigInput(in, false), "registry_config"));
+  for (auto change : std::vector<void (*)(RegistryConfigInput&)>{
+           [](RegistryConfigInput& c) { c.app_id = "1"; },
+           [](RegistryConfigInput& c) { c.installation_id = 1; },
+           [](RegistryConfigInput& c) { c.repositories = {"web"}; },
+           [](RegistryConfigInput& c) { c.permissions = {{"contents", "read"}}; }}) {
+    RegistryConfigInput ghcr = Ghcr();
+    change(ghcr);
+    EXPECT_TRUE(FailsOn(ValidateRegistryConfigInput(ghcr, false), "registry_config"));
+  }
+}
+
+TEST(ValidateGitHubAppTest, SecretMustBeAnRsaPrivateKeyAndIsNeverEchoed) {
+  RegistryConfigInput in = GitHubApp();
+  in.secret = SecretString();
+  EXPECT_TRUE(FailsOn(ValidateRegistryConfigInput(in, false), "registry_config.secret"));
+  EXPECT_TRUE(ValidateRegistryConfigInput(in, /*secret_already_stored=*/true).ok());
+
+  const std::string pem(crypto::testing::SharedRsaKeyPem().view());
+  const std::string body_line = pem.substr(pem.find('\n') + 1, 64);
+  auto fails = [&](const std::string& secret) {
+    absl::Status s = ValidateSecret(RegistryType::kGitHubApp, SecretString(secret),
+                                    "registry_config.secret");
+    EXPECT_EQ(s.message().find(body_line.substr(0, 16)), absl::string_view::npos) << s;
+    return FailsOn(s, "registry_config.secret");
+  };
+  EXPECT_TRUE(fails("ghp_abcdefghijklmnopqrstuvwxyz0123456789"));  // a PAT by mistake
+  EXPECT_TRUE(fails(pem.substr(0, pem.size() / 2)));                // truncated
+  std::string flipped = pem;
+  flipped[pem.size() / 2] = flipped[pem.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_TRUE(fails(flipped));
+  EXPECT_TRUE(fails(pem + std::string(kMaxGitHubAppKeyBytes, '\n')));
+  EXPECT_TRUE(fails(std::string("\x01") + pem));
+  absl::StatusOr<SecretString> ec = crypto::GenerateEs256KeyPem();
+  ASSERT_TRUE(ec.ok());
+  absl::Status s = ValidateSecret(RegistryType::kGitHubApp, *ec, "registry_config.secret");
+  EXPECT_TRUE(FailsOn(s, "registry_config.secret"));
+  EXPECT_NE(s.message().find("RSA"), absl::string_view::npos) << s;
+
+  // GitHub hands out PKCS#1 ("BEGIN RSA PRIVATE KEY"): accepted like PKCS#8. Too small: refused
+  // with the reason.
+  absl::StatusOr<std::string> pkcs1 =
+      crypto::testing::ReencodePrivateKeyPem(crypto::testing::SharedRsaKeyPem(), "traditional");
+  ASSERT_TRUE(pkcs1.ok());
+  ASSERT_TRUE(absl::StrContains(*pkcs1, "BEGIN RSA PRIVATE KEY"));
+  EXPECT_TRUE(ValidateSecret(RegistryType::kGitHubApp, SecretString(*pkcs1), "f").ok());
+  absl::StatusOr<std::string> small = crypto::testing::GenerateOtherKeyPem("RSA1024");
+  ASSERT_TRUE(small.ok());
+  s = ValidateSecret(RegistryType::kGitHubApp, SecretString(*small), "registry_config.secret");
+  EXPECT_TRUE(FailsOn(s, "registry_config.secret"));
+  EXPECT_NE(s.message().find("2048"), absl::string_view::npos) << s;
+  absl::StatusOr<std::string> encrypted =
+      crypto::testing::ReencodePrivateKeyPem(crypto::testing::SharedRsaKeyPem(), "encrypted");
+  ASSERT_TRUE(encrypted.ok());
+  EXPECT_TRUE(fails(*encrypted));
+
+  // CRLF line ends (a key pasted from Windows) still parse.
+  std::string crlf;
+  for (char c : pem) {
+    if (c == '\n') crlf += '\r';
+    crlf += c;
+  }
+  EXPECT_TRUE(ValidateSecret(RegistryType::kGitHubApp, SecretString(crlf), "f").ok());
+  // The other types keep their rule: a PEM (with spaces and newlines) is no password.
+  EXPECT_TRUE(FailsOn(ValidateSecret(RegistryType::kGeneric, crypto::testing::SharedRsaKeyPem(), "f"), "f"));
+}
+
+TEST(SecretHintTest, GitHubAppKeyHintIsItsPublicFingerprint) {
+  auto key = crypto::SigningKey::FromPrivateKeyPem(crypto::testing::SharedRsaKeyPem());
+  ASSERT_TRUE(key.ok());
+  const std::string hint = SecretHint(RegistryType::kGitHubApp, crypto::testing::SharedRsaKeyPem());
+  EXPECT_EQ(hint, (*key)->public_key()->Sha256Fingerprint());
+  EXPECT_TRUE(absl::StartsWith(hint, "SHA256:")) << hint;
+  EXPECT_EQ(hint.size(), 7u + 44u);
+  EXPECT_EQ(SecretHint(RegistryType::kGitHubApp, SecretString("not a key")), "");
+  EXPECT_EQ(SecretHint(RegistryType::kGhcr, SecretString("ghp_abcdefghijklmnopqrstuvwxyza1b2")),
+            "ghp_\xE2\x80\xA6"
+            "a1b2");
 }
 
 // ---- hints

@@ -44,11 +44,37 @@ absl::Status CheckConfig(const RegistryConfig& c, std::string_view op) {
   if (CharLength(c.display_name) > 256) {
     return ConstraintError(op, "registry_configs_display_name_length");
   }
-  if (c.type == RegistryType::kUnspecified || static_cast<int>(c.type) > 4) {
+  if (c.type == RegistryType::kUnspecified || static_cast<int>(c.type) > 5) {
     return ConstraintError(op, "registry_configs_type_known");
   }
   if (c.pull_only && c.type != RegistryType::kGhcr) {
     return ConstraintError(op, "registry_configs_pull_only_ghcr");
+  }
+  const bool app_fields_ok =
+      c.type == RegistryType::kGitHubApp
+          ? !c.app_id.empty() && c.installation_id > 0
+          : c.app_id.empty() && c.installation_id == 0 && c.repositories.empty() &&
+                c.permissions.empty();
+  if (!app_fields_ok) return ConstraintError(op, "registry_configs_github_app_fields");
+  if (c.repositories.size() > 500) {
+    return ConstraintError(op, "registry_configs_app_repositories_format");
+  }
+  for (const std::string& r : c.repositories) {
+    if (r.empty() || r.size() > 100 ||
+        r.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+            std::string::npos) {
+      return ConstraintError(op, "registry_configs_app_repositories_format");
+    }
+  }
+  if (c.permissions.size() > 50) {
+    return ConstraintError(op, "registry_configs_app_permissions_format");
+  }
+  for (const auto& [name, level] : c.permissions) {
+    if (name.empty() || name.size() > 64 || name[0] < 'a' || name[0] > 'z' ||
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos ||
+        (level != "read" && level != "write" && level != "admin")) {
+      return ConstraintError(op, "registry_configs_app_permissions_format");
+    }
   }
   if (c.validation_status == ValidationStatus::kUnspecified ||
       static_cast<int>(c.validation_status) > 3) {

@@ -1,11 +1,14 @@
 #include "storage/postgres_store.h"
 
+#include <cstddef>
 #include <exception>
 #include <limits>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "pqxx/binarystring"
 #include "pqxx/nontransaction"
 #include "pqxx/prepared_statement"
@@ -65,10 +68,12 @@ std::string ConfigColumns() {
       "workspace_id, id, display_name, type, owner, login_server, url, repository_namespace, "
       "username, secret_ciphertext, secret_key_id, secret_hint, is_default, validation_status, ",
       Micros("validated_at"), ", last_validation_error, ", Micros("create_time"), ", ",
-      Micros("update_time"), ", version, pull_only");
+      Micros("update_time"), ", version, pull_only, app_id, installation_id,"
+      " array_to_string(app_repositories, ','), array_to_string(app_permissions, ',')");
 }
 
 // SET list of rc_update: parameters $3..$16 and $18 as in rc_insert, $17 = expected version,
+// $20..$24 = rc_insert's $19..$23,
 // $19 = keep the stored secret (UpdateRegistryConfigKeepingSecret): then the secret columns
 // are assigned their own current values, inside the same UPDATE, so nothing read earlier can
 // overwrite a ciphertext swapped in by re-encryption.
@@ -81,7 +86,8 @@ constexpr char kConfigSet[] =
     "secret_hint = CASE WHEN $19::boolean THEN secret_hint ELSE $12 END, "
     "is_default = $13, validation_status = $14, "
     "validated_at = NULLIF($15, '')::timestamptz, last_validation_error = $16, "
-    "update_time = $18::timestamptz, pull_only = $20";
+    "update_time = $18::timestamptz, pull_only = $20, app_id = $21, installation_id = $22, "
+    "app_repositories = $23::text[], app_permissions = $24::text[]";
 
 // ListAuditEvents has one statement per combination of filters (AuditListBits), so each holds
 // only the conditions that really filter. Which index serves a list best depends on how many
@@ -182,10 +188,11 @@ const std::vector<Statement>& Statements() {
            "INSERT INTO registry_configs (workspace_id, id, display_name, type, owner,"
            " login_server, url, repository_namespace, username, secret_ciphertext,"
            " secret_key_id, secret_hint, is_default, validation_status, validated_at,"
-           " last_validation_error, create_time, update_time, version, pull_only)"
+           " last_validation_error, create_time, update_time, version, pull_only, app_id,"
+           " installation_id, app_repositories, app_permissions)"
            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10::bytea, ''), $11, $12, $13,"
            " $14, NULLIF($15, '')::timestamptz, $16, $17::timestamptz, $18::timestamptz, 1,"
-           " $19)"
+           " $19, $20, $21, $22::text[], $23::text[])"
            " RETURNING ",
            ConfigColumns())},
       {"rc_get", absl::StrCat("SELECT ", ConfigColumns(),
@@ -272,6 +279,7 @@ const char* TypeName(RegistryType type) {
     case RegistryType::kAcr: return "ACR";
     case RegistryType::kDistribution: return "DISTRIBUTION";
     case RegistryType::kGeneric: return "GENERIC";
+    case RegistryType::kGitHubApp: return "GITHUB_APP";
     case RegistryType::kUnspecified: break;
   }
   return "UNSPECIFIED";  // rejected by registry_configs_type_known
@@ -282,6 +290,7 @@ RegistryType TypeFromName(std::string_view name) {
   if (name == "ACR") return RegistryType::kAcr;
   if (name == "DISTRIBUTION") return RegistryType::kDistribution;
   if (name == "GENERIC") return RegistryType::kGeneric;
+  if (name == "GITHUB_APP") return RegistryType::kGitHubApp;
   return RegistryType::kUnspecified;
 }
 
@@ -393,6 +402,37 @@ pqxx::result ExecMemberInsert(Txn& txn, const Member& m) {
                            TimeParam(m.update_time));
 }
 
+// The GitHub App lists go in as text[] literals and come back as comma-joined text
+// (array_to_string): the table's CHECKs admit no element holding a comma.
+std::string ArrayLiteral(const std::vector<std::string>& elements) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : elements[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+std::vector<std::string> SplitList(const std::string& joined) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(joined, ',', absl::SkipEmpty())) {
+    out.emplace_back(part);
+  }
+  return out;
+}
+std::string RepositoriesParam(const RegistryConfig& c) { return ArrayLiteral(c.repositories); }
+std::string PermissionsParam(const RegistryConfig& c) {
+  std::vector<std::string> pairs;
+  pairs.reserve(c.permissions.size());
+  for (const auto& [name, level] : c.permissions) pairs.push_back(absl::StrCat(name, "=", level));
+  return ArrayLiteral(pairs);
+}
+
 RegistryConfig ConfigFromRow(const pqxx::row& r) {
   RegistryConfig c;
   c.workspace_id = r[0].as<std::string>();
@@ -415,10 +455,19 @@ RegistryConfig ConfigFromRow(const pqxx::row& r) {
   c.update_time = TimeFromField(r[17]);
   c.version = r[18].as<int64_t>();
   c.pull_only = r[19].as<bool>();
+  c.app_id = r[20].as<std::string>();
+  c.installation_id = r[21].as<int64_t>();
+  c.repositories = SplitList(r[22].as<std::string>());
+  for (std::string& p : SplitList(r[23].as<std::string>())) {
+    const std::size_t eq = p.find('=');
+    if (eq == std::string::npos) continue;  // the table's CHECK admits none
+    c.permissions.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+  }
   return c;
 }
 
-// rc_insert with the registry-config parameters $1..$19 ($19 = pull_only).
+// rc_insert with the registry-config parameters $1..$23 ($19 = pull_only, $20..$23 the
+// GitHub App settings).
 template <typename Txn>
 pqxx::result ExecConfigInsert(Txn& txn, const RegistryConfig& c) {
   return txn.exec_prepared(
@@ -428,7 +477,8 @@ pqxx::result ExecConfigInsert(Txn& txn, const RegistryConfig& c) {
       static_cast<int64_t>(c.secret_key_id), c.secret_hint, c.is_default,
       StatusName(c.validation_status),
       c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
-      c.last_validation_error, TimeParam(c.create_time), TimeParam(c.update_time), c.pull_only);
+      c.last_validation_error, TimeParam(c.create_time), TimeParam(c.update_time), c.pull_only,
+      c.app_id, c.installation_id, RepositoriesParam(c), PermissionsParam(c));
 }
 
 // rc_update: the parameters of ExecConfigInsert with the expected version in place of
@@ -444,7 +494,7 @@ pqxx::result ExecConfigUpdate(Txn& txn, const RegistryConfig& c, int64_t expecte
       StatusName(c.validation_status),
       c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
       c.last_validation_error, expected_version, TimeParam(c.update_time), keep_secret,
-      c.pull_only);
+      c.pull_only, c.app_id, c.installation_id, RepositoriesParam(c), PermissionsParam(c));
 }
 
 }  // namespace

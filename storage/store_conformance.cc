@@ -167,6 +167,10 @@ void ExpectSameConfig(const RegistryConfig& got, const RegistryConfig& want) {
   EXPECT_EQ(got.type, want.type);
   EXPECT_EQ(got.owner, want.owner);
   EXPECT_EQ(got.pull_only, want.pull_only);
+  EXPECT_EQ(got.app_id, want.app_id);
+  EXPECT_EQ(got.installation_id, want.installation_id);
+  EXPECT_EQ(got.repositories, want.repositories);
+  EXPECT_EQ(got.permissions, want.permissions);
   EXPECT_EQ(got.login_server, want.login_server);
   EXPECT_EQ(got.url, want.url);
   EXPECT_EQ(got.repository_namespace, want.repository_namespace);
@@ -1406,6 +1410,63 @@ TEST_P(RegistryStoreConformanceTest, PullOnlyRoundTripsAndIsGhcrOnly) {
   acr.owner.clear();
   acr.pull_only = true;
   EXPECT_CODE(store().CreateRegistryConfig(acr).status(), kInvalidArgument);
+}
+
+TEST_P(RegistryStoreConformanceTest, GitHubAppSettingsRoundTripAndBelongToGitHubApp) {
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  RegistryConfig in = MakeConfig("acme", "app");
+  in.type = RegistryType::kGitHubApp;
+  in.owner.clear();
+  in.app_id = "Iv23liAbCdEf12345678";
+  in.installation_id = std::numeric_limits<int64_t>::max();
+  in.repositories = {"api", "web.site_2-x"};
+  in.permissions = {{"contents", "read"}, {"metadata", "read"}, {"pull_requests", "write"}};
+  ASSERT_OK_AND_ASSIGN(RegistryConfig created, store().CreateRegistryConfig(in));
+  RegistryConfig want = in;
+  want.version = 1;
+  ExpectSameConfig(created, want);
+  ASSERT_OK_AND_ASSIGN(RegistryConfig got, store().GetRegistryConfig("acme", "app"));
+  ExpectSameConfig(got, want);
+
+  // Narrowing removed, App id changed: both read back as written.
+  got.repositories.clear();
+  got.permissions = {{"contents", "write"}};
+  got.app_id = "123456";
+  got.installation_id = 7;
+  ASSERT_OK_AND_ASSIGN(RegistryConfig updated, store().UpdateRegistryConfig(got, got.version));
+  ASSERT_OK_AND_ASSIGN(RegistryConfig again, store().GetRegistryConfig("acme", "app"));
+  EXPECT_TRUE(again.repositories.empty());
+  EXPECT_EQ(again.permissions, (std::vector<std::pair<std::string, std::string>>{
+                                   {"contents", "write"}}));
+  EXPECT_EQ(again.app_id, "123456");
+  EXPECT_EQ(again.installation_id, 7);
+  EXPECT_EQ(again.version, updated.version);
+
+  // What the table refuses: App fields on another type, an App without its ids, list
+  // elements that could not travel (a comma) or are not GitHub's.
+  RegistryConfig ghcr = MakeConfig("acme", "gh");
+  ghcr.app_id = "123";
+  EXPECT_CODE(store().CreateRegistryConfig(ghcr).status(), kInvalidArgument);
+  ghcr.app_id.clear();
+  ghcr.repositories = {"web"};
+  EXPECT_CODE(store().CreateRegistryConfig(ghcr).status(), kInvalidArgument);
+  RegistryConfig bad = in;
+  bad.id = "bad";
+  bad.installation_id = 0;
+  EXPECT_CODE(store().CreateRegistryConfig(bad).status(), kInvalidArgument);
+  bad.installation_id = 1;
+  bad.app_id.clear();
+  EXPECT_CODE(store().CreateRegistryConfig(bad).status(), kInvalidArgument);
+  bad.app_id = "1";
+  bad.repositories = {"a,b"};
+  EXPECT_CODE(store().CreateRegistryConfig(bad).status(), kInvalidArgument);
+  bad.repositories = {"web"};
+  bad.permissions = {{"contents", "sudo"}};
+  EXPECT_CODE(store().CreateRegistryConfig(bad).status(), kInvalidArgument);
+  bad.permissions = {{"contents", "read"}};
+  ASSERT_OK(store().CreateRegistryConfig(bad).status());
+  // Nothing refused left a trace.
+  EXPECT_CODE(store().GetRegistryConfig("acme", "gh").status(), kNotFound);
 }
 
 TEST_P(RegistryStoreConformanceTest, RecordValidationAppliesOnlyToTheTestedVersion) {

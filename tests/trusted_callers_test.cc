@@ -30,6 +30,7 @@ namespace {
 
 namespace v1 = ::registryauth::v1;
 using testing::CertKey;
+using testing::DetailOf;
 using testing::TestPki;
 
 constexpr char kPat[] = "ghp_TrustedCallersTestPat0123456789abcdef";
@@ -47,16 +48,6 @@ void WriteFile(const std::string& path, const std::string& text) {
   out.close();
   ASSERT_TRUE(out.good()) << path;
   ::chmod(path.c_str(), 0600);
-}
-
-// Error details of a failed call: the ErrorDetail packed in grpc-status-details-bin.
-v1::ErrorDetail DetailOf(const grpc::Status& status) {
-  v1::RpcStatus rpc;
-  v1::ErrorDetail detail;
-  if (rpc.ParseFromString(status.error_details()) && rpc.details_size() > 0) {
-    rpc.details(0).UnpackTo(&detail);
-  }
-  return detail;
 }
 
 // How a test client authenticates.

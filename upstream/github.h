@@ -89,6 +89,11 @@ class InstallationTokenSource {
   // with an UpstreamFailure payload.
   virtual absl::StatusOr<InstallationToken> GetToken(const GitHubAppInstallation& app,
                                                      absl::Time deadline) = 0;
+  // Like GetToken, but never answered from the cache: a new token from GitHub, which then
+  // replaces the cached one (a refresh already in flight for the same installation counts).
+  // TestConnection uses it to prove that the App, its key and the installation still work.
+  virtual absl::StatusOr<InstallationToken> GetFreshToken(const GitHubAppInstallation& app,
+                                                          absl::Time deadline) = 0;
 };
 
 // Machine-readable reason for a failed upstream call, carried as a Status payload.

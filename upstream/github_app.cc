@@ -109,8 +109,8 @@ std::size_t GitHubAppTokenSource::cached_installations() const {
   return entries_.size();
 }
 
-absl::StatusOr<InstallationToken> GitHubAppTokenSource::GetToken(const GitHubAppInstallation& app,
-                                                                 absl::Time deadline) {
+absl::StatusOr<InstallationToken> GitHubAppTokenSource::Get(const GitHubAppInstallation& app,
+                                                            absl::Time deadline, bool fresh) {
   // Validate and build the request and its cache key.
   if (!IsName(app.app_id, 100)) {
     return Failure(absl::StatusCode::kInvalidArgument,
@@ -186,7 +186,8 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::GetToken(const GitHubApp
     auto it = entries_.find(p.cache_key);
     if (it != entries_.end()) {
       Entry& e = *it->second;
-      if (e.token.has_value() && clock_.Now() + options_.refresh_before < e.token->expires_at) {
+      if (!fresh && e.token.has_value() &&
+          clock_.Now() + options_.refresh_before < e.token->expires_at) {
         lru_.splice(lru_.begin(), lru_, e.lru);
         InstallationToken token = *e.token;
         mu_.Unlock();

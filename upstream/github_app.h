@@ -102,7 +102,13 @@ class GitHubAppTokenSource final : public InstallationTokenSource {
   GitHubAppTokenSource& operator=(const GitHubAppTokenSource&) = delete;
 
   absl::StatusOr<InstallationToken> GetToken(const GitHubAppInstallation& app,
-                                             absl::Time deadline) override;
+                                             absl::Time deadline) override {
+    return Get(app, deadline, /*fresh=*/false);
+  }
+  absl::StatusOr<InstallationToken> GetFreshToken(const GitHubAppInstallation& app,
+                                                  absl::Time deadline) override {
+    return Get(app, deadline, /*fresh=*/true);
+  }
 
   // Installation tokens (or refreshes in flight) currently cached.
   std::size_t cached_installations() const;
@@ -113,6 +119,8 @@ class GitHubAppTokenSource final : public InstallationTokenSource {
   struct Entry;      // a cache entry
   struct AppJwt;     // a signed app JWT and its times
 
+  absl::StatusOr<InstallationToken> Get(const GitHubAppInstallation& app, absl::Time deadline,
+                                        bool fresh);
   absl::StatusOr<InstallationToken> Fetch(const Prepared& request, absl::Time deadline);
   absl::StatusOr<std::shared_ptr<const crypto::SigningKey>> LoadKey(const Prepared& request);
   // The app JWT to send: the cached one, or a new one when there is none, it is close to

@@ -345,6 +345,22 @@ TEST_F(GitHubAppTokenSourceTest, SecondCallIsACacheHit) {
   EXPECT_EQ(source->cached_installations(), 1u);
 }
 
+TEST_F(GitHubAppTokenSourceTest, FreshTokenBypassesTheCacheAndReplacesTheEntry) {
+  auto source = Source();
+  absl::StatusOr<InstallationToken> first = source->GetToken(App(1), Deadline());
+  ASSERT_TRUE(first.ok());
+  absl::StatusOr<InstallationToken> fresh = source->GetFreshToken(App(1), Deadline());
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_NE(fresh->token.view(), first->token.view());
+  EXPECT_EQ(Requests(), 2u);
+  // The fresh token is what the cache serves next.
+  absl::StatusOr<InstallationToken> cached = source->GetToken(App(1), Deadline());
+  ASSERT_TRUE(cached.ok());
+  EXPECT_EQ(cached->token.view(), fresh->token.view());
+  EXPECT_EQ(Requests(), 2u);
+  EXPECT_EQ(source->cached_installations(), 1u);
+}
+
 TEST_F(GitHubAppTokenSourceTest, RefreshesFiveMinutesBeforeExpiry) {
   auto source = Source();
   ASSERT_TRUE(source->GetToken(App(1), Deadline()).ok());  // expires kStart + 1h

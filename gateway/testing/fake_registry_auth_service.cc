@@ -93,6 +93,7 @@ v1::RegistryType SettingsType(const v1::RegistryConfig& c) {
     case v1::RegistryConfig::kAcr: return v1::ACR;
     case v1::RegistryConfig::kDistribution: return v1::DISTRIBUTION;
     case v1::RegistryConfig::kGeneric: return v1::GENERIC;
+    case v1::RegistryConfig::kGithubApp: return v1::GITHUB_APP;
     default: return v1::REGISTRY_TYPE_UNSPECIFIED;
   }
 }
@@ -413,24 +414,28 @@ grpc::Status FakeRegistryAuthService::UpdateRegistryConfig(
     return grpc::Status(grpc::StatusCode::ABORTED, "etag is stale");
   }
   const std::vector<std::string> mutable_paths = {"display_name", "is_default", "secret",
-                                                  "ghcr", "acr", "distribution", "generic"};
+                                                  "ghcr", "acr", "distribution", "generic",
+                                                  "github_app"};
   if (auto s = CheckMask(req->update_mask(), mutable_paths); !s.ok()) return s;
   FieldMask mask = EffectiveMask(req->update_mask(), mutable_paths);
   v1::RegistryConfig updated = it->second;
   const std::string old_secret = updated.secret();
   FieldMaskUtil::MergeOptions options;
   options.set_replace_message_fields(false);
+  options.set_replace_repeated_fields(true);  // a list in the mask is replaced, as the server does
   // Of the settings messages only the one of the stored type may be updated; the implicit
   // full mask simply skips the others.
   const v1::RegistryType type = updated.type();
   const std::string own = type == v1::GHCR ? "ghcr"
                           : type == v1::ACR ? "acr"
-                          : type == v1::DISTRIBUTION ? "distribution" : "generic";
+                          : type == v1::DISTRIBUTION ? "distribution"
+                          : type == v1::GITHUB_APP   ? "github_app"
+                                                     : "generic";
   FieldMask applicable;
   for (const std::string& p : mask.paths()) {
     const std::string head = p.substr(0, p.find('.'));
     const bool settings = head == "ghcr" || head == "acr" || head == "distribution" ||
-                          head == "generic";
+                          head == "generic" || head == "github_app";
     if (settings && head != own) {
       if (req->update_mask().paths().empty()) continue;
       return Invalid("registry_config.type: cannot change");

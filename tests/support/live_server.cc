@@ -54,6 +54,15 @@ std::unique_ptr<grpc::ClientContext> Ctx() {
   return ctx;
 }
 
+registryauth::v1::ErrorDetail DetailOf(const grpc::Status& status) {
+  registryauth::v1::RpcStatus rpc;
+  registryauth::v1::ErrorDetail detail;
+  if (rpc.ParseFromString(status.error_details()) && rpc.details_size() > 0) {
+    rpc.details(0).UnpackTo(&detail);
+  }
+  return detail;
+}
+
 absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(const std::string& dsn) {
   return Start(dsn, [](server::ServerConfig& config) { config.allow_unauthenticated = true; });
 }

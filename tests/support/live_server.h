@@ -30,6 +30,9 @@ absl::StatusOr<std::string> WriteTestSigningKeys(const std::string& dir);
 // A client context with a 10 s deadline.
 std::unique_ptr<grpc::ClientContext> Ctx();
 
+// The ErrorDetail of a failed call (packed in grpc-status-details-bin); empty if none.
+registryauth::v1::ErrorDetail DetailOf(const grpc::Status& status);
+
 class LiveServer {
  public:
   // In the local-development mode (unauthenticated callers get every permission).
