@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 // Every setting is a string flag whose empty default means "not given", so the environment
@@ -32,6 +33,7 @@ ABSL_FLAG(std::string, tls_client_auth, "", "with a client CA: require|optional 
 ABSL_FLAG(std::string, policy_file, "", "caller policy file, reloaded on SIGHUP (env REGAUTH_POLICY_FILE; required unless --insecure_allow_unauthenticated)");
 ABSL_FLAG(std::string, insecure_allow_unauthenticated, "", "LOCAL DEVELOPMENT ONLY: callers without credentials get every permission; loopback listeners only: true|false (env REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED)");
 ABSL_FLAG(std::string, token_service, "", "token realm: the registry's service name; enables /token (env REGAUTH_TOKEN_SERVICE)");
+ABSL_FLAG(std::string, token_catalog_accounts, "", "token realm: comma-separated service accounts (<workspace>+<account>) whose tokens may list the registry catalog (env REGAUTH_TOKEN_CATALOG_ACCOUNTS; default none)");
 ABSL_FLAG(std::string, token_issuer, "", "token realm: issuer of registry tokens (env REGAUTH_TOKEN_ISSUER; default registry-auth)");
 ABSL_FLAG(std::string, token_signing_keys, "", "token realm: signing-key set file, reloaded on SIGHUP (env REGAUTH_TOKEN_SIGNING_KEYS)");
 ABSL_FLAG(std::string, token_header, "", "token realm: kid|x5c (env REGAUTH_TOKEN_HEADER; default kid)");
@@ -197,6 +199,21 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (c.token_kid_style != "libtrust" && c.token_kid_style != "jwk-thumbprint") {
     return Invalid("token_kid_style", "must be libtrust or jwk-thumbprint");
   }
+  for (const std::string& a : c.token_catalog_accounts) {
+    // <workspace>+<account>, both resource ids (lower-case letters, digits, '-').
+    const size_t plus = a.find('+');
+    bool ok = plus != std::string::npos && plus > 0 && plus + 1 < a.size() &&
+              a.find('+', plus + 1) == std::string::npos && a.size() <= 127;
+    for (char ch : a) {
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '+')) {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      return Invalid("token_catalog_accounts",
+                     "must be service account user names <workspace>+<account>, comma-separated");
+    }
+  }
   if (c.token_ttl < absl::Seconds(60) || c.token_ttl > absl::Hours(24)) {
     return Invalid("token_ttl", "must be between 60s and 24h");
   }
@@ -289,6 +306,12 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   }
   if (auto v = Setting(FLAGS_token_service, "REGAUTH_TOKEN_SERVICE", env)) c.token_service = *v;
   if (auto v = Setting(FLAGS_token_issuer, "REGAUTH_TOKEN_ISSUER", env)) c.token_issuer = *v;
+  if (auto v = Setting(FLAGS_token_catalog_accounts, "REGAUTH_TOKEN_CATALOG_ACCOUNTS", env)) {
+    c.token_catalog_accounts.clear();
+    for (absl::string_view a : absl::StrSplit(*v, ',', absl::SkipWhitespace())) {
+      c.token_catalog_accounts.insert(std::string(absl::StripAsciiWhitespace(a)));
+    }
+  }
   if (auto v = Setting(FLAGS_token_signing_keys, "REGAUTH_TOKEN_SIGNING_KEYS", env)) {
     c.token_signing_keys = *v;
   }

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -83,6 +84,9 @@ struct ServerConfig {
   absl::Duration pull_token_ttl = absl::Hours(1);
   absl::Duration pull_token_max_ttl = absl::Hours(24);
   absl::Duration refresh_token_ttl = absl::Hours(24 * 30);
+  // Service accounts (`<workspace>+<account>`) whose tokens may carry `registry:catalog:*`
+  // (the registry's catalog lists every workspace's repositories: operators only).
+  std::set<std::string> token_catalog_accounts;
   // How long a replica reuses account/pull-token rows and clean throttle states (0: never).
   absl::Duration token_cache_ttl = absl::Seconds(5);
   // How often expired tokens (a day after expiry) and stale throttle states are deleted.

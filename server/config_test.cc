@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -205,8 +206,12 @@ TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {
                                           {"REGAUTH_TOKEN_SIGNING_KEYS", "signing/keys"},
                                           {"REGAUTH_TOKEN_HEADER", "x5c"},
                                           {"REGAUTH_TOKEN_TTL", "10m"},
-                                          {"REGAUTH_PULL_TOKEN_MAX_TTL", "48h"}}));
+                                          {"REGAUTH_PULL_TOKEN_MAX_TTL", "48h"},
+                                          {"REGAUTH_TOKEN_CATALOG_ACCOUNTS",
+                                           " platform+ops,acme+lister ,"}}));
   ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->token_catalog_accounts,
+            (std::set<std::string>{"acme+lister", "platform+ops"}));
   EXPECT_EQ(c->token_service, "registry.example.com");
   EXPECT_EQ(c->token_header, "x5c");
   EXPECT_EQ(c->token_kid_style, "libtrust");
@@ -226,6 +231,13 @@ TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {
   bad_style.token_kid_style = "x5t";
   EXPECT_NE(ValidateServerConfig(bad_style).message().find("token_kid_style"),
             std::string::npos);
+  for (const char* bad : {"ops", "+ops", "acme+", "Acme+ops", "acme+ops+x", "acme ops"}) {
+    ServerConfig catalog = base();
+    catalog.token_catalog_accounts = {bad};
+    EXPECT_NE(ValidateServerConfig(catalog).message().find("token_catalog_accounts"),
+              std::string::npos)
+        << bad;
+  }
   ServerConfig short_ttl = base();
   short_ttl.token_ttl = absl::Seconds(30);
   EXPECT_NE(ValidateServerConfig(short_ttl).message().find("token_ttl"), std::string::npos);

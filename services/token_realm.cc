@@ -504,8 +504,13 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueToken(const RequestContext& ctx,
     return principal.status();
   }
 
+  // Pull-token subjects ("pull+<id>") cannot be configured there: the set names accounts.
+  const bool may_list_catalog =
+      !principal->subject.empty() &&
+      principal->subject.substr(0, sizeof(kPullUserPrefix) - 1) != kPullUserPrefix &&
+      options_.catalog_accounts.count(principal->subject) > 0;
   const std::vector<realm::ResourceScope> granted =
-      realm::Authorize(requested, principal->grants, /*may_list_catalog=*/false);
+      realm::Authorize(requested, principal->grants, may_list_catalog);
   nlohmann::json access = nlohmann::json::array();
   IssuedToken out;
   for (const realm::ResourceScope& s : granted) {

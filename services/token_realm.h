@@ -23,7 +23,8 @@
 //   changes (a disable, a revoke, a block) are seen within cache_ttl. Registry tokens already
 //   issued live token_ttl (minutes) anyway, which bounds any revocation delay far more.
 //   5. The token carries the intersection of the requested scopes and the principal's grants
-//      (realm/grants.h); asking for more is not an error.
+//      (realm/grants.h); asking for more is not an error. `registry:catalog:*` only for the
+//      service accounts named in TokenRealmOptions::catalog_accounts.
 //   6. It is a JWT signed by the JwtSigner: iss, sub, aud (= service, one string), iat, nbf,
 //      exp (integers), jti, access.
 //   7. With `offline`, a refresh token bound to the subject and the service is stored (hashed)
@@ -41,6 +42,7 @@
 #define REGISTRY_AUTH_SERVICES_TOKEN_REALM_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +92,11 @@ struct TokenRealmOptions {
   // revoke, a block after failures there) apply here within this time. Zero: no cache.
   absl::Duration cache_ttl = absl::Seconds(5);
   size_t cache_capacity = 100000;
+  // Service accounts (`<workspace>+<account>` user names) whose tokens may carry
+  // `registry:catalog:*`. Distribution's `GET /v2/_catalog` lists every repository of every
+  // workspace, so only platform operators' accounts belong here; pull tokens and anonymous
+  // requests never get it.
+  std::set<std::string> catalog_accounts;
 };
 
 enum class TokenGrantType { kGet, kPassword, kRefreshToken };

@@ -188,6 +188,46 @@ TEST_F(TokenRealmTest, ServiceAccountGetsTheIntersectionOfAskedAndGranted) {
   EXPECT_FALSE(claims["jti"].get<std::string>().empty());
 }
 
+TEST_F(TokenRealmTest, CatalogOnlyForTheConfiguredAccounts) {
+  ServiceAccountWithSecret ops = MustCreateAccount("ops", {{"acme/*", {"pull"}}});
+  ServiceAccountWithSecret builder = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  TokenRealmOptions options = Options();
+  options.catalog_accounts = {"acme+ops"};
+  TokenRealm realm(store_, tokens_, *ring_, &signer_, clock_, options);
+  const std::vector<std::string> scopes = {"registry:catalog:*", "repository:acme/web:pull"};
+
+  absl::StatusOr<IssuedToken> t =
+      realm.IssueToken(Client(), Basic("acme+ops", std::string(ops.secret.view()), scopes));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->granted_scopes,
+            (std::vector<std::string>{"registry:catalog:*", "repository:acme/web:pull"}));
+  nlohmann::json claims = Verify(t->token);
+  EXPECT_EQ(claims["access"][0], (nlohmann::json{{"type", "registry"},
+                                                 {"name", "catalog"},
+                                                 {"actions", {"*"}}}));
+
+  // Another account of the same workspace, the same account on a realm without the setting, a
+  // pull token and anonymous requests: no catalog.
+  t = realm.IssueToken(Client(), Basic("acme+builder", std::string(builder.secret.view()), scopes));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/web:pull"}));
+  t = realm_.IssueToken(Client(), Basic("acme+ops", std::string(ops.secret.view()), scopes));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/web:pull"}));
+  absl::StatusOr<MintedPullToken> pull =
+      realm.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::Hours(1));
+  ASSERT_TRUE(pull.ok()) << pull.status();
+  t = realm.IssueToken(Client(), Basic(pull->username, std::string(pull->password.view()), scopes));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/web:pull"}));
+  TokenRequest anonymous;
+  anonymous.service = kService;
+  anonymous.scopes = scopes;
+  t = realm.IssueToken(Client(), anonymous);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->granted_scopes.empty());
+}
+
 TEST_F(TokenRealmTest, WrongSecretsAndUnknownAccountsAreTheSameRefusal) {
   ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"*"}}});
   std::string good(sa.secret.view());

@@ -84,6 +84,7 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
       c.token_kid_style = mode.kid_style;
       c.token_export_rootcertbundle = bundle_path_;
       c.registry_host = "registry.test:5000";
+      c.token_catalog_accounts = {"acme+ops"};
     });
     ASSERT_TRUE(live.ok()) << live.status();
     live_ = *std::move(live);
@@ -346,6 +347,33 @@ TEST_P(RealmE2eTest, TestConnectionAgainstTheRealRegistry) {
   EXPECT_EQ(down.error().category(), v1::ErrorDetail::NETWORK) << down.DebugString();
   EXPECT_TRUE(down.error().retryable());
   EXPECT_EQ(stored("good").validation_status(), v1::INVALID);
+}
+
+// `registry:catalog:*` only for the accounts of --token_catalog_accounts: the real registry
+// lists its repositories to them and refuses everyone else.
+TEST_P(RealmE2eTest, CatalogOnlyForConfiguredAccounts) {
+  const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
+  const RegistryCredentials ops = CreateServiceAccount("acme", "ops", "acme/*");
+  SkopeoResult pushed = Push(Build("catalog"), "acme/web", builder);
+  ASSERT_TRUE(pushed.ok()) << pushed.Describe();
+
+  auto catalog_as = [&](const RegistryCredentials& who) {
+    testing::HttpConnection realm(live_->server().http_port());
+    testing::HttpReply token = realm.Request(
+        "GET", absl::StrCat("/token?service=", kService, "&scope=registry:catalog:*"), "",
+        {{"Authorization", realm::FormatBasicAuthorization(who.username, who.password)}});
+    EXPECT_EQ(token.status, 200) << token.body;
+    const std::string bearer =
+        nlohmann::json::parse(token.body, nullptr, false).value("token", "");
+    testing::HttpConnection registry(registry_->port());
+    return registry.Request("GET", "/v2/_catalog", "", {{"Authorization", "Bearer " + bearer}});
+  };
+  testing::HttpReply listed = catalog_as(ops);
+  EXPECT_EQ(listed.status, 200) << listed.body;
+  EXPECT_TRUE(absl::StrContains(listed.body, "\"acme/web\"")) << listed.body;
+  testing::HttpReply refused = catalog_as(builder);
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_FALSE(absl::StrContains(refused.body, "acme/web"));
 }
 
 TEST_P(RealmE2eTest, TokenEndpointAnswersLikeADockerRealm) {
