@@ -69,6 +69,13 @@ int main(int argc, char** argv) {
                  std::string(config.status().message()).c_str());
     return 2;
   }
+  // Validated by ServerConfigFromFlags; from here on every line has the chosen shape.
+  registryauth::LogFormat log_format = registryauth::LogFormat::kJson;
+  registryauth::LogLevel log_level = registryauth::LogLevel::kInfo;
+  registryauth::ParseLogFormat(config->log_format, &log_format);
+  registryauth::ParseLogLevel(config->log_level, &log_level);
+  registryauth::SetLogFormat(log_format);
+  registryauth::SetMinLogLevel(log_level);
   if (!config->http_upstream.empty()) {
     auto gateway = registryauth::server::StartHttpAdapterOnly(*config);
     if (!gateway.ok()) {
