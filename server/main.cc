@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
   LOG_INFO(absl::StrCat("gRPC listening on ", grpc_host, ":", (*server)->grpc_port(),
                         " (registryauth.v1.RegistryAuthService, grpc.health.v1, reflection)"));
   LOG_INFO(absl::StrCat("HTTP listening on ", http_host, ":", (*server)->http_port(),
-                        " (/healthz, /readyz, /v1/...)"));
+                        " (/healthz, /readyz, /metrics, /token, /v1/...)"));
 
   int signal_number = 0;
   while (true) {
