@@ -119,4 +119,28 @@ absl::StatusOr<services::RequestContext> CallAuthenticator::Authenticate(
   return ctx;
 }
 
+CallAuthenticator::CallerForTelemetry CallAuthenticator::IdentifyForTelemetry(
+    const grpc::ServerContextBase& context) const {
+  CallerForTelemetry out;
+  std::shared_ptr<const auth::CallerPolicy> policy = policy_.Get();
+  std::shared_ptr<const grpc::AuthContext> auth_context = context.auth_context();
+  std::optional<std::string> cert_identity =
+      auth_context != nullptr ? CertificateIdentity(*auth_context) : std::nullopt;
+  std::optional<auth::Principal> p;
+  if (cert_identity.has_value()) {
+    if (policy != nullptr) p = policy->FindByIdentity(*cert_identity);
+  } else if (std::optional<SecretString> key = ApiKeyFromMetadata(context.client_metadata());
+             key.has_value()) {
+    if (policy != nullptr) p = policy->FindByApiKey(key->view());
+  } else if (context.client_metadata().count("x-api-key") == 0 &&
+             context.client_metadata().count("authorization") == 0 && allow_unauthenticated_) {
+    p = DevPrincipal();
+  }
+  if (p.has_value()) {
+    out.identity = p->identity;
+    out.name = p->name;
+  }
+  return out;
+}
+
 }  // namespace registryauth::api

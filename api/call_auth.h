@@ -49,6 +49,16 @@ class CallAuthenticator {
   // The principal of the local-development mode.
   static auth::Principal DevPrincipal();
 
+  // Who is calling, for access logs and metrics only (it authorizes nothing): the policy
+  // identity and caller name of a verified client certificate or a valid API key, or the
+  // development principal; empty when none of these applies (the call is refused anyway).
+  // Never a presented key or an unknown certificate's identity.
+  struct CallerForTelemetry {
+    std::string identity;  // e.g. "spiffe://example.org/build-worker", "apikey:frontend"
+    std::string name;      // the policy's caller name, e.g. "frontend"
+  };
+  CallerForTelemetry IdentifyForTelemetry(const grpc::ServerContextBase& context) const;
+
  private:
   const auth::PolicyHolder& policy_;
   const bool allow_unauthenticated_;

@@ -1,35 +1,86 @@
-// Minimal line logger (Debian's Abseil has no absl/log). One line per call to stderr:
-//   2026-11-23T10:00:00.123Z INFO grpc listening on 127.0.0.1:50051
-// Callers pass messages that never contain secrets; Status messages of this project are built
-// to be secret-free, so logging them is fine.
+// The process's logger (Debian's Abseil has no absl/log). One line per call to stderr, in one
+// of two formats chosen once at start-up (SetLogFormat; registry-authd: --log_format):
+//
+//   text: 2026-11-23T10:00:00.123Z INFO grpc listening on 127.0.0.1:50051 key=value ...
+//   json: {"time":"2026-11-23T10:00:00.123Z","level":"info","message":"grpc listening ...",
+//          "key":"value",...}
+//
+// JSON lines are one object each, with every string escaped (quotes, backslash, control
+// characters; bytes that are not UTF-8 become U+FFFD), so a log pipeline can parse every line.
+// Lines below the minimum level (SetMinLogLevel; --log_level) are dropped.
+//
+// Callers pass messages and fields that never contain secrets: Status messages of this project
+// are built to be secret-free, so logging them is fine; request ids, caller identities, route
+// templates and status codes are fine; Authorization headers, API keys, passwords, tokens and
+// key material never go into a log line.
 //
 //   LOG_INFO(absl::StrCat("listening on ", addr));
+//   Log(LogLevel::kInfo, "rpc", {{"request_id", id}, {"status", "OK"}, {"duration_ms", 1.5}});
 //
 // Thread-safe (one fwrite per line).
 #ifndef REGISTRY_AUTH_COMMON_LOG_H_
 #define REGISTRY_AUTH_COMMON_LOG_H_
 
-#include <cstdio>
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
-#include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace registryauth {
 
-enum class LogLevel { kInfo, kWarning, kError };
+enum class LogLevel { kInfo = 0, kWarning = 1, kError = 2 };
+enum class LogFormat { kText, kJson };
 
-inline void Log(LogLevel level, std::string_view message) {
-  const char* name = level == LogLevel::kInfo ? "INFO" : level == LogLevel::kWarning ? "WARN"
-                                                                                        : "ERROR";
-  std::string line = absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ", name, " ",
-      absl::string_view(message.data(), message.size()), "\n");
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
-}
+// Process-wide settings; the defaults are text and info.
+void SetLogFormat(LogFormat format);
+void SetMinLogLevel(LogLevel level);
+LogFormat GetLogFormat();
+LogLevel GetMinLogLevel();
+// Whether a line at `level` would be written (to skip building an expensive message).
+bool LogEnabled(LogLevel level);
+
+// "json" / "text"; "info" / "warning" / "error" (also "warn"). False for anything else.
+bool ParseLogFormat(std::string_view text, LogFormat* out);
+bool ParseLogLevel(std::string_view text, LogLevel* out);
+
+// A field value: text (quoted in JSON) or a number / boolean (bare in JSON).
+class LogValue {
+ public:
+  LogValue(std::string_view text) : text_(text), quoted_(true) {}  // NOLINT
+  LogValue(const char* text) : text_(text), quoted_(true) {}       // NOLINT
+  LogValue(const std::string& text) : text_(text), quoted_(true) {}  // NOLINT
+  LogValue(bool b) : text_(b ? "true" : "false"), quoted_(false) {}  // NOLINT
+  template <typename T,
+            typename std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+  LogValue(T n) : text_(std::to_string(n)), quoted_(false) {}  // NOLINT
+  LogValue(double d);                                           // NOLINT: 3 decimals
+
+  const std::string& text() const { return text_; }
+  bool quoted() const { return quoted_; }
+
+ private:
+  std::string text_;
+  bool quoted_;
+};
+
+struct LogField {
+  std::string_view key;  // a fixed identifier such as "request_id"
+  LogValue value;
+};
+
+void Log(LogLevel level, std::string_view message);
+void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields);
+
+// The line Log writes (with its newline), for tests.
+std::string FormatLogLine(LogFormat format, absl::Time time, LogLevel level,
+                          std::string_view message, std::initializer_list<LogField> fields);
+
+// Appends `s` as a JSON string (with quotes) to `out`: `"` `\` and control characters escaped,
+// invalid UTF-8 replaced by U+FFFD.
+void AppendJsonString(std::string* out, std::string_view s);
 
 }  // namespace registryauth
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <thread>
@@ -29,8 +30,10 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
+#include "common/log.h"
 #include "gateway/rest_router.h"
 #include "gateway/rest_util.h"
+#include "observability/metrics.h"
 
 namespace registryauth::gateway {
 namespace {
@@ -68,6 +71,14 @@ absl::StatusOr<tcp::endpoint> ParseListenAddress(const std::string& listen) {
         absl::StrCat("listen address \"", listen, "\": host must be an IP address"));
   }
   return tcp::endpoint(address, static_cast<uint16_t>(port));
+}
+
+// The method as a metric label: the ones the gateway serves, else "other" (bounded).
+const char* MethodLabel(absl::string_view method) {
+  for (const char* known : {"GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS"}) {
+    if (method == known) return known;
+  }
+  return "other";
 }
 
 // RFC 9110 token characters, for header names the router supplies.
@@ -159,7 +170,18 @@ class HttpGateway::Impl {
         router_(std::move(channel),
                 RestRouterOptions{options.request_timeout, options.token_basic_realm}),
         ioc_(options.threads),
-        acceptor_(net::make_strand(ioc_)) {}
+        acceptor_(net::make_strand(ioc_)) {
+    if (options_.metrics != nullptr) {
+      requests_ = &options_.metrics->AddCounter(
+          "http_server_requests_total",
+          "HTTP requests answered by the gateway, by method, route template and status.",
+          {"method", "route", "status"});
+      seconds_ = &options_.metrics->AddHistogram(
+          "http_server_request_duration_seconds",
+          "Time from a request's headers to its reply, by method, route template and status.",
+          {"method", "route", "status"}, observability::LatencyBuckets());
+    }
+  }
 
   ~Impl() { Shutdown(); }
 
@@ -352,7 +374,11 @@ class HttpGateway::Impl {
     // Answers `Expect: 100-continue` (curl sends it for bodies over 1 KiB) before the body is
     // read; a too-large Content-Length has already failed with body_limit at this point.
     void OnHeader(error_code ec) {
+      start_ = std::chrono::steady_clock::now();
+      method_ = "other";
       if (ec) return OnRead(ec);
+      const auto verb = parser_->get().method_string();
+      method_ = MethodLabel(absl::string_view(verb.data(), verb.size()));
       if (parser_->is_done()) return OnRead(ec);
       if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
         auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
@@ -411,6 +437,15 @@ class HttpGateway::Impl {
       const tcp::endpoint remote = Tcp().socket().remote_endpoint(addr_ec);
       if (!addr_ec) request.forwarded_for = remote.address().to_string();
       request_id_ = request.request_id;
+      peer_ = request.forwarded_for;
+      if (gw_.options_.metrics != nullptr && request.method == "GET" &&
+          absl::string_view(request.target).substr(0, request.target.find('?')) == "/metrics") {
+        RestReply reply;
+        reply.content_type = observability::Registry::kContentType;
+        reply.body = gw_.options_.metrics->Render();
+        reply.route = "/metrics";
+        return Write(std::move(reply));
+      }
       // The reply comes on a gRPC thread (or inline): hop back onto this connection's strand.
       // Everything the callback holds lives in one ReplyTarget so the order of destruction is
       // fixed: the session and the work guard move into the posted handler (the gRPC thread
@@ -445,11 +480,11 @@ class HttpGateway::Impl {
       // The id the service used (it keeps a usable client id, else generates one); when no
       // call reached the service, the client's own id if it is printable.
       const std::string& id = reply.request_id.empty() ? request_id_ : reply.request_id;
-      if (!id.empty() && id.size() <= 128) {
-        bool printable = true;
-        for (char c : id) printable = printable && c >= 0x21 && c <= 0x7E;
-        if (printable) res->set("x-request-id", id);
-      }
+      bool printable = !id.empty() && id.size() <= 128;
+      for (char c : id) printable = printable && c >= 0x21 && c <= 0x7E;
+      if (printable) res->set("x-request-id", id);
+      gw_.Record(method_, reply.route.empty() ? "other" : reply.route, reply.status,
+                 printable ? id : std::string(), peer_, start_);
       res->keep_alive(keep_alive_ && !gw_.shutting_down_);
       res->body() = std::move(reply.body);
       res->prepare_payload();
@@ -465,6 +500,10 @@ class HttpGateway::Impl {
     // Replies to a request that could not be read, then closes the connection gracefully.
     void SendError(int http_status, grpc::StatusCode code, absl::string_view message) {
       version_ = 11;
+      error_code addr_ec;
+      const tcp::endpoint remote = Tcp().socket().remote_endpoint(addr_ec);
+      gw_.Record(method_, "other", http_status, "", addr_ec ? "" : remote.address().to_string(),
+                 start_);
       auto res = std::make_shared<http::response<http::string_body>>(
           static_cast<http::status>(http_status), version_);
       res->set(http::field::server, "registry-auth");
@@ -527,10 +566,36 @@ class HttpGateway::Impl {
     std::optional<http::request_parser<http::string_body>> parser_;
     std::vector<char> drain_;
     std::string request_id_;
+    std::string peer_;
+    const char* method_ = "other";
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
     unsigned version_ = 11;
     bool keep_alive_ = false;
     bool reading_ = false;
   };
+
+  // One finished request: its metrics and its access-log line. `route` is a route template
+  // (bounded), never the raw path; nothing from the headers but the request id goes in.
+  void Record(const char* method, const std::string& route, int status,
+              const std::string& request_id, const std::string& peer,
+              std::chrono::steady_clock::time_point start) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (requests_ != nullptr) {
+      const std::string code = std::to_string(status);
+      requests_->WithLabels({method, route, code}).Increment();
+      seconds_->WithLabels({method, route, code}).Observe(seconds);
+    }
+    const LogLevel level = status >= 500 ? LogLevel::kWarning : LogLevel::kInfo;
+    if (!LogEnabled(level)) return;
+    Log(level, "http request",
+        {{"request_id", request_id},
+         {"method", method},
+         {"route", route},
+         {"status", status},
+         {"peer", peer},
+         {"duration_ms", seconds * 1000.0}});
+  }
 
   void DoAccept() {
     acceptor_.async_accept(net::make_strand(ioc_), [this](error_code ec, tcp::socket socket) {
@@ -553,6 +618,8 @@ class HttpGateway::Impl {
 
   const HttpGatewayOptions options_;
   RestRouter router_;
+  observability::CounterFamily* requests_ = nullptr;  // with options_.metrics
+  observability::HistogramFamily* seconds_ = nullptr;
   absl::Mutex sessions_mu_;
   std::map<SessionBase*, std::weak_ptr<SessionBase>> sessions_ ABSL_GUARDED_BY(sessions_mu_);
   // The TLS context for new connections (null: plain HTTP); ReloadCertificate swaps it.

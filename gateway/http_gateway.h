@@ -14,6 +14,14 @@
 // gRPC call gets `request_timeout` as its deadline. The `x-request-id` header is forwarded as
 // gRPC metadata and echoed in the reply.
 //
+// Telemetry: every request gets one access-log line ("http request": request_id, method,
+// route, status, duration_ms, peer; never a header value, query string or body) and, with
+// `metrics`, is counted in http_server_requests_total{method, route, status} and
+// http_server_request_duration_seconds{method, route, status}, where route is the route
+// template that matched (e.g. `/v1/{name=workspaces/*}`), `/metrics`, or "other". With
+// `metrics`, `GET /metrics` serves that registry in the Prometheus text format without
+// authentication (for a scraper on the mesh; the registry holds no secrets).
+//
 // Thread-safe. Shutdown (also run by the destructor) stops accepting, lets in-flight requests
 // finish (bounded by their deadline), closes idle connections and joins the threads.
 //
@@ -31,6 +39,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+
+namespace registryauth::observability {
+class Registry;
+}  // namespace registryauth::observability
 
 namespace registryauth::gateway {
 
@@ -53,6 +65,10 @@ struct HttpGatewayOptions {
   // The realm of the `WWW-Authenticate: Basic realm="..."` challenge that /token sends with a
   // 401: 1..128 printable ASCII characters without '"' or '\\'.
   std::string token_basic_realm = "registry-auth";
+  // Where request metrics go and what `GET /metrics` serves (null: neither). The gateway
+  // registers its families in it, so one registry serves one gateway; it must outlive the
+  // gateway.
+  observability::Registry* metrics = nullptr;
 };
 
 class HttpGateway {

@@ -22,6 +22,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "observability/metrics.h"
 #include "tests/support/http_client.h"
 
 namespace registryauth::gateway {
@@ -95,6 +96,59 @@ TEST_F(HttpGatewayTest, HealthzIsAlwaysOk) {
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "ok");
+}
+
+TEST_F(HttpGatewayTest, MetricsCountRequestsByRouteTemplateAndStatus) {
+  // Without a registry there is no /metrics.
+  EXPECT_EQ(Do("GET", "/metrics").status, 404);
+
+  observability::Registry registry;
+  HttpGatewayOptions options;
+  options.metrics = &registry;
+  Start(options);
+  ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme").status, 200);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/nope").status, 404);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/other").status, 404);
+  EXPECT_EQ(Do("GET", "/no/such/path").status, 404);
+  EXPECT_EQ(Do("BREW", "/healthz").status, 405);
+
+  Reply m = Do("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  // Route templates, never raw paths: the workspace ids do not appear.
+  EXPECT_TRUE(absl::StrContains(
+      m.body, "http_server_requests_total{method=\"GET\",route=\"/v1/{name=workspaces/*}\","
+              "status=\"404\"} 2\n"))
+      << m.body;
+  EXPECT_TRUE(absl::StrContains(
+      m.body, "http_server_requests_total{method=\"GET\",route=\"/v1/{name=workspaces/*}\","
+              "status=\"200\"} 1\n"))
+      << m.body;
+  EXPECT_TRUE(absl::StrContains(
+      m.body, "http_server_requests_total{method=\"POST\",route=\"/v1/workspaces\","
+              "status=\"200\"} 1\n"))
+      << m.body;
+  EXPECT_TRUE(absl::StrContains(
+      m.body, "http_server_requests_total{method=\"GET\",route=\"other\",status=\"404\"} 1\n"))
+      << m.body;
+  EXPECT_TRUE(absl::StrContains(
+      m.body, "http_server_requests_total{method=\"other\",route=\"other\",status=\"405\"} 1\n"))
+      << m.body;
+  EXPECT_TRUE(absl::StrContains(
+      m.body, "http_server_request_duration_seconds_count{method=\"GET\",route=\"/v1/{name="
+              "workspaces/*}\",status=\"404\"} 2\n"))
+      << m.body;
+  EXPECT_FALSE(absl::StrContains(m.body, "nope"));
+  EXPECT_FALSE(absl::StrContains(m.body, "/no/such/path"));
+  // The scrape itself is counted from the next one on.
+  Reply again = Do("GET", "/metrics?x=1");
+  EXPECT_TRUE(absl::StrContains(
+      again.body,
+      "http_server_requests_total{method=\"GET\",route=\"/metrics\",status=\"200\"} 1\n"))
+      << again.body;
+  gateway_->Shutdown();
+  gateway_.reset();
 }
 
 TEST_F(HttpGatewayTest, ReadyzFollowsGrpcHealth) {

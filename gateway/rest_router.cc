@@ -581,6 +581,7 @@ struct RestRouter::Route {
   std::string method;
   PathTemplate path;
   Handler handler;
+  std::string path_template;  // as written in the table, for RestReply::route
 };
 
 namespace {
@@ -724,7 +725,7 @@ RestRouter::RestRouter(std::shared_ptr<grpc::Channel> channel, RestRouterOptions
     // The table is a compile-time constant of this file; a bad entry is a programming error
     // that the tests catch, so it is skipped rather than crashing a server.
     if (!path.ok()) continue;
-    routes_.push_back(Route{spec.method, *std::move(path), std::move(spec.handler)});
+    routes_.push_back(Route{spec.method, *std::move(path), std::move(spec.handler), spec.path});
   }
 }
 
@@ -787,12 +788,17 @@ void RestRouter::Handle(const RestRequest& request, Done done) const {
   if (request.request_id.size() > kMaxRequestIdBytes ||
       !std::all_of(request.request_id.begin(), request.request_id.end(),
                    [](char c) { return c >= 0x21 && c <= 0x7E; })) {
-    done(ErrorReply(grpc::StatusCode::INVALID_ARGUMENT,
-                    "x-request-id must be at most 128 visible ASCII characters"));
+    RestReply reply = ErrorReply(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "x-request-id must be at most 128 visible ASCII characters");
+    reply.route = route->path_template;
+    done(std::move(reply));
     return;
   }
   Env env{stub_->async(), generic_stub_.get(), options_.rpc_timeout, options_.basic_realm};
-  route->handler(env, call, std::move(done));
+  route->handler(env, call, [tmpl = &route->path_template, done = std::move(done)](RestReply r) {
+    r.route = *tmpl;
+    done(std::move(r));
+  });
 }
 
 }  // namespace registryauth::gateway

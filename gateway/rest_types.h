@@ -38,6 +38,9 @@ struct RestReply {
   // The request id the service used (its x-request-id response metadata), echoed as the
   // x-request-id header; empty when no call reached the service.
   std::string request_id;
+  // The route template that matched (e.g. "/v1/{name=workspaces/*}"), for metrics and access
+  // logs: bounded, never the raw path. Empty when no route matched.
+  std::string route;
 };
 
 }  // namespace registryauth::gateway

@@ -3,14 +3,15 @@
 #
 # Usage: scripts/install-deps.sh [--test-tools] [--bench-tools]
 #   --test-tools   (test.sh) also Node.js and the npm test tools of tests/node/ (npm ci from its
-#                  package-lock.json), and the real registry tools of the end-to-end tests:
-#                  docker-registry (Docker Distribution) and skopeo
+#                  package-lock.json), the real registry tools of the end-to-end tests:
+#                  docker-registry (Docker Distribution) and skopeo, and promtool (package
+#                  prometheus), which checks the /metrics output
 #   --bench-tools  also the HTTP load generator wrk, for benchmark scripts under bench/
 # Idempotent and quiet when nothing is missing. Needs root (or sudo) only when a Debian package
 # is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '4,8s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '4,9s/^# \{0,1\}//p' "$0"; }
 test_tools=0
 bench_tools=0
 for arg in "$@"; do
@@ -40,6 +41,8 @@ if [ "$test_tools" = 1 ] && { ! command -v node >/dev/null || ! command -v npm >
 fi
 # The end-to-end tests start their own docker-registry and drive it with skopeo (tests/support/).
 [ "$test_tools" = 1 ] && PKGS+=(docker-registry skopeo)
+# tests/observability_test checks /metrics with Prometheus' own parser, `promtool check metrics`.
+[ "$test_tools" = 1 ] && PKGS+=(prometheus)
 [ "$bench_tools" = 1 ] && PKGS+=(wrk)
 
 missing=()
@@ -76,6 +79,15 @@ install_debian_packages() {
     else
       $SUDO /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
       $SUDO update-rc.d docker-registry disable >/dev/null 2>&1 || true
+    fi
+  fi
+  # Likewise prometheus: only its promtool is used; no Prometheus server should run.
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    if [ -d /run/systemd/system ]; then
+      $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    else
+      $SUDO /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+      $SUDO update-rc.d prometheus disable >/dev/null 2>&1 || true
     fi
   fi
 }

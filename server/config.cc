@@ -56,6 +56,8 @@ ABSL_FLAG(std::string, test_connection_timeout, "", "longest one TestConnection 
 ABSL_FLAG(std::string, test_connection_max_concurrent, "", "TestConnection calls running at once, 1..256; more get RESOURCE_EXHAUSTED (env REGAUTH_TEST_CONNECTION_MAX_CONCURRENT; default 8)");
 ABSL_FLAG(std::string, http_tls_cert_file, "", "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
 ABSL_FLAG(std::string, http_tls_key_file, "", "HTTPS private key for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_KEY_FILE)");
+ABSL_FLAG(std::string, log_format, "", "log lines on stderr: json (one object per line) | text (env REGAUTH_LOG_FORMAT; default json)");
+ABSL_FLAG(std::string, log_level, "", "lowest level logged: info | warning | error (env REGAUTH_LOG_LEVEL; default info)");
 
 namespace registryauth::server {
 namespace {
@@ -192,6 +194,12 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
                      "signing-keys generate`)");
     }
     if (c.token_issuer.empty()) return Invalid("token_issuer", "must not be empty");
+  }
+  if (c.log_format != "json" && c.log_format != "text") {
+    return Invalid("log_format", "must be json or text");
+  }
+  if (c.log_level != "info" && c.log_level != "warning" && c.log_level != "error") {
+    return Invalid("log_level", "must be info, warning or error");
   }
   if (c.token_header != "kid" && c.token_header != "x5c") {
     return Invalid("token_header", "must be kid or x5c");
@@ -400,6 +408,8 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   if (auto v = Setting(FLAGS_http_tls_key_file, "REGAUTH_HTTP_TLS_KEY_FILE", env)) {
     c.http_tls_key_file = *v;
   }
+  if (auto v = Setting(FLAGS_log_format, "REGAUTH_LOG_FORMAT", env)) c.log_format = *v;
+  if (auto v = Setting(FLAGS_log_level, "REGAUTH_LOG_LEVEL", env)) c.log_level = *v;
   absl::Status valid = ValidateServerConfig(c);
   if (!valid.ok()) return valid;
   return c;

@@ -115,6 +115,11 @@ struct ServerConfig {
   // Docker clients insist on an HTTPS token realm outside localhost.
   std::string http_tls_cert_file;
   std::string http_tls_key_file;
+
+  // Logs (stderr): "json" (one object per line, the default for the daemon) or "text"; and the
+  // lowest level written: "info", "warning" or "error". main() applies them (common/log.h).
+  std::string log_format = "json";
+  std::string log_level = "info";
 };
 
 struct HostPort {

@@ -58,6 +58,8 @@ TEST(ServerConfigTest, DefaultsPlusRequiredFromEnv) {
   EXPECT_EQ(c->http_listen, "127.0.0.1:8080");
   EXPECT_EQ(c->db_pool_size, 8);
   EXPECT_TRUE(c->migrate);
+  EXPECT_EQ(c->log_format, "json");
+  EXPECT_EQ(c->log_level, "info");
 }
 
 TEST(ServerConfigTest, EnvOverridesDefaults) {
@@ -67,8 +69,12 @@ TEST(ServerConfigTest, EnvOverridesDefaults) {
                                           {"REGAUTH_GRPC_LISTEN", "127.0.0.1:0"},
                                           {"REGAUTH_DB_POOL_SIZE", "3"},
                                           {"REGAUTH_MIGRATE", "false"},
-                                          {"REGAUTH_SHUTDOWN_GRACE", "250ms"}}));
+                                          {"REGAUTH_SHUTDOWN_GRACE", "250ms"},
+                                          {"REGAUTH_LOG_FORMAT", "text"},
+                                          {"REGAUTH_LOG_LEVEL", "warning"}}));
   ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->log_format, "text");
+  EXPECT_EQ(c->log_level, "warning");
   EXPECT_EQ(c->grpc_listen, "127.0.0.1:0");
   EXPECT_EQ(c->db_pool_size, 3);
   EXPECT_FALSE(c->migrate);
@@ -143,6 +149,9 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "0"), "test_connection_max_concurrent"},
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "many"),
        "test_connection_max_concurrent"},
+      {with("REGAUTH_LOG_FORMAT", "xml"), "log_format"},
+      {with("REGAUTH_LOG_FORMAT", "JSON"), "log_format"},
+      {with("REGAUTH_LOG_LEVEL", "debug"), "log_level"},
   };
   // No policy and no development mode.
   std::map<std::string, std::string> no_policy = ok;

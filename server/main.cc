@@ -69,6 +69,13 @@ int main(int argc, char** argv) {
                  std::string(config.status().message()).c_str());
     return 2;
   }
+  // Validated by ServerConfigFromFlags; from here on every line has the chosen shape.
+  registryauth::LogFormat log_format = registryauth::LogFormat::kJson;
+  registryauth::LogLevel log_level = registryauth::LogLevel::kInfo;
+  registryauth::ParseLogFormat(config->log_format, &log_format);
+  registryauth::ParseLogLevel(config->log_level, &log_level);
+  registryauth::SetLogFormat(log_format);
+  registryauth::SetMinLogLevel(log_level);
   if (!config->http_upstream.empty()) {
     auto gateway = registryauth::server::StartHttpAdapterOnly(*config);
     if (!gateway.ok()) {
@@ -104,7 +111,7 @@ int main(int argc, char** argv) {
   LOG_INFO(absl::StrCat("gRPC listening on ", grpc_host, ":", (*server)->grpc_port(),
                         " (registryauth.v1.RegistryAuthService, grpc.health.v1, reflection)"));
   LOG_INFO(absl::StrCat("HTTP listening on ", http_host, ":", (*server)->http_port(),
-                        " (/healthz, /readyz, /v1/...)"));
+                        " (/healthz, /readyz, /metrics, /token, /v1/...)"));
 
   int signal_number = 0;
   while (true) {

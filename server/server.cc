@@ -27,8 +27,10 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "common/secret.h"
+#include "observability/grpc_telemetry.h"
 #include "server/db_health.h"
 #include "server/periodic_task.h"
+#include "server/telemetry.h"
 #include "services/connection_tester.h"
 #include "services/registry_auth.h"
 #include "services/registry_service.h"
@@ -119,6 +121,15 @@ std::string DescribeRing(const crypto::KeyRing& ring) {
   return absl::StrCat("keys ", ids, " (primary ", ring.primary_key_id(), ")");
 }
 
+// The signing keys as the key gauges show them (set-file ids; no key material).
+std::vector<Telemetry::SigningKey> SigningKeyIds(const crypto::TokenSigningKeys& keys) {
+  std::vector<Telemetry::SigningKey> out;
+  for (const crypto::SigningKeyInfo& k : keys.keys()) {
+    out.push_back({k.id, k.state == crypto::SigningKeyState::kActive});
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> StartHttpAdapterOnly(
@@ -155,6 +166,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   if (!valid.ok()) return valid;
   std::unique_ptr<RegistryAuthServer> s(new RegistryAuthServer());
   s->clock_ = std::make_unique<RealClock>();
+  s->telemetry_ = std::make_unique<Telemetry>();
 
   // Keys: from the file, or from REGAUTH_KEYS. Never from the database.
   absl::StatusOr<std::unique_ptr<crypto::KeyRing>> keyring =
@@ -164,12 +176,14 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   LOG_INFO(absl::StrCat("key ring: ", DescribeRing(**keyring), " from ",
                         config.key_file.empty() ? "REGAUTH_KEYS" : config.key_file));
   s->key_file_ = config.key_file;
+  s->telemetry_->SetEncryptionKeys((*keyring)->key_ids(), (*keyring)->primary_key_id());
   s->keys_ = std::make_unique<crypto::KeyRingHolder>(*std::move(keyring));
 
   storage::PostgresOptions db;
   db.dsn = config.database_url;
   db.pool_size = config.db_pool_size;
   db.connect_timeout = config.db_connect_timeout;
+  db.pool_observer = &s->telemetry_->pool("registry", config.db_pool_size);
   absl::StatusOr<std::unique_ptr<storage::PostgresRegistryStore>> store =
       storage::PostgresRegistryStore::Create(db);
   if (!store.ok()) return store.status();
@@ -199,6 +213,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
       GrpcServerCredentials(config);
   if (!credentials.ok()) return credentials.status();
 
+  db.pool_observer = &s->telemetry_->pool("tokens", config.db_pool_size);
   absl::StatusOr<std::unique_ptr<storage::PostgresTokenStore>> tokens =
       storage::PostgresTokenStore::Create(db);
   if (!tokens.ok()) return tokens.status();
@@ -221,6 +236,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
     s->signing_keys_file_ = config.token_signing_keys;
     s->token_export_rootcertbundle_ = config.token_export_rootcertbundle;
     s->token_export_jwks_ = config.token_export_jwks;
+    s->telemetry_->SetSigningKeys(SigningKeyIds(**signing_keys));
     s->signing_keys_ = std::make_unique<crypto::TokenSigningKeysHolder>(*std::move(signing_keys));
     absl::Status exported = s->ExportSigningKeys();
     if (!exported.ok()) return exported;
@@ -275,7 +291,8 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   s->registry_auth_ = std::make_unique<services::RegistryAuth>(*s->store_, *s->service_,
                                                                *s->clock_, auth_options);
   s->token_realm_ = std::make_unique<services::TokenRealm>(
-      *s->store_, *s->token_store_, *s->keys_, s->signing_keys_.get(), *s->clock_, realm);
+      *s->store_, *s->token_store_, *s->keys_, s->signing_keys_.get(), *s->clock_, realm,
+      &s->telemetry_->token_realm());
   s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(
       *s->registry_auth_, *s->token_realm_, *s->authenticator_);
 
@@ -286,6 +303,15 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   builder.AddListeningPort(config.grpc_listen, *credentials, &s->grpc_port_);
   builder.RegisterService(s->grpc_service_.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  // Per-call metrics and the access-log line (caller names from the policy, never keys).
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> telemetry;
+  telemetry.push_back(observability::NewGrpcTelemetryFactory(
+      s->telemetry_->registry(),
+      [authn = s->authenticator_.get()](const grpc::ServerContextBase& context) {
+        api::CallAuthenticator::CallerForTelemetry who = authn->IdentifyForTelemetry(context);
+        return observability::GrpcCaller{std::move(who.identity), std::move(who.name)};
+      }));
+  builder.experimental().SetInterceptorCreators(std::move(telemetry));
   s->grpc_server_ = builder.BuildAndStart();
   if (s->grpc_server_ == nullptr || s->grpc_port_ == 0) {
     return absl::UnavailableError(
@@ -311,7 +337,8 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
       });
   s->housekeeping_->Start();
 
-  const gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
+  gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
+  http.metrics = &s->telemetry_->registry();  // and GET /metrics
   absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =
       gateway::HttpGateway::Create(http, s->InProcessChannel());
   if (!gw.ok()) {
@@ -421,6 +448,7 @@ absl::Status RegistryAuthServer::ReloadKeys() {
     }
   }
   keys_->Set(next);
+  telemetry_->SetEncryptionKeys(next_ids, next->primary_key_id());
   LOG_INFO(absl::StrCat("key ring reloaded from ", key_file_, ": ", DescribeRing(*next)));
   return absl::OkStatus();
 }
@@ -460,6 +488,7 @@ absl::Status RegistryAuthServer::ReloadSigningKeys() {
                            s.message()));
     return s;
   }
+  telemetry_->SetSigningKeys(SigningKeyIds(*signing_keys_->Get()));
   LOG_INFO(absl::StrCat("signing keys reloaded from ", signing_keys_file_, ": ",
                         signing_keys_->Get()->Summary()));
   return ExportSigningKeys();

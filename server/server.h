@@ -6,7 +6,9 @@
 // PostgreSQL store (waiting up to startup_timeout for the database and applying migrations),
 // the domain service, the gRPC adapter with grpc.health.v1 and server reflection, the database
 // health monitor, and the HTTP gateway, which reaches the gRPC service through an in-process
-// channel (so every HTTP call takes the same code path as a gRPC call).
+// channel (so every HTTP call takes the same code path as a gRPC call). Telemetry
+// (server/telemetry.h) collects metrics from the pools, the token realm, a gRPC interceptor and
+// the gateway, which serves them at `GET /metrics`.
 //
 //   ASSIGN_OR_RETURN(auto server, RegistryAuthServer::Start(config));
 //   ... wait for a signal ...
@@ -47,6 +49,7 @@ namespace registryauth::server {
 
 class DbHealthMonitor;
 class PeriodicTask;
+class Telemetry;
 
 // Adapter-only mode (ServerConfig::http_upstream): the HTTP adapter alone, calling the gRPC
 // service of a remote registry-authd over a channel (TLS verified with http_upstream_ca_file,
@@ -99,6 +102,8 @@ class RegistryAuthServer {
   absl::Status ExportSigningKeys();
 
   std::unique_ptr<Clock> clock_;
+  // Metrics registry and adapters; declared early so it outlives everything that reports.
+  std::unique_ptr<Telemetry> telemetry_;
   std::string key_file_;
   std::unique_ptr<crypto::KeyRingHolder> keys_;
   absl::Mutex reload_keys_mu_;  // one ReloadKeys at a time (check, then swap)

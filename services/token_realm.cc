@@ -211,13 +211,15 @@ absl::Status ValidateListLimit(int limit, int* out) {
 
 TokenRealm::TokenRealm(storage::RegistryStore& registry_store, storage::TokenStore& token_store,
                        const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
-                       const Clock& clock, TokenRealmOptions options)
+                       const Clock& clock, TokenRealmOptions options,
+                       TokenRealmMetrics* metrics)
     : registry_store_(registry_store),
       tokens_(token_store),
       hasher_(hasher),
       signer_(signer),
       clock_(clock),
       options_(std::move(options)),
+      metrics_(metrics),
       authz_(registry_store),
       audit_(registry_store, clock),
       account_cache_(clock, options_.cache_ttl, options_.cache_capacity),
@@ -481,6 +483,35 @@ absl::StatusOr<SecretString> TokenRealm::NewRefreshToken(const Principal& princi
 
 absl::StatusOr<IssuedToken> TokenRealm::IssueToken(const RequestContext& ctx,
                                                    const TokenRequest& request) {
+  absl::StatusOr<IssuedToken> out = IssueTokenUnmetered(ctx, request);
+  if (metrics_ != nullptr) {
+    using M = TokenRealmMetrics;
+    M::PrincipalKind kind = M::PrincipalKind::kUnknown;
+    const std::string_view user = request.username;
+    if (request.grant_type == TokenGrantType::kRefreshToken) {
+      kind = M::PrincipalKind::kRefreshToken;
+    } else if (user.empty()) {
+      kind = M::PrincipalKind::kAnonymous;
+    } else if (user.substr(0, sizeof(kPullUserPrefix) - 1) == kPullUserPrefix) {
+      kind = M::PrincipalKind::kPullToken;
+    } else if (user.find('+') != std::string_view::npos) {
+      kind = M::PrincipalKind::kServiceAccount;
+    }
+    M::Outcome outcome = M::Outcome::kError;
+    switch (out.status().code()) {
+      case absl::StatusCode::kOk: outcome = M::Outcome::kIssued; break;
+      case absl::StatusCode::kUnauthenticated: outcome = M::Outcome::kInvalidCredentials; break;
+      case absl::StatusCode::kResourceExhausted: outcome = M::Outcome::kThrottled; break;
+      case absl::StatusCode::kInvalidArgument: outcome = M::Outcome::kInvalidRequest; break;
+      default: break;
+    }
+    metrics_->OnTokenRequest(kind, outcome);
+  }
+  return out;
+}
+
+absl::StatusOr<IssuedToken> TokenRealm::IssueTokenUnmetered(const RequestContext& ctx,
+                                                            const TokenRequest& request) {
   if (options_.service.empty() || signer_ == nullptr) return RealmDisabled();
   if (request.service != options_.service) {
     return WithErrorDetail(

@@ -58,6 +58,7 @@
 #include "services/audit_log.h"
 #include "services/authorizer.h"
 #include "services/request_context.h"
+#include "services/token_realm_metrics.h"
 #include "services/types.h"
 #include "storage/registry_store.h"
 #include "storage/token_store.h"
@@ -148,10 +149,12 @@ struct MintedPullToken {
 class TokenRealm {
  public:
   // All references must outlive this object. `signer` may be null: then the realm cannot
-  // issue tokens (FAILED_PRECONDITION), but the management calls work.
+  // issue tokens (FAILED_PRECONDITION), but the management calls work. `metrics` (may be null)
+  // hears how each IssueToken ended.
   TokenRealm(storage::RegistryStore& registry_store, storage::TokenStore& token_store,
              const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
-             const Clock& clock, TokenRealmOptions options);
+             const Clock& clock, TokenRealmOptions options,
+             TokenRealmMetrics* metrics = nullptr);
 
   // Validates options (INVALID_ARGUMENT naming the option).
   static absl::Status ValidateOptions(const TokenRealmOptions& options);
@@ -224,6 +227,8 @@ class TokenRealm {
 
  private:
   struct Principal;
+  absl::StatusOr<IssuedToken> IssueTokenUnmetered(const RequestContext& ctx,
+                                                  const TokenRequest& request);
   absl::StatusOr<Principal> Authenticate(const TokenRequest& request, std::string_view addr_key,
                                          absl::Time now);
   // The principal a user name stands for (`pull+<id>` or `<workspace>+<id>`), still valid at
@@ -251,6 +256,7 @@ class TokenRealm {
   const crypto::JwtSigner* const signer_;
   const Clock& clock_;
   const TokenRealmOptions options_;
+  TokenRealmMetrics* const metrics_;
   Authorizer authz_;
   AuditLog audit_;
   // See TokenRealmOptions::cache_ttl. Keys: `<workspace>+<id>`, pull token id, throttle key.

@@ -4,11 +4,13 @@
 // (The same realm runs against PostgreSQL, the real registry and skopeo in tests/.)
 #include "services/token_realm.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "crypto/jws.h"
 #include "crypto/jwt.h"
@@ -67,6 +69,23 @@ std::unique_ptr<crypto::KeyRing> Ring() {
   return *crypto::KeyRing::Create(std::move(keys), 1);
 }
 
+// Counts what the realm reports, as "kind/outcome".
+class RecordingMetrics : public TokenRealmMetrics {
+ public:
+  void OnTokenRequest(PrincipalKind kind, Outcome outcome) override {
+    absl::MutexLock lock(&mu_);
+    ++counts_[std::string(Name(kind)) + "/" + Name(outcome)];
+  }
+  std::map<std::string, int> counts() {
+    absl::MutexLock lock(&mu_);
+    return counts_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, int> counts_ ABSL_GUARDED_BY(mu_);
+};
+
 class TokenRealmTest : public ::testing::Test {
  protected:
   TokenRealmTest()
@@ -75,7 +94,7 @@ class TokenRealmTest : public ::testing::Test {
         ring_(Ring()),
         key_(*crypto::SigningKey::FromPrivateKeyPem(*crypto::GenerateEs256KeyPem())),
         signer_(*key_),
-        realm_(store_, tokens_, *ring_, &signer_, clock_, Options()) {}
+        realm_(store_, tokens_, *ring_, &signer_, clock_, Options(), &metrics_) {}
 
   static TokenRealmOptions Options() {
     TokenRealmOptions o;
@@ -144,6 +163,7 @@ class TokenRealmTest : public ::testing::Test {
   std::unique_ptr<crypto::KeyRing> ring_;
   std::unique_ptr<crypto::SigningKey> key_;
   KeySigner signer_;
+  RecordingMetrics metrics_;
   TokenRealm realm_;
 };
 
@@ -337,6 +357,37 @@ TEST_F(TokenRealmTest, FailedLoginsThrottleTheAccountWithGrowingDelays) {
   ExpectInvalidCredentials(
       realm_.IssueToken(Client("10.0.3.1"), Basic("acme+builder", "ras_wrong", {})).status());
   EXPECT_TRUE(realm_.IssueToken(Client("10.9.9.9"), Basic("acme+builder", secret, {})).ok());
+}
+
+TEST_F(TokenRealmTest, MetricsSinkHearsKindAndOutcomeOfEveryRequest) {
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  const std::string secret(sa.secret.view());
+  EXPECT_TRUE(realm_.IssueToken(Client("10.9.9.9"), Basic("acme+builder", secret, {})).ok());
+  EXPECT_TRUE(realm_.IssueToken(Client("10.9.9.9"), Basic("acme+builder", secret, {})).ok());
+  for (int i = 0; i < 6; ++i) {
+    (void)realm_.IssueToken(Client("10.0.1." + std::to_string(i)),
+                            Basic("acme+builder", "ras_wrong", {}));
+  }
+  EXPECT_FALSE(realm_.IssueToken(Client("10.9.9.9"), Basic("acme+builder", secret, {})).ok());
+  (void)realm_.IssueToken(Client("10.9.9.8"), Basic("pull+AAAAAAAAAAAAAAAAAAAAAA", "rpt_x", {}));
+  (void)realm_.IssueToken(Client("10.9.9.8"), Basic("", "", {}));
+  TokenRequest bad = Basic("nobody", "pw", {"repository:acme/web:pull"});
+  bad.service = "elsewhere";
+  (void)realm_.IssueToken(Client("10.9.9.8"), bad);
+  TokenRequest refresh;
+  refresh.service = kService;
+  refresh.grant_type = TokenGrantType::kRefreshToken;
+  refresh.refresh_token = SecretString("rrt_nope.nope");
+  (void)realm_.IssueToken(Client("10.9.9.7"), refresh);
+  EXPECT_EQ(metrics_.counts(), (std::map<std::string, int>{
+                                   {"service_account/issued", 2},
+                                   {"service_account/invalid_credentials", 6},
+                                   {"service_account/throttled", 1},
+                                   {"pull_token/invalid_credentials", 1},
+                                   {"anonymous/issued", 1},
+                                   {"unknown/invalid_request", 1},
+                                   {"refresh_token/invalid_credentials", 1},
+                               }));
 }
 
 TEST_F(TokenRealmTest, FailedLoginsThrottleTheClientAddressAcrossAccounts) {

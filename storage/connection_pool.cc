@@ -1,5 +1,6 @@
 #include "storage/connection_pool.h"
 
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <utility>
@@ -92,27 +93,54 @@ int ConnectionPool::idle_count() const {
   return static_cast<int>(idle_.size());
 }
 
+void ConnectionPool::NotifyLocked() const {
+  if (options_.observer == nullptr) return;
+  const int idle = static_cast<int>(idle_.size());
+  options_.observer->OnState(open_ - idle, idle, waiting_);
+}
+
 absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
+  const auto start = std::chrono::steady_clock::now();
+  PoolObserver* const observer = options_.observer;
+  auto acquired = [&] {
+    if (observer != nullptr) {
+      observer->OnAcquired(absl::FromChrono(std::chrono::steady_clock::now() - start));
+    }
+  };
   {
     absl::MutexLock lock(&mu_);
-    if (!mu_.AwaitWithTimeout(absl::Condition(this, &ConnectionPool::CanAcquireLocked),
-                              options_.acquire_timeout)) {
-      return absl::UnavailableError(
-          "no database connection became free within acquire_timeout");
+    if (!CanAcquireLocked()) {
+      ++waiting_;
+      NotifyLocked();
+      const bool free = mu_.AwaitWithTimeout(
+          absl::Condition(this, &ConnectionPool::CanAcquireLocked), options_.acquire_timeout);
+      --waiting_;
+      NotifyLocked();
+      if (!free) {
+        if (observer != nullptr) observer->OnError(PoolObserver::Error::kAcquireTimeout);
+        return absl::UnavailableError(
+            "no database connection became free within acquire_timeout");
+      }
     }
     if (!idle_.empty()) {
       std::unique_ptr<pqxx::connection> conn = std::move(idle_.back());
       idle_.pop_back();
+      NotifyLocked();
+      acquired();
       return Lease(this, std::move(conn));
     }
     ++open_;  // reserve the slot while connecting without the lock
+    NotifyLocked();
   }
   absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = Connect();
   if (!conn.ok()) {
     absl::MutexLock lock(&mu_);
     --open_;
+    NotifyLocked();
+    if (observer != nullptr) observer->OnError(PoolObserver::Error::kConnectFailed);
     return conn.status();
   }
+  acquired();
   return Lease(this, *std::move(conn));
 }
 
@@ -149,14 +177,19 @@ void ConnectionPool::Return(std::unique_ptr<pqxx::connection> conn, bool broken)
     absl::MutexLock lock(&mu_);
     if (conn != nullptr && !broken && conn->is_open()) {
       idle_.push_back(std::move(conn));
+      NotifyLocked();
       return;
     }
     --open_;
+    if (options_.observer != nullptr) {
+      options_.observer->OnError(PoolObserver::Error::kConnectionBroken);
+    }
     if (broken) {
       // The usual cause is a restart or failover, which broke the idle connections too.
       open_ -= static_cast<int>(idle_.size());
       discard.swap(idle_);
     }
+    NotifyLocked();
   }
   // Closing happens outside the lock; `conn` and `discard` are destroyed here.
 }

@@ -27,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "pqxx/connection"
+#include "storage/pool_observer.h"
 
 namespace registryauth::storage {
 
@@ -41,6 +42,8 @@ struct ConnectionPoolOptions {
   // Runs on every new connection before first use, e.g. to prepare statements. May throw
   // libpqxx exceptions (the connection is then discarded and Acquire fails).
   std::function<void(pqxx::connection&)> on_connect;
+  // Told about the pool's counts and failures (metrics); may be null. Must outlive the pool.
+  PoolObserver* observer = nullptr;
 };
 
 class ConnectionPool {
@@ -90,6 +93,7 @@ class ConnectionPool {
   bool CanAcquireLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect();
   void Return(std::unique_ptr<pqxx::connection> conn, bool broken);
+  void NotifyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ConnectionPoolOptions options_;
   const std::string conninfo_;  // dsn with the pool's settings; holds the password
@@ -97,6 +101,7 @@ class ConnectionPool {
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + leased + being opened
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;  // Acquire calls waiting for a free slot
 };
 
 }  // namespace registryauth::storage

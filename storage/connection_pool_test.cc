@@ -6,8 +6,11 @@
 
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "pqxx/nontransaction"
@@ -45,6 +48,50 @@ int ClosedPort() {
   return server.port();  // closed when `server` goes
 }
 
+// Records what a pool reports.
+class RecordingObserver : public PoolObserver {
+ public:
+  struct State {
+    int in_use, idle, waiting;
+  };
+  void OnState(int in_use, int idle, int waiting) override {
+    absl::MutexLock lock(&mu_);
+    states_.push_back({in_use, idle, waiting});
+  }
+  void OnError(Error error) override {
+    absl::MutexLock lock(&mu_);
+    errors_.push_back(error);
+  }
+  void OnAcquired(absl::Duration) override {
+    absl::MutexLock lock(&mu_);
+    ++acquired_;
+  }
+  State last() {
+    absl::MutexLock lock(&mu_);
+    return states_.empty() ? State{-1, -1, -1} : states_.back();
+  }
+  std::vector<Error> errors() {
+    absl::MutexLock lock(&mu_);
+    return errors_;
+  }
+  int acquired() {
+    absl::MutexLock lock(&mu_);
+    return acquired_;
+  }
+  // Blocks until some caller is reported waiting.
+  void AwaitWaiting() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](std::vector<State>* s) { return !s->empty() && s->back().waiting > 0; }, &states_));
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<State> states_ ABSL_GUARDED_BY(mu_);
+  std::vector<Error> errors_ ABSL_GUARDED_BY(mu_);
+  int acquired_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 int BackendPid(pqxx::connection& conn) {
   pqxx::nontransaction txn(conn);
   return txn.exec("SELECT pg_backend_pid()")[0][0].as<int>();
@@ -75,6 +122,20 @@ TEST(ConnectionPoolTest, ClosedPortIsUnavailableAtOnce) {
   EXPECT_EQ((*pool)->open_count(), 0);  // the failed slot is given back
 }
 
+TEST(ConnectionPoolTest, ObserverHearsOfFailedConnects) {
+  RecordingObserver observer;
+  ConnectionPoolOptions options;
+  options.dsn = absl::StrCat("host=127.0.0.1 port=", ClosedPort());
+  options.observer = &observer;
+  absl::StatusOr<std::unique_ptr<ConnectionPool>> pool = ConnectionPool::Create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  EXPECT_FALSE((*pool)->Acquire().ok());
+  EXPECT_EQ(observer.errors(), std::vector<PoolObserver::Error>{
+                                   PoolObserver::Error::kConnectFailed});
+  EXPECT_EQ(observer.last().in_use, 0);  // the reserved slot was given back
+  EXPECT_EQ(observer.acquired(), 0);
+}
+
 TEST(ConnectionPoolTest, SilentServerTimesOutAfterConnectTimeout) {
   SilentServer server;
   ConnectionPoolOptions options;
@@ -99,8 +160,9 @@ class ConnectionPoolDbTest : public ::testing::Test {
     db_ = *std::move(db);
   }
 
-  std::unique_ptr<ConnectionPool> MakePool(int size) {
+  std::unique_ptr<ConnectionPool> MakePool(int size, PoolObserver* observer = nullptr) {
     ConnectionPoolOptions options;
+    options.observer = observer;
     options.dsn = db_->dsn();
     options.size = size;
     options.acquire_timeout = absl::Milliseconds(300);
@@ -179,6 +241,42 @@ TEST_F(ConnectionPoolDbTest, TerminatedConnectionIsReplacedAfterAtMostOneFailure
   EXPECT_NE(new_pid, 0);
   EXPECT_NE(new_pid, old_pid);
   EXPECT_EQ(pool->open_count(), 1);
+}
+
+TEST_F(ConnectionPoolDbTest, ObserverSeesInUseWaitingAndErrors) {
+  RecordingObserver observer;
+  std::unique_ptr<ConnectionPool> pool = MakePool(1, &observer);
+  ASSERT_NE(pool, nullptr);
+  absl::StatusOr<ConnectionPool::Lease> held = pool->Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(observer.last().in_use, 1);
+  EXPECT_EQ(observer.last().idle, 0);
+  EXPECT_EQ(observer.acquired(), 1);
+
+  // A second caller waits (reported), and gets the connection once it comes back.
+  absl::StatusOr<ConnectionPool::Lease> second = absl::UnknownError("not yet");
+  std::thread waiter([&] { second = pool->Acquire(); });
+  observer.AwaitWaiting();
+  EXPECT_EQ(observer.last().waiting, 1);
+  held = absl::CancelledError("released");
+  waiter.join();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(observer.last().waiting, 0);
+  EXPECT_EQ(observer.last().in_use, 1);
+  EXPECT_EQ(observer.acquired(), 2);
+  EXPECT_TRUE(observer.errors().empty());
+
+  // Nobody gives it back in time: an acquire timeout.
+  EXPECT_FALSE(pool->Acquire().ok());
+  EXPECT_EQ(observer.errors(), std::vector<PoolObserver::Error>{
+                                   PoolObserver::Error::kAcquireTimeout});
+  // A broken lease is reported and discarded.
+  second->MarkBroken();
+  second = absl::CancelledError("released");
+  EXPECT_EQ(observer.errors().back(), PoolObserver::Error::kConnectionBroken);
+  EXPECT_EQ(observer.last().in_use, 0);
+  EXPECT_EQ(observer.last().idle, 0);
+  EXPECT_EQ(observer.last().waiting, 0);
 }
 
 TEST_F(ConnectionPoolDbTest, StatementTimeoutCancelsLongQueries) {

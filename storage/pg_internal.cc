@@ -40,6 +40,7 @@ ConnectionPoolOptions MakePoolOptions(PostgresOptions options,
   pool_options.acquire_timeout = options.acquire_timeout;
   pool_options.statement_timeout = options.statement_timeout;
   pool_options.on_connect = std::move(on_connect);
+  pool_options.observer = options.pool_observer;
   return pool_options;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "storage/pool_observer.h"
 
 namespace registryauth::storage {
 
@@ -19,6 +20,9 @@ struct PostgresOptions {
   absl::Duration connect_timeout = absl::Seconds(3);
   absl::Duration acquire_timeout = absl::Seconds(5);
   absl::Duration statement_timeout = absl::Seconds(10);
+  // Told about the store's connection pool (metrics); may be null. Not owned; must outlive the
+  // store. Each store has its own pool, so give each its own observer.
+  PoolObserver* pool_observer = nullptr;
 };
 
 }  // namespace registryauth::storage

@@ -77,6 +77,9 @@ if [ -n "$http_port" ]; then
   check "readyz 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/readyz")" = 200 ]
   tables=$(psql "$dsn" -tAc "SELECT count(*) FROM schema_migrations")
   check "migrations applied at start-up" [ "${tables:-0}" -ge 1 ]
+  metrics=$(curl -s "http://127.0.0.1:$http_port/metrics")
+  check "metrics count the readyz health check" grep -q \
+    '^grpc_server_handled_total{grpc_service="grpc.health.v1.Health",grpc_method="Check",grpc_type="unary",grpc_code="OK"} [1-9]' <<<"$metrics"
 fi
 
 # --- key rotation with the daemon running: `registry-authd keys ...` and SIGHUP
@@ -132,6 +135,11 @@ rc=$?
 check "SIGTERM exits 0" [ "$rc" -eq 0 ]
 check "shutdown logged" grep -q "stopped" "$work/log"
 check "log shows no DSN password" absent "password=" "$(cat "$work/log")"
+check "every log line is one JSON object (default --log_format=json)" python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines and all(isinstance(json.loads(l), dict) for l in lines)' "$work/log"
+check "the access log has the readyz request" grep -q '"message":"http request".*"route":"/readyz","status":200' "$work/log"
 
 # --- the token realm: signing keys from the CLI, /token served, SIGHUP reloads the keys, and
 # adapter-only mode in front of it

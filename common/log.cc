@@ -1,0 +1,204 @@
+#include "common/log.h"
+
+#include <atomic>
+#include <cstdio>
+
+#include "absl/time/clock.h"
+#include "common/utf8.h"
+
+namespace registryauth {
+namespace {
+
+std::atomic<int> g_format{static_cast<int>(LogFormat::kText)};
+std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
+
+const char* TextLevel(LogLevel level) {
+  switch (level) {
+    case LogLevel::kInfo: return "INFO";
+    case LogLevel::kWarning: return "WARN";
+    case LogLevel::kError: return "ERROR";
+  }
+  return "INFO";
+}
+
+const char* JsonLevel(LogLevel level) {
+  switch (level) {
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarning: return "warning";
+    case LogLevel::kError: return "error";
+  }
+  return "info";
+}
+
+// A text-format value goes bare when it is plain printable ASCII without spaces, quotes or '=',
+// else as a JSON string, so `key=value` pairs stay unambiguous on one line.
+void AppendTextValue(std::string* out, const LogValue& value) {
+  const std::string& s = value.text();
+  bool bare = !value.quoted() || !s.empty();
+  if (value.quoted()) {
+    for (char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c <= 0x20 || c >= 0x7F || c == '"' || c == '=' || c == '\\') {
+        bare = false;
+        break;
+      }
+    }
+  }
+  if (bare) {
+    *out += s;
+  } else {
+    AppendJsonString(out, s);
+  }
+}
+
+// The message of a text line: one line whatever it holds (newlines and other control
+// characters escaped as in JSON, invalid UTF-8 replaced).
+void AppendTextMessage(std::string* out, std::string_view message) {
+  std::string quoted;
+  AppendJsonString(&quoted, message);
+  std::string_view inner(quoted);
+  inner = inner.substr(1, inner.size() - 2);
+  // Keep quotes and backslashes as they were: only control characters need escaping here.
+  for (size_t i = 0; i < inner.size(); ++i) {
+    if (inner[i] == '\\' && i + 1 < inner.size() && (inner[i + 1] == '"' || inner[i + 1] == '\\')) {
+      *out += inner[i + 1];
+      ++i;
+    } else {
+      *out += inner[i];
+    }
+  }
+}
+
+}  // namespace
+
+void SetLogFormat(LogFormat format) { g_format.store(static_cast<int>(format)); }
+void SetMinLogLevel(LogLevel level) { g_min_level.store(static_cast<int>(level)); }
+LogFormat GetLogFormat() { return static_cast<LogFormat>(g_format.load()); }
+LogLevel GetMinLogLevel() { return static_cast<LogLevel>(g_min_level.load()); }
+bool LogEnabled(LogLevel level) {
+  return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed);
+}
+
+bool ParseLogFormat(std::string_view text, LogFormat* out) {
+  if (text == "json") {
+    *out = LogFormat::kJson;
+  } else if (text == "text") {
+    *out = LogFormat::kText;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool ParseLogLevel(std::string_view text, LogLevel* out) {
+  if (text == "info") {
+    *out = LogLevel::kInfo;
+  } else if (text == "warning" || text == "warn") {
+    *out = LogLevel::kWarning;
+  } else if (text == "error") {
+    *out = LogLevel::kError;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+LogValue::LogValue(double d) : quoted_(false) {
+  if (!(d == d) || d > 1e300 || d < -1e300) {
+    text_ = "null";  // JSON has no NaN or infinity
+    return;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.3f", d);
+  text_ = buf;
+}
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->reserve(out->size() + s.size() + 2);
+  *out += '"';
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) {
+        *out += "\\ufffd";
+        ++i;
+      } else {
+        out->append(s.data() + i, n);
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      case '\b': *out += "\\b"; break;
+      case '\f': *out += "\\f"; break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          *out += "\\u00";
+          *out += kHex[c >> 4];
+          *out += kHex[c & 0xF];
+        } else {
+          *out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  *out += '"';
+}
+
+std::string FormatLogLine(LogFormat format, absl::Time time, LogLevel level,
+                          std::string_view message, std::initializer_list<LogField> fields) {
+  const std::string when =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+  std::string line;
+  if (format == LogFormat::kJson) {
+    line += "{\"time\":\"";
+    line += when;
+    line += "\",\"level\":\"";
+    line += JsonLevel(level);
+    line += "\",\"message\":";
+    AppendJsonString(&line, message);
+    for (const LogField& f : fields) {
+      line += ',';
+      AppendJsonString(&line, f.key);
+      line += ':';
+      if (f.value.quoted()) {
+        AppendJsonString(&line, f.value.text());
+      } else {
+        line += f.value.text();
+      }
+    }
+    line += "}\n";
+    return line;
+  }
+  line += when;
+  line += ' ';
+  line += TextLevel(level);
+  line += ' ';
+  AppendTextMessage(&line, message);
+  for (const LogField& f : fields) {
+    line += ' ';
+    AppendTextMessage(&line, f.key);
+    line += '=';
+    AppendTextValue(&line, f.value);
+  }
+  line += '\n';
+  return line;
+}
+
+void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+  if (!LogEnabled(level)) return;
+  const std::string line = FormatLogLine(GetLogFormat(), absl::Now(), level, message, fields);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+void Log(LogLevel level, std::string_view message) { Log(level, message, {}); }
+
+}  // namespace registryauth

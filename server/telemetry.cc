@@ -1,0 +1,169 @@
+#include "server/telemetry.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace registryauth::server {
+
+using observability::Counter;
+using observability::Gauge;
+using observability::Histogram;
+
+// The series of one pool, looked up once, so every report is a few atomics.
+class Telemetry::PoolMetrics : public storage::PoolObserver {
+ public:
+  PoolMetrics(Telemetry& t, const std::string& name)
+      : in_use_(t.pool_connections_.WithLabels({name, "in_use"})),
+        idle_(t.pool_connections_.WithLabels({name, "idle"})),
+        waiting_(t.pool_waiting_.WithLabels({name})),
+        acquire_timeout_(t.pool_errors_.WithLabels({name, "acquire_timeout"})),
+        connect_failed_(t.pool_errors_.WithLabels({name, "connect_failed"})),
+        broken_(t.pool_errors_.WithLabels({name, "connection_broken"})),
+        acquire_(t.pool_acquire_.WithLabels({name})) {}
+
+  void OnState(int in_use, int idle, int waiting) override {
+    in_use_.Set(in_use);
+    idle_.Set(idle);
+    waiting_.Set(waiting);
+  }
+  void OnError(Error error) override {
+    switch (error) {
+      case Error::kAcquireTimeout: acquire_timeout_.Increment(); break;
+      case Error::kConnectFailed: connect_failed_.Increment(); break;
+      case Error::kConnectionBroken: broken_.Increment(); break;
+    }
+  }
+  void OnAcquired(absl::Duration waited) override {
+    acquire_.Observe(absl::ToDoubleSeconds(waited));
+  }
+
+ private:
+  Gauge& in_use_;
+  Gauge& idle_;
+  Gauge& waiting_;
+  Counter& acquire_timeout_;
+  Counter& connect_failed_;
+  Counter& broken_;
+  Histogram& acquire_;
+};
+
+// Every (kind, outcome) series exists from the start (at 0), so rates work from the first
+// scrape.
+class Telemetry::RealmMetrics : public services::TokenRealmMetrics {
+ public:
+  static constexpr int kKinds = 5;
+  static constexpr int kOutcomes = 5;
+
+  explicit RealmMetrics(observability::Registry& registry) {
+    observability::CounterFamily& tokens = registry.AddCounter(
+        "registry_auth_tokens_total",
+        "Token realm (/token) requests by the kind of principal they named and how they ended.",
+        {"principal_kind", "outcome"});
+    observability::CounterFamily& throttled = registry.AddCounter(
+        "registry_auth_token_throttled_total",
+        "Token realm requests refused because of too many failed logins (per account or "
+        "client address), by the kind of principal they named.",
+        {"principal_kind"});
+    for (int k = 0; k < kKinds; ++k) {
+      const char* kind = Name(static_cast<PrincipalKind>(k));
+      throttled_[k] = &throttled.WithLabels({kind});
+      for (int o = 0; o < kOutcomes; ++o) {
+        tokens_[k][o] = &tokens.WithLabels({kind, Name(static_cast<Outcome>(o))});
+      }
+    }
+  }
+
+  void OnTokenRequest(PrincipalKind kind, Outcome outcome) override {
+    const int k = static_cast<int>(kind);
+    const int o = static_cast<int>(outcome);
+    if (k < 0 || k >= kKinds || o < 0 || o >= kOutcomes) return;
+    tokens_[k][o]->Increment();
+    if (outcome == Outcome::kThrottled) throttled_[k]->Increment();
+  }
+
+ private:
+  std::array<std::array<Counter*, kOutcomes>, kKinds> tokens_{};
+  std::array<Counter*, kKinds> throttled_{};
+};
+
+Telemetry::Telemetry()
+    : pool_connections_(registry_.AddGauge(
+          "registry_auth_db_pool_connections",
+          "Database connections of a pool: in_use (leased or being opened) and idle.",
+          {"pool", "state"})),
+      pool_max_(registry_.AddGauge("registry_auth_db_pool_max_connections",
+                                   "The configured size of a database connection pool.",
+                                   {"pool"})),
+      pool_waiting_(registry_.AddGauge(
+          "registry_auth_db_pool_waiting",
+          "Callers waiting for a free connection of a database pool.", {"pool"})),
+      pool_errors_(registry_.AddCounter(
+          "registry_auth_db_pool_errors_total",
+          "Database pool failures: acquire_timeout (no connection free in time), "
+          "connect_failed, connection_broken.",
+          {"pool", "kind"})),
+      pool_acquire_(registry_.AddHistogram(
+          "registry_auth_db_pool_acquire_seconds",
+          "Time to get a connection from a database pool (including opening one).", {"pool"},
+          observability::LatencyBuckets())),
+      encryption_keys_(registry_.AddGauge(
+          "registry_auth_encryption_key_loaded",
+          "1 for each AES key id in the loaded key ring; 0 for ids that were loaded earlier "
+          "in this process and are gone.",
+          {"key_id"})),
+      encryption_primary_(registry_.AddGauge(
+          "registry_auth_encryption_primary_key_id",
+          "The id of the primary AES key (the one new secrets are encrypted with).", {})),
+      signing_keys_(registry_.AddGauge(
+          "registry_auth_signing_key_loaded",
+          "Token signing keys by set-file id: 2 signing (active), 1 published (next or "
+          "retiring), 0 no longer loaded.",
+          {"key_id"})),
+      realm_(std::make_unique<RealmMetrics>(registry_)) {}
+
+Telemetry::~Telemetry() = default;
+
+storage::PoolObserver& Telemetry::pool(const std::string& name, int max_connections) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<PoolMetrics>& p = pools_[name];
+  if (p == nullptr) p = std::make_unique<PoolMetrics>(*this, name);
+  pool_max_.WithLabels({name}).Set(max_connections);
+  return *p;
+}
+
+services::TokenRealmMetrics& Telemetry::token_realm() { return *realm_; }
+
+void Telemetry::SetEncryptionKeys(const std::vector<uint32_t>& ids, uint32_t primary) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> now;
+  for (uint32_t id : ids) now.push_back(std::to_string(id));
+  for (const std::string& id : now) {
+    if (std::find(encryption_ids_.begin(), encryption_ids_.end(), id) == encryption_ids_.end()) {
+      encryption_ids_.push_back(id);
+    }
+  }
+  for (const std::string& id : encryption_ids_) {
+    const bool loaded = std::find(now.begin(), now.end(), id) != now.end();
+    encryption_keys_.WithLabels({id}).Set(loaded ? 1 : 0);
+  }
+  encryption_primary_.Get().Set(primary);
+}
+
+void Telemetry::SetSigningKeys(const std::vector<SigningKey>& keys) {
+  absl::MutexLock lock(&mu_);
+  for (const SigningKey& k : keys) {
+    if (std::find(signing_ids_.begin(), signing_ids_.end(), k.id) == signing_ids_.end()) {
+      signing_ids_.push_back(k.id);
+    }
+  }
+  for (const std::string& id : signing_ids_) {
+    double value = 0;
+    for (const SigningKey& k : keys) {
+      if (k.id == id) value = k.active ? 2 : 1;
+    }
+    signing_keys_.WithLabels({id}).Set(value);
+  }
+}
+
+}  // namespace registryauth::server

@@ -1,0 +1,67 @@
+#include "server/telemetry.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace registryauth::server {
+namespace {
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(TelemetryTest, PoolObserverFeedsGaugesCountersAndHistogram) {
+  Telemetry t;
+  storage::PoolObserver& pool = t.pool("registry", 8);
+  EXPECT_EQ(&pool, &t.pool("registry", 8));
+  pool.OnState(3, 2, 1);
+  pool.OnError(storage::PoolObserver::Error::kAcquireTimeout);
+  pool.OnError(storage::PoolObserver::Error::kAcquireTimeout);
+  pool.OnError(storage::PoolObserver::Error::kConnectionBroken);
+  pool.OnAcquired(absl::Milliseconds(2));
+  const std::string text = t.registry().Render();
+  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_connections{pool=\"registry\",state=\"in_use\"} 3\n")) << text;
+  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_connections{pool=\"registry\",state=\"idle\"} 2\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_waiting{pool=\"registry\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_max_connections{pool=\"registry\"} 8\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_errors_total{pool=\"registry\",kind=\"acquire_timeout\"} 2\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_errors_total{pool=\"registry\",kind=\"connection_broken\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_errors_total{pool=\"registry\",kind=\"connect_failed\"} 0\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_acquire_seconds_bucket{pool=\"registry\",le=\"0.0025\"} 1\n"));
+}
+
+TEST(TelemetryTest, TokenRealmOutcomesAndThrottles) {
+  Telemetry t;
+  using M = services::TokenRealmMetrics;
+  t.token_realm().OnTokenRequest(M::PrincipalKind::kServiceAccount, M::Outcome::kIssued);
+  t.token_realm().OnTokenRequest(M::PrincipalKind::kServiceAccount, M::Outcome::kThrottled);
+  t.token_realm().OnTokenRequest(M::PrincipalKind::kPullToken, M::Outcome::kThrottled);
+  const std::string text = t.registry().Render();
+  EXPECT_TRUE(Contains(text, "registry_auth_tokens_total{principal_kind=\"service_account\",outcome=\"issued\"} 1\n")) << text;
+  EXPECT_TRUE(Contains(text, "registry_auth_tokens_total{principal_kind=\"anonymous\",outcome=\"issued\"} 0\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_token_throttled_total{principal_kind=\"service_account\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_token_throttled_total{principal_kind=\"pull_token\"} 1\n"));
+}
+
+TEST(TelemetryTest, KeyGaugesFollowReloads) {
+  Telemetry t;
+  t.SetEncryptionKeys({1, 2}, 2);
+  t.SetSigningKeys({{"k1", true}, {"k2", false}});
+  std::string text = t.registry().Render();
+  EXPECT_TRUE(Contains(text, "registry_auth_encryption_key_loaded{key_id=\"1\"} 1\n")) << text;
+  EXPECT_TRUE(Contains(text, "registry_auth_encryption_primary_key_id 2\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_signing_key_loaded{key_id=\"k1\"} 2\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_signing_key_loaded{key_id=\"k2\"} 1\n"));
+  t.SetEncryptionKeys({2, 3}, 3);
+  t.SetSigningKeys({{"k2", true}});
+  text = t.registry().Render();
+  EXPECT_TRUE(Contains(text, "registry_auth_encryption_key_loaded{key_id=\"1\"} 0\n")) << text;
+  EXPECT_TRUE(Contains(text, "registry_auth_encryption_key_loaded{key_id=\"3\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_encryption_primary_key_id 3\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_signing_key_loaded{key_id=\"k1\"} 0\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_signing_key_loaded{key_id=\"k2\"} 2\n"));
+}
+
+}  // namespace
+}  // namespace registryauth::server
