@@ -11,7 +11,6 @@
 #include "common/secret.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "services/names.h"
@@ -225,17 +224,20 @@ class CallScope {
   // What the caller claimed, for the record of a refused call (never an API key).
   std::string presented_identity() const { return "unauthenticated"; }
 
+  // The access-log line of every call is the telemetry interceptor's
+  // (observability/grpc_telemetry.h); a failed call adds one line with what only the service
+  // knows: the error message (secret-free by construction) and the end user acted for.
   grpc::Status Done(grpc::Status status) {
-    const std::string line = absl::StrCat(
-        "rpc=", method_, " request_id=", request_id_,
-        " caller=", ctx_.caller.identity.empty() ? "-" : ctx_.caller.identity,
-        ctx_.on_behalf_of.empty() ? "" : absl::StrCat(" user=", ctx_.on_behalf_of),
-        " peer=", peer_, " code=", CodeName(status.error_code()),
-        " ms=", absl::StrFormat("%.2f", absl::ToDoubleMilliseconds(absl::Now() - start_)));
-    if (status.ok()) {
-      LOG_INFO(line);
-    } else {
-      LOG_WARNING(absl::StrCat(line, " error=\"", status.error_message().substr(0, 300), "\""));
+    if (!status.ok()) {
+      Log(LogLevel::kWarning, "rpc failed",
+          {{"rpc", method_},
+           {"request_id", request_id_},
+           {"caller", ctx_.caller.identity.empty() ? "-" : ctx_.caller.identity},
+           {"user", ctx_.on_behalf_of},
+           {"peer", peer_},
+           {"status", CodeName(status.error_code())},
+           {"duration_ms", absl::ToDoubleMilliseconds(absl::Now() - start_)},
+           {"error", status.error_message().substr(0, 300)}});
     }
     return status;
   }

@@ -409,8 +409,9 @@ TEST_F(CanaryTest, SecretAppearsOnlyInTheGetCredentialsResponse) {
   }
 
   // Positive controls: each haystack holds what it should, so an empty search cannot pass.
-  EXPECT_TRUE(absl::StrContains(logs, "rpc=GetCredentials")) << logs.substr(0, 2000);
-  EXPECT_TRUE(absl::StrContains(logs, "rpc=UpdateRegistryConfig"));
+  EXPECT_TRUE(absl::StrContains(logs, "RegistryAuthService/GetCredentials"))
+      << logs.substr(0, 2000);
+  EXPECT_TRUE(absl::StrContains(logs, "RegistryAuthService/UpdateRegistryConfig"));
   EXPECT_TRUE(absl::StrContains(audit, "\"GetCredentials\""));
   EXPECT_TRUE(absl::StrContains(rows, "registry_configs: "));
   EXPECT_TRUE(absl::StrContains(rows, "ghp_\u2026"));  // the secret hint
