@@ -1,11 +1,6 @@
 #include "observability/grpc_telemetry.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -19,11 +14,13 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
+#include "tests/support/stderr_capture.h"
 
 namespace registryauth::observability {
 namespace {
 
 namespace v1 = ::registryauth::v1;
+using ::registryauth::testing::StderrCapture;
 
 // Two methods: GetWorkspace answers OK (with a request id, as the real adapter does),
 // ListWorkspaces NOT_FOUND.
@@ -43,37 +40,6 @@ class TinyService final : public v1::RegistryAuthService::Service {
                               v1::GetCredentialsResponse*) override {
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "no");
   }
-};
-
-// Sends this process's stderr to a file while alive.
-class StderrCapture {
- public:
-  StderrCapture() {
-    const char* dir = std::getenv("TEST_TMPDIR");
-    path_ = std::string(dir != nullptr ? dir : "/tmp") + "/grpc_telemetry_log";
-    std::fflush(stderr);
-    saved_ = ::dup(2);
-    int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(fd, 2);
-    ::close(fd);
-  }
-  ~StderrCapture() { Stop(); }
-  std::string Stop() {
-    if (saved_ >= 0) {
-      std::fflush(stderr);
-      ::dup2(saved_, 2);
-      ::close(saved_);
-      saved_ = -1;
-    }
-    std::ifstream in(path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
- private:
-  std::string path_;
-  int saved_ = -1;
 };
 
 class GrpcTelemetryTest : public ::testing::Test {
@@ -199,7 +165,7 @@ TEST_F(GrpcTelemetryTest, GetCredentialsCountedByCallerName) {
 TEST_F(GrpcTelemetryTest, OneJsonAccessLinePerCall) {
   const LogFormat saved = GetLogFormat();
   SetLogFormat(LogFormat::kJson);
-  StderrCapture capture;
+  StderrCapture capture(::testing::TempDir() + "/grpc_telemetry_log");
   ASSERT_TRUE(GetWorkspace("frontend").ok());
   grpc::ClientContext ctx;
   ctx.AddMetadata("x-request-id", "client-id-7");

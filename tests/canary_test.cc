@@ -4,16 +4,12 @@
 // gRPC and over the HTTP adapter (bodies, error messages, error details, response metadata),
 // the audit table and the raw rows of every table. It must show up only in the GetCredentials
 // response. The callers' API keys get the same treatment.
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,12 +25,14 @@
 #include "server/server.h"
 #include "tests/support/http_client.h"
 #include "tests/support/live_server.h"
+#include "tests/support/stderr_capture.h"
 #include "tests/testing/pg_test_db.h"
 
 namespace registryauth {
 namespace {
 
 namespace v1 = ::registryauth::v1;
+using testing::StderrCapture;
 
 constexpr char kCanary[] = "ghp_CanaryPat7f3a9c41d2e85b60aa17c9e3f4d2b1e0";
 constexpr char kCanary2[] = "acr-canary-token-5d1c7e9b2a4f8e6d3c0b1a29";
@@ -43,37 +41,6 @@ std::string TempDir() {
   const char* dir = std::getenv("TEST_TMPDIR");
   return dir != nullptr ? dir : "/tmp";
 }
-
-// Sends this process's stderr (fd 2) to a file while alive; Stop() restores it and returns what
-// was written.
-class StderrCapture {
- public:
-  explicit StderrCapture(const std::string& path) : path_(path) {
-    std::fflush(stderr);
-    saved_ = ::dup(2);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(fd, 2);
-    ::close(fd);
-  }
-  ~StderrCapture() { Stop(); }
-
-  std::string Stop() {
-    if (saved_ >= 0) {
-      std::fflush(stderr);
-      ::dup2(saved_, 2);
-      ::close(saved_);
-      saved_ = -1;
-    }
-    std::ifstream in(path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
- private:
-  std::string path_;
-  int saved_ = -1;
-};
 
 // Everything a response carried back to the client, as one searchable text.
 std::string Seen(const grpc::ClientContext& ctx, const grpc::Status& status,

@@ -8,11 +8,8 @@
 //  - a canary secret stored through the server, fetched with GetCredentials and then used as a
 //    wrong password at /token (and as an API key, and in a query string) appears neither in the
 //    logs nor in the metrics; neither do the callers' API keys.
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -37,6 +34,7 @@
 #include "server/config.h"
 #include "tests/support/http_client.h"
 #include "tests/support/live_server.h"
+#include "tests/support/stderr_capture.h"
 #include "tests/support/subprocess.h"
 #include "tests/testing/pg_test_db.h"
 
@@ -44,6 +42,7 @@ namespace registryauth {
 namespace {
 
 namespace v1 = ::registryauth::v1;
+using testing::StderrCapture;
 
 constexpr char kCanary[] = "ghp_ObsCanary9d4e1f7a2b6c3e8d5f0a1b2c3d4e5f6a7";
 constexpr char kService[] = "registry.test";
@@ -92,36 +91,6 @@ std::map<std::string, double> ParseSamples(const std::string& text) {
   }
   return out;
 }
-
-// Sends this process's stderr (fd 2) to a file while alive; Stop() restores it and returns what
-// was written.
-class StderrCapture {
- public:
-  explicit StderrCapture(const std::string& path) : path_(path) {
-    std::fflush(stderr);
-    saved_ = ::dup(2);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(fd, 2);
-    ::close(fd);
-  }
-  ~StderrCapture() { Stop(); }
-  std::string Stop() {
-    if (saved_ >= 0) {
-      std::fflush(stderr);
-      ::dup2(saved_, 2);
-      ::close(saved_);
-      saved_ = -1;
-    }
-    std::ifstream in(path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
- private:
-  std::string path_;
-  int saved_ = -1;
-};
 
 // The forms a secret could take when it leaks.
 std::vector<std::string> Forms(const std::string& secret) {
