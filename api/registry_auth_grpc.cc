@@ -567,10 +567,7 @@ grpc::Status RegistryAuthGrpcService::TestConnection(grpc::ServerContext* contex
     s->set_detail(step.detail);
   }
   if (!probe.ok) {
-    // upstream::ProbeCategory mirrors services::ErrorCategory value for value.
-    ToProto(services::ErrorDetail{probe.reason,
-                                  static_cast<services::ErrorCategory>(
-                                      static_cast<int>(probe.category)),
+    ToProto(services::ErrorDetail{probe.reason, services::ToErrorCategory(probe.category),
                                   probe.retryable, probe.retry_after},
             response->mutable_error());
   }

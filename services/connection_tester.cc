@@ -59,11 +59,7 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig
   const absl::Time now = clock_.Now();
   deadline = std::min(deadline, now + options_.timeout);
   if (config.type == RegistryType::kGitHubApp && app_tokens_ == nullptr) {
-    return WithErrorDetail(
-        absl::FailedPreconditionError(
-            internal::Cat(FormatRegistryConfigName(config.workspace_id, config.id),
-                          ": GitHub App credentials are not enabled on this server")),
-        {kReasonUnsupportedRegistryType, ErrorCategory::kRegistry, false, absl::ZeroDuration()});
+    return UnsupportedRegistryType(config, kGitHubAppsDisabled);
   }
   if (deadline <= now) {
     return absl::DeadlineExceededError("TestConnection: the deadline has already passed");
@@ -115,12 +111,7 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig
       result.probe = TestGitHubApp(config, credentials, deadline);
       break;
     case RegistryType::kUnspecified:
-      return WithErrorDetail(
-          absl::FailedPreconditionError(
-              internal::Cat(FormatRegistryConfigName(config.workspace_id, config.id),
-                            ": unsupported registry type")),
-          {kReasonUnsupportedRegistryType, ErrorCategory::kRegistry, false,
-           absl::ZeroDuration()});
+      return UnsupportedRegistryType(config, "unsupported registry type");
   }
   result.status = result.probe.ok ? ValidationStatus::kValid : ValidationStatus::kInvalid;
   if (!result.probe.ok) result.error = FailingDetail(result.probe);

@@ -71,12 +71,7 @@ absl::StatusOr<Credentials> BuildCredentials(const RegistryConfig& config,
       c.username = config.app_id;
       break;
     default:
-      return WithErrorDetail(
-          absl::FailedPreconditionError(
-              internal::Cat(FormatRegistryConfigName(config.workspace_id, config.id),
-                            ": unsupported registry type")),
-          {kReasonUnsupportedRegistryType, ErrorCategory::kRegistry, false,
-           absl::ZeroDuration()});
+      return UnsupportedRegistryType(config, "unsupported registry type");
   }
   if (config.secret_ciphertext.empty()) return Incomplete(config, "no secret stored");
   absl::StatusOr<SecretString> secret = registry_service.DecryptSecret(config);
@@ -108,13 +103,22 @@ std::string GitHubHostOf(std::string_view api_base_url) {
   return host;
 }
 
+absl::Status UnsupportedRegistryType(const RegistryConfig& config, std::string_view why) {
+  return WithErrorDetail(
+      absl::FailedPreconditionError(
+          internal::Cat(FormatRegistryConfigName(config.workspace_id, config.id), ": ", why)),
+      {kReasonUnsupportedRegistryType, ErrorCategory::kRegistry, false, absl::ZeroDuration()});
+}
+
+ErrorCategory ToErrorCategory(upstream::ProbeCategory category) {
+  return static_cast<ErrorCategory>(static_cast<int>(category));
+}
+
 absl::Status WithUpstreamErrorDetail(absl::Status status) {
   std::optional<upstream::UpstreamFailure> f = upstream::GetUpstreamFailure(status);
   if (!f.has_value()) return status;
-  // upstream::ProbeCategory mirrors ErrorCategory value for value.
-  return WithErrorDetail(std::move(status),
-                         {f->reason, static_cast<ErrorCategory>(static_cast<int>(f->category)),
-                          f->retryable, f->retry_after});
+  return WithErrorDetail(std::move(status), {f->reason, ToErrorCategory(f->category),
+                                             f->retryable, f->retry_after});
 }
 
 }  // namespace registryauth::services

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "common/secret.h"
 #include "model/model.h"
+#include "services/error_detail.h"
 #include "services/registry_service.h"
 #include "upstream/github.h"
 
@@ -44,6 +45,10 @@ struct Credentials {
 };
 
 inline constexpr char kGhcrHost[] = "ghcr.io";
+// Why a GITHUB_APP configuration cannot be served by a server without an installation token
+// source.
+inline constexpr char kGitHubAppsDisabled[] =
+    "GitHub App credentials are not enabled on this server";
 // The user name git and GitHub's API expect with an installation access token.
 inline constexpr char kGitHubAppTokenUsername[] = "x-access-token";
 
@@ -63,6 +68,13 @@ upstream::GitHubAppInstallation AppInstallationOf(const RegistryConfig& config,
 // https://api.github.com, else the host[:port] of the API URL (GitHub Enterprise Server:
 // https://HOST/api/v3 -> HOST).
 std::string GitHubHostOf(std::string_view api_base_url);
+
+// FAILED_PRECONDITION "<configuration name>: <why>" with reason UNSUPPORTED_REGISTRY_TYPE
+// (category REGISTRY, not retryable): the configuration's type cannot be served here.
+absl::Status UnsupportedRegistryType(const RegistryConfig& config, std::string_view why);
+
+// upstream::ProbeCategory as ErrorCategory (the two mirror each other value for value).
+ErrorCategory ToErrorCategory(upstream::ProbeCategory category);
 
 // The Status of a failed upstream call (upstream/github.h UpstreamFailure payload) with the
 // matching ErrorDetail attached, so the transport can report category, reason and retry

@@ -438,11 +438,7 @@ absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& c
     ASSIGN_OR_RETURN(Credentials c, BuildCredentials(config, registry_));
     if (config.type != RegistryType::kGitHubApp) return c;
     if (app_tokens_ == nullptr) {
-      return WithErrorDetail(
-          absl::FailedPreconditionError(
-              internal::Cat(resource, ": GitHub App credentials are not enabled on this server")),
-          {kReasonUnsupportedRegistryType, ErrorCategory::kRegistry, false,
-           absl::ZeroDuration()});
+      return UnsupportedRegistryType(config, kGitHubAppsDisabled);
     }
     const absl::Time until = std::min(deadline, clock_.Now() + upstream_timeout_);
     absl::StatusOr<upstream::InstallationToken> token =
