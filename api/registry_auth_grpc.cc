@@ -56,6 +56,7 @@ void ToProto(const App& a, v1::App* out) {
         services::FormatRegistryConfigName(a.workspace_id, a.registry_config_id));
   }
   out->set_repository(a.workspace_id + "/" + a.id);
+  out->set_public_pull(a.public_pull);
   SetTime(a.create_time, [&] { return out->mutable_create_time(); });
   SetTime(a.update_time, [&] { return out->mutable_update_time(); });
   out->set_etag(RegistryService::EtagOf(a.version));
@@ -330,7 +331,7 @@ grpc::Status RegistryAuthGrpcService::CreateApp(grpc::ServerContext* context,
   REGAUTH_BEGIN_CALL(context);
   absl::StatusOr<App> a =
       api_.CreateApp(ctx, request->parent(), request->app_id(), request->app().display_name(),
-                         request->app().registry_config());
+                     request->app().registry_config(), request->app().public_pull());
   if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
   ToProto(*a, response);
   return scope.Done(grpc::Status::OK);
@@ -363,7 +364,8 @@ grpc::Status RegistryAuthGrpcService::UpdateApp(grpc::ServerContext* context,
   REGAUTH_BEGIN_CALL(context);
   const v1::App& in = request->app();
   absl::StatusOr<App> a = api_.UpdateApp(ctx, in.name(), in.display_name(), in.registry_config(),
-                                             ToFieldMask(request->update_mask()), in.etag());
+                                         ToFieldMask(request->update_mask()), in.etag(),
+                                         in.public_pull());
   if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
   ToProto(*a, response);
   return scope.Done(grpc::Status::OK);

@@ -56,10 +56,11 @@ Commands:
   workspaces update <id> --display-name=X [--etag=E]
   workspaces delete <id> [--force] [--etag=E]
 
-  apps create <workspace> <app> [--display-name=X] [--registry=<registry-id>]
+  apps create <workspace> <app> [--display-name=X] [--registry=<registry-id>] [--public-pull]
   apps get <workspace> <app>
   apps list <workspace> [--page-size=N] [--page-token=T] [--all]
-  apps update <workspace> <app> [--display-name=X] [--registry=<registry-id>] [--etag=E]
+  apps update <workspace> <app> [--display-name=X] [--registry=<registry-id>]
+      [--public-pull=true|false] [--etag=E]
   apps delete <workspace> <app> [--etag=E]
 
   registries create <workspace> <registry> --type=ghcr|acr|distribution|generic|github-app
@@ -119,7 +120,8 @@ const std::set<std::string>& ValueFlags() {
 
 const std::set<std::string>& BoolFlags() {
   static const auto* flags = new std::set<std::string>{"json", "all",     "force",
-                                                      "secret-stdin", "default", "help"};
+                                                      "secret-stdin", "default", "help",
+                                                      "public-pull"};
   return *flags;
 }
 
@@ -241,6 +243,7 @@ void PrintApp(std::ostream& out, const v1::App& a) {
                 {"registry_config", a.registry_config().empty() ? "(workspace default)"
                                                                 : a.registry_config()},
                 {"repository", a.repository()},
+                {"public_pull", a.public_pull() ? "true" : "false"},
                 {"create_time", a.has_create_time() ? Ts(a.create_time()) : ""},
                 {"update_time", a.has_update_time() ? Ts(a.update_time()) : ""},
                 {"etag", a.etag()}});
@@ -582,12 +585,15 @@ Outcome Apps(Command& cmd) {
   const std::string& verb = a.positional[1];
   auto app_name = [&] { return absl::StrCat(WsName(a.positional[2]), "/apps/", a.positional[3]); };
   if (verb == "create") {
-    if (auto e = Expect(a, 2, {"display-name", "registry"})) return Outcome::Usage(e->message());
+    if (auto e = Expect(a, 2, {"display-name", "registry", "public-pull"})) {
+      return Outcome::Usage(e->message());
+    }
     v1::CreateAppRequest req;
     req.set_parent(WsName(a.positional[2]));
     req.set_app_id(a.positional[3]);
     req.mutable_app()->set_display_name(a.Get("display-name"));
     req.mutable_app()->set_registry_config(RegistryRef(a.positional[2], a.Get("registry")));
+    req.mutable_app()->set_public_pull(a.Bool("public-pull"));
     v1::App resp;
     if (!cmd.Call(&Stub::CreateApp, req, &resp)) return Outcome::Code(1);
     cmd.json() ? cmd.PrintJson(resp) : PrintApp(cmd.out(), resp);
@@ -643,7 +649,7 @@ Outcome Apps(Command& cmd) {
     return Outcome::Code(0);
   }
   if (verb == "update") {
-    if (auto e = Expect(a, 2, {"display-name", "registry", "etag"})) {
+    if (auto e = Expect(a, 2, {"display-name", "registry", "public-pull", "etag"})) {
       return Outcome::Usage(e->message());
     }
     v1::UpdateAppRequest req;
@@ -657,8 +663,13 @@ Outcome Apps(Command& cmd) {
       req.mutable_app()->set_registry_config(RegistryRef(a.positional[2], a.Get("registry")));
       req.mutable_update_mask()->add_paths("registry_config");
     }
+    if (a.Has("public-pull")) {
+      req.mutable_app()->set_public_pull(a.Bool("public-pull"));
+      req.mutable_update_mask()->add_paths("public_pull");
+    }
     if (req.update_mask().paths().empty()) {
-      return Outcome::Usage("nothing to update: give --display-name and/or --registry");
+      return Outcome::Usage(
+          "nothing to update: give --display-name, --registry and/or --public-pull");
     }
     v1::App resp;
     if (!cmd.Call(&Stub::UpdateApp, req, &resp)) return Outcome::Code(1);

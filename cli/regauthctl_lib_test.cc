@@ -187,7 +187,17 @@ TEST_F(RegauthctlTest, AppsCommands) {
   EXPECT_TRUE(HasKv(created.out, "repository", "acme/web")) << created.out;
   Result list = Run({"apps", "list", "acme"});
   EXPECT_TRUE(absl::StrContains(list.out, "web   hub       acme/web")) << list.out;
+  EXPECT_TRUE(HasKv(created.out, "public_pull", "false")) << created.out;
   EXPECT_EQ(Run({"apps", "update", "acme", "web", "--display-name=Web"}).code, 0);
+  Result made_public = Run({"apps", "update", "acme", "web", "--public-pull"});
+  ASSERT_EQ(made_public.code, 0) << made_public.err;
+  EXPECT_TRUE(HasKv(made_public.out, "public_pull", "true")) << made_public.out;
+  EXPECT_TRUE(HasKv(made_public.out, "display_name", "Web")) << made_public.out;
+  EXPECT_TRUE(HasKv(Run({"apps", "update", "acme", "web", "--public-pull=false"}).out,
+                    "public_pull", "false"));
+  EXPECT_TRUE(HasKv(Run({"apps", "create", "acme", "api", "--public-pull"}).out, "public_pull",
+                    "true"));
+  EXPECT_EQ(Run({"apps", "update", "acme", "web", "--public-pull=maybe"}).code, 2);
   EXPECT_EQ(Run({"apps", "delete", "acme", "web"}).out, "deleted workspaces/acme/apps/web\n");
   EXPECT_EQ(Run({"apps", "get", "acme", "web"}).code, 1);
 }

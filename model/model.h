@@ -42,6 +42,9 @@ struct App {
   std::string display_name;
   // Id of a registry config in the same workspace; empty = the workspace's default.
   std::string registry_config_id;
+  // Anyone may pull the app's repository (`<workspace>/<app>`), anonymous clients included:
+  // the token realm grants pull on it to every requester. Push and delete are unaffected.
+  bool public_pull = false;
   absl::Time create_time = absl::InfinitePast();
   absl::Time update_time = absl::InfinitePast();
   int64_t version = 0;

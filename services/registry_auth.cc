@@ -157,11 +157,12 @@ absl::Status RegistryAuth::DeleteWorkspace(const RequestContext& ctx, std::strin
 absl::StatusOr<App> RegistryAuth::CreateApp(const RequestContext& ctx, std::string_view parent,
                                             std::string_view app_id,
                                             std::string_view display_name,
-                                            std::string_view registry_config_name) {
+                                            std::string_view registry_config_name,
+                                            bool public_pull) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
   absl::StatusOr<App> result = [&]() -> absl::StatusOr<App> {
     RETURN_IF_ERROR(authz_.Check(ctx, Operation::kManage, ws));
-    return registry_.CreateApp(parent, app_id, display_name, registry_config_name);
+    return registry_.CreateApp(parent, app_id, display_name, registry_config_name, public_pull);
   }();
   RecordChange(ctx, "CreateApp", FormatAppName(ws, app_id), result.status());
   return result;
@@ -184,11 +185,13 @@ absl::StatusOr<ListResult<App>> RegistryAuth::ListApps(const RequestContext& ctx
 absl::StatusOr<App> RegistryAuth::UpdateApp(const RequestContext& ctx, std::string_view name,
                                             std::string_view display_name,
                                             std::string_view registry_config_name,
-                                            const FieldMask& mask, std::string_view etag) {
+                                            const FieldMask& mask, std::string_view etag,
+                                            bool public_pull) {
   ASSIGN_OR_RETURN(AppName n, ParseAppName(name, "app.name"));
   absl::StatusOr<App> result = [&]() -> absl::StatusOr<App> {
     RETURN_IF_ERROR(authz_.Check(ctx, Operation::kManage, n.workspace_id));
-    return registry_.UpdateApp(name, display_name, registry_config_name, mask, etag);
+    return registry_.UpdateApp(name, display_name, registry_config_name, mask, etag,
+                               public_pull);
   }();
   RecordChange(ctx, "UpdateApp", FormatAppName(n.workspace_id, n.app_id), result.status());
   return result;

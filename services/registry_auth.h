@@ -78,14 +78,15 @@ class RegistryAuth {
   // ---- Apps
   absl::StatusOr<App> CreateApp(const RequestContext& ctx, std::string_view parent,
                                 std::string_view app_id, std::string_view display_name,
-                                std::string_view registry_config_name);
+                                std::string_view registry_config_name,
+                                bool public_pull = false);
   absl::StatusOr<App> GetApp(const RequestContext& ctx, std::string_view name);
   absl::StatusOr<ListResult<App>> ListApps(const RequestContext& ctx, std::string_view parent,
                                            int page_size, std::string_view page_token);
   absl::StatusOr<App> UpdateApp(const RequestContext& ctx, std::string_view name,
                                 std::string_view display_name,
                                 std::string_view registry_config_name, const FieldMask& mask,
-                                std::string_view etag);
+                                std::string_view etag, bool public_pull = false);
   absl::Status DeleteApp(const RequestContext& ctx, std::string_view name,
                          std::string_view etag);
 

@@ -338,7 +338,8 @@ absl::Status RegistryService::CheckAppRegistryConfig(std::string_view workspace_
 
 absl::StatusOr<App> RegistryService::CreateApp(std::string_view parent, std::string_view app_id,
                                                std::string_view display_name,
-                                               std::string_view registry_config_name) {
+                                               std::string_view registry_config_name,
+                                               bool public_pull) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
   RETURN_IF_ERROR(ValidateId(app_id, "app_id"));
   RETURN_IF_ERROR(ValidateDisplayName(display_name, "app.display_name"));
@@ -347,6 +348,7 @@ absl::StatusOr<App> RegistryService::CreateApp(std::string_view parent, std::str
   app.workspace_id = ws;
   app.id = std::string(app_id);
   app.display_name = std::string(display_name);
+  app.public_pull = public_pull;
   app.create_time = app.update_time = clock_.Now();
   absl::StatusOr<App> created = store_.CreateApp(app);
   if (absl::IsNotFound(created.status())) return Annotate(created, FormatWorkspaceName(ws));
@@ -371,18 +373,22 @@ absl::StatusOr<ListResult<App>> RegistryService::ListApps(std::string_view paren
 
 absl::StatusOr<App> RegistryService::UpdateApp(std::string_view name, std::string_view display_name,
                                                std::string_view registry_config_name,
-                                               const FieldMask& mask, std::string_view etag) {
+                                               const FieldMask& mask, std::string_view etag,
+                                               bool public_pull) {
   ASSIGN_OR_RETURN(AppName n, ParseAppName(name, "app.name"));
   ASSIGN_OR_RETURN(int64_t expected, ParseEtag(etag, "app.etag"));
   bool set_display_name = mask.empty() && !display_name.empty();
   bool set_registry_config = mask.empty() && !registry_config_name.empty();
+  bool set_public_pull = mask.empty() && public_pull;
   for (const std::string& path : mask) {
     if (path == "*") {
-      set_display_name = set_registry_config = true;
+      set_display_name = set_registry_config = set_public_pull = true;
     } else if (path == "display_name") {
       set_display_name = true;
     } else if (path == "registry_config") {
       set_registry_config = true;
+    } else if (path == "public_pull") {
+      set_public_pull = true;
     } else {
       return UnknownPath(path);
     }
@@ -397,6 +403,7 @@ absl::StatusOr<App> RegistryService::UpdateApp(std::string_view name, std::strin
   ASSIGN_OR_RETURN(App app, Annotate(store_.GetApp(n.workspace_id, n.app_id), app_name));
   if (set_display_name) app.display_name = std::string(display_name);
   if (set_registry_config) app.registry_config_id = registry_config_id;
+  if (set_public_pull) app.public_pull = public_pull;
   app.update_time = clock_.Now();
   return Annotate(store_.UpdateApp(app, expected), app_name);
 }

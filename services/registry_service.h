@@ -66,14 +66,15 @@ class RegistryService {
   // the same workspace (INVALID_ARGUMENT / NOT_FOUND `app.registry_config: ...`).
   absl::StatusOr<App> CreateApp(std::string_view parent, std::string_view app_id,
                                 std::string_view display_name,
-                                std::string_view registry_config_name);
+                                std::string_view registry_config_name,
+                                bool public_pull = false);
   absl::StatusOr<App> GetApp(std::string_view name);
   absl::StatusOr<ListResult<App>> ListApps(std::string_view parent, int page_size,
                                            std::string_view page_token);
   // Mask paths: `display_name`, `registry_config`.
   absl::StatusOr<App> UpdateApp(std::string_view name, std::string_view display_name,
                                 std::string_view registry_config_name, const FieldMask& mask,
-                                std::string_view etag);
+                                std::string_view etag, bool public_pull = false);
   absl::Status DeleteApp(std::string_view name, std::string_view etag);
 
   // ---- Registry configurations. `input.secret` is wiped once encrypted.

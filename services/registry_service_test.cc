@@ -280,6 +280,29 @@ TEST_F(RegistryServiceTest, UpdateAndDeleteApp) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(RegistryServiceTest, PublicPullIsSetOnCreateAndChangedThroughTheMask) {
+  absl::StatusOr<App> app = service_.CreateApp(kWs, "web", "Web", "", /*public_pull=*/true);
+  ASSERT_TRUE(app.ok()) << app.status();
+  EXPECT_TRUE(app->public_pull);
+  EXPECT_FALSE(service_.CreateApp(kWs, "api", "", "")->public_pull);
+  const std::string name = "workspaces/acme/apps/web";
+  // Without a mask a false value changes nothing (it cannot be told from "not given").
+  absl::StatusOr<App> u = service_.UpdateApp(name, "Web 2", "", {}, "", false);
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_TRUE(u->public_pull);
+  EXPECT_EQ(u->display_name, "Web 2");
+  // Named in the mask, it is turned off, and only it changes.
+  u = service_.UpdateApp(name, "", "", {"public_pull"}, "", false);
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_FALSE(u->public_pull);
+  EXPECT_EQ(u->display_name, "Web 2");
+  EXPECT_FALSE(service_.GetApp(name)->public_pull);
+  // Without a mask, true turns it on.
+  u = service_.UpdateApp(name, "", "", {}, "", true);
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_TRUE(service_.GetApp(name)->public_pull);
+}
+
 TEST_F(RegistryServiceTest, RegistryConfigInUseByAnAppCannotBeDeleted) {
   ASSERT_TRUE(CreateGhcr("gh").ok());
   ASSERT_TRUE(CreateGhcr("gh2").ok());

@@ -224,7 +224,8 @@ TokenRealm::TokenRealm(storage::RegistryStore& registry_store, storage::TokenSto
       audit_(registry_store, clock),
       account_cache_(clock, options_.cache_ttl, options_.cache_capacity),
       pull_cache_(clock, options_.cache_ttl, options_.cache_capacity),
-      clean_throttle_cache_(clock, options_.cache_ttl, options_.cache_capacity) {}
+      clean_throttle_cache_(clock, options_.cache_ttl, options_.cache_capacity),
+      public_app_cache_(clock, options_.cache_ttl, options_.cache_capacity) {}
 
 absl::Status TokenRealm::ValidateOptions(const TokenRealmOptions& o) {
   if (o.service.size() > kMaxServiceName) {
@@ -462,6 +463,44 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
   return p;
 }
 
+absl::StatusOr<bool> TokenRealm::IsPublicApp(std::string_view workspace_id,
+                                             std::string_view app_id) {
+  const std::string key = internal::Cat(workspace_id, "/", app_id);
+  if (std::optional<bool> cached = public_app_cache_.Get(key)) return *cached;
+  absl::StatusOr<App> app = registry_store_.GetApp(workspace_id, app_id);
+  if (!app.ok() && !absl::IsNotFound(app.status())) return app.status();
+  // Absent apps are cached too: anonymous clients may ask for any name, as often as they like.
+  const bool public_pull = app.ok() && app->public_pull;
+  public_app_cache_.Put(key, public_pull);
+  return public_pull;
+}
+
+absl::StatusOr<std::vector<realm::Grant>> TokenRealm::WithPublicPulls(
+    const std::vector<realm::ResourceScope>& requested, std::vector<realm::Grant> grants) {
+  for (const realm::ResourceScope& scope : requested) {
+    if (scope.type != "repository" || !scope.resource_class.empty()) continue;
+    if (scope.actions.count("pull") == 0 && scope.actions.count("*") == 0) continue;
+    const std::string path = realm::SplitRepositoryName(scope.name).path;
+    const size_t slash = path.find('/');
+    if (slash == std::string::npos || path.find('/', slash + 1) != std::string::npos) continue;
+    const std::string_view workspace_id = std::string_view(path).substr(0, slash);
+    const std::string_view app_id = std::string_view(path).substr(slash + 1);
+    if (!IsValidId(workspace_id) || !IsValidId(app_id)) continue;
+    // The principal's own grants already cover it: no lookup (and no dependency on the
+    // database for a service account that may pull anyway).
+    const realm::ResourceScope pull{"repository", "", path, {"pull"}};
+    if (!realm::Authorize({pull}, grants, false).empty()) continue;
+    absl::StatusOr<bool> is_public = IsPublicApp(workspace_id, app_id);
+    if (!is_public.ok()) {
+      LOG_WARNING(absl::StrCat("cannot tell whether ", path, " is public: ",
+                               is_public.status().message()));
+      return absl::UnavailableError("cannot check repository visibility; try again");
+    }
+    if (*is_public) grants.push_back(realm::Grant{path, {"pull"}});
+  }
+  return grants;
+}
+
 absl::StatusOr<SecretString> TokenRealm::NewRefreshToken(const Principal& principal,
                                                          const TokenRequest& request,
                                                          absl::Time now) {
@@ -540,8 +579,10 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueTokenUnmetered(const RequestContext
       !principal->subject.empty() &&
       principal->subject.substr(0, sizeof(kPullUserPrefix) - 1) != kPullUserPrefix &&
       options_.catalog_accounts.count(principal->subject) > 0;
+  ASSIGN_OR_RETURN(std::vector<realm::Grant> grants,
+                   WithPublicPulls(requested, std::move(principal->grants)));
   const std::vector<realm::ResourceScope> granted =
-      realm::Authorize(requested, principal->grants, may_list_catalog);
+      realm::Authorize(requested, grants, may_list_catalog);
   nlohmann::json access = nlohmann::json::array();
   IssuedToken out;
   for (const realm::ResourceScope& s : granted) {

@@ -8,7 +8,7 @@
 //        `<workspace>+<account>` + `ras_...`  a service account (enabled, not expired);
 //        `pull+<token id>`       + `rpt_...`  a pull token (not revoked, not expired);
 //        refresh token `rrt_<id>.<secret>`    its subject, checked again as above;
-//        no credentials                       anonymous (a token with no access).
+//        no credentials                       anonymous (access only to public repositories).
 //      Secrets are compared as keyed hashes in constant time (crypto/secret_hasher.h). Every
 //      failure is the same UNAUTHENTICATED "invalid credentials" (reason INVALID_CREDENTIALS),
 //      whatever went wrong, so the answer does not tell which accounts exist.
@@ -24,7 +24,10 @@
 //   issued live token_ttl (minutes) anyway, which bounds any revocation delay far more.
 //   5. The token carries the intersection of the requested scopes and the principal's grants
 //      (realm/grants.h); asking for more is not an error. `registry:catalog:*` only for the
-//      service accounts named in TokenRealmOptions::catalog_accounts.
+//      service accounts named in TokenRealmOptions::catalog_accounts. Every requester,
+//      anonymous ones included, may also pull `<workspace>/<app>` of an app marked
+//      public_pull (looked up per repository asked for, cached like the rows above, absent
+//      apps too; a change is seen within cache_ttl).
 //   6. It is a JWT signed by the JwtSigner: iss, sub, aud (= service, one string), iat, nbf,
 //      exp (integers), jti, access.
 //   7. With `offline`, a refresh token bound to the subject and the service is stored (hashed)
@@ -55,6 +58,8 @@
 #include "crypto/jwt_signer.h"
 #include "crypto/secret_hasher.h"
 #include "model/tokens.h"
+#include "realm/grants.h"
+#include "realm/scope.h"
 #include "services/audit_log.h"
 #include "services/authorizer.h"
 #include "services/request_context.h"
@@ -247,6 +252,11 @@ class TokenRealm {
   absl::Status CheckThrottle(const std::vector<std::string>& keys, absl::Time now,
                              int32_t* first_key_failures);
   void RecordFailure(const std::vector<std::string>& keys, absl::Time now);
+  // `grants` plus pull on each requested `<workspace>/<app>` whose app is public_pull and that
+  // `grants` do not already let the principal pull. UNAVAILABLE if the lookup fails.
+  absl::StatusOr<std::vector<realm::Grant>> WithPublicPulls(
+      const std::vector<realm::ResourceScope>& requested, std::vector<realm::Grant> grants);
+  absl::StatusOr<bool> IsPublicApp(std::string_view workspace_id, std::string_view app_id);
   absl::StatusOr<SecretString> NewRefreshToken(const Principal& principal,
                                                const TokenRequest& request, absl::Time now);
 
@@ -263,6 +273,7 @@ class TokenRealm {
   TtlCache<std::string, ServiceAccount> account_cache_;
   TtlCache<std::string, PullToken> pull_cache_;
   TtlCache<std::string, bool> clean_throttle_cache_;
+  TtlCache<std::string, bool> public_app_cache_;  // `<workspace>/<app>` -> public_pull
 };
 
 }  // namespace registryauth::services

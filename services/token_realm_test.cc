@@ -320,6 +320,90 @@ TEST_F(TokenRealmTest, AnonymousGetsNoAccessAndBadRequestsAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(TokenRealmTest, PublicAppsArePullableByEveryoneAndOnlyPullable) {
+  App web = *store_.GetApp("acme", "web");
+  web.public_pull = true;
+  ASSERT_TRUE(store_.UpdateApp(web, web.version).ok());
+
+  TokenRequest anon;
+  anon.service = kService;
+  // Host prefixes, `*` and repeated scopes: only pull on the public app's own repository.
+  anon.scopes = {"repository:acme/web:pull,push,delete",
+                 "repository:localhost:5000/acme/web:* repository:acme/api:pull",
+                 "repository:acme/web/sub:pull repository:other/web:pull repository:acme:pull",
+                 "registry:catalog:*"};
+  absl::StatusOr<IssuedToken> t = realm_.IssueToken(Client(), anon);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/web:pull",
+                                                          "repository:localhost:5000/acme/web:pull"}));
+  EXPECT_EQ(t->subject, "");
+  nlohmann::json access = Verify(t->token)["access"];
+  ASSERT_EQ(access.size(), 2u);
+  EXPECT_EQ(access[0], (nlohmann::json{{"type", "repository"},
+                                       {"name", "acme/web"},
+                                       {"actions", {"pull"}}}));
+
+  // A pull token of another workspace's app, and a service account without grants on it,
+  // may pull the public repository too, on top of what they hold.
+  absl::StatusOr<MintedPullToken> other =
+      realm_.MintPullToken(Deployer(), "workspaces/other/apps/web", absl::ZeroDuration());
+  ASSERT_TRUE(other.ok()) << other.status();
+  t = realm_.IssueToken(Client(), Basic(other->username, std::string(other->password.view()),
+                                        {"repository:acme/web:pull,push",
+                                         "repository:other/web:pull"}));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/web:pull",
+                                                          "repository:other/web:pull"}));
+  // A pusher keeps push: public pull adds, never takes away.
+  ServiceAccountWithSecret pusher = MustCreateAccount("pusher", {{"acme/web", {"push", "pull"}}});
+  t = realm_.IssueToken(Client(), Basic("acme+pusher", std::string(pusher.secret.view()),
+                                        {"repository:acme/web:pull,push"}));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->granted_scopes, std::vector<std::string>{"repository:acme/web:pull,push"});
+  // Bad credentials are still refused: public repositories do not make logins optional.
+  ExpectInvalidCredentials(
+      realm_.IssueToken(Client(), Basic("acme+pusher", "ras_wrong", {"repository:acme/web:pull"}))
+          .status());
+}
+
+TEST_F(TokenRealmTest, PublicPullChangesApplyWithinTheCacheTtl) {
+  TokenRequest anon;
+  anon.service = kService;
+  anon.scopes = {"repository:acme/api:pull", "repository:acme/ghost:pull"};
+  absl::StatusOr<IssuedToken> t = realm_.IssueToken(Client(), anon);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(t->granted_scopes.empty());
+
+  // Made public (and an app created) elsewhere: seen once the cached answers are older than
+  // cache_ttl, absent apps included.
+  App api = *store_.GetApp("acme", "api");
+  api.public_pull = true;
+  ASSERT_TRUE(store_.UpdateApp(api, api.version).ok());
+  App ghost;
+  ghost.workspace_id = "acme";
+  ghost.id = "ghost";
+  ghost.public_pull = true;
+  ASSERT_TRUE(store_.CreateApp(ghost).ok());
+  t = realm_.IssueToken(Client(), anon);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->granted_scopes.empty());
+  clock_.Advance(Options().cache_ttl + absl::Seconds(1));
+  t = realm_.IssueToken(Client(), anon);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/api:pull",
+                                                          "repository:acme/ghost:pull"}));
+
+  // Private again, or deleted: refused again after cache_ttl.
+  api = *store_.GetApp("acme", "api");
+  api.public_pull = false;
+  ASSERT_TRUE(store_.UpdateApp(api, api.version).ok());
+  ASSERT_TRUE(store_.DeleteApp("acme", "ghost", 0).ok());
+  clock_.Advance(Options().cache_ttl + absl::Seconds(1));
+  t = realm_.IssueToken(Client(), anon);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->granted_scopes.empty());
+}
+
 TEST_F(TokenRealmTest, FailedLoginsThrottleTheAccountWithGrowingDelays) {
   ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
   const std::string secret(sa.secret.view());

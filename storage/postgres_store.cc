@@ -60,7 +60,7 @@ std::string AuditColumns() {
 
 std::string AppColumns() {
   return absl::StrCat("workspace_id, id, display_name, registry_config_id, ",
-                      Micros("create_time"), ", ", Micros("update_time"), ", version");
+                      Micros("create_time"), ", ", Micros("update_time"), ", version, public_pull");
 }
 
 std::string ConfigColumns() {
@@ -164,8 +164,9 @@ const std::vector<Statement>& Statements() {
       // Apps
       {"app_insert",
        absl::StrCat("INSERT INTO apps (workspace_id, id, display_name, registry_config_id,"
-                    " create_time, update_time, version)"
-                    " VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, 1) RETURNING ",
+                    " create_time, update_time, version, public_pull)"
+                    " VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, 1, $7)"
+                    " RETURNING ",
                     AppColumns())},
       {"app_get", absl::StrCat("SELECT ", AppColumns(),
                                " FROM apps WHERE workspace_id = $1 AND id = $2")},
@@ -174,7 +175,7 @@ const std::vector<Statement>& Statements() {
                                 " ORDER BY id LIMIT $3")},
       {"app_update",
        absl::StrCat("UPDATE apps SET display_name = $3, registry_config_id = $4,"
-                    " update_time = $5::timestamptz, version = version + 1"
+                    " update_time = $5::timestamptz, version = version + 1, public_pull = $7"
                     " WHERE workspace_id = $1 AND id = $2 AND ($6::bigint = 0 OR version = $6)"
                     " RETURNING ",
                     AppColumns())},
@@ -330,6 +331,7 @@ App AppFromRow(const pqxx::row& r) {
   a.create_time = TimeFromField(r[4]);
   a.update_time = TimeFromField(r[5]);
   a.version = r[6].as<int64_t>();
+  a.public_pull = r[7].as<bool>();
   return a;
 }
 
@@ -605,7 +607,8 @@ absl::StatusOr<App> PostgresRegistryStore::CreateApp(const App& app) {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("app_insert", app.workspace_id, app.id,
                                            app.display_name, app.registry_config_id,
-                                           TimeParam(app.create_time), TimeParam(app.update_time));
+                                           TimeParam(app.create_time), TimeParam(app.update_time),
+                                           app.public_pull);
         return AppFromRow(r[0]);
       });
   if (absl::IsNotFound(result.status())) return WorkspaceNotFound(app.workspace_id);
@@ -641,7 +644,8 @@ absl::StatusOr<App> PostgresRegistryStore::UpdateApp(const App& app, int64_t exp
     pqxx::nontransaction txn(conn);
     pqxx::result r =
         txn.exec_prepared("app_update", app.workspace_id, app.id, app.display_name,
-                          app.registry_config_id, TimeParam(app.update_time), expected_version);
+                          app.registry_config_id, TimeParam(app.update_time), expected_version,
+                          app.public_pull);
     if (r.empty()) {
       return MissOrStale(txn, "app_version", ChildNotFound("app", app.workspace_id, app.id),
                          "app", app.workspace_id, app.id);

@@ -155,6 +155,7 @@ void ExpectSameApp(const App& got, const App& want) {
   EXPECT_EQ(got.id, want.id);
   EXPECT_EQ(got.display_name, want.display_name);
   EXPECT_EQ(got.registry_config_id, want.registry_config_id);
+  EXPECT_EQ(got.public_pull, want.public_pull);
   EXPECT_EQ(got.create_time, want.create_time);
   EXPECT_EQ(got.update_time, want.update_time);
   EXPECT_EQ(got.version, want.version);
@@ -448,6 +449,7 @@ TEST_P(RegistryStoreConformanceTest, AppLifecycle) {
   App change = MakeApp("acme", "web");
   change.display_name = "Frontend";
   change.registry_config_id = "";  // back to the workspace default
+  change.public_pull = true;
   change.create_time = kT1;        // ignored
   change.update_time = kT1;
   ASSERT_OK_AND_ASSIGN(App updated, store().UpdateApp(change, 1));

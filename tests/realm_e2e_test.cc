@@ -57,6 +57,9 @@ struct Mode {
   const char* kid_style;  // --token_kid_style
 };
 
+// Short, so that a public_pull change made through the API is seen quickly.
+constexpr absl::Duration kCacheTtl = absl::Seconds(1);
+
 class RealmE2eTest : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override {
@@ -85,6 +88,7 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
       c.token_export_rootcertbundle = bundle_path_;
       c.registry_host = "registry.test:5000";
       c.token_catalog_accounts = {"acme+ops"};
+      c.token_cache_ttl = kCacheTtl;
     });
     ASSERT_TRUE(live.ok()) << live.status();
     live_ = *std::move(live);
@@ -258,6 +262,57 @@ TEST_P(RealmE2eTest, PushWithServiceAccountPullWithPullTokenAndNothingMore) {
   disable.mutable_service_account()->set_disabled(false);
   ASSERT_TRUE(stub_->UpdateServiceAccount(Ctx().get(), disable, &updated).ok());
   EXPECT_TRUE(Pull("acme/web", builder, &r).ok()) << r.Describe();
+}
+
+// Public repositories: anonymous clients pull an app marked public_pull (and only pull it);
+// turning it off takes their access away again.
+TEST_P(RealmE2eTest, AnonymousPullOfPublicAppsOnly) {
+  const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
+  const OciImage web = Build("public-web");
+  ASSERT_TRUE(Push(web, "acme/web", builder).ok());
+  ASSERT_TRUE(Push(Build("private-api"), "acme/api", builder).ok());
+
+  auto pull_anonymously = [&](const std::string& repo) -> absl::StatusOr<OciImage> {
+    absl::StatusOr<std::string> dir = testing::MakeTempDir("anonymous");
+    if (!dir.ok()) return dir.status();
+    SkopeoResult r =
+        skopeo_->Copy(registry_->Reference(repo, "v1"), absl::StrCat("oci:", *dir, ":v1"));
+    if (!r.ok()) {
+      EXPECT_TRUE(r.refused()) << r.Describe();
+      return absl::PermissionDeniedError(r.Describe());
+    }
+    return testing::ReadOciImage(*dir, "v1");
+  };
+  auto set_public = [&](bool on) {
+    v1::UpdateAppRequest req;
+    req.mutable_app()->set_name("workspaces/acme/apps/web");
+    req.mutable_app()->set_public_pull(on);
+    req.mutable_update_mask()->add_paths("public_pull");
+    v1::App out;
+    grpc::Status s = stub_->UpdateApp(Ctx().get(), req, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(out.public_pull(), on);
+    absl::SleepFor(kCacheTtl + absl::Milliseconds(200));  // the realm's cached answer expires
+  };
+
+  EXPECT_FALSE(pull_anonymously("acme/web").ok());
+  set_public(true);
+  absl::StatusOr<OciImage> pulled = pull_anonymously("acme/web");
+  ASSERT_TRUE(pulled.ok()) << pulled.status() << "\nregistry log:\n" << registry_->Logs();
+  EXPECT_EQ(testing::DescribeOciDifference(web, *pulled), "");
+  // Only that app, and only pull.
+  EXPECT_FALSE(pull_anonymously("acme/api").ok());
+  SkopeoCopyOptions anonymous_push;
+  const OciImage evil = Build("evil-public");
+  ExpectRefused(skopeo_->Copy(evil.Reference(), registry_->Reference("acme/web", evil.tag),
+                              anonymous_push));
+  // Another workspace's pull token may pull the public app as well.
+  const v1::MintPullTokenResponse other = Mint("workspaces/other/apps/web", absl::ZeroDuration());
+  SkopeoResult r;
+  EXPECT_TRUE(Pull("acme/web", {other.username(), other.password()}, &r).ok()) << r.Describe();
+
+  set_public(false);
+  EXPECT_FALSE(pull_anonymously("acme/web").ok());
 }
 
 // The /token endpoint itself over real HTTP: the token response a registry client reads, the

@@ -318,7 +318,8 @@ grpc::Status FakeRegistryAuthService::UpdateApp(Ctx* ctx, const v1::UpdateAppReq
   if (!req->app().etag().empty() && req->app().etag() != it->second.etag()) {
     return grpc::Status(grpc::StatusCode::ABORTED, "etag is stale");
   }
-  const std::vector<std::string> mutable_paths = {"display_name", "registry_config"};
+  const std::vector<std::string> mutable_paths = {"display_name", "registry_config",
+                                                   "public_pull"};
   if (auto s = CheckMask(req->update_mask(), mutable_paths); !s.ok()) return s;
   const std::string& reg = req->app().registry_config();
   FieldMask mask = EffectiveMask(req->update_mask(), mutable_paths);
