@@ -4,14 +4,16 @@
 # Usage: scripts/install-deps.sh [--test-tools] [--bench-tools]
 #   --test-tools   (test.sh) also Node.js and the npm test tools of tests/node/ (npm ci from its
 #                  package-lock.json), the real registry tools of the end-to-end tests:
-#                  docker-registry (Docker Distribution) and skopeo, and promtool (package
-#                  prometheus), which checks the /metrics output
+#                  docker-registry (Docker Distribution) and skopeo, promtool (package
+#                  prometheus), which checks the /metrics output, and the tools of
+#                  //deploy:manifests_test: python3-yaml, systemd-analyze (systemd), readelf
+#                  (binutils)
 #   --bench-tools  also the HTTP load generator wrk, for benchmark scripts under bench/
 # Idempotent and quiet when nothing is missing. Needs root (or sudo) only when a Debian package
 # is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '4,9s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '4,11s/^# \{0,1\}//p' "$0"; }
 test_tools=0
 bench_tools=0
 for arg in "$@"; do
@@ -43,6 +45,9 @@ fi
 [ "$test_tools" = 1 ] && PKGS+=(docker-registry skopeo)
 # tests/observability_test checks /metrics with Prometheus' own parser, `promtool check metrics`.
 [ "$test_tools" = 1 ] && PKGS+=(prometheus)
+# deploy/validate_test.sh: YAML parsing with Debian's python3, `systemd-analyze verify` of the
+# unit, readelf for the Dockerfile's runtime libraries.
+[ "$test_tools" = 1 ] && PKGS+=(python3-yaml systemd binutils)
 [ "$bench_tools" = 1 ] && PKGS+=(wrk)
 
 missing=()

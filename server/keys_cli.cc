@@ -30,6 +30,7 @@
 #include "crypto/key_file.h"
 #include "crypto/keyring.h"
 #include "model/model.h"
+#include "server/migrate_cli.h"
 #include "server/subcommand_args.h"
 #include "services/secret_reencryption.h"
 #include "storage/postgres_store.h"
@@ -538,7 +539,7 @@ int RunApiKey(const std::vector<std::string>& args, const SubcommandIo& io) {
 }  // namespace
 
 bool IsSubcommand(const std::string& first_arg) {
-  return first_arg == "keys" || first_arg == "apikey";
+  return first_arg == "keys" || first_arg == "apikey" || first_arg == "migrate";
 }
 
 int RunSubcommand(const std::vector<std::string>& args, const SubcommandIo& io) {
@@ -547,6 +548,7 @@ int RunSubcommand(const std::vector<std::string>& args, const SubcommandIo& io) 
     return 2;
   }
   if (args[0] == "apikey") return RunApiKey(args, io);
+  if (args[0] == "migrate") return RunMigrateCommand(args, MigrateIo{io.out, io.err, io.env});
   if (args.size() < 2) {
     *io.err << kKeysUsage;
     return 2;

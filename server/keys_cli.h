@@ -9,6 +9,7 @@
 //                                 [--database_url=D]
 //   registry-authd keys retire ID [--key_file=F] [--database_url=D]
 //   registry-authd apikey
+//   registry-authd migrate [--database_url=D]     (server/migrate_cli.h)
 //
 // --key_file falls back to REGAUTH_KEY_FILE and --database_url to REGAUTH_DATABASE_URL, as for
 // the server. `usage` and `reencrypt` only read keys, so they also take the ring from
@@ -73,10 +74,11 @@ struct SubcommandIo {
   TokenStoreOpener open_token_store;
 };
 
-// True if `first_arg` (argv[1]) names a subcommand: "keys" or "apikey".
+// True if `first_arg` (argv[1]) names a subcommand: "keys", "apikey" or "migrate".
 bool IsSubcommand(const std::string& first_arg);
 
-// Runs a subcommand; `args` excludes the program name and starts with "keys" or "apikey".
+// Runs a subcommand; `args` excludes the program name and starts with "keys", "apikey" or
+// "migrate".
 // Returns the process exit code.
 int RunSubcommand(const std::vector<std::string>& args, const SubcommandIo& io);
 

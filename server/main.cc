@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
       "  registry-authd --database_url='host=... dbname=...' --key_file=keys.txt\n"
       "  registry-authd keys generate|promote|usage|reencrypt|retire ...  (key rotation)\n"
       "  registry-authd apikey                                          (new API key)\n"
+      "  registry-authd migrate [--database_url=DSN]                    (apply migrations, exit)\n"
       "  registry-authd signing-keys generate|promote|remove|list|export (token signing keys)\n"
       "  registry-authd --http_upstream=host:port [--http_upstream_ca_file=F] (HTTP adapter only)\n"
       "Every flag also reads an environment variable (REGAUTH_<FLAG>, see --helpfull).");
