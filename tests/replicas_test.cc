@@ -94,10 +94,13 @@ v1::ErrorDetail DetailOf(const grpc::Status& status) {
 }
 
 // A connection-level failure: the channel could not reach the process (refused, reset, closed
-// mid-call). A server-side UNAVAILABLE (database down, audit not written) carries an
-// ErrorDetail with a reason and does not count.
-bool IsConnectionFailure(const grpc::Status& status) {
-  return status.error_code() == grpc::StatusCode::UNAVAILABLE && DetailOf(status).reason().empty();
+// mid-call). Answers from the server itself (a database error is UNAVAILABLE too) carry the
+// request id it echoes in the response metadata, and GetCredentials' also an ErrorDetail.
+bool IsConnectionFailure(const grpc::Status& status, const grpc::ClientContext& ctx) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return false;
+  if (!DetailOf(status).reason().empty()) return false;
+  return ctx.GetServerInitialMetadata().count("x-request-id") == 0 &&
+         ctx.GetServerTrailingMetadata().count("x-request-id") == 0;
 }
 
 struct Replica {
@@ -503,7 +506,7 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
     std::string secret;
   };
   auto create_config = [&](int via, const std::string& id, const std::string& secret,
-                           const std::string& request_id) {
+                           grpc::ClientContext* ctx) {
     v1::CreateRegistryConfigRequest req;
     req.set_parent("workspaces/acme");
     req.set_registry_id(id);
@@ -513,16 +516,27 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
     c->mutable_generic()->set_username("canary");
     c->set_secret(secret);
     v1::RegistryConfig out;
-    return Stub(via).CreateRegistryConfig(Ctx(request_id).get(), req, &out);
+    return Stub(via).CreateRegistryConfig(ctx, req, &out);
   };
   // Configs that exist before the load, read by every thread.
   std::vector<Config> seeded;
   for (int i = 0; i < 3; ++i) {
     Config c{absl::StrCat("workspaces/acme/registries/seed-", i),
              absl::StrCat("canary-seed-", i, "-", absl::ToUnixNanos(absl::Now()))};
-    grpc::Status s = create_config(i, absl::StrCat("seed-", i), c.secret, "");
+    grpc::Status s = create_config(i, absl::StrCat("seed-", i), c.secret, Ctx().get());
     ASSERT_TRUE(s.ok()) << s.error_message();
     seeded.push_back(c);
+  }
+
+  // What IsConnectionFailure relies on: the server's own errors carry its request id.
+  {
+    std::unique_ptr<grpc::ClientContext> ctx = Ctx("probe");
+    v1::GetCredentialsRequest req;
+    req.set_name("workspaces/acme/registries/missing");
+    v1::GetCredentialsResponse out;
+    grpc::Status s = Stub(0).GetCredentials(ctx.get(), req, &out);
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+    ASSERT_FALSE(IsConnectionFailure(grpc::Status(grpc::StatusCode::UNAVAILABLE, "probe"), *ctx));
   }
 
   struct Outcome {
@@ -568,10 +582,11 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
           kind = "CreateRegistryConfig";
           made = {absl::StrCat("workspaces/acme/registries/load-", t, "-", n),
                   absl::StrCat("canary-", t, "-", n, "-", absl::ToUnixNanos(absl::Now()))};
-          grpc::Status s = create_config(i, absl::StrCat("load-", t, "-", n), made.secret,
-                                         request_id);
+          std::unique_ptr<grpc::ClientContext> ctx = Ctx(request_id);
+          grpc::Status s =
+              create_config(i, absl::StrCat("load-", t, "-", n), made.secret, ctx.get());
           ok = s.ok();
-          connection_failure = IsConnectionFailure(s);
+          connection_failure = IsConnectionFailure(s, *ctx);
           error = s.error_message();
           break;
         }
@@ -581,9 +596,10 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
           v1::GetCredentialsRequest req;
           req.set_name(c.name);
           v1::GetCredentialsResponse out;
-          grpc::Status s = Stub(i).GetCredentials(Ctx(request_id).get(), req, &out);
+          std::unique_ptr<grpc::ClientContext> ctx = Ctx(request_id);
+          grpc::Status s = Stub(i).GetCredentials(ctx.get(), req, &out);
           ok = s.ok() && out.secret() == c.secret;
-          connection_failure = IsConnectionFailure(s);
+          connection_failure = IsConnectionFailure(s, *ctx);
           error = s.ok() ? "wrong secret for " + c.name : s.error_message();
           std::lock_guard<std::mutex> lock(mu);
           if (s.ok()) {
@@ -598,9 +614,10 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
           v1::MintPullTokenRequest req;
           req.set_app("workspaces/acme/apps/web");
           v1::MintPullTokenResponse out;
-          grpc::Status s = Stub(i).MintPullToken(Ctx(request_id).get(), req, &out);
+          std::unique_ptr<grpc::ClientContext> ctx = Ctx(request_id);
+          grpc::Status s = Stub(i).MintPullToken(ctx.get(), req, &out);
           ok = s.ok();
-          connection_failure = IsConnectionFailure(s);
+          connection_failure = IsConnectionFailure(s, *ctx);
           error = s.error_message();
           if (ok) pull = {out.username(), out.password()};
           break;
