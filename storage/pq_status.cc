@@ -16,11 +16,16 @@ std::string SqlState(const std::exception& e) {
   return "";
 }
 
+// read_only_sql_transaction: the connection reached a standby (after a failover, a DSN or DNS
+// name that still leads to the old primary, now a standby). Retry, on a new connection.
+constexpr char kReadOnlyTransaction[] = "25006";
+
 bool IsUnavailableState(const std::string& state) {
   return absl::StartsWith(state, "08") ||   // connection exception
          absl::StartsWith(state, "53") ||   // insufficient resources (too many connections)
          absl::StartsWith(state, "57P") ||  // admin/crash shutdown, cannot connect now
-         state == "57014";                  // query_canceled: statement_timeout
+         state == "57014" ||                // query_canceled: statement_timeout
+         state == kReadOnlyTransaction;
 }
 
 // The constraint name from a message like `... violates check constraint "apps_id_format"`.
@@ -43,7 +48,8 @@ bool IsConnectionLost(const std::exception& e) {
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return true;
   if (dynamic_cast<const pqxx::statement_completion_unknown*>(&e) != nullptr) return true;
   const std::string state = SqlState(e);
-  return absl::StartsWith(state, "08") || absl::StartsWith(state, "57P");
+  return absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") ||
+         state == kReadOnlyTransaction;
 }
 
 absl::Status StatusFromDbException(const std::exception& e, std::string_view operation) {

@@ -6,7 +6,8 @@
 //   serialization failure, deadlock (40xxx)  -> ABORTED
 //   statement completion unknown             -> UNAVAILABLE (outcome unknown)
 //   broken connection, classes 08/53/57P,
-//   statement timeout (57014), commit in doubt -> UNAVAILABLE
+//   statement timeout (57014), commit in doubt,
+//   read-only transaction (25006: a standby)  -> UNAVAILABLE
 //   anything else                            -> INTERNAL
 // Messages name the operation and the SQLSTATE, never the statement's parameters, so they are
 // free of secrets.
@@ -26,7 +27,8 @@ namespace registryauth::storage {
 
 absl::Status StatusFromDbException(const std::exception& e, std::string_view operation);
 
-// True when `e` means the connection it came from must not be reused.
+// True when `e` means the connection it came from must not be reused (lost, or on a server
+// that no longer accepts writes, such as a demoted primary after a failover).
 bool IsConnectionLost(const std::exception& e);
 
 }  // namespace registryauth::storage

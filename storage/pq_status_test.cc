@@ -38,6 +38,7 @@ TEST(PqStatusTest, MapsEachFamilyToItsCode) {
   pqxx::in_doubt_error in_doubt(kWhat);
   pqxx::sql_error admin_shutdown(kWhat, kQuery, "57P01");
   pqxx::sql_error timeout(kWhat, kQuery, "57014");
+  pqxx::sql_error read_only(kWhat, kQuery, "25006");
   pqxx::syntax_error syntax(kWhat, kQuery, "42601");
   std::runtime_error other(kWhat);
 
@@ -52,6 +53,7 @@ TEST(PqStatusTest, MapsEachFamilyToItsCode) {
       {absl::StatusCode::kUnavailable, true, map(unknown)},
       {absl::StatusCode::kUnavailable, true, map(admin_shutdown)},
       {absl::StatusCode::kUnavailable, false, map(timeout)},
+      {absl::StatusCode::kUnavailable, false, map(read_only)},
       {absl::StatusCode::kInternal, false, map(syntax)},
       {absl::StatusCode::kInternal, false, map(other)},
   };
@@ -68,6 +70,7 @@ TEST(PqStatusTest, MapsEachFamilyToItsCode) {
   EXPECT_TRUE(lost(in_doubt));
   EXPECT_TRUE(lost(unknown));
   EXPECT_TRUE(lost(admin_shutdown));
+  EXPECT_TRUE(lost(read_only));  // a standby: the pool must reconnect to reach the primary
   EXPECT_FALSE(lost(unique));
   EXPECT_FALSE(lost(timeout));
   EXPECT_FALSE(lost(other));
