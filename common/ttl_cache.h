@@ -57,6 +57,17 @@ class TtlCache {
     map_.insert_or_assign(key, Entry{std::move(value), now});
   }
 
+  // Changes the value of a present entry without making it younger: it still expires `ttl`
+  // after it was first stored. For local edits of a row read earlier (a stale row must not live
+  // longer because this replica touched it). Does nothing if the key is absent or expired.
+  void Replace(const K& key, V value) {
+    const absl::Time now = clock_.Now();
+    absl::MutexLock lock(&mu_);
+    auto it = map_.find(key);
+    if (it == map_.end() || now - it->second.stored >= ttl_) return;
+    it->second.value = std::move(value);
+  }
+
   void Erase(const K& key) {
     absl::MutexLock lock(&mu_);
     map_.erase(key);

@@ -23,6 +23,21 @@ TEST(TtlCacheTest, EntriesExpireAfterTheTtl) {
   EXPECT_FALSE(cache.Get("a").has_value());
 }
 
+TEST(TtlCacheTest, ReplaceKeepsTheEntrysAge) {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  TtlCache<std::string, int> cache(clock, absl::Seconds(5), 10);
+  cache.Replace("a", 1);  // absent: nothing stored
+  EXPECT_FALSE(cache.Get("a").has_value());
+  cache.Put("a", 1);
+  clock.Advance(absl::Seconds(3));
+  cache.Replace("a", 2);
+  EXPECT_EQ(cache.Get("a"), 2);
+  clock.Advance(absl::Seconds(2));  // 5 s after the Put, 2 s after the Replace
+  EXPECT_FALSE(cache.Get("a").has_value());
+  cache.Replace("a", 3);  // expired: stays gone
+  EXPECT_FALSE(cache.Get("a").has_value());
+}
+
 TEST(TtlCacheTest, StaysWithinCapacity) {
   FakeClock clock(absl::FromUnixSeconds(1000));
   TtlCache<int, int> cache(clock, absl::Seconds(5), 3);

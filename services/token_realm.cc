@@ -376,7 +376,8 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
       LOG_WARNING(absl::StrCat("cannot record the last use of a service account: ", s.message()));
     } else {
       account->last_used_time = now;
-      account_cache_.Put(std::string(username), *account);
+      // Not Put: that would restart the age of a row another replica may have changed since.
+      account_cache_.Replace(std::string(username), *account);
     }
   }
   p.workspace_id = std::string(ws);

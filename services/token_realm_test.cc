@@ -775,6 +775,28 @@ TEST_F(TokenRealmTest, AnotherReplicasChangesApplyWithinTheCacheTtl) {
   ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic(m->username, password, {})).status());
 }
 
+TEST_F(TokenRealmTest, RecordingALoginDoesNotExtendTheLifeOfACachedAccount) {
+  TokenRealm other(store_, tokens_, *ring_, &signer_, clock_, Options());
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  const std::string secret(sa.secret.view());
+  ASSERT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());  // touched
+  // Read again (and cached) just before the next touch is due.
+  clock_.Advance(Options().touch_interval - absl::Seconds(2));
+  ASSERT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());
+  ServiceAccountInput off;
+  off.enabled = false;
+  ASSERT_TRUE(other.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", off,
+                                         {"disabled"}, "")
+                  .ok());
+  // The next login, from the cached row, is due a touch; the row must still expire cache_ttl
+  // after it was read, not after the touch.
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_LT(absl::Seconds(3), Options().cache_ttl);
+  EXPECT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());
+  clock_.Advance(Options().cache_ttl - absl::Seconds(3));
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).status());
+}
+
 TEST_F(TokenRealmTest, ThisReplicasChangesApplyAtOnceDespiteTheCache) {
   ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
   const std::string secret(sa.secret.view());
