@@ -117,12 +117,14 @@ int main(int argc, char** argv) {
   while (true) {
     sigwait(&stop_signals, &signal_number);
     if (signal_number != SIGHUP) break;
-    LOG_INFO("received SIGHUP, reloading the caller policy, the key ring and the signing keys");
+    LOG_INFO("received SIGHUP, reloading the caller policy, the key ring, the signing keys and "
+             "the TLS certificates");
     // Both log their outcome; one failing does not stop the other.
     if (!config->policy_file.empty()) (*server)->ReloadPolicy().IgnoreError();
     (*server)->ReloadKeys().IgnoreError();
     if (!config->token_service.empty()) (*server)->ReloadSigningKeys().IgnoreError();
     if (!config->http_tls_cert_file.empty()) (*server)->ReloadHttpCertificate().IgnoreError();
+    if (!config->tls_cert_file.empty()) (*server)->ReloadGrpcCertificate().IgnoreError();
   }
   LOG_INFO(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                         ", shutting down (grace ", absl::FormatDuration(config->shutdown_grace),
