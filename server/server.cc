@@ -255,8 +255,11 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   testing.ghcr_base_url = config.ghcr_url;
   testing.timeout = config.test_connection_timeout;
   testing.max_concurrent = config.test_connection_max_concurrent;
+  testing.metrics = &s->telemetry_->connection_tests();
+  upstream::GitHubAppTokenSource::Options app_token_options;
+  app_token_options.observer = &s->telemetry_->github_app_tokens();
   s->app_tokens_ = std::make_unique<upstream::GitHubAppTokenSource>(
-      *s->http_client_, *s->clock_, *s->sleeper_, github);
+      *s->http_client_, *s->clock_, *s->sleeper_, github, app_token_options);
   s->connection_tester_ = std::make_unique<services::ConnectionTester>(
       *s->registry_probe_, s->ghcr_probe_.get(), s->app_tokens_.get(), *s->clock_, testing);
   services::RegistryAuthOptions auth_options;
