@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     }
     const std::string http_host = config->http_listen.substr(0, config->http_listen.rfind(':'));
     LOG_INFO(absl::StrCat("HTTP listening on ", http_host, ":", (*gateway)->port(),
-                          " (/healthz, /readyz, /token, /v1/...)"));
+                          " (/healthz, /readyz, /metrics, /token, /v1/...)"));
     int signal_number = 0;
     while (true) {
       sigwait(&stop_signals, &signal_number);

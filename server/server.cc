@@ -28,6 +28,7 @@
 #include "grpcpp/server_builder.h"
 #include "common/secret.h"
 #include "observability/grpc_telemetry.h"
+#include "observability/metrics.h"
 #include "server/db_health.h"
 #include "server/grpc_tls.h"
 #include "server/periodic_task.h"
@@ -106,7 +107,19 @@ std::vector<Telemetry::SigningKey> SigningKeyIds(const crypto::TokenSigningKeys&
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> StartHttpAdapterOnly(
+HttpAdapterOnly::HttpAdapterOnly() = default;
+
+HttpAdapterOnly::~HttpAdapterOnly() { Shutdown(); }
+
+int HttpAdapterOnly::port() const { return gateway_->port(); }
+
+absl::Status HttpAdapterOnly::ReloadCertificate() { return gateway_->ReloadCertificate(); }
+
+void HttpAdapterOnly::Shutdown() {
+  if (gateway_ != nullptr) gateway_->Shutdown();
+}
+
+absl::StatusOr<std::unique_ptr<HttpAdapterOnly>> StartHttpAdapterOnly(
     const ServerConfig& config) {
   absl::Status valid = ValidateServerConfig(config);
   if (!valid.ok()) return valid;
@@ -124,10 +137,17 @@ absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> StartHttpAdapterOnly(
   }
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateChannel(config.http_upstream, credentials);
-  const gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
+  std::unique_ptr<HttpAdapterOnly> adapter(new HttpAdapterOnly());
+  adapter->metrics_ = std::make_unique<observability::Registry>();
+  gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
+  http.metrics = adapter->metrics_.get();  // the HTTP route metrics, and GET /metrics
   LOG_INFO(absl::StrCat("HTTP adapter only, calling registry-authd at ", config.http_upstream,
                         config.http_upstream_ca_file.empty() ? " (plaintext)" : " (TLS)"));
-  return gateway::HttpGateway::Create(http, std::move(channel));
+  absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =
+      gateway::HttpGateway::Create(http, std::move(channel));
+  if (!gw.ok()) return gw.status();
+  adapter->gateway_ = *std::move(gw);
+  return adapter;
 }
 
 RegistryAuthServer::RegistryAuthServer() = default;

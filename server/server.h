@@ -43,6 +43,7 @@ class InstallationTokenSource;
 namespace api { class RegistryAuthGrpcService; class CallAuthenticator; }
 namespace auth { class PolicyHolder; }
 namespace gateway { class HttpGateway; }
+namespace observability { class Registry; }
 }  // namespace registryauth
 
 namespace registryauth::server {
@@ -57,8 +58,31 @@ class Telemetry;
 // or plaintext). The upstream sees this process as the peer of every call: it does not trust
 // its X-Forwarded-For (only in-process callers are), so throttling per client address and the
 // audit rows' peer name this adapter, not its clients; per-account throttling is unchanged.
-absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> StartHttpAdapterOnly(
-    const ServerConfig& config);
+// `GET /metrics` serves this process's own metrics: the HTTP routes (http_server_*); the
+// server's metrics are on the upstream's own /metrics.
+class HttpAdapterOnly {
+ public:
+  ~HttpAdapterOnly();
+  HttpAdapterOnly(const HttpAdapterOnly&) = delete;
+  HttpAdapterOnly& operator=(const HttpAdapterOnly&) = delete;
+
+  int port() const;
+  // As HttpGateway::ReloadCertificate (SIGHUP).
+  absl::Status ReloadCertificate();
+  // Idempotent.
+  void Shutdown();
+  observability::Registry& metrics() { return *metrics_; }
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<HttpAdapterOnly>> StartHttpAdapterOnly(
+      const ServerConfig& config);
+  HttpAdapterOnly();
+
+  std::unique_ptr<observability::Registry> metrics_;  // outlives the gateway
+  std::unique_ptr<gateway::HttpGateway> gateway_;
+};
+
+absl::StatusOr<std::unique_ptr<HttpAdapterOnly>> StartHttpAdapterOnly(const ServerConfig& config);
 
 class RegistryAuthServer {
  public:
