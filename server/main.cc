@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     }
     const std::string http_host = config->http_listen.substr(0, config->http_listen.rfind(':'));
     LOG_INFO(absl::StrCat("HTTP listening on ", http_host, ":", (*gateway)->port(),
-                          " (/healthz, /readyz, /token, /v1/...)"));
+                          " (/healthz, /readyz, /metrics, /token, /v1/...)"));
     int signal_number = 0;
     while (true) {
       sigwait(&stop_signals, &signal_number);
@@ -118,12 +118,14 @@ int main(int argc, char** argv) {
   while (true) {
     sigwait(&stop_signals, &signal_number);
     if (signal_number != SIGHUP) break;
-    LOG_INFO("received SIGHUP, reloading the caller policy, the key ring and the signing keys");
+    LOG_INFO("received SIGHUP, reloading the caller policy, the key ring, the signing keys and "
+             "the TLS certificates");
     // Both log their outcome; one failing does not stop the other.
     if (!config->policy_file.empty()) (*server)->ReloadPolicy().IgnoreError();
     (*server)->ReloadKeys().IgnoreError();
     if (!config->token_service.empty()) (*server)->ReloadSigningKeys().IgnoreError();
     if (!config->http_tls_cert_file.empty()) (*server)->ReloadHttpCertificate().IgnoreError();
+    if (!config->tls_cert_file.empty()) (*server)->ReloadGrpcCertificate().IgnoreError();
   }
   LOG_INFO(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                         ", shutting down (grace ", absl::FormatDuration(config->shutdown_grace),

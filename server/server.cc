@@ -28,7 +28,9 @@
 #include "grpcpp/server_builder.h"
 #include "common/secret.h"
 #include "observability/grpc_telemetry.h"
+#include "observability/metrics.h"
 #include "server/db_health.h"
+#include "server/grpc_tls.h"
 #include "server/periodic_task.h"
 #include "server/telemetry.h"
 #include "services/connection_tester.h"
@@ -65,42 +67,15 @@ absl::Status MigrateWhenReachable(storage::PostgresRegistryStore& store, absl::D
   }
 }
 
-// Reads a PEM file for the TLS credentials; errors name the setting, never the content.
-absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* setting) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(setting, ": cannot read ", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string pem = text.str();
-  if (pem.find("-----BEGIN ") == std::string::npos) {
-    WipeString(pem);
-    return absl::InvalidArgumentError(absl::StrCat(setting, ": ", path, " holds no PEM data"));
-  }
-  return pem;
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
-    const ServerConfig& config) {
-  if (config.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
-  absl::StatusOr<std::string> cert = ReadPemFile(config.tls_cert_file, "tls_cert_file");
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadPemFile(config.tls_key_file, "tls_key_file");
-  if (!key.ok()) return key.status();
-  grpc::SslServerCredentialsOptions options;
-  if (!config.tls_client_ca_file.empty()) {
-    absl::StatusOr<std::string> ca = ReadPemFile(config.tls_client_ca_file, "tls_client_ca_file");
-    if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *ca;
-    options.client_certificate_request =
-        config.tls_client_auth == "optional"
-            ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
-            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-  }
-  options.pem_key_cert_pairs.push_back({*key, *cert});
-  std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(options);
-  WipeString(*key);
-  WipeString(options.pem_key_cert_pairs[0].private_key);
-  return creds;
+// The gRPC port's TLS (null: plaintext, which ValidateServerConfig allows on loopback only).
+absl::StatusOr<std::unique_ptr<ReloadableGrpcTls>> GrpcServerTls(const ServerConfig& config) {
+  if (config.tls_cert_file.empty()) return std::unique_ptr<ReloadableGrpcTls>();
+  GrpcTlsFiles files;
+  files.cert_file = config.tls_cert_file;
+  files.key_file = config.tls_key_file;
+  files.client_ca_file = config.tls_client_ca_file;
+  files.client_cert_optional = config.tls_client_auth == "optional";
+  return ReloadableGrpcTls::Create(files);
 }
 
 // The HTTP adapter's settings. ValidateServerConfig already refused plaintext off loopback
@@ -132,7 +107,19 @@ std::vector<Telemetry::SigningKey> SigningKeyIds(const crypto::TokenSigningKeys&
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> StartHttpAdapterOnly(
+HttpAdapterOnly::HttpAdapterOnly() = default;
+
+HttpAdapterOnly::~HttpAdapterOnly() { Shutdown(); }
+
+int HttpAdapterOnly::port() const { return gateway_->port(); }
+
+absl::Status HttpAdapterOnly::ReloadCertificate() { return gateway_->ReloadCertificate(); }
+
+void HttpAdapterOnly::Shutdown() {
+  if (gateway_ != nullptr) gateway_->Shutdown();
+}
+
+absl::StatusOr<std::unique_ptr<HttpAdapterOnly>> StartHttpAdapterOnly(
     const ServerConfig& config) {
   absl::Status valid = ValidateServerConfig(config);
   if (!valid.ok()) return valid;
@@ -150,10 +137,17 @@ absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> StartHttpAdapterOnly(
   }
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateChannel(config.http_upstream, credentials);
-  const gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
+  std::unique_ptr<HttpAdapterOnly> adapter(new HttpAdapterOnly());
+  adapter->metrics_ = std::make_unique<observability::Registry>();
+  gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
+  http.metrics = adapter->metrics_.get();  // the HTTP route metrics, and GET /metrics
   LOG_INFO(absl::StrCat("HTTP adapter only, calling registry-authd at ", config.http_upstream,
                         config.http_upstream_ca_file.empty() ? " (plaintext)" : " (TLS)"));
-  return gateway::HttpGateway::Create(http, std::move(channel));
+  absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =
+      gateway::HttpGateway::Create(http, std::move(channel));
+  if (!gw.ok()) return gw.status();
+  adapter->gateway_ = *std::move(gw);
+  return adapter;
 }
 
 RegistryAuthServer::RegistryAuthServer() = default;
@@ -209,9 +203,10 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
     LOG_WARNING("--insecure_allow_unauthenticated: callers without credentials get every "
                 "permission (local development only)");
   }
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      GrpcServerCredentials(config);
-  if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<std::unique_ptr<ReloadableGrpcTls>> grpc_tls = GrpcServerTls(config);
+  if (!grpc_tls.ok()) return grpc_tls.status();
+  s->grpc_tls_ = *std::move(grpc_tls);
+  if (s->grpc_tls_ != nullptr) LOG_INFO("gRPC TLS certificate: " + s->grpc_tls_->Describe());
 
   db.pool_observer = &s->telemetry_->pool("tokens", config.db_pool_size);
   absl::StatusOr<std::unique_ptr<storage::PostgresTokenStore>> tokens =
@@ -280,8 +275,11 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   testing.ghcr_base_url = config.ghcr_url;
   testing.timeout = config.test_connection_timeout;
   testing.max_concurrent = config.test_connection_max_concurrent;
+  testing.metrics = &s->telemetry_->connection_tests();
+  upstream::GitHubAppTokenSource::Options app_token_options;
+  app_token_options.observer = &s->telemetry_->github_app_tokens();
   s->app_tokens_ = std::make_unique<upstream::GitHubAppTokenSource>(
-      *s->http_client_, *s->clock_, *s->sleeper_, github);
+      *s->http_client_, *s->clock_, *s->sleeper_, github, app_token_options);
   s->connection_tester_ = std::make_unique<services::ConnectionTester>(
       *s->registry_probe_, s->ghcr_probe_.get(), s->app_tokens_.get(), *s->clock_, testing);
   services::RegistryAuthOptions auth_options;
@@ -300,7 +298,10 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Plaintext only on loopback unless explicitly allowed (ValidateServerConfig).
-  builder.AddListeningPort(config.grpc_listen, *credentials, &s->grpc_port_);
+  builder.AddListeningPort(config.grpc_listen,
+                           s->grpc_tls_ != nullptr ? s->grpc_tls_->NewCredentials()
+                                                   : grpc::InsecureServerCredentials(),
+                           &s->grpc_port_);
   builder.RegisterService(s->grpc_service_.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   // Per-call metrics and the access-log line (caller names from the policy, never keys).
@@ -473,6 +474,21 @@ absl::Status RegistryAuthServer::ReloadHttpCertificate() {
     LOG_INFO("HTTP adapter certificate reloaded (new connections use it)");
   } else {
     LOG_ERROR(absl::StrCat("HTTP adapter certificate NOT reloaded, keeping the previous one: ",
+                           s.message()));
+  }
+  return s;
+}
+
+absl::Status RegistryAuthServer::ReloadGrpcCertificate() {
+  if (grpc_tls_ == nullptr) {
+    return absl::FailedPreconditionError("the gRPC port serves no TLS; nothing to reload");
+  }
+  absl::Status s = grpc_tls_->Reload();
+  if (s.ok()) {
+    LOG_INFO(absl::StrCat("gRPC certificate reloaded (new connections use it): ",
+                          grpc_tls_->Describe()));
+  } else {
+    LOG_ERROR(absl::StrCat("gRPC certificate NOT reloaded, keeping the previous one: ",
                            s.message()));
   }
   return s;

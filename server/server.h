@@ -1,7 +1,7 @@
 // The composition root: the one place that wires real implementations together.
 //
 // RegistryAuthServer::Start builds, from a ServerConfig: the caller policy and the call
-// authenticator (TLS / mTLS credentials from PEM files), the AES-256-GCM key ring (in a
+// authenticator (TLS / mTLS credentials from PEM files, reloadable: server/grpc_tls.h), the AES-256-GCM key ring (in a
 // crypto::KeyRingHolder, so ReloadKeys can swap it while calls are served), the
 // PostgreSQL store (waiting up to startup_timeout for the database and applying migrations),
 // the domain service, the gRPC adapter with grpc.health.v1 and server reflection, the database
@@ -43,11 +43,13 @@ class InstallationTokenSource;
 namespace api { class RegistryAuthGrpcService; class CallAuthenticator; }
 namespace auth { class PolicyHolder; }
 namespace gateway { class HttpGateway; }
+namespace observability { class Registry; }
 }  // namespace registryauth
 
 namespace registryauth::server {
 
 class DbHealthMonitor;
+class ReloadableGrpcTls;
 class PeriodicTask;
 class Telemetry;
 
@@ -56,8 +58,31 @@ class Telemetry;
 // or plaintext). The upstream sees this process as the peer of every call: it does not trust
 // its X-Forwarded-For (only in-process callers are), so throttling per client address and the
 // audit rows' peer name this adapter, not its clients; per-account throttling is unchanged.
-absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> StartHttpAdapterOnly(
-    const ServerConfig& config);
+// `GET /metrics` serves this process's own metrics: the HTTP routes (http_server_*); the
+// server's metrics are on the upstream's own /metrics.
+class HttpAdapterOnly {
+ public:
+  ~HttpAdapterOnly();
+  HttpAdapterOnly(const HttpAdapterOnly&) = delete;
+  HttpAdapterOnly& operator=(const HttpAdapterOnly&) = delete;
+
+  int port() const;
+  // As HttpGateway::ReloadCertificate (SIGHUP).
+  absl::Status ReloadCertificate();
+  // Idempotent.
+  void Shutdown();
+  observability::Registry& metrics() { return *metrics_; }
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<HttpAdapterOnly>> StartHttpAdapterOnly(
+      const ServerConfig& config);
+  HttpAdapterOnly();
+
+  std::unique_ptr<observability::Registry> metrics_;  // outlives the gateway
+  std::unique_ptr<gateway::HttpGateway> gateway_;
+};
+
+absl::StatusOr<std::unique_ptr<HttpAdapterOnly>> StartHttpAdapterOnly(const ServerConfig& config);
 
 class RegistryAuthServer {
  public:
@@ -92,6 +117,11 @@ class RegistryAuthServer {
   // Re-reads the HTTP adapter's TLS certificate and key (SIGHUP): new connections use them,
   // open ones keep theirs. FAILED_PRECONDITION without HTTPS.
   absl::Status ReloadHttpCertificate();
+  // Re-reads the gRPC port's certificate, key and client CA (SIGHUP; server/grpc_tls.h): new
+  // handshakes use them, open connections keep theirs. The previous ones stay in force (and the
+  // reason is returned and logged) if a file does not load or the key does not match.
+  // FAILED_PRECONDITION without TLS on the gRPC port.
+  absl::Status ReloadGrpcCertificate();
   // Stops accepting calls, lets in-flight calls finish within `grace`, then stops everything.
   // Idempotent.
   void Shutdown(absl::Duration grace);
@@ -126,6 +156,8 @@ class RegistryAuthServer {
   std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<services::TokenRealm> token_realm_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
+  // Before grpc_server_: gRPC asks it for the certificate on every handshake.
+  std::unique_ptr<ReloadableGrpcTls> grpc_tls_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<DbHealthMonitor> health_monitor_;
   std::unique_ptr<PeriodicTask> housekeeping_;

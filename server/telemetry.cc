@@ -87,6 +87,94 @@ class Telemetry::RealmMetrics : public services::TokenRealmMetrics {
   std::array<Counter*, kKinds> throttled_{};
 };
 
+// TestConnection outcomes by registry type and error category. The VALID series of each type
+// exist from the start; the others appear with their first test (WithLabels is thread-safe).
+class Telemetry::ConnectionTestCounts : public services::ConnectionTestMetrics {
+ public:
+  explicit ConnectionTestCounts(observability::Registry& registry)
+      : tests_(registry.AddCounter(
+            "registry_auth_test_connection_total",
+            "TestConnection runs by registry type and outcome (valid, invalid: the registry "
+            "refused or could not be reached, error: the test did not run), with the error "
+            "category (none when valid).",
+            {"type", "outcome", "category"})) {
+    for (RegistryType type : {RegistryType::kGhcr, RegistryType::kAcr,
+                              RegistryType::kDistribution, RegistryType::kGeneric,
+                              RegistryType::kGitHubApp}) {
+      tests_.WithLabels({Name(type), Name(Outcome::kValid), Name(services::ErrorCategory::kUnspecified)});
+    }
+  }
+
+  void OnConnectionTest(RegistryType type, Outcome outcome,
+                        services::ErrorCategory category) override {
+    tests_.WithLabels({Name(type), Name(outcome), Name(category)}).Increment();
+  }
+
+ private:
+  observability::CounterFamily& tests_;
+};
+
+// The GitHub App installation-token cache; every series exists from the start.
+class Telemetry::AppTokenCounts : public upstream::InstallationTokenCacheObserver {
+ public:
+  explicit AppTokenCounts(observability::Registry& registry) {
+    observability::CounterFamily& lookups = registry.AddCounter(
+        "registry_auth_github_app_token_cache_lookups_total",
+        "GitHub App installation-token cache lookups (GetToken): hit (a cached token served) "
+        "or miss (none cached, or within 5 minutes of expiring).",
+        {"result"});
+    observability::CounterFamily& fetches = registry.AddCounter(
+        "registry_auth_github_app_token_fetches_total",
+        "Installation-token requests sent to GitHub, by reason: new (nothing cached), "
+        "expiring (refresh near expiry), forced (TestConnection asks for a fresh token).",
+        {"reason"});
+    observability::CounterFamily& failures = registry.AddCounter(
+        "registry_auth_github_app_token_fetch_failures_total",
+        "Installation-token requests to GitHub that failed (after retries), by error category.",
+        {"category"});
+    hit_ = &lookups.WithLabels({Name(Lookup::kHit)});
+    miss_ = &lookups.WithLabels({Name(Lookup::kMiss)});
+    for (int i = 0; i < kFetchReasons; ++i) {
+      fetches_[i] = &fetches.WithLabels({Name(static_cast<Fetch>(i))});
+    }
+    for (int i = 0; i < kCategories; ++i) {
+      failures_[i] = &failures.WithLabels({CategoryName(static_cast<upstream::ProbeCategory>(i))});
+    }
+  }
+
+  void OnLookup(Lookup lookup) override {
+    (lookup == Lookup::kHit ? hit_ : miss_)->Increment();
+  }
+  void OnFetch(Fetch reason) override {
+    const int i = static_cast<int>(reason);
+    if (i >= 0 && i < kFetchReasons) fetches_[i]->Increment();
+  }
+  void OnFetchFailed(upstream::ProbeCategory category) override {
+    const int i = static_cast<int>(category);
+    if (i >= 0 && i < kCategories) failures_[i]->Increment();
+  }
+
+ private:
+  static constexpr int kFetchReasons = 3;
+  static constexpr int kCategories = 5;
+
+  static const char* CategoryName(upstream::ProbeCategory category) {
+    switch (category) {
+      case upstream::ProbeCategory::kAuthentication: return "authentication";
+      case upstream::ProbeCategory::kRegistry: return "registry";
+      case upstream::ProbeCategory::kPermission: return "permission";
+      case upstream::ProbeCategory::kNetwork: return "network";
+      case upstream::ProbeCategory::kNone: break;
+    }
+    return "none";
+  }
+
+  Counter* hit_ = nullptr;
+  Counter* miss_ = nullptr;
+  std::array<Counter*, kFetchReasons> fetches_{};
+  std::array<Counter*, kCategories> failures_{};
+};
+
 Telemetry::Telemetry()
     : pool_connections_(registry_.AddGauge(
           "registry_auth_db_pool_connections",
@@ -120,7 +208,9 @@ Telemetry::Telemetry()
           "Token signing keys by set-file id: 2 signing (active), 1 published (next or "
           "retiring), 0 no longer loaded.",
           {"key_id"})),
-      realm_(std::make_unique<RealmMetrics>(registry_)) {}
+      realm_(std::make_unique<RealmMetrics>(registry_)),
+      connection_tests_(std::make_unique<ConnectionTestCounts>(registry_)),
+      app_tokens_(std::make_unique<AppTokenCounts>(registry_)) {}
 
 Telemetry::~Telemetry() = default;
 
@@ -133,6 +223,10 @@ storage::PoolObserver& Telemetry::pool(const std::string& name, int max_connecti
 }
 
 services::TokenRealmMetrics& Telemetry::token_realm() { return *realm_; }
+
+services::ConnectionTestMetrics& Telemetry::connection_tests() { return *connection_tests_; }
+
+upstream::InstallationTokenCacheObserver& Telemetry::github_app_tokens() { return *app_tokens_; }
 
 void Telemetry::SetEncryptionKeys(const std::vector<uint32_t>& ids, uint32_t primary) {
   absl::MutexLock lock(&mu_);

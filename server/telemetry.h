@@ -1,6 +1,7 @@
 // Telemetry: the process's metrics registry and the adapters that feed it from layers that
 // know nothing about Prometheus: one storage::PoolObserver per database pool, the token
-// realm's services::TokenRealmMetrics, and the key ids in use. The composition root
+// realm's services::TokenRealmMetrics, the connection tester's services::ConnectionTestMetrics,
+// the GitHub App token cache's upstream::InstallationTokenCacheObserver, and the key ids in use. The composition root
 // (server.cc) creates one, hands the adapters to the stores and the realm, the registry to the
 // gRPC interceptor (observability/grpc_telemetry.h) and to the HTTP gateway (which serves
 // `GET /metrics`), and updates the key gauges whenever keys are (re)loaded.
@@ -11,7 +12,8 @@
 //   telemetry->SetEncryptionKeys(ring.key_ids(), ring.primary_key_id());
 //
 // Every metric name and label is listed in README.md ("Metrics and logs"). Labels carry no
-// secrets: pool names, principal kinds, outcomes and key ids only. Thread-safe.
+// secrets: pool names, principal kinds, registry types, outcomes, error categories and key
+// ids only. Thread-safe.
 #ifndef REGISTRY_AUTH_SERVER_TELEMETRY_H_
 #define REGISTRY_AUTH_SERVER_TELEMETRY_H_
 
@@ -24,8 +26,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "observability/metrics.h"
+#include "services/connection_test_metrics.h"
 #include "services/token_realm_metrics.h"
 #include "storage/pool_observer.h"
+#include "upstream/github_app.h"
 
 namespace registryauth::server {
 
@@ -42,6 +46,10 @@ class Telemetry {
   // its configured size.
   storage::PoolObserver& pool(const std::string& name, int max_connections);
   services::TokenRealmMetrics& token_realm();
+  // TestConnection outcomes (ConnectionTesterOptions::metrics).
+  services::ConnectionTestMetrics& connection_tests();
+  // The GitHub App installation-token cache (GitHubAppTokenSource::Options::observer).
+  upstream::InstallationTokenCacheObserver& github_app_tokens();
 
   // The AES key ids loaded now (1) and the primary one; ids loaded earlier in this process but
   // gone now read 0.
@@ -56,6 +64,8 @@ class Telemetry {
  private:
   class PoolMetrics;
   class RealmMetrics;
+  class ConnectionTestCounts;
+  class AppTokenCounts;
 
   observability::Registry registry_;
   observability::GaugeFamily& pool_connections_;
@@ -67,6 +77,8 @@ class Telemetry {
   observability::GaugeFamily& encryption_primary_;
   observability::GaugeFamily& signing_keys_;
   std::unique_ptr<RealmMetrics> realm_;
+  std::unique_ptr<ConnectionTestCounts> connection_tests_;
+  std::unique_ptr<AppTokenCounts> app_tokens_;
   absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<PoolMetrics>> pools_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> encryption_ids_ ABSL_GUARDED_BY(mu_);  // ever loaded

@@ -44,6 +44,48 @@ TEST(TelemetryTest, TokenRealmOutcomesAndThrottles) {
   EXPECT_TRUE(Contains(text, "registry_auth_token_throttled_total{principal_kind=\"pull_token\"} 1\n"));
 }
 
+TEST(TelemetryTest, ConnectionTestOutcomesByTypeAndCategory) {
+  Telemetry t;
+  using M = services::ConnectionTestMetrics;
+  std::string text = t.registry().Render();
+  EXPECT_TRUE(Contains(text, "registry_auth_test_connection_total{type=\"ghcr\",outcome=\"valid\",category=\"none\"} 0\n")) << text;
+  t.connection_tests().OnConnectionTest(RegistryType::kGhcr, M::Outcome::kValid,
+                                        services::ErrorCategory::kUnspecified);
+  t.connection_tests().OnConnectionTest(RegistryType::kAcr, M::Outcome::kInvalid,
+                                        services::ErrorCategory::kAuthentication);
+  t.connection_tests().OnConnectionTest(RegistryType::kAcr, M::Outcome::kInvalid,
+                                        services::ErrorCategory::kAuthentication);
+  t.connection_tests().OnConnectionTest(RegistryType::kGitHubApp, M::Outcome::kError,
+                                        services::ErrorCategory::kNetwork);
+  text = t.registry().Render();
+  EXPECT_TRUE(Contains(text, "registry_auth_test_connection_total{type=\"ghcr\",outcome=\"valid\",category=\"none\"} 1\n")) << text;
+  EXPECT_TRUE(Contains(text, "registry_auth_test_connection_total{type=\"acr\",outcome=\"invalid\",category=\"authentication\"} 2\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_test_connection_total{type=\"github_app\",outcome=\"error\",category=\"network\"} 1\n"));
+}
+
+TEST(TelemetryTest, GitHubAppTokenCache) {
+  Telemetry t;
+  using O = upstream::InstallationTokenCacheObserver;
+  std::string text = t.registry().Render();
+  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_cache_lookups_total{result=\"hit\"} 0\n")) << text;
+  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_fetch_failures_total{category=\"network\"} 0\n"));
+  t.github_app_tokens().OnLookup(O::Lookup::kHit);
+  t.github_app_tokens().OnLookup(O::Lookup::kHit);
+  t.github_app_tokens().OnLookup(O::Lookup::kMiss);
+  t.github_app_tokens().OnFetch(O::Fetch::kNew);
+  t.github_app_tokens().OnFetch(O::Fetch::kExpiring);
+  t.github_app_tokens().OnFetch(O::Fetch::kForced);
+  t.github_app_tokens().OnFetch(O::Fetch::kForced);
+  t.github_app_tokens().OnFetchFailed(upstream::ProbeCategory::kAuthentication);
+  text = t.registry().Render();
+  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_cache_lookups_total{result=\"hit\"} 2\n")) << text;
+  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_cache_lookups_total{result=\"miss\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_fetches_total{reason=\"new\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_fetches_total{reason=\"expiring\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_fetches_total{reason=\"forced\"} 2\n"));
+  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_fetch_failures_total{category=\"authentication\"} 1\n"));
+}
+
 TEST(TelemetryTest, KeyGaugesFollowReloads) {
   Telemetry t;
   t.SetEncryptionKeys({1, 2}, 2);

@@ -56,6 +56,28 @@ int ConnectionTester::running() const {
 absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig& config,
                                                             const Credentials& credentials,
                                                             absl::Time deadline) {
+  absl::StatusOr<ConnectionTestResult> result = Run(config, credentials, deadline);
+  if (options_.metrics != nullptr) {
+    using Outcome = ConnectionTestMetrics::Outcome;
+    if (!result.ok()) {
+      std::optional<ErrorDetail> detail = GetErrorDetail(result.status());
+      options_.metrics->OnConnectionTest(
+          config.type, Outcome::kError,
+          detail.has_value() ? detail->category : ErrorCategory::kUnspecified);
+    } else if (result->status == ValidationStatus::kValid) {
+      options_.metrics->OnConnectionTest(config.type, Outcome::kValid,
+                                         ErrorCategory::kUnspecified);
+    } else {
+      options_.metrics->OnConnectionTest(config.type, Outcome::kInvalid,
+                                         ToErrorCategory(result->probe.category));
+    }
+  }
+  return result;
+}
+
+absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig& config,
+                                                           const Credentials& credentials,
+                                                           absl::Time deadline) {
   const absl::Time now = clock_.Now();
   deadline = std::min(deadline, now + options_.timeout);
   if (config.type == RegistryType::kGitHubApp && app_tokens_ == nullptr) {

@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "model/model.h"
+#include "services/connection_test_metrics.h"
 #include "services/credentials.h"
 #include "upstream/docker_v2_probe.h"
 #include "upstream/github.h"
@@ -43,6 +44,9 @@ struct ConnectionTesterOptions {
   absl::Duration timeout = absl::Seconds(30);
   // Tests running at once (each holds a server thread).
   int max_concurrent = 8;
+  // Told the outcome of every Test (services/connection_test_metrics.h); may be null. Must
+  // outlive the tester.
+  ConnectionTestMetrics* metrics = nullptr;
 };
 
 struct ConnectionTestResult {
@@ -78,10 +82,12 @@ class ConnectionTester {
   int running() const;
 
  private:
-  const upstream::RegistryProbe& registry_probe_;
+  absl::StatusOr<ConnectionTestResult> Run(const RegistryConfig& config,
+                                           const Credentials& credentials, absl::Time deadline);
   upstream::ProbeResult TestGitHubApp(const RegistryConfig& config,
                                       const Credentials& credentials, absl::Time deadline);
 
+  const upstream::RegistryProbe& registry_probe_;
   const upstream::GhcrProbe* const ghcr_probe_;
   upstream::InstallationTokenSource* const app_tokens_;
   const Clock& clock_;

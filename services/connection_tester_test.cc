@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "services/error_detail.h"
 #include "services/registry_auth.h"
+#include "services/str_util.h"
 #include "services/testing/fake_aead.h"
 #include "services/testing/fake_store.h"
 
@@ -355,6 +356,65 @@ TEST(ConnectionTesterTest, DeadlineIsTheEarlierOfTheCallersAndTheTimeout) {
   EXPECT_EQ(tester.Test(config, creds, clock.Now()).status().code(),
             absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(v2.requests().size(), 2u);
+}
+
+// Records what the tester reports, as "type/outcome/category".
+class RecordingTestMetrics final : public ConnectionTestMetrics {
+ public:
+  void OnConnectionTest(RegistryType type, Outcome outcome, ErrorCategory category) override {
+    absl::MutexLock lock(&mu_);
+    seen_.push_back(internal::Cat(Name(type), "/", Name(outcome), "/", Name(category)));
+  }
+  std::vector<std::string> seen() const {
+    absl::MutexLock lock(&mu_);
+    return seen_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<std::string> seen_;
+};
+
+TEST(ConnectionTesterTest, ReportsEveryOutcomeByTypeAndCategory) {
+  FakeClock clock(absl::FromUnixSeconds(1700000000));
+  FakeRegistryProbe v2;
+  FakeGhcrProbe ghcr;
+  RecordingTestMetrics metrics;
+  ConnectionTesterOptions options;
+  options.metrics = &metrics;
+  ConnectionTester tester(v2, &ghcr, clock, options);
+  RegistryConfig acr;
+  acr.type = RegistryType::kAcr;
+  acr.login_server = "acme.azurecr.io";
+  RegistryConfig gh;
+  gh.type = RegistryType::kGhcr;
+  gh.owner = "acme-org";
+  RegistryConfig app;
+  app.type = RegistryType::kGitHubApp;
+  Credentials creds;
+  creds.secret = SecretString(kToken);
+
+  ASSERT_TRUE(tester.Test(acr, creds, absl::InfiniteFuture()).ok());
+  v2.answer = Rejected();
+  ASSERT_TRUE(tester.Test(acr, creds, absl::InfiniteFuture()).ok());
+  ghcr.answer = Rejected();
+  ghcr.answer.category = ProbeCategory::kPermission;
+  ASSERT_TRUE(tester.Test(gh, creds, absl::InfiniteFuture()).ok());
+  ghcr.answer.category = ProbeCategory::kNetwork;
+  ASSERT_TRUE(tester.Test(gh, creds, absl::InfiniteFuture()).ok());
+  // Errors: the test did not run.
+  EXPECT_FALSE(tester.Test(acr, creds, clock.Now()).ok());                   // deadline passed
+  EXPECT_FALSE(tester.Test(app, creds, absl::InfiniteFuture()).ok());  // no token source
+
+  EXPECT_EQ(metrics.seen(), (std::vector<std::string>{
+                                "acr/valid/none",
+                                "acr/invalid/authentication",
+                                "ghcr/invalid/permission",
+                                "ghcr/invalid/network",
+                                "acr/error/none",
+                                "github_app/error/registry",
+                            }));
+  // Nothing else in a label: the reporting interface takes enums only.
 }
 
 }  // namespace

@@ -203,6 +203,20 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
+  // A registry that cannot be reached, for one TestConnection (registry_auth_test_connection_total).
+  {
+    v1::CreateRegistryConfigRequest cr;
+    cr.set_parent("workspaces/acme");
+    cr.set_registry_id("unreachable");
+    cr.mutable_registry_config()->set_type(v1::GENERIC);
+    cr.mutable_registry_config()->mutable_generic()->set_url("https://127.0.0.1:1");
+    cr.mutable_registry_config()->mutable_generic()->set_username("bot");
+    cr.mutable_registry_config()->set_secret(kCanary);
+    v1::RegistryConfig config;
+    grpc::Status s = stub.CreateRegistryConfig(As(admin_key_).get(), cr, &config);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
   const std::string before_text = Scrape(http_port);
   const std::map<std::string, double> before = ParseSamples(before_text);
 
@@ -225,6 +239,14 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
     v1::ListWorkspacesResponse l;
     EXPECT_EQ(stub.ListWorkspaces(As(kCanary).get(), {}, &l).error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
+  }
+
+  {
+    v1::TestConnectionRequest req;
+    req.set_name("workspaces/acme/registries/unreachable");
+    v1::TestConnectionResponse resp;
+    grpc::Status s = stub.TestConnection(As(admin_key_).get(), req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
   // --- HTTP: 2 REST reads, and /token with the canary as a wrong password (4 times: a
@@ -337,6 +359,25 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
   EXPECT_EQ(delta("registry_auth_tokens_total{principal_kind=\"service_account\",outcome="
                   "\"issued\"}"),
             0);
+  // TestConnection: one invalid result for the generic registry (whatever the category), and
+  // the families of the GitHub App token cache (no App configured: all zero).
+  double generic_invalid = 0;
+  for (const auto& [series, v] : after) {
+    if (absl::StartsWith(series,
+                         "registry_auth_test_connection_total{type=\"generic\",outcome=\"invalid\",")) {
+      auto b = before.find(series);
+      generic_invalid += v - (b == before.end() ? 0.0 : b->second);
+    }
+  }
+  EXPECT_EQ(generic_invalid, 1) << after_text;
+  EXPECT_EQ(value("registry_auth_test_connection_total{type=\"ghcr\",outcome=\"valid\","
+                  "category=\"none\"}"),
+            0);
+  EXPECT_EQ(value("registry_auth_github_app_token_cache_lookups_total{result=\"hit\"}"), 0);
+  EXPECT_EQ(value("registry_auth_github_app_token_cache_lookups_total{result=\"miss\"}"), 0);
+  EXPECT_EQ(value("registry_auth_github_app_token_fetches_total{reason=\"forced\"}"), 0);
+  EXPECT_EQ(value("registry_auth_github_app_token_fetch_failures_total{category=\"network\"}"),
+            0);
   // Pools, keys.
   EXPECT_EQ(value("registry_auth_db_pool_max_connections{pool=\"registry\"}"), 4);
   EXPECT_EQ(value("registry_auth_db_pool_max_connections{pool=\"tokens\"}"), 4);
@@ -423,6 +464,58 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
     }
   }
   EXPECT_FALSE(absl::StrContains(logs, "Basic ")) << "an Authorization header in the logs";
+}
+
+// Adapter-only mode (--http_upstream) serves its own HTTP route metrics at /metrics.
+TEST_F(ObservabilityTest, AdapterOnlyModeServesItsHttpMetrics) {
+  auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
+    c.allow_unauthenticated = false;
+    c.policy_file = policy_path_;
+  });
+  ASSERT_TRUE(live.ok()) << live.status();
+  server::ServerConfig config;
+  config.http_listen = "127.0.0.1:0";
+  config.http_upstream = absl::StrCat("127.0.0.1:", (*live)->server().grpc_port());
+  absl::StatusOr<std::unique_ptr<server::HttpAdapterOnly>> adapter =
+      server::StartHttpAdapterOnly(config);
+  ASSERT_TRUE(adapter.ok()) << adapter.status();
+  const int port = (*adapter)->port();
+
+  const std::map<std::string, double> before = ParseSamples(Scrape(port));
+  {
+    testing::HttpConnection http(port);
+    ASSERT_TRUE(http.connected());
+    for (int i = 0; i < 2; ++i) {
+      testing::HttpReply r = http.Request("GET", "/v1/workspaces", "", {{"x-api-key", admin_key_}});
+      EXPECT_EQ(r.status, 200) << r.body;
+    }
+    EXPECT_EQ(http.Request("GET", "/v1/workspaces").status, 401);
+  }
+  const std::string text = Scrape(port);
+  const std::map<std::string, double> after = ParseSamples(text);
+  PromtoolResult p = Promtool(text);
+  EXPECT_EQ(p.exit_code, 0) << p.output;
+  EXPECT_EQ(p.output, "");
+  auto delta = [&](const std::string& series) {
+    auto a = after.find(series);
+    if (a == after.end()) return -1.0;
+    auto b = before.find(series);
+    return a->second - (b == before.end() ? 0.0 : b->second);
+  };
+  EXPECT_EQ(delta("http_server_requests_total{method=\"GET\",route=\"/v1/workspaces\","
+                  "status=\"200\"}"),
+            2)
+      << text;
+  EXPECT_EQ(delta("http_server_requests_total{method=\"GET\",route=\"/v1/workspaces\","
+                  "status=\"401\"}"),
+            1);
+  EXPECT_EQ(delta("http_server_requests_total{method=\"GET\",route=\"/metrics\","
+                  "status=\"200\"}"),
+            1);
+  // Its own metrics only: the server's families are on the server's /metrics.
+  EXPECT_FALSE(absl::StrContains(text, "registry_auth_")) << text;
+  EXPECT_FALSE(absl::StrContains(text, admin_key_));
+  (*adapter)->Shutdown();
 }
 
 }  // namespace

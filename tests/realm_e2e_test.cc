@@ -492,7 +492,7 @@ TEST_P(RealmE2eTest, RemoteHttpAdapterServesTheSameRealm) {
   server::ServerConfig config;
   config.http_listen = "127.0.0.1:0";
   config.http_upstream = absl::StrCat("127.0.0.1:", live_->server().grpc_port());
-  absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> adapter =
+  absl::StatusOr<std::unique_ptr<server::HttpAdapterOnly>> adapter =
       server::StartHttpAdapterOnly(config);
   ASSERT_TRUE(adapter.ok()) << adapter.status();
 

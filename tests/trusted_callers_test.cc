@@ -570,5 +570,50 @@ TEST_F(TrustedCallersTest, PolicyReloadTakesEffectAndABrokenFileKeepsTheOldPolic
   EXPECT_EQ(GetCredentials(deployer, &creds).error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// SIGHUP's gRPC certificate reload on the real server: the worker's open channel keeps its
+// connection and its identity, a client trusting only the new CA gets in after the reload (not
+// before), client certificates are still required, and a broken file keeps the new one.
+TEST_F(TrustedCallersTest, GrpcCertificateReloadKeepsOpenChannelsAndMutualTls) {
+  StartServer("optional");
+  SeedWorkspace();
+  Caller worker = ClientCertCaller("build-worker", kWorker);
+  v1::GetCredentialsResponse creds;
+  ASSERT_TRUE(GetCredentials(worker, &creds).ok());
+
+  auto next_pki = TestPki::Create("registry-auth e2e CA (rotated)");
+  ASSERT_TRUE(next_pki.ok()) << next_pki.status();
+  auto next_cert = next_pki->IssueServer();
+  ASSERT_TRUE(next_cert.ok()) << next_cert.status();
+  // A worker certificate from the (unchanged) client CA, trusting only the new server CA.
+  auto worker_cert = pki_->IssueClient("build-worker", kWorker);
+  ASSERT_TRUE(worker_cert.ok());
+  certs_.push_back(*worker_cert);
+  const CertKey* worker_key = &certs_.back();
+  EXPECT_EQ(GetCredentials(Caller{TlsChannel(worker_key, next_pki->ca().cert_pem)}, &creds)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  WriteFile(dir_ + "/server.pem", next_cert->cert_pem);
+  WriteFile(dir_ + "/server.key", next_cert->key_pem);
+  ASSERT_TRUE(live_->server().ReloadGrpcCertificate().ok());
+
+  grpc::Status s = GetCredentials(worker, &creds);  // the open channel
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  s = GetCredentials(Caller{TlsChannel(worker_key, next_pki->ca().cert_pem)}, &creds);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(creds.secret(), kPat);
+  EXPECT_EQ(GetCredentials(Caller{TlsChannel(worker_key)}, &creds).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  // A broken key file is refused; the new certificate stays in force.
+  WriteFile(dir_ + "/server.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  absl::Status reload = live_->server().ReloadGrpcCertificate();
+  EXPECT_EQ(reload.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(reload.message(), "tls_key_file")) << reload;
+  s = GetCredentials(Caller{TlsChannel(worker_key, next_pki->ca().cert_pem)}, &creds);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(GetCredentials(worker, &creds).ok());
+}
+
 }  // namespace
 }  // namespace registryauth

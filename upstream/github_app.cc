@@ -181,6 +181,8 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::Get(const GitHubAppInsta
   p.url = absl::StrCat(api, "/app/installations/", app.installation_id, "/access_tokens");
   p.what = absl::StrCat("the GitHub API (POST ", p.url, ")");
 
+  InstallationTokenCacheObserver* const observer = options_.observer;
+  bool looked_up = fresh;  // GetFreshToken reads no cache: no lookup to report
   mu_.Lock();
   for (;;) {
     auto it = entries_.find(p.cache_key);
@@ -191,8 +193,18 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::Get(const GitHubAppInsta
         lru_.splice(lru_.begin(), lru_, e.lru);
         InstallationToken token = *e.token;
         mu_.Unlock();
+        if (observer != nullptr && !looked_up) {
+          observer->OnLookup(InstallationTokenCacheObserver::Lookup::kHit);
+        }
         return token;
       }
+    }
+    if (observer != nullptr && !looked_up) {
+      observer->OnLookup(InstallationTokenCacheObserver::Lookup::kMiss);  // cheap, thread-safe
+    }
+    looked_up = true;
+    if (it != entries_.end()) {
+      Entry& e = *it->second;
       if (e.flight != nullptr) {
         // Another caller is refreshing: wait for its outcome.
         const std::shared_ptr<Flight> flight = e.flight;
@@ -227,11 +239,20 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::Get(const GitHubAppInsta
     } else {
       lru_.splice(lru_.begin(), lru_, it->second->lru);
     }
+    const InstallationTokenCacheObserver::Fetch reason =
+        fresh ? InstallationTokenCacheObserver::Fetch::kForced
+        : it->second->token.has_value() ? InstallationTokenCacheObserver::Fetch::kExpiring
+                                        : InstallationTokenCacheObserver::Fetch::kNew;
     const std::shared_ptr<Flight> flight = std::make_shared<Flight>();
     it->second->flight = flight;
     mu_.Unlock();
 
+    if (observer != nullptr) observer->OnFetch(reason);
     absl::StatusOr<InstallationToken> result = Fetch(p, deadline);
+    if (observer != nullptr && !result.ok()) {
+      std::optional<UpstreamFailure> failure = GetUpstreamFailure(result.status());
+      observer->OnFetchFailed(failure.has_value() ? failure->category : ProbeCategory::kNone);
+    }
 
     mu_.Lock();
     flight->done = true;

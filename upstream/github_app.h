@@ -74,6 +74,47 @@
 
 namespace registryauth::upstream {
 
+// What GitHubAppTokenSource reports about its installation-token cache, for metrics, without
+// upstream/ knowing about Prometheus: the composition root passes an implementation in
+// GitHubAppTokenSource::Options (server/telemetry.h counts them in
+// registry_auth_github_app_token_*). Only enums: never an App id, an installation id, a key
+// or a token.
+//
+//   class Counts : public upstream::InstallationTokenCacheObserver { ... };
+//   GitHubAppTokenSource::Options options;
+//   options.observer = &counts;
+//
+// Implementations must be thread-safe and cheap, and must not call back into the source
+// (some calls happen under its lock).
+class InstallationTokenCacheObserver {
+ public:
+  // GetToken (GetFreshToken never reads the cache): a cached token served, or none usable
+  // (absent, or within refresh_before of expiring), so the caller fetched one or waited for
+  // another caller's fetch.
+  enum class Lookup { kHit, kMiss };
+  // Why a token request was sent to GitHub (once per refresh; callers waiting for it do not
+  // count): no token cached, the cached one near expiry, or GetFreshToken (TestConnection).
+  enum class Fetch { kNew, kExpiring, kForced };
+
+  virtual ~InstallationTokenCacheObserver() = default;
+  virtual void OnLookup(Lookup lookup) = 0;
+  virtual void OnFetch(Fetch reason) = 0;
+  // A token request failed (after the retries of upstream/retry.h); `category` from its
+  // UpstreamFailure (kNone if it has none).
+  virtual void OnFetchFailed(ProbeCategory category) = 0;
+
+  // Label values: "hit", "miss"; "new", "expiring", "forced".
+  static const char* Name(Lookup lookup) { return lookup == Lookup::kHit ? "hit" : "miss"; }
+  static const char* Name(Fetch reason) {
+    switch (reason) {
+      case Fetch::kNew: return "new";
+      case Fetch::kExpiring: return "expiring";
+      case Fetch::kForced: return "forced";
+    }
+    return "new";
+  }
+};
+
 class GitHubAppTokenSource final : public InstallationTokenSource {
  public:
   struct Options {
@@ -89,6 +130,9 @@ class GitHubAppTokenSource final : public InstallationTokenSource {
     std::size_t max_cached_keys = 64;
     std::string user_agent = kGitHubUserAgent;
     RetryOptions retry;
+    // Told about cache hits, misses, fetches and failed fetches; may be null. Must outlive
+    // the source.
+    InstallationTokenCacheObserver* observer = nullptr;
   };
 
   // All references must outlive the source.

@@ -378,6 +378,56 @@ TEST_F(GitHubAppTokenSourceTest, RefreshesFiveMinutesBeforeExpiry) {
   EXPECT_EQ(Requests(), 2u);
 }
 
+// Counts what the source reports, as "lookup:hit", "fetch:forced", "failed:AUTHENTICATION".
+class RecordingCacheObserver final : public InstallationTokenCacheObserver {
+ public:
+  void OnLookup(Lookup lookup) override { Add(absl::StrCat("lookup:", Name(lookup))); }
+  void OnFetch(Fetch reason) override { Add(absl::StrCat("fetch:", Name(reason))); }
+  void OnFetchFailed(ProbeCategory category) override {
+    Add("failed:" + std::string(ProbeCategoryName(category)));
+  }
+  std::vector<std::string> Take() {
+    absl::MutexLock lock(&mu_);
+    return std::exchange(seen_, {});
+  }
+
+ private:
+  void Add(std::string event) {
+    absl::MutexLock lock(&mu_);
+    seen_.push_back(std::move(event));
+  }
+  absl::Mutex mu_;
+  std::vector<std::string> seen_;
+};
+
+TEST_F(GitHubAppTokenSourceTest, ObserverSeesHitsMissesRefreshesAndFailures) {
+  RecordingCacheObserver observer;
+  GitHubAppTokenSource::Options options = Options();
+  options.observer = &observer;
+  auto source = Source(options);
+  using V = std::vector<std::string>;
+
+  ASSERT_TRUE(source->GetToken(App(1), Deadline()).ok());
+  EXPECT_EQ(observer.Take(), (V{"lookup:miss", "fetch:new"}));
+  ASSERT_TRUE(source->GetToken(App(1), Deadline()).ok());
+  EXPECT_EQ(observer.Take(), (V{"lookup:hit"}));
+  // TestConnection's fresh token reads no cache.
+  ASSERT_TRUE(source->GetFreshToken(App(1), Deadline()).ok());
+  EXPECT_EQ(observer.Take(), (V{"fetch:forced"}));
+  // Within refresh_before of expiring: a miss and a refresh.
+  clock_.Advance(absl::Minutes(56));
+  ASSERT_TRUE(source->GetToken(App(1), Deadline()).ok());
+  EXPECT_EQ(observer.Take(), (V{"lookup:miss", "fetch:expiring"}));
+  // GitHub refuses: a failed fetch, by category.
+  EXPECT_FALSE(source->GetToken(App(999), Deadline()).ok());
+  EXPECT_EQ(observer.Take(), (V{"lookup:miss", "fetch:new", "failed:AUTHENTICATION"}));
+  // A request refused before the cache is neither.
+  GitHubAppInstallation bad = App(1);
+  bad.app_id = "not an id";
+  EXPECT_FALSE(source->GetToken(bad, Deadline()).ok());
+  EXPECT_EQ(observer.Take(), V{});
+}
+
 TEST_F(GitHubAppTokenSourceTest, OneAppJwtServesManyInstallations) {
   auto source = Source();
   ASSERT_TRUE(source->GetToken(App(1), Deadline()).ok());
