@@ -3,13 +3,14 @@
 // Configuration comes from flags and environment variables (see `registry-authd --helpfull` or
 // server/config.cc). It never starts PostgreSQL itself: it connects to --database_url.
 // SIGTERM/SIGINT stop it gracefully: new calls are refused, in-flight calls get
-// --shutdown_grace to finish. SIGHUP reloads the caller policy file and the key file (see
-// RegistryAuthServer::ReloadPolicy / ReloadKeys: a bad file is logged and the previous one
-// stays).
+// --shutdown_grace to finish. SIGHUP reloads, each on its own, the caller policy file, the key
+// file, the token signing keys and the gRPC and HTTPS certificates (RegistryAuthServer::Reload*:
+// a bad file is logged and the previous one stays in force; open connections are kept).
 //
-// `registry-authd keys ...`, `registry-authd apikey` and `registry-authd signing-keys ...` are
-// operator subcommands (server/keys_cli.h, server/signing_keys_cli.h); they run and exit
-// without starting the server. SIGHUP also reloads the token signing keys.
+// `registry-authd keys ...`, `registry-authd apikey`, `registry-authd migrate` and
+// `registry-authd signing-keys ...` are operator subcommands (server/keys_cli.h,
+// server/migrate_cli.h, server/signing_keys_cli.h); they run and exit without starting the
+// server.
 #include <pthread.h>
 #include <signal.h>
 
