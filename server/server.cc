@@ -286,11 +286,12 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   auth_options.tester = s->connection_tester_.get();
   auth_options.app_tokens = s->app_tokens_.get();
   auth_options.github_host = services::GitHubHostOf(config.github_api_url);
-  s->registry_auth_ = std::make_unique<services::RegistryAuth>(*s->store_, *s->service_,
-                                                               *s->clock_, auth_options);
   s->token_realm_ = std::make_unique<services::TokenRealm>(
       *s->store_, *s->token_store_, *s->keys_, s->signing_keys_.get(), *s->clock_, realm,
       &s->telemetry_->token_realm());
+  auth_options.workspace_credentials = s->token_realm_.get();
+  s->registry_auth_ = std::make_unique<services::RegistryAuth>(*s->store_, *s->service_,
+                                                               *s->clock_, auth_options);
   s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(
       *s->registry_auth_, *s->token_realm_, *s->authenticator_);
 

@@ -153,8 +153,8 @@ class RegistryAuthServer {
   std::unique_ptr<upstream::GhcrProbe> ghcr_probe_;
   std::unique_ptr<upstream::InstallationTokenSource> app_tokens_;
   std::unique_ptr<services::ConnectionTester> connection_tester_;
+  std::unique_ptr<services::TokenRealm> token_realm_;  // before registry_auth_, which uses it
   std::unique_ptr<services::RegistryAuth> registry_auth_;
-  std::unique_ptr<services::TokenRealm> token_realm_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
   // Before grpc_server_: gRPC asks it for the certificate on every handshake.
   std::unique_ptr<ReloadableGrpcTls> grpc_tls_;

@@ -52,7 +52,7 @@ class Telemetry::PoolMetrics : public storage::PoolObserver {
 // scrape.
 class Telemetry::RealmMetrics : public services::TokenRealmMetrics {
  public:
-  static constexpr int kKinds = 5;
+  static constexpr int kKinds = 6;
   static constexpr int kOutcomes = 5;
 
   explicit RealmMetrics(observability::Registry& registry) {

@@ -53,7 +53,9 @@ absl::StatusOr<Credentials> BuildCredentials(const RegistryConfig& config,
     case RegistryType::kDistribution:
       if (config.url.empty()) return Incomplete(config, "no url");
       if (config.username.empty()) {
-        return Incomplete(config, "no service username (the token realm will mint tokens)");
+        return Incomplete(config,
+                          "no service username (credentials are minted only for the platform "
+                          "registry the token realm serves, --registry_host)");
       }
       c.registry_host = RegistryHostOf(config.url);
       c.username = config.username;

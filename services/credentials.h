@@ -44,6 +44,19 @@ struct Credentials {
   std::optional<absl::Time> expire_time;  // unset for long-lived secrets
 };
 
+// Mints short-lived push+pull credentials for a workspace's namespace on the platform's own
+// registry (the token realm, services/token_realm.h). GetCredentials of a DISTRIBUTION
+// configuration whose URL names that registry hands these out instead of a stored secret.
+class WorkspaceCredentialMinter {
+ public:
+  virtual ~WorkspaceCredentialMinter() = default;
+  // True if credentials minted here are accepted by the registry at `registry_host`
+  // (`host[:port]`, as RegistryHostOf gives it).
+  virtual bool ServesRegistry(std::string_view registry_host) const = 0;
+  // `username`/`secret` good for push and pull on `<workspace_id>/*` until `expire_time`.
+  virtual absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) = 0;
+};
+
 inline constexpr char kGhcrHost[] = "ghcr.io";
 // Why a GITHUB_APP configuration cannot be served by a server without an installation token
 // source.

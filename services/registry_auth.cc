@@ -70,6 +70,7 @@ RegistryAuth::RegistryAuth(storage::RegistryStore& store, RegistryService& regis
       app_tokens_(options.app_tokens),
       github_host_(std::move(options.github_host)),
       upstream_timeout_(options.upstream_timeout),
+      workspace_credentials_(options.workspace_credentials),
       authz_(store),
       audit_(store, clock) {}
 
@@ -438,6 +439,10 @@ absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& c
     if (!n.ok()) return n.status();
     RETURN_IF_ERROR(authz_.Check(ctx, Operation::kGetCredentials, n->workspace_id));
     ASSIGN_OR_RETURN(RegistryConfig config, registry_.GetRegistryConfig(name));
+    if (config.type == RegistryType::kDistribution && workspace_credentials_ != nullptr &&
+        !config.url.empty() && workspace_credentials_->ServesRegistry(RegistryHostOf(config.url))) {
+      return workspace_credentials_->MintWorkspaceCredential(config.workspace_id);
+    }
     ASSIGN_OR_RETURN(Credentials c, BuildCredentials(config, registry_));
     if (config.type != RegistryType::kGitHubApp) return c;
     if (app_tokens_ == nullptr) {

@@ -51,6 +51,10 @@ struct RegistryAuthOptions {
   std::string github_host = "github.com";
   // Longest GetCredentials waits for GitHub, whatever the caller's deadline.
   absl::Duration upstream_timeout = absl::Seconds(20);
+  // The token realm: GetCredentials of a DISTRIBUTION configuration whose URL names the
+  // registry it serves returns a freshly minted push+pull credential for the workspace's
+  // namespace (no stored secret needed). Null, or another registry: the stored credential.
+  WorkspaceCredentialMinter* workspace_credentials = nullptr;
 };
 
 class RegistryAuth {
@@ -178,6 +182,7 @@ class RegistryAuth {
   upstream::InstallationTokenSource* const app_tokens_;
   const std::string github_host_;
   const absl::Duration upstream_timeout_;
+  WorkspaceCredentialMinter* const workspace_credentials_;
   Authorizer authz_;
   AuditLog audit_;
 };

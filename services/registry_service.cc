@@ -244,6 +244,12 @@ absl::StatusOr<Workspace> RegistryService::CreateWorkspace(std::string_view work
                                                            std::string_view display_name,
                                                            std::string_view owner_user_id) {
   RETURN_IF_ERROR(ValidateId(workspace_id, "workspace_id"));
+  // The token realm reads `pull+...` and `build+...` as pull tokens and workspace credentials,
+  // so service accounts of such workspaces (`<workspace>+<id>`) could never log in.
+  if (workspace_id == "pull" || workspace_id == "build") {
+    return absl::InvalidArgumentError(internal::Cat(
+        "workspace_id: \"", workspace_id, "\" is reserved (token realm user names)"));
+  }
   RETURN_IF_ERROR(ValidateDisplayName(display_name, "workspace.display_name"));
   Workspace w;
   w.id = std::string(workspace_id);

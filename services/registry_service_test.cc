@@ -280,6 +280,15 @@ TEST_F(RegistryServiceTest, UpdateAndDeleteApp) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(RegistryServiceTest, RealmUserNamePrefixesAreReservedWorkspaceIds) {
+  for (const char* id : {"pull", "build"}) {
+    absl::Status s = service_.CreateWorkspace(id, "").status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << id;
+    EXPECT_TRUE(absl::StrContains(s.message(), "reserved")) << s;
+  }
+  EXPECT_TRUE(service_.CreateWorkspace("pulls", "").ok());
+}
+
 TEST_F(RegistryServiceTest, PublicPullIsSetOnCreateAndChangedThroughTheMask) {
   absl::StatusOr<App> app = service_.CreateApp(kWs, "web", "Web", "", /*public_pull=*/true);
   ASSERT_TRUE(app.ok()) << app.status();

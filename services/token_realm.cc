@@ -6,9 +6,12 @@
 #include <optional>
 #include <set>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "crypto/base64url.h"
@@ -35,6 +38,9 @@ constexpr char kServiceAccountSecretPrefix[] = "ras_";
 constexpr char kPullTokenSecretPrefix[] = "rpt_";
 constexpr char kRefreshTokenPrefix[] = "rrt_";
 constexpr char kPullUserPrefix[] = "pull+";
+constexpr char kWorkspaceUserPrefix[] = "build+";
+constexpr char kWorkspaceSecretPrefix[] = "rbt_";
+constexpr size_t kMaxWorkspaceSecret = 160;
 constexpr size_t kTokenIdBytes = 16;   // 22 base64url characters
 constexpr size_t kSecretBytes = 32;    // 43 base64url characters
 constexpr size_t kTokenIdChars = 22;
@@ -65,6 +71,54 @@ absl::StatusOr<std::string> RandomBase64Url(size_t bytes) {
     return absl::InternalError("random generator failed");
   }
   return crypto::Base64UrlEncode(raw.view());
+}
+
+bool HasPrefix(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// What the keyed hash of a workspace credential covers: its id, workspace and expiry.
+std::string WorkspaceCredentialMessage(std::string_view id, std::string_view workspace_id,
+                                       int64_t expire_unix) {
+  return internal::Cat("registry-auth workspace credential v1\n", id, "\n", workspace_id, "\n",
+                       expire_unix);
+}
+
+// `rbt_<workspace>.<expiry unix seconds>.<hash key id>.<base64url keyed hash>`, parsed
+// strictly; nullopt for anything else.
+struct WorkspaceSecret {
+  std::string workspace_id;
+  int64_t expire_unix = 0;
+  crypto::SecretDigest digest;
+};
+std::optional<WorkspaceSecret> ParseWorkspaceSecret(std::string_view secret) {
+  if (secret.size() > kMaxWorkspaceSecret || !HasPrefix(secret, kWorkspaceSecretPrefix)) {
+    return std::nullopt;
+  }
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(internal::ToAbsl(secret.substr(sizeof(kWorkspaceSecretPrefix) - 1)), '.');
+  if (parts.size() != 4) return std::nullopt;
+  auto all_digits = [](absl::string_view v) {
+    return !v.empty() && v.size() <= 18 &&
+           v.find_first_not_of("0123456789") == absl::string_view::npos;
+  };
+  WorkspaceSecret out;
+  out.workspace_id = std::string(parts[0]);
+  if (!IsValidId(out.workspace_id) || !all_digits(parts[1]) || !all_digits(parts[2]) ||
+      parts[2].size() > 10) {
+    return std::nullopt;
+  }
+  uint64_t key_id = 0;
+  if (!absl::SimpleAtoi(parts[1], &out.expire_unix) || !absl::SimpleAtoi(parts[2], &key_id) ||
+      key_id > 0xffffffffu) {
+    return std::nullopt;
+  }
+  out.digest.key_id = static_cast<uint32_t>(key_id);
+  absl::StatusOr<std::string> digest =
+      crypto::Base64UrlDecode(std::string_view(parts[3].data(), parts[3].size()));
+  if (!digest.ok() || digest->size() != 32) return std::nullopt;
+  out.digest.digest = *std::move(digest);
+  return out;
 }
 
 bool IsTokenId(std::string_view id) {
@@ -357,6 +411,24 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
     return p;
   }
 
+  if (HasPrefix(username, kWorkspaceUserPrefix)) {
+    // Stateless, so only a login with the password itself proves it: never a refresh subject.
+    const std::string_view id = username.substr(sizeof(kWorkspaceUserPrefix) - 1);
+    if (password == nullptr || !IsTokenId(id)) return InvalidCredentials();
+    std::optional<WorkspaceSecret> secret = ParseWorkspaceSecret(*password);
+    if (!secret.has_value()) return InvalidCredentials();
+    const absl::Time expiry = absl::FromUnixSeconds(secret->expire_unix);
+    // Verified first (constant time), so a forged expiry tells nothing.
+    const bool genuine = hasher_.Verify(
+        WorkspaceCredentialMessage(id, secret->workspace_id, secret->expire_unix), secret->digest);
+    if (!genuine || expiry <= now || expiry > now + options_.pull_token_max_ttl) {
+      return InvalidCredentials();
+    }
+    p.workspace_id = secret->workspace_id;
+    p.grants.push_back({internal::Cat(secret->workspace_id, "/*"), {"pull", "push"}});
+    return p;
+  }
+
   const size_t plus = username.find('+');
   if (plus == std::string_view::npos) return InvalidCredentials();
   const std::string_view ws = username.substr(0, plus);
@@ -534,6 +606,8 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueToken(const RequestContext& ctx,
       kind = M::PrincipalKind::kAnonymous;
     } else if (user.substr(0, sizeof(kPullUserPrefix) - 1) == kPullUserPrefix) {
       kind = M::PrincipalKind::kPullToken;
+    } else if (HasPrefix(user, kWorkspaceUserPrefix)) {
+      kind = M::PrincipalKind::kWorkspaceCredential;
     } else if (user.find('+') != std::string_view::npos) {
       kind = M::PrincipalKind::kServiceAccount;
     }
@@ -579,6 +653,7 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueTokenUnmetered(const RequestContext
   const bool may_list_catalog =
       !principal->subject.empty() &&
       principal->subject.substr(0, sizeof(kPullUserPrefix) - 1) != kPullUserPrefix &&
+      !HasPrefix(principal->subject, kWorkspaceUserPrefix) &&
       options_.catalog_accounts.count(principal->subject) > 0;
   ASSIGN_OR_RETURN(std::vector<realm::Grant> grants,
                    WithPublicPulls(requested, std::move(principal->grants)));
@@ -609,10 +684,43 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueTokenUnmetered(const RequestContext
 
   if (request.grant_type == TokenGrantType::kRefreshToken) {
     out.refresh_token = request.refresh_token;
-  } else if (request.offline && !principal->subject.empty()) {
+  } else if (request.offline && !principal->subject.empty() &&
+             !HasPrefix(principal->subject, kWorkspaceUserPrefix)) {
+    // (A workspace credential gets none: it could not be checked again, and the client keeps
+    // using its password, which is what clients do without a refresh token.)
     ASSIGN_OR_RETURN(out.refresh_token, NewRefreshToken(*principal, request, now));
   }
   return out;
+}
+
+// ---- Workspace credentials -------------------------------------------------------------------
+
+bool TokenRealm::ServesRegistry(std::string_view registry_host) const {
+  return !options_.service.empty() && signer_ != nullptr && !options_.registry_host.empty() &&
+         absl::EqualsIgnoreCase(internal::ToAbsl(registry_host), options_.registry_host);
+}
+
+absl::StatusOr<Credentials> TokenRealm::MintWorkspaceCredential(std::string_view workspace_id) {
+  if (options_.service.empty() || signer_ == nullptr) return RealmDisabled();
+  if (!IsValidId(workspace_id)) return absl::InvalidArgumentError("workspace: not a valid id");
+  ASSIGN_OR_RETURN(std::string id, RandomBase64Url(kTokenIdBytes));
+  const absl::Time expiry =
+      absl::FromUnixSeconds(UnixSeconds(clock_.Now() + options_.pull_token_default_ttl));
+  const int64_t expire_unix = UnixSeconds(expiry);
+  ASSIGN_OR_RETURN(crypto::SecretDigest digest,
+                   hasher_.Hash(WorkspaceCredentialMessage(id, workspace_id, expire_unix)));
+  std::string secret = internal::Cat(kWorkspaceSecretPrefix, workspace_id, ".", expire_unix, ".",
+                                     digest.key_id, ".", crypto::Base64UrlEncode(digest.digest));
+  Credentials c;
+  c.type = RegistryType::kDistribution;
+  c.registry_host = options_.registry_host;
+  c.username = internal::Cat(kWorkspaceUserPrefix, id);
+  c.secret = SecretString(secret);
+  WipeString(secret);
+  WipeString(digest.digest);
+  c.repository_namespace = std::string(workspace_id);
+  c.expire_time = expiry;
+  return c;
 }
 
 // ---- Pull tokens -----------------------------------------------------------------------------

@@ -8,6 +8,8 @@
 //        `<workspace>+<account>` + `ras_...`  a service account (enabled, not expired);
 //        `pull+<token id>`       + `rpt_...`  a pull token (not revoked, not expired);
 //        refresh token `rrt_<id>.<secret>`    its subject, checked again as above;
+//        `build+<id>`            + `rbt_...`  a workspace credential (MintWorkspaceCredential:
+//                                             push+pull on `<workspace>/*`, until it expires);
 //        no credentials                       anonymous (access only to public repositories).
 //      Secrets are compared as keyed hashes in constant time (crypto/secret_hasher.h). Every
 //      failure is the same UNAUTHENTICATED "invalid credentials" (reason INVALID_CREDENTIALS),
@@ -62,6 +64,7 @@
 #include "realm/scope.h"
 #include "services/audit_log.h"
 #include "services/authorizer.h"
+#include "services/credentials.h"
 #include "services/request_context.h"
 #include "services/token_realm_metrics.h"
 #include "services/types.h"
@@ -151,7 +154,7 @@ struct MintedPullToken {
   std::string registry;
 };
 
-class TokenRealm {
+class TokenRealm final : public WorkspaceCredentialMinter {
  public:
   // All references must outlive this object. `signer` may be null: then the realm cannot
   // issue tokens (FAILED_PRECONDITION), but the management calls work. `metrics` (may be null)
@@ -168,6 +171,15 @@ class TokenRealm {
 
   // ---- The realm. `ctx.peer` is the client address used for throttling.
   absl::StatusOr<IssuedToken> IssueToken(const RequestContext& ctx, const TokenRequest& request);
+
+  // ---- Workspace credentials (WorkspaceCredentialMinter): what GetCredentials hands the build
+  // worker for a DISTRIBUTION configuration on the platform registry. Stateless: the password
+  // carries the workspace and the expiry (pull_token_default_ttl from now) under a keyed hash
+  // (the SecretHasher's primary key), so minting writes nothing; it cannot be revoked one by one
+  // (retiring the hash key revokes all) and cannot be the subject of a refresh token.
+  // `registry_host` must equal TokenRealmOptions::registry_host (ASCII case-insensitive).
+  bool ServesRegistry(std::string_view registry_host) const override;
+  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) override;
 
   // ---- Pull tokens
   // `ttl` zero: the default; above the maximum: clamped; negative: INVALID_ARGUMENT.

@@ -21,7 +21,8 @@ class TokenRealmMetrics {
     kServiceAccount,  // `<workspace>+<id>`
     kPullToken,       // `pull+<id>`
     kRefreshToken,    // grant_type=refresh_token
-    kUnknown,         // a user name of neither form
+    kUnknown,         // a user name of none of these forms
+    kWorkspaceCredential,  // `build+<id>` (GetCredentials of the platform registry)
   };
   enum class Outcome {
     kIssued,              // a token was issued
@@ -34,7 +35,8 @@ class TokenRealmMetrics {
   virtual ~TokenRealmMetrics() = default;
   virtual void OnTokenRequest(PrincipalKind kind, Outcome outcome) = 0;
 
-  // Label values: "anonymous", "service_account", "pull_token", "refresh_token", "unknown";
+  // Label values: "anonymous", "service_account", "pull_token", "refresh_token", "unknown",
+  // "workspace_credential";
   // "issued", "invalid_credentials", "throttled", "invalid_request", "error".
   static const char* Name(PrincipalKind kind);
   static const char* Name(Outcome outcome);
@@ -47,6 +49,7 @@ inline const char* TokenRealmMetrics::Name(PrincipalKind kind) {
     case PrincipalKind::kPullToken: return "pull_token";
     case PrincipalKind::kRefreshToken: return "refresh_token";
     case PrincipalKind::kUnknown: return "unknown";
+    case PrincipalKind::kWorkspaceCredential: return "workspace_credential";
   }
   return "unknown";
 }

@@ -264,6 +264,53 @@ TEST_P(RealmE2eTest, PushWithServiceAccountPullWithPullTokenAndNothingMore) {
   EXPECT_TRUE(Pull("acme/web", builder, &r).ok()) << r.Describe();
 }
 
+// GetCredentials of a DISTRIBUTION configuration on the platform registry (the realm's
+// registry_host): no stored secret; a freshly minted push+pull credential for the workspace's
+// namespace, which the real registry accepts through the realm, for that namespace only.
+TEST_P(RealmE2eTest, GetCredentialsMintsAWorkspaceCredentialForThePlatformRegistry) {
+  v1::CreateRegistryConfigRequest create;
+  create.set_parent("workspaces/acme");
+  create.set_registry_id("platform");
+  v1::RegistryConfig* config = create.mutable_registry_config();
+  config->set_type(v1::DISTRIBUTION);
+  config->mutable_distribution()->set_url("https://registry.test:5000");
+  config->mutable_distribution()->set_repository_namespace("acme");
+  v1::RegistryConfig created;
+  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  v1::GetCredentialsRequest get;
+  get.set_name("workspaces/acme/registries/platform");
+  v1::GetCredentialsResponse creds;
+  s = stub_->GetCredentials(Ctx().get(), get, &creds);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(creds.registry_host(), "registry.test:5000");
+  EXPECT_EQ(creds.repository_namespace(), "acme");
+  EXPECT_TRUE(absl::StartsWith(creds.username(), "build+")) << creds.username();
+  ASSERT_TRUE(creds.has_expire_time());
+  EXPECT_GT(creds.expire_time().seconds(), absl::ToUnixSeconds(absl::Now() + absl::Minutes(50)));
+  const RegistryCredentials minted{creds.username(), creds.secret()};
+
+  // Push and pull back inside the workspace, byte for byte; nothing in another workspace.
+  const OciImage image = Build("minted-push");
+  SkopeoResult r = Push(image, "acme/web", minted);
+  ASSERT_TRUE(r.ok()) << r.Describe() << "\nregistry log:\n" << registry_->Logs();
+  absl::StatusOr<OciImage> pulled = Pull("acme/web", minted, &r);
+  ASSERT_TRUE(pulled.ok()) << pulled.status();
+  EXPECT_EQ(testing::DescribeOciDifference(image, *pulled), "");
+  ExpectRefused(Push(image, "other/web", minted));
+
+  // The same configuration read back carries no secret, and another config of the same type
+  // on a different registry still needs its own stored credential.
+  v1::CreateRegistryConfigRequest elsewhere = create;
+  elsewhere.set_registry_id("elsewhere");
+  elsewhere.mutable_registry_config()->mutable_distribution()->set_url("https://other.test");
+  ASSERT_TRUE(stub_->CreateRegistryConfig(Ctx().get(), elsewhere, &created).ok());
+  get.set_name("workspaces/acme/registries/elsewhere");
+  s = stub_->GetCredentials(Ctx().get(), get, &creds);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+}
+
 // Public repositories: anonymous clients pull an app marked public_pull (and only pull it);
 // turning it off takes their access away again.
 TEST_P(RealmE2eTest, AnonymousPullOfPublicAppsOnly) {
