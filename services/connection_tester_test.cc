@@ -114,6 +114,22 @@ RequestContext User(std::string user) {
                 std::move(user));
 }
 
+// Mints `build+<n>` / `rbt_<n>` for the one registry host it serves.
+class FakeMinter final : public WorkspaceCredentialMinter {
+ public:
+  bool ServesRegistry(std::string_view host) const override { return host == "registry.example:5000"; }
+  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) override {
+    Credentials c;
+    c.type = RegistryType::kDistribution;
+    c.registry_host = "registry.example:5000";
+    c.username = "build+" + std::to_string(++minted);
+    c.secret = SecretString("rbt_" + std::to_string(minted));
+    c.repository_namespace = std::string(workspace_id);
+    return c;
+  }
+  int minted = 0;
+};
+
 class TestConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -154,6 +170,40 @@ class TestConnectionTest : public ::testing::Test {
   ConnectionTester tester_{v2_, &ghcr_, clock_, {.timeout = absl::Seconds(20)}};
   RegistryAuth api_{store_, registry_, clock_, &tester_};
 };
+
+TEST_F(TestConnectionTest, PlatformRegistryIsTestedWithAMintedCredential) {
+  FakeMinter minter;
+  RegistryAuthOptions options;
+  options.tester = &tester_;
+  options.workspace_credentials = &minter;
+  RegistryAuth api(store_, registry_, clock_, options);
+  for (const char* url : {"https://registry.example:5000", "https://elsewhere.example"}) {
+    RegistryConfigInput in;
+    in.type = in.settings_type = RegistryType::kDistribution;
+    in.url = url;
+    in.repository_namespace = "acme";
+    const std::string id = absl::StrContains(url, "elsewhere") ? "other" : "platform";
+    ASSERT_TRUE(api.CreateRegistryConfig(Manager(), "workspaces/acme", id, std::move(in)).ok());
+  }
+  // No stored secret, yet the handshake runs with a credential minted for it.
+  absl::StatusOr<RegistryAuth::TestConnectionOutcome> out =
+      api.TestConnection(User("alice"), "workspaces/acme/registries/platform");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->test.status, ValidationStatus::kValid);
+  ASSERT_EQ(v2_.requests().size(), 1u);
+  EXPECT_EQ(v2_.requests()[0].base_url, "https://registry.example:5000");
+  EXPECT_EQ(v2_.requests()[0].username, "build+1");
+  EXPECT_EQ(v2_.requests()[0].password, "rbt_1");
+  // GetCredentials mints a new one each time.
+  absl::StatusOr<Credentials> c = api.GetCredentials(
+      Caller("build-worker", {Permission::kCredentialsRead}), "workspaces/acme/registries/platform");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->username, "build+2");
+  // Another registry: its own (missing) credential, INCOMPLETE_CREDENTIALS as before.
+  EXPECT_EQ(api.TestConnection(User("alice"), "workspaces/acme/registries/other").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(minter.minted, 2);
+}
 
 TEST_F(TestConnectionTest, ValidResultIsStoredWithItsAuditRecord) {
   absl::StatusOr<RegistryAuth::TestConnectionOutcome> out =

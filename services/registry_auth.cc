@@ -428,6 +428,14 @@ absl::Status RegistryAuth::DeleteMember(const RequestContext& ctx, std::string_v
 
 // ---- Credentials and tokens ------------------------------------------------------------------
 
+absl::StatusOr<Credentials> RegistryAuth::MintedOrStoredCredentials(const RegistryConfig& config) {
+  if (config.type == RegistryType::kDistribution && workspace_credentials_ != nullptr &&
+      !config.url.empty() && workspace_credentials_->ServesRegistry(RegistryHostOf(config.url))) {
+    return workspace_credentials_->MintWorkspaceCredential(config.workspace_id);
+  }
+  return BuildCredentials(config, registry_);
+}
+
 absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& ctx,
                                                          std::string_view name,
                                                          absl::Time deadline) {
@@ -439,11 +447,7 @@ absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& c
     if (!n.ok()) return n.status();
     RETURN_IF_ERROR(authz_.Check(ctx, Operation::kGetCredentials, n->workspace_id));
     ASSIGN_OR_RETURN(RegistryConfig config, registry_.GetRegistryConfig(name));
-    if (config.type == RegistryType::kDistribution && workspace_credentials_ != nullptr &&
-        !config.url.empty() && workspace_credentials_->ServesRegistry(RegistryHostOf(config.url))) {
-      return workspace_credentials_->MintWorkspaceCredential(config.workspace_id);
-    }
-    ASSIGN_OR_RETURN(Credentials c, BuildCredentials(config, registry_));
+    ASSIGN_OR_RETURN(Credentials c, MintedOrStoredCredentials(config));
     if (config.type != RegistryType::kGitHubApp) return c;
     if (app_tokens_ == nullptr) {
       return UnsupportedRegistryType(config, kGitHubAppsDisabled);
@@ -488,7 +492,7 @@ absl::StatusOr<RegistryAuth::TestConnectionOutcome> RegistryAuth::TestConnection
         return absl::UnimplementedError("TestConnection is not configured on this server");
       }
       ASSIGN_OR_RETURN(config, registry_.GetRegistryConfig(resource));
-      ASSIGN_OR_RETURN(Credentials credentials, BuildCredentials(config, registry_));
+      ASSIGN_OR_RETURN(Credentials credentials, MintedOrStoredCredentials(config));
       tested = tester_->Test(config, credentials, deadline);
       return tested.status();
     }();

@@ -174,6 +174,9 @@ class RegistryAuth {
   // Whether `workspace_id` has an ACTIVE OWNER other than `user_id`.
   absl::StatusOr<bool> HasOtherActiveOwner(std::string_view workspace_id,
                                            std::string_view user_id);
+  // A minted workspace credential for a DISTRIBUTION configuration on the platform registry
+  // (RegistryAuthOptions::workspace_credentials), else the stored one (BuildCredentials).
+  absl::StatusOr<Credentials> MintedOrStoredCredentials(const RegistryConfig& config);
 
   storage::RegistryStore& store_;
   RegistryService& registry_;
