@@ -150,33 +150,33 @@ std::string ResolveClientAddress(const TrustedProxies& trusted, absl::string_vie
   const std::string peer_text = peer_ip->ToString();
   if (trusted.empty() || !trusted.Contains(*peer_ip) || forwarded_for.empty()) return peer_text;
 
-  // The lines joined with ',' (their order is the order the proxies appended them in).
   size_t total = 0;
   for (absl::string_view line : forwarded_for) total += line.size() + 1;
   if (total > kMaxForwardedBytes + 1) return peer_text;
-  std::string joined;
-  joined.reserve(total);
-  for (absl::string_view line : forwarded_for) {
-    if (!joined.empty()) joined.push_back(',');
-    joined.append(line.data(), line.size());
-  }
-  if (TrimOws(joined).empty()) return peer_text;  // Header present but empty: none given.
 
-  // Right to left.
-  absl::string_view rest(joined);
-  std::optional<IpAddress> last;
-  for (int hops = 0; hops < kMaxForwardedHops; ++hops) {
-    const size_t comma = rest.rfind(',');
-    const absl::string_view entry =
-        comma == absl::string_view::npos ? rest : rest.substr(comma + 1);
-    std::optional<IpAddress> ip = ParseForwardedEntry(entry);
-    if (!ip.has_value()) return peer_text;
-    if (!trusted.Contains(*ip)) return ip->ToString();
-    last = ip;
-    if (comma == absl::string_view::npos) return last->ToString();  // All trusted: left-most.
-    rest = rest.substr(0, comma);
+  // The lines in order form one list (RFC 9110 5.3); walk it from the right: the last line
+  // first, each line from its end.
+  int hops = 0;
+  std::optional<IpAddress> leftmost;
+  for (auto line = forwarded_for.rbegin(); line != forwarded_for.rend(); ++line) {
+    absl::string_view rest = *line;
+    while (true) {
+      const size_t comma = rest.rfind(',');
+      const absl::string_view entry =
+          comma == absl::string_view::npos ? rest : rest.substr(comma + 1);
+      if (!TrimOws(entry).empty()) {  // Empty list elements are ignored (RFC 9110 5.6.1).
+        if (++hops > kMaxForwardedHops) return peer_text;
+        std::optional<IpAddress> ip = ParseForwardedEntry(entry);
+        if (!ip.has_value()) return peer_text;
+        if (!trusted.Contains(*ip)) return ip->ToString();
+        leftmost = ip;
+      }
+      if (comma == absl::string_view::npos) break;
+      rest = rest.substr(0, comma);
+    }
   }
-  return peer_text;  // Too many hops.
+  // Every entry trusted: the left-most; no entry at all: the peer.
+  return leftmost.has_value() ? leftmost->ToString() : peer_text;
 }
 
 }  // namespace registryauth::gateway

@@ -12,10 +12,11 @@
 //
 // Entries: an IPv4 or IPv6 literal, optionally `[IPv6]`, `[IPv6]:port` or `IPv4:port` (some
 // balancers append the port); surrounding spaces and tabs are ignored. The port is dropped.
-// Anything else ("unknown", host names, obfuscated identifiers of RFC 7239, empty entries,
-// zone ids) is malformed: when the walk reaches a malformed entry, or would need more than
-// kMaxForwardedHops entries, or the joined header exceeds kMaxForwardedBytes, the client is the
-// TCP peer (the proxy's own address), never a guess.
+// Empty list elements (`a,,b`, an empty header line) are skipped, as RFC 9110 5.6.1 asks.
+// Anything else ("unknown", host names, obfuscated identifiers of RFC 7239, zone ids) is
+// malformed: when the walk reaches a malformed entry, or would need more than
+// kMaxForwardedHops entries, or the header lines together exceed kMaxForwardedBytes, the client
+// is the TCP peer (the proxy's own address), never a guess. So is a header with no entry.
 //
 // Addresses come back in canonical text (inet_ntop: lower-case, `::` compressed), and an
 // IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, as a dual-stack socket reports IPv4 peers) as

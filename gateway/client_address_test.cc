@@ -157,8 +157,11 @@ TEST(ResolveClientAddressTest, Table) {
       {"garbage reached: the peer", &lb, "10.0.0.5", {"203.0.113.7, unknown"}, "10.0.0.5"},
       {"garbage after trusted hops: the peer", &lb, "10.0.0.5", {"unknown, 10.0.0.9"},
        "10.0.0.5"},
-      {"empty entry reached: the peer", &lb, "10.0.0.5", {"203.0.113.7,"}, "10.0.0.5"},
-      {"empty line joined: the peer", &lb, "10.0.0.5", {"203.0.113.7", ""}, "10.0.0.5"},
+      {"empty elements skipped", &lb, "10.0.0.5", {"203.0.113.7, ,"}, "203.0.113.7"},
+      {"empty lines skipped", &lb, "10.0.0.5", {"", "203.0.113.7", "", " "}, "203.0.113.7"},
+      {"only empty elements: the peer", &lb, "10.0.0.5", {",, ,", ""}, "10.0.0.5"},
+      {"all trusted after empties: left-most", &lb, "10.0.0.5", {",10.0.0.7,,10.0.0.8"},
+       "10.0.0.7"},
       {"ports and brackets", &lb, "10.0.0.5", {"[2001:db8::7]:5555, 10.0.0.9:80"}, "2001:db8::7"},
       {"IPv4 with port", &lb, "10.0.0.5", {"203.0.113.7:41000"}, "203.0.113.7"},
       {"IPv6 peer", &lb, "fd00::1", {"2001:DB8::7"}, "2001:db8::7"},
@@ -192,6 +195,10 @@ TEST(ResolveClientAddressTest, HopAndSizeCaps) {
   EXPECT_EQ(ResolveClientAddress(lb, "10.0.0.5", {huge}), "10.0.0.5");
   std::vector<absl::string_view> many(200, "10.0.0.1, 10.0.0.2");
   EXPECT_EQ(ResolveClientAddress(lb, "10.0.0.5", many), "10.0.0.5");
+  // Empty elements do not count as hops.
+  std::string sparse = "203.0.113.7";
+  for (int i = 0; i < kMaxForwardedHops - 1; ++i) absl::StrAppend(&sparse, ",,, 10.0.0.", i + 1);
+  EXPECT_EQ(ResolveClientAddress(lb, "10.0.0.5", {sparse}), "203.0.113.7");
 }
 
 }  // namespace
