@@ -31,6 +31,7 @@
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
 #include "common/log.h"
+#include "gateway/client_address.h"
 #include "gateway/rest_router.h"
 #include "gateway/rest_util.h"
 #include "observability/metrics.h"
@@ -165,8 +166,10 @@ absl::StatusOr<std::shared_ptr<net::ssl::context>> LoadTlsContext(const std::str
 
 class HttpGateway::Impl {
  public:
-  Impl(const HttpGatewayOptions& options, std::shared_ptr<grpc::Channel> channel)
+  Impl(const HttpGatewayOptions& options, TrustedProxies trusted_proxies,
+       std::shared_ptr<grpc::Channel> channel)
       : options_(options),
+        trusted_proxies_(std::move(trusted_proxies)),
         router_(std::move(channel),
                 RestRouterOptions{options.request_timeout, options.token_basic_realm}),
         ioc_(options.threads),
@@ -435,7 +438,18 @@ class HttpGateway::Impl {
       request.user = std::string(req["x-registryauth-user"]);
       error_code addr_ec;
       const tcp::endpoint remote = Tcp().socket().remote_endpoint(addr_ec);
-      if (!addr_ec) request.forwarded_for = remote.address().to_string();
+      if (!addr_ec) {
+        // The client address (client_address.h): the TCP peer, or the X-Forwarded-For client
+        // when the peer is a trusted proxy. Every header line, in order.
+        std::vector<absl::string_view> forwarded;
+        if (!gw_.trusted_proxies_.empty()) {
+          for (auto [it, end] = req.equal_range("x-forwarded-for"); it != end; ++it) {
+            forwarded.emplace_back(it->value().data(), it->value().size());
+          }
+        }
+        request.forwarded_for =
+            ResolveClientAddress(gw_.trusted_proxies_, remote.address().to_string(), forwarded);
+      }
       request_id_ = request.request_id;
       peer_ = request.forwarded_for;
       if (gw_.options_.metrics != nullptr && request.method == "GET" &&
@@ -617,6 +631,7 @@ class HttpGateway::Impl {
   }
 
   const HttpGatewayOptions options_;
+  const TrustedProxies trusted_proxies_;
   RestRouter router_;
   observability::CounterFamily* requests_ = nullptr;  // with options_.metrics
   observability::HistogramFamily* seconds_ = nullptr;
@@ -674,7 +689,12 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
         ": set tls_cert_file and tls_key_file to serve HTTPS, or plaintext_behind_proxy when a "
         "TLS-terminating proxy sits in front"));
   }
-  auto impl = std::make_unique<Impl>(options, std::move(channel));
+  absl::StatusOr<TrustedProxies> trusted = TrustedProxies::Parse(options.trusted_proxies);
+  if (!trusted.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("http gateway: trusted_proxies: ", trusted.status().message()));
+  }
+  auto impl = std::make_unique<Impl>(options, *std::move(trusted), std::move(channel));
   impl->SetTlsContext(std::move(tls));
   if (absl::Status s = impl->Start(*endpoint); !s.ok()) return s;
   return std::unique_ptr<HttpGateway>(new HttpGateway(std::move(impl)));

@@ -12,7 +12,10 @@
 // `max_header_bytes` get 431, a request that does not parse gets 400; each of those closes the
 // connection. A connection idle (or a request unread) for `request_timeout` is closed, and every
 // gRPC call gets `request_timeout` as its deadline. The `x-request-id` header is forwarded as
-// gRPC metadata and echoed in the reply.
+// gRPC metadata and echoed in the reply. The client address (access log `peer`, gRPC metadata
+// `x-forwarded-for`) is the TCP peer, or behind `trusted_proxies` the client that
+// `X-Forwarded-For` names (client_address.h); for a request that could not be read (400, 413,
+// 431) always the TCP peer.
 //
 // Telemetry: every request gets one access-log line ("http request": request_id, method,
 // route, status, duration_ms, peer; never a header value, query string or body) and, with
@@ -34,6 +37,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -69,6 +73,12 @@ struct HttpGatewayOptions {
   // registers its families in it, so one registry serves one gateway; it must outlive the
   // gateway.
   observability::Registry* metrics = nullptr;
+  // CIDRs (or single addresses) of the proxies / load balancers in front whose
+  // `X-Forwarded-For` is believed: see client_address.h. Empty: the client is always the TCP
+  // peer and the header is ignored. The client address is what the access log's `peer`, the
+  // gRPC metadata `x-forwarded-for` (and so the token realm's `addr:` throttle key and audit
+  // rows) carry.
+  std::vector<std::string> trusted_proxies;
 };
 
 class HttpGateway {

@@ -503,6 +503,50 @@ TEST_F(TokenEndpointTest, GetWithBasicCredentials) {
   EXPECT_EQ(service_.LastMetadata("x-request-id"), std::optional<std::string>("tok-1"));
 }
 
+// Behind a trusted proxy the client address comes from X-Forwarded-For (every line, walked
+// from the right); otherwise the header is ignored. Details: client_address_test.cc.
+TEST_F(TokenEndpointTest, TrustedProxyForwardsTheClientAddress) {
+  auto last_forwarded_for = [&](const std::vector<std::pair<std::string, std::string>>& headers) {
+    Connection c(gateway_->port());
+    EXPECT_TRUE(c.connected());
+    Reply r = c.Request("GET", "/token?service=registry.test", "", headers);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return service_.LastMetadata("x-forwarded-for").value_or("<none>");
+  };
+  // Default: nothing trusted.
+  EXPECT_EQ(last_forwarded_for({{"X-Forwarded-For", "203.0.113.7"}}), "127.0.0.1");
+
+  HttpGatewayOptions options;
+  options.trusted_proxies = {"10.0.0.0/8", "127.0.0.1/32"};
+  Start(options);
+  EXPECT_EQ(last_forwarded_for({}), "127.0.0.1");
+  EXPECT_EQ(last_forwarded_for({{"X-Forwarded-For", "203.0.113.7"}}), "203.0.113.7");
+  EXPECT_EQ(last_forwarded_for({{"X-Forwarded-For", "198.51.100.1, 203.0.113.7, 10.0.0.3"}}),
+            "203.0.113.7");
+  EXPECT_EQ(last_forwarded_for({{"X-Forwarded-For", "198.51.100.1, 203.0.113.7"},
+                                {"X-Forwarded-For", "10.0.0.3"}}),
+            "203.0.113.7");
+  EXPECT_EQ(last_forwarded_for({{"X-Forwarded-For", "[2001:DB8::7]:443"}}), "2001:db8::7");
+  EXPECT_EQ(last_forwarded_for({{"X-Forwarded-For", "203.0.113.7, bogus"}}), "127.0.0.1");
+
+  // A peer outside the trusted networks: ignored.
+  options.trusted_proxies = {"10.0.0.0/8"};
+  Start(options);
+  EXPECT_EQ(last_forwarded_for({{"X-Forwarded-For", "203.0.113.7"}}), "127.0.0.1");
+}
+
+TEST_F(HttpGatewayTest, CreateRefusesBadTrustedProxies) {
+  HttpGatewayOptions options;
+  options.listen = "127.0.0.1:0";
+  options.trusted_proxies = {"10.0.0.0/8", "10.0.0.1/8"};
+  absl::StatusOr<std::unique_ptr<HttpGateway>> gw =
+      HttpGateway::Create(options, server_->InProcessChannel(grpc::ChannelArguments()));
+  ASSERT_FALSE(gw.ok());
+  EXPECT_EQ(gw.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(gw.status().message(), "trusted_proxies: \"10.0.0.1/8\""))
+      << gw.status();
+}
+
 TEST_F(TokenEndpointTest, GetAnonymous) {
   Reply r = Do("GET", "/token?service=registry.test&scope=repository:acme/web:pull");
   ASSERT_EQ(r.status, 200) << r.body;

@@ -6,6 +6,10 @@
 #   scripts/pg-cluster.sh stop DATA_DIR            # fast shutdown; fine if not running
 #   scripts/pg-cluster.sh status DATA_DIR          # exit 0 if running
 #   scripts/pg-cluster.sh dsn DATA_DIR PORT [DB]   # libpq keyword DSN over TCP, with password
+#   scripts/pg-cluster.sh standby PRIMARY_DIR PRIMARY_PORT STANDBY_DIR STANDBY_PORT
+#                                    # a streaming-replication (read-only) standby of a running
+#                                    # primary: pg_basebackup -R, then start; `dsn STANDBY_DIR
+#                                    # STANDBY_PORT` works (same password); `stop` stops it
 #
 # Authentication: `trust` for the unix socket in DATA_DIR only (the socket directory is 0700 and
 # owned by the cluster user), scram-sha-256 for TCP on 127.0.0.1 with a generated password kept
@@ -21,7 +25,7 @@ die() {
 }
 
 usage() {
-  die "usage: pg-cluster.sh start DATA_DIR PORT | stop DATA_DIR | status DATA_DIR | dsn DATA_DIR PORT [DBNAME]"
+  die "usage: pg-cluster.sh start DATA_DIR PORT | stop DATA_DIR | status DATA_DIR | dsn DATA_DIR PORT [DBNAME] | standby PRIMARY_DIR PRIMARY_PORT STANDBY_DIR STANDBY_PORT"
 }
 
 abs_path() {
@@ -161,6 +165,55 @@ cmd_dsn() {
   echo "host=127.0.0.1 port=$port user=postgres password=$pw dbname=$db"
 }
 
+cmd_standby() {
+  local primary pport standby sport pw
+  primary="$(abs_path "$1")"
+  pport="$2"
+  standby="$(abs_path "$3")"
+  sport="$4"
+  check_port "$pport"
+  check_port "$sport"
+  is_running "$primary" || die "no primary running in $primary"
+  pw="$(head -n1 -- "$(password_file "$primary")")"
+  if ! grep -q '^host  *replication ' "$primary/pg_hba.conf"; then
+    echo "host    replication postgres 127.0.0.1/32  scram-sha-256" |
+      as_owner tee -a "$primary/pg_hba.conf" >/dev/null
+    as_owner "$PG_BIN/pg_ctl" reload -D "$primary" >/dev/null
+  fi
+  if [[ ! -f "$standby/PG_VERSION" ]]; then
+    mkdir -p -- "$standby"
+    [[ -z "$(ls -A -- "$standby")" ]] || die "$standby is not empty and holds no cluster"
+    if [[ "$(id -u)" -eq 0 ]]; then chown postgres:postgres -- "$standby"; fi
+    chmod 0700 -- "$standby"
+    if ! as_owner env PGPASSWORD="$pw" "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$pport" \
+      -U postgres -D "$standby" -R -X stream >"$standby.basebackup.log" 2>&1; then
+      die "pg_basebackup failed, see $standby.basebackup.log"
+    fi
+    install -m 0600 -- "$(password_file "$primary")" "$(password_file "$standby")"
+  fi
+  as_owner tee "$standby/pg-cluster.conf" >/dev/null <<CONF
+# Written by scripts/pg-cluster.sh standby.
+listen_addresses = '127.0.0.1'
+port = $sport
+unix_socket_directories = '$standby'
+password_encryption = 'scram-sha-256'
+max_connections = 200
+CONF
+  if ! is_running "$standby"; then
+    as_owner "$PG_BIN/pg_ctl" start -w -t 60 -D "$standby" -l "$standby/server.log" \
+      >/dev/null 2>&1 || die "standby failed to start, see $standby/server.log"
+  fi
+  local i
+  for i in $(seq 1 100); do
+    if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$sport"; then
+      echo "standby ready on 127.0.0.1:$sport"
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "standby did not become ready on 127.0.0.1:$sport, see $standby/server.log"
+}
+
 [[ $# -ge 1 ]] || usage
 case "$1" in
   start)
@@ -184,6 +237,10 @@ case "$1" in
   dsn)
     [[ $# -eq 3 || $# -eq 4 ]] || usage
     cmd_dsn "$2" "$3" "${4:-}"
+    ;;
+  standby)
+    [[ $# -eq 5 ]] || usage
+    cmd_standby "$2" "$3" "$4" "$5"
     ;;
   *) usage ;;
 esac

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "gateway/client_address.h"
 
 // Every setting is a string flag whose empty default means "not given", so the environment
 // variable can fill in; the real default lives in ServerConfig.
@@ -56,6 +57,9 @@ ABSL_FLAG(std::string, test_connection_timeout, "", "longest one TestConnection 
 ABSL_FLAG(std::string, test_connection_max_concurrent, "", "TestConnection calls running at once, 1..256; more get RESOURCE_EXHAUSTED (env REGAUTH_TEST_CONNECTION_MAX_CONCURRENT; default 8)");
 ABSL_FLAG(std::string, http_tls_cert_file, "", "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
 ABSL_FLAG(std::string, http_tls_key_file, "", "HTTPS private key for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_KEY_FILE)");
+ABSL_FLAG(std::string, http_trusted_proxies, "", "comma-separated CIDRs of proxies/load balancers in front of the HTTP adapter whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,fd00::/8 (env REGAUTH_HTTP_TRUSTED_PROXIES; default none: the header is ignored)");
+ABSL_FLAG(std::string, grpc_max_connection_age, "", "close gRPC connections gracefully after this age so clients reconnect and L4 balancers rebalance, e.g. 5m; 0s = no limit (env REGAUTH_GRPC_MAX_CONNECTION_AGE; default 0s)");
+ABSL_FLAG(std::string, grpc_max_connection_age_grace, "", "with --grpc_max_connection_age: how long calls in flight get to finish after the GOAWAY, e.g. 30s (env REGAUTH_GRPC_MAX_CONNECTION_AGE_GRACE; default 30s)");
 ABSL_FLAG(std::string, log_format, "", "log lines on stderr: json (one object per line) | text (env REGAUTH_LOG_FORMAT; default json)");
 ABSL_FLAG(std::string, log_level, "", "lowest level logged: info | warning | error (env REGAUTH_LOG_LEVEL; default info)");
 
@@ -182,6 +186,21 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
                      "--http_tls_cert_file/--http_tls_key_file, or set "
                      "--allow_insecure_remote=true only behind a TLS-terminating proxy");
     }
+  }
+  if (absl::StatusOr<gateway::TrustedProxies> trusted =
+          gateway::TrustedProxies::Parse(c.http_trusted_proxies);
+      !trusted.ok()) {
+    return Invalid("http_trusted_proxies",
+                   absl::StrCat(trusted.status().message(),
+                                "; expected comma-separated CIDRs such as 10.0.0.0/8,fd00::/8"));
+  }
+  if (c.grpc_max_connection_age < absl::ZeroDuration() ||
+      c.grpc_max_connection_age > absl::Hours(24 * 365)) {
+    return Invalid("grpc_max_connection_age", "must be a duration between 0s and 8760h");
+  }
+  if (c.grpc_max_connection_age_grace <= absl::ZeroDuration() ||
+      c.grpc_max_connection_age_grace > absl::Hours(24)) {
+    return Invalid("grpc_max_connection_age_grace", "must be a duration between 1ms and 24h");
   }
   if (c.http_tls_cert_file.empty() != c.http_tls_key_file.empty()) {
     return Invalid("http_tls_cert_file",
@@ -407,6 +426,30 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   }
   if (auto v = Setting(FLAGS_http_tls_key_file, "REGAUTH_HTTP_TLS_KEY_FILE", env)) {
     c.http_tls_key_file = *v;
+  }
+  if (auto v = Setting(FLAGS_http_trusted_proxies, "REGAUTH_HTTP_TRUSTED_PROXIES", env)) {
+    c.http_trusted_proxies.clear();
+    for (absl::string_view p : absl::StrSplit(*v, ',')) {
+      c.http_trusted_proxies.emplace_back(absl::StripAsciiWhitespace(p));
+    }
+    // A trailing comma is tolerated; an empty entry in the middle is refused by validation.
+    if (!c.http_trusted_proxies.empty() && c.http_trusted_proxies.back().empty()) {
+      c.http_trusted_proxies.pop_back();
+    }
+  }
+  if (auto v = Setting(FLAGS_grpc_max_connection_age, "REGAUTH_GRPC_MAX_CONNECTION_AGE", env)) {
+    absl::Duration d;
+    if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration() ||
+        d > absl::Hours(24 * 365)) {
+      return Invalid("grpc_max_connection_age", "must be a duration between 0s and 8760h");
+    }
+    c.grpc_max_connection_age = d;
+  }
+  if (auto v = Setting(FLAGS_grpc_max_connection_age_grace,
+                       "REGAUTH_GRPC_MAX_CONNECTION_AGE_GRACE", env)) {
+    absl::Status s = ParsePositiveDuration("grpc_max_connection_age_grace", *v,
+                                           &c.grpc_max_connection_age_grace);
+    if (!s.ok()) return s;
   }
   if (auto v = Setting(FLAGS_log_format, "REGAUTH_LOG_FORMAT", env)) c.log_format = *v;
   if (auto v = Setting(FLAGS_log_level, "REGAUTH_LOG_LEVEL", env)) c.log_level = *v;

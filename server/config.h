@@ -13,6 +13,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
+
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -110,6 +112,17 @@ struct ServerConfig {
   std::string ghcr_url = "https://ghcr.io";
   absl::Duration test_connection_timeout = absl::Seconds(30);
   int test_connection_max_concurrent = 8;
+
+  // Proxies / HTTP load balancers in front of the HTTP adapter whose `X-Forwarded-For` names
+  // the client (CIDRs or single addresses, IPv4 and IPv6; gateway/client_address.h). Empty:
+  // the client is always the TCP peer and the header is ignored.
+  std::vector<std::string> http_trusted_proxies;
+
+  // gRPC connections are closed gracefully (GOAWAY) after this age, plus
+  // grpc_max_connection_age_grace for the calls in flight, so clients reconnect and an L4
+  // load balancer can spread them again. 0: no limit.
+  absl::Duration grpc_max_connection_age = absl::ZeroDuration();
+  absl::Duration grpc_max_connection_age_grace = absl::Seconds(30);
 
   // HTTPS for the HTTP adapter: certificate chain and key (PEM files). Both or neither.
   // Docker clients insist on an HTTPS token realm outside localhost.

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
@@ -149,6 +150,14 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "0"), "test_connection_max_concurrent"},
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "many"),
        "test_connection_max_concurrent"},
+      {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.0/8,lb.internal"), "http_trusted_proxies"},
+      {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.1/8"), "http_trusted_proxies"},
+      {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.0/33"), "http_trusted_proxies"},
+      {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.0/8,,fd00::/8"), "http_trusted_proxies"},
+      {with("REGAUTH_HTTP_TRUSTED_PROXIES", "fd00::/129"), "http_trusted_proxies"},
+      {with("REGAUTH_GRPC_MAX_CONNECTION_AGE", "-1s"), "grpc_max_connection_age"},
+      {with("REGAUTH_GRPC_MAX_CONNECTION_AGE", "soon"), "grpc_max_connection_age"},
+      {with("REGAUTH_GRPC_MAX_CONNECTION_AGE_GRACE", "0s"), "grpc_max_connection_age_grace"},
       {with("REGAUTH_LOG_FORMAT", "xml"), "log_format"},
       {with("REGAUTH_LOG_FORMAT", "JSON"), "log_format"},
       {with("REGAUTH_LOG_LEVEL", "debug"), "log_level"},
@@ -197,6 +206,43 @@ TEST(ServerConfigTest, UnauthenticatedModeNeverOffLoopback) {
                                           {"REGAUTH_GRPC_LISTEN", "0.0.0.0:50051"}}));
   ASSERT_FALSE(c.ok());
   EXPECT_TRUE(absl::StartsWith(c.status().message(), "insecure_allow_unauthenticated"));
+}
+
+TEST(ServerConfigTest, TrustedProxiesAndConnectionAge) {
+  const std::map<std::string, std::string> required = {{"REGAUTH_DATABASE_URL", "dbname=x"},
+                                                       {"REGAUTH_KEY_FILE", "k"},
+                                                       {"REGAUTH_POLICY_FILE", "p"}};
+  auto defaults = ServerConfigFromFlags(FakeEnv(required));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_TRUE(defaults->http_trusted_proxies.empty());
+  EXPECT_EQ(defaults->grpc_max_connection_age, absl::ZeroDuration());
+  EXPECT_EQ(defaults->grpc_max_connection_age_grace, absl::Seconds(30));
+
+  auto env = required;
+  env["REGAUTH_HTTP_TRUSTED_PROXIES"] = " 10.0.0.0/8, 127.0.0.1/32 ,fd00::/8,192.0.2.7,";
+  env["REGAUTH_GRPC_MAX_CONNECTION_AGE"] = "5m";
+  env["REGAUTH_GRPC_MAX_CONNECTION_AGE_GRACE"] = "10s";
+  auto c = ServerConfigFromFlags(FakeEnv(env));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http_trusted_proxies,
+            (std::vector<std::string>{"10.0.0.0/8", "127.0.0.1/32", "fd00::/8", "192.0.2.7"}));
+  EXPECT_EQ(c->grpc_max_connection_age, absl::Minutes(5));
+  EXPECT_EQ(c->grpc_max_connection_age_grace, absl::Seconds(10));
+  env["REGAUTH_GRPC_MAX_CONNECTION_AGE"] = "0s";
+  c = ServerConfigFromFlags(FakeEnv(env));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->grpc_max_connection_age, absl::ZeroDuration());
+
+  // The error names the flag and quotes the bad entry (CIDRs are not secret).
+  env["REGAUTH_HTTP_TRUSTED_PROXIES"] = "10.0.0.0/8,10.0.0.1/8";
+  c = ServerConfigFromFlags(FakeEnv(env));
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StartsWith(c.status().message(), "http_trusted_proxies: \"10.0.0.1/8\""))
+      << c.status();
+  // Also for a configuration built directly.
+  ServerConfig direct = *defaults;
+  direct.http_trusted_proxies = {"not-a-cidr"};
+  EXPECT_TRUE(absl::StartsWith(ValidateServerConfig(direct).message(), "http_trusted_proxies"));
 }
 
 TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {

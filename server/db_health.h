@@ -1,9 +1,9 @@
 // Keeps the gRPC health service in step with the database.
 //
 // A background thread probes RegistryStore::Ping() every `interval` and sets the serving status
-// of "" and of "registryauth.v1.RegistryAuthService": SERVING while the database answers,
-// NOT_SERVING while it does not. The store reconnects by itself, so the status comes back on
-// its own when the database returns.
+// of "" and of "registryauth.v1.RegistryAuthService": SERVING while the database answers and
+// accepts writes (PostgreSQL: a primary, not a read-only standby), NOT_SERVING otherwise. The
+// store reconnects by itself, so the status comes back on its own when the database returns.
 //
 //   DbHealthMonitor monitor(store, server->GetHealthCheckService(), absl::Seconds(2));
 //   monitor.Start();  ...  monitor.Stop();

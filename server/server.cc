@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <fstream>
 #include <map>
@@ -20,6 +21,7 @@
 #include "crypto/keyring_holder.h"
 #include "crypto/token_signing_keys.h"
 #include "gateway/http_gateway.h"
+#include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/create_channel.h"
@@ -86,6 +88,7 @@ gateway::HttpGatewayOptions HttpAdapterOptions(const ServerConfig& config) {
   http.tls_cert_file = config.http_tls_cert_file;
   http.tls_key_file = config.http_tls_key_file;
   http.plaintext_behind_proxy = config.allow_insecure_remote;
+  http.trusted_proxies = config.http_trusted_proxies;
   return http;
 }
 
@@ -305,6 +308,18 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
                            &s->grpc_port_);
   builder.RegisterService(s->grpc_service_.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  if (config.grpc_max_connection_age > absl::ZeroDuration()) {
+    // Connections older than this get a GOAWAY; calls in flight get the grace to finish.
+    // Clients reconnect on their own (gRPC does that transparently for new calls), which lets
+    // an L4 load balancer place them again.
+    auto millis = [](absl::Duration d) {
+      return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT_MAX));
+    };
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               millis(config.grpc_max_connection_age));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               millis(config.grpc_max_connection_age_grace));
+  }
   // Per-call metrics and the access-log line (caller names from the policy, never keys).
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> telemetry;
   telemetry.push_back(observability::NewGrpcTelemetryFactory(

@@ -262,7 +262,7 @@ const std::vector<Statement>& Statements() {
       // Until the end of the transaction, plan each statement with its parameter values.
       {"audit_custom_plans",
        "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"},
-      {"ping", "SELECT 1"},
+      {"ping", "SELECT pg_catalog.pg_is_in_recovery()"},
   };
   return *kStatements;
 }
@@ -1005,11 +1005,24 @@ absl::StatusOr<bool> PostgresRegistryStore::RecordValidation(
 // ---- Operations
 
 absl::Status PostgresRegistryStore::Ping() {
-  return WithConnection(*pool_, "ping", [](pqxx::connection& conn) -> absl::Status {
-    pqxx::nontransaction txn(conn);
-    txn.exec_prepared("ping");
-    return absl::OkStatus();
-  });
+  // Not WithConnection: a standby's answer must discard the lease like a broken connection.
+  absl::StatusOr<ConnectionPool::Lease> lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  try {
+    pqxx::nontransaction txn(lease->conn());
+    const pqxx::result r = txn.exec_prepared("ping");
+    if (r.size() == 1 && !r[0][0].as<bool>()) return absl::OkStatus();
+    // A read-only standby (e.g. a DSN that still leads to the old primary after a failover):
+    // reads would work, writes would not. Drop this connection and the pool's idle ones so the
+    // next call connects again, possibly to the new primary.
+    lease->MarkBroken();
+    return absl::UnavailableError(
+        "database is a read-only standby (pg_is_in_recovery() is true); the DSN must lead to "
+        "the primary, e.g. target_session_attrs=read-write");
+  } catch (const std::exception& e) {
+    if (IsConnectionLost(e)) lease->MarkBroken();
+    return StatusFromDbException(e, "ping");
+  }
 }
 
 absl::StatusOr<std::map<uint32_t, int64_t>> PostgresRegistryStore::CountSecretsByKeyId() {

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -111,6 +112,26 @@ TEST(PostgresRegistryStoreTest, DatabaseDownMeansUnavailableQuickly) {
   EXPECT_EQ((*store)->GetWorkspace("acme").status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ((*store)->ApplyMigrations().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));  // loose: never hangs
+}
+
+// A read-only standby answers queries but is not ready: Ping is UNAVAILABLE, so readiness
+// (server/db_health.h, /readyz) turns NOT_SERVING. Needs a real standby, whose DSN comes from
+// REGAUTH_TEST_PG_STANDBY_DSN (`scripts/pg-cluster.sh standby` makes one in about a second);
+// skipped without it.
+TEST(PostgresRegistryStoreTest, StandbyIsNotReady) {
+  const char* dsn = std::getenv("REGAUTH_TEST_PG_STANDBY_DSN");
+  if (dsn == nullptr || *dsn == '\0') GTEST_SKIP() << "REGAUTH_TEST_PG_STANDBY_DSN not set";
+  PostgresOptions options;
+  options.dsn = dsn;
+  options.pool_size = 2;
+  absl::StatusOr<std::unique_ptr<PostgresRegistryStore>> store =
+      PostgresRegistryStore::Create(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (int i = 0; i < 2; ++i) {  // The first answer dropped the connection; a new one agrees.
+    absl::Status ping = (*store)->Ping();
+    EXPECT_EQ(ping.code(), absl::StatusCode::kUnavailable) << ping;
+    EXPECT_NE(ping.message().find("read-only standby"), std::string::npos) << ping;
+  }
 }
 
 // ---- With a database

@@ -160,7 +160,9 @@ class RegistryStore {
                                                 const AuditEvent& event) = 0;
 
   // ---- Operations
-  // Cheap liveness probe of the backing database (OK or UNAVAILABLE).
+  // Cheap readiness probe of the backing database, one round trip: OK when it answers and
+  // accepts writes; UNAVAILABLE when it cannot be reached or is a read-only standby
+  // (PostgreSQL: `SELECT pg_is_in_recovery()`).
   virtual absl::Status Ping() = 0;
   // Number of stored secrets per key id, for key-rotation reports.
   virtual absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() = 0;

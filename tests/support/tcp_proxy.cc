@@ -92,6 +92,7 @@ void TcpProxy::AcceptLoop() {
       close(client);
       continue;
     }
+    ++forwarded_connections_;
     absl::MutexLock lock(&mu_);
     open_fds_.push_back(client);
     open_fds_.push_back(upstream);

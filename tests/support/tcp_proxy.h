@@ -28,6 +28,8 @@ class TcpProxy {
 
   int port() const { return port_; }
   void SetEnabled(bool enabled);
+  // How many client connections were forwarded so far (refused ones not counted).
+  int forwarded_connections() const { return forwarded_connections_; }
 
  private:
   TcpProxy(int listen_fd, int port, int target_port);
@@ -40,6 +42,7 @@ class TcpProxy {
   const int target_port_;
   std::atomic<bool> enabled_{true};
   std::atomic<bool> stopping_{false};
+  std::atomic<int> forwarded_connections_{0};
   std::thread accept_thread_;
   absl::Mutex mu_;
   std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);

@@ -1,0 +1,182 @@
+#include "gateway/client_address.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace registryauth::gateway {
+namespace {
+
+// Longest text worth handing to inet_pton ("ffff:...:255.255.255.255" is 45 bytes).
+constexpr size_t kMaxLiteral = INET6_ADDRSTRLEN;
+
+absl::string_view TrimOws(absl::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool IsPort(absl::string_view s) {
+  if (s.empty() || s.size() > 5) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  int port = 0;
+  return absl::SimpleAtoi(s, &port) && port <= 65535;
+}
+
+bool InNetwork(const TrustedProxies::Network& n, const IpAddress& a) {
+  if (n.base.v4 != a.v4) return false;
+  const int full = n.prefix / 8;
+  if (std::memcmp(n.base.bytes.data(), a.bytes.data(), full) != 0) return false;
+  const int rest = n.prefix % 8;
+  if (rest == 0) return true;
+  const uint8_t mask = static_cast<uint8_t>(0xFF << (8 - rest));
+  return (n.base.bytes[full] & mask) == (a.bytes[full] & mask);
+}
+
+}  // namespace
+
+std::string IpAddress::ToString() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (inet_ntop(v4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof(buf)) == nullptr) return "";
+  return buf;
+}
+
+std::optional<IpAddress> ParseIpAddress(absl::string_view text) {
+  if (text.empty() || text.size() >= kMaxLiteral) return std::nullopt;
+  const std::string z(text);  // inet_pton needs a terminated string
+  IpAddress out;
+  if (text.find(':') == absl::string_view::npos) {
+    if (inet_pton(AF_INET, z.c_str(), out.bytes.data()) != 1) return std::nullopt;
+    out.v4 = true;
+    return out;
+  }
+  if (inet_pton(AF_INET6, z.c_str(), out.bytes.data()) != 1) return std::nullopt;
+  out.v4 = false;
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  if (std::memcmp(out.bytes.data(), kMapped, sizeof(kMapped)) == 0) {
+    IpAddress v4;
+    v4.v4 = true;
+    std::memcpy(v4.bytes.data(), out.bytes.data() + 12, 4);
+    return v4;
+  }
+  return out;
+}
+
+std::optional<IpAddress> ParseForwardedEntry(absl::string_view entry) {
+  entry = TrimOws(entry);
+  if (entry.empty() || entry.size() > kMaxLiteral + 8) return std::nullopt;
+  if (entry.front() == '[') {
+    const size_t close = entry.find(']');
+    if (close == absl::string_view::npos) return std::nullopt;
+    absl::string_view after = entry.substr(close + 1);
+    if (!after.empty() && !(after.front() == ':' && IsPort(after.substr(1)))) return std::nullopt;
+    absl::string_view inside = entry.substr(1, close - 1);
+    if (inside.find(':') == absl::string_view::npos) return std::nullopt;  // "[1.2.3.4]"
+    return ParseIpAddress(inside);
+  }
+  const size_t first_colon = entry.find(':');
+  if (first_colon != absl::string_view::npos && entry.find(':', first_colon + 1) ==
+                                                     absl::string_view::npos) {
+    // Exactly one colon: IPv4 with a port (a bare IPv6 literal has at least two).
+    if (!IsPort(entry.substr(first_colon + 1))) return std::nullopt;
+    absl::string_view host = entry.substr(0, first_colon);
+    if (host.find(':') != absl::string_view::npos) return std::nullopt;
+    std::optional<IpAddress> a = ParseIpAddress(host);
+    if (!a.has_value() || !a->v4) return std::nullopt;
+    return a;
+  }
+  return ParseIpAddress(entry);
+}
+
+absl::StatusOr<TrustedProxies> TrustedProxies::Parse(const std::vector<std::string>& cidrs) {
+  TrustedProxies out;
+  for (const std::string& raw : cidrs) {
+    const absl::string_view entry = absl::StripAsciiWhitespace(raw);
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", entry.substr(0, 64), "\": ", why));
+    };
+    if (entry.empty()) return bad("empty entry");
+    const size_t slash = entry.find('/');
+    std::optional<IpAddress> base = ParseIpAddress(entry.substr(0, slash));
+    if (!base.has_value()) return bad("not an IPv4 or IPv6 address or CIDR");
+    const int max_prefix = base->v4 ? 32 : 128;
+    Network n;
+    n.base = *base;
+    n.prefix = max_prefix;
+    if (slash != absl::string_view::npos) {
+      absl::string_view len = entry.substr(slash + 1);
+      if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") !=
+                                               absl::string_view::npos ||
+          !absl::SimpleAtoi(len, &n.prefix) || n.prefix > max_prefix) {
+        return bad(absl::StrCat("prefix length must be 0..", max_prefix));
+      }
+      // "::ffff:10.0.0.0/104" was mapped to IPv4 by ParseIpAddress: its prefix is not
+      // meaningful in the IPv4 space, so refuse rather than guess.
+      if (base->v4 && entry.substr(0, slash).find(':') != absl::string_view::npos) {
+        return bad("write IPv4-mapped networks as IPv4 CIDRs");
+      }
+    }
+    // Host bits must be zero.
+    for (int bit = n.prefix; bit < max_prefix; ++bit) {
+      if (n.base.bytes[bit / 8] & (0x80 >> (bit % 8))) {
+        return bad("has address bits set after the prefix length");
+      }
+    }
+    out.networks_.push_back(n);
+  }
+  return out;
+}
+
+bool TrustedProxies::Contains(const IpAddress& address) const {
+  for (const Network& n : networks_) {
+    if (InNetwork(n, address)) return true;
+  }
+  return false;
+}
+
+std::string ResolveClientAddress(const TrustedProxies& trusted, absl::string_view peer,
+                                 const std::vector<absl::string_view>& forwarded_for) {
+  const std::optional<IpAddress> peer_ip = ParseIpAddress(peer);
+  if (!peer_ip.has_value()) return std::string(peer);
+  const std::string peer_text = peer_ip->ToString();
+  if (trusted.empty() || !trusted.Contains(*peer_ip) || forwarded_for.empty()) return peer_text;
+
+  size_t total = 0;
+  for (absl::string_view line : forwarded_for) total += line.size() + 1;
+  if (total > kMaxForwardedBytes + 1) return peer_text;
+
+  // The lines in order form one list (RFC 9110 5.3); walk it from the right: the last line
+  // first, each line from its end.
+  int hops = 0;
+  std::optional<IpAddress> leftmost;
+  for (auto line = forwarded_for.rbegin(); line != forwarded_for.rend(); ++line) {
+    absl::string_view rest = *line;
+    while (true) {
+      const size_t comma = rest.rfind(',');
+      const absl::string_view entry =
+          comma == absl::string_view::npos ? rest : rest.substr(comma + 1);
+      if (!TrimOws(entry).empty()) {  // Empty list elements are ignored (RFC 9110 5.6.1).
+        if (++hops > kMaxForwardedHops) return peer_text;
+        std::optional<IpAddress> ip = ParseForwardedEntry(entry);
+        if (!ip.has_value()) return peer_text;
+        if (!trusted.Contains(*ip)) return ip->ToString();
+        leftmost = ip;
+      }
+      if (comma == absl::string_view::npos) break;
+      rest = rest.substr(0, comma);
+    }
+  }
+  // Every entry trusted: the left-most; no entry at all: the peer.
+  return leftmost.has_value() ? leftmost->ToString() : peer_text;
+}
+
+}  // namespace registryauth::gateway

@@ -1,0 +1,102 @@
+// The HTTP client's address behind trusted proxies: which address the token realm throttles
+// (`addr:<ip>`), the access log's `peer` and the audit trail see.
+//
+// By default the client is the TCP peer. When the TCP peer lies inside one of the trusted
+// proxy networks (`--http_trusted_proxies`), the client is taken from `X-Forwarded-For`, the
+// usual way: the header lines are joined in order (RFC 9110 5.3) and the comma-separated list
+// is walked from the RIGHT (the entry the nearest proxy appended), skipping entries that are
+// themselves trusted proxies; the first untrusted entry is the client; if every entry is
+// trusted, the left-most one. Entries left of the client were written by the client itself and
+// are never looked at, so a client cannot choose its own throttle key by sending the header;
+// nor can anyone whose TCP peer is not trusted (the header is then ignored entirely).
+//
+// Entries: an IPv4 or IPv6 literal, optionally `[IPv6]`, `[IPv6]:port` or `IPv4:port` (some
+// balancers append the port); surrounding spaces and tabs are ignored. The port is dropped.
+// Empty list elements (`a,,b`, an empty header line) are skipped, as RFC 9110 5.6.1 asks.
+// Anything else ("unknown", host names, obfuscated identifiers of RFC 7239, zone ids) is
+// malformed: when the walk reaches a malformed entry, or would need more than
+// kMaxForwardedHops entries, or the header lines together exceed kMaxForwardedBytes, the client
+// is the TCP peer (the proxy's own address), never a guess. So is a header with no entry.
+//
+// Addresses come back in canonical text (inet_ntop: lower-case, `::` compressed), and an
+// IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, as a dual-stack socket reports IPv4 peers) as
+// its IPv4 form, so one client always has one throttle key. Trusted networks of one family
+// match only addresses of that family (after the mapping).
+//
+// Pure functions and an immutable value type: thread-safe.
+//
+//   ASSIGN_OR_RETURN(TrustedProxies trusted, TrustedProxies::Parse({"10.0.0.0/8", "fd00::/8"}));
+//   std::string client = ResolveClientAddress(trusted, "10.1.2.3", {"203.0.113.7, 10.0.0.9"});
+//   // client == "203.0.113.7"
+#ifndef REGISTRY_AUTH_GATEWAY_CLIENT_ADDRESS_H_
+#define REGISTRY_AUTH_GATEWAY_CLIENT_ADDRESS_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace registryauth::gateway {
+
+// At most this many X-Forwarded-For entries are examined from the right.
+inline constexpr int kMaxForwardedHops = 32;
+// Joined X-Forwarded-For lines longer than this are ignored (the client is the TCP peer).
+inline constexpr size_t kMaxForwardedBytes = 4096;
+
+// An IPv4 or IPv6 address. IPv4 addresses use the first 4 bytes.
+struct IpAddress {
+  bool v4 = true;
+  std::array<uint8_t, 16> bytes{};
+
+  // Canonical text (see the file comment).
+  std::string ToString() const;
+  friend bool operator==(const IpAddress& a, const IpAddress& b) {
+    return a.v4 == b.v4 && a.bytes == b.bytes;
+  }
+};
+
+// Parses a bare IP literal (no brackets, no port, no zone); IPv4-mapped IPv6 becomes IPv4.
+std::optional<IpAddress> ParseIpAddress(absl::string_view text);
+
+// One X-Forwarded-For entry as described in the file comment (brackets and port allowed).
+std::optional<IpAddress> ParseForwardedEntry(absl::string_view entry);
+
+// A set of trusted proxy networks. Empty: nothing is trusted.
+class TrustedProxies {
+ public:
+  struct Network {
+    IpAddress base;  // host bits zero
+    int prefix = 0;  // 0..32 (IPv4) or 0..128 (IPv6)
+  };
+
+  TrustedProxies() = default;
+
+  // Each entry is a CIDR (`10.0.0.0/8`, `fd00::/8`) or a single address (`127.0.0.1`, i.e.
+  // /32 or /128); surrounding whitespace is ignored, empty entries are not allowed. A CIDR with
+  // bits set after the prefix (`10.0.0.1/8`) is refused as a likely typo. INVALID_ARGUMENT
+  // quoting the bad entry (CIDRs are not secret).
+  static absl::StatusOr<TrustedProxies> Parse(const std::vector<std::string>& cidrs);
+
+  bool empty() const { return networks_.empty(); }
+  bool Contains(const IpAddress& address) const;
+  const std::vector<Network>& networks() const { return networks_; }
+
+ private:
+  std::vector<Network> networks_;
+};
+
+// The client address for a request whose TCP peer address is `peer` (an IP literal as the
+// socket reports it) and whose X-Forwarded-For header lines are `forwarded_for`, in order.
+// Returns `peer` in canonical text when it is not trusted, has no usable header, or the walk
+// fails; returns `peer` unchanged if it does not parse (should not happen).
+std::string ResolveClientAddress(const TrustedProxies& trusted, absl::string_view peer,
+                                 const std::vector<absl::string_view>& forwarded_for);
+
+}  // namespace registryauth::gateway
+
+#endif  // REGISTRY_AUTH_GATEWAY_CLIENT_ADDRESS_H_
