@@ -12,6 +12,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/regauth-test.XXXXXX")
 chmod 711 "$tmp"  # the unprivileged postgres user must reach its data folder
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cleanup() {
+  scripts/pg-cluster.sh stop "$tmp/pg-standby" >/dev/null 2>&1 || true
   scripts/pg-cluster.sh stop "$tmp/pg" >/dev/null 2>&1 || true
   rm -rf "$tmp"
   bazel shutdown >/dev/null 2>&1 || true
@@ -19,6 +20,10 @@ cleanup() {
 trap cleanup EXIT
 scripts/pg-cluster.sh start "$tmp/pg" "$port" || exit 1
 dsn=$(scripts/pg-cluster.sh dsn "$tmp/pg" "$port" postgres) || exit 1
+# A streaming-replication standby of it, for the "a standby is not ready" test.
+standby_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+scripts/pg-cluster.sh standby "$tmp/pg" "$port" "$tmp/pg-standby" "$standby_port" || exit 1
+standby_dsn=$(scripts/pg-cluster.sh dsn "$tmp/pg-standby" "$standby_port" postgres) || exit 1
 
 targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=(//...)
@@ -28,6 +33,7 @@ bazel build --jobs=2 "${targets[@]}" || { echo "0 passed, 1 failed"; exit 1; }
 # docker-registry and skopeo (all set up above) fail instead.
 bazel test --jobs=2 \
   --test_env=REGAUTH_TEST_PG_DSN="$dsn" --test_env=REGAUTH_REQUIRE_PG=1 \
+  --test_env=REGAUTH_TEST_PG_STANDBY_DSN="$standby_dsn" \
   --test_env=REGAUTH_REQUIRE_NODE_JOSE=1 --test_env=REGAUTH_REQUIRE_REGISTRY=1 \
   "${targets[@]}"
 rc=$?

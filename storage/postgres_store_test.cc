@@ -117,10 +117,16 @@ TEST(PostgresRegistryStoreTest, DatabaseDownMeansUnavailableQuickly) {
 // A read-only standby answers queries but is not ready: Ping is UNAVAILABLE, so readiness
 // (server/db_health.h, /readyz) turns NOT_SERVING. Needs a real standby, whose DSN comes from
 // REGAUTH_TEST_PG_STANDBY_DSN (`scripts/pg-cluster.sh standby` makes one in about a second);
-// skipped without it.
+// skipped without it, and failed without it under REGAUTH_REQUIRE_PG=1 (./test.sh starts one).
 TEST(PostgresRegistryStoreTest, StandbyIsNotReady) {
   const char* dsn = std::getenv("REGAUTH_TEST_PG_STANDBY_DSN");
-  if (dsn == nullptr || *dsn == '\0') GTEST_SKIP() << "REGAUTH_TEST_PG_STANDBY_DSN not set";
+  if (dsn == nullptr || *dsn == '\0') {
+    const char* required = std::getenv("REGAUTH_REQUIRE_PG");
+    if (required != nullptr && std::string(required) == "1") {
+      FAIL() << "REGAUTH_TEST_PG_STANDBY_DSN not set, but REGAUTH_REQUIRE_PG=1";
+    }
+    GTEST_SKIP() << "REGAUTH_TEST_PG_STANDBY_DSN not set";
+  }
   PostgresOptions options;
   options.dsn = dsn;
   options.pool_size = 2;
