@@ -326,17 +326,12 @@ class ProbeRun {
   }
 
   void Pass(const char* step, absl::Duration took, std::string detail) {
-    result_.steps.push_back({step, true, took, std::move(detail)});
+    result_.AddPassedStep(step, took, std::move(detail));
   }
 
   void Fail(const char* step, absl::Duration took, ProbeCategory category, std::string reason,
             absl::StatusCode code, bool retryable, std::string detail) {
-    result_.ok = false;
-    result_.category = category;
-    result_.reason = std::move(reason);
-    result_.retryable = retryable;
-    result_.status = absl::Status(code, detail);
-    result_.steps.push_back({step, false, took, std::move(detail)});
+    result_.FailAt(step, took, category, std::move(reason), code, retryable, std::move(detail));
   }
 
   ProbeResult Succeed() {
@@ -429,6 +424,21 @@ class ProbeRun {
 };
 
 }  // namespace
+
+void ProbeResult::AddPassedStep(const char* step, absl::Duration took, std::string detail) {
+  steps.push_back({step, true, took, std::move(detail)});
+}
+
+void ProbeResult::FailAt(const char* step, absl::Duration took, ProbeCategory failure_category,
+                         std::string failure_reason, absl::StatusCode code, bool is_retryable,
+                         std::string detail) {
+  ok = false;
+  category = failure_category;
+  reason = std::move(failure_reason);
+  retryable = is_retryable;
+  status = absl::Status(code, detail);
+  steps.push_back({step, false, took, std::move(detail)});
+}
 
 std::string_view ProbeCategoryName(ProbeCategory category) {
   switch (category) {

@@ -80,6 +80,14 @@ struct ProbeResult {
   // Problems that do not make the result INVALID but need action soon (e.g. "the token expires
   // in 9 days"). Human-readable, never a secret.
   std::vector<std::string> warnings;
+
+  // Records a step that passed.
+  void AddPassedStep(const char* step, absl::Duration took, std::string detail);
+  // Records the step that failed and makes the whole result that failure: not ok, `category`,
+  // `reason`, `retryable`, and status (`code`, `detail`).
+  void FailAt(const char* step, absl::Duration took, ProbeCategory failure_category,
+              std::string failure_reason, absl::StatusCode code, bool is_retryable,
+              std::string detail);
 };
 
 struct RegistryProbeRequest {

@@ -288,17 +288,12 @@ class GhcrProbeRun {
   }
 
   void Pass(const char* step, absl::Duration took, std::string detail) {
-    result_.steps.push_back({step, true, took, std::move(detail)});
+    result_.AddPassedStep(step, took, std::move(detail));
   }
 
   void Fail(const char* step, absl::Duration took, ProbeCategory category, std::string reason,
             absl::StatusCode code, bool retryable, std::string detail) {
-    result_.ok = false;
-    result_.category = category;
-    result_.reason = std::move(reason);
-    result_.retryable = retryable;
-    result_.status = absl::Status(code, detail);
-    result_.steps.push_back({step, false, took, std::move(detail)});
+    result_.FailAt(step, took, category, std::move(reason), code, retryable, std::move(detail));
   }
 
   // A failure from the retry loop (with its UpstreamFailure).
