@@ -388,7 +388,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
     std::string_view username, const std::string_view* password, absl::Time now) {
   // With a password, its prefix must fit the kind of user name before anything is looked up.
   auto has_prefix = [&](std::string_view prefix) {
-    return password == nullptr || password->substr(0, prefix.size()) == prefix;
+    return password == nullptr || HasPrefix(*password, prefix);
   };
   auto secret_matches = [&](const SecretHash& hash) {
     return password == nullptr || hasher_.Verify(*password, {hash.key_id, hash.digest});
@@ -396,7 +396,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
   Principal p;
   p.subject = std::string(username);
 
-  if (username.substr(0, sizeof(kPullUserPrefix) - 1) == kPullUserPrefix) {
+  if (HasPrefix(username, kPullUserPrefix)) {
     const std::string_view id = username.substr(sizeof(kPullUserPrefix) - 1);
     if (!IsTokenId(id) || !has_prefix(kPullTokenSecretPrefix)) return InvalidCredentials();
     absl::StatusOr<PullToken> token = CachedPullToken(id);
@@ -474,8 +474,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
                                       : text.substr(sizeof(kRefreshTokenPrefix) - 1,
                                                     dot - (sizeof(kRefreshTokenPrefix) - 1));
     absl::StatusOr<RefreshToken> stored = absl::NotFoundError("");
-    if (text.substr(0, sizeof(kRefreshTokenPrefix) - 1) == kRefreshTokenPrefix &&
-        dot != std::string_view::npos && IsTokenId(id)) {
+    if (HasPrefix(text, kRefreshTokenPrefix) && dot != std::string_view::npos && IsTokenId(id)) {
       stored = tokens_.GetRefreshToken(id);
       if (!stored.ok() && !absl::IsNotFound(stored.status())) return stored.status();
     }
@@ -604,7 +603,7 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueToken(const RequestContext& ctx,
       kind = M::PrincipalKind::kRefreshToken;
     } else if (user.empty()) {
       kind = M::PrincipalKind::kAnonymous;
-    } else if (user.substr(0, sizeof(kPullUserPrefix) - 1) == kPullUserPrefix) {
+    } else if (HasPrefix(user, kPullUserPrefix)) {
       kind = M::PrincipalKind::kPullToken;
     } else if (HasPrefix(user, kWorkspaceUserPrefix)) {
       kind = M::PrincipalKind::kWorkspaceCredential;
@@ -652,7 +651,7 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueTokenUnmetered(const RequestContext
   // Pull-token subjects ("pull+<id>") cannot be configured there: the set names accounts.
   const bool may_list_catalog =
       !principal->subject.empty() &&
-      principal->subject.substr(0, sizeof(kPullUserPrefix) - 1) != kPullUserPrefix &&
+      !HasPrefix(principal->subject, kPullUserPrefix) &&
       !HasPrefix(principal->subject, kWorkspaceUserPrefix) &&
       options_.catalog_accounts.count(principal->subject) > 0;
   ASSIGN_OR_RETURN(std::vector<realm::Grant> grants,
