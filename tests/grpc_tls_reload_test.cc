@@ -4,12 +4,8 @@
 // across a reload, new handshakes see the new certificate, and a bad file is refused.
 #include "server/grpc_tls.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +23,8 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "tests/support/raw_grpc.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
 
 namespace registryauth {
@@ -38,25 +36,13 @@ using testing::CertKey;
 using testing::CertSpec;
 using testing::TestPki;
 
-std::string TempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
+using testing::FromBuffer;
+using testing::ToBuffer;
 
+// A key-file-like PEM (mode 0600), as an operator would leave it.
 void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  ASSERT_TRUE(out.good()) << path;
-  ::chmod(path.c_str(), 0600);
-}
-
-std::string FromBuffer(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  (void)buffer.Dump(&slices);
-  std::string out;
-  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return out;
+  absl::Status s = testing::WriteFile(path, text, 0600);
+  ASSERT_TRUE(s.ok()) << s;
 }
 
 // Answers every call with the caller's certificate identity as api/peer_identity.cc reads it.
@@ -72,8 +58,7 @@ class IdentityEcho final : public grpc::CallbackGenericService {
           Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
           return;
         }
-        grpc::Slice slice(identity_);
-        out_ = grpc::ByteBuffer(&slice, 1);
+        out_ = ToBuffer(identity_);
         StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
       }
       void OnDone() override { delete this; }
@@ -100,8 +85,7 @@ CallResult Call(const std::shared_ptr<grpc::Channel>& channel) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  grpc::Slice slice(std::string("ping"));
-  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer request = ToBuffer("ping");
   grpc::ByteBuffer response;
   CallResult result;
   absl::Notification done;
@@ -138,7 +122,9 @@ class GrpcTlsReloadTest : public ::testing::Test {
     new_cert_ = *new_cert;
     worker_ = *worker;
 
-    dir_ = TempDir();
+    absl::StatusOr<std::string> dir = testing::MakeTempDir("grpc-tls");
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    dir_ = *dir;
     files_.cert_file = dir_ + "/grpc_cert.pem";
     files_.key_file = dir_ + "/grpc_key.pem";
     files_.client_ca_file = dir_ + "/grpc_client_ca.pem";
@@ -268,7 +254,7 @@ TEST_F(GrpcTlsReloadTest, BadFilesAreRefusedAndTheOldCertificateStays) {
 
 TEST(ReloadableGrpcTlsCreate, RefusesMissingFiles) {
   GrpcTlsFiles files;
-  files.cert_file = TempDir() + "/does-not-exist.pem";
+  files.cert_file = ::testing::TempDir() + "/does-not-exist.pem";
   files.key_file = files.cert_file;
   auto tls = ReloadableGrpcTls::Create(files);
   EXPECT_EQ(tls.status().code(), absl::StatusCode::kInvalidArgument);

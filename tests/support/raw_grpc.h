@@ -12,8 +12,13 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/support/byte_buffer.h"
 
 namespace registryauth::testing {
+
+// Raw message bytes in and out of a grpc::ByteBuffer (for generic stubs and services).
+grpc::ByteBuffer ToBuffer(const std::string& bytes);
+std::string FromBuffer(const grpc::ByteBuffer& buffer);
 
 // grpc.health.v1.Health/Check; returns the ServingStatus enum value.
 absl::StatusOr<int> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
