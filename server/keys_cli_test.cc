@@ -9,7 +9,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -31,6 +30,7 @@
 #include "storage/postgres_token_store.h"
 #include "model/tokens.h"
 #include "model/model.h"
+#include "server/subcommand_test_util.h"
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
 #include "tests/testing/pg_test_db.h"
@@ -43,11 +43,7 @@ using ::registryauth::crypto::KeyRing;
 using ::registryauth::testing::PgTestDb;
 using Counts = std::map<uint32_t, int64_t>;
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = SubcommandResult;
 
 std::string TempDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");
@@ -95,20 +91,7 @@ class KeysCliTest : public ::testing::Test {
   }
 
   Result Run(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-    std::ostringstream out;
-    std::ostringstream err;
-    SubcommandIo io{&out, &err,
-                    [env](const char* name) -> std::optional<std::string> {
-                      auto it = env.find(name);
-                      if (it == env.end()) return std::nullopt;
-                      return it->second;
-                    },
-                    nullptr};
-    Result r;
-    r.code = RunSubcommand(args, io);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    return RunSubcommandForTest(args, std::move(env));
   }
   // `keys <args...> --key_file=... --database_url=...`
   Result Keys(std::vector<std::string> args) {

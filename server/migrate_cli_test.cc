@@ -4,8 +4,6 @@
 
 #include <map>
 #include <memory>
-#include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +15,7 @@
 #include "pqxx/nontransaction"
 #include "pqxx/transaction"
 #include "server/keys_cli.h"
+#include "server/subcommand_test_util.h"
 #include "storage/migrations.h"
 #include "tests/testing/pg_test_db.h"
 
@@ -27,27 +26,10 @@ using ::registryauth::testing::PgTestDb;
 
 constexpr char kCanaryPassword[] = "MigrateCanaryPw-7f3a9c";
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = SubcommandResult;
 
 Result RunMigrate(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-  std::ostringstream out;
-  std::ostringstream err;
-  SubcommandIo io{&out, &err,
-                  [env](const char* name) -> std::optional<std::string> {
-                    auto it = env.find(name);
-                    if (it == env.end()) return std::nullopt;
-                    return it->second;
-                  },
-                  nullptr};
-  Result r;
-  r.code = RunSubcommand(args, io);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return RunSubcommandForTest(args, std::move(env));
 }
 
 int64_t NewestEmbeddedVersion() { return storage::EmbeddedMigrations().back().version; }
