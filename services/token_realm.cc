@@ -703,9 +703,9 @@ absl::StatusOr<Credentials> TokenRealm::MintWorkspaceCredential(std::string_view
   if (options_.service.empty() || signer_ == nullptr) return RealmDisabled();
   if (!IsValidId(workspace_id)) return absl::InvalidArgumentError("workspace: not a valid id");
   ASSIGN_OR_RETURN(std::string id, RandomBase64Url(kTokenIdBytes));
-  const absl::Time expiry =
-      absl::FromUnixSeconds(UnixSeconds(clock_.Now() + options_.pull_token_default_ttl));
-  const int64_t expire_unix = UnixSeconds(expiry);
+  // Whole seconds: the password carries the expiry as a Unix time.
+  const int64_t expire_unix = UnixSeconds(clock_.Now() + options_.pull_token_default_ttl);
+  const absl::Time expiry = absl::FromUnixSeconds(expire_unix);
   ASSIGN_OR_RETURN(crypto::SecretDigest digest,
                    hasher_.Hash(WorkspaceCredentialMessage(id, workspace_id, expire_unix)));
   std::string secret = internal::Cat(kWorkspaceSecretPrefix, workspace_id, ".", expire_unix, ".",
