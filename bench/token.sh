@@ -18,6 +18,7 @@
 #   BENCH_DURATION      seconds per wrk run (default 15)
 #   BENCH_CONNECTIONS   wrk connections (default 64); BENCH_THREADS wrk threads (default 2)
 #   BENCH_AUTHD_ARGS    extra registry-authd flags
+#   BENCH_PRELOAD       LD_PRELOAD for registry-authd only (e.g. to compare allocators)
 #   BAZEL_STARTUP_OPTS  e.g. "--output_base=/tmp/bazel-bench"
 #   BENCH_KEEP=1        keep the temporary folder (logs) for inspection
 set -euo pipefail
@@ -62,7 +63,7 @@ REGAUTH_KEYS=$(printf 'primary 1\nkey 1 %s\n' "$(openssl rand -base64 32)")
 export REGAUTH_KEYS
 
 : >"$work/authd.log"
-REGAUTH_DATABASE_URL=$(scripts/pg-cluster.sh dsn "$work/pg" "$port" registry_auth) \
+LD_PRELOAD="${BENCH_PRELOAD:-}" REGAUTH_DATABASE_URL=$(scripts/pg-cluster.sh dsn "$work/pg" "$port" registry_auth) \
   "$authd_bin" --grpc_listen=127.0.0.1:0 --http_listen=127.0.0.1:0 \
   --insecure_allow_unauthenticated=true \
   --token_service="$service" --token_signing_keys="$work/signing/keys" \
@@ -103,8 +104,15 @@ say "openssl speed ecdsap256 (10 s)"
 openssl_sign=$(openssl speed -seconds 10 ecdsap256 2>/dev/null |
   awk '/256 bits ecdsa \(nistp256\)/ { print $(NF-1) }')
 
+# CPU seconds registry-authd has used so far (user + system, all threads).
+server_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / hz }' \
+    "/proc/$authd_pid/stat"
+}
+
 run_wrk() {  # run_wrk LABEL BASIC SCOPE -> one table row
-  local out rps p50 p99 errors
+  local out rps p50 p99 errors requests cpu_before cpu_after cpu_per_request
+  cpu_before=$(server_cpu)
   out=$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency \
     -H "Authorization: Basic $2" "$base/token?service=$service&scope=$3" 2>&1)
   echo "$out" | sed 's/^/    /' >&2
@@ -112,7 +120,14 @@ run_wrk() {  # run_wrk LABEL BASIC SCOPE -> one table row
   p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
   p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
   errors=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
-  printf '| %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p50" "$p99" "${errors:-0}"
+  cpu_after=$(server_cpu)
+  requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+  # Server CPU per request: steadier than requests/s on a shared 2-core machine, where wrk,
+  # the kernel and the server compete for the same cores.
+  cpu_per_request=$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$requests" \
+    'BEGIN { if (n > 0) printf "%.0f", (b - a) * 1e6 / n; else print "-" }')
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p50" "$p99" "$cpu_per_request" \
+    "${errors:-0}"
 }
 
 say "wrk: $connections connections, $threads threads, ${duration}s each"
@@ -127,8 +142,8 @@ echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
 echo "openssl speed ecdsap256: $openssl_sign ES256 signatures/s (one core)"
 echo
-echo "| /token credential | requests/s | p50 | p99 | non-2xx |"
-echo "|---|---|---|---|---|"
+echo "| /token credential | requests/s | p50 | p99 | server CPU µs/request | non-2xx |"
+echo "|---|---|---|---|---|---|"
 echo "$rows"
 echo
 echo "registry-authd resident memory: peak $rss_peak, now $rss_now"
