@@ -57,22 +57,43 @@ auth::Principal CallAuthenticator::DevPrincipal() {
 services::RequestContext CallAuthenticator::Anonymous(grpc::ServerContext* context,
                                                      std::string* request_id,
                                                      std::string* peer) const {
-  services::RequestContext ctx;
   std::optional<std::string> sent_id = OneMetadata(*context, kRequestIdHeader);
-  ctx.request_id = sent_id.has_value() && UsableRequestId(*sent_id) ? *sent_id : NewRequestId();
+  std::string transport_peer = context->peer();
+  std::optional<std::string> forwarded;
+  // In-process calls have no network peer: gRPC reports "unknown" (older versions "inproc...").
+  // Only the HTTP gateway reaches the server in-process; it says who its client was.
+  if (transport_peer == "unknown" || transport_peer.rfind("inproc", 0) == 0) {
+    forwarded = OneMetadata(*context, kForwardedForHeader);
+  }
+  services::RequestContext ctx =
+      AnonymousContext(sent_id.value_or(""), std::move(transport_peer), forwarded.value_or(""));
   context->AddInitialMetadata(kRequestIdHeader, ctx.request_id);
   *request_id = ctx.request_id;
-
-  ctx.peer = context->peer();
-  // In-process calls have no network peer: gRPC reports "unknown" (older versions "inproc...").
-  if (ctx.peer == "unknown" || ctx.peer.rfind("inproc", 0) == 0) {
-    // Only the HTTP gateway reaches the server in-process; it says who its client was.
-    std::optional<std::string> forwarded = OneMetadata(*context, kForwardedForHeader);
-    if (forwarded.has_value() && !forwarded->empty() && forwarded->size() <= 128) {
-      ctx.peer = absl::StrCat("http:", *forwarded);
-    }
-  }
   *peer = ctx.peer;
+  return ctx;
+}
+
+services::RequestContext CallAuthenticator::AnonymousInProcess(std::string_view sent_request_id,
+                                                               std::string_view client_address,
+                                                               std::string* request_id,
+                                                               std::string* peer) const {
+  services::RequestContext ctx =
+      AnonymousContext(sent_request_id, "in-process", client_address);
+  *request_id = ctx.request_id;
+  *peer = ctx.peer;
+  return ctx;
+}
+
+services::RequestContext CallAuthenticator::AnonymousContext(std::string_view sent_request_id,
+                                                             std::string transport_peer,
+                                                             std::string_view client_address) {
+  services::RequestContext ctx;
+  const std::string sent(sent_request_id);
+  ctx.request_id = UsableRequestId(sent) ? sent : NewRequestId();
+  ctx.peer = std::move(transport_peer);
+  if (!client_address.empty() && client_address.size() <= 128) {
+    ctx.peer = "http:" + std::string(client_address);
+  }
   return ctx;
 }
 

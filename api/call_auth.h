@@ -20,6 +20,7 @@
 #define REGISTRY_AUTH_API_CALL_AUTH_H_
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "auth/policy.h"
@@ -46,6 +47,14 @@ class CallAuthenticator {
   services::RequestContext Anonymous(grpc::ServerContext* context, std::string* request_id,
                                      std::string* peer) const;
 
+  // The same for a call from the HTTP gateway in this process that bypasses gRPC (see
+  // RegistryAuthGrpcService::IssueRegistryTokenInProcess): the request id the HTTP client
+  // sent (kept if usable, else a new one) and the client's address, which makes the peer
+  // "http:<address>" ("in-process" when empty).
+  services::RequestContext AnonymousInProcess(std::string_view sent_request_id,
+                                              std::string_view client_address,
+                                              std::string* request_id, std::string* peer) const;
+
   // The principal of the local-development mode.
   static auth::Principal DevPrincipal();
 
@@ -60,6 +69,10 @@ class CallAuthenticator {
   CallerForTelemetry IdentifyForTelemetry(const grpc::ServerContextBase& context) const;
 
  private:
+  static services::RequestContext AnonymousContext(std::string_view sent_request_id,
+                                                   std::string transport_peer,
+                                                   std::string_view client_address);
+
   const auth::PolicyHolder& policy_;
   const bool allow_unauthenticated_;
 };

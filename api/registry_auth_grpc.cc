@@ -217,6 +217,17 @@ class CallScope {
             Anonymous)
       : method_(method), start_(absl::Now()), ctx_(authn.Anonymous(context, &request_id_, &peer_)) {}
 
+  // The same for a call from the HTTP gateway in this process that bypasses gRPC.
+  struct InProcess {
+    std::string_view request_id;
+    std::string_view client_address;
+  };
+  CallScope(const char* method, const CallAuthenticator& authn, InProcess call)
+      : method_(method),
+        start_(absl::Now()),
+        ctx_(authn.AnonymousInProcess(call.request_id, call.client_address, &request_id_,
+                                      &peer_)) {}
+
   bool authenticated() const { return auth_error_.ok(); }
   const absl::Status& auth_error() const { return auth_error_; }
   const services::RequestContext& ctx() const { return ctx_; }
@@ -784,8 +795,23 @@ grpc::Status RegistryAuthGrpcService::IssueRegistryToken(
     grpc::ServerContext* context, const v1::IssueRegistryTokenRequest* request,
     v1::IssueRegistryTokenResponse* response) {
   CallScope scope(__func__, context, authn_, CallScope::Anonymous{});
+  return scope.Done(IssueRegistryTokenFor(scope.ctx(), *request, response));
+}
+
+grpc::Status RegistryAuthGrpcService::IssueRegistryTokenInProcess(
+    const InProcessCall& call, v1::IssueRegistryTokenRequest& request,
+    v1::IssueRegistryTokenResponse* response, std::string* request_id) {
+  CallScope scope("IssueRegistryToken", authn_,
+                  CallScope::InProcess{call.request_id, call.client_address});
+  *request_id = scope.request_id();
+  return scope.Done(IssueRegistryTokenFor(scope.ctx(), request, response));
+}
+
+grpc::Status RegistryAuthGrpcService::IssueRegistryTokenFor(
+    const services::RequestContext& ctx, const v1::IssueRegistryTokenRequest& request,
+    v1::IssueRegistryTokenResponse* response) {
   services::TokenRequest r;
-  switch (request->grant_type()) {
+  switch (request.grant_type()) {
     case v1::IssueRegistryTokenRequest::PASSWORD:
       r.grant_type = services::TokenGrantType::kPassword;
       break;
@@ -796,24 +822,24 @@ grpc::Status RegistryAuthGrpcService::IssueRegistryToken(
       r.grant_type = services::TokenGrantType::kGet;
       break;
     default:
-      return scope.Done(ToGrpcStatus(absl::InvalidArgumentError("grant_type: unknown value")));
+      return ToGrpcStatus(absl::InvalidArgumentError("grant_type: unknown value"));
   }
-  r.service = request->service();
-  r.scopes.assign(request->scopes().begin(), request->scopes().end());
-  r.account = request->account();
-  r.client_id = request->client_id();
-  r.offline = request->offline_token();
-  r.username = request->username();
-  r.password = TakeSecret(request->password());
-  r.refresh_token = TakeSecret(request->refresh_token());
-  absl::StatusOr<services::IssuedToken> t = realm_.IssueToken(scope.ctx(), r);
-  if (!t.ok()) return scope.Done(ToGrpcStatus(t.status()));
+  r.service = request.service();
+  r.scopes.assign(request.scopes().begin(), request.scopes().end());
+  r.account = request.account();
+  r.client_id = request.client_id();
+  r.offline = request.offline_token();
+  r.username = request.username();
+  r.password = TakeSecret(request.password());
+  r.refresh_token = TakeSecret(request.refresh_token());
+  absl::StatusOr<services::IssuedToken> t = realm_.IssueToken(ctx, r);
+  if (!t.ok()) return ToGrpcStatus(t.status());
   response->set_token(t->token);
   response->set_expires_in(absl::ToInt64Seconds(t->expires_in));
   SetTime(t->issued_at, [&] { return response->mutable_issued_at(); });
   response->set_refresh_token(std::string(t->refresh_token.view()));
   for (const std::string& granted : t->granted_scopes) response->add_granted_scopes(granted);
-  return scope.Done(grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
 }  // namespace registryauth::api

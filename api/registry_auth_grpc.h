@@ -29,6 +29,7 @@
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "proto/registryauth/v1/registry_auth.pb.h"
 #include "api/call_auth.h"
+#include "api/in_process.h"
 #include "services/registry_auth.h"
 #include "services/token_realm.h"
 
@@ -144,7 +145,20 @@ class RegistryAuthGrpcService final : public registryauth::v1::RegistryAuthServi
                                   const v1::IssueRegistryTokenRequest* request,
                                   v1::IssueRegistryTokenResponse* response) override;
 
+  // IssueRegistryToken for the HTTP gateway in this process (api/in_process.h): the same
+  // request and response messages and the same code as the RPC above, on the calling thread,
+  // without the transport. `call` carries what would otherwise be metadata; `*request_id` gets
+  // the id the call used. The credentials inside `request` are wiped, as in the RPC.
+  grpc::Status IssueRegistryTokenInProcess(const InProcessCall& call,
+                                           v1::IssueRegistryTokenRequest& request,
+                                           v1::IssueRegistryTokenResponse* response,
+                                           std::string* request_id);
+
  private:
+  grpc::Status IssueRegistryTokenFor(const services::RequestContext& ctx,
+                                     const v1::IssueRegistryTokenRequest& request,
+                                     v1::IssueRegistryTokenResponse* response);
+
   services::RegistryAuth& api_;
   services::TokenRealm& realm_;
   const CallAuthenticator& authn_;

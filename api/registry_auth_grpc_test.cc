@@ -380,6 +380,28 @@ TEST_F(RegistryAuthGrpcTest, WithoutARealmTokensAreFailedPrecondition) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+// The HTTP gateway's in-process path runs the same method: the same answer, the request id
+// kept when usable (else a new one), and the password wiped from the request.
+TEST_F(RegistryAuthGrpcTest, InProcessTokenCallsRunTheSameMethod) {
+  v1::IssueRegistryTokenRequest req;
+  req.set_service("registry");
+  req.set_username("acme+ci");
+  req.set_password("in-process-password");
+  v1::IssueRegistryTokenResponse resp;
+  std::string request_id;
+  grpc::Status s = grpc_service_.IssueRegistryTokenInProcess({"req-in-process-1", "203.0.113.5"},
+                                                             req, &resp, &request_id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(request_id, "req-in-process-1");
+  EXPECT_TRUE(req.password().empty());
+
+  s = grpc_service_.IssueRegistryTokenInProcess({"bad id with spaces", ""}, req, &resp,
+                                                &request_id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(request_id.size(), 32u) << request_id;  // a new 128-bit hex id
+  EXPECT_NE(request_id, "bad id with spaces");
+}
+
 TEST_F(RegistryAuthGrpcTest, LaterFeaturesAreUnimplemented) {
   grpc::Status s;
   {

@@ -171,7 +171,8 @@ class HttpGateway::Impl {
       : options_(options),
         trusted_proxies_(std::move(trusted_proxies)),
         router_(std::move(channel),
-                RestRouterOptions{options.request_timeout, options.token_basic_realm}),
+                RestRouterOptions{options.request_timeout, options.token_basic_realm,
+                                  options.in_process_tokens}),
         ioc_(options.threads),
         acceptor_(net::make_strand(ioc_)) {
     if (options_.metrics != nullptr) {
@@ -460,7 +461,9 @@ class HttpGateway::Impl {
         reply.route = "/metrics";
         return Write(std::move(reply));
       }
-      // The reply comes on a gRPC thread (or inline): hop back onto this connection's strand.
+      // The reply comes on a gRPC thread, or inline on this strand (the in-process /token and
+      // errors found before any call): dispatch runs it at once in the latter case and hops
+      // back onto this connection's strand in the former.
       // Everything the callback holds lives in one ReplyTarget so the order of destruction is
       // fixed: the session and the work guard move into the posted handler (the gRPC thread
       // must never drop the last Session reference), and the in-flight token goes last, after
@@ -476,9 +479,9 @@ class HttpGateway::Impl {
       gw_.router_.Handle(request, [target = std::move(target)](RestReply reply) mutable {
         if (target.session == nullptr) return;  // The router calls done once; be safe anyway.
         Session* s = target.session.get();
-        net::post(s->stream_.get_executor(),
-                  [session = std::move(target.session), work = std::move(target.work),
-                   reply = std::move(reply)]() mutable { session->Write(std::move(reply)); });
+        net::dispatch(s->stream_.get_executor(),
+                      [session = std::move(target.session), work = std::move(target.work),
+                       reply = std::move(reply)]() mutable { session->Write(std::move(reply)); });
       });
     }
 

@@ -48,6 +48,10 @@ namespace registryauth::observability {
 class Registry;
 }  // namespace registryauth::observability
 
+namespace registryauth::api {
+class InProcessTokenIssuer;
+}  // namespace registryauth::api
+
 namespace registryauth::gateway {
 
 struct HttpGatewayOptions {
@@ -79,6 +83,10 @@ struct HttpGatewayOptions {
   // gRPC metadata `x-forwarded-for` (and so the token realm's `addr:` throttle key and audit
   // rows) carry.
   std::vector<std::string> trusted_proxies;
+  // The server in this process, for /token without the gRPC channel (api/in_process.h); the
+  // I/O threads then run the token realm themselves. Null when the channel leads to a remote
+  // registry-authd. Must outlive the gateway.
+  api::InProcessTokenIssuer* in_process_tokens = nullptr;
 };
 
 class HttpGateway {

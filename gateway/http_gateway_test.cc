@@ -4,11 +4,13 @@
 #include <random>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/io_context.hpp"
+#include "api/in_process.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "gateway/grpc_error.h"
 #include "gateway/testing/fake_registry_auth_service.h"
@@ -696,6 +698,120 @@ TEST_F(TokenEndpointTest, ThrottlingIs429WithRetryAfter) {
 
   service_.FailNextCall(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no token realm"));
   EXPECT_EQ(Do("GET", "/token?service=registry.test").status, 404);
+}
+
+// The server's own gateway calls the service method on its I/O thread instead of the RPC
+// (api/in_process.h). Records what it was given and answers as told.
+class RecordingTokenIssuer final : public api::InProcessTokenIssuer {
+ public:
+  grpc::Status IssueRegistryToken(const api::InProcessCall& call,
+                                  v1::IssueRegistryTokenRequest& request,
+                                  v1::IssueRegistryTokenResponse* response,
+                                  std::string* request_id) override {
+    ++calls;
+    last_request = request;
+    last_request_id = std::string(call.request_id);
+    last_client_address = std::string(call.client_address);
+    request.set_password("wiped-by-the-service");  // what the service does to the secret
+    *request_id = call.request_id.empty() ? "generated-id" : std::string(call.request_id);
+    if (!next_status.ok()) return std::exchange(next_status, grpc::Status::OK);
+    response->set_token("in-process-token");
+    response->set_expires_in(300);
+    response->mutable_issued_at()->set_seconds(1795428000);  // 2026-11-23T10:00:00Z
+    response->add_granted_scopes("repository:acme/web:pull");
+    return grpc::Status::OK;
+  }
+
+  int calls = 0;
+  v1::IssueRegistryTokenRequest last_request;
+  std::string last_request_id;
+  std::string last_client_address;
+  grpc::Status next_status;
+};
+
+class InProcessTokenTest : public HttpGatewayTest {
+ protected:
+  void SetUp() override {
+    HttpGatewayOptions options;
+    options.in_process_tokens = &issuer_;
+    Start(options);
+  }
+
+  RecordingTokenIssuer issuer_;
+};
+
+TEST_F(InProcessTokenTest, TokenRequestsGoToTheServiceInProcessNotOverTheChannel) {
+  Connection c(gateway_->port());
+  Reply r = c.Request("GET",
+                      "/token?service=registry.test&scope=repository%3Aacme%2Fweb%3Apull&"
+                      "offline_token=true",
+                      "", {{"Authorization", realm::FormatBasicAuthorization("acme+ci", "pw")},
+                           {"X-Request-Id", "tok-7"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-request-id"], "tok-7");
+  EXPECT_EQ(r.headers["cache-control"], "no-store");
+  Struct body = ParseJson(r.body);
+  EXPECT_EQ(Field(body, "token"), "in-process-token");
+  EXPECT_EQ(Field(body, "access_token"), "in-process-token");
+  EXPECT_EQ(Field(body, "expires_in"), "300");
+  EXPECT_EQ(Field(body, "issued_at"), "2026-11-23T10:00:00Z");
+
+  EXPECT_EQ(issuer_.calls, 1);
+  EXPECT_EQ(issuer_.last_request.service(), "registry.test");
+  EXPECT_EQ(issuer_.last_request.username(), "acme+ci");
+  EXPECT_EQ(issuer_.last_request.password(), "pw");
+  ASSERT_EQ(issuer_.last_request.scopes_size(), 1);
+  EXPECT_EQ(issuer_.last_request.scopes(0), "repository:acme/web:pull");
+  EXPECT_TRUE(issuer_.last_request.offline_token());
+  EXPECT_EQ(issuer_.last_request_id, "tok-7");
+  EXPECT_EQ(issuer_.last_client_address, "127.0.0.1");
+  // Nothing went over the channel.
+  EXPECT_EQ(service_.last_token_request().service(), "");
+
+  // POST takes the same path, on the same keep-alive connection; without a request id the
+  // service's own id comes back.
+  const std::string form = "grant_type=password&service=registry.test&username=u&password=p";
+  Reply post = c.Request("POST", "/token", form,
+                         {{"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_EQ(post.status, 200) << post.body;
+  EXPECT_EQ(post.headers["x-request-id"], "generated-id");
+  EXPECT_EQ(Field(ParseJson(post.body), "scope"), "repository:acme/web:pull");
+  EXPECT_EQ(issuer_.calls, 2);
+  EXPECT_EQ(issuer_.last_request.grant_type(), v1::IssueRegistryTokenRequest::PASSWORD);
+
+  // Other routes still use the channel.
+  EXPECT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme").status, 200);
+}
+
+TEST_F(InProcessTokenTest, ErrorsMapAsOverTheChannel) {
+  issuer_.next_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "invalid credentials");
+  Connection c(gateway_->port());
+  Reply denied = c.Request("GET", "/token?service=registry.test", "",
+                           {{"Authorization", realm::FormatBasicAuthorization("a", "wrong")}});
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(denied.headers["www-authenticate"], R"(Basic realm="registry-auth")");
+  EXPECT_FALSE(absl::StrContains(denied.body, "wrong"));
+
+  v1::ErrorDetail detail;
+  detail.set_reason("TOO_MANY_FAILED_LOGINS");
+  detail.mutable_retry_after()->set_seconds(42);
+  const std::string message = "too many failed logins; retry later";
+  issuer_.next_status = grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED, message,
+      EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, message, detail));
+  Reply throttled = Do("GET", "/token?service=registry.test");
+  EXPECT_EQ(throttled.status, 429);
+  EXPECT_EQ(throttled.headers["retry-after"], "42");
+
+  issuer_.next_status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "database unavailable");
+  EXPECT_EQ(Do("GET", "/token?service=registry.test").status, 503);
+
+  // A request the gateway refuses itself never reaches the service.
+  const int before = issuer_.calls;
+  EXPECT_EQ(Do("GET", "/token?scope=repository:acme/web:pull").status, 400);
+  EXPECT_EQ(Do("GET", "/token?service=registry.test&offline_token=maybe").status, 400);
+  EXPECT_EQ(issuer_.calls, before);
 }
 
 TEST_F(HttpGatewayTest, BadJsonBodiesAre400WithoutEchoingValues) {

@@ -46,6 +46,7 @@ struct Env {
   grpc::GenericStub* generic;
   absl::Duration timeout;
   absl::string_view basic_realm;
+  api::InProcessTokenIssuer* in_process_tokens;  // null: /token over the channel
 };
 
 // One request on its way to a handler, with its path variables and raw query string.
@@ -483,22 +484,42 @@ Handler RpcHandler(NewCallFn new_call, std::string body) {
 // The client's Authorization header carries registry credentials, not an API key: they go
 // into the request message and are never forwarded as `authorization` metadata, which the
 // server would read as the caller's own credentials. Only the request id and the client's
-// address (for throttling) travel as metadata.
+// address (for throttling) travel as metadata. In the server's own process the same request
+// goes to RestRouterOptions::in_process_tokens instead, on this thread.
 Handler TokenHandler(TokenEndpoint endpoint) {
   using TokenCall = TypedCall<v1::IssueRegistryTokenRequest, v1::IssueRegistryTokenResponse>;
   return [endpoint](const Env& env, const Call& call, RestRouter::Done done) {
-    auto pending = std::make_shared<TokenCall>(
-        static_cast<TokenCall::Method>(&Async::IssueRegistryToken));
-    auto& request = static_cast<v1::IssueRegistryTokenRequest&>(pending->request());
     const RestRequest& r = *call.request;
-    std::optional<TokenError> error =
-        endpoint == TokenEndpoint::kGet ? ParseTokenQuery(call.query, r.authorization, &request)
-                                        : ParseTokenForm(r.content_type, r.body, &request);
-    if (error.has_value()) {
+    auto parse = [&](v1::IssueRegistryTokenRequest* request) {
+      std::optional<TokenError> error =
+          endpoint == TokenEndpoint::kGet ? ParseTokenQuery(call.query, r.authorization, request)
+                                          : ParseTokenForm(r.content_type, r.body, request);
+      if (error.has_value()) {
+        WipeTokenSecrets(request);
+        done(TokenErrorReply(endpoint, *error, env.basic_realm));
+        return false;
+      }
+      return true;
+    };
+    if (env.in_process_tokens != nullptr) {
+      // The same service method on this thread, without the channel (api/in_process.h).
+      v1::IssueRegistryTokenRequest request;
+      if (!parse(&request)) return;
+      v1::IssueRegistryTokenResponse response;
+      std::string request_id;
+      const grpc::Status status = env.in_process_tokens->IssueRegistryToken(
+          api::InProcessCall{r.request_id, r.forwarded_for}, request, &response, &request_id);
       WipeTokenSecrets(&request);
-      done(TokenErrorReply(endpoint, *error, env.basic_realm));
+      RestReply reply = status.ok() ? TokenSuccessReply(endpoint, response, env.basic_realm)
+                                    : TokenErrorReply(endpoint, TokenErrorFromStatus(status),
+                                                      env.basic_realm);
+      reply.request_id = std::move(request_id);
+      done(std::move(reply));
       return;
     }
+    auto pending = std::make_shared<TokenCall>(
+        static_cast<TokenCall::Method>(&Async::IssueRegistryToken));
+    if (!parse(&static_cast<v1::IssueRegistryTokenRequest&>(pending->request()))) return;
     SetDeadline(pending->context(), env.timeout);
     if (!r.request_id.empty()) pending->context().AddMetadata("x-request-id", r.request_id);
     if (!r.forwarded_for.empty()) {
@@ -794,7 +815,8 @@ void RestRouter::Handle(const RestRequest& request, Done done) const {
     done(std::move(reply));
     return;
   }
-  Env env{stub_->async(), generic_stub_.get(), options_.rpc_timeout, options_.basic_realm};
+  Env env{stub_->async(), generic_stub_.get(), options_.rpc_timeout, options_.basic_realm,
+          options_.in_process_tokens};
   route->handler(env, call, [tmpl = &route->path_template, done = std::move(done)](RestReply r) {
     r.route = *tmpl;
     done(std::move(r));

@@ -33,6 +33,7 @@
 #include "gateway/rest_types.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "api/in_process.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 
 namespace registryauth::gateway {
@@ -43,6 +44,9 @@ struct RestRouterOptions {
   // The realm of the `WWW-Authenticate: Basic realm="..."` challenge of /token's 401 replies.
   // Printable ASCII without '"' or '\\' (HttpGateway::Create checks).
   std::string basic_realm = "registry-auth";
+  // When set, /token calls it on the calling thread instead of the IssueRegistryToken RPC over
+  // the channel (api/in_process.h); it must outlive the router. Null for a remote server.
+  api::InProcessTokenIssuer* in_process_tokens = nullptr;
 };
 
 class RestRouter {

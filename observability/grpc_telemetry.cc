@@ -71,9 +71,11 @@ std::optional<std::string> OneValue(
   return std::string(range.first->second.data(), range.first->second.size());
 }
 
+}  // namespace
+
 // The families, registered once per registry, and a per-method cache of the series so the
 // hot path is a reader lock on a small map plus atomics.
-class Shared {
+class GrpcTelemetry::Shared {
  public:
   Shared(Registry& registry, GrpcCallerResolver identify)
       : identify_(std::move(identify)),
@@ -147,6 +149,29 @@ class Shared {
     credentials_.WithLabels({caller, CodeName(code)}).Increment();
   }
 
+  // Counts the call and writes its access-log line.
+  void Finish(const char* full_method, gexp::ServerRpcInfo::Type type, grpc::StatusCode code,
+              double seconds, const std::string& request_id, const GrpcCaller& caller,
+              const std::string& peer) {
+    MethodSeries& m = Method(full_method, type);
+    Record(m, code, seconds);
+    if (full_method != nullptr && kGetCredentials == std::string_view(full_method)) {
+      RecordGetCredentials(caller.name, code);
+    }
+    const LogLevel level = IsServerFault(code) ? LogLevel::kWarning : LogLevel::kInfo;
+    if (!LogEnabled(level)) return;
+    const std::string rpc =
+        m.service == "unknown" ? Truncated(full_method != nullptr ? full_method : "")
+                               : "/" + m.service + "/" + m.method;
+    Log(level, "grpc call",
+        {{"request_id", request_id},
+         {"rpc", rpc},
+         {"caller", caller.identity},
+         {"peer", Truncated(peer)},
+         {"status", CodeName(code)},
+         {"duration_ms", seconds * 1000.0}});
+  }
+
   GrpcCaller Identify(const grpc::ServerContextBase& context) const {
     return identify_ ? identify_(context) : GrpcCaller{};
   }
@@ -161,9 +186,11 @@ class Shared {
   std::unique_ptr<MethodSeries> unknown_ ABSL_GUARDED_BY(mu_);
 };
 
+namespace {
+
 class TelemetryInterceptor : public gexp::Interceptor {
  public:
-  TelemetryInterceptor(Shared& shared, gexp::ServerRpcInfo* info)
+  TelemetryInterceptor(GrpcTelemetry::Shared& shared, gexp::ServerRpcInfo* info)
       : shared_(shared), info_(info), start_(std::chrono::steady_clock::now()) {}
 
   ~TelemetryInterceptor() override {
@@ -197,10 +224,6 @@ class TelemetryInterceptor : public gexp::Interceptor {
     finished_ = true;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const char* full_method = info_->method();
-    Shared::MethodSeries& m = shared_.Method(full_method, info_->type());
-    shared_.Record(m, code, seconds);
-
     GrpcCaller caller;
     std::string peer;
     grpc::ServerContextBase* context = with_context ? info_->server_context() : nullptr;
@@ -215,24 +238,10 @@ class TelemetryInterceptor : public gexp::Interceptor {
         }
       }
     }
-    if (full_method != nullptr && kGetCredentials == std::string_view(full_method)) {
-      shared_.RecordGetCredentials(caller.name, code);
-    }
-    const LogLevel level = IsServerFault(code) ? LogLevel::kWarning : LogLevel::kInfo;
-    if (!LogEnabled(level)) return;
-    const std::string rpc =
-        m.service == "unknown" ? Truncated(full_method != nullptr ? full_method : "")
-                               : "/" + m.service + "/" + m.method;
-    Log(level, "grpc call",
-        {{"request_id", request_id_},
-         {"rpc", rpc},
-         {"caller", caller.identity},
-         {"peer", Truncated(peer)},
-         {"status", CodeName(code)},
-         {"duration_ms", seconds * 1000.0}});
+    shared_.Finish(info_->method(), info_->type(), code, seconds, request_id_, caller, peer);
   }
 
-  Shared& shared_;
+  GrpcTelemetry::Shared& shared_;
   gexp::ServerRpcInfo* const info_;
   const std::chrono::steady_clock::time_point start_;
   std::string request_id_;
@@ -241,15 +250,15 @@ class TelemetryInterceptor : public gexp::Interceptor {
 
 class TelemetryFactory : public gexp::ServerInterceptorFactoryInterface {
  public:
-  TelemetryFactory(Registry& registry, GrpcCallerResolver identify)
-      : shared_(registry, std::move(identify)) {}
+  explicit TelemetryFactory(std::shared_ptr<GrpcTelemetry::Shared> shared)
+      : shared_(std::move(shared)) {}
 
   gexp::Interceptor* CreateServerInterceptor(gexp::ServerRpcInfo* info) override {
-    return new TelemetryInterceptor(shared_, info);
+    return new TelemetryInterceptor(*shared_, info);
   }
 
  private:
-  Shared shared_;
+  const std::shared_ptr<GrpcTelemetry::Shared> shared_;
 };
 
 }  // namespace
@@ -272,9 +281,30 @@ std::pair<std::string, std::string> GrpcMethodLabels(std::string_view full_metho
   return {service, method};
 }
 
+GrpcTelemetry::GrpcTelemetry(Registry& registry, GrpcCallerResolver identify)
+    : shared_(std::make_shared<Shared>(registry, std::move(identify))) {}
+
+GrpcTelemetry::~GrpcTelemetry() = default;
+
+std::unique_ptr<gexp::ServerInterceptorFactoryInterface> GrpcTelemetry::NewInterceptorFactory()
+    const {
+  return std::make_unique<TelemetryFactory>(shared_);
+}
+
+void GrpcTelemetry::RecordInProcessCall(const char* full_method, grpc::StatusCode code,
+                                        std::chrono::steady_clock::duration elapsed,
+                                        const std::string& request_id,
+                                        std::string_view client_address) const {
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  const std::string peer =
+      client_address.empty() ? std::string("in-process") : "http:" + Truncated(client_address);
+  shared_->Finish(full_method, gexp::ServerRpcInfo::Type::UNARY, code, seconds,
+                  Truncated(request_id), GrpcCaller{}, peer);
+}
+
 std::unique_ptr<gexp::ServerInterceptorFactoryInterface> NewGrpcTelemetryFactory(
     Registry& registry, GrpcCallerResolver identify) {
-  return std::make_unique<TelemetryFactory>(registry, std::move(identify));
+  return GrpcTelemetry(registry, std::move(identify)).NewInterceptorFactory();
 }
 
 }  // namespace registryauth::observability

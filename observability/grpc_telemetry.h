@@ -22,6 +22,7 @@
 #ifndef REGISTRY_AUTH_OBSERVABILITY_GRPC_TELEMETRY_H_
 #define REGISTRY_AUTH_OBSERVABILITY_GRPC_TELEMETRY_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,7 +40,33 @@ struct GrpcCaller {
 };
 using GrpcCallerResolver = std::function<GrpcCaller(const grpc::ServerContextBase&)>;
 
-// `identify` may be empty (no caller in logs and metrics).
+// The families of one registry and the calls recorded in them. `identify` may be empty (no
+// caller in logs and metrics).
+class GrpcTelemetry {
+ public:
+  GrpcTelemetry(Registry& registry, GrpcCallerResolver identify);
+  ~GrpcTelemetry();
+  GrpcTelemetry(const GrpcTelemetry&) = delete;
+  GrpcTelemetry& operator=(const GrpcTelemetry&) = delete;
+
+  // The server interceptor; it shares this object's state and may outlive it.
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewInterceptorFactory()
+      const;
+
+  // A unary call of this process's service that ran without gRPC (api/in_process.h), counted
+  // and logged as the interceptor does an in-process call: peer "http:<client_address>",
+  // no caller. `full_method` is "/pkg.Service/Method".
+  void RecordInProcessCall(const char* full_method, grpc::StatusCode code,
+                           std::chrono::steady_clock::duration elapsed,
+                           const std::string& request_id, std::string_view client_address) const;
+
+  class Shared;  // Implementation detail.
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
+
+// The interceptor of a GrpcTelemetry of its own.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewGrpcTelemetryFactory(
     Registry& registry, GrpcCallerResolver identify);
 

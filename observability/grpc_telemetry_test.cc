@@ -1,6 +1,7 @@
 #include "observability/grpc_telemetry.h"
 
 
+#include <chrono>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -195,6 +196,54 @@ TEST_F(GrpcTelemetryTest, OneJsonAccessLinePerCall) {
   EXPECT_EQ(lines[1]["request_id"], "client-id-7");  // none sent back: the client's
   EXPECT_EQ(lines[1]["status"], "NOT_FOUND");
   EXPECT_EQ(lines[1]["caller"], "");
+}
+
+// A call that ran without gRPC (the HTTP gateway's in-process /token) is counted in the same
+// series and logged with the same line as one through the interceptor.
+TEST(GrpcTelemetryInProcessTest, InProcessCallsAreCountedAndLoggedLikeRpcs) {
+  Registry registry;
+  GrpcTelemetry telemetry(registry, nullptr);
+  const LogFormat saved = GetLogFormat();
+  SetLogFormat(LogFormat::kJson);
+  StderrCapture capture(::testing::TempDir() + "/grpc_telemetry_in_process_log");
+  constexpr char kMethod[] = "/registryauth.v1.RegistryAuthService/IssueRegistryToken";
+  telemetry.RecordInProcessCall(kMethod, grpc::StatusCode::OK, std::chrono::milliseconds(3),
+                                "req-1", "203.0.113.9");
+  telemetry.RecordInProcessCall(kMethod, grpc::StatusCode::UNAUTHENTICATED,
+                                std::chrono::milliseconds(1), "req-2", "");
+  telemetry.RecordInProcessCall(kMethod, grpc::StatusCode::OK, std::chrono::milliseconds(2),
+                                "req-3", "203.0.113.9");
+  const std::string logs = capture.Stop();
+  SetLogFormat(saved);
+
+  const std::string text = registry.Render();
+  const std::string series =
+      "grpc_server_handled_total{grpc_service=\"registryauth.v1.RegistryAuthService\","
+      "grpc_method=\"IssueRegistryToken\",grpc_type=\"unary\",";
+  EXPECT_TRUE(Contains(text, series + "grpc_code=\"OK\"} 2\n")) << text;
+  EXPECT_TRUE(Contains(text, series + "grpc_code=\"UNAUTHENTICATED\"} 1\n")) << text;
+  EXPECT_TRUE(Contains(text,
+                       "grpc_server_handling_seconds_count{grpc_service=\"registryauth.v1."
+                       "RegistryAuthService\",grpc_method=\"IssueRegistryToken\","
+                       "grpc_code=\"OK\"} 2\n"))
+      << text;
+
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(logs);
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    if (j.value("message", "") == "grpc call") lines.push_back(j);
+  }
+  ASSERT_EQ(lines.size(), 3u) << logs;
+  EXPECT_EQ(lines[0]["rpc"], kMethod);
+  EXPECT_EQ(lines[0]["request_id"], "req-1");
+  EXPECT_EQ(lines[0]["peer"], "http:203.0.113.9");
+  EXPECT_EQ(lines[0]["status"], "OK");
+  EXPECT_EQ(lines[0]["caller"], "");
+  EXPECT_NEAR(lines[0]["duration_ms"].get<double>(), 3.0, 1e-6);
+  EXPECT_EQ(lines[1]["peer"], "in-process");
+  EXPECT_EQ(lines[1]["status"], "UNAUTHENTICATED");
 }
 
 TEST(GrpcMethodLabelsTest, KnownUnknownAndMalformed) {

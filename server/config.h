@@ -98,6 +98,9 @@ struct ServerConfig {
   // service of a remote registry-authd at this host:port instead of an in-process one. No
   // database, keys or policy are needed then; callers' credentials (x-api-key, Authorization:
   // Bearer) pass through to the remote service, which authenticates them.
+  // HTTP adapter I/O threads. In the server's own process they also run /token (the
+  // in-process path, api/in_process.h).
+  int http_threads = 2;
   std::string http_upstream;
   // CA bundle (PEM) to verify the upstream's TLS certificate; empty: plaintext, which is only
   // allowed to a loopback upstream unless allow_insecure_remote.

@@ -92,6 +92,7 @@ TEST(ServerConfigTest, OutboundSettings) {
   EXPECT_EQ(defaults->ghcr_url, "https://ghcr.io");
   EXPECT_EQ(defaults->test_connection_timeout, absl::Seconds(30));
   EXPECT_EQ(defaults->test_connection_max_concurrent, 8);
+  EXPECT_EQ(defaults->http_threads, 2);
   EXPECT_EQ(defaults->upstream_ca_file, "");
   auto c = ServerConfigFromFlags(
       FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
@@ -101,13 +102,15 @@ TEST(ServerConfigTest, OutboundSettings) {
                {"REGAUTH_GHCR_URL", "http://127.0.0.1:5000"},
                {"REGAUTH_UPSTREAM_CA_FILE", "ca.pem"},
                {"REGAUTH_TEST_CONNECTION_TIMEOUT", "5s"},
-               {"REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "2"}}));
+               {"REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "2"},
+               {"REGAUTH_HTTP_THREADS", "6"}}));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->github_api_url, "https://github.example.com/api/v3");  // trailing '/' dropped
   EXPECT_EQ(c->ghcr_url, "http://127.0.0.1:5000");
   EXPECT_EQ(c->upstream_ca_file, "ca.pem");
   EXPECT_EQ(c->test_connection_timeout, absl::Seconds(5));
   EXPECT_EQ(c->test_connection_max_concurrent, 2);
+  EXPECT_EQ(c->http_threads, 6);
 }
 
 TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
@@ -150,6 +153,9 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "0"), "test_connection_max_concurrent"},
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "many"),
        "test_connection_max_concurrent"},
+      {with("REGAUTH_HTTP_THREADS", "0"), "http_threads"},
+      {with("REGAUTH_HTTP_THREADS", "257"), "http_threads"},
+      {with("REGAUTH_HTTP_THREADS", "two"), "http_threads"},
       {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.0/8,lb.internal"), "http_trusted_proxies"},
       {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.1/8"), "http_trusted_proxies"},
       {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.0/33"), "http_trusted_proxies"},

@@ -21,6 +21,7 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "server/config.h"
@@ -30,6 +31,11 @@
 #include "server/server.h"
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil with its debug-mode lock-order (deadlock) detection on, and gRPC's
+  // mutexes are absl::Mutex: every lock and every destroyed mutex then updates one global
+  // lock graph, about 5% of the CPU of a busy /token (docs/benchmarks.md). Lock order is
+  // checked by the sanitizer and unit-test builds, not in the server.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Operator subcommands have their own small flag syntax and never start the server.
   if (argc >= 2 && registryauth::server::IsSigningKeysSubcommand(argv[1])) {
     registryauth::server::SigningKeysIo io{&std::cout, &std::cerr,

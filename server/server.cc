@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/call_auth.h"
+#include "api/in_process.h"
 #include "api/registry_auth_grpc.h"
 #include "auth/policy.h"
 #include "common/clock.h"
@@ -85,6 +87,7 @@ absl::StatusOr<std::unique_ptr<ReloadableGrpcTls>> GrpcServerTls(const ServerCon
 gateway::HttpGatewayOptions HttpAdapterOptions(const ServerConfig& config) {
   gateway::HttpGatewayOptions http;
   http.listen = config.http_listen;
+  http.threads = config.http_threads;
   http.tls_cert_file = config.http_tls_cert_file;
   http.tls_key_file = config.http_tls_key_file;
   http.plaintext_behind_proxy = config.allow_insecure_remote;
@@ -107,6 +110,32 @@ std::vector<Telemetry::SigningKey> SigningKeyIds(const crypto::TokenSigningKeys&
   }
   return out;
 }
+
+// The HTTP gateway's /token in this process (api/in_process.h): the service method itself,
+// counted and logged like the RPC it replaces.
+class InProcessTokens final : public api::InProcessTokenIssuer {
+ public:
+  InProcessTokens(api::RegistryAuthGrpcService& service,
+                  const observability::GrpcTelemetry& telemetry)
+      : service_(service), telemetry_(telemetry) {}
+
+  grpc::Status IssueRegistryToken(const api::InProcessCall& call,
+                                  v1::IssueRegistryTokenRequest& request,
+                                  v1::IssueRegistryTokenResponse* response,
+                                  std::string* request_id) override {
+    const auto start = std::chrono::steady_clock::now();
+    grpc::Status status =
+        service_.IssueRegistryTokenInProcess(call, request, response, request_id);
+    telemetry_.RecordInProcessCall("/registryauth.v1.RegistryAuthService/IssueRegistryToken",
+                                   status.error_code(), std::chrono::steady_clock::now() - start,
+                                   *request_id, call.client_address);
+    return status;
+  }
+
+ private:
+  api::RegistryAuthGrpcService& service_;
+  const observability::GrpcTelemetry& telemetry_;
+};
 
 }  // namespace
 
@@ -322,12 +351,13 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   }
   // Per-call metrics and the access-log line (caller names from the policy, never keys).
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> telemetry;
-  telemetry.push_back(observability::NewGrpcTelemetryFactory(
+  s->grpc_telemetry_ = std::make_unique<observability::GrpcTelemetry>(
       s->telemetry_->registry(),
       [authn = s->authenticator_.get()](const grpc::ServerContextBase& context) {
         api::CallAuthenticator::CallerForTelemetry who = authn->IdentifyForTelemetry(context);
         return observability::GrpcCaller{std::move(who.identity), std::move(who.name)};
-      }));
+      });
+  telemetry.push_back(s->grpc_telemetry_->NewInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(telemetry));
   s->grpc_server_ = builder.BuildAndStart();
   if (s->grpc_server_ == nullptr || s->grpc_port_ == 0) {
@@ -356,6 +386,9 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
 
   gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
   http.metrics = &s->telemetry_->registry();  // and GET /metrics
+  s->in_process_tokens_ =
+      std::make_unique<InProcessTokens>(*s->grpc_service_, *s->grpc_telemetry_);
+  http.in_process_tokens = s->in_process_tokens_.get();
   absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =
       gateway::HttpGateway::Create(http, s->InProcessChannel());
   if (!gw.ok()) {

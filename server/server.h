@@ -40,10 +40,10 @@ class Sleeper;
 class GhcrProbe;
 class InstallationTokenSource;
 }  // namespace upstream
-namespace api { class RegistryAuthGrpcService; class CallAuthenticator; }
+namespace api { class RegistryAuthGrpcService; class CallAuthenticator; class InProcessTokenIssuer; }
 namespace auth { class PolicyHolder; }
 namespace gateway { class HttpGateway; }
-namespace observability { class Registry; }
+namespace observability { class Registry; class GrpcTelemetry; }
 }  // namespace registryauth
 
 namespace registryauth::server {
@@ -156,6 +156,9 @@ class RegistryAuthServer {
   std::unique_ptr<services::TokenRealm> token_realm_;  // before registry_auth_, which uses it
   std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
+  std::unique_ptr<observability::GrpcTelemetry> grpc_telemetry_;
+  // The gateway's /token without the gRPC channel (api/in_process.h); before gateway_.
+  std::unique_ptr<api::InProcessTokenIssuer> in_process_tokens_;
   // Before grpc_server_: gRPC asks it for the certificate on every handshake.
   std::unique_ptr<ReloadableGrpcTls> grpc_tls_;
   std::unique_ptr<grpc::Server> grpc_server_;
