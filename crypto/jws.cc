@@ -24,10 +24,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/secret.h"
 #include "crypto/base64url.h"
@@ -411,6 +413,66 @@ absl::Status VerifyingKey::Verify(std::string_view alg, std::string_view signing
 
 // ---- SigningKey ------------------------------------------------------------------------------
 
+namespace {
+
+// SHA-256 fetched once: EVP_sha256() is looked up in the provider store on every use.
+const EVP_MD* Sha256() {
+  static const EVP_MD* const md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched != nullptr ? fetched : EVP_sha256();
+  }();
+  return md;
+}
+
+}  // namespace
+
+class SigningKey::ContextPool {
+ public:
+  explicit ContextPool(EVP_PKEY* pkey) : pkey_(pkey) {}
+  ~ContextPool() {
+    for (EVP_PKEY_CTX* ctx : idle_) EVP_PKEY_CTX_free(ctx);
+  }
+
+  // A context ready for EVP_PKEY_sign over a SHA-256 digest; null if OpenSSL fails.
+  PkeyCtxPtr Acquire() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!idle_.empty()) {
+        PkeyCtxPtr ctx(idle_.back());
+        idle_.pop_back();
+        return ctx;
+      }
+    }
+    PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_, nullptr));
+    if (ctx == nullptr || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), Sha256()) != 1) {
+      return nullptr;
+    }
+    if (EVP_PKEY_get_base_id(pkey_) == EVP_PKEY_RSA &&
+        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) {
+      return nullptr;
+    }
+    return ctx;
+  }
+
+  // Returns a context after a successful signature (a failed one is dropped).
+  void Release(PkeyCtxPtr ctx) {
+    absl::MutexLock lock(&mu_);
+    if (idle_.size() < kMaxIdle) idle_.push_back(ctx.release());
+  }
+
+ private:
+  static constexpr std::size_t kMaxIdle = 64;
+  EVP_PKEY* const pkey_;
+  absl::Mutex mu_;
+  std::vector<EVP_PKEY_CTX*> idle_ ABSL_GUARDED_BY(mu_);
+};
+
+SigningKey::SigningKey(EVP_PKEY* pkey, std::shared_ptr<const VerifyingKey> public_key)
+    : pkey_(pkey),
+      public_key_(std::move(public_key)),
+      contexts_(std::make_unique<ContextPool>(pkey)) {}
+
 SigningKey::~SigningKey() { EVP_PKEY_free(pkey_); }
 
 absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::FromPrivateKeyPem(const SecretString& pem) {
@@ -433,24 +495,27 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::FromPrivateKeyPem(const 
 
 absl::StatusOr<std::string> SigningKey::Sign(std::string_view signing_input) const {
   if (signing_input.size() > kMaxInput) return Invalid("signing input too large");
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  if (ctx == nullptr || EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, pkey_) != 1) {
-    return Internal("signing setup failed");
+  // Hash, then sign the digest with a prepared context: the same ECDSA / PKCS#1 v1.5
+  // signature EVP_DigestSign makes, without its per-call setup.
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  if (EVP_Digest(Bytes(signing_input), signing_input.size(), digest, &digest_size, Sha256(),
+                 nullptr) != 1) {
+    return Internal("signing failed");
   }
   const bool ec = algorithm() == JwsAlgorithm::kEs256;
-  if (!ec && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
-    return Internal("signing setup failed");
-  }
   const int max_size = EVP_PKEY_get_size(pkey_);
   if (max_size <= 0) return Internal("signing failed");
+  PkeyCtxPtr ctx = contexts_->Acquire();
+  if (ctx == nullptr) return Internal("signing setup failed");
   std::string sig(static_cast<std::size_t>(max_size), '\0');
   std::size_t sig_size = sig.size();
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(&sig[0]), &sig_size,
-                     Bytes(signing_input), signing_input.size()) != 1 ||
+  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(&sig[0]), &sig_size, digest,
+                    digest_size) != 1 ||
       sig_size > sig.size()) {
     return Internal("signing failed");
   }
+  contexts_->Release(std::move(ctx));
   sig.resize(sig_size);
   if (!ec) return sig;
 

@@ -176,11 +176,15 @@ class SigningKey {
   absl::StatusOr<std::string> SelfSignedCertificatePem(const CertificateSpec& spec) const;
 
  private:
-  SigningKey(EVP_PKEY* pkey, std::shared_ptr<const VerifyingKey> public_key)
-      : pkey_(pkey), public_key_(std::move(public_key)) {}
+  // Signing contexts set up once and lent to one Sign call at a time: OpenSSL 3 otherwise
+  // looks the algorithm up again on every signature (crypto/jws_bench.cc).
+  class ContextPool;
+
+  SigningKey(EVP_PKEY* pkey, std::shared_ptr<const VerifyingKey> public_key);
 
   EVP_PKEY* const pkey_;
   const std::shared_ptr<const VerifyingKey> public_key_;
+  const std::unique_ptr<ContextPool> contexts_;
 };
 
 // A fresh P-256 key from the OpenSSL CSPRNG, PKCS#8 PEM.

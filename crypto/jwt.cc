@@ -104,8 +104,11 @@ absl::Status CheckClaimsToIssue(const Json& claims) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> SignCompact(const SigningKey& key, std::string_view payload_json,
-                                        const JwtHeaderOptions& options) {
+// Room for '.' and an ES256 signature (64 bytes, 86 in base64url); RS256 grows the string.
+constexpr std::size_t kSignatureReserve = 1 + 86;
+
+// The base64url of the header SignJwt writes for `key` and `options`.
+std::string EncodedHeader(const SigningKey& key, const JwtHeaderOptions& options) {
   Json header = {{"alg", std::string(JwsAlgorithmName(key.algorithm()))}, {"typ", "JWT"}};
   if (options.kid.has_value()) header["kid"] = key.public_key()->KeyId(*options.kid);
   if (!options.x5c_der.empty()) {
@@ -114,7 +117,15 @@ absl::StatusOr<std::string> SignCompact(const SigningKey& key, std::string_view 
     header["x5c"] = std::move(chain);
   }
   // Every header value is ASCII (names, ids, base64), so dump() cannot throw here.
-  std::string signing_input = Base64UrlEncode(header.dump());
+  return Base64UrlEncode(header.dump());
+}
+
+absl::StatusOr<std::string> SignCompact(const SigningKey& key, std::string_view encoded_header,
+                                        std::string_view payload_json) {
+  std::string signing_input;
+  signing_input.reserve(encoded_header.size() + 1 + (payload_json.size() + 2) / 3 * 4 +
+                        kSignatureReserve);
+  signing_input.append(encoded_header);
   signing_input.push_back('.');
   signing_input += Base64UrlEncode(payload_json);
   if (signing_input.size() >= kMaxTokenSize) return Invalid("token would exceed 16 KiB");
@@ -126,18 +137,22 @@ absl::StatusOr<std::string> SignCompact(const SigningKey& key, std::string_view 
   return token;
 }
 
+// The claims as the payload text, once they pass CheckClaimsToIssue.
+absl::StatusOr<std::string> ClaimsPayload(const Json& claims) {
+  RETURN_IF_ERROR(CheckClaimsToIssue(claims));
+  try {
+    return claims.dump(-1, ' ', false, Json::error_handler_t::strict);
+  } catch (const Json::exception&) {
+    return Invalid("JWT claims are not valid UTF-8");
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> SignJwt(const SigningKey& key, const nlohmann::json& claims,
                                     const JwtHeaderOptions& options) {
-  RETURN_IF_ERROR(CheckClaimsToIssue(claims));
-  std::string payload;
-  try {
-    payload = claims.dump(-1, ' ', false, Json::error_handler_t::strict);
-  } catch (const Json::exception&) {
-    return Invalid("JWT claims are not valid UTF-8");
-  }
-  return SignCompact(key, payload, options);
+  ASSIGN_OR_RETURN(std::string payload, ClaimsPayload(claims));
+  return SignCompact(key, EncodedHeader(key, options), payload);
 }
 
 absl::StatusOr<std::string> SignJwtText(const SigningKey& key, std::string_view claims_json,
@@ -146,7 +161,15 @@ absl::StatusOr<std::string> SignJwtText(const SigningKey& key, std::string_view 
                                                 "JWT claims repeat a member name",
                                                 "JWT claims nest too deeply"));
   RETURN_IF_ERROR(CheckClaimsToIssue(claims));
-  return SignCompact(key, claims_json, options);
+  return SignCompact(key, EncodedHeader(key, options), claims_json);
+}
+
+PreparedJwtSigner::PreparedJwtSigner(std::shared_ptr<const SigningKey> key, const JwtHeaderOptions& options)
+    : key_(std::move(key)), encoded_header_(EncodedHeader(*key_, options)) {}
+
+absl::StatusOr<std::string> PreparedJwtSigner::Sign(const nlohmann::json& claims) const {
+  ASSIGN_OR_RETURN(std::string payload, ClaimsPayload(claims));
+  return SignCompact(*key_, encoded_header_, payload);
 }
 
 absl::StatusOr<DecodedJwt> DecodeJwt(std::string_view token) {

@@ -89,6 +89,21 @@ absl::StatusOr<std::string> SignJwt(const SigningKey& key, const nlohmann::json&
 absl::StatusOr<std::string> SignJwtText(const SigningKey& key, std::string_view claims_json,
                                         const JwtHeaderOptions& options);
 
+// SignJwt for many tokens with one key and one header, which is encoded once (the token
+// realm's header, with its x5c certificate, is about 1 KiB of base64url). Immutable;
+// thread-safe.
+class PreparedJwtSigner {
+ public:
+  PreparedJwtSigner(std::shared_ptr<const SigningKey> key, const JwtHeaderOptions& options);
+  // What SignJwt(key, claims, options) returns, same checks and errors.
+  absl::StatusOr<std::string> Sign(const nlohmann::json& claims) const;
+  const SigningKey& key() const { return *key_; }
+
+ private:
+  std::shared_ptr<const SigningKey> key_;
+  std::string encoded_header_;
+};
+
 struct DecodedJwt {
   nlohmann::json header;      // a JSON object
   nlohmann::json claims;      // a JSON object (the payload)

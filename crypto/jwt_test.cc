@@ -203,6 +203,43 @@ TEST_F(JwtTest, X5cCarriesStandardBase64Der) {
   EXPECT_TRUE(Verify(*token).ok());
 }
 
+// A PreparedJwtSigner writes exactly SignJwt's header, once encoded, and every token it signs
+// (the signing contexts are reused between signatures) verifies.
+TEST_F(JwtTest, PreparedSignerMatchesSignJwt) {
+  auto cert = ec_->SelfSignedCertificatePem(
+      {"registry-auth", absl::FromUnixSeconds(kNow - 3600), absl::FromUnixSeconds(kNow + 86400)});
+  ASSERT_TRUE(cert.ok());
+  auto chain = CertificateDerChainFromPem(*cert);
+  ASSERT_TRUE(chain.ok());
+  JwtHeaderOptions x5c = Kid(KeyIdStyle::kLibtrust);
+  x5c.x5c_der = *chain;
+  for (const auto& key : {ec_, rsa_}) {
+    for (const JwtHeaderOptions& options : {Kid(KeyIdStyle::kJwkThumbprint), x5c}) {
+      if (key == rsa_ && !options.x5c_der.empty()) continue;  // the certificate is ec_'s
+      PreparedJwtSigner signer(key, options);
+      auto reference = SignJwt(*key, Claims(), options);
+      ASSERT_TRUE(reference.ok()) << reference.status();
+      for (int i = 0; i < 20; ++i) {
+        auto token = signer.Sign(Claims());
+        ASSERT_TRUE(token.ok()) << token.status();
+        // Same header and payload; ES256 signatures are randomized, RS256 ones are not.
+        const std::size_t signed_part = reference->rfind('.');
+        EXPECT_EQ(token->substr(0, signed_part), reference->substr(0, signed_part));
+        if (key == rsa_) EXPECT_EQ(*token, *reference);
+        auto claims = Verify(*token);
+        ASSERT_TRUE(claims.ok()) << claims.status();
+        EXPECT_EQ(*claims, Claims());
+      }
+      // The same claim checks as SignJwt.
+      json bad = Claims();
+      bad["exp"] = "1700000000";
+      auto refused = signer.Sign(bad);
+      EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_EQ(refused.status().message(), "JWT claim exp must be an integer");
+    }
+  }
+}
+
 TEST_F(JwtTest, SignRefusesClaimsARegistryWouldReject) {
   struct Case {
     json claims;

@@ -495,7 +495,7 @@ std::string SigningKeySetFile::Format() const {
 
 struct TokenSigningKeys::Key {
   std::shared_ptr<const VerifyingKey> public_key;
-  std::unique_ptr<SigningKey> private_key;  // may be null for retiring keys
+  std::shared_ptr<const SigningKey> private_key;  // may be null for retiring keys
   std::vector<std::string> cert_der_chain;  // leaf first
 };
 
@@ -510,7 +510,7 @@ TokenSigningKeys::TokenSigningKeys(TokenSigningOptions options, std::vector<Key>
         for (const Key& k : keys_) list.push_back(k.public_key);
         return list;
       }()),
-      header_([this] {
+      signer_(keys_[active_index_].private_key, [this] {
         JwtHeaderOptions h;
         h.kid = options_.kid_style;
         if (options_.header_mode == TokenHeaderMode::kX5c) {
@@ -634,7 +634,7 @@ absl::StatusOr<std::unique_ptr<TokenSigningKeys>> TokenSigningKeys::Create(
 }
 
 absl::StatusOr<std::string> TokenSigningKeys::Sign(const nlohmann::json& claims) const {
-  return SignJwt(*keys_[active_index_].private_key, claims, header_);
+  return signer_.Sign(claims);
 }
 
 JwsAlgorithm TokenSigningKeys::algorithm() const {

@@ -232,7 +232,7 @@ class TokenSigningKeys final : public JwtSigner, public JwtVerifier {
   const std::vector<SigningKeyInfo> infos_;
   const std::size_t active_index_;
   const VerifyingKeySet kid_keys_;
-  const JwtHeaderOptions header_;
+  const PreparedJwtSigner signer_;  // the active key with its header, encoded once
 };
 
 // The key set a running server signs and verifies with, replaceable on SIGHUP. Each call takes

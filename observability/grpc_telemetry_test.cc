@@ -86,6 +86,18 @@ bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+// The "grpc call" access-log lines among JSON log output; every line must be JSON.
+std::vector<nlohmann::json> GrpcCallLines(const std::string& logs) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(logs);
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(j.is_discarded()) << line;
+    if (!j.is_discarded() && j.value("message", "") == "grpc call") lines.push_back(j);
+  }
+  return lines;
+}
+
 TEST_F(GrpcTelemetryTest, CountsEachCallByMethodAndCode) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(GetWorkspace().ok());
   grpc::ClientContext ctx;
@@ -177,13 +189,7 @@ TEST_F(GrpcTelemetryTest, OneJsonAccessLinePerCall) {
   const std::string logs = capture.Stop();
   SetLogFormat(saved);
 
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(logs);
-  for (std::string line; std::getline(in, line);) {
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    ASSERT_FALSE(j.is_discarded()) << line;
-    if (j.value("message", "") == "grpc call") lines.push_back(j);
-  }
+  const std::vector<nlohmann::json> lines = GrpcCallLines(logs);
   ASSERT_EQ(lines.size(), 2u) << logs;
   EXPECT_EQ(lines[0]["rpc"], "/registryauth.v1.RegistryAuthService/GetWorkspace");
   EXPECT_EQ(lines[0]["request_id"], "server-id-1");  // what the server sent back
@@ -228,13 +234,7 @@ TEST(GrpcTelemetryInProcessTest, InProcessCallsAreCountedAndLoggedLikeRpcs) {
                        "grpc_code=\"OK\"} 2\n"))
       << text;
 
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(logs);
-  for (std::string line; std::getline(in, line);) {
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    ASSERT_FALSE(j.is_discarded()) << line;
-    if (j.value("message", "") == "grpc call") lines.push_back(j);
-  }
+  const std::vector<nlohmann::json> lines = GrpcCallLines(logs);
   ASSERT_EQ(lines.size(), 3u) << logs;
   EXPECT_EQ(lines[0]["rpc"], kMethod);
   EXPECT_EQ(lines[0]["request_id"], "req-1");
