@@ -10,7 +10,8 @@
 // signing the token (docs/benchmarks.md). Every other route still goes over the in-process
 // gRPC channel.
 //
-// Implemented by server/in_process_tokens.h (the service plus its gRPC telemetry).
+// Implemented in server/server.cc (InProcessTokens: the service method plus its gRPC
+// telemetry).
 #ifndef REGISTRY_AUTH_API_IN_PROCESS_H_
 #define REGISTRY_AUTH_API_IN_PROCESS_H_
 

@@ -218,11 +218,7 @@ class CallScope {
       : method_(method), start_(absl::Now()), ctx_(authn.Anonymous(context, &request_id_, &peer_)) {}
 
   // The same for a call from the HTTP gateway in this process that bypasses gRPC.
-  struct InProcess {
-    std::string_view request_id;
-    std::string_view client_address;
-  };
-  CallScope(const char* method, const CallAuthenticator& authn, InProcess call)
+  CallScope(const char* method, const CallAuthenticator& authn, const InProcessCall& call)
       : method_(method),
         start_(absl::Now()),
         ctx_(authn.AnonymousInProcess(call.request_id, call.client_address, &request_id_,
@@ -801,8 +797,7 @@ grpc::Status RegistryAuthGrpcService::IssueRegistryToken(
 grpc::Status RegistryAuthGrpcService::IssueRegistryTokenInProcess(
     const InProcessCall& call, v1::IssueRegistryTokenRequest& request,
     v1::IssueRegistryTokenResponse* response, std::string* request_id) {
-  CallScope scope("IssueRegistryToken", authn_,
-                  CallScope::InProcess{call.request_id, call.client_address});
+  CallScope scope("IssueRegistryToken", authn_, call);
   *request_id = scope.request_id();
   return scope.Done(IssueRegistryTokenFor(scope.ctx(), request, response));
 }

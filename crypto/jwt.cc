@@ -164,7 +164,8 @@ absl::StatusOr<std::string> SignJwtText(const SigningKey& key, std::string_view 
   return SignCompact(key, EncodedHeader(key, options), claims_json);
 }
 
-PreparedJwtSigner::PreparedJwtSigner(std::shared_ptr<const SigningKey> key, const JwtHeaderOptions& options)
+PreparedJwtSigner::PreparedJwtSigner(std::shared_ptr<const SigningKey> key,
+                                     const JwtHeaderOptions& options)
     : key_(std::move(key)), encoded_header_(EncodedHeader(*key_, options)) {}
 
 absl::StatusOr<std::string> PreparedJwtSigner::Sign(const nlohmann::json& claims) const {

@@ -480,6 +480,17 @@ Handler RpcHandler(NewCallFn new_call, std::string body) {
   };
 }
 
+// The reply to a finished IssueRegistryToken, whichever way it ran.
+RestReply TokenReply(TokenEndpoint endpoint, const grpc::Status& status,
+                     const v1::IssueRegistryTokenResponse& response, absl::string_view realm,
+                     std::string request_id) {
+  RestReply reply = status.ok()
+                        ? TokenSuccessReply(endpoint, response, realm)
+                        : TokenErrorReply(endpoint, TokenErrorFromStatus(status), realm);
+  reply.request_id = std::move(request_id);
+  return reply;
+}
+
 // GET and POST /token: the Docker token realm (token_request.h), one IssueRegistryToken call.
 // The client's Authorization header carries registry credentials, not an API key: they go
 // into the request message and are never forwarded as `authorization` metadata, which the
@@ -510,11 +521,7 @@ Handler TokenHandler(TokenEndpoint endpoint) {
       const grpc::Status status = env.in_process_tokens->IssueRegistryToken(
           api::InProcessCall{r.request_id, r.forwarded_for}, request, &response, &request_id);
       WipeTokenSecrets(&request);
-      RestReply reply = status.ok() ? TokenSuccessReply(endpoint, response, env.basic_realm)
-                                    : TokenErrorReply(endpoint, TokenErrorFromStatus(status),
-                                                      env.basic_realm);
-      reply.request_id = std::move(request_id);
-      done(std::move(reply));
+      done(TokenReply(endpoint, status, response, env.basic_realm, std::move(request_id)));
       return;
     }
     auto pending = std::make_shared<TokenCall>(
@@ -534,14 +541,10 @@ Handler TokenHandler(TokenEndpoint endpoint) {
       if (auto it = initial.find("x-request-id"); it != initial.end()) {
         request_id.assign(it->second.data(), it->second.size());
       }
-      RestReply reply =
-          status.ok()
-              ? TokenSuccessReply(
-                    endpoint,
-                    static_cast<const v1::IssueRegistryTokenResponse&>(pending->response()),
-                    realm)
-              : TokenErrorReply(endpoint, TokenErrorFromStatus(status), realm);
-      reply.request_id = std::move(request_id);
+      RestReply reply = TokenReply(
+          endpoint, status,
+          static_cast<const v1::IssueRegistryTokenResponse&>(pending->response()), realm,
+          std::move(request_id));
       FinishOnCallbackThread(pending, done, std::move(reply));
     });
   };

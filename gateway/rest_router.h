@@ -29,11 +29,11 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "api/in_process.h"
 #include "gateway/path_template.h"
 #include "gateway/rest_types.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/generic/generic_stub.h"
-#include "api/in_process.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 
 namespace registryauth::gateway {
