@@ -172,7 +172,8 @@ class HttpGateway::Impl {
         trusted_proxies_(std::move(trusted_proxies)),
         router_(std::move(channel),
                 RestRouterOptions{options.request_timeout, options.token_basic_realm,
-                                  options.in_process_tokens}),
+                                  options.in_process_tokens, options.token_workers,
+                                  options.token_queue}),
         ioc_(options.threads),
         acceptor_(net::make_strand(ioc_)) {
     if (options_.metrics != nullptr) {
@@ -659,6 +660,10 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
   if (channel == nullptr) return absl::InvalidArgumentError("http gateway: channel is null");
   if (options.threads < 1 || options.threads > 256) {
     return absl::InvalidArgumentError("http gateway: threads must be in [1, 256]");
+  }
+  if (options.token_workers < 0 || options.token_workers > 256 || options.token_queue > 100000) {
+    return absl::InvalidArgumentError(
+        "http gateway: token_workers must be in [0, 256] and token_queue at most 100000");
   }
   if (options.max_body_bytes == 0 || options.max_header_bytes < 1024) {
     return absl::InvalidArgumentError(

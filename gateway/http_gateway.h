@@ -87,6 +87,10 @@ struct HttpGatewayOptions {
   // I/O threads then run the token realm themselves. Null when the channel leads to a remote
   // registry-authd. Must outlive the gateway.
   api::InProcessTokenIssuer* in_process_tokens = nullptr;
+  // With in_process_tokens: /token runs on `token_workers` threads, not on the I/O threads,
+  // with at most `token_queue` requests waiting; past that it answers 503 (rest_router.h).
+  int token_workers = 4;
+  size_t token_queue = 256;
 };
 
 class HttpGateway {

@@ -1,6 +1,7 @@
 #include "gateway/rest_router.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <utility>
@@ -13,6 +14,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/bounded_executor.h"
+#include "common/log.h"
 #include "gateway/grpc_error.h"
 #include "gateway/rest_util.h"
 #include "gateway/token_request.h"
@@ -47,7 +50,64 @@ struct Env {
   absl::Duration timeout;
   absl::string_view basic_realm;
   api::InProcessTokenIssuer* in_process_tokens;  // null: /token over the channel
+  BoundedExecutor* token_workers;                 // with in_process_tokens
 };
+
+// ---- The barrier: one reply per request, whatever happens (issue 15) -----------------------
+
+RestReply InternalErrorReply() {
+  RestReply reply = RestRouter::ErrorReply(grpc::StatusCode::INTERNAL, "internal error");
+  reply.headers.emplace_back("Cache-Control", "no-store");
+  return reply;
+}
+
+// Logs an exception that reached a barrier: its what() (a library's fixed text, cut short;
+// request data never goes into an exception message here) and where.
+void LogEscaped(absl::string_view where, const char* what) {
+  LOG_ERROR(absl::StrCat("exception stopped at the ", where, " barrier: ",
+                         absl::string_view(what == nullptr ? "(non-standard exception)" : what)
+                             .substr(0, 200)));
+}
+
+// Holds a request's `done`: Reply passes the first reply on and drops any later one; if the
+// last holder goes away without a reply (a handler threw, a callback was dropped), the
+// request is answered 500 then. So every request gets exactly one reply, and a connection is
+// never left waiting for one that will not come.
+class ReplyOnce {
+ public:
+  explicit ReplyOnce(RestRouter::Done done) : done_(std::move(done)) {}
+  ReplyOnce(const ReplyOnce&) = delete;
+  ReplyOnce& operator=(const ReplyOnce&) = delete;
+  ~ReplyOnce() {
+    if (replied_.exchange(true)) return;
+    try {
+      done_(InternalErrorReply());
+    } catch (...) {
+      LogEscaped("reply", nullptr);
+    }
+  }
+  void Reply(RestReply reply) {
+    if (replied_.exchange(true)) return;
+    done_(std::move(reply));
+  }
+
+ private:
+  RestRouter::Done done_;
+  std::atomic<bool> replied_{false};
+};
+
+// A gRPC completion callback that cannot throw into the gRPC thread that runs it.
+std::function<void(grpc::Status)> Guarded(std::function<void(grpc::Status)> callback) {
+  return [callback = std::move(callback)](grpc::Status status) mutable {
+    try {
+      callback(std::move(status));
+    } catch (const std::exception& e) {
+      LogEscaped("gRPC callback", e.what());
+    } catch (...) {
+      LogEscaped("gRPC callback", nullptr);
+    }
+  };
+}
 
 // One request on its way to a handler, with its path variables and raw query string.
 struct Call {
@@ -110,7 +170,7 @@ class TypedCall final : public PendingCall {
   Message& request() override { return request_; }
   const Message& response() const override { return response_; }
   void Start(Async* async, std::function<void(grpc::Status)> on_done) override {
-    (async->*method_)(&context(), &request_, &response_, std::move(on_done));
+    (async->*method_)(&context(), &request_, &response_, Guarded(std::move(on_done)));
   }
 
  private:
@@ -513,15 +573,36 @@ Handler TokenHandler(TokenEndpoint endpoint) {
       return true;
     };
     if (env.in_process_tokens != nullptr) {
-      // The same service method on this thread, without the channel (api/in_process.h).
-      v1::IssueRegistryTokenRequest request;
-      if (!parse(&request)) return;
-      v1::IssueRegistryTokenResponse response;
-      std::string request_id;
-      const grpc::Status status = env.in_process_tokens->IssueRegistryToken(
-          api::InProcessCall{r.request_id, r.forwarded_for}, request, &response, &request_id);
-      WipeTokenSecrets(&request);
-      done(TokenReply(endpoint, status, response, env.basic_realm, std::move(request_id)));
+      // The same service method without the channel (api/in_process.h), on a token worker:
+      // a cache miss waits on the database there, never on an I/O thread. When every worker
+      // is busy and the queue is full the client hears 503 at once (issue 15).
+      auto request = std::make_shared<v1::IssueRegistryTokenRequest>();
+      if (!parse(request.get())) return;
+      std::function<void()> task = [request, endpoint, issuer = env.in_process_tokens,
+                                    realm = std::string(env.basic_realm),
+                                    request_id_in = r.request_id,
+                                    client = r.forwarded_for, done]() mutable {
+        v1::IssueRegistryTokenResponse response;
+        std::string request_id;
+        const grpc::Status status = issuer->IssueRegistryToken(
+            api::InProcessCall{request_id_in, client}, *request, &response, &request_id);
+        WipeTokenSecrets(request.get());
+        done(TokenReply(endpoint, status, response, realm, std::move(request_id)));
+      };
+      if (env.token_workers == nullptr) {
+        task();
+        return;
+      }
+      if (!env.token_workers->TrySchedule(task)) {
+        WipeTokenSecrets(request.get());
+        RestReply busy = TokenErrorReply(
+            endpoint,
+            TokenErrorFromStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                              "the token service is busy; try again")),
+            env.basic_realm);
+        busy.headers.emplace_back("Retry-After", "1");
+        done(std::move(busy));
+      }
       return;
     }
     auto pending = std::make_shared<TokenCall>(
@@ -585,7 +666,7 @@ void Readyz(const Env& env, const Call&, RestRouter::Done done) {
   state->request = grpc::ByteBuffer(&empty, 1);
   env.generic->UnaryCall(
       &state->context, kHealthCheckMethod, grpc::StubOptions(), &state->request,
-      &state->response, [state, done = std::move(done)](grpc::Status status) mutable {
+      &state->response, Guarded([state, done = std::move(done)](grpc::Status status) mutable {
         constexpr int kServing = 1;
         bool ready = false;
         grpc::Slice slice;
@@ -596,7 +677,7 @@ void Readyz(const Env& env, const Call&, RestRouter::Done done) {
         }
         FinishOnCallbackThread(state, done,
                                ready ? TextReply(200, "ready") : TextReply(503, "not ready"));
-      });
+      }));
 }
 
 }  // namespace
@@ -744,6 +825,10 @@ RestRouter::RestRouter(std::shared_ptr<grpc::Channel> channel, RestRouterOptions
       stub_(v1::RegistryAuthService::NewStub(channel_)),
       generic_stub_(std::make_unique<grpc::GenericStub>(channel_)),
       options_(std::move(options)) {
+  if (options_.in_process_tokens != nullptr && options_.token_workers > 0) {
+    token_workers_ = std::make_unique<BoundedExecutor>(
+        options_.token_workers, options_.token_queue, "token worker");
+  }
   for (RouteSpec& spec : RouteSpecs()) {
     absl::StatusOr<PathTemplate> path = PathTemplate::Parse(spec.path);
     // The table is a compile-time constant of this file; a bad entry is a programming error
@@ -763,6 +848,20 @@ RestReply RestRouter::ErrorReply(grpc::StatusCode code, absl::string_view messag
 }
 
 void RestRouter::Handle(const RestRequest& request, Done done) const {
+  auto once = std::make_shared<ReplyOnce>(std::move(done));
+  try {
+    HandleUnguarded(request, [once](RestReply reply) { once->Reply(std::move(reply)); });
+  } catch (const std::exception& e) {
+    LogEscaped("HTTP request", e.what());
+    once->Reply(InternalErrorReply());
+  } catch (...) {
+    LogEscaped("HTTP request", nullptr);
+    once->Reply(InternalErrorReply());
+  }
+}
+
+void RestRouter::HandleUnguarded(const RestRequest& request, Done done) const {
+  if (options_.before_dispatch_for_testing) options_.before_dispatch_for_testing(request);
   absl::string_view target = request.target;
   absl::string_view query;
   if (size_t q = target.find('?'); q != absl::string_view::npos) {
@@ -819,7 +918,7 @@ void RestRouter::Handle(const RestRequest& request, Done done) const {
     return;
   }
   Env env{stub_->async(), generic_stub_.get(), options_.rpc_timeout, options_.basic_realm,
-          options_.in_process_tokens};
+          options_.in_process_tokens, token_workers_.get()};
   route->handler(env, call, [tmpl = &route->path_template, done = std::move(done)](RestReply r) {
     r.route = *tmpl;
     done(std::move(r));

@@ -15,7 +15,10 @@
 // read as registry credentials (never forwarded as metadata).
 //
 // Thread-safe: Handle may be called concurrently; `done` runs exactly once, either inside
-// Handle or later on a gRPC thread.
+// Handle or later on a gRPC thread or a token worker. Nothing thrown while a request is
+// handled escapes: the request is answered 500 INTERNAL ("internal error") and the exception's
+// what() is logged, and if every holder of a request's `done` goes away without a reply, the
+// reply is that 500 too.
 //
 //   RestRouter router(channel, absl::Seconds(30));
 //   router.Handle({"GET", "/v1/workspaces/acme", "", ""}, [](RestReply r) { Send(r); });
@@ -30,6 +33,7 @@
 
 #include "absl/time/time.h"
 #include "api/in_process.h"
+#include "common/bounded_executor.h"
 #include "gateway/path_template.h"
 #include "gateway/rest_types.h"
 #include "grpcpp/channel.h"
@@ -44,9 +48,15 @@ struct RestRouterOptions {
   // The realm of the `WWW-Authenticate: Basic realm="..."` challenge of /token's 401 replies.
   // Printable ASCII without '"' or '\\' (HttpGateway::Create checks).
   std::string basic_realm = "registry-auth";
-  // When set, /token calls it on the calling thread instead of the IssueRegistryToken RPC over
-  // the channel (api/in_process.h); it must outlive the router. Null for a remote server.
+  // When set, /token calls it instead of the IssueRegistryToken RPC over the channel
+  // (api/in_process.h), on one of `token_workers` threads (0: on the calling thread) with at
+  // most `token_queue` requests waiting; past that /token answers 503 with Retry-After at
+  // once. It must outlive the router. Null for a remote server.
   api::InProcessTokenIssuer* in_process_tokens = nullptr;
+  int token_workers = 4;
+  size_t token_queue = 256;
+  // Testing only: runs first in every Handle (e.g. to throw, proving the barrier).
+  std::function<void(const RestRequest&)> before_dispatch_for_testing;
 };
 
 class RestRouter {
@@ -68,11 +78,15 @@ class RestRouter {
   struct Route;  // Defined in the .cc; public only so the table builder can name it.
 
  private:
+  void HandleUnguarded(const RestRequest& request, Done done) const;
+
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RegistryAuthService::Stub> stub_;
   std::unique_ptr<grpc::GenericStub> generic_stub_;
   RestRouterOptions options_;
   std::vector<Route> routes_;
+  // Declared last: destroyed first, running what is queued while the rest still exists.
+  std::unique_ptr<BoundedExecutor> token_workers_;
 };
 
 }  // namespace registryauth::gateway

@@ -82,10 +82,11 @@ std::vector<ResourceScope> Authorize(const std::vector<ResourceScope>& requested
       continue;
     }
     if (want.type != "repository" || !want.resource_class.empty()) continue;
-    const std::string path = SplitRepositoryName(want.name).path;
+    // The full name, exactly as the registry will see it: Distribution never sends a host,
+    // so `localhost/acme/x` is a repository of the `localhost` namespace, not of `acme`.
     std::set<std::string> allowed;  // union over matching grants
     for (const Grant& g : grants) {
-      if (MatchesPattern(g.repository_pattern, path)) {
+      if (MatchesPattern(g.repository_pattern, want.name)) {
         allowed.insert(g.actions.begin(), g.actions.end());
       }
     }

@@ -43,7 +43,10 @@ absl::Status ValidateGrantActions(const std::set<std::string>& actions);
 
 // The granted scopes, in the requested order; resources granted nothing are left out.
 //   - `repository` scopes without a resource class: the requested actions that some grant
-//     whose pattern matches the repository path (the name without any host prefix) allows.
+//     whose pattern matches the full repository name allows. The name is matched exactly as
+//     the registry will see it: a first component that looks like a host (`localhost/acme/x`,
+//     `evil.com/acme/x`) is part of the name (Distribution never strips one), so it falls
+//     outside `acme/*`.
 //     A requested "*" asks for everything: it yields the granted actions (or "*" when a grant
 //     says "*"). A grant "*" allows any requested action.
 //   - `registry:catalog:*` only when `may_list_catalog`, as `registry:catalog:*`.

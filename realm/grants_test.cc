@@ -69,10 +69,19 @@ TEST(AuthorizeTest, PullTokenForOneApp) {
   EXPECT_EQ(Granted({"repository:acme/web/sub:pull"}, pull_web), "");
 }
 
-TEST(AuthorizeTest, HostPrefixIsMatchedOnThePathAndKeptInTheName) {
-  EXPECT_EQ(Granted({"repository:localhost:5000/acme/web:pull"}, {{"acme/web", {"pull"}}}),
-            "repository:localhost:5000/acme/web:pull");
-  EXPECT_EQ(Granted({"repository:localhost:5000/beta/web:pull"}, {{"acme/*", {"pull"}}}), "");
+// Issue 15: the registry never strips a host, so `localhost/acme/x` is a repository of the
+// `localhost` namespace and `evil.com/acme/y` of `evil.com`: neither is acme's.
+TEST(AuthorizeTest, NamesAreMatchedWholeAsTheRegistrySeesThem) {
+  EXPECT_EQ(Granted({"repository:localhost:5000/acme/web:pull"}, {{"acme/web", {"pull"}}}), "");
+  EXPECT_EQ(Granted({"repository:localhost/acme/x:push,pull"}, {{"acme/*", {"pull", "push"}}}),
+            "");
+  EXPECT_EQ(Granted({"repository:evil.com/acme/y:push"}, {{"acme/*", {"pull", "push"}}}), "");
+  EXPECT_EQ(Granted({"repository:acme/x:push,pull", "repository:localhost/acme/x:push,pull"},
+                    {{"acme/*", {"pull", "push"}}}),
+            "repository:acme/x:pull,push");
+  // A host-looking component further down is an ordinary part of acme's namespace.
+  EXPECT_EQ(Granted({"repository:acme/evil.com/y:pull"}, {{"acme/*", {"pull"}}}),
+            "repository:acme/evil.com/y:pull");
 }
 
 TEST(AuthorizeTest, CatalogOnlyForListers) {

@@ -57,7 +57,9 @@ ABSL_FLAG(std::string, test_connection_timeout, "", "longest one TestConnection 
 ABSL_FLAG(std::string, test_connection_max_concurrent, "", "TestConnection calls running at once, 1..256; more get RESOURCE_EXHAUSTED (env REGAUTH_TEST_CONNECTION_MAX_CONCURRENT; default 8)");
 ABSL_FLAG(std::string, http_tls_cert_file, "", "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
 ABSL_FLAG(std::string, http_tls_key_file, "", "HTTPS private key for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_KEY_FILE)");
-ABSL_FLAG(std::string, http_threads, "", "HTTP adapter I/O threads, 1..256; they also run /token in the server's own process, so a database wait on a cache miss holds one (env REGAUTH_HTTP_THREADS; default 2)");
+ABSL_FLAG(std::string, http_threads, "", "HTTP adapter I/O threads, 1..256 (env REGAUTH_HTTP_THREADS; default 2)");
+ABSL_FLAG(std::string, token_workers, "", "threads that run /token in the server's own process, off the HTTP I/O threads (a cache miss waits on the database there), 1..256 (env REGAUTH_TOKEN_WORKERS; default 4)");
+ABSL_FLAG(std::string, token_queue, "", "/token requests that may wait for a token worker; past that /token answers 503 with Retry-After, 0..100000 (env REGAUTH_TOKEN_QUEUE; default 256)");
 ABSL_FLAG(std::string, http_trusted_proxies, "", "comma-separated CIDRs of proxies/load balancers in front of the HTTP adapter whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,fd00::/8 (env REGAUTH_HTTP_TRUSTED_PROXIES; default none: the header is ignored)");
 ABSL_FLAG(std::string, grpc_max_connection_age, "", "close gRPC connections gracefully after this age so clients reconnect and L4 balancers rebalance, e.g. 5m; 0s = no limit (env REGAUTH_GRPC_MAX_CONNECTION_AGE; default 0s)");
 ABSL_FLAG(std::string, grpc_max_connection_age_grace, "", "with --grpc_max_connection_age: how long calls in flight get to finish after the GOAWAY, e.g. 30s (env REGAUTH_GRPC_MAX_CONNECTION_AGE_GRACE; default 30s)");
@@ -424,6 +426,20 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
       return Invalid("http_threads", "must be a whole number from 1 to 256");
     }
     c.http_threads = n;
+  }
+  if (auto v = Setting(FLAGS_token_workers, "REGAUTH_TOKEN_WORKERS", env)) {
+    int n = 0;
+    if (!absl::SimpleAtoi(*v, &n) || n < 1 || n > 256) {
+      return Invalid("token_workers", "must be a whole number from 1 to 256");
+    }
+    c.token_workers = n;
+  }
+  if (auto v = Setting(FLAGS_token_queue, "REGAUTH_TOKEN_QUEUE", env)) {
+    int n = 0;
+    if (!absl::SimpleAtoi(*v, &n) || n < 0 || n > 100000) {
+      return Invalid("token_queue", "must be a whole number from 0 to 100000");
+    }
+    c.token_queue = n;
   }
   if (auto v = Setting(FLAGS_http_upstream, "REGAUTH_HTTP_UPSTREAM", env)) c.http_upstream = *v;
   if (auto v = Setting(FLAGS_http_upstream_ca_file, "REGAUTH_HTTP_UPSTREAM_CA_FILE", env)) {

@@ -98,9 +98,12 @@ struct ServerConfig {
   // service of a remote registry-authd at this host:port instead of an in-process one. No
   // database, keys or policy are needed then; callers' credentials (x-api-key, Authorization:
   // Bearer) pass through to the remote service, which authenticates them.
-  // HTTP adapter I/O threads. In the server's own process they also run /token (the
-  // in-process path, api/in_process.h).
+  // HTTP adapter I/O threads.
   int http_threads = 2;
+  // In the server's own process /token (the in-process path, api/in_process.h) runs on this
+  // many worker threads, with at most token_queue requests waiting (then 503).
+  int token_workers = 4;
+  int token_queue = 256;
   std::string http_upstream;
   // CA bundle (PEM) to verify the upstream's TLS certificate; empty: plaintext, which is only
   // allowed to a loopback upstream unless allow_insecure_remote.

@@ -93,6 +93,8 @@ TEST(ServerConfigTest, OutboundSettings) {
   EXPECT_EQ(defaults->test_connection_timeout, absl::Seconds(30));
   EXPECT_EQ(defaults->test_connection_max_concurrent, 8);
   EXPECT_EQ(defaults->http_threads, 2);
+  EXPECT_EQ(defaults->token_workers, 4);
+  EXPECT_EQ(defaults->token_queue, 256);
   EXPECT_EQ(defaults->upstream_ca_file, "");
   auto c = ServerConfigFromFlags(
       FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
@@ -156,6 +158,9 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
       {with("REGAUTH_HTTP_THREADS", "0"), "http_threads"},
       {with("REGAUTH_HTTP_THREADS", "257"), "http_threads"},
       {with("REGAUTH_HTTP_THREADS", "two"), "http_threads"},
+      {with("REGAUTH_TOKEN_WORKERS", "0"), "token_workers"},
+      {with("REGAUTH_TOKEN_QUEUE", "-1"), "token_queue"},
+      {with("REGAUTH_TOKEN_QUEUE", "100001"), "token_queue"},
       {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.0/8,lb.internal"), "http_trusted_proxies"},
       {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.1/8"), "http_trusted_proxies"},
       {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.0/33"), "http_trusted_proxies"},

@@ -88,6 +88,8 @@ gateway::HttpGatewayOptions HttpAdapterOptions(const ServerConfig& config) {
   gateway::HttpGatewayOptions http;
   http.listen = config.http_listen;
   http.threads = config.http_threads;
+  http.token_workers = config.token_workers;
+  http.token_queue = static_cast<size_t>(config.token_queue);
   http.tls_cert_file = config.http_tls_cert_file;
   http.tls_key_file = config.http_tls_key_file;
   http.plaintext_behind_proxy = config.allow_insecure_remote;
@@ -124,8 +126,20 @@ class InProcessTokens final : public api::InProcessTokenIssuer {
                                   v1::IssueRegistryTokenResponse* response,
                                   std::string* request_id) override {
     const auto start = std::chrono::steady_clock::now();
-    grpc::Status status =
-        service_.IssueRegistryTokenInProcess(call, request, response, request_id);
+    grpc::Status status;
+    // The barrier of the in-process call (issue 15): whatever the service method throws
+    // becomes INTERNAL here, as the gRPC server would make it UNKNOWN, and never reaches the
+    // gateway's thread.
+    try {
+      status = service_.IssueRegistryTokenInProcess(call, request, response, request_id);
+    } catch (const std::exception& e) {
+      LOG_ERROR(absl::StrCat("IssueRegistryToken threw: ",
+                             std::string(e.what()).substr(0, 200)));
+      status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
+    } catch (...) {
+      LOG_ERROR("IssueRegistryToken threw a non-standard exception");
+      status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
+    }
     telemetry_.RecordInProcessCall("/registryauth.v1.RegistryAuthService/IssueRegistryToken",
                                    status.error_code(), std::chrono::steady_clock::now() - start,
                                    *request_id, call.client_address);

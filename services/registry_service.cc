@@ -250,6 +250,15 @@ absl::StatusOr<Workspace> RegistryService::CreateWorkspace(std::string_view work
     return absl::InvalidArgumentError(internal::Cat(
         "workspace_id: \"", workspace_id, "\" is reserved (token realm user names)"));
   }
+  // A workspace's repositories are `<workspace>/...`. Docker reads a first component that is
+  // `localhost` (or holds '.' or ':', which ids cannot) as a registry host, so
+  // `docker pull localhost/web` would go to the client's own machine, and a name such as
+  // `localhost/acme/web` reads like acme's repository on another registry (issue 15).
+  if (workspace_id == "localhost") {
+    return absl::InvalidArgumentError(internal::Cat(
+        "workspace_id: \"", workspace_id,
+        "\" is reserved (a registry client reads it as a host name)"));
+  }
   RETURN_IF_ERROR(ValidateDisplayName(display_name, "workspace.display_name"));
   Workspace w;
   w.id = std::string(workspace_id);

@@ -289,6 +289,19 @@ TEST_F(RegistryServiceTest, RealmUserNamePrefixesAreReservedWorkspaceIds) {
   EXPECT_TRUE(service_.CreateWorkspace("pulls", "").ok());
 }
 
+// Issue 15: a client reads `localhost/...` as a registry host, so it is never a workspace.
+TEST_F(RegistryServiceTest, HostLikeWorkspaceIdsAreReserved) {
+  absl::Status s = service_.CreateWorkspace("localhost", "").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.message(), "reserved")) << s;
+  for (const char* id : {"evil.com", "localhost:5000", "LOCALHOST"}) {
+    EXPECT_EQ(service_.CreateWorkspace(id, "").status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << id;
+  }
+  EXPECT_TRUE(service_.CreateWorkspace("localhost2", "").ok());
+}
+
 TEST_F(RegistryServiceTest, PublicPullIsSetOnCreateAndChangedThroughTheMask) {
   absl::StatusOr<App> app = service_.CreateApp(kWs, "web", "Web", "", /*public_pull=*/true);
   ASSERT_TRUE(app.ok()) << app.status();

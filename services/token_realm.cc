@@ -1,8 +1,11 @@
 #include "services/token_realm.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <set>
 #include <utility>
@@ -48,6 +51,9 @@ constexpr size_t kMaxGrants = 64;
 constexpr size_t kMaxDisplayName = 256;
 constexpr size_t kMaxClientId = 256;
 constexpr size_t kMaxServiceName = 256;
+// Uncached public_pull lookups one /token request may cause (anonymous clients included).
+// Docker asks for one repository per token, two for a cross-repository mount.
+constexpr int kMaxPublicAppLookups = 4;
 constexpr int kDefaultTokenListLimit = 100;
 constexpr int kMaxTokenListLimit = 1000;
 
@@ -119,6 +125,16 @@ std::optional<WorkspaceSecret> ParseWorkspaceSecret(std::string_view secret) {
   if (!digest.ok() || digest->size() != 32) return std::nullopt;
   out.digest.digest = *std::move(digest);
   return out;
+}
+
+// The id of `rrt_<id>.<secret>`, or "" when `text` is not of that shape. (Every offset is
+// checked before it is used: this runs on anything an anonymous client sends.)
+std::string_view RefreshTokenId(std::string_view text) {
+  constexpr size_t kPrefixLen = sizeof(kRefreshTokenPrefix) - 1;
+  if (!HasPrefix(text, kRefreshTokenPrefix)) return {};
+  const size_t dot = text.find('.', kPrefixLen);
+  if (dot == std::string_view::npos) return {};
+  return text.substr(kPrefixLen, dot - kPrefixLen);
 }
 
 bool IsTokenId(std::string_view id) {
@@ -232,26 +248,59 @@ std::vector<realm::Grant> ToRealmGrants(const std::vector<RepositoryGrant>& gran
   return out;
 }
 
-// The throttle key of a client address: the IP of `ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678` or
-// the gateway's `http:1.2.3.4`.
+// The throttle key of a client address: `addr:<ip>` for the IP of `ipv4:1.2.3.4:5678`,
+// `ipv6:[::1]:5678` or the gateway's `http:1.2.3.4`. IPv6 clients are grouped by their /64
+// (`addr:2001:db8:1:2::/64`): one host usually holds a whole /64, so counting single
+// addresses would let it spread its failures over 2^64 keys. An IPv4-mapped IPv6 address
+// counts as its IPv4 address. Anything that is not an IP literal is kept as it is (bounded).
 std::string AddressKey(std::string_view peer) {
   std::string_view addr = peer;
-  if (addr.substr(0, 5) == "http:") {
+  if (HasPrefix(addr, "http:")) {
     addr = addr.substr(5);
-  } else if (addr.substr(0, 5) == "ipv4:") {
+  } else if (HasPrefix(addr, "ipv4:")) {
     addr = addr.substr(5);
     if (size_t colon = addr.rfind(':'); colon != std::string_view::npos) {
       addr = addr.substr(0, colon);
     }
-  } else if (addr.substr(0, 5) == "ipv6:") {
+  } else if (HasPrefix(addr, "ipv6:")) {
     addr = addr.substr(5);
-    if (size_t close = addr.rfind(']'); addr.substr(0, 1) == "[" && close != std::string_view::npos) {
+    if (size_t close = addr.rfind(']'); HasPrefix(addr, "[") && close != std::string_view::npos) {
       addr = addr.substr(1, close - 1);
     }
   }
   if (addr.empty()) return "";
-  return internal::Cat("addr:", addr.substr(0, 128));
+  addr = addr.substr(0, 128);
+  const std::string literal(addr);
+  in6_addr v6{};
+  if (literal.find(':') != std::string::npos && inet_pton(AF_INET6, literal.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+      char v4[INET_ADDRSTRLEN] = {};
+      if (inet_ntop(AF_INET, &v6.s6_addr[12], v4, sizeof(v4)) != nullptr) {
+        return internal::Cat("addr:", v4);
+      }
+    }
+    std::fill(std::begin(v6.s6_addr) + 8, std::end(v6.s6_addr), 0);
+    char text[INET6_ADDRSTRLEN] = {};
+    if (inet_ntop(AF_INET6, &v6, text, sizeof(text)) != nullptr) {
+      return internal::Cat("addr:", text, "/64");
+    }
+  }
+  return internal::Cat("addr:", addr);
 }
+
+// The throttle key of one account as tried from one client address (`account:<user>@<ip>`):
+// a login's failures count against the pair, so failures from elsewhere never touch a client
+// that holds the right secret.
+std::string AccountAddressKey(std::string_view username, std::string_view address_key) {
+  std::string_view addr = address_key;
+  if (HasPrefix(addr, "addr:")) addr = addr.substr(5);
+  return internal::Cat("account:", username, "@", addr);
+}
+
+// An address may try several accounts (a build host with a few service accounts, a NAT in
+// front of a team): its own block comes after kAddressFailureFactor times the failures that
+// block one account from it.
+constexpr int32_t kAddressFailureFactor = 4;
 
 int64_t UnixSeconds(absl::Time t) { return absl::ToUnixSeconds(t); }
 
@@ -356,32 +405,49 @@ absl::StatusOr<PullToken> TokenRealm::CachedPullToken(std::string_view id) {
   return token;
 }
 
-absl::Status TokenRealm::CheckThrottle(const std::vector<std::string>& keys, absl::Time now,
-                                       int32_t* first_key_failures) {
-  absl::Time blocked_until = absl::InfinitePast();
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (clean_throttle_cache_.Get(keys[i]).has_value()) continue;  // no failures, recently
-    ASSIGN_OR_RETURN(ThrottleState state, tokens_.GetThrottleState(keys[i]));
-    blocked_until = std::max(blocked_until, state.blocked_until);
-    if (i == 0 && first_key_failures != nullptr) *first_key_failures = state.failures;
-    if (state.failures == 0 && state.blocked_until <= now) clean_throttle_cache_.Put(keys[i], true);
-  }
-  if (blocked_until <= now) return absl::OkStatus();
+namespace {
+absl::Status TooManyFailedLogins(absl::Time blocked_until, absl::Time now) {
   const absl::Duration wait = absl::Ceil(blocked_until - now, absl::Seconds(1));
   return WithErrorDetail(
       absl::ResourceExhaustedError(absl::StrCat(
           "too many failed logins; retry after ", absl::ToInt64Seconds(wait), "s")),
       {kReasonTooManyFailedLogins, ErrorCategory::kAuthentication, true, wait});
 }
+}  // namespace
 
-void TokenRealm::RecordFailure(const std::vector<std::string>& keys, absl::Time now) {
-  for (const std::string& key : keys) {
-    clean_throttle_cache_.Erase(key);
-    absl::StatusOr<ThrottleState> s = tokens_.RecordLoginFailure(key, now, options_.throttle);
+absl::Status TokenRealm::CheckThrottle(const std::string& key, absl::Time now) {
+  if (key.empty() || clean_throttle_cache_.Get(key).has_value()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(ThrottleState state, tokens_.GetThrottleState(key));
+  if (state.failures == 0 && state.blocked_until <= now) clean_throttle_cache_.Put(key, true);
+  if (state.blocked_until <= now) return absl::OkStatus();
+  return TooManyFailedLogins(state.blocked_until, now);
+}
+
+storage::ThrottlePolicy TokenRealm::AddressPolicy() const {
+  storage::ThrottlePolicy policy = options_.throttle;
+  policy.free_failures = policy.free_failures > std::numeric_limits<int32_t>::max() /
+                                                    kAddressFailureFactor
+                             ? std::numeric_limits<int32_t>::max()
+                             : policy.free_failures * kAddressFailureFactor;
+  return policy;
+}
+
+absl::Status TokenRealm::RecordFailure(const std::string& account_key,
+                                       const std::string& address_key, absl::Time now) {
+  absl::Time blocked_until = absl::InfinitePast();
+  for (const std::string* key : {&account_key, &address_key}) {
+    if (key->empty()) continue;
+    clean_throttle_cache_.Erase(*key);
+    absl::StatusOr<ThrottleState> s = tokens_.RecordLoginFailure(
+        *key, now, key == &address_key ? AddressPolicy() : options_.throttle);
     if (!s.ok()) {
       LOG_WARNING(absl::StrCat("cannot record a failed login: ", s.status().message()));
+      continue;
     }
+    blocked_until = std::max(blocked_until, s->blocked_until);
   }
+  if (blocked_until > now) return TooManyFailedLogins(blocked_until, now);
+  return InvalidCredentials();
 }
 
 absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
@@ -464,17 +530,12 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
     if (request.refresh_token.empty()) {
       return absl::InvalidArgumentError("refresh_token: required for grant_type refresh_token");
     }
-    std::vector<std::string> keys;
-    if (!addr_key.empty()) keys.emplace_back(addr_key);
-    RETURN_IF_ERROR(CheckThrottle(keys, now, nullptr));
+    const std::string address_key(addr_key);
+    RETURN_IF_ERROR(CheckThrottle(address_key, now));
     const std::string_view text = request.refresh_token.view();
-    const size_t dot = text.find('.');
-    const std::string_view id =
-        dot == std::string_view::npos ? std::string_view()
-                                      : text.substr(sizeof(kRefreshTokenPrefix) - 1,
-                                                    dot - (sizeof(kRefreshTokenPrefix) - 1));
+    const std::string_view id = RefreshTokenId(text);
     absl::StatusOr<RefreshToken> stored = absl::NotFoundError("");
-    if (HasPrefix(text, kRefreshTokenPrefix) && dot != std::string_view::npos && IsTokenId(id)) {
+    if (IsTokenId(id)) {
       stored = tokens_.GetRefreshToken(id);
       if (!stored.ok() && !absl::IsNotFound(stored.status())) return stored.status();
     }
@@ -482,12 +543,11 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
         !hasher_.Verify(text, {stored->secret_hash.key_id, stored->secret_hash.digest}) ||
         stored->revoke_time <= now || stored->expire_time <= now ||
         stored->service != request.service) {
-      RecordFailure(keys, now);
-      return InvalidCredentials();
+      return RecordFailure("", address_key, now);
     }
     absl::StatusOr<Principal> p = ResolvePrincipal(stored->subject, nullptr, now);
     if (!p.ok()) {
-      if (absl::IsUnauthenticated(p.status())) RecordFailure(keys, now);
+      if (absl::IsUnauthenticated(p.status())) return RecordFailure("", address_key, now);
       return p.status();
     }
     if (now - stored->last_used_time >= options_.touch_interval) {
@@ -511,34 +571,38 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
   }
   if (request.username.size() > realm::kMaxUsernameBytes) return InvalidCredentials();
 
-  std::vector<std::string> keys = {internal::Cat("account:", request.username)};
-  if (!addr_key.empty()) keys.emplace_back(addr_key);
-  int32_t account_failures = 0;
-  RETURN_IF_ERROR(CheckThrottle(keys, now, &account_failures));
+  // Throttling (README "Failed logins at /token"). Only the client's own address may be
+  // refused before the secret is looked at: a flood of failures from one address (or IPv6
+  // /64) stops costing lookups there. The secret is checked next, and the right one is never
+  // refused for failures anybody else caused: an account's failures are counted per (account,
+  // client address), and they only turn the next wrong answers into 429s.
+  const std::string address_key(addr_key);
+  RETURN_IF_ERROR(CheckThrottle(address_key, now));
+  const std::string account_key = AccountAddressKey(request.username, address_key);
   const std::string_view password = request.password.view();
   absl::StatusOr<Principal> p = ResolvePrincipal(request.username, &password, now);
-  if (absl::IsUnauthenticated(p.status())) {
-    RecordFailure(keys, now);
-    return p.status();
-  }
+  if (absl::IsUnauthenticated(p.status())) return RecordFailure(account_key, address_key, now);
   if (!p.ok()) return p.status();
-  // A success forgets the account's failures (not the address's: one good account must not
-  // reset an address that is guessing others). Failures recorded between the check above and
-  // here (another replica) are kept until the next success: harmless.
-  if (account_failures > 0) {
-    if (absl::Status s = tokens_.ClearLoginFailures(keys[0]); !s.ok()) {
+  // A success forgets this pair's failures (not the address's: one good account must not
+  // reset an address that is guessing others). At most one write per cache_ttl per pair.
+  if (!clean_throttle_cache_.Get(account_key).has_value()) {
+    if (absl::Status s = tokens_.ClearLoginFailures(account_key); !s.ok()) {
       LOG_WARNING(absl::StrCat("cannot clear failed logins: ", s.message()));
     } else {
-      clean_throttle_cache_.Put(keys[0], true);
+      clean_throttle_cache_.Put(account_key, true);
     }
   }
   return p;
 }
 
 absl::StatusOr<bool> TokenRealm::IsPublicApp(std::string_view workspace_id,
-                                             std::string_view app_id) {
+                                             std::string_view app_id, int* lookups_left) {
   const std::string key = internal::Cat(workspace_id, "/", app_id);
   if (std::optional<bool> cached = public_app_cache_.Get(key)) return *cached;
+  // Past the request's share of database lookups the answer is "not public": the token then
+  // carries less, which is not an error (the registry refuses the rest).
+  if (*lookups_left <= 0) return false;
+  --*lookups_left;
   absl::StatusOr<App> app = registry_store_.GetApp(workspace_id, app_id);
   if (!app.ok() && !absl::IsNotFound(app.status())) return app.status();
   // Absent apps are cached too: anonymous clients may ask for any name, as often as they like.
@@ -549,10 +613,13 @@ absl::StatusOr<bool> TokenRealm::IsPublicApp(std::string_view workspace_id,
 
 absl::StatusOr<std::vector<realm::Grant>> TokenRealm::WithPublicPulls(
     const std::vector<realm::ResourceScope>& requested, std::vector<realm::Grant> grants) {
+  int lookups_left = kMaxPublicAppLookups;
   for (const realm::ResourceScope& scope : requested) {
     if (scope.type != "repository" || !scope.resource_class.empty()) continue;
     if (scope.actions.count("pull") == 0 && scope.actions.count("*") == 0) continue;
-    const std::string path = realm::SplitRepositoryName(scope.name).path;
+    // The full name as the registry sees it (no host is ever stripped): exactly
+    // `<workspace>/<app>`, or nothing.
+    const std::string& path = scope.name;
     const size_t slash = path.find('/');
     if (slash == std::string::npos || path.find('/', slash + 1) != std::string::npos) continue;
     const std::string_view workspace_id = std::string_view(path).substr(0, slash);
@@ -562,7 +629,7 @@ absl::StatusOr<std::vector<realm::Grant>> TokenRealm::WithPublicPulls(
     // database for a service account that may pull anyway).
     const realm::ResourceScope pull{"repository", "", path, {"pull"}};
     if (!realm::Authorize({pull}, grants, false).empty()) continue;
-    absl::StatusOr<bool> is_public = IsPublicApp(workspace_id, app_id);
+    absl::StatusOr<bool> is_public = IsPublicApp(workspace_id, app_id, &lookups_left);
     if (!is_public.ok()) {
       LOG_WARNING(absl::StrCat("cannot tell whether ", path, " is public: ",
                                is_public.status().message()));

@@ -14,11 +14,16 @@
 //      Secrets are compared as keyed hashes in constant time (crypto/secret_hasher.h). Every
 //      failure is the same UNAUTHENTICATED "invalid credentials" (reason INVALID_CREDENTIALS),
 //      whatever went wrong, so the answer does not tell which accounts exist.
-//   4. Throttling: failed logins are counted per account (`account:<user>`) and per client
-//      address (`addr:<ip>`) in the shared store (storage::TokenStore, so it holds across
-//      replicas); while either key is blocked the request is RESOURCE_EXHAUSTED (reason
-//      TOO_MANY_FAILED_LOGINS, retry_after = the rest of the block) before any credential is
-//      looked at. A success clears the account's failures.
+//   4. Throttling, in the shared store (storage::TokenStore, so it holds across replicas):
+//      failed logins are counted per client address (`addr:<ip>`, IPv6 by /64; blocks after
+//      4x the policy's free failures) and per account as tried from that address
+//      (`account:<user>@<ip>`). While the client's address is blocked, its requests are
+//      RESOURCE_EXHAUSTED (reason TOO_MANY_FAILED_LOGINS, retry_after = the rest of the block)
+//      before any credential is looked at. Otherwise the secret is checked first: the right
+//      one is accepted whatever failures other clients caused, and a wrong one is
+//      RESOURCE_EXHAUSTED instead of UNAUTHENTICATED once its pair or address is blocked.
+//      A success clears the pair's failures. So nobody can lock a client out but from the
+//      client's own address (README "Failed logins at /token").
 //   Caching (TokenRealmOptions::cache_ttl, 5 s): account and pull-token rows and "no failures"
 //   throttle states are reused for a few seconds, so a steady stream of logins costs no
 //   database round trip. Changes through this replica invalidate at once; another replica's
@@ -29,7 +34,9 @@
 //      service accounts named in TokenRealmOptions::catalog_accounts. Every requester,
 //      anonymous ones included, may also pull `<workspace>/<app>` of an app marked
 //      public_pull (looked up per repository asked for, cached like the rows above, absent
-//      apps too; a change is seen within cache_ttl).
+//      apps too; a change is seen within cache_ttl; at most 4 uncached lookups per request,
+//      the rest count as not public). Names are matched whole, as the registry sees them:
+//      `localhost/acme/web` is not `acme/web` (realm/grants.h).
 //   6. It is a JWT signed by the JwtSigner: iss, sub, aud (= service, one string), iat, nbf,
 //      exp (integers), jti, access.
 //   7. With `offline`, a refresh token bound to the subject and the service is stored (hashed)
@@ -261,14 +268,21 @@ class TokenRealm final : public WorkspaceCredentialMinter {
                                                       std::string_view workspace_id,
                                                       std::string_view id);
   absl::StatusOr<PullToken> CachedPullToken(std::string_view id);
-  absl::Status CheckThrottle(const std::vector<std::string>& keys, absl::Time now,
-                             int32_t* first_key_failures);
-  void RecordFailure(const std::vector<std::string>& keys, absl::Time now);
+  // RESOURCE_EXHAUSTED (TOO_MANY_FAILED_LOGINS) while `key` is blocked; "" is never blocked.
+  absl::Status CheckThrottle(const std::string& key, absl::Time now);
+  // Counts one failed login against both keys (either may be ""); returns the answer for it:
+  // RESOURCE_EXHAUSTED when a key is now blocked, else InvalidCredentials().
+  absl::Status RecordFailure(const std::string& account_key, const std::string& address_key,
+                             absl::Time now);
+  // options_.throttle with kAddressFailureFactor times the free failures: an address's own.
+  storage::ThrottlePolicy AddressPolicy() const;
   // `grants` plus pull on each requested `<workspace>/<app>` whose app is public_pull and that
   // `grants` do not already let the principal pull. UNAVAILABLE if the lookup fails.
   absl::StatusOr<std::vector<realm::Grant>> WithPublicPulls(
       const std::vector<realm::ResourceScope>& requested, std::vector<realm::Grant> grants);
-  absl::StatusOr<bool> IsPublicApp(std::string_view workspace_id, std::string_view app_id);
+  // Through public_app_cache_; a miss costs one of `*lookups_left` (none left: false).
+  absl::StatusOr<bool> IsPublicApp(std::string_view workspace_id, std::string_view app_id,
+                                   int* lookups_left);
   absl::StatusOr<SecretString> NewRefreshToken(const Principal& principal,
                                                const TokenRequest& request, absl::Time now);
 

@@ -265,6 +265,7 @@ absl::StatusOr<App> InMemoryRegistryStore::CreateApp(const App& app) {
 absl::StatusOr<App> InMemoryRegistryStore::GetApp(std::string_view workspace_id,
                                                   std::string_view id) {
   absl::MutexLock lock(&mu_);
+  ++get_app_calls_;
   auto it = apps_.find(ChildKey(workspace_id, id));
   if (it == apps_.end()) return ChildNotFound("app", workspace_id, id);
   return it->second;

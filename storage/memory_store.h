@@ -47,6 +47,11 @@ class InMemoryRegistryStore final : public RegistryStore {
 
   absl::StatusOr<App> CreateApp(const App& app) override;
   absl::StatusOr<App> GetApp(std::string_view workspace_id, std::string_view id) override;
+  // How many GetApp calls this store answered (tests count the lookups a caller makes).
+  int64_t GetAppCalls() const {
+    absl::MutexLock lock(&mu_);
+    return get_app_calls_;
+  }
   absl::StatusOr<Page<App>> ListApps(std::string_view workspace_id,
                                      const ListOptions& options) override;
   absl::StatusOr<App> UpdateApp(const App& app, int64_t expected_version) override;
@@ -110,7 +115,8 @@ class InMemoryRegistryStore final : public RegistryStore {
   // Truncates, numbers and stores a checked event.
   AuditEvent AppendAuditLocked(const AuditEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
+  int64_t get_app_calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, Workspace> workspaces_ ABSL_GUARDED_BY(mu_);
   std::map<ChildKey, App> apps_ ABSL_GUARDED_BY(mu_);
   std::map<ChildKey, RegistryConfig> configs_ ABSL_GUARDED_BY(mu_);

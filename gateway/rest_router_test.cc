@@ -1,0 +1,142 @@
+// RestRouter's guarantees that hold whatever a handler or the service does (issue 15): one
+// reply per request, 500 for anything thrown, and /token run on bounded token workers that
+// answer 503 at once when full. Transport-free: requests go straight into Handle.
+#include "gateway/rest_router.h"
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+
+namespace registryauth::gateway {
+namespace {
+
+namespace v1 = ::registryauth::v1;
+
+// Collects the replies of one request; counts them, so a second reply would show.
+class Replies {
+ public:
+  RestRouter::Done Done() {
+    return [this](RestReply r) {
+      absl::MutexLock lock(&mu_);
+      replies_.push_back(std::move(r));
+    };
+  }
+  // Waits (bounded) for the first reply.
+  RestReply Wait() {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](std::vector<RestReply>* v) { return !v->empty(); }, &replies_),
+                         absl::Seconds(10));
+    return replies_.empty() ? RestReply{0, "", "no reply"} : replies_.front();
+  }
+  size_t count() {
+    absl::MutexLock lock(&mu_);
+    return replies_.size();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<RestReply> replies_ ABSL_GUARDED_BY(mu_);
+};
+
+// Blocks every call until released; or throws, as told.
+class ControlledIssuer final : public api::InProcessTokenIssuer {
+ public:
+  grpc::Status IssueRegistryToken(const api::InProcessCall&, v1::IssueRegistryTokenRequest&,
+                                  v1::IssueRegistryTokenResponse* response,
+                                  std::string* request_id) override {
+    ++calls;
+    *request_id = "rid";
+    if (throw_out_of_range) throw std::out_of_range("basic_string_view::substr");
+    if (!started.HasBeenNotified()) started.Notify();  // (only the first call runs alone)
+    release.WaitForNotification();
+    response->set_token("t");
+    response->set_expires_in(300);
+    return grpc::Status::OK;
+  }
+
+  std::atomic<int> calls{0};
+  std::atomic<bool> throw_out_of_range{false};
+  absl::Notification started;
+  absl::Notification release;
+};
+
+RestRequest Get(std::string target) {
+  RestRequest r;
+  r.method = "GET";
+  r.target = std::move(target);
+  return r;
+}
+
+std::shared_ptr<grpc::Channel> NowhereChannel() {
+  // Never connected: the routes under test make no call on it.
+  return grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
+}
+
+TEST(RestRouterBarrierTest, AnExceptionInAHandlerIsOne500AndTheRouterGoesOn) {
+  RestRouterOptions options;
+  std::atomic<bool> throw_now{true};
+  options.before_dispatch_for_testing = [&](const RestRequest&) {
+    if (throw_now.exchange(false)) throw std::out_of_range("basic_string_view::substr");
+  };
+  RestRouter router(NowhereChannel(), options);
+  Replies first;
+  router.Handle(Get("/healthz"), first.Done());
+  RestReply r = first.Wait();
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("\"internal error\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("substr"), std::string::npos) << "the exception's text stays in the log";
+  EXPECT_EQ(first.count(), 1u);
+  Replies second;
+  router.Handle(Get("/healthz"), second.Done());
+  EXPECT_EQ(second.Wait().status, 200);
+}
+
+TEST(RestRouterBarrierTest, AThrowingInProcessTokenServiceIsA500) {
+  ControlledIssuer issuer;
+  issuer.throw_out_of_range = true;
+  RestRouterOptions options;
+  options.in_process_tokens = &issuer;
+  RestRouter router(NowhereChannel(), options);
+  Replies replies;
+  router.Handle(Get("/token?service=registry.test"), replies.Done());
+  EXPECT_EQ(replies.Wait().status, 500);
+  EXPECT_EQ(issuer.calls.load(), 1);
+  EXPECT_EQ(replies.count(), 1u);
+}
+
+TEST(RestRouterTokenWorkersTest, TokenRunsOffTheCallingThreadAndFullMeans503) {
+  ControlledIssuer issuer;
+  RestRouterOptions options;
+  options.in_process_tokens = &issuer;
+  options.token_workers = 1;
+  options.token_queue = 1;
+  RestRouter router(NowhereChannel(), options);
+  Replies busy_worker, queued, refused;
+  // Handle returns at once: the service runs on the token worker (it blocks there).
+  router.Handle(Get("/token?service=registry.test"), busy_worker.Done());
+  issuer.started.WaitForNotification();
+  router.Handle(Get("/token?service=registry.test"), queued.Done());
+  router.Handle(Get("/token?service=registry.test"), refused.Done());
+  RestReply r = refused.Wait();
+  EXPECT_EQ(r.status, 503) << r.body;
+  bool retry_after = false;
+  for (const auto& [name, value] : r.headers) retry_after |= name == "Retry-After" && value == "1";
+  EXPECT_TRUE(retry_after);
+  EXPECT_EQ(busy_worker.count(), 0u);
+  EXPECT_EQ(queued.count(), 0u);
+  issuer.release.Notify();
+  EXPECT_EQ(busy_worker.Wait().status, 200);
+  EXPECT_EQ(queued.Wait().status, 200);
+  EXPECT_EQ(issuer.calls.load(), 2);
+}
+
+}  // namespace
+}  // namespace registryauth::gateway
