@@ -28,8 +28,8 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
-#include "boost/asio/steady_timer.hpp"
 #include "boost/asio/ssl.hpp"
+#include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
@@ -194,8 +194,8 @@ absl::StatusOr<std::shared_ptr<net::ssl::context>> LoadTlsContext(const std::str
 void WarnIfOverDescriptorLimit(int max_connections) {
   struct rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
-  const rlim_t needed = static_cast<rlim_t>(max_connections) +
-                        HttpGateway::kMetricsMaxConnections + kReservedDescriptors;
+  const rlim_t needed = static_cast<rlim_t>(max_connections) + HttpGateway::kMetricsMaxConnections +
+                        kReservedDescriptors;
   if (needed <= limit.rlim_cur) return;
   Log(LogLevel::kWarning,
       "http gateway: max_connections does not fit the open-file limit (ulimit -n); raise "
@@ -503,11 +503,11 @@ class HttpGateway::Impl {
     // behind the barrier. `where` names the step in the log line.
     template <class Step>
     auto Guarded(const char* where, Step step) {
-      return [self = this->shared_from_this(), where, step = std::move(step)](
-                 auto&&... args) mutable {
-        Session& s = *self;
-        s.Guard(where, [&] { step(s, std::forward<decltype(args)>(args)...); });
-      };
+      return
+          [self = this->shared_from_this(), where, step = std::move(step)](auto&&... args) mutable {
+            Session& s = *self;
+            s.Guard(where, [&] { step(s, std::forward<decltype(args)>(args)...); });
+          };
     }
 
     template <class F>
@@ -577,10 +577,9 @@ class HttpGateway::Impl {
       replied_ = false;
       request_id_.clear();
       Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
-      http::async_read_header(stream_, buffer_, *parser_,
-                              Guarded("read header", [](Session& s, error_code ec, size_t) {
-                                s.OnHeader(ec);
-                              }));
+      http::async_read_header(
+          stream_, buffer_, *parser_,
+          Guarded("read header", [](Session& s, error_code ec, size_t) { s.OnHeader(ec); }));
     }
 
     // Answers `Expect: 100-continue` (curl sends it for bodies over 1 KiB) before the body is
@@ -606,8 +605,9 @@ class HttpGateway::Impl {
     }
 
     void ReadBody() {
-      http::async_read(stream_, buffer_, *parser_,
-                       Guarded("read body", [](Session& s, error_code ec, size_t) { s.OnRead(ec); }));
+      http::async_read(
+          stream_, buffer_, *parser_,
+          Guarded("read body", [](Session& s, error_code ec, size_t) { s.OnRead(ec); }));
     }
 
     void OnRead(error_code ec) {
@@ -756,9 +756,9 @@ class HttpGateway::Impl {
       res->body() = ErrorJson(code, message);
       res->prepare_payload();
       Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
-      http::async_write(stream_, *res, Guarded("write error", [res](Session& s, error_code, size_t) {
-                          s.DoLingeringClose();
-                        }));
+      http::async_write(
+          stream_, *res,
+          Guarded("write error", [res](Session& s, error_code, size_t) { s.DoLingeringClose(); }));
     }
 
     // Closes the connection now (errors, timeouts, a peer that went away).
@@ -773,7 +773,8 @@ class HttpGateway::Impl {
     void CloseAfterReply() {
       if constexpr (kTls) {
         Tcp().expires_after(kLingerTime);
-        stream_.async_shutdown(Guarded("tls shutdown", [](Session& s, error_code) { s.DoClose(); }));
+        stream_.async_shutdown(
+            Guarded("tls shutdown", [](Session& s, error_code) { s.DoClose(); }));
       } else {
         DoClose();
       }
@@ -795,8 +796,8 @@ class HttpGateway::Impl {
 
     void Drain() {
       drain_.resize(4096);
-      stream_.async_read_some(net::buffer(drain_), Guarded("drain", [](Session& s, error_code ec,
-                                                                       size_t) {
+      stream_.async_read_some(net::buffer(drain_),
+                              Guarded("drain", [](Session& s, error_code ec, size_t) {
                                 if (ec) return s.DoClose();
                                 s.Drain();
                               }));
@@ -912,7 +913,7 @@ class HttpGateway::Impl {
         &l == metrics_listener_.get() ? nullptr : CurrentTlsContext();
     if (tls != nullptr) {
       std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, l, std::move(socket),
-                                                                       std::move(tls))
+                                                                      std::move(tls))
           ->Run();
     } else {
       std::make_shared<Session<beast::tcp_stream>>(*this, l, std::move(socket), nullptr)->Run();

@@ -4,14 +4,13 @@
 //
 // Nothing here needs the gRPC backend: /healthz and /metrics are answered by the gateway
 // itself and /token by an in-process issuer, so the channel leads nowhere and stays idle.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
 
 #include <cerrno>
 #include <chrono>
@@ -179,8 +178,7 @@ TEST(HttpGatewayLimitsTest, ConnectionCapRefusesNewConnectionsUntilOneCloses) {
     EXPECT_EQ(got, "");
   }
   EXPECT_TRUE(WaitFor([&] {
-    return MetricValue(registry, R"(http_server_connections_refused_total{listener="http"})") ==
-           1;
+    return MetricValue(registry, R"(http_server_connections_refused_total{listener="http"})") == 1;
   }));
 
   // The two still work.
@@ -299,9 +297,9 @@ TEST(HttpGatewayLimitsTest, ExceptionWhileServingIsA500AndTheGatewayKeepsServing
 
   ::testing::internal::CaptureStderr();
   Connection c((*gw)->port());
-  Reply r = c.Request("GET", "/token?service=registry.test", "",
-                      {{"Authorization", "Basic c2VjcmV0LXVzZXI6c2VjcmV0LXB3"},
-                       {"X-Request-Id", "exc-1"}});
+  Reply r = c.Request(
+      "GET", "/token?service=registry.test", "",
+      {{"Authorization", "Basic c2VjcmV0LXVzZXI6c2VjcmV0LXB3"}, {"X-Request-Id", "exc-1"}});
   // The access line is written before the reply; the handler line before both.
   const std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(r.status, 500);
