@@ -196,6 +196,18 @@ def main():
         m = re.fullmatch(r"(\d+)s", str(cm_env.get("REGAUTH_SHUTDOWN_GRACE", "10s")))
         if m and grace <= int(m.group(1)):
             problem(where, "terminationGracePeriodSeconds must exceed REGAUTH_SHUTDOWN_GRACE")
+        # The metrics listener is a declared container port, and no Service exposes it (it
+        # tells request rates, routes and error counts; scrapers reach pods directly).
+        metrics_port_name = None
+        metrics_listen = str(cm_env.get("REGAUTH_METRICS_LISTEN", ""))
+        if metrics_listen:
+            by_number = {p.get("containerPort"): p.get("name")
+                         for c in pod["containers"] for p in c.get("ports", [])}
+            number = metrics_listen.rsplit(":", 1)[-1]
+            metrics_port_name = by_number.get(int(number)) if number.isdigit() else None
+            if metrics_port_name is None:
+                problem(where, f"REGAUTH_METRICS_LISTEN={metrics_listen}: its port is not a "
+                        "named containerPort")
         for (kind, name), o in objects.items():
             if kind in ("Service", "PodDisruptionBudget"):
                 sel = o["spec"]["selector"]
@@ -208,6 +220,10 @@ def main():
                             if p.get("targetPort") not in ports:
                                 problem(o["_file"], f"Service port {p['name']} targets unknown "
                                         f"port {p.get('targetPort')}")
+                            if metrics_port_name and p.get("targetPort") in (
+                                    metrics_port_name, int(metrics_listen.rsplit(":", 1)[-1])):
+                                problem(o["_file"], f"Service port {p['name']} exposes the "
+                                        "metrics listener")
     for (kind, name), o in objects.items():
         if kind in ("Service", "PodDisruptionBudget") and not o.get("_matched"):
             problem(o["_file"], f"{kind}/{name} selects no Deployment's pods")

@@ -1,8 +1,11 @@
 #include "gateway/http_gateway.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <map>
 #include <optional>
 #include <thread>
@@ -26,6 +29,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/asio/ssl.hpp"
+#include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
@@ -48,6 +52,28 @@ using error_code = boost::system::error_code;
 // How long a connection that is being closed after an error reply keeps draining what the
 // client still sends, so the kernel does not reset the connection before it reads the reply.
 constexpr auto kLingerTime = std::chrono::seconds(1);
+
+// A failed accept (EMFILE, ENFILE, ENOBUFS, ...) is retried after this pause, doubled on each
+// further failure up to the maximum and reset by a successful accept. Retrying at once would
+// spin: the pending connection keeps the listening socket readable.
+constexpr auto kAcceptBackoffMin = std::chrono::milliseconds(10);
+constexpr auto kAcceptBackoffMax = std::chrono::seconds(1);
+
+// Descriptors the process needs besides the HTTP connections (database pool, gRPC, logs,
+// files), for the start-up warning about RLIMIT_NOFILE.
+constexpr rlim_t kReservedDescriptors = 128;
+
+// The longest exception text a log line carries.
+constexpr size_t kMaxExceptionText = 200;
+
+std::string TruncatedWhat(const char* what) {
+  std::string text = what == nullptr ? "" : what;
+  if (text.size() > kMaxExceptionText) {
+    text.resize(kMaxExceptionText);
+    text += "...";
+  }
+  return text;
+}
 
 absl::StatusOr<tcp::endpoint> ParseListenAddress(const std::string& listen) {
   const size_t colon = listen.rfind(':');
@@ -162,6 +188,23 @@ absl::StatusOr<std::shared_ptr<net::ssl::context>> LoadTlsContext(const std::str
   return ctx;
 }
 
+// Each connection holds a descriptor; past RLIMIT_NOFILE accept fails with EMFILE (and backs
+// off) before the cap is reached. Not fatal: the operator may know better (e.g. few real
+// connections), but it should hear about it.
+void WarnIfOverDescriptorLimit(int max_connections) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  const rlim_t needed = static_cast<rlim_t>(max_connections) + HttpGateway::kMetricsMaxConnections +
+                        kReservedDescriptors;
+  if (needed <= limit.rlim_cur) return;
+  Log(LogLevel::kWarning,
+      "http gateway: max_connections does not fit the open-file limit (ulimit -n); raise "
+      "LimitNOFILE / ulimit -n or lower max_connections, else accepts fail with EMFILE first",
+      {{"max_connections", max_connections},
+       {"rlimit_nofile", static_cast<int64_t>(limit.rlim_cur)},
+       {"reserved", static_cast<int64_t>(kReservedDescriptors)}});
+}
+
 }  // namespace
 
 class HttpGateway::Impl {
@@ -175,7 +218,11 @@ class HttpGateway::Impl {
                                   options.in_process_tokens, options.token_workers,
                                   options.token_queue}),
         ioc_(options.threads),
-        acceptor_(net::make_strand(ioc_)) {
+        http_(std::make_unique<Listener>(ioc_, "http", options.max_connections)) {
+    if (!options_.metrics_listen.empty()) {
+      metrics_listener_ =
+          std::make_unique<Listener>(ioc_, "metrics", HttpGateway::kMetricsMaxConnections);
+    }
     if (options_.metrics != nullptr) {
       requests_ = &options_.metrics->AddCounter(
           "http_server_requests_total",
@@ -185,31 +232,48 @@ class HttpGateway::Impl {
           "http_server_request_duration_seconds",
           "Time from a request's headers to its reply, by method, route template and status.",
           {"method", "route", "status"}, observability::LatencyBuckets());
+      observability::GaugeFamily& open = options_.metrics->AddGauge(
+          "http_server_connections",
+          "Open HTTP connections (TLS handshakes, idle keep-alive and busy), by listener.",
+          {"listener"});
+      observability::CounterFamily& refused = options_.metrics->AddCounter(
+          "http_server_connections_refused_total",
+          "Connections closed at once because the listener had max_connections open.",
+          {"listener"});
+      observability::CounterFamily& errors = options_.metrics->AddCounter(
+          "http_server_accept_errors_total",
+          "Failed accepts (e.g. out of file descriptors), each followed by a back-off.",
+          {"listener"});
+      for (Listener* l : {http_.get(), metrics_listener_.get()}) {
+        if (l == nullptr) continue;
+        l->open_gauge = &open.WithLabels({l->name});
+        l->refused = &refused.WithLabels({l->name});
+        l->accept_errors = &errors.WithLabels({l->name});
+      }
     }
   }
 
   ~Impl() { Shutdown(); }
 
-  absl::Status Start(const tcp::endpoint& endpoint) {
-    error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return absl::UnavailableError(
-          absl::StrCat("http: cannot listen on ", options_.listen, ": ", ec.message()));
+  // `metrics_endpoint` is set exactly when options_.metrics_listen is.
+  absl::Status Start(const tcp::endpoint& endpoint,
+                     const std::optional<tcp::endpoint>& metrics_endpoint) {
+    if (absl::Status s = Listen(*http_, endpoint, options_.listen); !s.ok()) return s;
+    if (metrics_listener_ != nullptr) {
+      absl::Status s = Listen(*metrics_listener_, *metrics_endpoint, options_.metrics_listen);
+      if (!s.ok()) return s;
     }
-    port_ = acceptor_.local_endpoint(ec).port();
-    DoAccept();
+    DoAccept(*http_);
+    if (metrics_listener_ != nullptr) DoAccept(*metrics_listener_);
     threads_.reserve(options_.threads);
     for (int i = 0; i < options_.threads; ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
+      threads_.emplace_back([this] { RunIoThread(); });
     }
     return absl::OkStatus();
   }
 
-  int port() const { return port_; }
+  int port() const { return http_->port; }
+  int metrics_port() const { return metrics_listener_ == nullptr ? 0 : metrics_listener_->port; }
 
   void SetTlsContext(std::shared_ptr<net::ssl::context> tls) {
     absl::MutexLock lock(&tls_mu_);
@@ -254,10 +318,14 @@ class HttpGateway::Impl {
     if (joined_) return;
     joined_ = true;
     shutting_down_ = true;
-    net::post(acceptor_.get_executor(), [this] {
-      error_code ec;
-      acceptor_.close(ec);
-    });
+    for (Listener* l : {http_.get(), metrics_listener_.get()}) {
+      if (l == nullptr) continue;
+      net::post(l->acceptor.get_executor(), [l] {
+        error_code ec;
+        l->acceptor.close(ec);
+        l->backoff_timer.cancel();
+      });
+    }
     std::vector<std::shared_ptr<SessionBase>> live;
     {
       absl::MutexLock lock(&sessions_mu_);
@@ -281,6 +349,82 @@ class HttpGateway::Impl {
   }
 
  private:
+  // One listening socket and its accept loop: the main listener ("http") or the metrics one
+  // ("metrics"). The acceptor, the back-off timer and the back-off state are touched only on
+  // the acceptor's strand; `open` by every session of the listener.
+  struct Listener {
+    Listener(net::io_context& ioc, const char* name, int max_connections)
+        : name(name),
+          max_connections(max_connections),
+          acceptor(net::make_strand(ioc)),
+          backoff_timer(acceptor.get_executor()) {}
+
+    const char* const name;  // the `listener` label
+    const int max_connections;
+    tcp::acceptor acceptor;
+    net::steady_timer backoff_timer;
+    std::chrono::milliseconds backoff{0};  // 0: the last accept succeeded
+    std::chrono::steady_clock::time_point last_error_log{};
+    int errors_not_logged = 0;
+    int port = 0;
+    std::atomic<int> open{0};
+    observability::Gauge* open_gauge = nullptr;  // with options_.metrics
+    observability::Counter* refused = nullptr;
+    observability::Counter* accept_errors = nullptr;
+  };
+
+  // A session's place under its listener's cap: taken when the session is built, given back
+  // when it is destroyed (also when its constructor throws).
+  class ConnectionSlot {
+   public:
+    explicit ConnectionSlot(Listener& l) : listener_(l) {
+      listener_.open.fetch_add(1);
+      if (listener_.open_gauge != nullptr) listener_.open_gauge->Add(1);
+    }
+    ~ConnectionSlot() {
+      listener_.open.fetch_sub(1);
+      if (listener_.open_gauge != nullptr) listener_.open_gauge->Add(-1);
+    }
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+   private:
+    Listener& listener_;
+  };
+
+  absl::Status Listen(Listener& l, const tcp::endpoint& endpoint, const std::string& address) {
+    error_code ec;
+    l.acceptor.open(endpoint.protocol(), ec);
+    if (!ec) l.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) l.acceptor.bind(endpoint, ec);
+    if (!ec) l.acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat(l.name, ": cannot listen on ", address, ": ", ec.message()));
+    }
+    l.port = l.acceptor.local_endpoint(ec).port();
+    return absl::OkStatus();
+  }
+
+  // An I/O thread. The handlers have their own barriers; whatever still escapes one (an
+  // exception thrown inside Asio itself, say) is logged and the thread goes back into run(),
+  // as the Asio documentation recommends, instead of reaching std::terminate. run() returns
+  // normally once the io_context runs out of work (after Shutdown).
+  void RunIoThread() {
+    while (true) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        Log(LogLevel::kError, "http gateway: exception escaped an I/O handler",
+            {{"what", TruncatedWhat(e.what())}});
+      } catch (...) {
+        Log(LogLevel::kError, "http gateway: exception escaped an I/O handler",
+            {{"what", "unknown exception"}});
+      }
+    }
+  }
+
   // What Shutdown needs of a connection, whatever its stream type.
   class SessionBase {
    public:
@@ -295,6 +439,11 @@ class HttpGateway::Impl {
   // One TCP connection, plain (`Stream` = beast::tcp_stream) or TLS (beast::ssl_stream over
   // one). Lives as long as an asynchronous operation or a pending gRPC call holds a
   // reference. All members are touched only on the connection's strand.
+  //
+  // Every completion handler runs its step through Guard(): an exception (from the router,
+  // the in-process token issuer, a bad_alloc, ...) is logged in one line, answered with a 500
+  // when the request has had no reply yet, and ends the connection; it never unwinds into
+  // Asio (where it would leave run() and, uncaught, terminate the process).
   template <class Stream>
   class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
     static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
@@ -302,8 +451,13 @@ class HttpGateway::Impl {
    public:
     // `tls` is the context of a TLS connection (null for plain ones); the session keeps it
     // alive, so ReloadCertificate can swap the gateway's context under a live connection.
-    Session(Impl& gw, tcp::socket socket, std::shared_ptr<net::ssl::context> tls)
-        : gw_(gw), tls_(std::move(tls)), stream_(MakeStream(std::move(socket), tls_.get())) {}
+    Session(Impl& gw, Listener& listener, tcp::socket socket,
+            std::shared_ptr<net::ssl::context> tls)
+        : gw_(gw),
+          listener_(listener),
+          slot_(listener),
+          tls_(std::move(tls)),
+          stream_(MakeStream(std::move(socket), tls_.get())) {}
 
     ~Session() override {
       absl::MutexLock lock(&gw_.sessions_mu_);
@@ -315,13 +469,13 @@ class HttpGateway::Impl {
         absl::MutexLock lock(&gw_.sessions_mu_);
         gw_.sessions_[this] = std::weak_ptr<SessionBase>(this->shared_from_this());
       }
-      net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
-        if constexpr (kTls) {
-          self->Handshake();
-        } else {
-          self->DoRead();
-        }
-      });
+      net::dispatch(stream_.get_executor(), Guarded("start", [](Session& s) {
+                      if constexpr (kTls) {
+                        s.Handshake();
+                      } else {
+                        s.DoRead();
+                      }
+                    }));
     }
 
     void CloseIfIdle(std::shared_ptr<SessionBase> base) override {
@@ -346,6 +500,53 @@ class HttpGateway::Impl {
 
     beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
 
+    // A completion handler that keeps this session alive and runs `step(*this, args...)`
+    // behind the barrier. `where` names the step in the log line.
+    template <class Step>
+    auto Guarded(const char* where, Step step) {
+      return
+          [self = this->shared_from_this(), where, step = std::move(step)](auto&&... args) mutable {
+            Session& s = *self;
+            s.Guard(where, [&] { step(s, std::forward<decltype(args)>(args)...); });
+          };
+    }
+
+    template <class F>
+    void Guard(const char* where, F&& f) noexcept {
+      try {
+        f();
+      } catch (const std::exception& e) {
+        OnException(where, e.what());
+      } catch (...) {
+        OnException(where, "unknown exception");
+      }
+    }
+
+    // One log line (the request id and what() cut short: never a header value or a body),
+    // then a 500 if a request is being served and nothing was sent for it yet, else a close.
+    void OnException(const char* where, const char* what) noexcept {
+      try {
+        Log(LogLevel::kError, "http handler exception",
+            {{"request_id", PrintableRequestId(request_id_)},
+             {"where", where},
+             {"what", TruncatedWhat(what)}});
+        if (in_request_ && !replied_) {
+          in_request_ = false;
+          return SendError(500, grpc::StatusCode::INTERNAL, "internal error");
+        }
+      } catch (...) {
+        // Nothing more to try: the close below needs no allocation.
+      }
+      DoClose();
+    }
+
+    // The request id if it can go into a header or a log line (visible ASCII, <= 128), else "".
+    static std::string PrintableRequestId(const std::string& id) {
+      bool printable = !id.empty() && id.size() <= 128;
+      for (char c : id) printable = printable && c >= 0x21 && c <= 0x7E;
+      return printable ? id : std::string();
+    }
+
     // TLS only: the handshake is bounded by request_timeout like an idle connection, and
     // counts as idle for Shutdown. A failed handshake (plain HTTP, an old protocol version, an
     // untrusted certificate on the client side) just closes the connection.
@@ -355,14 +556,17 @@ class HttpGateway::Impl {
         reading_ = true;
         Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
         stream_.async_handshake(net::ssl::stream_base::server,
-                                [self = this->shared_from_this()](error_code ec) {
-                                  self->reading_ = false;
-                                  if (ec) return self->DoClose();
-                                  self->DoRead();
-                                });
+                                Guarded("tls handshake", [](Session& s, error_code ec) {
+                                  s.reading_ = false;
+                                  if (ec) return s.DoClose();
+                                  s.DoRead();
+                                }));
       }
     }
 
+    // The idle timeout runs from here: before the first byte of a request (and, with TLS,
+    // after the handshake, which has its own), so a connection that says nothing is closed
+    // after request_timeout; the whole request (headers and body) has to arrive within it.
     void DoRead() {
       if (gw_.shutting_down_) return CloseAfterReply();
       parser_.emplace();
@@ -370,10 +574,13 @@ class HttpGateway::Impl {
           std::min<size_t>(gw_.options_.max_header_bytes, UINT32_MAX)));
       parser_->body_limit(gw_.options_.max_body_bytes);
       reading_ = true;
+      in_request_ = false;
+      replied_ = false;
+      request_id_.clear();
       Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
       http::async_read_header(
           stream_, buffer_, *parser_,
-          [self = this->shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
+          Guarded("read header", [](Session& s, error_code ec, size_t) { s.OnHeader(ec); }));
     }
 
     // Answers `Expect: 100-continue` (curl sends it for bodies over 1 KiB) before the body is
@@ -389,18 +596,19 @@ class HttpGateway::Impl {
         auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                          11);
         http::async_write(stream_, *cont,
-                          [self = this->shared_from_this(), cont](error_code ec, size_t) {
-                            if (ec) return self->DoClose();
-                            self->ReadBody();
-                          });
+                          Guarded("write 100-continue", [cont](Session& s, error_code ec, size_t) {
+                            if (ec) return s.DoClose();
+                            s.ReadBody();
+                          }));
         return;
       }
       ReadBody();
     }
 
     void ReadBody() {
-      http::async_read(stream_, buffer_, *parser_,
-                       [self = this->shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
+      http::async_read(
+          stream_, buffer_, *parser_,
+          Guarded("read body", [](Session& s, error_code ec, size_t) { s.OnRead(ec); }));
     }
 
     void OnRead(error_code ec) {
@@ -422,6 +630,7 @@ class HttpGateway::Impl {
         }
         return DoClose();  // Connection reset and the like: nobody to answer.
       }
+      in_request_ = true;
       Dispatch();
     }
 
@@ -429,11 +638,12 @@ class HttpGateway::Impl {
       http::request<http::string_body>& req = parser_->get();
       version_ = req.version();
       keep_alive_ = req.keep_alive();
+      request_id_ = std::string(req["x-request-id"]);
       RestRequest request;
       request.method = std::string(req.method_string());
       request.target = std::string(req.target());
       request.body = std::move(req.body());
-      request.request_id = std::string(req["x-request-id"]);
+      request.request_id = request_id_;
       request.content_type = std::string(req[http::field::content_type]);
       request.api_key = std::string(req["x-api-key"]);
       request.authorization = std::string(req[http::field::authorization]);
@@ -452,15 +662,15 @@ class HttpGateway::Impl {
         request.forwarded_for =
             ResolveClientAddress(gw_.trusted_proxies_, remote.address().to_string(), forwarded);
       }
-      request_id_ = request.request_id;
       peer_ = request.forwarded_for;
-      if (gw_.options_.metrics != nullptr && request.method == "GET" &&
-          absl::string_view(request.target).substr(0, request.target.find('?')) == "/metrics") {
-        RestReply reply;
-        reply.content_type = observability::Registry::kContentType;
-        reply.body = gw_.options_.metrics->Render();
-        reply.route = "/metrics";
-        return Write(std::move(reply));
+      const absl::string_view path =
+          absl::string_view(request.target).substr(0, request.target.find('?'));
+      if (&listener_ == gw_.metrics_listener_.get()) {
+        return Write(gw_.MetricsListenerReply(request.method, path));
+      }
+      if (gw_.options_.metrics != nullptr && gw_.metrics_listener_ == nullptr &&
+          request.method == "GET" && path == "/metrics") {
+        return Write(gw_.MetricsReply());
       }
       // The reply comes on a gRPC thread, or inline on this strand (the in-process /token and
       // errors found before any call): dispatch runs it at once in the latter case and hops
@@ -477,16 +687,31 @@ class HttpGateway::Impl {
       };
       ReplyTarget target{gw_.BeginInflight(), this->shared_from_this(),
                          net::make_work_guard(gw_.ioc_)};
+      // The router may throw (inline, on this strand): Guard around Dispatch catches it. The
+      // callback may run on a gRPC thread, where nothing must escape either.
       gw_.router_.Handle(request, [target = std::move(target)](RestReply reply) mutable {
         if (target.session == nullptr) return;  // The router calls done once; be safe anyway.
-        Session* s = target.session.get();
-        net::dispatch(s->stream_.get_executor(),
-                      [session = std::move(target.session), work = std::move(target.work),
-                       reply = std::move(reply)]() mutable { session->Write(std::move(reply)); });
+        try {
+          Session* s = target.session.get();
+          net::dispatch(s->stream_.get_executor(),
+                        [session = std::move(target.session), work = std::move(target.work),
+                         reply = std::move(reply)]() mutable {
+                          Session& s = *session;
+                          s.Guard("write", [&] { s.Write(std::move(reply)); });
+                        });
+        } catch (const std::exception& e) {
+          Log(LogLevel::kError, "http gateway: cannot hand a reply to its connection",
+              {{"what", TruncatedWhat(e.what())}});
+        } catch (...) {
+          LOG_ERROR("http gateway: cannot hand a reply to its connection");
+        }
       });
     }
 
     void Write(RestReply reply) {
+      // A reply that arrives after the barrier already answered (or closed) this request.
+      if (replied_) return;
+      replied_ = true;
       auto res = std::make_shared<http::response<http::string_body>>(
           static_cast<http::status>(reply.status), version_);
       res->set(http::field::server, "registry-auth");
@@ -497,46 +722,48 @@ class HttpGateway::Impl {
       }
       // The id the service used (it keeps a usable client id, else generates one); when no
       // call reached the service, the client's own id if it is printable.
-      const std::string& id = reply.request_id.empty() ? request_id_ : reply.request_id;
-      bool printable = !id.empty() && id.size() <= 128;
-      for (char c : id) printable = printable && c >= 0x21 && c <= 0x7E;
-      if (printable) res->set("x-request-id", id);
-      gw_.Record(method_, reply.route.empty() ? "other" : reply.route, reply.status,
-                 printable ? id : std::string(), peer_, start_);
+      const std::string id =
+          PrintableRequestId(reply.request_id.empty() ? request_id_ : reply.request_id);
+      if (!id.empty()) res->set("x-request-id", id);
+      gw_.Record(method_, reply.route.empty() ? "other" : reply.route, reply.status, id, peer_,
+                 start_);
       res->keep_alive(keep_alive_ && !gw_.shutting_down_);
       res->body() = std::move(reply.body);
       res->prepare_payload();
       Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
-      http::async_write(stream_, *res,
-                        [self = this->shared_from_this(), res](error_code ec, size_t) {
-                          if (ec) return self->DoClose();
-                          if (res->need_eof()) return self->CloseAfterReply();
-                          self->DoRead();
-                        });
+      http::async_write(stream_, *res, Guarded("write", [res](Session& s, error_code ec, size_t) {
+                          if (ec) return s.DoClose();
+                          if (res->need_eof()) return s.CloseAfterReply();
+                          s.DoRead();
+                        }));
     }
 
-    // Replies to a request that could not be read, then closes the connection gracefully.
+    // Replies to a request that could not be read or could not be served (500 from the
+    // barrier), then closes the connection gracefully.
     void SendError(int http_status, grpc::StatusCode code, absl::string_view message) {
+      replied_ = true;
       version_ = 11;
       error_code addr_ec;
       const tcp::endpoint remote = Tcp().socket().remote_endpoint(addr_ec);
-      gw_.Record(method_, "other", http_status, "", addr_ec ? "" : remote.address().to_string(),
+      const std::string id = PrintableRequestId(request_id_);
+      gw_.Record(method_, "other", http_status, id, addr_ec ? "" : remote.address().to_string(),
                  start_);
       auto res = std::make_shared<http::response<http::string_body>>(
           static_cast<http::status>(http_status), version_);
       res->set(http::field::server, "registry-auth");
       res->set(http::field::content_type, "application/json");
+      if (!id.empty()) res->set("x-request-id", id);
       res->keep_alive(false);
       res->body() = ErrorJson(code, message);
       res->prepare_payload();
       Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
-      http::async_write(stream_, *res, [self = this->shared_from_this(), res](error_code, size_t) {
-        self->DoLingeringClose();
-      });
+      http::async_write(
+          stream_, *res,
+          Guarded("write error", [res](Session& s, error_code, size_t) { s.DoLingeringClose(); }));
     }
 
     // Closes the connection now (errors, timeouts, a peer that went away).
-    void DoClose() {
+    void DoClose() noexcept {
       error_code ec;
       Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
       Tcp().socket().close(ec);
@@ -548,7 +775,7 @@ class HttpGateway::Impl {
       if constexpr (kTls) {
         Tcp().expires_after(kLingerTime);
         stream_.async_shutdown(
-            [self = this->shared_from_this()](error_code) { self->DoClose(); });
+            Guarded("tls shutdown", [](Session& s, error_code) { s.DoClose(); }));
       } else {
         DoClose();
       }
@@ -571,25 +798,29 @@ class HttpGateway::Impl {
     void Drain() {
       drain_.resize(4096);
       stream_.async_read_some(net::buffer(drain_),
-                              [self = this->shared_from_this()](error_code ec, size_t) {
-                                if (ec) return self->DoClose();
-                                self->Drain();
-                              });
+                              Guarded("drain", [](Session& s, error_code ec, size_t) {
+                                if (ec) return s.DoClose();
+                                s.Drain();
+                              }));
     }
 
     Impl& gw_;
+    Listener& listener_;
+    ConnectionSlot slot_;                     // Before the stream: given back after it closes.
     std::shared_ptr<net::ssl::context> tls_;  // Null for plain connections.
     Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::vector<char> drain_;
-    std::string request_id_;
+    std::string request_id_;  // the client's x-request-id of the current request, as sent
     std::string peer_;
     const char* method_ = "other";
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
     unsigned version_ = 11;
     bool keep_alive_ = false;
     bool reading_ = false;
+    bool in_request_ = false;  // a complete request is being served
+    bool replied_ = false;     // its reply (or an error reply) has been started
   };
 
   // One finished request: its metrics and its access-log line. `route` is a route template
@@ -615,22 +846,105 @@ class HttpGateway::Impl {
          {"duration_ms", seconds * 1000.0}});
   }
 
-  void DoAccept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-      if (!ec) {
-        error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        if (std::shared_ptr<net::ssl::context> tls = CurrentTlsContext()) {
-          std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-              *this, std::move(socket), std::move(tls))
-              ->Run();
-        } else {
-          std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket), nullptr)
-              ->Run();
-        }
+  RestReply MetricsReply() const {
+    RestReply reply;
+    reply.content_type = observability::Registry::kContentType;
+    reply.body = options_.metrics->Render();
+    reply.route = "/metrics";
+    return reply;
+  }
+
+  // The metrics listener: GET /metrics and GET /healthz (for its own probe), nothing else.
+  RestReply MetricsListenerReply(const std::string& method, absl::string_view path) const {
+    if (path != "/metrics" && path != "/healthz") {
+      return RestRouter::ErrorReply(grpc::StatusCode::NOT_FOUND, "no such path");
+    }
+    RestReply reply;
+    if (method != "GET") {
+      reply = RestRouter::ErrorReply(grpc::StatusCode::UNIMPLEMENTED, "method not allowed");
+      reply.status = 405;
+      reply.allow = "GET";
+    } else if (path == "/metrics") {
+      reply = MetricsReply();
+    } else {
+      reply.content_type = "text/plain; charset=utf-8";
+      reply.body = "ok";
+    }
+    reply.route = std::string(path);
+    return reply;
+  }
+
+  void DoAccept(Listener& l) {
+    l.acceptor.async_accept(net::make_strand(ioc_), [this, &l](error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !l.acceptor.is_open()) return;
+      if (ec) return OnAcceptError(l, ec);
+      l.backoff = std::chrono::milliseconds(0);
+      try {
+        StartSession(l, std::move(socket));
+      } catch (const std::exception& e) {
+        // The connection is lost (its socket closes with it), accepting goes on.
+        Log(LogLevel::kError, "http gateway: cannot start a connection",
+            {{"listener", l.name}, {"what", TruncatedWhat(e.what())}});
+      } catch (...) {
+        Log(LogLevel::kError, "http gateway: cannot start a connection",
+            {{"listener", l.name}, {"what", "unknown exception"}});
       }
-      DoAccept();
+      DoAccept(l);
+    });
+  }
+
+  // At the cap, the new connection is accepted and closed at once (with a reset: no
+  // TIME_WAIT kept for it) rather than left in the kernel's backlog by pausing accept. A
+  // client then learns at once that this replica is full and can retry or go elsewhere,
+  // instead of waiting in a queue that an attacker holding idle connections keeps full; the
+  // backlog stays drained, so a freed slot serves a live client, not one that gave up long
+  // ago; and each refusal can be counted. The cost is one accept() per refused connection and
+  // one descriptor for an instant, so the cap has to stay below RLIMIT_NOFILE.
+  void StartSession(Listener& l, tcp::socket socket) {
+    if (l.open.load() >= l.max_connections || shutting_down_) {
+      error_code ignored;
+      socket.set_option(net::socket_base::linger(true, 0), ignored);
+      socket.close(ignored);
+      if (l.refused != nullptr) l.refused->Increment();
+      return;
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::shared_ptr<net::ssl::context> tls =
+        &l == metrics_listener_.get() ? nullptr : CurrentTlsContext();
+    if (tls != nullptr) {
+      std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, l, std::move(socket),
+                                                                      std::move(tls))
+          ->Run();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(*this, l, std::move(socket), nullptr)->Run();
+    }
+  }
+
+  // Accepting failed (EMFILE when out of descriptors, ENFILE, ENOBUFS, ...): try again after a
+  // pause that doubles up to kAcceptBackoffMax. Logged at most once per kAcceptBackoffMax,
+  // with the number of failures since the last line.
+  void OnAcceptError(Listener& l, error_code ec) {
+    if (l.accept_errors != nullptr) l.accept_errors->Increment();
+    l.backoff = l.backoff.count() == 0
+                    ? kAcceptBackoffMin
+                    : std::min<std::chrono::milliseconds>(l.backoff * 2, kAcceptBackoffMax);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - l.last_error_log >= kAcceptBackoffMax) {
+      Log(LogLevel::kError, "http gateway: accept failed, backing off",
+          {{"listener", l.name},
+           {"error", ec.message()},
+           {"backoff_ms", static_cast<int>(l.backoff.count())},
+           {"failures_not_logged", l.errors_not_logged}});
+      l.last_error_log = now;
+      l.errors_not_logged = 0;
+    } else {
+      ++l.errors_not_logged;
+    }
+    l.backoff_timer.expires_after(l.backoff);
+    l.backoff_timer.async_wait([this, &l](error_code wait_ec) {
+      if (wait_ec == net::error::operation_aborted || !l.acceptor.is_open()) return;
+      DoAccept(l);
     });
   }
 
@@ -650,9 +964,9 @@ class HttpGateway::Impl {
   absl::Mutex inflight_mu_;
   int inflight_ ABSL_GUARDED_BY(inflight_mu_) = 0;
   net::io_context ioc_;
-  tcp::acceptor acceptor_;
+  std::unique_ptr<Listener> http_;
+  std::unique_ptr<Listener> metrics_listener_;  // with options_.metrics_listen
   std::vector<std::thread> threads_;
-  int port_ = 0;
 };
 
 absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
@@ -679,8 +993,21 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
         "http gateway: token_basic_realm must be 1..128 printable ASCII characters without "
         "'\"' or '\\'");
   }
+  if (options.max_connections < 1 || options.max_connections > 1000000) {
+    return absl::InvalidArgumentError("http gateway: max_connections must be in [1, 1000000]");
+  }
   absl::StatusOr<tcp::endpoint> endpoint = ParseListenAddress(options.listen);
   if (!endpoint.ok()) return endpoint.status();
+  std::optional<tcp::endpoint> metrics_endpoint;
+  if (!options.metrics_listen.empty()) {
+    if (options.metrics == nullptr) {
+      return absl::InvalidArgumentError("http gateway: metrics_listen needs a metrics registry");
+    }
+    absl::StatusOr<tcp::endpoint> parsed = ParseListenAddress(options.metrics_listen);
+    if (!parsed.ok()) return parsed.status();
+    metrics_endpoint = *parsed;
+  }
+  WarnIfOverDescriptorLimit(options.max_connections);
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return absl::InvalidArgumentError(
         "http gateway: tls_cert_file and tls_key_file must be set together");
@@ -704,7 +1031,7 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
   }
   auto impl = std::make_unique<Impl>(options, *std::move(trusted), std::move(channel));
   impl->SetTlsContext(std::move(tls));
-  if (absl::Status s = impl->Start(*endpoint); !s.ok()) return s;
+  if (absl::Status s = impl->Start(*endpoint, metrics_endpoint); !s.ok()) return s;
   return std::unique_ptr<HttpGateway>(new HttpGateway(std::move(impl)));
 }
 
@@ -713,6 +1040,8 @@ HttpGateway::HttpGateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpGateway::~HttpGateway() { Shutdown(); }
 
 int HttpGateway::port() const { return impl_->port(); }
+
+int HttpGateway::metrics_port() const { return impl_->metrics_port(); }
 
 void HttpGateway::Shutdown() { impl_->Shutdown(); }
 

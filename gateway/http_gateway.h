@@ -23,7 +23,19 @@
 // http_server_request_duration_seconds{method, route, status}, where route is the route
 // template that matched (e.g. `/v1/{name=workspaces/*}`), `/metrics`, or "other". With
 // `metrics`, `GET /metrics` serves that registry in the Prometheus text format without
-// authentication (for a scraper on the mesh; the registry holds no secrets).
+// authentication (for a scraper on the mesh; the registry holds no secrets): on the main
+// listener, or with `metrics_listen` only on a second, plain-HTTP listener of its own that
+// serves nothing but `GET /metrics` and `GET /healthz` (the main listener then answers 404).
+//
+// The front door faces the internet, so it defends itself: at most `max_connections` open
+// connections per listener (more are accepted and closed at once, and counted); accept errors
+// such as EMFILE back off (10 ms doubling to 1 s) instead of spinning, and log at most once a
+// second; every completion handler runs behind a catch-all barrier (an exception while serving
+// a request logs one line, answers 500 if nothing was sent yet and closes the connection; the
+// I/O threads catch what still escapes and carry on), so no exception reaches std::terminate.
+// Connection metrics (with `metrics`, label `listener` = "http" or "metrics"):
+// http_server_connections (gauge), http_server_connections_refused_total and
+// http_server_accept_errors_total.
 //
 // Thread-safe. Shutdown (also run by the destructor) stops accepting, lets in-flight requests
 // finish (bounded by their deadline), closes idle connections and joins the threads.
@@ -83,14 +95,27 @@ struct HttpGatewayOptions {
   // gRPC metadata `x-forwarded-for` (and so the token realm's `addr:` throttle key and audit
   // rows) carry.
   std::vector<std::string> trusted_proxies;
-  // The server in this process, for /token without the gRPC channel (api/in_process.h); the
-  // I/O threads then run the token realm themselves. Null when the channel leads to a remote
-  // registry-authd. Must outlive the gateway.
+  // The server in this process, for /token without the gRPC channel (api/in_process.h), run
+  // on the token workers below. Null when the channel leads to a remote registry-authd. Must
+  // outlive the gateway.
   api::InProcessTokenIssuer* in_process_tokens = nullptr;
   // With in_process_tokens: /token runs on `token_workers` threads, not on the I/O threads,
   // with at most `token_queue` requests waiting; past that it answers 503 (rest_router.h).
   int token_workers = 4;
   size_t token_queue = 256;
+  // The most connections the main listener serves at once (TLS handshakes, idle keep-alive
+  // connections and requests in flight all count), 1..1000000. A connection accepted beyond
+  // it is closed at once and counted in http_server_connections_refused_total. Each connection
+  // holds one file descriptor: keep it well below the process's RLIMIT_NOFILE (`ulimit -n`),
+  // which also has to cover the database pool, gRPC and files; Create() logs a warning when it
+  // does not fit. Past the limit accept fails with EMFILE and backs off.
+  int max_connections = 1024;
+  // `host:port` of a second listener for `GET /metrics` (and `GET /healthz`, for its probe),
+  // always plain HTTP and allowed on any address: scrapers come from the mesh, so bind it to an
+  // internal interface. Empty: /metrics is served on `listen` as before. Needs `metrics`. Its
+  // connections are capped separately (kMetricsMaxConnections), so a flood on the public port
+  // does not blind the scraper.
+  std::string metrics_listen;
 };
 
 class HttpGateway {
@@ -106,6 +131,11 @@ class HttpGateway {
 
   // The bound TCP port.
   int port() const;
+  // The bound port of the metrics listener; 0 without `metrics_listen`.
+  int metrics_port() const;
+
+  // The connection cap of the metrics listener.
+  static constexpr int kMetricsMaxConnections = 32;
 
   // Stops accepting, finishes in-flight requests, closes connections, joins the threads.
   // Idempotent.

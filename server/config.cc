@@ -61,6 +61,8 @@ ABSL_FLAG(std::string, http_threads, "", "HTTP adapter I/O threads, 1..256 (env 
 ABSL_FLAG(std::string, token_workers, "", "threads that run /token in the server's own process, off the HTTP I/O threads (a cache miss waits on the database there), 1..256 (env REGAUTH_TOKEN_WORKERS; default 4)");
 ABSL_FLAG(std::string, token_queue, "", "/token requests that may wait for a token worker; past that /token answers 503 with Retry-After, 0..100000 (env REGAUTH_TOKEN_QUEUE; default 256)");
 ABSL_FLAG(std::string, http_trusted_proxies, "", "comma-separated CIDRs of proxies/load balancers in front of the HTTP adapter whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,fd00::/8 (env REGAUTH_HTTP_TRUSTED_PROXIES; default none: the header is ignored)");
+ABSL_FLAG(std::string, http_max_connections, "", "most connections the HTTP adapter serves at once, 1..1000000; more are closed at once (http_server_connections_refused_total); keep it below the open-file limit, ulimit -n (env REGAUTH_HTTP_MAX_CONNECTIONS; default 1024)");
+ABSL_FLAG(std::string, metrics_listen, "", "host:port of a plain-HTTP listener serving only GET /metrics and /healthz; /metrics then leaves the HTTP listener; any address, bind it to an internal interface (env REGAUTH_METRICS_LISTEN; default empty: /metrics on the HTTP listener)");
 ABSL_FLAG(std::string, grpc_max_connection_age, "", "close gRPC connections gracefully after this age so clients reconnect and L4 balancers rebalance, e.g. 5m; 0s = no limit (env REGAUTH_GRPC_MAX_CONNECTION_AGE; default 0s)");
 ABSL_FLAG(std::string, grpc_max_connection_age_grace, "", "with --grpc_max_connection_age: how long calls in flight get to finish after the GOAWAY, e.g. 30s (env REGAUTH_GRPC_MAX_CONNECTION_AGE_GRACE; default 30s)");
 ABSL_FLAG(std::string, log_format, "", "log lines on stderr: json (one object per line) | text (env REGAUTH_LOG_FORMAT; default json)");
@@ -155,6 +157,21 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (!grpc.ok()) return grpc.status();
   absl::StatusOr<HostPort> http = ParseHostPort(c.http_listen, "http_listen");
   if (!http.ok()) return http.status();
+  if (c.http_max_connections < 1 || c.http_max_connections > 1000000) {
+    return Invalid("http_max_connections", "must be a whole number from 1 to 1000000");
+  }
+  if (!c.metrics_listen.empty()) {
+    // Plain HTTP on any address, without allow_insecure_remote: it serves only the metrics,
+    // which hold no secrets, to scrapers on the mesh.
+    absl::StatusOr<HostPort> metrics = ParseHostPort(c.metrics_listen, "metrics_listen");
+    if (!metrics.ok()) return metrics.status();
+    auto same = [&](const HostPort& other) {
+      return metrics->port != 0 && metrics->port == other.port && metrics->host == other.host;
+    };
+    if (same(*http) || same(*grpc)) {
+      return Invalid("metrics_listen", "must differ from --http_listen and --grpc_listen");
+    }
+  }
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return Invalid("tls_cert_file", "give both --tls_cert_file and --tls_key_file, or neither");
   }
@@ -440,6 +457,16 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
       return Invalid("token_queue", "must be a whole number from 0 to 100000");
     }
     c.token_queue = n;
+  }
+  if (auto v = Setting(FLAGS_http_max_connections, "REGAUTH_HTTP_MAX_CONNECTIONS", env)) {
+    int n = 0;
+    if (!absl::SimpleAtoi(*v, &n) || n < 1 || n > 1000000) {
+      return Invalid("http_max_connections", "must be a whole number from 1 to 1000000");
+    }
+    c.http_max_connections = n;
+  }
+  if (auto v = Setting(FLAGS_metrics_listen, "REGAUTH_METRICS_LISTEN", env)) {
+    c.metrics_listen = *v;
   }
   if (auto v = Setting(FLAGS_http_upstream, "REGAUTH_HTTP_UPSTREAM", env)) c.http_upstream = *v;
   if (auto v = Setting(FLAGS_http_upstream_ca_file, "REGAUTH_HTTP_UPSTREAM_CA_FILE", env)) {

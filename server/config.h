@@ -124,6 +124,15 @@ struct ServerConfig {
   // the client is always the TCP peer and the header is ignored.
   std::vector<std::string> http_trusted_proxies;
 
+  // The most connections the HTTP adapter serves at once (1..1000000); more are accepted and
+  // closed at once. Each holds a file descriptor: keep it below RLIMIT_NOFILE (`ulimit -n`)
+  // minus what the database pool and gRPC need (gateway/http_gateway.h).
+  int http_max_connections = 1024;
+  // host:port of a second, plain-HTTP listener that serves only GET /metrics (and /healthz);
+  // /metrics then leaves the HTTP listener (404 there). Empty: /metrics on the HTTP listener.
+  // Any address is allowed (scrapers come from the mesh): bind it to an internal interface.
+  std::string metrics_listen;
+
   // gRPC connections are closed gracefully (GOAWAY) after this age, plus
   // grpc_max_connection_age_grace for the calls in flight, so clients reconnect and an L4
   // load balancer can spread them again. 0: no limit.

@@ -256,6 +256,52 @@ TEST(ServerConfigTest, TrustedProxiesAndConnectionAge) {
   EXPECT_TRUE(absl::StartsWith(ValidateServerConfig(direct).message(), "http_trusted_proxies"));
 }
 
+TEST(ServerConfigTest, HttpConnectionCapAndMetricsListener) {
+  const std::map<std::string, std::string> required = {{"REGAUTH_DATABASE_URL", "dbname=x"},
+                                                       {"REGAUTH_KEY_FILE", "k"},
+                                                       {"REGAUTH_POLICY_FILE", "p"}};
+  auto defaults = ServerConfigFromFlags(FakeEnv(required));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->http_max_connections, 1024);
+  EXPECT_EQ(defaults->metrics_listen, "");
+
+  // The metrics listener may face the mesh without --allow_insecure_remote: it serves only
+  // metrics.
+  auto env = required;
+  env["REGAUTH_HTTP_MAX_CONNECTIONS"] = "20000";
+  env["REGAUTH_METRICS_LISTEN"] = "0.0.0.0:9090";
+  auto c = ServerConfigFromFlags(FakeEnv(env));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http_max_connections, 20000);
+  EXPECT_EQ(c->metrics_listen, "0.0.0.0:9090");
+
+  for (const char* bad : {"0", "-5", "1000001", "many", "10k"}) {
+    auto e = env;
+    e["REGAUTH_HTTP_MAX_CONNECTIONS"] = bad;
+    auto r = ServerConfigFromFlags(FakeEnv(e));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(absl::StartsWith(r.status().message(), "http_max_connections")) << r.status();
+  }
+  for (const char* bad : {"9090", "metrics:", "127.0.0.1:8080", "127.0.0.1:50051"}) {
+    auto e = env;
+    e["REGAUTH_METRICS_LISTEN"] = bad;
+    auto r = ServerConfigFromFlags(FakeEnv(e));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(absl::StartsWith(r.status().message(), "metrics_listen")) << r.status();
+  }
+  // Also for a configuration built directly, and in adapter-only mode.
+  ServerConfig direct = *defaults;
+  direct.http_max_connections = 0;
+  EXPECT_TRUE(absl::StartsWith(ValidateServerConfig(direct).message(), "http_max_connections"));
+  ServerConfig adapter;
+  adapter.http_upstream = "127.0.0.1:50051";
+  adapter.grpc_listen = "127.0.0.1:0";
+  adapter.metrics_listen = "10.1.2.3:9090";
+  EXPECT_TRUE(ValidateServerConfig(adapter).ok()) << ValidateServerConfig(adapter);
+  adapter.metrics_listen = "10.1.2.3";
+  EXPECT_TRUE(absl::StartsWith(ValidateServerConfig(adapter).message(), "metrics_listen"));
+}
+
 TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {
   auto base = [] {
     ServerConfig c;

@@ -30,6 +30,27 @@
 #include "gateway/http_gateway.h"
 #include "server/server.h"
 
+namespace {
+
+// "HTTP listening on ..." and, with --metrics_listen, "metrics listening on ...".
+void LogHttpListeners(const registryauth::server::ServerConfig& config, int http_port,
+                      int metrics_port) {
+  const std::string http_host = config.http_listen.substr(0, config.http_listen.rfind(':'));
+  if (metrics_port == 0) {
+    LOG_INFO(absl::StrCat("HTTP listening on ", http_host, ":", http_port,
+                          " (/healthz, /readyz, /metrics, /token, /v1/...)"));
+    return;
+  }
+  LOG_INFO(absl::StrCat("HTTP listening on ", http_host, ":", http_port,
+                        " (/healthz, /readyz, /token, /v1/...)"));
+  const std::string metrics_host =
+      config.metrics_listen.substr(0, config.metrics_listen.rfind(':'));
+  LOG_INFO(absl::StrCat("metrics listening on ", metrics_host, ":", metrics_port,
+                        " (/metrics, /healthz)"));
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   // Debian builds Abseil with its debug-mode lock-order (deadlock) detection on, and gRPC's
   // mutexes are absl::Mutex: every lock and every destroyed mutex then updates one global
@@ -91,9 +112,7 @@ int main(int argc, char** argv) {
                    gateway.status().ToString().c_str());
       return 1;
     }
-    const std::string http_host = config->http_listen.substr(0, config->http_listen.rfind(':'));
-    LOG_INFO(absl::StrCat("HTTP listening on ", http_host, ":", (*gateway)->port(),
-                          " (/healthz, /readyz, /metrics, /token, /v1/...)"));
+    LogHttpListeners(*config, (*gateway)->port(), (*gateway)->metrics_port());
     int signal_number = 0;
     while (true) {
       sigwait(&stop_signals, &signal_number);
@@ -115,11 +134,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string grpc_host = config->grpc_listen.substr(0, config->grpc_listen.rfind(':'));
-  const std::string http_host = config->http_listen.substr(0, config->http_listen.rfind(':'));
   LOG_INFO(absl::StrCat("gRPC listening on ", grpc_host, ":", (*server)->grpc_port(),
                         " (registryauth.v1.RegistryAuthService, grpc.health.v1, reflection)"));
-  LOG_INFO(absl::StrCat("HTTP listening on ", http_host, ":", (*server)->http_port(),
-                        " (/healthz, /readyz, /metrics, /token, /v1/...)"));
+  LogHttpListeners(*config, (*server)->http_port(), (*server)->metrics_port());
 
   int signal_number = 0;
   while (true) {

@@ -94,6 +94,8 @@ gateway::HttpGatewayOptions HttpAdapterOptions(const ServerConfig& config) {
   http.tls_key_file = config.http_tls_key_file;
   http.plaintext_behind_proxy = config.allow_insecure_remote;
   http.trusted_proxies = config.http_trusted_proxies;
+  http.max_connections = config.http_max_connections;
+  http.metrics_listen = config.metrics_listen;
   return http;
 }
 
@@ -158,6 +160,8 @@ HttpAdapterOnly::HttpAdapterOnly() = default;
 HttpAdapterOnly::~HttpAdapterOnly() { Shutdown(); }
 
 int HttpAdapterOnly::port() const { return gateway_->port(); }
+
+int HttpAdapterOnly::metrics_port() const { return gateway_->metrics_port(); }
 
 absl::Status HttpAdapterOnly::ReloadCertificate() { return gateway_->ReloadCertificate(); }
 
@@ -414,6 +418,8 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
 }
 
 int RegistryAuthServer::http_port() const { return gateway_ ? gateway_->port() : 0; }
+
+int RegistryAuthServer::metrics_port() const { return gateway_ ? gateway_->metrics_port() : 0; }
 
 std::shared_ptr<grpc::Channel> RegistryAuthServer::InProcessChannel() {
   return grpc_server_->InProcessChannel(grpc::ChannelArguments());

@@ -67,6 +67,8 @@ class HttpAdapterOnly {
   HttpAdapterOnly& operator=(const HttpAdapterOnly&) = delete;
 
   int port() const;
+  // The --metrics_listen port (0 without it; /metrics is then on port()).
+  int metrics_port() const;
   // As HttpGateway::ReloadCertificate (SIGHUP).
   absl::Status ReloadCertificate();
   // Idempotent.
@@ -93,6 +95,8 @@ class RegistryAuthServer {
 
   int grpc_port() const { return grpc_port_; }
   int http_port() const;
+  // The --metrics_listen port (0 without it; /metrics is then on http_port()).
+  int metrics_port() const;
   // A channel to this server that skips the network (used by the gateway, handy in tests).
   std::shared_ptr<grpc::Channel> InProcessChannel();
   // Probes the database now and updates the health service; returns whether it answered.
