@@ -12,6 +12,7 @@
 //       right secret still pushes through the real registry (finding 3).
 //   T4  anonymous: a request with 32 public-looking scopes is answered (at most 4 uncached
 //       lookups; the rest are not granted), and /healthz answers meanwhile (finding 4).
+//   T5  anonymous: with --metrics_listen, /metrics is not on the public listener (finding 5).
 //
 // Skips without PostgreSQL or the registry tools, unless REGAUTH_REQUIRE_PG=1 /
 // REGAUTH_REQUIRE_REGISTRY=1 (./test.sh sets both).
@@ -73,6 +74,8 @@ class AttacksTest : public ::testing::Test {
       c.registry_host = "registry.test:5000";
       // The tests stand for clients at several addresses behind a proxy on 127.0.0.1.
       c.http_trusted_proxies = {"127.0.0.1/32"};
+      // /metrics on an internal listener of its own, as production should run.
+      c.metrics_listen = "127.0.0.1:0";
     });
     ASSERT_TRUE(live.ok()) << live.status();
     live_ = *std::move(live);
@@ -283,6 +286,25 @@ TEST_F(AttacksTest, T4_ManyPublicLookingScopesCostBoundedWork) {
   HttpReply too_many = Get(target + "&scope=repository:acme/one-more:pull");
   EXPECT_EQ(too_many.status, 400) << too_many.body;
   ExpectServing();
+}
+
+// T5: the internet reads nothing from /metrics on the public listener.
+TEST_F(AttacksTest, T5_MetricsAreNotServedOnThePublicListener) {
+  ASSERT_EQ(Login("198.51.100.5", builder_).status, 200);
+  HttpReply pub = Get("/metrics");
+  EXPECT_EQ(pub.status, 404) << pub.body;
+  EXPECT_FALSE(absl::StrContains(pub.body, "http_server_requests_total"));
+  ASSERT_GT(live_->server().metrics_port(), 0);
+  testing::HttpConnection internal(live_->server().metrics_port());
+  ASSERT_TRUE(internal.connected());
+  HttpReply scraped = internal.Request("GET", "/metrics");
+  EXPECT_EQ(scraped.status, 200);
+  EXPECT_TRUE(absl::StrContains(scraped.body, "http_server_requests_total")) << scraped.body;
+  // The internal listener serves nothing else: no /token, no REST.
+  EXPECT_EQ(testing::HttpConnection(live_->server().metrics_port())
+                .Request("GET", absl::StrCat("/token?service=", kService))
+                .status,
+            404);
 }
 
 }  // namespace
