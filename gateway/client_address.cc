@@ -150,12 +150,11 @@ std::string ResolveClientAddress(const TrustedProxies& trusted, absl::string_vie
   const std::string peer_text = peer_ip->ToString();
   if (trusted.empty() || !trusted.Contains(*peer_ip) || forwarded_for.empty()) return peer_text;
 
-  size_t total = 0;
-  for (absl::string_view line : forwarded_for) total += line.size() + 1;
-  if (total > kMaxForwardedBytes + 1) return peer_text;
-
   // The lines in order form one list (RFC 9110 5.3); walk it from the right: the last line
-  // first, each line from its end.
+  // first, each line from its end. The byte cap bounds what the walk examines, never the
+  // whole header: the client writes the left part, and an oversized left part must not make
+  // the client the proxy, whose throttle key every client behind it shares.
+  size_t examined = 0;
   int hops = 0;
   std::optional<IpAddress> leftmost;
   for (auto line = forwarded_for.rbegin(); line != forwarded_for.rend(); ++line) {
@@ -164,6 +163,8 @@ std::string ResolveClientAddress(const TrustedProxies& trusted, absl::string_vie
       const size_t comma = rest.rfind(',');
       const absl::string_view entry =
           comma == absl::string_view::npos ? rest : rest.substr(comma + 1);
+      examined += entry.size() + 1;
+      if (examined > kMaxForwardedBytes + 1) return peer_text;
       if (!TrimOws(entry).empty()) {  // Empty list elements are ignored (RFC 9110 5.6.1).
         if (++hops > kMaxForwardedHops) return peer_text;
         std::optional<IpAddress> ip = ParseForwardedEntry(entry);

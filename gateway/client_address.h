@@ -15,8 +15,10 @@
 // Empty list elements (`a,,b`, an empty header line) are skipped, as RFC 9110 5.6.1 asks.
 // Anything else ("unknown", host names, obfuscated identifiers of RFC 7239, zone ids) is
 // malformed: when the walk reaches a malformed entry, or would need more than
-// kMaxForwardedHops entries, or the header lines together exceed kMaxForwardedBytes, the client
-// is the TCP peer (the proxy's own address), never a guess. So is a header with no entry.
+// kMaxForwardedHops entries or more than kMaxForwardedBytes examined from the right, the client
+// is the TCP peer (the proxy's own address), never a guess. So is a header with no entry. Only
+// the walk is bounded, never the whole header: its left part is the client's own text, and an
+// oversized one must not make the client the proxy (every client behind it shares that key).
 //
 // Addresses come back in canonical text (inet_ntop: lower-case, `::` compressed), and an
 // IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, as a dual-stack socket reports IPv4 peers) as
@@ -45,7 +47,8 @@ namespace registryauth::gateway {
 
 // At most this many X-Forwarded-For entries are examined from the right.
 inline constexpr int kMaxForwardedHops = 32;
-// Joined X-Forwarded-For lines longer than this are ignored (the client is the TCP peer).
+// The walk examines at most this many bytes of X-Forwarded-For, from the right; past that the
+// client is the TCP peer. (Bytes left of the client's entry are never examined.)
 inline constexpr size_t kMaxForwardedBytes = 4096;
 
 // An IPv4 or IPv6 address. IPv4 addresses use the first 4 bytes.

@@ -201,5 +201,21 @@ TEST(ResolveClientAddressTest, HopAndSizeCaps) {
   EXPECT_EQ(ResolveClientAddress(lb, "10.0.0.5", {sparse}), "203.0.113.7");
 }
 
+// Issue 15 review: the client writes the left part of X-Forwarded-For, the balancer appends
+// the client's real address on the right. An oversized left part must not turn the client into
+// the balancer (whose address every other client shares): 21 such failed logins would block
+// `addr:<balancer>` and so every client behind it, right secrets included.
+TEST(ResolveClientAddressTest, AnOversizedSpoofedPrefixDoesNotMakeTheClientTheProxy) {
+  const TrustedProxies lb = Trust({"10.0.0.0/8"});
+  std::string spoofed(kMaxForwardedBytes + 100, '1');
+  // One line: the client's header with the balancer's entry appended.
+  EXPECT_EQ(ResolveClientAddress(lb, "10.0.0.5", {spoofed + ", 203.0.113.7"}), "203.0.113.7");
+  // Two lines: the client's own line, then the balancer's.
+  EXPECT_EQ(ResolveClientAddress(lb, "10.0.0.5", {spoofed, "203.0.113.7"}), "203.0.113.7");
+  // Behind two trusted tiers as well.
+  EXPECT_EQ(ResolveClientAddress(lb, "10.0.0.5", {spoofed + ", 203.0.113.7, 10.1.1.1"}),
+            "203.0.113.7");
+}
+
 }  // namespace
 }  // namespace registryauth::gateway

@@ -249,7 +249,8 @@ std::vector<realm::Grant> ToRealmGrants(const std::vector<RepositoryGrant>& gran
 }
 
 // The throttle key of a client address: `addr:<ip>` for the IP of `ipv4:1.2.3.4:5678`,
-// `ipv6:[::1]:5678` or the gateway's `http:1.2.3.4`. IPv6 clients are grouped by their /64
+// `ipv6:[::1]:5678` (`ipv6:%5B::1%5D:5678`, as gRPC 1.51 writes it) or the gateway's
+// `http:1.2.3.4`. IPv6 clients are grouped by their /64
 // (`addr:2001:db8:1:2::/64`): one host usually holds a whole /64, so counting single
 // addresses would let it spread its failures over 2^64 keys. An IPv4-mapped IPv6 address
 // counts as its IPv4 address. Anything that is not an IP literal is kept as it is (bounded).
@@ -266,6 +267,16 @@ std::string AddressKey(std::string_view peer) {
     addr = addr.substr(5);
     if (size_t close = addr.rfind(']'); HasPrefix(addr, "[") && close != std::string_view::npos) {
       addr = addr.substr(1, close - 1);
+    } else if (HasPrefix(addr, "%5B") || HasPrefix(addr, "%5b")) {
+      // gRPC >= 1.47 writes its peer as a URI with the brackets percent-encoded
+      // (`ipv6:%5B2001:db8::1%5D:5678`). Without this the key would keep the source port: one
+      // key per TCP connection, and reconnecting would escape the block.
+      size_t close = addr.rfind("%5D");
+      if (const size_t lower = addr.rfind("%5d");
+          lower != std::string_view::npos && (close == std::string_view::npos || lower > close)) {
+        close = lower;
+      }
+      if (close != std::string_view::npos && close >= 3) addr = addr.substr(3, close - 3);
     }
   }
   if (addr.empty()) return "";
@@ -415,9 +426,12 @@ absl::Status TooManyFailedLogins(absl::Time blocked_until, absl::Time now) {
 }
 }  // namespace
 
-absl::Status TokenRealm::CheckThrottle(const std::string& key, absl::Time now) {
+absl::Status TokenRealm::CheckThrottle(const std::string& key, absl::Time now,
+                                       int32_t* failures) {
+  if (failures != nullptr) *failures = 0;
   if (key.empty() || clean_throttle_cache_.Get(key).has_value()) return absl::OkStatus();
   ASSIGN_OR_RETURN(ThrottleState state, tokens_.GetThrottleState(key));
+  if (failures != nullptr) *failures = state.failures;
   if (state.failures == 0 && state.blocked_until <= now) clean_throttle_cache_.Put(key, true);
   if (state.blocked_until <= now) return absl::OkStatus();
   return TooManyFailedLogins(state.blocked_until, now);
@@ -531,7 +545,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
       return absl::InvalidArgumentError("refresh_token: required for grant_type refresh_token");
     }
     const std::string address_key(addr_key);
-    RETURN_IF_ERROR(CheckThrottle(address_key, now));
+    RETURN_IF_ERROR(CheckThrottle(address_key, now, nullptr));
     const std::string_view text = request.refresh_token.view();
     const std::string_view id = RefreshTokenId(text);
     absl::StatusOr<RefreshToken> stored = absl::NotFoundError("");
@@ -577,15 +591,19 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
   // refused for failures anybody else caused: an account's failures are counted per (account,
   // client address), and they only turn the next wrong answers into 429s.
   const std::string address_key(addr_key);
-  RETURN_IF_ERROR(CheckThrottle(address_key, now));
+  int32_t address_failures = 0;
+  RETURN_IF_ERROR(CheckThrottle(address_key, now, &address_failures));
   const std::string account_key = AccountAddressKey(request.username, address_key);
   const std::string_view password = request.password.view();
   absl::StatusOr<Principal> p = ResolvePrincipal(request.username, &password, now);
   if (absl::IsUnauthenticated(p.status())) return RecordFailure(account_key, address_key, now);
   if (!p.ok()) return p.status();
   // A success forgets this pair's failures (not the address's: one good account must not
-  // reset an address that is guessing others). At most one write per cache_ttl per pair.
-  if (!clean_throttle_cache_.Get(account_key).has_value()) {
+  // reset an address that is guessing others). Every failure of the pair also counted for the
+  // address, so an address without failures has a clean pair: no write then. (A pair failure
+  // made on another replica after this one cached the address clean may be left over; it only
+  // turns that pair's next wrong answers into 429s sooner.)
+  if (address_failures > 0 && !clean_throttle_cache_.Get(account_key).has_value()) {
     if (absl::Status s = tokens_.ClearLoginFailures(account_key); !s.ok()) {
       LOG_WARNING(absl::StrCat("cannot clear failed logins: ", s.message()));
     } else {

@@ -269,7 +269,8 @@ class TokenRealm final : public WorkspaceCredentialMinter {
                                                       std::string_view id);
   absl::StatusOr<PullToken> CachedPullToken(std::string_view id);
   // RESOURCE_EXHAUSTED (TOO_MANY_FAILED_LOGINS) while `key` is blocked; "" is never blocked.
-  absl::Status CheckThrottle(const std::string& key, absl::Time now);
+  // `failures` (may be null): the key's failures as read (0 when cached clean).
+  absl::Status CheckThrottle(const std::string& key, absl::Time now, int32_t* failures);
   // Counts one failed login against both keys (either may be ""); returns the answer for it:
   // RESOURCE_EXHAUSTED when a key is now blocked, else InvalidCredentials().
   absl::Status RecordFailure(const std::string& account_key, const std::string& address_key,

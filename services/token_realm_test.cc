@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "crypto/jws.h"
@@ -825,6 +826,34 @@ TEST_F(TokenRealmTest, PublicPullLookupsPerRequestAreCapped) {
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(store_.GetAppCalls() - before, 8);
   EXPECT_EQ(t->granted_scopes.size(), 8u);
+}
+
+// Issue 15 review: gRPC (1.51 here) reports IPv6 peers percent-encoded, e.g.
+// `ipv6:%5B2001:db8::1%5D:40000` (checked against a live server on [::1]). A direct gRPC caller
+// over IPv6 must still get one throttle key per /64, not one per TCP connection (source port):
+// otherwise reconnecting escapes the per-address block.
+TEST_F(TokenRealmTest, GrpcIpv6PeersAreThrottledByTheirSlash64NotPerConnection) {
+  auto grpc_peer = [](int port, const char* host) {
+    RequestContext ctx;
+    ctx.request_id = "req-grpc";
+    ctx.peer = absl::StrCat("ipv6:%5B", host, "%5D:", port);
+    return ctx;
+  };
+  // 21 failures, each on a new connection (new source port), over several hosts of one /64.
+  for (int i = 0; i < 21; ++i) {
+    (void)realm_.IssueToken(grpc_peer(40000 + i, i % 2 ? "2001:db8:9:9::1" : "2001:db8:9:9::2"),
+                            Basic("acme+guess" + std::to_string(i), "ras_wrong", {}));
+  }
+  // The /64 is blocked now, whichever connection asks next.
+  EXPECT_EQ(realm_.IssueToken(grpc_peer(50000, "2001:db8:9:9::3"), Basic("acme+x", "ras_wrong", {}))
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+  // The bracketed form (older gRPC) is the same key.
+  RequestContext bracketed;
+  bracketed.peer = "ipv6:[2001:db8:9:9::4]:50001";
+  EXPECT_EQ(realm_.IssueToken(bracketed, Basic("acme+x", "ras_wrong", {})).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(TokenRealmTest, ServiceAccountRulesAndAuthorization) {
