@@ -12,7 +12,8 @@
 //                                    refused on B and C; a pull token revoked via A is refused
 //                                    by a replica that had it cached once --token_cache_ttl ran.
 //   ThrottleIsSharedAcrossReplicas   failed logins spread round-robin trip the throttle (429,
-//                                    Retry-After) on all three.
+//                                    Retry-After) on all three: first the (account, address)
+//                                    pair's wrong answers, then the address itself.
 //   SurvivesSigkillOfOneReplica      client threads mix GetCredentials, MintPullToken,
 //                                    CreateRegistryConfig and /token round-robin; one replica is
 //                                    SIGKILLed mid-load; clients drop it after a connection
@@ -461,8 +462,21 @@ TEST_F(ReplicasTest, ThrottleIsSharedAcrossReplicas) {
     ASSERT_EQ(reply.status, 401) << "failure " << n + 1 << " on " << kReplicaNames[i] << ": "
                                  << reply.body;
   }
-  // The next failure starts a block of 1 s (2 s, 4 s, ... for each one after it). Every
-  // replica must refuse the right password while it lasts. If this machine is so slow that a
+  // From the sixth on, the (account, address) pair is blocked, wherever the failure lands: every
+  // replica answers the wrong password 429 (each failure is counted in the shared store first).
+  for (int n = 5; n < 20; ++n) {
+    auto [i, reply] = fail_once();
+    ASSERT_EQ(reply.status, 429) << "failure " << n + 1 << " on " << kReplicaNames[i] << ": "
+                                 << reply.body;
+  }
+  // The right secret is checked first: the pair's failures never refuse it (issue 15). The
+  // address has 20 failures, its free allowance (4x the account's), so it is not blocked yet.
+  for (int i = 0; i < kReplicas; ++i) {
+    testing::HttpReply reply = GetToken(replicas_[i].http_port, user, secret, scope);
+    EXPECT_EQ(reply.status, 200) << kReplicaNames[i] << ": " << reply.body;
+  }
+  // The next failure blocks the client's own address for 1 s (2 s, 4 s, ... for each one
+  // after it). Every replica must refuse even the right password from it while it lasts. If this machine is so slow that a
   // block ends before all three were asked, fail once more (a longer block) and ask again.
   bool all_blocked = false;
   for (int round = 0; round < 5 && !all_blocked; ++round) {
