@@ -469,12 +469,14 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
     RETURN_IF_ERROR(CheckThrottle(keys, now, nullptr));
     const std::string_view text = request.refresh_token.view();
     const size_t dot = text.find('.');
+    const bool shaped = HasPrefix(text, kRefreshTokenPrefix) && dot != std::string_view::npos &&
+                        dot >= sizeof(kRefreshTokenPrefix) - 1;
     const std::string_view id =
-        dot == std::string_view::npos ? std::string_view()
-                                      : text.substr(sizeof(kRefreshTokenPrefix) - 1,
-                                                    dot - (sizeof(kRefreshTokenPrefix) - 1));
+        !shaped ? std::string_view()
+                : text.substr(sizeof(kRefreshTokenPrefix) - 1,
+                              dot - (sizeof(kRefreshTokenPrefix) - 1));
     absl::StatusOr<RefreshToken> stored = absl::NotFoundError("");
-    if (HasPrefix(text, kRefreshTokenPrefix) && dot != std::string_view::npos && IsTokenId(id)) {
+    if (shaped && IsTokenId(id)) {
       stored = tokens_.GetRefreshToken(id);
       if (!stored.ok() && !absl::IsNotFound(stored.status())) return stored.status();
     }
