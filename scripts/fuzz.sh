@@ -54,7 +54,8 @@ out=$(cd "$out" && pwd)
 
 cd "$root"
 output_base=${FUZZ_OUTPUT_BASE:-${XDG_CACHE_HOME:-$HOME/.cache}/registry-auth-fuzz/$(printf %s "$root" | cksum | cut -d' ' -f1)}
-bazel_fuzz() { bazel --output_base="$output_base" "$@"; }
+# Its own server; it exits after 10 idle minutes instead of holding memory on a shared machine.
+bazel_fuzz() { bazel --output_base="$output_base" --max_idle_secs=600 "$@"; }
 
 if [ "${#targets[@]}" -eq 0 ]; then
   mapfile -t targets < <(bazel_fuzz query 'attr(name, "_fuzzer$", kind(cc_binary, //tests/fuzz:all))' 2>/dev/null |
