@@ -141,6 +141,11 @@ void AddRetryAfter(const grpc::Status& status, RestReply* reply) {
 }
 
 
+// A value gRPC accepts as ASCII metadata (0x20..0x7E; no tabs, no bytes of 0x80 and up).
+bool IsGrpcMetadataValue(absl::string_view value) {
+  return std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c <= 0x7E; });
+}
+
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
 }
@@ -522,9 +527,23 @@ Handler RpcHandler(NewCallFn new_call, std::string body) {
     if (!call.request->request_id.empty()) {
       pending->context().AddMetadata("x-request-id", call.request->request_id);
     }
-    // Header values reached here through Beast's parser (no CR/LF); gRPC refuses other
-    // illegal metadata bytes itself, failing the call with INTERNAL rather than crashing.
+    // gRPC 1.51 aborts the process on a metadata value it finds illegal (found by
+    // rest_transcoder_fuzz: `X-Api-Key: \xff` or a tab killed the server), so every header
+    // that travels as metadata must be visible ASCII or spaces first; otherwise 400, naming
+    // the header and never echoing its value.
     const RestRequest& r = *call.request;
+    for (const auto& [header, value] :
+         {std::pair<const char*, const std::string*>{"x-api-key", &r.api_key},
+          {"authorization", &r.authorization},
+          {"x-registryauth-user", &r.user},
+          {"x-forwarded-for", &r.forwarded_for}}) {
+      if (!IsGrpcMetadataValue(*value)) {
+        done(RestRouter::ErrorReply(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("header ", header, ": must be visible ASCII characters or spaces")));
+        return;
+      }
+    }
     if (!r.api_key.empty()) pending->context().AddMetadata("x-api-key", r.api_key);
     if (!r.authorization.empty()) {
       pending->context().AddMetadata("authorization", r.authorization);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's archive, everything registry-auth needs to build, run and test.
 #
-# Usage: scripts/install-deps.sh [--test-tools] [--bench-tools]
+# Usage: scripts/install-deps.sh [--test-tools] [--bench-tools] [--fuzz-tools]
 #   --test-tools   (test.sh) also Node.js and the npm test tools of tests/node/ (npm ci from its
 #                  package-lock.json), the real registry tools of the end-to-end tests:
 #                  docker-registry (Docker Distribution) and skopeo, promtool (package
@@ -9,17 +9,22 @@
 #                  //deploy:manifests_test: python3-yaml, systemd-analyze (systemd), readelf
 #                  (binutils)
 #   --bench-tools  also the HTTP load generator wrk, for benchmark scripts under bench/
+#   --fuzz-tools   (scripts/fuzz.sh) also clang 14 with libFuzzer and the sanitizer runtimes
+#                  (clang, libclang-rt-14-dev), lld (the fuzz build's linker) and llvm (for
+#                  llvm-symbolizer, which puts file:line into sanitizer stack traces)
 # Idempotent and quiet when nothing is missing. Needs root (or sudo) only when a Debian package
 # is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '4,11s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '4,14s/^# \{0,1\}//p' "$0"; }
 test_tools=0
 bench_tools=0
+fuzz_tools=0
 for arg in "$@"; do
   case "$arg" in
     --test-tools) test_tools=1 ;;
     --bench-tools) bench_tools=1 ;;
+    --fuzz-tools) fuzz_tools=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "install-deps: unknown argument $arg" >&2; usage >&2; exit 2 ;;
   esac
@@ -49,6 +54,9 @@ fi
 # unit, readelf for the Dockerfile's runtime libraries.
 [ "$test_tools" = 1 ] && PKGS+=(python3-yaml systemd binutils)
 [ "$bench_tools" = 1 ] && PKGS+=(wrk)
+# scripts/fuzz.sh: `bazel build --config=fuzz` (.bazelrc) compiles with clang and links libFuzzer,
+# ASan and UBSan from libclang-rt-14-dev with lld; llvm-symbolizer (package llvm) symbolizes.
+[ "$fuzz_tools" = 1 ] && PKGS+=(clang libclang-rt-14-dev lld llvm)
 
 missing=()
 for p in "${PKGS[@]}"; do
