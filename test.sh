@@ -2,6 +2,13 @@
 # Sets up everything (Debian packages, npm test tools, a throwaway PostgreSQL 15 cluster) and
 # runs the whole test suite with Bazel. The last line is `N passed, N failed`; the exit code is
 # non-zero when anything failed. Extra arguments go to `bazel test` (e.g. ./test.sh //storage/...).
+#
+# Then the sanitizer run: the tests of gateway/, realm/, services/, api/ and auth/, and every test
+# under tests/ that builds on them, once more under ASan + UBSan (`bazel test --config=asan`,
+# .bazelrc), with the same database and settings. Its test cases count separately (a line
+# `asan: N passed, N failed` before the total) and any failure fails the script. With explicit
+# targets it runs over those of them that are in that set (none: no sanitizer run).
+# REGAUTH_SKIP_ASAN=1 skips it for a quick local run; CI (.ci/run) always runs it.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -31,13 +38,35 @@ targets=("$@")
 bazel build --jobs=2 "${targets[@]}" || { echo "0 passed, 1 failed"; exit 1; }
 # REGAUTH_REQUIRE_*: tests that would skip without PostgreSQL, the npm jose package or
 # docker-registry and skopeo (all set up above) fail instead.
-bazel test --jobs=2 \
-  --test_env=REGAUTH_TEST_PG_DSN="$dsn" --test_env=REGAUTH_REQUIRE_PG=1 \
-  --test_env=REGAUTH_TEST_PG_STANDBY_DSN="$standby_dsn" \
-  --test_env=REGAUTH_REQUIRE_NODE_JOSE=1 --test_env=REGAUTH_REQUIRE_REGISTRY=1 \
-  "${targets[@]}"
+test_env=(
+  --test_env=REGAUTH_TEST_PG_DSN="$dsn" --test_env=REGAUTH_REQUIRE_PG=1
+  --test_env=REGAUTH_TEST_PG_STANDBY_DSN="$standby_dsn"
+  --test_env=REGAUTH_REQUIRE_NODE_JOSE=1 --test_env=REGAUTH_REQUIRE_REGISTRY=1
+)
+bazel test --jobs=2 "${test_env[@]}" "${targets[@]}"
 rc=$?
-
 mapfile -t tests < <(bazel query "tests(set(${targets[*]}))" 2>/dev/null)
-python3 scripts/count-tests.py "$(bazel info bazel-testlogs 2>/dev/null)" "${tests[@]}"
+count_args=("$(bazel info bazel-testlogs 2>/dev/null)" "${tests[@]}")
+
+# The sanitizer run (see the header). Its outputs live in their own directory
+# (--platform_suffix), so it does not evict the normal build's and vice versa.
+if [ "${REGAUTH_SKIP_ASAN:-0}" != 1 ]; then
+  sanitized='//gateway/... + //realm/... + //services/... + //api/... + //auth/...'
+  # ... and the fuzz targets' replays (every seed plus deterministic mutations), so each
+  # committed reproducer runs sanitized in every CI run too.
+  asan_set="tests(${sanitized}) + kind(test, rdeps(//tests:all, ${sanitized})) + tests(//tests/fuzz/...)"
+  if asan_list=$(bazel query "tests(set(${targets[*]})) intersect (${asan_set})" 2>/dev/null); then
+    mapfile -t asan_tests < <(printf '%s' "$asan_list" | sed '/^$/d')
+    if [ "${#asan_tests[@]}" -gt 0 ]; then
+      bazel test --config=asan --jobs=2 "${test_env[@]}" "${asan_tests[@]}" || rc=1
+      count_args+=(--config asan "$(bazel info --config=asan bazel-testlogs 2>/dev/null)"
+        "${asan_tests[@]}")
+    fi
+  else
+    echo "test.sh: could not list the sanitizer run's tests" >&2
+    rc=1
+  fi
+fi
+
+python3 scripts/count-tests.py "${count_args[@]}"
 exit $rc
