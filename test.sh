@@ -3,8 +3,8 @@
 # runs the whole test suite with Bazel. The last line is `N passed, N failed`; the exit code is
 # non-zero when anything failed. Extra arguments go to `bazel test` (e.g. ./test.sh //storage/...).
 #
-# Then the sanitizer run: the tests of gateway/, realm/, services/, api/ and auth/, and every test
-# under tests/ that builds on them, once more under ASan + UBSan (`bazel test --config=asan`,
+# Then the sanitizer run: the tests of gateway/, realm/, services/, api/ and auth/, every test
+# under tests/ that builds on them and the fuzz replays, once more under ASan + UBSan (`bazel test --config=asan`,
 # .bazelrc), with the same database and settings. Its test cases count separately (a line
 # `asan: N passed, N failed` before the total) and any failure fails the script. With explicit
 # targets it runs over those of them that are in that set (none: no sanitizer run).
