@@ -32,6 +32,9 @@ standby_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1"
 scripts/pg-cluster.sh standby "$tmp/pg" "$port" "$tmp/pg-standby" "$standby_port" || exit 1
 standby_dsn=$(scripts/pg-cluster.sh dsn "$tmp/pg-standby" "$standby_port" postgres) || exit 1
 
+# Every test the threat table of docs/security.md names must exist.
+python3 scripts/check-security-doc.py || { echo "0 passed, 1 failed"; exit 1; }
+
 targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=(//...)
 
