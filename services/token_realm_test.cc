@@ -791,7 +791,8 @@ TEST_F(TokenRealmTest, HostPrefixedNamesDoNotCrossWorkspaceLines) {
                        "repository:acme/x:pull"}));
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->granted_scopes, std::vector<std::string>{"repository:acme/x:pull"});
-  for (const auto& entry : Verify(t->token)["access"]) {
+  const nlohmann::json claims = Verify(t->token);
+  for (const auto& entry : claims["access"]) {
     EXPECT_TRUE(absl::StartsWith(entry["name"].get<std::string>(), "acme/")) << entry;
   }
   // A workspace credential: push+pull on `acme/*` only.
