@@ -13,6 +13,8 @@
 //   T4  anonymous: a request with 32 public-looking scopes is answered (at most 4 uncached
 //       lookups; the rest are not granted), and /healthz answers meanwhile (finding 4).
 //   T5  anonymous: with --metrics_listen, /metrics is not on the public listener (finding 5).
+//   T6  compromised build: its workspace credential pushes only inside its workspace, at the
+//       token and at the real registry; no refresh token, no forged expiry.
 //
 // Skips without PostgreSQL or the registry tools, unless REGAUTH_REQUIRE_PG=1 /
 // REGAUTH_REQUIRE_REGISTRY=1 (./test.sh sets both).
@@ -23,6 +25,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "crypto/base64url.h"
 #include "gtest/gtest.h"
@@ -286,6 +289,59 @@ TEST_F(AttacksTest, T4_ManyPublicLookingScopesCostBoundedWork) {
   HttpReply too_many = Get(target + "&scope=repository:acme/one-more:pull");
   EXPECT_EQ(too_many.status, 400) << too_many.body;
   ExpectServing();
+}
+
+// T6: a compromised build holds the workspace credential GetCredentials gave it (push+pull on
+// acme/*) and tries to leave its namespace: another workspace, a host-prefixed name, the
+// catalog, and a refresh token to outlive the credential.
+TEST_F(AttacksTest, T6_ACompromisedBuildStaysInItsWorkspace) {
+  v1::CreateRegistryConfigRequest create;
+  create.set_parent("workspaces/acme");
+  create.set_registry_id("platform");
+  v1::RegistryConfig* config = create.mutable_registry_config();
+  config->set_type(v1::DISTRIBUTION);
+  config->mutable_distribution()->set_url("https://registry.test:5000");
+  config->mutable_distribution()->set_repository_namespace("acme");
+  v1::RegistryConfig created;
+  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::GetCredentialsRequest get;
+  get.set_name("workspaces/acme/registries/platform");
+  v1::GetCredentialsResponse creds;
+  s = stub_->GetCredentials(Ctx().get(), get, &creds);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(absl::StartsWith(creds.username(), "build+")) << creds.username();
+  const RegistryCredentials build{creds.username(), creds.secret()};
+
+  HttpReply r = Login("198.51.100.6", build,
+                      "&scope=repository:other/web:pull,push"
+                      "&scope=repository:localhost/acme/x:push"
+                      "&scope=registry:catalog:*"
+                      "&scope=repository:acme/x:push&offline_token=true");
+  ASSERT_EQ(r.status, 200) << r.body;
+  nlohmann::json access = Access(r);
+  ASSERT_TRUE(access.is_array());
+  ASSERT_EQ(access.size(), 1u) << access;
+  EXPECT_EQ(access[0]["name"], "acme/x");
+  // No refresh token: a stateless credential cannot be renewed past its expiry.
+  nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+  EXPECT_FALSE(body.contains("refresh_token")) << r.body;
+
+  // At the real registry: its own namespace yes, anything else no.
+  SkopeoResult own = Push("acme/built", build, "t6-own");
+  EXPECT_TRUE(own.ok()) << own.Describe();
+  for (const char* repo : {"other/web", "localhost/acme/x"}) {
+    SkopeoResult out = Push(repo, build, std::string("t6-") + repo[0]);
+    EXPECT_FALSE(out.ok()) << repo;
+    EXPECT_TRUE(out.refused()) << repo << ": " << out.Describe();
+  }
+  // A forged expiry (the keyed hash no longer matches) is refused.
+  std::vector<std::string> parts = absl::StrSplit(build.password, '.');
+  ASSERT_EQ(parts.size(), 4u) << "rbt_<workspace>.<expiry>.<key id>.<hash>";
+  parts[1] = absl::StrCat(std::stoll(parts[1]) + 3600);
+  HttpReply forged = Login("198.51.100.6",
+                           RegistryCredentials{build.username, absl::StrJoin(parts, ".")});
+  EXPECT_EQ(forged.status, 401) << forged.body;
 }
 
 // T5: the internet reads nothing from /metrics on the public listener.
