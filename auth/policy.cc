@@ -29,6 +29,7 @@
 #include "auth/constant_time_find.h"
 #include "auth/principal.h"
 #include "common/secret.h"
+#include "common/strings.h"
 
 namespace registryauth::auth {
 
@@ -55,7 +56,6 @@ constexpr std::string_view kApiKeyPrefix = "rak_";
 constexpr std::size_t kApiKeyRandomBytes = 32;
 
 // Debian's absl::string_view is not std::string_view.
-absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
@@ -277,7 +277,7 @@ absl::StatusOr<std::unique_ptr<CallerPolicy>> CallerPolicy::Parse(std::string_vi
       if (!finished.ok()) return finished;
       const auto [it, inserted] = name_lines.emplace(std::string(tokens[1]), line_no);
       if (!inserted) {
-        return LineError(line_no, absl::StrCat("duplicate caller \"", A(tokens[1]),
+        return LineError(line_no, absl::StrCat("duplicate caller \"", ToAbsl(tokens[1]),
                                                "\" (first on line ", it->second, ")"));
       }
       Entry entry;
@@ -293,10 +293,10 @@ absl::StatusOr<std::unique_ptr<CallerPolicy>> CallerPolicy::Parse(std::string_vi
     }
     if (policy->entries_.empty()) {
       return LineError(line_no,
-                       absl::StrCat("\"", A(directive), "\" before the first \"caller\" line"));
+                       absl::StrCat("\"", ToAbsl(directive), "\" before the first \"caller\" line"));
     }
     if (!indented) {
-      return LineError(line_no, absl::StrCat("\"", A(directive),
+      return LineError(line_no, absl::StrCat("\"", ToAbsl(directive),
                                              "\" must be indented under its \"caller\" line"));
     }
     const std::size_t owner = policy->entries_.size() - 1;
@@ -351,7 +351,7 @@ absl::StatusOr<std::unique_ptr<CallerPolicy>> CallerPolicy::Parse(std::string_vi
         const std::optional<Permission> permission = ParsePermission(tokens[i]);
         if (!permission.has_value()) {
           if (!IsEchoSafe(tokens[i])) return LineError(line_no, "unknown permission");
-          return LineError(line_no, absl::StrCat("unknown permission \"", A(tokens[i]), "\""));
+          return LineError(line_no, absl::StrCat("unknown permission \"", ToAbsl(tokens[i]), "\""));
         }
         entry.permissions.insert(*permission);
       }

@@ -1,7 +1,7 @@
 #include "services/authorizer.h"
 
 #include "services/error_detail.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {
@@ -22,14 +22,14 @@ absl::Status CheckCallerPermission(const RequestContext& ctx, Operation op) {
   const auth::Principal& p = ctx.caller;
   auto need = [&](Permission perm) -> absl::Status {
     if (p.Has(perm)) return absl::OkStatus();
-    return Denied(internal::Cat("caller ", p.name, " lacks permission ",
+    return Denied(Cat("caller ", p.name, " lacks permission ",
                                 auth::PermissionName(perm)));
   };
   switch (op) {
     case Operation::kRead:
     case Operation::kListWorkspaces:
       if (CanRead(p)) return absl::OkStatus();
-      return Denied(internal::Cat("caller ", p.name, " lacks permission registries.read"));
+      return Denied(Cat("caller ", p.name, " lacks permission registries.read"));
     case Operation::kManage:
     case Operation::kManageOwners:
     case Operation::kTestConnection:
@@ -44,12 +44,12 @@ absl::Status CheckCallerPermission(const RequestContext& ctx, Operation op) {
       if (p.Has(Permission::kTokensMint) || p.Has(Permission::kRegistriesManage)) {
         return absl::OkStatus();
       }
-      return Denied(internal::Cat("caller ", p.name,
+      return Denied(Cat("caller ", p.name,
                                   " lacks permission tokens.mint or registries.manage"));
     case Operation::kListTokens:
       if (p.Has(Permission::kTokensMint) || CanRead(p)) return absl::OkStatus();
       return Denied(
-          internal::Cat("caller ", p.name, " lacks permission tokens.mint or registries.read"));
+          Cat("caller ", p.name, " lacks permission tokens.mint or registries.read"));
   }
   return Denied("unknown operation");
 }
@@ -72,7 +72,7 @@ absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
   if (ctx.on_behalf_of.empty()) return absl::OkStatus();
 
   if (!ctx.caller.Has(Permission::kActAsUser)) {
-    return Denied(internal::Cat("caller ", ctx.caller.name,
+    return Denied(Cat("caller ", ctx.caller.name,
                                 " lacks permission act_as_user (x-registryauth-user was sent)"));
   }
   switch (op) {
@@ -91,12 +91,12 @@ absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
   if (absl::IsNotFound(member.status())) {
     // Same answer whether the workspace or the membership is missing: a user learns nothing
     // about workspaces they are not in.
-    return Denied(internal::Cat("user is not a member of workspaces/", workspace_id),
+    return Denied(Cat("user is not a member of workspaces/", workspace_id),
                   kReasonNotAMember);
   }
   if (!member.ok()) return member.status();
   if (member->status != MemberStatus::kActive) {
-    return Denied(internal::Cat("user is not an active member of workspaces/", workspace_id),
+    return Denied(Cat("user is not an active member of workspaces/", workspace_id),
                   kReasonNotAMember);
   }
   const MemberRole role = member->role;
@@ -108,11 +108,11 @@ absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
     case Operation::kTestConnection:
     case Operation::kRevokeToken:
       if (role == MemberRole::kOwner || role == MemberRole::kAdmin) return absl::OkStatus();
-      return Denied(internal::Cat("user needs role OWNER or ADMIN in workspaces/", workspace_id),
+      return Denied(Cat("user needs role OWNER or ADMIN in workspaces/", workspace_id),
                     kReasonRoleTooLow);
     case Operation::kManageOwners:
       if (role == MemberRole::kOwner) return absl::OkStatus();
-      return Denied(internal::Cat("user needs role OWNER in workspaces/", workspace_id),
+      return Denied(Cat("user needs role OWNER in workspaces/", workspace_id),
                     kReasonRoleTooLow);
     default:
       return Denied("unknown operation");

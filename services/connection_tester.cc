@@ -7,7 +7,7 @@
 
 #include "services/error_detail.h"
 #include "services/names.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {
@@ -30,7 +30,7 @@ class Slot {
 
 std::string FailingDetail(const upstream::ProbeResult& probe) {
   for (const upstream::ProbeStep& step : probe.steps) {
-    if (!step.ok) return internal::Cat(step.name, ": ", step.detail);
+    if (!step.ok) return Cat(step.name, ": ", step.detail);
   }
   if (!probe.status.ok()) return std::string(probe.status.message());
   return "the registry refused the credentials";
@@ -90,7 +90,7 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig&
     absl::MutexLock lock(&mu_);
     if (running_ >= options_.max_concurrent) {
       return WithErrorDetail(
-          absl::ResourceExhaustedError(internal::Cat(
+          absl::ResourceExhaustedError(Cat(
               "TestConnection: ", options_.max_concurrent,
               " tests are already running; try again shortly")),
           {"TOO_MANY_TESTS", ErrorCategory::kNetwork, true, absl::Seconds(2)});
@@ -119,7 +119,7 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig&
       if (config.type == RegistryType::kGhcr) {
         req.base_url = options_.ghcr_base_url;
       } else if (config.type == RegistryType::kAcr) {
-        req.base_url = internal::Cat("https://", config.login_server);
+        req.base_url = Cat("https://", config.login_server);
       } else {
         req.base_url = config.url;
       }
@@ -152,7 +152,7 @@ upstream::ProbeResult ConnectionTester::TestGitHubApp(const RegistryConfig& conf
   step.duration = clock_.Now() - start;
   step.ok = token.ok();
   if (token.ok()) {
-    step.detail = internal::Cat(
+    step.detail = Cat(
         "GitHub issued an access token for installation ", config.installation_id,
         " of App ", config.app_id, ", valid until ",
         absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", token->expires_at, absl::UTCTimeZone()));

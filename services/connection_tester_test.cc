@@ -17,7 +17,7 @@
 #include "gtest/gtest.h"
 #include "services/error_detail.h"
 #include "services/registry_auth.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 #include "services/testing/fake_aead.h"
 #include "services/testing/fake_store.h"
 
@@ -413,7 +413,7 @@ class RecordingTestMetrics final : public ConnectionTestMetrics {
  public:
   void OnConnectionTest(RegistryType type, Outcome outcome, ErrorCategory category) override {
     absl::MutexLock lock(&mu_);
-    seen_.push_back(internal::Cat(Name(type), "/", Name(outcome), "/", Name(category)));
+    seen_.push_back(Cat(Name(type), "/", Name(outcome), "/", Name(category)));
   }
   std::vector<std::string> seen() const {
     absl::MutexLock lock(&mu_);

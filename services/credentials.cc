@@ -4,14 +4,14 @@
 
 #include "services/error_detail.h"
 #include "services/names.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {
 
 absl::Status Incomplete(const RegistryConfig& config, std::string_view what) {
   return WithErrorDetail(
-      absl::FailedPreconditionError(internal::Cat(
+      absl::FailedPreconditionError(Cat(
           FormatRegistryConfigName(config.workspace_id, config.id), ": incomplete credentials: ",
           what)),
       {kReasonIncompleteCredentials, ErrorCategory::kAuthentication, false,
@@ -80,7 +80,7 @@ absl::StatusOr<Credentials> BuildCredentials(const RegistryConfig& config,
   if (!secret.ok()) {
     // Wrong key ring or a tampered row: an operator problem, not the caller's.
     return WithErrorDetail(
-        absl::InternalError(internal::Cat(FormatRegistryConfigName(config.workspace_id, config.id),
+        absl::InternalError(Cat(FormatRegistryConfigName(config.workspace_id, config.id),
                                           ": stored secret cannot be decrypted")),
         {kReasonSecretUndecryptable, ErrorCategory::kRegistry, false, absl::ZeroDuration()});
   }
@@ -108,7 +108,7 @@ std::string GitHubHostOf(std::string_view api_base_url) {
 absl::Status UnsupportedRegistryType(const RegistryConfig& config, std::string_view why) {
   return WithErrorDetail(
       absl::FailedPreconditionError(
-          internal::Cat(FormatRegistryConfigName(config.workspace_id, config.id), ": ", why)),
+          Cat(FormatRegistryConfigName(config.workspace_id, config.id), ": ", why)),
       {kReasonUnsupportedRegistryType, ErrorCategory::kRegistry, false, absl::ZeroDuration()});
 }
 

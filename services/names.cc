@@ -5,7 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {
@@ -22,20 +22,20 @@ bool MatchPattern(std::string_view name, const std::vector<std::string_view>& li
   // The longest valid name is well under this; refuse before splitting huge input.
   constexpr std::size_t kMaxNameLength = 512;
   if (name.size() > kMaxNameLength) return false;
-  std::vector<absl::string_view> parts = absl::StrSplit(internal::ToAbsl(name), '/');
+  std::vector<absl::string_view> parts = absl::StrSplit(ToAbsl(name), '/');
   if (parts.size() != literals.size() * 2) return false;
   ids->clear();
   for (std::size_t i = 0; i < literals.size(); ++i) {
-    if (internal::ToStd(parts[2 * i]) != literals[i]) return false;
-    ids->push_back(internal::ToStd(parts[2 * i + 1]));
+    if (ToStd(parts[2 * i]) != literals[i]) return false;
+    ids->push_back(ToStd(parts[2 * i + 1]));
   }
   return true;
 }
 
 absl::Status NameError(std::string_view field, std::string_view pattern, std::string_view name) {
-  if (name.empty()) return absl::InvalidArgumentError(internal::Cat(field, ": required"));
+  if (name.empty()) return absl::InvalidArgumentError(Cat(field, ": required"));
   return absl::InvalidArgumentError(
-      internal::Cat(field, ": must be ", pattern, ", got ", QuoteInput(name)));
+      Cat(field, ": must be ", pattern, ", got ", QuoteInput(name)));
 }
 
 // Checks every id of a matched name; the message names which segment is wrong.
@@ -43,7 +43,7 @@ absl::Status CheckIds(std::string_view field, const std::vector<std::string_view
                       const std::vector<std::string_view>& kinds) {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (!IsValidId(ids[i])) {
-      return absl::InvalidArgumentError(internal::Cat(
+      return absl::InvalidArgumentError(Cat(
           field, ": invalid ", kinds[i], " id ", QuoteInput(ids[i]), ", must match ", kIdRule));
     }
   }
@@ -55,7 +55,7 @@ absl::Status CheckIds(std::string_view field, const std::vector<std::string_view
 std::string QuoteInput(std::string_view input) {
   bool cut = input.size() > kMaxQuotedInput;
   if (cut) input = input.substr(0, kMaxQuotedInput);
-  return internal::Cat("\"", absl::CHexEscape(internal::ToAbsl(input)), cut ? "\"..." : "\"");
+  return Cat("\"", absl::CHexEscape(ToAbsl(input)), cut ? "\"..." : "\"");
 }
 
 bool IsValidId(std::string_view id) {
@@ -69,10 +69,10 @@ bool IsValidId(std::string_view id) {
 }
 
 absl::Status ValidateId(std::string_view id, std::string_view field) {
-  if (id.empty()) return absl::InvalidArgumentError(internal::Cat(field, ": required"));
+  if (id.empty()) return absl::InvalidArgumentError(Cat(field, ": required"));
   if (IsValidId(id)) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      internal::Cat(field, ": must match ", kIdRule, ", got ", QuoteInput(id)));
+      Cat(field, ": must match ", kIdRule, ", got ", QuoteInput(id)));
 }
 
 absl::StatusOr<std::string> ParseWorkspaceName(std::string_view name, std::string_view field) {
@@ -106,15 +106,15 @@ absl::StatusOr<RegistryConfigName> ParseRegistryConfigName(std::string_view name
 }
 
 std::string FormatWorkspaceName(std::string_view workspace_id) {
-  return internal::Cat("workspaces/", workspace_id);
+  return Cat("workspaces/", workspace_id);
 }
 
 std::string FormatAppName(std::string_view workspace_id, std::string_view app_id) {
-  return internal::Cat("workspaces/", workspace_id, "/apps/", app_id);
+  return Cat("workspaces/", workspace_id, "/apps/", app_id);
 }
 
 std::string FormatRegistryConfigName(std::string_view workspace_id, std::string_view registry_id) {
-  return internal::Cat("workspaces/", workspace_id, "/registries/", registry_id);
+  return Cat("workspaces/", workspace_id, "/registries/", registry_id);
 }
 
 }  // namespace registryauth::services

@@ -1,7 +1,7 @@
 #include "services/page_token.h"
 
 #include "absl/strings/escaping.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {
@@ -12,7 +12,7 @@ constexpr std::size_t kMaxPageTokenChars = 1024;
 }  // namespace
 
 std::string EncodePageToken(std::string_view collection, std::string_view last_key) {
-  std::string raw = internal::Cat(std::string(1, kPageTokenFormat), collection,
+  std::string raw = Cat(std::string(1, kPageTokenFormat), collection,
                                   std::string_view("\0", 1), last_key);
   return absl::WebSafeBase64Escape(raw);
 }
@@ -23,7 +23,7 @@ absl::StatusOr<std::string> DecodePageToken(std::string_view token, std::string_
   const absl::Status invalid = absl::InvalidArgumentError("page_token: invalid");
   if (token.size() > kMaxPageTokenChars) return invalid;
   std::string raw;
-  if (!absl::WebSafeBase64Unescape(internal::ToAbsl(token), &raw)) return invalid;
+  if (!absl::WebSafeBase64Unescape(ToAbsl(token), &raw)) return invalid;
   if (raw.empty() || raw[0] != kPageTokenFormat) return invalid;
   std::size_t nul = raw.find('\0', 1);
   if (nul == std::string::npos) return invalid;

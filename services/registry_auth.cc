@@ -11,7 +11,7 @@
 #include "services/error_detail.h"
 #include "services/names.h"
 #include "services/page_token.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {
@@ -24,7 +24,7 @@ struct MemberName {
 absl::StatusOr<MemberName> ParseMemberName(std::string_view name, std::string_view field) {
   constexpr std::string_view kPrefix = "workspaces/";
   constexpr std::string_view kMiddle = "/members/";
-  const absl::Status bad = absl::InvalidArgumentError(internal::Cat(
+  const absl::Status bad = absl::InvalidArgumentError(Cat(
       field, ": must be workspaces/{workspace}/members/{member}, got ", QuoteInput(name)));
   if (name.substr(0, kPrefix.size()) != kPrefix) return bad;
   std::string_view rest = name.substr(kPrefix.size());
@@ -37,19 +37,19 @@ absl::StatusOr<MemberName> ParseMemberName(std::string_view name, std::string_vi
 
 bool IsDecimalId(std::string_view key) {
   int64_t v;
-  return !key.empty() && key.size() <= 19 && absl::SimpleAtoi(internal::ToAbsl(key), &v) && v > 0;
+  return !key.empty() && key.size() <= 19 && absl::SimpleAtoi(ToAbsl(key), &v) && v > 0;
 }
 
 absl::Status NotFoundMember(std::string_view workspace_id, std::string_view user_id) {
   return absl::NotFoundError(
-      internal::Cat(RegistryAuth::FormatMemberName(workspace_id, user_id), ": not found"));
+      Cat(RegistryAuth::FormatMemberName(workspace_id, user_id), ": not found"));
 }
 
 absl::Status MapMemberStoreError(absl::Status status, std::string_view workspace_id,
                                  std::string_view user_id) {
   if (absl::IsNotFound(status)) return NotFoundMember(workspace_id, user_id);
   if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(internal::Cat(
+    return absl::AlreadyExistsError(Cat(
         RegistryAuth::FormatMemberName(workspace_id, user_id), ": already exists"));
   }
   return status;
@@ -76,7 +76,7 @@ RegistryAuth::RegistryAuth(storage::RegistryStore& store, RegistryService& regis
 
 std::string RegistryAuth::FormatMemberName(std::string_view workspace_id,
                                            std::string_view user_id) {
-  return internal::Cat("workspaces/", workspace_id, "/members/", user_id);
+  return Cat("workspaces/", workspace_id, "/members/", user_id);
 }
 
 absl::Status RegistryAuth::Record(const RequestContext& ctx, std::string_view action,
@@ -286,7 +286,7 @@ absl::StatusOr<Member> RegistryAuth::CreateMember(const RequestContext& ctx,
   const std::string resource = FormatMemberName(ws, member_id.substr(0, 256));
   absl::StatusOr<Member> result = [&]() -> absl::StatusOr<Member> {
     if (!Authorizer::IsValidUserId(member_id)) {
-      return absl::InvalidArgumentError(internal::Cat(
+      return absl::InvalidArgumentError(Cat(
           "member_id: must be 1..256 printable ASCII characters without space or '/', got ",
           QuoteInput(member_id)));
     }
@@ -305,7 +305,7 @@ absl::StatusOr<Member> RegistryAuth::CreateMember(const RequestContext& ctx,
     absl::StatusOr<Member> created = store_.CreateMember(m);
     if (!created.ok()) {
       if (absl::IsNotFound(created.status())) {
-        return absl::NotFoundError(internal::Cat(FormatWorkspaceName(ws), ": not found"));
+        return absl::NotFoundError(Cat(FormatWorkspaceName(ws), ": not found"));
       }
       return MapMemberStoreError(created.status(), ws, member_id);
     }
@@ -329,13 +329,13 @@ absl::StatusOr<ListResult<Member>> RegistryAuth::ListMembers(const RequestContex
                                                              std::string_view page_token) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
   RETURN_IF_ERROR(authz_.Check(ctx, Operation::kRead, ws));
-  const std::string collection = internal::Cat(FormatWorkspaceName(ws), "/members");
+  const std::string collection = Cat(FormatWorkspaceName(ws), "/members");
   ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
   ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, &Authorizer::IsValidUserId));
   absl::StatusOr<Page<Member>> page = store_.ListMembers(ws, ListOptions{size, after});
   if (!page.ok()) {
     if (absl::IsNotFound(page.status())) {
-      return absl::NotFoundError(internal::Cat(FormatWorkspaceName(ws), ": not found"));
+      return absl::NotFoundError(Cat(FormatWorkspaceName(ws), ": not found"));
     }
     return page.status();
   }
@@ -360,7 +360,7 @@ absl::StatusOr<Member> RegistryAuth::UpdateMember(const RequestContext& ctx,
         set_status = true;
       } else {
         return absl::InvalidArgumentError(
-            internal::Cat("update_mask: unknown path ", QuoteInput(path)));
+            Cat("update_mask: unknown path ", QuoteInput(path)));
       }
     }
     if (!set_role && !set_status) {
@@ -386,7 +386,7 @@ absl::StatusOr<Member> RegistryAuth::UpdateMember(const RequestContext& ctx,
       ASSIGN_OR_RETURN(bool other, HasOtherActiveOwner(n.workspace_id, n.user_id));
       if (!other) {
         return absl::FailedPreconditionError(
-            internal::Cat(name, ": the workspace's last active OWNER cannot be demoted or "
+            Cat(name, ": the workspace's last active OWNER cannot be demoted or "
                                 "removed; make another member OWNER first"));
       }
     }
@@ -414,7 +414,7 @@ absl::Status RegistryAuth::DeleteMember(const RequestContext& ctx, std::string_v
     if (IsActiveOwner(current->role, current->status)) {
       ASSIGN_OR_RETURN(bool other, HasOtherActiveOwner(n.workspace_id, n.user_id));
       if (!other) {
-        return absl::FailedPreconditionError(internal::Cat(
+        return absl::FailedPreconditionError(Cat(
             name, ": the workspace's last active OWNER cannot be deleted; make another member "
                   "OWNER first"));
       }
@@ -504,7 +504,7 @@ absl::StatusOr<RegistryAuth::TestConnectionOutcome> RegistryAuth::TestConnection
   }
   const ConnectionTestResult& test = *tested;
   const bool valid = test.status == ValidationStatus::kValid;
-  std::string detail = valid ? "VALID" : internal::Cat("INVALID ", test.probe.reason, ": ",
+  std::string detail = valid ? "VALID" : Cat("INVALID ", test.probe.reason, ": ",
                                                        test.error);
   AuditEvent event = audit_.MakeEvent(ctx, "TestConnection", resource, absl::OkStatus(), detail);
   absl::StatusOr<bool> recorded = store_.RecordValidation(

@@ -13,7 +13,7 @@
 #include "common/status_macros.h"
 #include "services/names.h"
 #include "services/page_token.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 #include "services/validation.h"
 
 namespace registryauth::services {
@@ -23,10 +23,10 @@ namespace {
 // caller addressed; other codes pass through (store messages are secret-free by contract).
 absl::Status Annotate(absl::Status status, std::string_view resource_name) {
   if (absl::IsNotFound(status)) {
-    return absl::NotFoundError(internal::Cat(resource_name, ": not found"));
+    return absl::NotFoundError(Cat(resource_name, ": not found"));
   }
   if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(internal::Cat(resource_name, ": already exists"));
+    return absl::AlreadyExistsError(Cat(resource_name, ": already exists"));
   }
   return status;
 }
@@ -38,7 +38,7 @@ absl::StatusOr<T> Annotate(absl::StatusOr<T> result, std::string_view resource_n
 }
 
 absl::Status UnknownPath(std::string_view path) {
-  return absl::InvalidArgumentError(internal::Cat("update_mask: unknown path ", QuoteInput(path)));
+  return absl::InvalidArgumentError(Cat("update_mask: unknown path ", QuoteInput(path)));
 }
 
 void Wipe(SecretString& secret) {
@@ -174,7 +174,7 @@ absl::StatusOr<ConfigUpdatePaths> ResolveConfigMask(const FieldMask& mask,
     } else {
       bool matched = false;
       for (std::string_view f : fields) {
-        if (path == internal::Cat(settings, ".", f)) {
+        if (path == Cat(settings, ".", f)) {
           AddField(p.settings, f);
           settings_touched = matched = true;
         }
@@ -186,10 +186,10 @@ absl::StatusOr<ConfigUpdatePaths> ResolveConfigMask(const FieldMask& mask,
         std::string_view other = SettingsFieldName(t);
         bool is_other = path == other;
         for (std::string_view f : SettingsFields(t)) {
-          is_other = is_other || path == internal::Cat(other, ".", f);
+          is_other = is_other || path == Cat(other, ".", f);
         }
         if (is_other) {
-          return absl::InvalidArgumentError(internal::Cat("update_mask: path ", QuoteInput(path),
+          return absl::InvalidArgumentError(Cat("update_mask: path ", QuoteInput(path),
                                                           " does not apply to type ",
                                                           RegistryTypeName(stored_type)));
         }
@@ -203,7 +203,7 @@ absl::StatusOr<ConfigUpdatePaths> ResolveConfigMask(const FieldMask& mask,
   if (settings_touched && in.settings_type != RegistryType::kUnspecified &&
       in.settings_type != stored_type) {
     return absl::InvalidArgumentError(
-        internal::Cat("registry_config.", SettingsFieldName(in.settings_type),
+        Cat("registry_config.", SettingsFieldName(in.settings_type),
                       ": does not match type ", RegistryTypeName(stored_type)));
   }
   return p;
@@ -215,11 +215,11 @@ RegistryService::RegistryService(storage::RegistryStore& store, const crypto::Ae
                                  const Clock& clock)
     : store_(store), aead_(aead), clock_(clock) {}
 
-std::string RegistryService::EtagOf(int64_t version) { return internal::Cat("\"", version, "\""); }
+std::string RegistryService::EtagOf(int64_t version) { return Cat("\"", version, "\""); }
 
 absl::StatusOr<int64_t> RegistryService::ParseEtag(std::string_view etag, std::string_view field) {
   if (etag.empty()) return 0;
-  const absl::Status malformed = absl::InvalidArgumentError(internal::Cat(field, ": malformed"));
+  const absl::Status malformed = absl::InvalidArgumentError(Cat(field, ": malformed"));
   if (etag.size() < 3 || etag.size() > 21 || etag.front() != '"' || etag.back() != '"') {
     return malformed;
   }
@@ -228,13 +228,13 @@ absl::StatusOr<int64_t> RegistryService::ParseEtag(std::string_view etag, std::s
     if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return malformed;
   }
   int64_t version = 0;
-  if (!absl::SimpleAtoi(internal::ToAbsl(digits), &version) || version < 1) return malformed;
+  if (!absl::SimpleAtoi(ToAbsl(digits), &version) || version < 1) return malformed;
   return version;
 }
 
 std::string RegistryService::SecretAssociatedData(std::string_view workspace_id,
                                                   std::string_view registry_id) {
-  return internal::Cat("registryauth/v1/", FormatRegistryConfigName(workspace_id, registry_id),
+  return Cat("registryauth/v1/", FormatRegistryConfigName(workspace_id, registry_id),
                        "#secret");
 }
 
@@ -247,7 +247,7 @@ absl::StatusOr<Workspace> RegistryService::CreateWorkspace(std::string_view work
   // The token realm reads `pull+...` and `build+...` as pull tokens and workspace credentials,
   // so service accounts of such workspaces (`<workspace>+<id>`) could never log in.
   if (workspace_id == "pull" || workspace_id == "build") {
-    return absl::InvalidArgumentError(internal::Cat(
+    return absl::InvalidArgumentError(Cat(
         "workspace_id: \"", workspace_id, "\" is reserved (token realm user names)"));
   }
   // A workspace's repositories are `<workspace>/...`. Docker reads a first component that is
@@ -255,7 +255,7 @@ absl::StatusOr<Workspace> RegistryService::CreateWorkspace(std::string_view work
   // `docker pull localhost/web` would go to the client's own machine, and a name such as
   // `localhost/acme/web` reads like acme's repository on another registry (issue 15).
   if (workspace_id == "localhost") {
-    return absl::InvalidArgumentError(internal::Cat(
+    return absl::InvalidArgumentError(Cat(
         "workspace_id: \"", workspace_id,
         "\" is reserved (a registry client reads it as a host name)"));
   }
@@ -279,7 +279,7 @@ absl::StatusOr<Workspace> RegistryService::CreateWorkspace(std::string_view work
 absl::StatusOr<ListResult<Workspace>> RegistryService::ListWorkspacesOfUser(
     std::string_view user_id, int page_size, std::string_view page_token) {
   // The token is bound to the user, so it cannot page through another user's list.
-  const std::string collection = internal::Cat("users/", user_id, "/workspaces");
+  const std::string collection = Cat("users/", user_id, "/workspaces");
   ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
   ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
   ASSIGN_OR_RETURN(Page<Workspace> page,
@@ -338,12 +338,12 @@ absl::Status RegistryService::CheckAppRegistryConfig(std::string_view workspace_
   constexpr std::string_view kField = "app.registry_config";
   ASSIGN_OR_RETURN(RegistryConfigName rc, ParseRegistryConfigName(registry_config_name, kField));
   if (rc.workspace_id != workspace_id) {
-    return absl::InvalidArgumentError(internal::Cat(kField, ": must be a registry config of ",
+    return absl::InvalidArgumentError(Cat(kField, ": must be a registry config of ",
                                                     FormatWorkspaceName(workspace_id)));
   }
   absl::StatusOr<RegistryConfig> found = store_.GetRegistryConfig(rc.workspace_id, rc.registry_id);
   if (absl::IsNotFound(found.status())) {
-    return absl::NotFoundError(internal::Cat(
+    return absl::NotFoundError(Cat(
         kField, ": ", FormatRegistryConfigName(rc.workspace_id, rc.registry_id), " not found"));
   }
   RETURN_IF_ERROR(found.status());
@@ -379,7 +379,7 @@ absl::StatusOr<ListResult<App>> RegistryService::ListApps(std::string_view paren
                                                           std::string_view page_token) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
   ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
-  const std::string collection = internal::Cat(FormatWorkspaceName(ws), "/apps");
+  const std::string collection = Cat(FormatWorkspaceName(ws), "/apps");
   ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
   ASSIGN_OR_RETURN(Page<App> page, Annotate(store_.ListApps(ws, ListOptions{size, after}),
                                             FormatWorkspaceName(ws)));
@@ -481,7 +481,7 @@ absl::StatusOr<ListResult<RegistryConfig>> RegistryService::ListRegistryConfigs(
     std::string_view parent, int page_size, std::string_view page_token) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
   ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
-  const std::string collection = internal::Cat(FormatWorkspaceName(ws), "/registries");
+  const std::string collection = Cat(FormatWorkspaceName(ws), "/registries");
   ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
   ASSIGN_OR_RETURN(
       Page<RegistryConfig> page,
@@ -550,7 +550,7 @@ absl::Status RegistryService::DeleteRegistryConfig(std::string_view name, std::s
                                               FormatWorkspaceName(n.workspace_id)));
     for (const App& app : page.items) {
       if (app.registry_config_id == n.registry_id) {
-        return absl::FailedPreconditionError(internal::Cat(
+        return absl::FailedPreconditionError(Cat(
             FormatRegistryConfigName(n.workspace_id, n.registry_id), ": still used by ",
             FormatAppName(n.workspace_id, app.id),
             "; point the app at another registry config first"));
@@ -565,7 +565,7 @@ absl::Status RegistryService::DeleteRegistryConfig(std::string_view name, std::s
 
 absl::StatusOr<SecretString> RegistryService::DecryptSecret(const RegistryConfig& config) const {
   if (config.secret_ciphertext.empty()) {
-    return absl::FailedPreconditionError(internal::Cat(
+    return absl::FailedPreconditionError(Cat(
         FormatRegistryConfigName(config.workspace_id, config.id), ": no secret stored"));
   }
   absl::StatusOr<SecretString> plain =

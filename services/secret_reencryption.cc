@@ -14,7 +14,7 @@
 #include "model/model.h"
 #include "services/names.h"
 #include "services/registry_service.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {
@@ -31,9 +31,9 @@ std::string WhyNotDecrypted(const crypto::KeyRing& ring, const std::string& ciph
   if (id == 0) return "not a key-ring ciphertext";
   const std::vector<uint32_t> ids = ring.key_ids();
   if (std::find(ids.begin(), ids.end(), id) == ids.end()) {
-    return internal::Cat("key ", id, " is not in the key ring");
+    return Cat("key ", id, " is not in the key ring");
   }
-  return internal::Cat("does not decrypt with key ", id);
+  return Cat("does not decrypt with key ", id);
 }
 
 struct Skipped {
@@ -115,14 +115,14 @@ ReencryptionReport ReencryptSecrets(storage::RegistryStore& store, const crypto:
         return stop(absl::OkStatus());
       }
       // A whole batch of rows already known not to decrypt, and the store returns no more.
-      return stop(absl::FailedPreconditionError(internal::Cat(
+      return stop(absl::FailedPreconditionError(Cat(
           "more than ", kStoreMaxLimit - batch_size,
           " secrets do not decrypt, too many to page past; fix or delete them (see the list), "
           "or use a smaller batch size")));
     }
     fruitless = (rewritten_here == 0 && raced_here == fresh) ? fruitless + 1 : 0;
     if (fruitless >= kMaxFruitlessBatches) {
-      return stop(absl::AbortedError(internal::Cat(
+      return stop(absl::AbortedError(Cat(
           kMaxFruitlessBatches,
           " batches in a row lost every swap: secrets keep being rewritten under an old key. "
           "Make sure every replica runs with the new primary (reload), then run again")));

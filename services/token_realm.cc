@@ -25,7 +25,7 @@
 #include "services/names.h"
 #include "services/page_token.h"
 #include "services/registry_service.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services {
 
@@ -79,14 +79,10 @@ absl::StatusOr<std::string> RandomBase64Url(size_t bytes) {
   return crypto::Base64UrlEncode(raw.view());
 }
 
-bool HasPrefix(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // What the keyed hash of a workspace credential covers: its id, workspace and expiry.
 std::string WorkspaceCredentialMessage(std::string_view id, std::string_view workspace_id,
                                        int64_t expire_unix) {
-  return internal::Cat("registry-auth workspace credential v1\n", id, "\n", workspace_id, "\n",
+  return Cat("registry-auth workspace credential v1\n", id, "\n", workspace_id, "\n",
                        expire_unix);
 }
 
@@ -98,11 +94,11 @@ struct WorkspaceSecret {
   crypto::SecretDigest digest;
 };
 std::optional<WorkspaceSecret> ParseWorkspaceSecret(std::string_view secret) {
-  if (secret.size() > kMaxWorkspaceSecret || !HasPrefix(secret, kWorkspaceSecretPrefix)) {
+  if (secret.size() > kMaxWorkspaceSecret || !StartsWith(secret, kWorkspaceSecretPrefix)) {
     return std::nullopt;
   }
   std::vector<absl::string_view> parts =
-      absl::StrSplit(internal::ToAbsl(secret.substr(sizeof(kWorkspaceSecretPrefix) - 1)), '.');
+      absl::StrSplit(ToAbsl(secret.substr(sizeof(kWorkspaceSecretPrefix) - 1)), '.');
   if (parts.size() != 4) return std::nullopt;
   auto all_digits = [](absl::string_view v) {
     return !v.empty() && v.size() <= 18 &&
@@ -131,7 +127,7 @@ std::optional<WorkspaceSecret> ParseWorkspaceSecret(std::string_view secret) {
 // checked before it is used: this runs on anything an anonymous client sends.)
 std::string_view RefreshTokenId(std::string_view text) {
   constexpr size_t kPrefixLen = sizeof(kRefreshTokenPrefix) - 1;
-  if (!HasPrefix(text, kRefreshTokenPrefix)) return {};
+  if (!StartsWith(text, kRefreshTokenPrefix)) return {};
   const size_t dot = text.find('.', kPrefixLen);
   if (dot == std::string_view::npos) return {};
   return text.substr(kPrefixLen, dot - kPrefixLen);
@@ -151,7 +147,7 @@ bool IsTokenId(std::string_view id) {
 absl::StatusOr<std::pair<std::string, std::string>> ParseTokenName(std::string_view name,
                                                                    std::string_view collection,
                                                                    std::string_view field) {
-  const absl::Status bad = absl::InvalidArgumentError(internal::Cat(
+  const absl::Status bad = absl::InvalidArgumentError(Cat(
       field, ": must be workspaces/{workspace}/", collection, "/{token}, got ", QuoteInput(name)));
   constexpr std::string_view kPrefix = "workspaces/";
   if (name.substr(0, kPrefix.size()) != kPrefix) return bad;
@@ -171,7 +167,7 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseTokenName(std::string_v
 absl::StatusOr<std::pair<std::string, std::string>> ParseServiceAccountName(
     std::string_view name, std::string_view field) {
   const absl::Status bad = absl::InvalidArgumentError(
-      internal::Cat(field, ": must be workspaces/{workspace}/serviceAccounts/{service_account}, got ",
+      Cat(field, ": must be workspaces/{workspace}/serviceAccounts/{service_account}, got ",
                     QuoteInput(name)));
   constexpr std::string_view kPrefix = "workspaces/";
   constexpr std::string_view kMiddle = "/serviceAccounts/";
@@ -186,18 +182,18 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseServiceAccountName(
 }
 
 absl::Status NotFound(std::string_view name) {
-  return absl::NotFoundError(internal::Cat(name, ": not found"));
+  return absl::NotFoundError(Cat(name, ": not found"));
 }
 
 // Store errors of one named resource in the API's words.
 absl::Status MapStoreError(const absl::Status& status, std::string_view name) {
   if (absl::IsNotFound(status)) return NotFound(name);
   if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(internal::Cat(name, ": already exists"));
+    return absl::AlreadyExistsError(Cat(name, ": already exists"));
   }
   if (absl::IsAborted(status)) {
     return absl::AbortedError(
-        internal::Cat(name, ": etag does not match the current version; read it again"));
+        Cat(name, ": etag does not match the current version; read it again"));
   }
   return status;
 }
@@ -256,18 +252,18 @@ std::vector<realm::Grant> ToRealmGrants(const std::vector<RepositoryGrant>& gran
 // counts as its IPv4 address. Anything that is not an IP literal is kept as it is (bounded).
 std::string AddressKey(std::string_view peer) {
   std::string_view addr = peer;
-  if (HasPrefix(addr, "http:")) {
+  if (StartsWith(addr, "http:")) {
     addr = addr.substr(5);
-  } else if (HasPrefix(addr, "ipv4:")) {
+  } else if (StartsWith(addr, "ipv4:")) {
     addr = addr.substr(5);
     if (size_t colon = addr.rfind(':'); colon != std::string_view::npos) {
       addr = addr.substr(0, colon);
     }
-  } else if (HasPrefix(addr, "ipv6:")) {
+  } else if (StartsWith(addr, "ipv6:")) {
     addr = addr.substr(5);
-    if (size_t close = addr.rfind(']'); HasPrefix(addr, "[") && close != std::string_view::npos) {
+    if (size_t close = addr.rfind(']'); StartsWith(addr, "[") && close != std::string_view::npos) {
       addr = addr.substr(1, close - 1);
-    } else if (HasPrefix(addr, "%5B") || HasPrefix(addr, "%5b")) {
+    } else if (StartsWith(addr, "%5B") || StartsWith(addr, "%5b")) {
       // gRPC >= 1.47 writes its peer as a URI with the brackets percent-encoded
       // (`ipv6:%5B2001:db8::1%5D:5678`). Without this the key would keep the source port: one
       // key per TCP connection, and reconnecting would escape the block.
@@ -287,16 +283,16 @@ std::string AddressKey(std::string_view peer) {
     if (IN6_IS_ADDR_V4MAPPED(&v6)) {
       char v4[INET_ADDRSTRLEN] = {};
       if (inet_ntop(AF_INET, &v6.s6_addr[12], v4, sizeof(v4)) != nullptr) {
-        return internal::Cat("addr:", v4);
+        return Cat("addr:", v4);
       }
     }
     std::fill(std::begin(v6.s6_addr) + 8, std::end(v6.s6_addr), 0);
     char text[INET6_ADDRSTRLEN] = {};
     if (inet_ntop(AF_INET6, &v6, text, sizeof(text)) != nullptr) {
-      return internal::Cat("addr:", text, "/64");
+      return Cat("addr:", text, "/64");
     }
   }
-  return internal::Cat("addr:", addr);
+  return Cat("addr:", addr);
 }
 
 // The throttle key of one account as tried from one client address (`account:<user>@<ip>`):
@@ -304,8 +300,8 @@ std::string AddressKey(std::string_view peer) {
 // that holds the right secret.
 std::string AccountAddressKey(std::string_view username, std::string_view address_key) {
   std::string_view addr = address_key;
-  if (HasPrefix(addr, "addr:")) addr = addr.substr(5);
-  return internal::Cat("account:", username, "@", addr);
+  if (StartsWith(addr, "addr:")) addr = addr.substr(5);
+  return Cat("account:", username, "@", addr);
 }
 
 // An address may try several accounts (a build host with a few service accounts, a NAT in
@@ -369,21 +365,21 @@ absl::Status TokenRealm::ValidateOptions(const TokenRealmOptions& o) {
 
 std::string TokenRealm::FormatServiceAccountName(std::string_view workspace_id,
                                                  std::string_view id) {
-  return internal::Cat("workspaces/", workspace_id, "/serviceAccounts/", id);
+  return Cat("workspaces/", workspace_id, "/serviceAccounts/", id);
 }
 
 std::string TokenRealm::FormatPullTokenName(std::string_view workspace_id, std::string_view id) {
-  return internal::Cat("workspaces/", workspace_id, "/pullTokens/", id);
+  return Cat("workspaces/", workspace_id, "/pullTokens/", id);
 }
 
 std::string TokenRealm::FormatRefreshTokenName(std::string_view workspace_id,
                                                std::string_view id) {
-  return internal::Cat("workspaces/", workspace_id, "/refreshTokens/", id);
+  return Cat("workspaces/", workspace_id, "/refreshTokens/", id);
 }
 
 std::string TokenRealm::ServiceAccountUsername(std::string_view workspace_id,
                                                std::string_view id) {
-  return internal::Cat(workspace_id, "+", id);
+  return Cat(workspace_id, "+", id);
 }
 
 // ---- The realm -----------------------------------------------------------------------------
@@ -391,7 +387,7 @@ std::string TokenRealm::ServiceAccountUsername(std::string_view workspace_id,
 absl::StatusOr<SecretString> TokenRealm::NewSecret(std::string_view prefix,
                                                    SecretHash* hash) const {
   ASSIGN_OR_RETURN(std::string random, RandomBase64Url(kSecretBytes));
-  SecretString secret(internal::Cat(prefix, random));
+  SecretString secret(Cat(prefix, random));
   WipeString(random);
   ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(secret.view()));
   *hash = {std::move(digest.digest), digest.key_id};
@@ -468,7 +464,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
     std::string_view username, const std::string_view* password, absl::Time now) {
   // With a password, its prefix must fit the kind of user name before anything is looked up.
   auto has_prefix = [&](std::string_view prefix) {
-    return password == nullptr || HasPrefix(*password, prefix);
+    return password == nullptr || StartsWith(*password, prefix);
   };
   auto secret_matches = [&](const SecretHash& hash) {
     return password == nullptr || hasher_.Verify(*password, {hash.key_id, hash.digest});
@@ -476,7 +472,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
   Principal p;
   p.subject = std::string(username);
 
-  if (HasPrefix(username, kPullUserPrefix)) {
+  if (StartsWith(username, kPullUserPrefix)) {
     const std::string_view id = username.substr(sizeof(kPullUserPrefix) - 1);
     if (!IsTokenId(id) || !has_prefix(kPullTokenSecretPrefix)) return InvalidCredentials();
     absl::StatusOr<PullToken> token = CachedPullToken(id);
@@ -491,7 +487,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
     return p;
   }
 
-  if (HasPrefix(username, kWorkspaceUserPrefix)) {
+  if (StartsWith(username, kWorkspaceUserPrefix)) {
     // Stateless, so only a login with the password itself proves it: never a refresh subject.
     const std::string_view id = username.substr(sizeof(kWorkspaceUserPrefix) - 1);
     if (password == nullptr || !IsTokenId(id)) return InvalidCredentials();
@@ -505,7 +501,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
       return InvalidCredentials();
     }
     p.workspace_id = secret->workspace_id;
-    p.grants.push_back({internal::Cat(secret->workspace_id, "/*"), {"pull", "push"}});
+    p.grants.push_back({Cat(secret->workspace_id, "/*"), {"pull", "push"}});
     return p;
   }
 
@@ -615,7 +611,7 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
 
 absl::StatusOr<bool> TokenRealm::IsPublicApp(std::string_view workspace_id,
                                              std::string_view app_id, int* lookups_left) {
-  const std::string key = internal::Cat(workspace_id, "/", app_id);
+  const std::string key = Cat(workspace_id, "/", app_id);
   if (std::optional<bool> cached = public_app_cache_.Get(key)) return *cached;
   // Past the request's share of database lookups the answer is "not public": the token then
   // carries less, which is not an error (the registry refuses the rest).
@@ -664,7 +660,7 @@ absl::StatusOr<SecretString> TokenRealm::NewRefreshToken(const Principal& princi
   ASSIGN_OR_RETURN(std::string id, RandomBase64Url(kTokenIdBytes));
   RefreshToken stored;
   ASSIGN_OR_RETURN(SecretString token,
-                   NewSecret(internal::Cat(kRefreshTokenPrefix, id, "."), &stored.secret_hash));
+                   NewSecret(Cat(kRefreshTokenPrefix, id, "."), &stored.secret_hash));
   stored.id = id;
   stored.subject = principal.subject;
   stored.service = request.service;
@@ -688,9 +684,9 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueToken(const RequestContext& ctx,
       kind = M::PrincipalKind::kRefreshToken;
     } else if (user.empty()) {
       kind = M::PrincipalKind::kAnonymous;
-    } else if (HasPrefix(user, kPullUserPrefix)) {
+    } else if (StartsWith(user, kPullUserPrefix)) {
       kind = M::PrincipalKind::kPullToken;
-    } else if (HasPrefix(user, kWorkspaceUserPrefix)) {
+    } else if (StartsWith(user, kWorkspaceUserPrefix)) {
       kind = M::PrincipalKind::kWorkspaceCredential;
     } else if (user.find('+') != std::string_view::npos) {
       kind = M::PrincipalKind::kServiceAccount;
@@ -736,8 +732,8 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueTokenUnmetered(const RequestContext
   // Pull-token subjects ("pull+<id>") cannot be configured there: the set names accounts.
   const bool may_list_catalog =
       !principal->subject.empty() &&
-      !HasPrefix(principal->subject, kPullUserPrefix) &&
-      !HasPrefix(principal->subject, kWorkspaceUserPrefix) &&
+      !StartsWith(principal->subject, kPullUserPrefix) &&
+      !StartsWith(principal->subject, kWorkspaceUserPrefix) &&
       options_.catalog_accounts.count(principal->subject) > 0;
   ASSIGN_OR_RETURN(std::vector<realm::Grant> grants,
                    WithPublicPulls(requested, std::move(principal->grants)));
@@ -769,7 +765,7 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueTokenUnmetered(const RequestContext
   if (request.grant_type == TokenGrantType::kRefreshToken) {
     out.refresh_token = request.refresh_token;
   } else if (request.offline && !principal->subject.empty() &&
-             !HasPrefix(principal->subject, kWorkspaceUserPrefix)) {
+             !StartsWith(principal->subject, kWorkspaceUserPrefix)) {
     // (A workspace credential gets none: it could not be checked again, and the client keeps
     // using its password, which is what clients do without a refresh token.)
     ASSIGN_OR_RETURN(out.refresh_token, NewRefreshToken(*principal, request, now));
@@ -781,7 +777,7 @@ absl::StatusOr<IssuedToken> TokenRealm::IssueTokenUnmetered(const RequestContext
 
 bool TokenRealm::ServesRegistry(std::string_view registry_host) const {
   return !options_.service.empty() && signer_ != nullptr && !options_.registry_host.empty() &&
-         absl::EqualsIgnoreCase(internal::ToAbsl(registry_host), options_.registry_host);
+         absl::EqualsIgnoreCase(ToAbsl(registry_host), options_.registry_host);
 }
 
 absl::StatusOr<Credentials> TokenRealm::MintWorkspaceCredential(std::string_view workspace_id) {
@@ -793,12 +789,12 @@ absl::StatusOr<Credentials> TokenRealm::MintWorkspaceCredential(std::string_view
   const absl::Time expiry = absl::FromUnixSeconds(expire_unix);
   ASSIGN_OR_RETURN(crypto::SecretDigest digest,
                    hasher_.Hash(WorkspaceCredentialMessage(id, workspace_id, expire_unix)));
-  std::string secret = internal::Cat(kWorkspaceSecretPrefix, workspace_id, ".", expire_unix, ".",
+  std::string secret = Cat(kWorkspaceSecretPrefix, workspace_id, ".", expire_unix, ".",
                                      digest.key_id, ".", crypto::Base64UrlEncode(digest.digest));
   Credentials c;
   c.type = RegistryType::kDistribution;
   c.registry_host = options_.registry_host;
-  c.username = internal::Cat(kWorkspaceUserPrefix, id);
+  c.username = Cat(kWorkspaceUserPrefix, id);
   c.secret = SecretString(secret);
   WipeString(secret);
   WipeString(digest.digest);
@@ -833,13 +829,13 @@ absl::StatusOr<MintedPullToken> TokenRealm::MintPullToken(const RequestContext& 
     t.id = id;
     t.workspace_id = n.workspace_id;
     t.app_id = n.app_id;
-    t.repository = internal::Cat(n.workspace_id, "/", n.app_id);
+    t.repository = Cat(n.workspace_id, "/", n.app_id);
     t.created_by = ctx.caller.identity;
     t.create_time = now;
     // Whole seconds, so what the API reports is exactly what the store keeps.
     t.expire_time = absl::FromUnixSeconds(UnixSeconds(now + ttl));
     RETURN_IF_ERROR(tokens_.CreatePullToken(t));
-    out.username = internal::Cat(kPullUserPrefix, id);
+    out.username = Cat(kPullUserPrefix, id);
     out.registry = options_.registry_host;
     return absl::OkStatus();
   }();
@@ -898,7 +894,7 @@ absl::StatusOr<std::vector<PullToken>> TokenRealm::ListPullTokens(const RequestC
   } else {
     absl::StatusOr<std::string> w = ParseWorkspaceName(parent, "parent");
     if (!w.ok()) {
-      return absl::InvalidArgumentError(internal::Cat(
+      return absl::InvalidArgumentError(Cat(
           "parent: must be workspaces/{workspace} or workspaces/{workspace}/apps/{app}, got ",
           QuoteInput(parent)));
     }
@@ -964,7 +960,7 @@ absl::StatusOr<ListResult<ServiceAccount>> TokenRealm::ListServiceAccounts(
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
   RETURN_IF_ERROR(authz_.Check(ctx, Operation::kRead, ws));
   ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
-  const std::string collection = internal::Cat(FormatWorkspaceName(ws), "/serviceAccounts");
+  const std::string collection = Cat(FormatWorkspaceName(ws), "/serviceAccounts");
   ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
   absl::StatusOr<Page<ServiceAccount>> page =
       tokens_.ListServiceAccounts(ws, ListOptions{size, after});
@@ -993,7 +989,7 @@ absl::StatusOr<ServiceAccount> TokenRealm::UpdateServiceAccount(const RequestCon
     for (const std::string& p : paths) {
       if (p != "*" && kKnown.count(p) == 0) {
         return absl::InvalidArgumentError(
-            internal::Cat("update_mask: unknown path ", QuoteInput(p)));
+            Cat("update_mask: unknown path ", QuoteInput(p)));
       }
     }
     if (paths.empty()) {

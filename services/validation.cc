@@ -14,7 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "crypto/jws.h"
 #include "services/names.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {
@@ -22,15 +22,9 @@ namespace {
 constexpr std::string_view kEllipsis = "\xE2\x80\xA6";  // U+2026
 
 absl::Status Invalid(std::string_view field, std::string_view what) {
-  return absl::InvalidArgumentError(internal::Cat(field, ": ", what));
+  return absl::InvalidArgumentError(Cat(field, ": ", what));
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
 bool Contains(std::string_view s, std::string_view needle) {
   return s.find(needle) != std::string_view::npos;
 }
@@ -56,8 +50,8 @@ bool IsDnsLabel(std::string_view label, bool allow_upper) {
 
 bool IsDnsName(std::string_view host, bool allow_upper) {
   if (host.empty() || host.size() > 253) return false;
-  for (absl::string_view label : absl::StrSplit(internal::ToAbsl(host), '.')) {
-    if (!IsDnsLabel(internal::ToStd(label), allow_upper)) return false;
+  for (absl::string_view label : absl::StrSplit(ToAbsl(host), '.')) {
+    if (!IsDnsLabel(ToStd(label), allow_upper)) return false;
   }
   return true;
 }
@@ -102,7 +96,7 @@ bool NextCodePoint(std::string_view s, std::size_t* i, uint32_t* cp) {
 
 bool IsLoopbackHost(std::string_view host, bool bracketed) {
   if (bracketed) return host == "::1";
-  if (absl::EqualsIgnoreCase(internal::ToAbsl(host), "localhost")) return true;
+  if (absl::EqualsIgnoreCase(ToAbsl(host), "localhost")) return true;
   std::array<unsigned char, 4> addr{};
   std::string h(host);
   return inet_pton(AF_INET, h.c_str(), addr.data()) == 1 && addr[0] == 127;
@@ -140,7 +134,7 @@ bool IsNamespaceComponent(std::string_view c) {
 absl::Status CheckNoStrayFields(const RegistryConfigInput& in) {
   RegistryType t = in.type;
   auto stray = [&](std::string_view name) {
-    return absl::InvalidArgumentError(internal::Cat("registry_config: field ", name,
+    return absl::InvalidArgumentError(Cat("registry_config: field ", name,
                                                     " is not used by type ", RegistryTypeName(t)));
   };
   if (t != RegistryType::kGhcr && !in.owner.empty()) return stray("owner");
@@ -204,7 +198,7 @@ std::string_view SettingsFieldName(RegistryType type) {
 
 absl::Status ValidateDisplayName(std::string_view display_name, std::string_view field) {
   if (display_name.size() > kMaxDisplayNameBytes) {
-    return Invalid(field, internal::Cat("at most ", kMaxDisplayNameBytes, " bytes"));
+    return Invalid(field, Cat("at most ", kMaxDisplayNameBytes, " bytes"));
   }
   std::size_t i = 0;
   while (i < display_name.size()) {
@@ -225,7 +219,7 @@ absl::Status ValidateGhcrOwner(std::string_view owner, std::string_view field) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') ok = false;
   }
   if (ok) return absl::OkStatus();
-  return Invalid(field, internal::Cat("must be a GitHub user or organisation name (1 to 39 "
+  return Invalid(field, Cat("must be a GitHub user or organisation name (1 to 39 "
                                       "letters, digits and single hyphens, not at either end), "
                                       "got ",
                                       QuoteInput(owner)));
@@ -248,7 +242,7 @@ absl::Status ValidateAcrLoginServer(std::string_view login_server, std::string_v
     }
   }
   if (!suffix_ok || !IsDnsName(login_server, /*allow_upper=*/false)) {
-    return Invalid(field, internal::Cat("must be a lower-case host name ending in .azurecr.io, "
+    return Invalid(field, Cat("must be a lower-case host name ending in .azurecr.io, "
                                         ".azurecr.cn or .azurecr.us, got ",
                                         QuoteInput(login_server)));
   }
@@ -268,7 +262,7 @@ absl::Status ValidateRegistryUrl(std::string_view url, std::string_view field) {
   // The URL is never quoted back: it might carry a password as user info.
   if (url.empty()) return Invalid(field, "required");
   if (url.size() > kMaxUrlBytes) {
-    return Invalid(field, internal::Cat("at most ", kMaxUrlBytes, " bytes"));
+    return Invalid(field, Cat("at most ", kMaxUrlBytes, " bytes"));
   }
   bool https = StartsWith(url, "https://");
   bool http = StartsWith(url, "http://");
@@ -343,11 +337,11 @@ absl::Status ValidateRegistryUrl(std::string_view url, std::string_view field) {
 absl::Status ValidateRepositoryNamespace(std::string_view ns, std::string_view field) {
   if (ns.empty()) return Invalid(field, "required for type DISTRIBUTION");
   if (ns.size() > kMaxRepositoryNamespaceBytes) {
-    return Invalid(field, internal::Cat("at most ", kMaxRepositoryNamespaceBytes, " bytes"));
+    return Invalid(field, Cat("at most ", kMaxRepositoryNamespaceBytes, " bytes"));
   }
-  for (absl::string_view component : absl::StrSplit(internal::ToAbsl(ns), '/')) {
-    if (!IsNamespaceComponent(internal::ToStd(component))) {
-      return Invalid(field, internal::Cat("must be Docker repository path components "
+  for (absl::string_view component : absl::StrSplit(ToAbsl(ns), '/')) {
+    if (!IsNamespaceComponent(ToStd(component))) {
+      return Invalid(field, Cat("must be Docker repository path components "
                                           "([a-z0-9] separated by '.', '_', '__' or '-') "
                                           "joined by '/', got ",
                                           QuoteInput(ns)));
@@ -360,7 +354,7 @@ absl::Status ValidateSecretFormat(std::string_view secret, std::string_view fiel
   // Never quote the secret, nor say where it went wrong.
   if (secret.empty()) return Invalid(field, "required");
   if (secret.size() > kMaxSecretBytes) {
-    return Invalid(field, internal::Cat("at most ", kMaxSecretBytes, " bytes"));
+    return Invalid(field, Cat("at most ", kMaxSecretBytes, " bytes"));
   }
   for (char c : secret) {
     if (!IsPrintableNoSpace(c)) {
@@ -382,7 +376,7 @@ absl::Status ValidateGitHubAppId(std::string_view app_id, std::string_view field
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.') client_id = false;
   }
   if (numeric || client_id) return absl::OkStatus();
-  return Invalid(field, internal::Cat("must be the GitHub App's numeric id (e.g. 123456) or its "
+  return Invalid(field, Cat("must be the GitHub App's numeric id (e.g. 123456) or its "
                                       "client id (e.g. Iv23liAbCdEf12345678), got ",
                                       QuoteInput(app_id)));
 }
@@ -396,7 +390,7 @@ absl::Status ValidateInstallationId(int64_t installation_id, std::string_view fi
 absl::Status ValidateAppRepositories(const std::vector<std::string>& repositories,
                                      std::string_view field) {
   if (repositories.size() > kMaxAppRepositories) {
-    return Invalid(field, internal::Cat("at most ", kMaxAppRepositories, " repositories"));
+    return Invalid(field, Cat("at most ", kMaxAppRepositories, " repositories"));
   }
   std::vector<std::string> seen;
   seen.reserve(repositories.size());
@@ -409,7 +403,7 @@ absl::Status ValidateAppRepositories(const std::vector<std::string>& repositorie
       }
     }
     if (!ok) {
-      return Invalid(field, internal::Cat("must be repository names without the owner (1 to "
+      return Invalid(field, Cat("must be repository names without the owner (1 to "
                                           "100 letters, digits, '.', '_' or '-'), got ",
                                           QuoteInput(r)));
     }
@@ -418,7 +412,7 @@ absl::Status ValidateAppRepositories(const std::vector<std::string>& repositorie
   std::sort(seen.begin(), seen.end());
   auto dup = std::adjacent_find(seen.begin(), seen.end());
   if (dup != seen.end()) {
-    return Invalid(field, internal::Cat("repository ", QuoteInput(*dup), " is listed twice"));
+    return Invalid(field, Cat("repository ", QuoteInput(*dup), " is listed twice"));
   }
   return absl::OkStatus();
 }
@@ -427,7 +421,7 @@ absl::Status ValidateAppPermissions(
     const std::vector<std::pair<std::string, std::string>>& permissions,
     std::string_view field) {
   if (permissions.size() > kMaxAppPermissions) {
-    return Invalid(field, internal::Cat("at most ", kMaxAppPermissions, " permissions"));
+    return Invalid(field, Cat("at most ", kMaxAppPermissions, " permissions"));
   }
   std::vector<std::string_view> names;
   for (const auto& [name, level] : permissions) {
@@ -436,20 +430,20 @@ absl::Status ValidateAppPermissions(
       if (!IsLowerAlnum(c) && c != '_') ok = false;
     }
     if (!ok) {
-      return Invalid(field, internal::Cat("permission names are GitHub App permissions in "
+      return Invalid(field, Cat("permission names are GitHub App permissions in "
                                           "lower_snake_case (e.g. contents, pull_requests), got ",
                                           QuoteInput(name)));
     }
     if (level != "read" && level != "write" && level != "admin") {
-      return Invalid(internal::Cat(field, "[", name, "]"),
-                     internal::Cat("must be read, write or admin, got ", QuoteInput(level)));
+      return Invalid(Cat(field, "[", name, "]"),
+                     Cat("must be read, write or admin, got ", QuoteInput(level)));
     }
     names.push_back(name);
   }
   std::sort(names.begin(), names.end());
   auto dup = std::adjacent_find(names.begin(), names.end());
   if (dup != names.end()) {
-    return Invalid(field, internal::Cat("permission ", QuoteInput(*dup), " is given twice"));
+    return Invalid(field, Cat("permission ", QuoteInput(*dup), " is given twice"));
   }
   return absl::OkStatus();
 }
@@ -460,7 +454,7 @@ absl::Status ValidateSecret(RegistryType type, const SecretString& secret,
   // Never quote the key, nor say where it went wrong.
   if (secret.empty()) return Invalid(field, "required");
   if (secret.size() > kMaxGitHubAppKeyBytes) {
-    return Invalid(field, internal::Cat("at most ", kMaxGitHubAppKeyBytes, " bytes"));
+    return Invalid(field, Cat("at most ", kMaxGitHubAppKeyBytes, " bytes"));
   }
   const absl::Status not_a_key = Invalid(
       field, "must be the GitHub App's private key: an unencrypted RSA key in PEM (the .pem "
@@ -494,12 +488,12 @@ absl::Status ValidateRegistryConfigInput(const RegistryConfigInput& in,
   std::string_view settings = SettingsFieldName(in.type);
   if (settings.empty()) return Invalid("registry_config.type", "unknown value");
   if (in.settings_type == RegistryType::kUnspecified) {
-    return Invalid(internal::Cat("registry_config.", settings),
-                   internal::Cat("required for type ", RegistryTypeName(in.type)));
+    return Invalid(Cat("registry_config.", settings),
+                   Cat("required for type ", RegistryTypeName(in.type)));
   }
   if (in.settings_type != in.type) {
-    return Invalid(internal::Cat("registry_config.", SettingsFieldName(in.settings_type)),
-                   internal::Cat("does not match type ", RegistryTypeName(in.type)));
+    return Invalid(Cat("registry_config.", SettingsFieldName(in.settings_type)),
+                   Cat("does not match type ", RegistryTypeName(in.type)));
   }
   if (absl::Status s = ValidateDisplayName(in.display_name, "registry_config.display_name");
       !s.ok()) {
@@ -558,7 +552,7 @@ absl::Status ValidateRegistryConfigInput(const RegistryConfigInput& in,
     bool required = in.type != RegistryType::kDistribution;
     if (required && !secret_already_stored) {
       return Invalid("registry_config.secret",
-                     internal::Cat("required for type ", RegistryTypeName(in.type)));
+                     Cat("required for type ", RegistryTypeName(in.type)));
     }
     return absl::OkStatus();
   }
@@ -577,7 +571,7 @@ std::string SecretHint(std::string_view secret) {
       break;
     }
   }
-  return internal::Cat(prefix, kEllipsis, secret.substr(secret.size() - 4));
+  return Cat(prefix, kEllipsis, secret.substr(secret.size() - 4));
 }
 
 std::string SecretHint(RegistryType type, const SecretString& secret) {

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 #include "storage/store_internal.h"
 
 namespace registryauth::storage {
@@ -17,7 +18,6 @@ using internal::ChildNotFound;
 using internal::ConstraintError;
 using internal::EffectivePageSize;
 using internal::IsResourceId;
-using internal::Sv;
 using internal::TruncateToMicros;
 using internal::VersionMismatch;
 using internal::WorkspaceNotFound;
@@ -233,7 +233,7 @@ absl::Status InMemoryRegistryStore::DeleteWorkspace(std::string_view id,
   while (configs_end != configs_.end() && in_ws(configs_end->first)) ++configs_end;
   if (!force && (apps_begin != apps_end || configs_begin != configs_end)) {
     return absl::FailedPreconditionError(
-        absl::StrCat("workspace \"", Sv(id), "\" still has apps or registry configs"));
+        absl::StrCat("workspace \"", ToAbsl(id), "\" still has apps or registry configs"));
   }
   apps_.erase(apps_begin, apps_end);
   configs_.erase(configs_begin, configs_end);

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 #include "storage/store_internal.h"
 #include "storage/token_store_internal.h"
 
@@ -25,11 +26,11 @@ using internal::VersionMismatch;
 constexpr char kServiceAccount[] = "service account";
 
 absl::Status TokenNotFound(std::string_view kind) {
-  return absl::NotFoundError(absl::StrCat(internal::Sv(kind), " not found"));
+  return absl::NotFoundError(absl::StrCat(ToAbsl(kind), " not found"));
 }
 
 absl::Status TokenExists(std::string_view kind) {
-  return absl::AlreadyExistsError(absl::StrCat(internal::Sv(kind), " already exists"));
+  return absl::AlreadyExistsError(absl::StrCat(ToAbsl(kind), " already exists"));
 }
 
 void NormalizeTimes(ServiceAccount& a) {

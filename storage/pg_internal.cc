@@ -1,11 +1,12 @@
 #include "storage/pg_internal.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 
 namespace registryauth::storage::internal {
 
 std::string Micros(std::string_view column) {
-  const absl::string_view c = Sv(column);
+  const absl::string_view c = ToAbsl(column);
   return absl::StrCat("CASE WHEN ", c, " IS NULL THEN NULL WHEN isfinite(", c,
                       ") THEN (extract(epoch FROM ", c,
                       ") * 1000000)::bigint WHEN ", c, " < 'epoch' THEN '", kMicrosPast,

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/strings.h"
 #include "pqxx/binarystring"
 #include "pqxx/nontransaction"
 #include "pqxx/prepared_statement"
@@ -31,7 +32,6 @@ using internal::Micros;
 using internal::MissOrStale;
 using internal::PageFromResult;
 using internal::Statement;
-using internal::Sv;
 using internal::TimeFromField;
 using internal::TimeParam;
 using internal::VersionMismatch;
@@ -42,7 +42,7 @@ using internal::WorkspaceNotFound;
 
 // `table` qualifies the columns for joins ("w." or "").
 std::string WorkspaceColumns(std::string_view table = "") {
-  const absl::string_view t = Sv(table);
+  const absl::string_view t = ToAbsl(table);
   return absl::StrCat(t, "id, ", t, "display_name, ", Micros(absl::StrCat(t, "create_time")),
                       ", ", Micros(absl::StrCat(t, "update_time")), ", ", t, "version");
 }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 #include "nlohmann/json.hpp"
 #include "pqxx/binarystring"
 #include "pqxx/nontransaction"
@@ -304,11 +305,11 @@ bool AllStorable(std::initializer_list<std::string_view> values) {
 }
 
 absl::Status TokenNotFound(std::string_view kind) {
-  return absl::NotFoundError(absl::StrCat(internal::Sv(kind), " not found"));
+  return absl::NotFoundError(absl::StrCat(ToAbsl(kind), " not found"));
 }
 
 absl::Status TokenExists(std::string_view kind) {
-  return absl::AlreadyExistsError(absl::StrCat(internal::Sv(kind), " already exists"));
+  return absl::AlreadyExistsError(absl::StrCat(ToAbsl(kind), " already exists"));
 }
 
 }  // namespace

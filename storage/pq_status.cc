@@ -4,12 +4,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 #include "pqxx/except"
 
 namespace registryauth::storage {
 namespace {
 
-absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 std::string SqlState(const std::exception& e) {
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) return sql->sqlstate();
@@ -54,40 +54,40 @@ bool IsConnectionLost(const std::exception& e) {
 
 absl::Status StatusFromDbException(const std::exception& e, std::string_view operation) {
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
-    return absl::UnavailableError(absl::StrCat(Sv(operation), ": database connection lost"));
+    return absl::UnavailableError(absl::StrCat(ToAbsl(operation), ": database connection lost"));
   }
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
     return absl::UnavailableError(
-        absl::StrCat(Sv(operation), ": database connection lost during commit; outcome unknown"));
+        absl::StrCat(ToAbsl(operation), ": database connection lost during commit; outcome unknown"));
   }
   if (dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr) {
-    return absl::AlreadyExistsError(absl::StrCat(Sv(operation), ": already exists"));
+    return absl::AlreadyExistsError(absl::StrCat(ToAbsl(operation), ": already exists"));
   }
   if (dynamic_cast<const pqxx::foreign_key_violation*>(&e) != nullptr) {
-    return absl::NotFoundError(absl::StrCat(Sv(operation), ": parent not found"));
+    return absl::NotFoundError(absl::StrCat(ToAbsl(operation), ": parent not found"));
   }
   if (dynamic_cast<const pqxx::check_violation*>(&e) != nullptr ||
       dynamic_cast<const pqxx::not_null_violation*>(&e) != nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat(Sv(operation), ": value violates constraint ", ConstraintName(e)));
+        absl::StrCat(ToAbsl(operation), ": value violates constraint ", ConstraintName(e)));
   }
   if (dynamic_cast<const pqxx::statement_completion_unknown*>(&e) != nullptr) {
     return absl::UnavailableError(
-        absl::StrCat(Sv(operation), ": database connection lost; outcome unknown"));
+        absl::StrCat(ToAbsl(operation), ": database connection lost; outcome unknown"));
   }
   if (dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr) {
-    return absl::AbortedError(absl::StrCat(Sv(operation), ": concurrent transaction conflict"));
+    return absl::AbortedError(absl::StrCat(ToAbsl(operation), ": concurrent transaction conflict"));
   }
   const std::string state = SqlState(e);
   if (IsUnavailableState(state)) {
     return absl::UnavailableError(
-        absl::StrCat(Sv(operation), ": database unavailable (SQLSTATE ", state, ")"));
+        absl::StrCat(ToAbsl(operation), ": database unavailable (SQLSTATE ", state, ")"));
   }
   if (!state.empty()) {
     return absl::InternalError(
-        absl::StrCat(Sv(operation), ": database error (SQLSTATE ", state, ")"));
+        absl::StrCat(ToAbsl(operation), ": database error (SQLSTATE ", state, ")"));
   }
-  return absl::InternalError(absl::StrCat(Sv(operation), ": database error"));
+  return absl::InternalError(absl::StrCat(ToAbsl(operation), ": database error"));
 }
 
 }  // namespace registryauth::storage

@@ -11,13 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/strings.h"
 #include "model/model.h"
 #include "storage/registry_store.h"
 
 namespace registryauth::storage::internal {
-
-// Debian's Abseil has its own absl::string_view (not std::string_view): bridge for StrCat.
-inline absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // The resource-id rule: ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$ (the schema's *_id_format checks).
 inline bool IsResourceId(std::string_view id) {
@@ -32,25 +30,25 @@ inline bool IsResourceId(std::string_view id) {
 // Status messages shared by the stores. They name kinds and ids, never other values.
 inline absl::Status ConstraintError(std::string_view operation, std::string_view constraint) {
   return absl::InvalidArgumentError(
-      absl::StrCat(Sv(operation), ": value violates constraint ", Sv(constraint)));
+      absl::StrCat(ToAbsl(operation), ": value violates constraint ", ToAbsl(constraint)));
 }
 
 inline absl::Status VersionMismatch(std::string_view what) {
-  return absl::AbortedError(absl::StrCat(Sv(what), " was modified concurrently (stale version)"));
+  return absl::AbortedError(absl::StrCat(ToAbsl(what), " was modified concurrently (stale version)"));
 }
 
 inline absl::Status WorkspaceNotFound(std::string_view id) {
-  return absl::NotFoundError(absl::StrCat("workspace \"", Sv(id), "\" not found"));
+  return absl::NotFoundError(absl::StrCat("workspace \"", ToAbsl(id), "\" not found"));
 }
 
 inline absl::Status ChildNotFound(std::string_view kind, std::string_view ws,
                                   std::string_view id) {
-  return absl::NotFoundError(absl::StrCat(Sv(kind), " \"", Sv(ws), "/", Sv(id), "\" not found"));
+  return absl::NotFoundError(absl::StrCat(ToAbsl(kind), " \"", ToAbsl(ws), "/", ToAbsl(id), "\" not found"));
 }
 
 inline absl::Status ChildExists(std::string_view kind, std::string_view ws, std::string_view id) {
   return absl::AlreadyExistsError(
-      absl::StrCat(Sv(kind), " \"", Sv(ws), "/", Sv(id), "\" already exists"));
+      absl::StrCat(ToAbsl(kind), " \"", ToAbsl(ws), "/", ToAbsl(id), "\" already exists"));
 }
 
 inline constexpr int kDefaultPageSize = 50;

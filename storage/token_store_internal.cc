@@ -4,13 +4,14 @@
 #include <initializer_list>
 
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 #include "storage/store_internal.h"
 
 namespace registryauth::storage::internal {
 namespace {
 
 absl::Status NotText(std::string_view op) {
-  return absl::InvalidArgumentError(absl::StrCat(Sv(op), ": value is not valid UTF-8 text"));
+  return absl::InvalidArgumentError(absl::StrCat(ToAbsl(op), ": value is not valid UTF-8 text"));
 }
 
 absl::Status CheckAll(std::initializer_list<std::string_view> values, std::string_view op) {

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/strings.h"
 
 namespace registryauth::upstream {
 
@@ -64,8 +65,6 @@ struct CurlHttpClient::Shared {
 };
 
 namespace {
-
-absl::string_view ToAbsl(std::string_view s) { return {s.data(), s.size()}; }
 
 // curl_global_init is not thread-safe and must run once, before any other libcurl call.
 CURLcode GlobalInitOnce() {

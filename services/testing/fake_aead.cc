@@ -8,7 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services::testing {
 namespace {
@@ -36,7 +36,7 @@ absl::StatusOr<std::string> FakeAead::Encrypt(std::string_view plaintext,
                                               std::string_view associated_data) const {
   if (fail_encrypt_) return absl::InternalError("encryption failed");
   std::string reversed(plaintext.rbegin(), plaintext.rend());
-  std::string out = internal::Cat(Header(key_id_), "enc:", HashHex(associated_data), ":",
+  std::string out = Cat(Header(key_id_), "enc:", HashHex(associated_data), ":",
                                   absl::BytesToHexString(reversed));
   WipeString(reversed);
   ++encrypt_calls_;
@@ -46,14 +46,14 @@ absl::StatusOr<std::string> FakeAead::Encrypt(std::string_view plaintext,
 absl::StatusOr<SecretString> FakeAead::Decrypt(std::string_view ciphertext,
                                                std::string_view associated_data) const {
   const absl::Status failed = absl::InvalidArgumentError("decryption failed");
-  std::string prefix = internal::Cat(Header(key_id_), "enc:", HashHex(associated_data), ":");
-  if (!absl::StartsWith(internal::ToAbsl(ciphertext), prefix)) return failed;
+  std::string prefix = Cat(Header(key_id_), "enc:", HashHex(associated_data), ":");
+  if (!absl::StartsWith(ToAbsl(ciphertext), prefix)) return failed;
   std::string_view hex = ciphertext.substr(prefix.size());
   if (hex.size() % 2 != 0) return failed;
   for (char c : hex) {
     if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return failed;
   }
-  std::string reversed = absl::HexStringToBytes(internal::ToAbsl(hex));
+  std::string reversed = absl::HexStringToBytes(ToAbsl(hex));
   SecretString out;
   out.resize(reversed.size());
   std::copy(reversed.rbegin(), reversed.rend(), out.mutable_data());

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "services/str_util.h"
+#include "common/strings.h"
 
 namespace registryauth::services::testing {
 namespace {
@@ -77,7 +77,7 @@ absl::StatusOr<Workspace> FakeRegistryStore::CreateWorkspace(const Workspace& wo
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   if (workspaces_.count(workspace.id) > 0) {
-    return absl::AlreadyExistsError(internal::Cat("workspace ", workspace.id, " already exists"));
+    return absl::AlreadyExistsError(Cat("workspace ", workspace.id, " already exists"));
   }
   Workspace stored = workspace;
   stored.version = 1;
@@ -89,7 +89,7 @@ absl::StatusOr<Workspace> FakeRegistryStore::GetWorkspace(std::string_view id) {
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = workspaces_.find(std::string(id));
-  if (it == workspaces_.end()) return absl::NotFoundError(internal::Cat("workspace ", id));
+  if (it == workspaces_.end()) return absl::NotFoundError(Cat("workspace ", id));
   return it->second;
 }
 
@@ -106,7 +106,7 @@ absl::StatusOr<Workspace> FakeRegistryStore::UpdateWorkspace(const Workspace& wo
   if (auto e = TakeError()) return *e;
   auto it = workspaces_.find(workspace.id);
   if (it == workspaces_.end())
-    return absl::NotFoundError(internal::Cat("workspace ", workspace.id));
+    return absl::NotFoundError(Cat("workspace ", workspace.id));
   if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
   Workspace stored = workspace;
   stored.create_time = it->second.create_time;
@@ -120,14 +120,14 @@ absl::Status FakeRegistryStore::DeleteWorkspace(std::string_view id, int64_t exp
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = workspaces_.find(std::string(id));
-  if (it == workspaces_.end()) return absl::NotFoundError(internal::Cat("workspace ", id));
+  if (it == workspaces_.end()) return absl::NotFoundError(Cat("workspace ", id));
   if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
   auto in_ws = [&](const auto& entry) { return entry.first.first == id; };
   bool has_children = std::any_of(apps_.begin(), apps_.end(), in_ws) ||
                       std::any_of(configs_.begin(), configs_.end(), in_ws);
   if (has_children && !force) {
     return absl::FailedPreconditionError(
-        internal::Cat("workspace ", id, " still has apps or registry configs"));
+        Cat("workspace ", id, " still has apps or registry configs"));
   }
   for (auto a = apps_.begin(); a != apps_.end();) a = in_ws(*a) ? apps_.erase(a) : std::next(a);
   for (auto c = configs_.begin(); c != configs_.end();) {
@@ -145,11 +145,11 @@ absl::StatusOr<App> FakeRegistryStore::CreateApp(const App& app) {
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   if (workspaces_.count(app.workspace_id) == 0) {
-    return absl::NotFoundError(internal::Cat("workspace ", app.workspace_id));
+    return absl::NotFoundError(Cat("workspace ", app.workspace_id));
   }
   Key key{app.workspace_id, app.id};
   if (apps_.count(key) > 0) {
-    return absl::AlreadyExistsError(internal::Cat("app ", app.id, " already exists"));
+    return absl::AlreadyExistsError(Cat("app ", app.id, " already exists"));
   }
   App stored = app;
   stored.version = 1;
@@ -161,7 +161,7 @@ absl::StatusOr<App> FakeRegistryStore::GetApp(std::string_view workspace_id, std
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = apps_.find(Key(workspace_id, id));
-  if (it == apps_.end()) return absl::NotFoundError(internal::Cat("app ", id));
+  if (it == apps_.end()) return absl::NotFoundError(Cat("app ", id));
   return it->second;
 }
 
@@ -170,7 +170,7 @@ absl::StatusOr<Page<App>> FakeRegistryStore::ListApps(std::string_view workspace
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   if (workspaces_.count(std::string(workspace_id)) == 0) {
-    return absl::NotFoundError(internal::Cat("workspace ", workspace_id));
+    return absl::NotFoundError(Cat("workspace ", workspace_id));
   }
   auto first = apps_.lower_bound(Key(workspace_id, ""));
   auto last = first;
@@ -182,7 +182,7 @@ absl::StatusOr<App> FakeRegistryStore::UpdateApp(const App& app, int64_t expecte
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = apps_.find(Key(app.workspace_id, app.id));
-  if (it == apps_.end()) return absl::NotFoundError(internal::Cat("app ", app.id));
+  if (it == apps_.end()) return absl::NotFoundError(Cat("app ", app.id));
   if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
   App stored = app;
   stored.create_time = it->second.create_time;
@@ -196,7 +196,7 @@ absl::Status FakeRegistryStore::DeleteApp(std::string_view workspace_id, std::st
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = apps_.find(Key(workspace_id, id));
-  if (it == apps_.end()) return absl::NotFoundError(internal::Cat("app ", id));
+  if (it == apps_.end()) return absl::NotFoundError(Cat("app ", id));
   if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
   apps_.erase(it);
   return absl::OkStatus();
@@ -207,12 +207,12 @@ absl::StatusOr<RegistryConfig> FakeRegistryStore::CreateRegistryConfig(
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   if (workspaces_.count(config.workspace_id) == 0) {
-    return absl::NotFoundError(internal::Cat("workspace ", config.workspace_id));
+    return absl::NotFoundError(Cat("workspace ", config.workspace_id));
   }
   Key key{config.workspace_id, config.id};
   if (configs_.count(key) > 0) {
     return absl::AlreadyExistsError(
-        internal::Cat("registry config ", config.id, " already exists"));
+        Cat("registry config ", config.id, " already exists"));
   }
   if (config.is_default) {
     for (auto& [k, c] : configs_) {
@@ -230,7 +230,7 @@ absl::StatusOr<RegistryConfig> FakeRegistryStore::GetRegistryConfig(std::string_
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = configs_.find(Key(workspace_id, id));
-  if (it == configs_.end()) return absl::NotFoundError(internal::Cat("registry config ", id));
+  if (it == configs_.end()) return absl::NotFoundError(Cat("registry config ", id));
   return it->second;
 }
 
@@ -239,7 +239,7 @@ absl::StatusOr<Page<RegistryConfig>> FakeRegistryStore::ListRegistryConfigs(
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   if (workspaces_.count(std::string(workspace_id)) == 0) {
-    return absl::NotFoundError(internal::Cat("workspace ", workspace_id));
+    return absl::NotFoundError(Cat("workspace ", workspace_id));
   }
   auto first = configs_.lower_bound(Key(workspace_id, ""));
   auto last = first;
@@ -271,7 +271,7 @@ absl::StatusOr<RegistryConfig> FakeRegistryStore::UpdateConfig(const RegistryCon
   if (auto e = TakeError()) return *e;
   auto it = configs_.find(Key(config.workspace_id, config.id));
   if (it == configs_.end())
-    return absl::NotFoundError(internal::Cat("registry config ", config.id));
+    return absl::NotFoundError(Cat("registry config ", config.id));
   if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
   if (config.is_default) {
     for (auto& [k, c] : configs_) {
@@ -296,7 +296,7 @@ absl::Status FakeRegistryStore::DeleteRegistryConfig(std::string_view workspace_
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = configs_.find(Key(workspace_id, id));
-  if (it == configs_.end()) return absl::NotFoundError(internal::Cat("registry config ", id));
+  if (it == configs_.end()) return absl::NotFoundError(Cat("registry config ", id));
   if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
   configs_.erase(it);
   return absl::OkStatus();
@@ -306,11 +306,11 @@ absl::StatusOr<Member> FakeRegistryStore::CreateMember(const Member& member) {
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   if (workspaces_.count(member.workspace_id) == 0) {
-    return absl::NotFoundError(internal::Cat("workspace ", member.workspace_id));
+    return absl::NotFoundError(Cat("workspace ", member.workspace_id));
   }
   Key key{member.workspace_id, member.user_id};
   if (members_.count(key) > 0) {
-    return absl::AlreadyExistsError(internal::Cat("member ", member.user_id, " already exists"));
+    return absl::AlreadyExistsError(Cat("member ", member.user_id, " already exists"));
   }
   Member stored = member;
   stored.version = 1;
@@ -323,7 +323,7 @@ absl::StatusOr<Member> FakeRegistryStore::GetMember(std::string_view workspace_i
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = members_.find(Key(workspace_id, user_id));
-  if (it == members_.end()) return absl::NotFoundError(internal::Cat("member ", user_id));
+  if (it == members_.end()) return absl::NotFoundError(Cat("member ", user_id));
   return it->second;
 }
 
@@ -332,7 +332,7 @@ absl::StatusOr<Page<Member>> FakeRegistryStore::ListMembers(std::string_view wor
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   if (workspaces_.count(std::string(workspace_id)) == 0) {
-    return absl::NotFoundError(internal::Cat("workspace ", workspace_id));
+    return absl::NotFoundError(Cat("workspace ", workspace_id));
   }
   auto first = members_.lower_bound(Key(workspace_id, ""));
   auto last = first;
@@ -345,7 +345,7 @@ absl::StatusOr<Member> FakeRegistryStore::UpdateMember(const Member& member,
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = members_.find(Key(member.workspace_id, member.user_id));
-  if (it == members_.end()) return absl::NotFoundError(internal::Cat("member ", member.user_id));
+  if (it == members_.end()) return absl::NotFoundError(Cat("member ", member.user_id));
   if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
   Member stored = member;
   stored.create_time = it->second.create_time;
@@ -359,7 +359,7 @@ absl::Status FakeRegistryStore::DeleteMember(std::string_view workspace_id,
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   auto it = members_.find(Key(workspace_id, user_id));
-  if (it == members_.end()) return absl::NotFoundError(internal::Cat("member ", user_id));
+  if (it == members_.end()) return absl::NotFoundError(Cat("member ", user_id));
   if (absl::Status s = CheckVersion(it->second.version, expected_version); !s.ok()) return s;
   members_.erase(it);
   return absl::OkStatus();
@@ -384,7 +384,7 @@ absl::StatusOr<Workspace> FakeRegistryStore::CreateWorkspaceWithMember(const Wor
   absl::MutexLock lock(&mu_);
   if (auto e = TakeError()) return *e;
   if (workspaces_.count(workspace.id) > 0) {
-    return absl::AlreadyExistsError(internal::Cat("workspace ", workspace.id, " already exists"));
+    return absl::AlreadyExistsError(Cat("workspace ", workspace.id, " already exists"));
   }
   Workspace stored = workspace;
   stored.version = 1;
