@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/strings.h"
 #include "nlohmann/json.hpp"
 #include "upstream/www_authenticate.h"
 
@@ -21,11 +22,10 @@ constexpr char kPing[] = "ping";
 constexpr char kToken[] = "token";
 constexpr char kAuthenticate[] = "authenticate";
 
-absl::string_view A(std::string_view s) { return {s.data(), s.size()}; }
 
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() &&
-         absl::AsciiStrToLower(A(s.substr(0, prefix.size()))) == A(prefix);
+         absl::AsciiStrToLower(ToAbsl(s.substr(0, prefix.size()))) == ToAbsl(prefix);
 }
 
 // Checks an absolute http(s) URL enough to print it and hand it to the HTTP client: a host,
@@ -98,7 +98,7 @@ bool IsUsableToken(const std::string& token) {
 std::optional<absl::Duration> RetryAfter(const HttpResponse& response) {
   const std::optional<std::string> value = response.Header("retry-after");
   int seconds = 0;
-  if (value.has_value() && absl::SimpleAtoi(A(*value), &seconds) && seconds >= 0 &&
+  if (value.has_value() && absl::SimpleAtoi(ToAbsl(*value), &seconds) && seconds >= 0 &&
       seconds <= 24 * 3600) {
     return absl::Seconds(seconds);
   }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "common/strings.h"
 #include "common/secret.h"
 #include "nlohmann/json.hpp"
 #include "upstream/github_headers.h"
@@ -29,7 +30,6 @@ constexpr char kWritePackages[] = "write:packages";
 constexpr char kWhereToEdit[] =
     "GitHub Settings > Developer settings > Personal access tokens > Tokens (classic)";
 
-absl::string_view A(std::string_view s) { return {s.data(), s.size()}; }
 
 // A GitHub user or organisation name as far as this service needs: safe in a URL path, a
 // Docker scope and a message. (github.com allows letters, digits and single hyphens, up to 39
@@ -101,7 +101,7 @@ class GhcrProbeRun {
            "no personal access token is configured: GHCR needs a classic token (ghp_...)");
       return false;
     }
-    if (absl::StartsWith(A(pat), kFineGrainedPrefix)) {
+    if (absl::StartsWith(ToAbsl(pat), kFineGrainedPrefix)) {
       Fail(kGitHubTokenStep, absl::ZeroDuration(), ProbeCategory::kAuthentication,
            "FINE_GRAINED_TOKEN", absl::StatusCode::kInvalidArgument, false,
            absl::StrCat("GHCR accepts only classic personal access tokens (ghp_...); "
@@ -271,7 +271,7 @@ class GhcrProbeRun {
     r.base_url = endpoints_.ghcr_base_url;
     r.username = login_.empty() ? request_.owner : login_;
     r.password = request_.pat;
-    r.scope = absl::StrCat("repository:", absl::AsciiStrToLower(A(request_.owner)), "/",
+    r.scope = absl::StrCat("repository:", absl::AsciiStrToLower(ToAbsl(request_.owner)), "/",
                            options_.probe_repository, ":pull");
     r.deadline = request_.deadline;
     ProbeResult registry = registry_.Probe(r);

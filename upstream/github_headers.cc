@@ -7,12 +7,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/strings.h"
 #include "nlohmann/json.hpp"
 
 namespace registryauth::upstream {
 namespace {
 
-absl::string_view A(std::string_view s) { return {s.data(), s.size()}; }
 
 // Header values are short; anything longer is not one of ours.
 constexpr std::size_t kMaxValue = 256;
@@ -20,7 +20,7 @@ constexpr std::size_t kMaxValue = 256;
 // A non-negative decimal integer of at most 18 digits (no sign, no spaces inside), after
 // trimming surrounding whitespace.
 std::optional<int64_t> ParseCount(std::string_view value) {
-  const absl::string_view v = absl::StripAsciiWhitespace(A(value));
+  const absl::string_view v = absl::StripAsciiWhitespace(ToAbsl(value));
   if (v.empty() || v.size() > 18) return std::nullopt;
   int64_t n = 0;
   for (char c : v) {
@@ -42,7 +42,7 @@ std::optional<absl::Time> ParseWithFormat(const char* format, absl::string_view 
 
 std::optional<absl::Time> ParseTokenExpiration(std::string_view value) {
   if (value.size() > kMaxValue) return std::nullopt;
-  const absl::string_view v = absl::StripAsciiWhitespace(A(value));
+  const absl::string_view v = absl::StripAsciiWhitespace(ToAbsl(value));
   for (absl::string_view zone : {" UTC", " GMT"}) {
     if (absl::EndsWith(v, zone)) {
       const absl::string_view local = v.substr(0, v.size() - zone.size());
@@ -57,7 +57,7 @@ std::optional<absl::Time> ParseTokenExpiration(std::string_view value) {
 
 std::vector<std::string> ParseOAuthScopes(std::string_view value) {
   std::vector<std::string> scopes;
-  for (absl::string_view item : absl::StrSplit(A(value), ',')) {
+  for (absl::string_view item : absl::StrSplit(ToAbsl(value), ',')) {
     item = absl::StripAsciiWhitespace(item);
     if (item.empty()) continue;
     if (std::find(scopes.begin(), scopes.end(), item) != scopes.end()) continue;
@@ -86,7 +86,7 @@ std::optional<int64_t> ParseRateLimitRemaining(std::string_view value) { return 
 
 std::optional<absl::Time> ParseIso8601Time(std::string_view value) {
   if (value.size() > kMaxValue) return std::nullopt;
-  const absl::string_view v = absl::StripAsciiWhitespace(A(value));
+  const absl::string_view v = absl::StripAsciiWhitespace(ToAbsl(value));
   // RFC3339_full: "%Y-%m-%d%ET%H:%M:%E*S%Ez" (Z or a numeric offset; 'T' or 't').
   return ParseWithFormat(absl::RFC3339_full, v);
 }
@@ -110,7 +110,7 @@ std::string GitHubErrorMessage(std::string_view body) {
 
 std::optional<absl::Time> ParseHttpDate(std::string_view value) {
   if (value.size() > kMaxValue) return std::nullopt;
-  const absl::string_view v = absl::StripAsciiWhitespace(A(value));
+  const absl::string_view v = absl::StripAsciiWhitespace(ToAbsl(value));
   if (!absl::EndsWith(v, " GMT")) return std::nullopt;
   return ParseWithFormat("%a, %d %b %Y %H:%M:%S", v.substr(0, v.size() - 4));
 }

@@ -5,12 +5,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/strings.h"
 #include "upstream/github_headers.h"
 
 namespace registryauth::upstream {
 namespace {
 
-absl::string_view A(std::string_view s) { return {s.data(), s.size()}; }
 
 std::string Seconds(absl::Duration d) {
   return absl::FormatDuration(absl::Ceil(d, absl::Seconds(1)));
@@ -32,11 +32,11 @@ std::optional<TransientFailure> ClassifyTransient(const absl::StatusOr<HttpRespo
     if (GetHttpErrorKind(outcome.status()) == HttpErrorKind::kTimeout) {
       t.code = absl::StatusCode::kDeadlineExceeded;
       t.failure.reason = "TIMEOUT";
-      t.message = absl::StrCat(A(what), " did not answer in time: ", outcome.status().message());
+      t.message = absl::StrCat(ToAbsl(what), " did not answer in time: ", outcome.status().message());
     } else {
       t.code = absl::StatusCode::kUnavailable;
       t.failure.reason = "NETWORK_UNREACHABLE";
-      t.message = absl::StrCat("could not reach ", A(what), ": ", outcome.status().message());
+      t.message = absl::StrCat("could not reach ", ToAbsl(what), ": ", outcome.status().message());
     }
     return t;
   }
@@ -61,7 +61,7 @@ std::optional<TransientFailure> ClassifyTransient(const absl::StatusOr<HttpRespo
     } else if (used_up && reset.has_value()) {
       t.server_wait = std::max(absl::ZeroDuration(), *reset - now);
     }
-    t.message = absl::StrCat(A(what), " answered ", r.status, ": rate limited");
+    t.message = absl::StrCat(ToAbsl(what), " answered ", r.status, ": rate limited");
     if (used_up && reset.has_value()) {
       absl::StrAppend(&t.message, " (the API rate limit is used up until ",
                       absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", *reset, absl::UTCTimeZone()), ")");
@@ -73,7 +73,7 @@ std::optional<TransientFailure> ClassifyTransient(const absl::StatusOr<HttpRespo
     t.failure.category = ProbeCategory::kRegistry;
     t.failure.reason = "UPSTREAM_UNAVAILABLE";
     t.server_wait = retry_after;
-    t.message = absl::StrCat(A(what), " answered ", r.status, ": a server-side error");
+    t.message = absl::StrCat(ToAbsl(what), " answered ", r.status, ": a server-side error");
     return t;
   }
   return std::nullopt;
@@ -91,31 +91,31 @@ absl::Status TransportFailure(const absl::Status& status, std::string_view what)
       f.category = ProbeCategory::kNetwork;
       f.reason = "NETWORK_UNREACHABLE";
       f.retryable = true;
-      message = absl::StrCat("could not reach ", A(what), ": ", status.message());
+      message = absl::StrCat("could not reach ", ToAbsl(what), ": ", status.message());
       break;
     case HttpErrorKind::kTimeout:
       f.category = ProbeCategory::kNetwork;
       f.reason = "TIMEOUT";
       f.retryable = true;
       code = absl::StatusCode::kDeadlineExceeded;
-      message = absl::StrCat(A(what), " did not answer in time: ", status.message());
+      message = absl::StrCat(ToAbsl(what), " did not answer in time: ", status.message());
       break;
     case HttpErrorKind::kTls:
       f.reason = "TLS_FAILURE";
       code = absl::StatusCode::kFailedPrecondition;
-      message = absl::StrCat("TLS with ", A(what), " failed: ", status.message(),
+      message = absl::StrCat("TLS with ", ToAbsl(what), " failed: ", status.message(),
                              ". Check that its certificate is valid for the host name and issued "
                              "by a CA this service trusts (or configure a CA bundle)");
       break;
     case HttpErrorKind::kBadRequest:
       f.reason = "BAD_URL";
       code = absl::StatusCode::kInvalidArgument;
-      message = absl::StrCat("cannot send a request to ", A(what), ": ", status.message());
+      message = absl::StrCat("cannot send a request to ", ToAbsl(what), ": ", status.message());
       break;
     default:
       f.reason = "BAD_RESPONSE";
       if (code == absl::StatusCode::kOk) code = absl::StatusCode::kUnknown;
-      message = absl::StrCat(A(what), " did not give a usable answer: ", status.message());
+      message = absl::StrCat(ToAbsl(what), " did not give a usable answer: ", status.message());
       break;
   }
   return Fail(code, std::move(message), f);
@@ -147,7 +147,7 @@ absl::StatusOr<HttpResponse> ApiRetrier::Send(
   for (int attempt = 1;; ++attempt) {
     if (clock_.Now() >= deadline) {
       return Fail(absl::StatusCode::kDeadlineExceeded,
-                  absl::StrCat("the deadline passed before ", A(what), " answered"),
+                  absl::StrCat("the deadline passed before ", ToAbsl(what), " answered"),
                   {ProbeCategory::kNetwork, "TIMEOUT", true, absl::ZeroDuration()});
     }
     absl::StatusOr<HttpResponse> outcome = send();
