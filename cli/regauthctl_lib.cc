@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/grpc_code_name.h"
 #include "common/secret.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -354,7 +355,7 @@ class Command {
     if (!metadata_.request_id.empty()) context.AddMetadata("x-request-id", metadata_.request_id);
     grpc::Status status = (stub_.get()->*method)(&context, request, response);
     if (!status.ok()) {
-      *io_.err << "error: " << GrpcCodeName(status.error_code()) << ": "
+      *io_.err << "error: " << CodeName(status.error_code()) << ": "
                << status.error_message();
       const auto& initial = context.GetServerInitialMetadata();
       if (auto it = initial.find("x-request-id"); it != initial.end()) {
@@ -375,15 +376,9 @@ class Command {
     out() << text;
   }
 
-  static std::string GrpcCodeName(grpc::StatusCode code) {
-    static const char* const kNames[] = {
-        "OK",           "CANCELLED",          "UNKNOWN",   "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS", "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-        "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE", "DATA_LOSS",
-        "UNAUTHENTICATED"};
-    const int c = static_cast<int>(code);
-    return c >= 0 && c <= 16 ? kNames[c] : absl::StrCat("CODE_", c);
+  static std::string CodeName(grpc::StatusCode code) {
+    const std::string_view name = GrpcCodeName(code);
+    return name.empty() ? absl::StrCat("CODE_", static_cast<int>(code)) : std::string(name);
   }
 
  private:

@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/grpc_code_name.h"
 #include "common/log.h"
 #include "google/protobuf/descriptor.h"
 
@@ -21,15 +22,8 @@ constexpr int kCodes = 17;  // grpc::StatusCode OK .. UNAUTHENTICATED
 constexpr size_t kMaxLoggedText = 200;
 constexpr char kGetCredentials[] = "/registryauth.v1.RegistryAuthService/GetCredentials";
 
-const char* CodeName(grpc::StatusCode code) {
-  static constexpr const char* kNames[kCodes] = {
-      "OK",           "CANCELLED",         "UNKNOWN",          "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS",   "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",         "UNAVAILABLE",      "DATA_LOSS",
-      "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  return i >= 0 && i < kCodes ? kNames[i] : "UNKNOWN";
+std::string CodeName(grpc::StatusCode code) {
+  return std::string(GrpcCodeNameOrUnknown(code));
 }
 
 int CodeIndex(grpc::StatusCode code) {
