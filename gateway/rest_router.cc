@@ -706,7 +706,15 @@ struct RestRouter::Route {
   PathTemplate path;
   Handler handler;
   std::string path_template;  // as written in the table, for RestReply::route
+  std::string body;           // RouteSpec::body
 };
+
+std::vector<RestRouter::RouteInfo> RestRouter::RouteTable() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const Route& r : routes_) out.push_back({r.method, r.path_template, r.body});
+  return out;
+}
 
 namespace {
 
@@ -714,9 +722,16 @@ struct RouteSpec {
   const char* method;
   const char* path;
   Handler handler;
+  const char* body = "";  // the request field the JSON body binds to ("*": all; "": none)
 };
 
-// The route table: one line per `HTTP:` comment of registry_auth.proto.
+// A JSON-mapped RPC: the handler and, for the table's test, the body field it binds.
+RouteSpec RpcRoute(const char* method, const char* path, NewCallFn new_call, const char* body) {
+  return RouteSpec{method, path, RpcHandler(std::move(new_call), body), body};
+}
+
+// The route table: one line per `HTTP:` comment of registry_auth.proto (rest_router_test holds
+// the two together).
 std::vector<RouteSpec> RouteSpecs() {
   using v1::App;
   using v1::RegistryConfig;
@@ -729,108 +744,104 @@ std::vector<RouteSpec> RouteSpecs() {
       {"GET", "/token", TokenHandler(TokenEndpoint::kGet)},
       {"POST", "/token", TokenHandler(TokenEndpoint::kPost)},
 
-      {"POST", "/v1/workspaces",
-       RpcHandler(Rpc<v::CreateWorkspaceRequest, Workspace>(&Async::CreateWorkspace),
-                  "workspace")},
-      {"GET", "/v1/{name=workspaces/*}",
-       RpcHandler(Rpc<v::GetWorkspaceRequest, Workspace>(&Async::GetWorkspace), "")},
-      {"GET", "/v1/workspaces",
-       RpcHandler(Rpc<v::ListWorkspacesRequest, v::ListWorkspacesResponse>(
-                      &Async::ListWorkspaces), "")},
-      {"PATCH", "/v1/{workspace.name=workspaces/*}",
-       RpcHandler(Rpc<v::UpdateWorkspaceRequest, Workspace>(&Async::UpdateWorkspace),
-                  "workspace")},
-      {"DELETE", "/v1/{name=workspaces/*}",
-       RpcHandler(Rpc<v::DeleteWorkspaceRequest, Empty>(&Async::DeleteWorkspace), "")},
+      RpcRoute("POST", "/v1/workspaces",
+               Rpc<v::CreateWorkspaceRequest, Workspace>(&Async::CreateWorkspace), "workspace"),
+      RpcRoute("GET", "/v1/{name=workspaces/*}",
+               Rpc<v::GetWorkspaceRequest, Workspace>(&Async::GetWorkspace), ""),
+      RpcRoute("GET", "/v1/workspaces",
+               Rpc<v::ListWorkspacesRequest, v::ListWorkspacesResponse>(
+                      &Async::ListWorkspaces), ""),
+      RpcRoute("PATCH", "/v1/{workspace.name=workspaces/*}",
+               Rpc<v::UpdateWorkspaceRequest, Workspace>(&Async::UpdateWorkspace), "workspace"),
+      RpcRoute("DELETE", "/v1/{name=workspaces/*}",
+               Rpc<v::DeleteWorkspaceRequest, Empty>(&Async::DeleteWorkspace), ""),
 
-      {"POST", "/v1/{parent=workspaces/*}/apps",
-       RpcHandler(Rpc<v::CreateAppRequest, App>(&Async::CreateApp), "app")},
-      {"GET", "/v1/{name=workspaces/*/apps/*}",
-       RpcHandler(Rpc<v::GetAppRequest, App>(&Async::GetApp), "")},
-      {"GET", "/v1/{parent=workspaces/*}/apps",
-       RpcHandler(Rpc<v::ListAppsRequest, v::ListAppsResponse>(&Async::ListApps), "")},
-      {"PATCH", "/v1/{app.name=workspaces/*/apps/*}",
-       RpcHandler(Rpc<v::UpdateAppRequest, App>(&Async::UpdateApp), "app")},
-      {"DELETE", "/v1/{name=workspaces/*/apps/*}",
-       RpcHandler(Rpc<v::DeleteAppRequest, Empty>(&Async::DeleteApp), "")},
+      RpcRoute("POST", "/v1/{parent=workspaces/*}/apps",
+               Rpc<v::CreateAppRequest, App>(&Async::CreateApp), "app"),
+      RpcRoute("GET", "/v1/{name=workspaces/*/apps/*}",
+               Rpc<v::GetAppRequest, App>(&Async::GetApp), ""),
+      RpcRoute("GET", "/v1/{parent=workspaces/*}/apps",
+               Rpc<v::ListAppsRequest, v::ListAppsResponse>(&Async::ListApps), ""),
+      RpcRoute("PATCH", "/v1/{app.name=workspaces/*/apps/*}",
+               Rpc<v::UpdateAppRequest, App>(&Async::UpdateApp), "app"),
+      RpcRoute("DELETE", "/v1/{name=workspaces/*/apps/*}",
+               Rpc<v::DeleteAppRequest, Empty>(&Async::DeleteApp), ""),
 
-      {"POST", "/v1/{parent=workspaces/*}/registries",
-       RpcHandler(Rpc<v::CreateRegistryConfigRequest, RegistryConfig>(
-                      &Async::CreateRegistryConfig), "registry_config")},
-      {"GET", "/v1/{name=workspaces/*/registries/*}",
-       RpcHandler(Rpc<v::GetRegistryConfigRequest, RegistryConfig>(
-                      &Async::GetRegistryConfig), "")},
-      {"GET", "/v1/{parent=workspaces/*}/registries",
-       RpcHandler(Rpc<v::ListRegistryConfigsRequest, v::ListRegistryConfigsResponse>(
-                      &Async::ListRegistryConfigs), "")},
-      {"PATCH", "/v1/{registry_config.name=workspaces/*/registries/*}",
-       RpcHandler(Rpc<v::UpdateRegistryConfigRequest, RegistryConfig>(
-                      &Async::UpdateRegistryConfig), "registry_config")},
-      {"DELETE", "/v1/{name=workspaces/*/registries/*}",
-       RpcHandler(Rpc<v::DeleteRegistryConfigRequest, Empty>(&Async::DeleteRegistryConfig),
-                  "")},
+      RpcRoute("POST", "/v1/{parent=workspaces/*}/registries",
+               Rpc<v::CreateRegistryConfigRequest, RegistryConfig>(
+                      &Async::CreateRegistryConfig), "registry_config"),
+      RpcRoute("GET", "/v1/{name=workspaces/*/registries/*}",
+               Rpc<v::GetRegistryConfigRequest, RegistryConfig>(
+                      &Async::GetRegistryConfig), ""),
+      RpcRoute("GET", "/v1/{parent=workspaces/*}/registries",
+               Rpc<v::ListRegistryConfigsRequest, v::ListRegistryConfigsResponse>(
+                      &Async::ListRegistryConfigs), ""),
+      RpcRoute("PATCH", "/v1/{registry_config.name=workspaces/*/registries/*}",
+               Rpc<v::UpdateRegistryConfigRequest, RegistryConfig>(
+                      &Async::UpdateRegistryConfig), "registry_config"),
+      RpcRoute("DELETE", "/v1/{name=workspaces/*/registries/*}",
+               Rpc<v::DeleteRegistryConfigRequest, Empty>(&Async::DeleteRegistryConfig), ""),
 
-      {"POST", "/v1/{parent=workspaces/*}/members",
-       RpcHandler(Rpc<v::CreateMemberRequest, v::Member>(&Async::CreateMember), "member")},
-      {"GET", "/v1/{name=workspaces/*/members/*}",
-       RpcHandler(Rpc<v::GetMemberRequest, v::Member>(&Async::GetMember), "")},
-      {"GET", "/v1/{parent=workspaces/*}/members",
-       RpcHandler(Rpc<v::ListMembersRequest, v::ListMembersResponse>(&Async::ListMembers), "")},
-      {"PATCH", "/v1/{member.name=workspaces/*/members/*}",
-       RpcHandler(Rpc<v::UpdateMemberRequest, v::Member>(&Async::UpdateMember), "member")},
-      {"DELETE", "/v1/{name=workspaces/*/members/*}",
-       RpcHandler(Rpc<v::DeleteMemberRequest, Empty>(&Async::DeleteMember), "")},
+      RpcRoute("POST", "/v1/{parent=workspaces/*}/members",
+               Rpc<v::CreateMemberRequest, v::Member>(&Async::CreateMember), "member"),
+      RpcRoute("GET", "/v1/{name=workspaces/*/members/*}",
+               Rpc<v::GetMemberRequest, v::Member>(&Async::GetMember), ""),
+      RpcRoute("GET", "/v1/{parent=workspaces/*}/members",
+               Rpc<v::ListMembersRequest, v::ListMembersResponse>(&Async::ListMembers), ""),
+      RpcRoute("PATCH", "/v1/{member.name=workspaces/*/members/*}",
+               Rpc<v::UpdateMemberRequest, v::Member>(&Async::UpdateMember), "member"),
+      RpcRoute("DELETE", "/v1/{name=workspaces/*/members/*}",
+               Rpc<v::DeleteMemberRequest, Empty>(&Async::DeleteMember), ""),
 
-      {"GET", "/v1/auditEvents",
-       RpcHandler(Rpc<v::ListAuditEventsRequest, v::ListAuditEventsResponse>(
-                      &Async::ListAuditEvents), "")},
+      RpcRoute("GET", "/v1/auditEvents",
+               Rpc<v::ListAuditEventsRequest, v::ListAuditEventsResponse>(
+                      &Async::ListAuditEvents), ""),
 
-      {"POST", "/v1/{app=workspaces/*/apps/*}:mintPullToken",
-       RpcHandler(Rpc<v::MintPullTokenRequest, v::MintPullTokenResponse>(
-                      &Async::MintPullToken), "*")},
-      {"POST", "/v1/{name=workspaces/*/registries/*}:testConnection",
-       RpcHandler(Rpc<v::TestConnectionRequest, v::TestConnectionResponse>(
-                      &Async::TestConnection), "*")},
+      RpcRoute("POST", "/v1/{app=workspaces/*/apps/*}:mintPullToken",
+               Rpc<v::MintPullTokenRequest, v::MintPullTokenResponse>(
+                      &Async::MintPullToken), "*"),
+      RpcRoute("POST", "/v1/{name=workspaces/*/registries/*}:testConnection",
+               Rpc<v::TestConnectionRequest, v::TestConnectionResponse>(
+                      &Async::TestConnection), "*"),
 
-      {"POST", "/v1/{name=workspaces/*/pullTokens/*}:revoke",
-       RpcHandler(Rpc<v::RevokePullTokenRequest, v::PullToken>(&Async::RevokePullToken), "*")},
-      {"POST", "/v1/{app=workspaces/*/apps/*}:revokePullTokens",
-       RpcHandler(Rpc<v::RevokePullTokensRequest, v::RevokePullTokensResponse>(
-                      &Async::RevokePullTokens), "*")},
-      {"GET", "/v1/{parent=workspaces/*}/pullTokens",
-       RpcHandler(Rpc<v::ListPullTokensRequest, v::ListPullTokensResponse>(
-                      &Async::ListPullTokens), "")},
+      RpcRoute("POST", "/v1/{name=workspaces/*/pullTokens/*}:revoke",
+               Rpc<v::RevokePullTokenRequest, v::PullToken>(&Async::RevokePullToken), "*"),
+      RpcRoute("POST", "/v1/{app=workspaces/*/apps/*}:revokePullTokens",
+               Rpc<v::RevokePullTokensRequest, v::RevokePullTokensResponse>(
+                      &Async::RevokePullTokens), "*"),
+      RpcRoute("GET", "/v1/{parent=workspaces/*}/pullTokens",
+               Rpc<v::ListPullTokensRequest, v::ListPullTokensResponse>(
+                      &Async::ListPullTokens), ""),
       // Not an `HTTP:` line of the proto but its natural additional binding: ListPullTokens
       // also takes an app as parent, which the workspace-level path cannot express.
-      {"GET", "/v1/{parent=workspaces/*/apps/*}/pullTokens",
-       RpcHandler(Rpc<v::ListPullTokensRequest, v::ListPullTokensResponse>(
-                      &Async::ListPullTokens), "")},
+      RpcRoute("GET", "/v1/{parent=workspaces/*/apps/*}/pullTokens",
+               Rpc<v::ListPullTokensRequest, v::ListPullTokensResponse>(
+                      &Async::ListPullTokens), ""),
 
-      {"POST", "/v1/{parent=workspaces/*}/serviceAccounts",
-       RpcHandler(Rpc<v::CreateServiceAccountRequest, v::ServiceAccountCredentials>(
-                      &Async::CreateServiceAccount), "service_account")},
-      {"GET", "/v1/{name=workspaces/*/serviceAccounts/*}",
-       RpcHandler(Rpc<v::GetServiceAccountRequest, v::ServiceAccount>(
-                      &Async::GetServiceAccount), "")},
-      {"GET", "/v1/{parent=workspaces/*}/serviceAccounts",
-       RpcHandler(Rpc<v::ListServiceAccountsRequest, v::ListServiceAccountsResponse>(
-                      &Async::ListServiceAccounts), "")},
-      {"PATCH", "/v1/{service_account.name=workspaces/*/serviceAccounts/*}",
-       RpcHandler(Rpc<v::UpdateServiceAccountRequest, v::ServiceAccount>(
-                      &Async::UpdateServiceAccount), "service_account")},
-      {"DELETE", "/v1/{name=workspaces/*/serviceAccounts/*}",
-       RpcHandler(Rpc<v::DeleteServiceAccountRequest, Empty>(&Async::DeleteServiceAccount),
-                  "")},
-      {"POST", "/v1/{name=workspaces/*/serviceAccounts/*}:regenerateSecret",
-       RpcHandler(Rpc<v::RegenerateServiceAccountSecretRequest, v::ServiceAccountCredentials>(
-                      &Async::RegenerateServiceAccountSecret), "*")},
+      RpcRoute("POST", "/v1/{parent=workspaces/*}/serviceAccounts",
+               Rpc<v::CreateServiceAccountRequest, v::ServiceAccountCredentials>(
+                      &Async::CreateServiceAccount), "service_account"),
+      RpcRoute("GET", "/v1/{name=workspaces/*/serviceAccounts/*}",
+               Rpc<v::GetServiceAccountRequest, v::ServiceAccount>(
+                      &Async::GetServiceAccount), ""),
+      RpcRoute("GET", "/v1/{parent=workspaces/*}/serviceAccounts",
+               Rpc<v::ListServiceAccountsRequest, v::ListServiceAccountsResponse>(
+                      &Async::ListServiceAccounts), ""),
+      RpcRoute("PATCH", "/v1/{service_account.name=workspaces/*/serviceAccounts/*}",
+               Rpc<v::UpdateServiceAccountRequest, v::ServiceAccount>(
+                      &Async::UpdateServiceAccount), "service_account"),
+      RpcRoute("DELETE", "/v1/{name=workspaces/*/serviceAccounts/*}",
+               Rpc<v::DeleteServiceAccountRequest, Empty>(&Async::DeleteServiceAccount), ""),
+      RpcRoute("POST", "/v1/{name=workspaces/*/serviceAccounts/*}:regenerateSecret",
+               Rpc<v::RegenerateServiceAccountSecretRequest, v::ServiceAccountCredentials>(
+                      &Async::RegenerateServiceAccountSecret), "*"),
 
-      {"GET", "/v1/{parent=workspaces/*}/refreshTokens",
-       RpcHandler(Rpc<v::ListRefreshTokensRequest, v::ListRefreshTokensResponse>(
-                      &Async::ListRefreshTokens), "")},
-      {"POST", "/v1/{name=workspaces/*/refreshTokens/*}:revoke",
-       RpcHandler(Rpc<v::RevokeRefreshTokenRequest, v::RefreshToken>(
-                      &Async::RevokeRefreshToken), "*")},
+      RpcRoute("GET", "/v1/{parent=workspaces/*}/refreshTokens",
+               Rpc<v::ListRefreshTokensRequest, v::ListRefreshTokensResponse>(
+                      &Async::ListRefreshTokens), ""),
+      RpcRoute("POST", "/v1/{name=workspaces/*/refreshTokens/*}:revoke",
+               Rpc<v::RevokeRefreshTokenRequest, v::RefreshToken>(
+                      &Async::RevokeRefreshToken), "*"),
   };
 }
 
@@ -853,7 +864,8 @@ RestRouter::RestRouter(std::shared_ptr<grpc::Channel> channel, RestRouterOptions
     // The table is a compile-time constant of this file; a bad entry is a programming error
     // that the tests catch, so it is skipped rather than crashing a server.
     if (!path.ok()) continue;
-    routes_.push_back(Route{spec.method, *std::move(path), std::move(spec.handler), spec.path});
+    routes_.push_back(
+        Route{spec.method, *std::move(path), std::move(spec.handler), spec.path, spec.body});
   }
 }
 

@@ -72,6 +72,16 @@ class RestRouter {
 
   void Handle(const RestRequest& request, Done done) const;
 
+  // The routes served: method, path template as written, and the field the JSON body binds
+  // to ("*", a field name, or "" for none). For the test that holds the table to the proto's
+  // `HTTP:` lines.
+  struct RouteInfo {
+    std::string method;
+    std::string path;
+    std::string body;
+  };
+  std::vector<RouteInfo> RouteTable() const;
+
   // A JSON error reply for `code` with the HTTP status grpc-gateway uses.
   static RestReply ErrorReply(grpc::StatusCode code, absl::string_view message);
 

@@ -3,7 +3,12 @@
 // answer 503 at once when full. Transport-free: requests go straight into Handle.
 #include "gateway/rest_router.h"
 
+#include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -155,6 +160,37 @@ TEST(RestRouterTokenWorkersTest, TokenRunsOffTheCallingThreadAndFullMeans503) {
   EXPECT_EQ(busy_worker.Wait().status, 200);
   EXPECT_EQ(queued.Wait().status, 200);
   EXPECT_EQ(issuer.calls.load(), 2);
+}
+
+// The route table is written by hand from the `HTTP:` lines of registry_auth.proto; this holds
+// the two together (method, path template and body field, both ways).
+TEST(RestRouterTableTest, MatchesTheHttpLinesOfTheProto) {
+  std::ifstream in("proto/registryauth/v1/registry_auth.proto");
+  ASSERT_TRUE(in.good()) << "the proto is a data dependency of this test";
+  std::set<std::string> documented;
+  const std::regex http(R"(^\s*// HTTP: ([A-Z]+) (/v1/[^ ?]+)(\?\S*)?(?:\s+body: (\S+))?\s*$)");
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, http)) {
+      documented.insert(m[1].str() + " " + m[2].str() + " body=" + m[4].str());
+    }
+  }
+  ASSERT_GE(documented.size(), 30u) << "the proto's HTTP: lines were not found";
+  std::set<std::string> served;
+  RestRouter router(NowhereChannel(), RestRouterOptions{});
+  for (const RestRouter::RouteInfo& r : router.RouteTable()) {
+    if (r.path.rfind("/v1/", 0) != 0) continue;  // /healthz, /readyz, /token: not the mapping
+    served.insert(r.method + " " + r.path + " body=" + r.body);
+  }
+  std::vector<std::string> only_documented, only_served;
+  std::set_difference(documented.begin(), documented.end(), served.begin(), served.end(),
+                      std::back_inserter(only_documented));
+  std::set_difference(served.begin(), served.end(), documented.begin(), documented.end(),
+                      std::back_inserter(only_served));
+  EXPECT_TRUE(only_documented.empty())
+      << "in the proto, not served: " << ::testing::PrintToString(only_documented);
+  EXPECT_TRUE(only_served.empty())
+      << "served, not in the proto: " << ::testing::PrintToString(only_served);
 }
 
 }  // namespace
