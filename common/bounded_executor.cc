@@ -1,9 +1,10 @@
 #include "common/bounded_executor.h"
 
-#include <exception>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/catch_all.h"
 #include "common/log.h"
 
 namespace registryauth {
@@ -63,14 +64,11 @@ void BoundedExecutor::Work() {
       task = std::move(queue_.front());
       queue_.pop_front();
     }
-    try {
-      task();
-      task = nullptr;  // Destroyed under the barrier too.
-    } catch (const std::exception& e) {
-      LOG_ERROR(absl::StrCat(name_, ": a task threw (", std::string(e.what()).substr(0, 200),
-                             "); continuing"));
-    } catch (...) {
-      LOG_ERROR(absl::StrCat(name_, ": a task threw a non-standard exception; continuing"));
+    if (std::optional<std::string> what = CatchAll([&] {
+          task();
+          task = nullptr;  // Destroyed under the barrier too.
+        })) {
+      LOG_ERROR(absl::StrCat(name_, ": a task threw (", *what, "); continuing"));
     }
   }
 }

@@ -42,6 +42,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/ip_address.h"
+#include "common/strings.h"
 
 namespace registryauth::gateway {
 
@@ -51,20 +53,12 @@ inline constexpr int kMaxForwardedHops = 32;
 // client is the TCP peer. (Bytes left of the client's entry are never examined.)
 inline constexpr size_t kMaxForwardedBytes = 4096;
 
-// An IPv4 or IPv6 address. IPv4 addresses use the first 4 bytes.
-struct IpAddress {
-  bool v4 = true;
-  std::array<uint8_t, 16> bytes{};
-
-  // Canonical text (see the file comment).
-  std::string ToString() const;
-  friend bool operator==(const IpAddress& a, const IpAddress& b) {
-    return a.v4 == b.v4 && a.bytes == b.bytes;
-  }
-};
-
-// Parses a bare IP literal (no brackets, no port, no zone); IPv4-mapped IPv6 becomes IPv4.
-std::optional<IpAddress> ParseIpAddress(absl::string_view text);
+// The address type and parser are common/ip_address.h's (the token realm keys on the same
+// canonical text).
+using ::registryauth::IpAddress;
+inline std::optional<IpAddress> ParseIpAddress(absl::string_view text) {
+  return ::registryauth::ParseIpAddress(ToStd(text));
+}
 
 // One X-Forwarded-For entry as described in the file comment (brackets and port allowed).
 std::optional<IpAddress> ParseForwardedEntry(absl::string_view entry);

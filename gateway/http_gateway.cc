@@ -34,6 +34,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
+#include "common/catch_all.h"
 #include "common/log.h"
 #include "gateway/client_address.h"
 #include "gateway/rest_router.h"
@@ -62,18 +63,6 @@ constexpr auto kAcceptBackoffMax = std::chrono::seconds(1);
 // Descriptors the process needs besides the HTTP connections (database pool, gRPC, logs,
 // files), for the start-up warning about RLIMIT_NOFILE.
 constexpr rlim_t kReservedDescriptors = 128;
-
-// The longest exception text a log line carries.
-constexpr size_t kMaxExceptionText = 200;
-
-std::string TruncatedWhat(const char* what) {
-  std::string text = what == nullptr ? "" : what;
-  if (text.size() > kMaxExceptionText) {
-    text.resize(kMaxExceptionText);
-    text += "...";
-  }
-  return text;
-}
 
 absl::StatusOr<tcp::endpoint> ParseListenAddress(const std::string& listen) {
   const size_t colon = listen.rfind(':');
@@ -411,17 +400,8 @@ class HttpGateway::Impl {
   // as the Asio documentation recommends, instead of reaching std::terminate. run() returns
   // normally once the io_context runs out of work (after Shutdown).
   void RunIoThread() {
-    while (true) {
-      try {
-        ioc_.run();
-        return;
-      } catch (const std::exception& e) {
-        Log(LogLevel::kError, "http gateway: exception escaped an I/O handler",
-            {{"what", TruncatedWhat(e.what())}});
-      } catch (...) {
-        Log(LogLevel::kError, "http gateway: exception escaped an I/O handler",
-            {{"what", "unknown exception"}});
-      }
+    while (std::optional<std::string> what = CatchAll([&] { ioc_.run(); })) {
+      Log(LogLevel::kError, "http gateway: exception escaped an I/O handler", {{"what", *what}});
     }
   }
 
@@ -529,7 +509,7 @@ class HttpGateway::Impl {
         Log(LogLevel::kError, "http handler exception",
             {{"request_id", PrintableRequestId(request_id_)},
              {"where", where},
-             {"what", TruncatedWhat(what)}});
+             {"what", ExceptionText(what)}});
         if (in_request_ && !replied_) {
           in_request_ = false;
           return SendError(500, grpc::StatusCode::INTERNAL, "internal error");
@@ -691,19 +671,17 @@ class HttpGateway::Impl {
       // callback may run on a gRPC thread, where nothing must escape either.
       gw_.router_.Handle(request, [target = std::move(target)](RestReply reply) mutable {
         if (target.session == nullptr) return;  // The router calls done once; be safe anyway.
-        try {
-          Session* s = target.session.get();
-          net::dispatch(s->stream_.get_executor(),
-                        [session = std::move(target.session), work = std::move(target.work),
-                         reply = std::move(reply)]() mutable {
-                          Session& s = *session;
-                          s.Guard("write", [&] { s.Write(std::move(reply)); });
-                        });
-        } catch (const std::exception& e) {
+        if (std::optional<std::string> what = CatchAll([&] {
+              Session* s = target.session.get();
+              net::dispatch(s->stream_.get_executor(),
+                            [session = std::move(target.session), work = std::move(target.work),
+                             reply = std::move(reply)]() mutable {
+                              Session& s = *session;
+                              s.Guard("write", [&] { s.Write(std::move(reply)); });
+                            });
+            })) {
           Log(LogLevel::kError, "http gateway: cannot hand a reply to its connection",
-              {{"what", TruncatedWhat(e.what())}});
-        } catch (...) {
-          LOG_ERROR("http gateway: cannot hand a reply to its connection");
+              {{"what", *what}});
         }
       });
     }
@@ -879,15 +857,10 @@ class HttpGateway::Impl {
       if (ec == net::error::operation_aborted || !l.acceptor.is_open()) return;
       if (ec) return OnAcceptError(l, ec);
       l.backoff = std::chrono::milliseconds(0);
-      try {
-        StartSession(l, std::move(socket));
-      } catch (const std::exception& e) {
-        // The connection is lost (its socket closes with it), accepting goes on.
+      // On an exception the connection is lost (its socket closes with it); accepting goes on.
+      if (std::optional<std::string> what = CatchAll([&] { StartSession(l, std::move(socket)); })) {
         Log(LogLevel::kError, "http gateway: cannot start a connection",
-            {{"listener", l.name}, {"what", TruncatedWhat(e.what())}});
-      } catch (...) {
-        Log(LogLevel::kError, "http gateway: cannot start a connection",
-            {{"listener", l.name}, {"what", "unknown exception"}});
+            {{"listener", l.name}, {"what", *what}});
       }
       DoAccept(l);
     });

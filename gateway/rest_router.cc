@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/bounded_executor.h"
+#include "common/catch_all.h"
 #include "common/log.h"
 #include "gateway/grpc_error.h"
 #include "gateway/rest_util.h"
@@ -61,12 +62,9 @@ RestReply InternalErrorReply() {
   return reply;
 }
 
-// Logs an exception that reached a barrier: its what() (a library's fixed text, cut short;
-// request data never goes into an exception message here) and where.
-void LogEscaped(absl::string_view where, const char* what) {
-  LOG_ERROR(absl::StrCat("exception stopped at the ", where, " barrier: ",
-                         absl::string_view(what == nullptr ? "(non-standard exception)" : what)
-                             .substr(0, 200)));
+// Logs an exception that reached a barrier (its text from CatchAll) and where.
+void LogEscaped(absl::string_view where, const std::string& what) {
+  LOG_ERROR(absl::StrCat("exception stopped at the ", where, " barrier: ", what));
 }
 
 // Holds a request's `done`: Reply passes the first reply on and drops any later one; if the
@@ -80,10 +78,8 @@ class ReplyOnce {
   ReplyOnce& operator=(const ReplyOnce&) = delete;
   ~ReplyOnce() {
     if (replied_.exchange(true)) return;
-    try {
-      done_(InternalErrorReply());
-    } catch (...) {
-      LogEscaped("reply", nullptr);
+    if (std::optional<std::string> what = CatchAll([&] { done_(InternalErrorReply()); })) {
+      LogEscaped("reply", *what);
     }
   }
   void Reply(RestReply reply) {
@@ -99,12 +95,8 @@ class ReplyOnce {
 // A gRPC completion callback that cannot throw into the gRPC thread that runs it.
 std::function<void(grpc::Status)> Guarded(std::function<void(grpc::Status)> callback) {
   return [callback = std::move(callback)](grpc::Status status) mutable {
-    try {
-      callback(std::move(status));
-    } catch (const std::exception& e) {
-      LogEscaped("gRPC callback", e.what());
-    } catch (...) {
-      LogEscaped("gRPC callback", nullptr);
+    if (std::optional<std::string> what = CatchAll([&] { callback(std::move(status)); })) {
+      LogEscaped("gRPC callback", *what);
     }
   };
 }
@@ -880,13 +872,10 @@ RestReply RestRouter::ErrorReply(grpc::StatusCode code, absl::string_view messag
 
 void RestRouter::Handle(const RestRequest& request, Done done) const {
   auto once = std::make_shared<ReplyOnce>(std::move(done));
-  try {
-    HandleUnguarded(request, [once](RestReply reply) { once->Reply(std::move(reply)); });
-  } catch (const std::exception& e) {
-    LogEscaped("HTTP request", e.what());
-    once->Reply(InternalErrorReply());
-  } catch (...) {
-    LogEscaped("HTTP request", nullptr);
+  if (std::optional<std::string> what = CatchAll([&] {
+        HandleUnguarded(request, [once](RestReply reply) { once->Reply(std::move(reply)); });
+      })) {
+    LogEscaped("HTTP request", *what);
     once->Reply(InternalErrorReply());
   }
 }

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "api/in_process.h"
 #include "api/registry_auth_grpc.h"
 #include "auth/policy.h"
+#include "common/catch_all.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "crypto/keyring.h"
@@ -132,14 +134,10 @@ class InProcessTokens final : public api::InProcessTokenIssuer {
     // The barrier of the in-process call (issue 15): whatever the service method throws
     // becomes INTERNAL here, as the gRPC server would make it UNKNOWN, and never reaches the
     // gateway's thread.
-    try {
-      status = service_.IssueRegistryTokenInProcess(call, request, response, request_id);
-    } catch (const std::exception& e) {
-      LOG_ERROR(absl::StrCat("IssueRegistryToken threw: ",
-                             std::string(e.what()).substr(0, 200)));
-      status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
-    } catch (...) {
-      LOG_ERROR("IssueRegistryToken threw a non-standard exception");
+    if (std::optional<std::string> what = CatchAll([&] {
+          status = service_.IssueRegistryTokenInProcess(call, request, response, request_id);
+        })) {
+      LOG_ERROR(absl::StrCat("IssueRegistryToken threw: ", *what));
       status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
     }
     telemetry_.RecordInProcessCall("/registryauth.v1.RegistryAuthService/IssueRegistryToken",

@@ -1,7 +1,7 @@
 #include "services/authorizer.h"
 
-#include "services/error_detail.h"
 #include "common/strings.h"
+#include "services/error_detail.h"
 
 namespace registryauth::services {
 namespace {

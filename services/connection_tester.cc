@@ -5,9 +5,9 @@
 #include <string>
 #include <utility>
 
+#include "common/strings.h"
 #include "services/error_detail.h"
 #include "services/names.h"
-#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {

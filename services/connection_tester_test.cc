@@ -3,6 +3,7 @@
 // audit record, a configuration changed while the test ran), with fake probes and the fake
 // store. The real probes against real HTTP servers are tested in upstream/ and, against the
 // real Distribution registry, in tests/.
+#include "common/strings.h"
 #include "services/connection_tester.h"
 
 #include <functional>
@@ -17,7 +18,6 @@
 #include "gtest/gtest.h"
 #include "services/error_detail.h"
 #include "services/registry_auth.h"
-#include "common/strings.h"
 #include "services/testing/fake_aead.h"
 #include "services/testing/fake_store.h"
 

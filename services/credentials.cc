@@ -2,9 +2,9 @@
 
 #include <utility>
 
+#include "common/strings.h"
 #include "services/error_detail.h"
 #include "services/names.h"
-#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {

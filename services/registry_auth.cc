@@ -8,10 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "services/error_detail.h"
 #include "services/names.h"
 #include "services/page_token.h"
-#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {

@@ -11,10 +11,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/secret.h"
+#include "common/strings.h"
 #include "model/model.h"
 #include "services/names.h"
 #include "services/registry_service.h"
-#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {

@@ -1,7 +1,5 @@
 #include "services/token_realm.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -15,8 +13,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/ip_address.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "crypto/base64url.h"
 #include "realm/basic_auth.h"
 #include "realm/grants.h"
@@ -25,7 +25,6 @@
 #include "services/names.h"
 #include "services/page_token.h"
 #include "services/registry_service.h"
-#include "common/strings.h"
 
 namespace registryauth::services {
 
@@ -277,19 +276,11 @@ std::string AddressKey(std::string_view peer) {
   }
   if (addr.empty()) return "";
   addr = addr.substr(0, 128);
-  const std::string literal(addr);
-  in6_addr v6{};
-  if (literal.find(':') != std::string::npos && inet_pton(AF_INET6, literal.c_str(), &v6) == 1) {
-    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
-      char v4[INET_ADDRSTRLEN] = {};
-      if (inet_ntop(AF_INET, &v6.s6_addr[12], v4, sizeof(v4)) != nullptr) {
-        return Cat("addr:", v4);
-      }
-    }
-    std::fill(std::begin(v6.s6_addr) + 8, std::end(v6.s6_addr), 0);
-    char text[INET6_ADDRSTRLEN] = {};
-    if (inet_ntop(AF_INET6, &v6, text, sizeof(text)) != nullptr) {
-      return Cat("addr:", text, "/64");
+  if (addr.find(':') != std::string_view::npos) {
+    if (std::optional<IpAddress> ip = ParseIpAddress(addr)) {
+      if (ip->v4) return Cat("addr:", ip->ToString());  // was IPv4-mapped
+      std::fill(ip->bytes.begin() + 8, ip->bytes.end(), 0);
+      return Cat("addr:", ip->ToString(), "/64");
     }
   }
   return Cat("addr:", addr);
@@ -534,13 +525,12 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::ResolvePrincipal(
 }
 
 absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenRequest& request,
-                                                               std::string_view addr_key,
+                                                               const std::string& address_key,
                                                                absl::Time now) {
   if (request.grant_type == TokenGrantType::kRefreshToken) {
     if (request.refresh_token.empty()) {
       return absl::InvalidArgumentError("refresh_token: required for grant_type refresh_token");
     }
-    const std::string address_key(addr_key);
     RETURN_IF_ERROR(CheckThrottle(address_key, now, nullptr));
     const std::string_view text = request.refresh_token.view();
     const std::string_view id = RefreshTokenId(text);
@@ -586,7 +576,6 @@ absl::StatusOr<TokenRealm::Principal> TokenRealm::Authenticate(const TokenReques
   // /64) stops costing lookups there. The secret is checked next, and the right one is never
   // refused for failures anybody else caused: an account's failures are counted per (account,
   // client address), and they only turn the next wrong answers into 429s.
-  const std::string address_key(addr_key);
   int32_t address_failures = 0;
   RETURN_IF_ERROR(CheckThrottle(address_key, now, &address_failures));
   const std::string account_key = AccountAddressKey(request.username, address_key);

@@ -253,8 +253,9 @@ class TokenRealm final : public WorkspaceCredentialMinter {
   struct Principal;
   absl::StatusOr<IssuedToken> IssueTokenUnmetered(const RequestContext& ctx,
                                                   const TokenRequest& request);
-  absl::StatusOr<Principal> Authenticate(const TokenRequest& request, std::string_view addr_key,
-                                         absl::Time now);
+  // `address_key`: the client's AddressKey ("" when unknown).
+  absl::StatusOr<Principal> Authenticate(const TokenRequest& request,
+                                         const std::string& address_key, absl::Time now);
   // The principal a user name stands for (`pull+<id>` or `<workspace>+<id>`), still valid at
   // `now`. With `password` (a login) the secret must match its stored hash; without (the
   // subject of a refresh token) only the principal's own state is checked. Every refusal is

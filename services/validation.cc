@@ -12,9 +12,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/strings.h"
 #include "crypto/jws.h"
 #include "services/names.h"
-#include "common/strings.h"
 
 namespace registryauth::services {
 namespace {
