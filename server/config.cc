@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status_macros.h"
 #include "gateway/client_address.h"
 
 // Every setting is a string flag whose empty default means "not given", so the environment
@@ -82,6 +83,18 @@ std::optional<std::string> Setting(const absl::Flag<std::string>& flag, const ch
 
 absl::Status Invalid(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+}
+
+// A whole-number setting in [lo, hi], if it is set: into `*out`, or INVALID_ARGUMENT naming it.
+absl::Status SetWholeNumber(const std::optional<std::string>& value, absl::string_view field,
+                            int lo, int hi, int* out) {
+  if (!value.has_value()) return absl::OkStatus();
+  int n = 0;
+  if (!absl::SimpleAtoi(*value, &n) || n < lo || n > hi) {
+    return Invalid(field, absl::StrCat("must be a whole number from ", lo, " to ", hi));
+  }
+  *out = n;
+  return absl::OkStatus();
 }
 
 absl::Status ParseBool(absl::string_view field, const std::string& text, bool* out) {
@@ -429,42 +442,19 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
     }
     c.test_connection_timeout = d;
   }
-  if (auto v = Setting(FLAGS_test_connection_max_concurrent,
-                       "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", env)) {
-    int n = 0;
-    if (!absl::SimpleAtoi(*v, &n) || n < 1 || n > 256) {
-      return Invalid("test_connection_max_concurrent", "must be a whole number from 1 to 256");
-    }
-    c.test_connection_max_concurrent = n;
-  }
-  if (auto v = Setting(FLAGS_http_threads, "REGAUTH_HTTP_THREADS", env)) {
-    int n = 0;
-    if (!absl::SimpleAtoi(*v, &n) || n < 1 || n > 256) {
-      return Invalid("http_threads", "must be a whole number from 1 to 256");
-    }
-    c.http_threads = n;
-  }
-  if (auto v = Setting(FLAGS_token_workers, "REGAUTH_TOKEN_WORKERS", env)) {
-    int n = 0;
-    if (!absl::SimpleAtoi(*v, &n) || n < 1 || n > 256) {
-      return Invalid("token_workers", "must be a whole number from 1 to 256");
-    }
-    c.token_workers = n;
-  }
-  if (auto v = Setting(FLAGS_token_queue, "REGAUTH_TOKEN_QUEUE", env)) {
-    int n = 0;
-    if (!absl::SimpleAtoi(*v, &n) || n < 0 || n > 100000) {
-      return Invalid("token_queue", "must be a whole number from 0 to 100000");
-    }
-    c.token_queue = n;
-  }
-  if (auto v = Setting(FLAGS_http_max_connections, "REGAUTH_HTTP_MAX_CONNECTIONS", env)) {
-    int n = 0;
-    if (!absl::SimpleAtoi(*v, &n) || n < 1 || n > 1000000) {
-      return Invalid("http_max_connections", "must be a whole number from 1 to 1000000");
-    }
-    c.http_max_connections = n;
-  }
+  RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_test_connection_max_concurrent,
+                                         "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", env),
+                                 "test_connection_max_concurrent", 1, 256,
+                                 &c.test_connection_max_concurrent));
+  RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_http_threads, "REGAUTH_HTTP_THREADS", env),
+                                 "http_threads", 1, 256, &c.http_threads));
+  RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_token_workers, "REGAUTH_TOKEN_WORKERS", env),
+                                 "token_workers", 1, 256, &c.token_workers));
+  RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_token_queue, "REGAUTH_TOKEN_QUEUE", env),
+                                 "token_queue", 0, 100000, &c.token_queue));
+  RETURN_IF_ERROR(
+      SetWholeNumber(Setting(FLAGS_http_max_connections, "REGAUTH_HTTP_MAX_CONNECTIONS", env),
+                     "http_max_connections", 1, 1000000, &c.http_max_connections));
   if (auto v = Setting(FLAGS_metrics_listen, "REGAUTH_METRICS_LISTEN", env)) {
     c.metrics_listen = *v;
   }
