@@ -26,11 +26,9 @@ BoundedExecutor::~BoundedExecutor() {
 
 bool BoundedExecutor::TrySchedule(std::function<void()>& task) {
   absl::MutexLock lock(&mu_);
-  // A task may wait only while the queue has room beyond the idle workers that will take the
-  // waiting ones at once.
-  const size_t waiting_after = queue_.size() + 1;
-  const size_t takers = static_cast<size_t>(idle_);
-  if (stopping_ || (waiting_after > takers && waiting_after - takers > max_queued_)) {
+  // Idle workers take queued tasks at once, so the queue may hold that many beyond
+  // max_queued_.
+  if (stopping_ || queue_.size() >= static_cast<size_t>(idle_) + max_queued_) {
     ++rejected_;
     return false;
   }
