@@ -11,17 +11,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "pqxx/connection"
-#include "pqxx/nontransaction"
-#include "pqxx/transaction"
 #include "server/keys_cli.h"
 #include "server/subcommand_test_util.h"
 #include "storage/migrations.h"
+#include "storage/testing/raw_sql.h"
 #include "tests/testing/pg_test_db.h"
 
 namespace registryauth::server {
 namespace {
 
+using ::registryauth::storage::testing::RunSqlForTest;
 using ::registryauth::testing::PgTestDb;
 
 constexpr char kCanaryPassword[] = "MigrateCanaryPw-7f3a9c";
@@ -44,9 +43,10 @@ class MigrateCliTest : public ::testing::Test {
   }
 
   int64_t CountApplied() {
-    pqxx::connection conn(db_->dsn());
-    pqxx::nontransaction txn(conn);
-    return txn.exec("SELECT count(*) FROM schema_migrations")[0][0].as<int64_t>();
+    absl::StatusOr<std::string> count =
+        RunSqlForTest(db_->dsn(), "SELECT count(*) FROM schema_migrations");
+    EXPECT_TRUE(count.ok()) << count.status();
+    return count.ok() ? std::stoll(*count) : -1;
   }
 
   std::unique_ptr<PgTestDb> db_;
@@ -84,8 +84,9 @@ TEST_F(MigrateCliTest, AppliesOnlyWhatIsMissing) {
   std::vector<storage::Migration> older = storage::EmbeddedMigrations();
   older.pop_back();
   {
-    pqxx::connection conn(db_->dsn());
-    ASSERT_TRUE(storage::ApplyMigrations(conn, older).ok());
+    absl::StatusOr<storage::MigrationReport> report = storage::ApplyMigrations(db_->dsn(), older);
+    ASSERT_TRUE(report.ok()) << report.status();
+    ASSERT_TRUE(report->status.ok()) << report->status;
   }
   const storage::Migration& last = storage::EmbeddedMigrations().back();
   Result r = RunMigrate({"migrate", "--database_url=" + db_->dsn()});
@@ -98,13 +99,10 @@ TEST_F(MigrateCliTest, AppliesOnlyWhatIsMissing) {
 
 TEST_F(MigrateCliTest, NotesVersionsThisBinaryDoesNotKnow) {
   ASSERT_EQ(RunMigrate({"migrate", "--database_url=" + db_->dsn()}).code, 0);
-  {
-    pqxx::connection conn(db_->dsn());
-    pqxx::work txn(conn);
-    txn.exec("INSERT INTO schema_migrations (version, name, checksum) "
-             "VALUES (9999, 'from_the_future', 'x')");
-    txn.commit();
-  }
+  ASSERT_TRUE(RunSqlForTest(db_->dsn(),
+                            "INSERT INTO schema_migrations (version, name, checksum) "
+                            "VALUES (9999, 'from_the_future', 'x')")
+                  .ok());
   Result r = RunMigrate({"migrate", "--database_url=" + db_->dsn()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(absl::StartsWith(r.out, "schema at version 9999 (9999_from_the_future)")) << r.out;
@@ -113,12 +111,9 @@ TEST_F(MigrateCliTest, NotesVersionsThisBinaryDoesNotKnow) {
 
 TEST_F(MigrateCliTest, ChangedMigrationFailsWithExit1) {
   ASSERT_EQ(RunMigrate({"migrate", "--database_url=" + db_->dsn()}).code, 0);
-  {
-    pqxx::connection conn(db_->dsn());
-    pqxx::work txn(conn);
-    txn.exec("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
-    txn.commit();
-  }
+  ASSERT_TRUE(
+      RunSqlForTest(db_->dsn(), "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
+          .ok());
   Result r = RunMigrate({"migrate", "--database_url=" + db_->dsn()});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(absl::StrContains(r.err, "migration failed: "));

@@ -15,6 +15,17 @@ struct ConnInfoDeleter {
   void operator()(PQconninfoOption* options) const { PQconninfoFree(options); }
 };
 
+using ParsedConnInfo = std::unique_ptr<PQconninfoOption, ConnInfoDeleter>;
+
+// libpq's parse of `dsn`, or null when it does not parse. libpq's message may quote part of the
+// DSN (and so a password): it is never passed on.
+ParsedConnInfo Parse(std::string_view dsn) {
+  char* errmsg = nullptr;
+  ParsedConnInfo parsed(PQconninfoParse(std::string(dsn).c_str(), &errmsg));
+  if (errmsg != nullptr) PQfreemem(errmsg);
+  return parsed;
+}
+
 }  // namespace
 
 std::string QuoteConnValue(std::string_view value) {
@@ -27,13 +38,18 @@ std::string QuoteConnValue(std::string_view value) {
   return out;
 }
 
+std::optional<std::string> ConnInfoValue(std::string_view dsn, std::string_view key) {
+  ParsedConnInfo parsed = Parse(dsn);
+  if (parsed == nullptr) return std::nullopt;
+  for (PQconninfoOption* o = parsed.get(); o->keyword != nullptr; ++o) {
+    if (key == o->keyword && o->val != nullptr && o->val[0] != '\0') return std::string(o->val);
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<std::string> RewriteConnInfo(std::string_view dsn, const ConnParams& overrides,
                                             const ConnParams& defaults) {
-  char* errmsg = nullptr;
-  std::unique_ptr<PQconninfoOption, ConnInfoDeleter> parsed(
-      PQconninfoParse(std::string(dsn).c_str(), &errmsg));
-  // libpq's message may quote part of the DSN (and so a password): never pass it on.
-  if (errmsg != nullptr) PQfreemem(errmsg);
+  ParsedConnInfo parsed = Parse(dsn);
   if (parsed == nullptr) {
     return absl::InvalidArgumentError("database DSN is not a valid libpq connection string");
   }

@@ -10,6 +10,7 @@
 #ifndef REGISTRY_AUTH_STORAGE_CONNINFO_H_
 #define REGISTRY_AUTH_STORAGE_CONNINFO_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +27,10 @@ using ConnParams = std::vector<std::pair<std::string, std::string>>;
 // INVALID_ARGUMENT if `dsn` does not parse or a key is not a libpq keyword.
 absl::StatusOr<std::string> RewriteConnInfo(std::string_view dsn, const ConnParams& overrides,
                                             const ConnParams& defaults);
+
+// The value `dsn` gives `key` (e.g. "password"), or nullopt when it sets none, sets it empty, or
+// does not parse.
+std::optional<std::string> ConnInfoValue(std::string_view dsn, std::string_view key);
 
 // Quotes a value for a keyword/value connection string ('...' with \ and ' escaped).
 std::string QuoteConnValue(std::string_view value);

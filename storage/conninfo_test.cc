@@ -48,5 +48,13 @@ TEST(ConnInfoTest, RejectsBadInputWithoutEchoingIt) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ConnInfoTest, ValueOfAKeyInEitherForm) {
+  EXPECT_EQ(ConnInfoValue("host=h password='p w'", "password"), "p w");
+  EXPECT_EQ(ConnInfoValue("postgresql://u:secret@h/db", "password"), "secret");
+  EXPECT_EQ(ConnInfoValue("host=h", "password"), std::nullopt);
+  EXPECT_EQ(ConnInfoValue("host=h password=''", "password"), std::nullopt);
+  EXPECT_EQ(ConnInfoValue("host=h password='unterminated", "password"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace registryauth::storage

@@ -10,6 +10,7 @@
 #include "pqxx/connection"
 #include "pqxx/nontransaction"
 #include "pqxx/result"
+#include "storage/migrations_pq.h"
 #include "tests/testing/pg_test_db.h"
 
 namespace registryauth::storage {
@@ -136,6 +137,59 @@ TEST_F(MigrationsTest, NewMigrationsApplyInOrderAndFailuresRollBack) {
   // Versions out of order are refused before touching the database.
   std::vector<Migration> unordered = {{2, "b", "SELECT 1"}, {1, "a", "SELECT 1"}};
   EXPECT_EQ(ApplyMigrations(conn, unordered).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(SchemaVersionTest, LabelIsTheFileName) {
+  EXPECT_EQ((SchemaVersion{1, "init"}).Label(), "0001_init");
+  EXPECT_EQ((SchemaVersion{12345, "big"}).Label(), "12345_big");
+}
+
+// The DSN form: connects itself and reports what it found and did.
+TEST_F(MigrationsTest, ReportSaysWhatWasThereAndWhatThisCallApplied) {
+  std::vector<Migration> older = EmbeddedMigrations();
+  older.pop_back();
+  absl::StatusOr<MigrationReport> first = ApplyMigrations(db_->dsn(), older);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->status.ok()) << first->status;
+  EXPECT_TRUE(first->before.empty());
+  ASSERT_EQ(first->applied.size(), older.size());
+  EXPECT_EQ(first->applied[0], (SchemaVersion{1, "init"}));
+  EXPECT_EQ(first->after, first->applied);
+
+  absl::StatusOr<MigrationReport> second = ApplyMigrations(db_->dsn());
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(second->status.ok()) << second->status;
+  EXPECT_EQ(second->before, first->after);
+  const Migration& last = EmbeddedMigrations().back();
+  EXPECT_EQ(second->applied, (std::vector<SchemaVersion>{{last.version, std::string(last.name)}}));
+  EXPECT_EQ(second->after.size(), EmbeddedMigrations().size());
+
+  absl::StatusOr<MigrationReport> third = ApplyMigrations(db_->dsn());
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_TRUE(third->applied.empty());
+  EXPECT_EQ(third->before, third->after);
+}
+
+TEST_F(MigrationsTest, ReportKeepsWhatGotInBeforeAFailure) {
+  std::vector<Migration> list = EmbeddedMigrations();
+  list.push_back({9001, "add_notes", "CREATE TABLE notes (id int PRIMARY KEY);"});
+  list.push_back({9002, "broken", "SELECT * FROM no_such;"});
+  absl::StatusOr<MigrationReport> report = ApplyMigrations(db_->dsn(), list);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->status.code(), absl::StatusCode::kInternal) << report->status;
+  ASSERT_EQ(report->applied.size(), EmbeddedMigrations().size() + 1);
+  EXPECT_EQ(report->applied.back(), (SchemaVersion{9001, "add_notes"}));
+  EXPECT_EQ(report->after, report->applied);
+}
+
+TEST(MigrationsConnectTest, UnreachableDatabaseIsUnavailableWithoutThePassword) {
+  absl::StatusOr<MigrationReport> report =
+      ApplyMigrations("host=127.0.0.1 port=1 connect_timeout=5 password=Canary-3b1d");
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(report.status().message().find("cannot connect to the database: "),
+            std::string::npos)
+      << report.status();
+  EXPECT_EQ(report.status().message().find("Canary-3b1d"), std::string::npos);
 }
 
 }  // namespace

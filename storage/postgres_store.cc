@@ -15,7 +15,7 @@
 #include "pqxx/prepared_statement"
 #include "pqxx/result"
 #include "pqxx/transaction"
-#include "storage/migrations.h"
+#include "storage/migrations_pq.h"
 #include "storage/pg_internal.h"
 #include "storage/pq_status.h"
 #include "storage/store_internal.h"

@@ -16,7 +16,7 @@
 #include "pqxx/except"
 #include "pqxx/nontransaction"
 #include "pqxx/result"
-#include "storage/migrations.h"
+#include "storage/migrations_pq.h"
 #include "storage/store_conformance.h"
 #include "tests/testing/pg_test_db.h"
 

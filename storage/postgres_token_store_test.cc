@@ -17,7 +17,7 @@
 #include "pqxx/connection"
 #include "pqxx/except"
 #include "pqxx/nontransaction"
-#include "storage/migrations.h"
+#include "storage/migrations_pq.h"
 #include "storage/postgres_store.h"
 #include "storage/token_store_conformance.h"
 #include "tests/testing/pg_test_db.h"
