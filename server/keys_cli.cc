@@ -32,6 +32,7 @@
 #include "model/model.h"
 #include "server/migrate_cli.h"
 #include "server/subcommand_args.h"
+#include "services/key_usage.h"
 #include "services/secret_reencryption.h"
 #include "storage/postgres_store.h"
 #include "storage/postgres_token_store.h"
@@ -162,11 +163,9 @@ class KeysCommand {
   const std::string command_;
   const SubcommandIo& io_;
   // Rows per key id: stored secrets (ciphertexts) and token hashes (crypto/secret_hasher.h).
-  struct KeyUse {
-    int64_t secrets = 0;
-    int64_t hashes = 0;
-  };
-  absl::StatusOr<std::map<uint32_t, KeyUse>> CountKeyUse();
+  absl::StatusOr<services::KeyUsage> CountKeyUse() {
+    return services::KeyUsage::Read(*store_, *token_store_);
+  }
 
   std::unique_ptr<storage::RegistryStore> store_;
   std::unique_ptr<storage::TokenStore> token_store_;
@@ -232,17 +231,6 @@ absl::Status KeysCommand::OpenStore(const std::string& dsn) {
   }
   token_store_ = *std::move(tokens);
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::map<uint32_t, KeysCommand::KeyUse>> KeysCommand::CountKeyUse() {
-  absl::StatusOr<std::map<uint32_t, int64_t>> secrets = store_->CountSecretsByKeyId();
-  if (!secrets.ok()) return secrets.status();
-  absl::StatusOr<std::map<uint32_t, int64_t>> hashes = token_store_->CountSecretHashesByKeyId();
-  if (!hashes.ok()) return hashes.status();
-  std::map<uint32_t, KeyUse> use;
-  for (const auto& [id, n] : *secrets) use[id].secrets = n;
-  for (const auto& [id, n] : *hashes) use[id].hashes = n;
-  return use;
 }
 
 absl::StatusOr<std::unique_ptr<crypto::KeyRing>> KeysCommand::LoadRing(const ParsedArgs& a) const {
@@ -382,11 +370,11 @@ int KeysCommand::Usage(const ParsedArgs& a) {
   absl::StatusOr<std::unique_ptr<crypto::KeyRing>> ring = LoadRing(a);
   if (!ring.ok()) return Fail(ring.status());
   if (absl::Status s = OpenStore(*dsn); !s.ok()) return Fail(s);
-  absl::StatusOr<std::map<uint32_t, KeyUse>> counts = CountKeyUse();
+  absl::StatusOr<services::KeyUsage> counts = CountKeyUse();
   if (!counts.ok()) return Fail(counts.status());
 
-  std::map<uint32_t, KeyUse> rows = *counts;
-  for (uint32_t id : (*ring)->key_ids()) rows.emplace(id, KeyUse{});  // unused keys show as 0
+  std::map<uint32_t, services::KeyUseCount> rows = counts->counts();
+  for (uint32_t id : (*ring)->key_ids()) rows.emplace(id, services::KeyUseCount{});  // 0: unused
   const std::vector<uint32_t> ids = (*ring)->key_ids();
   int64_t unreadable = 0;
   *io_.out << absl::StrFormat("%-10s %10s %12s  %s\n", "KEY", "SECRETS", "TOKEN_HASHES", "NOTE");
@@ -490,19 +478,9 @@ int KeysCommand::Retire(const ParsedArgs& a) {
         "key ", *id, " is the primary key; generate or promote another key, reload, and "
         "re-encrypt first"));
   } else {
-    absl::StatusOr<std::map<uint32_t, KeyUse>> counts = CountKeyUse();
+    absl::StatusOr<services::KeyUsage> counts = CountKeyUse();
     if (!counts.ok()) return Fail(counts.status());
-    auto it = counts->find(*id);
-    if (it != counts->end() && it->second.secrets > 0) {
-      refused = absl::FailedPreconditionError(absl::StrCat(
-          "key ", *id, " still encrypts ", it->second.secrets,
-          " stored secrets; run `registry-authd keys reencrypt` first"));
-    } else if (it != counts->end() && it->second.hashes > 0) {
-      refused = absl::FailedPreconditionError(absl::StrCat(
-          "key ", *id, " still verifies ", it->second.hashes,
-          " token hashes (service accounts, pull or refresh tokens); regenerate those "
-          "service-account secrets, or wait until the tokens expire and are cleaned up"));
-    }
+    refused = counts->CheckUnused(*id);
   }
   if (!refused.ok()) return AuditAndExit("KeyRetire", *id, refused, "", Fail(refused));
 

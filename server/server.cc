@@ -40,6 +40,7 @@
 #include "server/periodic_task.h"
 #include "server/telemetry.h"
 #include "services/connection_tester.h"
+#include "services/key_usage.h"
 #include "services/registry_auth.h"
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
@@ -457,66 +458,13 @@ absl::Status RegistryAuthServer::ReloadKeys() {
   std::shared_ptr<const crypto::KeyRing> next = *std::move(loaded);
   const std::shared_ptr<const crypto::KeyRing> current = keys_->Get();
 
-  // An id that comes back with other bytes would make every secret under it unreadable.
-  const std::vector<std::uint32_t> changed = current->ChangedKeyIds(*next);
-  if (!changed.empty()) {
-    std::string ids;
-    for (std::uint32_t id : changed) absl::StrAppend(&ids, ids.empty() ? "" : ", ", id);
-    return refuse(absl::FailedPreconditionError(
-        absl::StrCat("key id(s) ", ids, " have different key bytes than the loaded ones; a key "
-                     "id is never reused (add new keys with `registry-authd keys generate`)")));
-  }
-
-  // Which ids would the new ring drop? Those need the database's word that no secret uses
-  // them. The counts also reveal secrets that no ring can read (worth a warning either way).
-  const std::vector<std::uint32_t> next_ids = next->key_ids();
-  auto in_next = [&](std::uint32_t id) {
-    return std::find(next_ids.begin(), next_ids.end(), id) != next_ids.end();
-  };
-  std::vector<std::uint32_t> dropped;
-  for (std::uint32_t id : current->key_ids()) {
-    if (!in_next(id)) dropped.push_back(id);
-  }
-  // Stored secrets (ciphertexts) and token hashes (crypto/secret_hasher.h) both need their key.
-  absl::StatusOr<std::map<std::uint32_t, int64_t>> counts = store_->CountSecretsByKeyId();
-  if (counts.ok()) {
-    absl::StatusOr<std::map<std::uint32_t, int64_t>> hashes =
-        token_store_->CountSecretHashesByKeyId();
-    if (hashes.ok()) {
-      for (const auto& [id, rows] : *hashes) (*counts)[id] += rows;
-    } else {
-      counts = hashes.status();
-    }
-  }
-  if (!counts.ok()) {
-    if (!dropped.empty()) {
-      return refuse(absl::UnavailableError(absl::StrCat(
-          "the new key file drops key(s) and the database cannot confirm they are unused: ",
-          counts.status().message())));
-    }
-    LOG_WARNING(absl::StrCat("key ring reload: cannot count secrets per key (",
-                             counts.status().message(), "); the new file drops no key"));
-  } else {
-    std::string in_use;      // dropped by this file, still used
-    std::string unreadable;  // in neither ring: not this reload's doing
-    for (const auto& [id, rows] : *counts) {
-      if (in_next(id)) continue;
-      std::string& list =
-          std::find(dropped.begin(), dropped.end(), id) != dropped.end() ? in_use : unreadable;
-      absl::StrAppend(&list, list.empty() ? "" : ", ", id, " (", rows, " secrets)");
-    }
-    if (!in_use.empty()) {
-      return refuse(absl::FailedPreconditionError(
-          absl::StrCat("the new key file drops key(s) still in use: ", in_use,
-                       "; run `registry-authd keys reencrypt` first")));
-    }
-    if (!unreadable.empty()) {
-      LOG_WARNING(absl::StrCat("secrets under key(s) missing from the key file cannot be "
-                               "decrypted: ", unreadable));
-    }
-  }
+  std::vector<std::string> warnings;
+  absl::Status allowed = services::KeyUsage::CheckReplacement(
+      *current, *next, services::KeyUsage::Read(*store_, *token_store_), &warnings);
+  if (!allowed.ok()) return refuse(allowed);
+  for (const std::string& warning : warnings) LOG_WARNING(warning);
   keys_->Set(next);
-  telemetry_->SetEncryptionKeys(next_ids, next->primary_key_id());
+  telemetry_->SetEncryptionKeys(next->key_ids(), next->primary_key_id());
   LOG_INFO(absl::StrCat("key ring reloaded from ", key_file_, ": ", DescribeRing(*next)));
   return absl::OkStatus();
 }
