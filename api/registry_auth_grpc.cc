@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "services/connection_check.h"
 #include "services/names.h"
 #include "services/registry_auth.h"
-#include "upstream/docker_v2_probe.h"
 #include "services/types.h"
 
 namespace registryauth::api {
@@ -562,9 +562,9 @@ grpc::Status RegistryAuthGrpcService::TestConnection(grpc::ServerContext* contex
   absl::StatusOr<services::RegistryAuth::TestConnectionOutcome> out =
       api_.TestConnection(ctx, request->name(), deadline);
   if (!out.ok()) return scope.Done(ToGrpcStatus(out.status()));
-  const upstream::ProbeResult& probe = out->test.probe;
-  response->set_result(static_cast<v1::ValidationStatus>(static_cast<int>(out->test.status)));
-  for (const upstream::ProbeStep& step : probe.steps) {
+  const services::ConnectionTestResult& test = out->test;
+  response->set_result(static_cast<v1::ValidationStatus>(static_cast<int>(test.status)));
+  for (const services::ConnectionCheckStep& step : test.steps) {
     v1::TestConnectionResponse::Step* s = response->add_steps();
     s->set_name(step.name);
     s->set_ok(step.ok);
@@ -575,17 +575,15 @@ grpc::Status RegistryAuthGrpcService::TestConnection(grpc::ServerContext* contex
         static_cast<int32_t>(absl::ToInt64Nanoseconds(d - absl::Seconds(seconds))));
     s->set_detail(step.detail);
   }
-  if (!probe.ok) {
-    ToProto(services::ErrorDetail{probe.reason, services::ToErrorCategory(probe.category),
-                                  probe.retryable, probe.retry_after},
-            response->mutable_error());
+  if (test.status != ValidationStatus::kValid) {
+    ToProto(test.failure, response->mutable_error());
   }
-  for (const std::string& w : probe.warnings) response->add_warnings(w);
-  if (probe.credential_expires_at.has_value()) {
-    SetTime(*probe.credential_expires_at,
+  for (const std::string& w : test.warnings) response->add_warnings(w);
+  if (test.credential_expires_at.has_value()) {
+    SetTime(*test.credential_expires_at,
             [&] { return response->mutable_credential_expire_time(); });
   }
-  response->set_credentials_verified(probe.credentials_verified);
+  response->set_credentials_verified(test.credentials_verified);
   response->set_recorded(out->recorded);
   return scope.Done(grpc::Status::OK);
 }

@@ -36,6 +36,24 @@ std::string FailingDetail(const upstream::ProbeResult& probe) {
   return "the registry refused the credentials";
 }
 
+// The probe's outcome in services' own types (services/connection_check.h).
+ConnectionTestResult FromProbe(const upstream::ProbeResult& probe) {
+  ConnectionTestResult result;
+  result.status = probe.ok ? ValidationStatus::kValid : ValidationStatus::kInvalid;
+  for (const upstream::ProbeStep& step : probe.steps) {
+    result.steps.push_back({step.name, step.ok, step.duration, step.detail});
+  }
+  if (!probe.ok) {
+    result.failure = {probe.reason, ToErrorCategory(probe.category), probe.retryable,
+                      probe.retry_after};
+    result.error = FailingDetail(probe);
+  }
+  result.credentials_verified = probe.credentials_verified;
+  result.credential_expires_at = probe.credential_expires_at;
+  result.warnings = probe.warnings;
+  return result;
+}
+
 }  // namespace
 
 ConnectionTester::ConnectionTester(const upstream::RegistryProbe& registry_probe,
@@ -69,7 +87,7 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig
                                          ErrorCategory::kUnspecified);
     } else {
       options_.metrics->OnConnectionTest(config.type, Outcome::kInvalid,
-                                         ToErrorCategory(result->probe.category));
+                                         result->failure.category);
     }
   }
   return result;
@@ -99,7 +117,7 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig&
   }
   Slot slot(mu_, running_);
 
-  ConnectionTestResult result;
+  upstream::ProbeResult probe;
   switch (config.type) {
     case RegistryType::kGhcr:
       if (ghcr_probe_ != nullptr) {
@@ -108,7 +126,7 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig&
         req.pat = credentials.secret;
         req.needs_push = !config.pull_only;
         req.deadline = deadline;
-        result.probe = ghcr_probe_->Probe(req);
+        probe = ghcr_probe_->Probe(req);
         break;
       }
       [[fallthrough]];
@@ -126,18 +144,16 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig&
       req.username = credentials.username;
       req.password = credentials.secret;
       req.deadline = deadline;
-      result.probe = registry_probe_.Probe(req);
+      probe = registry_probe_.Probe(req);
       break;
     }
     case RegistryType::kGitHubApp:
-      result.probe = TestGitHubApp(config, credentials, deadline);
+      probe = TestGitHubApp(config, credentials, deadline);
       break;
     case RegistryType::kUnspecified:
       return UnsupportedRegistryType(config, "unsupported registry type");
   }
-  result.status = result.probe.ok ? ValidationStatus::kValid : ValidationStatus::kInvalid;
-  if (!result.probe.ok) result.error = FailingDetail(result.probe);
-  return result;
+  return FromProbe(probe);
 }
 
 upstream::ProbeResult ConnectionTester::TestGitHubApp(const RegistryConfig& config,

@@ -9,6 +9,9 @@
 //   GITHUB_APP           a new installation access token from the InstallationTokenSource
 //                        (GetFreshToken: never the cached one), step "installation_token".
 //
+// The probes' results are mapped into services/connection_check.h's ConnectionTestResult, so
+// callers see no upstream/ type.
+//
 //   ConnectionTester tester(v2_probe, &ghcr_probe, clock, {.timeout = absl::Seconds(30)});
 //   ASSIGN_OR_RETURN(ConnectionTestResult r, tester.Test(config, credentials, deadline));
 //
@@ -30,6 +33,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "model/model.h"
+#include "services/connection_check.h"
 #include "services/connection_test_metrics.h"
 #include "services/credentials.h"
 #include "upstream/docker_v2_probe.h"
@@ -47,14 +51,6 @@ struct ConnectionTesterOptions {
   // Told the outcome of every Test (services/connection_test_metrics.h); may be null. Must
   // outlive the tester.
   ConnectionTestMetrics* metrics = nullptr;
-};
-
-struct ConnectionTestResult {
-  ValidationStatus status = ValidationStatus::kUnspecified;  // kValid or kInvalid
-  upstream::ProbeResult probe;
-  // For `last_validation_error` and the audit record: empty when valid, else the failing
-  // step's detail. Never a secret.
-  std::string error;
 };
 
 class ConnectionTester {

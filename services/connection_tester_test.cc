@@ -211,7 +211,7 @@ TEST_F(TestConnectionTest, ValidResultIsStoredWithItsAuditRecord) {
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->test.status, ValidationStatus::kValid);
   EXPECT_TRUE(out->recorded);
-  EXPECT_EQ(out->test.probe.steps.size(), 3u);
+  EXPECT_EQ(out->test.steps.size(), 3u);
   EXPECT_EQ(out->test.error, "");
 
   // The Docker v2 handshake on the ACR login server with the stored username and token, ending
@@ -235,13 +235,52 @@ TEST_F(TestConnectionTest, ValidResultIsStoredWithItsAuditRecord) {
   EXPECT_EQ(audit[0].resource, "workspaces/acme/registries/acr");
 }
 
+// Everything the probe found reaches the result in services' own types.
+TEST_F(TestConnectionTest, TheProbesFindingsMapIntoTheResult) {
+  ProbeResult answer = Rejected();
+  answer.category = ProbeCategory::kNetwork;
+  answer.reason = "RATE_LIMITED";
+  answer.retryable = true;
+  answer.retry_after = absl::Seconds(42);
+  answer.credentials_verified = true;
+  answer.credential_expires_at = absl::FromUnixSeconds(1800000000);
+  answer.warnings = {"the token expires in 9 days"};
+  v2_.answer = answer;
+  absl::StatusOr<RegistryAuth::TestConnectionOutcome> out =
+      api_.TestConnection(Manager(), "workspaces/acme/registries/acr");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const ConnectionTestResult& test = out->test;
+  EXPECT_EQ(test.status, ValidationStatus::kInvalid);
+  ASSERT_EQ(test.steps.size(), 2u);
+  for (size_t i = 0; i < test.steps.size(); ++i) {
+    EXPECT_EQ(test.steps[i].name, answer.steps[i].name);
+    EXPECT_EQ(test.steps[i].ok, answer.steps[i].ok);
+    EXPECT_EQ(test.steps[i].duration, answer.steps[i].duration);
+    EXPECT_EQ(test.steps[i].detail, answer.steps[i].detail);
+  }
+  EXPECT_EQ(test.failure.reason, "RATE_LIMITED");
+  EXPECT_EQ(test.failure.category, ErrorCategory::kNetwork);
+  EXPECT_TRUE(test.failure.retryable);
+  EXPECT_EQ(test.failure.retry_after, absl::Seconds(42));
+  EXPECT_TRUE(test.credentials_verified);
+  EXPECT_EQ(test.credential_expires_at, absl::FromUnixSeconds(1800000000));
+  EXPECT_EQ(test.warnings, answer.warnings);
+
+  v2_.answer = Valid();
+  out = api_.TestConnection(Manager(), "workspaces/acme/registries/acr");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->test.status, ValidationStatus::kValid);
+  EXPECT_EQ(out->test.failure.reason, "");
+  EXPECT_EQ(out->test.failure.category, ErrorCategory::kUnspecified);
+}
+
 TEST_F(TestConnectionTest, RejectedCredentialIsAnInvalidResultNotAnError) {
   v2_.answer = Rejected();
   absl::StatusOr<RegistryAuth::TestConnectionOutcome> out =
       api_.TestConnection(Manager(), "workspaces/acme/registries/acr");
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->test.status, ValidationStatus::kInvalid);
-  EXPECT_EQ(out->test.probe.reason, "CREDENTIALS_REJECTED");
+  EXPECT_EQ(out->test.failure.reason, "CREDENTIALS_REJECTED");
   EXPECT_TRUE(absl::StartsWith(out->test.error, "token: the token realm refused"))
       << out->test.error;
   RegistryConfig stored = Stored("acr");

@@ -220,13 +220,13 @@ TEST_F(GitHubAppCredentialsTest, TestConnectionAsksForAFreshTokenAndRecordsTheOu
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->test.status, ValidationStatus::kValid);
   EXPECT_TRUE(out->recorded);
-  EXPECT_TRUE(out->test.probe.credentials_verified);
-  ASSERT_EQ(out->test.probe.steps.size(), 1u);
-  EXPECT_EQ(out->test.probe.steps[0].name, "installation_token");
-  EXPECT_TRUE(out->test.probe.steps[0].ok);
-  EXPECT_TRUE(absl::StrContains(out->test.probe.steps[0].detail, "installation 4242"))
-      << out->test.probe.steps[0].detail;
-  EXPECT_FALSE(absl::StrContains(out->test.probe.steps[0].detail, kInstallationToken));
+  EXPECT_TRUE(out->test.credentials_verified);
+  ASSERT_EQ(out->test.steps.size(), 1u);
+  EXPECT_EQ(out->test.steps[0].name, "installation_token");
+  EXPECT_TRUE(out->test.steps[0].ok);
+  EXPECT_TRUE(absl::StrContains(out->test.steps[0].detail, "installation 4242"))
+      << out->test.steps[0].detail;
+  EXPECT_FALSE(absl::StrContains(out->test.steps[0].detail, kInstallationToken));
   std::vector<FakeTokenSource::Seen> seen = tokens_.seen();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_TRUE(seen[0].fresh);
@@ -243,9 +243,9 @@ TEST_F(GitHubAppCredentialsTest, TestConnectionAsksForAFreshTokenAndRecordsTheOu
   out = api_.TestConnection(Manager(), kName);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->test.status, ValidationStatus::kInvalid);
-  EXPECT_EQ(out->test.probe.reason, "INSTALLATION_NOT_FOUND");
-  EXPECT_EQ(out->test.probe.category, upstream::ProbeCategory::kAuthentication);
-  EXPECT_FALSE(out->test.probe.steps[0].ok);
+  EXPECT_EQ(out->test.failure.reason, "INSTALLATION_NOT_FOUND");
+  EXPECT_EQ(out->test.failure.category, ErrorCategory::kAuthentication);
+  EXPECT_FALSE(out->test.steps[0].ok);
   RegistryConfig stored = *store_.GetRegistryConfig("acme", "app");
   EXPECT_EQ(stored.validation_status, ValidationStatus::kInvalid);
   EXPECT_TRUE(absl::StartsWith(stored.last_validation_error,

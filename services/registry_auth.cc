@@ -504,7 +504,7 @@ absl::StatusOr<RegistryAuth::TestConnectionOutcome> RegistryAuth::TestConnection
   }
   const ConnectionTestResult& test = *tested;
   const bool valid = test.status == ValidationStatus::kValid;
-  std::string detail = valid ? "VALID" : Cat("INVALID ", test.probe.reason, ": ",
+  std::string detail = valid ? "VALID" : Cat("INVALID ", test.failure.reason, ": ",
                                                        test.error);
   AuditEvent event = audit_.MakeEvent(ctx, "TestConnection", resource, absl::OkStatus(), detail);
   absl::StatusOr<bool> recorded = store_.RecordValidation(
