@@ -205,12 +205,16 @@ class HttpGateway::Impl {
         router_(std::move(channel),
                 RestRouterOptions{options.request_timeout, options.token_basic_realm,
                                   options.in_process_tokens, options.token_workers,
-                                  options.token_queue}),
+                                  options.token_queue,
+                                  // With a metrics listener, /metrics is served there only.
+                                  options.metrics_listen.empty() ? options.metrics : nullptr}),
         ioc_(options.threads),
         http_(std::make_unique<Listener>(ioc_, "http", options.max_connections)) {
     if (!options_.metrics_listen.empty()) {
       metrics_listener_ =
           std::make_unique<Listener>(ioc_, "metrics", HttpGateway::kMetricsMaxConnections);
+      // Create() has checked that metrics_listen comes with a registry.
+      metrics_router_ = RestRouter::ForMetricsListener(*options_.metrics);
     }
     if (options_.metrics != nullptr) {
       requests_ = &options_.metrics->AddCounter(
@@ -643,15 +647,9 @@ class HttpGateway::Impl {
             ResolveClientAddress(gw_.trusted_proxies_, remote.address().to_string(), forwarded);
       }
       peer_ = request.forwarded_for;
-      const absl::string_view path =
-          absl::string_view(request.target).substr(0, request.target.find('?'));
-      if (&listener_ == gw_.metrics_listener_.get()) {
-        return Write(gw_.MetricsListenerReply(request.method, path));
-      }
-      if (gw_.options_.metrics != nullptr && gw_.metrics_listener_ == nullptr &&
-          request.method == "GET" && path == "/metrics") {
-        return Write(gw_.MetricsReply());
-      }
+      // The metrics listener has a router of its own: /metrics and /healthz only.
+      const RestRouter& router =
+          &listener_ == gw_.metrics_listener_.get() ? *gw_.metrics_router_ : gw_.router_;
       // The reply comes on a gRPC thread, or inline on this strand (the in-process /token and
       // errors found before any call): dispatch runs it at once in the latter case and hops
       // back onto this connection's strand in the former.
@@ -669,7 +667,7 @@ class HttpGateway::Impl {
                          net::make_work_guard(gw_.ioc_)};
       // The router may throw (inline, on this strand): Guard around Dispatch catches it. The
       // callback may run on a gRPC thread, where nothing must escape either.
-      gw_.router_.Handle(request, [target = std::move(target)](RestReply reply) mutable {
+      router.Handle(request, [target = std::move(target)](RestReply reply) mutable {
         if (target.session == nullptr) return;  // The router calls done once; be safe anyway.
         if (std::optional<std::string> what = CatchAll([&] {
               Session* s = target.session.get();
@@ -824,34 +822,6 @@ class HttpGateway::Impl {
          {"duration_ms", seconds * 1000.0}});
   }
 
-  RestReply MetricsReply() const {
-    RestReply reply;
-    reply.content_type = observability::Registry::kContentType;
-    reply.body = options_.metrics->Render();
-    reply.route = "/metrics";
-    return reply;
-  }
-
-  // The metrics listener: GET /metrics and GET /healthz (for its own probe), nothing else.
-  RestReply MetricsListenerReply(const std::string& method, absl::string_view path) const {
-    if (path != "/metrics" && path != "/healthz") {
-      return RestRouter::ErrorReply(grpc::StatusCode::NOT_FOUND, "no such path");
-    }
-    RestReply reply;
-    if (method != "GET") {
-      reply = RestRouter::ErrorReply(grpc::StatusCode::UNIMPLEMENTED, "method not allowed");
-      reply.status = 405;
-      reply.allow = "GET";
-    } else if (path == "/metrics") {
-      reply = MetricsReply();
-    } else {
-      reply.content_type = "text/plain; charset=utf-8";
-      reply.body = "ok";
-    }
-    reply.route = std::string(path);
-    return reply;
-  }
-
   void DoAccept(Listener& l) {
     l.acceptor.async_accept(net::make_strand(ioc_), [this, &l](error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !l.acceptor.is_open()) return;
@@ -924,6 +894,7 @@ class HttpGateway::Impl {
   const HttpGatewayOptions options_;
   const TrustedProxies trusted_proxies_;
   RestRouter router_;
+  std::unique_ptr<RestRouter> metrics_router_;  // with options_.metrics_listen
   observability::CounterFamily* requests_ = nullptr;  // with options_.metrics
   observability::HistogramFamily* seconds_ = nullptr;
   absl::Mutex sessions_mu_;

@@ -23,9 +23,10 @@
 // http_server_request_duration_seconds{method, route, status}, where route is the route
 // template that matched (e.g. `/v1/{name=workspaces/*}`), `/metrics`, or "other". With
 // `metrics`, `GET /metrics` serves that registry in the Prometheus text format without
-// authentication (for a scraper on the mesh; the registry holds no secrets): on the main
-// listener, or with `metrics_listen` only on a second, plain-HTTP listener of its own that
-// serves nothing but `GET /metrics` and `GET /healthz` (the main listener then answers 404).
+// authentication (for a scraper on the mesh; the registry holds no secrets): a route of the main
+// listener's router like /healthz, or with `metrics_listen` only on a second, plain-HTTP
+// listener whose own router (RestRouter::ForMetricsListener) serves nothing but `GET /metrics`
+// and `GET /healthz` (the main listener then answers 404).
 //
 // The front door faces the internet, so it defends itself: at most `max_connections` open
 // connections per listener (more are accepted and closed at once, and counted); accept errors

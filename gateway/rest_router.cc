@@ -52,6 +52,7 @@ struct Env {
   absl::string_view basic_realm;
   api::InProcessTokenIssuer* in_process_tokens;  // null: /token over the channel
   BoundedExecutor* token_workers;                 // with in_process_tokens
+  const observability::Registry* metrics;         // what GET /metrics serves
 };
 
 // ---- The barrier: one reply per request, whatever happens (issue 15) -----------------------
@@ -644,6 +645,13 @@ Handler TokenHandler(TokenEndpoint endpoint) {
 
 void Healthz(const Env&, const Call&, RestRouter::Done done) { done(TextReply(200, "ok")); }
 
+// Only routed when RestRouterOptions::metrics is set (or on the metrics listener's router).
+void Metrics(const Env& env, const Call&, RestRouter::Done done) {
+  RestReply reply = TextReply(200, env.metrics->Render());
+  reply.content_type = observability::Registry::kContentType;
+  done(std::move(reply));
+}
+
 // Decodes grpc.health.v1.HealthCheckResponse by hand (field 1, enum ServingStatus): Debian
 // ships no generated health proto, and the message is a single varint.
 std::optional<int> ParseServingStatus(const std::string& bytes) {
@@ -837,6 +845,21 @@ std::vector<RouteSpec> RouteSpecs() {
   };
 }
 
+std::vector<RestRouter::Route> BuildRoutes(std::vector<RouteSpec> specs) {
+  std::vector<RestRouter::Route> routes;
+  for (RouteSpec& spec : specs) {
+    absl::StatusOr<PathTemplate> path = PathTemplate::Parse(spec.path);
+    // The table is a compile-time constant of this file; a bad entry is a programming error
+    // that the tests catch, so it is skipped rather than crashing a server.
+    if (!path.ok()) continue;
+    routes.push_back(RestRouter::Route{spec.method, *std::move(path), std::move(spec.handler),
+                                       spec.path, spec.body});
+  }
+  return routes;
+}
+
+constexpr char kMetricsPath[] = "/metrics";
+
 }  // namespace
 
 RestRouter::RestRouter(std::shared_ptr<grpc::Channel> channel, absl::Duration rpc_timeout)
@@ -851,14 +874,19 @@ RestRouter::RestRouter(std::shared_ptr<grpc::Channel> channel, RestRouterOptions
     token_workers_ = std::make_unique<BoundedExecutor>(
         options_.token_workers, options_.token_queue, "token worker");
   }
-  for (RouteSpec& spec : RouteSpecs()) {
-    absl::StatusOr<PathTemplate> path = PathTemplate::Parse(spec.path);
-    // The table is a compile-time constant of this file; a bad entry is a programming error
-    // that the tests catch, so it is skipped rather than crashing a server.
-    if (!path.ok()) continue;
-    routes_.push_back(
-        Route{spec.method, *std::move(path), std::move(spec.handler), spec.path, spec.body});
-  }
+  std::vector<RouteSpec> specs = RouteSpecs();
+  if (options_.metrics != nullptr) specs.push_back({"GET", kMetricsPath, Metrics});
+  routes_ = BuildRoutes(std::move(specs));
+}
+
+RestRouter::RestRouter(MetricsListenerTag, const observability::Registry& metrics) {
+  options_.metrics = &metrics;
+  routes_ = BuildRoutes({{"GET", kMetricsPath, Metrics}, {"GET", "/healthz", Healthz}});
+}
+
+std::unique_ptr<RestRouter> RestRouter::ForMetricsListener(
+    const observability::Registry& metrics) {
+  return std::unique_ptr<RestRouter>(new RestRouter(MetricsListenerTag{}, metrics));
 }
 
 RestRouter::~RestRouter() = default;
@@ -937,8 +965,10 @@ void RestRouter::HandleUnguarded(const RestRequest& request, Done done) const {
     done(std::move(reply));
     return;
   }
-  Env env{stub_->async(), generic_stub_.get(), options_.rpc_timeout, options_.basic_realm,
-          options_.in_process_tokens, token_workers_.get()};
+  // The metrics listener's router has no channel (and no route that needs one).
+  Env env{stub_ == nullptr ? nullptr : stub_->async(), generic_stub_.get(), options_.rpc_timeout,
+          options_.basic_realm, options_.in_process_tokens, token_workers_.get(),
+          options_.metrics};
   route->handler(env, call, [tmpl = &route->path_template, done = std::move(done)](RestReply r) {
     r.route = *tmpl;
     done(std::move(r));

@@ -1,7 +1,10 @@
 // The transport-free half of the HTTP gateway: turns one HTTP request (method, target, body,
 // request id) into a call on the RegistryAuthService gRPC stub and the result into an HTTP
 // reply, grpc-gateway style. The route table is a single data structure built from the
-// `HTTP: VERB template  body: field` lines of registry_auth.proto, plus /healthz and /readyz.
+// `HTTP: VERB template  body: field` lines of registry_auth.proto, plus /healthz, /readyz and,
+// given a metrics registry, /metrics (Prometheus text). The separate metrics listener of the
+// gateway (HttpGatewayOptions::metrics_listen) has its own router with /metrics and /healthz
+// only (ForMetricsListener); the main router then has no /metrics.
 //
 // Binding rules (as grpc-gateway): path variables set the named request fields; the body is
 // parsed with the proto3 JSON mapping into the named field (or the whole request for `*`),
@@ -37,6 +40,7 @@
 #include "gateway/path_template.h"
 #include "gateway/rest_types.h"
 #include "grpcpp/channel.h"
+#include "observability/metrics.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 
@@ -55,6 +59,8 @@ struct RestRouterOptions {
   api::InProcessTokenIssuer* in_process_tokens = nullptr;
   int token_workers = 4;
   size_t token_queue = 256;
+  // When set, `GET /metrics` serves it in the Prometheus text format. Must outlive the router.
+  const observability::Registry* metrics = nullptr;
   // Testing only: runs first in every Handle (e.g. to throw, proving the barrier).
   std::function<void(const RestRequest&)> before_dispatch_for_testing;
 };
@@ -66,6 +72,11 @@ class RestRouter {
   RestRouter(std::shared_ptr<grpc::Channel> channel, RestRouterOptions options);
   // Default options with `rpc_timeout`.
   RestRouter(std::shared_ptr<grpc::Channel> channel, absl::Duration rpc_timeout);
+  // The router of the separate metrics listener: `GET /metrics` (serving `metrics`) and
+  // `GET /healthz` (the listener's own probe), nothing else; it calls no backend. `metrics`
+  // must outlive the router.
+  static std::unique_ptr<RestRouter> ForMetricsListener(const observability::Registry& metrics);
+
   ~RestRouter();
   RestRouter(const RestRouter&) = delete;
   RestRouter& operator=(const RestRouter&) = delete;
@@ -88,6 +99,9 @@ class RestRouter {
   struct Route;  // Defined in the .cc; public only so the table builder can name it.
 
  private:
+  struct MetricsListenerTag {};
+  RestRouter(MetricsListenerTag, const observability::Registry& metrics);
+
   void HandleUnguarded(const RestRequest& request, Done done) const;
 
   std::shared_ptr<grpc::Channel> channel_;

@@ -18,6 +18,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "observability/metrics.h"
 
 namespace registryauth::gateway {
 namespace {
@@ -102,6 +103,51 @@ TEST(RestRouterBarrierTest, AnExceptionInAHandlerIsOne500AndTheRouterGoesOn) {
   Replies second;
   router.Handle(Get("/healthz"), second.Done());
   EXPECT_EQ(second.Wait().status, 200);
+}
+
+// /metrics is a route like /healthz: there with a registry, absent without one.
+TEST(RestRouterMetricsTest, MetricsIsARouteWhenARegistryIsGiven) {
+  observability::Registry registry;
+  registry.AddCounter("demo_total", "A demo counter.", {}).WithLabels({}).Increment();
+  RestRouterOptions options;
+  options.metrics = &registry;
+  RestRouter router(NowhereChannel(), options);
+  Replies replies;
+  router.Handle(Get("/metrics"), replies.Done());
+  RestReply r = replies.Wait();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, observability::Registry::kContentType);
+  EXPECT_EQ(r.route, "/metrics");
+  EXPECT_NE(r.body.find("demo_total 1\n"), std::string::npos) << r.body;
+
+  RestRouter without(NowhereChannel(), RestRouterOptions{});
+  Replies none;
+  without.Handle(Get("/metrics"), none.Done());
+  EXPECT_EQ(none.Wait().status, 404);
+}
+
+TEST(RestRouterMetricsTest, TheMetricsListenersRouterServesMetricsAndHealthzOnly) {
+  observability::Registry registry;
+  std::unique_ptr<RestRouter> router = RestRouter::ForMetricsListener(registry);
+  for (const char* path : {"/metrics", "/healthz"}) {
+    Replies replies;
+    router->Handle(Get(path), replies.Done());
+    RestReply r = replies.Wait();
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.route, path);
+  }
+  for (const char* path : {"/readyz", "/token?service=s", "/v1/workspaces"}) {
+    Replies replies;
+    router->Handle(Get(path), replies.Done());
+    EXPECT_EQ(replies.Wait().status, 404) << path;
+  }
+  RestRequest post = Get("/metrics");
+  post.method = "POST";
+  Replies replies;
+  router->Handle(post, replies.Done());
+  RestReply r = replies.Wait();
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.allow, "GET");
 }
 
 TEST(RestRouterBarrierTest, AThrowingInProcessTokenServiceIsA500) {
