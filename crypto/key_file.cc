@@ -1,43 +1,17 @@
 #include "crypto/key_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <optional>
-
 #include "absl/strings/str_cat.h"
+#include "common/file_io.h"
 #include "common/status_macros.h"
 
 namespace registryauth::crypto {
-namespace {
-
-absl::Status ErrnoError(int error, const std::string& what) {
-  return absl::ErrnoToStatus(error, what);
-}
-
-// Directory part of `path` ("." for a bare file name).
-std::string DirOf(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-std::string BaseOf(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-}  // namespace
 
 absl::StatusOr<KeyFile> KeyFile::New() {
   ASSIGN_OR_RETURN(SecretString key, KeyRing::GenerateKey());
@@ -115,83 +89,6 @@ absl::StatusOr<SecretString> KeyFile::Format() const {
 absl::Status KeyFile::Write(const std::string& path) const {
   ASSIGN_OR_RETURN(SecretString text, Format());
   return WriteFileAtomically(path, text.view());
-}
-
-namespace {
-
-// Replaces `path` atomically: a temporary file in the same directory, fsync, rename, fsync of
-// the directory. An existing file's owner and group carry over; its mode too unless
-// `forced_mode` is set. A new file gets `forced_mode`, else `mode_if_new`.
-absl::Status ReplaceFileAtomically(const std::string& path, std::string_view content,
-                                   std::optional<mode_t> forced_mode, mode_t mode_if_new) {
-  const std::string dir = DirOf(path);
-  struct stat existing;
-  const bool exists = ::stat(path.c_str(), &existing) == 0;
-  if (exists && !S_ISREG(existing.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(path, " is not a regular file"));
-  }
-  const mode_t mode = forced_mode.has_value() ? *forced_mode
-                      : exists                 ? (existing.st_mode & 07777)
-                                               : mode_if_new;
-
-  // mkstemp creates the file with mode 0600 and O_EXCL; the fchmod below sets the final mode
-  // independently of the libc. The name starts with '.' so globs over the directory do not
-  // pick it up.
-  std::string tmp = absl::StrCat(dir, "/.", BaseOf(path), ".tmp-XXXXXX");
-  const int fd = ::mkostemp(&tmp[0], O_CLOEXEC);
-  if (fd < 0) {
-    return ErrnoError(errno, absl::StrCat("cannot create a temporary file in ", dir));
-  }
-  auto fail = [&](int error, const std::string& what) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return ErrnoError(error, what);
-  };
-  if (exists && (existing.st_uid != ::geteuid() || existing.st_gid != ::getegid()) &&
-      ::fchown(fd, existing.st_uid, existing.st_gid) != 0) {
-    return fail(errno, absl::StrCat("cannot give ", tmp, " the owner and group of ", path));
-  }
-  // After fchown, which may clear set-id bits.
-  if (::fchmod(fd, mode) != 0) return fail(errno, absl::StrCat("cannot chmod ", tmp));
-  std::size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(errno, absl::StrCat("cannot write ", tmp));
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail(errno, absl::StrCat("cannot fsync ", tmp));
-  if (::close(fd) != 0) {
-    const int error = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError(error, absl::StrCat("cannot close ", tmp));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError(error, absl::StrCat("cannot rename ", tmp, " to ", path));
-  }
-  // Make the rename itself durable.
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return ErrnoError(errno, absl::StrCat("cannot open directory ", dir));
-  const int synced = ::fsync(dir_fd);
-  const int error = errno;
-  ::close(dir_fd);
-  if (synced != 0) return ErrnoError(error, absl::StrCat("cannot fsync directory ", dir));
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-absl::Status WriteFileAtomically(const std::string& path, std::string_view content) {
-  return ReplaceFileAtomically(path, content, mode_t{0600}, 0600);
-}
-
-absl::Status WriteFileAtomicallyWithMode(const std::string& path, std::string_view content,
-                                         mode_t mode_if_new) {
-  return ReplaceFileAtomically(path, content, std::nullopt, mode_if_new);
 }
 
 }  // namespace registryauth::crypto

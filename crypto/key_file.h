@@ -28,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/file_io.h"
 #include "common/secret.h"
 #include "crypto/keyring.h"
 
@@ -71,15 +72,9 @@ class KeyFile {
   KeyRing::FileContents contents_;
 };
 
-// Writes `content` to `path` atomically (temporary file in the same directory, mode 0600,
-// fsync, rename, fsync of the directory). If `path` exists, the new file gets its owner and
-// group (so a root operator does not lock the service user out). Errors name the path only.
-absl::Status WriteFileAtomically(const std::string& path, std::string_view content);
-
-// The same, for files that are not secret: an existing file keeps its mode (and owner and
-// group); a new one gets `mode_if_new`.
-absl::Status WriteFileAtomicallyWithMode(const std::string& path, std::string_view content,
-                                         mode_t mode_if_new);
+// Key files are written with common/file_io.h's WriteFileAtomically (mode 0600, owner kept);
+// named here too for the callers that edit key files by hand.
+using ::registryauth::WriteFileAtomically;
 
 }  // namespace registryauth::crypto
 

@@ -1,6 +1,5 @@
 #include "crypto/keyring.h"
 
-#include <fcntl.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -8,8 +7,6 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -27,14 +24,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/file_io.h"
 #include "common/secret.h"
 #include "common/status_macros.h"
 #include "crypto/aes_gcm.h"
 
 namespace registryauth::crypto {
 namespace {
-
-constexpr std::size_t kMaxKeyFileSize = 1 << 20;
 
 absl::Status DecryptionFailed() { return absl::InvalidArgumentError("decryption failed"); }
 
@@ -293,11 +289,6 @@ absl::StatusOr<KeyRing::FileContents> ParseKeyFileText(std::string_view text) {
   return KeyRing::FileContents{std::move(keys), primary_id};
 }
 
-struct FdCloser {
-  int fd;
-  ~FdCloser() { ::close(fd); }
-};
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Create(
@@ -345,48 +336,8 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::LoadFile(const std::string& pa
 }
 
 absl::StatusOr<KeyRing::FileContents> KeyRing::LoadFileContents(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int error = errno;
-    return absl::ErrnoToStatus(error, absl::StrCat("cannot open key file ", path));
-  }
-  FdCloser closer{fd};
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int error = errno;
-    return absl::ErrnoToStatus(error, absl::StrCat("cannot stat key file ", path));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat("key file ", path, " is not a regular file"));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("key file ", path, " must not be readable by group or others (chmod 600)"));
-  }
-  const absl::Status too_large =
-      absl::InvalidArgumentError(absl::StrCat("key file ", path, " is larger than 1 MiB"));
-  if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > kMaxKeyFileSize) {
-    return too_large;
-  }
-  SecretString text;
-  text.resize(static_cast<std::size_t>(st.st_size) + 1);
-  std::size_t used = 0;
-  while (true) {
-    if (used == text.size()) {  // the file grew after fstat
-      if (text.size() > kMaxKeyFileSize) return too_large;
-      text.resize(std::min(text.size() * 2, kMaxKeyFileSize + 1));
-    }
-    const ssize_t n = ::read(fd, text.mutable_data() + used, text.size() - used);
-    if (n < 0) {
-      const int error = errno;
-      if (error == EINTR) continue;
-      return absl::ErrnoToStatus(error, absl::StrCat("cannot read key file ", path));
-    }
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  if (used > kMaxKeyFileSize) return too_large;
-  auto contents = ParseKeyFileText(text.view().substr(0, used));
+  ASSIGN_OR_RETURN(SecretString text, ReadPrivateFile(path, "key file"));
+  auto contents = ParseKeyFileText(text.view());
   if (!contents.ok()) return WithPrefix(contents.status(), absl::StrCat("key file ", path, ": "));
   return contents;
 }

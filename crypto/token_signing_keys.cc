@@ -1,10 +1,8 @@
 #include "crypto/token_signing_keys.h"
 
-#include <fcntl.h>
 #include <openssl/asn1.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,7 +14,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -28,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/file_io.h"
 #include "common/secret.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"
@@ -35,7 +33,6 @@
 namespace registryauth::crypto {
 namespace {
 
-constexpr std::size_t kMaxFileSize = 1 << 20;
 constexpr std::size_t kMaxIdSize = 32;
 constexpr char kLineSyntax[] =
     "expected 'key <id> <active|next|retiring> [private_key=<path>] cert=<path> "
@@ -51,10 +48,6 @@ absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
 
 absl::Status LineError(std::size_t line_no, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("line ", line_no, ": ", what));
-}
-
-absl::Status ErrnoError(int error, absl::string_view what) {
-  return absl::ErrnoToStatus(error, what);
 }
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
@@ -231,74 +224,6 @@ absl::StatusOr<SigningKeySetFile> ParseSetText(std::string_view text) {
   return file;
 }
 
-struct FdCloser {
-  int fd;
-  ~FdCloser() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-// Reads a whole file of at most kMaxFileSize bytes into `out`. With `private_file`, the file
-// must not be accessible by group or others. `what` names the file in errors ("key k1 private
-// key file /x/y").
-template <typename Buffer>
-absl::Status ReadSmallFile(const std::string& path, absl::string_view what, bool private_file,
-                           Buffer& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int error = errno;
-    return ErrnoError(error, absl::StrCat("cannot open ", what, " ", path));
-  }
-  FdCloser closer{fd};
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int error = errno;
-    return ErrnoError(error, absl::StrCat("cannot stat ", what, " ", path));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(what, " ", path, " is not a regular file"));
-  }
-  if (private_file && (st.st_mode & 077) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        what, " ", path, " must not be readable by group or others (chmod 600)"));
-  }
-  const absl::Status too_large =
-      absl::InvalidArgumentError(absl::StrCat(what, " ", path, " is larger than 1 MiB"));
-  if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > kMaxFileSize) return too_large;
-  out.resize(static_cast<std::size_t>(st.st_size) + 1);
-  std::size_t used = 0;
-  while (true) {
-    if (used == out.size()) {  // the file grew after fstat
-      if (out.size() > kMaxFileSize) return too_large;
-      out.resize(std::min(out.size() * 2, kMaxFileSize + 1));
-    }
-    char* data = nullptr;
-    if constexpr (std::is_same_v<Buffer, SecretString>) {
-      data = out.mutable_data();
-    } else {
-      data = &out[0];
-    }
-    const ssize_t n = ::read(fd, data + used, out.size() - used);
-    if (n < 0) {
-      const int error = errno;
-      if (error == EINTR) continue;
-      return ErrnoError(error, absl::StrCat("cannot read ", what, " ", path));
-    }
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  if (used > kMaxFileSize) return too_large;
-  out.resize(used);
-  return absl::OkStatus();
-}
-
-std::string DirOf(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 std::string Resolve(const std::string& base_dir, const std::string& path) {
   if (path.empty() || path[0] == '/' || base_dir.empty() || base_dir == ".") return path;
   if (base_dir.back() == '/') return base_dir + path;
@@ -408,8 +333,7 @@ absl::StatusOr<SigningKeySetFile> SigningKeySetFile::Read(const std::string& pat
   if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
     return absl::NotFoundError(absl::StrCat("signing key set ", path, " does not exist"));
   }
-  std::string text;
-  RETURN_IF_ERROR(ReadSmallFile(path, "signing key set", /*private_file=*/false, text));
+  ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, "signing key set"));
   absl::StatusOr<SigningKeySetFile> file = ParseSetText(text);
   if (!file.ok()) return WithPrefix(file.status(), absl::StrCat("signing key set ", path, ": "));
   return file;
@@ -524,7 +448,7 @@ TokenSigningKeys::~TokenSigningKeys() = default;
 absl::StatusOr<std::unique_ptr<TokenSigningKeys>> TokenSigningKeys::Load(
     const std::string& set_file_path, const TokenSigningOptions& options, absl::Time now) {
   ASSIGN_OR_RETURN(SigningKeySetFile file, SigningKeySetFile::Read(set_file_path));
-  return Create(file, DirOf(set_file_path), options, now);
+  return Create(file, DirectoryOf(set_file_path), options, now);
 }
 
 absl::StatusOr<std::unique_ptr<TokenSigningKeys>> TokenSigningKeys::Create(
@@ -546,10 +470,9 @@ absl::StatusOr<std::unique_ptr<TokenSigningKeys>> TokenSigningKeys::Create(
     info.cert_path = Resolve(base_dir, e.cert_path);
     if (!e.private_key_path.empty()) info.private_key_path = Resolve(base_dir, e.private_key_path);
 
-    std::string cert_pem;
-    RETURN_IF_ERROR(WithPrefix(
-        ReadSmallFile(info.cert_path, "certificate file", /*private_file=*/false, cert_pem),
-        prefix));
+    absl::StatusOr<std::string> cert_read = ReadSmallFile(info.cert_path, "certificate file");
+    RETURN_IF_ERROR(WithPrefix(cert_read.status(), prefix));
+    const std::string cert_pem = *std::move(cert_read);
     absl::StatusOr<std::vector<std::string>> chain = CertificateDerChainFromPem(cert_pem);
     if (!chain.ok()) {
       return absl::InvalidArgumentError(
@@ -572,10 +495,10 @@ absl::StatusOr<std::unique_ptr<TokenSigningKeys>> TokenSigningKeys::Create(
     info.cert_not_after = validity->second;
 
     if (!info.private_key_path.empty()) {
-      SecretString key_pem;
-      RETURN_IF_ERROR(WithPrefix(ReadSmallFile(info.private_key_path, "private key file",
-                                               /*private_file=*/true, key_pem),
-                                 prefix));
+      absl::StatusOr<SecretString> key_read =
+          ReadPrivateFile(info.private_key_path, "private key file");
+      RETURN_IF_ERROR(WithPrefix(key_read.status(), prefix));
+      const SecretString key_pem = *std::move(key_read);
       absl::StatusOr<std::unique_ptr<SigningKey>> private_key =
           SigningKey::FromPrivateKeyPem(key_pem);
       if (!private_key.ok()) {
@@ -767,38 +690,6 @@ absl::Status WriteTokenSigningExports(const TokenSigningKeys& keys,
   if (!jwks_path.empty()) {
     const std::string jwks = keys.Jwks(jwks_kid_style).dump(2) + "\n";
     RETURN_IF_ERROR(WriteFileAtomicallyWithMode(jwks_path, jwks, 0644));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WriteNewFile(const std::string& path, std::string_view content, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) {
-    const int error = errno;
-    if (error == EEXIST) return absl::AlreadyExistsError(absl::StrCat(path, " already exists"));
-    return ErrnoError(error, absl::StrCat("cannot create ", path));
-  }
-  auto fail = [&](int error, const std::string& what) {
-    ::close(fd);
-    ::unlink(path.c_str());
-    return ErrnoError(error, what);
-  };
-  // The umask may have narrowed `mode`; set it exactly.
-  if (::fchmod(fd, mode) != 0) return fail(errno, absl::StrCat("cannot chmod ", path));
-  std::size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(errno, absl::StrCat("cannot write ", path));
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail(errno, absl::StrCat("cannot fsync ", path));
-  if (::close(fd) != 0) {
-    const int error = errno;
-    ::unlink(path.c_str());
-    return ErrnoError(error, absl::StrCat("cannot close ", path));
   }
   return absl::OkStatus();
 }

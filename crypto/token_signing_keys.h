@@ -274,16 +274,12 @@ class TokenSigningKeysHolder final : public JwtSigner, public JwtVerifier {
 // ---- Files ----------------------------------------------------------------------------------
 
 // Writes `keys.RootCertBundlePem()` to `rootcertbundle_path` and `keys.Jwks(jwks_kid_style)`
-// to `jwks_path`, each atomically with mode 0644 (crypto/key_file.h WriteFileAtomicallyWithMode). An empty path
+// to `jwks_path`, each atomically with mode 0644 (common/file_io.h WriteFileAtomicallyWithMode). An empty path
 // skips that file. Registries read these files only when they start (see
 // deploy/signing-keys.md).
 absl::Status WriteTokenSigningExports(const TokenSigningKeys& keys,
                                       const std::string& rootcertbundle_path,
                                       const std::string& jwks_path, KeyIdStyle jwks_kid_style);
-
-// Creates `path` with `mode`, which must not exist yet (O_EXCL; ALREADY_EXISTS otherwise),
-// writes `content` and fsyncs it. On failure the file is removed again.
-absl::Status WriteNewFile(const std::string& path, std::string_view content, mode_t mode);
 
 }  // namespace registryauth::crypto
 

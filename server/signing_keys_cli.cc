@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/file_io.h"
 #include "common/secret.h"
 #include "crypto/jws.h"
 #include "crypto/key_file.h"
@@ -92,13 +93,6 @@ absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& name, const 
 
 std::string FormatUtc(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 // `path` resolved the way the set file's entries are (relative to the set file's directory).
@@ -237,7 +231,7 @@ int SigningKeysCommand::Generate(const ParsedArgs& a, const std::string& path) {
   } else if (!file.ok()) {
     return Fail(file.status());
   }
-  const std::string dir = DirOf(path);
+  const std::string dir = DirectoryOf(path);
   std::string id;
   if (auto it = a.flags.find("id"); it != a.flags.end()) {
     id = it->second;
@@ -265,12 +259,12 @@ int SigningKeysCommand::Generate(const ParsedArgs& a, const std::string& path) {
   entry.cert_path = id + ".crt.pem";
   const std::string key_file = InDir(dir, entry.private_key_path);
   const std::string cert_file = InDir(dir, entry.cert_path);
-  if (absl::Status s = crypto::WriteNewFile(key_file, pem->view(), 0600); !s.ok()) return Fail(s);
+  if (absl::Status s = WriteNewFile(key_file, pem->view(), 0600); !s.ok()) return Fail(s);
   auto undo = [&] {
     ::unlink(key_file.c_str());
     ::unlink(cert_file.c_str());
   };
-  if (absl::Status s = crypto::WriteNewFile(cert_file, *cert, 0644); !s.ok()) {
+  if (absl::Status s = WriteNewFile(cert_file, *cert, 0644); !s.ok()) {
     ::unlink(key_file.c_str());
     return Fail(s);
   }
@@ -290,7 +284,7 @@ int SigningKeysCommand::Generate(const ParsedArgs& a, const std::string& path) {
     undo();
     return Fail(s);
   }
-  if (absl::Status s = crypto::WriteFileAtomicallyWithMode(path, file->Format(), 0644); !s.ok()) {
+  if (absl::Status s = WriteFileAtomicallyWithMode(path, file->Format(), 0644); !s.ok()) {
     undo();
     return Fail(s);
   }
@@ -325,13 +319,13 @@ int SigningKeysCommand::Promote(const ParsedArgs& a, const std::string& path) {
   if (absl::Status s = file->Promote(id, now); !s.ok()) return Fail(s);
   // Only write a set that a server would load.
   absl::StatusOr<std::unique_ptr<TokenSigningKeys>> loaded =
-      TokenSigningKeys::Create(*file, DirOf(path), {}, now);
+      TokenSigningKeys::Create(*file, DirectoryOf(path), {}, now);
   if (!loaded.ok()) {
     return Fail(absl::Status(loaded.status().code(),
                              absl::StrCat("refused, ", path, " is unchanged: ",
                                           loaded.status().message())));
   }
-  if (absl::Status s = crypto::WriteFileAtomicallyWithMode(path, file->Format(), 0644); !s.ok()) {
+  if (absl::Status s = WriteFileAtomicallyWithMode(path, file->Format(), 0644); !s.ok()) {
     return Fail(s);
   }
   *io_.out << path << ": key " << id << " is active (kid libtrust "
@@ -385,11 +379,11 @@ int SigningKeysCommand::Remove(const ParsedArgs& a, const std::string& path) {
     }
   }
   if (absl::Status s = file->Remove(id); !s.ok()) return Fail(s);
-  if (absl::Status s = crypto::WriteFileAtomicallyWithMode(path, file->Format(), 0644); !s.ok()) {
+  if (absl::Status s = WriteFileAtomicallyWithMode(path, file->Format(), 0644); !s.ok()) {
     return Fail(s);
   }
   *io_.out << path << ": removed key " << id << "\n";
-  const std::string dir = DirOf(path);
+  const std::string dir = DirectoryOf(path);
   std::vector<std::string> files;
   if (!removed.private_key_path.empty()) {
     files.push_back(removed.private_key_path[0] == '/' ? removed.private_key_path
