@@ -11,7 +11,8 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "gateway/testing/fake_registry_auth_service.h"
+#include "api/testing/in_memory_stack.h"
+#include "crypto/jws.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/server.h"
@@ -42,7 +43,7 @@ class RegauthctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
     grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
+    builder.RegisterService(&stack_.service());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
   }
@@ -63,7 +64,7 @@ class RegauthctlTest : public ::testing::Test {
     return {code, out.str(), err.str()};
   }
 
-  gateway::testing::FakeRegistryAuthService service_;
+  api::testing::InMemoryStack stack_;
   std::unique_ptr<grpc::Server> server_;
   std::map<std::string, std::string> env_;
   std::vector<std::string> addrs_;
@@ -84,7 +85,7 @@ TEST_F(RegauthctlTest, SecretFromStdinIsTrimmedAndNeverPrinted) {
                   "--secret-stdin", "--json"},
                  secret + "\r\n");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(service_.StoredSecret("workspaces/acme/registries/gh"), secret);
+  EXPECT_EQ(stack_.StoredSecret("workspaces/acme/registries/gh"), secret);
   EXPECT_FALSE(absl::StrContains(r.out + r.err, secret));
   google::protobuf::Struct json;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
@@ -94,7 +95,7 @@ TEST_F(RegauthctlTest, SecretFromStdinIsTrimmedAndNeverPrinted) {
   Result empty = Run({"registries", "create", "acme", "gh2", "--type=ghcr", "--owner=a",
                       "--secret-stdin"}, "\n");
   EXPECT_EQ(empty.code, 2);
-  EXPECT_FALSE(service_.StoredSecret("workspaces/acme/registries/gh2").has_value());
+  EXPECT_FALSE(stack_.StoredSecret("workspaces/acme/registries/gh2").has_value());
   // Two sources at once.
   env_["S"] = "x";
   EXPECT_EQ(Run({"registries", "create", "acme", "gh3", "--type=ghcr", "--owner=a",
@@ -113,24 +114,31 @@ TEST_F(RegauthctlTest, UpdateSendsOnlyTheGivenFlags) {
   EXPECT_TRUE(HasKv(r.out, "username", "bot2")) << r.out;
   EXPECT_TRUE(HasKv(r.out, "login_server", "a.azurecr.io")) << r.out;
   EXPECT_TRUE(HasKv(r.out, "display_name", "Azure")) << r.out;
-  EXPECT_EQ(service_.StoredSecret("workspaces/acme/registries/az"), "password-of-the-bot");
+  EXPECT_EQ(stack_.StoredSecret("workspaces/acme/registries/az"), "password-of-the-bot");
 
   Result def = Run({"registries", "update", "acme", "az", "--default=true"});
   ASSERT_EQ(def.code, 0);
   EXPECT_TRUE(HasKv(def.out, "default", "true")) << def.out;
   EXPECT_EQ(Run({"registries", "update", "acme", "az", "--owner=x"}).code, 2);  // not ACR
   EXPECT_EQ(Run({"registries", "update", "acme", "az"}).code, 2);  // nothing to update
-  // Stale etag -> ABORTED -> exit 1.
-  Result stale = Run({"registries", "update", "acme", "az", "--display-name=x", "--etag=old"});
+  // Stale etag (well-formed, an old version) -> ABORTED -> exit 1.
+  Result stale =
+      Run({"registries", "update", "acme", "az", "--display-name=x", "--etag=\"99\""});
   EXPECT_EQ(stale.code, 1);
   EXPECT_TRUE(absl::StartsWith(stale.err, "error: ABORTED: ")) << stale.err;
 }
 
 TEST_F(RegauthctlTest, GitHubAppFlagsAndKeyFile) {
   ASSERT_EQ(Run({"workspaces", "create", "acme"}).code, 0);
-  const std::string key =
-      "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAtestkeybody0123456789\n"
-      "-----END RSA PRIVATE KEY-----\n";
+  // A real RSA key: the service checks that it is one.
+  absl::StatusOr<SecretString> pem = crypto::GenerateRsaKeyPem(2048);
+  ASSERT_TRUE(pem.ok()) << pem.status();
+  const std::string key(pem->view());
+  ASSERT_EQ(key.back(), '\n');
+  // A line from the middle of the key body, to check that no output echoes the key.
+  std::vector<std::string> key_lines = absl::StrSplit(key, '\n');
+  ASSERT_GT(key_lines.size(), 4u);
+  const std::string key_body = key_lines[2];
   const std::string path = ::testing::TempDir() + "/app.private-key.pem";
   {
     std::ofstream f(path);
@@ -141,13 +149,13 @@ TEST_F(RegauthctlTest, GitHubAppFlagsAndKeyFile) {
                   "--permissions=contents=read,metadata=read", "--secret-file=" + path});
   ASSERT_EQ(r.code, 0) << r.err;
   // The file as it is, less one trailing newline (as with every secret source).
-  EXPECT_EQ(service_.StoredSecret("workspaces/acme/registries/app"), key.substr(0, key.size() - 1));
+  EXPECT_EQ(stack_.StoredSecret("workspaces/acme/registries/app"), key.substr(0, key.size() - 1));
   EXPECT_TRUE(HasKv(r.out, "type", "GITHUB_APP")) << r.out;
   EXPECT_TRUE(HasKv(r.out, "app_id", "314159")) << r.out;
   EXPECT_TRUE(HasKv(r.out, "installation_id", "777")) << r.out;
-  EXPECT_TRUE(HasKv(r.out, "repositories", "web,api")) << r.out;
+  EXPECT_TRUE(HasKv(r.out, "repositories", "api,web")) << r.out;  // the service sorts them
   EXPECT_TRUE(HasKv(r.out, "permissions", "contents=read,metadata=read")) << r.out;
-  EXPECT_FALSE(absl::StrContains(r.out + r.err, "testkeybody"));
+  EXPECT_FALSE(absl::StrContains(r.out + r.err, key_body));
 
   // Narrowing removed by an empty list; bad numbers and pairs are usage errors.
   Result u = Run({"registries", "update", "acme", "app", "--repositories="});

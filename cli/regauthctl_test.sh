@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end test of the regauthctl binary against the in-memory fake gRPC server.
+# End-to-end test of the regauthctl binary against the real API over in-memory stores
+# (cli/fake_server_main.cc).
 set -u
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
