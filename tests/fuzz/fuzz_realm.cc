@@ -13,6 +13,7 @@
 #include "common/secret.h"
 #include "crypto/jws.h"
 #include "crypto/jwt.h"
+#include "crypto/key_jwt_signer.h"
 
 namespace registryauth::fuzz {
 namespace {
@@ -22,19 +23,6 @@ void Require(bool condition, const char* what) {
   std::fprintf(stderr, "FuzzRealm setup failed: %s\n", what);
   std::abort();
 }
-
-class KeySigner final : public crypto::JwtSigner {
- public:
-  explicit KeySigner(std::unique_ptr<crypto::SigningKey> key) : key_(std::move(key)) {}
-  absl::StatusOr<std::string> Sign(const nlohmann::json& claims) const override {
-    return crypto::SignJwt(*key_, claims, crypto::JwtHeaderOptions());
-  }
-  crypto::JwsAlgorithm algorithm() const override { return key_->algorithm(); }
-  std::string KeyId() const override { return key_->public_key()->JwkThumbprint(); }
-
- private:
-  std::unique_ptr<crypto::SigningKey> key_;
-};
 
 std::unique_ptr<crypto::KeyRing> Ring() {
   std::vector<std::pair<std::uint32_t, SecretString>> keys;
@@ -50,7 +38,8 @@ std::unique_ptr<crypto::JwtSigner> Signer() {
   absl::StatusOr<std::unique_ptr<crypto::SigningKey>> key =
       crypto::SigningKey::FromPrivateKeyPem(*pem);
   Require(key.ok(), "signing key");
-  return std::make_unique<KeySigner>(*std::move(key));
+  // No "kid" in the header, as before.
+  return std::make_unique<crypto::KeyJwtSigner>(*std::move(key), crypto::JwtHeaderOptions());
 }
 
 services::TokenRealmOptions Options() {
