@@ -11,9 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "boost/asio/io_context.hpp"
 #include "api/in_process.h"
+#include "api/testing/in_memory_stack.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "gateway/grpc_error.h"
-#include "gateway/testing/fake_registry_auth_service.h"
 #include "realm/basic_auth.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -64,7 +64,7 @@ class HttpGatewayTest : public ::testing::Test {
       grpc::EnableDefaultHealthCheckService(true);
       grpc::ServerBuilder builder;
       builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &grpc_port_);
-      builder.RegisterService(&service_);
+      stack_.RegisterOn(builder);
       server_ = builder.BuildAndStart();
       ASSERT_NE(server_, nullptr);
     }
@@ -87,7 +87,7 @@ class HttpGatewayTest : public ::testing::Test {
     return c.Request(method, target, body);
   }
 
-  testing::FakeRegistryAuthService service_;
+  api::testing::InMemoryStack stack_;  // the real service over in-memory stores
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   std::unique_ptr<HttpGateway> gateway_;
@@ -259,7 +259,7 @@ TEST_F(HttpGatewayTest, RegistryConfigSecretIsWriteOnly) {
                                   R"(","isDefault":true})"));
   ASSERT_EQ(created.status, 200) << created.body;
   EXPECT_FALSE(absl::StrContains(created.body, secret));
-  EXPECT_EQ(service_.StoredSecret("workspaces/acme/registries/gh"), secret);
+  EXPECT_EQ(stack_.StoredSecret("workspaces/acme/registries/gh"), secret);
 
   Reply got = Do("GET", "/v1/workspaces/acme/registries/gh");
   ASSERT_EQ(got.status, 200);
@@ -276,7 +276,7 @@ TEST_F(HttpGatewayTest, RegistryConfigSecretIsWriteOnly) {
   EXPECT_EQ(ParseJson(patched.body).fields().at("ghcr").struct_value().fields().at("owner")
                 .string_value(),
             "acme-2");
-  EXPECT_EQ(service_.StoredSecret("workspaces/acme/registries/gh"), secret);
+  EXPECT_EQ(stack_.StoredSecret("workspaces/acme/registries/gh"), secret);
 
   Reply list = Do("GET", "/v1/workspaces/acme/registries");
   ASSERT_EQ(list.status, 200);
@@ -321,7 +321,7 @@ TEST_F(HttpGatewayTest, GrpcCodesMapToHttpStatuses) {
       {grpc::StatusCode::DATA_LOSS, 500, "DATA_LOSS"},
   };
   for (const auto& c : cases) {
-    service_.FailNextCall(grpc::Status(c.code, "boom \"quoted\""));
+    stack_.FailNextCall(grpc::Status(c.code, "boom \"quoted\""));
     Reply r = Do("GET", "/v1/workspaces");
     EXPECT_EQ(r.status, c.http) << c.name;
     Struct err = ParseJson(r.body);
@@ -333,9 +333,13 @@ TEST_F(HttpGatewayTest, GrpcCodesMapToHttpStatuses) {
   Reply missing = Do("GET", "/v1/workspaces/nope");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(Field(ParseJson(missing.body), "status"), "NOT_FOUND");
-  // The unimplemented RPCs are routed (custom verb) and report 501.
+  // Custom verbs are routed to the service: minting for an app that does not exist is the
+  // service's NOT_FOUND (not the router's "no such path"), and TestConnection, which this
+  // server has no tester for, is UNIMPLEMENTED -> 501.
   Reply mint = Do("POST", "/v1/workspaces/a/apps/b:mintPullToken", "{}");
-  EXPECT_EQ(mint.status, 501);
+  EXPECT_EQ(mint.status, 404);
+  EXPECT_TRUE(absl::StrContains(Field(ParseJson(mint.body), "message"), "workspaces/a/apps/b"))
+      << mint.body;
   EXPECT_EQ(Do("POST", "/v1/workspaces/a/registries/b:testConnection", "{}").status, 501);
 }
 
@@ -378,7 +382,9 @@ TEST_F(HttpGatewayTest, ServiceAccountRoutes) {
   EXPECT_EQ(Do("GET", "/v1/workspaces/acme/serviceAccounts/builder:regenerateSecret").status,
             405);
 
-  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/serviceAccounts/builder?etag=stale").status, 409);
+  // A stale etag (well-formed: an old version) -> ABORTED -> 409.
+  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/serviceAccounts/builder?etag=%2299%22").status,
+            409);
   EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/serviceAccounts/builder").status, 200);
   EXPECT_EQ(Do("GET", "/v1/workspaces/acme/serviceAccounts/builder").status, 404);
 }
@@ -387,9 +393,15 @@ TEST_F(HttpGatewayTest, PullTokenAndRefreshTokenRoutes) {
   ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
   ASSERT_EQ(Do("POST", "/v1/workspaces/acme/apps?app_id=web", "{}").status, 200);
   ASSERT_EQ(Do("POST", "/v1/workspaces/acme/apps?app_id=api", "{}").status, 200);
-  service_.AddPullToken("workspaces/acme/pullTokens/t1", "workspaces/acme/apps/web");
-  service_.AddPullToken("workspaces/acme/pullTokens/t2", "workspaces/acme/apps/web");
-  service_.AddPullToken("workspaces/acme/pullTokens/t3", "workspaces/acme/apps/api");
+  auto mint = [&](const std::string& app) {
+    Reply r = Do("POST", "/v1/workspaces/acme/apps/" + app + ":mintPullToken", "{}");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Field(ParseJson(r.body), "name");  // workspaces/acme/pullTokens/<id>
+  };
+  mint("web");
+  mint("web");
+  const std::string t3 = mint("api");
+  ASSERT_TRUE(absl::StartsWith(t3, "workspaces/acme/pullTokens/")) << t3;
 
   Reply all = Do("GET", "/v1/workspaces/acme/pullTokens?page_size=100");
   ASSERT_EQ(all.status, 200) << all.body;
@@ -398,21 +410,42 @@ TEST_F(HttpGatewayTest, PullTokenAndRefreshTokenRoutes) {
   ASSERT_EQ(api.status, 200) << api.body;
   EXPECT_EQ(ParseJson(api.body).fields().at("pullTokens").list_value().values_size(), 1);
 
-  Reply revoked = Do("POST", "/v1/workspaces/acme/pullTokens/t3:revoke", "{}");
+  Reply revoked = Do("POST", "/v1/" + t3 + ":revoke", "{}");
   ASSERT_EQ(revoked.status, 200) << revoked.body;
   EXPECT_NE(Field(ParseJson(revoked.body), "revokeTime"), "<absent>");
   Reply by_app = Do("POST", "/v1/workspaces/acme/apps/web:revokePullTokens", "");
   ASSERT_EQ(by_app.status, 200) << by_app.body;
   EXPECT_EQ(Field(ParseJson(by_app.body), "revokedCount"), "2");  // int64: a JSON string
-  EXPECT_EQ(Do("POST", "/v1/workspaces/acme/pullTokens/nope:revoke", "{}").status, 404);
+  // A well-formed id (22 base64url characters) that was never minted.
+  EXPECT_EQ(Do("POST", "/v1/workspaces/acme/pullTokens/AAAAAAAAAAAAAAAAAAAAAA:revoke", "{}").status,
+            404);
 
-  service_.AddRefreshToken("workspaces/acme/refreshTokens/r1", "acme+builder", "rt-secret-1");
-  service_.AddRefreshToken("workspaces/acme/refreshTokens/r2", "acme+other", "rt-secret-2");
+  // Refresh tokens come from offline logins of two service accounts.
+  auto refresh_token_of = [&](const std::string& account) {
+    Reply created = Do("POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=" + account,
+                       "{}");
+    EXPECT_EQ(created.status, 200) << created.body;
+    Connection c(gateway_->port());
+    Reply login = c.Request(
+        "GET", "/token?service=registry.test&offline_token=true", "",
+        {{"Authorization", realm::FormatBasicAuthorization(
+                               "acme+" + account, Field(ParseJson(created.body), "secret"))}});
+    EXPECT_EQ(login.status, 200) << login.body;
+    return Field(ParseJson(login.body), "refresh_token");
+  };
+  const std::string builder_refresh = refresh_token_of("builder");
+  const std::string other_refresh = refresh_token_of("other");
   Reply tokens = Do("GET", "/v1/workspaces/acme/refreshTokens?subject=acme%2Bbuilder");
   ASSERT_EQ(tokens.status, 200) << tokens.body;
   EXPECT_EQ(ParseJson(tokens.body).fields().at("refreshTokens").list_value().values_size(), 1);
-  EXPECT_FALSE(absl::StrContains(tokens.body, "rt-secret"));
-  Reply revoke = Do("POST", "/v1/workspaces/acme/refreshTokens/r2:revoke", "{}");
+  EXPECT_FALSE(absl::StrContains(tokens.body, builder_refresh));
+  Reply others = Do("GET", "/v1/workspaces/acme/refreshTokens?subject=acme%2Bother");
+  ASSERT_EQ(others.status, 200) << others.body;
+  const Struct other_tokens = ParseJson(others.body);
+  ASSERT_EQ(other_tokens.fields().at("refreshTokens").list_value().values_size(), 1);
+  const Struct& r2 = other_tokens.fields().at("refreshTokens").list_value().values(0).struct_value();
+  EXPECT_FALSE(absl::StrContains(others.body, other_refresh));
+  Reply revoke = Do("POST", "/v1/" + Field(r2, "name") + ":revoke", "{}");
   ASSERT_EQ(revoke.status, 200) << revoke.body;
   EXPECT_EQ(Field(ParseJson(revoke.body), "subject"), "acme+other");
 }
@@ -423,17 +456,17 @@ TEST_F(HttpGatewayTest, ThrottledCallsGetRetryAfterFromTheErrorDetail) {
   detail.set_retryable(true);
   detail.mutable_retry_after()->set_seconds(7);
   detail.mutable_retry_after()->set_nanos(1);
-  service_.FailNextCall(grpc::Status(
+  stack_.FailNextCall(grpc::Status(
       grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down",
       EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down", detail)));
   Reply r = Do("GET", "/v1/workspaces");
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.headers["retry-after"], "8");
   // Without a detail: at least 1 s.
-  service_.FailNextCall(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down"));
+  stack_.FailNextCall(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down"));
   EXPECT_EQ(Do("GET", "/v1/workspaces").headers["retry-after"], "1");
   // UNAVAILABLE without a retry delay: no header.
-  service_.FailNextCall(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
+  stack_.FailNextCall(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
   Reply down = Do("GET", "/v1/workspaces");
   EXPECT_EQ(down.status, 503);
   EXPECT_EQ(down.headers.count("retry-after"), 0u);
@@ -452,8 +485,8 @@ class TokenEndpointTest : public HttpGatewayTest {
   void SetUp() override {
     HttpGatewayTest::SetUp();
     ASSERT_EQ(Do("POST", "/v1/workspaces?workspace_id=acme", "{}").status, 200);
-    Reply created =
-        Do("POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=builder", "{}");
+    Reply created = Do("POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=builder",
+                       R"({"grants":[{"repository":"acme/*","actions":["pull","push"]}]})");
     ASSERT_EQ(created.status, 200);
     secret_ = Field(ParseJson(created.body), "secret");
   }
@@ -482,15 +515,18 @@ TEST_F(TokenEndpointTest, GetWithBasicCredentials) {
   EXPECT_EQ(r.headers["cache-control"], "no-store");
   EXPECT_EQ(r.headers["x-request-id"], "tok-1");
   Struct body = ParseJson(r.body);
-  EXPECT_TRUE(absl::StartsWith(Field(body, "token"), "token-"));
+  // A registry token the stack signed, for this account and service.
+  absl::StatusOr<nlohmann::json> claims = stack_.VerifyToken(Field(body, "token"));
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->value("sub", ""), "acme+builder");
   EXPECT_EQ(Field(body, "access_token"), Field(body, "token"));
   EXPECT_EQ(Field(body, "expires_in"), "300");
   EXPECT_EQ(Field(body, "issued_at"), "2026-11-23T10:00:00Z");
-  EXPECT_TRUE(absl::StartsWith(Field(body, "refresh_token"), "refresh-"));
+  EXPECT_TRUE(absl::StartsWith(Field(body, "refresh_token"), "rrt_"));
   EXPECT_EQ(Field(body, "scope"), "<absent>");  // GET replies carry no scope
   EXPECT_TRUE(absl::StrContains(r.body, R"("expires_in":300,)"));  // an integer
 
-  const v1::IssueRegistryTokenRequest got = service_.last_token_request();
+  const v1::IssueRegistryTokenRequest got = stack_.last_token_request();
   EXPECT_EQ(got.grant_type(), v1::IssueRegistryTokenRequest::GRANT_TYPE_UNSPECIFIED);
   EXPECT_EQ(got.username(), "acme+builder");
   EXPECT_EQ(got.password(), secret_);
@@ -499,10 +535,10 @@ TEST_F(TokenEndpointTest, GetWithBasicCredentials) {
   EXPECT_TRUE(got.offline_token());
   // The Basic header is registry credentials, never caller credentials; nor is any API key
   // sent to /token. The client address is the TCP peer's, not the client's own header.
-  EXPECT_EQ(service_.LastMetadata("authorization"), std::nullopt);
-  EXPECT_EQ(service_.LastMetadata("x-api-key"), std::nullopt);
-  EXPECT_EQ(service_.LastMetadata("x-forwarded-for"), std::optional<std::string>("127.0.0.1"));
-  EXPECT_EQ(service_.LastMetadata("x-request-id"), std::optional<std::string>("tok-1"));
+  EXPECT_EQ(stack_.LastMetadata("authorization"), std::nullopt);
+  EXPECT_EQ(stack_.LastMetadata("x-api-key"), std::nullopt);
+  EXPECT_EQ(stack_.LastMetadata("x-forwarded-for"), std::optional<std::string>("127.0.0.1"));
+  EXPECT_EQ(stack_.LastMetadata("x-request-id"), std::optional<std::string>("tok-1"));
 }
 
 // Behind a trusted proxy the client address comes from X-Forwarded-For (every line, walked
@@ -513,7 +549,7 @@ TEST_F(TokenEndpointTest, TrustedProxyForwardsTheClientAddress) {
     EXPECT_TRUE(c.connected());
     Reply r = c.Request("GET", "/token?service=registry.test", "", headers);
     EXPECT_EQ(r.status, 200) << r.body;
-    return service_.LastMetadata("x-forwarded-for").value_or("<none>");
+    return stack_.LastMetadata("x-forwarded-for").value_or("<none>");
   };
   // Default: nothing trusted.
   EXPECT_EQ(last_forwarded_for({{"X-Forwarded-For", "203.0.113.7"}}), "127.0.0.1");
@@ -553,7 +589,7 @@ TEST_F(TokenEndpointTest, GetAnonymous) {
   Reply r = Do("GET", "/token?service=registry.test&scope=repository:acme/web:pull");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Field(ParseJson(r.body), "refresh_token"), "<absent>");
-  const v1::IssueRegistryTokenRequest got = service_.last_token_request();
+  const v1::IssueRegistryTokenRequest got = stack_.last_token_request();
   EXPECT_TRUE(got.username().empty());
   EXPECT_TRUE(got.password().empty());
   EXPECT_EQ(got.scopes(0), "repository:acme/web:pull");
@@ -569,19 +605,19 @@ TEST_F(TokenEndpointTest, PostPasswordAndRefreshToken) {
   Struct body = ParseJson(r.body);
   EXPECT_EQ(Field(body, "scope"), "repository:acme/web:pull repository:acme/api:pull,push");
   const std::string refresh = Field(body, "refresh_token");
-  ASSERT_TRUE(absl::StartsWith(refresh, "refresh-")) << r.body;
-  EXPECT_EQ(service_.last_token_request().grant_type(), v1::IssueRegistryTokenRequest::PASSWORD);
-  EXPECT_EQ(service_.LastMetadata("authorization"), std::nullopt);
+  ASSERT_TRUE(absl::StartsWith(refresh, "rrt_")) << r.body;
+  ASSERT_TRUE(stack_.VerifyToken(Field(body, "token")).ok());
+  EXPECT_EQ(stack_.last_token_request().grant_type(), v1::IssueRegistryTokenRequest::PASSWORD);
+  EXPECT_EQ(stack_.LastMetadata("authorization"), std::nullopt);
 
-  service_.AddRefreshToken("workspaces/acme/refreshTokens/r1", "acme+builder", "rt-secret-1");
-  Reply refreshed = Raw(FormPost(
-      "grant_type=refresh_token&refresh_token=rt-secret-1&service=registry.test&"
-      "client_id=docker&scope=repository%3Aacme%2Fweb%3Apull"));
+  Reply refreshed = Raw(FormPost(absl::StrCat(
+      "grant_type=refresh_token&refresh_token=", refresh, "&service=registry.test&"
+      "client_id=docker&scope=repository%3Aacme%2Fweb%3Apull")));
   ASSERT_EQ(refreshed.status, 200) << refreshed.body;
   Struct b = ParseJson(refreshed.body);
-  EXPECT_EQ(Field(b, "refresh_token"), "rt-secret-1");
+  EXPECT_EQ(Field(b, "refresh_token"), refresh);
   EXPECT_EQ(Field(b, "scope"), "repository:acme/web:pull");
-  EXPECT_EQ(service_.last_token_request().refresh_token(), "rt-secret-1");
+  EXPECT_EQ(stack_.last_token_request().refresh_token(), refresh);
 }
 
 TEST_F(TokenEndpointTest, PostChunkedWithoutContentLength) {
@@ -604,7 +640,7 @@ TEST_F(TokenEndpointTest, PostChunkedWithoutContentLength) {
       form.substr(half), "\r\n0\r\n\r\n"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Field(ParseJson(r.body), "scope"), "");
-  EXPECT_EQ(service_.last_token_request().password(), secret_);
+  EXPECT_EQ(stack_.last_token_request().password(), secret_);
 }
 
 TEST_F(TokenEndpointTest, BadCredentialsAre401WithAChallenge) {
@@ -651,7 +687,7 @@ TEST_F(TokenEndpointTest, BadRequestsAre400) {
   EXPECT_EQ(missing.status, 400);
   EXPECT_EQ(missing.body, R"({"errors":[{"code":"INVALID_ARGUMENT",)"
                           R"("message":"parameter \"service\" is required"}]})");
-  EXPECT_EQ(service_.last_token_request().service(), "");  // no call was made
+  EXPECT_EQ(stack_.last_token_request().service(), "");  // no call was made
 
   Reply unknown = Do("GET", "/token?service=other.example");
   EXPECT_EQ(unknown.status, 400);
@@ -681,7 +717,7 @@ TEST_F(TokenEndpointTest, ThrottlingIs429WithRetryAfter) {
   detail.set_retryable(true);
   detail.mutable_retry_after()->set_seconds(42);
   const std::string message = "too many failed logins; retry later";
-  service_.FailNextCall(grpc::Status(
+  stack_.FailNextCall(grpc::Status(
       grpc::StatusCode::RESOURCE_EXHAUSTED, message,
       EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, message, detail)));
   Reply get = Do("GET", "/token?service=registry.test");
@@ -689,14 +725,14 @@ TEST_F(TokenEndpointTest, ThrottlingIs429WithRetryAfter) {
   EXPECT_EQ(get.headers["retry-after"], "42");
   EXPECT_TRUE(absl::StrContains(get.body, R"("code":"TOOMANYREQUESTS")")) << get.body;
 
-  service_.FailNextCall(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message));
+  stack_.FailNextCall(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message));
   Reply post = Raw(FormPost(absl::StrCat(
       "grant_type=password&service=registry.test&username=acme%2Bbuilder&password=", secret_)));
   EXPECT_EQ(post.status, 429);
   EXPECT_EQ(post.headers["retry-after"], "1");
   EXPECT_EQ(Field(ParseJson(post.body), "error"), "temporarily_unavailable");
 
-  service_.FailNextCall(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no token realm"));
+  stack_.FailNextCall(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no token realm"));
   EXPECT_EQ(Do("GET", "/token?service=registry.test").status, 404);
 }
 
@@ -766,7 +802,7 @@ TEST_F(InProcessTokenTest, TokenRequestsGoToTheServiceInProcessNotOverTheChannel
   EXPECT_EQ(issuer_.last_request_id, "tok-7");
   EXPECT_EQ(issuer_.last_client_address, "127.0.0.1");
   // Nothing went over the channel.
-  EXPECT_EQ(service_.last_token_request().service(), "");
+  EXPECT_EQ(stack_.last_token_request().service(), "");
 
   // POST takes the same path, on the same keep-alive connection; without a request id the
   // service's own id comes back.
@@ -861,7 +897,7 @@ TEST_F(HttpGatewayTest, RequestIdIsForwardedAndEchoed) {
   Connection c(gateway_->port());
   Reply r = c.Request("GET", "/v1/workspaces", "", {{"X-Request-Id", "req-123"}});
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(service_.last_request_id(), "req-123");
+  EXPECT_EQ(stack_.LastMetadata("x-request-id"), "req-123");
   EXPECT_EQ(r.headers["x-request-id"], "req-123");
   Reply bad = c.Request("GET", "/v1/workspaces", "", {{"X-Request-Id", std::string(200, 'a')}});
   EXPECT_EQ(bad.status, 400);

@@ -20,7 +20,7 @@
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
 #include "gateway/http_gateway.h"
-#include "gateway/testing/fake_registry_auth_service.h"
+#include "api/testing/in_memory_stack.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
@@ -119,7 +119,7 @@ class HttpsGatewayTest : public ::testing::Test {
  protected:
   void SetUp() override {
     grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
+    stack_.RegisterOn(builder);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     absl::StatusOr<TestPki> pki = TestPki::Create();
@@ -152,7 +152,7 @@ class HttpsGatewayTest : public ::testing::Test {
     gateway_ = *std::move(gw);
   }
 
-  testing::FakeRegistryAuthService service_;
+  api::testing::InMemoryStack stack_;  // the real service over in-memory stores
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<TestPki> pki_;
   std::string cert_file_;
