@@ -10,6 +10,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "common/status_macros.h"
 #include "common/strings.h"
 
 namespace registryauth {
@@ -82,21 +83,30 @@ absl::Status ReadInto(const std::string& path, std::string_view what, bool priva
   return absl::OkStatus();
 }
 
-// Writes all of `content` to `fd`, then fsyncs it. On failure the errno and what failed.
-absl::Status WriteAllAndSync(int fd, std::string_view content, const std::string& name) {
+// Gives the new file `fd` at `path` exactly `mode`, writes all of `content`, fsyncs and closes
+// it. On failure the file is closed and removed, and the error names what failed.
+absl::Status FinishFile(int fd, mode_t mode, std::string_view content, const std::string& path) {
+  auto fail = [&](const char* what) {
+    const int error = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return absl::ErrnoToStatus(error, Cat(what, path));
+  };
+  if (::fchmod(fd, mode) != 0) return fail("cannot chmod ");
   std::size_t written = 0;
   while (written < content.size()) {
     const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
     if (n < 0) {
-      const int error = errno;
-      if (error == EINTR) continue;
-      return absl::ErrnoToStatus(error, Cat("cannot write ", name));
+      if (errno == EINTR) continue;
+      return fail("cannot write ");
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (::fsync(fd) != 0) return fail("cannot fsync ");
+  if (::close(fd) != 0) {
     const int error = errno;
-    return absl::ErrnoToStatus(error, Cat("cannot fsync ", name));
+    ::unlink(path.c_str());
+    return absl::ErrnoToStatus(error, Cat("cannot close ", path));
   }
   return absl::OkStatus();
 }
@@ -124,26 +134,15 @@ absl::Status ReplaceFileAtomically(const std::string& path, std::string_view con
   if (fd < 0) {
     return absl::ErrnoToStatus(errno, Cat("cannot create a temporary file in ", dir));
   }
-  auto fail = [&](absl::Status status) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return status;
-  };
   if (exists && (existing.st_uid != ::geteuid() || existing.st_gid != ::getegid()) &&
       ::fchown(fd, existing.st_uid, existing.st_gid) != 0) {
-    return fail(absl::ErrnoToStatus(
-        errno, Cat("cannot give ", tmp, " the owner and group of ", path)));
+    const int error = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return absl::ErrnoToStatus(error, Cat("cannot give ", tmp, " the owner and group of ", path));
   }
   // After fchown, which may clear set-id bits.
-  if (::fchmod(fd, mode) != 0) {
-    return fail(absl::ErrnoToStatus(errno, Cat("cannot chmod ", tmp)));
-  }
-  if (absl::Status s = WriteAllAndSync(fd, content, tmp); !s.ok()) return fail(s);
-  if (::close(fd) != 0) {
-    const int error = errno;
-    ::unlink(tmp.c_str());
-    return absl::ErrnoToStatus(error, Cat("cannot close ", tmp));
-  }
+  RETURN_IF_ERROR(FinishFile(fd, mode, content, tmp));
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int error = errno;
     ::unlink(tmp.c_str());
@@ -195,22 +194,8 @@ absl::Status WriteNewFile(const std::string& path, std::string_view content, mod
     if (error == EEXIST) return absl::AlreadyExistsError(Cat(path, " already exists"));
     return absl::ErrnoToStatus(error, Cat("cannot create ", path));
   }
-  auto fail = [&](absl::Status status) {
-    ::close(fd);
-    ::unlink(path.c_str());
-    return status;
-  };
-  // The umask may have narrowed `mode`; set it exactly.
-  if (::fchmod(fd, mode) != 0) {
-    return fail(absl::ErrnoToStatus(errno, Cat("cannot chmod ", path)));
-  }
-  if (absl::Status s = WriteAllAndSync(fd, content, path); !s.ok()) return fail(s);
-  if (::close(fd) != 0) {
-    const int error = errno;
-    ::unlink(path.c_str());
-    return absl::ErrnoToStatus(error, Cat("cannot close ", path));
-  }
-  return absl::OkStatus();
+  // The umask may have narrowed `mode`; FinishFile sets it exactly.
+  return FinishFile(fd, mode, content, path);
 }
 
 std::string DirectoryOf(const std::string& path) {

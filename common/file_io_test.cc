@@ -1,61 +1,31 @@
 #include "common/file_io.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace registryauth {
 namespace {
 
-// A fresh directory under the test's temporary directory.
-std::string TempDir() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/file_io_XXXXXX";
-  EXPECT_NE(::mkdtemp(&tmpl[0]), nullptr);
-  return tmpl;
-}
+using ::registryauth::testing::DirectoryEntries;
+using ::registryauth::testing::FileMode;
+using ::registryauth::testing::NewTestDir;
+using ::registryauth::testing::ReadFileOrEmpty;
 
 void WriteWithMode(const std::string& path, const std::string& text, mode_t mode) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
   ASSERT_EQ(::chmod(path.c_str(), mode), 0);
 }
 
-mode_t ModeOf(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> DirEntries(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  return names;
-}
-
 TEST(FileIoTest, PrivateFileIsReadOnlyWhenGroupAndOthersHaveNoAccess) {
-  const std::string dir = TempDir();
+  const std::string dir = NewTestDir("file_io");
   const std::string path = dir + "/k";
   WriteWithMode(path, "secret bytes", 0600);
   absl::StatusOr<SecretString> read = ReadPrivateFile(path, "key file");
@@ -77,7 +47,7 @@ TEST(FileIoTest, PrivateFileIsReadOnlyWhenGroupAndOthersHaveNoAccess) {
 }
 
 TEST(FileIoTest, ReadErrorsNameTheFileNeverTheContent) {
-  const std::string dir = TempDir();
+  const std::string dir = NewTestDir("file_io");
   absl::StatusOr<SecretString> missing = ReadPrivateFile(dir + "/none", "key file");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(absl::StartsWith(missing.status().message(), "cannot open key file " + dir))
@@ -101,45 +71,45 @@ TEST(FileIoTest, ReadErrorsNameTheFileNeverTheContent) {
 }
 
 TEST(FileIoTest, AtomicWriteIsPrivateAndLeavesNoTemporaryFile) {
-  const std::string dir = TempDir();
+  const std::string dir = NewTestDir("file_io");
   const std::string path = dir + "/keys";
   ASSERT_TRUE(WriteFileAtomically(path, "one").ok());
-  EXPECT_EQ(ModeOf(path), 0600u);
-  EXPECT_EQ(ReadAll(path), "one");
+  EXPECT_EQ(FileMode(path), 0600u);
+  EXPECT_EQ(ReadFileOrEmpty(path), "one");
   ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
   ASSERT_TRUE(WriteFileAtomically(path, "two").ok());
-  EXPECT_EQ(ModeOf(path), 0600u);  // a secret file's mode is forced back
-  EXPECT_EQ(ReadAll(path), "two");
-  EXPECT_EQ(DirEntries(dir), std::vector<std::string>{"keys"});
+  EXPECT_EQ(FileMode(path), 0600u);  // a secret file's mode is forced back
+  EXPECT_EQ(ReadFileOrEmpty(path), "two");
+  EXPECT_EQ(DirectoryEntries(dir), std::vector<std::string>{"keys"});
 
   EXPECT_EQ(WriteFileAtomically(dir, "x").code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(WriteFileAtomically(dir + "/no/such/dir/f", "x").ok());
 }
 
 TEST(FileIoTest, AtomicWriteWithModeKeepsAnExistingMode) {
-  const std::string dir = TempDir();
+  const std::string dir = NewTestDir("file_io");
   const std::string path = dir + "/jwks.json";
   ASSERT_TRUE(WriteFileAtomicallyWithMode(path, "one", 0644).ok());
-  EXPECT_EQ(ModeOf(path), 0644u);
+  EXPECT_EQ(FileMode(path), 0644u);
   ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
   ASSERT_TRUE(WriteFileAtomicallyWithMode(path, "two", 0644).ok());
-  EXPECT_EQ(ModeOf(path), 0640u);
-  EXPECT_EQ(ReadAll(path), "two");
+  EXPECT_EQ(FileMode(path), 0640u);
+  EXPECT_EQ(ReadFileOrEmpty(path), "two");
 }
 
 TEST(FileIoTest, NewFileGetsItsExactModeAndNeverOverwrites) {
-  const std::string dir = TempDir();
+  const std::string dir = NewTestDir("file_io");
   const std::string path = dir + "/key.pem";
   const mode_t old_umask = ::umask(077);
   ASSERT_TRUE(WriteNewFile(path, "x", 0644).ok());
   ::umask(old_umask);
-  EXPECT_EQ(ModeOf(path), 0644u);
+  EXPECT_EQ(FileMode(path), 0644u);
   absl::Status again = WriteNewFile(path, "y", 0600);
   EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(ReadAll(path), "x");
+  EXPECT_EQ(ReadFileOrEmpty(path), "x");
   ASSERT_EQ(::symlink(path.c_str(), (dir + "/link").c_str()), 0);
   EXPECT_FALSE(WriteNewFile(dir + "/link", "z", 0600).ok());
-  EXPECT_EQ(ReadAll(path), "x");
+  EXPECT_EQ(ReadFileOrEmpty(path), "x");
 }
 
 TEST(FileIoTest, DirectoryOf) {

@@ -19,9 +19,14 @@
 #include "common/secret.h"
 #include "crypto/keyring.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace registryauth::crypto {
 namespace {
+
+using ::registryauth::testing::DirectoryEntries;
+using ::registryauth::testing::FileMode;
+using ::registryauth::testing::ReadFileOrEmpty;
 
 using Ids = std::vector<std::uint32_t>;
 
@@ -35,31 +40,6 @@ std::string TempDir(std::string_view name) {
   const std::string dir = absl::StrCat(base != nullptr ? base : "/tmp", "/", std::string(name));
   ::mkdir(dir.c_str(), 0700);
   return dir;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-mode_t ModeOf(const std::string& path) {
-  struct stat st;
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
-
-std::vector<std::string> DirEntries(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  return names;
 }
 
 KeyFile MustParse(std::string_view text) {
@@ -168,8 +148,8 @@ TEST(KeyFileTest, WriteReplacesAtomicallyWithMode0600AndLeavesNoTemporaryFile) {
   absl::Status written = file->Write(path);
   ::umask(old_umask);
   ASSERT_TRUE(written.ok()) << written;
-  EXPECT_EQ(ModeOf(path), 0600u);
-  EXPECT_EQ(DirEntries(dir), std::vector<std::string>{"keys.txt"});
+  EXPECT_EQ(FileMode(path), 0600u);
+  EXPECT_EQ(DirectoryEntries(dir), std::vector<std::string>{"keys.txt"});
 
   // Round trip through the file, then edit and write again.
   absl::StatusOr<KeyFile> read = KeyFile::Read(path);
@@ -184,8 +164,8 @@ TEST(KeyFileTest, WriteReplacesAtomicallyWithMode0600AndLeavesNoTemporaryFile) {
   struct stat after;
   ASSERT_EQ(::stat(path.c_str(), &after), 0);
   EXPECT_NE(before.st_ino, after.st_ino);  // a new file renamed into place, not rewritten
-  EXPECT_EQ(ModeOf(path), 0600u);
-  EXPECT_EQ(DirEntries(dir), std::vector<std::string>{"keys.txt"});
+  EXPECT_EQ(FileMode(path), 0600u);
+  EXPECT_EQ(DirectoryEntries(dir), std::vector<std::string>{"keys.txt"});
 
   absl::StatusOr<std::unique_ptr<KeyRing>> ring = KeyRing::LoadFile(path);
   ASSERT_TRUE(ring.ok()) << ring.status();
@@ -225,7 +205,7 @@ TEST(KeyFileTest, WriteErrorsNameThePathNotTheKeys) {
   ::mkdir(subdir.c_str(), 0700);
   s = file.Write(subdir);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(DirEntries(dir), std::vector<std::string>{"a-directory"});
+  EXPECT_EQ(DirectoryEntries(dir), std::vector<std::string>{"a-directory"});
 }
 
 TEST(KeyFileTest, RelativePathWritesInTheWorkingDirectory) {
@@ -237,7 +217,7 @@ TEST(KeyFileTest, RelativePathWritesInTheWorkingDirectory) {
   absl::Status s = file.Write("keys.txt");
   ASSERT_EQ(::chdir(cwd), 0);
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_EQ(ReadAll(dir + "/keys.txt"), std::string(file.Format()->view()));
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/keys.txt"), std::string(file.Format()->view()));
 }
 
 }  // namespace

@@ -29,9 +29,14 @@
 #include "crypto/jwt_signer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace registryauth::crypto {
 namespace {
+
+using ::registryauth::testing::DirectoryEntries;
+using ::registryauth::testing::FileMode;
+using ::registryauth::testing::ReadFileOrEmpty;
 
 using ::testing::HasSubstr;
 
@@ -47,34 +52,9 @@ std::string TempDir() {
   return dir;
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void WriteText(const std::string& path, const std::string& text, mode_t mode = 0644) {
   std::remove(path.c_str());
   ASSERT_TRUE(WriteNewFile(path, text, mode).ok()) << path;
-}
-
-mode_t ModeOf(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  return st.st_mode & 07777;
-}
-
-std::vector<std::string> DirEntries(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (const dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  return names;
 }
 
 std::unique_ptr<SigningKey> NewKey(bool rsa = false) {
@@ -581,8 +561,8 @@ TEST_F(TokenSigningKeysTest, X5cModeCarriesTheCertificateAndKid) {
   EXPECT_TRUE(keys->Verify(*token, Want(), kNow).ok());
 
   // Without a kid, the x5c leaf alone finds the key: ours verify, a stranger's does not.
-  auto a_key = SigningKey::FromPrivateKeyPem(SecretString(ReadAll(dir_ + "/" + a.key_path)));
-  auto r_key = SigningKey::FromPrivateKeyPem(SecretString(ReadAll(dir_ + "/" + r.key_path)));
+  auto a_key = SigningKey::FromPrivateKeyPem(SecretString(ReadFileOrEmpty(dir_ + "/" + a.key_path)));
+  auto r_key = SigningKey::FromPrivateKeyPem(SecretString(ReadFileOrEmpty(dir_ + "/" + r.key_path)));
   ASSERT_TRUE(a_key.ok() && r_key.ok());
   auto r_der = CertificateDerChainFromPem(r.cert_pem);
   JwtHeaderOptions only_x5c;
@@ -624,7 +604,7 @@ TEST_F(TokenSigningKeysTest, VerifierFindsEveryPublishedKeyInEitherStyleAndNoOth
   auto keys = LoadOk(set_);
   ASSERT_NE(keys, nullptr);
   for (const KeyOnDisk* k : {&a, &n, &r}) {
-    auto key = SigningKey::FromPrivateKeyPem(SecretString(ReadAll(dir_ + "/" + k->key_path)));
+    auto key = SigningKey::FromPrivateKeyPem(SecretString(ReadFileOrEmpty(dir_ + "/" + k->key_path)));
     ASSERT_TRUE(key.ok());
     for (KeyIdStyle style : {KeyIdStyle::kLibtrust, KeyIdStyle::kJwkThumbprint}) {
       JwtHeaderOptions h;
@@ -684,18 +664,18 @@ TEST_F(TokenSigningKeysTest, ExportsHoldEveryPublishedKey) {
   ::mkdir((dir_ + "/out").c_str(), 0755);
   ASSERT_TRUE(
       WriteTokenSigningExports(*keys, bundle_path, jwks_path, KeyIdStyle::kJwkThumbprint).ok());
-  EXPECT_EQ(ReadAll(bundle_path), bundle);
-  EXPECT_EQ(nlohmann::json::parse(ReadAll(jwks_path)), keys->Jwks(KeyIdStyle::kJwkThumbprint));
-  EXPECT_EQ(ModeOf(bundle_path), 0644u);
-  EXPECT_EQ(ModeOf(jwks_path), 0644u);
+  EXPECT_EQ(ReadFileOrEmpty(bundle_path), bundle);
+  EXPECT_EQ(nlohmann::json::parse(ReadFileOrEmpty(jwks_path)), keys->Jwks(KeyIdStyle::kJwkThumbprint));
+  EXPECT_EQ(FileMode(bundle_path), 0644u);
+  EXPECT_EQ(FileMode(jwks_path), 0644u);
   // No temporary files are left behind.
-  std::vector<std::string> entries = DirEntries(dir_ + "/out");
+  std::vector<std::string> entries = DirectoryEntries(dir_ + "/out");
   EXPECT_EQ(std::set<std::string>(entries.begin(), entries.end()),
             (std::set<std::string>{"rootcertbundle.pem", "jwks.json"}));
   // An empty path skips that file.
   ASSERT_EQ(::unlink(jwks_path.c_str()), 0);
   ASSERT_TRUE(WriteTokenSigningExports(*keys, bundle_path, "", KeyIdStyle::kLibtrust).ok());
-  EXPECT_EQ(ModeOf(jwks_path), 0u);
+  EXPECT_EQ(FileMode(jwks_path), 0u);
 }
 
 TEST(TokenSigningFilesTest, AtomicWriteKeepsTheModeAndNewFileRefusesToOverwrite) {
@@ -703,20 +683,20 @@ TEST(TokenSigningFilesTest, AtomicWriteKeepsTheModeAndNewFileRefusesToOverwrite)
   const std::string path = dir + "/f.txt";
   std::remove(path.c_str());
   ASSERT_TRUE(WriteFileAtomicallyWithMode(path, "one", 0644).ok());
-  EXPECT_EQ(ModeOf(path), 0644u);
-  EXPECT_EQ(ReadAll(path), "one");
+  EXPECT_EQ(FileMode(path), 0644u);
+  EXPECT_EQ(ReadFileOrEmpty(path), "one");
   ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
   ASSERT_TRUE(WriteFileAtomicallyWithMode(path, "two", 0644).ok());
-  EXPECT_EQ(ModeOf(path), 0640u);
-  EXPECT_EQ(ReadAll(path), "two");
+  EXPECT_EQ(FileMode(path), 0640u);
+  EXPECT_EQ(ReadFileOrEmpty(path), "two");
 
   const std::string secret = dir + "/s.pem";
   std::remove(secret.c_str());
   ASSERT_TRUE(WriteNewFile(secret, "x", 0600).ok());
-  EXPECT_EQ(ModeOf(secret), 0600u);
+  EXPECT_EQ(FileMode(secret), 0600u);
   EXPECT_EQ(WriteNewFile(secret, "y", 0600).code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(ReadAll(secret), "x");
-  EXPECT_EQ(DirEntries(dir).size(), 2u);
+  EXPECT_EQ(ReadFileOrEmpty(secret), "x");
+  EXPECT_EQ(DirectoryEntries(dir).size(), 2u);
 }
 
 TEST(TokenSigningNamesTest, ParseAndNameOptions) {
