@@ -8,8 +8,9 @@
 // back (google.protobuf.Timestamp from absl::Time, FieldMask paths as strings, etag from the
 // version, `has_secret`/`secret_hint` instead of the secret), and maps absl::Status to
 // grpc::Status with ToGrpcStatus. Output-only fields of requests are ignored (AIP-203).
-// The token realm's RPCs go to services::TokenRealm. TestConnection checks permissions, then
-// answers UNIMPLEMENTED in this version. Error details (services/error_detail.h) travel in `grpc-status-details-bin`.
+// The token realm's RPCs go to services::TokenRealm. TestConnection's steps and failure come
+// from services/connection_check.h (UNIMPLEMENTED when the server has no connection tester).
+// Error details (services/error_detail.h) travel in `grpc-status-details-bin`.
 //
 // Secrets: a request's `registry_config.secret` is copied into a SecretString and the
 // request's own string is wiped at once. The sync API hands the request over as const; the
