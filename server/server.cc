@@ -458,6 +458,10 @@ absl::Status RegistryAuthServer::ReloadKeys() {
   std::shared_ptr<const crypto::KeyRing> next = *std::move(loaded);
   const std::shared_ptr<const crypto::KeyRing> current = keys_->Get();
 
+  // Refuse changed key bytes before asking the database anything.
+  if (absl::Status bytes = services::KeyUsage::CheckKeyBytes(*current, *next); !bytes.ok()) {
+    return refuse(bytes);
+  }
   std::vector<std::string> warnings;
   absl::Status allowed = services::KeyUsage::CheckReplacement(
       *current, *next, services::KeyUsage::Read(*store_, *token_store_), &warnings);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace registryauth::services {
 namespace {
@@ -42,13 +43,8 @@ absl::Status KeyUsage::CheckUnused(uint32_t id) const {
   return absl::OkStatus();
 }
 
-absl::Status KeyUsage::CheckReplacement(const crypto::KeyRing& current,
-                                        const crypto::KeyRing& next,
-                                        const absl::StatusOr<KeyUsage>& usage,
-                                        std::vector<std::string>* warnings) {
-  auto warn = [&](std::string line) {
-    if (warnings != nullptr) warnings->push_back(std::move(line));
-  };
+absl::Status KeyUsage::CheckKeyBytes(const crypto::KeyRing& current,
+                                     const crypto::KeyRing& next) {
   // An id that comes back with other bytes would make every secret under it unreadable.
   const std::vector<uint32_t> changed = current.ChangedKeyIds(next);
   if (!changed.empty()) {
@@ -58,6 +54,17 @@ absl::Status KeyUsage::CheckReplacement(const crypto::KeyRing& current,
         absl::StrCat("key id(s) ", ids, " have different key bytes than the loaded ones; a key "
                      "id is never reused (add new keys with `registry-authd keys generate`)"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status KeyUsage::CheckReplacement(const crypto::KeyRing& current,
+                                        const crypto::KeyRing& next,
+                                        const absl::StatusOr<KeyUsage>& usage,
+                                        std::vector<std::string>* warnings) {
+  auto warn = [&](std::string line) {
+    if (warnings != nullptr) warnings->push_back(std::move(line));
+  };
+  RETURN_IF_ERROR(CheckKeyBytes(current, next));
 
   // Which ids would the new ring drop? Those need the database's word that nothing uses them.
   // The counts also reveal data that no ring can read (worth a warning either way).

@@ -62,6 +62,11 @@ class KeyUsage {
                                        const absl::StatusOr<KeyUsage>& usage,
                                        std::vector<std::string>* warnings);
 
+  // The part of CheckReplacement that needs no counts: FAILED_PRECONDITION when an id in both
+  // rings has other key bytes. Callers check it before reading the counts, so a refused file
+  // costs no database round trip (and no wait for an unreachable database).
+  static absl::Status CheckKeyBytes(const crypto::KeyRing& current, const crypto::KeyRing& next);
+
  private:
   std::map<uint32_t, KeyUseCount> counts_;
 };

@@ -105,6 +105,14 @@ TEST(KeyUsageTest, AKeyIdNeverComesBackWithOtherBytes) {
       << status;
 }
 
+TEST(KeyUsageTest, CheckKeyBytesNeedsNoCountsAndRefusesOnlyChangedBytes) {
+  EXPECT_TRUE(KeyUsage::CheckKeyBytes(*Ring({1, 2}), *Ring({2, 3})).ok());
+  absl::Status status = KeyUsage::CheckKeyBytes(*Ring({1, 2}), *Ring({2, 3}, 'a'));
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(status.message(), "key id(s) 2 have different key bytes"))
+      << status;
+}
+
 TEST(KeyUsageTest, UnreadableCountsRefuseADropAndOnlyWarnOtherwise) {
   const absl::StatusOr<KeyUsage> down = absl::UnavailableError("database down");
   absl::Status drop = KeyUsage::CheckReplacement(*Ring({1, 2}), *Ring({2}), down, nullptr);
