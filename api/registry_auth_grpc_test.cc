@@ -103,8 +103,10 @@ class RegistryAuthGrpcTest : public ::testing::Test {
       }(),
       1);
   // No service configured: the realm is disabled; its management calls still work.
-  services::TokenRealm realm_{store_, tokens_, *hash_keys_, nullptr, clock_,
-                              services::TokenRealmOptions{}};
+  services::TokenServices token_services_{store_,  tokens_, *hash_keys_, nullptr, clock_,
+                                         services::TokenRealmOptions{}};
+  services::Guard guard_{store_, clock_};
+  services::TokenRealm realm_{guard_, token_services_};
   auth::PolicyHolder policy_{nullptr};
   CallAuthenticator authn_{policy_, /*allow_unauthenticated=*/true};
   RegistryAuthGrpcService grpc_service_{registry_auth_, realm_, authn_};

@@ -1,5 +1,5 @@
 // AuditLog: appends the records of the audit trail (storage::RegistryStore::AppendAuditEvent)
-// for the guarded entry points (services::RegistryAuth, services::TokenRealm), so every record
+// for the guarded entry points through services::Guard, so every record
 // has the same shape: time, caller, on-behalf-of user, action, resource, outcome (`OK` or the
 // status code name), a short secret-free detail (the status message), request id and peer.
 //
