@@ -111,7 +111,7 @@ void ToProto(const RegistryConfig& c, v1::RegistryConfig* out) {
 }
 
 void ToProto(const Member& m, v1::Member* out) {
-  out->set_name(services::RegistryAuth::FormatMemberName(m.workspace_id, m.user_id));
+  out->set_name(services::FormatMemberName(m.workspace_id, m.user_id));
   out->set_role(static_cast<v1::Member::Role>(static_cast<int>(m.role)));
   out->set_status(static_cast<v1::Member::Status>(static_cast<int>(m.status)));
   SetTime(m.create_time, [&] { return out->mutable_create_time(); });

@@ -19,6 +19,7 @@
 #include "auth/policy.h"
 #include "crypto/keyring.h"
 #include "gtest/gtest.h"
+#include "services/testing/registry_auth_stack.h"
 #include "services/token_realm.h"
 #include "storage/memory_token_store.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
@@ -93,7 +94,7 @@ class RegistryAuthGrpcTest : public ::testing::Test {
   services::testing::FakeAead aead_;
   FakeClock clock_;
   services::RegistryService service_{store_, aead_, clock_};
-  services::RegistryAuth registry_auth_{store_, service_, clock_};
+  services::testing::TestRegistryAuth registry_auth_{store_, service_, clock_};
   storage::InMemoryTokenStore tokens_{store_};
   std::unique_ptr<crypto::KeyRing> hash_keys_ = *crypto::KeyRing::Create(
       [] {

@@ -44,7 +44,9 @@
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
 #include "storage/postgres_token_store.h"
+#include "services/credential_service.h"
 #include "services/guard.h"
+#include "services/member_service.h"
 #include "services/token_realm.h"
 #include "services/token_realm_options.h"
 #include "services/token_services.h"
@@ -343,8 +345,11 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
       &s->telemetry_->token_realm());
   s->token_realm_ = std::make_unique<services::TokenRealm>(*s->guard_, *s->token_services_);
   auth_options.workspace_credentials = &s->token_services_->workspace_credentials();
-  s->registry_auth_ = std::make_unique<services::RegistryAuth>(*s->store_, *s->service_,
-                                                               *s->clock_, auth_options);
+  s->members_ = std::make_unique<services::MemberService>(*s->store_, *s->clock_);
+  s->credentials_ = std::make_unique<services::CredentialService>(*s->store_, *s->service_,
+                                                                  *s->clock_, auth_options);
+  s->registry_auth_ = std::make_unique<services::RegistryAuth>(*s->guard_, *s->service_,
+                                                               *s->members_, *s->credentials_);
   s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(
       *s->registry_auth_, *s->token_realm_, *s->authenticator_);
 

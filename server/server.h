@@ -36,6 +36,8 @@ namespace services {
 class RegistryService;
 class RegistryAuth;
 class Guard;
+class MemberService;
+class CredentialService;
 class TokenServices;
 class TokenRealm;
 class ConnectionTester;
@@ -168,6 +170,8 @@ class RegistryAuthServer {
   // The token realm's parts, before registry_auth_, which mints workspace credentials there.
   std::unique_ptr<services::TokenServices> token_services_;
   std::unique_ptr<services::TokenRealm> token_realm_;
+  std::unique_ptr<services::MemberService> members_;
+  std::unique_ptr<services::CredentialService> credentials_;
   std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
   std::unique_ptr<observability::GrpcTelemetry> grpc_telemetry_;

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "services/error_detail.h"
 #include "services/registry_auth.h"
+#include "services/testing/registry_auth_stack.h"
 #include "services/testing/fake_aead.h"
 #include "services/testing/fake_store.h"
 
@@ -168,7 +169,7 @@ class TestConnectionTest : public ::testing::Test {
   FakeRegistryProbe v2_;
   FakeGhcrProbe ghcr_;
   ConnectionTester tester_{v2_, &ghcr_, clock_, {.timeout = absl::Seconds(20)}};
-  RegistryAuth api_{store_, registry_, clock_, &tester_};
+  testing::TestRegistryAuth api_{store_, registry_, clock_, &tester_};
 };
 
 TEST_F(TestConnectionTest, PlatformRegistryIsTestedWithAMintedCredential) {
@@ -176,7 +177,7 @@ TEST_F(TestConnectionTest, PlatformRegistryIsTestedWithAMintedCredential) {
   RegistryAuthOptions options;
   options.tester = &tester_;
   options.workspace_credentials = &minter;
-  RegistryAuth api(store_, registry_, clock_, options);
+  testing::TestRegistryAuth api(store_, registry_, clock_, options);
   for (const char* url : {"https://registry.example:5000", "https://elsewhere.example"}) {
     RegistryConfigInput in;
     in.type = in.settings_type = RegistryType::kDistribution;
@@ -286,7 +287,7 @@ TEST_F(TestConnectionTest, GhcrGoesToTheGhcrProbeWithTheScopeItNeeds) {
 
 TEST_F(TestConnectionTest, GhcrWithoutAGhcrProbeUsesTheV2HandshakeOnTheConfiguredHost) {
   ConnectionTester plain(v2_, nullptr, clock_, {.ghcr_base_url = "http://127.0.0.1:1"});
-  RegistryAuth api(store_, registry_, clock_, &plain);
+  testing::TestRegistryAuth api(store_, registry_, clock_, &plain);
   ASSERT_TRUE(api.TestConnection(Manager(), "workspaces/acme/registries/gh").ok());
   ASSERT_EQ(v2_.requests().size(), 1u);
   EXPECT_EQ(v2_.requests()[0].base_url, "http://127.0.0.1:1");

@@ -12,7 +12,7 @@ absl::Status Guard::RecordBeforeAnswer(const RequestContext& ctx, std::string_vi
                                        std::string_view resource,
                                        const absl::Status& outcome) const {
   absl::Status recorded = audit_.Record(ctx, action, resource, outcome);
-  if (recorded.ok()) return outcome;
+  if (recorded.ok()) return absl::OkStatus();
   LOG_ERROR(absl::StrCat(std::string(action), " refused: audit record failed, request_id=",
                          ctx.request_id, ": ", recorded.message()));
   return WithErrorDetail(

@@ -79,9 +79,9 @@ class Guard {
     audit_.RecordChange(ctx, action, resource, outcome);
   }
 
-  // For answers that must not leave without their record (GetCredentials): `outcome` itself
-  // if the record is written, else UNAVAILABLE (reason AUDIT_UNAVAILABLE), so nothing is handed
-  // out.
+  // For answers that must not leave without their record (GetCredentials): OK once the
+  // record of `outcome` is written, else UNAVAILABLE (reason AUDIT_UNAVAILABLE), which the
+  // caller answers instead, so nothing is handed out.
   absl::Status RecordBeforeAnswer(const RequestContext& ctx, std::string_view action,
                                   std::string_view resource, const absl::Status& outcome) const;
 

@@ -117,6 +117,32 @@ std::string FormatRegistryConfigName(std::string_view workspace_id, std::string_
   return Cat("workspaces/", workspace_id, "/registries/", registry_id);
 }
 
+bool IsValidUserId(std::string_view user_id) {
+  if (user_id.empty() || user_id.size() > 256) return false;
+  for (char c : user_id) {
+    if (c < 0x21 || c > 0x7e || c == '/') return false;
+  }
+  return true;
+}
+
+absl::StatusOr<MemberName> ParseMemberName(std::string_view name, std::string_view field) {
+  constexpr std::string_view kPrefix = "workspaces/";
+  constexpr std::string_view kMiddle = "/members/";
+  const absl::Status bad = absl::InvalidArgumentError(
+      Cat(field, ": must be workspaces/{workspace}/members/{member}, got ", QuoteInput(name)));
+  if (name.substr(0, kPrefix.size()) != kPrefix) return bad;
+  std::string_view rest = name.substr(kPrefix.size());
+  const size_t mid = rest.find(kMiddle);
+  if (mid == std::string_view::npos) return bad;
+  MemberName n{std::string(rest.substr(0, mid)), std::string(rest.substr(mid + kMiddle.size()))};
+  if (!IsValidId(n.workspace_id) || !IsValidUserId(n.user_id)) return bad;
+  return n;
+}
+
+std::string FormatMemberName(std::string_view workspace_id, std::string_view user_id) {
+  return Cat("workspaces/", workspace_id, "/members/", user_id);
+}
+
 bool IsTokenId(std::string_view id) {
   constexpr std::size_t kTokenIdChars = 22;
   if (id.size() != kTokenIdChars) return false;

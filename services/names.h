@@ -58,6 +58,18 @@ absl::StatusOr<AppName> ParseAppName(std::string_view name, std::string_view fie
 absl::StatusOr<RegistryConfigName> ParseRegistryConfigName(std::string_view name,
                                                            std::string_view field);
 
+// True when `user_id` is a well-formed end-user id (1..256 printable ASCII, no space, no '/'):
+// the last segment of `workspaces/{w}/members/{user}` and the `x-registryauth-user` header.
+bool IsValidUserId(std::string_view user_id);
+
+struct MemberName {
+  std::string workspace_id;
+  std::string user_id;
+};
+
+// `workspaces/{w}/members/{user}` -> {w, user}.
+absl::StatusOr<MemberName> ParseMemberName(std::string_view name, std::string_view field);
+
 // A workspace and the id of a resource inside it (service account, pull or refresh token).
 struct WorkspaceResourceName {
   std::string workspace_id;
@@ -85,6 +97,7 @@ absl::Status AnnotateStoreError(absl::Status status, std::string_view resource_n
 std::string FormatWorkspaceName(std::string_view workspace_id);
 std::string FormatAppName(std::string_view workspace_id, std::string_view app_id);
 std::string FormatRegistryConfigName(std::string_view workspace_id, std::string_view registry_id);
+std::string FormatMemberName(std::string_view workspace_id, std::string_view user_id);
 std::string FormatServiceAccountName(std::string_view workspace_id, std::string_view id);
 std::string FormatPullTokenName(std::string_view workspace_id, std::string_view id);
 std::string FormatRefreshTokenName(std::string_view workspace_id, std::string_view id);

@@ -1,6 +1,7 @@
 // Authorization, membership rules, credentials and auditing of services::RegistryAuth, on the
 // fake store (fast; the same rules run end to end over gRPC in tests/).
 #include "services/registry_auth.h"
+#include "services/testing/registry_auth_stack.h"
 
 #include <string>
 
@@ -65,7 +66,7 @@ class RegistryAuthTest : public ::testing::Test {
   testing::FakeRegistryStore store_;
   testing::FakeAead aead_{7};
   RegistryService registry_{store_, aead_, clock_};
-  RegistryAuth api_{store_, registry_, clock_};
+  testing::TestRegistryAuth api_{store_, registry_, clock_};
 };
 
 TEST_F(RegistryAuthTest, RolesDecideWhatAUserMayChange) {

@@ -95,13 +95,19 @@ void Check(bool condition, const char* what) {
 struct World {
   World()
       : registry_service(realm.store(), realm.ring(), realm.clock()),
-        registry_auth(realm.store(), registry_service, realm.clock()),
+        guard(realm.store(), realm.clock()),
+        members(realm.store(), realm.clock()),
+        credentials(realm.store(), registry_service, realm.clock(), {}),
+        registry_auth(guard, registry_service, members, credentials),
         policy(nullptr),
         authn(policy, /*allow_unauthenticated=*/false),
         service(registry_auth, realm.realm(), authn) {}
 
   fuzz::FuzzRealm realm;
   services::RegistryService registry_service;
+  services::Guard guard;
+  services::MemberService members;
+  services::CredentialService credentials;
   services::RegistryAuth registry_auth;
   auth::PolicyHolder policy;
   api::CallAuthenticator authn;
