@@ -25,7 +25,8 @@
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "services/registry_service.h"
 #include "services/testing/fake_aead.h"
-#include "services/testing/fake_store.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::api {
 namespace {
@@ -37,7 +38,8 @@ constexpr char kWs[] = "workspaces/acme";
 class RegistryAuthGrpcTest : public ::testing::Test {
  protected:
   RegistryAuthGrpcTest()
-      : clock_(absl::FromUnixSeconds(1700000000) + absl::Nanoseconds(123456789)) {}
+      // Microseconds: what the stores keep (PostgreSQL timestamptz, and the in-memory store).
+      : clock_(absl::FromUnixSeconds(1700000000) + absl::Microseconds(123456)) {}
 
   void SetUp() override {
     grpc::ServerBuilder builder;
@@ -90,7 +92,8 @@ class RegistryAuthGrpcTest : public ::testing::Test {
     EXPECT_FALSE(absl::StrContains(c.DebugString(), kPatBody));
   }
 
-  services::testing::FakeRegistryStore store_;
+  storage::InMemoryRegistryStore memory_;
+  storage::testing::FailingRegistryStore store_{memory_};
   services::testing::FakeAead aead_;
   FakeClock clock_;
   services::RegistryService service_{store_, aead_, clock_};
@@ -131,7 +134,7 @@ TEST_F(RegistryAuthGrpcTest, GhcrConfigLifecycleNeverReturnsThePat) {
   EXPECT_FALSE(created.has_validated_at());
   EXPECT_EQ(created.etag(), "\"1\"");
   EXPECT_EQ(created.create_time().seconds(), 1700000000);
-  EXPECT_EQ(created.create_time().nanos(), 123456789);
+  EXPECT_EQ(created.create_time().nanos(), 123456000);
   ExpectNoSecret(created);
 
   v1::RegistryConfig got;

@@ -20,7 +20,8 @@
 #include "services/registry_auth.h"
 #include "services/testing/registry_auth_stack.h"
 #include "services/testing/fake_aead.h"
-#include "services/testing/fake_store.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::services {
 namespace {
@@ -163,7 +164,8 @@ class TestConnectionTest : public ::testing::Test {
   }
 
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
-  testing::FakeRegistryStore store_;
+  storage::InMemoryRegistryStore memory_;
+  storage::testing::FailingRegistryStore store_{memory_};
   testing::FakeAead aead_{7};
   RegistryService registry_{store_, aead_, clock_};
   FakeRegistryProbe v2_;

@@ -19,8 +19,9 @@
 #include "services/registry_auth.h"
 #include "services/testing/registry_auth_stack.h"
 #include "services/testing/fake_aead.h"
-#include "services/testing/fake_store.h"
 #include "upstream/github.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::services {
 namespace {
@@ -118,7 +119,8 @@ class GitHubAppCredentialsTest : public ::testing::Test {
   }
 
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
-  testing::FakeRegistryStore store_;
+  storage::InMemoryRegistryStore memory_;
+  storage::testing::FailingRegistryStore store_{memory_};
   testing::FakeAead aead_{7};
   RegistryService registry_{store_, aead_, clock_};
   FakeTokenSource tokens_;

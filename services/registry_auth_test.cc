@@ -10,7 +10,8 @@
 #include "gtest/gtest.h"
 #include "services/error_detail.h"
 #include "services/testing/fake_aead.h"
-#include "services/testing/fake_store.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::services {
 namespace {
@@ -63,7 +64,8 @@ class RegistryAuthTest : public ::testing::Test {
   }
 
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
-  testing::FakeRegistryStore store_;
+  storage::InMemoryRegistryStore memory_;
+  storage::testing::FailingRegistryStore store_{memory_};
   testing::FakeAead aead_{7};
   RegistryService registry_{store_, aead_, clock_};
   testing::TestRegistryAuth api_{store_, registry_, clock_};
