@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "services/error_detail.h"
 #include "services/registry_auth.h"
+#include "services/testing/callers.h"
 #include "services/testing/registry_auth_stack.h"
 #include "services/testing/fake_aead.h"
 #include "storage/memory_store.h"
@@ -99,16 +100,7 @@ class FakeGhcrProbe final : public upstream::GhcrProbe {
   mutable std::vector<bool> needs_push;
 };
 
-RequestContext Caller(std::string name, std::set<Permission> perms, std::string user = "") {
-  RequestContext ctx;
-  ctx.caller.name = name;
-  ctx.caller.identity = "spiffe://example.org/" + name;
-  ctx.caller.permissions = std::move(perms);
-  ctx.on_behalf_of = std::move(user);
-  ctx.request_id = "req-" + name;
-  ctx.peer = "ipv4:127.0.0.1:1";
-  return ctx;
-}
+using testing::Caller;
 
 RequestContext Manager() { return Caller("frontend", {Permission::kRegistriesManage}); }
 RequestContext User(std::string user) {

@@ -1,6 +1,7 @@
 // Authorization, membership rules, credentials and auditing of services::RegistryAuth, on the
 // fake store (fast; the same rules run end to end over gRPC in tests/).
 #include "services/registry_auth.h"
+#include "services/testing/callers.h"
 #include "services/testing/registry_auth_stack.h"
 
 #include <string>
@@ -20,16 +21,7 @@ using auth::Permission;
 
 constexpr char kPat[] = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
 
-RequestContext Caller(std::string name, std::set<Permission> perms, std::string user = "") {
-  RequestContext ctx;
-  ctx.caller.name = name;
-  ctx.caller.identity = "spiffe://example.org/" + name;
-  ctx.caller.permissions = std::move(perms);
-  ctx.on_behalf_of = std::move(user);
-  ctx.request_id = "req-" + name;
-  ctx.peer = "ipv4:127.0.0.1:1";
-  return ctx;
-}
+using testing::Caller;
 
 class RegistryAuthTest : public ::testing::Test {
  protected:

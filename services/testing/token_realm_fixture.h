@@ -31,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "services/error_detail.h"
 #include "services/guard.h"
+#include "services/testing/callers.h"
 #include "services/token_realm.h"
 #include "services/token_services.h"
 #include "storage/memory_store.h"
@@ -88,19 +89,14 @@ class TestRealm : private TestRealmParts, public TokenRealm {
   absl::StatusOr<HousekeepingResult> Housekeep() { return TestRealmParts::services.Housekeep(); }
 };
 
-inline RequestContext Caller(std::string name, std::set<Permission> perms, std::string user = "") {
-  RequestContext ctx;
-  ctx.caller.name = name;
-  ctx.caller.identity = "spiffe://example.org/" + name;
-  ctx.caller.permissions = std::move(perms);
-  ctx.on_behalf_of = std::move(user);
-  ctx.request_id = "req-" + name;
-  ctx.peer = "ipv4:10.0.0.7:41000";
-  return ctx;
-}
 
-inline RequestContext Admin() { return Caller("admin", {Permission::kRegistriesManage}); }
-inline RequestContext Deployer() { return Caller("deployer", {Permission::kTokensMint}); }
+// The realm's management callers (services/testing/callers.h), from 10.0.0.7.
+inline RequestContext Admin() {
+  return Caller("admin", {Permission::kRegistriesManage}, "", "ipv4:10.0.0.7:41000");
+}
+inline RequestContext Deployer() {
+  return Caller("deployer", {Permission::kTokensMint}, "", "ipv4:10.0.0.7:41000");
+}
 inline RequestContext Client(std::string addr = "10.1.1.1") {
   RequestContext ctx;
   ctx.request_id = "req-client";
