@@ -2,9 +2,9 @@
 // gateway::RestRouter::Handle (route match, TokenHandler, ParseTokenQuery / ParseTokenForm,
 // the Basic header) -> the in-process issuer the server installs
 // (api::RegistryAuthGrpcService::IssueRegistryTokenInProcess, the real gRPC adapter) ->
-// services::TokenRealm::IssueToken (credential formats, throttling, scopes, grants, signing) on
-// the in-memory stores of fuzz_realm.h -> the HTTP reply. No credentials are needed to get
-// here, so every byte of it is the internet's.
+// services::TokenRealm::IssueToken -> TokenIssuer (credential formats, throttling, scopes,
+// grants, signing) on the in-memory stores of fuzz_realm.h -> the HTTP reply. No credentials
+// are needed to get here, so every byte of it is the internet's.
 //
 // Input:
 //   byte 0       `0`: GET, the header line is the Authorization header as sent;
