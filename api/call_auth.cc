@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/peer_identity.h"
 #include "common/secret.h"
-#include "services/authorizer.h"
+#include "services/names.h"
 
 namespace registryauth::api {
 namespace {
@@ -131,7 +131,7 @@ absl::StatusOr<services::RequestContext> CallAuthenticator::Authenticate(
   }
 
   if (std::optional<std::string> user = OneMetadata(*context, kUserHeader); user.has_value()) {
-    if (!services::Authorizer::IsValidUserId(*user)) {
+    if (!services::IsValidUserId(*user)) {
       return absl::InvalidArgumentError(
           "x-registryauth-user: must be 1..256 printable ASCII characters without space or '/'");
     }

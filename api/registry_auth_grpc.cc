@@ -111,7 +111,7 @@ void ToProto(const RegistryConfig& c, v1::RegistryConfig* out) {
 }
 
 void ToProto(const Member& m, v1::Member* out) {
-  out->set_name(services::RegistryAuth::FormatMemberName(m.workspace_id, m.user_id));
+  out->set_name(services::FormatMemberName(m.workspace_id, m.user_id));
   out->set_role(static_cast<v1::Member::Role>(static_cast<int>(m.role)));
   out->set_status(static_cast<v1::Member::Status>(static_cast<int>(m.status)));
   SetTime(m.create_time, [&] { return out->mutable_create_time(); });
@@ -549,7 +549,7 @@ grpc::Status RegistryAuthGrpcService::MintPullToken(grpc::ServerContext* context
   response->set_registry(m->registry);
   SetTime(m->token.expire_time, [&] { return response->mutable_expire_time(); });
   response->set_token_id(m->token.id);
-  response->set_name(services::TokenRealm::FormatPullTokenName(m->token.workspace_id, m->token.id));
+  response->set_name(services::FormatPullTokenName(m->token.workspace_id, m->token.id));
   return scope.Done(grpc::Status::OK);
 }
 
@@ -612,7 +612,7 @@ grpc::Status RegistryAuthGrpcService::ListAuditEvents(grpc::ServerContext* conte
 namespace {
 
 void ToProto(const PullToken& t, v1::PullToken* out) {
-  out->set_name(services::TokenRealm::FormatPullTokenName(t.workspace_id, t.id));
+  out->set_name(services::FormatPullTokenName(t.workspace_id, t.id));
   out->set_app(services::FormatAppName(t.workspace_id, t.app_id));
   out->set_repository(t.repository);
   out->set_created_by(t.created_by);
@@ -622,7 +622,7 @@ void ToProto(const PullToken& t, v1::PullToken* out) {
 }
 
 void ToProto(const RefreshToken& t, v1::RefreshToken* out) {
-  out->set_name(services::TokenRealm::FormatRefreshTokenName(t.workspace_id, t.id));
+  out->set_name(services::FormatRefreshTokenName(t.workspace_id, t.id));
   out->set_subject(t.subject);
   out->set_service(t.service);
   out->set_client_id(t.client_id);
@@ -633,7 +633,7 @@ void ToProto(const RefreshToken& t, v1::RefreshToken* out) {
 }
 
 void ToProto(const ServiceAccount& a, v1::ServiceAccount* out) {
-  out->set_name(services::TokenRealm::FormatServiceAccountName(a.workspace_id, a.id));
+  out->set_name(services::FormatServiceAccountName(a.workspace_id, a.id));
   out->set_display_name(a.display_name);
   for (const RepositoryGrant& g : a.grants) {
     v1::RepositoryGrant* pg = out->add_grants();
@@ -642,7 +642,7 @@ void ToProto(const ServiceAccount& a, v1::ServiceAccount* out) {
   }
   out->set_disabled(!a.enabled);
   SetTime(a.expire_time, [&] { return out->mutable_expire_time(); });
-  out->set_username(services::TokenRealm::ServiceAccountUsername(a.workspace_id, a.id));
+  out->set_username(services::ServiceAccountUsername(a.workspace_id, a.id));
   SetTime(a.secret_rotate_time, [&] { return out->mutable_secret_rotate_time(); });
   SetTime(a.last_used_time, [&] { return out->mutable_last_used_time(); });
   SetTime(a.create_time, [&] { return out->mutable_create_time(); });

@@ -19,12 +19,14 @@
 #include "auth/policy.h"
 #include "crypto/keyring.h"
 #include "gtest/gtest.h"
+#include "services/testing/registry_auth_stack.h"
 #include "services/token_realm.h"
 #include "storage/memory_token_store.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "services/registry_service.h"
 #include "services/testing/fake_aead.h"
-#include "services/testing/fake_store.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::api {
 namespace {
@@ -36,7 +38,8 @@ constexpr char kWs[] = "workspaces/acme";
 class RegistryAuthGrpcTest : public ::testing::Test {
  protected:
   RegistryAuthGrpcTest()
-      : clock_(absl::FromUnixSeconds(1700000000) + absl::Nanoseconds(123456789)) {}
+      // Microseconds: what the stores keep (PostgreSQL timestamptz, and the in-memory store).
+      : clock_(absl::FromUnixSeconds(1700000000) + absl::Microseconds(123456)) {}
 
   void SetUp() override {
     grpc::ServerBuilder builder;
@@ -89,11 +92,12 @@ class RegistryAuthGrpcTest : public ::testing::Test {
     EXPECT_FALSE(absl::StrContains(c.DebugString(), kPatBody));
   }
 
-  services::testing::FakeRegistryStore store_;
+  storage::InMemoryRegistryStore memory_;
+  storage::testing::FailingRegistryStore store_{memory_};
   services::testing::FakeAead aead_;
   FakeClock clock_;
   services::RegistryService service_{store_, aead_, clock_};
-  services::RegistryAuth registry_auth_{store_, service_, clock_};
+  services::testing::TestRegistryAuth registry_auth_{store_, service_, clock_};
   storage::InMemoryTokenStore tokens_{store_};
   std::unique_ptr<crypto::KeyRing> hash_keys_ = *crypto::KeyRing::Create(
       [] {
@@ -103,8 +107,10 @@ class RegistryAuthGrpcTest : public ::testing::Test {
       }(),
       1);
   // No service configured: the realm is disabled; its management calls still work.
-  services::TokenRealm realm_{store_, tokens_, *hash_keys_, nullptr, clock_,
-                              services::TokenRealmOptions{}};
+  services::TokenServices token_services_{store_,  tokens_, *hash_keys_, nullptr, clock_,
+                                         services::TokenRealmOptions{}};
+  services::Guard guard_{store_, clock_};
+  services::TokenRealm realm_{guard_, token_services_};
   auth::PolicyHolder policy_{nullptr};
   CallAuthenticator authn_{policy_, /*allow_unauthenticated=*/true};
   RegistryAuthGrpcService grpc_service_{registry_auth_, realm_, authn_};
@@ -128,7 +134,7 @@ TEST_F(RegistryAuthGrpcTest, GhcrConfigLifecycleNeverReturnsThePat) {
   EXPECT_FALSE(created.has_validated_at());
   EXPECT_EQ(created.etag(), "\"1\"");
   EXPECT_EQ(created.create_time().seconds(), 1700000000);
-  EXPECT_EQ(created.create_time().nanos(), 123456789);
+  EXPECT_EQ(created.create_time().nanos(), 123456000);
   ExpectNoSecret(created);
 
   v1::RegistryConfig got;

@@ -5,7 +5,8 @@
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
-#include "services/testing/fake_store.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::server {
 namespace {
@@ -26,7 +27,8 @@ class RecordingHealth : public grpc::HealthCheckServiceInterface {
 // (`pg_is_in_recovery()`; storage/postgres_store_test.cc checks that against a real standby):
 // the monitor then reports NOT_SERVING for "" and the service, which /readyz follows.
 TEST(DbHealthMonitorTest, NotServingWhileThePingFailsServingWhenItIsBack) {
-  services::testing::FakeRegistryStore store;
+  storage::InMemoryRegistryStore memory;
+  storage::testing::FailingRegistryStore store{memory};
   RecordingHealth health;
   DbHealthMonitor monitor(store, &health, absl::Hours(1));
   EXPECT_TRUE(monitor.ProbeNow());

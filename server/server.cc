@@ -45,7 +45,12 @@
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
 #include "storage/postgres_token_store.h"
+#include "services/credential_service.h"
+#include "services/guard.h"
+#include "services/member_service.h"
 #include "services/token_realm.h"
+#include "services/token_realm_options.h"
+#include "services/token_services.h"
 #include "upstream/curl_http_client.h"
 #include "upstream/docker_v2_probe.h"
 #include "upstream/github_app.h"
@@ -296,7 +301,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
     realm.refresh_token_ttl = config.refresh_token_ttl;
     realm.cache_ttl = config.token_cache_ttl;
   }
-  absl::Status realm_valid = services::TokenRealm::ValidateOptions(realm);
+  absl::Status realm_valid = services::ValidateTokenRealmOptions(realm);
   if (!realm_valid.ok()) return realm_valid;
 
   s->service_ = std::make_unique<services::RegistryService>(*s->store_, *s->keys_, *s->clock_);
@@ -335,12 +340,17 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   auth_options.tester = s->connection_tester_.get();
   auth_options.app_tokens = s->app_tokens_.get();
   auth_options.github_host = services::GitHubHostOf(config.github_api_url);
-  s->token_realm_ = std::make_unique<services::TokenRealm>(
+  s->guard_ = std::make_unique<services::Guard>(*s->store_, *s->clock_);
+  s->token_services_ = std::make_unique<services::TokenServices>(
       *s->store_, *s->token_store_, *s->keys_, s->signing_keys_.get(), *s->clock_, realm,
       &s->telemetry_->token_realm());
-  auth_options.workspace_credentials = s->token_realm_.get();
-  s->registry_auth_ = std::make_unique<services::RegistryAuth>(*s->store_, *s->service_,
-                                                               *s->clock_, auth_options);
+  s->token_realm_ = std::make_unique<services::TokenRealm>(*s->guard_, *s->token_services_);
+  auth_options.workspace_credentials = &s->token_services_->workspace_credentials();
+  s->members_ = std::make_unique<services::MemberService>(*s->store_, *s->clock_);
+  s->credentials_ = std::make_unique<services::CredentialService>(*s->store_, *s->service_,
+                                                                  *s->clock_, auth_options);
+  s->registry_auth_ = std::make_unique<services::RegistryAuth>(*s->guard_, *s->service_,
+                                                               *s->members_, *s->credentials_);
   s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(
       *s->registry_auth_, *s->token_realm_, *s->authenticator_);
 
@@ -388,8 +398,8 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
 
   // Expired tokens and stale throttle states go away by themselves (every replica may do it).
   s->housekeeping_ = std::make_unique<PeriodicTask>(
-      config.token_housekeeping_interval, [realm = s->token_realm_.get()] {
-        absl::StatusOr<services::TokenRealm::HousekeepingResult> r = realm->Housekeep();
+      config.token_housekeeping_interval, [tokens = s->token_services_.get()] {
+        absl::StatusOr<services::HousekeepingResult> r = tokens->Housekeep();
         if (!r.ok()) {
           LOG_WARNING(absl::StrCat("token housekeeping failed: ", r.status().message()));
         } else if (r->pull_tokens + r->refresh_tokens + r->throttle_states > 0) {

@@ -32,7 +32,16 @@ namespace registryauth {
 class Clock;
 namespace crypto { class KeyRingHolder; class TokenSigningKeysHolder; }
 namespace storage { class PostgresRegistryStore; class PostgresTokenStore; }
-namespace services { class RegistryService; class RegistryAuth; class TokenRealm; class ConnectionTester; }
+namespace services {
+class RegistryService;
+class RegistryAuth;
+class Guard;
+class MemberService;
+class CredentialService;
+class TokenServices;
+class TokenRealm;
+class ConnectionTester;
+}  // namespace services
 namespace upstream {
 class HttpClient;
 class RegistryProbe;
@@ -157,7 +166,12 @@ class RegistryAuthServer {
   std::unique_ptr<upstream::GhcrProbe> ghcr_probe_;
   std::unique_ptr<upstream::InstallationTokenSource> app_tokens_;
   std::unique_ptr<services::ConnectionTester> connection_tester_;
-  std::unique_ptr<services::TokenRealm> token_realm_;  // before registry_auth_, which uses it
+  std::unique_ptr<services::Guard> guard_;  // the permission checks and audit of every call
+  // The token realm's parts, before registry_auth_, which mints workspace credentials there.
+  std::unique_ptr<services::TokenServices> token_services_;
+  std::unique_ptr<services::TokenRealm> token_realm_;
+  std::unique_ptr<services::MemberService> members_;
+  std::unique_ptr<services::CredentialService> credentials_;
   std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
   std::unique_ptr<observability::GrpcTelemetry> grpc_telemetry_;

@@ -8,7 +8,7 @@
 //
 //   auto telemetry = std::make_unique<Telemetry>();
 //   db.pool_observer = &telemetry->pool("registry");
-//   TokenRealm realm(..., &telemetry->token_realm());
+//   TokenServices tokens(..., &telemetry->token_realm());
 //   telemetry->SetEncryptionKeys(ring.key_ids(), ring.primary_key_id());
 //
 // Every metric name and label is listed in README.md ("Metrics and logs"). Labels carry no

@@ -1,11 +1,12 @@
 // AuditLog: appends the records of the audit trail (storage::RegistryStore::AppendAuditEvent)
-// for the guarded entry points (services::RegistryAuth, services::TokenRealm), so every record
+// for the guarded entry points through services::Guard, so every record
 // has the same shape: time, caller, on-behalf-of user, action, resource, outcome (`OK` or the
 // status code name), a short secret-free detail (the status message), request id and peer.
 //
 //   AuditLog audit(store, clock);
 //   RETURN_IF_ERROR(audit.Record(ctx, "GetCredentials", resource, result.status()));
 //   audit.RecordChange(ctx, "UpdateApp", resource, result.status());  // logs a failure
+//   ASSIGN_OR_RETURN(ListResult<AuditEvent> page, audit.List(filter, 50, page_token));
 //
 // Thread-safe if the store and the clock are.
 #ifndef REGISTRY_AUTH_SERVICES_AUDIT_LOG_H_
@@ -16,6 +17,7 @@
 #include "absl/status/status.h"
 #include "common/clock.h"
 #include "services/request_context.h"
+#include "services/types.h"
 #include "storage/registry_store.h"
 
 namespace registryauth::services {
@@ -38,6 +40,12 @@ class AuditLog {
   AuditEvent MakeEvent(const RequestContext& ctx, std::string_view action,
                        std::string_view resource, const absl::Status& outcome,
                        std::string_view detail = "") const;
+
+  // The trail, newest first, filtered (ListAuditEvents of the v1 API). Page tokens are bound to
+  // the filter. INVALID_ARGUMENT for a resource or caller longer than 1024 characters or an
+  // end_time not after start_time.
+  absl::StatusOr<ListResult<AuditEvent>> List(const AuditFilter& filter, int page_size,
+                                              std::string_view page_token) const;
 
  private:
   storage::RegistryStore& store_;

@@ -58,14 +58,6 @@ absl::Status CheckCallerPermission(const RequestContext& ctx, Operation op) {
 
 Authorizer::Authorizer(storage::RegistryStore& store) : store_(store) {}
 
-bool Authorizer::IsValidUserId(std::string_view user_id) {
-  if (user_id.empty() || user_id.size() > 256) return false;
-  for (char c : user_id) {
-    if (c < 0x21 || c > 0x7e || c == '/') return false;
-  }
-  return true;
-}
-
 absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
                                std::string_view workspace_id) const {
   if (absl::Status s = CheckCallerPermission(ctx, op); !s.ok()) return s;

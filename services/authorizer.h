@@ -51,9 +51,6 @@ class Authorizer {
   absl::Status Check(const RequestContext& ctx, Operation op,
                      std::string_view workspace_id) const;
 
-  // True when `user_id` is a well-formed end-user id (1..256 printable ASCII, no space, no '/').
-  static bool IsValidUserId(std::string_view user_id);
-
  private:
   storage::RegistryStore& store_;
 };

@@ -18,8 +18,11 @@
 #include "gtest/gtest.h"
 #include "services/error_detail.h"
 #include "services/registry_auth.h"
+#include "services/testing/callers.h"
+#include "services/testing/registry_auth_stack.h"
 #include "services/testing/fake_aead.h"
-#include "services/testing/fake_store.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::services {
 namespace {
@@ -97,16 +100,7 @@ class FakeGhcrProbe final : public upstream::GhcrProbe {
   mutable std::vector<bool> needs_push;
 };
 
-RequestContext Caller(std::string name, std::set<Permission> perms, std::string user = "") {
-  RequestContext ctx;
-  ctx.caller.name = name;
-  ctx.caller.identity = "spiffe://example.org/" + name;
-  ctx.caller.permissions = std::move(perms);
-  ctx.on_behalf_of = std::move(user);
-  ctx.request_id = "req-" + name;
-  ctx.peer = "ipv4:127.0.0.1:1";
-  return ctx;
-}
+using testing::Caller;
 
 RequestContext Manager() { return Caller("frontend", {Permission::kRegistriesManage}); }
 RequestContext User(std::string user) {
@@ -162,13 +156,14 @@ class TestConnectionTest : public ::testing::Test {
   }
 
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
-  testing::FakeRegistryStore store_;
+  storage::InMemoryRegistryStore memory_;
+  storage::testing::FailingRegistryStore store_{memory_};
   testing::FakeAead aead_{7};
   RegistryService registry_{store_, aead_, clock_};
   FakeRegistryProbe v2_;
   FakeGhcrProbe ghcr_;
   ConnectionTester tester_{v2_, &ghcr_, clock_, {.timeout = absl::Seconds(20)}};
-  RegistryAuth api_{store_, registry_, clock_, &tester_};
+  testing::TestRegistryAuth api_{store_, registry_, clock_, &tester_};
 };
 
 TEST_F(TestConnectionTest, PlatformRegistryIsTestedWithAMintedCredential) {
@@ -176,7 +171,7 @@ TEST_F(TestConnectionTest, PlatformRegistryIsTestedWithAMintedCredential) {
   RegistryAuthOptions options;
   options.tester = &tester_;
   options.workspace_credentials = &minter;
-  RegistryAuth api(store_, registry_, clock_, options);
+  testing::TestRegistryAuth api(store_, registry_, clock_, options);
   for (const char* url : {"https://registry.example:5000", "https://elsewhere.example"}) {
     RegistryConfigInput in;
     in.type = in.settings_type = RegistryType::kDistribution;
@@ -325,7 +320,7 @@ TEST_F(TestConnectionTest, GhcrGoesToTheGhcrProbeWithTheScopeItNeeds) {
 
 TEST_F(TestConnectionTest, GhcrWithoutAGhcrProbeUsesTheV2HandshakeOnTheConfiguredHost) {
   ConnectionTester plain(v2_, nullptr, clock_, {.ghcr_base_url = "http://127.0.0.1:1"});
-  RegistryAuth api(store_, registry_, clock_, &plain);
+  testing::TestRegistryAuth api(store_, registry_, clock_, &plain);
   ASSERT_TRUE(api.TestConnection(Manager(), "workspaces/acme/registries/gh").ok());
   ASSERT_EQ(v2_.requests().size(), 1u);
   EXPECT_EQ(v2_.requests()[0].base_url, "http://127.0.0.1:1");

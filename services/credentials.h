@@ -8,7 +8,7 @@
 //                 credential, namespace = repository_namespace (later: a minted token)
 //   GENERIC       host = the URL's host[:port], username, secret = password, namespace = ""
 //   GITHUB_APP    the stored credentials: host "", username = the App id, secret = the App's
-//                 private key PEM. Never handed out as such: RegistryAuth::GetCredentials
+//                 private key PEM. Never handed out as such: CredentialService::GetCredentials
 //                 exchanges them for an installation token (AppInstallationOf,
 //                 upstream::InstallationTokenSource).
 // A configuration without a secret, or without a username where the type needs one, is
@@ -45,7 +45,7 @@ struct Credentials {
 };
 
 // Mints short-lived push+pull credentials for a workspace's namespace on the platform's own
-// registry (the token realm, services/token_realm.h). GetCredentials of a DISTRIBUTION
+// registry (the token realm, services/workspace_credentials.h). GetCredentials of a DISTRIBUTION
 // configuration whose URL names that registry hands these out instead of a stored secret.
 class WorkspaceCredentialMinter {
  public:

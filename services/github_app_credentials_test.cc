@@ -17,9 +17,11 @@
 #include "services/credentials.h"
 #include "services/error_detail.h"
 #include "services/registry_auth.h"
+#include "services/testing/registry_auth_stack.h"
 #include "services/testing/fake_aead.h"
-#include "services/testing/fake_store.h"
 #include "upstream/github.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::services {
 namespace {
@@ -117,13 +119,14 @@ class GitHubAppCredentialsTest : public ::testing::Test {
   }
 
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
-  testing::FakeRegistryStore store_;
+  storage::InMemoryRegistryStore memory_;
+  storage::testing::FailingRegistryStore store_{memory_};
   testing::FakeAead aead_{7};
   RegistryService registry_{store_, aead_, clock_};
   FakeTokenSource tokens_;
   NoProbe v2_;
   ConnectionTester tester_{v2_, nullptr, &tokens_, clock_, {.timeout = absl::Seconds(20)}};
-  RegistryAuth api_{store_, registry_, clock_,
+  testing::TestRegistryAuth api_{store_, registry_, clock_,
                     RegistryAuthOptions{&tester_, &tokens_, "github.example.com",
                                         absl::Seconds(15)}};
 };
@@ -200,7 +203,7 @@ TEST_F(GitHubAppCredentialsTest, GitHubRefusalsKeepTheirReasonAndAreAudited) {
 }
 
 TEST_F(GitHubAppCredentialsTest, WithoutATokenSourceGitHubAppIsUnsupported) {
-  RegistryAuth plain(store_, registry_, clock_);
+  testing::TestRegistryAuth plain(store_, registry_, clock_);
   absl::Status s = plain.GetCredentials(Worker(), kName).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(GetErrorDetail(s).has_value());
@@ -209,7 +212,7 @@ TEST_F(GitHubAppCredentialsTest, WithoutATokenSourceGitHubAppIsUnsupported) {
 
   NoProbe v2;
   ConnectionTester no_app(v2, nullptr, clock_);
-  RegistryAuth api(store_, registry_, clock_, &no_app);
+  testing::TestRegistryAuth api(store_, registry_, clock_, &no_app);
   s = api.TestConnection(Manager(), kName).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(tokens_.seen().empty());

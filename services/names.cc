@@ -117,4 +117,102 @@ std::string FormatRegistryConfigName(std::string_view workspace_id, std::string_
   return Cat("workspaces/", workspace_id, "/registries/", registry_id);
 }
 
+bool IsValidUserId(std::string_view user_id) {
+  if (user_id.empty() || user_id.size() > 256) return false;
+  for (char c : user_id) {
+    if (c < 0x21 || c > 0x7e || c == '/') return false;
+  }
+  return true;
+}
+
+absl::StatusOr<MemberName> ParseMemberName(std::string_view name, std::string_view field) {
+  constexpr std::string_view kPrefix = "workspaces/";
+  constexpr std::string_view kMiddle = "/members/";
+  const absl::Status bad = absl::InvalidArgumentError(
+      Cat(field, ": must be workspaces/{workspace}/members/{member}, got ", QuoteInput(name)));
+  if (name.substr(0, kPrefix.size()) != kPrefix) return bad;
+  std::string_view rest = name.substr(kPrefix.size());
+  const size_t mid = rest.find(kMiddle);
+  if (mid == std::string_view::npos) return bad;
+  MemberName n{std::string(rest.substr(0, mid)), std::string(rest.substr(mid + kMiddle.size()))};
+  if (!IsValidId(n.workspace_id) || !IsValidUserId(n.user_id)) return bad;
+  return n;
+}
+
+std::string FormatMemberName(std::string_view workspace_id, std::string_view user_id) {
+  return Cat("workspaces/", workspace_id, "/members/", user_id);
+}
+
+bool IsTokenId(std::string_view id) {
+  constexpr std::size_t kTokenIdChars = 22;
+  if (id.size() != kTokenIdChars) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || IsLowerAlpha(c) || IsDigit(c) || c == '-' ||
+                    c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<WorkspaceResourceName> ParseTokenName(std::string_view name,
+                                                     std::string_view collection,
+                                                     std::string_view field) {
+  const absl::Status bad = absl::InvalidArgumentError(Cat(
+      field, ": must be workspaces/{workspace}/", collection, "/{token}, got ", QuoteInput(name)));
+  constexpr std::string_view kPrefix = "workspaces/";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return bad;
+  std::string_view rest = name.substr(kPrefix.size());
+  const size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return bad;
+  std::string ws(rest.substr(0, slash));
+  rest = rest.substr(slash + 1);
+  if (rest.substr(0, collection.size()) != collection) return bad;
+  rest = rest.substr(collection.size());
+  if (rest.empty() || rest[0] != '/') return bad;
+  std::string id(rest.substr(1));
+  if (!IsValidId(ws) || !IsTokenId(id)) return bad;
+  return WorkspaceResourceName{std::move(ws), std::move(id)};
+}
+
+absl::StatusOr<WorkspaceResourceName> ParseServiceAccountName(std::string_view name,
+                                                              std::string_view field) {
+  const absl::Status bad = absl::InvalidArgumentError(
+      Cat(field, ": must be workspaces/{workspace}/serviceAccounts/{service_account}, got ",
+          QuoteInput(name)));
+  constexpr std::string_view kPrefix = "workspaces/";
+  constexpr std::string_view kMiddle = "/serviceAccounts/";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return bad;
+  std::string_view rest = name.substr(kPrefix.size());
+  const size_t mid = rest.find(kMiddle);
+  if (mid == std::string_view::npos) return bad;
+  std::string ws(rest.substr(0, mid));
+  std::string id(rest.substr(mid + kMiddle.size()));
+  if (!IsValidId(ws) || !IsValidId(id)) return bad;
+  return WorkspaceResourceName{std::move(ws), std::move(id)};
+}
+
+absl::Status AnnotateStoreError(absl::Status status, std::string_view resource_name) {
+  if (absl::IsNotFound(status)) return absl::NotFoundError(Cat(resource_name, ": not found"));
+  if (absl::IsAlreadyExists(status)) {
+    return absl::AlreadyExistsError(Cat(resource_name, ": already exists"));
+  }
+  return status;
+}
+
+std::string FormatServiceAccountName(std::string_view workspace_id, std::string_view id) {
+  return Cat("workspaces/", workspace_id, "/serviceAccounts/", id);
+}
+
+std::string FormatPullTokenName(std::string_view workspace_id, std::string_view id) {
+  return Cat("workspaces/", workspace_id, "/pullTokens/", id);
+}
+
+std::string FormatRefreshTokenName(std::string_view workspace_id, std::string_view id) {
+  return Cat("workspaces/", workspace_id, "/refreshTokens/", id);
+}
+
+std::string ServiceAccountUsername(std::string_view workspace_id, std::string_view id) {
+  return Cat(workspace_id, "+", id);
+}
+
 }  // namespace registryauth::services

@@ -41,4 +41,25 @@ absl::StatusOr<int> ResolvePageSize(int page_size) {
   return page_size > kMaxListPageSize ? kMaxListPageSize : page_size;
 }
 
+absl::StatusOr<int> ResolveTokenListLimit(int limit) {
+  if (limit < 0) return absl::InvalidArgumentError("page_size: must not be negative");
+  if (limit == 0) return kDefaultTokenListLimit;
+  return limit > kMaxListPageSize ? kMaxListPageSize : limit;
+}
+
+absl::Status StaleEtag(std::string_view resource) {
+  return absl::AbortedError(
+      Cat(resource, ": etag does not match the current version; read it again"));
+}
+
+absl::Status CheckEtag(int64_t expected, int64_t current_version, std::string_view resource) {
+  if (expected != 0 && expected != current_version) return StaleEtag(resource);
+  return absl::OkStatus();
+}
+
+absl::Status MapStoreError(const absl::Status& status, std::string_view resource) {
+  if (absl::IsAborted(status)) return StaleEtag(resource);
+  return AnnotateStoreError(status, resource);
+}
+
 }  // namespace registryauth::services

@@ -1,6 +1,14 @@
-// The guarded entry point of registry-auth: every operation of the v1 API with its
-// authorization (services/authorizer.h) and its audit record, on top of RegistryService and
-// the store. The gRPC adapter calls only this class.
+// RegistryAuth: the guarded entry point of registry-auth's v1 API for workspaces, apps,
+// registry configurations, members, credentials and the audit trail; the gRPC adapter calls
+// only this class (and services::TokenRealm for the token realm). A thin decorator: every call
+// goes through the Guard (services/guard.h: who may do what, services/authorizer.h, and its
+// audit record) and then to its domain service:
+//   workspaces, apps, registry configurations   RegistryService (services/registry_service.h)
+//   members                                     MemberService (services/member_service.h:
+//                                               at least one ACTIVE OWNER, ...)
+//   GetCredentials, TestConnection              CredentialService
+//                                               (services/credential_service.h)
+//   ListAuditEvents                             AuditLog::List (services/audit_log.h)
 //
 // Audit: changes (create/update/delete of workspaces, apps, registry configs, members),
 // GetCredentials and TestConnection are recorded with caller, on-behalf-of user, resource,
@@ -8,16 +16,17 @@
 // writes its record BEFORE it answers: if the record cannot be written it fails with
 // UNAVAILABLE (reason AUDIT_UNAVAILABLE) and hands out nothing. For changes the record follows
 // the change; a failure to write it is logged (with the request id) and does not undo the
-// change. Reads are not audited. Records never hold a secret.
+// change. TestConnection stores its record with the outcome (RecordValidation). Reads are not
+// audited. Records never hold a secret. A malformed name is INVALID_ARGUMENT before anything is
+// checked or recorded.
 //
-// Members: a workspace keeps at least one ACTIVE OWNER; demoting, removing or deleting the last
-// one is FAILED_PRECONDITION. CreateWorkspace on behalf of a user makes the user OWNER in the
-// same transaction; ListWorkspaces on behalf of a user lists that user's workspaces.
+// On behalf of a user: CreateWorkspace makes the user OWNER in the same transaction;
+// ListWorkspaces lists that user's workspaces.
 //
-//   RegistryAuth api(store, registry_service, clock);
+//   RegistryAuth api(guard, registry_service, member_service, credential_service);
 //   ASSIGN_OR_RETURN(Credentials c, api.GetCredentials(ctx, "workspaces/acme/registries/gh"));
 //
-// Thread-safe if the store, the registry service and the clock are.
+// Thread-safe if its dependencies are.
 #ifndef REGISTRY_AUTH_SERVICES_REGISTRY_AUTH_H_
 #define REGISTRY_AUTH_SERVICES_REGISTRY_AUTH_H_
 
@@ -27,44 +36,23 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/clock.h"
 #include "model/model.h"
-#include "services/audit_log.h"
-#include "services/connection_tester.h"
-#include "services/authorizer.h"
+#include "services/credential_service.h"
 #include "services/credentials.h"
+#include "services/guard.h"
+#include "services/member_service.h"
 #include "services/registry_service.h"
 #include "services/request_context.h"
 #include "services/types.h"
-#include "storage/registry_store.h"
-#include "upstream/github.h"
 
 namespace registryauth::services {
 
-struct RegistryAuthOptions {
-  // Runs TestConnection; null: TestConnection is UNIMPLEMENTED after its permission check.
-  ConnectionTester* tester = nullptr;
-  // Exchanges GITHUB_APP keys for installation tokens in GetCredentials; null: GetCredentials
-  // of a GITHUB_APP configuration is FAILED_PRECONDITION (UNSUPPORTED_REGISTRY_TYPE).
-  upstream::InstallationTokenSource* app_tokens = nullptr;
-  // `registry_host` of GITHUB_APP credentials (GitHubHostOf the configured API URL).
-  std::string github_host = "github.com";
-  // Longest GetCredentials waits for GitHub, whatever the caller's deadline.
-  absl::Duration upstream_timeout = absl::Seconds(20);
-  // The token realm: GetCredentials of a DISTRIBUTION configuration whose URL names the
-  // registry it serves returns a freshly minted push+pull credential for the workspace's
-  // namespace (no stored secret needed). Null, or another registry: the stored credential.
-  WorkspaceCredentialMinter* workspace_credentials = nullptr;
-};
-
 class RegistryAuth {
  public:
-  // All must outlive this object (and the tester and token source of `options`).
-  RegistryAuth(storage::RegistryStore& store, RegistryService& registry_service,
-               const Clock& clock, RegistryAuthOptions options);
-  RegistryAuth(storage::RegistryStore& store, RegistryService& registry_service,
-               const Clock& clock, ConnectionTester* tester = nullptr)
-      : RegistryAuth(store, registry_service, clock, RegistryAuthOptions{tester}) {}
+  // All must outlive this object.
+  RegistryAuth(const Guard& guard, RegistryService& registry, MemberService& members,
+               CredentialService& credentials)
+      : guard_(guard), registry_(registry), members_(members), credentials_(credentials) {}
 
   // ---- Workspaces
   absl::StatusOr<Workspace> CreateWorkspace(const RequestContext& ctx,
@@ -128,23 +116,15 @@ class RegistryAuth {
   absl::Status DeleteMember(const RequestContext& ctx, std::string_view name,
                             std::string_view etag);
 
-  // ---- Credentials and tokens
-  // The configuration's credentials; for GITHUB_APP an installation access token from the
-  // token source (cached; valid for at least 5 more minutes) with its expire_time. Waits for
-  // GitHub until `deadline` or `upstream_timeout`, whichever comes first; GitHub's refusals
-  // keep their ErrorDetail (see WithUpstreamErrorDetail).
+  // ---- Credentials (services/credential_service.h)
+  // Errors: the permission check, NOT_FOUND, FAILED_PRECONDITION (INCOMPLETE_CREDENTIALS,
+  // UNSUPPORTED_REGISTRY_TYPE), GitHub's refusals, UNAVAILABLE (database; AUDIT_UNAVAILABLE).
   absl::StatusOr<Credentials> GetCredentials(const RequestContext& ctx, std::string_view name,
                                              absl::Time deadline = absl::InfiniteFuture());
-  // Tests the stored credential against its registry (services/connection_tester.h) and
-  // stores the outcome with its audit record in one transaction (RecordValidation); the
-  // outcome is not stored if the configuration changed while the test ran (`recorded` false).
-  // A refusing registry is a result (INVALID), not an error. Errors: the permission check,
-  // NOT_FOUND, FAILED_PRECONDITION (INCOMPLETE_CREDENTIALS), RESOURCE_EXHAUSTED (too many
-  // tests running), UNAVAILABLE (database). Pull tokens: services/token_realm.h.
-  struct TestConnectionOutcome {
-    ConnectionTestResult test;
-    bool recorded = false;
-  };
+  // Errors: the permission check, NOT_FOUND, FAILED_PRECONDITION (INCOMPLETE_CREDENTIALS),
+  // RESOURCE_EXHAUSTED (too many tests running), UNAVAILABLE (database). Pull tokens:
+  // services/token_realm.h.
+  using TestConnectionOutcome = services::TestConnectionOutcome;
   absl::StatusOr<TestConnectionOutcome> TestConnection(
       const RequestContext& ctx, std::string_view name,
       absl::Time deadline = absl::InfiniteFuture());
@@ -159,35 +139,18 @@ class RegistryAuth {
   // caller of GetCredentials). `caller` is what the transport saw ("" if nothing).
   void RecordRejected(std::string_view caller, std::string_view action,
                       std::string_view resource, const absl::Status& status,
-                      std::string_view request_id, std::string_view peer);
-
-  // `workspaces/{w}/members/{user}` (user ids: see Authorizer::IsValidUserId).
-  static std::string FormatMemberName(std::string_view workspace_id, std::string_view user_id);
+                      std::string_view request_id, std::string_view peer) {
+    guard_.RecordRejected(caller, action, resource, status, request_id, peer);
+  }
 
  private:
-  // Appends an audit record; returns the store's status.
-  absl::Status Record(const RequestContext& ctx, std::string_view action,
-                      std::string_view resource, const absl::Status& outcome);
-  // Record() for changes: a failure is logged, not returned.
-  void RecordChange(const RequestContext& ctx, std::string_view action,
-                    std::string_view resource, const absl::Status& outcome);
-  // Whether `workspace_id` has an ACTIVE OWNER other than `user_id`.
-  absl::StatusOr<bool> HasOtherActiveOwner(std::string_view workspace_id,
-                                           std::string_view user_id);
-  // A minted workspace credential for a DISTRIBUTION configuration on the platform registry
-  // (RegistryAuthOptions::workspace_credentials), else the stored one (BuildCredentials).
-  absl::StatusOr<Credentials> MintedOrStoredCredentials(const RegistryConfig& config);
+  // MemberService::Require bound to the caller and the workspace.
+  MemberService::Require RequireIn(const RequestContext& ctx, std::string_view workspace_id);
 
-  storage::RegistryStore& store_;
+  const Guard& guard_;
   RegistryService& registry_;
-  const Clock& clock_;
-  ConnectionTester* const tester_;
-  upstream::InstallationTokenSource* const app_tokens_;
-  const std::string github_host_;
-  const absl::Duration upstream_timeout_;
-  WorkspaceCredentialMinter* const workspace_credentials_;
-  Authorizer authz_;
-  AuditLog audit_;
+  MemberService& members_;
+  CredentialService& credentials_;
 };
 
 }  // namespace registryauth::services

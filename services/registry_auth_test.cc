@@ -1,6 +1,8 @@
 // Authorization, membership rules, credentials and auditing of services::RegistryAuth, on the
 // fake store (fast; the same rules run end to end over gRPC in tests/).
 #include "services/registry_auth.h"
+#include "services/testing/callers.h"
+#include "services/testing/registry_auth_stack.h"
 
 #include <string>
 
@@ -9,7 +11,8 @@
 #include "gtest/gtest.h"
 #include "services/error_detail.h"
 #include "services/testing/fake_aead.h"
-#include "services/testing/fake_store.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::services {
 namespace {
@@ -18,16 +21,7 @@ using auth::Permission;
 
 constexpr char kPat[] = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
 
-RequestContext Caller(std::string name, std::set<Permission> perms, std::string user = "") {
-  RequestContext ctx;
-  ctx.caller.name = name;
-  ctx.caller.identity = "spiffe://example.org/" + name;
-  ctx.caller.permissions = std::move(perms);
-  ctx.on_behalf_of = std::move(user);
-  ctx.request_id = "req-" + name;
-  ctx.peer = "ipv4:127.0.0.1:1";
-  return ctx;
-}
+using testing::Caller;
 
 class RegistryAuthTest : public ::testing::Test {
  protected:
@@ -62,10 +56,11 @@ class RegistryAuthTest : public ::testing::Test {
   }
 
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
-  testing::FakeRegistryStore store_;
+  storage::InMemoryRegistryStore memory_;
+  storage::testing::FailingRegistryStore store_{memory_};
   testing::FakeAead aead_{7};
   RegistryService registry_{store_, aead_, clock_};
-  RegistryAuth api_{store_, registry_, clock_};
+  testing::TestRegistryAuth api_{store_, registry_, clock_};
 };
 
 TEST_F(RegistryAuthTest, RolesDecideWhatAUserMayChange) {

@@ -19,16 +19,9 @@
 namespace registryauth::services {
 namespace {
 
-// Rewrites the store's NOT_FOUND / ALREADY_EXISTS into messages naming the resource the
-// caller addressed; other codes pass through (store messages are secret-free by contract).
+// AnnotateStoreError (services/names.h) for both Status and StatusOr results.
 absl::Status Annotate(absl::Status status, std::string_view resource_name) {
-  if (absl::IsNotFound(status)) {
-    return absl::NotFoundError(Cat(resource_name, ": not found"));
-  }
-  if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(Cat(resource_name, ": already exists"));
-  }
-  return status;
+  return AnnotateStoreError(std::move(status), resource_name);
 }
 
 template <typename T>
@@ -280,11 +273,10 @@ absl::StatusOr<ListResult<Workspace>> RegistryService::ListWorkspacesOfUser(
     std::string_view user_id, int page_size, std::string_view page_token) {
   // The token is bound to the user, so it cannot page through another user's list.
   const std::string collection = Cat("users/", user_id, "/workspaces");
-  ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
-  ASSIGN_OR_RETURN(Page<Workspace> page,
-                   store_.ListWorkspacesOfUser(user_id, ListOptions{size, after}));
-  return ToListResult(std::move(page), collection, [](const Workspace& w) { return w.id; });
+  return ListPage<Workspace>(
+      collection, page_size, page_token,
+      [&](ListOptions o) { return store_.ListWorkspacesOfUser(user_id, o); },
+      [](const Workspace& w) { return w.id; });
 }
 
 absl::StatusOr<Workspace> RegistryService::GetWorkspace(std::string_view name) {
@@ -295,10 +287,9 @@ absl::StatusOr<Workspace> RegistryService::GetWorkspace(std::string_view name) {
 absl::StatusOr<ListResult<Workspace>> RegistryService::ListWorkspaces(int page_size,
                                                                       std::string_view page_token) {
   constexpr std::string_view kCollection = "workspaces";
-  ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, kCollection, IsValidId));
-  ASSIGN_OR_RETURN(Page<Workspace> page, store_.ListWorkspaces(ListOptions{size, after}));
-  return ToListResult(std::move(page), kCollection, [](const Workspace& w) { return w.id; });
+  return ListPage<Workspace>(
+      kCollection, page_size, page_token, [&](ListOptions o) { return store_.ListWorkspaces(o); },
+      [](const Workspace& w) { return w.id; });
 }
 
 absl::StatusOr<Workspace> RegistryService::UpdateWorkspace(std::string_view name,
@@ -378,12 +369,10 @@ absl::StatusOr<App> RegistryService::GetApp(std::string_view name) {
 absl::StatusOr<ListResult<App>> RegistryService::ListApps(std::string_view parent, int page_size,
                                                           std::string_view page_token) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
-  ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
-  const std::string collection = Cat(FormatWorkspaceName(ws), "/apps");
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
-  ASSIGN_OR_RETURN(Page<App> page, Annotate(store_.ListApps(ws, ListOptions{size, after}),
-                                            FormatWorkspaceName(ws)));
-  return ToListResult(std::move(page), collection, [](const App& a) { return a.id; });
+  return ListPage<App>(
+      Cat(FormatWorkspaceName(ws), "/apps"), page_size, page_token,
+      [&](ListOptions o) { return Annotate(store_.ListApps(ws, o), FormatWorkspaceName(ws)); },
+      [](const App& a) { return a.id; });
 }
 
 absl::StatusOr<App> RegistryService::UpdateApp(std::string_view name, std::string_view display_name,
@@ -480,13 +469,12 @@ absl::StatusOr<RegistryConfig> RegistryService::GetRegistryConfig(std::string_vi
 absl::StatusOr<ListResult<RegistryConfig>> RegistryService::ListRegistryConfigs(
     std::string_view parent, int page_size, std::string_view page_token) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
-  ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
-  const std::string collection = Cat(FormatWorkspaceName(ws), "/registries");
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsValidId));
-  ASSIGN_OR_RETURN(
-      Page<RegistryConfig> page,
-      Annotate(store_.ListRegistryConfigs(ws, ListOptions{size, after}), FormatWorkspaceName(ws)));
-  return ToListResult(std::move(page), collection, [](const RegistryConfig& c) { return c.id; });
+  return ListPage<RegistryConfig>(
+      Cat(FormatWorkspaceName(ws), "/registries"), page_size, page_token,
+      [&](ListOptions o) {
+        return Annotate(store_.ListRegistryConfigs(ws, o), FormatWorkspaceName(ws));
+      },
+      [](const RegistryConfig& c) { return c.id; });
 }
 
 absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string_view name,

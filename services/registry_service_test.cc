@@ -13,11 +13,9 @@
 #include "crypto/jws.h"
 #include "gtest/gtest.h"
 #include "services/testing/fake_aead.h"
-#include "services/testing/fake_store.h"
 #include "services/validation.h"
-#ifdef REGAUTH_TEST_WITH_MEMORY_STORE
 #include "storage/memory_store.h"
-#endif
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::services {
 namespace {
@@ -66,11 +64,8 @@ class RegistryServiceTest : public ::testing::Test {
     ASSERT_TRUE(store_.UpdateRegistryConfig(c, 0).ok());
   }
 
-#ifdef REGAUTH_TEST_WITH_MEMORY_STORE
-  storage::InMemoryRegistryStore store_;
-#else
-  testing::FakeRegistryStore store_;
-#endif
+  storage::InMemoryRegistryStore memory_;
+  storage::testing::FailingRegistryStore store_{memory_};
   testing::FakeAead aead_{7};
   FakeClock clock_;
   RegistryService service_{store_, aead_, clock_};
@@ -442,9 +437,8 @@ TEST_F(RegistryServiceTest, UpdateWithoutSecretKeepsItAndValidation) {
   EXPECT_EQ(u->validation_status, ValidationStatus::kValid);
 }
 
-#ifndef REGAUTH_TEST_WITH_MEMORY_STORE
-// Key rotation re-encrypts the row between the service's read and its write (the fake store's
-// hook runs right before the write). A change without a new secret must not put the old
+// Key rotation re-encrypts the row between the service's read and its write (the failing
+// store's hook runs right before the write). A change without a new secret must not put the old
 // ciphertext back; a new secret simply wins.
 TEST_F(RegistryServiceTest, UpdateDoesNotUndoAConcurrentReencryption) {
   RegistryConfig created = *CreateGhcr("gh");
@@ -483,7 +477,6 @@ TEST_F(RegistryServiceTest, UpdateDoesNotUndoAConcurrentReencryption) {
   EXPECT_EQ(u->secret_key_id, 7u);
   EXPECT_EQ(service_.DecryptSecret(*store_.GetRegistryConfig("acme", "gh"))->view(), kPat2);
 }
-#endif
 
 TEST_F(RegistryServiceTest, NewSecretResetsValidation) {
   RegistryConfig created = *CreateGhcr("gh");
@@ -699,14 +692,12 @@ TEST_F(RegistryServiceTest, ListAndDeleteRegistryConfigs) {
             absl::StatusCode::kNotFound);
 }
 
-#ifndef REGAUTH_TEST_WITH_MEMORY_STORE
 TEST_F(RegistryServiceTest, StoreErrorsPassThrough) {
   store_.set_next_error(absl::UnavailableError("database unreachable"));
   absl::Status s = service_.GetRegistryConfig("workspaces/acme/registries/gh").status();
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(s.message(), "database unreachable");
 }
-#endif
 
 }  // namespace
 }  // namespace registryauth::services

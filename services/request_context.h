@@ -1,5 +1,6 @@
 // Who asked, for whom, and under which request id: what every guarded operation of
-// services::RegistryAuth receives besides its arguments.
+// services::RegistryAuth and services::TokenRealm receives besides its arguments (the Guard
+// decides and records with it, services/guard.h).
 //
 // The gRPC adapter fills it from the transport (client certificate or API key -> `caller`,
 // `x-registryauth-user` metadata -> `on_behalf_of`, `x-request-id` -> `request_id`, the peer

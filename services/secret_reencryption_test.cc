@@ -17,7 +17,8 @@
 #include "gtest/gtest.h"
 #include "model/model.h"
 #include "services/registry_service.h"
-#include "services/testing/fake_store.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::services {
 namespace {
@@ -78,7 +79,8 @@ class ReencryptionTest : public ::testing::Test {
 
   std::map<uint32_t, int64_t> Counts() { return *store_.CountSecretsByKeyId(); }
 
-  testing::FakeRegistryStore store_;
+  storage::InMemoryRegistryStore memory_;
+  storage::testing::FailingRegistryStore store_{memory_};
 };
 
 TEST_F(ReencryptionTest, MovesEverySecretToThePrimaryKeepingPlaintextAndVersion) {

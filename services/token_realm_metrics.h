@@ -1,11 +1,11 @@
 // TokenRealmMetrics: what the token realm reports about /token requests, for metrics, without
 // services/ knowing about Prometheus. The composition root passes an implementation to
-// TokenRealm (server/telemetry.h counts them in registry_auth_tokens_total and
+// TokenServices, whose TokenIssuer reports each request (server/telemetry.h counts them in registry_auth_tokens_total and
 // registry_auth_token_throttled_total). No method ever receives a user name or a secret: only
 // the kind of principal the request named and how it ended.
 //
 //   class Counts : public services::TokenRealmMetrics { ... };
-//   TokenRealm realm(store, tokens, hasher, &signer, clock, options, &counts);
+//   TokenServices tokens(store, token_store, hasher, &signer, clock, options, &counts);
 //
 // Implementations must be thread-safe and cheap (they run on every /token request).
 #ifndef REGISTRY_AUTH_SERVICES_TOKEN_REALM_METRICS_H_

@@ -126,7 +126,7 @@ class BehindBalancerTest : public ::testing::Test {
       EXPECT_TRUE(r.status == 401 || r.status == 429) << r.status << " " << r.body;
     };
     // An address's own failures block it after 4x the policy's free failures (20 by default;
-    // services/token_realm.h).
+    // services/login_throttle.h).
     for (int i = 0; i < 20; ++i) {
       testing::HttpReply r = Token(kAttacker, absl::StrCat("acme+ghost", n++), "ras_wrong");
       EXPECT_EQ(r.status, 401) << "failure " << i + 1 << ": " << r.body;

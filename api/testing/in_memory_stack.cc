@@ -101,8 +101,10 @@ InMemoryStack::InMemoryStack()
       keys_(TestKeyRing()),
       signer_(TestSigner()),
       registry_service_(store_, *keys_, clock_),
-      registry_auth_(store_, registry_service_, clock_),
-      realm_(store_, tokens_, *keys_, signer_.get(), clock_, RealmOptions()),
+      credentials_(store_, registry_service_, clock_, services::RegistryAuthOptions()),
+      registry_auth_(guard_, registry_service_, members_, credentials_),
+      token_services_(store_, tokens_, *keys_, signer_.get(), clock_, RealmOptions()),
+      realm_(guard_, token_services_),
       grpc_service_(registry_auth_, realm_, authn_) {}
 
 InMemoryStack::~InMemoryStack() = default;

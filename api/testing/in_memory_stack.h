@@ -43,9 +43,13 @@
 #include "grpcpp/server_builder.h"
 #include <nlohmann/json.hpp>
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
+#include "services/credential_service.h"
+#include "services/guard.h"
+#include "services/member_service.h"
 #include "services/registry_auth.h"
 #include "services/registry_service.h"
 #include "services/token_realm.h"
+#include "services/token_services.h"
 #include "storage/memory_store.h"
 #include "storage/memory_token_store.h"
 
@@ -96,8 +100,13 @@ class InMemoryStack {
   std::unique_ptr<crypto::KeyJwtSigner> signer_;
   storage::InMemoryRegistryStore store_;
   storage::InMemoryTokenStore tokens_{store_};
+  // Wired as server/server.cc wires them: one Guard in front of the domain services.
+  services::Guard guard_{store_, clock_};
   services::RegistryService registry_service_;
+  services::MemberService members_{store_, clock_};
+  services::CredentialService credentials_;
   services::RegistryAuth registry_auth_;
+  services::TokenServices token_services_;
   services::TokenRealm realm_;
   auth::PolicyHolder policy_{nullptr};
   CallAuthenticator authn_{policy_, /*allow_unauthenticated=*/true};

@@ -76,8 +76,10 @@ FuzzRealm::FuzzRealm()
       tokens_(store_),
       ring_(Ring()),
       signer_(Signer()),
-      realm_(std::make_unique<services::TokenRealm>(store_, tokens_, *ring_, signer_.get(),
-                                                    clock_, Options())) {
+      services_(std::make_unique<services::TokenServices>(store_, tokens_, *ring_, signer_.get(),
+                                                          clock_, Options())),
+      guard_(std::make_unique<services::Guard>(store_, clock_)),
+      realm_(std::make_unique<services::TokenRealm>(*guard_, *services_)) {
   Require(store_.CreateWorkspace(Workspace{"acme", "ACME"}).ok(), "workspace acme");
   Require(store_.CreateWorkspace(Workspace{"other", "Other"}).ok(), "workspace other");
   for (auto [ws, app, public_pull] : {std::tuple{"acme", "web", false},
@@ -92,7 +94,7 @@ FuzzRealm::FuzzRealm()
     Require(store_.CreateApp(a).ok(), "app");
   }
 
-  absl::StatusOr<services::Credentials> c = realm_->MintWorkspaceCredential("acme");
+  absl::StatusOr<services::Credentials> c = services_->workspace_credentials().MintWorkspaceCredential("acme");
   Require(c.ok(), "workspace credential");
   workspace_user = c->username;
   workspace_secret = std::string(c->secret.view());

@@ -29,7 +29,9 @@
 #include "common/clock.h"
 #include "crypto/jwt_signer.h"
 #include "crypto/keyring.h"
+#include "services/guard.h"
 #include "services/token_realm.h"
+#include "services/token_services.h"
 #include "storage/memory_store.h"
 #include "storage/memory_token_store.h"
 
@@ -74,6 +76,8 @@ class FuzzRealm {
   storage::InMemoryTokenStore tokens_;
   std::unique_ptr<crypto::KeyRing> ring_;
   std::unique_ptr<crypto::JwtSigner> signer_;
+  std::unique_ptr<services::TokenServices> services_;
+  std::unique_ptr<services::Guard> guard_;
   std::unique_ptr<services::TokenRealm> realm_;
 };
 

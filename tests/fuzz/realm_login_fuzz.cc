@@ -1,4 +1,4 @@
-// Fuzz target for the token realm's login path (services/token_realm.h): the Basic user name and
+// Fuzz target for the token realm's login path (services/token_issuer.h): the Basic user name and
 // password a /token request presents, parsed and checked by TokenRealm::IssueToken against
 // in-memory stores. Above all the stateless workspace credentials (`build+<id>` /
 // `rbt_<workspace>.<expiry>.<key id>.<keyed hash>`), whose whole authority is in the password.

@@ -2,9 +2,9 @@
 // gateway::RestRouter::Handle (route match, TokenHandler, ParseTokenQuery / ParseTokenForm,
 // the Basic header) -> the in-process issuer the server installs
 // (api::RegistryAuthGrpcService::IssueRegistryTokenInProcess, the real gRPC adapter) ->
-// services::TokenRealm::IssueToken (credential formats, throttling, scopes, grants, signing) on
-// the in-memory stores of fuzz_realm.h -> the HTTP reply. No credentials are needed to get
-// here, so every byte of it is the internet's.
+// services::TokenRealm::IssueToken -> TokenIssuer (credential formats, throttling, scopes,
+// grants, signing) on the in-memory stores of fuzz_realm.h -> the HTTP reply. No credentials
+// are needed to get here, so every byte of it is the internet's.
 //
 // Input:
 //   byte 0       `0`: GET, the header line is the Authorization header as sent;
@@ -95,13 +95,19 @@ void Check(bool condition, const char* what) {
 struct World {
   World()
       : registry_service(realm.store(), realm.ring(), realm.clock()),
-        registry_auth(realm.store(), registry_service, realm.clock()),
+        guard(realm.store(), realm.clock()),
+        members(realm.store(), realm.clock()),
+        credentials(realm.store(), registry_service, realm.clock(), {}),
+        registry_auth(guard, registry_service, members, credentials),
         policy(nullptr),
         authn(policy, /*allow_unauthenticated=*/false),
         service(registry_auth, realm.realm(), authn) {}
 
   fuzz::FuzzRealm realm;
   services::RegistryService registry_service;
+  services::Guard guard;
+  services::MemberService members;
+  services::CredentialService credentials;
   services::RegistryAuth registry_auth;
   auth::PolicyHolder policy;
   api::CallAuthenticator authn;

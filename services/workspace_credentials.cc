@@ -1,0 +1,128 @@
+#include "services/workspace_credentials.h"
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "crypto/base64url.h"
+#include "services/error_detail.h"
+#include "services/names.h"
+#include "services/token_realm_errors.h"
+#include "services/token_secrets.h"
+
+namespace registryauth::services {
+namespace {
+
+constexpr char kWorkspaceSecretPrefix[] = "rbt_";
+constexpr size_t kMaxWorkspaceSecret = 160;
+
+// What the keyed hash of a workspace credential covers: its id, workspace and expiry.
+std::string WorkspaceCredentialMessage(std::string_view id, std::string_view workspace_id,
+                                       int64_t expire_unix) {
+  return Cat("registry-auth workspace credential v1\n", id, "\n", workspace_id, "\n",
+             expire_unix);
+}
+
+// `rbt_<workspace>.<expiry unix seconds>.<hash key id>.<base64url keyed hash>`, parsed
+// strictly; nullopt for anything else.
+struct WorkspaceSecret {
+  std::string workspace_id;
+  int64_t expire_unix = 0;
+  crypto::SecretDigest digest;
+};
+std::optional<WorkspaceSecret> ParseWorkspaceSecret(std::string_view secret) {
+  if (secret.size() > kMaxWorkspaceSecret || !StartsWith(secret, kWorkspaceSecretPrefix)) {
+    return std::nullopt;
+  }
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(ToAbsl(secret.substr(sizeof(kWorkspaceSecretPrefix) - 1)), '.');
+  if (parts.size() != 4) return std::nullopt;
+  auto all_digits = [](absl::string_view v) {
+    return !v.empty() && v.size() <= 18 &&
+           v.find_first_not_of("0123456789") == absl::string_view::npos;
+  };
+  WorkspaceSecret out;
+  out.workspace_id = std::string(parts[0]);
+  if (!IsValidId(out.workspace_id) || !all_digits(parts[1]) || !all_digits(parts[2]) ||
+      parts[2].size() > 10) {
+    return std::nullopt;
+  }
+  uint64_t key_id = 0;
+  if (!absl::SimpleAtoi(parts[1], &out.expire_unix) || !absl::SimpleAtoi(parts[2], &key_id) ||
+      key_id > 0xffffffffu) {
+    return std::nullopt;
+  }
+  out.digest.key_id = static_cast<uint32_t>(key_id);
+  absl::StatusOr<std::string> digest =
+      crypto::Base64UrlDecode(std::string_view(parts[3].data(), parts[3].size()));
+  if (!digest.ok() || digest->size() != 32) return std::nullopt;
+  out.digest.digest = *std::move(digest);
+  return out;
+}
+
+}  // namespace
+
+WorkspaceCredentials::WorkspaceCredentials(const crypto::SecretHasher& hasher,
+                                           const Clock& clock, const TokenRealmOptions& options,
+                                           bool can_sign)
+    : hasher_(hasher),
+      clock_(clock),
+      enabled_(can_sign && !options.service.empty()),
+      registry_host_(options.registry_host),
+      ttl_(options.pull_token_default_ttl),
+      max_ttl_(options.pull_token_max_ttl) {}
+
+bool WorkspaceCredentials::ServesRegistry(std::string_view registry_host) const {
+  return enabled_ && !registry_host_.empty() &&
+         absl::EqualsIgnoreCase(ToAbsl(registry_host), registry_host_);
+}
+
+absl::StatusOr<Credentials> WorkspaceCredentials::MintWorkspaceCredential(
+    std::string_view workspace_id) {
+  if (!enabled_) return RealmDisabled();
+  if (!IsValidId(workspace_id)) return absl::InvalidArgumentError("workspace: not a valid id");
+  ASSIGN_OR_RETURN(std::string id, RandomBase64Url(kTokenIdBytes));
+  // Whole seconds: the password carries the expiry as a Unix time.
+  const int64_t expire_unix = absl::ToUnixSeconds(clock_.Now() + ttl_);
+  const absl::Time expiry = absl::FromUnixSeconds(expire_unix);
+  ASSIGN_OR_RETURN(crypto::SecretDigest digest,
+                   hasher_.Hash(WorkspaceCredentialMessage(id, workspace_id, expire_unix)));
+  std::string secret = Cat(kWorkspaceSecretPrefix, workspace_id, ".", expire_unix, ".",
+                           digest.key_id, ".", crypto::Base64UrlEncode(digest.digest));
+  Credentials c;
+  c.type = RegistryType::kDistribution;
+  c.registry_host = registry_host_;
+  c.username = Cat(kWorkspaceUserPrefix, id);
+  c.secret = SecretString(secret);
+  WipeString(secret);
+  WipeString(digest.digest);
+  c.repository_namespace = std::string(workspace_id);
+  c.expire_time = expiry;
+  return c;
+}
+
+std::optional<Principal> WorkspaceCredentials::Verify(std::string_view id,
+                                                      std::string_view password,
+                                                      absl::Time now) const {
+  if (!IsTokenId(id)) return std::nullopt;
+  std::optional<WorkspaceSecret> secret = ParseWorkspaceSecret(password);
+  if (!secret.has_value()) return std::nullopt;
+  const absl::Time expiry = absl::FromUnixSeconds(secret->expire_unix);
+  // Verified first (constant time), so a forged expiry tells nothing.
+  const bool genuine = hasher_.Verify(
+      WorkspaceCredentialMessage(id, secret->workspace_id, secret->expire_unix), secret->digest);
+  if (!genuine || expiry <= now || expiry > now + max_ttl_) return std::nullopt;
+  Principal p;
+  p.kind = PrincipalKind::kWorkspaceCredential;
+  p.subject = Cat(kWorkspaceUserPrefix, id);
+  p.workspace_id = secret->workspace_id;
+  p.grants.push_back({Cat(secret->workspace_id, "/*"), {"pull", "push"}});
+  return p;
+}
+
+}  // namespace registryauth::services

@@ -1,0 +1,101 @@
+// Workspace credentials (services/workspace_credentials.h): minted for the platform registry,
+// push+pull on their namespace until they expire, refused when forged or when the realm is off.
+// (The same realm runs against PostgreSQL, the real registry and skopeo in tests/.)
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/testing/token_realm_fixture.h"
+
+namespace registryauth::services {
+namespace {
+
+using namespace testing;  // NOLINT(build/namespaces): the fixture's helpers
+
+class WorkspaceCredentialsTest : public TokenRealmTest {};
+
+TEST_F(WorkspaceCredentialsTest, WorkspaceCredentialsPushAndPullTheirNamespaceUntilTheyExpire) {
+  EXPECT_TRUE(realm_.ServesRegistry("registry.test:5000"));
+  EXPECT_TRUE(realm_.ServesRegistry("REGISTRY.test:5000"));
+  EXPECT_FALSE(realm_.ServesRegistry("registry.test"));
+  EXPECT_FALSE(realm_.ServesRegistry("ghcr.io"));
+
+  absl::StatusOr<Credentials> c = realm_.MintWorkspaceCredential("acme");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->type, RegistryType::kDistribution);
+  EXPECT_EQ(c->registry_host, "registry.test:5000");
+  EXPECT_EQ(c->repository_namespace, "acme");
+  EXPECT_TRUE(absl::StartsWith(c->username, "build+")) << c->username;
+  const std::string secret(c->secret.view());
+  EXPECT_TRUE(absl::StartsWith(secret, "rbt_acme.")) << "shape";
+  ASSERT_TRUE(c->expire_time.has_value());
+  EXPECT_EQ(*c->expire_time, clock_.Now() + Options().pull_token_default_ttl);
+  // Nothing is stored: minting twice gives two different credentials.
+  absl::StatusOr<Credentials> again = realm_.MintWorkspaceCredential("acme");
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->username, c->username);
+  EXPECT_NE(std::string(again->secret.view()), secret);
+
+  TokenRequest login = Basic(c->username, secret,
+                             {"repository:acme/web:pull,push,delete", "repository:acme/new/x:push",
+                              "repository:other/web:pull", "registry:catalog:*"});
+  login.offline = true;
+  absl::StatusOr<IssuedToken> t = realm_.IssueToken(Client(), login);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/web:pull,push",
+                                                          "repository:acme/new/x:push"}));
+  EXPECT_EQ(t->subject, c->username);
+  EXPECT_TRUE(t->refresh_token.empty());  // stateless: no refresh token
+  EXPECT_EQ(metrics_.counts()["workspace_credential/issued"], 1);
+
+  // Tampering with any part, or pairing it with another id, is the usual refusal.
+  int attempt = 0;
+  const std::string id = c->username.substr(6);
+  std::string other_ws = secret;
+  other_ws.replace(4, 4, "beta");
+  std::string later = secret;
+  later[later.find('.') + 1] = later[later.find('.') + 1] == '9' ? '8' : '9';
+  std::string flipped = secret;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  for (const std::string& bad :
+       {other_ws, later, flipped, secret + ".", secret.substr(0, secret.size() - 1),
+        std::string("rbt_acme.1.1.") + std::string(43, 'A'), std::string("ras_") + secret.substr(4),
+        std::string(200, 'x')}) {
+    ExpectInvalidCredentials(
+        realm_.IssueToken(Client("10.3.0." + std::to_string(++attempt)), Basic(c->username, bad, {}))
+            .status());
+    ASSERT_TRUE(tokens_.ClearLoginFailures("account:" + c->username).ok());  // no throttling here
+  }
+  ExpectInvalidCredentials(
+      realm_.IssueToken(Client(), Basic(again->username, secret, {})).status());
+  ExpectInvalidCredentials(
+      realm_.IssueToken(Client("10.9.9.9"), Basic("build+" + id + "x", secret, {}))
+          .status());
+
+  // Expired: refused.
+  clock_.Advance(Options().pull_token_default_ttl);
+  ExpectInvalidCredentials(
+      realm_.IssueToken(Client("10.2.2.2"), Basic(again->username, std::string(again->secret.view()), {}))
+          .status());
+  EXPECT_EQ(realm_.MintWorkspaceCredential("Not An Id").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(WorkspaceCredentialsTest, WorkspaceCredentialsNeedTheRealm) {
+  TokenRealmOptions o = Options();
+  o.service = "";
+  TestRealm disabled(store_, tokens_, *ring_, &signer_, clock_, o);
+  EXPECT_FALSE(disabled.ServesRegistry("registry.test:5000"));
+  EXPECT_EQ(disabled.MintWorkspaceCredential("acme").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  TestRealm unsigned_realm(store_, tokens_, *ring_, nullptr, clock_, Options());
+  EXPECT_FALSE(unsigned_realm.ServesRegistry("registry.test:5000"));
+}
+
+// Issue 15: failures from anywhere else never lock out the client that holds the secret.
+
+}  // namespace
+}  // namespace registryauth::services
