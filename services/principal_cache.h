@@ -5,7 +5,7 @@
 // Registry tokens already issued live token_ttl (minutes) anyway, which bounds any revocation
 // delay far more. NOT_FOUND results are not cached.
 //
-//   ASSIGN_OR_RETURN(ServiceAccount a, cache.ServiceAccount("acme+builder", "acme", "builder"));
+//   ASSIGN_OR_RETURN(ServiceAccount a, cache.GetServiceAccount("acme+builder", "acme", "builder"));
 //   cache.ForgetServiceAccount("acme+builder");  // after an update
 //
 // Thread-safe if the store and the clock are.

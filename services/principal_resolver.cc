@@ -45,6 +45,9 @@ absl::StatusOr<Principal> PrincipalResolver::Resolve(std::string_view username,
                                                      PrincipalKind kind,
                                                      const std::string_view* password,
                                                      absl::Time now) {
+  // `kind` comes from the caller: every cut below first checks that the name has that kind's
+  // form, so a mismatch is a refusal, never an out-of-range cut.
+  if (KindOfUsername(username) != kind) return InvalidCredentials();
   switch (kind) {
     case PrincipalKind::kPullToken: {
       const std::string_view id = username.substr(sizeof(kPullUserPrefix) - 1);
@@ -86,6 +89,7 @@ absl::StatusOr<Principal> PrincipalResolver::Resolve(std::string_view username,
 absl::StatusOr<Principal> PrincipalResolver::ResolveServiceAccount(
     std::string_view username, const std::string_view* password, absl::Time now) {
   const size_t plus = username.find('+');
+  if (plus == std::string_view::npos) return InvalidCredentials();
   const std::string_view ws = username.substr(0, plus);
   const std::string_view id = username.substr(plus + 1);
   if (!IsValidId(ws) || !IsValidId(id) || !HasPrefix(password, kServiceAccountSecretPrefix)) {

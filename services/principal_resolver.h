@@ -35,7 +35,8 @@ class PrincipalResolver {
                     const WorkspaceCredentials& workspace_credentials,
                     const crypto::SecretHasher& hasher, absl::Duration touch_interval);
 
-  // `kind` is KindOfUsername(username); `password` null for a refresh token's subject.
+  // `kind` is KindOfUsername(username) (another kind is refused); `password` null for a
+  // refresh token's subject.
   // UNAUTHENTICATED (InvalidCredentials) for every refusal; UNAVAILABLE if the store fails.
   absl::StatusOr<Principal> Resolve(std::string_view username, PrincipalKind kind,
                                     const std::string_view* password, absl::Time now);

@@ -135,7 +135,7 @@ TEST_F(RegistryAuthTest, GetCredentialsOnlyForTrustedCallersAndAlwaysAudited) {
 
 TEST_F(RegistryAuthTest, NoAuditRecordNoSecret) {
   ASSERT_TRUE(CreateGhcr(Frontend(), "gh").ok());
-  // Fail the next store call after the config read: the audit append.
+  // Every audit append fails from now on: GetCredentials must hand out nothing.
   store_.set_fail_audit_appends(true);
   absl::StatusOr<Credentials> c = api_.GetCredentials(Worker(), "workspaces/acme/registries/gh");
   EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable);

@@ -163,6 +163,22 @@ TEST_F(TokenIssuerTest, AnonymousGetsNoAccessAndBadRequestsAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(TokenIssuerTest, MalformedRefreshTokensAreRefusedNotThrown) {
+  for (const char* text : {".", "a.b", "..", "rrt", "rrt_", "rrt_.", "rrt.", "r.", "rr.x",
+                           "rrt_.x", "rrt_AAAAAAAAAAAAAAAAAAAAAA", "x", "rrt_A.A.A", "....."}) {
+    TokenRequest r;
+    r.grant_type = TokenGrantType::kRefreshToken;
+    r.service = kService;
+    r.refresh_token = SecretString(text);
+    absl::StatusOr<IssuedToken> t;
+    ASSERT_NO_THROW(t = realm_.IssueToken(Client("10.3.3.3"), r)) << text;
+    EXPECT_FALSE(t.ok()) << text;
+    EXPECT_TRUE(t.status().code() == absl::StatusCode::kUnauthenticated ||
+                t.status().code() == absl::StatusCode::kResourceExhausted)
+        << text << ": " << t.status();
+  }
+}
+
 TEST_F(TokenIssuerTest, MetricsSinkHearsKindAndOutcomeOfEveryRequest) {
   ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
   const std::string secret(sa.secret.view());

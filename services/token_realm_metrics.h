@@ -1,7 +1,7 @@
 // TokenRealmMetrics: what the token realm reports about /token requests, for metrics, without
 // services/ knowing about Prometheus. The composition root passes an implementation to
-// TokenServices, whose TokenIssuer reports each request (server/telemetry.h counts them in registry_auth_tokens_total and
-// registry_auth_token_throttled_total). No method ever receives a user name or a secret: only
+// TokenServices, whose TokenIssuer reports each request (server/telemetry.h counts them in
+// registry_auth_tokens_total and registry_auth_token_throttled_total). No method ever receives a user name or a secret: only
 // the kind of principal the request named and how it ended.
 //
 //   class Counts : public services::TokenRealmMetrics { ... };
