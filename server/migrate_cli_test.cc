@@ -17,7 +17,7 @@
 #include "server/keys_cli.h"
 #include "server/subcommand_test_util.h"
 #include "storage/migrations.h"
-#include "tests/testing/pg_test_db.h"
+#include "storage/testing/pg_test_db.h"
 
 namespace registryauth::server {
 namespace {

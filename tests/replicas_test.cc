@@ -56,13 +56,13 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "pqxx/pqxx"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "realm/basic_auth.h"
 #include "storage/migrations.h"
+#include "storage/testing/pg_test_db.h"
+#include "storage/testing/sql_probe.h"
 #include "tests/support/http_client.h"
 #include "tests/support/subprocess.h"
-#include "tests/testing/pg_test_db.h"
 
 namespace registryauth {
 namespace {
@@ -328,13 +328,15 @@ class ReplicasTest : public ::testing::Test {
 TEST_F(ReplicasTest, ConcurrentStartMigratesOnce) {
   const std::vector<storage::Migration>& embedded = storage::EmbeddedMigrations();
   ASSERT_FALSE(embedded.empty());
-  pqxx::connection conn(db_->dsn());
-  pqxx::nontransaction q(conn);
-  pqxx::result rows = q.exec("SELECT version, checksum FROM schema_migrations ORDER BY version");
-  ASSERT_EQ(rows.size(), embedded.size());
+  absl::StatusOr<testing::SqlRows> rows = testing::QueryRows(
+      db_->dsn(), "SELECT version, checksum FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), embedded.size());
   for (size_t i = 0; i < embedded.size(); ++i) {
-    EXPECT_EQ(rows[i][0].as<int64_t>(), embedded[i].version);
-    EXPECT_EQ(rows[i][1].as<std::string>(), storage::MigrationChecksum(embedded[i].sql));
+    int64_t version = 0;
+    EXPECT_TRUE(absl::SimpleAtoi((*rows)[i][0], &version)) << (*rows)[i][0];
+    EXPECT_EQ(version, embedded[i].version);
+    EXPECT_EQ((*rows)[i][1], storage::MigrationChecksum(embedded[i].sql));
   }
   for (Replica& r : replicas_) {
     testing::HttpConnection http(r.http_port);
@@ -733,17 +735,17 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
 
   // The audit trail: exactly one OK row per acknowledged GetCredentials; any other load row
   // belongs to a call the victim recorded but could not answer before it died.
-  pqxx::connection conn(db_->dsn());
-  pqxx::nontransaction q(conn);
-  pqxx::result rows = q.exec(
+  absl::StatusOr<testing::SqlRows> rows = testing::QueryRows(
+      db_->dsn(),
       "SELECT request_id, outcome FROM audit_events "
       "WHERE action = 'GetCredentials' AND request_id LIKE 'load-%'");
+  ASSERT_TRUE(rows.ok()) << rows.status();
   std::map<std::string, int> seen;
-  for (const auto& row : rows) {
-    const std::string id = row[0].as<std::string>();
+  for (const std::vector<std::string>& row : *rows) {
+    const std::string& id = row[0];
     ++seen[id];
     if (credentials_ok.count(id) > 0) {
-      EXPECT_EQ(row[1].as<std::string>(), "OK") << id;
+      EXPECT_EQ(row[1], "OK") << id;
     }
   }
   int64_t unacknowledged = 0;
@@ -756,9 +758,9 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
   for (const std::string& id : credentials_ok) {
     EXPECT_EQ(seen.count(id), 1u) << "no audit row for acknowledged GetCredentials " << id;
   }
-  EXPECT_EQ(static_cast<int64_t>(rows.size()),
+  EXPECT_EQ(static_cast<int64_t>(rows->size()),
             static_cast<int64_t>(credentials_ok.size()) + unacknowledged);
-  std::cout << "audit: " << rows.size() << " GetCredentials rows for " << credentials_ok.size()
+  std::cout << "audit: " << rows->size() << " GetCredentials rows for " << credentials_ok.size()
             << " acknowledged calls (" << unacknowledged
             << " recorded by the victim without an answer); " << created.size()
             << " configs created under load, each read back from both survivors" << std::endl;
