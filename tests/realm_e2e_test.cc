@@ -6,6 +6,10 @@
 // A service account pushes an image built by hand to <ws>/<app>; a MintPullToken credential
 // pulls it back byte for byte; the same pull token cannot pull another app, another workspace,
 // or push; revoked and expired pull tokens and a disabled service account are refused.
+// The server runs on a fake clock (tests/support/test_stack.h): expiries and the realm's cache
+// lifetime pass by advancing it, never by sleeping. The real registry checks the tokens' times
+// against the real clock, with Distribution's leeway of a minute; the tests advance the fake
+// clock by seconds only.
 //
 // Skips without PostgreSQL or the registry tools, unless REGAUTH_REQUIRE_PG=1 /
 // REGAUTH_REQUIRE_REGISTRY=1 (./test.sh sets both).
@@ -66,7 +70,7 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
     REGAUTH_SKIP_WITHOUT_PG();
     REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS();
     // The signing key and its self-signed certificate are made as `registry-authd signing-keys
-    // generate` makes them.
+    // generate` makes them; the realm runs on a fake clock the tests advance.
     const Mode mode = GetParam();
     absl::StatusOr<std::unique_ptr<testing::TestStack>> stack =
         testing::TestStack::Builder()
@@ -76,6 +80,7 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
             .WithApp("acme", "web")
             .WithApp("acme", "api")
             .WithApp("other", "web")
+            .WithFakeClock()
             .Configure([&](server::ServerConfig& c) {
               c.token_header = mode.header;
               c.token_kid_style = mode.kid_style;
@@ -223,7 +228,8 @@ TEST_P(RealmE2eTest, PushWithServiceAccountPullWithPullTokenAndNothingMore) {
   const v1::MintPullTokenResponse short_lived = Mint("workspaces/acme/apps/web", absl::Seconds(1));
   const RegistryCredentials brief{short_lived.username(), short_lived.password()};
   const absl::Time expiry = absl::FromUnixSeconds(short_lived.expire_time().seconds());
-  absl::SleepFor(std::max(absl::ZeroDuration(), expiry - absl::Now()) + absl::Milliseconds(1100));
+  stack_->clock().Advance(std::max(absl::ZeroDuration(), expiry - stack_->clock().Now()) +
+                          absl::Milliseconds(1100));
   EXPECT_FALSE(Pull("acme/web", brief, &r).ok());
   ExpectRefused(r);
 
@@ -318,7 +324,7 @@ TEST_P(RealmE2eTest, AnonymousPullOfPublicAppsOnly) {
     grpc::Status s = stub_->UpdateApp(Ctx().get(), req, &out);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(out.public_pull(), on);
-    absl::SleepFor(kCacheTtl + absl::Milliseconds(200));  // the realm's cached answer expires
+    stack_->clock().Advance(kCacheTtl + absl::Milliseconds(200));  // the cached answer expires
   };
 
   EXPECT_FALSE(pull_anonymously("acme/web").ok());

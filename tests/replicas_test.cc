@@ -9,8 +9,11 @@
 //                                    the JWT verifies against the exported signing keys; a
 //                                    service account created via A logs in on C; a refresh
 //                                    token issued by B works on C and, revoked via A, is
-//                                    refused on B and C; a pull token revoked via A is refused
-//                                    by a replica that had it cached once --token_cache_ttl ran.
+//                                    refused on B and C.
+//   RevokedPullTokenLeavesEveryCacheOnceTheTtlRan
+//                                    a pull token revoked via A is refused by a replica that
+//                                    had it cached once --token_cache_ttl ran (two in-process
+//                                    servers on one fake clock: no sleep).
 //   ThrottleIsSharedAcrossReplicas   failed logins spread round-robin trip the throttle (429,
 //                                    Retry-After) on all three: first the (account, address)
 //                                    pair's wrong answers, then the address itself.
@@ -58,11 +61,13 @@
 #include "nlohmann/json.hpp"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "realm/basic_auth.h"
+#include "server/config.h"
 #include "storage/migrations.h"
 #include "storage/testing/pg_test_db.h"
 #include "storage/testing/sql_probe.h"
 #include "tests/support/http_client.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -423,26 +428,49 @@ TEST_F(ReplicasTest, PrincipalsWorkOnEveryReplica) {
     testing::HttpReply refused = Refresh(replicas_[i].http_port, refresh);
     EXPECT_EQ(refused.status, 401) << kReplicaNames[i] << ": " << refused.body;
   }
+}
 
-  // A pull token B has just used (and cached), revoked via A: A refuses it at once, B once its
-  // cache entry is older than --token_cache_ttl. (Two more failed logins for this address: with
-  // the two above, still under the throttle's 5 free failures.)
-  s = Stub(A).MintPullToken(Ctx().get(), mint, &pull);
+// b') A pull token B has just used (and cached), revoked via A: A refuses it at once, B once
+// its cache entry is older than --token_cache_ttl. Two servers in this process on one
+// database and one fake clock (tests/support/test_stack.h), so the cache lifetime passes by
+// advancing the clock instead of sleeping; the child processes above run on the real clock.
+TEST(InProcessReplicasTest, RevokedPullTokenLeavesEveryCacheOnceTheTtlRan) {
+  REGAUTH_SKIP_WITHOUT_PG();
+  absl::StatusOr<std::unique_ptr<testing::TestStack>> stack =
+      testing::TestStack::Builder()
+          .WithTokenRealm(kService, kIssuer)
+          .WithWorkspace("acme")
+          .WithApp("acme", "web")
+          .WithFakeClock()
+          .Configure([](server::ServerConfig& c) { c.token_cache_ttl = kCacheTtl; })
+          .Build();
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  testing::TestStack& a = **stack;
+  absl::StatusOr<std::unique_ptr<testing::LiveServer>> b = a.StartReplica();
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto get_token = [](int http_port, const v1::MintPullTokenResponse& pull) {
+    testing::HttpConnection http(http_port);
+    return http.Request(
+        "GET", absl::StrCat("/token?service=", kService, "&scope=repository:acme/web:pull"), "",
+        {{"Authorization", realm::FormatBasicAuthorization(pull.username(), pull.password())}});
+  };
+
+  v1::MintPullTokenRequest mint;
+  mint.set_app("workspaces/acme/apps/web");
+  v1::MintPullTokenResponse pull;
+  grpc::Status s = a.stub().MintPullToken(a.Ctx().get(), mint, &pull);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  token = GetToken(replicas_[B].http_port, pull.username(), pull.password(),
-                   "repository:acme/web:pull");
+  testing::HttpReply token = get_token((*b)->server().http_port(), pull);
   ASSERT_EQ(token.status, 200) << token.body;
   v1::RevokePullTokenRequest revoke_pull;
   revoke_pull.set_name(pull.name());
   v1::PullToken revoked_pull;
-  s = Stub(A).RevokePullToken(Ctx().get(), revoke_pull, &revoked_pull);
+  s = a.stub().RevokePullToken(a.Ctx().get(), revoke_pull, &revoked_pull);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  token = GetToken(replicas_[A].http_port, pull.username(), pull.password(),
-                   "repository:acme/web:pull");
+  token = get_token(a.http_port(), pull);
   EXPECT_EQ(token.status, 401) << token.body;
-  absl::SleepFor(kCacheTtl + absl::Milliseconds(300));
-  token = GetToken(replicas_[B].http_port, pull.username(), pull.password(),
-                   "repository:acme/web:pull");
+  a.clock().Advance(kCacheTtl + absl::Milliseconds(300));
+  token = get_token((*b)->server().http_port(), pull);
   EXPECT_EQ(token.status, 401) << token.body;
 }
 
