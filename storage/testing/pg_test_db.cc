@@ -15,6 +15,7 @@
 #include "pqxx/connection"
 #include "pqxx/nontransaction"
 #include "storage/conninfo.h"
+#include "storage/migrations.h"
 #include "storage/postgres_store.h"
 #include "storage/pq_status.h"
 
@@ -58,66 +59,74 @@ void DropDatabase(const std::string& admin, const std::string& name) {
   }
 }
 
-void DropTemplateAtExit();
-
-// The process's migrated template database: made on first use, dropped at exit.
-class MigratedTemplate {
- public:
-  // Never destroyed: a static destructor could run after OpenSSL's own exit handler, and libpq
-  // would then crash dropping the database. DropTemplateAtExit is registered with atexit after
-  // the first connection, so it runs before that handler.
-  static MigratedTemplate& Get() {
-    static MigratedTemplate* const instance = new MigratedTemplate();
-    return *instance;
+// The name of the migrated template for this binary's schema: one per set of embedded
+// migrations (a hash of their versions and checksums), so a branch with other migrations never
+// clones a template made by another.
+std::string TemplateName() {
+  std::string all;
+  for (const storage::Migration& m : storage::EmbeddedMigrations()) {
+    absl::StrAppend(&all, m.version, " ", storage::MigrationChecksum(m.sql), "\n");
   }
+  return absl::StrCat("regauth_template_", storage::MigrationChecksum(all).substr(0, 16));
+}
 
-  void Drop() {
-    absl::MutexLock lock(&mu_);
-    if (!name_.empty()) DropDatabase(admin_, name_);
-    name_.clear();
+absl::StatusOr<bool> DatabaseExists(const std::string& admin, const std::string& name) {
+  try {
+    pqxx::connection conn(admin);
+    pqxx::nontransaction txn(conn);
+    return !txn.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", name).empty();
+  } catch (const std::exception& e) {
+    return storage::StatusFromDbException(e, "look up test database");
   }
+}
 
-  // The template's name, migrating it on the first call. A failed attempt is retried by the
-  // next call.
-  absl::StatusOr<std::string> Name(const std::string& admin) {
-    absl::MutexLock lock(&mu_);
-    if (!name_.empty()) return name_;
-    const std::string name = absl::StrCat(UniqueName(), "_template");
-    absl::Status created = CreateDatabase(admin, name, "");
-    if (!created.ok()) return created;
-    absl::Status migrated = Migrate(admin, name);
-    if (!migrated.ok()) {
-      DropDatabase(admin, name);
-      return migrated;
+// Applies the embedded migrations to database `name` with the store's own code; the store
+// (and with it every connection to that database, which CREATE DATABASE ... TEMPLATE and
+// ALTER DATABASE ... RENAME require) is gone after.
+absl::Status Migrate(const std::string& admin, const std::string& name) {
+  absl::StatusOr<std::string> dsn = storage::RewriteConnInfo(admin, {{"dbname", name}}, {});
+  if (!dsn.ok()) return dsn.status();
+  storage::PostgresOptions options;
+  options.dsn = *dsn;
+  options.pool_size = 1;
+  absl::StatusOr<std::unique_ptr<storage::PostgresRegistryStore>> store =
+      storage::PostgresRegistryStore::Create(options);
+  if (!store.ok()) return store.status();
+  return (*store)->ApplyMigrations();
+}
+
+// Makes sure the cluster holds the migrated template `name`. It is built under a unique name
+// and renamed when complete, so a concurrent process (or one that died half-way) never exposes
+// a half-migrated template; when another process renamed first, ours is dropped.
+absl::Status EnsureTemplate(const std::string& admin, const std::string& name) {
+  absl::StatusOr<bool> exists = DatabaseExists(admin, name);
+  if (!exists.ok()) return exists.status();
+  if (*exists) return absl::OkStatus();
+  const std::string building = absl::StrCat(UniqueName(), "_building");
+  absl::Status created = CreateDatabase(admin, building, "");
+  if (!created.ok()) return created;
+  absl::Status migrated = Migrate(admin, building);
+  if (migrated.ok()) {
+    try {
+      pqxx::connection conn(admin);
+      pqxx::nontransaction txn(conn);
+      txn.exec(absl::StrCat("ALTER DATABASE ", txn.quote_name(building), " RENAME TO ",
+                            txn.quote_name(name)));
+      return absl::OkStatus();
+    } catch (const std::exception& e) {
+      migrated = storage::StatusFromDbException(e, "rename test template");
     }
-    admin_ = admin;
-    name_ = name;
-    if (!drop_registered_) drop_registered_ = std::atexit(DropTemplateAtExit) == 0;
-    return name_;
   }
+  DropDatabase(admin, building);
+  exists = DatabaseExists(admin, name);  // another process may have won the race
+  if (exists.ok() && *exists) return absl::OkStatus();
+  return migrated;
+}
 
- private:
-  // Applies the embedded migrations with the store's own code; the store (and with it every
-  // connection to the template, which CREATE DATABASE ... TEMPLATE requires) is gone after.
-  static absl::Status Migrate(const std::string& admin, const std::string& name) {
-    absl::StatusOr<std::string> dsn = storage::RewriteConnInfo(admin, {{"dbname", name}}, {});
-    if (!dsn.ok()) return dsn.status();
-    storage::PostgresOptions options;
-    options.dsn = *dsn;
-    options.pool_size = 1;
-    absl::StatusOr<std::unique_ptr<storage::PostgresRegistryStore>> store =
-        storage::PostgresRegistryStore::Create(options);
-    if (!store.ok()) return store.status();
-    return (*store)->ApplyMigrations();
-  }
-
-  absl::Mutex mu_;
-  std::string admin_ ABSL_GUARDED_BY(mu_);
-  std::string name_ ABSL_GUARDED_BY(mu_);
-  bool drop_registered_ ABSL_GUARDED_BY(mu_) = false;
-};
-
-void DropTemplateAtExit() { MigratedTemplate::Get().Drop(); }
+// The template is checked (and made when missing) once per process; a failed attempt is
+// retried by the next CreateMigrated.
+ABSL_CONST_INIT absl::Mutex template_mu(absl::kConstInit);
+bool template_ready ABSL_GUARDED_BY(template_mu) = false;
 
 }  // namespace
 
@@ -144,12 +153,19 @@ absl::StatusOr<std::unique_ptr<PgTestDb>> PgTestDb::CreateMigrated() {
   if (admin.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(kDsnEnv, " is not set"));
   }
-  absl::StatusOr<std::string> template_name = MigratedTemplate::Get().Name(admin);
-  if (!template_name.ok()) return template_name.status();
+  const std::string template_name = TemplateName();
+  {
+    absl::MutexLock lock(&template_mu);
+    if (!template_ready) {
+      absl::Status made = EnsureTemplate(admin, template_name);
+      if (!made.ok()) return made;
+      template_ready = true;
+    }
+  }
   const std::string name = UniqueName();
   absl::StatusOr<std::string> dsn = storage::RewriteConnInfo(admin, {{"dbname", name}}, {});
   if (!dsn.ok()) return dsn.status();
-  absl::Status created = CreateDatabase(admin, name, *template_name);
+  absl::Status created = CreateDatabase(admin, name, template_name);
   if (!created.ok()) return created;
   return std::unique_ptr<PgTestDb>(new PgTestDb(std::move(admin), name, *std::move(dsn)));
 }

@@ -11,10 +11,11 @@
 //
 // Each PgTestDb creates a uniquely named database (regauth_t_<pid>_<n>_<random>) and drops it
 // (WITH FORCE) when destroyed: empty from Create(), with the whole schema from
-// CreateMigrated(), which clones a template database that the process migrated once (much
-// faster than migrating every test's database). Thread-compatible; Create and CreateMigrated
-// are thread-safe. The library is testonly; it lives in storage/ because it speaks libpqxx,
-// which nothing outside storage/ includes.
+// CreateMigrated(), which clones a template database migrated once for the cluster and schema
+// (regauth_template_<hash of the embedded migrations>), so no test migrates its own database.
+// The template stays in the (disposable) cluster for the next test process. Thread-compatible;
+// Create and CreateMigrated are thread-safe. The library is testonly; it lives in storage/
+// because it speaks libpqxx, which nothing outside storage/ includes.
 #ifndef REGISTRY_AUTH_STORAGE_TESTING_PG_TEST_DB_H_
 #define REGISTRY_AUTH_STORAGE_TESTING_PG_TEST_DB_H_
 
@@ -42,8 +43,9 @@ class PgTestDb {
   // variable is unset, UNAVAILABLE when the cluster cannot be reached.
   static absl::StatusOr<std::unique_ptr<PgTestDb>> Create();
   // A fresh database with every embedded migration applied: `CREATE DATABASE ... TEMPLATE` of
-  // a database this process migrated on its first call (and drops when it exits). Same errors
-  // as Create, plus the migration's.
+  // the cluster's migrated template for this schema, made (built under a unique name, then
+  // renamed, so concurrent test processes never see half of it) when missing. Same errors as
+  // Create, plus the migration's.
   static absl::StatusOr<std::unique_ptr<PgTestDb>> CreateMigrated();
 
   PgTestDb(const PgTestDb&) = delete;
