@@ -1,5 +1,5 @@
 // One builder for the world of an end-to-end test: a fresh PostgreSQL database with the schema
-// (cloned from a template migrated once per process), the real server stack (LiveServer) with
+// (cloned from a template migrated once per cluster), the real server stack (LiveServer) with
 // its key ring, an optional caller policy with generated API keys, an optional token realm with
 // its signing keys, seeded workspaces and apps, and an optional fake clock the test advances
 // instead of sleeping through an expiry or a cache lifetime.
