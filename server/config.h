@@ -10,6 +10,7 @@
 #define REGISTRY_AUTH_SERVER_CONFIG_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/secret.h"
 
 namespace registryauth::server {
@@ -148,6 +150,15 @@ struct ServerConfig {
   // lowest level written: "info", "warning" or "error". main() applies them (common/log.h).
   std::string log_format = "json";
   std::string log_level = "info";
+
+  // The time source of everything the server builds (token realm and its caches, expiry and
+  // throttle checks, signing-key validity, audit times, outbound deadlines). Null: the real
+  // clock. Not a flag: tests that build a ServerConfig directly pass a FakeClock here and
+  // advance it instead of sleeping through expiries (tests/support/test_stack.h). Shared so
+  // that several servers in one test process (replicas) can run on the same clock. Real
+  // waiting (start-up retries while the database is down, health probes, shutdown grace) stays
+  // on the real clock.
+  std::shared_ptr<const Clock> clock;
 };
 
 struct HostPort {

@@ -33,7 +33,7 @@
 #include "server/subcommand_test_util.h"
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
-#include "tests/testing/pg_test_db.h"
+#include "storage/testing/pg_test_db.h"
 
 namespace registryauth::server {
 namespace {

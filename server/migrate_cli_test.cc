@@ -14,13 +14,13 @@
 #include "server/keys_cli.h"
 #include "server/subcommand_test_util.h"
 #include "storage/migrations.h"
-#include "storage/testing/raw_sql.h"
-#include "tests/testing/pg_test_db.h"
+#include "storage/testing/pg_test_db.h"
+#include "storage/testing/sql_probe.h"
 
 namespace registryauth::server {
 namespace {
 
-using ::registryauth::storage::testing::RunSqlForTest;
+using ::registryauth::testing::ExecuteSql;
 using ::registryauth::testing::PgTestDb;
 
 constexpr char kCanaryPassword[] = "MigrateCanaryPw-7f3a9c";
@@ -44,7 +44,7 @@ class MigrateCliTest : public ::testing::Test {
 
   int64_t CountApplied() {
     absl::StatusOr<std::string> count =
-        RunSqlForTest(db_->dsn(), "SELECT count(*) FROM schema_migrations");
+        ExecuteSql(db_->dsn(), "SELECT count(*) FROM schema_migrations");
     EXPECT_TRUE(count.ok()) << count.status();
     return count.ok() ? std::stoll(*count) : -1;
   }
@@ -99,7 +99,7 @@ TEST_F(MigrateCliTest, AppliesOnlyWhatIsMissing) {
 
 TEST_F(MigrateCliTest, NotesVersionsThisBinaryDoesNotKnow) {
   ASSERT_EQ(RunMigrate({"migrate", "--database_url=" + db_->dsn()}).code, 0);
-  ASSERT_TRUE(RunSqlForTest(db_->dsn(),
+  ASSERT_TRUE(ExecuteSql(db_->dsn(),
                             "INSERT INTO schema_migrations (version, name, checksum) "
                             "VALUES (9999, 'from_the_future', 'x')")
                   .ok());
@@ -112,7 +112,7 @@ TEST_F(MigrateCliTest, NotesVersionsThisBinaryDoesNotKnow) {
 TEST_F(MigrateCliTest, ChangedMigrationFailsWithExit1) {
   ASSERT_EQ(RunMigrate({"migrate", "--database_url=" + db_->dsn()}).code, 0);
   ASSERT_TRUE(
-      RunSqlForTest(db_->dsn(), "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
+      ExecuteSql(db_->dsn(), "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
           .ok());
   Result r = RunMigrate({"migrate", "--database_url=" + db_->dsn()});
   EXPECT_EQ(r.code, 1);

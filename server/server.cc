@@ -213,7 +213,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   absl::Status valid = ValidateServerConfig(config);
   if (!valid.ok()) return valid;
   std::unique_ptr<RegistryAuthServer> s(new RegistryAuthServer());
-  s->clock_ = std::make_unique<RealClock>();
+  s->clock_ = config.clock != nullptr ? config.clock : std::make_shared<const RealClock>();
   s->telemetry_ = std::make_unique<Telemetry>();
 
   // Keys: from the file, or from REGAUTH_KEYS. Never from the database.

@@ -144,7 +144,7 @@ class RegistryAuthServer {
   // Writes --token_export_rootcertbundle / --token_export_jwks from the current signing keys.
   absl::Status ExportSigningKeys();
 
-  std::unique_ptr<Clock> clock_;
+  std::shared_ptr<const Clock> clock_;  // ServerConfig::clock, or the real clock
   // Metrics registry and adapters; declared early so it outlives everything that reports.
   std::unique_ptr<Telemetry> telemetry_;
   std::string key_file_;

@@ -14,7 +14,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "pqxx/nontransaction"
-#include "tests/testing/pg_test_db.h"
+#include "storage/testing/pg_test_db.h"
 
 namespace registryauth::storage {
 namespace {

@@ -11,7 +11,7 @@
 #include "pqxx/nontransaction"
 #include "pqxx/result"
 #include "storage/migrations_pq.h"
-#include "tests/testing/pg_test_db.h"
+#include "storage/testing/pg_test_db.h"
 
 namespace registryauth::storage {
 namespace {

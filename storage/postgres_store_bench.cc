@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "storage/postgres_store.h"
-#include "tests/testing/pg_test_db.h"
+#include "storage/testing/pg_test_db.h"
 
 namespace registryauth::storage {
 namespace {

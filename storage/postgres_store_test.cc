@@ -18,7 +18,7 @@
 #include "pqxx/result"
 #include "storage/migrations_pq.h"
 #include "storage/store_conformance.h"
-#include "tests/testing/pg_test_db.h"
+#include "storage/testing/pg_test_db.h"
 
 namespace registryauth::storage {
 namespace {

@@ -19,8 +19,8 @@
 #include "pqxx/nontransaction"
 #include "storage/migrations_pq.h"
 #include "storage/postgres_store.h"
+#include "storage/testing/pg_test_db.h"
 #include "storage/token_store_conformance.h"
-#include "tests/testing/pg_test_db.h"
 
 namespace registryauth::storage {
 namespace {

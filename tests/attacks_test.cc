@@ -40,7 +40,7 @@
 #include "tests/support/oci_image.h"
 #include "tests/support/skopeo.h"
 #include "tests/support/subprocess.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -60,29 +60,24 @@ class AttacksTest : public ::testing::Test {
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
     REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    absl::StatusOr<std::string> dir = testing::MakeTempDir("attacks-signing");
-    ASSERT_TRUE(dir.ok()) << dir.status();
-    absl::StatusOr<std::string> set_file = testing::WriteTestSigningKeys(*dir);
-    ASSERT_TRUE(set_file.ok()) << set_file.status();
-    const std::string bundle_path = *dir + "/rootcertbundle.pem";
-    auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
-      c.allow_unauthenticated = true;
-      c.token_service = kService;
-      c.token_issuer = kIssuer;
-      c.token_signing_keys = *set_file;
-      c.token_export_rootcertbundle = bundle_path;
-      c.registry_host = "registry.test:5000";
-      // The tests stand for clients at several addresses behind a proxy on 127.0.0.1.
-      c.http_trusted_proxies = {"127.0.0.1/32"};
-      // /metrics on an internal listener of its own, as production should run.
-      c.metrics_listen = "127.0.0.1:0";
-    });
-    ASSERT_TRUE(live.ok()) << live.status();
-    live_ = *std::move(live);
-    stub_ = &live_->stub();
+    absl::StatusOr<std::unique_ptr<testing::TestStack>> stack =
+        testing::TestStack::Builder()
+            .WithTokenRealm(kService, kIssuer)
+            .WithWorkspace("acme")
+            .WithWorkspace("other")
+            .WithApp("acme", "web", /*public_pull=*/true)
+            .Configure([](server::ServerConfig& c) {
+              // The tests stand for clients at several addresses behind a proxy on 127.0.0.1.
+              c.http_trusted_proxies = {"127.0.0.1/32"};
+              // /metrics on an internal listener of its own, as production should run.
+              c.metrics_listen = "127.0.0.1:0";
+            })
+            .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    live_ = &stack_->live();
+    stub_ = &stack_->stub();
+    const std::string bundle_path = stack_->rootcertbundle_path();
 
     absl::StatusOr<std::string> bundle = testing::ReadFile(bundle_path);
     ASSERT_TRUE(bundle.ok()) << bundle.status();
@@ -98,19 +93,6 @@ class AttacksTest : public ::testing::Test {
         testing::Skopeo::Create(absl::Seconds(60));
     ASSERT_TRUE(skopeo.ok()) << skopeo.status();
     skopeo_ = *std::move(skopeo);
-
-    for (const char* ws : {"acme", "other"}) {
-      v1::CreateWorkspaceRequest req;
-      req.set_workspace_id(ws);
-      v1::Workspace out;
-      ASSERT_TRUE(stub_->CreateWorkspace(Ctx().get(), req, &out).ok());
-    }
-    v1::CreateAppRequest app;
-    app.set_parent("workspaces/acme");
-    app.set_app_id("web");
-    app.mutable_app()->set_public_pull(true);
-    v1::App out;
-    ASSERT_TRUE(stub_->CreateApp(Ctx().get(), app, &out).ok());
 
     v1::CreateServiceAccountRequest sa;
     sa.set_parent("workspaces/acme");
@@ -184,8 +166,8 @@ class AttacksTest : public ::testing::Test {
     return skopeo_->Copy(image->Reference(), registry_->Reference(repo, "v1"), o);
   }
 
-  std::unique_ptr<testing::PgTestDb> db_;
-  std::unique_ptr<testing::LiveServer> live_;
+  std::unique_ptr<testing::TestStack> stack_;
+  testing::LiveServer* live_ = nullptr;
   v1::RegistryAuthService::Stub* stub_ = nullptr;
   std::unique_ptr<testing::DistributionRegistry> registry_;
   std::unique_ptr<testing::Skopeo> skopeo_;

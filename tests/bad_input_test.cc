@@ -9,10 +9,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "pqxx/pqxx"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
+#include "storage/testing/sql_probe.h"
 #include "tests/support/live_server.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -112,34 +112,31 @@ class BadInputTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    auto live = testing::LiveServer::Start(db_->dsn());
-    ASSERT_TRUE(live.ok()) << live.status();
-    live_ = *std::move(live);
+    auto stack = testing::TestStack::Builder().Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
   }
 
   // Every stored row, as text, to compare before and after.
   std::string Snapshot() {
-    pqxx::connection conn(db_->dsn());
-    pqxx::work tx(conn);
     std::string all;
     for (const char* q :
          {"SELECT row_to_json(t)::text FROM workspaces t ORDER BY id",
           "SELECT row_to_json(t)::text FROM apps t ORDER BY workspace_id, id",
           "SELECT row_to_json(t)::text FROM registry_configs t ORDER BY workspace_id, id"}) {
-      for (const auto& row : tx.exec(q)) absl::StrAppend(&all, row[0].c_str(), "\n");
+      absl::StatusOr<std::vector<std::string>> rows = testing::QueryColumn(stack_->dsn(), q);
+      EXPECT_TRUE(rows.ok()) << rows.status();
+      if (!rows.ok()) continue;
+      for (const std::string& row : *rows) absl::StrAppend(&all, row, "\n");
     }
     return all;
   }
 
-  std::unique_ptr<testing::PgTestDb> db_;
-  std::unique_ptr<testing::LiveServer> live_;
+  std::unique_ptr<testing::TestStack> stack_;
 };
 
 TEST_F(BadInputTest, EveryCaseGetsAClearErrorAndNothingChanges) {
-  Stub& stub = live_->stub();
+  Stub& stub = stack_->stub();
   // Fixture data: workspace acme with a GHCR config and an app; workspace other.
   ASSERT_TRUE(CreateWs("acme", "Acme")(stub).ok());
   ASSERT_TRUE(CreateWs("other", "Other")(stub).ok());
@@ -475,7 +472,7 @@ TEST_F(BadInputTest, EveryCaseGetsAClearErrorAndNothingChanges) {
 }
 
 TEST_F(BadInputTest, StaleEtagsAreAborted) {
-  Stub& stub = live_->stub();
+  Stub& stub = stack_->stub();
   ASSERT_TRUE(CreateWs("acme", "Acme")(stub).ok());
   v1::RegistryConfig v1cfg;
   ASSERT_TRUE(stub.CreateRegistryConfig(Ctx().get(), GhcrCreate("ghcr"), &v1cfg).ok());

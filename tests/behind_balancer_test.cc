@@ -38,7 +38,7 @@
 #include "tests/support/stderr_capture.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/tcp_proxy.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -54,42 +54,26 @@ class BehindBalancerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    absl::StatusOr<std::string> dir = testing::MakeTempDir("behind-balancer");
-    ASSERT_TRUE(dir.ok()) << dir.status();
-    absl::StatusOr<std::string> keys = testing::WriteTestSigningKeys(*dir);
-    ASSERT_TRUE(keys.ok()) << keys.status();
-    signing_keys_ = *keys;
+    absl::StatusOr<std::unique_ptr<testing::TestStack>> stack =
+        testing::TestStack::Builder()
+            .WithTokenRealm(kService)
+            .WithWorkspace("acme")
+            .WithApp("acme", "web")
+            .WithoutServer()
+            .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
   }
 
-  // The stack in local-development mode with the token realm on, plus `customize`.
+  // The stack in local-development mode with the token realm on, plus `customize`; the first
+  // start seeds workspace acme with app web.
   void Start(const std::function<void(server::ServerConfig&)>& customize) {
-    auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
-      c.allow_unauthenticated = true;
-      c.token_service = kService;
-      c.token_signing_keys = signing_keys_;
-      c.registry_host = "registry.test:5000";
-      customize(c);
-    });
-    ASSERT_TRUE(live.ok()) << live.status();
-    live_ = *std::move(live);
+    absl::Status started = stack_->StartServer(customize);
+    ASSERT_TRUE(started.ok()) << started;
   }
 
-  // Workspace acme, app web and the service account acme+builder; returns its secret.
+  // The service account acme+builder; returns its secret.
   std::string CreateServiceAccount() {
-    v1::CreateWorkspaceRequest ws;
-    ws.set_workspace_id("acme");
-    v1::Workspace ws_out;
-    grpc::Status s = live_->stub().CreateWorkspace(Ctx().get(), ws, &ws_out);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    v1::CreateAppRequest app;
-    app.set_parent("workspaces/acme");
-    app.set_app_id("web");
-    v1::App app_out;
-    s = live_->stub().CreateApp(Ctx().get(), app, &app_out);
-    EXPECT_TRUE(s.ok()) << s.error_message();
     v1::CreateServiceAccountRequest req;
     req.set_parent("workspaces/acme");
     req.set_service_account_id("builder");
@@ -97,7 +81,7 @@ class BehindBalancerTest : public ::testing::Test {
     g->set_repository("acme/*");
     g->add_actions("pull");
     v1::ServiceAccountCredentials out;
-    s = live_->stub().CreateServiceAccount(Ctx().get(), req, &out);
+    grpc::Status s = stack_->stub().CreateServiceAccount(Ctx().get(), req, &out);
     EXPECT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(out.username(), "acme+builder");
     return out.secret();
@@ -106,7 +90,7 @@ class BehindBalancerTest : public ::testing::Test {
   // GET /token as `user`, sent with `X-Forwarded-For: forwarded_for`.
   testing::HttpReply Token(const std::string& forwarded_for, const std::string& user,
                            const std::string& password) {
-    testing::HttpConnection http(live_->server().http_port());
+    testing::HttpConnection http(stack_->server().http_port());
     EXPECT_TRUE(http.connected());
     return http.Request(
         "GET", absl::StrCat("/token?service=", kService, "&scope=repository:acme/web:pull"), "",
@@ -146,9 +130,7 @@ class BehindBalancerTest : public ::testing::Test {
     return false;
   }
 
-  std::unique_ptr<testing::PgTestDb> db_;
-  std::string signing_keys_;
-  std::unique_ptr<testing::LiveServer> live_;
+  std::unique_ptr<testing::TestStack> stack_;
 };
 
 TEST_F(BehindBalancerTest, TrustedProxyNamesTheThrottledClient) {
@@ -178,7 +160,7 @@ TEST_F(BehindBalancerTest, TrustedProxyNamesTheThrottledClient) {
       Token(absl::StrCat(kNeighbour, ", ", kAttacker), "acme+builder", secret);
   EXPECT_EQ(spoof.status, 429) << spoof.body;
 
-  live_.reset();  // Every log line written.
+  stack_->StopServer();  // Every log line written.
   const std::string logs = capture.Stop();
   SetLogFormat(saved_format);
   std::multiset<std::string> http_peers, grpc_peers;
@@ -239,13 +221,13 @@ TEST_F(BehindBalancerTest, MaxConnectionAgeReplacesConnections) {
     c.grpc_max_connection_age_grace = absl::Seconds(5);
   }));
   // gRPC jitters the age by +-10%: in 3.5 s a connection is replaced at least twice.
-  const int aged = ConnectionsDuringCalls(live_->server().grpc_port(), absl::Milliseconds(3500));
+  const int aged = ConnectionsDuringCalls(stack_->server().grpc_port(), absl::Milliseconds(3500));
   EXPECT_GE(aged, 3);
 
   // Control: the default (no limit) keeps one connection for every call.
-  live_.reset();
+  stack_->StopServer();
   ASSERT_NO_FATAL_FAILURE(Start([](server::ServerConfig&) {}));
-  EXPECT_EQ(ConnectionsDuringCalls(live_->server().grpc_port(), absl::Milliseconds(3500)), 1);
+  EXPECT_EQ(ConnectionsDuringCalls(stack_->server().grpc_port(), absl::Milliseconds(3500)), 1);
 }
 
 }  // namespace

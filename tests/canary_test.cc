@@ -4,10 +4,9 @@
 // gRPC and over the HTTP adapter (bodies, error messages, error details, response metadata),
 // the audit table and the raw rows of every table. It must show up only in the GetCredentials
 // response. The callers' API keys get the same treatment.
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,17 +15,16 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "auth/policy.h"
 #include "gtest/gtest.h"
 #include "grpcpp/client_context.h"
-#include "pqxx/pqxx"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "server/config.h"
 #include "server/server.h"
+#include "storage/testing/sql_probe.h"
 #include "tests/support/http_client.h"
 #include "tests/support/live_server.h"
 #include "tests/support/stderr_capture.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -71,28 +69,18 @@ class CanaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-
-    auto admin = auth::GenerateApiKey();
-    auto worker = auth::GenerateApiKey();
-    auto frontend = auth::GenerateApiKey();
-    ASSERT_TRUE(admin.ok() && worker.ok() && frontend.ok());
-    frontend_key_ = std::string(frontend->view());
-    admin_key_ = std::string(admin->view());
-    worker_key_ = std::string(worker->view());
-    policy_path_ = absl::StrCat(TempDir(), "/canary_policy_", ::getpid());
-    {
-      std::ofstream out(policy_path_);
-      out << "caller admin\n  api_key " << auth::HashApiKey(admin_key_)
-          << "\n  permissions registries.manage tokens.mint\n"
-          << "caller build-worker\n  api_key " << auth::HashApiKey(worker_key_)
-          << "\n  permissions credentials.read\n"
-          << "caller frontend\n  api_key " << auth::HashApiKey(frontend_key_)
-          << "\n  permissions registries.manage act_as_user\n";
-    }
-    ::chmod(policy_path_.c_str(), 0600);
+    // The server starts in the test, once stderr is captured.
+    auto stack = testing::TestStack::Builder()
+                     .WithCaller("admin", "registries.manage tokens.mint")
+                     .WithCaller("build-worker", "credentials.read")
+                     .WithCaller("frontend", "registries.manage act_as_user")
+                     .WithoutServer()
+                     .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    admin_key_ = stack_->api_key("admin");
+    worker_key_ = stack_->api_key("build-worker");
+    frontend_key_ = stack_->api_key("frontend");
   }
 
   std::unique_ptr<grpc::ClientContext> As(const std::string& key) {
@@ -114,25 +102,26 @@ class CanaryTest : public ::testing::Test {
   }
 
   std::string AllRows(const std::string& dsn) {
-    pqxx::connection conn(dsn);
-    pqxx::work tx(conn);
     std::string all;
-    for (const auto& table : tx.exec(
-             "SELECT quote_ident(table_name) FROM information_schema.tables "
-             "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")) {
-      tables_.push_back(table[0].c_str());
-      for (const auto& row :
-           tx.exec(absl::StrCat("SELECT row_to_json(t)::text FROM ", table[0].c_str(), " t"))) {
-        absl::StrAppend(&all, table[0].c_str(), ": ", row[0].c_str(), "\n");
-      }
+    absl::StatusOr<std::vector<std::string>> tables = testing::QueryColumn(
+        dsn,
+        "SELECT quote_ident(table_name) FROM information_schema.tables "
+        "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
+    EXPECT_TRUE(tables.ok()) << tables.status();
+    if (!tables.ok()) return all;
+    for (const std::string& table : *tables) {
+      tables_.push_back(table);
+      absl::StatusOr<std::vector<std::string>> rows =
+          testing::QueryColumn(dsn, absl::StrCat("SELECT row_to_json(t)::text FROM ", table, " t"));
+      EXPECT_TRUE(rows.ok()) << rows.status();
+      if (!rows.ok()) continue;
+      for (const std::string& row : *rows) absl::StrAppend(&all, table, ": ", row, "\n");
     }
     return all;
   }
 
-  std::unique_ptr<testing::PgTestDb> db_;
+  std::unique_ptr<testing::TestStack> stack_;
   std::string admin_key_, worker_key_, frontend_key_;
-  std::string policy_path_;
-  std::unique_ptr<testing::LiveServer> live_;
   v1::RegistryAuthService::Stub* stub_ = nullptr;
   std::vector<std::string> tables_;
 };
@@ -140,13 +129,9 @@ class CanaryTest : public ::testing::Test {
 TEST_F(CanaryTest, SecretAppearsOnlyInTheGetCredentialsResponse) {
   const std::string log_path = absl::StrCat(TempDir(), "/canary_log_", ::getpid());
   StderrCapture capture(log_path);
-  auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
-    c.allow_unauthenticated = false;
-    c.policy_file = policy_path_;
-  });
-  ASSERT_TRUE(live.ok()) << live.status();
-  live_ = *std::move(live);
-  stub_ = &live_->stub();
+  absl::Status started = stack_->StartServer();
+  ASSERT_TRUE(started.ok()) << started;
+  stub_ = &stack_->stub();
   using Stub = v1::RegistryAuthService::Stub;
 
   std::vector<std::string> others;  // everything returned by calls other than GetCredentials
@@ -341,7 +326,7 @@ TEST_F(CanaryTest, SecretAppearsOnlyInTheGetCredentialsResponse) {
 
   // --- The HTTP adapter's view of the same data.
   {
-    testing::HttpConnection http(live_->server().http_port());
+    testing::HttpConnection http(stack_->http_port());
     ASSERT_TRUE(http.connected());
     const std::vector<std::pair<std::string, std::string>> auth = {{"x-api-key", admin_key_}};
     for (const char* target :
@@ -362,17 +347,16 @@ TEST_F(CanaryTest, SecretAppearsOnlyInTheGetCredentialsResponse) {
   }
 
   // --- Stop the server, so every log line has been written, then collect everything.
-  live_.reset();
+  stack_->StopServer();
   stub_ = nullptr;
   const std::string logs = capture.Stop();
-  const std::string rows = AllRows(db_->dsn());
+  const std::string rows = AllRows(stack_->dsn());
   std::string audit;
   {
-    pqxx::connection conn(db_->dsn());
-    pqxx::work tx(conn);
-    for (const auto& row : tx.exec("SELECT row_to_json(a)::text FROM audit_events a")) {
-      absl::StrAppend(&audit, row[0].c_str(), "\n");
-    }
+    absl::StatusOr<std::vector<std::string>> rows =
+        testing::QueryColumn(stack_->dsn(), "SELECT row_to_json(a)::text FROM audit_events a");
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    for (const std::string& row : *rows) absl::StrAppend(&audit, row, "\n");
   }
 
   // Positive controls: each haystack holds what it should, so an empty search cannot pass.

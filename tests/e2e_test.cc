@@ -7,19 +7,20 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "grpcpp/client_context.h"
-#include "pqxx/pqxx"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "server/config.h"
 #include "storage/conninfo.h"
 #include "server/server.h"
+#include "storage/testing/sql_probe.h"
 #include "tests/support/http_client.h"
 #include "tests/support/live_server.h"
 #include "tests/support/raw_grpc.h"
 #include "tests/support/tcp_proxy.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -34,19 +35,23 @@ class E2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    StartServer(db_->dsn());
+    ASSERT_NO_FATAL_FAILURE(BuildStack());
+    ASSERT_NO_FATAL_FAILURE(StartServer(nullptr));
   }
 
-  void StartServer(const std::string& dsn) {
-    auto live = testing::LiveServer::Start(dsn);
-    ASSERT_TRUE(live.ok()) << live.status();
-    live_ = *std::move(live);
-    server_ = &live_->server();
-    channel_ = live_->channel();
-    stub_ = &live_->stub();
+  // The stack in the local-development mode, its server not started yet.
+  void BuildStack() {
+    auto stack = testing::TestStack::Builder().WithoutServer().Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+  }
+
+  void StartServer(const testing::TestStack::Customize& customize) {
+    absl::Status started = stack_->StartServer(customize);
+    ASSERT_TRUE(started.ok()) << started;
+    server_ = &stack_->server();
+    channel_ = stack_->live().channel();
+    stub_ = &stack_->stub();
   }
 
   v1::Workspace MustCreateWorkspace(const std::string& id) {
@@ -75,13 +80,14 @@ class E2eTest : public ::testing::Test {
 
   // Every row of the service's tables, as JSON text, straight from PostgreSQL.
   std::string RawRows() {
-    pqxx::connection conn(db_->dsn());
-    pqxx::work tx(conn);
     std::string all;
     for (const char* table : {"workspaces", "apps", "registry_configs"}) {
-      for (const auto& row :
-           tx.exec(absl::StrCat("SELECT row_to_json(t)::text FROM ", table, " t"))) {
-        all += row[0].c_str();
+      absl::StatusOr<std::vector<std::string>> rows = testing::QueryColumn(
+          stack_->dsn(), absl::StrCat("SELECT row_to_json(t)::text FROM ", table, " t"));
+      EXPECT_TRUE(rows.ok()) << rows.status();
+      if (!rows.ok()) continue;
+      for (const std::string& row : *rows) {
+        all += row;
         all += "\n";
       }
     }
@@ -89,17 +95,16 @@ class E2eTest : public ::testing::Test {
   }
 
   std::string RawCiphertextHex(const std::string& ws, const std::string& id) {
-    pqxx::connection conn(db_->dsn());
-    pqxx::work tx(conn);
-    auto r = tx.exec_params(
+    absl::StatusOr<std::vector<std::string>> r = testing::QueryColumn(
+        stack_->dsn(),
         "SELECT encode(secret_ciphertext, 'hex') FROM registry_configs "
         "WHERE workspace_id = $1 AND id = $2",
-        ws, id);
-    return r.empty() ? "" : r[0][0].c_str();
+        {ws, id});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return !r.ok() || r->empty() ? "" : (*r)[0];
   }
 
-  std::unique_ptr<testing::PgTestDb> db_;
-  std::unique_ptr<testing::LiveServer> live_;
+  std::unique_ptr<testing::TestStack> stack_;
   server::RegistryAuthServer* server_ = nullptr;
   std::shared_ptr<grpc::Channel> channel_;
   v1::RegistryAuthService::Stub* stub_ = nullptr;
@@ -293,22 +298,24 @@ class OutageTest : public E2eTest {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
+    ASSERT_NO_FATAL_FAILURE(BuildStack());
+    // The database's port, as the database itself reports it.
+    absl::StatusOr<std::vector<std::string>> port =
+        testing::QueryColumn(stack_->dsn(), "SELECT inet_server_port()");
+    ASSERT_TRUE(port.ok()) << port.status();
     int pg_port = 0;
-    {
-      pqxx::connection probe(db_->dsn());
-      pg_port = std::atoi(probe.port());
-    }
+    ASSERT_TRUE(!port->empty() && absl::SimpleAtoi((*port)[0], &pg_port));
     ASSERT_GT(pg_port, 0);
     auto proxy = testing::TcpProxy::Start(pg_port);
     ASSERT_TRUE(proxy.ok()) << proxy.status();
     proxy_ = *std::move(proxy);
-    auto via_proxy = storage::RewriteConnInfo(
-        db_->dsn(), {{"host", "127.0.0.1"}, {"port", std::to_string(proxy_->port())}}, {});
-    ASSERT_TRUE(via_proxy.ok()) << via_proxy.status();
-    StartServer(*via_proxy);
+    // The server reaches the stack's database through the proxy.
+    ASSERT_NO_FATAL_FAILURE(StartServer([this](server::ServerConfig& c) {
+      auto via_proxy = storage::RewriteConnInfo(
+          c.database_url, {{"host", "127.0.0.1"}, {"port", std::to_string(proxy_->port())}}, {});
+      ASSERT_TRUE(via_proxy.ok()) << via_proxy.status();
+      c.database_url = *via_proxy;
+    }));
   }
   std::unique_ptr<testing::TcpProxy> proxy_;
 };

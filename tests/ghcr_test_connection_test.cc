@@ -11,7 +11,7 @@
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "server/config.h"
 #include "tests/support/live_server.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 #include "upstream/testing/scripted_http_server.h"
 
 namespace registryauth {
@@ -32,9 +32,6 @@ class GhcrTestConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
     auto github = ScriptedHttpServer::Start();
     ASSERT_TRUE(github.ok()) << github.status();
     github_ = *std::move(github);
@@ -81,19 +78,17 @@ class GhcrTestConnectionTest : public ::testing::Test {
       return ScriptedResponse{401, {}, R"({"errors":[{"code":"DENIED"}]})"};
     });
 
-    auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
-      c.allow_unauthenticated = true;
-      c.github_api_url = github_->BaseUrl();
-      c.ghcr_url = ghcr_->BaseUrl();
-      c.test_connection_timeout = absl::Seconds(10);
-    });
-    ASSERT_TRUE(live.ok()) << live.status();
-    live_ = *std::move(live);
-    stub_ = &live_->stub();
-    v1::CreateWorkspaceRequest ws;
-    ws.set_workspace_id("acme");
-    v1::Workspace ws_out;
-    ASSERT_TRUE(stub_->CreateWorkspace(Ctx().get(), ws, &ws_out).ok());
+    auto stack = testing::TestStack::Builder()
+                     .WithWorkspace("acme")
+                     .Configure([&](server::ServerConfig& c) {
+                       c.github_api_url = github_->BaseUrl();
+                       c.ghcr_url = ghcr_->BaseUrl();
+                       c.test_connection_timeout = absl::Seconds(10);
+                     })
+                     .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    stub_ = &stack_->stub();
   }
 
   void Create(const std::string& id, const std::string& pat, bool pull_only) {
@@ -131,10 +126,9 @@ class GhcrTestConnectionTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<testing::PgTestDb> db_;
   std::unique_ptr<ScriptedHttpServer> github_;
   std::unique_ptr<ScriptedHttpServer> ghcr_;
-  std::unique_ptr<testing::LiveServer> live_;
+  std::unique_ptr<testing::TestStack> stack_;
   v1::RegistryAuthService::Stub* stub_ = nullptr;
 };
 

@@ -19,7 +19,7 @@
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "server/config.h"
 #include "tests/support/live_server.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 #include "upstream/testing/scripted_http_server.h"
 
 namespace registryauth {
@@ -45,9 +45,6 @@ class GitHubAppE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
     auto pem = crypto::GenerateRsaKeyPem(2048);
     ASSERT_TRUE(pem.ok());
     key_pem_ = std::string(pem->view());
@@ -82,18 +79,16 @@ class GitHubAppE2eTest : public ::testing::Test {
       });
     }
 
-    auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
-      c.allow_unauthenticated = true;
-      c.github_api_url = github_->BaseUrl();
-      c.test_connection_timeout = absl::Seconds(10);
-    });
-    ASSERT_TRUE(live.ok()) << live.status();
-    live_ = *std::move(live);
-    stub_ = &live_->stub();
-    v1::CreateWorkspaceRequest ws;
-    ws.set_workspace_id("acme");
-    v1::Workspace ws_out;
-    ASSERT_TRUE(stub_->CreateWorkspace(Ctx().get(), ws, &ws_out).ok());
+    auto stack = testing::TestStack::Builder()
+                     .WithWorkspace("acme")
+                     .Configure([&](server::ServerConfig& c) {
+                       c.github_api_url = github_->BaseUrl();
+                       c.test_connection_timeout = absl::Seconds(10);
+                     })
+                     .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    stub_ = &stack_->stub();
   }
 
   // The App JWT as GitHub checks it.
@@ -155,11 +150,10 @@ class GitHubAppE2eTest : public ::testing::Test {
   // A distinctive line of the key's base64 body.
   std::string KeyBody() const { return key_pem_.substr(key_pem_.find('\n') + 1, 48); }
 
-  std::unique_ptr<testing::PgTestDb> db_;
   std::string key_pem_;
   std::shared_ptr<const crypto::VerifyingKey> public_key_;
   std::unique_ptr<ScriptedHttpServer> github_;
-  std::unique_ptr<testing::LiveServer> live_;
+  std::unique_ptr<testing::TestStack> stack_;
   v1::RegistryAuthService::Stub* stub_ = nullptr;
   absl::Mutex mu_;
   std::vector<Seen> seen_ ABSL_GUARDED_BY(mu_);

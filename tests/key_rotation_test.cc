@@ -43,7 +43,7 @@
 #include "server/server.h"
 #include "storage/postgres_store.h"
 #include "tests/support/live_server.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -108,9 +108,9 @@ class KeyRotationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
+    auto stack = testing::TestStack::Builder().WithoutServer().Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
     const char* tmp = std::getenv("TEST_TMPDIR");
     key_file_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/rotation_keys_", ::getpid(), ".txt");
     absl::StatusOr<crypto::KeyFile> first = crypto::KeyFile::New();  // key 1, primary
@@ -118,8 +118,7 @@ class KeyRotationTest : public ::testing::Test {
     ASSERT_TRUE(first->Write(key_file_).ok());
 
     for (auto& live : replicas_) {
-      auto started = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& config) {
-        config.allow_unauthenticated = true;
+      auto started = stack_->StartReplica([&](server::ServerConfig& config) {
         config.keys_text = SecretString();
         config.key_file = key_file_;
         config.db_pool_size = 6;
@@ -129,7 +128,7 @@ class KeyRotationTest : public ::testing::Test {
     }
 
     storage::PostgresOptions options;
-    options.dsn = db_->dsn();
+    options.dsn = stack_->dsn();
     options.pool_size = 1;
     auto store = storage::PostgresRegistryStore::Create(options);
     ASSERT_TRUE(store.ok());
@@ -142,7 +141,7 @@ class KeyRotationTest : public ::testing::Test {
   int Keys(std::vector<std::string> args, std::string* out = nullptr) {
     args.insert(args.begin(), "keys");
     args.push_back("--key_file=" + key_file_);
-    args.push_back("--database_url=" + db_->dsn());
+    args.push_back("--database_url=" + stack_->dsn());
     std::ostringstream o;
     std::ostringstream e;
     server::SubcommandIo io{&o, &e, [](const char*) { return std::nullopt; }, nullptr};
@@ -170,7 +169,7 @@ class KeyRotationTest : public ::testing::Test {
     return s;
   }
 
-  std::unique_ptr<testing::PgTestDb> db_;
+  std::unique_ptr<testing::TestStack> stack_;
   std::string key_file_;
   std::unique_ptr<testing::LiveServer> replicas_[2];
   std::unique_ptr<storage::PostgresRegistryStore> store_;
@@ -376,11 +375,9 @@ TEST_F(KeyRotationTest, RequestsKeepSucceedingDuringRotationAndReencryption) {
 // Keys given as text (REGAUTH_KEYS) have no file to re-read: ReloadKeys says so and keeps them.
 TEST(KeyReloadTest, KeysFromTheEnvironmentCannotBeReloaded) {
   REGAUTH_SKIP_WITHOUT_PG();
-  auto db = testing::PgTestDb::Create();
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto live = testing::LiveServer::Start((*db)->dsn());
-  ASSERT_TRUE(live.ok()) << live.status();
-  absl::Status s = (*live)->server().ReloadKeys();
+  auto stack = testing::TestStack::Builder().Build();
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  absl::Status s = (*stack)->server().ReloadKeys();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(s.message(), "REGAUTH_KEYS")) << s;
 }

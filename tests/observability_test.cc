@@ -8,7 +8,6 @@
 //  - a canary secret stored through the server, fetched with GetCredentials and then used as a
 //    wrong password at /token (and as an API key, and in a query string) appears neither in the
 //    logs nor in the metrics; neither do the callers' API keys.
-#include <sys/stat.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -23,7 +22,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "auth/policy.h"
 #include "common/log.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
@@ -36,7 +34,7 @@
 #include "tests/support/live_server.h"
 #include "tests/support/stderr_capture.h"
 #include "tests/support/subprocess.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -123,26 +121,17 @@ class ObservabilityTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    absl::StatusOr<std::string> dir = testing::MakeTempDir("observability");
-    ASSERT_TRUE(dir.ok()) << dir.status();
-    dir_ = *dir;
-    auto admin = auth::GenerateApiKey();
-    auto worker = auth::GenerateApiKey();
-    ASSERT_TRUE(admin.ok() && worker.ok());
-    admin_key_ = std::string(admin->view());
-    worker_key_ = std::string(worker->view());
-    policy_path_ = dir_ + "/policy";
-    {
-      std::ofstream out(policy_path_);
-      out << "caller admin\n  api_key " << auth::HashApiKey(admin_key_)
-          << "\n  permissions registries.manage tokens.mint\n"
-          << "caller build-worker\n  api_key " << auth::HashApiKey(worker_key_)
-          << "\n  permissions credentials.read\n";
-    }
-    ::chmod(policy_path_.c_str(), 0600);
+    // Each test starts the server itself, once stderr is captured.
+    auto stack = testing::TestStack::Builder()
+                     .WithCaller("admin", "registries.manage tokens.mint")
+                     .WithCaller("build-worker", "credentials.read")
+                     .WithoutServer()
+                     .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    dir_ = stack_->dir();
+    admin_key_ = stack_->api_key("admin");
+    worker_key_ = stack_->api_key("build-worker");
     absl::StatusOr<std::string> set_file = testing::WriteTestSigningKeys(dir_);
     ASSERT_TRUE(set_file.ok()) << set_file.status();
     signing_keys_ = *set_file;
@@ -164,10 +153,9 @@ class ObservabilityTest : public ::testing::Test {
     return r.body;
   }
 
-  std::unique_ptr<testing::PgTestDb> db_;
+  std::unique_ptr<testing::TestStack> stack_;
   std::string dir_;
   std::string admin_key_, worker_key_;
-  std::string policy_path_;
   std::string signing_keys_;
 };
 
@@ -175,16 +163,14 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
   const LogFormat saved_format = GetLogFormat();
   SetLogFormat(LogFormat::kJson);
   StderrCapture capture(dir_ + "/server.log");
-  auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
-    c.allow_unauthenticated = false;
-    c.policy_file = policy_path_;
+  absl::Status started = stack_->StartServer([&](server::ServerConfig& c) {
     c.token_service = kService;
     c.token_signing_keys = signing_keys_;
     c.registry_host = "registry.test:5000";
   });
-  ASSERT_TRUE(live.ok()) << live.status();
-  v1::RegistryAuthService::Stub& stub = (*live)->stub();
-  const int http_port = (*live)->server().http_port();
+  ASSERT_TRUE(started.ok()) << started;
+  v1::RegistryAuthService::Stub& stub = stack_->stub();
+  const int http_port = stack_->http_port();
 
   // Set-up: a workspace and a registry config whose secret is the canary.
   {
@@ -398,7 +384,7 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
   EXPECT_FALSE(absl::StrContains(after_text, "acme+builder"));
 
   // --- Logs: stop the server so every line is written.
-  live->reset();
+  stack_->StopServer();
   const std::string logs = capture.Stop();
   SetLogFormat(saved_format);
 
@@ -468,16 +454,9 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
 
 // Adapter-only mode (--http_upstream) serves its own HTTP route metrics at /metrics.
 TEST_F(ObservabilityTest, AdapterOnlyModeServesItsHttpMetrics) {
-  auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
-    c.allow_unauthenticated = false;
-    c.policy_file = policy_path_;
-  });
-  ASSERT_TRUE(live.ok()) << live.status();
-  server::ServerConfig config;
-  config.http_listen = "127.0.0.1:0";
-  config.http_upstream = absl::StrCat("127.0.0.1:", (*live)->server().grpc_port());
-  absl::StatusOr<std::unique_ptr<server::HttpAdapterOnly>> adapter =
-      server::StartHttpAdapterOnly(config);
+  absl::Status started = stack_->StartServer();
+  ASSERT_TRUE(started.ok()) << started;
+  absl::StatusOr<std::unique_ptr<server::HttpAdapterOnly>> adapter = stack_->StartAdapterOnly();
   ASSERT_TRUE(adapter.ok()) << adapter.status();
   const int port = (*adapter)->port();
 

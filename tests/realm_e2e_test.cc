@@ -6,6 +6,10 @@
 // A service account pushes an image built by hand to <ws>/<app>; a MintPullToken credential
 // pulls it back byte for byte; the same pull token cannot pull another app, another workspace,
 // or push; revoked and expired pull tokens and a disabled service account are refused.
+// The server runs on a fake clock (tests/support/test_stack.h): expiries and the realm's cache
+// lifetime pass by advancing it, never by sleeping. The real registry checks the tokens' times
+// against the real clock, with Distribution's leeway of a minute; the tests advance the fake
+// clock by seconds only.
 //
 // Skips without PostgreSQL or the registry tools, unless REGAUTH_REQUIRE_PG=1 /
 // REGAUTH_REQUIRE_REGISTRY=1 (./test.sh sets both).
@@ -36,7 +40,7 @@
 #include "tests/support/oci_image.h"
 #include "tests/support/skopeo.h"
 #include "tests/support/subprocess.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -65,34 +69,30 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
     REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-
-    // A signing key and its self-signed certificate, as `registry-authd signing-keys generate`
-    // makes them.
-    absl::StatusOr<std::string> dir = testing::MakeTempDir("signing");
-    ASSERT_TRUE(dir.ok()) << dir.status();
-    absl::StatusOr<std::string> set_file = testing::WriteTestSigningKeys(*dir);
-    ASSERT_TRUE(set_file.ok()) << set_file.status();
-    bundle_path_ = *dir + "/rootcertbundle.pem";
-
+    // The signing key and its self-signed certificate are made as `registry-authd signing-keys
+    // generate` makes them; the realm runs on a fake clock the tests advance.
     const Mode mode = GetParam();
-    auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
-      c.allow_unauthenticated = true;
-      c.token_service = kService;
-      c.token_issuer = kIssuer;
-      c.token_signing_keys = *set_file;
-      c.token_header = mode.header;
-      c.token_kid_style = mode.kid_style;
-      c.token_export_rootcertbundle = bundle_path_;
-      c.registry_host = "registry.test:5000";
-      c.token_catalog_accounts = {"acme+ops"};
-      c.token_cache_ttl = kCacheTtl;
-    });
-    ASSERT_TRUE(live.ok()) << live.status();
-    live_ = *std::move(live);
-    stub_ = &live_->stub();
+    absl::StatusOr<std::unique_ptr<testing::TestStack>> stack =
+        testing::TestStack::Builder()
+            .WithTokenRealm(kService, kIssuer)
+            .WithWorkspace("acme")
+            .WithWorkspace("other")
+            .WithApp("acme", "web")
+            .WithApp("acme", "api")
+            .WithApp("other", "web")
+            .WithFakeClock()
+            .Configure([&](server::ServerConfig& c) {
+              c.token_header = mode.header;
+              c.token_kid_style = mode.kid_style;
+              c.token_catalog_accounts = {"acme+ops"};
+              c.token_cache_ttl = kCacheTtl;
+            })
+            .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    live_ = &stack_->live();
+    stub_ = &stack_->stub();
+    bundle_path_ = stack_->rootcertbundle_path();
 
     absl::StatusOr<std::string> bundle = testing::ReadFile(bundle_path_);
     ASSERT_TRUE(bundle.ok()) << bundle.status();
@@ -110,22 +110,6 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
         testing::Skopeo::Create(absl::Seconds(60));
     ASSERT_TRUE(skopeo.ok()) << skopeo.status();
     skopeo_ = *std::move(skopeo);
-
-    for (const char* ws : {"acme", "other"}) {
-      v1::CreateWorkspaceRequest req;
-      req.set_workspace_id(ws);
-      v1::Workspace out;
-      ASSERT_TRUE(stub_->CreateWorkspace(Ctx().get(), req, &out).ok());
-    }
-    for (const auto& [ws, app] : {std::pair<const char*, const char*>{"acme", "web"},
-                                  {"acme", "api"},
-                                  {"other", "web"}}) {
-      v1::CreateAppRequest req;
-      req.set_parent(absl::StrCat("workspaces/", ws));
-      req.set_app_id(app);
-      v1::App out;
-      ASSERT_TRUE(stub_->CreateApp(Ctx().get(), req, &out).ok());
-    }
   }
 
   RegistryCredentials CreateServiceAccount(const std::string& ws, const std::string& id,
@@ -192,9 +176,9 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
                                                                     : 0);
   }
 
-  std::unique_ptr<testing::PgTestDb> db_;
+  std::unique_ptr<testing::TestStack> stack_;
   std::string bundle_path_;
-  std::unique_ptr<testing::LiveServer> live_;
+  testing::LiveServer* live_ = nullptr;
   v1::RegistryAuthService::Stub* stub_ = nullptr;
   std::unique_ptr<testing::DistributionRegistry> registry_;
   std::unique_ptr<testing::Skopeo> skopeo_;
@@ -244,7 +228,8 @@ TEST_P(RealmE2eTest, PushWithServiceAccountPullWithPullTokenAndNothingMore) {
   const v1::MintPullTokenResponse short_lived = Mint("workspaces/acme/apps/web", absl::Seconds(1));
   const RegistryCredentials brief{short_lived.username(), short_lived.password()};
   const absl::Time expiry = absl::FromUnixSeconds(short_lived.expire_time().seconds());
-  absl::SleepFor(std::max(absl::ZeroDuration(), expiry - absl::Now()) + absl::Milliseconds(1100));
+  stack_->clock().Advance(std::max(absl::ZeroDuration(), expiry - stack_->clock().Now()) +
+                          absl::Milliseconds(1100));
   EXPECT_FALSE(Pull("acme/web", brief, &r).ok());
   ExpectRefused(r);
 
@@ -339,7 +324,7 @@ TEST_P(RealmE2eTest, AnonymousPullOfPublicAppsOnly) {
     grpc::Status s = stub_->UpdateApp(Ctx().get(), req, &out);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(out.public_pull(), on);
-    absl::SleepFor(kCacheTtl + absl::Milliseconds(200));  // the realm's cached answer expires
+    stack_->clock().Advance(kCacheTtl + absl::Milliseconds(200));  // the cached answer expires
   };
 
   EXPECT_FALSE(pull_anonymously("acme/web").ok());
@@ -536,11 +521,7 @@ TEST_P(RealmE2eTest, TokenEndpointAnswersLikeADockerRealm) {
 // server's gRPC port serves the same realm and REST routes.
 TEST_P(RealmE2eTest, RemoteHttpAdapterServesTheSameRealm) {
   const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
-  server::ServerConfig config;
-  config.http_listen = "127.0.0.1:0";
-  config.http_upstream = absl::StrCat("127.0.0.1:", live_->server().grpc_port());
-  absl::StatusOr<std::unique_ptr<server::HttpAdapterOnly>> adapter =
-      server::StartHttpAdapterOnly(config);
+  absl::StatusOr<std::unique_ptr<server::HttpAdapterOnly>> adapter = stack_->StartAdapterOnly();
   ASSERT_TRUE(adapter.ok()) << adapter.status();
 
   testing::HttpConnection http((*adapter)->port());

@@ -17,13 +17,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
-#include "auth/policy.h"
 #include "cli/regauthctl_lib.h"
 #include "gtest/gtest.h"
 #include "server/config.h"
 #include "tests/support/live_server.h"
 #include "tests/support/test_certs.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -45,52 +44,39 @@ class RegauthctlE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
+    auto stack = testing::TestStack::Builder()
+                     .WithCaller("admin", "registries.manage")
+                     .WithIdentityCaller("frontend", "spiffe://example.org/frontend",
+                                         "registries.manage act_as_user")
+                     .WithCaller("deployer", "tokens.mint")
+                     .WithTokenRealm("registry.test")
+                     .WithoutServer()
+                     .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    dir_ = stack_->dir();
     auto pki = testing::TestPki::Create();
     ASSERT_TRUE(pki.ok());
     auto server_cert = pki->IssueServer();
     auto frontend_cert = pki->IssueClient("frontend", "spiffe://example.org/frontend");
     ASSERT_TRUE(server_cert.ok() && frontend_cert.ok());
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/regauthctl_e2e_", ::getpid());
-    ::mkdir(dir_.c_str(), 0700);
     WriteFile(dir_ + "/ca.pem", pki->ca().cert_pem);
     WriteFile(dir_ + "/server.pem", server_cert->cert_pem);
     WriteFile(dir_ + "/server.key", server_cert->key_pem);
     WriteFile(dir_ + "/frontend.pem", frontend_cert->cert_pem);
     WriteFile(dir_ + "/frontend.key", frontend_cert->key_pem);
-    auto key = auth::GenerateApiKey();
-    ASSERT_TRUE(key.ok());
-    admin_key_ = std::string(key->view());
-    auto deployer = auth::GenerateApiKey();
-    ASSERT_TRUE(deployer.ok());
-    deployer_key_ = std::string(deployer->view());
+    admin_key_ = stack_->api_key("admin");
+    deployer_key_ = stack_->api_key("deployer");
     WriteFile(dir_ + "/deployer.key", deployer_key_ + "\n");
     WriteFile(dir_ + "/admin.key", admin_key_ + "\n");
-    WriteFile(dir_ + "/policy",
-              absl::StrCat("caller admin\n  api_key ", auth::HashApiKey(admin_key_),
-                           "\n  permissions registries.manage\n",
-                           "caller frontend\n  identity spiffe://example.org/frontend\n",
-                           "  permissions registries.manage act_as_user\n",
-                           "caller deployer\n  api_key ", auth::HashApiKey(deployer_key_),
-                           "\n  permissions tokens.mint\n"));
-    auto signing = testing::WriteTestSigningKeys(dir_);
-    ASSERT_TRUE(signing.ok()) << signing.status();
-    auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
-      c.allow_unauthenticated = false;
+    absl::Status started = stack_->StartServer([&](server::ServerConfig& c) {
       c.tls_cert_file = dir_ + "/server.pem";
       c.tls_key_file = dir_ + "/server.key";
       c.tls_client_ca_file = dir_ + "/ca.pem";
       c.tls_client_auth = "optional";
-      c.policy_file = dir_ + "/policy";
-      c.token_service = "registry.test";
-      c.token_signing_keys = *signing;
-      c.registry_host = "registry.test:5000";
     });
-    ASSERT_TRUE(live.ok()) << live.status();
-    live_ = *std::move(live);
+    ASSERT_TRUE(started.ok()) << started;
+    live_ = &stack_->live();
     env_["REGAUTH_ADDR"] = absl::StrCat("localhost:", live_->server().grpc_port());
     env_["REGAUTH_TLS_CA"] = dir_ + "/ca.pem";
   }
@@ -113,8 +99,8 @@ class RegauthctlE2eTest : public ::testing::Test {
     return args;
   }
 
-  std::unique_ptr<testing::PgTestDb> db_;
-  std::unique_ptr<testing::LiveServer> live_;
+  std::unique_ptr<testing::TestStack> stack_;
+  testing::LiveServer* live_ = nullptr;
   std::string dir_;
   std::string admin_key_;
   std::string deployer_key_;

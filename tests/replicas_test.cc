@@ -9,8 +9,11 @@
 //                                    the JWT verifies against the exported signing keys; a
 //                                    service account created via A logs in on C; a refresh
 //                                    token issued by B works on C and, revoked via A, is
-//                                    refused on B and C; a pull token revoked via A is refused
-//                                    by a replica that had it cached once --token_cache_ttl ran.
+//                                    refused on B and C.
+//   RevokedPullTokenLeavesEveryCacheOnceTheTtlRan
+//                                    a pull token revoked via A is refused by a replica that
+//                                    had it cached once --token_cache_ttl ran (two in-process
+//                                    servers on one fake clock: no sleep).
 //   ThrottleIsSharedAcrossReplicas   failed logins spread round-robin trip the throttle (429,
 //                                    Retry-After) on all three: first the (account, address)
 //                                    pair's wrong answers, then the address itself.
@@ -56,13 +59,15 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "pqxx/pqxx"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "realm/basic_auth.h"
+#include "server/config.h"
 #include "storage/migrations.h"
+#include "storage/testing/pg_test_db.h"
+#include "storage/testing/sql_probe.h"
 #include "tests/support/http_client.h"
 #include "tests/support/subprocess.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -328,13 +333,15 @@ class ReplicasTest : public ::testing::Test {
 TEST_F(ReplicasTest, ConcurrentStartMigratesOnce) {
   const std::vector<storage::Migration>& embedded = storage::EmbeddedMigrations();
   ASSERT_FALSE(embedded.empty());
-  pqxx::connection conn(db_->dsn());
-  pqxx::nontransaction q(conn);
-  pqxx::result rows = q.exec("SELECT version, checksum FROM schema_migrations ORDER BY version");
-  ASSERT_EQ(rows.size(), embedded.size());
+  absl::StatusOr<testing::SqlRows> rows = testing::QueryRows(
+      db_->dsn(), "SELECT version, checksum FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), embedded.size());
   for (size_t i = 0; i < embedded.size(); ++i) {
-    EXPECT_EQ(rows[i][0].as<int64_t>(), embedded[i].version);
-    EXPECT_EQ(rows[i][1].as<std::string>(), storage::MigrationChecksum(embedded[i].sql));
+    int64_t version = 0;
+    EXPECT_TRUE(absl::SimpleAtoi((*rows)[i][0], &version)) << (*rows)[i][0];
+    EXPECT_EQ(version, embedded[i].version);
+    EXPECT_EQ((*rows)[i][1], storage::MigrationChecksum(embedded[i].sql));
   }
   for (Replica& r : replicas_) {
     testing::HttpConnection http(r.http_port);
@@ -421,26 +428,49 @@ TEST_F(ReplicasTest, PrincipalsWorkOnEveryReplica) {
     testing::HttpReply refused = Refresh(replicas_[i].http_port, refresh);
     EXPECT_EQ(refused.status, 401) << kReplicaNames[i] << ": " << refused.body;
   }
+}
 
-  // A pull token B has just used (and cached), revoked via A: A refuses it at once, B once its
-  // cache entry is older than --token_cache_ttl. (Two more failed logins for this address: with
-  // the two above, still under the throttle's 5 free failures.)
-  s = Stub(A).MintPullToken(Ctx().get(), mint, &pull);
+// b') A pull token B has just used (and cached), revoked via A: A refuses it at once, B once
+// its cache entry is older than --token_cache_ttl. Two servers in this process on one
+// database and one fake clock (tests/support/test_stack.h), so the cache lifetime passes by
+// advancing the clock instead of sleeping; the child processes above run on the real clock.
+TEST(InProcessReplicasTest, RevokedPullTokenLeavesEveryCacheOnceTheTtlRan) {
+  REGAUTH_SKIP_WITHOUT_PG();
+  absl::StatusOr<std::unique_ptr<testing::TestStack>> stack =
+      testing::TestStack::Builder()
+          .WithTokenRealm(kService, kIssuer)
+          .WithWorkspace("acme")
+          .WithApp("acme", "web")
+          .WithFakeClock()
+          .Configure([](server::ServerConfig& c) { c.token_cache_ttl = kCacheTtl; })
+          .Build();
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  testing::TestStack& a = **stack;
+  absl::StatusOr<std::unique_ptr<testing::LiveServer>> b = a.StartReplica();
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto get_token = [](int http_port, const v1::MintPullTokenResponse& pull) {
+    testing::HttpConnection http(http_port);
+    return http.Request(
+        "GET", absl::StrCat("/token?service=", kService, "&scope=repository:acme/web:pull"), "",
+        {{"Authorization", realm::FormatBasicAuthorization(pull.username(), pull.password())}});
+  };
+
+  v1::MintPullTokenRequest mint;
+  mint.set_app("workspaces/acme/apps/web");
+  v1::MintPullTokenResponse pull;
+  grpc::Status s = a.stub().MintPullToken(a.Ctx().get(), mint, &pull);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  token = GetToken(replicas_[B].http_port, pull.username(), pull.password(),
-                   "repository:acme/web:pull");
+  testing::HttpReply token = get_token((*b)->server().http_port(), pull);
   ASSERT_EQ(token.status, 200) << token.body;
   v1::RevokePullTokenRequest revoke_pull;
   revoke_pull.set_name(pull.name());
   v1::PullToken revoked_pull;
-  s = Stub(A).RevokePullToken(Ctx().get(), revoke_pull, &revoked_pull);
+  s = a.stub().RevokePullToken(a.Ctx().get(), revoke_pull, &revoked_pull);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  token = GetToken(replicas_[A].http_port, pull.username(), pull.password(),
-                   "repository:acme/web:pull");
+  token = get_token(a.http_port(), pull);
   EXPECT_EQ(token.status, 401) << token.body;
-  absl::SleepFor(kCacheTtl + absl::Milliseconds(300));
-  token = GetToken(replicas_[B].http_port, pull.username(), pull.password(),
-                   "repository:acme/web:pull");
+  a.clock().Advance(kCacheTtl + absl::Milliseconds(300));
+  token = get_token((*b)->server().http_port(), pull);
   EXPECT_EQ(token.status, 401) << token.body;
 }
 
@@ -733,17 +763,17 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
 
   // The audit trail: exactly one OK row per acknowledged GetCredentials; any other load row
   // belongs to a call the victim recorded but could not answer before it died.
-  pqxx::connection conn(db_->dsn());
-  pqxx::nontransaction q(conn);
-  pqxx::result rows = q.exec(
+  absl::StatusOr<testing::SqlRows> rows = testing::QueryRows(
+      db_->dsn(),
       "SELECT request_id, outcome FROM audit_events "
       "WHERE action = 'GetCredentials' AND request_id LIKE 'load-%'");
+  ASSERT_TRUE(rows.ok()) << rows.status();
   std::map<std::string, int> seen;
-  for (const auto& row : rows) {
-    const std::string id = row[0].as<std::string>();
+  for (const std::vector<std::string>& row : *rows) {
+    const std::string& id = row[0];
     ++seen[id];
     if (credentials_ok.count(id) > 0) {
-      EXPECT_EQ(row[1].as<std::string>(), "OK") << id;
+      EXPECT_EQ(row[1], "OK") << id;
     }
   }
   int64_t unacknowledged = 0;
@@ -756,9 +786,9 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
   for (const std::string& id : credentials_ok) {
     EXPECT_EQ(seen.count(id), 1u) << "no audit row for acknowledged GetCredentials " << id;
   }
-  EXPECT_EQ(static_cast<int64_t>(rows.size()),
+  EXPECT_EQ(static_cast<int64_t>(rows->size()),
             static_cast<int64_t>(credentials_ok.size()) + unacknowledged);
-  std::cout << "audit: " << rows.size() << " GetCredentials rows for " << credentials_ok.size()
+  std::cout << "audit: " << rows->size() << " GetCredentials rows for " << credentials_ok.size()
             << " acknowledged calls (" << unacknowledged
             << " recorded by the victim without an answer); " << created.size()
             << " configs created under load, each read back from both survivors" << std::endl;

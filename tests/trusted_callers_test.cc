@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "auth/policy.h"
 #include "gtest/gtest.h"
 #include "grpcpp/client_context.h"
@@ -23,7 +24,7 @@
 #include "server/server.h"
 #include "tests/support/live_server.h"
 #include "tests/support/test_certs.h"
-#include "tests/testing/pg_test_db.h"
+#include "tests/support/test_stack.h"
 
 namespace registryauth {
 namespace {
@@ -36,11 +37,6 @@ using testing::TestPki;
 constexpr char kPat[] = "ghp_TrustedCallersTestPat0123456789abcdef";
 constexpr char kWorker[] = "spiffe://example.org/build-worker";
 constexpr char kFrontend[] = "spiffe://example.org/frontend";
-
-std::string TempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
@@ -73,9 +69,18 @@ class TrustedCallersTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    auto db = testing::PgTestDb::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
+    auto stack = testing::TestStack::Builder()
+                     .WithIdentityCaller("build-worker", kWorker, "credentials.read")
+                     .WithIdentityCaller("deployer", "cn:deployer", "tokens.mint")
+                     .WithCaller("admin-tool", "registries.manage")
+                     .WithCaller("dashboard", "registries.read")
+                     .WithIdentityCaller("frontend", kFrontend, "registries.manage act_as_user")
+                     .WithoutServer()
+                     .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    admin_key_ = stack_->api_key("admin-tool");
+    reader_key_ = stack_->api_key("dashboard");
 
     auto pki = TestPki::Create("registry-auth e2e CA");
     ASSERT_TRUE(pki.ok()) << pki.status();
@@ -83,48 +88,31 @@ class TrustedCallersTest : public ::testing::Test {
     auto server_cert = pki_->IssueServer();
     ASSERT_TRUE(server_cert.ok()) << server_cert.status();
 
-    dir_ = absl::StrCat(TempDir(), "/trusted_callers_", ::getpid(), "_", counter_++);
-    ASSERT_EQ(::mkdir(dir_.c_str(), 0700), 0);
+    dir_ = stack_->dir();
     WriteFile(dir_ + "/server.pem", server_cert->cert_pem);
     WriteFile(dir_ + "/server.key", server_cert->key_pem);
     WriteFile(dir_ + "/ca.pem", pki_->ca().cert_pem);
-
-    auto admin_key = auth::GenerateApiKey();
-    auto reader_key = auth::GenerateApiKey();
-    ASSERT_TRUE(admin_key.ok() && reader_key.ok());
-    admin_key_ = std::string(admin_key->view());
-    reader_key_ = std::string(reader_key->view());
-    WriteFile(PolicyPath(), Policy(""));
   }
 
-  std::string PolicyPath() const { return dir_ + "/policy"; }
+  std::string PolicyPath() const { return stack_->policy_file(); }
 
-  // The policy of these tests; the reload test gives the deployer `deployer_extra` too.
+  // The stack's policy; the reload test gives the deployer `deployer_extra` too.
   std::string Policy(const std::string& deployer_extra) const {
-    return absl::StrCat(
-        "# e2e caller policy\n",
-        "caller build-worker\n  identity ", kWorker, "\n  permissions credentials.read\n",
-        "caller deployer\n  identity cn:deployer\n  permissions tokens.mint ", deployer_extra,
-        "\n",
-        "caller admin-tool\n  api_key ", auth::HashApiKey(admin_key_),
-        "\n  permissions registries.manage\n",
-        "caller dashboard\n  api_key ", auth::HashApiKey(reader_key_),
-        "\n  permissions registries.read\n",
-        "caller frontend\n  identity ", kFrontend,
-        "\n  permissions registries.manage act_as_user\n");
+    return absl::StrReplaceAll(
+        stack_->PolicyText(),
+        {{"identity cn:deployer\n  permissions tokens.mint\n",
+          absl::StrCat("identity cn:deployer\n  permissions tokens.mint ", deployer_extra, "\n")}});
   }
 
   void StartServer(const std::string& client_auth) {
-    auto live = testing::LiveServer::Start(db_->dsn(), [&](server::ServerConfig& c) {
-      c.allow_unauthenticated = false;
+    absl::Status started = stack_->StartServer([&](server::ServerConfig& c) {
       c.tls_cert_file = dir_ + "/server.pem";
       c.tls_key_file = dir_ + "/server.key";
       c.tls_client_ca_file = dir_ + "/ca.pem";
       c.tls_client_auth = client_auth;
-      c.policy_file = PolicyPath();
     });
-    ASSERT_TRUE(live.ok()) << live.status();
-    live_ = *std::move(live);
+    ASSERT_TRUE(started.ok()) << started;
+    live_ = &stack_->live();
     target_ = absl::StrCat("localhost:", live_->server().grpc_port());
   }
 
@@ -189,18 +177,16 @@ class TrustedCallersTest : public ::testing::Test {
     return {out.audit_events().begin(), out.audit_events().end()};
   }
 
-  static int counter_;
-  std::unique_ptr<testing::PgTestDb> db_;
+  std::unique_ptr<testing::TestStack> stack_;
   std::unique_ptr<TestPki> pki_;
   std::string dir_;
   std::string admin_key_;
   std::string reader_key_;
   std::vector<CertKey> certs_;
-  std::unique_ptr<testing::LiveServer> live_;
+  testing::LiveServer* live_ = nullptr;
   std::string target_;
 };
 
-int TrustedCallersTest::counter_ = 0;
 
 TEST_F(TrustedCallersTest, MtlsCallerWithThePermissionGetsCredentialsAndIsAudited) {
   StartServer("optional");  // so the admin tool can seed with its API key

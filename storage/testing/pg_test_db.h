@@ -9,10 +9,15 @@
 //   absl::StatusOr<std::unique_ptr<PgTestDb>> db = PgTestDb::Create();
 //   ASSERT_TRUE(db.ok()) << db.status();  // then connect to (*db)->dsn()
 //
-// Each PgTestDb creates an empty, uniquely named database (regauth_t_<pid>_<n>_<random>) and
-// drops it (WITH FORCE) when destroyed. Thread-compatible; Create is thread-safe.
-#ifndef REGISTRY_AUTH_TESTS_TESTING_PG_TEST_DB_H_
-#define REGISTRY_AUTH_TESTS_TESTING_PG_TEST_DB_H_
+// Each PgTestDb creates a uniquely named database (regauth_t_<pid>_<n>_<random>) and drops it
+// (WITH FORCE) when destroyed: empty from Create(), with the whole schema from
+// CreateMigrated(), which clones a template database migrated once for the cluster and schema
+// (regauth_template_<hash of the embedded migrations>), so no test migrates its own database.
+// The template stays in the (disposable) cluster for the next test process. Thread-compatible;
+// Create and CreateMigrated are thread-safe. The library is testonly; it lives in storage/
+// because it speaks libpqxx, which nothing outside storage/ includes.
+#ifndef REGISTRY_AUTH_STORAGE_TESTING_PG_TEST_DB_H_
+#define REGISTRY_AUTH_STORAGE_TESTING_PG_TEST_DB_H_
 
 #include <memory>
 #include <string>
@@ -37,6 +42,11 @@ class PgTestDb {
   // A fresh database on the cluster of REGAUTH_TEST_PG_DSN. FAILED_PRECONDITION when the
   // variable is unset, UNAVAILABLE when the cluster cannot be reached.
   static absl::StatusOr<std::unique_ptr<PgTestDb>> Create();
+  // A fresh database with every embedded migration applied: `CREATE DATABASE ... TEMPLATE` of
+  // the cluster's migrated template for this schema, made (built under a unique name, then
+  // renamed, so concurrent test processes never see half of it) when missing. Same errors as
+  // Create, plus the migration's.
+  static absl::StatusOr<std::unique_ptr<PgTestDb>> CreateMigrated();
 
   PgTestDb(const PgTestDb&) = delete;
   PgTestDb& operator=(const PgTestDb&) = delete;
@@ -75,4 +85,4 @@ class PgTestDb {
     }                                                                                       \
   } while (false)
 
-#endif  // REGISTRY_AUTH_TESTS_TESTING_PG_TEST_DB_H_
+#endif  // REGISTRY_AUTH_STORAGE_TESTING_PG_TEST_DB_H_
