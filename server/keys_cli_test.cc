@@ -34,9 +34,13 @@
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
 #include "storage/testing/pg_test_db.h"
+#include "tests/support/test_files.h"
 
 namespace registryauth::server {
 namespace {
+
+using ::registryauth::testing::NewTestDir;
+using ::registryauth::testing::ReadFileOrEmpty;
 
 using ::registryauth::crypto::KeyFile;
 using ::registryauth::crypto::KeyRing;
@@ -45,24 +49,10 @@ using Counts = std::map<uint32_t, int64_t>;
 
 using Result = SubcommandResult;
 
-std::string TempDir(const std::string& name) {
-  const char* base = std::getenv("TEST_TMPDIR");
-  const std::string dir = absl::StrCat(base != nullptr ? base : "/tmp", "/", name);
-  ::mkdir(dir.c_str(), 0700);
-  return dir;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The base64 key strings of a key file (to look for leaks).
 std::vector<std::string> KeyStrings(const std::string& path) {
   std::vector<std::string> keys;
-  for (absl::string_view line : absl::StrSplit(ReadAll(path), '\n')) {
+  for (absl::string_view line : absl::StrSplit(ReadFileOrEmpty(path), '\n')) {
     std::vector<std::string> parts = absl::StrSplit(line, ' ');
     if (parts.size() == 3 && parts[0] == "key") keys.push_back(parts[2]);
   }
@@ -85,9 +75,9 @@ class KeysCliTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     ASSERT_TRUE(store_->ApplyMigrations().ok());
-    dir_ = TempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = NewTestDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_FALSE(dir_.empty());
     key_file_ = dir_ + "/keys.txt";
-    std::remove(key_file_.c_str());
   }
 
   Result Run(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
@@ -225,14 +215,14 @@ TEST_F(KeysCliTest, GenerateWithoutDatabaseWritesNoAuditAndUnreachableDatabaseCh
   Result r = Run({"keys", "generate", "--key_file=" + key_file_});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(KeyAudit().empty());
-  const std::string before = ReadAll(key_file_);
+  const std::string before = ReadFileOrEmpty(key_file_);
 
   // The database is checked before the file is touched.
   r = Run({"keys", "generate", "--key_file=" + key_file_,
            "--database_url=host=127.0.0.1 port=1 dbname=x connect_timeout=1"});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(absl::StrContains(r.err, "database")) << r.err;
-  EXPECT_EQ(ReadAll(key_file_), before);
+  EXPECT_EQ(ReadFileOrEmpty(key_file_), before);
 }
 
 TEST_F(KeysCliTest, FlagsFallBackToTheEnvironment) {
@@ -247,7 +237,7 @@ TEST_F(KeysCliTest, FlagsFallBackToTheEnvironment) {
 
   // usage and reencrypt read keys from REGAUTH_KEYS too.
   r = Run({"keys", "usage"}, {{"REGAUTH_DATABASE_URL", db_->dsn()},
-                              {"REGAUTH_KEYS", ReadAll(key_file_)}});
+                              {"REGAUTH_KEYS", ReadFileOrEmpty(key_file_)}});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "primary")) << r.out;
 }
@@ -301,7 +291,7 @@ TEST_F(KeysCliTest, FullRotationAgainstPostgres) {
   EXPECT_TRUE(absl::StrContains(r.out, UsageRow(3, 0, 0, "unused: may be retired"))) << r.out;
 
   // Retiring a key in use, or the primary, is refused and changes nothing.
-  const std::string file_before = ReadAll(key_file_);
+  const std::string file_before = ReadFileOrEmpty(key_file_);
   r = Keys({"retire", "1"});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(absl::StrContains(r.err, "key 1 still encrypts 12 stored secrets")) << r.err;
@@ -310,7 +300,7 @@ TEST_F(KeysCliTest, FullRotationAgainstPostgres) {
   EXPECT_TRUE(absl::StrContains(r.err, "key 2 is the primary key")) << r.err;
   r = Keys({"retire", "9"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(ReadAll(key_file_), file_before);
+  EXPECT_EQ(ReadFileOrEmpty(key_file_), file_before);
 
   // Promote 3, interrupt the re-encryption after 10 rows, then resume.
   ASSERT_EQ(Keys({"promote", "3"}).code, 0);

@@ -27,9 +27,14 @@
 #include "crypto/token_signing_keys.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace registryauth::server {
 namespace {
+
+using ::registryauth::testing::NewTestDir;
+using ::registryauth::testing::ReadFileOrEmpty;
+using ::registryauth::testing::FileMode;
 
 using ::registryauth::crypto::ClaimRequirements;
 using ::registryauth::crypto::KeyIdStyle;
@@ -48,28 +53,14 @@ struct Result {
   std::string err;
 };
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-mode_t ModeOf(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  return st.st_mode & 07777;
-}
-
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 class SigningKeysCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* base = std::getenv("TEST_TMPDIR");
-    dir_ = absl::StrCat(base != nullptr ? base : "/tmp", "/skcli_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    ::mkdir(dir_.c_str(), 0700);
+    dir_ = NewTestDir(absl::StrCat(
+        "skcli_", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    ASSERT_FALSE(dir_.empty());
     set_ = dir_ + "/signing-keys.txt";
   }
 
@@ -112,7 +103,7 @@ class SigningKeysCliTest : public ::testing::Test {
   // No command printed a line of any private key file of the test directory.
   void ExpectNoKeyMaterialPrinted(const std::vector<std::string>& key_files) {
     for (const std::string& f : key_files) {
-      const std::string pem = ReadAll(f);
+      const std::string pem = ReadFileOrEmpty(f);
       ASSERT_THAT(pem, HasSubstr("PRIVATE KEY"));
       for (absl::string_view line : absl::StrSplit(pem, '\n')) {
         if (line.size() < 16 || absl::StartsWith(line, "-----")) continue;
@@ -143,9 +134,9 @@ TEST_F(SigningKeysCliTest, GenerateStartsTheSetWithAnActiveKeyThenAddsNextKeys) 
   Result r = Cmd({"generate"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("created " + set_ + ": added key k20260301 (active, ES256)"));
-  EXPECT_EQ(ModeOf(dir_ + "/k20260301.key.pem"), 0600u);
-  EXPECT_EQ(ModeOf(dir_ + "/k20260301.crt.pem"), 0644u);
-  EXPECT_EQ(ModeOf(set_), 0644u);
+  EXPECT_EQ(FileMode(dir_ + "/k20260301.key.pem"), 0600u);
+  EXPECT_EQ(FileMode(dir_ + "/k20260301.crt.pem"), 0644u);
+  EXPECT_EQ(FileMode(set_), 0644u);
 
   r = Cmd({"generate"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -185,7 +176,7 @@ TEST_F(SigningKeysCliTest, GenerateFlags) {
   EXPECT_EQ(Load()->keys()[1].cert_not_after, kStart + absl::Hours(2));
 
   // The same id again, or files that already exist: refused, nothing overwritten.
-  const std::string cert_before = ReadAll(dir_ + "/e2.crt.pem");
+  const std::string cert_before = ReadFileOrEmpty(dir_ + "/e2.crt.pem");
   r = Cmd({"generate", "--id=e2"});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("key e2 is already in"));
@@ -193,7 +184,7 @@ TEST_F(SigningKeysCliTest, GenerateFlags) {
   r = Cmd({"generate", "--id=e2"});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("already exists"));
-  EXPECT_EQ(ReadAll(dir_ + "/e2.crt.pem"), cert_before);
+  EXPECT_EQ(ReadFileOrEmpty(dir_ + "/e2.crt.pem"), cert_before);
   EXPECT_FALSE(Exists(set_)) << "a refused generate creates no set file";
 }
 
@@ -273,7 +264,7 @@ TEST_F(SigningKeysCliTest, PromoteRules) {
   EXPECT_THAT(r.out, HasSubstr("key b is active"));
   EXPECT_THAT(r.out, HasSubstr("key a is retiring since 2026-03-01T15:00:00Z"));
   EXPECT_THAT(r.out, HasSubstr("allowed from 2026-03-02T15:01:00Z"));
-  EXPECT_EQ(ModeOf(set_), 0640u) << "the set file keeps its mode";
+  EXPECT_EQ(FileMode(set_), 0640u) << "the set file keeps its mode";
   SigningKeySetFile file = ReadSet();
   EXPECT_EQ(file.Active()->id, "b");
   EXPECT_EQ(file.Find("a")->since, kStart + absl::Hours(3));
@@ -282,13 +273,13 @@ TEST_F(SigningKeysCliTest, PromoteRules) {
 TEST_F(SigningKeysCliTest, PromoteRefusesASetThatWouldNotLoad) {
   ASSERT_EQ(Cmd({"generate", "--id=a"}).code, 0);
   ASSERT_EQ(Cmd({"generate", "--id=b", "--validity=1h"}).code, 0);
-  const std::string before = ReadAll(set_);
+  const std::string before = ReadFileOrEmpty(set_);
   clock_.Advance(absl::Hours(2));  // b's certificate has expired
   Result r = Cmd({"promote", "b"});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("is unchanged"));
   EXPECT_THAT(r.err, HasSubstr("signing key b: the active key's certificate"));
-  EXPECT_EQ(ReadAll(set_), before);
+  EXPECT_EQ(ReadFileOrEmpty(set_), before);
 }
 
 TEST_F(SigningKeysCliTest, RemoveWaitsForTheTokenTtl) {
@@ -373,7 +364,7 @@ TEST_F(SigningKeysCliTest, RotationFlowEndToEnd) {
     EXPECT_EQ(r.code, 0) << r.err;
   };
   auto bundle_count = [&] {
-    auto chain = crypto::CertificateDerChainFromPem(ReadAll(bundle));
+    auto chain = crypto::CertificateDerChainFromPem(ReadFileOrEmpty(bundle));
     return chain.ok() ? chain->size() : 0u;
   };
   ClaimRequirements want;
@@ -388,7 +379,7 @@ TEST_F(SigningKeysCliTest, RotationFlowEndToEnd) {
   ASSERT_EQ(Cmd({"generate", "--id=k2"}).code, 0);
   export_files();
   EXPECT_EQ(bundle_count(), 2u);
-  auto jwks_doc = nlohmann::json::parse(ReadAll(jwks));
+  auto jwks_doc = nlohmann::json::parse(ReadFileOrEmpty(jwks));
   ASSERT_EQ(jwks_doc["keys"].size(), 2u);
   auto keys = Load();
   EXPECT_EQ(keys->active().id, "k1");
@@ -398,7 +389,7 @@ TEST_F(SigningKeysCliTest, RotationFlowEndToEnd) {
                                          keys->keys()[1].jwk_thumbprint}));
   Result libtrust = Cmd({"export", "--jwks=" + dir_ + "/jwks-libtrust.json", "--kid_style=libtrust"});
   ASSERT_EQ(libtrust.code, 0) << libtrust.err;
-  EXPECT_EQ(nlohmann::json::parse(ReadAll(dir_ + "/jwks-libtrust.json"))["keys"][1]["kid"],
+  EXPECT_EQ(nlohmann::json::parse(ReadFileOrEmpty(dir_ + "/jwks-libtrust.json"))["keys"][1]["kid"],
             keys->keys()[1].libtrust_key_id);
   EXPECT_EQ(crypto::DecodeJwt(*keys->Sign(Claims(clock_.Now())))->kid,
             keys->keys()[0].libtrust_key_id);
@@ -420,11 +411,11 @@ TEST_F(SigningKeysCliTest, RotationFlowEndToEnd) {
   ASSERT_EQ(Cmd({"remove", "k1", "--max_token_ttl=1h"}).code, 0);
   export_files();
   EXPECT_EQ(bundle_count(), 1u);
-  EXPECT_EQ(nlohmann::json::parse(ReadAll(jwks))["keys"].size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(ReadFileOrEmpty(jwks))["keys"].size(), 1u);
   EXPECT_EQ(Load()->Verify(t1, want, clock_.Now() - absl::Hours(1)).status().code(),
             absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(ModeOf(bundle), 0644u);
-  EXPECT_EQ(ModeOf(jwks), 0644u);
+  EXPECT_EQ(FileMode(bundle), 0644u);
+  EXPECT_EQ(FileMode(jwks), 0644u);
   ExpectNoKeyMaterialPrinted({dir_ + "/k1.key.pem", dir_ + "/k2.key.pem"});
 }
 
