@@ -80,8 +80,10 @@ if [ "$tidy" = 1 ]; then
   for f in "${files[@]}"; do [[ "$f" == *.cc ]] && tidy_files+=("$f"); done
   # No file list given: tidy.py checks every entry of the compile commands.
   [ "$given" -gt 0 ] && [ "${#tidy_files[@]}" -eq 0 ] && exit $failed
-  compdb=$(mktemp "${TMPDIR:-/tmp}/regauth-compdb.XXXXXX")
-  trap 'rm -f "$compdb"' EXIT
+  # clang-tidy -p wants the folder holding compile_commands.json.
+  compdb_dir=$(mktemp -d "${TMPDIR:-/tmp}/regauth-compdb.XXXXXX")
+  trap 'rm -rf "$compdb_dir"' EXIT
+  compdb=$compdb_dir/compile_commands.json
   # The generated headers (protoc, embedded migrations) must exist for clang to parse our code.
   mapfile -t generators < <(bazel query 'kind(genrule, //...)' 2>/dev/null)
   if ! bazel build --jobs="${REGAUTH_LINT_JOBS:-$(nproc)}" "${generators[@]}" >/dev/null 2>&1 ||
@@ -92,7 +94,7 @@ if [ "$tidy" = 1 ]; then
   fi
   explicit=()
   [ "$given" -gt 0 ] && explicit=("${tidy_files[@]}")
-  python3 scripts/lint/tidy.py "$root" "$compdb" --jobs "${REGAUTH_LINT_JOBS:-$(nproc)}" \
+  python3 scripts/lint/tidy.py --jobs "${REGAUTH_LINT_JOBS:-$(nproc)}" "$root" "$compdb" \
     "${explicit[@]}" || {
     echo "lint: clang-tidy findings above (.clang-tidy); fix them, or for a proven false" \
       "positive add // NOLINT(check-name): reason" >&2

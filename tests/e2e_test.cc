@@ -7,14 +7,15 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 #include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "server/config.h"
-#include "storage/conninfo.h"
 #include "server/server.h"
+#include "storage/conninfo.h"
 #include "tests/support/http_client.h"
 #include "tests/support/live_server.h"
 #include "tests/support/raw_grpc.h"
@@ -299,7 +300,7 @@ class OutageTest : public E2eTest {
     int pg_port = 0;
     {
       pqxx::connection probe(db_->dsn());
-      pg_port = std::atoi(probe.port());
+      ASSERT_TRUE(absl::SimpleAtoi(probe.port(), &pg_port)) << probe.port();
     }
     ASSERT_GT(pg_port, 0);
     auto proxy = testing::TcpProxy::Start(pg_port);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs clang-tidy (config: .clang-tidy) over every source file of compile_commands.json.
 
-Usage: scripts/lint/tidy.py ROOT COMPILE_COMMANDS [--jobs N] [FILE...]
+Usage: scripts/lint/tidy.py [--jobs N] ROOT .../compile_commands.json [FILE...]
 
 Headers are checked through the .cc files that include them (--header-filter: our own
 folders only, never bazel-out/, external/ or system headers); a finding in a header that
@@ -147,7 +147,7 @@ def main():
 
     def run(item):
         path, key = item
-        p = subprocess.run(["clang-tidy", "--quiet", "-p", args.compdb, "--header-filter=" + header_filter,
+        p = subprocess.run(["clang-tidy", "--quiet", "-p", os.path.dirname(os.path.abspath(args.compdb)), "--header-filter=" + header_filter,
                             path], cwd=root, capture_output=True, text=True)
         return path, key, p.returncode, p.stdout, p.stderr
 
