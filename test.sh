@@ -9,10 +9,15 @@
 # `asan: N passed, N failed` before the total) and any failure fails the script. With explicit
 # targets it runs over those of them that are in that set (none: no sanitizer run).
 # REGAUTH_SKIP_ASAN=1 skips it for a quick local run; CI (.ci/run) always runs it.
+#
+# Formatting and lint (scripts/lint.sh) run first and fail the suite on any finding: clang-format
+# and the BUILD hygiene check before anything is built (seconds), clang-tidy right after the
+# build, before the tests (cached per file, see scripts/lint/tidy.py). Fix with scripts/lint.sh --fix.
 set -uo pipefail
 cd "$(dirname "$0")"
 
 scripts/install-deps.sh --test-tools || exit 1
+scripts/lint.sh --check --no-tidy || { echo "0 passed, 1 failed"; exit 1; }
 
 # A throwaway cluster under a private temp folder, on a free port.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/regauth-test.XXXXXX")
@@ -39,6 +44,7 @@ targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=(//...)
 
 bazel build --jobs=2 "${targets[@]}" || { echo "0 passed, 1 failed"; exit 1; }
+REGAUTH_LINT_JOBS=2 scripts/lint.sh --check --tidy-only || { echo "0 passed, 1 failed"; exit 1; }
 # REGAUTH_REQUIRE_*: tests that would skip without PostgreSQL, the npm jose package or
 # docker-registry and skopeo (all set up above) fail instead.
 test_env=(

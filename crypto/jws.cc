@@ -381,8 +381,8 @@ absl::Status VerifyingKey::Verify(std::string_view alg, std::string_view signing
         ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
       return Internal("signature conversion failed");
     }
-    r.release();  // owned by sig now
-    s.release();
+    static_cast<void>(r.release());  // owned by sig now
+    static_cast<void>(s.release());
     unsigned char* der = nullptr;
     const int der_size = i2d_ECDSA_SIG(sig.get(), &der);
     if (der_size <= 0 || der == nullptr) return Internal("signature conversion failed");

@@ -22,7 +22,8 @@ constexpr std::string_view kAd = "registryauth/v1/workspaces/acme/registries/gh#
 std::shared_ptr<const KeyRing> Ring(const std::vector<std::uint32_t>& ids, std::uint32_t primary) {
   std::vector<std::pair<std::uint32_t, SecretString>> keys;
   // Deterministic key bytes per id, so two rings agree on what key N is.
-  for (std::uint32_t id : ids) keys.emplace_back(id, SecretString(std::string(32, 'a' + id)));
+  for (std::uint32_t id : ids)
+    keys.emplace_back(id, SecretString(std::string(32, static_cast<char>('a' + id))));
   auto ring = KeyRing::Create(std::move(keys), primary);
   EXPECT_TRUE(ring.ok()) << ring.status();
   return ring.ok() ? std::shared_ptr<const KeyRing>(*std::move(ring)) : nullptr;

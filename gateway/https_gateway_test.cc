@@ -94,7 +94,7 @@ class TlsConnection {
     http::read(*stream_, buffer_, res, ec);
     if (ec) return reply;
     reply.ok = true;
-    reply.status = res.result_int();
+    reply.status = static_cast<int>(res.result_int());
     reply.body = res.body();
     return reply;
   }

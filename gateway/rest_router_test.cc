@@ -167,8 +167,8 @@ TEST(RestRouterBarrierTest, AThrowingInProcessTokenServiceIsA500) {
 // illegal, and these headers travel as metadata. Each is refused with 400 before any call.
 TEST(RestRouterBarrierTest, HeadersThatGrpcWouldRefuseAre400NotAnAbort) {
   RestRouter router(NowhereChannel(), RestRouterOptions{});
-  for (const std::string bad : {std::string("\xff"), std::string("a\tb"), std::string("\x7f"),
-                                std::string("ok\x80")}) {
+  for (const std::string& bad :
+       {std::string("\xff"), std::string("a\tb"), std::string("\x7f"), std::string("ok\x80")}) {
     for (int which = 0; which < 3; ++which) {
       RestRequest r = Get("/v1/workspaces");
       (which == 0 ? r.api_key : which == 1 ? r.authorization : r.user) = bad;

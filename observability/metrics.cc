@@ -279,9 +279,11 @@ void Registry::CheckNewFamily(const std::string& name,
   }
   for (size_t i = 0; i < label_names.size(); ++i) {
     const std::string& l = label_names[i];
+    // NOLINTNEXTLINE(performance-inefficient-string-concatenation): Die() ends the process
     if (!IsLabelName(l)) Die("metric \"" + name + "\": invalid label name \"" + l + "\"");
     if (histogram && l == "le") Die("histogram \"" + name + "\" may not have a label \"le\"");
     for (size_t j = 0; j < i; ++j) {
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): Die() ends the process
       if (label_names[j] == l) Die("metric \"" + name + "\": label \"" + l + "\" twice");
     }
   }

@@ -7,7 +7,8 @@
 #                  docker-registry (Docker Distribution) and skopeo, promtool (package
 #                  prometheus), which checks the /metrics output, and the tools of
 #                  //deploy:manifests_test: python3-yaml, systemd-analyze (systemd), readelf
-#                  (binutils)
+#                  (binutils), and the linters of scripts/lint.sh: clang-format and clang-tidy
+#                  (Debian 12: version 14)
 #   --bench-tools  also the HTTP load generator wrk, for benchmark scripts under bench/
 #   --fuzz-tools   (scripts/fuzz.sh) also clang 14 with libFuzzer and the sanitizer runtimes
 #                  (clang, libclang-rt-14-dev), lld (the fuzz build's linker) and llvm (for
@@ -16,7 +17,7 @@
 # is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '4,14s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '4,15s/^# \{0,1\}//p' "$0"; }
 test_tools=0
 bench_tools=0
 fuzz_tools=0
@@ -53,6 +54,9 @@ fi
 # deploy/validate_test.sh: YAML parsing with Debian's python3, `systemd-analyze verify` of the
 # unit, readelf for the Dockerfile's runtime libraries.
 [ "$test_tools" = 1 ] && PKGS+=(python3-yaml systemd binutils)
+# scripts/lint.sh (run by test.sh): Debian 12's clang-format and clang-tidy are version 14; these
+# unversioned packages install the `clang-format` and `clang-tidy` commands.
+[ "$test_tools" = 1 ] && PKGS+=(clang-format clang-tidy)
 [ "$bench_tools" = 1 ] && PKGS+=(wrk)
 # scripts/fuzz.sh: `bazel build --config=fuzz` (.bazelrc) compiles with clang and links libFuzzer,
 # ASan and UBSan from libclang-rt-14-dev with lld; llvm-symbolizer (package llvm) symbolizes.

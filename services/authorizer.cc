@@ -9,7 +9,7 @@ namespace {
 using auth::Permission;
 
 absl::Status Denied(std::string message, const char* reason = kReasonPermissionDenied) {
-  return WithErrorDetail(absl::PermissionDeniedError(std::move(message)),
+  return WithErrorDetail(absl::PermissionDeniedError(message),
                          {reason, ErrorCategory::kPermission, false, absl::ZeroDuration()});
 }
 

@@ -232,7 +232,7 @@ TEST(ValidateSecretFormatTest, GoodAndBadNeverEchoed) {
   EXPECT_TRUE(ValidateSecretFormat(std::string(4096, 'k'), "s").ok());
   EXPECT_TRUE(FailsOn(ValidateSecretFormat(std::string(4097, 'k'), "registry_config.secret"),
                       "registry_config.secret"));
-  for (std::string bad :
+  for (const std::string& bad :
        {std::string("ghp_with space_SECRETVALUE"), std::string("ghp_newline\nSECRETVALUE"),
         std::string("ghp_nonascii\xc3\xa9SECRETVALUE")}) {
     absl::Status s = ValidateSecretFormat(bad, "registry_config.secret");
@@ -366,7 +366,10 @@ TEST(ValidateGitHubAppTest, BadAppIdInstallationAndNarrowing) {
   for (auto [name, level] : std::vector<std::pair<std::string, std::string>>{
            {"Contents", "read"}, {"contents", "Read"}, {"contents", "sudo"}, {"", "read"},
            {"1contents", "read"}, {"con-tents", "read"}, {std::string(65, 'a'), "read"}}) {
-    absl::Status s = with([&](auto& in) { in.permissions = {{name, level}}; });
+    // Init-captures: C++17 lets a lambda name a structured binding only this way.
+    absl::Status s = with([&name = name, &level = level](auto& in) {
+      in.permissions = {{name, level}};
+    });
     EXPECT_TRUE(FailsOn(s, "registry_config.github_app.permissions") ||
                 FailsOn(s, "registry_config.github_app.permissions[" + name + "]"))
         << name << "=" << level << ": " << s;

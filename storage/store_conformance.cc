@@ -25,10 +25,13 @@ namespace {
 // Asserts that `rexpr` (a StatusOr) is OK and moves its value into `lhs`.
 #define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
   ASSERT_OK_AND_ASSIGN_IMPL_(CONF_CONCAT_(conf_statusor_, __LINE__), lhs, rexpr)
+// `statusor` names a variable and `lhs` may be a declaration: neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                               \
   ASSERT_TRUE(statusor.ok()) << statusor.status();       \
   lhs = *std::move(statusor)
+// NOLINTEND(bugprone-macro-parentheses)
 #define ASSERT_OK(expr)                    \
   do {                                     \
     const absl::Status conf_s_ = (expr);   \
@@ -70,7 +73,10 @@ RegistryConfig MakeConfig(std::string ws, std::string id) {
   c.display_name = "GitHub packages";
   c.type = RegistryType::kGhcr;
   c.owner = "acme-inc";
-  c.secret_ciphertext = std::string("\x01\x00\x00\x00\x07ciphertext\x00\xff", 17);
+  c.secret_ciphertext = std::string(
+      "\x01\x00\x00\x00\x07"  // split: "\x07c..." would be one hex escape, 0x7c
+      "ciphertext\x00\xff",
+      17);
   c.secret_key_id = 7;
   c.secret_hint = "ghp_\xE2\x80\xA6" "a1b2";
   c.validation_status = ValidationStatus::kPending;

@@ -26,10 +26,13 @@ namespace {
 // Asserts that `rexpr` (a StatusOr) is OK and moves its value into `lhs`.
 #define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
   ASSERT_OK_AND_ASSIGN_IMPL_(TOK_CONCAT_(tok_statusor_, __LINE__), lhs, rexpr)
+// `statusor` names a variable and `lhs` may be a declaration: neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                               \
   ASSERT_TRUE(statusor.ok()) << statusor.status();       \
   lhs = *std::move(statusor)
+// NOLINTEND(bugprone-macro-parentheses)
 #define ASSERT_OK(expr)                   \
   do {                                    \
     const absl::Status tok_s_ = (expr);   \

@@ -371,7 +371,7 @@ TEST_F(CanaryTest, SecretAppearsOnlyInTheGetCredentialsResponse) {
   EXPECT_TRUE(absl::StrContains(credentials_seen, kCanary2));
   ASSERT_GE(others.size(), 30u);
 
-  for (const std::string secret : {std::string(kCanary), std::string(kCanary2)}) {
+  for (const std::string& secret : {std::string(kCanary), std::string(kCanary2)}) {
     for (const std::string& form : Forms(secret)) {
       EXPECT_FALSE(absl::StrContains(logs, form)) << "secret in the logs";
       EXPECT_FALSE(absl::StrContains(audit, form)) << "secret in the audit table";

@@ -483,7 +483,9 @@ TEST_F(ReplicasTest, ThrottleIsSharedAcrossReplicas) {
   const auto [user, secret] = CreateServiceAccount(1, "guessed");
   const std::string scope = "repository:acme/web:pull";
   int next = 0;
-  auto fail_once = [&]() {
+  // The structured binding `user` is captured by an init-capture: C++17 lets a lambda name a
+  // structured binding only that way (gcc accepts more; clang, hence clang-tidy, does not).
+  auto fail_once = [&, &user = user]() {
     const int i = next++ % kReplicas;
     return std::make_pair(i, GetToken(replicas_[i].http_port, user, "ras_wrong", scope));
   };
@@ -598,7 +600,7 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
   std::atomic<bool> stop{false};
   std::atomic<bool> killed{false};
 
-  auto worker = [&](int t) {
+  auto worker = [&, &sa_user = sa_user, &sa_secret = sa_secret](int t) {  // see fail_once above
     std::array<bool, kReplicas> dropped{};
     std::array<std::unique_ptr<testing::HttpConnection>, kReplicas> http;
     std::vector<Config> mine = seeded;
@@ -730,7 +732,8 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
   EXPECT_TRUE(failures.empty()) << failures.size() << " failures, first ones:\n"
                                 << absl::StrJoin(failures.begin(),
                                                  failures.begin() +
-                                                     std::min<size_t>(failures.size(), 10),
+                                                     static_cast<std::ptrdiff_t>(
+                                                         std::min<size_t>(failures.size(), 10)),
                                                  "\n");
   // Each client saw at most one connection failure before it dropped the victim.
   EXPECT_LE(victim_connection_failures, kThreads);

@@ -467,16 +467,16 @@ TEST_F(TrustedCallersTest, ActAsUserFollowsWorkspaceRoles) {
 
   // A plain member may read but not change or test.
   EXPECT_TRUE(read_config("carol").ok());
-  for (grpc::Status denied : {create_config("carol", "gh-carol"), update_config("carol"),
-                              test_connection("carol")}) {
+  for (const grpc::Status& denied :
+       {create_config("carol", "gh-carol"), update_config("carol"), test_connection("carol")}) {
     EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED) << denied.error_message();
     EXPECT_EQ(DetailOf(denied).reason(), "INSUFFICIENT_WORKSPACE_ROLE");
   }
 
   // Removed and invited members, and strangers, get nothing, not even a read.
   for (const char* user : {"dave", "erin", "mallory"}) {
-    for (grpc::Status denied : {read_config(user), update_config(user), test_connection(user),
-                                create_config(user, "gh-x")}) {
+    for (const grpc::Status& denied : {read_config(user), update_config(user),
+                                       test_connection(user), create_config(user, "gh-x")}) {
       EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED)
           << user << ": " << denied.error_message();
       EXPECT_EQ(DetailOf(denied).reason(), "NOT_A_WORKSPACE_MEMBER") << user;

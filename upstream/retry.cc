@@ -124,7 +124,7 @@ absl::Status TransportFailure(const absl::Status& status, std::string_view what)
 ApiRetrier::ApiRetrier(const Clock& clock, Sleeper& sleeper, RetryOptions options)
     : clock_(clock),
       sleeper_(sleeper),
-      options_(std::move(options)),
+      options_(options),
       random_(options_.seed.has_value() ? *options_.seed : std::random_device()()) {}
 
 absl::Duration ApiRetrier::Backoff(int attempt) const {

@@ -95,7 +95,11 @@ class Mutator {
   void MutateOnce(std::string& s, const std::vector<std::string>& pool) {
     switch (Below(9)) {
       case 0:  // flip one bit
-        if (!s.empty()) s[Below(s.size())] ^= static_cast<char>(1u << Below(8));
+        if (!s.empty()) {  // the bit is drawn first, as in `s[Below(n)] ^= bit` (C++17 order)
+          const char bit = static_cast<char>(1u << Below(8));
+          char& c = s[Below(s.size())];
+          c = static_cast<char>(c ^ bit);
+        }
         break;
       case 1:  // overwrite one byte
         if (!s.empty()) s[Below(s.size())] = static_cast<char>(Below(256));

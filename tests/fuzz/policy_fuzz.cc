@@ -102,6 +102,7 @@ bool IsKnownErrorSkeleton(const std::string& skeleton) {
       "policy line 1: caller name must match [a-z0-9][a-z0-9._-]{0,62}",
       "policy line 1: duplicate caller \"a\" (first on line 1)",
       "policy line 1: \"identity\" takes exactly one value",
+      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): split message
       "policy line 1: identity is not a valid SPIFFE ID (spiffe://<trust domain of "
       "[a-z0-9._-]>[/<path>])",
       "policy line 1: identity cn: needs a common name of 1 to 256 bytes without control "

@@ -50,6 +50,7 @@ std::string WithoutDigits(std::string_view s) {
 
 bool IsKnownErrorSkeleton(const std::string& skeleton) {
   static const char* const kTemplates[] = {
+      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): split message
       "signing key set: line 1: expected 'key <id> <active|next|retiring> [private_key=<path>] "
       "cert=<path> [since=<RFC 3339 time>]'",
       "signing key set: line 1: key id must be 1 to 32 characters of [A-Za-z0-9._-], starting "

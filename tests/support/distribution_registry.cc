@@ -93,12 +93,10 @@ absl::StatusOr<RegistryProbe> HttpGet(int port, const std::string& target, absl:
     const ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n > 0) {
       response.append(buf, static_cast<std::size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno == EAGAIN || errno == EINTR) {
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
       if (!wait_for(POLLIN)) return fail("no complete answer before the deadline");
     } else {
-      break;  // reset: parse what arrived
+      break;  // closed or reset: parse what arrived
     }
   }
   close(fd);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
 // inside uninstrumented Debian system libraries, each with its reason; a leak in our code is a
 // bug to fix. Compiled into every test, so they apply however the test is started; without a
 // sanitizer nothing calls this.
+// NOLINTNEXTLINE(bugprone-reserved-identifier): the name LeakSanitizer looks up
 extern "C" const char* __lsan_default_suppressions() {
   // gRPC's c-ares DNS resolver (Debian libgrpc 1.51 on libc-ares 1.18) leaves small strings
   // allocated inside libcares at exit in tests whose channels resolve a name ("localhost").

@@ -50,6 +50,9 @@ void PutOctal(char* field, std::size_t width, int64_t value) {
 std::string TarHeader(const std::string& name, int64_t size, char type) {
   std::string block(kTarBlock, '\0');
   char* h = block.data();
+  // A tar header holds fixed-width byte fields, not C strings: the block is zero-filled, and
+  // "ustar" is copied with its NUL on purpose.
+  // NOLINTBEGIN(bugprone-not-null-terminated-result)
   std::memcpy(h, name.data(), name.size());  // callers keep names < 100 bytes
   PutOctal(h + 100, 8, type == '5' ? 0755 : 0644);
   PutOctal(h + 108, 8, 0);  // uid
@@ -61,6 +64,7 @@ std::string TarHeader(const std::string& name, int64_t size, char type) {
   std::memcpy(h + 263, "00", 2);     // version
   std::memcpy(h + 265, "root", 4);   // uname
   std::memcpy(h + 297, "root", 4);   // gname
+  // NOLINTEND(bugprone-not-null-terminated-result)
   // Checksum: sum of all header bytes with the checksum field as 8 spaces.
   std::memset(h + 148, ' ', 8);
   unsigned int sum = 0;
