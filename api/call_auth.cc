@@ -55,8 +55,8 @@ auth::Principal CallAuthenticator::DevPrincipal() {
 }
 
 services::RequestContext CallAuthenticator::Anonymous(grpc::ServerContext* context,
-                                                     std::string* request_id,
-                                                     std::string* peer) const {
+                                                      std::string* request_id,
+                                                      std::string* peer) const {
   std::optional<std::string> sent_id = OneMetadata(*context, kRequestIdHeader);
   std::string transport_peer = context->peer();
   std::optional<std::string> forwarded;
@@ -77,8 +77,7 @@ services::RequestContext CallAuthenticator::AnonymousInProcess(std::string_view 
                                                                std::string_view client_address,
                                                                std::string* request_id,
                                                                std::string* peer) const {
-  services::RequestContext ctx =
-      AnonymousContext(sent_request_id, "in-process", client_address);
+  services::RequestContext ctx = AnonymousContext(sent_request_id, "in-process", client_address);
   *request_id = ctx.request_id;
   *peer = ctx.peer;
   return ctx;

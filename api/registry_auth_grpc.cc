@@ -6,13 +6,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "api/status_conversion.h"
-#include "common/secret.h"
-#include "google/protobuf/timestamp.pb.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "api/status_conversion.h"
 #include "common/log.h"
+#include "common/secret.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "services/connection_check.h"
 #include "services/names.h"
 #include "services/registry_auth.h"
@@ -215,14 +215,16 @@ class CallScope {
   struct Anonymous {};
   CallScope(const char* method, grpc::ServerContext* context, const CallAuthenticator& authn,
             Anonymous)
-      : method_(method), start_(absl::Now()), ctx_(authn.Anonymous(context, &request_id_, &peer_)) {}
+      : method_(method),
+        start_(absl::Now()),
+        ctx_(authn.Anonymous(context, &request_id_, &peer_)) {}
 
   // The same for a call from the HTTP gateway in this process that bypasses gRPC.
   CallScope(const char* method, const CallAuthenticator& authn, const InProcessCall& call)
       : method_(method),
         start_(absl::Now()),
-        ctx_(authn.AnonymousInProcess(call.request_id, call.client_address, &request_id_,
-                                      &peer_)) {}
+        ctx_(authn.AnonymousInProcess(call.request_id, call.client_address, &request_id_, &peer_)) {
+  }
 
   bool authenticated() const { return auth_error_.ok(); }
   const absl::Status& auth_error() const { return auth_error_; }
@@ -264,8 +266,8 @@ class CallScope {
 };
 
 // Declares `scope` and `ctx` at the top of an RPC; returns the authentication error if any.
-#define REGAUTH_BEGIN_CALL(context)                                        \
-  CallScope scope(__func__, context, authn_);                              \
+#define REGAUTH_BEGIN_CALL(context)                                                \
+  CallScope scope(__func__, context, authn_);                                      \
   if (!scope.authenticated()) return scope.Done(ToGrpcStatus(scope.auth_error())); \
   const services::RequestContext& ctx = scope.ctx()
 
@@ -316,8 +318,8 @@ grpc::Status RegistryAuthGrpcService::UpdateWorkspace(grpc::ServerContext* conte
                                                       v1::Workspace* response) {
   REGAUTH_BEGIN_CALL(context);
   const v1::Workspace& in = request->workspace();
-  absl::StatusOr<Workspace> w = api_.UpdateWorkspace(ctx, 
-      in.name(), in.display_name(), ToFieldMask(request->update_mask()), in.etag());
+  absl::StatusOr<Workspace> w = api_.UpdateWorkspace(
+      ctx, in.name(), in.display_name(), ToFieldMask(request->update_mask()), in.etag());
   if (!w.ok()) return scope.Done(ToGrpcStatus(w.status()));
   ToProto(*w, response);
   return scope.Done(grpc::Status::OK);
@@ -327,7 +329,8 @@ grpc::Status RegistryAuthGrpcService::DeleteWorkspace(grpc::ServerContext* conte
                                                       const v1::DeleteWorkspaceRequest* request,
                                                       google::protobuf::Empty*) {
   REGAUTH_BEGIN_CALL(context);
-  return scope.Done(ToGrpcStatus(api_.DeleteWorkspace(ctx, request->name(), request->etag(), request->force())));
+  return scope.Done(
+      ToGrpcStatus(api_.DeleteWorkspace(ctx, request->name(), request->etag(), request->force())));
 }
 
 // ---- Apps ----------------------------------------------------------------------------------
@@ -344,8 +347,8 @@ grpc::Status RegistryAuthGrpcService::CreateApp(grpc::ServerContext* context,
   return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::GetApp(grpc::ServerContext* context, const v1::GetAppRequest* request,
-                                             v1::App* response) {
+grpc::Status RegistryAuthGrpcService::GetApp(grpc::ServerContext* context,
+                                             const v1::GetAppRequest* request, v1::App* response) {
   REGAUTH_BEGIN_CALL(context);
   absl::StatusOr<App> a = api_.GetApp(ctx, request->name());
   if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
@@ -370,9 +373,9 @@ grpc::Status RegistryAuthGrpcService::UpdateApp(grpc::ServerContext* context,
                                                 v1::App* response) {
   REGAUTH_BEGIN_CALL(context);
   const v1::App& in = request->app();
-  absl::StatusOr<App> a = api_.UpdateApp(ctx, in.name(), in.display_name(), in.registry_config(),
-                                         ToFieldMask(request->update_mask()), in.etag(),
-                                         in.public_pull());
+  absl::StatusOr<App> a =
+      api_.UpdateApp(ctx, in.name(), in.display_name(), in.registry_config(),
+                     ToFieldMask(request->update_mask()), in.etag(), in.public_pull());
   if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
   ToProto(*a, response);
   return scope.Done(grpc::Status::OK);
@@ -429,8 +432,8 @@ grpc::Status RegistryAuthGrpcService::UpdateRegistryConfig(
   RegistryConfigInput input;
   if (request->has_registry_config()) input = ToInput(request->registry_config());
   const v1::RegistryConfig& in = request->registry_config();
-  absl::StatusOr<RegistryConfig> c = api_.UpdateRegistryConfig(ctx, 
-      in.name(), std::move(input), ToFieldMask(request->update_mask()), in.etag());
+  absl::StatusOr<RegistryConfig> c = api_.UpdateRegistryConfig(
+      ctx, in.name(), std::move(input), ToFieldMask(request->update_mask()), in.etag());
   if (!c.ok()) return scope.Done(ToGrpcStatus(c.status()));
   ToProto(*c, response);
   return scope.Done(grpc::Status::OK);
@@ -449,10 +452,10 @@ grpc::Status RegistryAuthGrpcService::CreateMember(grpc::ServerContext* context,
                                                    const v1::CreateMemberRequest* request,
                                                    v1::Member* response) {
   REGAUTH_BEGIN_CALL(context);
-  absl::StatusOr<Member> m = api_.CreateMember(
-      ctx, request->parent(), request->member_id(),
-      static_cast<MemberRole>(static_cast<int>(request->member().role())),
-      static_cast<MemberStatus>(static_cast<int>(request->member().status())));
+  absl::StatusOr<Member> m =
+      api_.CreateMember(ctx, request->parent(), request->member_id(),
+                        static_cast<MemberRole>(static_cast<int>(request->member().role())),
+                        static_cast<MemberStatus>(static_cast<int>(request->member().status())));
   if (!m.ok()) return scope.Done(ToGrpcStatus(m.status()));
   ToProto(*m, response);
   return scope.Done(grpc::Status::OK);
@@ -711,9 +714,9 @@ grpc::Status RegistryAuthGrpcService::CreateServiceAccount(
   return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::GetServiceAccount(
-    grpc::ServerContext* context, const v1::GetServiceAccountRequest* request,
-    v1::ServiceAccount* response) {
+grpc::Status RegistryAuthGrpcService::GetServiceAccount(grpc::ServerContext* context,
+                                                        const v1::GetServiceAccountRequest* request,
+                                                        v1::ServiceAccount* response) {
   REGAUTH_BEGIN_CALL(context);
   absl::StatusOr<ServiceAccount> a = realm_.GetServiceAccount(ctx, request->name());
   if (!a.ok()) return scope.Done(ToGrpcStatus(a.status()));
@@ -764,12 +767,12 @@ grpc::Status RegistryAuthGrpcService::RegenerateServiceAccountSecret(
   return scope.Done(grpc::Status::OK);
 }
 
-grpc::Status RegistryAuthGrpcService::ListRefreshTokens(
-    grpc::ServerContext* context, const v1::ListRefreshTokensRequest* request,
-    v1::ListRefreshTokensResponse* response) {
+grpc::Status RegistryAuthGrpcService::ListRefreshTokens(grpc::ServerContext* context,
+                                                        const v1::ListRefreshTokensRequest* request,
+                                                        v1::ListRefreshTokensResponse* response) {
   REGAUTH_BEGIN_CALL(context);
-  absl::StatusOr<std::vector<RefreshToken>> tokens = realm_.ListRefreshTokens(
-      ctx, request->parent(), request->subject(), request->page_size());
+  absl::StatusOr<std::vector<RefreshToken>> tokens =
+      realm_.ListRefreshTokens(ctx, request->parent(), request->subject(), request->page_size());
   if (!tokens.ok()) return scope.Done(ToGrpcStatus(tokens.status()));
   for (const RefreshToken& t : *tokens) ToProto(t, response->add_refresh_tokens());
   return scope.Done(grpc::Status::OK);

@@ -25,12 +25,12 @@
 #ifndef REGISTRY_AUTH_API_REGISTRY_AUTH_GRPC_H_
 #define REGISTRY_AUTH_API_REGISTRY_AUTH_GRPC_H_
 
+#include "api/call_auth.h"
+#include "api/in_process.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "proto/registryauth/v1/registry_auth.pb.h"
-#include "api/call_auth.h"
-#include "api/in_process.h"
 #include "services/registry_auth.h"
 #include "services/token_realm.h"
 

@@ -8,7 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "auth/policy.h"
 #include "common/clock.h"
+#include "crypto/keyring.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
@@ -16,16 +18,14 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
-#include "auth/policy.h"
-#include "crypto/keyring.h"
 #include "gtest/gtest.h"
-#include "services/testing/registry_auth_stack.h"
-#include "services/token_realm.h"
-#include "storage/memory_token_store.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "services/registry_service.h"
 #include "services/testing/fake_aead.h"
+#include "services/testing/registry_auth_stack.h"
+#include "services/token_realm.h"
 #include "storage/memory_store.h"
+#include "storage/memory_token_store.h"
 #include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::api {
@@ -107,8 +107,8 @@ class RegistryAuthGrpcTest : public ::testing::Test {
       }(),
       1);
   // No service configured: the realm is disabled; its management calls still work.
-  services::TokenServices token_services_{store_,  tokens_, *hash_keys_, nullptr, clock_,
-                                         services::TokenRealmOptions{}};
+  services::TokenServices token_services_{store_,  tokens_, *hash_keys_,
+                                          nullptr, clock_,  services::TokenRealmOptions{}};
   services::Guard guard_{store_, clock_};
   services::TokenRealm realm_{guard_, token_services_};
   auth::PolicyHolder policy_{nullptr};

@@ -40,8 +40,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   rpc_status.set_code(code);
   rpc_status.set_message(message);
   rpc_status.add_details()->PackFrom(d);
-  return grpc::Status(static_cast<grpc::StatusCode>(code), message,
-                      rpc_status.SerializeAsString());
+  return grpc::Status(static_cast<grpc::StatusCode>(code), message, rpc_status.SerializeAsString());
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
@@ -58,8 +57,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
         detail.reason = d.reason();
         detail.category = static_cast<services::ErrorCategory>(static_cast<int>(d.category()));
         detail.retryable = d.retryable();
-        detail.retry_after = absl::Seconds(d.retry_after().seconds()) +
-                             absl::Nanoseconds(d.retry_after().nanos());
+        detail.retry_after =
+            absl::Seconds(d.retry_after().seconds()) + absl::Nanoseconds(d.retry_after().nanos());
         return services::WithErrorDetail(result, detail);
       }
     }

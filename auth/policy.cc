@@ -292,8 +292,8 @@ absl::StatusOr<std::unique_ptr<CallerPolicy>> CallerPolicy::Parse(std::string_vi
                        "expected \"caller\", \"identity\", \"api_key\" or \"permissions\"");
     }
     if (policy->entries_.empty()) {
-      return LineError(line_no,
-                       absl::StrCat("\"", ToAbsl(directive), "\" before the first \"caller\" line"));
+      return LineError(
+          line_no, absl::StrCat("\"", ToAbsl(directive), "\" before the first \"caller\" line"));
     }
     if (!indented) {
       return LineError(line_no, absl::StrCat("\"", ToAbsl(directive),

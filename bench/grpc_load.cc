@@ -49,9 +49,9 @@
 #include "absl/time/time.h"
 #include "bench/latency_histogram.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
 #include "grpcpp/impl/codegen/client_unary_call.h"
 #include "grpcpp/impl/codegen/rpc_method.h"
-#include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -128,8 +128,8 @@ const RpcKind kRpcs[] = {
                                                      grpc::internal::RpcMethod::NORMAL_RPC);
        grpc::Slice empty;  // a message of zero bytes; a ByteBuffer without slices is refused
        grpc::ByteBuffer request(&empty, 1), response;
-       return grpc::internal::BlockingUnaryCall(connection.channel.get(), kCheck, context,
-                                                request, &response);
+       return grpc::internal::BlockingUnaryCall(connection.channel.get(), kCheck, context, request,
+                                                &response);
      }},
 };
 
@@ -186,8 +186,7 @@ std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(int count) {
     if (!absl::GetFlag(FLAGS_tls_server_name).empty()) {
       args.SetSslTargetNameOverride(absl::GetFlag(FLAGS_tls_server_name));
     }
-    channels.push_back(
-        grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), credentials, args));
+    channels.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), credentials, args));
   }
   return channels;
 }
@@ -248,8 +247,7 @@ void RunCaller(Connection& connection, const RpcKind& kind, const CallFactory& c
 int Seed(Stub& stub, const CallFactory& calls, const std::vector<std::string>& names) {
   std::random_device random;
   std::mt19937_64 rng(random());
-  static constexpr char kAlnum[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static constexpr char kAlnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   int failures = 0;
   auto check = [&](const grpc::Status& status, const std::string& what) {
     if (status.ok() || status.error_code() == grpc::StatusCode::ALREADY_EXISTS) return;

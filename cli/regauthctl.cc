@@ -8,7 +8,6 @@
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  registryauth::cli::CliIo io{&std::cin, &std::cout, &std::cerr,
-                              registryauth::cli::EnvFromProcess};
+  registryauth::cli::CliIo io{&std::cin, &std::cout, &std::cerr, registryauth::cli::EnvFromProcess};
   return registryauth::cli::RunRegauthctl(args, io, registryauth::cli::DefaultChannelFactory);
 }

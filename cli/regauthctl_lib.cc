@@ -18,9 +18,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/grpc_code_name.h"
 #include "common/secret.h"
@@ -110,19 +110,20 @@ Exit codes: 0 ok, 1 the call failed, 2 usage error.
 
 const std::set<std::string>& ValueFlags() {
   static const auto* flags = new std::set<std::string>{
-      "addr",  "timeout", "display-name", "registry",  "page-size",   "page-token",
-      "etag",  "type",    "owner",        "login-server", "username", "url",
-      "namespace", "secret-file", "secret-env", "tls-ca", "tls-cert", "tls-key",
-      "api-key-file", "user", "request-id", "role", "status", "resource", "caller", "since",
-      "until", "grants", "expire", "disabled", "ttl", "app", "app-id", "installation-id",
-      "repositories", "permissions"};
+      "addr",       "timeout",  "display-name", "registry",        "page-size",
+      "page-token", "etag",     "type",         "owner",           "login-server",
+      "username",   "url",      "namespace",    "secret-file",     "secret-env",
+      "tls-ca",     "tls-cert", "tls-key",      "api-key-file",    "user",
+      "request-id", "role",     "status",       "resource",        "caller",
+      "since",      "until",    "grants",       "expire",          "disabled",
+      "ttl",        "app",      "app-id",       "installation-id", "repositories",
+      "permissions"};
   return *flags;
 }
 
 const std::set<std::string>& BoolFlags() {
-  static const auto* flags = new std::set<std::string>{"json", "all",     "force",
-                                                      "secret-stdin", "default", "help",
-                                                      "public-pull"};
+  static const auto* flags = new std::set<std::string>{
+      "json", "all", "force", "secret-stdin", "default", "help", "public-pull"};
   return *flags;
 }
 
@@ -241,8 +242,8 @@ void PrintWorkspace(std::ostream& out, const v1::Workspace& w) {
 void PrintApp(std::ostream& out, const v1::App& a) {
   PrintKv(out, {{"name", a.name()},
                 {"display_name", a.display_name()},
-                {"registry_config", a.registry_config().empty() ? "(workspace default)"
-                                                                : a.registry_config()},
+                {"registry_config",
+                 a.registry_config().empty() ? "(workspace default)" : a.registry_config()},
                 {"repository", a.repository()},
                 {"public_pull", a.public_pull() ? "true" : "false"},
                 {"create_time", a.has_create_time() ? Ts(a.create_time()) : ""},
@@ -323,8 +324,8 @@ struct CallMetadata {
 
 class Command {
  public:
-  Command(const CliIo& io, Args args, std::unique_ptr<Stub> stub, bool json,
-          absl::Duration timeout, CallMetadata metadata)
+  Command(const CliIo& io, Args args, std::unique_ptr<Stub> stub, bool json, absl::Duration timeout,
+          CallMetadata metadata)
       : io_(io),
         args_(std::move(args)),
         stub_(std::move(stub)),
@@ -343,8 +344,7 @@ class Command {
   bool Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
             const Req& request, Resp* response) {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         absl::ToChronoMilliseconds(timeout_));
+    context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout_));
     if (!metadata_.api_key.empty()) {
       // gRPC copies the value into the call; the copy made here is wiped right away.
       std::string key(metadata_.api_key.view());
@@ -355,8 +355,7 @@ class Command {
     if (!metadata_.request_id.empty()) context.AddMetadata("x-request-id", metadata_.request_id);
     grpc::Status status = (stub_.get()->*method)(&context, request, response);
     if (!status.ok()) {
-      *io_.err << "error: " << CodeName(status.error_code()) << ": "
-               << status.error_message();
+      *io_.err << "error: " << CodeName(status.error_code()) << ": " << status.error_message();
       const auto& initial = context.GetServerInitialMetadata();
       if (auto it = initial.find("x-request-id"); it != initial.end()) {
         *io_.err << " (request id " << std::string(it->second.data(), it->second.size()) << ")";
@@ -631,10 +630,10 @@ Outcome Apps(Command& cmd) {
     } else {
       std::vector<std::vector<std::string>> rows = {{"NAME", "REGISTRY", "REPOSITORY"}};
       for (const auto& app : all.apps()) {
-        rows.push_back({LastSegment(app.name()),
-                        app.registry_config().empty() ? "(default)"
-                                                      : LastSegment(app.registry_config()),
-                        app.repository()});
+        rows.push_back(
+            {LastSegment(app.name()),
+             app.registry_config().empty() ? "(default)" : LastSegment(app.registry_config()),
+             app.repository()});
       }
       PrintTable(cmd.out(), rows);
       if (!all.next_page_token().empty()) {
@@ -686,9 +685,9 @@ Outcome Apps(Command& cmd) {
 
 // ---- registries ---------------------------------------------------------------------------------
 
-const std::set<std::string> kSettingFlags = {"owner",     "login-server",    "username",
-                                             "url",       "namespace",       "app-id",
-                                             "installation-id", "repositories", "permissions"};
+const std::set<std::string> kSettingFlags = {
+    "owner",  "login-server",    "username",     "url",        "namespace",
+    "app-id", "installation-id", "repositories", "permissions"};
 
 absl::StatusOr<v1::RegistryType> ParseType(const std::string& s) {
   const std::string t = absl::AsciiStrToLower(s);
@@ -725,31 +724,27 @@ absl::Status ApplySettings(const Args& a, v1::RegistryType type, v1::RegistryCon
       c->mutable_ghcr();
       break;
     case v1::ACR:
-      targets = {
-          {"login-server", "acr.login_server",
-           str([c](const std::string& v) { c->mutable_acr()->set_login_server(v); })},
-          {"username", "acr.username",
-           str([c](const std::string& v) { c->mutable_acr()->set_username(v); })}};
+      targets = {{"login-server", "acr.login_server",
+                  str([c](const std::string& v) { c->mutable_acr()->set_login_server(v); })},
+                 {"username", "acr.username",
+                  str([c](const std::string& v) { c->mutable_acr()->set_username(v); })}};
       c->mutable_acr();
       break;
     case v1::DISTRIBUTION:
-      targets = {
-          {"url", "distribution.url",
-           str([c](const std::string& v) { c->mutable_distribution()->set_url(v); })},
-          {"namespace", "distribution.repository_namespace",
-           str([c](const std::string& v) {
-             c->mutable_distribution()->set_repository_namespace(v);
-           })},
-          {"username", "distribution.username",
-           str([c](const std::string& v) { c->mutable_distribution()->set_username(v); })}};
+      targets = {{"url", "distribution.url",
+                  str([c](const std::string& v) { c->mutable_distribution()->set_url(v); })},
+                 {"namespace", "distribution.repository_namespace", str([c](const std::string& v) {
+                    c->mutable_distribution()->set_repository_namespace(v);
+                  })},
+                 {"username", "distribution.username",
+                  str([c](const std::string& v) { c->mutable_distribution()->set_username(v); })}};
       c->mutable_distribution();
       break;
     case v1::GENERIC:
-      targets = {
-          {"url", "generic.url",
-           str([c](const std::string& v) { c->mutable_generic()->set_url(v); })},
-          {"username", "generic.username",
-           str([c](const std::string& v) { c->mutable_generic()->set_username(v); })}};
+      targets = {{"url", "generic.url",
+                  str([c](const std::string& v) { c->mutable_generic()->set_url(v); })},
+                 {"username", "generic.username",
+                  str([c](const std::string& v) { c->mutable_generic()->set_username(v); })}};
       c->mutable_generic();
       break;
     case v1::GITHUB_APP:
@@ -774,8 +769,7 @@ absl::Status ApplySettings(const Args& a, v1::RegistryType type, v1::RegistryCon
              }
              return absl::OkStatus();
            }},
-          {"permissions", "github_app.permissions",
-           [c](const std::string& v) {
+          {"permissions", "github_app.permissions", [c](const std::string& v) {
              auto* perms = c->mutable_github_app()->mutable_permissions();
              perms->clear();
              for (absl::string_view p : absl::StrSplit(v, ',', absl::SkipWhitespace())) {
@@ -1058,8 +1052,7 @@ Outcome Members(Command& cmd) {
     req.set_page_size(*size);
     req.set_page_token(a.Get("page-token"));
     v1::ListMembersResponse all;
-    if (!ListPages(cmd, &Stub::ListMembers, req, &v1::ListMembersResponse::mutable_members,
-                   &all)) {
+    if (!ListPages(cmd, &Stub::ListMembers, req, &v1::ListMembersResponse::mutable_members, &all)) {
       return Outcome::Code(1);
     }
     if (cmd.json()) {
@@ -1130,8 +1123,8 @@ Outcome Audit(Command& cmd) {
   const std::string& verb = a.positional[1];
   if (verb != "list") return Outcome::Usage(absl::StrCat("unknown command \"audit ", verb, "\""));
   // Resource names contain '/', so `audit list` takes no positional ids.
-  if (auto e = Expect(a, 0, {"resource", "caller", "since", "until", "page-size", "page-token",
-                             "all"})) {
+  if (auto e = Expect(a, 0,
+                      {"resource", "caller", "since", "until", "page-size", "page-token", "all"})) {
     return Outcome::Usage(e->message());
   }
   absl::StatusOr<int32_t> size = PageSize(a);
@@ -1211,16 +1204,16 @@ std::string FormatGrants(const v1::ServiceAccount& sa) {
 }
 
 void PrintServiceAccount(std::ostream& out, const v1::ServiceAccount& sa) {
-  PrintKv(out, {{"name", sa.name()},
-                {"username", sa.username()},
-                {"display_name", sa.display_name()},
-                {"grants", FormatGrants(sa)},
-                {"disabled", sa.disabled() ? "true" : "false"},
-                {"expire_time", sa.has_expire_time() ? Ts(sa.expire_time()) : "never"},
-                {"secret_rotate_time",
-                 sa.has_secret_rotate_time() ? Ts(sa.secret_rotate_time()) : ""},
-                {"last_used_time", sa.has_last_used_time() ? Ts(sa.last_used_time()) : "never"},
-                {"etag", sa.etag()}});
+  PrintKv(out,
+          {{"name", sa.name()},
+           {"username", sa.username()},
+           {"display_name", sa.display_name()},
+           {"grants", FormatGrants(sa)},
+           {"disabled", sa.disabled() ? "true" : "false"},
+           {"expire_time", sa.has_expire_time() ? Ts(sa.expire_time()) : "never"},
+           {"secret_rotate_time", sa.has_secret_rotate_time() ? Ts(sa.secret_rotate_time()) : ""},
+           {"last_used_time", sa.has_last_used_time() ? Ts(sa.last_used_time()) : "never"},
+           {"etag", sa.etag()}});
 }
 
 Outcome ServiceAccounts(Command& cmd) {
@@ -1261,7 +1254,8 @@ Outcome ServiceAccounts(Command& cmd) {
     if (absl::Status st = ParseGrants(a.Get("grants"), sa); !st.ok()) {
       return Outcome::Usage(std::string(st.message()));
     }
-    if (absl::Status st = set_expire(sa); !st.ok()) return Outcome::Usage(std::string(st.message()));
+    if (absl::Status st = set_expire(sa); !st.ok())
+      return Outcome::Usage(std::string(st.message()));
     v1::ServiceAccountCredentials resp;
     if (!cmd.Call(&Stub::CreateServiceAccount, req, &resp)) return Outcome::Code(1);
     return print_credentials(resp);
@@ -1468,7 +1462,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> DefaultChannelFactory(const Chann
       return absl::InvalidArgumentError(absl::StrCat("cannot read --", flag, " ", path));
     }
     if (text.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", path, " is empty or missing"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, " ", path, " is empty or missing"));
     }
     return text;
   };
@@ -1544,8 +1539,8 @@ int RunRegauthctl(const std::vector<std::string>& argv, const CliIo& io,
     std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
     if (key.empty()) {
-      return usage(absl::StrCat("cannot read an API key from --api-key-file ",
-                                args->Get("api-key-file")));
+      return usage(
+          absl::StrCat("cannot read an API key from --api-key-file ", args->Get("api-key-file")));
     }
     metadata.api_key = SecretString(key);
     WipeString(key);
@@ -1565,13 +1560,13 @@ int RunRegauthctl(const std::vector<std::string>& argv, const CliIo& io,
   }
   Command cmd(io, *std::move(args), v1::RegistryAuthService::NewStub(*channel), json, timeout,
               std::move(metadata));
-  Outcome outcome = resource == "workspaces" ? Workspaces(cmd)
-                    : resource == "apps"     ? Apps(cmd)
-                    : resource == "members"  ? Members(cmd)
-                    : resource == "audit"    ? Audit(cmd)
+  Outcome outcome = resource == "workspaces"         ? Workspaces(cmd)
+                    : resource == "apps"             ? Apps(cmd)
+                    : resource == "members"          ? Members(cmd)
+                    : resource == "audit"            ? Audit(cmd)
                     : resource == "service-accounts" ? ServiceAccounts(cmd)
                     : resource == "pull-tokens"      ? PullTokens(cmd)
-                                             : Registries(cmd);
+                                                     : Registries(cmd);
   if (outcome.usage.has_value()) return usage(outcome.usage->message());
   return outcome.code;
 }

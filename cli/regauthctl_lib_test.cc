@@ -8,9 +8,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "api/testing/in_memory_stack.h"
 #include "crypto/jws.h"
 #include "google/protobuf/struct.pb.h"
@@ -92,23 +92,30 @@ TEST_F(RegauthctlTest, SecretFromStdinIsTrimmedAndNeverPrinted) {
   EXPECT_EQ(json.fields().at("secretHint").string_value(), "ghp_…1234");
 
   // Empty stdin: a usage error, nothing sent.
-  Result empty = Run({"registries", "create", "acme", "gh2", "--type=ghcr", "--owner=a",
-                      "--secret-stdin"}, "\n");
+  Result empty = Run(
+      {"registries", "create", "acme", "gh2", "--type=ghcr", "--owner=a", "--secret-stdin"}, "\n");
   EXPECT_EQ(empty.code, 2);
   EXPECT_FALSE(stack_.StoredSecret("workspaces/acme/registries/gh2").has_value());
   // Two sources at once.
   env_["S"] = "x";
   EXPECT_EQ(Run({"registries", "create", "acme", "gh3", "--type=ghcr", "--owner=a",
-                 "--secret-stdin", "--secret-env=S"}, "y").code, 2);
-  EXPECT_EQ(Run({"registries", "create", "acme", "gh3", "--type=ghcr", "--owner=a",
-                 "--secret-env=UNSET"}).code, 2);
+                 "--secret-stdin", "--secret-env=S"},
+                "y")
+                .code,
+            2);
+  EXPECT_EQ(
+      Run({"registries", "create", "acme", "gh3", "--type=ghcr", "--owner=a", "--secret-env=UNSET"})
+          .code,
+      2);
 }
 
 TEST_F(RegauthctlTest, UpdateSendsOnlyTheGivenFlags) {
   ASSERT_EQ(Run({"workspaces", "create", "acme"}).code, 0);
   env_["PW"] = "password-of-the-bot";
   ASSERT_EQ(Run({"registries", "create", "acme", "az", "--type=acr", "--login-server=a.azurecr.io",
-                 "--username=bot", "--display-name=Azure", "--secret-env=PW"}).code, 0);
+                 "--username=bot", "--display-name=Azure", "--secret-env=PW"})
+                .code,
+            0);
   Result r = Run({"registries", "update", "acme", "az", "--username=bot2"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(HasKv(r.out, "username", "bot2")) << r.out;
@@ -120,10 +127,9 @@ TEST_F(RegauthctlTest, UpdateSendsOnlyTheGivenFlags) {
   ASSERT_EQ(def.code, 0);
   EXPECT_TRUE(HasKv(def.out, "default", "true")) << def.out;
   EXPECT_EQ(Run({"registries", "update", "acme", "az", "--owner=x"}).code, 2);  // not ACR
-  EXPECT_EQ(Run({"registries", "update", "acme", "az"}).code, 2);  // nothing to update
+  EXPECT_EQ(Run({"registries", "update", "acme", "az"}).code, 2);               // nothing to update
   // Stale etag (well-formed, an old version) -> ABORTED -> exit 1.
-  Result stale =
-      Run({"registries", "update", "acme", "az", "--display-name=x", "--etag=\"99\""});
+  Result stale = Run({"registries", "update", "acme", "az", "--display-name=x", "--etag=\"99\""});
   EXPECT_EQ(stale.code, 1);
   EXPECT_TRUE(absl::StartsWith(stale.err, "error: ABORTED: ")) << stale.err;
 }
@@ -188,7 +194,9 @@ TEST_F(RegauthctlTest, AppsCommands) {
   ASSERT_EQ(Run({"workspaces", "create", "acme"}).code, 0);
   env_["PW"] = "pw";
   ASSERT_EQ(Run({"registries", "create", "acme", "hub", "--type=generic", "--url=https://r",
-                 "--username=u", "--secret-env=PW"}).code, 0);
+                 "--username=u", "--secret-env=PW"})
+                .code,
+            0);
   Result created = Run({"apps", "create", "acme", "web", "--registry=hub"});
   ASSERT_EQ(created.code, 0) << created.err;
   EXPECT_TRUE(absl::StrContains(created.out, "workspaces/acme/registries/hub"));
@@ -203,8 +211,8 @@ TEST_F(RegauthctlTest, AppsCommands) {
   EXPECT_TRUE(HasKv(made_public.out, "display_name", "Web")) << made_public.out;
   EXPECT_TRUE(HasKv(Run({"apps", "update", "acme", "web", "--public-pull=false"}).out,
                     "public_pull", "false"));
-  EXPECT_TRUE(HasKv(Run({"apps", "create", "acme", "api", "--public-pull"}).out, "public_pull",
-                    "true"));
+  EXPECT_TRUE(
+      HasKv(Run({"apps", "create", "acme", "api", "--public-pull"}).out, "public_pull", "true"));
   EXPECT_EQ(Run({"apps", "update", "acme", "web", "--public-pull=maybe"}).code, 2);
   EXPECT_EQ(Run({"apps", "delete", "acme", "web"}).out, "deleted workspaces/acme/apps/web\n");
   EXPECT_EQ(Run({"apps", "get", "acme", "web"}).code, 1);

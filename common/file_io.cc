@@ -48,8 +48,8 @@ absl::Status ReadInto(const std::string& path, std::string_view what, bool priva
     return absl::FailedPreconditionError(Cat(what, " ", path, " is not a regular file"));
   }
   if (private_file && (st.st_mode & 077) != 0) {
-    return absl::FailedPreconditionError(Cat(
-        what, " ", path, " must not be readable by group or others (chmod 600)"));
+    return absl::FailedPreconditionError(
+        Cat(what, " ", path, " must not be readable by group or others (chmod 600)"));
   }
   const absl::Status too_large =
       absl::InvalidArgumentError(Cat(what, " ", path, " is larger than 1 MiB"));
@@ -123,8 +123,8 @@ absl::Status ReplaceFileAtomically(const std::string& path, std::string_view con
     return absl::FailedPreconditionError(Cat(path, " is not a regular file"));
   }
   const mode_t mode = forced_mode.has_value() ? *forced_mode
-                      : exists                 ? (existing.st_mode & 07777)
-                                               : mode_if_new;
+                      : exists                ? (existing.st_mode & 07777)
+                                              : mode_if_new;
 
   // mkstemp creates the file with mode 0600 and O_EXCL; the fchmod below sets the final mode
   // independently of the libc. The name starts with '.' so globs over the directory do not

@@ -49,14 +49,14 @@ bool ParseLogLevel(std::string_view text, LogLevel* out);
 // A field value: text (quoted in JSON) or a number / boolean (bare in JSON).
 class LogValue {
  public:
-  LogValue(std::string_view text) : text_(text), quoted_(true) {}  // NOLINT
-  LogValue(const char* text) : text_(text), quoted_(true) {}       // NOLINT
+  LogValue(std::string_view text) : text_(text), quoted_(true) {}    // NOLINT
+  LogValue(const char* text) : text_(text), quoted_(true) {}         // NOLINT
   LogValue(const std::string& text) : text_(text), quoted_(true) {}  // NOLINT
   LogValue(bool b) : text_(b ? "true" : "false"), quoted_(false) {}  // NOLINT
   template <typename T,
             typename std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
   LogValue(T n) : text_(std::to_string(n)), quoted_(false) {}  // NOLINT
-  LogValue(double d);                                           // NOLINT: 3 decimals
+  LogValue(double d);                                          // NOLINT: 3 decimals
 
   const std::string& text() const { return text_; }
   bool quoted() const { return quoted_; }

@@ -12,8 +12,11 @@ const absl::Time kTime = absl::FromUnixMillis(1795428000123);  // 2026-11-23T10:
 
 TEST(LogTest, JsonLineHasTimeLevelMessageAndTypedFields) {
   EXPECT_EQ(FormatLogLine(LogFormat::kJson, kTime, LogLevel::kWarning, "rpc done",
-                          {{"request_id", "abc"}, {"status", "OK"}, {"duration_ms", 1.25},
-                           {"http_status", 200}, {"tls", true}}),
+                          {{"request_id", "abc"},
+                           {"status", "OK"},
+                           {"duration_ms", 1.25},
+                           {"http_status", 200},
+                           {"tls", true}}),
             "{\"time\":\"2026-11-23T10:00:00.123Z\",\"level\":\"warning\",\"message\":\"rpc "
             "done\",\"request_id\":\"abc\",\"status\":\"OK\",\"duration_ms\":1.250,"
             "\"http_status\":200,\"tls\":true}\n");
@@ -43,8 +46,7 @@ TEST(LogTest, JsonNumbersNeverInvalid) {
 }
 
 TEST(LogTest, TextLineKeepsTheOldShapeAndQuotesOddValues) {
-  EXPECT_EQ(FormatLogLine(LogFormat::kText, kTime, LogLevel::kInfo, "listening on 127.0.0.1:1",
-                          {}),
+  EXPECT_EQ(FormatLogLine(LogFormat::kText, kTime, LogLevel::kInfo, "listening on 127.0.0.1:1", {}),
             "2026-11-23T10:00:00.123Z INFO listening on 127.0.0.1:1\n");
   EXPECT_EQ(FormatLogLine(LogFormat::kText, kTime, LogLevel::kError, "two\nlines \"q\"",
                           {{"route", "/token"}, {"caller", "a b"}, {"empty", ""}, {"ms", 2.0}}),

@@ -35,9 +35,13 @@ struct SanitizingAllocator {
     std::allocator<T>().deallocate(p, n);
   }
   template <typename U>
-  bool operator==(const SanitizingAllocator<U>&) const noexcept { return true; }
+  bool operator==(const SanitizingAllocator<U>&) const noexcept {
+    return true;
+  }
   template <typename U>
-  bool operator!=(const SanitizingAllocator<U>&) const noexcept { return false; }
+  bool operator!=(const SanitizingAllocator<U>&) const noexcept {
+    return false;
+  }
 };
 
 class SecretString {

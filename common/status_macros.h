@@ -15,10 +15,10 @@
 #define REGAUTH_CONCAT_(a, b) REGAUTH_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function if not OK.
-#define RETURN_IF_ERROR(expr)                                 \
-  do {                                                        \
-    ::absl::Status regauth_status_ = (expr);                  \
-    if (!regauth_status_.ok()) return regauth_status_;        \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::absl::Status regauth_status_ = (expr);           \
+    if (!regauth_status_.ok()) return regauth_status_; \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status, else moves the value

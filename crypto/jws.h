@@ -4,9 +4,9 @@
 //
 // Algorithms. The algorithm is a property of the key, never of the input: a P-256 key is ES256,
 // an RSA key (2048 to 16384 bits, odd public exponent > 1) is RS256, everything else is refused
-// when the key is loaded (other curves, RSA-PSS keys, Ed25519, short RSA keys). Verify() takes the token's `alg` and
-// fails unless it names exactly the key's algorithm, so "none", HS256 (HMAC keyed with a public
-// key) or RS256-vs-ES256 swaps can never verify.
+// when the key is loaded (other curves, RSA-PSS keys, Ed25519, short RSA keys). Verify() takes the
+// token's `alg` and fails unless it names exactly the key's algorithm, so "none", HS256 (HMAC keyed
+// with a public key) or RS256-vs-ES256 swaps can never verify.
 //
 // Signature formats. ES256 signatures are the raw 64 bytes r || s (each left-padded to 32
 // bytes), as RFC 7518 §3.4 requires and Docker Distribution insists on; OpenSSL's DER

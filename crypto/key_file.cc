@@ -57,13 +57,15 @@ absl::StatusOr<std::uint32_t> KeyFile::AddGeneratedKey(bool make_primary) {
 }
 
 absl::Status KeyFile::Promote(std::uint32_t id) {
-  if (!Contains(id)) return absl::NotFoundError(absl::StrCat("key ", id, " is not in the key file"));
+  if (!Contains(id))
+    return absl::NotFoundError(absl::StrCat("key ", id, " is not in the key file"));
   contents_.primary_id = id;
   return absl::OkStatus();
 }
 
 absl::Status KeyFile::Remove(std::uint32_t id) {
-  if (!Contains(id)) return absl::NotFoundError(absl::StrCat("key ", id, " is not in the key file"));
+  if (!Contains(id))
+    return absl::NotFoundError(absl::StrCat("key ", id, " is not in the key file"));
   if (id == contents_.primary_id) {
     return absl::FailedPreconditionError(
         absl::StrCat("key ", id, " is the primary key; promote another key first"));

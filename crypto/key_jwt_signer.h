@@ -27,8 +27,7 @@ class KeyJwtSigner final : public JwtSigner {
     return options;
   }
 
-  explicit KeyJwtSigner(std::unique_ptr<SigningKey> key,
-                        JwtHeaderOptions header = ThumbprintKid())
+  explicit KeyJwtSigner(std::unique_ptr<SigningKey> key, JwtHeaderOptions header = ThumbprintKid())
       : key_(std::move(key)), header_(std::move(header)) {}
 
   absl::StatusOr<std::string> Sign(const nlohmann::json& claims) const override {

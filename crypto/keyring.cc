@@ -47,16 +47,15 @@ absl::StatusOr<SecretString> DeriveHashKey(const SecretString& key) {
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-                                        const_cast<unsigned char*>(key.bytes()), key.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-                                        const_cast<char*>(kSecretHashInfo),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(key.bytes()),
+                                        key.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(kSecretHashInfo),
                                         sizeof(kSecretHashInfo) - 1),
       OSSL_PARAM_construct_end()};
   SecretString out;
   out.resize(kSecretHashSize);
-  const int ok = EVP_KDF_derive(ctx, reinterpret_cast<unsigned char*>(out.mutable_data()),
-                                out.size(), params);
+  const int ok =
+      EVP_KDF_derive(ctx, reinterpret_cast<unsigned char*>(out.mutable_data()), out.size(), params);
   EVP_KDF_CTX_free(ctx);
   if (ok != 1) return absl::InternalError("HKDF failed");
   return out;
@@ -315,8 +314,7 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Create(
   if (ring.count(primary_id) == 0) {
     return absl::InvalidArgumentError(absl::StrCat("primary key id ", primary_id, " not present"));
   }
-  return std::unique_ptr<KeyRing>(
-      new KeyRing(std::move(ring), std::move(hash_keys), primary_id));
+  return std::unique_ptr<KeyRing>(new KeyRing(std::move(ring), std::move(hash_keys), primary_id));
 }
 
 absl::StatusOr<KeyRing::FileContents> KeyRing::ParseContents(std::string_view key_file_text) {
@@ -392,7 +390,7 @@ std::vector<std::uint32_t> KeyRing::ChangedKeyIds(const KeyRing& other) const {
   // different output (but for a 2^-128 chance). The output is compared in constant time and
   // then dropped; nothing real is ever sealed under this nonce by this code path.
   static constexpr char kProbeNonce[AesGcm256::kNonceSize] = {'k', 'e', 'y', '-', 'c', 'o',
-                                                               'm', 'p', 'a', 'r', 'e', '!'};
+                                                              'm', 'p', 'a', 'r', 'e', '!'};
   const std::string_view nonce(kProbeNonce, sizeof(kProbeNonce));
   constexpr std::string_view kProbe = "registry-auth key comparison";
   std::vector<std::uint32_t> changed;

@@ -52,8 +52,8 @@
 #include "absl/status/statusor.h"
 #include "common/secret.h"
 #include "crypto/aead.h"
-#include "crypto/secret_hasher.h"
 #include "crypto/aes_gcm.h"
+#include "crypto/secret_hasher.h"
 
 namespace registryauth::crypto {
 

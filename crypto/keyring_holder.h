@@ -24,8 +24,8 @@
 #include "absl/synchronization/mutex.h"
 #include "common/secret.h"
 #include "crypto/aead.h"
-#include "crypto/secret_hasher.h"
 #include "crypto/keyring.h"
+#include "crypto/secret_hasher.h"
 
 namespace registryauth::crypto {
 

@@ -518,8 +518,10 @@ TEST(LoadFileTest, RefusesHugeFiles) {
 TEST(KeyRingTest, ChangedKeyIdsFindsReusedIdsWithOtherBytes) {
   auto a = MustRing({{1, std::string(32, 'a')}, {2, std::string(32, 'b')}, {3, Key0To31()}}, 1);
   auto same = MustRing({{2, std::string(32, 'b')}, {1, std::string(32, 'a')}}, 2);
-  auto other = MustRing({{1, std::string(32, 'a')}, {2, std::string(32, 'c')},
-                         {3, std::string(32, 'd')}, {4, std::string(32, 'e')}},
+  auto other = MustRing({{1, std::string(32, 'a')},
+                         {2, std::string(32, 'c')},
+                         {3, std::string(32, 'd')},
+                         {4, std::string(32, 'e')}},
                         4);
   ASSERT_TRUE(a && same && other);
   EXPECT_TRUE(a->ChangedKeyIds(*same).empty());

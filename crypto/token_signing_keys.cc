@@ -372,8 +372,9 @@ absl::Status SigningKeySetFile::Promote(std::string_view id, absl::Time now) {
     return absl::NotFoundError(absl::StrCat("there is no key ", A(id)));
   }
   if (it->state != SigningKeyState::kNext) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "key ", A(id), " is ", A(SigningKeyStateName(it->state)), "; only a next key can be promoted"));
+    return absl::FailedPreconditionError(absl::StrCat("key ", A(id), " is ",
+                                                      A(SigningKeyStateName(it->state)),
+                                                      "; only a next key can be promoted"));
   }
   for (SigningKeyEntry& e : entries_) {
     if (e.state == SigningKeyState::kActive) {
@@ -393,9 +394,9 @@ absl::Status SigningKeySetFile::Remove(std::string_view id) {
     return absl::NotFoundError(absl::StrCat("there is no key ", A(id)));
   }
   if (it->state != SigningKeyState::kRetiring) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "key ", A(id), " is ", A(SigningKeyStateName(it->state)),
-        "; only a retiring key can be removed (promote another key first)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("key ", A(id), " is ", A(SigningKeyStateName(it->state)),
+                     "; only a retiring key can be removed (promote another key first)"));
   }
   entries_.erase(it);
   return absl::OkStatus();
@@ -420,7 +421,7 @@ std::string SigningKeySetFile::Format() const {
 struct TokenSigningKeys::Key {
   std::shared_ptr<const VerifyingKey> public_key;
   std::shared_ptr<const SigningKey> private_key;  // may be null for retiring keys
-  std::vector<std::string> cert_der_chain;  // leaf first
+  std::vector<std::string> cert_der_chain;        // leaf first
 };
 
 TokenSigningKeys::TokenSigningKeys(TokenSigningOptions options, std::vector<Key> keys,
@@ -452,8 +453,8 @@ absl::StatusOr<std::unique_ptr<TokenSigningKeys>> TokenSigningKeys::Load(
 }
 
 absl::StatusOr<std::unique_ptr<TokenSigningKeys>> TokenSigningKeys::Create(
-    const SigningKeySetFile& file, const std::string& base_dir,
-    const TokenSigningOptions& options, absl::Time now) {
+    const SigningKeySetFile& file, const std::string& base_dir, const TokenSigningOptions& options,
+    absl::Time now) {
   std::vector<Key> keys;
   std::vector<SigningKeyInfo> infos;
   std::size_t active_index = 0;
@@ -475,8 +476,8 @@ absl::StatusOr<std::unique_ptr<TokenSigningKeys>> TokenSigningKeys::Create(
     const std::string cert_pem = *std::move(cert_read);
     absl::StatusOr<std::vector<std::string>> chain = CertificateDerChainFromPem(cert_pem);
     if (!chain.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(prefix, "certificate file ", info.cert_path, ": ", chain.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(prefix, "certificate file ", info.cert_path,
+                                                     ": ", chain.status().message()));
     }
     key.cert_der_chain = *std::move(chain);
     absl::StatusOr<std::unique_ptr<VerifyingKey>> cert_key =
@@ -523,8 +524,8 @@ absl::StatusOr<std::unique_ptr<TokenSigningKeys>> TokenSigningKeys::Create(
 
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (keys[i].public_key->SamePublicKey(*key.public_key)) {
-        return absl::InvalidArgumentError(absl::StrCat("signing keys ", infos[i].id, " and ",
-                                                       e.id, " hold the same public key"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("signing keys ", infos[i].id, " and ", e.id, " hold the same public key"));
       }
     }
     if (e.state == SigningKeyState::kActive) {
@@ -534,13 +535,12 @@ absl::StatusOr<std::unique_ptr<TokenSigningKeys>> TokenSigningKeys::Create(
       if (now >= info.cert_not_after) {
         return absl::FailedPreconditionError(
             absl::StrCat(prefix, "the active key's certificate ", info.cert_path, " expired at ",
-                         FormatTimeUtc(info.cert_not_after),
-                         "; generate and promote a new key"));
+                         FormatTimeUtc(info.cert_not_after), "; generate and promote a new key"));
       }
       if (now + kDefaultLeeway < info.cert_not_before) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(prefix, "the active key's certificate ", info.cert_path,
-                         " is not valid before ", FormatTimeUtc(info.cert_not_before)));
+        return absl::FailedPreconditionError(absl::StrCat(prefix, "the active key's certificate ",
+                                                          info.cert_path, " is not valid before ",
+                                                          FormatTimeUtc(info.cert_not_before)));
       }
       has_active = true;
       active_index = keys.size();
@@ -625,8 +625,8 @@ std::string TokenSigningKeys::Summary() const {
     parts.push_back(absl::StrCat(info.id, " (", A(SigningKeyStateName(info.state)), ", ",
                                  A(JwsAlgorithmName(info.algorithm)), ")"));
   }
-  return absl::StrCat("token signing keys: ", absl::StrJoin(parts, ", "), "; active kid ",
-                      KeyId(), " (", A(KeyIdStyleName(options_.kid_style)), "), header ",
+  return absl::StrCat("token signing keys: ", absl::StrJoin(parts, ", "), "; active kid ", KeyId(),
+                      " (", A(KeyIdStyleName(options_.kid_style)), "), header ",
                       A(TokenHeaderModeName(options_.header_mode)));
 }
 
@@ -674,8 +674,9 @@ JwsAlgorithm TokenSigningKeysHolder::algorithm() const { return Get()->algorithm
 
 std::string TokenSigningKeysHolder::KeyId() const { return Get()->KeyId(); }
 
-absl::StatusOr<nlohmann::json> TokenSigningKeysHolder::Verify(
-    std::string_view token, const ClaimRequirements& requirements, absl::Time now) const {
+absl::StatusOr<nlohmann::json> TokenSigningKeysHolder::Verify(std::string_view token,
+                                                              const ClaimRequirements& requirements,
+                                                              absl::Time now) const {
   return Get()->Verify(token, requirements, now);
 }
 
@@ -685,7 +686,8 @@ absl::Status WriteTokenSigningExports(const TokenSigningKeys& keys,
                                       const std::string& rootcertbundle_path,
                                       const std::string& jwks_path, KeyIdStyle jwks_kid_style) {
   if (!rootcertbundle_path.empty()) {
-    RETURN_IF_ERROR(WriteFileAtomicallyWithMode(rootcertbundle_path, keys.RootCertBundlePem(), 0644));
+    RETURN_IF_ERROR(
+        WriteFileAtomicallyWithMode(rootcertbundle_path, keys.RootCertBundlePem(), 0644));
   }
   if (!jwks_path.empty()) {
     const std::string jwks = keys.Jwks(jwks_kid_style).dump(2) + "\n";

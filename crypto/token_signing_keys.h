@@ -274,8 +274,8 @@ class TokenSigningKeysHolder final : public JwtSigner, public JwtVerifier {
 // ---- Files ----------------------------------------------------------------------------------
 
 // Writes `keys.RootCertBundlePem()` to `rootcertbundle_path` and `keys.Jwks(jwks_kid_style)`
-// to `jwks_path`, each atomically with mode 0644 (common/file_io.h WriteFileAtomicallyWithMode). An empty path
-// skips that file. Registries read these files only when they start (see
+// to `jwks_path`, each atomically with mode 0644 (common/file_io.h WriteFileAtomicallyWithMode). An
+// empty path skips that file. Registries read these files only when they start (see
 // deploy/signing-keys.md).
 absl::Status WriteTokenSigningExports(const TokenSigningKeys& keys,
                                       const std::string& rootcertbundle_path,

@@ -24,9 +24,9 @@
 #include "common/clock.h"
 #include "common/secret.h"
 #include "crypto/jws.h"
-#include "crypto/key_file.h"
 #include "crypto/jwt.h"
 #include "crypto/jwt_signer.h"
+#include "crypto/key_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_files.h"
@@ -45,8 +45,7 @@ const absl::Time kNow =
 
 std::string TempDir() {
   const char* base = std::getenv("TEST_TMPDIR");
-  const std::string name =
-      ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
   const std::string dir = absl::StrCat(base != nullptr ? base : "/tmp", "/tsk_", name);
   ::mkdir(dir.c_str(), 0700);
   return dir;
@@ -245,15 +244,13 @@ TEST(SigningKeySetFileTest, DuplicateIdsAndTwoActivesAreRefused) {
       "key b next private_key=b cert=b\n"
       "key a retiring cert=c since=2026-01-01T00:00:00Z\n");
   ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.status().message(),
-            "signing key set: line 3: duplicate key id (first on line 1)");
+  EXPECT_EQ(dup.status().message(), "signing key set: line 3: duplicate key id (first on line 1)");
   auto two = SigningKeySetFile::Parse(
       "key a active private_key=a cert=a\n"
       "\n"
       "key b active private_key=b cert=b\n");
   ASSERT_FALSE(two.ok());
-  EXPECT_EQ(two.status().message(),
-            "signing key set: line 3: second active key (first on line 1)");
+  EXPECT_EQ(two.status().message(), "signing key set: line 3: second active key (first on line 1)");
 }
 
 TEST(SigningKeySetFileTest, PromoteAndRemove) {
@@ -493,7 +490,8 @@ TEST_F(TokenSigningKeysTest, SameKeyTwiceIsRefused) {
            " since=2026-01-01T00:00:00Z\n");
   absl::Status s = LoadStatus();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(s.message()), HasSubstr("signing keys a and a2 hold the same public key"));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("signing keys a and a2 hold the same public key"));
 }
 
 // ---- Signing and verifying ------------------------------------------------------------------
@@ -561,8 +559,10 @@ TEST_F(TokenSigningKeysTest, X5cModeCarriesTheCertificateAndKid) {
   EXPECT_TRUE(keys->Verify(*token, Want(), kNow).ok());
 
   // Without a kid, the x5c leaf alone finds the key: ours verify, a stranger's does not.
-  auto a_key = SigningKey::FromPrivateKeyPem(SecretString(ReadFileOrEmpty(dir_ + "/" + a.key_path)));
-  auto r_key = SigningKey::FromPrivateKeyPem(SecretString(ReadFileOrEmpty(dir_ + "/" + r.key_path)));
+  auto a_key =
+      SigningKey::FromPrivateKeyPem(SecretString(ReadFileOrEmpty(dir_ + "/" + a.key_path)));
+  auto r_key =
+      SigningKey::FromPrivateKeyPem(SecretString(ReadFileOrEmpty(dir_ + "/" + r.key_path)));
   ASSERT_TRUE(a_key.ok() && r_key.ok());
   auto r_der = CertificateDerChainFromPem(r.cert_pem);
   JwtHeaderOptions only_x5c;
@@ -572,8 +572,8 @@ TEST_F(TokenSigningKeysTest, X5cModeCarriesTheCertificateAndKid) {
   EXPECT_TRUE(keys->Verify(*by_x5c, Want(), kNow).ok()) << "retiring key via x5c";
 
   auto stranger = NewKey();
-  auto stranger_cert =
-      stranger->SelfSignedCertificatePem({"stranger", kNow - absl::Hours(1), kNow + absl::Hours(1)});
+  auto stranger_cert = stranger->SelfSignedCertificatePem(
+      {"stranger", kNow - absl::Hours(1), kNow + absl::Hours(1)});
   JwtHeaderOptions stranger_x5c;
   stranger_x5c.x5c_der = *CertificateDerChainFromPem(*stranger_cert);
   auto forged = SignJwt(*stranger, Claims(kNow), stranger_x5c);
@@ -604,7 +604,8 @@ TEST_F(TokenSigningKeysTest, VerifierFindsEveryPublishedKeyInEitherStyleAndNoOth
   auto keys = LoadOk(set_);
   ASSERT_NE(keys, nullptr);
   for (const KeyOnDisk* k : {&a, &n, &r}) {
-    auto key = SigningKey::FromPrivateKeyPem(SecretString(ReadFileOrEmpty(dir_ + "/" + k->key_path)));
+    auto key =
+        SigningKey::FromPrivateKeyPem(SecretString(ReadFileOrEmpty(dir_ + "/" + k->key_path)));
     ASSERT_TRUE(key.ok());
     for (KeyIdStyle style : {KeyIdStyle::kLibtrust, KeyIdStyle::kJwkThumbprint}) {
       JwtHeaderOptions h;
@@ -619,8 +620,7 @@ TEST_F(TokenSigningKeysTest, VerifierFindsEveryPublishedKeyInEitherStyleAndNoOth
   h.kid = KeyIdStyle::kLibtrust;
   auto token = SignJwt(*stranger, Claims(kNow), h);
   ASSERT_TRUE(token.ok());
-  EXPECT_EQ(keys->Verify(*token, Want(), kNow).status().code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(keys->Verify(*token, Want(), kNow).status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(keys->Verify("not.a.token", Want(), kNow).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -640,7 +640,8 @@ TEST_F(TokenSigningKeysTest, ExportsHoldEveryPublishedKey) {
   ASSERT_TRUE(bundle_der.ok()) << bundle_der.status();
   ASSERT_EQ(bundle_der->size(), 3u);
   std::set<std::string> want;
-  for (const KeyOnDisk* k : {&a, &n, &r}) want.insert(CertificateDerChainFromPem(k->cert_pem)->front());
+  for (const KeyOnDisk* k : {&a, &n, &r})
+    want.insert(CertificateDerChainFromPem(k->cert_pem)->front());
   EXPECT_EQ(std::set<std::string>(bundle_der->begin(), bundle_der->end()), want);
   EXPECT_FALSE(absl::StrContains(bundle, "PRIVATE"));
 
@@ -665,7 +666,8 @@ TEST_F(TokenSigningKeysTest, ExportsHoldEveryPublishedKey) {
   ASSERT_TRUE(
       WriteTokenSigningExports(*keys, bundle_path, jwks_path, KeyIdStyle::kJwkThumbprint).ok());
   EXPECT_EQ(ReadFileOrEmpty(bundle_path), bundle);
-  EXPECT_EQ(nlohmann::json::parse(ReadFileOrEmpty(jwks_path)), keys->Jwks(KeyIdStyle::kJwkThumbprint));
+  EXPECT_EQ(nlohmann::json::parse(ReadFileOrEmpty(jwks_path)),
+            keys->Jwks(KeyIdStyle::kJwkThumbprint));
   EXPECT_EQ(FileMode(bundle_path), 0644u);
   EXPECT_EQ(FileMode(jwks_path), 0644u);
   // No temporary files are left behind.
@@ -709,7 +711,8 @@ TEST(TokenSigningNamesTest, ParseAndNameOptions) {
   EXPECT_EQ(KeyIdStyleName(KeyIdStyle::kJwkThumbprint), "jwk-thumbprint");
   EXPECT_EQ(TokenHeaderModeName(TokenHeaderMode::kX5c), "x5c");
   EXPECT_EQ(SigningKeyStateName(SigningKeyState::kRetiring), "retiring");
-  EXPECT_EQ(RetiringKeyRemovableAt(kNow, absl::Hours(1)), kNow + absl::Hours(1) + absl::Seconds(60));
+  EXPECT_EQ(RetiringKeyRemovableAt(kNow, absl::Hours(1)),
+            kNow + absl::Hours(1) + absl::Seconds(60));
 }
 
 // ---- Rotation -------------------------------------------------------------------------------
@@ -727,7 +730,8 @@ TEST_F(TokenSigningKeysTest, RotationFlowWithAHolder) {
   const KeyOnDisk k2 = MakeKey(dir_, "k2");
   auto file = SigningKeySetFile::Read(set_);
   ASSERT_TRUE(file.ok());
-  ASSERT_TRUE(file->Add({"k2", SigningKeyState::kNext, k2.key_path, k2.cert_path, std::nullopt}).ok());
+  ASSERT_TRUE(
+      file->Add({"k2", SigningKeyState::kNext, k2.key_path, k2.cert_path, std::nullopt}).ok());
   WriteSet(file->Format());
   ASSERT_TRUE(holder.Reload(set_, clock.Now()).ok());
   EXPECT_EQ(holder.KeyId(), k1.public_key->LibtrustKeyId());
@@ -756,8 +760,7 @@ TEST_F(TokenSigningKeysTest, RotationFlowWithAHolder) {
   clock.Advance(ttl);
   EXPECT_TRUE(holder.Get()->RemovableRetiringKeys(ttl, clock.Now()).empty()) << "leeway";
   clock.Advance(absl::Seconds(60));
-  EXPECT_EQ(holder.Get()->RemovableRetiringKeys(ttl, clock.Now()),
-            std::vector<std::string>{"k1"});
+  EXPECT_EQ(holder.Get()->RemovableRetiringKeys(ttl, clock.Now()), std::vector<std::string>{"k1"});
 
   // 4. Remove: k1's tokens no longer verify; the export holds only k2.
   ASSERT_TRUE(file->Remove("k1").ok());

@@ -56,8 +56,8 @@ std::optional<IpAddress> ParseForwardedEntry(absl::string_view entry) {
     return ParseIpAddress(inside);
   }
   const size_t first_colon = entry.find(':');
-  if (first_colon != absl::string_view::npos && entry.find(':', first_colon + 1) ==
-                                                     absl::string_view::npos) {
+  if (first_colon != absl::string_view::npos &&
+      entry.find(':', first_colon + 1) == absl::string_view::npos) {
     // Exactly one colon: IPv4 with a port (a bare IPv6 literal has at least two).
     if (!IsPort(entry.substr(first_colon + 1))) return std::nullopt;
     absl::string_view host = entry.substr(0, first_colon);
@@ -74,8 +74,7 @@ absl::StatusOr<TrustedProxies> TrustedProxies::Parse(const std::vector<std::stri
   for (const std::string& raw : cidrs) {
     const absl::string_view entry = absl::StripAsciiWhitespace(raw);
     auto bad = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", entry.substr(0, 64), "\": ", why));
+      return absl::InvalidArgumentError(absl::StrCat("\"", entry.substr(0, 64), "\": ", why));
     };
     if (entry.empty()) return bad("empty entry");
     const size_t slash = entry.find('/');
@@ -87,8 +86,8 @@ absl::StatusOr<TrustedProxies> TrustedProxies::Parse(const std::vector<std::stri
     n.prefix = max_prefix;
     if (slash != absl::string_view::npos) {
       absl::string_view len = entry.substr(slash + 1);
-      if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") !=
-                                               absl::string_view::npos ||
+      if (len.empty() || len.size() > 3 ||
+          len.find_first_not_of("0123456789") != absl::string_view::npos ||
           !absl::SimpleAtoi(len, &n.prefix) || n.prefix > max_prefix) {
         return bad(absl::StrCat("prefix length must be 0..", max_prefix));
       }

@@ -154,25 +154,25 @@ absl::StatusOr<std::shared_ptr<net::ssl::context>> LoadTlsContext(const std::str
   if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
     return absl::InternalError("http gateway: cannot require TLS 1.2 or later");
   }
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   error_code ec;
   ctx->use_certificate_chain_file(cert_file, ec);
   if (ec) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("http gateway: tls_cert_file \"", cert_file,
-                     "\": cannot load a PEM certificate chain (", OpenSslReason(ec), ")"));
+    return absl::InvalidArgumentError(absl::StrCat("http gateway: tls_cert_file \"", cert_file,
+                                                   "\": cannot load a PEM certificate chain (",
+                                                   OpenSslReason(ec), ")"));
   }
   ctx->use_private_key_file(key_file, net::ssl::context::pem, ec);
   if (ec && !IsKeyMismatch(ec)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("http gateway: tls_key_file \"", key_file,
-                     "\": cannot load a PEM private key (", OpenSslReason(ec), ")"));
+    return absl::InvalidArgumentError(absl::StrCat("http gateway: tls_key_file \"", key_file,
+                                                   "\": cannot load a PEM private key (",
+                                                   OpenSslReason(ec), ")"));
   }
   if (ec || SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "http gateway: tls_key_file \"", key_file, "\" does not match tls_cert_file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("http gateway: tls_key_file \"", key_file, "\" does not match tls_cert_file"));
   }
   return ctx;
 }
@@ -202,12 +202,12 @@ class HttpGateway::Impl {
        std::shared_ptr<grpc::Channel> channel)
       : options_(options),
         trusted_proxies_(std::move(trusted_proxies)),
-        router_(std::move(channel),
-                RestRouterOptions{options.request_timeout, options.token_basic_realm,
-                                  options.in_process_tokens, options.token_workers,
-                                  options.token_queue,
-                                  // With a metrics listener, /metrics is served there only.
-                                  options.metrics_listen.empty() ? options.metrics : nullptr}),
+        router_(
+            std::move(channel),
+            RestRouterOptions{options.request_timeout, options.token_basic_realm,
+                              options.in_process_tokens, options.token_workers, options.token_queue,
+                              // With a metrics listener, /metrics is served there only.
+                              options.metrics_listen.empty() ? options.metrics : nullptr}),
         ioc_(options.threads),
         http_(std::make_unique<Listener>(ioc_, "http", options.max_connections)) {
     if (!options_.metrics_listen.empty()) {
@@ -554,8 +554,8 @@ class HttpGateway::Impl {
     void DoRead() {
       if (gw_.shutting_down_) return CloseAfterReply();
       parser_.emplace();
-      parser_->header_limit(static_cast<uint32_t>(
-          std::min<size_t>(gw_.options_.max_header_bytes, UINT32_MAX)));
+      parser_->header_limit(
+          static_cast<uint32_t>(std::min<size_t>(gw_.options_.max_header_bytes, UINT32_MAX)));
       parser_->body_limit(gw_.options_.max_body_bytes);
       reading_ = true;
       in_request_ = false;
@@ -577,8 +577,7 @@ class HttpGateway::Impl {
       method_ = MethodLabel(absl::string_view(verb.data(), verb.size()));
       if (parser_->is_done()) return OnRead(ec);
       if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
-        auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
-                                                                         11);
+        auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
         http::async_write(stream_, *cont,
                           Guarded("write 100-continue", [cont](Session& s, error_code ec, size_t) {
                             if (ec) return s.DoClose();
@@ -894,7 +893,7 @@ class HttpGateway::Impl {
   const HttpGatewayOptions options_;
   const TrustedProxies trusted_proxies_;
   RestRouter router_;
-  std::unique_ptr<RestRouter> metrics_router_;  // with options_.metrics_listen
+  std::unique_ptr<RestRouter> metrics_router_;        // with options_.metrics_listen
   observability::CounterFamily* requests_ = nullptr;  // with options_.metrics
   observability::HistogramFamily* seconds_ = nullptr;
   absl::Mutex sessions_mu_;

@@ -8,12 +8,12 @@
 // Boost.Beast + Asio, asynchronous, on an io_context run by `threads` threads; one strand per
 // connection; keep-alive. HTTPS (TLS 1.2+, OpenSSL) from a certificate and key file, with the
 // same limits and timeouts (the handshake counts as an idle connection); plain HTTP only on
-// loopback or with `plaintext_behind_proxy`. Request limits: a body over `max_body_bytes` gets 413, headers over
-// `max_header_bytes` get 431, a request that does not parse gets 400; each of those closes the
-// connection. A connection idle (or a request unread) for `request_timeout` is closed, and every
-// gRPC call gets `request_timeout` as its deadline. The `x-request-id` header is forwarded as
-// gRPC metadata and echoed in the reply. The client address (access log `peer`, gRPC metadata
-// `x-forwarded-for`) is the TCP peer, or behind `trusted_proxies` the client that
+// loopback or with `plaintext_behind_proxy`. Request limits: a body over `max_body_bytes` gets 413,
+// headers over `max_header_bytes` get 431, a request that does not parse gets 400; each of those
+// closes the connection. A connection idle (or a request unread) for `request_timeout` is closed,
+// and every gRPC call gets `request_timeout` as its deadline. The `x-request-id` header is
+// forwarded as gRPC metadata and echoed in the reply. The client address (access log `peer`, gRPC
+// metadata `x-forwarded-for`) is the TCP peer, or behind `trusted_proxies` the client that
 // `X-Forwarded-For` names (client_address.h); for a request that could not be read (400, 413,
 // 431) always the TCP peer.
 //

@@ -1,20 +1,19 @@
 #include "gateway/http_gateway.h"
 
 #include <map>
-#include <random>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "boost/asio/io_context.hpp"
 #include "api/in_process.h"
 #include "api/testing/in_memory_stack.h"
+#include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "gateway/grpc_error.h"
-#include "realm/basic_auth.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -25,6 +24,7 @@
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "observability/metrics.h"
+#include "realm/basic_auth.h"
 #include "tests/support/http_client.h"
 
 namespace registryauth::gateway {
@@ -120,16 +120,19 @@ TEST_F(HttpGatewayTest, MetricsCountRequestsByRouteTemplateAndStatus) {
   EXPECT_EQ(m.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
   // Route templates, never raw paths: the workspace ids do not appear.
   EXPECT_TRUE(absl::StrContains(
-      m.body, "http_server_requests_total{method=\"GET\",route=\"/v1/{name=workspaces/*}\","
-              "status=\"404\"} 2\n"))
+      m.body,
+      "http_server_requests_total{method=\"GET\",route=\"/v1/{name=workspaces/*}\","
+      "status=\"404\"} 2\n"))
       << m.body;
   EXPECT_TRUE(absl::StrContains(
-      m.body, "http_server_requests_total{method=\"GET\",route=\"/v1/{name=workspaces/*}\","
-              "status=\"200\"} 1\n"))
+      m.body,
+      "http_server_requests_total{method=\"GET\",route=\"/v1/{name=workspaces/*}\","
+      "status=\"200\"} 1\n"))
       << m.body;
-  EXPECT_TRUE(absl::StrContains(
-      m.body, "http_server_requests_total{method=\"POST\",route=\"/v1/workspaces\","
-              "status=\"200\"} 1\n"))
+  EXPECT_TRUE(
+      absl::StrContains(m.body,
+                        "http_server_requests_total{method=\"POST\",route=\"/v1/workspaces\","
+                        "status=\"200\"} 1\n"))
       << m.body;
   EXPECT_TRUE(absl::StrContains(
       m.body, "http_server_requests_total{method=\"GET\",route=\"other\",status=\"404\"} 1\n"))
@@ -138,8 +141,9 @@ TEST_F(HttpGatewayTest, MetricsCountRequestsByRouteTemplateAndStatus) {
       m.body, "http_server_requests_total{method=\"other\",route=\"other\",status=\"405\"} 1\n"))
       << m.body;
   EXPECT_TRUE(absl::StrContains(
-      m.body, "http_server_request_duration_seconds_count{method=\"GET\",route=\"/v1/{name="
-              "workspaces/*}\",status=\"404\"} 2\n"))
+      m.body,
+      "http_server_request_duration_seconds_count{method=\"GET\",route=\"/v1/{name="
+      "workspaces/*}\",status=\"404\"} 2\n"))
       << m.body;
   EXPECT_FALSE(absl::StrContains(m.body, "nope"));
   EXPECT_FALSE(absl::StrContains(m.body, "/no/such/path"));
@@ -181,9 +185,8 @@ TEST_F(HttpGatewayTest, ReadyzIsNotReadyWhenTheBackendIsUnreachable) {
   const int dead_port = bound.local_endpoint().port();
   HttpGatewayOptions options;
   options.listen = "127.0.0.1:0";
-  auto gw = HttpGateway::Create(
-      options, grpc::CreateChannel(absl::StrCat("127.0.0.1:", dead_port),
-                                   grpc::InsecureChannelCredentials()));
+  auto gw = HttpGateway::Create(options, grpc::CreateChannel(absl::StrCat("127.0.0.1:", dead_port),
+                                                             grpc::InsecureChannelCredentials()));
   ASSERT_TRUE(gw.ok());
   Connection c((*gw)->port());
   Reply r = c.Request("GET", "/readyz");
@@ -273,7 +276,12 @@ TEST_F(HttpGatewayTest, RegistryConfigSecretIsWriteOnly) {
   Reply patched =
       Do("PATCH", "/v1/workspaces/acme/registries/gh", R"({"ghcr":{"owner":"acme-2"}})");
   ASSERT_EQ(patched.status, 200) << patched.body;
-  EXPECT_EQ(ParseJson(patched.body).fields().at("ghcr").struct_value().fields().at("owner")
+  EXPECT_EQ(ParseJson(patched.body)
+                .fields()
+                .at("ghcr")
+                .struct_value()
+                .fields()
+                .at("owner")
                 .string_value(),
             "acme-2");
   EXPECT_EQ(stack_.StoredSecret("workspaces/acme/registries/gh"), secret);
@@ -379,12 +387,10 @@ TEST_F(HttpGatewayTest, ServiceAccountRoutes) {
       Do("POST", "/v1/workspaces/acme/serviceAccounts/builder:regenerateSecret", "{}");
   ASSERT_EQ(regenerated.status, 200) << regenerated.body;
   EXPECT_NE(Field(ParseJson(regenerated.body), "secret"), secret);
-  EXPECT_EQ(Do("GET", "/v1/workspaces/acme/serviceAccounts/builder:regenerateSecret").status,
-            405);
+  EXPECT_EQ(Do("GET", "/v1/workspaces/acme/serviceAccounts/builder:regenerateSecret").status, 405);
 
   // A stale etag (well-formed: an old version) -> ABORTED -> 409.
-  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/serviceAccounts/builder?etag=%2299%22").status,
-            409);
+  EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/serviceAccounts/builder?etag=%2299%22").status, 409);
   EXPECT_EQ(Do("DELETE", "/v1/workspaces/acme/serviceAccounts/builder").status, 200);
   EXPECT_EQ(Do("GET", "/v1/workspaces/acme/serviceAccounts/builder").status, 404);
 }
@@ -422,8 +428,8 @@ TEST_F(HttpGatewayTest, PullTokenAndRefreshTokenRoutes) {
 
   // Refresh tokens come from offline logins of two service accounts.
   auto refresh_token_of = [&](const std::string& account) {
-    Reply created = Do("POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=" + account,
-                       "{}");
+    Reply created =
+        Do("POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=" + account, "{}");
     EXPECT_EQ(created.status, 200) << created.body;
     Connection c(gateway_->port());
     Reply login = c.Request(
@@ -443,7 +449,8 @@ TEST_F(HttpGatewayTest, PullTokenAndRefreshTokenRoutes) {
   ASSERT_EQ(others.status, 200) << others.body;
   const Struct other_tokens = ParseJson(others.body);
   ASSERT_EQ(other_tokens.fields().at("refreshTokens").list_value().values_size(), 1);
-  const Struct& r2 = other_tokens.fields().at("refreshTokens").list_value().values(0).struct_value();
+  const Struct& r2 =
+      other_tokens.fields().at("refreshTokens").list_value().values(0).struct_value();
   EXPECT_FALSE(absl::StrContains(others.body, other_refresh));
   Reply revoke = Do("POST", "/v1/" + Field(r2, "name") + ":revoke", "{}");
   ASSERT_EQ(revoke.status, 200) << revoke.body;
@@ -456,9 +463,9 @@ TEST_F(HttpGatewayTest, ThrottledCallsGetRetryAfterFromTheErrorDetail) {
   detail.set_retryable(true);
   detail.mutable_retry_after()->set_seconds(7);
   detail.mutable_retry_after()->set_nanos(1);
-  stack_.FailNextCall(grpc::Status(
-      grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down",
-      EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down", detail)));
+  stack_.FailNextCall(
+      grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down",
+                   EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down", detail)));
   Reply r = Do("GET", "/v1/workspaces");
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.headers["retry-after"], "8");
@@ -508,8 +515,11 @@ TEST_F(TokenEndpointTest, GetWithBasicCredentials) {
                       "/token?account=acme%2Bbuilder&client_id=docker&offline_token=true&"
                       "scope=repository%3Aacme%2Fweb%3Apull%2Cpush&scope=repository%3Aacme%2Fapi"
                       "%3Apull&service=registry.test",
-                      "", {{"Authorization", basic}, {"X-Request-Id", "tok-1"},
-                           {"X-Forwarded-For", "203.0.113.9"}, {"X-Api-Key", "not-forwarded"}});
+                      "",
+                      {{"Authorization", basic},
+                       {"X-Request-Id", "tok-1"},
+                       {"X-Forwarded-For", "203.0.113.9"},
+                       {"X-Api-Key", "not-forwarded"}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.headers["content-type"], "application/json");
   EXPECT_EQ(r.headers["cache-control"], "no-store");
@@ -523,7 +533,7 @@ TEST_F(TokenEndpointTest, GetWithBasicCredentials) {
   EXPECT_EQ(Field(body, "expires_in"), "300");
   EXPECT_EQ(Field(body, "issued_at"), "2026-11-23T10:00:00Z");
   EXPECT_TRUE(absl::StartsWith(Field(body, "refresh_token"), "rrt_"));
-  EXPECT_EQ(Field(body, "scope"), "<absent>");  // GET replies carry no scope
+  EXPECT_EQ(Field(body, "scope"), "<absent>");                     // GET replies carry no scope
   EXPECT_TRUE(absl::StrContains(r.body, R"("expires_in":300,)"));  // an integer
 
   const v1::IssueRegistryTokenRequest got = stack_.last_token_request();
@@ -610,9 +620,10 @@ TEST_F(TokenEndpointTest, PostPasswordAndRefreshToken) {
   EXPECT_EQ(stack_.last_token_request().grant_type(), v1::IssueRegistryTokenRequest::PASSWORD);
   EXPECT_EQ(stack_.LastMetadata("authorization"), std::nullopt);
 
-  Reply refreshed = Raw(FormPost(absl::StrCat(
-      "grant_type=refresh_token&refresh_token=", refresh, "&service=registry.test&"
-      "client_id=docker&scope=repository%3Aacme%2Fweb%3Apull")));
+  Reply refreshed =
+      Raw(FormPost(absl::StrCat("grant_type=refresh_token&refresh_token=", refresh,
+                                "&service=registry.test&"
+                                "client_id=docker&scope=repository%3Aacme%2Fweb%3Apull")));
   ASSERT_EQ(refreshed.status, 200) << refreshed.body;
   Struct b = ParseJson(refreshed.body);
   EXPECT_EQ(Field(b, "refresh_token"), refresh);
@@ -621,8 +632,10 @@ TEST_F(TokenEndpointTest, PostPasswordAndRefreshToken) {
 }
 
 TEST_F(TokenEndpointTest, PostChunkedWithoutContentLength) {
-  const std::string form = absl::StrCat("grant_type=password&service=registry.test&"
-                                        "username=acme%2Bbuilder&password=", secret_);
+  const std::string form = absl::StrCat(
+      "grant_type=password&service=registry.test&"
+      "username=acme%2Bbuilder&password=",
+      secret_);
   const size_t half = form.size() / 2;
   auto hex = [](size_t n) {
     static const char* digits = "0123456789abcdef";
@@ -646,17 +659,17 @@ TEST_F(TokenEndpointTest, PostChunkedWithoutContentLength) {
 TEST_F(TokenEndpointTest, BadCredentialsAre401WithAChallenge) {
   Connection c(gateway_->port());
   const std::string wrong = "wrong-password-value";
-  Reply get = c.Request("GET", "/token?service=registry.test",
-                        "", {{"Authorization",
-                              realm::FormatBasicAuthorization("acme+builder", wrong)}});
+  Reply get =
+      c.Request("GET", "/token?service=registry.test", "",
+                {{"Authorization", realm::FormatBasicAuthorization("acme+builder", wrong)}});
   EXPECT_EQ(get.status, 401);
   EXPECT_EQ(get.headers["www-authenticate"], R"(Basic realm="registry-auth")");
   EXPECT_EQ(get.body, R"({"errors":[{"code":"UNAUTHORIZED","message":"invalid credentials",)"
                       R"("detail":{"reason":"INVALID_CREDENTIALS"}}]})");
   EXPECT_FALSE(absl::StrContains(get.body, wrong));
   // A header that is not Basic never reaches the service.
-  Reply bearer = c.Request("GET", "/token?service=registry.test", "",
-                           {{"Authorization", "Bearer " + wrong}});
+  Reply bearer =
+      c.Request("GET", "/token?service=registry.test", "", {{"Authorization", "Bearer " + wrong}});
   EXPECT_EQ(bearer.status, 401);
   EXPECT_FALSE(absl::StrContains(bearer.body, wrong));
 
@@ -717,9 +730,9 @@ TEST_F(TokenEndpointTest, ThrottlingIs429WithRetryAfter) {
   detail.set_retryable(true);
   detail.mutable_retry_after()->set_seconds(42);
   const std::string message = "too many failed logins; retry later";
-  stack_.FailNextCall(grpc::Status(
-      grpc::StatusCode::RESOURCE_EXHAUSTED, message,
-      EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, message, detail)));
+  stack_.FailNextCall(
+      grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message,
+                   EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, message, detail)));
   Reply get = Do("GET", "/token?service=registry.test");
   EXPECT_EQ(get.status, 429);
   EXPECT_EQ(get.headers["retry-after"], "42");
@@ -781,8 +794,9 @@ TEST_F(InProcessTokenTest, TokenRequestsGoToTheServiceInProcessNotOverTheChannel
   Reply r = c.Request("GET",
                       "/token?service=registry.test&scope=repository%3Aacme%2Fweb%3Apull&"
                       "offline_token=true",
-                      "", {{"Authorization", realm::FormatBasicAuthorization("acme+ci", "pw")},
-                           {"X-Request-Id", "tok-7"}});
+                      "",
+                      {{"Authorization", realm::FormatBasicAuthorization("acme+ci", "pw")},
+                       {"X-Request-Id", "tok-7"}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.headers["x-request-id"], "tok-7");
   EXPECT_EQ(r.headers["cache-control"], "no-store");
@@ -807,8 +821,8 @@ TEST_F(InProcessTokenTest, TokenRequestsGoToTheServiceInProcessNotOverTheChannel
   // POST takes the same path, on the same keep-alive connection; without a request id the
   // service's own id comes back.
   const std::string form = "grant_type=password&service=registry.test&username=u&password=p";
-  Reply post = c.Request("POST", "/token", form,
-                         {{"Content-Type", "application/x-www-form-urlencoded"}});
+  Reply post =
+      c.Request("POST", "/token", form, {{"Content-Type", "application/x-www-form-urlencoded"}});
   ASSERT_EQ(post.status, 200) << post.body;
   EXPECT_EQ(post.headers["x-request-id"], "generated-id");
   EXPECT_EQ(Field(ParseJson(post.body), "scope"), "repository:acme/web:pull");
@@ -833,9 +847,9 @@ TEST_F(InProcessTokenTest, ErrorsMapAsOverTheChannel) {
   detail.set_reason("TOO_MANY_FAILED_LOGINS");
   detail.mutable_retry_after()->set_seconds(42);
   const std::string message = "too many failed logins; retry later";
-  issuer_.next_status = grpc::Status(
-      grpc::StatusCode::RESOURCE_EXHAUSTED, message,
-      EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, message, detail));
+  issuer_.next_status =
+      grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message,
+                   EncodeErrorDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, message, detail));
   Reply throttled = Do("GET", "/token?service=registry.test");
   EXPECT_EQ(throttled.status, 429);
   EXPECT_EQ(throttled.headers["retry-after"], "42");
@@ -881,11 +895,11 @@ TEST_F(HttpGatewayTest, QueryParametersAreDecodedAndChecked) {
   EXPECT_EQ(Do("GET", "/v1/workspaces/acme").status, 200);
   EXPECT_EQ(Do("GET", "/v1/workspaces/%61cme").status, 200);
 
-  for (const char* target : {"/v1/workspaces?page_token=%zz", "/v1/workspaces?page_token=%4",
-                             "/v1/workspaces?page_token=%ff", "/v1/workspaces?nope=1",
-                             "/v1/workspaces?page_size=ten",
-                             "/v1/workspaces?page_size=1&page_size=2",
-                             "/v1/workspaces/acme?name=x", "/v1/workspaces/%zz"}) {
+  for (const char* target :
+       {"/v1/workspaces?page_token=%zz", "/v1/workspaces?page_token=%4",
+        "/v1/workspaces?page_token=%ff", "/v1/workspaces?nope=1", "/v1/workspaces?page_size=ten",
+        "/v1/workspaces?page_size=1&page_size=2", "/v1/workspaces/acme?name=x",
+        "/v1/workspaces/%zz"}) {
     Reply r = Do("GET", target);
     EXPECT_EQ(r.status, 400) << target;
     EXPECT_EQ(Field(ParseJson(r.body), "status"), "INVALID_ARGUMENT") << target;
@@ -921,10 +935,9 @@ TEST_F(HttpGatewayTest, UnknownPathIs404AndWrongMethodIs405) {
 }
 
 TEST_F(HttpGatewayTest, MalformedRequestsAre400AndCloseTheConnection) {
-  for (const char* raw : {"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
-                          "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n",
-                          "POST /v1/workspaces HTTP/1.1\r\nContent-Length: x\r\n\r\n",
-                          "\x01\x02\x03\r\n\r\n"}) {
+  for (const char* raw :
+       {"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n",
+        "POST /v1/workspaces HTTP/1.1\r\nContent-Length: x\r\n\r\n", "\x01\x02\x03\r\n\r\n"}) {
     Connection c(gateway_->port());
     c.SendRaw(raw);
     Reply r = c.Read();
@@ -944,8 +957,10 @@ TEST_F(HttpGatewayTest, OversizedBodyIs413AndOversizedHeaderIs431) {
   Start(options);
   {
     Connection c(gateway_->port());
-    c.SendRaw("POST /v1/workspaces?workspace_id=a HTTP/1.1\r\nHost: t\r\n"
-              "Content-Length: 5000\r\n\r\n" + std::string(5000, ' '));
+    c.SendRaw(
+        "POST /v1/workspaces?workspace_id=a HTTP/1.1\r\nHost: t\r\n"
+        "Content-Length: 5000\r\n\r\n" +
+        std::string(5000, ' '));
     Reply r = c.Read();
     ASSERT_TRUE(r.ok);
     EXPECT_EQ(r.status, 413);
@@ -953,9 +968,10 @@ TEST_F(HttpGatewayTest, OversizedBodyIs413AndOversizedHeaderIs431) {
   {
     // Chunked: the limit is only hit while reading the body.
     Connection c(gateway_->port());
-    c.SendRaw("POST /v1/workspaces?workspace_id=a HTTP/1.1\r\nHost: t\r\n"
-              "Transfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(0x800, ' ') +
-              "\r\n0\r\n\r\n");
+    c.SendRaw(
+        "POST /v1/workspaces?workspace_id=a HTTP/1.1\r\nHost: t\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n800\r\n" +
+        std::string(0x800, ' ') + "\r\n0\r\n\r\n");
     Reply r = c.Read();
     ASSERT_TRUE(r.ok);
     EXPECT_EQ(r.status, 413);
@@ -982,8 +998,9 @@ TEST_F(HttpGatewayTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   Reply third = c.Request("GET", "/healthz");
   EXPECT_EQ(third.status, 200);
   // Pipelined requests are answered in order.
-  c.SendRaw("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/workspaces/zz HTTP/1.1\r\n"
-            "Host: t\r\nConnection: close\r\n\r\n");
+  c.SendRaw(
+      "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/workspaces/zz HTTP/1.1\r\n"
+      "Host: t\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(c.Read().status, 200);
   Reply last = c.Read();
   EXPECT_EQ(last.status, 404);
@@ -993,8 +1010,9 @@ TEST_F(HttpGatewayTest, KeepAliveServesSeveralRequestsOnOneConnection) {
 
 TEST_F(HttpGatewayTest, ExpectContinueAndHttp10) {
   Connection c(gateway_->port());
-  c.SendRaw("POST /v1/workspaces?workspace_id=acme HTTP/1.1\r\nHost: t\r\n"
-            "Expect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  c.SendRaw(
+      "POST /v1/workspaces?workspace_id=acme HTTP/1.1\r\nHost: t\r\n"
+      "Expect: 100-continue\r\nContent-Length: 2\r\n\r\n");
   Reply cont = c.Read();
   ASSERT_TRUE(cont.ok);
   EXPECT_EQ(cont.status, 100);
@@ -1068,8 +1086,7 @@ TEST(HttpGatewayCreateTest, RejectsBadOptions) {
   auto first = HttpGateway::Create(options, channel);
   ASSERT_TRUE(first.ok());
   options.listen = absl::StrCat("127.0.0.1:", (*first)->port());
-  EXPECT_EQ(HttpGateway::Create(options, channel).status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(HttpGateway::Create(options, channel).status().code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

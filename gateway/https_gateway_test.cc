@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/testing/in_memory_stack.h"
 #include "boost/asio/connect.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
@@ -20,7 +21,6 @@
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
 #include "gateway/http_gateway.h"
-#include "api/testing/in_memory_stack.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
@@ -272,8 +272,7 @@ TEST_F(HttpsGatewayTest, CreateChecksTlsAndPlaintextOptions) {
 
   tls = TlsOptions();
   tls.tls_key_file.clear();
-  EXPECT_EQ(HttpGateway::Create(tls, channel).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpGateway::Create(tls, channel).status().code(), absl::StatusCode::kInvalidArgument);
   tls = TlsOptions();
   tls.tls_cert_file = TempPath("missing.crt");
   absl::Status missing = HttpGateway::Create(tls, channel).status();

@@ -14,8 +14,8 @@ bool IsFieldPath(absl::string_view s) {
   for (absl::string_view part : absl::StrSplit(s, '.')) {
     if (part.empty()) return false;
     for (char c : part) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '_';
+      const bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
       if (!ok) return false;
     }
   }

@@ -25,9 +25,9 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
-#include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -51,8 +51,8 @@ struct Env {
   absl::Duration timeout;
   absl::string_view basic_realm;
   api::InProcessTokenIssuer* in_process_tokens;  // null: /token over the channel
-  BoundedExecutor* token_workers;                 // with in_process_tokens
-  const observability::Registry* metrics;         // what GET /metrics serves
+  BoundedExecutor* token_workers;                // with in_process_tokens
+  const observability::Registry* metrics;        // what GET /metrics serves
 };
 
 // ---- The barrier: one reply per request, whatever happens (issue 15) -----------------------
@@ -132,7 +132,6 @@ void AddRetryAfter(const grpc::Status& status, RestReply* reply) {
   if (!seconds.has_value() && code == grpc::StatusCode::RESOURCE_EXHAUSTED) seconds = 1;
   if (seconds.has_value()) reply->headers.emplace_back("Retry-After", absl::StrCat(*seconds));
 }
-
 
 // A value gRPC accepts as ASCII metadata (0x20..0x7E; no tabs, no bytes of 0x80 and up).
 bool IsGrpcMetadataValue(absl::string_view value) {
@@ -250,8 +249,8 @@ absl::Status ResolveField(Message* root, absl::string_view path, bool allow_json
   std::vector<absl::string_view> parts = absl::StrSplit(path, '.');
   for (size_t i = 0; i < parts.size(); ++i) {
     const Descriptor* desc = msg->GetDescriptor();
-    const FieldDescriptor* f = allow_json_names ? FindField(desc, parts[i])
-                                                : desc->FindFieldByName(std::string(parts[i]));
+    const FieldDescriptor* f =
+        allow_json_names ? FindField(desc, parts[i]) : desc->FindFieldByName(std::string(parts[i]));
     if (f == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("unknown field \"", path, "\""));
     }
@@ -337,8 +336,7 @@ absl::Status SetFieldFromText(Message* root, absl::string_view path, const std::
         return absl::OkStatus();
       }
       if (!IsFieldMask(f)) return bad("message fields cannot be set from the URL");
-      auto* mask =
-          static_cast<google::protobuf::FieldMask*>(refl->MutableMessage(msg, f));
+      auto* mask = static_cast<google::protobuf::FieldMask*>(refl->MutableMessage(msg, f));
       mask->Clear();
       for (absl::string_view p : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
         mask->add_paths(std::string(absl::StripAsciiWhitespace(p)));
@@ -368,13 +366,11 @@ absl::Status ParseJsonBody(absl::string_view body, Message* msg) {
   const std::string message(s.message());
   absl::string_view m = message;
   if (absl::ConsumeSuffix(&m, ": Cannot find field.") && m.size() <= 100 && IsValidUtf8(m)) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid JSON body: unknown field \"", m,
-                                                   "\""));
+    return absl::InvalidArgumentError(absl::StrCat("invalid JSON body: unknown field \"", m, "\""));
   }
   if (absl::StartsWith(m, "(")) {
-    absl::string_view field = m.substr(1, m.find(')') == absl::string_view::npos
-                                              ? 0
-                                              : m.find(')') - 1);
+    absl::string_view field =
+        m.substr(1, m.find(')') == absl::string_view::npos ? 0 : m.find(')') - 1);
     if (!field.empty() && field.size() <= 100) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid JSON body: invalid value for field \"", field, "\""));
@@ -413,8 +409,8 @@ using Handler = std::function<void(const Env&, const Call&, RestRouter::Done)>;
 // A route that calls one RPC. `body` is "" (no body allowed), "*" (the whole request) or the
 // name of the request field the body fills.
 Handler RpcHandler(NewCallFn new_call, std::string body) {
-  return [new_call = std::move(new_call), body = std::move(body)](
-             const Env& env, const Call& call, RestRouter::Done done) {
+  return [new_call = std::move(new_call), body = std::move(body)](const Env& env, const Call& call,
+                                                                  RestRouter::Done done) {
     std::shared_ptr<PendingCall> pending = new_call();
     Message& request = pending->request();
     const Descriptor* desc = request.GetDescriptor();
@@ -556,9 +552,8 @@ Handler RpcHandler(NewCallFn new_call, std::string body) {
 RestReply TokenReply(TokenEndpoint endpoint, const grpc::Status& status,
                      const v1::IssueRegistryTokenResponse& response, absl::string_view realm,
                      std::string request_id) {
-  RestReply reply = status.ok()
-                        ? TokenSuccessReply(endpoint, response, realm)
-                        : TokenErrorReply(endpoint, TokenErrorFromStatus(status), realm);
+  RestReply reply = status.ok() ? TokenSuccessReply(endpoint, response, realm)
+                                : TokenErrorReply(endpoint, TokenErrorFromStatus(status), realm);
   reply.request_id = std::move(request_id);
   return reply;
 }
@@ -574,9 +569,9 @@ Handler TokenHandler(TokenEndpoint endpoint) {
   return [endpoint](const Env& env, const Call& call, RestRouter::Done done) {
     const RestRequest& r = *call.request;
     auto parse = [&](v1::IssueRegistryTokenRequest* request) {
-      std::optional<TokenError> error =
-          endpoint == TokenEndpoint::kGet ? ParseTokenQuery(call.query, r.authorization, request)
-                                          : ParseTokenForm(r.content_type, r.body, request);
+      std::optional<TokenError> error = endpoint == TokenEndpoint::kGet
+                                            ? ParseTokenQuery(call.query, r.authorization, request)
+                                            : ParseTokenForm(r.content_type, r.body, request);
       if (error.has_value()) {
         WipeTokenSecrets(request);
         done(TokenErrorReply(endpoint, *error, env.basic_realm));
@@ -590,17 +585,16 @@ Handler TokenHandler(TokenEndpoint endpoint) {
       // is busy and the queue is full the client hears 503 at once (issue 15).
       auto request = std::make_shared<v1::IssueRegistryTokenRequest>();
       if (!parse(request.get())) return;
-      std::function<void()> task = [request, endpoint, issuer = env.in_process_tokens,
-                                    realm = std::string(env.basic_realm),
-                                    request_id_in = r.request_id,
-                                    client = r.forwarded_for, done]() mutable {
-        v1::IssueRegistryTokenResponse response;
-        std::string request_id;
-        const grpc::Status status = issuer->IssueRegistryToken(
-            api::InProcessCall{request_id_in, client}, *request, &response, &request_id);
-        WipeTokenSecrets(request.get());
-        done(TokenReply(endpoint, status, response, realm, std::move(request_id)));
-      };
+      std::function<void()> task =
+          [request, endpoint, issuer = env.in_process_tokens, realm = std::string(env.basic_realm),
+           request_id_in = r.request_id, client = r.forwarded_for, done]() mutable {
+            v1::IssueRegistryTokenResponse response;
+            std::string request_id;
+            const grpc::Status status = issuer->IssueRegistryToken(
+                api::InProcessCall{request_id_in, client}, *request, &response, &request_id);
+            WipeTokenSecrets(request.get());
+            done(TokenReply(endpoint, status, response, realm, std::move(request_id)));
+          };
       if (env.token_workers == nullptr) {
         task();
         return;
@@ -617,8 +611,8 @@ Handler TokenHandler(TokenEndpoint endpoint) {
       }
       return;
     }
-    auto pending = std::make_shared<TokenCall>(
-        static_cast<TokenCall::Method>(&Async::IssueRegistryToken));
+    auto pending =
+        std::make_shared<TokenCall>(static_cast<TokenCall::Method>(&Async::IssueRegistryToken));
     if (!parse(&static_cast<v1::IssueRegistryTokenRequest&>(pending->request()))) return;
     SetDeadline(pending->context(), env.timeout);
     if (!r.request_id.empty()) pending->context().AddMetadata("x-request-id", r.request_id);
@@ -635,9 +629,8 @@ Handler TokenHandler(TokenEndpoint endpoint) {
         request_id.assign(it->second.data(), it->second.size());
       }
       RestReply reply = TokenReply(
-          endpoint, status,
-          static_cast<const v1::IssueRegistryTokenResponse&>(pending->response()), realm,
-          std::move(request_id));
+          endpoint, status, static_cast<const v1::IssueRegistryTokenResponse&>(pending->response()),
+          realm, std::move(request_id));
       FinishOnCallbackThread(pending, done, std::move(reply));
     });
   };
@@ -676,7 +669,7 @@ std::optional<int> ParseServingStatus(const std::string& bytes) {
 void Readyz(const Env& env, const Call&, RestRouter::Done done) {
   struct State {
     grpc::ClientContext context;
-    grpc::ByteBuffer request;   // HealthCheckRequest{service: ""} encodes to zero bytes.
+    grpc::ByteBuffer request;  // HealthCheckRequest{service: ""} encodes to zero bytes.
     grpc::ByteBuffer response;
   };
   auto state = std::make_shared<State>();
@@ -684,8 +677,8 @@ void Readyz(const Env& env, const Call&, RestRouter::Done done) {
   grpc::Slice empty("", 0);
   state->request = grpc::ByteBuffer(&empty, 1);
   env.generic->UnaryCall(
-      &state->context, kHealthCheckMethod, grpc::StubOptions(), &state->request,
-      &state->response, Guarded([state, done = std::move(done)](grpc::Status status) mutable {
+      &state->context, kHealthCheckMethod, grpc::StubOptions(), &state->request, &state->response,
+      Guarded([state, done = std::move(done)](grpc::Status status) mutable {
         constexpr int kServing = 1;
         bool ready = false;
         grpc::Slice slice;
@@ -749,8 +742,8 @@ std::vector<RouteSpec> RouteSpecs() {
       RpcRoute("GET", "/v1/{name=workspaces/*}",
                Rpc<v::GetWorkspaceRequest, Workspace>(&Async::GetWorkspace), ""),
       RpcRoute("GET", "/v1/workspaces",
-               Rpc<v::ListWorkspacesRequest, v::ListWorkspacesResponse>(
-                      &Async::ListWorkspaces), ""),
+               Rpc<v::ListWorkspacesRequest, v::ListWorkspacesResponse>(&Async::ListWorkspaces),
+               ""),
       RpcRoute("PATCH", "/v1/{workspace.name=workspaces/*}",
                Rpc<v::UpdateWorkspaceRequest, Workspace>(&Async::UpdateWorkspace), "workspace"),
       RpcRoute("DELETE", "/v1/{name=workspaces/*}",
@@ -758,8 +751,8 @@ std::vector<RouteSpec> RouteSpecs() {
 
       RpcRoute("POST", "/v1/{parent=workspaces/*}/apps",
                Rpc<v::CreateAppRequest, App>(&Async::CreateApp), "app"),
-      RpcRoute("GET", "/v1/{name=workspaces/*/apps/*}",
-               Rpc<v::GetAppRequest, App>(&Async::GetApp), ""),
+      RpcRoute("GET", "/v1/{name=workspaces/*/apps/*}", Rpc<v::GetAppRequest, App>(&Async::GetApp),
+               ""),
       RpcRoute("GET", "/v1/{parent=workspaces/*}/apps",
                Rpc<v::ListAppsRequest, v::ListAppsResponse>(&Async::ListApps), ""),
       RpcRoute("PATCH", "/v1/{app.name=workspaces/*/apps/*}",
@@ -768,17 +761,17 @@ std::vector<RouteSpec> RouteSpecs() {
                Rpc<v::DeleteAppRequest, Empty>(&Async::DeleteApp), ""),
 
       RpcRoute("POST", "/v1/{parent=workspaces/*}/registries",
-               Rpc<v::CreateRegistryConfigRequest, RegistryConfig>(
-                      &Async::CreateRegistryConfig), "registry_config"),
+               Rpc<v::CreateRegistryConfigRequest, RegistryConfig>(&Async::CreateRegistryConfig),
+               "registry_config"),
       RpcRoute("GET", "/v1/{name=workspaces/*/registries/*}",
-               Rpc<v::GetRegistryConfigRequest, RegistryConfig>(
-                      &Async::GetRegistryConfig), ""),
+               Rpc<v::GetRegistryConfigRequest, RegistryConfig>(&Async::GetRegistryConfig), ""),
       RpcRoute("GET", "/v1/{parent=workspaces/*}/registries",
                Rpc<v::ListRegistryConfigsRequest, v::ListRegistryConfigsResponse>(
-                      &Async::ListRegistryConfigs), ""),
+                   &Async::ListRegistryConfigs),
+               ""),
       RpcRoute("PATCH", "/v1/{registry_config.name=workspaces/*/registries/*}",
-               Rpc<v::UpdateRegistryConfigRequest, RegistryConfig>(
-                      &Async::UpdateRegistryConfig), "registry_config"),
+               Rpc<v::UpdateRegistryConfigRequest, RegistryConfig>(&Async::UpdateRegistryConfig),
+               "registry_config"),
       RpcRoute("DELETE", "/v1/{name=workspaces/*/registries/*}",
                Rpc<v::DeleteRegistryConfigRequest, Empty>(&Async::DeleteRegistryConfig), ""),
 
@@ -794,54 +787,56 @@ std::vector<RouteSpec> RouteSpecs() {
                Rpc<v::DeleteMemberRequest, Empty>(&Async::DeleteMember), ""),
 
       RpcRoute("GET", "/v1/auditEvents",
-               Rpc<v::ListAuditEventsRequest, v::ListAuditEventsResponse>(
-                      &Async::ListAuditEvents), ""),
+               Rpc<v::ListAuditEventsRequest, v::ListAuditEventsResponse>(&Async::ListAuditEvents),
+               ""),
 
       RpcRoute("POST", "/v1/{app=workspaces/*/apps/*}:mintPullToken",
-               Rpc<v::MintPullTokenRequest, v::MintPullTokenResponse>(
-                      &Async::MintPullToken), "*"),
+               Rpc<v::MintPullTokenRequest, v::MintPullTokenResponse>(&Async::MintPullToken), "*"),
       RpcRoute("POST", "/v1/{name=workspaces/*/registries/*}:testConnection",
-               Rpc<v::TestConnectionRequest, v::TestConnectionResponse>(
-                      &Async::TestConnection), "*"),
+               Rpc<v::TestConnectionRequest, v::TestConnectionResponse>(&Async::TestConnection),
+               "*"),
 
       RpcRoute("POST", "/v1/{name=workspaces/*/pullTokens/*}:revoke",
                Rpc<v::RevokePullTokenRequest, v::PullToken>(&Async::RevokePullToken), "*"),
-      RpcRoute("POST", "/v1/{app=workspaces/*/apps/*}:revokePullTokens",
-               Rpc<v::RevokePullTokensRequest, v::RevokePullTokensResponse>(
-                      &Async::RevokePullTokens), "*"),
+      RpcRoute(
+          "POST", "/v1/{app=workspaces/*/apps/*}:revokePullTokens",
+          Rpc<v::RevokePullTokensRequest, v::RevokePullTokensResponse>(&Async::RevokePullTokens),
+          "*"),
       RpcRoute("GET", "/v1/{parent=workspaces/*}/pullTokens",
-               Rpc<v::ListPullTokensRequest, v::ListPullTokensResponse>(
-                      &Async::ListPullTokens), ""),
+               Rpc<v::ListPullTokensRequest, v::ListPullTokensResponse>(&Async::ListPullTokens),
+               ""),
       // Not an `HTTP:` line of the proto but its natural additional binding: ListPullTokens
       // also takes an app as parent, which the workspace-level path cannot express.
       RpcRoute("GET", "/v1/{parent=workspaces/*/apps/*}/pullTokens",
-               Rpc<v::ListPullTokensRequest, v::ListPullTokensResponse>(
-                      &Async::ListPullTokens), ""),
+               Rpc<v::ListPullTokensRequest, v::ListPullTokensResponse>(&Async::ListPullTokens),
+               ""),
 
       RpcRoute("POST", "/v1/{parent=workspaces/*}/serviceAccounts",
                Rpc<v::CreateServiceAccountRequest, v::ServiceAccountCredentials>(
-                      &Async::CreateServiceAccount), "service_account"),
+                   &Async::CreateServiceAccount),
+               "service_account"),
       RpcRoute("GET", "/v1/{name=workspaces/*/serviceAccounts/*}",
-               Rpc<v::GetServiceAccountRequest, v::ServiceAccount>(
-                      &Async::GetServiceAccount), ""),
+               Rpc<v::GetServiceAccountRequest, v::ServiceAccount>(&Async::GetServiceAccount), ""),
       RpcRoute("GET", "/v1/{parent=workspaces/*}/serviceAccounts",
                Rpc<v::ListServiceAccountsRequest, v::ListServiceAccountsResponse>(
-                      &Async::ListServiceAccounts), ""),
+                   &Async::ListServiceAccounts),
+               ""),
       RpcRoute("PATCH", "/v1/{service_account.name=workspaces/*/serviceAccounts/*}",
-               Rpc<v::UpdateServiceAccountRequest, v::ServiceAccount>(
-                      &Async::UpdateServiceAccount), "service_account"),
+               Rpc<v::UpdateServiceAccountRequest, v::ServiceAccount>(&Async::UpdateServiceAccount),
+               "service_account"),
       RpcRoute("DELETE", "/v1/{name=workspaces/*/serviceAccounts/*}",
                Rpc<v::DeleteServiceAccountRequest, Empty>(&Async::DeleteServiceAccount), ""),
       RpcRoute("POST", "/v1/{name=workspaces/*/serviceAccounts/*}:regenerateSecret",
                Rpc<v::RegenerateServiceAccountSecretRequest, v::ServiceAccountCredentials>(
-                      &Async::RegenerateServiceAccountSecret), "*"),
+                   &Async::RegenerateServiceAccountSecret),
+               "*"),
 
-      RpcRoute("GET", "/v1/{parent=workspaces/*}/refreshTokens",
-               Rpc<v::ListRefreshTokensRequest, v::ListRefreshTokensResponse>(
-                      &Async::ListRefreshTokens), ""),
+      RpcRoute(
+          "GET", "/v1/{parent=workspaces/*}/refreshTokens",
+          Rpc<v::ListRefreshTokensRequest, v::ListRefreshTokensResponse>(&Async::ListRefreshTokens),
+          ""),
       RpcRoute("POST", "/v1/{name=workspaces/*/refreshTokens/*}:revoke",
-               Rpc<v::RevokeRefreshTokenRequest, v::RefreshToken>(
-                      &Async::RevokeRefreshToken), "*"),
+               Rpc<v::RevokeRefreshTokenRequest, v::RefreshToken>(&Async::RevokeRefreshToken), "*"),
   };
 }
 
@@ -871,8 +866,8 @@ RestRouter::RestRouter(std::shared_ptr<grpc::Channel> channel, RestRouterOptions
       generic_stub_(std::make_unique<grpc::GenericStub>(channel_)),
       options_(std::move(options)) {
   if (options_.in_process_tokens != nullptr && options_.token_workers > 0) {
-    token_workers_ = std::make_unique<BoundedExecutor>(
-        options_.token_workers, options_.token_queue, "token worker");
+    token_workers_ = std::make_unique<BoundedExecutor>(options_.token_workers, options_.token_queue,
+                                                       "token worker");
   }
   std::vector<RouteSpec> specs = RouteSpecs();
   if (options_.metrics != nullptr) specs.push_back({"GET", kMetricsPath, Metrics});
@@ -884,8 +879,7 @@ RestRouter::RestRouter(MetricsListenerTag, const observability::Registry& metric
   routes_ = BuildRoutes({{"GET", kMetricsPath, Metrics}, {"GET", "/healthz", Healthz}});
 }
 
-std::unique_ptr<RestRouter> RestRouter::ForMetricsListener(
-    const observability::Registry& metrics) {
+std::unique_ptr<RestRouter> RestRouter::ForMetricsListener(const observability::Registry& metrics) {
   return std::unique_ptr<RestRouter>(new RestRouter(MetricsListenerTag{}, metrics));
 }
 
@@ -966,8 +960,12 @@ void RestRouter::HandleUnguarded(const RestRequest& request, Done done) const {
     return;
   }
   // The metrics listener's router has no channel (and no route that needs one).
-  Env env{stub_ == nullptr ? nullptr : stub_->async(), generic_stub_.get(), options_.rpc_timeout,
-          options_.basic_realm, options_.in_process_tokens, token_workers_.get(),
+  Env env{stub_ == nullptr ? nullptr : stub_->async(),
+          generic_stub_.get(),
+          options_.rpc_timeout,
+          options_.basic_realm,
+          options_.in_process_tokens,
+          token_workers_.get(),
           options_.metrics};
   route->handler(env, call, [tmpl = &route->path_template, done = std::move(done)](RestReply r) {
     r.route = *tmpl;

@@ -40,8 +40,8 @@
 #include "gateway/path_template.h"
 #include "gateway/rest_types.h"
 #include "grpcpp/channel.h"
-#include "observability/metrics.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "observability/metrics.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 
 namespace registryauth::gateway {

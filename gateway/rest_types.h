@@ -10,10 +10,10 @@
 namespace registryauth::gateway {
 
 struct RestRequest {
-  std::string method;      // "GET", "POST", ... (case-sensitive, as HTTP says)
-  std::string target;      // origin-form: "/v1/workspaces?page_size=10"
+  std::string method;  // "GET", "POST", ... (case-sensitive, as HTTP says)
+  std::string target;  // origin-form: "/v1/workspaces?page_size=10"
   std::string body;
-  std::string request_id;  // value of the x-request-id header, or empty
+  std::string request_id;    // value of the x-request-id header, or empty
   std::string content_type;  // value of the Content-Type header, or empty
   // Passed on as gRPC metadata of the same name when non-empty: the caller's credentials
   // (`x-api-key`, `authorization`), the end user a front end acts for (`x-registryauth-user`),

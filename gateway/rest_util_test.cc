@@ -14,8 +14,7 @@ TEST(PercentDecodeTest, DecodesEscapesAndPlus) {
 
 TEST(PercentDecodeTest, RejectsBadEscapesAndNonUtf8) {
   for (const char* bad : {"%", "%4", "a%zz", "%g0", "%ff", "%c0%af", "%ed%a0%80"}) {
-    EXPECT_EQ(PercentDecode(bad, true).status().code(), absl::StatusCode::kInvalidArgument)
-        << bad;
+    EXPECT_EQ(PercentDecode(bad, true).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }
 
@@ -34,8 +33,8 @@ TEST(ParseQueryStringTest, SplitsAndDecodes) {
 TEST(IsValidUtf8Test, AcceptsAndRejects) {
   EXPECT_TRUE(IsValidUtf8("plain"));
   EXPECT_TRUE(IsValidUtf8("\xf0\x9f\x98\x80"));
-  EXPECT_FALSE(IsValidUtf8("\xf0\x9f\x98"));   // truncated
-  EXPECT_FALSE(IsValidUtf8("\xc1\xbf"));       // overlong
+  EXPECT_FALSE(IsValidUtf8("\xf0\x9f\x98"));      // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc1\xbf"));          // overlong
   EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
   EXPECT_FALSE(IsValidUtf8("\x80"));
 }

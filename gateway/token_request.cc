@@ -147,8 +147,8 @@ bool IsValidUserName(absl::string_view s) {
   return !s.empty() && s.size() <= realm::kMaxUsernameBytes && !HasControl(s);
 }
 
-const char* kPostParams[] = {"grant_type", "service",  "client_id",    "access_type",
-                             "scope",      "username", "password",     "refresh_token"};
+const char* kPostParams[] = {"grant_type", "service",  "client_id", "access_type",
+                             "scope",      "username", "password",  "refresh_token"};
 const char* kGetParams[] = {"service", "scope", "account", "client_id", "offline_token"};
 
 // Text for an OAuth error_description: RFC 6749 §5.2 allows %x20-21 / %x23-5B / %x5D-7E only.
@@ -183,13 +183,19 @@ int HttpStatusFor(grpc::StatusCode code) {
 
 std::string DockerCode(grpc::StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHORIZED";
-    case grpc::StatusCode::PERMISSION_DENIED: return "DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "TOOMANYREQUESTS";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHORIZED";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "TOOMANYREQUESTS";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
     case grpc::StatusCode::UNIMPLEMENTED:
-    case grpc::StatusCode::FAILED_PRECONDITION: return "UNSUPPORTED";
-    default: return std::string(GrpcCodeName(code));
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "UNSUPPORTED";
+    default:
+      return std::string(GrpcCodeName(code));
   }
 }
 
@@ -198,12 +204,16 @@ std::string OAuthError(const TokenError& error, int http_status) {
   switch (error.code) {
     case grpc::StatusCode::INVALID_ARGUMENT:
       return error.reason == "INVALID_SCOPE" ? "invalid_scope" : "invalid_request";
-    case grpc::StatusCode::UNAUTHENTICATED: return "invalid_grant";
-    case grpc::StatusCode::PERMISSION_DENIED: return "unauthorized_client";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "invalid_grant";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "unauthorized_client";
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
     case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "temporarily_unavailable";
-    default: return http_status < 500 ? "invalid_request" : "server_error";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "temporarily_unavailable";
+    default:
+      return http_status < 500 ? "invalid_request" : "server_error";
   }
 }
 
@@ -214,8 +224,7 @@ void AddNoStore(RestReply* reply) {
 
 }  // namespace
 
-std::optional<TokenError> ParseTokenQuery(absl::string_view query,
-                                          absl::string_view authorization,
+std::optional<TokenError> ParseTokenQuery(absl::string_view query, absl::string_view authorization,
                                           v1::IssueRegistryTokenRequest* out) {
   out->Clear();
   ParamSet set;
@@ -328,9 +337,9 @@ RestReply TokenErrorReply(TokenEndpoint endpoint, const TokenError& error,
                           absl::string_view basic_realm) {
   RestReply reply;
   reply.status = HttpStatusFor(error.code);
-  const absl::string_view message =
-      IsValidUtf8(error.message) ? absl::string_view(error.message)
-                                 : absl::string_view("(message is not valid UTF-8)");
+  const absl::string_view message = IsValidUtf8(error.message)
+                                        ? absl::string_view(error.message)
+                                        : absl::string_view("(message is not valid UTF-8)");
   std::string errors = R"("errors":[{"code":)";
   AppendJsonString(DockerCode(error.code), &errors);
   errors.append(R"(,"message":)");

@@ -78,8 +78,7 @@ struct TokenError {
 // GET /token: `query` is the raw query string (no '?'), `authorization` the Authorization
 // header value ("" when absent). Fills `out` and returns nullopt, or returns the error
 // (INVALID_ARGUMENT; UNAUTHENTICATED for an Authorization header that is not valid Basic).
-std::optional<TokenError> ParseTokenQuery(absl::string_view query,
-                                          absl::string_view authorization,
+std::optional<TokenError> ParseTokenQuery(absl::string_view query, absl::string_view authorization,
                                           v1::IssueRegistryTokenRequest* out);
 
 // POST /token: the Content-Type header value and the body. Fills `out` and returns nullopt, or

@@ -38,10 +38,11 @@ TEST(ParseTokenQueryTest, DockerStyleRequests) {
   Request r;
   // What Go's url.Values.Encode makes of docker's and containerd's GET: escaped ':' ',' '/',
   // repeated scope, offline_token and client_id.
-  ASSERT_FALSE(ParseTokenQuery("account=acme%2Bbuilder&client_id=docker&offline_token=true&"
-                               "scope=repository%3Aacme%2Fweb%3Apull%2Cpush&"
-                               "scope=repository%3Aacme%2Fapi%3Apull&service=registry.test",
-                               realm::FormatBasicAuthorization("acme+builder", "s3cret:x"), &r));
+  ASSERT_FALSE(
+      ParseTokenQuery("account=acme%2Bbuilder&client_id=docker&offline_token=true&"
+                      "scope=repository%3Aacme%2Fweb%3Apull%2Cpush&"
+                      "scope=repository%3Aacme%2Fapi%3Apull&service=registry.test",
+                      realm::FormatBasicAuthorization("acme+builder", "s3cret:x"), &r));
   EXPECT_EQ(r.grant_type(), Request::GRANT_TYPE_UNSPECIFIED);
   EXPECT_EQ(r.service(), "registry.test");
   EXPECT_EQ(Scopes(r), (std::vector<std::string>{"repository:acme/web:pull,push",
@@ -54,11 +55,13 @@ TEST(ParseTokenQueryTest, DockerStyleRequests) {
 
   // Anonymous, unescaped, '+' and %20 inside one scope value, empty scope skipped, unknown
   // parameters ignored.
-  ASSERT_FALSE(ParseTokenQuery("service=registry.test&scope=repository:a/b:pull+repository:"
-                               "a/c:pull%20registry:catalog:*&scope=&foo=%zz&offline_token=FALSE",
-                               "", &r));
-  EXPECT_EQ(Scopes(r), (std::vector<std::string>{
-                           "repository:a/b:pull repository:a/c:pull registry:catalog:*"}));
+  ASSERT_FALSE(
+      ParseTokenQuery("service=registry.test&scope=repository:a/b:pull+repository:"
+                      "a/c:pull%20registry:catalog:*&scope=&foo=%zz&offline_token=FALSE",
+                      "", &r));
+  EXPECT_EQ(
+      Scopes(r),
+      (std::vector<std::string>{"repository:a/b:pull repository:a/c:pull registry:catalog:*"}));
   EXPECT_FALSE(r.offline_token());
   EXPECT_TRUE(r.username().empty());
   EXPECT_TRUE(r.password().empty());
@@ -87,8 +90,8 @@ TEST(ParseTokenQueryTest, BadInputsAre400Or401) {
       {"service=a&client_id=x&client_id=x", "", grpc::StatusCode::INVALID_ARGUMENT, "repeated"},
       {"service=a&offline_token=yes", "", grpc::StatusCode::INVALID_ARGUMENT, "offline_token"},
       {"service=a&offline_token=", "", grpc::StatusCode::INVALID_ARGUMENT, "offline_token"},
-      {"service=a&offline_token=true&offline_token=true", "",
-       grpc::StatusCode::INVALID_ARGUMENT, "repeated"},
+      {"service=a&offline_token=true&offline_token=true", "", grpc::StatusCode::INVALID_ARGUMENT,
+       "repeated"},
       {"service=a%zz", "", grpc::StatusCode::INVALID_ARGUMENT, "percent-encoding"},
       {"service=a%4", "", grpc::StatusCode::INVALID_ARGUMENT, "percent-encoding"},
       {"service=a&scope=%ff", "", grpc::StatusCode::INVALID_ARGUMENT, "UTF-8"},
@@ -168,16 +171,14 @@ TEST(ParseTokenFormTest, BadFormsAre400WithTheOAuthError) {
       {ct, "grant_type=password&service=s&username=u&password=p&password=q", "", "repeated"},
       {ct, "grant_type=password&grant_type=password&service=s&username=u&password=p", "",
        "repeated"},
-      {ct, "grant_type=password&service=s&username=u&password=p&scope=a&scope=b", "",
-       "repeated"},
+      {ct, "grant_type=password&service=s&username=u&password=p&scope=a&scope=b", "", "repeated"},
       {ct, "grant_type=password&service=s&username=u&password=p&access_type=forever", "",
        "access_type"},
       {ct, "grant_type=password&service=s&username=u&password=%zzsecret", "", "password"},
       {ct, "grant_type=password&service=s&username=u%01&password=p", "", "username"},
       {ct, "grant_type=password&service=s&username=u&password=" + std::string(5000, 'p'), "",
        "too long"},
-      {ct, "grant_type=password&service=s&username=u&password=p&scope=" +
-               std::string(4097, 'x'),
+      {ct, "grant_type=password&service=s&username=u&password=p&scope=" + std::string(4097, 'x'),
        "invalid_scope", "too long"},
       {ct, std::string(kMaxTokenRequestBytes + 1, '&'), "", "too long"},
   };
@@ -208,18 +209,16 @@ TEST(TokenReplyTest, SuccessBodiesForGetAndPost) {
   RestReply get = TokenSuccessReply(TokenEndpoint::kGet, resp, "r");
   EXPECT_EQ(get.status, 200);
   EXPECT_EQ(get.content_type, "application/json");
-  EXPECT_EQ(get.body,
-            R"({"token":"eyJ.a.b","access_token":"eyJ.a.b","expires_in":300,)"
-            R"("issued_at":"2026-11-23T10:00:00Z"})");
+  EXPECT_EQ(get.body, R"({"token":"eyJ.a.b","access_token":"eyJ.a.b","expires_in":300,)"
+                      R"("issued_at":"2026-11-23T10:00:00Z"})");
   EXPECT_EQ(Header(get, "Cache-Control"), "no-store");
   EXPECT_EQ(Header(get, "Pragma"), "no-cache");
 
   resp.set_refresh_token("rt-1");
   RestReply post = TokenSuccessReply(TokenEndpoint::kPost, resp, "r");
-  EXPECT_EQ(post.body,
-            R"({"token":"eyJ.a.b","access_token":"eyJ.a.b","expires_in":300,)"
-            R"("issued_at":"2026-11-23T10:00:00Z","refresh_token":"rt-1",)"
-            R"("scope":"repository:acme/web:pull repository:acme/api:pull,push"})");
+  EXPECT_EQ(post.body, R"({"token":"eyJ.a.b","access_token":"eyJ.a.b","expires_in":300,)"
+                       R"("issued_at":"2026-11-23T10:00:00Z","refresh_token":"rt-1",)"
+                       R"("scope":"repository:acme/web:pull repository:acme/api:pull,push"})");
 
   // No scopes granted: "scope" is still there, empty (oauth.md makes it required).
   resp.clear_granted_scopes();
@@ -259,8 +258,7 @@ TEST(TokenReplyTest, ErrorMapping) {
     const char* www_authenticate;
     const char* retry_after;
   } cases[] = {
-      {WithDetail(grpc::StatusCode::UNAUTHENTICATED, "invalid credentials",
-                  "INVALID_CREDENTIALS"),
+      {WithDetail(grpc::StatusCode::UNAUTHENTICATED, "invalid credentials", "INVALID_CREDENTIALS"),
        401, "UNAUTHORIZED", "invalid_grant", R"(Basic realm="my realm")", "<absent>"},
       {WithDetail(grpc::StatusCode::INVALID_ARGUMENT, "service: unknown", "UNKNOWN_SERVICE"), 400,
        "INVALID_ARGUMENT", "invalid_request", "<absent>", "<absent>"},
@@ -283,8 +281,8 @@ TEST(TokenReplyTest, ErrorMapping) {
        "unauthorized_client", "<absent>", "<absent>"},
       {grpc::Status(grpc::StatusCode::INTERNAL, "boom"), 500, "INTERNAL", "server_error",
        "<absent>", "<absent>"},
-      {grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "later"), 501, "UNSUPPORTED",
-       "server_error", "<absent>", "<absent>"},
+      {grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "later"), 501, "UNSUPPORTED", "server_error",
+       "<absent>", "<absent>"},
       {grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "slow"), 504, "DEADLINE_EXCEEDED",
        "temporarily_unavailable", "<absent>", "<absent>"},
   };
@@ -302,21 +300,21 @@ TEST(TokenReplyTest, ErrorMapping) {
       EXPECT_EQ(err.fields().at("message").string_value(), c.status.error_message());
       if (endpoint == TokenEndpoint::kPost) {
         EXPECT_EQ(body.fields().at("error").string_value(), c.oauth_error) << r.body;
-        EXPECT_EQ(body.fields().at("error_description").string_value(),
-                  c.status.error_message());
+        EXPECT_EQ(body.fields().at("error_description").string_value(), c.status.error_message());
       } else {
         EXPECT_EQ(body.fields().count("error"), 0u);
       }
     }
   }
   // The reason travels in "detail"; an OAuth description keeps to RFC 6749's characters.
-  TokenError e = TokenErrorFromStatus(WithDetail(grpc::StatusCode::UNAUTHENTICATED,
-                                                 "bad \"creds\" \\ é", "INVALID_CREDENTIALS"));
+  TokenError e = TokenErrorFromStatus(
+      WithDetail(grpc::StatusCode::UNAUTHENTICATED, "bad \"creds\" \\ é", "INVALID_CREDENTIALS"));
   EXPECT_EQ(TokenErrorReply(TokenEndpoint::kGet, e, "r").body,
             R"({"errors":[{"code":"UNAUTHORIZED","message":"bad \"creds\" \\ é",)"
             R"("detail":{"reason":"INVALID_CREDENTIALS"}}]})");
-  EXPECT_TRUE(absl::StartsWith(TokenErrorReply(TokenEndpoint::kPost, e, "r").body,
-                               R"({"error":"invalid_grant","error_description":"bad 'creds' / ??")"));
+  EXPECT_TRUE(
+      absl::StartsWith(TokenErrorReply(TokenEndpoint::kPost, e, "r").body,
+                       R"({"error":"invalid_grant","error_description":"bad 'creds' / ??")"));
 }
 
 TEST(WipeTokenSecretsTest, ClearsPasswordAndRefreshToken) {

@@ -115,16 +115,16 @@ struct Member {
 // One row of the append-only audit trail. Never holds a secret: `detail` is a short,
 // secret-free explanation (a status message the service produced itself).
 struct AuditEvent {
-  int64_t id = 0;                // Assigned by the store on append; grows with every append.
+  int64_t id = 0;  // Assigned by the store on append; grows with every append.
   absl::Time time = absl::InfinitePast();
-  std::string caller;            // The authenticated caller's identity, e.g. spiffe://...
-  std::string on_behalf_of;      // End-user id when a front end acted for a user, else empty.
-  std::string action;            // RPC or operation name, e.g. "GetCredentials", "KeyRetire".
-  std::string resource;          // Resource name, e.g. "workspaces/acme/registries/gh".
-  std::string outcome;           // "OK" or the canonical status code name, e.g. "NOT_FOUND".
+  std::string caller;        // The authenticated caller's identity, e.g. spiffe://...
+  std::string on_behalf_of;  // End-user id when a front end acted for a user, else empty.
+  std::string action;        // RPC or operation name, e.g. "GetCredentials", "KeyRetire".
+  std::string resource;      // Resource name, e.g. "workspaces/acme/registries/gh".
+  std::string outcome;       // "OK" or the canonical status code name, e.g. "NOT_FOUND".
   std::string detail;
   std::string request_id;
-  std::string peer;              // Network peer as the transport reports it.
+  std::string peer;  // Network peer as the transport reports it.
 };
 
 // Filter of ListAuditEvents. Empty / infinite fields do not filter.
@@ -132,7 +132,7 @@ struct AuditFilter {
   // Exact resource name, or a parent: "workspaces/acme" matches "workspaces/acme" and
   // everything under "workspaces/acme/".
   std::string resource;
-  std::string caller;  // exact
+  std::string caller;                            // exact
   absl::Time start_time = absl::InfinitePast();  // inclusive
   absl::Time end_time = absl::InfiniteFuture();  // exclusive
 };

@@ -67,9 +67,9 @@ struct PullToken {
 
 // An OAuth2 refresh token of the token realm, bound to one subject and one service.
 struct RefreshToken {
-  std::string id;       // 22 base64url characters
-  std::string subject;  // the Basic user name that logged in, e.g. `acme+builder`
-  std::string service;  // the registry's `service` name
+  std::string id;            // 22 base64url characters
+  std::string subject;       // the Basic user name that logged in, e.g. `acme+builder`
+  std::string service;       // the registry's `service` name
   std::string workspace_id;  // of the subject, for listing and cascade
   std::string client_id;
   SecretHash secret_hash;
@@ -82,7 +82,7 @@ struct RefreshToken {
 // Failed logins of one throttle key (`account:<user>` or `addr:<client ip>`).
 struct ThrottleState {
   std::string key;
-  int32_t failures = 0;                           // within the current window
+  int32_t failures = 0;  // within the current window
   absl::Time window_start = absl::InfinitePast();
   absl::Time blocked_until = absl::InfinitePast();
 };

@@ -22,9 +22,7 @@ constexpr int kCodes = 17;  // grpc::StatusCode OK .. UNAUTHENTICATED
 constexpr size_t kMaxLoggedText = 200;
 constexpr char kGetCredentials[] = "/registryauth.v1.RegistryAuthService/GetCredentials";
 
-std::string CodeName(grpc::StatusCode code) {
-  return std::string(GrpcCodeNameOrUnknown(code));
-}
+std::string CodeName(grpc::StatusCode code) { return std::string(GrpcCodeNameOrUnknown(code)); }
 
 int CodeIndex(grpc::StatusCode code) {
   const int i = static_cast<int>(code);
@@ -46,10 +44,14 @@ bool IsServerFault(grpc::StatusCode code) {
 
 const char* TypeName(gexp::ServerRpcInfo::Type type) {
   switch (type) {
-    case gexp::ServerRpcInfo::Type::UNARY: return "unary";
-    case gexp::ServerRpcInfo::Type::CLIENT_STREAMING: return "client_stream";
-    case gexp::ServerRpcInfo::Type::SERVER_STREAMING: return "server_stream";
-    case gexp::ServerRpcInfo::Type::BIDI_STREAMING: return "bidi_stream";
+    case gexp::ServerRpcInfo::Type::UNARY:
+      return "unary";
+    case gexp::ServerRpcInfo::Type::CLIENT_STREAMING:
+      return "client_stream";
+    case gexp::ServerRpcInfo::Type::SERVER_STREAMING:
+      return "server_stream";
+    case gexp::ServerRpcInfo::Type::BIDI_STREAMING:
+      return "bidi_stream";
   }
   return "unary";
 }
@@ -73,10 +75,10 @@ class GrpcTelemetry::Shared {
  public:
   Shared(Registry& registry, GrpcCallerResolver identify)
       : identify_(std::move(identify)),
-        handled_(registry.AddCounter(
-            "grpc_server_handled_total",
-            "gRPC calls completed on the server, by method and status code.",
-            {"grpc_service", "grpc_method", "grpc_type", "grpc_code"})),
+        handled_(
+            registry.AddCounter("grpc_server_handled_total",
+                                "gRPC calls completed on the server, by method and status code.",
+                                {"grpc_service", "grpc_method", "grpc_type", "grpc_code"})),
         seconds_(registry.AddHistogram(
             "grpc_server_handling_seconds",
             "Time from the start of a gRPC call to its status, by method and status code.",
@@ -154,9 +156,9 @@ class GrpcTelemetry::Shared {
     }
     const LogLevel level = IsServerFault(code) ? LogLevel::kWarning : LogLevel::kInfo;
     if (!LogEnabled(level)) return;
-    const std::string rpc =
-        m.service == "unknown" ? Truncated(full_method != nullptr ? full_method : "")
-                               : "/" + m.service + "/" + m.method;
+    const std::string rpc = m.service == "unknown"
+                                ? Truncated(full_method != nullptr ? full_method : "")
+                                : "/" + m.service + "/" + m.method;
     Log(level, "grpc call",
         {{"request_id", request_id},
          {"rpc", rpc},

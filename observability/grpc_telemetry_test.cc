@@ -1,6 +1,5 @@
 #include "observability/grpc_telemetry.h"
 
-
 #include <chrono>
 #include <memory>
 #include <sstream>
@@ -128,8 +127,8 @@ TEST_F(GrpcTelemetryTest, CountsEachCallByMethodAndCode) {
 
 TEST_F(GrpcTelemetryTest, UnknownMethodsShareOneSeries) {
   grpc::GenericStub generic(channel_);
-  for (const char* method : {"/registryauth.v1.RegistryAuthService/NoSuchMethod",
-                             "/evil.Service/x", "/a/b/c"}) {
+  for (const char* method :
+       {"/registryauth.v1.RegistryAuthService/NoSuchMethod", "/evil.Service/x", "/a/b/c"}) {
     grpc::ClientContext ctx;
     grpc::ByteBuffer request, response;
     grpc::Slice empty("", 0);
@@ -137,12 +136,11 @@ TEST_F(GrpcTelemetryTest, UnknownMethodsShareOneSeries) {
     grpc::Status status;
     bool done = false;
     absl::Mutex mu;
-    generic.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
-                      [&](grpc::Status s) {
-                        absl::MutexLock lock(&mu);
-                        status = s;
-                        done = true;
-                      });
+    generic.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+      absl::MutexLock lock(&mu);
+      status = s;
+      done = true;
+    });
     absl::MutexLock lock(&mu);
     mu.Await(absl::Condition(&done));
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << method;

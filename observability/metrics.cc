@@ -73,16 +73,15 @@ void Counter::Increment(double by) {
 void Gauge::Add(double delta) { AtomicAdd(value_, delta); }
 
 Histogram::Histogram(std::shared_ptr<const std::vector<double>> bounds)
-    : bounds_(std::move(bounds)),
-      buckets_(new std::atomic<uint64_t>[bounds_->size() + 1]) {
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_->size() + 1]) {
   for (size_t i = 0; i <= bounds_->size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
 }
 
 void Histogram::Observe(double value) {
   if (std::isnan(value)) return;
   // The first bound >= value: buckets are "less than or equal".
-  const size_t i = static_cast<size_t>(
-      std::lower_bound(bounds_->begin(), bounds_->end(), value) - bounds_->begin());
+  const size_t i = static_cast<size_t>(std::lower_bound(bounds_->begin(), bounds_->end(), value) -
+                                       bounds_->begin());
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   AtomicAdd(sum_, value);
 }
@@ -128,10 +127,17 @@ std::string EscapeLabelValue(std::string_view value) {
   out.reserve(clean.size());
   for (char c : clean) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -253,8 +259,8 @@ void Family<Series>::Render(std::string* out) const {
       }
       const std::string closed = labels.empty() ? "" : labels + "}";
       *out += name_ + "_sum" + closed + " " + FormatSampleValue(s.sum) + "\n";
-      *out += name_ + "_count" + closed + " " +
-              FormatSampleValue(static_cast<double>(s.count)) + "\n";
+      *out +=
+          name_ + "_count" + closed + " " + FormatSampleValue(static_cast<double>(s.count)) + "\n";
     } else {
       *out += name_;
       if (!labels.empty()) *out += labels + "}";
@@ -271,8 +277,8 @@ template class Family<Histogram>;
 
 // ---- Registry
 
-void Registry::CheckNewFamily(const std::string& name,
-                              const std::vector<std::string>& label_names, bool histogram) {
+void Registry::CheckNewFamily(const std::string& name, const std::vector<std::string>& label_names,
+                              bool histogram) {
   if (!IsMetricName(name)) Die("invalid metric name \"" + name + "\"");
   for (const auto& f : families_) {
     if (f->name() == name) Die("metric \"" + name + "\" registered twice");

@@ -10,8 +10,7 @@
 namespace registryauth::realm {
 namespace {
 
-constexpr char kAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 int DecodeChar(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -48,8 +47,8 @@ bool DecodeBase64(std::string_view in, SecretString* out) {
     }
     const std::size_t bytes = last ? 3 - padding : 3;
     // Non-canonical encodings (bits set under the padding) are refused.
-    if (last && ((padding == 1 && (group & 0xff) != 0) ||
-                 (padding == 2 && (group & 0xffff) != 0))) {
+    if (last &&
+        ((padding == 1 && (group & 0xff) != 0) || (padding == 2 && (group & 0xffff) != 0))) {
       OPENSSL_cleanse(decoded.data(), decoded.size());
       return false;
     }

@@ -27,9 +27,9 @@ TEST(BasicAuthTest, ParsesWhatClientsSend) {
 }
 
 TEST(BasicAuthTest, FormatRoundTripsEveryPaddingLength) {
-  for (const std::string& pw : {std::string("a"), std::string("ab"), std::string("abc"),
-                                std::string("abcd"), std::string(200, 'z'),
-                                std::string("\xff\x00\x01", 3)}) {
+  for (const std::string& pw :
+       {std::string("a"), std::string("ab"), std::string("abc"), std::string("abcd"),
+        std::string(200, 'z'), std::string("\xff\x00\x01", 3)}) {
     std::string header = FormatBasicAuthorization("u", pw);
     absl::StatusOr<BasicCredentials> c = ParseBasicAuthorization(header);
     ASSERT_TRUE(c.ok()) << header;

@@ -38,8 +38,7 @@ TEST(MatchesPatternTest, Globs) {
 
 TEST(AuthorizeTest, IntersectsRequestWithGrants) {
   const std::vector<Grant> push_pull = {{"acme/*", {"pull", "push"}}};
-  EXPECT_EQ(Granted({"repository:acme/web:pull,push"}, push_pull),
-            "repository:acme/web:pull,push");
+  EXPECT_EQ(Granted({"repository:acme/web:pull,push"}, push_pull), "repository:acme/web:pull,push");
   // Asking for more yields less, not an error.
   EXPECT_EQ(Granted({"repository:acme/web:pull,push,delete"}, push_pull),
             "repository:acme/web:pull,push");
@@ -55,9 +54,9 @@ TEST(AuthorizeTest, IntersectsRequestWithGrants) {
   EXPECT_EQ(Granted({"repository:acme/web:pull,frobnicate"}, {{"acme/*", {"*"}}}),
             "repository:acme/web:pull");
   // Grants combine.
-  EXPECT_EQ(Granted({"repository:acme/web:pull,push"},
-                    {{"acme/*", {"pull"}}, {"acme/web", {"push"}}}),
-            "repository:acme/web:pull,push");
+  EXPECT_EQ(
+      Granted({"repository:acme/web:pull,push"}, {{"acme/*", {"pull"}}, {"acme/web", {"push"}}}),
+      "repository:acme/web:pull,push");
 }
 
 TEST(AuthorizeTest, PullTokenForOneApp) {
@@ -73,8 +72,7 @@ TEST(AuthorizeTest, PullTokenForOneApp) {
 // `localhost` namespace and `evil.com/acme/y` of `evil.com`: neither is acme's.
 TEST(AuthorizeTest, NamesAreMatchedWholeAsTheRegistrySeesThem) {
   EXPECT_EQ(Granted({"repository:localhost:5000/acme/web:pull"}, {{"acme/web", {"pull"}}}), "");
-  EXPECT_EQ(Granted({"repository:localhost/acme/x:push,pull"}, {{"acme/*", {"pull", "push"}}}),
-            "");
+  EXPECT_EQ(Granted({"repository:localhost/acme/x:push,pull"}, {{"acme/*", {"pull", "push"}}}), "");
   EXPECT_EQ(Granted({"repository:evil.com/acme/y:push"}, {{"acme/*", {"pull", "push"}}}), "");
   EXPECT_EQ(Granted({"repository:acme/x:push,pull", "repository:localhost/acme/x:push,pull"},
                     {{"acme/*", {"pull", "push"}}}),

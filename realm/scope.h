@@ -1,7 +1,8 @@
 // Docker registry token scopes (distribution spec/auth/scope.md): what a client asks the token
 // realm for, e.g. `scope=repository:acme/web:pull,push`.
 //
-//   resourcescope := resourcetype [ "(" resourceclass ")" ] ":" resourcename ":" action [ "," action ]*
+//   resourcescope := resourcetype [ "(" resourceclass ")" ] ":" resourcename ":" action [ ","
+//   action ]*
 //
 // The resource type ends at the first ':' and the actions start after the last ':', so a
 // resource name may itself contain ':' (`repository:localhost:5000/acme/web:pull`, a name with
@@ -38,9 +39,9 @@ inline constexpr std::size_t kMaxActionBytes = 32;
 inline constexpr std::size_t kMaxResourceNameBytes = 255;  // Distribution's repository limit
 
 struct ResourceScope {
-  std::string type;            // "repository", "registry", ... ([a-z0-9]+)
-  std::string resource_class;  // "" or e.g. "plugin" from `repository(plugin)`
-  std::string name;            // "acme/web", "localhost:5000/acme/web", "catalog"
+  std::string type;               // "repository", "registry", ... ([a-z0-9]+)
+  std::string resource_class;     // "" or e.g. "plugin" from `repository(plugin)`
+  std::string name;               // "acme/web", "localhost:5000/acme/web", "catalog"
   std::set<std::string> actions;  // "pull", "push", "delete", "*", ...
 
   friend bool operator==(const ResourceScope& a, const ResourceScope& b) {

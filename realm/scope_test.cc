@@ -23,11 +23,20 @@ TEST(ParseResourceScopeTest, AcceptsTheSpecGrammar) {
       {"repository:acme/web:pull,push,pull", "repository", "", "acme/web", {"pull", "push"}},
       {"repository:acme/web:*", "repository", "", "acme/web", {"*"}},
       {"repository:acme/web:pull,", "repository", "", "acme/web", {"pull"}},
-      {"repository:localhost:5000/acme/web:pull,push", "repository", "",
-       "localhost:5000/acme/web", {"pull", "push"}},
-      {"repository:host.example.com:5000/ns/app:pull", "repository", "",
-       "host.example.com:5000/ns/app", {"pull"}},
-      {"repository:Registry.Example.com/a:pull", "repository", "", "Registry.Example.com/a",
+      {"repository:localhost:5000/acme/web:pull,push",
+       "repository",
+       "",
+       "localhost:5000/acme/web",
+       {"pull", "push"}},
+      {"repository:host.example.com:5000/ns/app:pull",
+       "repository",
+       "",
+       "host.example.com:5000/ns/app",
+       {"pull"}},
+      {"repository:Registry.Example.com/a:pull",
+       "repository",
+       "",
+       "Registry.Example.com/a",
        {"pull"}},
       {"repository:ghcr.io/acme/web:pull", "repository", "", "ghcr.io/acme/web", {"pull"}},
       {"repository(plugin):acme/p:pull", "repository", "plugin", "acme/p", {"pull"}},
@@ -49,31 +58,31 @@ TEST(ParseResourceScopeTest, RefusesMalformedScopes) {
   for (const char* bad : {
            "",
            "repository",
-           "repository:acme/web",            // no actions part
-           ":acme/web:pull",                 // empty type
-           "Repository:acme/web:pull",       // upper-case type
-           "repo-sitory:acme/web:pull",      // '-' in type
+           "repository:acme/web",        // no actions part
+           ":acme/web:pull",             // empty type
+           "Repository:acme/web:pull",   // upper-case type
+           "repo-sitory:acme/web:pull",  // '-' in type
            "repository()::pull",
            "repository(Plugin):a:pull",
            "repository(plugin:a:pull",
-           "repository::pull",               // empty name
-           "repository:Acme/web:pull",       // upper case outside the host
-           "repository:acme//web:pull",      // empty component
+           "repository::pull",           // empty name
+           "repository:Acme/web:pull",   // upper case outside the host
+           "repository:acme//web:pull",  // empty component
            "repository:/acme:pull",
            "repository:acme/:pull",
            "repository:acme/web/:pull",
-           "repository:acme/-web:pull",      // separator at the start of a component
+           "repository:acme/-web:pull",  // separator at the start of a component
            "repository:acme/web-:pull",
-           "repository:acme/we..b:pull",     // two dots
-           "repository:acme/we___b:pull",    // three underscores
+           "repository:acme/we..b:pull",   // two dots
+           "repository:acme/we___b:pull",  // three underscores
            "repository:acme/w eb:pull",
            "repository:acme/web:PULL",
            "repository:acme/web:pu-ll",
            "repository:acme/web:pull*",
-           "repository:acme/web:",            // no action at all
+           "repository:acme/web:",  // no action at all
            "repository:acme/web:,",
-           "repository:localhost:x/acme:pull",   // port not numeric
-           "repository:localhost:123456/a:pull", // port too long
+           "repository:localhost:x/acme:pull",    // port not numeric
+           "repository:localhost:123456/a:pull",  // port too long
            "repository:-bad.host/a:pull",
            "repository:acme/web:a,b,c,d,e,f,g,h,i",  // 9 actions
        }) {
@@ -93,9 +102,9 @@ TEST(ParseResourceScopeTest, ErrorsDoNotEchoTheName) {
 }
 
 TEST(ParseScopesTest, SplitsSpacesAndMergesDuplicates) {
-  absl::StatusOr<std::vector<ResourceScope>> s = ParseScopes(
-      {"repository:acme/web:pull", "repository:acme/web:push repository:acme/api:pull",
-       "  registry:catalog:*  ", ""});
+  absl::StatusOr<std::vector<ResourceScope>> s =
+      ParseScopes({"repository:acme/web:pull", "repository:acme/web:push repository:acme/api:pull",
+                   "  registry:catalog:*  ", ""});
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_EQ(s->size(), 3u);
   EXPECT_EQ(FormatScope((*s)[0]), "repository:acme/web:pull,push");

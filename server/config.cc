@@ -17,57 +17,135 @@
 
 // Every setting is a string flag whose empty default means "not given", so the environment
 // variable can fill in; the real default lives in ServerConfig.
-ABSL_FLAG(std::string, grpc_listen, "", "gRPC listen address host:port (env REGAUTH_GRPC_LISTEN; default 127.0.0.1:50051)");
-ABSL_FLAG(std::string, http_listen, "", "HTTP listen address host:port (env REGAUTH_HTTP_LISTEN; default 127.0.0.1:8080)");
-ABSL_FLAG(std::string, database_url, "", "PostgreSQL DSN, keyword form or postgresql:// URI (env REGAUTH_DATABASE_URL; required)");
-ABSL_FLAG(std::string, db_pool_size, "", "database connection pool size, 1..256 (env REGAUTH_DB_POOL_SIZE; default 8)");
-ABSL_FLAG(std::string, db_connect_timeout, "", "database connect timeout, e.g. 3s (env REGAUTH_DB_CONNECT_TIMEOUT)");
+ABSL_FLAG(std::string, grpc_listen, "",
+          "gRPC listen address host:port (env REGAUTH_GRPC_LISTEN; default 127.0.0.1:50051)");
+ABSL_FLAG(std::string, http_listen, "",
+          "HTTP listen address host:port (env REGAUTH_HTTP_LISTEN; default 127.0.0.1:8080)");
+ABSL_FLAG(std::string, database_url, "",
+          "PostgreSQL DSN, keyword form or postgresql:// URI (env REGAUTH_DATABASE_URL; required)");
+ABSL_FLAG(std::string, db_pool_size, "",
+          "database connection pool size, 1..256 (env REGAUTH_DB_POOL_SIZE; default 8)");
+ABSL_FLAG(std::string, db_connect_timeout, "",
+          "database connect timeout, e.g. 3s (env REGAUTH_DB_CONNECT_TIMEOUT)");
 ABSL_FLAG(std::string, key_file, "", "key-ring file, mode 0600 (env REGAUTH_KEY_FILE)");
-ABSL_FLAG(std::string, migrate, "", "apply pending migrations at start-up: true|false (env REGAUTH_MIGRATE; default true)");
-ABSL_FLAG(std::string, startup_timeout, "", "how long start-up waits for the database, e.g. 30s (env REGAUTH_STARTUP_TIMEOUT)");
-ABSL_FLAG(std::string, shutdown_grace, "", "time in-flight calls get to finish on SIGTERM, e.g. 10s (env REGAUTH_SHUTDOWN_GRACE)");
-ABSL_FLAG(std::string, health_interval, "", "database health probe interval, e.g. 2s (env REGAUTH_HEALTH_INTERVAL)");
-ABSL_FLAG(std::string, allow_insecure_remote, "", "allow plaintext gRPC/HTTP on non-loopback addresses: true|false (env REGAUTH_ALLOW_INSECURE_REMOTE; default false)");
-ABSL_FLAG(std::string, tls_cert_file, "", "gRPC TLS server certificate chain, PEM (env REGAUTH_TLS_CERT_FILE)");
-ABSL_FLAG(std::string, tls_key_file, "", "gRPC TLS server private key, PEM (env REGAUTH_TLS_KEY_FILE)");
-ABSL_FLAG(std::string, tls_client_ca_file, "", "CA bundle for client certificates; enables mutual TLS (env REGAUTH_TLS_CLIENT_CA_FILE)");
-ABSL_FLAG(std::string, tls_client_auth, "", "with a client CA: require|optional (env REGAUTH_TLS_CLIENT_AUTH; default require)");
-ABSL_FLAG(std::string, policy_file, "", "caller policy file, reloaded on SIGHUP (env REGAUTH_POLICY_FILE; required unless --insecure_allow_unauthenticated)");
-ABSL_FLAG(std::string, insecure_allow_unauthenticated, "", "LOCAL DEVELOPMENT ONLY: callers without credentials get every permission; loopback listeners only: true|false (env REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED)");
-ABSL_FLAG(std::string, token_service, "", "token realm: the registry's service name; enables /token (env REGAUTH_TOKEN_SERVICE)");
-ABSL_FLAG(std::string, token_catalog_accounts, "", "token realm: comma-separated service accounts (<workspace>+<account>) whose tokens may list the registry catalog (env REGAUTH_TOKEN_CATALOG_ACCOUNTS; default none)");
-ABSL_FLAG(std::string, token_issuer, "", "token realm: issuer of registry tokens (env REGAUTH_TOKEN_ISSUER; default registry-auth)");
-ABSL_FLAG(std::string, token_signing_keys, "", "token realm: signing-key set file, reloaded on SIGHUP (env REGAUTH_TOKEN_SIGNING_KEYS)");
-ABSL_FLAG(std::string, token_header, "", "token realm: kid|x5c (env REGAUTH_TOKEN_HEADER; default kid)");
-ABSL_FLAG(std::string, token_kid_style, "", "token realm: libtrust (Distribution 2.x) | jwk-thumbprint (3.x) (env REGAUTH_TOKEN_KID_STYLE; default libtrust)");
-ABSL_FLAG(std::string, token_export_rootcertbundle, "", "token realm: write the rootcertbundle PEM here at start-up and reload (env REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE)");
-ABSL_FLAG(std::string, token_export_jwks, "", "token realm: write the JWKS here at start-up and reload (env REGAUTH_TOKEN_EXPORT_JWKS)");
-ABSL_FLAG(std::string, registry_host, "", "token realm: registry host MintPullToken returns, e.g. registry.example.com:5000 (env REGAUTH_REGISTRY_HOST)");
-ABSL_FLAG(std::string, token_ttl, "", "token realm: registry token lifetime, 60s..24h (env REGAUTH_TOKEN_TTL; default 5m)");
-ABSL_FLAG(std::string, pull_token_ttl, "", "default MintPullToken lifetime (env REGAUTH_PULL_TOKEN_TTL; default 1h)");
-ABSL_FLAG(std::string, pull_token_max_ttl, "", "maximum MintPullToken lifetime (env REGAUTH_PULL_TOKEN_MAX_TTL; default 24h)");
-ABSL_FLAG(std::string, refresh_token_ttl, "", "token realm: refresh token lifetime (env REGAUTH_REFRESH_TOKEN_TTL; default 720h)");
-ABSL_FLAG(std::string, token_cache_ttl, "", "token realm: how long a replica reuses account and pull-token rows; other replicas' revocations apply within it; 0s disables (env REGAUTH_TOKEN_CACHE_TTL; default 5s)");
-ABSL_FLAG(std::string, token_housekeeping_interval, "", "how often expired tokens and stale throttle states are deleted (env REGAUTH_TOKEN_HOUSEKEEPING_INTERVAL; default 10m)");
-ABSL_FLAG(std::string, http_upstream, "", "adapter-only mode: serve HTTP against the gRPC service of a remote registry-authd at host:port (env REGAUTH_HTTP_UPSTREAM)");
-ABSL_FLAG(std::string, http_upstream_ca_file, "", "adapter-only mode: CA bundle to verify the upstream's TLS certificate (env REGAUTH_HTTP_UPSTREAM_CA_FILE)");
-ABSL_FLAG(std::string, upstream_ca_file, "", "outbound HTTPS (TestConnection, GitHub): CA bundle (PEM) to trust instead of the system store (env REGAUTH_UPSTREAM_CA_FILE)");
-ABSL_FLAG(std::string, github_api_url, "", "GitHub REST API base URL; GitHub Enterprise Server: https://HOST/api/v3 (env REGAUTH_GITHUB_API_URL; default https://api.github.com)");
-ABSL_FLAG(std::string, ghcr_url, "", "GitHub Container Registry base URL (env REGAUTH_GHCR_URL; default https://ghcr.io)");
-ABSL_FLAG(std::string, test_connection_timeout, "", "longest one TestConnection may take, 1s..5m (env REGAUTH_TEST_CONNECTION_TIMEOUT; default 30s)");
-ABSL_FLAG(std::string, test_connection_max_concurrent, "", "TestConnection calls running at once, 1..256; more get RESOURCE_EXHAUSTED (env REGAUTH_TEST_CONNECTION_MAX_CONCURRENT; default 8)");
-ABSL_FLAG(std::string, http_tls_cert_file, "", "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
-ABSL_FLAG(std::string, http_tls_key_file, "", "HTTPS private key for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_KEY_FILE)");
-ABSL_FLAG(std::string, http_threads, "", "HTTP adapter I/O threads, 1..256 (env REGAUTH_HTTP_THREADS; default 2)");
-ABSL_FLAG(std::string, token_workers, "", "threads that run /token in the server's own process, off the HTTP I/O threads (a cache miss waits on the database there), 1..256 (env REGAUTH_TOKEN_WORKERS; default 4)");
-ABSL_FLAG(std::string, token_queue, "", "/token requests that may wait for a token worker; past that /token answers 503 with Retry-After, 0..100000 (env REGAUTH_TOKEN_QUEUE; default 256)");
-ABSL_FLAG(std::string, http_trusted_proxies, "", "comma-separated CIDRs of proxies/load balancers in front of the HTTP adapter whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,fd00::/8 (env REGAUTH_HTTP_TRUSTED_PROXIES; default none: the header is ignored)");
-ABSL_FLAG(std::string, http_max_connections, "", "most connections the HTTP adapter serves at once, 1..1000000; more are closed at once (http_server_connections_refused_total); keep it below the open-file limit, ulimit -n (env REGAUTH_HTTP_MAX_CONNECTIONS; default 1024)");
-ABSL_FLAG(std::string, metrics_listen, "", "host:port of a plain-HTTP listener serving only GET /metrics and /healthz; /metrics then leaves the HTTP listener; any address, bind it to an internal interface (env REGAUTH_METRICS_LISTEN; default empty: /metrics on the HTTP listener)");
-ABSL_FLAG(std::string, grpc_max_connection_age, "", "close gRPC connections gracefully after this age so clients reconnect and L4 balancers rebalance, e.g. 5m; 0s = no limit (env REGAUTH_GRPC_MAX_CONNECTION_AGE; default 0s)");
-ABSL_FLAG(std::string, grpc_max_connection_age_grace, "", "with --grpc_max_connection_age: how long calls in flight get to finish after the GOAWAY, e.g. 30s (env REGAUTH_GRPC_MAX_CONNECTION_AGE_GRACE; default 30s)");
-ABSL_FLAG(std::string, log_format, "", "log lines on stderr: json (one object per line) | text (env REGAUTH_LOG_FORMAT; default json)");
-ABSL_FLAG(std::string, log_level, "", "lowest level logged: info | warning | error (env REGAUTH_LOG_LEVEL; default info)");
+ABSL_FLAG(std::string, migrate, "",
+          "apply pending migrations at start-up: true|false (env REGAUTH_MIGRATE; default true)");
+ABSL_FLAG(std::string, startup_timeout, "",
+          "how long start-up waits for the database, e.g. 30s (env REGAUTH_STARTUP_TIMEOUT)");
+ABSL_FLAG(std::string, shutdown_grace, "",
+          "time in-flight calls get to finish on SIGTERM, e.g. 10s (env REGAUTH_SHUTDOWN_GRACE)");
+ABSL_FLAG(std::string, health_interval, "",
+          "database health probe interval, e.g. 2s (env REGAUTH_HEALTH_INTERVAL)");
+ABSL_FLAG(std::string, allow_insecure_remote, "",
+          "allow plaintext gRPC/HTTP on non-loopback addresses: true|false (env "
+          "REGAUTH_ALLOW_INSECURE_REMOTE; default false)");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "gRPC TLS server certificate chain, PEM (env REGAUTH_TLS_CERT_FILE)");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "gRPC TLS server private key, PEM (env REGAUTH_TLS_KEY_FILE)");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "CA bundle for client certificates; enables mutual TLS (env REGAUTH_TLS_CLIENT_CA_FILE)");
+ABSL_FLAG(std::string, tls_client_auth, "",
+          "with a client CA: require|optional (env REGAUTH_TLS_CLIENT_AUTH; default require)");
+ABSL_FLAG(std::string, policy_file, "",
+          "caller policy file, reloaded on SIGHUP (env REGAUTH_POLICY_FILE; required unless "
+          "--insecure_allow_unauthenticated)");
+ABSL_FLAG(std::string, insecure_allow_unauthenticated, "",
+          "LOCAL DEVELOPMENT ONLY: callers without credentials get every permission; loopback "
+          "listeners only: true|false (env REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED)");
+ABSL_FLAG(std::string, token_service, "",
+          "token realm: the registry's service name; enables /token (env REGAUTH_TOKEN_SERVICE)");
+ABSL_FLAG(std::string, token_catalog_accounts, "",
+          "token realm: comma-separated service accounts (<workspace>+<account>) whose tokens may "
+          "list the registry catalog (env REGAUTH_TOKEN_CATALOG_ACCOUNTS; default none)");
+ABSL_FLAG(
+    std::string, token_issuer, "",
+    "token realm: issuer of registry tokens (env REGAUTH_TOKEN_ISSUER; default registry-auth)");
+ABSL_FLAG(std::string, token_signing_keys, "",
+          "token realm: signing-key set file, reloaded on SIGHUP (env REGAUTH_TOKEN_SIGNING_KEYS)");
+ABSL_FLAG(std::string, token_header, "",
+          "token realm: kid|x5c (env REGAUTH_TOKEN_HEADER; default kid)");
+ABSL_FLAG(std::string, token_kid_style, "",
+          "token realm: libtrust (Distribution 2.x) | jwk-thumbprint (3.x) (env "
+          "REGAUTH_TOKEN_KID_STYLE; default libtrust)");
+ABSL_FLAG(std::string, token_export_rootcertbundle, "",
+          "token realm: write the rootcertbundle PEM here at start-up and reload (env "
+          "REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE)");
+ABSL_FLAG(
+    std::string, token_export_jwks, "",
+    "token realm: write the JWKS here at start-up and reload (env REGAUTH_TOKEN_EXPORT_JWKS)");
+ABSL_FLAG(std::string, registry_host, "",
+          "token realm: registry host MintPullToken returns, e.g. registry.example.com:5000 (env "
+          "REGAUTH_REGISTRY_HOST)");
+ABSL_FLAG(std::string, token_ttl, "",
+          "token realm: registry token lifetime, 60s..24h (env REGAUTH_TOKEN_TTL; default 5m)");
+ABSL_FLAG(std::string, pull_token_ttl, "",
+          "default MintPullToken lifetime (env REGAUTH_PULL_TOKEN_TTL; default 1h)");
+ABSL_FLAG(std::string, pull_token_max_ttl, "",
+          "maximum MintPullToken lifetime (env REGAUTH_PULL_TOKEN_MAX_TTL; default 24h)");
+ABSL_FLAG(std::string, refresh_token_ttl, "",
+          "token realm: refresh token lifetime (env REGAUTH_REFRESH_TOKEN_TTL; default 720h)");
+ABSL_FLAG(std::string, token_cache_ttl, "",
+          "token realm: how long a replica reuses account and pull-token rows; other replicas' "
+          "revocations apply within it; 0s disables (env REGAUTH_TOKEN_CACHE_TTL; default 5s)");
+ABSL_FLAG(std::string, token_housekeeping_interval, "",
+          "how often expired tokens and stale throttle states are deleted (env "
+          "REGAUTH_TOKEN_HOUSEKEEPING_INTERVAL; default 10m)");
+ABSL_FLAG(std::string, http_upstream, "",
+          "adapter-only mode: serve HTTP against the gRPC service of a remote registry-authd at "
+          "host:port (env REGAUTH_HTTP_UPSTREAM)");
+ABSL_FLAG(std::string, http_upstream_ca_file, "",
+          "adapter-only mode: CA bundle to verify the upstream's TLS certificate (env "
+          "REGAUTH_HTTP_UPSTREAM_CA_FILE)");
+ABSL_FLAG(std::string, upstream_ca_file, "",
+          "outbound HTTPS (TestConnection, GitHub): CA bundle (PEM) to trust instead of the system "
+          "store (env REGAUTH_UPSTREAM_CA_FILE)");
+ABSL_FLAG(std::string, github_api_url, "",
+          "GitHub REST API base URL; GitHub Enterprise Server: https://HOST/api/v3 (env "
+          "REGAUTH_GITHUB_API_URL; default https://api.github.com)");
+ABSL_FLAG(std::string, ghcr_url, "",
+          "GitHub Container Registry base URL (env REGAUTH_GHCR_URL; default https://ghcr.io)");
+ABSL_FLAG(std::string, test_connection_timeout, "",
+          "longest one TestConnection may take, 1s..5m (env REGAUTH_TEST_CONNECTION_TIMEOUT; "
+          "default 30s)");
+ABSL_FLAG(std::string, test_connection_max_concurrent, "",
+          "TestConnection calls running at once, 1..256; more get RESOURCE_EXHAUSTED (env "
+          "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT; default 8)");
+ABSL_FLAG(std::string, http_tls_cert_file, "",
+          "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
+ABSL_FLAG(std::string, http_tls_key_file, "",
+          "HTTPS private key for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_KEY_FILE)");
+ABSL_FLAG(std::string, http_threads, "",
+          "HTTP adapter I/O threads, 1..256 (env REGAUTH_HTTP_THREADS; default 2)");
+ABSL_FLAG(std::string, token_workers, "",
+          "threads that run /token in the server's own process, off the HTTP I/O threads (a cache "
+          "miss waits on the database there), 1..256 (env REGAUTH_TOKEN_WORKERS; default 4)");
+ABSL_FLAG(std::string, token_queue, "",
+          "/token requests that may wait for a token worker; past that /token answers 503 with "
+          "Retry-After, 0..100000 (env REGAUTH_TOKEN_QUEUE; default 256)");
+ABSL_FLAG(std::string, http_trusted_proxies, "",
+          "comma-separated CIDRs of proxies/load balancers in front of the HTTP adapter whose "
+          "X-Forwarded-For names the client, e.g. 10.0.0.0/8,fd00::/8 (env "
+          "REGAUTH_HTTP_TRUSTED_PROXIES; default none: the header is ignored)");
+ABSL_FLAG(std::string, http_max_connections, "",
+          "most connections the HTTP adapter serves at once, 1..1000000; more are closed at once "
+          "(http_server_connections_refused_total); keep it below the open-file limit, ulimit -n "
+          "(env REGAUTH_HTTP_MAX_CONNECTIONS; default 1024)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of a plain-HTTP listener serving only GET /metrics and /healthz; /metrics "
+          "then leaves the HTTP listener; any address, bind it to an internal interface (env "
+          "REGAUTH_METRICS_LISTEN; default empty: /metrics on the HTTP listener)");
+ABSL_FLAG(std::string, grpc_max_connection_age, "",
+          "close gRPC connections gracefully after this age so clients reconnect and L4 balancers "
+          "rebalance, e.g. 5m; 0s = no limit (env REGAUTH_GRPC_MAX_CONNECTION_AGE; default 0s)");
+ABSL_FLAG(std::string, grpc_max_connection_age_grace, "",
+          "with --grpc_max_connection_age: how long calls in flight get to finish after the "
+          "GOAWAY, e.g. 30s (env REGAUTH_GRPC_MAX_CONNECTION_AGE_GRACE; default 30s)");
+ABSL_FLAG(std::string, log_format, "",
+          "log lines on stderr: json (one object per line) | text (env REGAUTH_LOG_FORMAT; default "
+          "json)");
+ABSL_FLAG(std::string, log_level, "",
+          "lowest level logged: info | warning | error (env REGAUTH_LOG_LEVEL; default info)");
 
 namespace registryauth::server {
 namespace {
@@ -132,8 +210,8 @@ EnvLookup ProcessEnv() {
 
 bool IsLoopbackHost(absl::string_view host) {
   if (host == "localhost" || host == "::1") return true;
-  return absl::StartsWith(host, "127.") && host.find_first_not_of("0123456789.") ==
-                                               absl::string_view::npos;
+  return absl::StartsWith(host, "127.") &&
+         host.find_first_not_of("0123456789.") == absl::string_view::npos;
 }
 
 absl::StatusOr<HostPort> ParseHostPort(absl::string_view value, absl::string_view field) {
@@ -306,8 +384,7 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
     return Invalid("db_pool_size", "must be between 1 and 256");
   }
   if (c.key_file.empty() == c.keys_text.empty()) {
-    return Invalid("key_file",
-                   "give exactly one of --key_file / REGAUTH_KEY_FILE or REGAUTH_KEYS");
+    return Invalid("key_file", "give exactly one of --key_file / REGAUTH_KEY_FILE or REGAUTH_KEYS");
   }
   return absl::OkStatus();
 }
@@ -360,8 +437,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   if (auto v = Setting(FLAGS_policy_file, "REGAUTH_POLICY_FILE", env)) c.policy_file = *v;
   if (auto v = Setting(FLAGS_insecure_allow_unauthenticated,
                        "REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED", env)) {
-    absl::Status s =
-        ParseBool("insecure_allow_unauthenticated", *v, &c.allow_unauthenticated);
+    absl::Status s = ParseBool("insecure_allow_unauthenticated", *v, &c.allow_unauthenticated);
     if (!s.ok()) return s;
   }
   if (auto v = Setting(FLAGS_token_service, "REGAUTH_TOKEN_SERVICE", env)) c.token_service = *v;
@@ -379,8 +455,8 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   if (auto v = Setting(FLAGS_token_kid_style, "REGAUTH_TOKEN_KID_STYLE", env)) {
     c.token_kid_style = *v;
   }
-  if (auto v = Setting(FLAGS_token_export_rootcertbundle, "REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE",
-                       env)) {
+  if (auto v =
+          Setting(FLAGS_token_export_rootcertbundle, "REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE", env)) {
     c.token_export_rootcertbundle = *v;
   }
   if (auto v = Setting(FLAGS_token_export_jwks, "REGAUTH_TOKEN_EXPORT_JWKS", env)) {
@@ -403,9 +479,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
                            "pull_token_max_ttl", &c.pull_token_max_ttl, absl::Hours(24 * 366)},
            DurationSetting{FLAGS_refresh_token_ttl, "REGAUTH_REFRESH_TOKEN_TTL",
                            "refresh_token_ttl", &c.refresh_token_ttl, absl::Hours(24 * 366)},
-           DurationSetting{FLAGS_token_housekeeping_interval,
-                           "REGAUTH_TOKEN_HOUSEKEEPING_INTERVAL", "token_housekeeping_interval",
-                           &c.token_housekeeping_interval, absl::Hours(24)},
+           DurationSetting{FLAGS_token_housekeeping_interval, "REGAUTH_TOKEN_HOUSEKEEPING_INTERVAL",
+                           "token_housekeeping_interval", &c.token_housekeeping_interval,
+                           absl::Hours(24)},
        }) {
     if (auto v = Setting(d.flag, d.env, env)) {
       absl::Status s = ParsePositiveDuration(d.name, *v, d.out, d.max);
@@ -442,10 +518,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
     }
     c.test_connection_timeout = d;
   }
-  RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_test_connection_max_concurrent,
-                                         "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", env),
-                                 "test_connection_max_concurrent", 1, 256,
-                                 &c.test_connection_max_concurrent));
+  RETURN_IF_ERROR(SetWholeNumber(
+      Setting(FLAGS_test_connection_max_concurrent, "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", env),
+      "test_connection_max_concurrent", 1, 256, &c.test_connection_max_concurrent));
   RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_http_threads, "REGAUTH_HTTP_THREADS", env),
                                  "http_threads", 1, 256, &c.http_threads));
   RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_token_workers, "REGAUTH_TOKEN_WORKERS", env),
@@ -480,14 +555,13 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   }
   if (auto v = Setting(FLAGS_grpc_max_connection_age, "REGAUTH_GRPC_MAX_CONNECTION_AGE", env)) {
     absl::Duration d;
-    if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration() ||
-        d > absl::Hours(24 * 365)) {
+    if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration() || d > absl::Hours(24 * 365)) {
       return Invalid("grpc_max_connection_age", "must be a duration between 0s and 8760h");
     }
     c.grpc_max_connection_age = d;
   }
-  if (auto v = Setting(FLAGS_grpc_max_connection_age_grace,
-                       "REGAUTH_GRPC_MAX_CONNECTION_AGE_GRACE", env)) {
+  if (auto v = Setting(FLAGS_grpc_max_connection_age_grace, "REGAUTH_GRPC_MAX_CONNECTION_AGE_GRACE",
+                       env)) {
     absl::Status s = ParsePositiveDuration("grpc_max_connection_age_grace", *v,
                                            &c.grpc_max_connection_age_grace);
     if (!s.ok()) return s;

@@ -50,10 +50,9 @@ TEST(IsLoopbackHostTest, Classifies) {
 }
 
 TEST(ServerConfigTest, DefaultsPlusRequiredFromEnv) {
-  auto c = ServerConfigFromFlags(
-      FakeEnv({{"REGAUTH_DATABASE_URL", "host=127.0.0.1 dbname=x"},
-               {"REGAUTH_KEY_FILE", "keys.txt"},
-               {"REGAUTH_POLICY_FILE", "policy.txt"}}));
+  auto c = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "host=127.0.0.1 dbname=x"},
+                                          {"REGAUTH_KEY_FILE", "keys.txt"},
+                                          {"REGAUTH_POLICY_FILE", "policy.txt"}}));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->grpc_listen, "127.0.0.1:50051");
   EXPECT_EQ(c->http_listen, "127.0.0.1:8080");
@@ -143,18 +142,16 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
       {with("REGAUTH_MIGRATE", "maybe"), "migrate"},
       {with("REGAUTH_SHUTDOWN_GRACE", "-1s"), "shutdown_grace"},
       {with("REGAUTH_HEALTH_INTERVAL", "soon"), "health_interval"},
-      {with("REGAUTH_TLS_CERT_FILE", "cert.pem"), "tls_cert_file"},  // key missing
+      {with("REGAUTH_TLS_CERT_FILE", "cert.pem"), "tls_cert_file"},          // key missing
       {with("REGAUTH_TLS_CLIENT_CA_FILE", "ca.pem"), "tls_client_ca_file"},  // no server cert
       {with("REGAUTH_TLS_CLIENT_AUTH", "sometimes"), "tls_client_auth"},
-      {with("REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED", "perhaps"),
-       "insecure_allow_unauthenticated"},
+      {with("REGAUTH_INSECURE_ALLOW_UNAUTHENTICATED", "perhaps"), "insecure_allow_unauthenticated"},
       {with("REGAUTH_GITHUB_API_URL", "api.github.com"), "github_api_url"},
       {with("REGAUTH_GHCR_URL", "ftp://ghcr.io"), "ghcr_url"},
       {with("REGAUTH_TEST_CONNECTION_TIMEOUT", "0s"), "test_connection_timeout"},
       {with("REGAUTH_TEST_CONNECTION_TIMEOUT", "1h"), "test_connection_timeout"},
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "0"), "test_connection_max_concurrent"},
-      {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "many"),
-       "test_connection_max_concurrent"},
+      {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "many"), "test_connection_max_concurrent"},
       {with("REGAUTH_HTTP_THREADS", "0"), "http_threads"},
       {with("REGAUTH_HTTP_THREADS", "257"), "http_threads"},
       {with("REGAUTH_HTTP_THREADS", "two"), "http_threads"},
@@ -311,19 +308,18 @@ TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {
     return c;
   };
   // Realm settings from the environment.
-  auto c = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "host=127.0.0.1"},
-                                          {"REGAUTH_KEY_FILE", "keys.txt"},
-                                          {"REGAUTH_POLICY_FILE", "policy.txt"},
-                                          {"REGAUTH_TOKEN_SERVICE", "registry.example.com"},
-                                          {"REGAUTH_TOKEN_SIGNING_KEYS", "signing/keys"},
-                                          {"REGAUTH_TOKEN_HEADER", "x5c"},
-                                          {"REGAUTH_TOKEN_TTL", "10m"},
-                                          {"REGAUTH_PULL_TOKEN_MAX_TTL", "48h"},
-                                          {"REGAUTH_TOKEN_CATALOG_ACCOUNTS",
-                                           " platform+ops,acme+lister ,"}}));
+  auto c = ServerConfigFromFlags(
+      FakeEnv({{"REGAUTH_DATABASE_URL", "host=127.0.0.1"},
+               {"REGAUTH_KEY_FILE", "keys.txt"},
+               {"REGAUTH_POLICY_FILE", "policy.txt"},
+               {"REGAUTH_TOKEN_SERVICE", "registry.example.com"},
+               {"REGAUTH_TOKEN_SIGNING_KEYS", "signing/keys"},
+               {"REGAUTH_TOKEN_HEADER", "x5c"},
+               {"REGAUTH_TOKEN_TTL", "10m"},
+               {"REGAUTH_PULL_TOKEN_MAX_TTL", "48h"},
+               {"REGAUTH_TOKEN_CATALOG_ACCOUNTS", " platform+ops,acme+lister ,"}}));
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->token_catalog_accounts,
-            (std::set<std::string>{"acme+lister", "platform+ops"}));
+  EXPECT_EQ(c->token_catalog_accounts, (std::set<std::string>{"acme+lister", "platform+ops"}));
   EXPECT_EQ(c->token_service, "registry.example.com");
   EXPECT_EQ(c->token_header, "x5c");
   EXPECT_EQ(c->token_kid_style, "libtrust");
@@ -341,8 +337,7 @@ TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {
   EXPECT_NE(ValidateServerConfig(bad_header).message().find("token_header"), std::string::npos);
   ServerConfig bad_style = base();
   bad_style.token_kid_style = "x5t";
-  EXPECT_NE(ValidateServerConfig(bad_style).message().find("token_kid_style"),
-            std::string::npos);
+  EXPECT_NE(ValidateServerConfig(bad_style).message().find("token_kid_style"), std::string::npos);
   for (const char* bad : {"ops", "+ops", "acme+", "Acme+ops", "acme+ops+x", "acme ops"}) {
     ServerConfig catalog = base();
     catalog.token_catalog_accounts = {bad};

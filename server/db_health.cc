@@ -3,8 +3,7 @@
 namespace registryauth::server {
 
 DbHealthMonitor::DbHealthMonitor(storage::RegistryStore& store,
-                                 grpc::HealthCheckServiceInterface* health,
-                                 absl::Duration interval)
+                                 grpc::HealthCheckServiceInterface* health, absl::Duration interval)
     : store_(store), health_(health), interval_(interval) {}
 
 DbHealthMonitor::~DbHealthMonitor() { Stop(); }

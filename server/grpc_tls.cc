@@ -147,16 +147,16 @@ absl::StatusOr<ReloadableGrpcTls::Material> ReloadableGrpcTls::Load(const GrpcTl
         absl::StrCat("tls_key_file: ", files.key_file, " holds no readable private key"));
   }
   if (!matches) {
-    return absl::InvalidArgumentError(absl::StrCat("tls_key_file: ", files.key_file,
-                                                   " is not the key of ", files.cert_file));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls_key_file: ", files.key_file, " is not the key of ", files.cert_file));
   }
 
   if (!files.client_ca_file.empty()) {
     absl::StatusOr<std::string> ca = ReadPemFile(files.client_ca_file, "tls_client_ca_file");
     if (!ca.ok()) return ca.status();
     if (ParseCertificates(*ca).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tls_client_ca_file: ", files.client_ca_file, " holds no readable certificate"));
+      return absl::InvalidArgumentError(absl::StrCat("tls_client_ca_file: ", files.client_ca_file,
+                                                     " holds no readable certificate"));
     }
     m.client_ca_pem = *std::move(ca);
   }
@@ -168,8 +168,7 @@ absl::StatusOr<std::unique_ptr<ReloadableGrpcTls>> ReloadableGrpcTls::Create(
     const GrpcTlsFiles& files) {
   absl::StatusOr<Material> material = Load(files);
   if (!material.ok()) return material.status();
-  return std::unique_ptr<ReloadableGrpcTls>(
-      new ReloadableGrpcTls(files, *std::move(material)));
+  return std::unique_ptr<ReloadableGrpcTls>(new ReloadableGrpcTls(files, *std::move(material)));
 }
 
 ReloadableGrpcTls::ReloadableGrpcTls(GrpcTlsFiles files, Material material)

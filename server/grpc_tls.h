@@ -42,9 +42,9 @@ namespace registryauth::server {
 absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* setting);
 
 struct GrpcTlsFiles {
-  std::string cert_file;       // certificate chain, leaf first (tls_cert_file)
-  std::string key_file;        // its private key (tls_key_file)
-  std::string client_ca_file;  // empty: no client certificate asked for (tls_client_ca_file)
+  std::string cert_file;              // certificate chain, leaf first (tls_cert_file)
+  std::string key_file;               // its private key (tls_key_file)
+  std::string client_ca_file;         // empty: no client certificate asked for (tls_client_ca_file)
   bool client_cert_optional = false;  // with a client CA: "optional" instead of "require"
 };
 

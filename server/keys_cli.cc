@@ -71,8 +71,9 @@ constexpr char kApiKeyUsage[] =
 
 absl::StatusOr<uint32_t> ParseKeyId(const std::string& text) {
   uint64_t id = 0;
-  if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string::npos ||
-      !absl::SimpleAtoi(text, &id) || id == 0 || id > 0xffffffffULL) {
+  if (text.empty() || text.size() > 10 ||
+      text.find_first_not_of("0123456789") != std::string::npos || !absl::SimpleAtoi(text, &id) ||
+      id == 0 || id > 0xffffffffULL) {
     return absl::InvalidArgumentError("ID must be a key id, a number in 1..4294967295");
   }
   return static_cast<uint32_t>(id);
@@ -112,7 +113,8 @@ std::string OutcomeOf(const absl::Status& status) {
 
 class KeysCommand {
  public:
-  KeysCommand(std::string command, const SubcommandIo& io) : command_(std::move(command)), io_(io) {}
+  KeysCommand(std::string command, const SubcommandIo& io)
+      : command_(std::move(command)), io_(io) {}
 
   int Run(const std::vector<std::string>& args);
 
@@ -260,8 +262,8 @@ absl::Status KeysCommand::Audit(std::string_view action, uint32_t key_id,
   return store_->AppendAuditEvent(e).status();
 }
 
-int KeysCommand::AuditAndExit(std::string_view action, uint32_t key_id,
-                              const absl::Status& outcome, std::string detail, int code) {
+int KeysCommand::AuditAndExit(std::string_view action, uint32_t key_id, const absl::Status& outcome,
+                              std::string detail, int code) {
   if (store_ == nullptr) return code;
   absl::Status s = Audit(action, key_id, outcome, std::move(detail));
   if (!s.ok()) {
@@ -282,7 +284,8 @@ int KeysCommand::Run(const std::vector<std::string>& args) {
       {"retire", {"key_file", "database_url"}},
   };
   const auto allowed = kFlags.find(command_);
-  if (allowed == kFlags.end()) return UsageError(absl::StrCat("unknown command \"", command_, "\""));
+  if (allowed == kFlags.end())
+    return UsageError(absl::StrCat("unknown command \"", command_, "\""));
   absl::StatusOr<ParsedArgs> parsed = ParseSubcommandArgs(args, 2, allowed->second);
   if (!parsed.ok()) return UsageError(parsed.status().message());
   const size_t want_positional = (command_ == "promote" || command_ == "retire") ? 1 : 0;
@@ -328,7 +331,8 @@ int KeysCommand::Generate(const ParsedArgs& a) {
   if (absl::Status s = file->Write(*path); !s.ok()) return Fail(s);
   const bool is_primary = file->primary_id() == id;
   *io_.out << (created ? "created " : "updated ") << *path << ": added key " << id
-           << (is_primary ? " (primary)" : absl::StrCat(" (primary stays ", file->primary_id(), ")"))
+           << (is_primary ? " (primary)"
+                          : absl::StrCat(" (primary stays ", file->primary_id(), ")"))
            << "\n"
            << "keys: " << absl::StrJoin(file->key_ids(), ", ") << "\n"
            << "Next: send SIGHUP to every registry-authd using this file"
@@ -388,8 +392,9 @@ int KeysCommand::Usage(const ParsedArgs& a) {
     } else if (n.secrets == 0 && n.hashes == 0) {
       note = "unused: may be retired";
     } else if (n.secrets == 0) {
-      note = "token hashes only: regenerate those service-account secrets, or let the tokens "
-             "expire";
+      note =
+          "token hashes only: regenerate those service-account secrets, or let the tokens "
+          "expire";
     }
     *io_.out << absl::StrFormat("%-10d %10d %12d  %s\n", id, n.secrets, n.hashes, note);
   }
@@ -430,9 +435,9 @@ int KeysCommand::Reencrypt(const ParsedArgs& a) {
                  << so_far.raced << " raced, " << so_far.skipped << " skipped so far\n";
         io_.out->flush();
       });
-  const std::string counts = absl::StrCat("rewritten=", report.rewritten, " raced=", report.raced,
-                                          " skipped=", report.skipped,
-                                          " finished=", report.finished ? "true" : "false");
+  const std::string counts =
+      absl::StrCat("rewritten=", report.rewritten, " raced=", report.raced,
+                   " skipped=", report.skipped, " finished=", report.finished ? "true" : "false");
   *io_.out << "summary: " << report.rewritten << " rewritten, " << report.raced
            << " raced (changed meanwhile; a row still under an old key is retried), "
            << report.skipped << " skipped\n";
@@ -463,8 +468,9 @@ int KeysCommand::Retire(const ParsedArgs& a) {
   if (!path) return UsageError("needs --key_file (or REGAUTH_KEY_FILE)");
   const std::optional<std::string> dsn = Setting(a, "database_url", "REGAUTH_DATABASE_URL");
   if (!dsn) {
-    return UsageError("needs --database_url (or REGAUTH_DATABASE_URL): retiring a key needs "
-                      "the database's word that no secret uses it");
+    return UsageError(
+        "needs --database_url (or REGAUTH_DATABASE_URL): retiring a key needs "
+        "the database's word that no secret uses it");
   }
   if (absl::Status s = OpenStore(*dsn); !s.ok()) return Fail(s);
   absl::StatusOr<crypto::KeyFile> file = crypto::KeyFile::Read(*path);
@@ -474,9 +480,10 @@ int KeysCommand::Retire(const ParsedArgs& a) {
   if (!file->Contains(*id)) {
     refused = absl::NotFoundError(absl::StrCat("key ", *id, " is not in ", *path));
   } else if (file->primary_id() == *id) {
-    refused = absl::FailedPreconditionError(absl::StrCat(
-        "key ", *id, " is the primary key; generate or promote another key, reload, and "
-        "re-encrypt first"));
+    refused = absl::FailedPreconditionError(
+        absl::StrCat("key ", *id,
+                     " is the primary key; generate or promote another key, reload, and "
+                     "re-encrypt first"));
   } else {
     absl::StatusOr<services::KeyUsage> counts = CountKeyUse();
     if (!counts.ok()) return Fail(counts.status());
@@ -486,8 +493,9 @@ int KeysCommand::Retire(const ParsedArgs& a) {
 
   if (absl::Status s = file->Remove(*id); !s.ok()) return Fail(s);
   if (absl::Status s = file->Write(*path); !s.ok()) return Fail(s);
-  *io_.out << *path << ": key " << *id << " retired; keys left: "
-           << absl::StrJoin(file->key_ids(), ", ") << " (primary " << file->primary_id() << ")\n"
+  *io_.out << *path << ": key " << *id
+           << " retired; keys left: " << absl::StrJoin(file->key_ids(), ", ") << " (primary "
+           << file->primary_id() << ")\n"
            << "Next: send SIGHUP to every registry-authd using this file.\n";
   return AuditAndExit("KeyRetire", *id, absl::OkStatus(),
                       absl::StrCat("keys_left=", absl::StrJoin(file->key_ids(), ",")), 0);
@@ -508,7 +516,8 @@ int RunApiKey(const std::vector<std::string>& args, const SubcommandIo& io) {
     return 1;
   }
   // stdout is where the key is meant to go (a pipe or the operator's terminal); nothing logs it.
-  *io.out << key->view() << "\n" << "api_key " << auth::HashApiKey(key->view()) << "\n";
+  *io.out << key->view() << "\n"
+          << "api_key " << auth::HashApiKey(key->view()) << "\n";
   *io.err << "The first line is the key: hand it to the caller (it is not stored anywhere). "
              "Put the second line into the caller's entry in the policy file, then SIGHUP.\n";
   return 0;

@@ -27,12 +27,12 @@
 #include "crypto/keyring.h"
 #include "crypto/keyring_holder.h"
 #include "gtest/gtest.h"
-#include "storage/postgres_token_store.h"
-#include "model/tokens.h"
 #include "model/model.h"
+#include "model/tokens.h"
 #include "server/subcommand_test_util.h"
 #include "services/registry_service.h"
 #include "storage/postgres_store.h"
+#include "storage/postgres_token_store.h"
 #include "storage/testing/pg_test_db.h"
 #include "tests/support/test_files.h"
 
@@ -59,7 +59,9 @@ std::vector<std::string> KeyStrings(const std::string& path) {
   return keys;
 }
 
-std::string GhcrSecret(int i) { return absl::StrCat("ghp_KeysCliTest", 100000 + i, "zzzzzzzzzzzzzzzzzzz"); }
+std::string GhcrSecret(int i) {
+  return absl::StrCat("ghp_KeysCliTest", 100000 + i, "zzzzzzzzzzzzzzzzzzz");
+}
 
 class KeysCliTest : public ::testing::Test {
  protected:
@@ -109,8 +111,8 @@ class KeysCliTest : public ::testing::Test {
       in.type = in.settings_type = RegistryType::kGhcr;
       in.owner = "acme";
       in.secret = SecretString(GhcrSecret(i));
-      auto created = service.CreateRegistryConfig("workspaces/acme", absl::StrCat("reg", i),
-                                                  std::move(in));
+      auto created =
+          service.CreateRegistryConfig("workspaces/acme", absl::StrCat("reg", i), std::move(in));
       ASSERT_TRUE(created.ok()) << created.status();
     }
   }
@@ -196,9 +198,9 @@ TEST_F(KeysCliTest, GeneratePromoteAndAuditRows) {
   std::vector<AuditEvent> audit = KeyAudit();  // newest first
   ASSERT_EQ(audit.size(), 6u);
   const std::vector<std::vector<std::string>> want = {
-      {"KeyGenerate", "keys/4", "OK"},  {"KeyGenerate", "keys/3", "OK"},
+      {"KeyGenerate", "keys/4", "OK"},       {"KeyGenerate", "keys/3", "OK"},
       {"KeyPromote", "keys/7", "NOT_FOUND"}, {"KeyPromote", "keys/2", "OK"},
-      {"KeyGenerate", "keys/2", "OK"},  {"KeyGenerate", "keys/1", "OK"}};
+      {"KeyGenerate", "keys/2", "OK"},       {"KeyGenerate", "keys/1", "OK"}};
   for (size_t i = 0; i < want.size(); ++i) {
     EXPECT_EQ(audit[i].action, want[i][0]) << i;
     EXPECT_EQ(audit[i].resource, want[i][1]) << i;
@@ -236,8 +238,8 @@ TEST_F(KeysCliTest, FlagsFallBackToTheEnvironment) {
   EXPECT_TRUE(absl::StrContains(r.out, "primary")) << r.out;
 
   // usage and reencrypt read keys from REGAUTH_KEYS too.
-  r = Run({"keys", "usage"}, {{"REGAUTH_DATABASE_URL", db_->dsn()},
-                              {"REGAUTH_KEYS", ReadFileOrEmpty(key_file_)}});
+  r = Run({"keys", "usage"},
+          {{"REGAUTH_DATABASE_URL", db_->dsn()}, {"REGAUTH_KEYS", ReadFileOrEmpty(key_file_)}});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "primary")) << r.out;
 }
@@ -246,16 +248,16 @@ TEST_F(KeysCliTest, UsageErrorsExitTwo) {
   const std::vector<std::vector<std::string>> bad = {
       {"keys"},
       {"keys", "frobnicate"},
-      {"keys", "generate"},                                  // no key file
+      {"keys", "generate"},  // no key file
       {"keys", "generate", "--key_file=x", "--primary=maybe"},
       {"keys", "generate", "--key_file=x", "--colour=red"},  // unknown flag
       {"keys", "promote", "--key_file=x"},                   // no ID
       {"keys", "promote", "0", "--key_file=x"},
       {"keys", "promote", "4294967296", "--key_file=x"},
       {"keys", "promote", "1", "2", "--key_file=x"},
-      {"keys", "retire", "1", "--key_file=x"},                // no database
-      {"keys", "usage", "--key_file=x"},                      // no database
-      {"keys", "usage", "--database_url=x"},                  // no keys
+      {"keys", "retire", "1", "--key_file=x"},  // no database
+      {"keys", "usage", "--key_file=x"},        // no database
+      {"keys", "usage", "--database_url=x"},    // no keys
       {"keys", "reencrypt", "--key_file=x", "--database_url=x", "--batch_size=0"},
       {"keys", "reencrypt", "--key_file=x", "--database_url=x", "--batch_size=1001"},
       {"keys", "reencrypt", "--key_file=x", "--database_url=x", "--max_rows=-1"},
@@ -282,7 +284,8 @@ TEST_F(KeysCliTest, FullRotationAgainstPostgres) {
   CreateConfigs(*under2, 12, 13);
   ASSERT_EQ(*store_->CountSecretsByKeyId(), (Counts{{1, 12}, {2, 13}}));
   std::map<int, RegistryConfig> before;
-  for (int i = 0; i < 25; ++i) before[i] = *store_->GetRegistryConfig("acme", absl::StrCat("reg", i));
+  for (int i = 0; i < 25; ++i)
+    before[i] = *store_->GetRegistryConfig("acme", absl::StrCat("reg", i));
 
   Result r = Keys({"usage"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -344,13 +347,14 @@ TEST_F(KeysCliTest, FullRotationAgainstPostgres) {
 
   std::vector<AuditEvent> audit = KeyAudit();
   std::vector<std::string> actions;
-  for (const AuditEvent& e : audit) actions.push_back(absl::StrCat(e.action, " ", e.resource, " ", e.outcome));
-  EXPECT_EQ(actions, (std::vector<std::string>{
-                         "KeyRetire keys/2 OK", "KeyRetire keys/1 OK", "KeyReencrypt keys/3 OK",
-                         "KeyReencrypt keys/3 OK", "KeyPromote keys/3 OK",
-                         "KeyRetire keys/9 NOT_FOUND", "KeyRetire keys/2 FAILED_PRECONDITION",
-                         "KeyRetire keys/1 FAILED_PRECONDITION", "KeyGenerate keys/3 OK",
-                         "KeyGenerate keys/2 OK", "KeyGenerate keys/1 OK"}));
+  for (const AuditEvent& e : audit)
+    actions.push_back(absl::StrCat(e.action, " ", e.resource, " ", e.outcome));
+  EXPECT_EQ(actions,
+            (std::vector<std::string>{
+                "KeyRetire keys/2 OK", "KeyRetire keys/1 OK", "KeyReencrypt keys/3 OK",
+                "KeyReencrypt keys/3 OK", "KeyPromote keys/3 OK", "KeyRetire keys/9 NOT_FOUND",
+                "KeyRetire keys/2 FAILED_PRECONDITION", "KeyRetire keys/1 FAILED_PRECONDITION",
+                "KeyGenerate keys/3 OK", "KeyGenerate keys/2 OK", "KeyGenerate keys/1 OK"}));
   EXPECT_EQ(audit[2].detail, "rewritten=15 raced=0 skipped=0 finished=true");
   EXPECT_EQ(audit[3].detail, "rewritten=10 raced=0 skipped=0 finished=false");
   ExpectNoLeaks({r.out, r.err});
@@ -361,8 +365,8 @@ TEST_F(KeysCliTest, UndecryptableRowsAreSkippedReportedAndBlockRetirement) {
   ASSERT_EQ(Keys({"generate", "--primary=false"}).code, 0);
   CreateConfigs(*RingFromFile(1), 0, 6);
   // Two secrets under a key the file never had (a lost key).
-  auto lost = KeyRing::Parse(absl::StrCat(
-      "primary 9\nkey 9 ", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "\n"));
+  auto lost = KeyRing::Parse(
+      absl::StrCat("primary 9\nkey 9 ", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "\n"));
   ASSERT_TRUE(lost.ok());
   crypto::KeyRingHolder lost_holder(*std::move(lost));
   CreateConfigs(lost_holder, 6, 2);
@@ -370,17 +374,21 @@ TEST_F(KeysCliTest, UndecryptableRowsAreSkippedReportedAndBlockRetirement) {
 
   Result usage = Keys({"usage"});
   ASSERT_EQ(usage.code, 0);
-  EXPECT_TRUE(absl::StrContains(usage.out, absl::StrFormat("%-10d %10d %12d  NOT IN THE KEY RING", 9, 2, 0))) << usage.out;
+  EXPECT_TRUE(absl::StrContains(usage.out,
+                                absl::StrFormat("%-10d %10d %12d  NOT IN THE KEY RING", 9, 2, 0)))
+      << usage.out;
 
   // Batches of 1 with 2 bad rows in front of the loop: it must page past them and end.
   Result r = Keys({"reencrypt", "--batch_size=1"});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
-  EXPECT_TRUE(absl::StrContains(r.out, "summary: 6 rewritten, 0 raced (changed meanwhile; a row "
-                                       "still under an old key is retried), 2 skipped"))
+  EXPECT_TRUE(absl::StrContains(r.out,
+                                "summary: 6 rewritten, 0 raced (changed meanwhile; a row "
+                                "still under an old key is retried), 2 skipped"))
       << r.out;
   EXPECT_TRUE(absl::StrContains(
-      r.out, "skipped (does not decrypt): workspaces/acme/registries/reg6: key 9 is not in the "
-             "key ring\n"))
+      r.out,
+      "skipped (does not decrypt): workspaces/acme/registries/reg6: key 9 is not in the "
+      "key ring\n"))
       << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "workspaces/acme/registries/reg7: key 9")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.err, "2 secrets could not be re-encrypted")) << r.err;
@@ -440,9 +448,10 @@ TEST_F(KeysCliTest, TokenHashesCountAndBlockRetirement) {
 
   Result r = Keys({"usage"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(absl::StrContains(r.out, UsageRow(1, 0, 1, "token hashes only: regenerate those "
-                                                         "service-account secrets, or let the "
-                                                         "tokens expire")))
+  EXPECT_TRUE(absl::StrContains(r.out, UsageRow(1, 0, 1,
+                                                "token hashes only: regenerate those "
+                                                "service-account secrets, or let the "
+                                                "tokens expire")))
       << r.out;
   r = Keys({"retire", "1"});
   EXPECT_EQ(r.code, 1);

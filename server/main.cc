@@ -21,14 +21,14 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/log.h"
+#include "gateway/http_gateway.h"
 #include "server/config.h"
 #include "server/keys_cli.h"
-#include "server/signing_keys_cli.h"
-#include "gateway/http_gateway.h"
 #include "server/server.h"
+#include "server/signing_keys_cli.h"
 
 namespace {
 
@@ -67,8 +67,7 @@ int main(int argc, char** argv) {
   if (argc >= 2 && registryauth::server::IsSubcommand(argv[1])) {
     registryauth::server::SubcommandIo io{&std::cout, &std::cerr,
                                           registryauth::server::ProcessEnv(), nullptr};
-    return registryauth::server::RunSubcommand(std::vector<std::string>(argv + 1, argv + argc),
-                                               io);
+    return registryauth::server::RunSubcommand(std::vector<std::string>(argv + 1, argv + argc), io);
   }
   absl::SetProgramUsageMessage(
       "registry-authd: container-registry credential service.\n"
@@ -129,8 +128,7 @@ int main(int argc, char** argv) {
   }
   auto server = registryauth::server::RegistryAuthServer::Start(*config);
   if (!server.ok()) {
-    std::fprintf(stderr, "registry-authd: cannot start: %s\n",
-                 server.status().ToString().c_str());
+    std::fprintf(stderr, "registry-authd: cannot start: %s\n", server.status().ToString().c_str());
     return 1;
   }
   const std::string grpc_host = config->grpc_listen.substr(0, config->grpc_listen.rfind(':'));
@@ -142,8 +140,9 @@ int main(int argc, char** argv) {
   while (true) {
     sigwait(&stop_signals, &signal_number);
     if (signal_number != SIGHUP) break;
-    LOG_INFO("received SIGHUP, reloading the caller policy, the key ring, the signing keys and "
-             "the TLS certificates");
+    LOG_INFO(
+        "received SIGHUP, reloading the caller policy, the key ring, the signing keys and "
+        "the TLS certificates");
     // Both log their outcome; one failing does not stop the other.
     if (!config->policy_file.empty()) (*server)->ReloadPolicy().IgnoreError();
     (*server)->ReloadKeys().IgnoreError();

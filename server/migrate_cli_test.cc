@@ -100,8 +100,8 @@ TEST_F(MigrateCliTest, AppliesOnlyWhatIsMissing) {
 TEST_F(MigrateCliTest, NotesVersionsThisBinaryDoesNotKnow) {
   ASSERT_EQ(RunMigrate({"migrate", "--database_url=" + db_->dsn()}).code, 0);
   ASSERT_TRUE(ExecuteSql(db_->dsn(),
-                            "INSERT INTO schema_migrations (version, name, checksum) "
-                            "VALUES (9999, 'from_the_future', 'x')")
+                         "INSERT INTO schema_migrations (version, name, checksum) "
+                         "VALUES (9999, 'from_the_future', 'x')")
                   .ok());
   Result r = RunMigrate({"migrate", "--database_url=" + db_->dsn()});
   ASSERT_EQ(r.code, 0) << r.err;

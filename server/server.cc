@@ -21,18 +21,18 @@
 #include "common/catch_all.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/secret.h"
 #include "crypto/keyring.h"
 #include "crypto/keyring_holder.h"
 #include "crypto/token_signing_keys.h"
 #include "gateway/http_gateway.h"
 #include "grpc/grpc.h"
+#include "grpcpp/create_channel.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "common/secret.h"
 #include "observability/grpc_telemetry.h"
 #include "observability/metrics.h"
 #include "server/db_health.h"
@@ -40,17 +40,17 @@
 #include "server/periodic_task.h"
 #include "server/telemetry.h"
 #include "services/connection_tester.h"
-#include "services/key_usage.h"
-#include "services/registry_auth.h"
-#include "services/registry_service.h"
-#include "storage/postgres_store.h"
-#include "storage/postgres_token_store.h"
 #include "services/credential_service.h"
 #include "services/guard.h"
+#include "services/key_usage.h"
 #include "services/member_service.h"
+#include "services/registry_auth.h"
+#include "services/registry_service.h"
 #include "services/token_realm.h"
 #include "services/token_realm_options.h"
 #include "services/token_services.h"
+#include "storage/postgres_store.h"
+#include "storage/postgres_token_store.h"
 #include "upstream/curl_http_client.h"
 #include "upstream/docker_v2_probe.h"
 #include "upstream/github_app.h"
@@ -173,8 +173,7 @@ void HttpAdapterOnly::Shutdown() {
   if (gateway_ != nullptr) gateway_->Shutdown();
 }
 
-absl::StatusOr<std::unique_ptr<HttpAdapterOnly>> StartHttpAdapterOnly(
-    const ServerConfig& config) {
+absl::StatusOr<std::unique_ptr<HttpAdapterOnly>> StartHttpAdapterOnly(const ServerConfig& config) {
   absl::Status valid = ValidateServerConfig(config);
   if (!valid.ok()) return valid;
   if (config.http_upstream.empty()) {
@@ -182,15 +181,14 @@ absl::StatusOr<std::unique_ptr<HttpAdapterOnly>> StartHttpAdapterOnly(
   }
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!config.http_upstream_ca_file.empty()) {
-    absl::StatusOr<std::string> ca = ReadPemFile(config.http_upstream_ca_file,
-                                                 "http_upstream_ca_file");
+    absl::StatusOr<std::string> ca =
+        ReadPemFile(config.http_upstream_ca_file, "http_upstream_ca_file");
     if (!ca.ok()) return ca.status();
     grpc::SslCredentialsOptions options;
     options.pem_root_certs = *ca;
     credentials = grpc::SslCredentials(options);
   }
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(config.http_upstream, credentials);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(config.http_upstream, credentials);
   std::unique_ptr<HttpAdapterOnly> adapter(new HttpAdapterOnly());
   adapter->metrics_ = std::make_unique<observability::Registry>();
   gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
@@ -254,8 +252,9 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   s->authenticator_ =
       std::make_unique<api::CallAuthenticator>(*s->policy_, config.allow_unauthenticated);
   if (config.allow_unauthenticated) {
-    LOG_WARNING("--insecure_allow_unauthenticated: callers without credentials get every "
-                "permission (local development only)");
+    LOG_WARNING(
+        "--insecure_allow_unauthenticated: callers without credentials get every "
+        "permission (local development only)");
   }
   absl::StatusOr<std::unique_ptr<ReloadableGrpcTls>> grpc_tls = GrpcServerTls(config);
   if (!grpc_tls.ok()) return grpc_tls.status();
@@ -358,10 +357,10 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Plaintext only on loopback unless explicitly allowed (ValidateServerConfig).
-  builder.AddListeningPort(config.grpc_listen,
-                           s->grpc_tls_ != nullptr ? s->grpc_tls_->NewCredentials()
-                                                   : grpc::InsecureServerCredentials(),
-                           &s->grpc_port_);
+  builder.AddListeningPort(
+      config.grpc_listen,
+      s->grpc_tls_ != nullptr ? s->grpc_tls_->NewCredentials() : grpc::InsecureServerCredentials(),
+      &s->grpc_port_);
   builder.RegisterService(s->grpc_service_.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   if (config.grpc_max_connection_age > absl::ZeroDuration()) {
@@ -413,8 +412,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
 
   gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
   http.metrics = &s->telemetry_->registry();  // and GET /metrics
-  s->in_process_tokens_ =
-      std::make_unique<InProcessTokens>(*s->grpc_service_, *s->grpc_telemetry_);
+  s->in_process_tokens_ = std::make_unique<InProcessTokens>(*s->grpc_service_, *s->grpc_telemetry_);
   http.in_process_tokens = s->in_process_tokens_.get();
   absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =
       gateway::HttpGateway::Create(http, s->InProcessChannel());
@@ -445,8 +443,7 @@ absl::Status RegistryAuthServer::ReloadPolicy() {
     LOG_INFO(absl::StrCat("caller policy reloaded from ", policy_file_, " (",
                           policy_->Get()->caller_count(), " callers)"));
   } else {
-    LOG_ERROR(absl::StrCat("caller policy NOT reloaded, keeping the previous one: ",
-                           s.message()));
+    LOG_ERROR(absl::StrCat("caller policy NOT reloaded, keeping the previous one: ", s.message()));
   }
   return s;
 }
@@ -487,9 +484,8 @@ absl::Status RegistryAuthServer::ExportSigningKeys() {
   if (signing_keys_ == nullptr) return absl::OkStatus();
   if (token_export_rootcertbundle_.empty() && token_export_jwks_.empty()) return absl::OkStatus();
   const std::shared_ptr<const crypto::TokenSigningKeys> keys = signing_keys_->Get();
-  absl::Status s = crypto::WriteTokenSigningExports(*keys, token_export_rootcertbundle_,
-                                                    token_export_jwks_,
-                                                    crypto::KeyIdStyle::kJwkThumbprint);
+  absl::Status s = crypto::WriteTokenSigningExports(
+      *keys, token_export_rootcertbundle_, token_export_jwks_, crypto::KeyIdStyle::kJwkThumbprint);
   if (!s.ok()) LOG_ERROR(absl::StrCat("signing key exports not written: ", s.message()));
   return s;
 }
@@ -517,8 +513,8 @@ absl::Status RegistryAuthServer::ReloadGrpcCertificate() {
     LOG_INFO(absl::StrCat("gRPC certificate reloaded (new connections use it): ",
                           grpc_tls_->Describe()));
   } else {
-    LOG_ERROR(absl::StrCat("gRPC certificate NOT reloaded, keeping the previous one: ",
-                           s.message()));
+    LOG_ERROR(
+        absl::StrCat("gRPC certificate NOT reloaded, keeping the previous one: ", s.message()));
   }
   return s;
 }
@@ -529,8 +525,7 @@ absl::Status RegistryAuthServer::ReloadSigningKeys() {
   }
   absl::Status s = signing_keys_->Reload(signing_keys_file_, clock_->Now());
   if (!s.ok()) {
-    LOG_ERROR(absl::StrCat("signing keys NOT reloaded, keeping the previous ones: ",
-                           s.message()));
+    LOG_ERROR(absl::StrCat("signing keys NOT reloaded, keeping the previous ones: ", s.message()));
     return s;
   }
   telemetry_->SetSigningKeys(SigningKeyIds(*signing_keys_->Get()));
@@ -547,8 +542,7 @@ void RegistryAuthServer::Shutdown(absl::Duration grace) {
   // HTTP first: its requests ride the in-process channel into the gRPC server.
   if (gateway_) gateway_->Shutdown();
   if (grpc_server_) {
-    grpc_server_->Shutdown(std::chrono::system_clock::now() +
-                           absl::ToChronoMilliseconds(grace));
+    grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     grpc_server_->Wait();
   }
 }

@@ -1,12 +1,12 @@
 // The composition root: the one place that wires real implementations together.
 //
 // RegistryAuthServer::Start builds, from a ServerConfig: the caller policy and the call
-// authenticator (TLS / mTLS credentials from PEM files, reloadable: server/grpc_tls.h), the AES-256-GCM key ring (in a
-// crypto::KeyRingHolder, so ReloadKeys can swap it while calls are served), the
-// PostgreSQL store (waiting up to startup_timeout for the database and applying migrations),
-// the domain service, the gRPC adapter with grpc.health.v1 and server reflection, the database
-// health monitor, and the HTTP gateway, which reaches the gRPC service through an in-process
-// channel (so every HTTP call takes the same code path as a gRPC call). Telemetry
+// authenticator (TLS / mTLS credentials from PEM files, reloadable: server/grpc_tls.h), the
+// AES-256-GCM key ring (in a crypto::KeyRingHolder, so ReloadKeys can swap it while calls are
+// served), the PostgreSQL store (waiting up to startup_timeout for the database and applying
+// migrations), the domain service, the gRPC adapter with grpc.health.v1 and server reflection, the
+// database health monitor, and the HTTP gateway, which reaches the gRPC service through an
+// in-process channel (so every HTTP call takes the same code path as a gRPC call). Telemetry
 // (server/telemetry.h) collects metrics from the pools, the token realm, a gRPC interceptor and
 // the gateway, which serves them at `GET /metrics`.
 //
@@ -30,8 +30,14 @@
 
 namespace registryauth {
 class Clock;
-namespace crypto { class KeyRingHolder; class TokenSigningKeysHolder; }
-namespace storage { class PostgresRegistryStore; class PostgresTokenStore; }
+namespace crypto {
+class KeyRingHolder;
+class TokenSigningKeysHolder;
+}  // namespace crypto
+namespace storage {
+class PostgresRegistryStore;
+class PostgresTokenStore;
+}  // namespace storage
 namespace services {
 class RegistryService;
 class RegistryAuth;
@@ -49,10 +55,21 @@ class Sleeper;
 class GhcrProbe;
 class InstallationTokenSource;
 }  // namespace upstream
-namespace api { class RegistryAuthGrpcService; class CallAuthenticator; class InProcessTokenIssuer; }
-namespace auth { class PolicyHolder; }
-namespace gateway { class HttpGateway; }
-namespace observability { class Registry; class GrpcTelemetry; }
+namespace api {
+class RegistryAuthGrpcService;
+class CallAuthenticator;
+class InProcessTokenIssuer;
+}  // namespace api
+namespace auth {
+class PolicyHolder;
+}
+namespace gateway {
+class HttpGateway;
+}
+namespace observability {
+class Registry;
+class GrpcTelemetry;
+}  // namespace observability
 }  // namespace registryauth
 
 namespace registryauth::server {

@@ -69,7 +69,6 @@ constexpr char kUsage[] =
     "SIGHUP to every registry-authd. Runbook: deploy/signing-keys.md.\n"
     "Exit codes: 0 done, 1 failed or refused, 2 usage error.\n";
 
-
 // "30d" (whole days) or an absl duration ("24h", "90m", "1h30m"); positive, at most `max`.
 absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& name, const std::string& value,
                                                  absl::Duration max) {
@@ -84,9 +83,9 @@ absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& name, const 
     ok = absl::ParseDuration(value, &d);
   }
   if (!ok || d <= absl::ZeroDuration() || d > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", name, " must be a positive duration such as 30d, 24h or 90m, at most ",
-        absl::FormatDuration(max)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be a positive duration such as 30d, 24h or 90m, at most ",
+                     absl::FormatDuration(max)));
   }
   return d;
 }
@@ -107,7 +106,9 @@ bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0;
 class SigningKeysCommand {
  public:
   SigningKeysCommand(std::string command, const SigningKeysIo& io)
-      : command_(std::move(command)), io_(io), clock_(io.clock != nullptr ? *io.clock : real_clock_) {}
+      : command_(std::move(command)),
+        io_(io),
+        clock_(io.clock != nullptr ? *io.clock : real_clock_) {}
 
   int Run(const std::vector<std::string>& args);
 
@@ -218,9 +219,11 @@ int SigningKeysCommand::Generate(const ParsedArgs& a, const std::string& path) {
     if (!d.ok()) return UsageError(d.status().message());
     validity = *d;
   }
-  if (auto it = a.flags.find("id"); it != a.flags.end() && !crypto::IsValidSigningKeyId(it->second)) {
-    return UsageError("--id must be 1 to 32 characters of [A-Za-z0-9._-], starting with a letter "
-                      "or digit");
+  if (auto it = a.flags.find("id");
+      it != a.flags.end() && !crypto::IsValidSigningKeyId(it->second)) {
+    return UsageError(
+        "--id must be 1 to 32 characters of [A-Za-z0-9._-], starting with a letter "
+        "or digit");
   }
 
   absl::StatusOr<SigningKeySetFile> file = SigningKeySetFile::Read(path);
@@ -246,7 +249,8 @@ int SigningKeysCommand::Generate(const ParsedArgs& a, const std::string& path) {
   absl::StatusOr<SecretString> pem =
       rsa ? crypto::GenerateRsaKeyPem(kRsaBits) : crypto::GenerateEs256KeyPem();
   if (!pem.ok()) return Fail(pem.status());
-  absl::StatusOr<std::unique_ptr<crypto::SigningKey>> key = crypto::SigningKey::FromPrivateKeyPem(*pem);
+  absl::StatusOr<std::unique_ptr<crypto::SigningKey>> key =
+      crypto::SigningKey::FromPrivateKeyPem(*pem);
   if (!key.ok()) return Fail(key.status());
   absl::StatusOr<std::string> cert =
       (*key)->SelfSignedCertificatePem({cn, now - kNotBeforeSlack, now + validity});
@@ -321,9 +325,9 @@ int SigningKeysCommand::Promote(const ParsedArgs& a, const std::string& path) {
   absl::StatusOr<std::unique_ptr<TokenSigningKeys>> loaded =
       TokenSigningKeys::Create(*file, DirectoryOf(path), {}, now);
   if (!loaded.ok()) {
-    return Fail(absl::Status(loaded.status().code(),
-                             absl::StrCat("refused, ", path, " is unchanged: ",
-                                          loaded.status().message())));
+    return Fail(absl::Status(
+        loaded.status().code(),
+        absl::StrCat("refused, ", path, " is unchanged: ", loaded.status().message())));
   }
   if (absl::Status s = WriteFileAtomicallyWithMode(path, file->Format(), 0644); !s.ok()) {
     return Fail(s);
@@ -371,11 +375,11 @@ int SigningKeysCommand::Remove(const ParsedArgs& a, const std::string& path) {
   if (removed.state == SigningKeyState::kRetiring && !force) {
     const absl::Time at = crypto::RetiringKeyRemovableAt(*removed.since, *ttl);
     if (now < at) {
-      return Fail(absl::FailedPreconditionError(absl::StrCat(
-          "key ", id, " is retiring since ", FormatUtc(*removed.since),
-          "; tokens it signed may still be in use until ", FormatUtc(at),
-          " (since + --max_token_ttl ", absl::FormatDuration(*ttl),
-          " + 60 s leeway). Wait, or use --force if no such token can exist")));
+      return Fail(absl::FailedPreconditionError(
+          absl::StrCat("key ", id, " is retiring since ", FormatUtc(*removed.since),
+                       "; tokens it signed may still be in use until ", FormatUtc(at),
+                       " (since + --max_token_ttl ", absl::FormatDuration(*ttl),
+                       " + 60 s leeway). Wait, or use --force if no such token can exist")));
     }
   }
   if (absl::Status s = file->Remove(id); !s.ok()) return Fail(s);
@@ -422,12 +426,12 @@ void SigningKeysCommand::PrintKeys(const TokenSigningKeys& keys,
     if (now >= k.cert_not_after) {
       absl::StrAppend(&note, note.empty() ? "" : ", ", "certificate expired");
     }
-    std::string row = absl::StrFormat(
-        "%-20s %-9s %-6s %-20s %-20s %-59s %-43s %s", k.id,
-        std::string(crypto::SigningKeyStateName(k.state)),
-        std::string(crypto::JwsAlgorithmName(k.algorithm)),
-        k.retiring_since.has_value() ? FormatUtc(*k.retiring_since) : "-",
-        FormatUtc(k.cert_not_after), k.libtrust_key_id, k.jwk_thumbprint, note);
+    std::string row =
+        absl::StrFormat("%-20s %-9s %-6s %-20s %-20s %-59s %-43s %s", k.id,
+                        std::string(crypto::SigningKeyStateName(k.state)),
+                        std::string(crypto::JwsAlgorithmName(k.algorithm)),
+                        k.retiring_since.has_value() ? FormatUtc(*k.retiring_since) : "-",
+                        FormatUtc(k.cert_not_after), k.libtrust_key_id, k.jwk_thumbprint, note);
     row.erase(row.find_last_not_of(' ') + 1);
     *io_.out << row << "\n";
   }
@@ -458,7 +462,8 @@ int SigningKeysCommand::List(const ParsedArgs& a, const std::string& path) {
 }
 
 int SigningKeysCommand::Export(const ParsedArgs& a, const std::string& path) {
-  const std::string bundle = Setting(a, "rootcertbundle", "REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE").value_or("");
+  const std::string bundle =
+      Setting(a, "rootcertbundle", "REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE").value_or("");
   const std::string jwks = Setting(a, "jwks", "REGAUTH_TOKEN_EXPORT_JWKS").value_or("");
   if (bundle.empty() && jwks.empty()) {
     return UsageError("needs --rootcertbundle=F and/or --jwks=F");

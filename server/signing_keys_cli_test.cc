@@ -32,9 +32,9 @@
 namespace registryauth::server {
 namespace {
 
+using ::registryauth::testing::FileMode;
 using ::registryauth::testing::NewTestDir;
 using ::registryauth::testing::ReadFileOrEmpty;
-using ::registryauth::testing::FileMode;
 
 using ::registryauth::crypto::ClaimRequirements;
 using ::registryauth::crypto::KeyIdStyle;
@@ -58,8 +58,8 @@ bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0;
 class SigningKeysCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = NewTestDir(absl::StrCat(
-        "skcli_", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    dir_ = NewTestDir(
+        absl::StrCat("skcli_", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
     ASSERT_FALSE(dir_.empty());
     set_ = dir_ + "/signing-keys.txt";
   }
@@ -161,8 +161,8 @@ TEST_F(SigningKeysCliTest, GenerateStartsTheSetWithAnActiveKeyThenAddsNextKeys) 
 }
 
 TEST_F(SigningKeysCliTest, GenerateFlags) {
-  Result r = Cmd({"generate", "--id=rsa1", "--alg=RS256", "--cert_cn=tokens.example.com",
-                  "--validity=30d"});
+  Result r = Cmd(
+      {"generate", "--id=rsa1", "--alg=RS256", "--cert_cn=tokens.example.com", "--validity=30d"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto keys = Load();
   ASSERT_NE(keys, nullptr);
@@ -234,9 +234,10 @@ TEST_F(SigningKeysCliTest, EnvironmentFallbacks) {
   Result r = Run({"signing-keys", "generate"}, {{"REGAUTH_TOKEN_SIGNING_KEYS", set_}});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(Exists(set_));
-  r = Run({"signing-keys", "export"}, {{"REGAUTH_TOKEN_SIGNING_KEYS", set_},
-                                       {"REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE", dir_ + "/bundle.pem"},
-                                       {"REGAUTH_TOKEN_EXPORT_JWKS", dir_ + "/jwks.json"}});
+  r = Run({"signing-keys", "export"},
+          {{"REGAUTH_TOKEN_SIGNING_KEYS", set_},
+           {"REGAUTH_TOKEN_EXPORT_ROOTCERTBUNDLE", dir_ + "/bundle.pem"},
+           {"REGAUTH_TOKEN_EXPORT_JWKS", dir_ + "/jwks.json"}});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(Exists(dir_ + "/bundle.pem"));
   EXPECT_TRUE(Exists(dir_ + "/jwks.json"));
@@ -387,7 +388,8 @@ TEST_F(SigningKeysCliTest, RotationFlowEndToEnd) {
                                 jwks_doc["keys"][1]["kid"].get<std::string>()};
   EXPECT_EQ(kids, (std::set<std::string>{keys->keys()[0].jwk_thumbprint,
                                          keys->keys()[1].jwk_thumbprint}));
-  Result libtrust = Cmd({"export", "--jwks=" + dir_ + "/jwks-libtrust.json", "--kid_style=libtrust"});
+  Result libtrust =
+      Cmd({"export", "--jwks=" + dir_ + "/jwks-libtrust.json", "--kid_style=libtrust"});
   ASSERT_EQ(libtrust.code, 0) << libtrust.err;
   EXPECT_EQ(nlohmann::json::parse(ReadFileOrEmpty(dir_ + "/jwks-libtrust.json"))["keys"][1]["kid"],
             keys->keys()[1].libtrust_key_id);

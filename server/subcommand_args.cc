@@ -5,8 +5,7 @@
 
 namespace registryauth::server {
 
-absl::StatusOr<ParsedArgs> ParseSubcommandArgs(const std::vector<std::string>& args,
-                                               size_t first,
+absl::StatusOr<ParsedArgs> ParseSubcommandArgs(const std::vector<std::string>& args, size_t first,
                                                const std::set<std::string>& allowed) {
   ParsedArgs parsed;
   for (size_t i = first; i < args.size(); ++i) {

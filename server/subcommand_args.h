@@ -25,8 +25,7 @@ struct ParsedArgs {
 
 // Parses args[first..]. Anything starting with '-' must name a flag in `allowed`
 // (INVALID_ARGUMENT "unknown flag --x" otherwise).
-absl::StatusOr<ParsedArgs> ParseSubcommandArgs(const std::vector<std::string>& args,
-                                               size_t first,
+absl::StatusOr<ParsedArgs> ParseSubcommandArgs(const std::vector<std::string>& args, size_t first,
                                                const std::set<std::string>& allowed);
 
 // true/1/yes or false/0/no; INVALID_ARGUMENT "--<name> must be true or false" otherwise.

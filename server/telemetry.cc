@@ -29,9 +29,15 @@ class Telemetry::PoolMetrics : public storage::PoolObserver {
   }
   void OnError(Error error) override {
     switch (error) {
-      case Error::kAcquireTimeout: acquire_timeout_.Increment(); break;
-      case Error::kConnectFailed: connect_failed_.Increment(); break;
-      case Error::kConnectionBroken: broken_.Increment(); break;
+      case Error::kAcquireTimeout:
+        acquire_timeout_.Increment();
+        break;
+      case Error::kConnectFailed:
+        connect_failed_.Increment();
+        break;
+      case Error::kConnectionBroken:
+        broken_.Increment();
+        break;
     }
   }
   void OnAcquired(absl::Duration waited) override {
@@ -98,10 +104,10 @@ class Telemetry::ConnectionTestCounts : public services::ConnectionTestMetrics {
             "refused or could not be reached, error: the test did not run), with the error "
             "category (none when valid).",
             {"type", "outcome", "category"})) {
-    for (RegistryType type : {RegistryType::kGhcr, RegistryType::kAcr,
-                              RegistryType::kDistribution, RegistryType::kGeneric,
-                              RegistryType::kGitHubApp}) {
-      tests_.WithLabels({Name(type), Name(Outcome::kValid), Name(services::ErrorCategory::kUnspecified)});
+    for (RegistryType type : {RegistryType::kGhcr, RegistryType::kAcr, RegistryType::kDistribution,
+                              RegistryType::kGeneric, RegistryType::kGitHubApp}) {
+      tests_.WithLabels(
+          {Name(type), Name(Outcome::kValid), Name(services::ErrorCategory::kUnspecified)});
     }
   }
 
@@ -142,9 +148,7 @@ class Telemetry::AppTokenCounts : public upstream::InstallationTokenCacheObserve
     }
   }
 
-  void OnLookup(Lookup lookup) override {
-    (lookup == Lookup::kHit ? hit_ : miss_)->Increment();
-  }
+  void OnLookup(Lookup lookup) override { (lookup == Lookup::kHit ? hit_ : miss_)->Increment(); }
   void OnFetch(Fetch reason) override {
     const int i = static_cast<int>(reason);
     if (i >= 0 && i < kFetchReasons) fetches_[i]->Increment();
@@ -160,11 +164,16 @@ class Telemetry::AppTokenCounts : public upstream::InstallationTokenCacheObserve
 
   static const char* CategoryName(upstream::ProbeCategory category) {
     switch (category) {
-      case upstream::ProbeCategory::kAuthentication: return "authentication";
-      case upstream::ProbeCategory::kRegistry: return "registry";
-      case upstream::ProbeCategory::kPermission: return "permission";
-      case upstream::ProbeCategory::kNetwork: return "network";
-      case upstream::ProbeCategory::kNone: break;
+      case upstream::ProbeCategory::kAuthentication:
+        return "authentication";
+      case upstream::ProbeCategory::kRegistry:
+        return "registry";
+      case upstream::ProbeCategory::kPermission:
+        return "permission";
+      case upstream::ProbeCategory::kNetwork:
+        return "network";
+      case upstream::ProbeCategory::kNone:
+        break;
     }
     return "none";
   }
@@ -181,11 +190,10 @@ Telemetry::Telemetry()
           "Database connections of a pool: in_use (leased or being opened) and idle.",
           {"pool", "state"})),
       pool_max_(registry_.AddGauge("registry_auth_db_pool_max_connections",
-                                   "The configured size of a database connection pool.",
-                                   {"pool"})),
-      pool_waiting_(registry_.AddGauge(
-          "registry_auth_db_pool_waiting",
-          "Callers waiting for a free connection of a database pool.", {"pool"})),
+                                   "The configured size of a database connection pool.", {"pool"})),
+      pool_waiting_(registry_.AddGauge("registry_auth_db_pool_waiting",
+                                       "Callers waiting for a free connection of a database pool.",
+                                       {"pool"})),
       pool_errors_(registry_.AddCounter(
           "registry_auth_db_pool_errors_total",
           "Database pool failures: acquire_timeout (no connection free in time), "

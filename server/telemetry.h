@@ -1,10 +1,10 @@
 // Telemetry: the process's metrics registry and the adapters that feed it from layers that
 // know nothing about Prometheus: one storage::PoolObserver per database pool, the token
 // realm's services::TokenRealmMetrics, the connection tester's services::ConnectionTestMetrics,
-// the GitHub App token cache's upstream::InstallationTokenCacheObserver, and the key ids in use. The composition root
-// (server.cc) creates one, hands the adapters to the stores and the realm, the registry to the
-// gRPC interceptor (observability/grpc_telemetry.h) and to the HTTP gateway (which serves
-// `GET /metrics`), and updates the key gauges whenever keys are (re)loaded.
+// the GitHub App token cache's upstream::InstallationTokenCacheObserver, and the key ids in use.
+// The composition root (server.cc) creates one, hands the adapters to the stores and the realm, the
+// registry to the gRPC interceptor (observability/grpc_telemetry.h) and to the HTTP gateway (which
+// serves `GET /metrics`), and updates the key gauges whenever keys are (re)loaded.
 //
 //   auto telemetry = std::make_unique<Telemetry>();
 //   db.pool_observer = &telemetry->pool("registry");

@@ -21,14 +21,22 @@ TEST(TelemetryTest, PoolObserverFeedsGaugesCountersAndHistogram) {
   pool.OnError(storage::PoolObserver::Error::kConnectionBroken);
   pool.OnAcquired(absl::Milliseconds(2));
   const std::string text = t.registry().Render();
-  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_connections{pool=\"registry\",state=\"in_use\"} 3\n")) << text;
-  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_connections{pool=\"registry\",state=\"idle\"} 2\n"));
+  EXPECT_TRUE(
+      Contains(text, "registry_auth_db_pool_connections{pool=\"registry\",state=\"in_use\"} 3\n"))
+      << text;
+  EXPECT_TRUE(
+      Contains(text, "registry_auth_db_pool_connections{pool=\"registry\",state=\"idle\"} 2\n"));
   EXPECT_TRUE(Contains(text, "registry_auth_db_pool_waiting{pool=\"registry\"} 1\n"));
   EXPECT_TRUE(Contains(text, "registry_auth_db_pool_max_connections{pool=\"registry\"} 8\n"));
-  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_errors_total{pool=\"registry\",kind=\"acquire_timeout\"} 2\n"));
-  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_errors_total{pool=\"registry\",kind=\"connection_broken\"} 1\n"));
-  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_errors_total{pool=\"registry\",kind=\"connect_failed\"} 0\n"));
-  EXPECT_TRUE(Contains(text, "registry_auth_db_pool_acquire_seconds_bucket{pool=\"registry\",le=\"0.0025\"} 1\n"));
+  EXPECT_TRUE(Contains(
+      text, "registry_auth_db_pool_errors_total{pool=\"registry\",kind=\"acquire_timeout\"} 2\n"));
+  EXPECT_TRUE(Contains(
+      text,
+      "registry_auth_db_pool_errors_total{pool=\"registry\",kind=\"connection_broken\"} 1\n"));
+  EXPECT_TRUE(Contains(
+      text, "registry_auth_db_pool_errors_total{pool=\"registry\",kind=\"connect_failed\"} 0\n"));
+  EXPECT_TRUE(Contains(
+      text, "registry_auth_db_pool_acquire_seconds_bucket{pool=\"registry\",le=\"0.0025\"} 1\n"));
 }
 
 TEST(TelemetryTest, TokenRealmOutcomesAndThrottles) {
@@ -38,17 +46,26 @@ TEST(TelemetryTest, TokenRealmOutcomesAndThrottles) {
   t.token_realm().OnTokenRequest(M::PrincipalKind::kServiceAccount, M::Outcome::kThrottled);
   t.token_realm().OnTokenRequest(M::PrincipalKind::kPullToken, M::Outcome::kThrottled);
   const std::string text = t.registry().Render();
-  EXPECT_TRUE(Contains(text, "registry_auth_tokens_total{principal_kind=\"service_account\",outcome=\"issued\"} 1\n")) << text;
-  EXPECT_TRUE(Contains(text, "registry_auth_tokens_total{principal_kind=\"anonymous\",outcome=\"issued\"} 0\n"));
-  EXPECT_TRUE(Contains(text, "registry_auth_token_throttled_total{principal_kind=\"service_account\"} 1\n"));
-  EXPECT_TRUE(Contains(text, "registry_auth_token_throttled_total{principal_kind=\"pull_token\"} 1\n"));
+  EXPECT_TRUE(Contains(
+      text,
+      "registry_auth_tokens_total{principal_kind=\"service_account\",outcome=\"issued\"} 1\n"))
+      << text;
+  EXPECT_TRUE(Contains(
+      text, "registry_auth_tokens_total{principal_kind=\"anonymous\",outcome=\"issued\"} 0\n"));
+  EXPECT_TRUE(Contains(
+      text, "registry_auth_token_throttled_total{principal_kind=\"service_account\"} 1\n"));
+  EXPECT_TRUE(
+      Contains(text, "registry_auth_token_throttled_total{principal_kind=\"pull_token\"} 1\n"));
 }
 
 TEST(TelemetryTest, ConnectionTestOutcomesByTypeAndCategory) {
   Telemetry t;
   using M = services::ConnectionTestMetrics;
   std::string text = t.registry().Render();
-  EXPECT_TRUE(Contains(text, "registry_auth_test_connection_total{type=\"ghcr\",outcome=\"valid\",category=\"none\"} 0\n")) << text;
+  EXPECT_TRUE(Contains(
+      text,
+      "registry_auth_test_connection_total{type=\"ghcr\",outcome=\"valid\",category=\"none\"} 0\n"))
+      << text;
   t.connection_tests().OnConnectionTest(RegistryType::kGhcr, M::Outcome::kValid,
                                         services::ErrorCategory::kUnspecified);
   t.connection_tests().OnConnectionTest(RegistryType::kAcr, M::Outcome::kInvalid,
@@ -58,17 +75,27 @@ TEST(TelemetryTest, ConnectionTestOutcomesByTypeAndCategory) {
   t.connection_tests().OnConnectionTest(RegistryType::kGitHubApp, M::Outcome::kError,
                                         services::ErrorCategory::kNetwork);
   text = t.registry().Render();
-  EXPECT_TRUE(Contains(text, "registry_auth_test_connection_total{type=\"ghcr\",outcome=\"valid\",category=\"none\"} 1\n")) << text;
-  EXPECT_TRUE(Contains(text, "registry_auth_test_connection_total{type=\"acr\",outcome=\"invalid\",category=\"authentication\"} 2\n"));
-  EXPECT_TRUE(Contains(text, "registry_auth_test_connection_total{type=\"github_app\",outcome=\"error\",category=\"network\"} 1\n"));
+  EXPECT_TRUE(Contains(
+      text,
+      "registry_auth_test_connection_total{type=\"ghcr\",outcome=\"valid\",category=\"none\"} 1\n"))
+      << text;
+  EXPECT_TRUE(Contains(text,
+                       "registry_auth_test_connection_total{type=\"acr\",outcome=\"invalid\","
+                       "category=\"authentication\"} 2\n"));
+  EXPECT_TRUE(Contains(text,
+                       "registry_auth_test_connection_total{type=\"github_app\",outcome=\"error\","
+                       "category=\"network\"} 1\n"));
 }
 
 TEST(TelemetryTest, GitHubAppTokenCache) {
   Telemetry t;
   using O = upstream::InstallationTokenCacheObserver;
   std::string text = t.registry().Render();
-  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_cache_lookups_total{result=\"hit\"} 0\n")) << text;
-  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_fetch_failures_total{category=\"network\"} 0\n"));
+  EXPECT_TRUE(
+      Contains(text, "registry_auth_github_app_token_cache_lookups_total{result=\"hit\"} 0\n"))
+      << text;
+  EXPECT_TRUE(Contains(
+      text, "registry_auth_github_app_token_fetch_failures_total{category=\"network\"} 0\n"));
   t.github_app_tokens().OnLookup(O::Lookup::kHit);
   t.github_app_tokens().OnLookup(O::Lookup::kHit);
   t.github_app_tokens().OnLookup(O::Lookup::kMiss);
@@ -78,12 +105,19 @@ TEST(TelemetryTest, GitHubAppTokenCache) {
   t.github_app_tokens().OnFetch(O::Fetch::kForced);
   t.github_app_tokens().OnFetchFailed(upstream::ProbeCategory::kAuthentication);
   text = t.registry().Render();
-  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_cache_lookups_total{result=\"hit\"} 2\n")) << text;
-  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_cache_lookups_total{result=\"miss\"} 1\n"));
+  EXPECT_TRUE(
+      Contains(text, "registry_auth_github_app_token_cache_lookups_total{result=\"hit\"} 2\n"))
+      << text;
+  EXPECT_TRUE(
+      Contains(text, "registry_auth_github_app_token_cache_lookups_total{result=\"miss\"} 1\n"));
   EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_fetches_total{reason=\"new\"} 1\n"));
-  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_fetches_total{reason=\"expiring\"} 1\n"));
-  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_fetches_total{reason=\"forced\"} 2\n"));
-  EXPECT_TRUE(Contains(text, "registry_auth_github_app_token_fetch_failures_total{category=\"authentication\"} 1\n"));
+  EXPECT_TRUE(
+      Contains(text, "registry_auth_github_app_token_fetches_total{reason=\"expiring\"} 1\n"));
+  EXPECT_TRUE(
+      Contains(text, "registry_auth_github_app_token_fetches_total{reason=\"forced\"} 2\n"));
+  EXPECT_TRUE(Contains(
+      text,
+      "registry_auth_github_app_token_fetch_failures_total{category=\"authentication\"} 1\n"));
 }
 
 TEST(TelemetryTest, KeyGaugesFollowReloads) {

@@ -38,9 +38,9 @@ AuditEvent AuditLog::MakeEvent(const RequestContext& ctx, std::string_view actio
   e.action = std::string(action);
   e.resource = std::string(resource.substr(0, kMaxAuditResource));
   e.outcome = outcome.ok() ? "OK" : absl::StatusCodeToString(outcome.code());
-  e.detail = std::string((detail.empty() ? std::string_view(outcome.message().data(),
-                                                            outcome.message().size())
-                                          : detail)
+  e.detail = std::string((detail.empty()
+                              ? std::string_view(outcome.message().data(), outcome.message().size())
+                              : detail)
                              .substr(0, kMaxAuditDetail));
   e.request_id = ctx.request_id;
   e.peer = ctx.peer;

@@ -29,12 +29,12 @@ class AuditLog {
 
   // Appends a record; returns the store's status. Service status messages are secret-free by
   // construction; the detail keeps the first 512 bytes of one.
-  absl::Status Record(const RequestContext& ctx, std::string_view action,
-                      std::string_view resource, const absl::Status& outcome) const;
+  absl::Status Record(const RequestContext& ctx, std::string_view action, std::string_view resource,
+                      const absl::Status& outcome) const;
   // Record() for changes that already happened: a failure is logged with the request id, not
   // returned.
-  void RecordChange(const RequestContext& ctx, std::string_view action,
-                    std::string_view resource, const absl::Status& outcome) const;
+  void RecordChange(const RequestContext& ctx, std::string_view action, std::string_view resource,
+                    const absl::Status& outcome) const;
   // The record Record() would append, for stores that append it inside a transaction of their
   // own (RecordValidation). `detail` replaces the status message when not empty.
   AuditEvent MakeEvent(const RequestContext& ctx, std::string_view action,

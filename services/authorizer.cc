@@ -22,8 +22,7 @@ absl::Status CheckCallerPermission(const RequestContext& ctx, Operation op) {
   const auth::Principal& p = ctx.caller;
   auto need = [&](Permission perm) -> absl::Status {
     if (p.Has(perm)) return absl::OkStatus();
-    return Denied(Cat("caller ", p.name, " lacks permission ",
-                                auth::PermissionName(perm)));
+    return Denied(Cat("caller ", p.name, " lacks permission ", auth::PermissionName(perm)));
   };
   switch (op) {
     case Operation::kRead:
@@ -44,12 +43,10 @@ absl::Status CheckCallerPermission(const RequestContext& ctx, Operation op) {
       if (p.Has(Permission::kTokensMint) || p.Has(Permission::kRegistriesManage)) {
         return absl::OkStatus();
       }
-      return Denied(Cat("caller ", p.name,
-                                  " lacks permission tokens.mint or registries.manage"));
+      return Denied(Cat("caller ", p.name, " lacks permission tokens.mint or registries.manage"));
     case Operation::kListTokens:
       if (p.Has(Permission::kTokensMint) || CanRead(p)) return absl::OkStatus();
-      return Denied(
-          Cat("caller ", p.name, " lacks permission tokens.mint or registries.read"));
+      return Denied(Cat("caller ", p.name, " lacks permission tokens.mint or registries.read"));
   }
   return Denied("unknown operation");
 }
@@ -65,7 +62,7 @@ absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
 
   if (!ctx.caller.Has(Permission::kActAsUser)) {
     return Denied(Cat("caller ", ctx.caller.name,
-                                " lacks permission act_as_user (x-registryauth-user was sent)"));
+                      " lacks permission act_as_user (x-registryauth-user was sent)"));
   }
   switch (op) {
     case Operation::kGetCredentials:
@@ -83,8 +80,7 @@ absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
   if (absl::IsNotFound(member.status())) {
     // Same answer whether the workspace or the membership is missing: a user learns nothing
     // about workspaces they are not in.
-    return Denied(Cat("user is not a member of workspaces/", workspace_id),
-                  kReasonNotAMember);
+    return Denied(Cat("user is not a member of workspaces/", workspace_id), kReasonNotAMember);
   }
   if (!member.ok()) return member.status();
   if (member->status != MemberStatus::kActive) {
@@ -104,8 +100,7 @@ absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
                     kReasonRoleTooLow);
     case Operation::kManageOwners:
       if (role == MemberRole::kOwner) return absl::OkStatus();
-      return Denied(Cat("user needs role OWNER in workspaces/", workspace_id),
-                    kReasonRoleTooLow);
+      return Denied(Cat("user needs role OWNER in workspaces/", workspace_id), kReasonRoleTooLow);
     default:
       return Denied("unknown operation");
   }

@@ -29,17 +29,17 @@
 namespace registryauth::services {
 
 enum class Operation {
-  kRead,            // Get/List inside a workspace
-  kManage,          // create/update/delete of apps, registries, members (non-owner), workspace
-  kManageOwners,    // grant/revoke OWNER, delete the workspace
-  kTestConnection,  // like kManage
-  kGetCredentials,  // credentials.read, never on behalf of a user
-  kMintToken,       // tokens.mint
-  kRevokeToken,     // tokens.mint or registries.manage (on behalf of a user: OWNER or ADMIN)
-  kListTokens,      // tokens.mint or registries.read (on behalf of a user: any ACTIVE member)
-  kReadAudit,       // registries.manage, never on behalf of a user
-  kCreateWorkspace, // registries.manage (on behalf of a user: the user becomes OWNER)
-  kListWorkspaces,  // registries.read (on behalf of a user: only the user's workspaces)
+  kRead,             // Get/List inside a workspace
+  kManage,           // create/update/delete of apps, registries, members (non-owner), workspace
+  kManageOwners,     // grant/revoke OWNER, delete the workspace
+  kTestConnection,   // like kManage
+  kGetCredentials,   // credentials.read, never on behalf of a user
+  kMintToken,        // tokens.mint
+  kRevokeToken,      // tokens.mint or registries.manage (on behalf of a user: OWNER or ADMIN)
+  kListTokens,       // tokens.mint or registries.read (on behalf of a user: any ACTIVE member)
+  kReadAudit,        // registries.manage, never on behalf of a user
+  kCreateWorkspace,  // registries.manage (on behalf of a user: the user becomes OWNER)
+  kListWorkspaces,   // registries.read (on behalf of a user: only the user's workspaces)
 };
 
 class Authorizer {
@@ -48,8 +48,7 @@ class Authorizer {
 
   // OK or PERMISSION_DENIED (UNAVAILABLE if the membership cannot be read). `workspace_id` is
   // ignored for the operations that are not inside one workspace.
-  absl::Status Check(const RequestContext& ctx, Operation op,
-                     std::string_view workspace_id) const;
+  absl::Status Check(const RequestContext& ctx, Operation op, std::string_view workspace_id) const;
 
  private:
   storage::RegistryStore& store_;

@@ -40,32 +40,46 @@ class ConnectionTestMetrics {
 
 inline const char* ConnectionTestMetrics::Name(RegistryType type) {
   switch (type) {
-    case RegistryType::kGhcr: return "ghcr";
-    case RegistryType::kAcr: return "acr";
-    case RegistryType::kDistribution: return "distribution";
-    case RegistryType::kGeneric: return "generic";
-    case RegistryType::kGitHubApp: return "github_app";
-    case RegistryType::kUnspecified: break;
+    case RegistryType::kGhcr:
+      return "ghcr";
+    case RegistryType::kAcr:
+      return "acr";
+    case RegistryType::kDistribution:
+      return "distribution";
+    case RegistryType::kGeneric:
+      return "generic";
+    case RegistryType::kGitHubApp:
+      return "github_app";
+    case RegistryType::kUnspecified:
+      break;
   }
   return "unspecified";
 }
 
 inline const char* ConnectionTestMetrics::Name(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kValid: return "valid";
-    case Outcome::kInvalid: return "invalid";
-    case Outcome::kError: return "error";
+    case Outcome::kValid:
+      return "valid";
+    case Outcome::kInvalid:
+      return "invalid";
+    case Outcome::kError:
+      return "error";
   }
   return "error";
 }
 
 inline const char* ConnectionTestMetrics::Name(ErrorCategory category) {
   switch (category) {
-    case ErrorCategory::kAuthentication: return "authentication";
-    case ErrorCategory::kRegistry: return "registry";
-    case ErrorCategory::kPermission: return "permission";
-    case ErrorCategory::kNetwork: return "network";
-    case ErrorCategory::kUnspecified: break;
+    case ErrorCategory::kAuthentication:
+      return "authentication";
+    case ErrorCategory::kRegistry:
+      return "registry";
+    case ErrorCategory::kPermission:
+      return "permission";
+    case ErrorCategory::kNetwork:
+      return "network";
+    case ErrorCategory::kUnspecified:
+      break;
   }
   return "none";
 }

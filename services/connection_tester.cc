@@ -83,11 +83,9 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig
           config.type, Outcome::kError,
           detail.has_value() ? detail->category : ErrorCategory::kUnspecified);
     } else if (result->status == ValidationStatus::kValid) {
-      options_.metrics->OnConnectionTest(config.type, Outcome::kValid,
-                                         ErrorCategory::kUnspecified);
+      options_.metrics->OnConnectionTest(config.type, Outcome::kValid, ErrorCategory::kUnspecified);
     } else {
-      options_.metrics->OnConnectionTest(config.type, Outcome::kInvalid,
-                                         result->failure.category);
+      options_.metrics->OnConnectionTest(config.type, Outcome::kInvalid, result->failure.category);
     }
   }
   return result;
@@ -108,9 +106,8 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig&
     absl::MutexLock lock(&mu_);
     if (running_ >= options_.max_concurrent) {
       return WithErrorDetail(
-          absl::ResourceExhaustedError(Cat(
-              "TestConnection: ", options_.max_concurrent,
-              " tests are already running; try again shortly")),
+          absl::ResourceExhaustedError(Cat("TestConnection: ", options_.max_concurrent,
+                                           " tests are already running; try again shortly")),
           {"TOO_MANY_TESTS", ErrorCategory::kNetwork, true, absl::Seconds(2)});
     }
     ++running_;
@@ -157,8 +154,8 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig&
 }
 
 upstream::ProbeResult ConnectionTester::TestGitHubApp(const RegistryConfig& config,
-                                                     const Credentials& credentials,
-                                                     absl::Time deadline) {
+                                                      const Credentials& credentials,
+                                                      absl::Time deadline) {
   upstream::ProbeResult r;
   upstream::ProbeStep step;
   step.name = "installation_token";
@@ -168,10 +165,10 @@ upstream::ProbeResult ConnectionTester::TestGitHubApp(const RegistryConfig& conf
   step.duration = clock_.Now() - start;
   step.ok = token.ok();
   if (token.ok()) {
-    step.detail = Cat(
-        "GitHub issued an access token for installation ", config.installation_id,
-        " of App ", config.app_id, ", valid until ",
-        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", token->expires_at, absl::UTCTimeZone()));
+    step.detail =
+        Cat("GitHub issued an access token for installation ", config.installation_id, " of App ",
+            config.app_id, ", valid until ",
+            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", token->expires_at, absl::UTCTimeZone()));
     r.ok = true;
     r.credentials_verified = true;
   } else {

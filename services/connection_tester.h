@@ -72,16 +72,15 @@ class ConnectionTester {
   // FAILED_PRECONDITION for a type it cannot test, DEADLINE_EXCEEDED when `deadline` has
   // already passed. A registry that refuses is a result (kInvalid), not an error.
   absl::StatusOr<ConnectionTestResult> Test(const RegistryConfig& config,
-                                            const Credentials& credentials,
-                                            absl::Time deadline);
+                                            const Credentials& credentials, absl::Time deadline);
 
   int running() const;
 
  private:
   absl::StatusOr<ConnectionTestResult> Run(const RegistryConfig& config,
                                            const Credentials& credentials, absl::Time deadline);
-  upstream::ProbeResult TestGitHubApp(const RegistryConfig& config,
-                                      const Credentials& credentials, absl::Time deadline);
+  upstream::ProbeResult TestGitHubApp(const RegistryConfig& config, const Credentials& credentials,
+                                      absl::Time deadline);
 
   const upstream::RegistryProbe& registry_probe_;
   const upstream::GhcrProbe* const ghcr_probe_;

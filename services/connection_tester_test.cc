@@ -3,8 +3,8 @@
 // audit record, a configuration changed while the test ran), with fake probes and the fake
 // store. The real probes against real HTTP servers are tested in upstream/ and, against the
 // real Distribution registry, in tests/.
-#include "common/strings.h"
 #include "services/connection_tester.h"
+#include "common/strings.h"
 
 #include <functional>
 #include <string>
@@ -19,8 +19,8 @@
 #include "services/error_detail.h"
 #include "services/registry_auth.h"
 #include "services/testing/callers.h"
-#include "services/testing/registry_auth_stack.h"
 #include "services/testing/fake_aead.h"
+#include "services/testing/registry_auth_stack.h"
 #include "storage/memory_store.h"
 #include "storage/testing/failing_registry_store.h"
 
@@ -111,7 +111,9 @@ RequestContext User(std::string user) {
 // Mints `build+<n>` / `rbt_<n>` for the one registry host it serves.
 class FakeMinter final : public WorkspaceCredentialMinter {
  public:
-  bool ServesRegistry(std::string_view host) const override { return host == "registry.example:5000"; }
+  bool ServesRegistry(std::string_view host) const override {
+    return host == "registry.example:5000";
+  }
   absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) override {
     Credentials c;
     c.type = RegistryType::kDistribution;
@@ -128,8 +130,9 @@ class TestConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(api_.CreateWorkspace(User("alice"), "acme", "ACME").ok());
-    ASSERT_TRUE(api_.CreateMember(User("alice"), "workspaces/acme", "carol",
-                                  MemberRole::kMember, MemberStatus::kActive).ok());
+    ASSERT_TRUE(api_.CreateMember(User("alice"), "workspaces/acme", "carol", MemberRole::kMember,
+                                  MemberStatus::kActive)
+                    .ok());
     RegistryConfigInput gh;
     gh.type = gh.settings_type = RegistryType::kGhcr;
     gh.owner = "acme-org";
@@ -190,8 +193,9 @@ TEST_F(TestConnectionTest, PlatformRegistryIsTestedWithAMintedCredential) {
   EXPECT_EQ(v2_.requests()[0].username, "build+1");
   EXPECT_EQ(v2_.requests()[0].password, "rbt_1");
   // GetCredentials mints a new one each time.
-  absl::StatusOr<Credentials> c = api.GetCredentials(
-      Caller("build-worker", {Permission::kCredentialsRead}), "workspaces/acme/registries/platform");
+  absl::StatusOr<Credentials> c =
+      api.GetCredentials(Caller("build-worker", {Permission::kCredentialsRead}),
+                         "workspaces/acme/registries/platform");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->username, "build+2");
   // Another registry: its own (missing) credential, INCOMPLETE_CREDENTIALS as before.
@@ -369,7 +373,7 @@ TEST_F(TestConnectionTest, RefusalsAreAuditedAndTestNothing) {
 
   EXPECT_TRUE(v2_.requests().empty());
   std::vector<AuditEvent> audit = TestConnectionAudit();
-  ASSERT_EQ(audit.size(), 3u);  // the malformed name never reached a resource
+  ASSERT_EQ(audit.size(), 3u);                       // the malformed name never reached a resource
   EXPECT_EQ(audit[2].outcome, "PERMISSION_DENIED");  // newest first
   EXPECT_EQ(audit[1].outcome, "NOT_FOUND");
   EXPECT_EQ(audit[0].outcome, "FAILED_PRECONDITION");
@@ -487,7 +491,7 @@ TEST(ConnectionTesterTest, ReportsEveryOutcomeByTypeAndCategory) {
   ghcr.answer.category = ProbeCategory::kNetwork;
   ASSERT_TRUE(tester.Test(gh, creds, absl::InfiniteFuture()).ok());
   // Errors: the test did not run.
-  EXPECT_FALSE(tester.Test(acr, creds, clock.Now()).ok());                   // deadline passed
+  EXPECT_FALSE(tester.Test(acr, creds, clock.Now()).ok());             // deadline passed
   EXPECT_FALSE(tester.Test(app, creds, absl::InfiniteFuture()).ok());  // no token source
 
   EXPECT_EQ(metrics.seen(), (std::vector<std::string>{

@@ -13,8 +13,8 @@ namespace {
 
 absl::Status WithDatabaseDetail(absl::Status status) {
   if (absl::IsUnavailable(status) && !GetErrorDetail(status).has_value()) {
-    return WithErrorDetail(std::move(status), {kReasonDatabaseUnavailable,
-                                               ErrorCategory::kNetwork, true, absl::Seconds(1)});
+    return WithErrorDetail(std::move(status), {kReasonDatabaseUnavailable, ErrorCategory::kNetwork,
+                                               true, absl::Seconds(1)});
   }
   return status;
 }
@@ -38,9 +38,8 @@ absl::StatusOr<Credentials> CredentialService::MintedOrStoredCredentials(
 absl::StatusOr<Credentials> CredentialService::GetCredentials(const RegistryConfigName& n,
                                                               absl::Time deadline) {
   absl::StatusOr<Credentials> result = [&]() -> absl::StatusOr<Credentials> {
-    ASSIGN_OR_RETURN(RegistryConfig config, registry_.GetRegistryConfig(
-                                                FormatRegistryConfigName(n.workspace_id,
-                                                                         n.registry_id)));
+    ASSIGN_OR_RETURN(RegistryConfig config, registry_.GetRegistryConfig(FormatRegistryConfigName(
+                                                n.workspace_id, n.registry_id)));
     ASSIGN_OR_RETURN(Credentials c, MintedOrStoredCredentials(config));
     if (config.type != RegistryType::kGitHubApp) return c;
     if (options_.app_tokens == nullptr) {

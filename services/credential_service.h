@@ -67,11 +67,10 @@ class CredentialService {
   using MakeRecord = std::function<AuditEvent(std::string_view detail)>;
 
   // All must outlive this object (and the tester and token source of `options`).
-  CredentialService(storage::RegistryStore& store, RegistryService& registry,
-                    const Clock& clock, RegistryAuthOptions options);
+  CredentialService(storage::RegistryStore& store, RegistryService& registry, const Clock& clock,
+                    RegistryAuthOptions options);
 
-  absl::StatusOr<Credentials> GetCredentials(const RegistryConfigName& name,
-                                             absl::Time deadline);
+  absl::StatusOr<Credentials> GetCredentials(const RegistryConfigName& name, absl::Time deadline);
   // `ready` hears the test's error when it did not run (nothing is stored then).
   absl::StatusOr<TestConnectionOutcome> TestConnection(const RegistryConfigName& name,
                                                        absl::Time deadline,

@@ -11,11 +11,9 @@ namespace {
 
 absl::Status Incomplete(const RegistryConfig& config, std::string_view what) {
   return WithErrorDetail(
-      absl::FailedPreconditionError(Cat(
-          FormatRegistryConfigName(config.workspace_id, config.id), ": incomplete credentials: ",
-          what)),
-      {kReasonIncompleteCredentials, ErrorCategory::kAuthentication, false,
-       absl::ZeroDuration()});
+      absl::FailedPreconditionError(Cat(FormatRegistryConfigName(config.workspace_id, config.id),
+                                        ": incomplete credentials: ", what)),
+      {kReasonIncompleteCredentials, ErrorCategory::kAuthentication, false, absl::ZeroDuration()});
 }
 
 }  // namespace
@@ -81,7 +79,7 @@ absl::StatusOr<Credentials> BuildCredentials(const RegistryConfig& config,
     // Wrong key ring or a tampered row: an operator problem, not the caller's.
     return WithErrorDetail(
         absl::InternalError(Cat(FormatRegistryConfigName(config.workspace_id, config.id),
-                                          ": stored secret cannot be decrypted")),
+                                ": stored secret cannot be decrypted")),
         {kReasonSecretUndecryptable, ErrorCategory::kRegistry, false, absl::ZeroDuration()});
   }
   c.secret = *std::move(secret);
@@ -119,8 +117,8 @@ ErrorCategory ToErrorCategory(upstream::ProbeCategory category) {
 absl::Status WithUpstreamErrorDetail(absl::Status status) {
   std::optional<upstream::UpstreamFailure> f = upstream::GetUpstreamFailure(status);
   if (!f.has_value()) return status;
-  return WithErrorDetail(std::move(status), {f->reason, ToErrorCategory(f->category),
-                                             f->retryable, f->retry_after});
+  return WithErrorDetail(std::move(status),
+                         {f->reason, ToErrorCategory(f->category), f->retryable, f->retry_after});
 }
 
 }  // namespace registryauth::services

@@ -20,8 +20,13 @@
 
 namespace registryauth::services {
 
-enum class ErrorCategory { kUnspecified = 0, kAuthentication = 1, kRegistry = 2,
-                           kPermission = 3, kNetwork = 4 };
+enum class ErrorCategory {
+  kUnspecified = 0,
+  kAuthentication = 1,
+  kRegistry = 2,
+  kPermission = 3,
+  kNetwork = 4
+};
 
 inline constexpr char kReasonIncompleteCredentials[] = "INCOMPLETE_CREDENTIALS";
 inline constexpr char kReasonUnsupportedRegistryType[] = "UNSUPPORTED_REGISTRY_TYPE";

@@ -17,11 +17,11 @@
 #include "services/credentials.h"
 #include "services/error_detail.h"
 #include "services/registry_auth.h"
-#include "services/testing/registry_auth_stack.h"
 #include "services/testing/fake_aead.h"
-#include "upstream/github.h"
+#include "services/testing/registry_auth_stack.h"
 #include "storage/memory_store.h"
 #include "storage/testing/failing_registry_store.h"
+#include "upstream/github.h"
 
 namespace registryauth::services {
 namespace {
@@ -126,9 +126,9 @@ class GitHubAppCredentialsTest : public ::testing::Test {
   FakeTokenSource tokens_;
   NoProbe v2_;
   ConnectionTester tester_{v2_, nullptr, &tokens_, clock_, {.timeout = absl::Seconds(20)}};
-  testing::TestRegistryAuth api_{store_, registry_, clock_,
-                    RegistryAuthOptions{&tester_, &tokens_, "github.example.com",
-                                        absl::Seconds(15)}};
+  testing::TestRegistryAuth api_{
+      store_, registry_, clock_,
+      RegistryAuthOptions{&tester_, &tokens_, "github.example.com", absl::Seconds(15)}};
 };
 
 TEST_F(GitHubAppCredentialsTest, GetCredentialsHandsOutAnInstallationTokenNeverTheKey) {

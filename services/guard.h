@@ -39,8 +39,7 @@ class Guard {
   Guard(storage::RegistryStore& store, const Clock& clock) : authz_(store), audit_(store, clock) {}
 
   // OK or PERMISSION_DENIED (Authorizer::Check).
-  absl::Status Check(const RequestContext& ctx, Operation op,
-                     std::string_view workspace_id) const {
+  absl::Status Check(const RequestContext& ctx, Operation op, std::string_view workspace_id) const {
     return authz_.Check(ctx, op, workspace_id);
   }
 
@@ -74,8 +73,8 @@ class Guard {
   }
 
   // Records a change that already happened (or was refused); a lost record is logged.
-  void RecordChange(const RequestContext& ctx, std::string_view action,
-                    std::string_view resource, const absl::Status& outcome) const {
+  void RecordChange(const RequestContext& ctx, std::string_view action, std::string_view resource,
+                    const absl::Status& outcome) const {
     audit_.RecordChange(ctx, action, resource, outcome);
   }
 
@@ -87,9 +86,9 @@ class Guard {
 
   // Records an attempt the transport refused before it reached a service (e.g. an unknown
   // caller of GetCredentials). `caller` is what the transport saw ("" if nothing).
-  void RecordRejected(std::string_view caller, std::string_view action,
-                      std::string_view resource, const absl::Status& status,
-                      std::string_view request_id, std::string_view peer) const;
+  void RecordRejected(std::string_view caller, std::string_view action, std::string_view resource,
+                      const absl::Status& status, std::string_view request_id,
+                      std::string_view peer) const;
 
   // The record, for stores that append it inside a transaction of their own
   // (RecordValidation).

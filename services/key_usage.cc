@@ -43,22 +43,21 @@ absl::Status KeyUsage::CheckUnused(uint32_t id) const {
   return absl::OkStatus();
 }
 
-absl::Status KeyUsage::CheckKeyBytes(const crypto::KeyRing& current,
-                                     const crypto::KeyRing& next) {
+absl::Status KeyUsage::CheckKeyBytes(const crypto::KeyRing& current, const crypto::KeyRing& next) {
   // An id that comes back with other bytes would make every secret under it unreadable.
   const std::vector<uint32_t> changed = current.ChangedKeyIds(next);
   if (!changed.empty()) {
     std::string ids;
     for (uint32_t id : changed) absl::StrAppend(&ids, ids.empty() ? "" : ", ", id);
     return absl::FailedPreconditionError(
-        absl::StrCat("key id(s) ", ids, " have different key bytes than the loaded ones; a key "
+        absl::StrCat("key id(s) ", ids,
+                     " have different key bytes than the loaded ones; a key "
                      "id is never reused (add new keys with `registry-authd keys generate`)"));
   }
   return absl::OkStatus();
 }
 
-absl::Status KeyUsage::CheckReplacement(const crypto::KeyRing& current,
-                                        const crypto::KeyRing& next,
+absl::Status KeyUsage::CheckReplacement(const crypto::KeyRing& current, const crypto::KeyRing& next,
                                         const absl::StatusOr<KeyUsage>& usage,
                                         std::vector<std::string>* warnings) {
   auto warn = [&](std::string line) {
@@ -79,8 +78,8 @@ absl::Status KeyUsage::CheckReplacement(const crypto::KeyRing& current,
           "the new key file drops key(s) and the database cannot confirm they are unused: ",
           usage.status().message()));
     }
-    warn(absl::StrCat("key ring reload: cannot count secrets per key (",
-                      usage.status().message(), "); the new file drops no key"));
+    warn(absl::StrCat("key ring reload: cannot count secrets per key (", usage.status().message(),
+                      "); the new file drops no key"));
     return absl::OkStatus();
   }
   std::string in_use;      // dropped by the new ring, still used

@@ -40,8 +40,7 @@ struct KeyUseCount {
 class KeyUsage {
  public:
   // Counts both stores; the first store error is returned as it is.
-  static absl::StatusOr<KeyUsage> Read(storage::RegistryStore& store,
-                                       storage::TokenStore& tokens);
+  static absl::StatusOr<KeyUsage> Read(storage::RegistryStore& store, storage::TokenStore& tokens);
 
   explicit KeyUsage(std::map<uint32_t, KeyUseCount> counts) : counts_(std::move(counts)) {}
 
@@ -57,8 +56,7 @@ class KeyUsage {
   // drops an id still in use; UNAVAILABLE when `next` drops ids and the counts are unreadable.
   // On OK, `warnings` (if not null) receives lines worth logging: counts that could not be read
   // (harmless when nothing is dropped), data under ids in neither ring (not this change's doing).
-  static absl::Status CheckReplacement(const crypto::KeyRing& current,
-                                       const crypto::KeyRing& next,
+  static absl::Status CheckReplacement(const crypto::KeyRing& current, const crypto::KeyRing& next,
                                        const absl::StatusOr<KeyUsage>& usage,
                                        std::vector<std::string>* warnings);
 

@@ -75,8 +75,7 @@ TEST(KeyUsageTest, AKeyIsUnusedOnlyWithNoSecretAndNoHash) {
       << secrets;
   absl::Status hashes = usage.CheckUnused(2);
   EXPECT_EQ(hashes.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(absl::StrContains(hashes.message(), "key 2 still verifies 1 token hashes"))
-      << hashes;
+  EXPECT_TRUE(absl::StrContains(hashes.message(), "key 2 still verifies 1 token hashes")) << hashes;
   EXPECT_TRUE(usage.CheckUnused(3).ok());
   EXPECT_TRUE(usage.CheckUnused(4).ok());
 }
@@ -130,8 +129,7 @@ TEST(KeyUsageTest, UnreadableCountsRefuseADropAndOnlyWarnOtherwise) {
 TEST(KeyUsageTest, DataUnderKeysInNeitherRingIsAWarningNotARefusal) {
   std::vector<std::string> warnings;
   EXPECT_TRUE(
-      KeyUsage::CheckReplacement(*Ring({1}), *Ring({1, 2}), Usage({{7, {4, 0}}}), &warnings)
-          .ok());
+      KeyUsage::CheckReplacement(*Ring({1}), *Ring({1, 2}), Usage({{7, {4, 0}}}), &warnings).ok());
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_TRUE(absl::StrContains(warnings[0], "cannot be decrypted: 7 (4 secrets)")) << warnings[0];
 }

@@ -74,10 +74,10 @@ absl::Status LoginThrottle::Check(const std::string& key, absl::Time now, int32_
 
 storage::ThrottlePolicy LoginThrottle::AddressPolicy() const {
   storage::ThrottlePolicy policy = policy_;
-  policy.free_failures = policy.free_failures > std::numeric_limits<int32_t>::max() /
-                                                    kAddressFailureFactor
-                             ? std::numeric_limits<int32_t>::max()
-                             : policy.free_failures * kAddressFailureFactor;
+  policy.free_failures =
+      policy.free_failures > std::numeric_limits<int32_t>::max() / kAddressFailureFactor
+          ? std::numeric_limits<int32_t>::max()
+          : policy.free_failures * kAddressFailureFactor;
   return policy;
 }
 
@@ -87,8 +87,8 @@ absl::Status LoginThrottle::RecordFailure(const std::string& account_key,
   for (const std::string* key : {&account_key, &address_key}) {
     if (key->empty()) continue;
     clean_cache_.Erase(*key);
-    absl::StatusOr<ThrottleState> s = tokens_.RecordLoginFailure(
-        *key, now, key == &address_key ? AddressPolicy() : policy_);
+    absl::StatusOr<ThrottleState> s =
+        tokens_.RecordLoginFailure(*key, now, key == &address_key ? AddressPolicy() : policy_);
     if (!s.ok()) {
       LOG_WARNING(absl::StrCat("cannot record a failed login: ", s.status().message()));
       continue;

@@ -53,8 +53,7 @@ class LoginThrottle {
   static constexpr int32_t kAddressFailureFactor = 4;
 
   // Both must outlive this object.
-  LoginThrottle(storage::TokenStore& tokens, const Clock& clock,
-                const TokenRealmOptions& options);
+  LoginThrottle(storage::TokenStore& tokens, const Clock& clock, const TokenRealmOptions& options);
 
   // RESOURCE_EXHAUSTED (TOO_MANY_FAILED_LOGINS) while `key` is blocked; "" is never blocked.
   // `failures` (may be null): the key's failures as read (0 when cached clean).

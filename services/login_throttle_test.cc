@@ -23,8 +23,9 @@ TEST_F(LoginThrottleTest, NobodyElsesFailuresLockOutAnAccount) {
   const std::string secret(sa.secret.view());
   // Many failures for the account, from many addresses (and one address's /64).
   for (int i = 0; i < 12; ++i) {
-    ExpectInvalidCredentials(realm_.IssueToken(Client("10.0.0." + std::to_string(i)),
-                                               Basic("acme+builder", "ras_wrong", {}))
+    ExpectInvalidCredentials(realm_
+                                 .IssueToken(Client("10.0.0." + std::to_string(i)),
+                                             Basic("acme+builder", "ras_wrong", {}))
                                  .status());
   }
   for (int i = 0; i < 8; ++i) {
@@ -32,17 +33,15 @@ TEST_F(LoginThrottleTest, NobodyElsesFailuresLockOutAnAccount) {
                             Basic("acme+builder", "ras_wrong", {}));
   }
   EXPECT_TRUE(realm_.IssueToken(Client("10.9.9.9"), Basic("acme+builder", secret, {})).ok());
-  EXPECT_TRUE(
-      realm_.IssueToken(Client("2001:db8:1:3::1"), Basic("acme+builder", secret, {})).ok());
+  EXPECT_TRUE(realm_.IssueToken(Client("2001:db8:1:3::1"), Basic("acme+builder", secret, {})).ok());
   // Even from the guessing address itself the right secret is accepted: the pair's failures
   // only turn wrong answers into 429s.
   for (int i = 0; i < 6; ++i) {
     (void)realm_.IssueToken(Client("10.0.0.1"), Basic("acme+builder", "ras_wrong", {}));
   }
-  EXPECT_EQ(realm_.IssueToken(Client("10.0.0.1"), Basic("acme+builder", "ras_wrong", {}))
-                .status()
-                .code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(
+      realm_.IssueToken(Client("10.0.0.1"), Basic("acme+builder", "ras_wrong", {})).status().code(),
+      absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(realm_.IssueToken(Client("10.0.0.1"), Basic("acme+builder", secret, {})).ok());
 }
 
@@ -86,22 +85,24 @@ TEST_F(LoginThrottleTest, FailedLoginsThrottleTheClientAddressAcrossAccounts) {
     (void)realm_.IssueToken(Client("192.0.2.1"),
                             Basic("acme+guess" + std::to_string(i), "ras_wrong", {}));
   }
-  EXPECT_EQ(realm_.IssueToken(Client("192.0.2.1"),
-                              Basic("acme+builder", std::string(sa.secret.view()), {}))
-                .status()
-                .code(),
-            absl::StatusCode::kResourceExhausted);
-  EXPECT_TRUE(realm_
-                  .IssueToken(Client("192.0.2.2"),
-                              Basic("acme+builder", std::string(sa.secret.view()), {}))
-                  .ok());
+  EXPECT_EQ(
+      realm_
+          .IssueToken(Client("192.0.2.1"), Basic("acme+builder", std::string(sa.secret.view()), {}))
+          .status()
+          .code(),
+      absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(
+      realm_
+          .IssueToken(Client("192.0.2.2"), Basic("acme+builder", std::string(sa.secret.view()), {}))
+          .ok());
   // IPv6 clients count by /64: spreading over the addresses of one /64 does not help.
   for (int i = 0; i < 21; ++i) {
     (void)realm_.IssueToken(Client("2001:db8:7:7::" + std::to_string(i + 1)),
                             Basic("acme+guess", "ras_wrong", {}));
   }
-  EXPECT_EQ(realm_.IssueToken(Client("2001:db8:7:7:ffff::1"),
-                              Basic("acme+builder", std::string(sa.secret.view()), {}))
+  EXPECT_EQ(realm_
+                .IssueToken(Client("2001:db8:7:7:ffff::1"),
+                            Basic("acme+builder", std::string(sa.secret.view()), {}))
                 .status()
                 .code(),
             absl::StatusCode::kResourceExhausted);

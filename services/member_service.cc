@@ -44,8 +44,8 @@ absl::StatusOr<Member> MemberService::Create(std::string_view ws, std::string_vi
   }
   if (role == MemberRole::kUnspecified) return absl::InvalidArgumentError("member.role: required");
   if (status == MemberStatus::kUnspecified) status = MemberStatus::kActive;
-  RETURN_IF_ERROR(require(role == MemberRole::kOwner ? Operation::kManageOwners
-                                                     : Operation::kManage));
+  RETURN_IF_ERROR(
+      require(role == MemberRole::kOwner ? Operation::kManageOwners : Operation::kManage));
   Member m;
   m.workspace_id = std::string(ws);
   m.user_id = std::string(member_id);

@@ -41,8 +41,7 @@ class MemberService {
   using Require = std::function<absl::Status(Operation op)>;
 
   // Both must outlive this object.
-  MemberService(storage::RegistryStore& store, const Clock& clock)
-      : store_(store), clock_(clock) {}
+  MemberService(storage::RegistryStore& store, const Clock& clock) : store_(store), clock_(clock) {}
 
   absl::StatusOr<Member> Create(std::string_view workspace_id, std::string_view member_id,
                                 MemberRole role, MemberStatus status, const Require& require);
@@ -57,8 +56,7 @@ class MemberService {
 
  private:
   // Whether `workspace_id` has an ACTIVE OWNER other than `user_id`.
-  absl::StatusOr<bool> HasOtherActiveOwner(std::string_view workspace_id,
-                                           std::string_view user_id);
+  absl::StatusOr<bool> HasOtherActiveOwner(std::string_view workspace_id, std::string_view user_id);
 
   storage::RegistryStore& store_;
   const Clock& clock_;

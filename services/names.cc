@@ -34,8 +34,7 @@ bool MatchPattern(std::string_view name, const std::vector<std::string_view>& li
 
 absl::Status NameError(std::string_view field, std::string_view pattern, std::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError(Cat(field, ": required"));
-  return absl::InvalidArgumentError(
-      Cat(field, ": must be ", pattern, ", got ", QuoteInput(name)));
+  return absl::InvalidArgumentError(Cat(field, ": must be ", pattern, ", got ", QuoteInput(name)));
 }
 
 // Checks every id of a matched name; the message names which segment is wrong.
@@ -43,8 +42,8 @@ absl::Status CheckIds(std::string_view field, const std::vector<std::string_view
                       const std::vector<std::string_view>& kinds) {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (!IsValidId(ids[i])) {
-      return absl::InvalidArgumentError(Cat(
-          field, ": invalid ", kinds[i], " id ", QuoteInput(ids[i]), ", must match ", kIdRule));
+      return absl::InvalidArgumentError(
+          Cat(field, ": invalid ", kinds[i], " id ", QuoteInput(ids[i]), ", must match ", kIdRule));
     }
   }
   return absl::OkStatus();
@@ -71,8 +70,7 @@ bool IsValidId(std::string_view id) {
 absl::Status ValidateId(std::string_view id, std::string_view field) {
   if (id.empty()) return absl::InvalidArgumentError(Cat(field, ": required"));
   if (IsValidId(id)) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      Cat(field, ": must match ", kIdRule, ", got ", QuoteInput(id)));
+  return absl::InvalidArgumentError(Cat(field, ": must match ", kIdRule, ", got ", QuoteInput(id)));
 }
 
 absl::StatusOr<std::string> ParseWorkspaceName(std::string_view name, std::string_view field) {
@@ -147,8 +145,7 @@ bool IsTokenId(std::string_view id) {
   constexpr std::size_t kTokenIdChars = 22;
   if (id.size() != kTokenIdChars) return false;
   for (char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || IsLowerAlpha(c) || IsDigit(c) || c == '-' ||
-                    c == '_';
+    const bool ok = (c >= 'A' && c <= 'Z') || IsLowerAlpha(c) || IsDigit(c) || c == '-' || c == '_';
     if (!ok) return false;
   }
   return true;

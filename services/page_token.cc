@@ -12,8 +12,8 @@ constexpr std::size_t kMaxPageTokenChars = 1024;
 }  // namespace
 
 std::string EncodePageToken(std::string_view collection, std::string_view last_key) {
-  std::string raw = Cat(std::string(1, kPageTokenFormat), collection,
-                                  std::string_view("\0", 1), last_key);
+  std::string raw =
+      Cat(std::string(1, kPageTokenFormat), collection, std::string_view("\0", 1), last_key);
   return absl::WebSafeBase64Escape(raw);
 }
 

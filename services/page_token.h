@@ -25,8 +25,8 @@
 
 #include "absl/status/statusor.h"
 #include "common/status_macros.h"
-#include "services/names.h"
 #include "model/model.h"
+#include "services/names.h"
 #include "services/types.h"
 
 namespace registryauth::services {

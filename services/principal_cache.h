@@ -27,8 +27,7 @@ namespace registryauth::services {
 class PrincipalCache {
  public:
   // Both must outlive this object.
-  PrincipalCache(storage::TokenStore& tokens, const Clock& clock,
-                 const TokenRealmOptions& options);
+  PrincipalCache(storage::TokenStore& tokens, const Clock& clock, const TokenRealmOptions& options);
 
   // Read through the cache. `username` is `<workspace>+<id>`.
   absl::StatusOr<ServiceAccount> GetServiceAccount(std::string_view username,

@@ -41,8 +41,7 @@ PrincipalResolver::PrincipalResolver(storage::TokenStore& tokens, PrincipalCache
       hasher_(hasher),
       touch_interval_(touch_interval) {}
 
-absl::StatusOr<Principal> PrincipalResolver::Resolve(std::string_view username,
-                                                     PrincipalKind kind,
+absl::StatusOr<Principal> PrincipalResolver::Resolve(std::string_view username, PrincipalKind kind,
                                                      const std::string_view* password,
                                                      absl::Time now) {
   // `kind` comes from the caller: every cut below first checks that the name has that kind's
@@ -86,8 +85,9 @@ absl::StatusOr<Principal> PrincipalResolver::Resolve(std::string_view username,
   return InvalidCredentials();
 }
 
-absl::StatusOr<Principal> PrincipalResolver::ResolveServiceAccount(
-    std::string_view username, const std::string_view* password, absl::Time now) {
+absl::StatusOr<Principal> PrincipalResolver::ResolveServiceAccount(std::string_view username,
+                                                                   const std::string_view* password,
+                                                                   absl::Time now) {
   const size_t plus = username.find('+');
   if (plus == std::string_view::npos) return InvalidCredentials();
   const std::string_view ws = username.substr(0, plus);

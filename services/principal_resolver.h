@@ -43,8 +43,7 @@ class PrincipalResolver {
 
  private:
   absl::StatusOr<Principal> ResolveServiceAccount(std::string_view username,
-                                                  const std::string_view* password,
-                                                  absl::Time now);
+                                                  const std::string_view* password, absl::Time now);
 
   storage::TokenStore& tokens_;
   PrincipalCache& cache_;

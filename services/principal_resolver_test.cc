@@ -57,14 +57,10 @@ TEST_F(PrincipalResolverTest, ANameThatDoesNotFitTheKindIsRefusedNotCut) {
     std::string_view username;
     PrincipalKind kind;
   } cases[] = {
-      {"pull", PrincipalKind::kPullToken},
-      {"pul", PrincipalKind::kPullToken},
-      {"acme+web", PrincipalKind::kPullToken},
-      {"build", PrincipalKind::kWorkspaceCredential},
-      {"acme", PrincipalKind::kServiceAccount},
-      {"", PrincipalKind::kServiceAccount},
-      {"pull+abc", PrincipalKind::kServiceAccount},
-      {"acme+web", PrincipalKind::kAnonymous},
+      {"pull", PrincipalKind::kPullToken},          {"pul", PrincipalKind::kPullToken},
+      {"acme+web", PrincipalKind::kPullToken},      {"build", PrincipalKind::kWorkspaceCredential},
+      {"acme", PrincipalKind::kServiceAccount},     {"", PrincipalKind::kServiceAccount},
+      {"pull+abc", PrincipalKind::kServiceAccount}, {"acme+web", PrincipalKind::kAnonymous},
       {"acme+web", PrincipalKind::kUnknown},
   };
   for (const auto& c : cases) {
@@ -77,14 +73,15 @@ TEST_F(PrincipalResolverTest, ANameThatDoesNotFitTheKindIsRefusedNotCut) {
 
 TEST_F(PrincipalResolverTest, UnknownPrincipalsOfTheRightFormAreRefused) {
   const std::string_view sa_password = "ras_nope";
-  EXPECT_EQ(resolver_.Resolve("acme+web", PrincipalKind::kServiceAccount, &sa_password,
-                              clock_.Now())
-                .status()
-                .code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      resolver_.Resolve("acme+web", PrincipalKind::kServiceAccount, &sa_password, clock_.Now())
+          .status()
+          .code(),
+      absl::StatusCode::kUnauthenticated);
   const std::string_view pull_password = "rpt_nope";
-  EXPECT_EQ(resolver_.Resolve("pull+AAAAAAAAAAAAAAAAAAAAAA", PrincipalKind::kPullToken,
-                              &pull_password, clock_.Now())
+  EXPECT_EQ(resolver_
+                .Resolve("pull+AAAAAAAAAAAAAAAAAAAAAA", PrincipalKind::kPullToken, &pull_password,
+                         clock_.Now())
                 .status()
                 .code(),
             absl::StatusCode::kUnauthenticated);

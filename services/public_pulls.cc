@@ -50,8 +50,8 @@ absl::StatusOr<std::vector<realm::Grant>> PublicPulls::AddTo(
     if (!realm::Authorize({pull}, grants, false).empty()) continue;
     absl::StatusOr<bool> is_public = IsPublicApp(workspace_id, app_id, &lookups_left);
     if (!is_public.ok()) {
-      LOG_WARNING(absl::StrCat("cannot tell whether ", path, " is public: ",
-                               is_public.status().message()));
+      LOG_WARNING(
+          absl::StrCat("cannot tell whether ", path, " is public: ", is_public.status().message()));
       return absl::UnavailableError("cannot check repository visibility; try again");
     }
     if (*is_public) grants.push_back(realm::Grant{path, {"pull"}});

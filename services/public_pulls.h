@@ -32,8 +32,7 @@ class PublicPulls {
   static constexpr int kMaxLookups = 4;
 
   // Both must outlive this object.
-  PublicPulls(storage::RegistryStore& store, const Clock& clock,
-              const TokenRealmOptions& options);
+  PublicPulls(storage::RegistryStore& store, const Clock& clock, const TokenRealmOptions& options);
 
   // `grants` plus pull on each requested `<workspace>/<app>` whose app is public_pull and that
   // `grants` do not already let the principal pull. UNAVAILABLE if the lookup fails.

@@ -38,21 +38,20 @@ TEST_F(PublicPullsTest, PublicAppsArePullableByEveryoneAndOnlyPullable) {
   EXPECT_EQ(t->subject, "");
   nlohmann::json access = Verify(t->token)["access"];
   ASSERT_EQ(access.size(), 1u);
-  EXPECT_EQ(access[0], (nlohmann::json{{"type", "repository"},
-                                       {"name", "acme/web"},
-                                       {"actions", {"pull"}}}));
+  EXPECT_EQ(access[0],
+            (nlohmann::json{{"type", "repository"}, {"name", "acme/web"}, {"actions", {"pull"}}}));
 
   // A pull token of another workspace's app, and a service account without grants on it,
   // may pull the public repository too, on top of what they hold.
   absl::StatusOr<MintedPullToken> other =
       realm_.MintPullToken(Deployer(), "workspaces/other/apps/web", absl::ZeroDuration());
   ASSERT_TRUE(other.ok()) << other.status();
-  t = realm_.IssueToken(Client(), Basic(other->username, std::string(other->password.view()),
-                                        {"repository:acme/web:pull,push",
-                                         "repository:other/web:pull"}));
+  t = realm_.IssueToken(Client(),
+                        Basic(other->username, std::string(other->password.view()),
+                              {"repository:acme/web:pull,push", "repository:other/web:pull"}));
   ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/web:pull",
-                                                          "repository:other/web:pull"}));
+  EXPECT_EQ(t->granted_scopes,
+            (std::vector<std::string>{"repository:acme/web:pull", "repository:other/web:pull"}));
   // A pusher keeps push: public pull adds, never takes away.
   ServiceAccountWithSecret pusher = MustCreateAccount("pusher", {{"acme/web", {"push", "pull"}}});
   t = realm_.IssueToken(Client(), Basic("acme+pusher", std::string(pusher.secret.view()),
@@ -89,8 +88,8 @@ TEST_F(PublicPullsTest, PublicPullChangesApplyWithinTheCacheTtl) {
   clock_.Advance(Options().cache_ttl + absl::Seconds(1));
   t = realm_.IssueToken(Client(), anon);
   ASSERT_TRUE(t.ok());
-  EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/api:pull",
-                                                          "repository:acme/ghost:pull"}));
+  EXPECT_EQ(t->granted_scopes,
+            (std::vector<std::string>{"repository:acme/api:pull", "repository:acme/ghost:pull"}));
 
   // Private again, or deleted: refused again after cache_ttl.
   api = *store_.GetApp("acme", "api");
@@ -113,7 +112,8 @@ TEST_F(PublicPullsTest, PublicPullLookupsPerRequestAreCapped) {
   }
   TokenRequest anon;
   anon.service = kService;
-  for (int i = 0; i < 8; ++i) anon.scopes.push_back("repository:acme/pub" + std::to_string(i) + ":pull");
+  for (int i = 0; i < 8; ++i)
+    anon.scopes.push_back("repository:acme/pub" + std::to_string(i) + ":pull");
   const int64_t before = store_.GetAppCalls();
   absl::StatusOr<IssuedToken> t = realm_.IssueToken(Client(), anon);
   ASSERT_TRUE(t.ok()) << t.status();

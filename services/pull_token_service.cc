@@ -13,9 +13,9 @@
 namespace registryauth::services {
 
 PullTokenService::PullTokenService(storage::RegistryStore& registry_store,
-                                   storage::TokenStore& tokens,
-                                   const crypto::SecretHasher& hasher, const Clock& clock,
-                                   const TokenRealmOptions& options, PrincipalCache& cache)
+                                   storage::TokenStore& tokens, const crypto::SecretHasher& hasher,
+                                   const Clock& clock, const TokenRealmOptions& options,
+                                   PrincipalCache& cache)
     : registry_store_(registry_store),
       tokens_(tokens),
       hasher_(hasher),

@@ -28,10 +28,10 @@ TEST_F(PullTokenServiceTest, PullTokenPullsOnlyItsAppUntilRevokedOrExpired) {
   EXPECT_EQ(m->token.created_by, "spiffe://example.org/deployer");
   const std::string password(m->password.view());
 
-  absl::StatusOr<IssuedToken> t = realm_.IssueToken(
-      Client(), Basic(m->username, password,
-                      {"repository:acme/web:pull,push", "repository:acme/api:pull",
-                       "repository:other/web:pull"}));
+  absl::StatusOr<IssuedToken> t =
+      realm_.IssueToken(Client(), Basic(m->username, password,
+                                        {"repository:acme/web:pull,push",
+                                         "repository:acme/api:pull", "repository:other/web:pull"}));
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->granted_scopes, std::vector<std::string>{"repository:acme/web:pull"});
 
@@ -43,10 +43,9 @@ TEST_F(PullTokenServiceTest, PullTokenPullsOnlyItsAppUntilRevokedOrExpired) {
   ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic(m->username, password, {})).status());
   // Revoking again is fine; another workspace's name for it is NOT_FOUND.
   EXPECT_TRUE(realm_.RevokePullToken(Deployer(), name).ok());
-  EXPECT_EQ(realm_.RevokePullToken(Deployer(), FormatPullTokenName("other", m->token.id))
-                .status()
-                .code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      realm_.RevokePullToken(Deployer(), FormatPullTokenName("other", m->token.id)).status().code(),
+      absl::StatusCode::kNotFound);
 
   // Expiry, with the TTL clamped to the maximum.
   absl::StatusOr<MintedPullToken> longer =

@@ -34,8 +34,7 @@ absl::StatusOr<RefreshToken> RefreshTokenService::Revoke(const WorkspaceResource
   return token;
 }
 
-absl::StatusOr<HousekeepingResult> HousekeepTokens(storage::TokenStore& tokens,
-                                                   const Clock& clock,
+absl::StatusOr<HousekeepingResult> HousekeepTokens(storage::TokenStore& tokens, const Clock& clock,
                                                    const storage::ThrottlePolicy& policy,
                                                    absl::Duration keep_expired) {
   const absl::Time now = clock.Now();

@@ -56,8 +56,7 @@ struct HousekeepingResult {
 // listable that long) and throttle states whose window and block have ended under `policy`.
 // Their hashes then no longer hold a data key in use (`registry-authd keys retire`). The server
 // runs it every few minutes; safe on several replicas at once.
-absl::StatusOr<HousekeepingResult> HousekeepTokens(storage::TokenStore& tokens,
-                                                   const Clock& clock,
+absl::StatusOr<HousekeepingResult> HousekeepTokens(storage::TokenStore& tokens, const Clock& clock,
                                                    const storage::ThrottlePolicy& policy,
                                                    absl::Duration keep_expired = absl::Hours(24));
 

@@ -59,37 +59,37 @@ TEST_F(RefreshTokenServiceTest, RefreshTokenLifecycle) {
 
   ServiceAccountInput off;
   off.enabled = false;
-  ASSERT_TRUE(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder",
-                                          off, {"disabled"}, "")
+  ASSERT_TRUE(realm_
+                  .UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", off,
+                                        {"disabled"}, "")
                   .ok());
   ExpectInvalidCredentials(realm_.IssueToken(Client(), again).status());
   off.enabled = true;
-  ASSERT_TRUE(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder",
-                                          off, {"disabled"}, "")
+  ASSERT_TRUE(realm_
+                  .UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", off,
+                                        {"disabled"}, "")
                   .ok());
   EXPECT_TRUE(realm_.IssueToken(Client(), again).ok());
 
-  ASSERT_TRUE(realm_
-                  .RevokeRefreshToken(Admin(), FormatRefreshTokenName(
-                                                   "acme", (*listed)[0].id))
-                  .ok());
+  ASSERT_TRUE(
+      realm_.RevokeRefreshToken(Admin(), FormatRefreshTokenName("acme", (*listed)[0].id)).ok());
   ExpectInvalidCredentials(realm_.IssueToken(Client(), again).status());
 
   // Regenerating the secret revokes the account's refresh tokens and the old secret.
   absl::StatusOr<IssuedToken> second = realm_.IssueToken(Client(), login);
   ASSERT_TRUE(second.ok());
-  absl::StatusOr<ServiceAccountWithSecret> regenerated = realm_.RegenerateServiceAccountSecret(
-      Admin(), "workspaces/acme/serviceAccounts/builder", "");
+  absl::StatusOr<ServiceAccountWithSecret> regenerated =
+      realm_.RegenerateServiceAccountSecret(Admin(), "workspaces/acme/serviceAccounts/builder", "");
   ASSERT_TRUE(regenerated.ok()) << regenerated.status();
   EXPECT_NE(regenerated->secret.view(), sa.secret.view());
   TokenRequest with_second = again;
   with_second.refresh_token = second->refresh_token;
   ExpectInvalidCredentials(realm_.IssueToken(Client(), with_second).status());
   ExpectInvalidCredentials(realm_.IssueToken(Client(), login).status());
-  EXPECT_TRUE(realm_
-                  .IssueToken(Client(), Basic("acme+builder",
-                                              std::string(regenerated->secret.view()), {}))
-                  .ok());
+  EXPECT_TRUE(
+      realm_
+          .IssueToken(Client(), Basic("acme+builder", std::string(regenerated->secret.view()), {}))
+          .ok());
 }
 
 // Issue 15, finding 1: `refresh_token=.` killed the process (substr past the end). Every
@@ -100,8 +100,7 @@ TEST_F(RefreshTokenServiceTest, HousekeepingDeletesLongExpiredTokensAndStaleThro
   TokenRequest login = Basic("acme+builder", std::string(sa.secret.view()), {});
   login.offline = true;
   ASSERT_TRUE(realm_.IssueToken(Client(), login).ok());
-  ASSERT_TRUE(
-      realm_.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::Hours(1)).ok());
+  ASSERT_TRUE(realm_.MintPullToken(Deployer(), "workspaces/acme/apps/web", absl::Hours(1)).ok());
   (void)realm_.IssueToken(Client("10.7.7.7"), Basic("acme+nobody", "ras_wrong", {}));
 
   // Nothing is old enough yet.

@@ -22,11 +22,10 @@ MemberService::Require RegistryAuth::RequireIn(const RequestContext& ctx,
 absl::StatusOr<Workspace> RegistryAuth::CreateWorkspace(const RequestContext& ctx,
                                                         std::string_view workspace_id,
                                                         std::string_view display_name) {
-  return guard_.Change(ctx, Operation::kCreateWorkspace, workspace_id, "CreateWorkspace",
-                       FormatWorkspaceName(workspace_id), [&] {
-                         return registry_.CreateWorkspace(workspace_id, display_name,
-                                                          ctx.on_behalf_of);
-                       });
+  return guard_.Change(
+      ctx, Operation::kCreateWorkspace, workspace_id, "CreateWorkspace",
+      FormatWorkspaceName(workspace_id),
+      [&] { return registry_.CreateWorkspace(workspace_id, display_name, ctx.on_behalf_of); });
 }
 
 absl::StatusOr<Workspace> RegistryAuth::GetWorkspace(const RequestContext& ctx,
@@ -64,11 +63,11 @@ absl::Status RegistryAuth::DeleteWorkspace(const RequestContext& ctx, std::strin
                        [&] { return registry_.DeleteWorkspace(name, etag, force); });
 }
 
-// ---- Apps -----------------------------------------------------------------------------------------
+// ---- Apps
+// -----------------------------------------------------------------------------------------
 
 absl::StatusOr<App> RegistryAuth::CreateApp(const RequestContext& ctx, std::string_view parent,
-                                            std::string_view app_id,
-                                            std::string_view display_name,
+                                            std::string_view app_id, std::string_view display_name,
                                             std::string_view registry_config_name,
                                             bool public_pull) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
@@ -99,8 +98,8 @@ absl::StatusOr<App> RegistryAuth::UpdateApp(const RequestContext& ctx, std::stri
   ASSIGN_OR_RETURN(AppName n, ParseAppName(name, "app.name"));
   return guard_.Change(ctx, Operation::kManage, n.workspace_id, "UpdateApp",
                        FormatAppName(n.workspace_id, n.app_id), [&] {
-                         return registry_.UpdateApp(name, display_name, registry_config_name,
-                                                    mask, etag, public_pull);
+                         return registry_.UpdateApp(name, display_name, registry_config_name, mask,
+                                                    etag, public_pull);
                        });
 }
 
@@ -119,11 +118,10 @@ absl::StatusOr<RegistryConfig> RegistryAuth::CreateRegistryConfig(const RequestC
                                                                   std::string_view registry_id,
                                                                   RegistryConfigInput input) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
-  return guard_.Change(ctx, Operation::kManage, ws, "CreateRegistryConfig",
-                       FormatRegistryConfigName(ws, registry_id), [&] {
-                         return registry_.CreateRegistryConfig(parent, registry_id,
-                                                               std::move(input));
-                       });
+  return guard_.Change(
+      ctx, Operation::kManage, ws, "CreateRegistryConfig",
+      FormatRegistryConfigName(ws, registry_id),
+      [&] { return registry_.CreateRegistryConfig(parent, registry_id, std::move(input)); });
 }
 
 absl::StatusOr<RegistryConfig> RegistryAuth::GetRegistryConfig(const RequestContext& ctx,
@@ -150,13 +148,12 @@ absl::StatusOr<RegistryConfig> RegistryAuth::UpdateRegistryConfig(const RequestC
   ASSIGN_OR_RETURN(RegistryConfigName n, ParseRegistryConfigName(name, "registry_config.name"));
   return guard_.Change(ctx, Operation::kManage, n.workspace_id, "UpdateRegistryConfig",
                        FormatRegistryConfigName(n.workspace_id, n.registry_id), [&] {
-                         return registry_.UpdateRegistryConfig(name, std::move(input), mask,
-                                                               etag);
+                         return registry_.UpdateRegistryConfig(name, std::move(input), mask, etag);
                        });
 }
 
-absl::Status RegistryAuth::DeleteRegistryConfig(const RequestContext& ctx,
-                                                std::string_view name, std::string_view etag) {
+absl::Status RegistryAuth::DeleteRegistryConfig(const RequestContext& ctx, std::string_view name,
+                                                std::string_view etag) {
   ASSIGN_OR_RETURN(RegistryConfigName n, ParseRegistryConfigName(name, "name"));
   return guard_.Change(ctx, Operation::kManage, n.workspace_id, "DeleteRegistryConfig",
                        FormatRegistryConfigName(n.workspace_id, n.registry_id),
@@ -170,32 +167,27 @@ absl::StatusOr<Member> RegistryAuth::CreateMember(const RequestContext& ctx,
                                                   std::string_view member_id, MemberRole role,
                                                   MemberStatus status) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
-  return guard_.Recorded(ctx, "CreateMember", FormatMemberName(ws, member_id.substr(0, 256)),
-                         [&] {
-                           return members_.Create(ws, member_id, role, status,
-                                                  RequireIn(ctx, ws));
-                         });
+  return guard_.Recorded(ctx, "CreateMember", FormatMemberName(ws, member_id.substr(0, 256)), [&] {
+    return members_.Create(ws, member_id, role, status, RequireIn(ctx, ws));
+  });
 }
 
 absl::StatusOr<Member> RegistryAuth::GetMember(const RequestContext& ctx, std::string_view name) {
   ASSIGN_OR_RETURN(MemberName n, ParseMemberName(name, "name"));
-  return guard_.IfAllowed(ctx, Operation::kRead, n.workspace_id,
-                          [&] { return members_.Get(n); });
+  return guard_.IfAllowed(ctx, Operation::kRead, n.workspace_id, [&] { return members_.Get(n); });
 }
 
 absl::StatusOr<ListResult<Member>> RegistryAuth::ListMembers(const RequestContext& ctx,
-                                                             std::string_view parent,
-                                                             int page_size,
+                                                             std::string_view parent, int page_size,
                                                              std::string_view page_token) {
   ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
   return guard_.IfAllowed(ctx, Operation::kRead, ws,
                           [&] { return members_.List(ws, page_size, page_token); });
 }
 
-absl::StatusOr<Member> RegistryAuth::UpdateMember(const RequestContext& ctx,
-                                                  std::string_view name, MemberRole role,
-                                                  MemberStatus status, const FieldMask& mask,
-                                                  std::string_view etag) {
+absl::StatusOr<Member> RegistryAuth::UpdateMember(const RequestContext& ctx, std::string_view name,
+                                                  MemberRole role, MemberStatus status,
+                                                  const FieldMask& mask, std::string_view etag) {
   ASSIGN_OR_RETURN(MemberName n, ParseMemberName(name, "member.name"));
   return guard_.Recorded(ctx, "UpdateMember", FormatMemberName(n.workspace_id, n.user_id), [&] {
     return members_.Update(n, role, status, mask, etag, RequireIn(ctx, n.workspace_id));
@@ -205,9 +197,8 @@ absl::StatusOr<Member> RegistryAuth::UpdateMember(const RequestContext& ctx,
 absl::Status RegistryAuth::DeleteMember(const RequestContext& ctx, std::string_view name,
                                         std::string_view etag) {
   ASSIGN_OR_RETURN(MemberName n, ParseMemberName(name, "name"));
-  return guard_.Recorded(ctx, "DeleteMember", FormatMemberName(n.workspace_id, n.user_id), [&] {
-    return members_.Delete(n, etag, RequireIn(ctx, n.workspace_id));
-  });
+  return guard_.Recorded(ctx, "DeleteMember", FormatMemberName(n.workspace_id, n.user_id),
+                         [&] { return members_.Delete(n, etag, RequireIn(ctx, n.workspace_id)); });
 }
 
 // ---- Credentials ------------------------------------------------------------------------------
@@ -216,9 +207,8 @@ absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& c
                                                          std::string_view name,
                                                          absl::Time deadline) {
   absl::StatusOr<RegistryConfigName> n = ParseRegistryConfigName(name, "name");
-  const std::string resource = n.ok()
-                                   ? FormatRegistryConfigName(n->workspace_id, n->registry_id)
-                                   : std::string(name.substr(0, 256));
+  const std::string resource = n.ok() ? FormatRegistryConfigName(n->workspace_id, n->registry_id)
+                                      : std::string(name.substr(0, 256));
   absl::StatusOr<Credentials> result = [&]() -> absl::StatusOr<Credentials> {
     if (!n.ok()) return n.status();
     return guard_.IfAllowed(ctx, Operation::kGetCredentials, n->workspace_id,
@@ -251,17 +241,18 @@ absl::StatusOr<RegistryAuth::TestConnectionOutcome> RegistryAuth::TestConnection
     return not_run;
   }
   if (!outcome.ok()) {
-    LOG_ERROR(absl::StrCat("TestConnection result not stored, request_id=", ctx.request_id,
-                           ": ", outcome.status().message()));
+    LOG_ERROR(absl::StrCat("TestConnection result not stored, request_id=", ctx.request_id, ": ",
+                           outcome.status().message()));
   }
   return outcome;
 }
 
 // ---- Audit trail -------------------------------------------------------------------------------
 
-absl::StatusOr<ListResult<AuditEvent>> RegistryAuth::ListAuditEvents(
-    const RequestContext& ctx, const AuditFilter& filter, int page_size,
-    std::string_view page_token) {
+absl::StatusOr<ListResult<AuditEvent>> RegistryAuth::ListAuditEvents(const RequestContext& ctx,
+                                                                     const AuditFilter& filter,
+                                                                     int page_size,
+                                                                     std::string_view page_token) {
   return guard_.IfAllowed(ctx, Operation::kReadAudit, "",
                           [&] { return guard_.audit().List(filter, page_size, page_token); });
 }

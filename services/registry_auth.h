@@ -70,8 +70,7 @@ class RegistryAuth {
   // ---- Apps
   absl::StatusOr<App> CreateApp(const RequestContext& ctx, std::string_view parent,
                                 std::string_view app_id, std::string_view display_name,
-                                std::string_view registry_config_name,
-                                bool public_pull = false);
+                                std::string_view registry_config_name, bool public_pull = false);
   absl::StatusOr<App> GetApp(const RequestContext& ctx, std::string_view name);
   absl::StatusOr<ListResult<App>> ListApps(const RequestContext& ctx, std::string_view parent,
                                            int page_size, std::string_view page_token);
@@ -79,8 +78,7 @@ class RegistryAuth {
                                 std::string_view display_name,
                                 std::string_view registry_config_name, const FieldMask& mask,
                                 std::string_view etag, bool public_pull = false);
-  absl::Status DeleteApp(const RequestContext& ctx, std::string_view name,
-                         std::string_view etag);
+  absl::Status DeleteApp(const RequestContext& ctx, std::string_view name, std::string_view etag);
 
   // ---- Registry configurations
   absl::StatusOr<RegistryConfig> CreateRegistryConfig(const RequestContext& ctx,
@@ -96,8 +94,7 @@ class RegistryAuth {
   absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RequestContext& ctx,
                                                       std::string_view name,
                                                       RegistryConfigInput input,
-                                                      const FieldMask& mask,
-                                                      std::string_view etag);
+                                                      const FieldMask& mask, std::string_view etag);
   absl::Status DeleteRegistryConfig(const RequestContext& ctx, std::string_view name,
                                     std::string_view etag);
 
@@ -106,13 +103,12 @@ class RegistryAuth {
                                       std::string_view member_id, MemberRole role,
                                       MemberStatus status);
   absl::StatusOr<Member> GetMember(const RequestContext& ctx, std::string_view name);
-  absl::StatusOr<ListResult<Member>> ListMembers(const RequestContext& ctx,
-                                                 std::string_view parent, int page_size,
-                                                 std::string_view page_token);
+  absl::StatusOr<ListResult<Member>> ListMembers(const RequestContext& ctx, std::string_view parent,
+                                                 int page_size, std::string_view page_token);
   // Mask paths: `role`, `status`; empty mask = the non-UNSPECIFIED ones.
   absl::StatusOr<Member> UpdateMember(const RequestContext& ctx, std::string_view name,
-                                      MemberRole role, MemberStatus status,
-                                      const FieldMask& mask, std::string_view etag);
+                                      MemberRole role, MemberStatus status, const FieldMask& mask,
+                                      std::string_view etag);
   absl::Status DeleteMember(const RequestContext& ctx, std::string_view name,
                             std::string_view etag);
 
@@ -131,15 +127,14 @@ class RegistryAuth {
 
   // ---- Audit trail
   absl::StatusOr<ListResult<AuditEvent>> ListAuditEvents(const RequestContext& ctx,
-                                                         const AuditFilter& filter,
-                                                         int page_size,
+                                                         const AuditFilter& filter, int page_size,
                                                          std::string_view page_token);
 
   // Records an attempt the transport refused before it reached this class (e.g. an unknown
   // caller of GetCredentials). `caller` is what the transport saw ("" if nothing).
-  void RecordRejected(std::string_view caller, std::string_view action,
-                      std::string_view resource, const absl::Status& status,
-                      std::string_view request_id, std::string_view peer) {
+  void RecordRejected(std::string_view caller, std::string_view action, std::string_view resource,
+                      const absl::Status& status, std::string_view request_id,
+                      std::string_view peer) {
     guard_.RecordRejected(caller, action, resource, status, request_id, peer);
   }
 

@@ -29,11 +29,14 @@ class RegistryAuthTest : public ::testing::Test {
     // The front end creates the workspace for alice, who becomes its OWNER.
     ASSERT_TRUE(api_.CreateWorkspace(User("alice"), "acme", "ACME").ok());
     ASSERT_TRUE(api_.CreateMember(User("alice"), "workspaces/acme", "bob", MemberRole::kAdmin,
-                                  MemberStatus::kActive).ok());
-    ASSERT_TRUE(api_.CreateMember(User("alice"), "workspaces/acme", "carol",
-                                  MemberRole::kMember, MemberStatus::kActive).ok());
+                                  MemberStatus::kActive)
+                    .ok());
+    ASSERT_TRUE(api_.CreateMember(User("alice"), "workspaces/acme", "carol", MemberRole::kMember,
+                                  MemberStatus::kActive)
+                    .ok());
     ASSERT_TRUE(api_.CreateMember(User("alice"), "workspaces/acme", "dave", MemberRole::kAdmin,
-                                  MemberStatus::kRemoved).ok());
+                                  MemberStatus::kRemoved)
+                    .ok());
   }
 
   static RequestContext Frontend(std::string user = "") {
@@ -51,9 +54,7 @@ class RegistryAuthTest : public ::testing::Test {
     return api_.CreateRegistryConfig(ctx, "workspaces/acme", id, std::move(in));
   }
 
-  std::vector<AuditEvent> Audit() {
-    return store_.ListAuditEvents(AuditFilter{}, 1000, 0)->items;
-  }
+  std::vector<AuditEvent> Audit() { return store_.ListAuditEvents(AuditFilter{}, 1000, 0)->items; }
 
   FakeClock clock_{absl::FromUnixSeconds(1700000000)};
   storage::InMemoryRegistryStore memory_;
@@ -64,8 +65,8 @@ class RegistryAuthTest : public ::testing::Test {
 };
 
 TEST_F(RegistryAuthTest, RolesDecideWhatAUserMayChange) {
-  EXPECT_TRUE(CreateGhcr(User("alice"), "gh1").ok());          // OWNER
-  EXPECT_TRUE(CreateGhcr(User("bob"), "gh2").ok());            // ADMIN
+  EXPECT_TRUE(CreateGhcr(User("alice"), "gh1").ok());                        // OWNER
+  EXPECT_TRUE(CreateGhcr(User("bob"), "gh2").ok());                          // ADMIN
   absl::StatusOr<RegistryConfig> member = CreateGhcr(User("carol"), "gh3");  // MEMBER
   EXPECT_EQ(member.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(GetErrorDetail(member.status())->reason, kReasonRoleTooLow);
@@ -77,16 +78,14 @@ TEST_F(RegistryAuthTest, RolesDecideWhatAUserMayChange) {
 
   // Reads: any ACTIVE member.
   EXPECT_TRUE(api_.GetRegistryConfig(User("carol"), "workspaces/acme/registries/gh1").ok());
-  EXPECT_EQ(api_.GetRegistryConfig(User("dave"), "workspaces/acme/registries/gh1")
-                .status().code(),
+  EXPECT_EQ(api_.GetRegistryConfig(User("dave"), "workspaces/acme/registries/gh1").status().code(),
             absl::StatusCode::kPermissionDenied);
   // TestConnection: OWNER/ADMIN pass the check (then UNIMPLEMENTED: no tester configured
   // here), MEMBER does not.
   EXPECT_EQ(api_.TestConnection(User("bob"), "workspaces/acme/registries/gh1").status().code(),
             absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(
-      api_.TestConnection(User("carol"), "workspaces/acme/registries/gh1").status().code(),
-      absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(api_.TestConnection(User("carol"), "workspaces/acme/registries/gh1").status().code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(RegistryAuthTest, CallerPermissionsComeFirst) {
@@ -149,8 +148,8 @@ TEST_F(RegistryAuthTest, IncompleteCredentials) {
   in.type = in.settings_type = RegistryType::kDistribution;
   in.url = "https://registry.example.com:5000";
   in.repository_namespace = "acme";
-  ASSERT_TRUE(api_.CreateRegistryConfig(Frontend(), "workspaces/acme", "nosecret", std::move(in))
-                  .ok());
+  ASSERT_TRUE(
+      api_.CreateRegistryConfig(Frontend(), "workspaces/acme", "nosecret", std::move(in)).ok());
   absl::StatusOr<Credentials> c =
       api_.GetCredentials(Worker(), "workspaces/acme/registries/nosecret");
   EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -172,8 +171,8 @@ TEST_F(RegistryAuthTest, GetCredentialsPerRegistryType) {
   };
   const std::vector<Case> cases = {
       {RegistryType::kGhcr, "acme-org", "", "", "", "", "ghcr.io", "acme-org", "acme-org"},
-      {RegistryType::kAcr, "", "acme.azurecr.io", "", "", "acr-pull", "acme.azurecr.io",
-       "acr-pull", ""},
+      {RegistryType::kAcr, "", "acme.azurecr.io", "", "", "acr-pull", "acme.azurecr.io", "acr-pull",
+       ""},
       {RegistryType::kDistribution, "", "", "https://registry.example.com:5000/", "teams/acme",
        "svc", "registry.example.com:5000", "svc", "teams/acme"},
       {RegistryType::kGeneric, "", "", "http://127.0.0.1:5000", "", "bob", "127.0.0.1:5000", "bob",
@@ -193,7 +192,8 @@ TEST_F(RegistryAuthTest, GetCredentialsPerRegistryType) {
     absl::StatusOr<RegistryConfig> created =
         api_.CreateRegistryConfig(Frontend(), "workspaces/acme", id, std::move(in));
     ASSERT_TRUE(created.ok()) << id << ": " << created.status();
-    absl::StatusOr<Credentials> got = api_.GetCredentials(Worker(), "workspaces/acme/registries/" + id);
+    absl::StatusOr<Credentials> got =
+        api_.GetCredentials(Worker(), "workspaces/acme/registries/" + id);
     ASSERT_TRUE(got.ok()) << id << ": " << got.status();
     EXPECT_EQ(got->type, c.type) << id;
     EXPECT_EQ(got->registry_host, c.host) << id;
@@ -217,13 +217,14 @@ TEST_F(RegistryAuthTest, TheLastOwnerStays) {
   // An ADMIN cannot make an OWNER; the OWNER can, and then step down.
   EXPECT_EQ(api_.UpdateMember(User("bob"), "workspaces/acme/members/carol", MemberRole::kOwner,
                               MemberStatus::kUnspecified, {}, "")
-                .status().code(),
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
   ASSERT_TRUE(api_.UpdateMember(User("alice"), "workspaces/acme/members/bob", MemberRole::kOwner,
                                 MemberStatus::kUnspecified, {}, "")
                   .ok());
-  EXPECT_TRUE(api_.UpdateMember(User("alice"), "workspaces/acme/members/alice",
-                                MemberRole::kMember, MemberStatus::kUnspecified, {}, "")
+  EXPECT_TRUE(api_.UpdateMember(User("alice"), "workspaces/acme/members/alice", MemberRole::kMember,
+                                MemberStatus::kUnspecified, {}, "")
                   .ok());
 }
 
@@ -262,8 +263,7 @@ TEST_F(RegistryAuthTest, AuditTrailFiltersAndPages) {
   ASSERT_GE(seen.size(), 5u);
   EXPECT_EQ(seen[0], "workspaces/acme/registries/gh4 CreateRegistryConfig");
   filter.caller = "someone-else";
-  EXPECT_EQ(api_.ListAuditEvents(Frontend(), filter, 2, "").status().code(),
-            absl::StatusCode::kOk);
+  EXPECT_EQ(api_.ListAuditEvents(Frontend(), filter, 2, "").status().code(), absl::StatusCode::kOk);
   absl::StatusOr<ListResult<AuditEvent>> first = api_.ListAuditEvents(Frontend(), {}, 1, "");
   ASSERT_TRUE(first.ok());
   ASSERT_FALSE(first->next_page_token.empty());

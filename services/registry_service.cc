@@ -11,9 +11,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "services/names.h"
 #include "services/page_token.h"
-#include "common/strings.h"
 #include "services/validation.h"
 
 namespace registryauth::services {
@@ -183,8 +183,8 @@ absl::StatusOr<ConfigUpdatePaths> ResolveConfigMask(const FieldMask& mask,
         }
         if (is_other) {
           return absl::InvalidArgumentError(Cat("update_mask: path ", QuoteInput(path),
-                                                          " does not apply to type ",
-                                                          RegistryTypeName(stored_type)));
+                                                " does not apply to type ",
+                                                RegistryTypeName(stored_type)));
         }
       }
       return UnknownPath(path);
@@ -195,9 +195,8 @@ absl::StatusOr<ConfigUpdatePaths> ResolveConfigMask(const FieldMask& mask,
   }
   if (settings_touched && in.settings_type != RegistryType::kUnspecified &&
       in.settings_type != stored_type) {
-    return absl::InvalidArgumentError(
-        Cat("registry_config.", SettingsFieldName(in.settings_type),
-                      ": does not match type ", RegistryTypeName(stored_type)));
+    return absl::InvalidArgumentError(Cat("registry_config.", SettingsFieldName(in.settings_type),
+                                          ": does not match type ", RegistryTypeName(stored_type)));
   }
   return p;
 }
@@ -227,8 +226,7 @@ absl::StatusOr<int64_t> RegistryService::ParseEtag(std::string_view etag, std::s
 
 std::string RegistryService::SecretAssociatedData(std::string_view workspace_id,
                                                   std::string_view registry_id) {
-  return Cat("registryauth/v1/", FormatRegistryConfigName(workspace_id, registry_id),
-                       "#secret");
+  return Cat("registryauth/v1/", FormatRegistryConfigName(workspace_id, registry_id), "#secret");
 }
 
 // ---- Workspaces --------------------------------------------------------------------------
@@ -240,17 +238,17 @@ absl::StatusOr<Workspace> RegistryService::CreateWorkspace(std::string_view work
   // The token realm reads `pull+...` and `build+...` as pull tokens and workspace credentials,
   // so service accounts of such workspaces (`<workspace>+<id>`) could never log in.
   if (workspace_id == "pull" || workspace_id == "build") {
-    return absl::InvalidArgumentError(Cat(
-        "workspace_id: \"", workspace_id, "\" is reserved (token realm user names)"));
+    return absl::InvalidArgumentError(
+        Cat("workspace_id: \"", workspace_id, "\" is reserved (token realm user names)"));
   }
   // A workspace's repositories are `<workspace>/...`. Docker reads a first component that is
   // `localhost` (or holds '.' or ':', which ids cannot) as a registry host, so
   // `docker pull localhost/web` would go to the client's own machine, and a name such as
   // `localhost/acme/web` reads like acme's repository on another registry (issue 15).
   if (workspace_id == "localhost") {
-    return absl::InvalidArgumentError(Cat(
-        "workspace_id: \"", workspace_id,
-        "\" is reserved (a registry client reads it as a host name)"));
+    return absl::InvalidArgumentError(
+        Cat("workspace_id: \"", workspace_id,
+            "\" is reserved (a registry client reads it as a host name)"));
   }
   RETURN_IF_ERROR(ValidateDisplayName(display_name, "workspace.display_name"));
   Workspace w;
@@ -329,13 +327,13 @@ absl::Status RegistryService::CheckAppRegistryConfig(std::string_view workspace_
   constexpr std::string_view kField = "app.registry_config";
   ASSIGN_OR_RETURN(RegistryConfigName rc, ParseRegistryConfigName(registry_config_name, kField));
   if (rc.workspace_id != workspace_id) {
-    return absl::InvalidArgumentError(Cat(kField, ": must be a registry config of ",
-                                                    FormatWorkspaceName(workspace_id)));
+    return absl::InvalidArgumentError(
+        Cat(kField, ": must be a registry config of ", FormatWorkspaceName(workspace_id)));
   }
   absl::StatusOr<RegistryConfig> found = store_.GetRegistryConfig(rc.workspace_id, rc.registry_id);
   if (absl::IsNotFound(found.status())) {
-    return absl::NotFoundError(Cat(
-        kField, ": ", FormatRegistryConfigName(rc.workspace_id, rc.registry_id), " not found"));
+    return absl::NotFoundError(
+        Cat(kField, ": ", FormatRegistryConfigName(rc.workspace_id, rc.registry_id), " not found"));
   }
   RETURN_IF_ERROR(found.status());
   *registry_config_id = rc.registry_id;
@@ -506,14 +504,12 @@ absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string
   if (new_secret)
     RETURN_IF_ERROR(ValidateSecret(merged.type, input.secret, "registry_config.secret"));
 
-  const bool identity_changed = merged.owner != stored.owner ||
-                                merged.login_server != stored.login_server ||
-                                merged.url != stored.url || merged.username != stored.username ||
-                                merged.pull_only != stored.pull_only ||
-                                merged.app_id != stored.app_id ||
-                                merged.installation_id != stored.installation_id ||
-                                merged.repositories != stored.repositories ||
-                                merged.permissions != stored.permissions;
+  const bool identity_changed =
+      merged.owner != stored.owner || merged.login_server != stored.login_server ||
+      merged.url != stored.url || merged.username != stored.username ||
+      merged.pull_only != stored.pull_only || merged.app_id != stored.app_id ||
+      merged.installation_id != stored.installation_id ||
+      merged.repositories != stored.repositories || merged.permissions != stored.permissions;
   if (new_secret) RETURN_IF_ERROR(EncryptSecretInto(input.secret, merged));
   if (new_secret || identity_changed) {
     merged.validation_status = ValidationStatus::kPending;
@@ -538,10 +534,10 @@ absl::Status RegistryService::DeleteRegistryConfig(std::string_view name, std::s
                                               FormatWorkspaceName(n.workspace_id)));
     for (const App& app : page.items) {
       if (app.registry_config_id == n.registry_id) {
-        return absl::FailedPreconditionError(Cat(
-            FormatRegistryConfigName(n.workspace_id, n.registry_id), ": still used by ",
-            FormatAppName(n.workspace_id, app.id),
-            "; point the app at another registry config first"));
+        return absl::FailedPreconditionError(
+            Cat(FormatRegistryConfigName(n.workspace_id, n.registry_id), ": still used by ",
+                FormatAppName(n.workspace_id, app.id),
+                "; point the app at another registry config first"));
       }
     }
     if (!page.has_more || page.items.empty()) break;
@@ -553,8 +549,8 @@ absl::Status RegistryService::DeleteRegistryConfig(std::string_view name, std::s
 
 absl::StatusOr<SecretString> RegistryService::DecryptSecret(const RegistryConfig& config) const {
   if (config.secret_ciphertext.empty()) {
-    return absl::FailedPreconditionError(Cat(
-        FormatRegistryConfigName(config.workspace_id, config.id), ": no secret stored"));
+    return absl::FailedPreconditionError(
+        Cat(FormatRegistryConfigName(config.workspace_id, config.id), ": no secret stored"));
   }
   absl::StatusOr<SecretString> plain =
       aead_.Decrypt(config.secret_ciphertext, SecretAssociatedData(config.workspace_id, config.id));

@@ -37,7 +37,6 @@
 
 namespace registryauth::services {
 
-
 class RegistryService {
  public:
   // All three must outlive the service.
@@ -66,8 +65,7 @@ class RegistryService {
   // the same workspace (INVALID_ARGUMENT / NOT_FOUND `app.registry_config: ...`).
   absl::StatusOr<App> CreateApp(std::string_view parent, std::string_view app_id,
                                 std::string_view display_name,
-                                std::string_view registry_config_name,
-                                bool public_pull = false);
+                                std::string_view registry_config_name, bool public_pull = false);
   absl::StatusOr<App> GetApp(std::string_view name);
   absl::StatusOr<ListResult<App>> ListApps(std::string_view parent, int page_size,
                                            std::string_view page_token);

@@ -290,8 +290,7 @@ TEST_F(RegistryServiceTest, HostLikeWorkspaceIdsAreReserved) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(s.message(), "reserved")) << s;
   for (const char* id : {"evil.com", "localhost:5000", "LOCALHOST"}) {
-    EXPECT_EQ(service_.CreateWorkspace(id, "").status().code(),
-              absl::StatusCode::kInvalidArgument)
+    EXPECT_EQ(service_.CreateWorkspace(id, "").status().code(), absl::StatusCode::kInvalidArgument)
         << id;
   }
   EXPECT_TRUE(service_.CreateWorkspace("localhost2", "").ok());
@@ -461,10 +460,10 @@ TEST_F(RegistryServiceTest, UpdateDoesNotUndoAConcurrentReencryption) {
   EXPECT_EQ(u->secret_key_id, 9u);
   RegistryConfig stored = *store_.GetRegistryConfig("acme", "gh");
   EXPECT_EQ(stored.secret_ciphertext, rotated);
-  EXPECT_EQ(key9.Decrypt(stored.secret_ciphertext,
-                         RegistryService::SecretAssociatedData("acme", "gh"))
-                ->view(),
-            kPat);
+  EXPECT_EQ(
+      key9.Decrypt(stored.secret_ciphertext, RegistryService::SecretAssociatedData("acme", "gh"))
+          ->view(),
+      kPat);
 
   // With a new secret, the write replaces whatever is stored.
   swapped = false;
@@ -529,8 +528,7 @@ RegistryConfigInput GitHubAppInput() {
 }
 
 TEST_F(RegistryServiceTest, GitHubAppCreateSortsNarrowingAndHintsTheKeyFingerprint) {
-  absl::StatusOr<RegistryConfig> c =
-      service_.CreateRegistryConfig(kWs, "app", GitHubAppInput());
+  absl::StatusOr<RegistryConfig> c = service_.CreateRegistryConfig(kWs, "app", GitHubAppInput());
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->type, RegistryType::kGitHubApp);
   EXPECT_EQ(c->app_id, "123456");
@@ -554,8 +552,7 @@ TEST_F(RegistryServiceTest, GitHubAppCreateSortsNarrowingAndHintsTheKeyFingerpri
   absl::Status s = service_.CreateRegistryConfig(kWs, "app2", std::move(pat)).status();
   EXPECT_TRUE(absl::StartsWith(s.message(), "registry_config.secret: ")) << s;
   EXPECT_FALSE(absl::StrContains(s.message(), kPat));
-  EXPECT_EQ(store_.GetRegistryConfig("acme", "app2").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_.GetRegistryConfig("acme", "app2").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(RegistryServiceTest, GitHubAppUpdateByMaskResetsValidationOnIdentityChange) {
@@ -595,10 +592,9 @@ TEST_F(RegistryServiceTest, GitHubAppUpdateByMaskResetsValidationOnIdentityChang
   in = RegistryConfigInput();
   in.settings_type = RegistryType::kGitHubApp;
   in.installation_id = -1;
-  EXPECT_EQ(service_.UpdateRegistryConfig(name, in, {"github_app.installation_id"}, "")
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      service_.UpdateRegistryConfig(name, in, {"github_app.installation_id"}, "").status().code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(service_.UpdateRegistryConfig(name, in, {"ghcr.owner"}, "").status().code(),
             absl::StatusCode::kInvalidArgument);
   RegistryConfigInput ec;

@@ -89,7 +89,8 @@ ReencryptionReport ReencryptSecrets(storage::RegistryStore& store, const crypto:
       const std::string ad = RegistryService::SecretAssociatedData(row.workspace_id, row.id);
       absl::StatusOr<SecretString> plain = ring.Decrypt(row.secret_ciphertext, ad);
       if (!plain.ok()) {
-        skipped[name] = Skipped{row.secret_ciphertext, WhyNotDecrypted(ring, row.secret_ciphertext)};
+        skipped[name] =
+            Skipped{row.secret_ciphertext, WhyNotDecrypted(ring, row.secret_ciphertext)};
         continue;
       }
       absl::StatusOr<std::string> ciphertext = ring.Encrypt(plain->view(), ad);
@@ -115,17 +116,17 @@ ReencryptionReport ReencryptSecrets(storage::RegistryStore& store, const crypto:
         return stop(absl::OkStatus());
       }
       // A whole batch of rows already known not to decrypt, and the store returns no more.
-      return stop(absl::FailedPreconditionError(Cat(
-          "more than ", kStoreMaxLimit - batch_size,
-          " secrets do not decrypt, too many to page past; fix or delete them (see the list), "
-          "or use a smaller batch size")));
+      return stop(absl::FailedPreconditionError(
+          Cat("more than ", kStoreMaxLimit - batch_size,
+              " secrets do not decrypt, too many to page past; fix or delete them (see the list), "
+              "or use a smaller batch size")));
     }
     fruitless = (rewritten_here == 0 && raced_here == fresh) ? fruitless + 1 : 0;
     if (fruitless >= kMaxFruitlessBatches) {
-      return stop(absl::AbortedError(Cat(
-          kMaxFruitlessBatches,
-          " batches in a row lost every swap: secrets keep being rewritten under an old key. "
-          "Make sure every replica runs with the new primary (reload), then run again")));
+      return stop(absl::AbortedError(
+          Cat(kMaxFruitlessBatches,
+              " batches in a row lost every swap: secrets keep being rewritten under an old key. "
+              "Make sure every replica runs with the new primary (reload), then run again")));
     }
   }
 }

@@ -50,8 +50,8 @@ class ReencryptionTest : public ::testing::Test {
   // associated data the service uses).
   void AddRow(std::string_view id, uint32_t key_id) {
     std::unique_ptr<KeyRing> ring = Ring({key_id}, key_id);
-    absl::StatusOr<std::string> ct = ring->Encrypt(
-        Plaintext(id), RegistryService::SecretAssociatedData("acme", id));
+    absl::StatusOr<std::string> ct =
+        ring->Encrypt(Plaintext(id), RegistryService::SecretAssociatedData("acme", id));
     ASSERT_TRUE(ct.ok());
     AddRaw(id, *ct, key_id);
   }
@@ -97,10 +97,9 @@ TEST_F(ReencryptionTest, MovesEverySecretToThePrimaryKeepingPlaintextAndVersion)
 
   std::unique_ptr<KeyRing> ring = Ring({1, 2, 3}, 3);
   std::vector<int64_t> progress;
-  ReencryptionReport r = ReencryptSecrets(store_, *ring, {/*batch_size=*/3, /*max_rows=*/0},
-                                          [&](const ReencryptionReport& so_far) {
-                                            progress.push_back(so_far.rewritten);
-                                          });
+  ReencryptionReport r = ReencryptSecrets(
+      store_, *ring, {/*batch_size=*/3, /*max_rows=*/0},
+      [&](const ReencryptionReport& so_far) { progress.push_back(so_far.rewritten); });
   ASSERT_TRUE(r.status.ok()) << r.status;
   EXPECT_TRUE(r.finished);
   EXPECT_EQ(r.rewritten, 7);

@@ -30,8 +30,7 @@ absl::Status ValidateInput(std::string_view workspace_id, const ServiceAccountIn
   for (size_t i = 0; i < input.grants.size(); ++i) {
     const RepositoryGrant& g = input.grants[i];
     const std::string field = absl::StrCat("service_account.grants[", i, "]");
-    if (absl::Status s = realm::ValidateGrantPattern(workspace_id, g.repository_pattern);
-        !s.ok()) {
+    if (absl::Status s = realm::ValidateGrantPattern(workspace_id, g.repository_pattern); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(field, ".repository: ", s.message()));
     }
     std::set<std::string> actions(g.actions.begin(), g.actions.end());
@@ -85,8 +84,8 @@ absl::StatusOr<std::set<std::string>> UpdatePaths(const ServiceAccountInput& inp
 }  // namespace
 
 ServiceAccountService::ServiceAccountService(storage::TokenStore& tokens,
-                                             const crypto::SecretHasher& hasher,
-                                             const Clock& clock, PrincipalCache& cache)
+                                             const crypto::SecretHasher& hasher, const Clock& clock,
+                                             PrincipalCache& cache)
     : tokens_(tokens), hasher_(hasher), clock_(clock), cache_(cache) {}
 
 absl::StatusOr<ServiceAccountWithSecret> ServiceAccountService::Create(
@@ -169,8 +168,7 @@ absl::StatusOr<ServiceAccount> ServiceAccountService::Update(const WorkspaceReso
   return stored;
 }
 
-absl::Status ServiceAccountService::Delete(const WorkspaceResourceName& n,
-                                           std::string_view etag) {
+absl::Status ServiceAccountService::Delete(const WorkspaceResourceName& n, std::string_view etag) {
   ASSIGN_OR_RETURN(int64_t expected, RegistryService::ParseEtag(etag, "etag"));
   const std::string username = ServiceAccountUsername(n.workspace_id, n.id);
   absl::Status deleted = tokens_.DeleteServiceAccount(n.workspace_id, n.id, expected);

@@ -51,18 +51,19 @@ TEST_F(ServiceAccountServiceTest, ServiceAccountRulesAndAuthorization) {
   // Update: stale etag ABORTED, unknown path INVALID_ARGUMENT, mask semantics.
   ServiceAccountInput rename;
   rename.display_name = "renamed";
-  EXPECT_EQ(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/x", rename, {},
-                                        "\"7\"")
-                .status()
-                .code(),
-            absl::StatusCode::kAborted);
-  EXPECT_EQ(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/x", rename,
-                                        {"secret"}, "")
+  EXPECT_EQ(
+      realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/x", rename, {}, "\"7\"")
+          .status()
+          .code(),
+      absl::StatusCode::kAborted);
+  EXPECT_EQ(realm_
+                .UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/x", rename,
+                                      {"secret"}, "")
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  absl::StatusOr<ServiceAccount> updated =
-      realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/x", rename, {}, "\"1\"");
+  absl::StatusOr<ServiceAccount> updated = realm_.UpdateServiceAccount(
+      Admin(), "workspaces/acme/serviceAccounts/x", rename, {}, "\"1\"");
   ASSERT_TRUE(updated.ok()) << updated.status();
   EXPECT_EQ(updated->display_name, "renamed");
   EXPECT_EQ(updated->grants.size(), 1u);  // untouched

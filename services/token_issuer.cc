@@ -6,13 +6,13 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "nlohmann/json.hpp"
 #include "realm/basic_auth.h"
 #include "realm/grants.h"
 #include "realm/scope.h"
 #include "services/error_detail.h"
 #include "services/names.h"
 #include "services/token_secrets.h"
-#include "nlohmann/json.hpp"
 
 namespace registryauth::services {
 namespace {
@@ -27,22 +27,32 @@ Metrics::PrincipalKind MetricsKind(const TokenRequest& request, PrincipalKind ki
     return Metrics::PrincipalKind::kRefreshToken;
   }
   switch (kind) {
-    case PrincipalKind::kAnonymous: return Metrics::PrincipalKind::kAnonymous;
-    case PrincipalKind::kServiceAccount: return Metrics::PrincipalKind::kServiceAccount;
-    case PrincipalKind::kPullToken: return Metrics::PrincipalKind::kPullToken;
-    case PrincipalKind::kWorkspaceCredential: return Metrics::PrincipalKind::kWorkspaceCredential;
-    case PrincipalKind::kUnknown: break;
+    case PrincipalKind::kAnonymous:
+      return Metrics::PrincipalKind::kAnonymous;
+    case PrincipalKind::kServiceAccount:
+      return Metrics::PrincipalKind::kServiceAccount;
+    case PrincipalKind::kPullToken:
+      return Metrics::PrincipalKind::kPullToken;
+    case PrincipalKind::kWorkspaceCredential:
+      return Metrics::PrincipalKind::kWorkspaceCredential;
+    case PrincipalKind::kUnknown:
+      break;
   }
   return Metrics::PrincipalKind::kUnknown;
 }
 
 Metrics::Outcome OutcomeOf(const absl::Status& status) {
   switch (status.code()) {
-    case absl::StatusCode::kOk: return Metrics::Outcome::kIssued;
-    case absl::StatusCode::kUnauthenticated: return Metrics::Outcome::kInvalidCredentials;
-    case absl::StatusCode::kResourceExhausted: return Metrics::Outcome::kThrottled;
-    case absl::StatusCode::kInvalidArgument: return Metrics::Outcome::kInvalidRequest;
-    default: return Metrics::Outcome::kError;
+    case absl::StatusCode::kOk:
+      return Metrics::Outcome::kIssued;
+    case absl::StatusCode::kUnauthenticated:
+      return Metrics::Outcome::kInvalidCredentials;
+    case absl::StatusCode::kResourceExhausted:
+      return Metrics::Outcome::kThrottled;
+    case absl::StatusCode::kInvalidArgument:
+      return Metrics::Outcome::kInvalidRequest;
+    default:
+      return Metrics::Outcome::kError;
   }
 }
 
@@ -118,8 +128,7 @@ absl::StatusOr<Principal> TokenIssuer::AuthenticateRefreshToken(const TokenReque
   return p;
 }
 
-absl::StatusOr<Principal> TokenIssuer::Authenticate(const TokenRequest& request,
-                                                    PrincipalKind kind,
+absl::StatusOr<Principal> TokenIssuer::Authenticate(const TokenRequest& request, PrincipalKind kind,
                                                     const std::string& address_key,
                                                     absl::Time now) {
   if (request.grant_type == TokenGrantType::kRefreshToken) {
@@ -187,8 +196,7 @@ absl::StatusOr<IssuedToken> TokenIssuer::IssueTokenUnmetered(const RequestContex
   if (request.client_id.size() > kMaxClientId) {
     return absl::InvalidArgumentError("client_id: longer than 256 characters");
   }
-  ASSIGN_OR_RETURN(std::vector<realm::ResourceScope> requested,
-                   realm::ParseScopes(request.scopes));
+  ASSIGN_OR_RETURN(std::vector<realm::ResourceScope> requested, realm::ParseScopes(request.scopes));
   const absl::Time now = clock_.Now();
   absl::StatusOr<Principal> principal = Authenticate(request, kind, AddressKey(ctx.peer), now);
   if (!principal.ok()) {

@@ -107,8 +107,7 @@ class TokenIssuer {
 
  private:
   absl::StatusOr<IssuedToken> IssueTokenUnmetered(const RequestContext& ctx,
-                                                  const TokenRequest& request,
-                                                  PrincipalKind kind);
+                                                  const TokenRequest& request, PrincipalKind kind);
   // `address_key`: the client's AddressKey ("" when unknown).
   absl::StatusOr<Principal> Authenticate(const TokenRequest& request, PrincipalKind kind,
                                          const std::string& address_key, absl::Time now);

@@ -27,13 +27,13 @@ TEST_F(TokenIssuerTest, ServiceAccountGetsTheIntersectionOfAskedAndGranted) {
   EXPECT_EQ(sa.account.grants[0].actions, (std::vector<std::string>{"pull", "push"}));
 
   absl::StatusOr<IssuedToken> t = realm_.IssueToken(
-      Client(), Basic("acme+builder", std::string(sa.secret.view()),
-                      {"repository:acme/web:pull,push,delete",
-                       "repository:acme/api-v2:push,pull repository:other/web:pull",
-                       "registry:catalog:*"}));
+      Client(),
+      Basic("acme+builder", std::string(sa.secret.view()),
+            {"repository:acme/web:pull,push,delete",
+             "repository:acme/api-v2:push,pull repository:other/web:pull", "registry:catalog:*"}));
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/web:pull,push",
-                                                          "repository:acme/api-v2:pull"}));
+                                                         "repository:acme/api-v2:pull"}));
   EXPECT_EQ(t->expires_in, absl::Minutes(5));
   EXPECT_EQ(t->subject, "acme+builder");
   EXPECT_TRUE(t->refresh_token.empty());
@@ -44,9 +44,8 @@ TEST_F(TokenIssuerTest, ServiceAccountGetsTheIntersectionOfAskedAndGranted) {
   EXPECT_EQ(claims["exp"].get<int64_t>() - claims["iat"].get<int64_t>(), 300);
   ASSERT_EQ(claims["access"].size(), 2u);
   EXPECT_EQ(claims["access"][0],
-            (nlohmann::json{{"type", "repository"},
-                            {"name", "acme/web"},
-                            {"actions", {"pull", "push"}}}));
+            (nlohmann::json{
+                {"type", "repository"}, {"name", "acme/web"}, {"actions", {"pull", "push"}}}));
   EXPECT_EQ(claims["access"][1]["name"], "acme/api-v2");
   EXPECT_FALSE(claims["jti"].get<std::string>().empty());
 }
@@ -65,9 +64,8 @@ TEST_F(TokenIssuerTest, CatalogOnlyForTheConfiguredAccounts) {
   EXPECT_EQ(t->granted_scopes,
             (std::vector<std::string>{"registry:catalog:*", "repository:acme/web:pull"}));
   nlohmann::json claims = Verify(t->token);
-  EXPECT_EQ(claims["access"][0], (nlohmann::json{{"type", "registry"},
-                                                 {"name", "catalog"},
-                                                 {"actions", {"*"}}}));
+  EXPECT_EQ(claims["access"][0],
+            (nlohmann::json{{"type", "registry"}, {"name", "catalog"}, {"actions", {"*"}}}));
 
   // Another account of the same workspace, the same account on a realm without the setting, a
   // pull token and anonymous requests: no catalog.
@@ -115,16 +113,18 @@ TEST_F(TokenIssuerTest, DisabledAndExpiredAccountsAreRefused) {
   const std::string secret(sa.secret.view());
   ServiceAccountInput off;
   off.enabled = false;
-  ASSERT_TRUE(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder",
-                                          off, {"disabled"}, "")
+  ASSERT_TRUE(realm_
+                  .UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", off,
+                                        {"disabled"}, "")
                   .ok());
   ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).status());
 
   ServiceAccountInput on;
   on.enabled = true;
   on.expire_time = clock_.Now() + absl::Hours(1);
-  ASSERT_TRUE(realm_.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder",
-                                          on, {"disabled", "expire_time"}, "")
+  ASSERT_TRUE(realm_
+                  .UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", on,
+                                        {"disabled", "expire_time"}, "")
                   .ok());
   EXPECT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());
   clock_.Advance(absl::Hours(1));
@@ -164,8 +164,8 @@ TEST_F(TokenIssuerTest, AnonymousGetsNoAccessAndBadRequestsAreInvalidArgument) {
 }
 
 TEST_F(TokenIssuerTest, MalformedRefreshTokensAreRefusedNotThrown) {
-  for (const char* text : {".", "a.b", "..", "rrt", "rrt_", "rrt_.", "rrt.", "r.", "rr.x",
-                           "rrt_.x", "rrt_AAAAAAAAAAAAAAAAAAAAAA", "x", "rrt_A.A.A", "....."}) {
+  for (const char* text : {".", "a.b", "..", "rrt", "rrt_", "rrt_.", "rrt.", "r.", "rr.x", "rrt_.x",
+                           "rrt_AAAAAAAAAAAAAAAAAAAAAA", "x", "rrt_A.A.A", "....."}) {
     TokenRequest r;
     r.grant_type = TokenGrantType::kRefreshToken;
     r.service = kService;
@@ -213,9 +213,8 @@ TEST_F(TokenIssuerTest, HostPrefixedNamesDoNotCrossWorkspaceLines) {
   ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull", "push"}}});
   absl::StatusOr<IssuedToken> t = realm_.IssueToken(
       Client(), Basic("acme+builder", std::string(sa.secret.view()),
-                      {"repository:localhost/acme/x:push,pull",
-                       "repository:evil.com/acme/y:push", "repository:localhost:5000/acme/z:pull",
-                       "repository:acme/x:pull"}));
+                      {"repository:localhost/acme/x:push,pull", "repository:evil.com/acme/y:push",
+                       "repository:localhost:5000/acme/z:pull", "repository:acme/x:pull"}));
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->granted_scopes, std::vector<std::string>{"repository:acme/x:pull"});
   const nlohmann::json claims = Verify(t->token);
@@ -225,9 +224,9 @@ TEST_F(TokenIssuerTest, HostPrefixedNamesDoNotCrossWorkspaceLines) {
   // A workspace credential: push+pull on `acme/*` only.
   absl::StatusOr<Credentials> build = realm_.MintWorkspaceCredential("acme");
   ASSERT_TRUE(build.ok()) << build.status();
-  t = realm_.IssueToken(Client(), Basic(build->username, std::string(build->secret.view()),
-                                        {"repository:localhost/acme/x:push",
-                                         "repository:acme/x:push"}));
+  t = realm_.IssueToken(Client(),
+                        Basic(build->username, std::string(build->secret.view()),
+                              {"repository:localhost/acme/x:push", "repository:acme/x:push"}));
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->granted_scopes, std::vector<std::string>{"repository:acme/x:push"});
 }
@@ -249,12 +248,11 @@ TEST_F(TokenIssuerTest, AnotherReplicasChangesApplyWithinTheCacheTtl) {
 
   ServiceAccountInput off;
   off.enabled = false;
-  ASSERT_TRUE(other.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", off,
-                                         {"disabled"}, "")
+  ASSERT_TRUE(other
+                  .UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", off,
+                                        {"disabled"}, "")
                   .ok());
-  ASSERT_TRUE(
-      other.RevokePullToken(Deployer(), FormatPullTokenName("acme", m->token.id))
-          .ok());
+  ASSERT_TRUE(other.RevokePullToken(Deployer(), FormatPullTokenName("acme", m->token.id)).ok());
   // Still cached here...
   EXPECT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());
   EXPECT_TRUE(realm_.IssueToken(Client(), Basic(m->username, password, {})).ok());
@@ -275,8 +273,9 @@ TEST_F(TokenIssuerTest, RecordingALoginDoesNotExtendTheLifeOfACachedAccount) {
   ASSERT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());
   ServiceAccountInput off;
   off.enabled = false;
-  ASSERT_TRUE(other.UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", off,
-                                         {"disabled"}, "")
+  ASSERT_TRUE(other
+                  .UpdateServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", off,
+                                        {"disabled"}, "")
                   .ok());
   // The next login, from the cached row, is due a touch; the row must still expire cache_ttl
   // after it was read, not after the touch.
@@ -291,19 +290,19 @@ TEST_F(TokenIssuerTest, ThisReplicasChangesApplyAtOnceDespiteTheCache) {
   ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
   const std::string secret(sa.secret.view());
   ASSERT_TRUE(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).ok());
-  absl::StatusOr<ServiceAccountWithSecret> regenerated = realm_.RegenerateServiceAccountSecret(
-      Admin(), "workspaces/acme/serviceAccounts/builder", "");
+  absl::StatusOr<ServiceAccountWithSecret> regenerated =
+      realm_.RegenerateServiceAccountSecret(Admin(), "workspaces/acme/serviceAccounts/builder", "");
   ASSERT_TRUE(regenerated.ok());
   ExpectInvalidCredentials(realm_.IssueToken(Client(), Basic("acme+builder", secret, {})).status());
-  EXPECT_TRUE(realm_
-                  .IssueToken(Client(), Basic("acme+builder",
-                                              std::string(regenerated->secret.view()), {}))
-                  .ok());
-  ASSERT_TRUE(realm_.DeleteServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", "")
-                  .ok());
+  EXPECT_TRUE(
+      realm_
+          .IssueToken(Client(), Basic("acme+builder", std::string(regenerated->secret.view()), {}))
+          .ok());
+  ASSERT_TRUE(
+      realm_.DeleteServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", "").ok());
   ExpectInvalidCredentials(
-      realm_.IssueToken(Client(), Basic("acme+builder", std::string(regenerated->secret.view()),
-                                        {}))
+      realm_
+          .IssueToken(Client(), Basic("acme+builder", std::string(regenerated->secret.view()), {}))
           .status());
 
   absl::StatusOr<MintedPullToken> m =

@@ -15,9 +15,8 @@ absl::StatusOr<MintedPullToken> TokenRealm::MintPullToken(const RequestContext& 
                                                           absl::Duration ttl) {
   ASSIGN_OR_RETURN(AppName n, ParseAppName(app_name, "app"));
   absl::StatusOr<MintedPullToken> result =
-      guard_.IfAllowed(ctx, Operation::kMintToken, n.workspace_id, [&] {
-        return services_.pull_tokens().Mint(n, ttl, ctx.caller.identity);
-      });
+      guard_.IfAllowed(ctx, Operation::kMintToken, n.workspace_id,
+                       [&] { return services_.pull_tokens().Mint(n, ttl, ctx.caller.identity); });
   guard_.RecordChange(ctx, "MintPullToken",
                       result.ok() ? FormatPullTokenName(n.workspace_id, result->token.id)
                                   : FormatAppName(n.workspace_id, n.app_id),
@@ -100,8 +99,7 @@ absl::Status TokenRealm::DeleteServiceAccount(const RequestContext& ctx, std::st
 absl::StatusOr<ServiceAccountWithSecret> TokenRealm::RegenerateServiceAccountSecret(
     const RequestContext& ctx, std::string_view name, std::string_view etag) {
   ASSIGN_OR_RETURN(WorkspaceResourceName n, ParseServiceAccountName(name, "name"));
-  return guard_.Change(ctx, Operation::kManage, n.workspace_id,
-                       "RegenerateServiceAccountSecret",
+  return guard_.Change(ctx, Operation::kManage, n.workspace_id, "RegenerateServiceAccountSecret",
                        FormatServiceAccountName(n.workspace_id, n.id),
                        [&] { return services_.service_accounts().RegenerateSecret(n, etag); });
 }

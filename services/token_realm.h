@@ -71,20 +71,18 @@ class TokenRealm {
   absl::StatusOr<ServiceAccount> UpdateServiceAccount(const RequestContext& ctx,
                                                       std::string_view name,
                                                       const ServiceAccountInput& input,
-                                                      const FieldMask& mask,
-                                                      std::string_view etag);
+                                                      const FieldMask& mask, std::string_view etag);
   absl::Status DeleteServiceAccount(const RequestContext& ctx, std::string_view name,
                                     std::string_view etag);
-  absl::StatusOr<ServiceAccountWithSecret> RegenerateServiceAccountSecret(
-      const RequestContext& ctx, std::string_view name, std::string_view etag);
+  absl::StatusOr<ServiceAccountWithSecret> RegenerateServiceAccountSecret(const RequestContext& ctx,
+                                                                          std::string_view name,
+                                                                          std::string_view etag);
 
   // ---- Refresh tokens
   absl::StatusOr<std::vector<RefreshToken>> ListRefreshTokens(const RequestContext& ctx,
                                                               std::string_view parent,
-                                                              std::string_view subject,
-                                                              int limit);
-  absl::StatusOr<RefreshToken> RevokeRefreshToken(const RequestContext& ctx,
-                                                   std::string_view name);
+                                                              std::string_view subject, int limit);
+  absl::StatusOr<RefreshToken> RevokeRefreshToken(const RequestContext& ctx, std::string_view name);
 
  private:
   const Guard& guard_;

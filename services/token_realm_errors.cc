@@ -6,9 +6,9 @@
 namespace registryauth::services {
 
 absl::Status InvalidCredentials() {
-  return WithErrorDetail(absl::UnauthenticatedError("invalid credentials"),
-                         {kReasonInvalidCredentials, ErrorCategory::kAuthentication, false,
-                          absl::ZeroDuration()});
+  return WithErrorDetail(
+      absl::UnauthenticatedError("invalid credentials"),
+      {kReasonInvalidCredentials, ErrorCategory::kAuthentication, false, absl::ZeroDuration()});
 }
 
 absl::Status RealmDisabled() {
@@ -20,8 +20,8 @@ absl::Status RealmDisabled() {
 absl::Status TooManyFailedLogins(absl::Time blocked_until, absl::Time now) {
   const absl::Duration wait = absl::Ceil(blocked_until - now, absl::Seconds(1));
   return WithErrorDetail(
-      absl::ResourceExhaustedError(absl::StrCat(
-          "too many failed logins; retry after ", absl::ToInt64Seconds(wait), "s")),
+      absl::ResourceExhaustedError(
+          absl::StrCat("too many failed logins; retry after ", absl::ToInt64Seconds(wait), "s")),
       {kReasonTooManyFailedLogins, ErrorCategory::kAuthentication, true, wait});
 }
 

@@ -13,15 +13,15 @@ namespace registryauth::services {
 absl::StatusOr<std::string> RandomBase64Url(std::size_t bytes) {
   SecretString raw;
   raw.resize(bytes);
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.mutable_data()),
-                 static_cast<int>(bytes)) != 1) {
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.mutable_data()), static_cast<int>(bytes)) !=
+      1) {
     return absl::InternalError("random generator failed");
   }
   return crypto::Base64UrlEncode(raw.view());
 }
 
-absl::StatusOr<SecretString> NewSecret(const crypto::SecretHasher& hasher,
-                                       std::string_view prefix, SecretHash* hash) {
+absl::StatusOr<SecretString> NewSecret(const crypto::SecretHasher& hasher, std::string_view prefix,
+                                       SecretHash* hash) {
   constexpr std::size_t kSecretBytes = 32;  // 43 base64url characters
   ASSIGN_OR_RETURN(std::string random, RandomBase64Url(kSecretBytes));
   SecretString secret(Cat(prefix, random));

@@ -29,8 +29,8 @@ inline constexpr std::size_t kTokenIdBytes = 16;  // 22 base64url characters (Is
 absl::StatusOr<std::string> RandomBase64Url(std::size_t bytes);
 
 // `prefix` + 43 base64url characters (256 random bits), and its keyed hash in `hash`.
-absl::StatusOr<SecretString> NewSecret(const crypto::SecretHasher& hasher,
-                                       std::string_view prefix, SecretHash* hash);
+absl::StatusOr<SecretString> NewSecret(const crypto::SecretHasher& hasher, std::string_view prefix,
+                                       SecretHash* hash);
 
 }  // namespace registryauth::services
 

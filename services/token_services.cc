@@ -5,10 +5,9 @@
 namespace registryauth::services {
 
 TokenServices::TokenServices(storage::RegistryStore& registry_store,
-                             storage::TokenStore& token_store,
-                             const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
-                             const Clock& clock, TokenRealmOptions options,
-                             TokenRealmMetrics* metrics)
+                             storage::TokenStore& token_store, const crypto::SecretHasher& hasher,
+                             const crypto::JwtSigner* signer, const Clock& clock,
+                             TokenRealmOptions options, TokenRealmMetrics* metrics)
     : token_store_(token_store),
       clock_(clock),
       options_(std::move(options)),

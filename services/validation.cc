@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <array>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -134,8 +134,8 @@ bool IsNamespaceComponent(std::string_view c) {
 absl::Status CheckNoStrayFields(const RegistryConfigInput& in) {
   RegistryType t = in.type;
   auto stray = [&](std::string_view name) {
-    return absl::InvalidArgumentError(Cat("registry_config: field ", name,
-                                                    " is not used by type ", RegistryTypeName(t)));
+    return absl::InvalidArgumentError(
+        Cat("registry_config: field ", name, " is not used by type ", RegistryTypeName(t)));
   };
   if (t != RegistryType::kGhcr && !in.owner.empty()) return stray("owner");
   if (t != RegistryType::kGhcr && in.pull_only) return stray("pull_only");
@@ -220,9 +220,9 @@ absl::Status ValidateGhcrOwner(std::string_view owner, std::string_view field) {
   }
   if (ok) return absl::OkStatus();
   return Invalid(field, Cat("must be a GitHub user or organisation name (1 to 39 "
-                                      "letters, digits and single hyphens, not at either end), "
-                                      "got ",
-                                      QuoteInput(owner)));
+                            "letters, digits and single hyphens, not at either end), "
+                            "got ",
+                            QuoteInput(owner)));
 }
 
 absl::Status ValidateAcrLoginServer(std::string_view login_server, std::string_view field) {
@@ -243,8 +243,8 @@ absl::Status ValidateAcrLoginServer(std::string_view login_server, std::string_v
   }
   if (!suffix_ok || !IsDnsName(login_server, /*allow_upper=*/false)) {
     return Invalid(field, Cat("must be a lower-case host name ending in .azurecr.io, "
-                                        ".azurecr.cn or .azurecr.us, got ",
-                                        QuoteInput(login_server)));
+                              ".azurecr.cn or .azurecr.us, got ",
+                              QuoteInput(login_server)));
   }
   return absl::OkStatus();
 }
@@ -342,9 +342,9 @@ absl::Status ValidateRepositoryNamespace(std::string_view ns, std::string_view f
   for (absl::string_view component : absl::StrSplit(ToAbsl(ns), '/')) {
     if (!IsNamespaceComponent(ToStd(component))) {
       return Invalid(field, Cat("must be Docker repository path components "
-                                          "([a-z0-9] separated by '.', '_', '__' or '-') "
-                                          "joined by '/', got ",
-                                          QuoteInput(ns)));
+                                "([a-z0-9] separated by '.', '_', '__' or '-') "
+                                "joined by '/', got ",
+                                QuoteInput(ns)));
     }
   }
   return absl::OkStatus();
@@ -370,15 +370,15 @@ absl::Status ValidateGitHubAppId(std::string_view app_id, std::string_view field
   for (char c : app_id) {
     if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) numeric = false;
   }
-  bool client_id = app_id.size() > 2 && app_id.size() <= kMaxGitHubAppIdBytes &&
-                   StartsWith(app_id, "Iv");
+  bool client_id =
+      app_id.size() > 2 && app_id.size() <= kMaxGitHubAppIdBytes && StartsWith(app_id, "Iv");
   for (char c : app_id) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.') client_id = false;
   }
   if (numeric || client_id) return absl::OkStatus();
   return Invalid(field, Cat("must be the GitHub App's numeric id (e.g. 123456) or its "
-                                      "client id (e.g. Iv23liAbCdEf12345678), got ",
-                                      QuoteInput(app_id)));
+                            "client id (e.g. Iv23liAbCdEf12345678), got ",
+                            QuoteInput(app_id)));
 }
 
 absl::Status ValidateInstallationId(int64_t installation_id, std::string_view field) {
@@ -397,15 +397,14 @@ absl::Status ValidateAppRepositories(const std::vector<std::string>& repositorie
   for (const std::string& r : repositories) {
     bool ok = !r.empty() && r.size() <= 100 && r != "." && r != "..";
     for (char c : r) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
-          c != '-') {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
         ok = false;
       }
     }
     if (!ok) {
       return Invalid(field, Cat("must be repository names without the owner (1 to "
-                                          "100 letters, digits, '.', '_' or '-'), got ",
-                                          QuoteInput(r)));
+                                "100 letters, digits, '.', '_' or '-'), got ",
+                                QuoteInput(r)));
     }
     seen.push_back(absl::AsciiStrToLower(r));
   }
@@ -418,8 +417,7 @@ absl::Status ValidateAppRepositories(const std::vector<std::string>& repositorie
 }
 
 absl::Status ValidateAppPermissions(
-    const std::vector<std::pair<std::string, std::string>>& permissions,
-    std::string_view field) {
+    const std::vector<std::pair<std::string, std::string>>& permissions, std::string_view field) {
   if (permissions.size() > kMaxAppPermissions) {
     return Invalid(field, Cat("at most ", kMaxAppPermissions, " permissions"));
   }
@@ -431,8 +429,8 @@ absl::Status ValidateAppPermissions(
     }
     if (!ok) {
       return Invalid(field, Cat("permission names are GitHub App permissions in "
-                                          "lower_snake_case (e.g. contents, pull_requests), got ",
-                                          QuoteInput(name)));
+                                "lower_snake_case (e.g. contents, pull_requests), got ",
+                                QuoteInput(name)));
     }
     if (level != "read" && level != "write" && level != "admin") {
       return Invalid(Cat(field, "[", name, "]"),
@@ -448,17 +446,17 @@ absl::Status ValidateAppPermissions(
   return absl::OkStatus();
 }
 
-absl::Status ValidateSecret(RegistryType type, const SecretString& secret,
-                            std::string_view field) {
+absl::Status ValidateSecret(RegistryType type, const SecretString& secret, std::string_view field) {
   if (type != RegistryType::kGitHubApp) return ValidateSecretFormat(secret.view(), field);
   // Never quote the key, nor say where it went wrong.
   if (secret.empty()) return Invalid(field, "required");
   if (secret.size() > kMaxGitHubAppKeyBytes) {
     return Invalid(field, Cat("at most ", kMaxGitHubAppKeyBytes, " bytes"));
   }
-  const absl::Status not_a_key = Invalid(
-      field, "must be the GitHub App's private key: an unencrypted RSA key in PEM (the .pem "
-             "file GitHub generated, starting with -----BEGIN RSA PRIVATE KEY-----)");
+  const absl::Status not_a_key =
+      Invalid(field,
+              "must be the GitHub App's private key: an unencrypted RSA key in PEM (the .pem "
+              "file GitHub generated, starting with -----BEGIN RSA PRIVATE KEY-----)");
   for (char c : secret.view()) {
     if (!IsPrintableNoSpace(c) && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
       return not_a_key;

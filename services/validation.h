@@ -84,8 +84,7 @@ absl::Status ValidateAppPermissions(
 // The secret of a configuration of `type`: for GITHUB_APP an unencrypted RSA private key PEM
 // (PKCS#1 or PKCS#8, 2048 bits or more, at most 16384 bytes); ValidateSecretFormat for the
 // others. The messages never describe the secret's content.
-absl::Status ValidateSecret(RegistryType type, const SecretString& secret,
-                            std::string_view field);
+absl::Status ValidateSecret(RegistryType type, const SecretString& secret, std::string_view field);
 
 // Whole-config validation (create, and update on the merged result). Checks `type` is set,
 // that `settings_type` matches it, the type's fields, that other types' fields are empty,

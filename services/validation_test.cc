@@ -324,7 +324,8 @@ TEST(ValidateGitHubAppTest, GoodInputs) {
   in.app_id = "Iv23liAbCdEf12345678";
   in.repositories = {"api", "Web.Site_2-x"};
   in.permissions = {{"contents", "read"}, {"pull_requests", "write"}, {"administration", "admin"}};
-  EXPECT_TRUE(ValidateRegistryConfigInput(in, false).ok()) << ValidateRegistryConfigInput(in, false);
+  EXPECT_TRUE(ValidateRegistryConfigInput(in, false).ok())
+      << ValidateRegistryConfigInput(in, false);
   in.app_id = "Iv1.0123456789abcdef";
   EXPECT_TRUE(ValidateRegistryConfigInput(in, false).ok());
   in.app_id = "9223372036854775807";
@@ -337,10 +338,10 @@ TEST(ValidateGitHubAppTest, BadAppIdInstallationAndNarrowing) {
     change(in);
     return ValidateRegistryConfigInput(in, false);
   };
-  for (const char* id : {"", "0123", "12345678901234567890", "12a", "Iv", "iv23abc", "Iv2-3",
-                         "Iv23 abc", "-1"}) {
-    EXPECT_TRUE(FailsOn(with([&](auto& in) { in.app_id = id; }),
-                        "registry_config.github_app.app_id"))
+  for (const char* id :
+       {"", "0123", "12345678901234567890", "12a", "Iv", "iv23abc", "Iv2-3", "Iv23 abc", "-1"}) {
+    EXPECT_TRUE(
+        FailsOn(with([&](auto& in) { in.app_id = id; }), "registry_config.github_app.app_id"))
         << id;
   }
   EXPECT_TRUE(FailsOn(with([](auto& in) { in.installation_id = 0; }),
@@ -354,7 +355,9 @@ TEST(ValidateGitHubAppTest, BadAppIdInstallationAndNarrowing) {
   }
   EXPECT_TRUE(FailsOn(with([](auto& in) { in.repositories = {std::string(101, 'a')}; }),
                       "registry_config.github_app.repositories"));
-  EXPECT_TRUE(FailsOn(with([](auto& in) { in.repositories = {"Web", "web"}; }),
+  EXPECT_TRUE(FailsOn(with([](auto& in) {
+                        in.repositories = {"Web", "web"};
+                      }),
                       "registry_config.github_app.repositories"));
   EXPECT_TRUE(FailsOn(with([](auto& in) {
                         in.repositories.assign(kMaxAppRepositories + 1, "r");
@@ -363,9 +366,14 @@ TEST(ValidateGitHubAppTest, BadAppIdInstallationAndNarrowing) {
                         }
                       }),
                       "registry_config.github_app.repositories"));
-  for (auto [name, level] : std::vector<std::pair<std::string, std::string>>{
-           {"Contents", "read"}, {"contents", "Read"}, {"contents", "sudo"}, {"", "read"},
-           {"1contents", "read"}, {"con-tents", "read"}, {std::string(65, 'a'), "read"}}) {
+  for (auto [name, level] :
+       std::vector<std::pair<std::string, std::string>>{{"Contents", "read"},
+                                                        {"contents", "Read"},
+                                                        {"contents", "sudo"},
+                                                        {"", "read"},
+                                                        {"1contents", "read"},
+                                                        {"con-tents", "read"},
+                                                        {std::string(65, 'a'), "read"}}) {
     // Init-captures: C++17 lets a lambda name a structured binding only this way.
     absl::Status s = with([&name = name, &level = level](auto& in) {
       in.permissions = {{name, level}};
@@ -374,9 +382,10 @@ TEST(ValidateGitHubAppTest, BadAppIdInstallationAndNarrowing) {
                 FailsOn(s, "registry_config.github_app.permissions[" + name + "]"))
         << name << "=" << level << ": " << s;
   }
-  EXPECT_TRUE(FailsOn(
-      with([](auto& in) { in.permissions = {{"contents", "read"}, {"contents", "write"}}; }),
-      "registry_config.github_app.permissions"));
+  EXPECT_TRUE(FailsOn(with([](auto& in) {
+                        in.permissions = {{"contents", "read"}, {"contents", "write"}};
+                      }),
+                      "registry_config.github_app.permissions"));
 }
 
 TEST(ValidateGitHubAppTest, StrayFieldsBothWays) {
@@ -390,7 +399,9 @@ TEST(ValidateGitHubAppTest, StrayFieldsBothWays) {
            [](RegistryConfigInput& c) { c.app_id = "1"; },
            [](RegistryConfigInput& c) { c.installation_id = 1; },
            [](RegistryConfigInput& c) { c.repositories = {"web"}; },
-           [](RegistryConfigInput& c) { c.permissions = {{"contents", "read"}}; }}) {
+           [](RegistryConfigInput& c) {
+             c.permissions = {{"contents", "read"}};
+           }}) {
     RegistryConfigInput ghcr = Ghcr();
     change(ghcr);
     EXPECT_TRUE(FailsOn(ValidateRegistryConfigInput(ghcr, false), "registry_config"));
@@ -406,13 +417,13 @@ TEST(ValidateGitHubAppTest, SecretMustBeAnRsaPrivateKeyAndIsNeverEchoed) {
   const std::string pem(crypto::testing::SharedRsaKeyPem().view());
   const std::string body_line = pem.substr(pem.find('\n') + 1, 64);
   auto fails = [&](const std::string& secret) {
-    absl::Status s = ValidateSecret(RegistryType::kGitHubApp, SecretString(secret),
-                                    "registry_config.secret");
+    absl::Status s =
+        ValidateSecret(RegistryType::kGitHubApp, SecretString(secret), "registry_config.secret");
     EXPECT_EQ(s.message().find(body_line.substr(0, 16)), absl::string_view::npos) << s;
     return FailsOn(s, "registry_config.secret");
   };
   EXPECT_TRUE(fails("ghp_abcdefghijklmnopqrstuvwxyz0123456789"));  // a PAT by mistake
-  EXPECT_TRUE(fails(pem.substr(0, pem.size() / 2)));                // truncated
+  EXPECT_TRUE(fails(pem.substr(0, pem.size() / 2)));               // truncated
   std::string flipped = pem;
   flipped[pem.size() / 2] = flipped[pem.size() / 2] == 'A' ? 'B' : 'A';
   EXPECT_TRUE(fails(flipped));
@@ -449,7 +460,8 @@ TEST(ValidateGitHubAppTest, SecretMustBeAnRsaPrivateKeyAndIsNeverEchoed) {
   }
   EXPECT_TRUE(ValidateSecret(RegistryType::kGitHubApp, SecretString(crlf), "f").ok());
   // The other types keep their rule: a PEM (with spaces and newlines) is no password.
-  EXPECT_TRUE(FailsOn(ValidateSecret(RegistryType::kGeneric, crypto::testing::SharedRsaKeyPem(), "f"), "f"));
+  EXPECT_TRUE(FailsOn(
+      ValidateSecret(RegistryType::kGeneric, crypto::testing::SharedRsaKeyPem(), "f"), "f"));
 }
 
 TEST(SecretHintTest, GitHubAppKeyHintIsItsPublicFingerprint) {

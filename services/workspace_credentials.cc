@@ -24,8 +24,7 @@ constexpr size_t kMaxWorkspaceSecret = 160;
 // What the keyed hash of a workspace credential covers: its id, workspace and expiry.
 std::string WorkspaceCredentialMessage(std::string_view id, std::string_view workspace_id,
                                        int64_t expire_unix) {
-  return Cat("registry-auth workspace credential v1\n", id, "\n", workspace_id, "\n",
-             expire_unix);
+  return Cat("registry-auth workspace credential v1\n", id, "\n", workspace_id, "\n", expire_unix);
 }
 
 // `rbt_<workspace>.<expiry unix seconds>.<hash key id>.<base64url keyed hash>`, parsed
@@ -67,9 +66,8 @@ std::optional<WorkspaceSecret> ParseWorkspaceSecret(std::string_view secret) {
 
 }  // namespace
 
-WorkspaceCredentials::WorkspaceCredentials(const crypto::SecretHasher& hasher,
-                                           const Clock& clock, const TokenRealmOptions& options,
-                                           bool can_sign)
+WorkspaceCredentials::WorkspaceCredentials(const crypto::SecretHasher& hasher, const Clock& clock,
+                                           const TokenRealmOptions& options, bool can_sign)
     : hasher_(hasher),
       clock_(clock),
       enabled_(can_sign && !options.service.empty()),

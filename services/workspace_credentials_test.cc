@@ -46,7 +46,7 @@ TEST_F(WorkspaceCredentialsTest, WorkspaceCredentialsPushAndPullTheirNamespaceUn
   absl::StatusOr<IssuedToken> t = realm_.IssueToken(Client(), login);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->granted_scopes, (std::vector<std::string>{"repository:acme/web:pull,push",
-                                                          "repository:acme/new/x:push"}));
+                                                         "repository:acme/new/x:push"}));
   EXPECT_EQ(t->subject, c->username);
   EXPECT_TRUE(t->refresh_token.empty());  // stateless: no refresh token
   EXPECT_EQ(metrics_.counts()["workspace_credential/issued"], 1);
@@ -65,20 +65,22 @@ TEST_F(WorkspaceCredentialsTest, WorkspaceCredentialsPushAndPullTheirNamespaceUn
         std::string("rbt_acme.1.1.") + std::string(43, 'A'), std::string("ras_") + secret.substr(4),
         std::string(200, 'x')}) {
     ExpectInvalidCredentials(
-        realm_.IssueToken(Client("10.3.0." + std::to_string(++attempt)), Basic(c->username, bad, {}))
+        realm_
+            .IssueToken(Client("10.3.0." + std::to_string(++attempt)), Basic(c->username, bad, {}))
             .status());
     ASSERT_TRUE(tokens_.ClearLoginFailures("account:" + c->username).ok());  // no throttling here
   }
   ExpectInvalidCredentials(
       realm_.IssueToken(Client(), Basic(again->username, secret, {})).status());
   ExpectInvalidCredentials(
-      realm_.IssueToken(Client("10.9.9.9"), Basic("build+" + id + "x", secret, {}))
-          .status());
+      realm_.IssueToken(Client("10.9.9.9"), Basic("build+" + id + "x", secret, {})).status());
 
   // Expired: refused.
   clock_.Advance(Options().pull_token_default_ttl);
   ExpectInvalidCredentials(
-      realm_.IssueToken(Client("10.2.2.2"), Basic(again->username, std::string(again->secret.view()), {}))
+      realm_
+          .IssueToken(Client("10.2.2.2"),
+                      Basic(again->username, std::string(again->secret.view()), {}))
           .status());
   EXPECT_EQ(realm_.MintWorkspaceCredential("Not An Id").status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -63,7 +63,8 @@ absl::StatusOr<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(
   }
   absl::StatusOr<std::string> conninfo = RewriteConnInfo(
       options.dsn, /*overrides=*/{},
-      /*defaults=*/{
+      /*defaults=*/
+      {
           {"connect_timeout", absl::StrCat(ConnectTimeoutSeconds(options.connect_timeout))},
           {"keepalives", "1"},
           {"keepalives_idle", "15"},
@@ -118,8 +119,7 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
       NotifyLocked();
       if (!free) {
         if (observer != nullptr) observer->OnError(PoolObserver::Error::kAcquireTimeout);
-        return absl::UnavailableError(
-            "no database connection became free within acquire_timeout");
+        return absl::UnavailableError("no database connection became free within acquire_timeout");
       }
     }
     if (!idle_.empty()) {
@@ -149,8 +149,8 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect() {
   try {
     conn = std::make_unique<pqxx::connection>(conninfo_);
   } catch (const pqxx::broken_connection& e) {
-    return absl::UnavailableError(absl::StrCat("cannot connect to the database: ",
-                                               FirstLine(e.what())));
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to the database: ", FirstLine(e.what())));
   } catch (const std::exception& e) {
     return StatusFromDbException(e, "connect to the database");
   }

@@ -100,7 +100,7 @@ class ConnectionPool {
 
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
-  int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + leased + being opened
+  int open_ ABSL_GUARDED_BY(mu_) = 0;     // idle + leased + being opened
   int waiting_ ABSL_GUARDED_BY(mu_) = 0;  // Acquire calls waiting for a free slot
 };
 

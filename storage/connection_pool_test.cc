@@ -1,7 +1,7 @@
 #include "storage/connection_pool.h"
 
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
@@ -131,8 +131,8 @@ TEST(ConnectionPoolTest, ObserverHearsOfFailedConnects) {
   absl::StatusOr<std::unique_ptr<ConnectionPool>> pool = ConnectionPool::Create(options);
   ASSERT_TRUE(pool.ok()) << pool.status();
   EXPECT_FALSE((*pool)->Acquire().ok());
-  EXPECT_EQ(observer.errors(), std::vector<PoolObserver::Error>{
-                                   PoolObserver::Error::kConnectFailed});
+  EXPECT_EQ(observer.errors(),
+            std::vector<PoolObserver::Error>{PoolObserver::Error::kConnectFailed});
   EXPECT_EQ(observer.last().in_use, 0);  // the reserved slot was given back
   EXPECT_EQ(observer.acquired(), 0);
 }
@@ -148,7 +148,7 @@ TEST(ConnectionPoolTest, SilentServerTimesOutAfterConnectTimeout) {
   absl::StatusOr<ConnectionPool::Lease> lease = (*pool)->Acquire();
   const absl::Duration took = absl::Now() - start;
   EXPECT_EQ(lease.status().code(), absl::StatusCode::kUnavailable) << lease.status();
-  EXPECT_GE(took, absl::Seconds(1));  // it did wait for the server...
+  EXPECT_GE(took, absl::Seconds(1));                            // it did wait for the server...
   EXPECT_LT(took, options.connect_timeout + absl::Seconds(2));  // ...but not forever
 }
 
@@ -269,8 +269,8 @@ TEST_F(ConnectionPoolDbTest, ObserverSeesInUseWaitingAndErrors) {
 
   // Nobody gives it back in time: an acquire timeout.
   EXPECT_FALSE(pool->Acquire().ok());
-  EXPECT_EQ(observer.errors(), std::vector<PoolObserver::Error>{
-                                   PoolObserver::Error::kAcquireTimeout});
+  EXPECT_EQ(observer.errors(),
+            std::vector<PoolObserver::Error>{PoolObserver::Error::kAcquireTimeout});
   // A broken lease is reported and discarded.
   second->MarkBroken();
   second = absl::CancelledError("released");

@@ -9,8 +9,8 @@ namespace {
 
 TEST(ConnInfoTest, OverridesAndDefaultsOnKeywordForm) {
   absl::StatusOr<std::string> out =
-      RewriteConnInfo("host=db port=5433 dbname=prod connect_timeout=9",
-                      {{"dbname", "test_1"}}, {{"connect_timeout", "3"}, {"keepalives", "1"}});
+      RewriteConnInfo("host=db port=5433 dbname=prod connect_timeout=9", {{"dbname", "test_1"}},
+                      {{"connect_timeout", "3"}, {"keepalives", "1"}});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_NE(out->find("dbname='test_1'"), std::string::npos) << *out;
   EXPECT_EQ(out->find("prod"), std::string::npos) << *out;

@@ -50,11 +50,10 @@ absl::Status CheckConfig(const RegistryConfig& c, std::string_view op) {
   if (c.pull_only && c.type != RegistryType::kGhcr) {
     return ConstraintError(op, "registry_configs_pull_only_ghcr");
   }
-  const bool app_fields_ok =
-      c.type == RegistryType::kGitHubApp
-          ? !c.app_id.empty() && c.installation_id > 0
-          : c.app_id.empty() && c.installation_id == 0 && c.repositories.empty() &&
-                c.permissions.empty();
+  const bool app_fields_ok = c.type == RegistryType::kGitHubApp
+                                 ? !c.app_id.empty() && c.installation_id > 0
+                                 : c.app_id.empty() && c.installation_id == 0 &&
+                                       c.repositories.empty() && c.permissions.empty();
   if (!app_fields_ok) return ConstraintError(op, "registry_configs_github_app_fields");
   if (c.repositories.size() > 500) {
     return ConstraintError(op, "registry_configs_app_repositories_format");
@@ -129,9 +128,6 @@ bool MatchesAuditFilter(const AuditEvent& e, const AuditFilter& f) {
   return true;
 }
 
-
-
-
 void NormalizeTimes(Workspace& w) {
   w.create_time = TruncateToMicros(w.create_time);
   w.update_time = TruncateToMicros(w.update_time);
@@ -188,8 +184,7 @@ absl::StatusOr<Workspace> InMemoryRegistryStore::GetWorkspace(std::string_view i
   return it->second;
 }
 
-absl::StatusOr<Page<Workspace>> InMemoryRegistryStore::ListWorkspaces(
-    const ListOptions& options) {
+absl::StatusOr<Page<Workspace>> InMemoryRegistryStore::ListWorkspaces(const ListOptions& options) {
   absl::MutexLock lock(&mu_);
   return TakePage<decltype(workspaces_)>(
       workspaces_.upper_bound(options.start_after), workspaces_.end(),
@@ -215,8 +210,8 @@ absl::StatusOr<Workspace> InMemoryRegistryStore::UpdateWorkspace(const Workspace
   return row;
 }
 
-absl::Status InMemoryRegistryStore::DeleteWorkspace(std::string_view id,
-                                                    int64_t expected_version, bool force) {
+absl::Status InMemoryRegistryStore::DeleteWorkspace(std::string_view id, int64_t expected_version,
+                                                    bool force) {
   const std::string ws(id);
   absl::MutexLock lock(&mu_);
   auto it = workspaces_.find(ws);
@@ -539,8 +534,9 @@ AuditEvent InMemoryRegistryStore::AppendAuditLocked(const AuditEvent& event) {
   return row;
 }
 
-absl::StatusOr<Page<AuditEvent>> InMemoryRegistryStore::ListAuditEvents(
-    const AuditFilter& filter, int page_size, int64_t before_id) {
+absl::StatusOr<Page<AuditEvent>> InMemoryRegistryStore::ListAuditEvents(const AuditFilter& filter,
+                                                                        int page_size,
+                                                                        int64_t before_id) {
   const int limit = EffectivePageSize(page_size);
   absl::MutexLock lock(&mu_);
   // Events with id < before_id are audit_[0, before_id - 1).

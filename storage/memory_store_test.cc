@@ -21,8 +21,8 @@ StoreFactory MemoryFactory() {
   return factory;
 }
 
-INSTANTIATE_TEST_SUITE_P(InMemory, RegistryStoreConformanceTest,
-                         ::testing::Values(MemoryFactory()), StoreFactoryName);
+INSTANTIATE_TEST_SUITE_P(InMemory, RegistryStoreConformanceTest, ::testing::Values(MemoryFactory()),
+                         StoreFactoryName);
 
 // Behaviour specific to the fake (everything shared is in the conformance suite).
 TEST(InMemoryRegistryStoreTest, StoresAreIndependent) {

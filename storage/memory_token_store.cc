@@ -139,8 +139,8 @@ absl::StatusOr<ServiceAccount> InMemoryTokenStore::CreateServiceAccount(
   return row;
 }
 
-absl::StatusOr<ServiceAccount> InMemoryTokenStore::GetServiceAccount(
-    std::string_view workspace_id, std::string_view id) {
+absl::StatusOr<ServiceAccount> InMemoryTokenStore::GetServiceAccount(std::string_view workspace_id,
+                                                                     std::string_view id) {
   absl::MutexLock lock(&mu_);
   auto it = accounts_.find(AccountKey(workspace_id, id));
   if (it == accounts_.end()) return ChildNotFound(kServiceAccount, workspace_id, id);
@@ -150,8 +150,7 @@ absl::StatusOr<ServiceAccount> InMemoryTokenStore::GetServiceAccount(
 absl::StatusOr<Page<ServiceAccount>> InMemoryTokenStore::ListServiceAccounts(
     std::string_view workspace_id, const ListOptions& options) {
   if (!IsStorableText(options.start_after)) {
-    return absl::InvalidArgumentError(
-        "list service accounts: start_after is not valid UTF-8 text");
+    return absl::InvalidArgumentError("list service accounts: start_after is not valid UTF-8 text");
   }
   absl::Status workspace = WorkspaceExists(workspace_id);
   if (!workspace.ok()) return workspace;
@@ -322,16 +321,15 @@ absl::StatusOr<std::vector<RefreshToken>> InMemoryTokenStore::ListRefreshTokens(
       limit);
 }
 
-absl::StatusOr<bool> InMemoryTokenStore::RevokeRefreshToken(std::string_view id,
-                                                            absl::Time when) {
+absl::StatusOr<bool> InMemoryTokenStore::RevokeRefreshToken(std::string_view id, absl::Time when) {
   absl::MutexLock lock(&mu_);
   auto it = refresh_tokens_.find(std::string(id));
   if (it == refresh_tokens_.end()) return TokenNotFound("refresh token");
   return Revoke(it->second, when);
 }
 
-absl::StatusOr<int64_t> InMemoryTokenStore::RevokeRefreshTokensOfSubject(
-    std::string_view subject, absl::Time when) {
+absl::StatusOr<int64_t> InMemoryTokenStore::RevokeRefreshTokensOfSubject(std::string_view subject,
+                                                                         absl::Time when) {
   absl::MutexLock lock(&mu_);
   int64_t revoked = 0;
   for (auto& [id, token] : refresh_tokens_) {
@@ -355,8 +353,9 @@ absl::StatusOr<int64_t> InMemoryTokenStore::DeleteExpiredRefreshTokens(absl::Tim
 
 // ---- Failed-login throttle
 
-absl::StatusOr<ThrottleState> InMemoryTokenStore::RecordLoginFailure(
-    std::string_view key, absl::Time now, const ThrottlePolicy& policy) {
+absl::StatusOr<ThrottleState> InMemoryTokenStore::RecordLoginFailure(std::string_view key,
+                                                                     absl::Time now,
+                                                                     const ThrottlePolicy& policy) {
   absl::Status valid = CheckThrottleKey(key, "record login failure");
   if (!valid.ok()) return valid;
   absl::MutexLock lock(&mu_);

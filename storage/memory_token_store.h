@@ -57,8 +57,7 @@ class InMemoryTokenStore final : public TokenStore {
                                                         int limit) override;
   absl::StatusOr<bool> RevokePullToken(std::string_view id, absl::Time when) override;
   absl::StatusOr<int64_t> RevokePullTokensOfApp(std::string_view workspace_id,
-                                                std::string_view app_id,
-                                                absl::Time when) override;
+                                                std::string_view app_id, absl::Time when) override;
   absl::StatusOr<int64_t> DeleteExpiredPullTokens(absl::Time before) override;
 
   absl::Status CreateRefreshToken(const RefreshToken& token) override;

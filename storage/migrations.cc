@@ -62,8 +62,7 @@ std::string MigrationChecksum(std::string_view sql) {
   if (EVP_Digest(sql.data(), sql.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
     return "";
   }
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), length));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 absl::Status ApplyMigrations(pqxx::connection& conn, const std::vector<Migration>& migrations,
@@ -104,11 +103,10 @@ absl::Status ApplyMigrations(pqxx::connection& conn, const std::vector<Migration
       if (applied_now != nullptr) applied_now->push_back({m.version, std::string(m.name)});
     }
   } catch (const std::exception& e) {
-    absl::Status status =
-        StatusFromDbException(e, current == nullptr ? "prepare schema_migrations"
-                                                    : absl::StrCat("apply migration ",
-                                                                   current->version, "_",
-                                                                   std::string(current->name)));
+    absl::Status status = StatusFromDbException(
+        e, current == nullptr ? "prepare schema_migrations"
+                              : absl::StrCat("apply migration ", current->version, "_",
+                                             std::string(current->name)));
     return status;
   }
   return absl::OkStatus();

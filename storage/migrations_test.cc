@@ -51,8 +51,8 @@ class MigrationsTest : public ::testing::Test {
     std::vector<std::string> rows;
     for (const pqxx::row& r : txn.exec("SELECT version, name, checksum, applied_at::text"
                                        " FROM schema_migrations ORDER BY version")) {
-      rows.push_back(absl::StrCat(r[0].c_str(), "|", r[1].c_str(), "|", r[2].c_str(), "|",
-                                  r[3].c_str()));
+      rows.push_back(
+          absl::StrCat(r[0].c_str(), "|", r[1].c_str(), "|", r[2].c_str(), "|", r[3].c_str()));
     }
     return rows;
   }
@@ -72,9 +72,8 @@ TEST_F(MigrationsTest, FreshDatabaseGetsEveryMigrationOnce) {
   ASSERT_TRUE(applied.ok()) << applied;
   std::vector<std::string> rows = AppliedRows();
   ASSERT_EQ(rows.size(), EmbeddedMigrations().size());
-  EXPECT_EQ(rows[0].rfind(absl::StrCat("1|init|", MigrationChecksum(EmbeddedMigrations()[0].sql)),
-                          0),
-            0u)
+  EXPECT_EQ(
+      rows[0].rfind(absl::StrCat("1|init|", MigrationChecksum(EmbeddedMigrations()[0].sql)), 0), 0u)
       << rows[0];
   EXPECT_EQ(Count("SELECT count(*) FROM information_schema.tables WHERE table_name IN"
                   " ('workspaces', 'apps', 'registry_configs')"),
@@ -122,8 +121,9 @@ TEST_F(MigrationsTest, NewMigrationsApplyInOrderAndFailuresRollBack) {
   std::vector<Migration> list = EmbeddedMigrations();
   ASSERT_TRUE(ApplyMigrations(conn, list).ok());
 
-  list.push_back({9001, "add_notes", "CREATE TABLE notes (id int PRIMARY KEY);"
-                                     "INSERT INTO notes VALUES (1);"});
+  list.push_back({9001, "add_notes",
+                  "CREATE TABLE notes (id int PRIMARY KEY);"
+                  "INSERT INTO notes VALUES (1);"});
   list.push_back({9002, "broken", "CREATE TABLE half_done (id int); SELECT * FROM no_such;"});
   absl::Status status = ApplyMigrations(conn, list);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << status;
@@ -186,8 +186,7 @@ TEST(MigrationsConnectTest, UnreachableDatabaseIsUnavailableWithoutThePassword) 
   absl::StatusOr<MigrationReport> report =
       ApplyMigrations("host=127.0.0.1 port=1 connect_timeout=5 password=Canary-3b1d");
   EXPECT_EQ(report.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(report.status().message().find("cannot connect to the database: "),
-            std::string::npos)
+  EXPECT_NE(report.status().message().find("cannot connect to the database: "), std::string::npos)
       << report.status();
   EXPECT_EQ(report.status().message().find("Canary-3b1d"), std::string::npos);
 }

@@ -8,9 +8,9 @@ namespace registryauth::storage::internal {
 std::string Micros(std::string_view column) {
   const absl::string_view c = ToAbsl(column);
   return absl::StrCat("CASE WHEN ", c, " IS NULL THEN NULL WHEN isfinite(", c,
-                      ") THEN (extract(epoch FROM ", c,
-                      ") * 1000000)::bigint WHEN ", c, " < 'epoch' THEN '", kMicrosPast,
-                      "'::bigint ELSE '", kMicrosFuture, "'::bigint END");
+                      ") THEN (extract(epoch FROM ", c, ") * 1000000)::bigint WHEN ", c,
+                      " < 'epoch' THEN '", kMicrosPast, "'::bigint ELSE '", kMicrosFuture,
+                      "'::bigint END");
 }
 
 std::string TimeParam(absl::Time t) {

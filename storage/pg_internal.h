@@ -64,8 +64,7 @@ ConnectionPoolOptions MakePoolOptions(PostgresOptions options,
                                       std::function<void(pqxx::connection&)> on_connect);
 
 template <typename T>
-Page<T> PageFromResult(const pqxx::result& result, int page_size,
-                       T (*from_row)(const pqxx::row&)) {
+Page<T> PageFromResult(const pqxx::result& result, int page_size, T (*from_row)(const pqxx::row&)) {
   Page<T> page;
   for (const pqxx::row& row : result) {
     if (static_cast<int>(page.items.size()) == page_size) {

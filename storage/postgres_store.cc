@@ -43,8 +43,8 @@ using internal::WorkspaceNotFound;
 // `table` qualifies the columns for joins ("w." or "").
 std::string WorkspaceColumns(std::string_view table = "") {
   const absl::string_view t = ToAbsl(table);
-  return absl::StrCat(t, "id, ", t, "display_name, ", Micros(absl::StrCat(t, "create_time")),
-                      ", ", Micros(absl::StrCat(t, "update_time")), ", ", t, "version");
+  return absl::StrCat(t, "id, ", t, "display_name, ", Micros(absl::StrCat(t, "create_time")), ", ",
+                      Micros(absl::StrCat(t, "update_time")), ", ", t, "version");
 }
 
 std::string MemberColumns() {
@@ -59,8 +59,8 @@ std::string AuditColumns() {
 }
 
 std::string AppColumns() {
-  return absl::StrCat("workspace_id, id, display_name, registry_config_id, ",
-                      Micros("create_time"), ", ", Micros("update_time"), ", version, public_pull");
+  return absl::StrCat("workspace_id, id, display_name, registry_config_id, ", Micros("create_time"),
+                      ", ", Micros("update_time"), ", version, public_pull");
 }
 
 std::string ConfigColumns() {
@@ -68,7 +68,8 @@ std::string ConfigColumns() {
       "workspace_id, id, display_name, type, owner, login_server, url, repository_namespace, "
       "username, secret_ciphertext, secret_key_id, secret_hint, is_default, validation_status, ",
       Micros("validated_at"), ", last_validation_error, ", Micros("create_time"), ", ",
-      Micros("update_time"), ", version, pull_only, app_id, installation_id,"
+      Micros("update_time"),
+      ", version, pull_only, app_id, installation_id,"
       " array_to_string(app_repositories, ','), array_to_string(app_permissions, ',')");
 }
 
@@ -99,9 +100,9 @@ constexpr int kAuditListVariants = 16;
 
 const char* AuditListName(int variant) {
   static const char* const kNames[kAuditListVariants] = {
-      "audit_list_0", "audit_list_1", "audit_list_2",  "audit_list_3",
-      "audit_list_4", "audit_list_5", "audit_list_6",  "audit_list_7",
-      "audit_list_8", "audit_list_9", "audit_list_10", "audit_list_11",
+      "audit_list_0",  "audit_list_1",  "audit_list_2",  "audit_list_3",
+      "audit_list_4",  "audit_list_5",  "audit_list_6",  "audit_list_7",
+      "audit_list_8",  "audit_list_9",  "audit_list_10", "audit_list_11",
       "audit_list_12", "audit_list_13", "audit_list_14", "audit_list_15"};
   return kNames[variant];
 }
@@ -126,9 +127,10 @@ std::string AuditListSql(int variant) {
   const std::string r = absl::StrCat("$", resource, "::text");
   return absl::StrCat(
       "SELECT ", AuditColumns(), " FROM ((SELECT * FROM audit_events WHERE resource = ", r,
-      " AND id < $1", extra, " ORDER BY id DESC LIMIT $2) UNION ALL (SELECT * FROM audit_events"
-      " WHERE resource >= (", r, " || '/') COLLATE \"C\" AND resource < (", r,
-      " || '0') COLLATE \"C\" AND id < $1", extra,
+      " AND id < $1", extra,
+      " ORDER BY id DESC LIMIT $2) UNION ALL (SELECT * FROM audit_events"
+      " WHERE resource >= (",
+      r, " || '/') COLLATE \"C\" AND resource < (", r, " || '0') COLLATE \"C\" AND id < $1", extra,
       " ORDER BY id DESC LIMIT $2)) AS e ORDER BY id DESC LIMIT $2");
 }
 
@@ -168,8 +170,8 @@ const std::vector<Statement>& Statements() {
                     " VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, 1, $7)"
                     " RETURNING ",
                     AppColumns())},
-      {"app_get", absl::StrCat("SELECT ", AppColumns(),
-                               " FROM apps WHERE workspace_id = $1 AND id = $2")},
+      {"app_get",
+       absl::StrCat("SELECT ", AppColumns(), " FROM apps WHERE workspace_id = $1 AND id = $2")},
       {"app_list", absl::StrCat("SELECT ", AppColumns(),
                                 " FROM apps WHERE workspace_id = $1 AND id > $2"
                                 " ORDER BY id LIMIT $3")},
@@ -201,11 +203,10 @@ const std::vector<Statement>& Statements() {
       {"rc_list", absl::StrCat("SELECT ", ConfigColumns(),
                                " FROM registry_configs WHERE workspace_id = $1 AND id > $2"
                                " ORDER BY id LIMIT $3")},
-      {"rc_update",
-       absl::StrCat("UPDATE registry_configs SET ", kConfigSet,
-                    ", version = version + 1 WHERE workspace_id = $1 AND id = $2"
-                    " AND ($17::bigint = 0 OR version = $17) RETURNING ",
-                    ConfigColumns())},
+      {"rc_update", absl::StrCat("UPDATE registry_configs SET ", kConfigSet,
+                                 ", version = version + 1 WHERE workspace_id = $1 AND id = $2"
+                                 " AND ($17::bigint = 0 OR version = $17) RETURNING ",
+                                 ConfigColumns())},
       {"rc_clear_default",
        "UPDATE registry_configs SET is_default = false, version = version + 1,"
        " update_time = $3::timestamptz"
@@ -242,12 +243,11 @@ const std::vector<Statement>& Statements() {
       {"mem_list", absl::StrCat("SELECT ", MemberColumns(),
                                 " FROM workspace_members WHERE workspace_id = $1 AND user_id > $2"
                                 " ORDER BY user_id LIMIT $3")},
-      {"mem_update",
-       absl::StrCat("UPDATE workspace_members SET role = $3, status = $4,"
-                    " update_time = $5::timestamptz, version = version + 1"
-                    " WHERE workspace_id = $1 AND user_id = $2"
-                    " AND ($6::bigint = 0 OR version = $6) RETURNING ",
-                    MemberColumns())},
+      {"mem_update", absl::StrCat("UPDATE workspace_members SET role = $3, status = $4,"
+                                  " update_time = $5::timestamptz, version = version + 1"
+                                  " WHERE workspace_id = $1 AND user_id = $2"
+                                  " AND ($6::bigint = 0 OR version = $6) RETURNING ",
+                                  MemberColumns())},
       {"mem_version",
        "SELECT version FROM workspace_members WHERE workspace_id = $1 AND user_id = $2"},
       {"mem_delete",
@@ -260,8 +260,7 @@ const std::vector<Statement>& Statements() {
                     " VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
                     AuditColumns())},
       // Until the end of the transaction, plan each statement with its parameter values.
-      {"audit_custom_plans",
-       "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"},
+      {"audit_custom_plans", "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"},
       {"ping", "SELECT pg_catalog.pg_is_in_recovery()"},
   };
   return *kStatements;
@@ -276,12 +275,18 @@ void PrepareStatements(pqxx::connection& conn) {
 
 const char* TypeName(RegistryType type) {
   switch (type) {
-    case RegistryType::kGhcr: return "GHCR";
-    case RegistryType::kAcr: return "ACR";
-    case RegistryType::kDistribution: return "DISTRIBUTION";
-    case RegistryType::kGeneric: return "GENERIC";
-    case RegistryType::kGitHubApp: return "GITHUB_APP";
-    case RegistryType::kUnspecified: break;
+    case RegistryType::kGhcr:
+      return "GHCR";
+    case RegistryType::kAcr:
+      return "ACR";
+    case RegistryType::kDistribution:
+      return "DISTRIBUTION";
+    case RegistryType::kGeneric:
+      return "GENERIC";
+    case RegistryType::kGitHubApp:
+      return "GITHUB_APP";
+    case RegistryType::kUnspecified:
+      break;
   }
   return "UNSPECIFIED";  // rejected by registry_configs_type_known
 }
@@ -297,10 +302,14 @@ RegistryType TypeFromName(std::string_view name) {
 
 const char* StatusName(ValidationStatus status) {
   switch (status) {
-    case ValidationStatus::kPending: return "PENDING";
-    case ValidationStatus::kValid: return "VALID";
-    case ValidationStatus::kInvalid: return "INVALID";
-    case ValidationStatus::kUnspecified: break;
+    case ValidationStatus::kPending:
+      return "PENDING";
+    case ValidationStatus::kValid:
+      return "VALID";
+    case ValidationStatus::kInvalid:
+      return "INVALID";
+    case ValidationStatus::kUnspecified:
+      break;
   }
   return "UNSPECIFIED";  // rejected by registry_configs_validation_status_known
 }
@@ -337,10 +346,14 @@ App AppFromRow(const pqxx::row& r) {
 
 const char* RoleName(MemberRole role) {
   switch (role) {
-    case MemberRole::kOwner: return "OWNER";
-    case MemberRole::kAdmin: return "ADMIN";
-    case MemberRole::kMember: return "MEMBER";
-    case MemberRole::kUnspecified: break;
+    case MemberRole::kOwner:
+      return "OWNER";
+    case MemberRole::kAdmin:
+      return "ADMIN";
+    case MemberRole::kMember:
+      return "MEMBER";
+    case MemberRole::kUnspecified:
+      break;
   }
   return "UNSPECIFIED";  // rejected by workspace_members_role_known
 }
@@ -354,10 +367,14 @@ MemberRole RoleFromName(std::string_view name) {
 
 const char* MemberStatusName(MemberStatus status) {
   switch (status) {
-    case MemberStatus::kActive: return "ACTIVE";
-    case MemberStatus::kInvited: return "INVITED";
-    case MemberStatus::kRemoved: return "REMOVED";
-    case MemberStatus::kUnspecified: break;
+    case MemberStatus::kActive:
+      return "ACTIVE";
+    case MemberStatus::kInvited:
+      return "INVITED";
+    case MemberStatus::kRemoved:
+      return "REMOVED";
+    case MemberStatus::kUnspecified:
+      break;
   }
   return "UNSPECIFIED";  // rejected by workspace_members_status_known
 }
@@ -489,14 +506,14 @@ template <typename Txn>
 pqxx::result ExecConfigUpdate(Txn& txn, const RegistryConfig& c, int64_t expected_version,
                               bool keep_secret) {
   return txn.exec_prepared(
-      "rc_update", c.workspace_id, c.id, c.display_name, TypeName(c.type), c.owner,
-      c.login_server, c.url, c.repository_namespace, c.username,
+      "rc_update", c.workspace_id, c.id, c.display_name, TypeName(c.type), c.owner, c.login_server,
+      c.url, c.repository_namespace, c.username,
       pqxx::binarystring(c.secret_ciphertext.data(), c.secret_ciphertext.size()),
       static_cast<int64_t>(c.secret_key_id), c.secret_hint, c.is_default,
       StatusName(c.validation_status),
       c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
-      c.last_validation_error, expected_version, TimeParam(c.update_time), keep_secret,
-      c.pull_only, c.app_id, c.installation_id, RepositoriesParam(c), PermissionsParam(c));
+      c.last_validation_error, expected_version, TimeParam(c.update_time), keep_secret, c.pull_only,
+      c.app_id, c.installation_id, RepositoriesParam(c), PermissionsParam(c));
 }
 
 }  // namespace
@@ -515,9 +532,8 @@ PostgresRegistryStore::PostgresRegistryStore(std::unique_ptr<ConnectionPool> poo
 PostgresRegistryStore::~PostgresRegistryStore() = default;
 
 absl::Status PostgresRegistryStore::ApplyMigrations() {
-  return WithConnection(*pool_, "apply migrations", [](pqxx::connection& conn) {
-    return storage::ApplyMigrations(conn);
-  });
+  return WithConnection(*pool_, "apply migrations",
+                        [](pqxx::connection& conn) { return storage::ApplyMigrations(conn); });
 }
 
 // ---- Workspaces
@@ -526,9 +542,9 @@ absl::StatusOr<Workspace> PostgresRegistryStore::CreateWorkspace(const Workspace
   absl::StatusOr<Workspace> result = WithConnection(
       *pool_, "create workspace", [&](pqxx::connection& conn) -> absl::StatusOr<Workspace> {
         pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("ws_insert", workspace.id, workspace.display_name,
-                                           TimeParam(workspace.create_time),
-                                           TimeParam(workspace.update_time));
+        pqxx::result r =
+            txn.exec_prepared("ws_insert", workspace.id, workspace.display_name,
+                              TimeParam(workspace.create_time), TimeParam(workspace.update_time));
         return WorkspaceFromRow(r[0]);
       });
   if (absl::IsAlreadyExists(result.status())) {
@@ -563,9 +579,8 @@ absl::StatusOr<Workspace> PostgresRegistryStore::UpdateWorkspace(const Workspace
   return WithConnection(
       *pool_, "update workspace", [&](pqxx::connection& conn) -> absl::StatusOr<Workspace> {
         pqxx::nontransaction txn(conn);
-        pqxx::result r =
-            txn.exec_prepared("ws_update", workspace.id, workspace.display_name,
-                              TimeParam(workspace.update_time), expected_version);
+        pqxx::result r = txn.exec_prepared("ws_update", workspace.id, workspace.display_name,
+                                           TimeParam(workspace.update_time), expected_version);
         if (r.empty()) {
           return MissOrStale(txn, "ws_version", WorkspaceNotFound(workspace.id), "workspace",
                              workspace.id);
@@ -605,10 +620,9 @@ absl::StatusOr<App> PostgresRegistryStore::CreateApp(const App& app) {
   absl::StatusOr<App> result =
       WithConnection(*pool_, "create app", [&](pqxx::connection& conn) -> absl::StatusOr<App> {
         pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("app_insert", app.workspace_id, app.id,
-                                           app.display_name, app.registry_config_id,
-                                           TimeParam(app.create_time), TimeParam(app.update_time),
-                                           app.public_pull);
+        pqxx::result r = txn.exec_prepared("app_insert", app.workspace_id, app.id, app.display_name,
+                                           app.registry_config_id, TimeParam(app.create_time),
+                                           TimeParam(app.update_time), app.public_pull);
         return AppFromRow(r[0]);
       });
   if (absl::IsNotFound(result.status())) return WorkspaceNotFound(app.workspace_id);
@@ -642,13 +656,12 @@ absl::StatusOr<Page<App>> PostgresRegistryStore::ListApps(std::string_view works
 absl::StatusOr<App> PostgresRegistryStore::UpdateApp(const App& app, int64_t expected_version) {
   return WithConnection(*pool_, "update app", [&](pqxx::connection& conn) -> absl::StatusOr<App> {
     pqxx::nontransaction txn(conn);
-    pqxx::result r =
-        txn.exec_prepared("app_update", app.workspace_id, app.id, app.display_name,
-                          app.registry_config_id, TimeParam(app.update_time), expected_version,
-                          app.public_pull);
+    pqxx::result r = txn.exec_prepared("app_update", app.workspace_id, app.id, app.display_name,
+                                       app.registry_config_id, TimeParam(app.update_time),
+                                       expected_version, app.public_pull);
     if (r.empty()) {
-      return MissOrStale(txn, "app_version", ChildNotFound("app", app.workspace_id, app.id),
-                         "app", app.workspace_id, app.id);
+      return MissOrStale(txn, "app_version", ChildNotFound("app", app.workspace_id, app.id), "app",
+                         app.workspace_id, app.id);
     }
     return AppFromRow(r[0]);
   });
@@ -661,8 +674,7 @@ absl::Status PostgresRegistryStore::DeleteApp(std::string_view workspace_id, std
   return WithConnection(*pool_, "delete app", [&](pqxx::connection& conn) -> absl::Status {
     pqxx::nontransaction txn(conn);
     if (txn.exec_prepared("app_delete", ws, app_id, expected_version).empty()) {
-      return MissOrStale(txn, "app_version", ChildNotFound("app", ws, app_id), "app", ws,
-                         app_id);
+      return MissOrStale(txn, "app_version", ChildNotFound("app", ws, app_id), "app", ws, app_id);
     }
     return absl::OkStatus();
   });
@@ -672,25 +684,24 @@ absl::Status PostgresRegistryStore::DeleteApp(std::string_view workspace_id, std
 
 absl::StatusOr<RegistryConfig> PostgresRegistryStore::CreateRegistryConfig(
     const RegistryConfig& config) {
-  absl::StatusOr<RegistryConfig> result = WithConnection(
-      *pool_, "create registry config",
-      [&](pqxx::connection& conn) -> absl::StatusOr<RegistryConfig> {
-        if (!config.is_default) {
-          pqxx::nontransaction txn(conn);
-          return ConfigFromRow(ExecConfigInsert(txn, config)[0]);
-        }
-        pqxx::work txn(conn);
-        // Serialises default switches within the workspace (and checks it exists).
-        if (txn.exec_prepared("ws_lock_shared", config.workspace_id).empty()) {
-          return WorkspaceNotFound(config.workspace_id);
-        }
-        txn.exec_prepared("rc_clear_default", config.workspace_id, config.id,
-                          TimeParam(config.update_time));
-        RegistryConfig stored =
-            ConfigFromRow(ExecConfigInsert(txn, config)[0]);
-        txn.commit();
-        return stored;
-      });
+  absl::StatusOr<RegistryConfig> result =
+      WithConnection(*pool_, "create registry config",
+                     [&](pqxx::connection& conn) -> absl::StatusOr<RegistryConfig> {
+                       if (!config.is_default) {
+                         pqxx::nontransaction txn(conn);
+                         return ConfigFromRow(ExecConfigInsert(txn, config)[0]);
+                       }
+                       pqxx::work txn(conn);
+                       // Serialises default switches within the workspace (and checks it exists).
+                       if (txn.exec_prepared("ws_lock_shared", config.workspace_id).empty()) {
+                         return WorkspaceNotFound(config.workspace_id);
+                       }
+                       txn.exec_prepared("rc_clear_default", config.workspace_id, config.id,
+                                         TimeParam(config.update_time));
+                       RegistryConfig stored = ConfigFromRow(ExecConfigInsert(txn, config)[0]);
+                       txn.commit();
+                       return stored;
+                     });
   if (absl::IsNotFound(result.status())) return WorkspaceNotFound(config.workspace_id);
   if (absl::IsAlreadyExists(result.status())) {
     return ChildExists("registry config", config.workspace_id, config.id);
@@ -701,8 +712,7 @@ absl::StatusOr<RegistryConfig> PostgresRegistryStore::CreateRegistryConfig(
 absl::StatusOr<RegistryConfig> PostgresRegistryStore::GetRegistryConfig(
     std::string_view workspace_id, std::string_view id) {
   return WithConnection(
-      *pool_, "get registry config",
-      [&](pqxx::connection& conn) -> absl::StatusOr<RegistryConfig> {
+      *pool_, "get registry config", [&](pqxx::connection& conn) -> absl::StatusOr<RegistryConfig> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("rc_get", std::string(workspace_id), std::string(id));
         if (r.empty()) return ChildNotFound("registry config", workspace_id, id);
@@ -714,14 +724,15 @@ absl::StatusOr<Page<RegistryConfig>> PostgresRegistryStore::ListRegistryConfigs(
     std::string_view workspace_id, const ListOptions& options) {
   const std::string ws(workspace_id);
   const int page_size = EffectivePageSize(options);
-  return WithConnection(
-      *pool_, "list registry configs",
-      [&](pqxx::connection& conn) -> absl::StatusOr<Page<RegistryConfig>> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("rc_list", ws, options.start_after, page_size + 1);
-        if (r.empty() && txn.exec_prepared("ws_get", ws).empty()) return WorkspaceNotFound(ws);
-        return PageFromResult(r, page_size, &ConfigFromRow);
-      });
+  return WithConnection(*pool_, "list registry configs",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<Page<RegistryConfig>> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r =
+                              txn.exec_prepared("rc_list", ws, options.start_after, page_size + 1);
+                          if (r.empty() && txn.exec_prepared("ws_get", ws).empty())
+                            return WorkspaceNotFound(ws);
+                          return PageFromResult(r, page_size, &ConfigFromRow);
+                        });
 }
 
 absl::StatusOr<RegistryConfig> PostgresRegistryStore::UpdateRegistryConfig(
@@ -745,8 +756,8 @@ absl::StatusOr<RegistryConfig> PostgresRegistryStore::UpdateConfig(const Registr
           pqxx::nontransaction txn(conn);
           pqxx::result r = ExecConfigUpdate(txn, config, expected_version, keep_secret);
           if (r.empty()) {
-            return MissOrStale(txn, "rc_version", not_found, "registry config",
-                               config.workspace_id, config.id);
+            return MissOrStale(txn, "rc_version", not_found, "registry config", config.workspace_id,
+                               config.id);
           }
           return ConfigFromRow(r[0]);
         }
@@ -756,8 +767,8 @@ absl::StatusOr<RegistryConfig> PostgresRegistryStore::UpdateConfig(const Registr
                           TimeParam(config.update_time));
         pqxx::result r = ExecConfigUpdate(txn, config, expected_version, keep_secret);
         if (r.empty()) {
-          return MissOrStale(txn, "rc_version", not_found, "registry config",
-                             config.workspace_id, config.id);
+          return MissOrStale(txn, "rc_version", not_found, "registry config", config.workspace_id,
+                             config.id);
         }
         RegistryConfig stored = ConfigFromRow(r[0]);
         txn.commit();
@@ -774,8 +785,7 @@ absl::Status PostgresRegistryStore::DeleteRegistryConfig(std::string_view worksp
       *pool_, "delete registry config", [&](pqxx::connection& conn) -> absl::Status {
         pqxx::nontransaction txn(conn);
         if (txn.exec_prepared("rc_delete", ws, config_id, expected_version).empty()) {
-          return MissOrStale(txn, "rc_version",
-                             ChildNotFound("registry config", ws, config_id),
+          return MissOrStale(txn, "rc_version", ChildNotFound("registry config", ws, config_id),
                              "registry config", ws, config_id);
         }
         return absl::OkStatus();
@@ -827,13 +837,13 @@ absl::StatusOr<Member> PostgresRegistryStore::UpdateMember(const Member& member,
   return WithConnection(
       *pool_, "update member", [&](pqxx::connection& conn) -> absl::StatusOr<Member> {
         pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared(
-            "mem_update", member.workspace_id, member.user_id, RoleName(member.role),
-            MemberStatusName(member.status), TimeParam(member.update_time), expected_version);
+        pqxx::result r = txn.exec_prepared("mem_update", member.workspace_id, member.user_id,
+                                           RoleName(member.role), MemberStatusName(member.status),
+                                           TimeParam(member.update_time), expected_version);
         if (r.empty()) {
           return MissOrStale(txn, "mem_version",
-                             ChildNotFound("member", member.workspace_id, member.user_id),
-                             "member", member.workspace_id, member.user_id);
+                             ChildNotFound("member", member.workspace_id, member.user_id), "member",
+                             member.workspace_id, member.user_id);
         }
         return MemberFromRow(r[0]);
       });
@@ -847,8 +857,7 @@ absl::Status PostgresRegistryStore::DeleteMember(std::string_view workspace_id,
   return WithConnection(*pool_, "delete member", [&](pqxx::connection& conn) -> absl::Status {
     pqxx::nontransaction txn(conn);
     if (txn.exec_prepared("mem_delete", ws, user, expected_version).empty()) {
-      return MissOrStale(txn, "mem_version", ChildNotFound("member", ws, user), "member", ws,
-                         user);
+      return MissOrStale(txn, "mem_version", ChildNotFound("member", ws, user), "member", ws, user);
     }
     return absl::OkStatus();
   });
@@ -858,32 +867,31 @@ absl::StatusOr<Page<Workspace>> PostgresRegistryStore::ListWorkspacesOfUser(
     std::string_view user_id, const ListOptions& options) {
   const std::string user(user_id);
   const int page_size = EffectivePageSize(options);
-  return WithConnection(
-      *pool_, "list workspaces of user",
-      [&](pqxx::connection& conn) -> absl::StatusOr<Page<Workspace>> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r =
-            txn.exec_prepared("ws_of_user", user, options.start_after, page_size + 1);
-        return PageFromResult(r, page_size, &WorkspaceFromRow);
-      });
+  return WithConnection(*pool_, "list workspaces of user",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<Page<Workspace>> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r = txn.exec_prepared("ws_of_user", user,
+                                                             options.start_after, page_size + 1);
+                          return PageFromResult(r, page_size, &WorkspaceFromRow);
+                        });
 }
 
 absl::StatusOr<Workspace> PostgresRegistryStore::CreateWorkspaceWithMember(
     const Workspace& workspace, const Member& member) {
   Member first = member;
   first.workspace_id = workspace.id;
-  absl::StatusOr<Workspace> result = WithConnection(
-      *pool_, "create workspace with member",
-      [&](pqxx::connection& conn) -> absl::StatusOr<Workspace> {
-        pqxx::work txn(conn);
-        pqxx::result r = txn.exec_prepared("ws_insert", workspace.id, workspace.display_name,
-                                           TimeParam(workspace.create_time),
-                                           TimeParam(workspace.update_time));
-        Workspace stored = WorkspaceFromRow(r[0]);
-        ExecMemberInsert(txn, first);
-        txn.commit();
-        return stored;
-      });
+  absl::StatusOr<Workspace> result =
+      WithConnection(*pool_, "create workspace with member",
+                     [&](pqxx::connection& conn) -> absl::StatusOr<Workspace> {
+                       pqxx::work txn(conn);
+                       pqxx::result r = txn.exec_prepared(
+                           "ws_insert", workspace.id, workspace.display_name,
+                           TimeParam(workspace.create_time), TimeParam(workspace.update_time));
+                       Workspace stored = WorkspaceFromRow(r[0]);
+                       ExecMemberInsert(txn, first);
+                       txn.commit();
+                       return stored;
+                     });
   if (absl::IsAlreadyExists(result.status())) {  // the member is new if the workspace is
     return absl::AlreadyExistsError(
         absl::StrCat("workspace \"", workspace.id, "\" already exists"));
@@ -900,14 +908,15 @@ absl::StatusOr<AuditEvent> PostgresRegistryStore::AppendAuditEvent(const AuditEv
       *pool_, "append audit event", [&](pqxx::connection& conn) -> absl::StatusOr<AuditEvent> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("audit_insert", TimeParam(row.time), row.caller,
-                                           row.on_behalf_of, row.action, row.resource,
-                                           row.outcome, row.detail, row.request_id, row.peer);
+                                           row.on_behalf_of, row.action, row.resource, row.outcome,
+                                           row.detail, row.request_id, row.peer);
         return AuditEventFromRow(r[0]);
       });
 }
 
-absl::StatusOr<Page<AuditEvent>> PostgresRegistryStore::ListAuditEvents(
-    const AuditFilter& filter, int page_size, int64_t before_id) {
+absl::StatusOr<Page<AuditEvent>> PostgresRegistryStore::ListAuditEvents(const AuditFilter& filter,
+                                                                        int page_size,
+                                                                        int64_t before_id) {
   const int limit = EffectivePageSize(page_size);
   const int64_t before = before_id > 0 ? before_id : std::numeric_limits<int64_t>::max();
   int variant = 0;
@@ -929,8 +938,7 @@ absl::StatusOr<Page<AuditEvent>> PostgresRegistryStore::ListAuditEvents(
     params.push_back(BoundParam(filter.end_time));
   }
   return WithConnection(
-      *pool_, "list audit events",
-      [&](pqxx::connection& conn) -> absl::StatusOr<Page<AuditEvent>> {
+      *pool_, "list audit events", [&](pqxx::connection& conn) -> absl::StatusOr<Page<AuditEvent>> {
         pqxx::read_transaction txn(conn);  // scopes the plan_cache_mode setting
         txn.exec_prepared("audit_custom_plans");
         pqxx::result r = txn.exec_prepared(AuditListName(variant), before, limit + 1,
@@ -945,17 +953,16 @@ absl::StatusOr<Page<AuditEvent>> PostgresRegistryStore::ListAuditEvents(
 absl::StatusOr<std::vector<RegistryConfig>> PostgresRegistryStore::ListSecretsNotUnderKey(
     uint32_t key_id, int limit) {
   const int batch = EffectivePageSize(limit);
-  return WithConnection(
-      *pool_, "list secrets not under key",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<RegistryConfig>> {
-        pqxx::nontransaction txn(conn);
-        std::vector<RegistryConfig> configs;
-        for (const pqxx::row& row :
-             txn.exec_prepared("rc_not_under_key", static_cast<int64_t>(key_id), batch)) {
-          configs.push_back(ConfigFromRow(row));
-        }
-        return configs;
-      });
+  return WithConnection(*pool_, "list secrets not under key",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<RegistryConfig>> {
+                          pqxx::nontransaction txn(conn);
+                          std::vector<RegistryConfig> configs;
+                          for (const pqxx::row& row : txn.exec_prepared(
+                                   "rc_not_under_key", static_cast<int64_t>(key_id), batch)) {
+                            configs.push_back(ConfigFromRow(row));
+                          }
+                          return configs;
+                        });
 }
 
 absl::StatusOr<bool> PostgresRegistryStore::ReplaceSecretCiphertext(
@@ -969,11 +976,11 @@ absl::StatusOr<bool> PostgresRegistryStore::ReplaceSecretCiphertext(
   return WithConnection(
       *pool_, "replace secret ciphertext", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
         pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared(
-            "rc_replace_secret", std::string(workspace_id), std::string(id),
-            pqxx::binarystring(old_ciphertext.data(), old_ciphertext.size()),
-            pqxx::binarystring(new_ciphertext.data(), new_ciphertext.size()),
-            static_cast<int64_t>(new_key_id));
+        pqxx::result r =
+            txn.exec_prepared("rc_replace_secret", std::string(workspace_id), std::string(id),
+                              pqxx::binarystring(old_ciphertext.data(), old_ciphertext.size()),
+                              pqxx::binarystring(new_ciphertext.data(), new_ciphertext.size()),
+                              static_cast<int64_t>(new_key_id));
         return r.affected_rows() == 1;
       });
 }
@@ -1026,16 +1033,16 @@ absl::Status PostgresRegistryStore::Ping() {
 }
 
 absl::StatusOr<std::map<uint32_t, int64_t>> PostgresRegistryStore::CountSecretsByKeyId() {
-  return WithConnection(
-      *pool_, "count secrets by key id",
-      [](pqxx::connection& conn) -> absl::StatusOr<std::map<uint32_t, int64_t>> {
-        pqxx::nontransaction txn(conn);
-        std::map<uint32_t, int64_t> counts;
-        for (const pqxx::row& row : txn.exec_prepared("rc_count_by_key")) {
-          counts[static_cast<uint32_t>(row[0].as<int64_t>())] = row[1].as<int64_t>();
-        }
-        return counts;
-      });
+  return WithConnection(*pool_, "count secrets by key id",
+                        [](pqxx::connection& conn) -> absl::StatusOr<std::map<uint32_t, int64_t>> {
+                          pqxx::nontransaction txn(conn);
+                          std::map<uint32_t, int64_t> counts;
+                          for (const pqxx::row& row : txn.exec_prepared("rc_count_by_key")) {
+                            counts[static_cast<uint32_t>(row[0].as<int64_t>())] =
+                                row[1].as<int64_t>();
+                          }
+                          return counts;
+                        });
 }
 
 }  // namespace registryauth::storage

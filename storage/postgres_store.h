@@ -62,8 +62,7 @@ class PostgresRegistryStore final : public RegistryStore {
   absl::StatusOr<Page<Workspace>> ListWorkspaces(const ListOptions& options) override;
   absl::StatusOr<Workspace> UpdateWorkspace(const Workspace& workspace,
                                             int64_t expected_version) override;
-  absl::Status DeleteWorkspace(std::string_view id, int64_t expected_version,
-                               bool force) override;
+  absl::Status DeleteWorkspace(std::string_view id, int64_t expected_version, bool force) override;
 
   absl::StatusOr<App> CreateApp(const App& app) override;
   absl::StatusOr<App> GetApp(std::string_view workspace_id, std::string_view id) override;
@@ -104,8 +103,7 @@ class PostgresRegistryStore final : public RegistryStore {
 
   absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,
                                                                      int limit) override;
-  absl::StatusOr<bool> ReplaceSecretCiphertext(std::string_view workspace_id,
-                                               std::string_view id,
+  absl::StatusOr<bool> ReplaceSecretCiphertext(std::string_view workspace_id, std::string_view id,
                                                const std::string& old_ciphertext,
                                                const std::string& new_ciphertext,
                                                uint32_t new_key_id) override;

@@ -30,8 +30,8 @@ Env& GetEnv() {
     auto* e = new Env;
     absl::StatusOr<std::unique_ptr<PgTestDb>> db = PgTestDb::Create();
     if (!db.ok()) {
-      e->error = absl::StrCat("no test database (set REGAUTH_TEST_PG_DSN): ",
-                              db.status().ToString());
+      e->error =
+          absl::StrCat("no test database (set REGAUTH_TEST_PG_DSN): ", db.status().ToString());
       return e;
     }
     e->db = *std::move(db);
@@ -71,7 +71,9 @@ RegistryConfig MakeConfig(std::string id) {
     c.secret_ciphertext[i] = static_cast<char>((i * 131 + 7) & 0xff);
   }
   c.secret_key_id = 1;
-  c.secret_hint = "ghp_\xE2\x80\xA6" "a1b2";
+  c.secret_hint =
+      "ghp_\xE2\x80\xA6"
+      "a1b2";
   c.validation_status = ValidationStatus::kPending;
   c.create_time = c.update_time = absl::Now();
   return c;

@@ -51,17 +51,18 @@ std::string AccountColumns() {
 }
 
 std::string PullColumns() {
-  return absl::StrCat("id, workspace_id, app_id, repository, secret_hash, secret_hash_key_id,"
-                      " created_by, ",
-                      Micros("create_time"), ", ", Micros("expire_time"), ", ",
-                      Micros("revoke_time"));
+  return absl::StrCat(
+      "id, workspace_id, app_id, repository, secret_hash, secret_hash_key_id,"
+      " created_by, ",
+      Micros("create_time"), ", ", Micros("expire_time"), ", ", Micros("revoke_time"));
 }
 
 std::string RefreshColumns() {
-  return absl::StrCat("id, subject, service, workspace_id, client_id, secret_hash,"
-                      " secret_hash_key_id, ",
-                      Micros("create_time"), ", ", Micros("expire_time"), ", ",
-                      Micros("last_used_time"), ", ", Micros("revoke_time"));
+  return absl::StrCat(
+      "id, subject, service, workspace_id, client_id, secret_hash,"
+      " secret_hash_key_id, ",
+      Micros("create_time"), ", ", Micros("expire_time"), ", ", Micros("last_used_time"), ", ",
+      Micros("revoke_time"));
 }
 
 std::string ThrottleColumns() {
@@ -115,9 +116,9 @@ const std::vector<Statement>& Statements() {
       {"pt_list_app", absl::StrCat("SELECT ", PullColumns(),
                                    " FROM pull_tokens WHERE workspace_id = $1 AND app_id = $2",
                                    kNewestFirst, " LIMIT $3")},
-      {"pt_list_ws", absl::StrCat("SELECT ", PullColumns(),
-                                  " FROM pull_tokens WHERE workspace_id = $1", kNewestFirst,
-                                  " LIMIT $2")},
+      {"pt_list_ws",
+       absl::StrCat("SELECT ", PullColumns(), " FROM pull_tokens WHERE workspace_id = $1",
+                    kNewestFirst, " LIMIT $2")},
       {"pt_exists", "SELECT 1 FROM pull_tokens WHERE id = $1"},
       {"pt_revoke",
        "UPDATE pull_tokens SET revoke_time = NULLIF($2, '')::timestamptz"
@@ -135,11 +136,11 @@ const std::vector<Statement>& Statements() {
       {"rt_get", absl::StrCat("SELECT ", RefreshColumns(), " FROM refresh_tokens WHERE id = $1")},
       {"rt_list_subject",
        absl::StrCat("SELECT ", RefreshColumns(),
-                    " FROM refresh_tokens WHERE workspace_id = $1 AND subject = $2",
-                    kNewestFirst, " LIMIT $3")},
-      {"rt_list_ws", absl::StrCat("SELECT ", RefreshColumns(),
-                                  " FROM refresh_tokens WHERE workspace_id = $1", kNewestFirst,
-                                  " LIMIT $2")},
+                    " FROM refresh_tokens WHERE workspace_id = $1 AND subject = $2", kNewestFirst,
+                    " LIMIT $3")},
+      {"rt_list_ws",
+       absl::StrCat("SELECT ", RefreshColumns(), " FROM refresh_tokens WHERE workspace_id = $1",
+                    kNewestFirst, " LIMIT $2")},
       {"rt_exists", "SELECT 1 FROM refresh_tokens WHERE id = $1"},
       {"rt_revoke",
        "UPDATE refresh_tokens SET revoke_time = NULLIF($2, '')::timestamptz"
@@ -335,8 +336,8 @@ absl::StatusOr<ServiceAccount> PostgresTokenStore::CreateServiceAccount(
   absl::Status text = CheckText(account, kOp);
   if (!text.ok()) return text;
   const ServiceAccount& a = account;
-  absl::StatusOr<ServiceAccount> result = WithConnection(
-      *pool_, kOp, [&](pqxx::connection& conn) -> absl::StatusOr<ServiceAccount> {
+  absl::StatusOr<ServiceAccount> result =
+      WithConnection(*pool_, kOp, [&](pqxx::connection& conn) -> absl::StatusOr<ServiceAccount> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared(
             "sa_insert", a.workspace_id, a.id, a.display_name, GrantsParam(a.grants), a.enabled,
@@ -353,8 +354,8 @@ absl::StatusOr<ServiceAccount> PostgresTokenStore::CreateServiceAccount(
   return result;
 }
 
-absl::StatusOr<ServiceAccount> PostgresTokenStore::GetServiceAccount(
-    std::string_view workspace_id, std::string_view id) {
+absl::StatusOr<ServiceAccount> PostgresTokenStore::GetServiceAccount(std::string_view workspace_id,
+                                                                     std::string_view id) {
   if (!AllStorable({workspace_id, id})) return ChildNotFound(kServiceAccount, workspace_id, id);
   return WithConnection(
       *pool_, "get service account", [&](pqxx::connection& conn) -> absl::StatusOr<ServiceAccount> {
@@ -368,22 +369,21 @@ absl::StatusOr<ServiceAccount> PostgresTokenStore::GetServiceAccount(
 absl::StatusOr<Page<ServiceAccount>> PostgresTokenStore::ListServiceAccounts(
     std::string_view workspace_id, const ListOptions& options) {
   if (!IsStorableText(options.start_after)) {
-    return absl::InvalidArgumentError(
-        "list service accounts: start_after is not valid UTF-8 text");
+    return absl::InvalidArgumentError("list service accounts: start_after is not valid UTF-8 text");
   }
   if (!IsStorableText(workspace_id)) return WorkspaceNotFound(workspace_id);
   const std::string ws(workspace_id);
   const int page_size = EffectivePageSize(options);
-  return WithConnection(
-      *pool_, "list service accounts",
-      [&](pqxx::connection& conn) -> absl::StatusOr<Page<ServiceAccount>> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("sa_list", ws, options.start_after, page_size + 1);
-        if (r.empty() && txn.exec_prepared("ws_exists", ws).empty()) {
-          return WorkspaceNotFound(ws);
-        }
-        return PageFromResult(r, page_size, &AccountFromRow);
-      });
+  return WithConnection(*pool_, "list service accounts",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<Page<ServiceAccount>> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r =
+                              txn.exec_prepared("sa_list", ws, options.start_after, page_size + 1);
+                          if (r.empty() && txn.exec_prepared("ws_exists", ws).empty()) {
+                            return WorkspaceNotFound(ws);
+                          }
+                          return PageFromResult(r, page_size, &AccountFromRow);
+                        });
 }
 
 absl::StatusOr<ServiceAccount> PostgresTokenStore::UpdateServiceAccount(
@@ -392,21 +392,19 @@ absl::StatusOr<ServiceAccount> PostgresTokenStore::UpdateServiceAccount(
   absl::Status text = CheckText(account, kOp);
   if (!text.ok()) return text;
   const ServiceAccount& a = account;
-  return WithConnection(
-      *pool_, kOp, [&](pqxx::connection& conn) -> absl::StatusOr<ServiceAccount> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared(
-            "sa_update", a.workspace_id, a.id, a.display_name, GrantsParam(a.grants), a.enabled,
-            NullableTimeParam(a.expire_time, absl::InfiniteFuture()), HashParam(a.secret_hash),
-            KeyIdParam(a.secret_hash), TimeParam(a.secret_rotate_time), TimeParam(a.update_time),
-            expected_version);
-        if (r.empty()) {
-          return MissOrStale(txn, "sa_version",
-                             ChildNotFound(kServiceAccount, a.workspace_id, a.id),
-                             kServiceAccount, a.workspace_id, a.id);
-        }
-        return AccountFromRow(r[0]);
-      });
+  return WithConnection(*pool_, kOp, [&](pqxx::connection& conn) -> absl::StatusOr<ServiceAccount> {
+    pqxx::nontransaction txn(conn);
+    pqxx::result r = txn.exec_prepared(
+        "sa_update", a.workspace_id, a.id, a.display_name, GrantsParam(a.grants), a.enabled,
+        NullableTimeParam(a.expire_time, absl::InfiniteFuture()), HashParam(a.secret_hash),
+        KeyIdParam(a.secret_hash), TimeParam(a.secret_rotate_time), TimeParam(a.update_time),
+        expected_version);
+    if (r.empty()) {
+      return MissOrStale(txn, "sa_version", ChildNotFound(kServiceAccount, a.workspace_id, a.id),
+                         kServiceAccount, a.workspace_id, a.id);
+    }
+    return AccountFromRow(r[0]);
+  });
 }
 
 absl::Status PostgresTokenStore::DeleteServiceAccount(std::string_view workspace_id,
@@ -429,14 +427,15 @@ absl::Status PostgresTokenStore::DeleteServiceAccount(std::string_view workspace
 absl::Status PostgresTokenStore::TouchServiceAccount(std::string_view workspace_id,
                                                      std::string_view id, absl::Time when) {
   if (!AllStorable({workspace_id, id})) return ChildNotFound(kServiceAccount, workspace_id, id);
-  return WithConnection(
-      *pool_, "touch service account", [&](pqxx::connection& conn) -> absl::Status {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("sa_touch", std::string(workspace_id),
-                                           std::string(id), TimeParam(when));
-        if (r.affected_rows() == 0) return ChildNotFound(kServiceAccount, workspace_id, id);
-        return absl::OkStatus();
-      });
+  return WithConnection(*pool_, "touch service account",
+                        [&](pqxx::connection& conn) -> absl::Status {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r = txn.exec_prepared("sa_touch", std::string(workspace_id),
+                                                             std::string(id), TimeParam(when));
+                          if (r.affected_rows() == 0)
+                            return ChildNotFound(kServiceAccount, workspace_id, id);
+                          return absl::OkStatus();
+                        });
 }
 
 // ---- Pull tokens
@@ -461,13 +460,13 @@ absl::Status PostgresTokenStore::CreatePullToken(const PullToken& token) {
 
 absl::StatusOr<PullToken> PostgresTokenStore::GetPullToken(std::string_view id) {
   if (!IsStorableText(id)) return TokenNotFound("pull token");
-  return WithConnection(
-      *pool_, "get pull token", [&](pqxx::connection& conn) -> absl::StatusOr<PullToken> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("pt_get", std::string(id));
-        if (r.empty()) return TokenNotFound("pull token");
-        return PullFromRow(r[0]);
-      });
+  return WithConnection(*pool_, "get pull token",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<PullToken> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r = txn.exec_prepared("pt_get", std::string(id));
+                          if (r.empty()) return TokenNotFound("pull token");
+                          return PullFromRow(r[0]);
+                        });
 }
 
 absl::StatusOr<std::vector<PullToken>> PostgresTokenStore::ListPullTokens(
@@ -476,23 +475,22 @@ absl::StatusOr<std::vector<PullToken>> PostgresTokenStore::ListPullTokens(
   const std::string ws(workspace_id);
   const std::string app(app_id);
   const int n = EffectiveTokenListLimit(limit);
-  return WithConnection(
-      *pool_, "list pull tokens",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<PullToken>> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r;
-        if (app.empty()) {
-          r = txn.exec_prepared("pt_list_ws", ws, n);
-        } else if (IsStorableText(app)) {
-          r = txn.exec_prepared("pt_list_app", ws, app, n);
-        }
-        if (r.empty() && txn.exec_prepared("ws_exists", ws).empty()) {
-          return WorkspaceNotFound(ws);
-        }
-        std::vector<PullToken> tokens;
-        for (const pqxx::row& row : r) tokens.push_back(PullFromRow(row));
-        return tokens;
-      });
+  return WithConnection(*pool_, "list pull tokens",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<PullToken>> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r;
+                          if (app.empty()) {
+                            r = txn.exec_prepared("pt_list_ws", ws, n);
+                          } else if (IsStorableText(app)) {
+                            r = txn.exec_prepared("pt_list_app", ws, app, n);
+                          }
+                          if (r.empty() && txn.exec_prepared("ws_exists", ws).empty()) {
+                            return WorkspaceNotFound(ws);
+                          }
+                          std::vector<PullToken> tokens;
+                          for (const pqxx::row& row : r) tokens.push_back(PullFromRow(row));
+                          return tokens;
+                        });
 }
 
 absl::StatusOr<bool> PostgresTokenStore::RevokePullToken(std::string_view id, absl::Time when) {
@@ -501,8 +499,8 @@ absl::StatusOr<bool> PostgresTokenStore::RevokePullToken(std::string_view id, ab
   return WithConnection(
       *pool_, "revoke pull token", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
         pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared(
-            "pt_revoke", token_id, NullableTimeParam(when, absl::InfiniteFuture()));
+        pqxx::result r = txn.exec_prepared("pt_revoke", token_id,
+                                           NullableTimeParam(when, absl::InfiniteFuture()));
         if (r.affected_rows() == 1) return true;
         if (txn.exec_prepared("pt_exists", token_id).empty()) return TokenNotFound("pull token");
         return false;  // revoked before
@@ -525,8 +523,7 @@ absl::StatusOr<int64_t> PostgresTokenStore::RevokePullTokensOfApp(std::string_vi
 
 absl::StatusOr<int64_t> PostgresTokenStore::DeleteExpiredPullTokens(absl::Time before) {
   return WithConnection(
-      *pool_, "delete expired pull tokens",
-      [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+      *pool_, "delete expired pull tokens", [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("pt_delete_expired", BoundParam(before));
         return static_cast<int64_t>(r.affected_rows());
@@ -543,8 +540,8 @@ absl::Status PostgresTokenStore::CreateRefreshToken(const RefreshToken& token) {
   absl::Status result = WithConnection(*pool_, kOp, [&](pqxx::connection& conn) -> absl::Status {
     pqxx::nontransaction txn(conn);
     txn.exec_prepared("rt_insert", t.id, t.subject, t.service, t.workspace_id, t.client_id,
-                      HashParam(t.secret_hash), KeyIdParam(t.secret_hash),
-                      TimeParam(t.create_time), TimeParam(t.expire_time),
+                      HashParam(t.secret_hash), KeyIdParam(t.secret_hash), TimeParam(t.create_time),
+                      TimeParam(t.expire_time),
                       NullableTimeParam(t.last_used_time, absl::InfinitePast()),
                       NullableTimeParam(t.revoke_time, absl::InfiniteFuture()));
     return absl::OkStatus();
@@ -556,13 +553,13 @@ absl::Status PostgresTokenStore::CreateRefreshToken(const RefreshToken& token) {
 
 absl::StatusOr<RefreshToken> PostgresTokenStore::GetRefreshToken(std::string_view id) {
   if (!IsStorableText(id)) return TokenNotFound("refresh token");
-  return WithConnection(
-      *pool_, "get refresh token", [&](pqxx::connection& conn) -> absl::StatusOr<RefreshToken> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("rt_get", std::string(id));
-        if (r.empty()) return TokenNotFound("refresh token");
-        return RefreshFromRow(r[0]);
-      });
+  return WithConnection(*pool_, "get refresh token",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<RefreshToken> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r = txn.exec_prepared("rt_get", std::string(id));
+                          if (r.empty()) return TokenNotFound("refresh token");
+                          return RefreshFromRow(r[0]);
+                        });
 }
 
 absl::StatusOr<std::vector<RefreshToken>> PostgresTokenStore::ListRefreshTokens(
@@ -571,34 +568,32 @@ absl::StatusOr<std::vector<RefreshToken>> PostgresTokenStore::ListRefreshTokens(
   const std::string ws(workspace_id);
   const std::string sub(subject);
   const int n = EffectiveTokenListLimit(limit);
-  return WithConnection(
-      *pool_, "list refresh tokens",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<RefreshToken>> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r;
-        if (sub.empty()) {
-          r = txn.exec_prepared("rt_list_ws", ws, n);
-        } else if (IsStorableText(sub)) {
-          r = txn.exec_prepared("rt_list_subject", ws, sub, n);
-        }
-        if (r.empty() && txn.exec_prepared("ws_exists", ws).empty()) {
-          return WorkspaceNotFound(ws);
-        }
-        std::vector<RefreshToken> tokens;
-        for (const pqxx::row& row : r) tokens.push_back(RefreshFromRow(row));
-        return tokens;
-      });
+  return WithConnection(*pool_, "list refresh tokens",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<RefreshToken>> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r;
+                          if (sub.empty()) {
+                            r = txn.exec_prepared("rt_list_ws", ws, n);
+                          } else if (IsStorableText(sub)) {
+                            r = txn.exec_prepared("rt_list_subject", ws, sub, n);
+                          }
+                          if (r.empty() && txn.exec_prepared("ws_exists", ws).empty()) {
+                            return WorkspaceNotFound(ws);
+                          }
+                          std::vector<RefreshToken> tokens;
+                          for (const pqxx::row& row : r) tokens.push_back(RefreshFromRow(row));
+                          return tokens;
+                        });
 }
 
-absl::StatusOr<bool> PostgresTokenStore::RevokeRefreshToken(std::string_view id,
-                                                            absl::Time when) {
+absl::StatusOr<bool> PostgresTokenStore::RevokeRefreshToken(std::string_view id, absl::Time when) {
   if (!IsStorableText(id)) return TokenNotFound("refresh token");
   const std::string token_id(id);
   return WithConnection(
       *pool_, "revoke refresh token", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
         pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared(
-            "rt_revoke", token_id, NullableTimeParam(when, absl::InfiniteFuture()));
+        pqxx::result r = txn.exec_prepared("rt_revoke", token_id,
+                                           NullableTimeParam(when, absl::InfiniteFuture()));
         if (r.affected_rows() == 1) return true;
         if (txn.exec_prepared("rt_exists", token_id).empty()) {
           return TokenNotFound("refresh token");
@@ -607,44 +602,44 @@ absl::StatusOr<bool> PostgresTokenStore::RevokeRefreshToken(std::string_view id,
       });
 }
 
-absl::StatusOr<int64_t> PostgresTokenStore::RevokeRefreshTokensOfSubject(
-    std::string_view subject, absl::Time when) {
+absl::StatusOr<int64_t> PostgresTokenStore::RevokeRefreshTokensOfSubject(std::string_view subject,
+                                                                         absl::Time when) {
   if (!IsStorableText(subject)) return 0;
-  return WithConnection(
-      *pool_, "revoke refresh tokens of subject",
-      [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("rt_revoke_subject", std::string(subject),
-                                           NullableTimeParam(when, absl::InfiniteFuture()));
-        return static_cast<int64_t>(r.affected_rows());
-      });
+  return WithConnection(*pool_, "revoke refresh tokens of subject",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r =
+                              txn.exec_prepared("rt_revoke_subject", std::string(subject),
+                                                NullableTimeParam(when, absl::InfiniteFuture()));
+                          return static_cast<int64_t>(r.affected_rows());
+                        });
 }
 
 absl::Status PostgresTokenStore::TouchRefreshToken(std::string_view id, absl::Time when) {
   if (!IsStorableText(id)) return TokenNotFound("refresh token");
-  return WithConnection(
-      *pool_, "touch refresh token", [&](pqxx::connection& conn) -> absl::Status {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("rt_touch", std::string(id), TimeParam(when));
-        if (r.affected_rows() == 0) return TokenNotFound("refresh token");
-        return absl::OkStatus();
-      });
+  return WithConnection(*pool_, "touch refresh token", [&](pqxx::connection& conn) -> absl::Status {
+    pqxx::nontransaction txn(conn);
+    pqxx::result r = txn.exec_prepared("rt_touch", std::string(id), TimeParam(when));
+    if (r.affected_rows() == 0) return TokenNotFound("refresh token");
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<int64_t> PostgresTokenStore::DeleteExpiredRefreshTokens(absl::Time before) {
-  return WithConnection(
-      *pool_, "delete expired refresh tokens",
-      [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("rt_delete_expired", BoundParam(before));
-        return static_cast<int64_t>(r.affected_rows());
-      });
+  return WithConnection(*pool_, "delete expired refresh tokens",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r =
+                              txn.exec_prepared("rt_delete_expired", BoundParam(before));
+                          return static_cast<int64_t>(r.affected_rows());
+                        });
 }
 
 // ---- Failed-login throttle
 
-absl::StatusOr<ThrottleState> PostgresTokenStore::RecordLoginFailure(
-    std::string_view key, absl::Time now, const ThrottlePolicy& policy) {
+absl::StatusOr<ThrottleState> PostgresTokenStore::RecordLoginFailure(std::string_view key,
+                                                                     absl::Time now,
+                                                                     const ThrottlePolicy& policy) {
   absl::Status valid = CheckThrottleKey(key, "record login failure");
   if (!valid.ok()) return valid;
   const std::string k(key);
@@ -668,52 +663,52 @@ absl::StatusOr<ThrottleState> PostgresTokenStore::RecordLoginFailure(
 absl::StatusOr<ThrottleState> PostgresTokenStore::GetThrottleState(std::string_view key) {
   if (!IsStorableText(key)) return ZeroThrottleState(key);
   const std::string k(key);
-  return WithConnection(
-      *pool_, "get throttle state", [&](pqxx::connection& conn) -> absl::StatusOr<ThrottleState> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("th_get", k);
-        if (r.empty()) return ZeroThrottleState(k);
-        return ThrottleFromRow(k, r[0]);
-      });
+  return WithConnection(*pool_, "get throttle state",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<ThrottleState> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r = txn.exec_prepared("th_get", k);
+                          if (r.empty()) return ZeroThrottleState(k);
+                          return ThrottleFromRow(k, r[0]);
+                        });
 }
 
 absl::Status PostgresTokenStore::ClearLoginFailures(std::string_view key) {
   if (!IsStorableText(key)) return absl::OkStatus();
-  return WithConnection(
-      *pool_, "clear login failures", [&](pqxx::connection& conn) -> absl::Status {
-        pqxx::nontransaction txn(conn);
-        txn.exec_prepared("th_delete", std::string(key));
-        return absl::OkStatus();
-      });
+  return WithConnection(*pool_, "clear login failures",
+                        [&](pqxx::connection& conn) -> absl::Status {
+                          pqxx::nontransaction txn(conn);
+                          txn.exec_prepared("th_delete", std::string(key));
+                          return absl::OkStatus();
+                        });
 }
 
 absl::StatusOr<int64_t> PostgresTokenStore::DeleteStaleThrottleStates(
     absl::Time before, const ThrottlePolicy& policy) {
   // Stored times are whole microseconds, so `stored <= t` holds exactly when it holds against t
   // truncated to microseconds, which TimeParam does.
-  return WithConnection(
-      *pool_, "delete stale throttle states",
-      [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("th_delete_stale", TimeParam(before - policy.window),
-                                           TimeParam(before));
-        return static_cast<int64_t>(r.affected_rows());
-      });
+  return WithConnection(*pool_, "delete stale throttle states",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r = txn.exec_prepared("th_delete_stale",
+                                                             TimeParam(before - policy.window),
+                                                             TimeParam(before));
+                          return static_cast<int64_t>(r.affected_rows());
+                        });
 }
 
 // ---- Key rotation
 
 absl::StatusOr<std::map<uint32_t, int64_t>> PostgresTokenStore::CountSecretHashesByKeyId() {
-  return WithConnection(
-      *pool_, "count secret hashes by key id",
-      [](pqxx::connection& conn) -> absl::StatusOr<std::map<uint32_t, int64_t>> {
-        pqxx::nontransaction txn(conn);
-        std::map<uint32_t, int64_t> counts;
-        for (const pqxx::row& row : txn.exec_prepared("hash_count_by_key")) {
-          counts[static_cast<uint32_t>(row[0].as<int64_t>())] = row[1].as<int64_t>();
-        }
-        return counts;
-      });
+  return WithConnection(*pool_, "count secret hashes by key id",
+                        [](pqxx::connection& conn) -> absl::StatusOr<std::map<uint32_t, int64_t>> {
+                          pqxx::nontransaction txn(conn);
+                          std::map<uint32_t, int64_t> counts;
+                          for (const pqxx::row& row : txn.exec_prepared("hash_count_by_key")) {
+                            counts[static_cast<uint32_t>(row[0].as<int64_t>())] =
+                                row[1].as<int64_t>();
+                          }
+                          return counts;
+                        });
 }
 
 }  // namespace registryauth::storage

@@ -1,7 +1,7 @@
 #include "storage/postgres_token_store.h"
 
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -76,8 +76,8 @@ TokenStoreFactory PostgresFactory() {
   return factory;
 }
 
-INSTANTIATE_TEST_SUITE_P(Postgres, TokenStoreConformanceTest,
-                         ::testing::Values(PostgresFactory()), TokenStoreFactoryName);
+INSTANTIATE_TEST_SUITE_P(Postgres, TokenStoreConformanceTest, ::testing::Values(PostgresFactory()),
+                         TokenStoreFactoryName);
 
 // A loopback port with nothing listening (bound, then closed again).
 int ClosedPort() {
@@ -156,8 +156,7 @@ class PostgresTokenStoreDbTest : public ::testing::Test {
   std::unique_ptr<PostgresTokenStore> Replica() {
     PostgresOptions options;
     options.dsn = db().dsn();
-    absl::StatusOr<std::unique_ptr<PostgresTokenStore>> store =
-        PostgresTokenStore::Create(options);
+    absl::StatusOr<std::unique_ptr<PostgresTokenStore>> store = PostgresTokenStore::Create(options);
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? *std::move(store) : nullptr;
   }

@@ -10,7 +10,6 @@
 namespace registryauth::storage {
 namespace {
 
-
 std::string SqlState(const std::exception& e) {
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) return sql->sqlstate();
   return "";
@@ -57,8 +56,8 @@ absl::Status StatusFromDbException(const std::exception& e, std::string_view ope
     return absl::UnavailableError(absl::StrCat(ToAbsl(operation), ": database connection lost"));
   }
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
-    return absl::UnavailableError(
-        absl::StrCat(ToAbsl(operation), ": database connection lost during commit; outcome unknown"));
+    return absl::UnavailableError(absl::StrCat(
+        ToAbsl(operation), ": database connection lost during commit; outcome unknown"));
   }
   if (dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr) {
     return absl::AlreadyExistsError(absl::StrCat(ToAbsl(operation), ": already exists"));

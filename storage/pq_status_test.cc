@@ -29,8 +29,8 @@ TEST(PqStatusTest, MapsEachFamilyToItsCode) {
 
   pqxx::unique_violation unique(kWhat, kQuery, "23505");
   pqxx::foreign_key_violation fk(kWhat, kQuery, "23503");
-  pqxx::check_violation check(
-      "ERROR: new row violates check constraint \"apps_id_format\"", kQuery, "23514");
+  pqxx::check_violation check("ERROR: new row violates check constraint \"apps_id_format\"", kQuery,
+                              "23514");
   pqxx::serialization_failure serialization(kWhat);
   pqxx::deadlock_detected deadlock(kWhat);
   pqxx::statement_completion_unknown unknown(kWhat);

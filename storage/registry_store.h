@@ -74,8 +74,8 @@ class RegistryStore {
   virtual absl::StatusOr<RegistryConfig> CreateRegistryConfig(const RegistryConfig& config) = 0;
   virtual absl::StatusOr<RegistryConfig> GetRegistryConfig(std::string_view workspace_id,
                                                            std::string_view id) = 0;
-  virtual absl::StatusOr<Page<RegistryConfig>> ListRegistryConfigs(
-      std::string_view workspace_id, const ListOptions& options) = 0;
+  virtual absl::StatusOr<Page<RegistryConfig>> ListRegistryConfigs(std::string_view workspace_id,
+                                                                   const ListOptions& options) = 0;
   virtual absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RegistryConfig& config,
                                                               int64_t expected_version) = 0;
   // The same, except that the stored secret (secret_ciphertext, secret_key_id, secret_hint)
@@ -98,8 +98,7 @@ class RegistryStore {
   // Ordered by user_id (bytewise); `options.start_after` is a user_id.
   virtual absl::StatusOr<Page<Member>> ListMembers(std::string_view workspace_id,
                                                    const ListOptions& options) = 0;
-  virtual absl::StatusOr<Member> UpdateMember(const Member& member,
-                                              int64_t expected_version) = 0;
+  virtual absl::StatusOr<Member> UpdateMember(const Member& member, int64_t expected_version) = 0;
   virtual absl::Status DeleteMember(std::string_view workspace_id, std::string_view user_id,
                                     int64_t expected_version) = 0;
   // Workspaces in which `user_id` is an ACTIVE member, ordered by workspace id (bytewise);
@@ -123,8 +122,7 @@ class RegistryStore {
   // Newest first (by id, descending). `before_id` > 0 returns only events with id < before_id
   // (the previous page's last id); <= 0 starts at the newest. page_size <= 0 means 50, larger
   // than 1000 is clamped. See AuditFilter (model.h) for the filters; all given ones apply.
-  virtual absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter,
-                                                           int page_size,
+  virtual absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
                                                            int64_t before_id) = 0;
 
   // ---- Key rotation
@@ -153,10 +151,9 @@ class RegistryStore {
   // meanwhile or is gone, nothing is stored on it, the event is still appended, and the result
   // is false. Version, etag and update_time do not change (validation is output only), so
   // clients' etags stay valid. `error` is truncated like audit detail.
-  virtual absl::StatusOr<bool> RecordValidation(std::string_view workspace_id,
-                                                std::string_view id, int64_t tested_version,
-                                                ValidationStatus status, absl::Time validated_at,
-                                                std::string_view error,
+  virtual absl::StatusOr<bool> RecordValidation(std::string_view workspace_id, std::string_view id,
+                                                int64_t tested_version, ValidationStatus status,
+                                                absl::Time validated_at, std::string_view error,
                                                 const AuditEvent& event) = 0;
 
   // ---- Operations

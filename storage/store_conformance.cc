@@ -32,13 +32,12 @@ namespace {
   ASSERT_TRUE(statusor.ok()) << statusor.status();       \
   lhs = *std::move(statusor)
 // NOLINTEND(bugprone-macro-parentheses)
-#define ASSERT_OK(expr)                    \
-  do {                                     \
-    const absl::Status conf_s_ = (expr);   \
-    ASSERT_TRUE(conf_s_.ok()) << conf_s_;  \
+#define ASSERT_OK(expr)                   \
+  do {                                    \
+    const absl::Status conf_s_ = (expr);  \
+    ASSERT_TRUE(conf_s_.ok()) << conf_s_; \
   } while (false)
-#define EXPECT_CODE(expr, code_name) \
-  EXPECT_EQ((expr).code(), absl::StatusCode::code_name) << (expr)
+#define EXPECT_CODE(expr, code_name) EXPECT_EQ((expr).code(), absl::StatusCode::code_name) << (expr)
 
 using KeyCounts = std::map<uint32_t, int64_t>;
 
@@ -78,7 +77,9 @@ RegistryConfig MakeConfig(std::string ws, std::string id) {
       "ciphertext\x00\xff",
       17);
   c.secret_key_id = 7;
-  c.secret_hint = "ghp_\xE2\x80\xA6" "a1b2";
+  c.secret_hint =
+      "ghp_\xE2\x80\xA6"
+      "a1b2";
   c.validation_status = ValidationStatus::kPending;
   c.create_time = kT0;
   c.update_time = kT0;
@@ -201,8 +202,7 @@ std::string Id(std::string_view prefix, int i) {
 // Pages through a list with page_size 10 and checks the keyset contract; returns all ids
 // (`id_of(item)`).
 template <typename T, typename ListFn, typename IdOf>
-std::vector<std::string> CollectPagesBy(ListFn list, IdOf id_of,
-                                        std::vector<size_t>* page_sizes) {
+std::vector<std::string> CollectPagesBy(ListFn list, IdOf id_of, std::vector<size_t>* page_sizes) {
   std::vector<std::string> ids;
   ListOptions options;
   options.page_size = 10;
@@ -222,7 +222,8 @@ std::vector<std::string> CollectPagesBy(ListFn list, IdOf id_of,
 
 template <typename T, typename ListFn>
 std::vector<std::string> CollectPages(ListFn list, std::vector<size_t>* page_sizes) {
-  return CollectPagesBy<T>(list, [](const T& item) { return item.id; }, page_sizes);
+  return CollectPagesBy<T>(
+      list, [](const T& item) { return item.id; }, page_sizes);
 }
 
 std::vector<std::string> ExpectedIds(std::string_view prefix, int n) {
@@ -310,8 +311,7 @@ TEST_P(RegistryStoreConformanceTest, InvalidIdIsInvalidArgument) {
   ASSERT_OK(store().CreateWorkspace(MakeWorkspace(std::string(63, 'a'))).status());
   ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
   EXPECT_CODE(store().CreateApp(MakeApp("acme", "9lives")).status(), kInvalidArgument);
-  EXPECT_CODE(store().CreateRegistryConfig(MakeConfig("acme", "gh_cr")).status(),
-              kInvalidArgument);
+  EXPECT_CODE(store().CreateRegistryConfig(MakeConfig("acme", "gh_cr")).status(), kInvalidArgument);
   RegistryConfig untyped = MakeConfig("acme", "ghcr");
   untyped.type = RegistryType::kUnspecified;
   EXPECT_CODE(store().CreateRegistryConfig(untyped).status(), kInvalidArgument);
@@ -456,7 +456,7 @@ TEST_P(RegistryStoreConformanceTest, AppLifecycle) {
   change.display_name = "Frontend";
   change.registry_config_id = "";  // back to the workspace default
   change.public_pull = true;
-  change.create_time = kT1;        // ignored
+  change.create_time = kT1;  // ignored
   change.update_time = kT1;
   ASSERT_OK_AND_ASSIGN(App updated, store().UpdateApp(change, 1));
   want = change;
@@ -528,8 +528,7 @@ TEST_P(RegistryStoreConformanceTest, RegistryConfigRoundTripsEveryField) {
   ExpectSameConfig(got, want);
 
   // No secret, no validated_at, every type and status.
-  const RegistryType types[] = {RegistryType::kGhcr, RegistryType::kAcr,
-                                RegistryType::kGeneric};
+  const RegistryType types[] = {RegistryType::kGhcr, RegistryType::kAcr, RegistryType::kGeneric};
   const ValidationStatus statuses[] = {ValidationStatus::kPending, ValidationStatus::kValid,
                                        ValidationStatus::kPending};
   for (int i = 0; i < 3; ++i) {
@@ -573,7 +572,9 @@ TEST_P(RegistryStoreConformanceTest, RegistryConfigLifecycle) {
   change.owner = "acme-labs";
   change.secret_ciphertext = std::string("\0\0new", 5);
   change.secret_key_id = 8;
-  change.secret_hint = "ghp_\xE2\x80\xA6" "zzzz";
+  change.secret_hint =
+      "ghp_\xE2\x80\xA6"
+      "zzzz";
   change.validation_status = ValidationStatus::kValid;
   change.validated_at = kT1;
   change.last_validation_error = "";
@@ -726,8 +727,8 @@ TEST_P(RegistryStoreConformanceTest, MemberLifecycle) {
   EXPECT_CODE(store().GetMember("nope", "alice@example.com").status(), kNotFound);
 
   // Update replaces role and status, keeps create_time, moves the version.
-  Member change = MakeMember("acme", "alice@example.com", MemberRole::kAdmin,
-                             MemberStatus::kInvited);
+  Member change =
+      MakeMember("acme", "alice@example.com", MemberRole::kAdmin, MemberStatus::kInvited);
   change.create_time = kT1;  // ignored
   change.update_time = kT1;
   change.version = 77;  // ignored
@@ -748,8 +749,7 @@ TEST_P(RegistryStoreConformanceTest, MemberLifecycle) {
   EXPECT_EQ(updated.status, MemberStatus::kRemoved);
   EXPECT_CODE(store().UpdateMember(MakeMember("acme", "bob"), 0).status(), kNotFound);
   EXPECT_CODE(store().UpdateMember(MakeMember("acme", "bob"), 1).status(), kNotFound);
-  EXPECT_CODE(store().UpdateMember(MakeMember("nope", "alice@example.com"), 0).status(),
-              kNotFound);
+  EXPECT_CODE(store().UpdateMember(MakeMember("nope", "alice@example.com"), 0).status(), kNotFound);
 
   EXPECT_CODE(store().DeleteMember("acme", "alice@example.com", 2), kAborted);
   ASSERT_OK(store().GetMember("acme", "alice@example.com").status());
@@ -764,8 +764,8 @@ TEST_P(RegistryStoreConformanceTest, MemberLifecycle) {
 
 TEST_P(RegistryStoreConformanceTest, MemberValuesFollowTheSchema) {
   ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
-  const std::string bad_ids[] = {"",          "has space", "tab\tx", std::string(257, 'u'),
-                                 "caf\xC3\xA9", "del\x7f",  "\x01"};
+  const std::string bad_ids[] = {
+      "", "has space", "tab\tx", std::string(257, 'u'), "caf\xC3\xA9", "del\x7f", "\x01"};
   for (const std::string& id : bad_ids) {
     absl::Status status = store().CreateMember(MakeMember("acme", id)).status();
     EXPECT_CODE(status, kInvalidArgument);
@@ -790,8 +790,8 @@ TEST_P(RegistryStoreConformanceTest, MemberValuesFollowTheSchema) {
   const MemberStatus statuses[] = {MemberStatus::kActive, MemberStatus::kInvited,
                                    MemberStatus::kRemoved};
   for (int i = 0; i < 3; ++i) {
-    ASSERT_OK(store().CreateMember(MakeMember("acme", Id("user", i), roles[i], statuses[i]))
-                  .status());
+    ASSERT_OK(
+        store().CreateMember(MakeMember("acme", Id("user", i), roles[i], statuses[i])).status());
     ASSERT_OK_AND_ASSIGN(Member got, store().GetMember("acme", Id("user", i)));
     EXPECT_EQ(got.role, roles[i]);
     EXPECT_EQ(got.status, statuses[i]);
@@ -836,8 +836,7 @@ TEST_P(RegistryStoreConformanceTest, ListMembersPagesByUserIdBytewise) {
   ASSERT_OK_AND_ASSIGN(Page<Member> all, store().ListMembers("bytes", {}));
   std::vector<std::string> users;
   for (const Member& m : all.items) users.push_back(m.user_id);
-  EXPECT_EQ(users,
-            (std::vector<std::string>{"0", "Bob", "Zed", "_x", "a.b", "alice", "~tilde"}));
+  EXPECT_EQ(users, (std::vector<std::string>{"0", "Bob", "Zed", "_x", "a.b", "alice", "~tilde"}));
   ASSERT_OK(store().CreateWorkspace(MakeWorkspace("empty")).status());
   ASSERT_OK_AND_ASSIGN(Page<Member> empty, store().ListMembers("empty", {}));
   EXPECT_TRUE(empty.items.empty());
@@ -850,10 +849,13 @@ TEST_P(RegistryStoreConformanceTest, ListWorkspacesOfUserListsActiveMembershipsO
   }
   ASSERT_OK(store().CreateMember(MakeMember("f6", "alice")).status());
   ASSERT_OK(store().CreateMember(MakeMember("a1", "alice", MemberRole::kOwner)).status());
-  ASSERT_OK(store().CreateMember(
-      MakeMember("b2", "alice", MemberRole::kMember, MemberStatus::kInvited)).status());
-  ASSERT_OK(store().CreateMember(
-      MakeMember("c3", "alice", MemberRole::kAdmin, MemberStatus::kRemoved)).status());
+  ASSERT_OK(
+      store()
+          .CreateMember(MakeMember("b2", "alice", MemberRole::kMember, MemberStatus::kInvited))
+          .status());
+  ASSERT_OK(store()
+                .CreateMember(MakeMember("c3", "alice", MemberRole::kAdmin, MemberStatus::kRemoved))
+                .status());
   ASSERT_OK(store().CreateMember(MakeMember("d4", "alice", MemberRole::kAdmin)).status());
   ASSERT_OK(store().CreateMember(MakeMember("d4", "bob")).status());
   ASSERT_OK(store().CreateMember(MakeMember("e5", "bob")).status());
@@ -881,8 +883,10 @@ TEST_P(RegistryStoreConformanceTest, ListWorkspacesOfUserListsActiveMembershipsO
   EXPECT_EQ(WorkspaceIds(page), (std::vector<std::string>{"d4", "f6"}));
 
   // Status changes move workspaces in and out.
-  ASSERT_OK(store().UpdateMember(
-      MakeMember("d4", "alice", MemberRole::kAdmin, MemberStatus::kRemoved), 1).status());
+  ASSERT_OK(
+      store()
+          .UpdateMember(MakeMember("d4", "alice", MemberRole::kAdmin, MemberStatus::kRemoved), 1)
+          .status());
   ASSERT_OK(store().UpdateMember(MakeMember("b2", "alice"), 1).status());
   ASSERT_OK(store().DeleteMember("a1", "alice", 0));
   ASSERT_OK_AND_ASSIGN(page, store().ListWorkspacesOfUser("alice", {}));
@@ -928,8 +932,8 @@ TEST_P(RegistryStoreConformanceTest, CreateWorkspaceWithMemberIsAtomic) {
   EXPECT_EQ(got_ws.display_name, "Acme Corp");
 
   // A member the schema refuses: no workspace is left behind.
-  EXPECT_CODE(store().CreateWorkspaceWithMember(MakeWorkspace("beta"),
-                                                MakeMember("beta", "has space"))
+  EXPECT_CODE(store()
+                  .CreateWorkspaceWithMember(MakeWorkspace("beta"), MakeMember("beta", "has space"))
                   .status(),
               kInvalidArgument);
   EXPECT_CODE(store().GetWorkspace("beta").status(), kNotFound);
@@ -939,18 +943,17 @@ TEST_P(RegistryStoreConformanceTest, CreateWorkspaceWithMemberIsAtomic) {
               kInvalidArgument);
   EXPECT_CODE(store().GetWorkspace("beta").status(), kNotFound);
   // A workspace the schema refuses: no member either.
-  EXPECT_CODE(store().CreateWorkspaceWithMember(MakeWorkspace("Beta"),
-                                                MakeMember("Beta", "bob"))
-                  .status(),
-              kInvalidArgument);
+  EXPECT_CODE(
+      store().CreateWorkspaceWithMember(MakeWorkspace("Beta"), MakeMember("Beta", "bob")).status(),
+      kInvalidArgument);
   ASSERT_OK_AND_ASSIGN(Page<Workspace> all, store().ListWorkspaces({}));
   EXPECT_EQ(WorkspaceIds(all), (std::vector<std::string>{"acme"}));
   ASSERT_OK_AND_ASSIGN(Page<Workspace> bobs, store().ListWorkspacesOfUser("bob", {}));
   EXPECT_TRUE(bobs.items.empty());
 
   // The failed attempts left nothing that blocks a proper create.
-  ASSERT_OK(store().CreateWorkspaceWithMember(MakeWorkspace("beta"), MakeMember("", "bob"))
-                .status());
+  ASSERT_OK(
+      store().CreateWorkspaceWithMember(MakeWorkspace("beta"), MakeMember("", "bob")).status());
   ASSERT_OK(store().GetMember("beta", "bob").status());
 }
 
@@ -995,7 +998,7 @@ TEST_P(RegistryStoreConformanceTest, AuditEventsAppendAndListNewestFirst) {
   EXPECT_FALSE(empty.has_more);
 
   AuditEvent in = MakeEvent("workspaces/acme/registries/gh", kCallerA);
-  in.id = 12345;  // ignored
+  in.id = 12345;                           // ignored
   in.time = kT0 + absl::Nanoseconds(999);  // kept to the microsecond
   in.on_behalf_of = "user-42";
   in.action = "GetCredentials";
@@ -1011,8 +1014,8 @@ TEST_P(RegistryStoreConformanceTest, AuditEventsAppendAndListNewestFirst) {
   appended.push_back(first);
   // Events need not arrive in time order; the id is the order.
   for (int i = 0; i < 3; ++i) {
-    AuditEvent next = MakeEvent(absl::StrCat("workspaces/w", i), i % 2 ? kCallerA : kCallerB,
-                                10 - i);
+    AuditEvent next =
+        MakeEvent(absl::StrCat("workspaces/w", i), i % 2 ? kCallerA : kCallerB, 10 - i);
     next.time = i == 2 ? absl::InfinitePast() : next.time;
     ASSERT_OK_AND_ASSIGN(AuditEvent stored, store().AppendAuditEvent(next));
     ExpectSameEvent(stored, next);
@@ -1033,18 +1036,18 @@ TEST_P(RegistryStoreConformanceTest, AuditEventsAppendAndListNewestFirst) {
 TEST_P(RegistryStoreConformanceTest, AuditEventFilters) {
   // Event i happens at kT0 + i seconds.
   const std::pair<const char*, const char*> events[] = {
-      {"workspaces/acme", kCallerA},                     // 0
-      {"workspaces/acme/registries/gh", kCallerB},       // 1
-      {"workspaces/acme-2/registries/gh", kCallerA},     // 2: shares the prefix, not the parent
-      {"workspaces/acmex", kCallerA},                    // 3
-      {"workspaces/acme/apps/web", kCallerB},            // 4
-      {"workspaces/a%e/registries/x", kCallerA},         // 5: LIKE metacharacters
-      {"workspaces/a_me", kCallerA},                     // 6
-      {"workspaces/ACME/registries/gh", kCallerA},       // 7: case differs
-      {"workspaces/acme/", kCallerB},                    // 8: under "workspaces/acme/"
-      {"", kCallerA},                                    // 9: no resource (e.g. KeyRetire)
-      {"workspaces/acme.", kCallerA},                    // 10: '.' sorts just before '/'
-      {"workspaces/acme0", kCallerA},                    // 11: '0' sorts just after '/'
+      {"workspaces/acme", kCallerA},                  // 0
+      {"workspaces/acme/registries/gh", kCallerB},    // 1
+      {"workspaces/acme-2/registries/gh", kCallerA},  // 2: shares the prefix, not the parent
+      {"workspaces/acmex", kCallerA},                 // 3
+      {"workspaces/acme/apps/web", kCallerB},         // 4
+      {"workspaces/a%e/registries/x", kCallerA},      // 5: LIKE metacharacters
+      {"workspaces/a_me", kCallerA},                  // 6
+      {"workspaces/ACME/registries/gh", kCallerA},    // 7: case differs
+      {"workspaces/acme/", kCallerB},                 // 8: under "workspaces/acme/"
+      {"", kCallerA},                                 // 9: no resource (e.g. KeyRetire)
+      {"workspaces/acme.", kCallerA},                 // 10: '.' sorts just before '/'
+      {"workspaces/acme0", kCallerA},                 // 11: '0' sorts just after '/'
   };
   std::map<int64_t, int> index_of_id;
   for (int i = 0; i < static_cast<int>(std::size(events)); ++i) {
@@ -1121,9 +1124,8 @@ TEST_P(RegistryStoreConformanceTest, AuditEventsPageWithBeforeId) {
   std::vector<int64_t> ids;  // in append order
   for (int i = 0; i < 25; ++i) {
     ASSERT_OK_AND_ASSIGN(
-        AuditEvent e,
-        store().AppendAuditEvent(MakeEvent(i % 2 ? "workspaces/odd" : "workspaces/even/x",
-                                           kCallerA, i)));
+        AuditEvent e, store().AppendAuditEvent(
+                          MakeEvent(i % 2 ? "workspaces/odd" : "workspaces/even/x", kCallerA, i)));
     ids.push_back(e.id);
   }
   auto collect = [&](const AuditFilter& filter, int page_size, std::vector<size_t>* sizes) {
@@ -1284,8 +1286,8 @@ TEST_P(RegistryStoreConformanceTest, ReEncryptionListsBatchesAndSwapsWithCompare
   want.secret_key_id = 2;
   ExpectSameConfig(got, want);
   // The row changed meanwhile: the old ciphertext no longer matches.
-  ASSERT_OK_AND_ASSIGN(swapped, store().ReplaceSecretCiphertext("acme", "m", m.secret_ciphertext,
-                                                                "other", 3));
+  ASSERT_OK_AND_ASSIGN(
+      swapped, store().ReplaceSecretCiphertext("acme", "m", m.secret_ciphertext, "other", 3));
   EXPECT_FALSE(swapped);
   ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "m"));
   ExpectSameConfig(got, want);
@@ -1307,9 +1309,9 @@ TEST_P(RegistryStoreConformanceTest, ReEncryptionListsBatchesAndSwapsWithCompare
   ASSERT_OK_AND_ASSIGN(batch, store().ListSecretsNotUnderKey(2, 10));
   EXPECT_EQ(ConfigKeys(batch), (Keys{"acme/c", "acme/z", "beta/a"}));
   for (const RegistryConfig& c : batch) {
-    ASSERT_OK_AND_ASSIGN(swapped, store().ReplaceSecretCiphertext(
-                                      c.workspace_id, c.id, c.secret_ciphertext,
-                                      c.secret_ciphertext + "+k2", 2));
+    ASSERT_OK_AND_ASSIGN(swapped,
+                         store().ReplaceSecretCiphertext(c.workspace_id, c.id, c.secret_ciphertext,
+                                                         c.secret_ciphertext + "+k2", 2));
     EXPECT_TRUE(swapped);
   }
   ASSERT_OK_AND_ASSIGN(batch, store().ListSecretsNotUnderKey(2, 10));
@@ -1444,8 +1446,8 @@ TEST_P(RegistryStoreConformanceTest, GitHubAppSettingsRoundTripAndBelongToGitHub
   ASSERT_OK_AND_ASSIGN(RegistryConfig updated, store().UpdateRegistryConfig(got, got.version));
   ASSERT_OK_AND_ASSIGN(RegistryConfig again, store().GetRegistryConfig("acme", "app"));
   EXPECT_TRUE(again.repositories.empty());
-  EXPECT_EQ(again.permissions, (std::vector<std::pair<std::string, std::string>>{
-                                   {"contents", "write"}}));
+  EXPECT_EQ(again.permissions,
+            (std::vector<std::pair<std::string, std::string>>{{"contents", "write"}}));
   EXPECT_EQ(again.app_id, "123456");
   EXPECT_EQ(again.installation_id, 7);
   EXPECT_EQ(again.version, updated.version);
@@ -1508,32 +1510,33 @@ TEST_P(RegistryStoreConformanceTest, RecordValidationAppliesOnlyToTheTestedVersi
   changed.username = "someone-else";
   changed.update_time = kT0 + absl::Minutes(4);
   ASSERT_OK_AND_ASSIGN(RegistryConfig v2, store().UpdateRegistryConfig(changed, c.version));
-  ASSERT_OK_AND_ASSIGN(applied, store().RecordValidation("acme", "gh", c.version,
-                                                         ValidationStatus::kValid, tested_at, "",
-                                                         event));
+  ASSERT_OK_AND_ASSIGN(applied,
+                       store().RecordValidation("acme", "gh", c.version, ValidationStatus::kValid,
+                                                tested_at, "", event));
   EXPECT_FALSE(applied);
   ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "gh"));
   EXPECT_EQ(got.validation_status, ValidationStatus::kInvalid);
   EXPECT_EQ(got.version, v2.version);
-  ASSERT_OK_AND_ASSIGN(applied, store().RecordValidation("acme", "gh", v2.version,
-                                                         ValidationStatus::kValid, tested_at, "",
-                                                         event));
+  ASSERT_OK_AND_ASSIGN(applied,
+                       store().RecordValidation("acme", "gh", v2.version, ValidationStatus::kValid,
+                                                tested_at, "", event));
   EXPECT_TRUE(applied);
   ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "gh"));
   EXPECT_EQ(got.validation_status, ValidationStatus::kValid);
   EXPECT_EQ(got.last_validation_error, "");
 
   // A missing config: nothing to store on, the attempt is still on record.
-  ASSERT_OK_AND_ASSIGN(applied, store().RecordValidation("acme", "gone", 1,
-                                                         ValidationStatus::kValid, tested_at, "",
-                                                         event));
+  ASSERT_OK_AND_ASSIGN(
+      applied,
+      store().RecordValidation("acme", "gone", 1, ValidationStatus::kValid, tested_at, "", event));
   EXPECT_FALSE(applied);
   ASSERT_OK_AND_ASSIGN(audit, store().ListAuditEvents(AuditFilter(), 10, 0));
   EXPECT_EQ(audit.items.size(), 4u);
 
   // An unknown status is refused and changes nothing.
-  EXPECT_CODE(store().RecordValidation("acme", "gh", v2.version, ValidationStatus::kUnspecified,
-                                       tested_at, "", event)
+  EXPECT_CODE(store()
+                  .RecordValidation("acme", "gh", v2.version, ValidationStatus::kUnspecified,
+                                    tested_at, "", event)
                   .status(),
               kInvalidArgument);
   ASSERT_OK_AND_ASSIGN(got, store().GetRegistryConfig("acme", "gh"));

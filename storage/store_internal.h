@@ -34,16 +34,17 @@ inline absl::Status ConstraintError(std::string_view operation, std::string_view
 }
 
 inline absl::Status VersionMismatch(std::string_view what) {
-  return absl::AbortedError(absl::StrCat(ToAbsl(what), " was modified concurrently (stale version)"));
+  return absl::AbortedError(
+      absl::StrCat(ToAbsl(what), " was modified concurrently (stale version)"));
 }
 
 inline absl::Status WorkspaceNotFound(std::string_view id) {
   return absl::NotFoundError(absl::StrCat("workspace \"", ToAbsl(id), "\" not found"));
 }
 
-inline absl::Status ChildNotFound(std::string_view kind, std::string_view ws,
-                                  std::string_view id) {
-  return absl::NotFoundError(absl::StrCat(ToAbsl(kind), " \"", ToAbsl(ws), "/", ToAbsl(id), "\" not found"));
+inline absl::Status ChildNotFound(std::string_view kind, std::string_view ws, std::string_view id) {
+  return absl::NotFoundError(
+      absl::StrCat(ToAbsl(kind), " \"", ToAbsl(ws), "/", ToAbsl(id), "\" not found"));
 }
 
 inline absl::Status ChildExists(std::string_view kind, std::string_view ws, std::string_view id) {

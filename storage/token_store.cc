@@ -18,8 +18,7 @@ ThrottleState NextThrottleState(const ThrottleState& current, absl::Time now,
     absl::Duration delay = policy.base_delay;
     // Doubling stops at max_delay, so the loop runs at most ~40 times for sane policies (and
     // not at all for a zero or negative base_delay, which doubling would never grow).
-    for (int64_t i = 1; i < over && delay > absl::ZeroDuration() && delay < policy.max_delay;
-         ++i) {
+    for (int64_t i = 1; i < over && delay > absl::ZeroDuration() && delay < policy.max_delay; ++i) {
       delay *= 2;
     }
     delay = std::min(delay, policy.max_delay);

@@ -56,8 +56,8 @@ class TokenStore {
   virtual absl::StatusOr<ServiceAccount> CreateServiceAccount(const ServiceAccount& account) = 0;
   virtual absl::StatusOr<ServiceAccount> GetServiceAccount(std::string_view workspace_id,
                                                            std::string_view id) = 0;
-  virtual absl::StatusOr<Page<ServiceAccount>> ListServiceAccounts(
-      std::string_view workspace_id, const ListOptions& options) = 0;
+  virtual absl::StatusOr<Page<ServiceAccount>> ListServiceAccounts(std::string_view workspace_id,
+                                                                   const ListOptions& options) = 0;
   // Replaces every field but ids, create_time and last_used_time (the secret hash included:
   // regenerating the secret is an update).
   virtual absl::StatusOr<ServiceAccount> UpdateServiceAccount(const ServiceAccount& account,
@@ -95,8 +95,9 @@ class TokenStore {
   virtual absl::StatusOr<RefreshToken> GetRefreshToken(std::string_view id) = 0;
   // Tokens of one subject (non-empty) or of the whole workspace, newest first; `limit` and
   // NOT_FOUND as in ListPullTokens.
-  virtual absl::StatusOr<std::vector<RefreshToken>> ListRefreshTokens(
-      std::string_view workspace_id, std::string_view subject, int limit) = 0;
+  virtual absl::StatusOr<std::vector<RefreshToken>> ListRefreshTokens(std::string_view workspace_id,
+                                                                      std::string_view subject,
+                                                                      int limit) = 0;
   virtual absl::StatusOr<bool> RevokeRefreshToken(std::string_view id, absl::Time when) = 0;
   // Revokes every unrevoked token of a subject (e.g. when its service account is deleted or
   // its secret regenerated); returns how many.

@@ -33,13 +33,12 @@ namespace {
   ASSERT_TRUE(statusor.ok()) << statusor.status();       \
   lhs = *std::move(statusor)
 // NOLINTEND(bugprone-macro-parentheses)
-#define ASSERT_OK(expr)                   \
-  do {                                    \
-    const absl::Status tok_s_ = (expr);   \
-    ASSERT_TRUE(tok_s_.ok()) << tok_s_;   \
+#define ASSERT_OK(expr)                 \
+  do {                                  \
+    const absl::Status tok_s_ = (expr); \
+    ASSERT_TRUE(tok_s_.ok()) << tok_s_; \
   } while (false)
-#define EXPECT_CODE(expr, code_name) \
-  EXPECT_EQ((expr).code(), absl::StatusCode::code_name) << (expr)
+#define EXPECT_CODE(expr, code_name) EXPECT_EQ((expr).code(), absl::StatusCode::code_name) << (expr)
 
 using KeyCounts = std::map<uint32_t, int64_t>;
 
@@ -260,8 +259,7 @@ TEST_P(TokenStoreConformanceTest, ServiceAccountInfiniteTimesRoundTrip) {
 }
 
 TEST_P(TokenStoreConformanceTest, ServiceAccountNeedsItsWorkspace) {
-  EXPECT_CODE(tokens().CreateServiceAccount(MakeAccount("ghost", "builder")).status(),
-              kNotFound);
+  EXPECT_CODE(tokens().CreateServiceAccount(MakeAccount("ghost", "builder")).status(), kNotFound);
   EXPECT_CODE(tokens().ListServiceAccounts("ghost", {}).status(), kNotFound);
   ASSERT_OK_AND_ASSIGN(Page<ServiceAccount> empty, tokens().ListServiceAccounts("acme", {}));
   EXPECT_TRUE(empty.items.empty());
@@ -286,10 +284,8 @@ TEST_P(TokenStoreConformanceTest, MissingServiceAccountIsNotFound) {
   EXPECT_CODE(tokens().GetServiceAccount("ghost", "builder").status(), kNotFound);
   // Text the database cannot hold matches nothing (rather than failing the query).
   EXPECT_CODE(tokens().GetServiceAccount("acme", "\xff\xfe").status(), kNotFound);
-  EXPECT_CODE(tokens().GetServiceAccount(std::string("acme\0x", 6), "builder").status(),
-              kNotFound);
-  EXPECT_CODE(tokens().UpdateServiceAccount(MakeAccount("acme", "other"), 0).status(),
-              kNotFound);
+  EXPECT_CODE(tokens().GetServiceAccount(std::string("acme\0x", 6), "builder").status(), kNotFound);
+  EXPECT_CODE(tokens().UpdateServiceAccount(MakeAccount("acme", "other"), 0).status(), kNotFound);
   EXPECT_CODE(tokens().DeleteServiceAccount("acme", "other", 0), kNotFound);
   EXPECT_CODE(tokens().DeleteServiceAccount("acme", "\xff", 0), kNotFound);
   EXPECT_CODE(tokens().TouchServiceAccount("acme", "other", kT1), kNotFound);
@@ -298,9 +294,8 @@ TEST_P(TokenStoreConformanceTest, MissingServiceAccountIsNotFound) {
 
 TEST_P(TokenStoreConformanceTest, ListServiceAccountsPagesById) {
   for (int i = 24; i >= 0; --i) {  // created out of order
-    ASSERT_OK(tokens()
-                  .CreateServiceAccount(MakeAccount("acme", absl::StrFormat("sa%02d", i)))
-                  .status());
+    ASSERT_OK(
+        tokens().CreateServiceAccount(MakeAccount("acme", absl::StrFormat("sa%02d", i))).status());
   }
   for (const char* id : {"aaa", "sa05", "zzz"}) {
     ASSERT_OK(tokens().CreateServiceAccount(MakeAccount("beta", id)).status());
@@ -310,8 +305,7 @@ TEST_P(TokenStoreConformanceTest, ListServiceAccountsPagesById) {
   ListOptions options;
   options.page_size = 10;
   for (int guard = 0; guard < 10; ++guard) {
-    ASSERT_OK_AND_ASSIGN(Page<ServiceAccount> page,
-                         tokens().ListServiceAccounts("acme", options));
+    ASSERT_OK_AND_ASSIGN(Page<ServiceAccount> page, tokens().ListServiceAccounts("acme", options));
     sizes.push_back(page.items.size());
     for (const ServiceAccount& a : page.items) {
       EXPECT_EQ(a.workspace_id, "acme");
@@ -328,8 +322,7 @@ TEST_P(TokenStoreConformanceTest, ListServiceAccountsPagesById) {
   ASSERT_OK_AND_ASSIGN(Page<ServiceAccount> all, tokens().ListServiceAccounts("acme", {0, ""}));
   EXPECT_EQ(all.items.size(), 25u);  // page_size <= 0 means 50
   EXPECT_FALSE(all.has_more);
-  ASSERT_OK_AND_ASSIGN(Page<ServiceAccount> exact,
-                       tokens().ListServiceAccounts("acme", {25, ""}));
+  ASSERT_OK_AND_ASSIGN(Page<ServiceAccount> exact, tokens().ListServiceAccounts("acme", {25, ""}));
   EXPECT_EQ(exact.items.size(), 25u);
   EXPECT_FALSE(exact.has_more);
   ASSERT_OK_AND_ASSIGN(Page<ServiceAccount> after,
@@ -412,8 +405,7 @@ TEST_P(TokenStoreConformanceTest, ServiceAccountConstraintsAreInvalidArgument) {
       {"upper-case id", [](ServiceAccount& a) { a.id = "Builder"; }, "service_accounts_id_format"},
       {"64-char id", [](ServiceAccount& a) { a.id = std::string(64, 'b'); },
        "service_accounts_id_format"},
-      {"trailing dash", [](ServiceAccount& a) { a.id = "builder-"; },
-       "service_accounts_id_format"},
+      {"trailing dash", [](ServiceAccount& a) { a.id = "builder-"; }, "service_accounts_id_format"},
       {"63-char id", [](ServiceAccount& a) { a.id = std::string(63, 'b'); }, nullptr},
       {"257 characters", [](ServiceAccount& a) { a.display_name = Repeat("\xC3\xBC", 257); },
        "service_accounts_display_name_length"},
@@ -426,32 +418,59 @@ TEST_P(TokenStoreConformanceTest, ServiceAccountConstraintsAreInvalidArgument) {
       {"no hash", [](ServiceAccount& a) { a.secret_hash.digest.clear(); },
        "service_accounts_secret_hash_length"},
       {"101 grants",
-       [](ServiceAccount& a) { a.grants.assign(101, RepositoryGrant{"acme/x", {"pull"}}); },
+       [](ServiceAccount& a) {
+         a.grants.assign(101, RepositoryGrant{"acme/x", {"pull"}});
+       },
        "service_accounts_grants_valid"},
       {"100 grants",
-       [](ServiceAccount& a) { a.grants.assign(100, RepositoryGrant{"acme/x", {"pull"}}); },
+       [](ServiceAccount& a) {
+         a.grants.assign(100, RepositoryGrant{"acme/x", {"pull"}});
+       },
        nullptr},
-      {"empty pattern", [](ServiceAccount& a) { a.grants = {{"", {"pull"}}}; },
+      {"empty pattern",
+       [](ServiceAccount& a) {
+         a.grants = {{"", {"pull"}}};
+       },
        "service_accounts_grants_valid"},
-      {"pattern with space", [](ServiceAccount& a) { a.grants = {{"acme/a b", {"pull"}}}; },
+      {"pattern with space",
+       [](ServiceAccount& a) {
+         a.grants = {{"acme/a b", {"pull"}}};
+       },
        "service_accounts_grants_valid"},
       {"256-byte pattern",
-       [](ServiceAccount& a) { a.grants = {{"acme/" + std::string(251, 'x'), {"pull"}}}; },
+       [](ServiceAccount& a) {
+         a.grants = {{"acme/" + std::string(251, 'x'), {"pull"}}};
+       },
        "service_accounts_grants_valid"},
       {"255-byte pattern",
-       [](ServiceAccount& a) { a.grants = {{"acme/" + std::string(250, 'x'), {"pull"}}}; },
+       [](ServiceAccount& a) {
+         a.grants = {{"acme/" + std::string(250, 'x'), {"pull"}}};
+       },
        nullptr},
-      {"no actions", [](ServiceAccount& a) { a.grants = {{"acme/*", {}}}; },
+      {"no actions",
+       [](ServiceAccount& a) {
+         a.grants = {{"acme/*", {}}};
+       },
        "service_accounts_grants_valid"},
-      {"upper-case action", [](ServiceAccount& a) { a.grants = {{"acme/*", {"PULL"}}}; },
+      {"upper-case action",
+       [](ServiceAccount& a) {
+         a.grants = {{"acme/*", {"PULL"}}};
+       },
        "service_accounts_grants_valid"},
-      {"empty action", [](ServiceAccount& a) { a.grants = {{"acme/*", {""}}}; },
+      {"empty action",
+       [](ServiceAccount& a) {
+         a.grants = {{"acme/*", {""}}};
+       },
        "service_accounts_grants_valid"},
       {"33-letter action",
-       [](ServiceAccount& a) { a.grants = {{"acme/*", {std::string(33, 'p')}}}; },
+       [](ServiceAccount& a) {
+         a.grants = {{"acme/*", {std::string(33, 'p')}}};
+       },
        "service_accounts_grants_valid"},
       {"17 actions",
-       [](ServiceAccount& a) { a.grants = {{"acme/*", std::vector<std::string>(17, "pull")}}; },
+       [](ServiceAccount& a) {
+         a.grants = {{"acme/*", std::vector<std::string>(17, "pull")}};
+       },
        "service_accounts_grants_valid"},
       {"16 actions and *",
        [](ServiceAccount& a) {
@@ -544,8 +563,7 @@ TEST_P(TokenStoreConformanceTest, PullTokenNeedsWorkspaceAndUniqueId) {
   EXPECT_CODE(tokens().CreatePullToken(MakePull(TokenId('p', 1), "ghost", "web")), kNotFound);
   ASSERT_OK(tokens().CreatePullToken(MakePull(TokenId('p', 1), "acme", "web")));
   // Ids are global.
-  EXPECT_CODE(tokens().CreatePullToken(MakePull(TokenId('p', 1), "beta", "api")),
-              kAlreadyExists);
+  EXPECT_CODE(tokens().CreatePullToken(MakePull(TokenId('p', 1), "beta", "api")), kAlreadyExists);
   ASSERT_OK_AND_ASSIGN(PullToken got, tokens().GetPullToken(TokenId('p', 1)));
   EXPECT_EQ(got.workspace_id, "acme");
   EXPECT_CODE(tokens().GetPullToken(TokenId('p', 2)).status(), kNotFound);
@@ -611,9 +629,9 @@ TEST_P(TokenStoreConformanceTest, ListPullTokensNewestFirst) {
                                                 TokenId('p', 5), TokenId('p', 6)}));
   EXPECT_EQ(web[1].revoke_time, kT1);
   ASSERT_OK_AND_ASSIGN(std::vector<PullToken> all, tokens().ListPullTokens("acme", "", 0));
-  EXPECT_EQ(Ids(all), (std::vector<std::string>{TokenId('p', 4), TokenId('p', 3), TokenId('p', 2),
-                                                TokenId('p', 1), TokenId('p', 5),
-                                                TokenId('p', 6)}));
+  EXPECT_EQ(Ids(all),
+            (std::vector<std::string>{TokenId('p', 4), TokenId('p', 3), TokenId('p', 2),
+                                      TokenId('p', 1), TokenId('p', 5), TokenId('p', 6)}));
   ASSERT_OK_AND_ASSIGN(std::vector<PullToken> top, tokens().ListPullTokens("acme", "web", 2));
   EXPECT_EQ(Ids(top), (std::vector<std::string>{TokenId('p', 4), TokenId('p', 3)}));
   ASSERT_OK_AND_ASSIGN(std::vector<PullToken> none, tokens().ListPullTokens("acme", "nope", 0));
@@ -861,14 +879,10 @@ TEST_P(TokenStoreConformanceTest, ThrottleFollowsNextThrottleState) {
     absl::Duration blocked_for;
   };
   const Step steps[] = {
-      {absl::ZeroDuration(), 1, absl::ZeroDuration()},
-      {absl::Seconds(1), 2, absl::ZeroDuration()},
-      {absl::Seconds(1), 3, absl::ZeroDuration()},
-      {absl::Seconds(1), 4, absl::Seconds(1)},
-      {absl::Seconds(1), 5, absl::Seconds(2)},
-      {absl::Seconds(2), 6, absl::Seconds(4)},
-      {absl::Seconds(4), 7, absl::Seconds(8)},
-      {absl::Seconds(8), 8, absl::Seconds(8)},
+      {absl::ZeroDuration(), 1, absl::ZeroDuration()}, {absl::Seconds(1), 2, absl::ZeroDuration()},
+      {absl::Seconds(1), 3, absl::ZeroDuration()},     {absl::Seconds(1), 4, absl::Seconds(1)},
+      {absl::Seconds(1), 5, absl::Seconds(2)},         {absl::Seconds(2), 6, absl::Seconds(4)},
+      {absl::Seconds(4), 7, absl::Seconds(8)},         {absl::Seconds(8), 8, absl::Seconds(8)},
       {absl::Seconds(1), 9, absl::Seconds(8)},
   };
   ThrottleState expected = zero;
@@ -965,8 +979,7 @@ TEST_P(TokenStoreConformanceTest, ThrottleKeyLimits) {
   ExpectConstraint(tokens().RecordLoginFailure("", kT0, policy).status(),
                    "login_throttle_key_length");
   // Keys carry client-chosen user names: text that cannot be stored is refused, not INTERNAL.
-  EXPECT_CODE(tokens().RecordLoginFailure("account:\xff", kT0, policy).status(),
-              kInvalidArgument);
+  EXPECT_CODE(tokens().RecordLoginFailure("account:\xff", kT0, policy).status(), kInvalidArgument);
   EXPECT_CODE(tokens().RecordLoginFailure(std::string("account:a\0b", 11), kT0, policy).status(),
               kInvalidArgument);
   ASSERT_OK_AND_ASSIGN(ThrottleState state, tokens().GetThrottleState("account:\xff"));
@@ -975,9 +988,8 @@ TEST_P(TokenStoreConformanceTest, ThrottleKeyLimits) {
   ASSERT_OK(tokens().ClearLoginFailures("account:\xff"));
   // Multi-byte keys count bytes.
   ASSERT_OK(tokens().RecordLoginFailure(Repeat("\xC3\xA9", 256), kT0, policy).status());
-  EXPECT_CODE(
-      tokens().RecordLoginFailure(Repeat("\xC3\xA9", 256) + "x", kT0, policy).status(),
-      kInvalidArgument);
+  EXPECT_CODE(tokens().RecordLoginFailure(Repeat("\xC3\xA9", 256) + "x", kT0, policy).status(),
+              kInvalidArgument);
 }
 
 TEST_P(TokenStoreConformanceTest, ConcurrentFailuresOnOneKeyAreNotLost) {
@@ -1066,8 +1078,7 @@ TEST_P(TokenStoreConformanceTest, DeletingAWorkspaceDeletesItsAccountsAndTokens)
   ASSERT_OK(tokens().GetServiceAccount("beta", "builder").status());
   ASSERT_OK(tokens().GetPullToken(TokenId('p', 2)).status());
   ASSERT_OK(tokens().GetRefreshToken(TokenId('r', 2)).status());
-  ASSERT_OK_AND_ASSIGN(ThrottleState throttle,
-                       tokens().GetThrottleState("account:acme+builder"));
+  ASSERT_OK_AND_ASSIGN(ThrottleState throttle, tokens().GetThrottleState("account:acme+builder"));
   EXPECT_EQ(throttle.failures, 1);  // throttle keys belong to no workspace
   ASSERT_OK_AND_ASSIGN(KeyCounts counts, tokens().CountSecretHashesByKeyId());
   EXPECT_EQ(counts, (KeyCounts{{7, 3}}));

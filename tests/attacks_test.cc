@@ -83,8 +83,8 @@ class AttacksTest : public ::testing::Test {
     ASSERT_TRUE(bundle.ok()) << bundle.status();
     testing::RegistryOptions options;
     options.token_auth = testing::TokenAuthConfig{
-        absl::StrCat("http://127.0.0.1:", live_->server().http_port(), "/token"), kService,
-        kIssuer, *bundle};
+        absl::StrCat("http://127.0.0.1:", live_->server().http_port(), "/token"), kService, kIssuer,
+        *bundle};
     absl::StatusOr<std::unique_ptr<testing::DistributionRegistry>> registry =
         testing::DistributionRegistry::Start(options);
     ASSERT_TRUE(registry.ok()) << registry.status();
@@ -176,10 +176,10 @@ class AttacksTest : public ::testing::Test {
 
 // T1: one anonymous request used to abort the whole process.
 TEST_F(AttacksTest, T1_MalformedAnonymousTokenRequestsNeverStopTheServer) {
-  for (const char* refresh : {".", "a.b", "..", "rrt_", "rrt_.", "rrt", "x", "rrt_A.",
-                              "%00", "rrt_%FF.%FF"}) {
-    HttpReply r = PostForm(absl::StrCat("grant_type=refresh_token&service=", kService,
-                                        "&refresh_token=", refresh));
+  for (const char* refresh :
+       {".", "a.b", "..", "rrt_", "rrt_.", "rrt", "x", "rrt_A.", "%00", "rrt_%FF.%FF"}) {
+    HttpReply r = PostForm(
+        absl::StrCat("grant_type=refresh_token&service=", kService, "&refresh_token=", refresh));
     EXPECT_TRUE(r.ok) << refresh << ": no reply";
     EXPECT_TRUE(r.status == 400 || r.status == 401) << refresh << ": " << r.status << " " << r.body;
     EXPECT_FALSE(absl::StrContains(r.body, "substr")) << r.body;
@@ -321,8 +321,8 @@ TEST_F(AttacksTest, T6_ACompromisedBuildStaysInItsWorkspace) {
   std::vector<std::string> parts = absl::StrSplit(build.password, '.');
   ASSERT_EQ(parts.size(), 4u) << "rbt_<workspace>.<expiry>.<key id>.<hash>";
   parts[1] = absl::StrCat(std::stoll(parts[1]) + 3600);
-  HttpReply forged = Login("198.51.100.6",
-                           RegistryCredentials{build.username, absl::StrJoin(parts, ".")});
+  HttpReply forged =
+      Login("198.51.100.6", RegistryCredentials{build.username, absl::StrJoin(parts, ".")});
   EXPECT_EQ(forged.status, 401) << forged.body;
 }
 

@@ -311,21 +311,24 @@ TEST_F(BadInputTest, EveryCaseGetsAClearErrorAndNothingChanges) {
       {"distribution plain http remote",
        [] {
          auto r = TypedCreate(v1::DISTRIBUTION);
-         r.mutable_registry_config()->mutable_distribution()->set_url("http://registry.example.com");
+         r.mutable_registry_config()->mutable_distribution()->set_url(
+             "http://registry.example.com");
          return CreateCfg(r);
        }(),
        C::INVALID_ARGUMENT, "registry_config.distribution.url"},
       {"distribution url with userinfo",
        [] {
          auto r = TypedCreate(v1::DISTRIBUTION);
-         r.mutable_registry_config()->mutable_distribution()->set_url("https://u:p@registry.example.com");
+         r.mutable_registry_config()->mutable_distribution()->set_url(
+             "https://u:p@registry.example.com");
          return CreateCfg(r);
        }(),
        C::INVALID_ARGUMENT, "registry_config.distribution.url"},
       {"distribution url port 70000",
        [] {
          auto r = TypedCreate(v1::DISTRIBUTION);
-         r.mutable_registry_config()->mutable_distribution()->set_url("https://registry.example.com:70000");
+         r.mutable_registry_config()->mutable_distribution()->set_url(
+             "https://registry.example.com:70000");
          return CreateCfg(r);
        }(),
        C::INVALID_ARGUMENT, "registry_config.distribution.url"},
@@ -445,8 +448,8 @@ TEST_F(BadInputTest, EveryCaseGetsAClearErrorAndNothingChanges) {
          return s.CreateApp(Ctx().get(), r, &out);
        },
        C::NOT_FOUND, ""},
-      {"request over 4 MiB",
-       CreateWs("bigone", std::string(5 << 20, 'x')), C::RESOURCE_EXHAUSTED, ""},
+      {"request over 4 MiB", CreateWs("bigone", std::string(5 << 20, 'x')), C::RESOURCE_EXHAUSTED,
+       ""},
   };
   ASSERT_GE(cases.size(), 30u);
 

@@ -54,13 +54,12 @@ class BehindBalancerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     REGAUTH_SKIP_WITHOUT_PG();
-    absl::StatusOr<std::unique_ptr<testing::TestStack>> stack =
-        testing::TestStack::Builder()
-            .WithTokenRealm(kService)
-            .WithWorkspace("acme")
-            .WithApp("acme", "web")
-            .WithoutServer()
-            .Build();
+    absl::StatusOr<std::unique_ptr<testing::TestStack>> stack = testing::TestStack::Builder()
+                                                                    .WithTokenRealm(kService)
+                                                                    .WithWorkspace("acme")
+                                                                    .WithApp("acme", "web")
+                                                                    .WithoutServer()
+                                                                    .Build();
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
   }

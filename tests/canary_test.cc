@@ -15,8 +15,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 #include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -91,10 +91,10 @@ class CanaryTest : public ::testing::Test {
 
   // Calls `rpc` with a fresh context carrying `key`, records what came back, returns the status.
   template <typename Req, typename Resp>
-  grpc::Status Call(
-      const std::string& key,
-      grpc::Status (v1::RegistryAuthService::Stub::*rpc)(grpc::ClientContext*, const Req&, Resp*),
-      const Req& req, Resp* resp, std::vector<std::string>* seen) {
+  grpc::Status Call(const std::string& key,
+                    grpc::Status (v1::RegistryAuthService::Stub::*rpc)(grpc::ClientContext*,
+                                                                       const Req&, Resp*),
+                    const Req& req, Resp* resp, std::vector<std::string>* seen) {
     auto ctx = As(key);
     grpc::Status s = (stub_->*rpc)(ctx.get(), req, resp);
     seen->push_back(Seen(*ctx, s, resp));
@@ -103,10 +103,10 @@ class CanaryTest : public ::testing::Test {
 
   std::string AllRows(const std::string& dsn) {
     std::string all;
-    absl::StatusOr<std::vector<std::string>> tables = testing::QueryColumn(
-        dsn,
-        "SELECT quote_ident(table_name) FROM information_schema.tables "
-        "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
+    absl::StatusOr<std::vector<std::string>> tables =
+        testing::QueryColumn(dsn,
+                             "SELECT quote_ident(table_name) FROM information_schema.tables "
+                             "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
     EXPECT_TRUE(tables.ok()) << tables.status();
     if (!tables.ok()) return all;
     for (const std::string& table : *tables) {
@@ -220,7 +220,8 @@ TEST_F(CanaryTest, SecretAppearsOnlyInTheGetCredentialsResponse) {
     r.set_name("workspaces/acme");
     EXPECT_TRUE(Call(admin_key_, &Stub::GetWorkspace, r, &ws, &others).ok());
     v1::ListWorkspacesResponse l;
-    EXPECT_TRUE(Call(admin_key_, &Stub::ListWorkspaces, v1::ListWorkspacesRequest(), &l, &others).ok());
+    EXPECT_TRUE(
+        Call(admin_key_, &Stub::ListWorkspaces, v1::ListWorkspacesRequest(), &l, &others).ok());
     v1::UpdateWorkspaceRequest u;
     u.mutable_workspace()->set_name("workspaces/acme");
     u.mutable_workspace()->set_display_name("Acme");
@@ -308,9 +309,10 @@ TEST_F(CanaryTest, SecretAppearsOnlyInTheGetCredentialsResponse) {
     EXPECT_GE(ar.audit_events_size(), 10);
     // Calls with a wrong key, and a caller without the permission.
     v1::ListWorkspacesResponse l;
-    EXPECT_EQ(Call(std::string(kCanary), &Stub::ListWorkspaces, v1::ListWorkspacesRequest(), &l,
-                   &others).error_code(),
-              grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(
+        Call(std::string(kCanary), &Stub::ListWorkspaces, v1::ListWorkspacesRequest(), &l, &others)
+            .error_code(),
+        grpc::StatusCode::UNAUTHENTICATED);
     EXPECT_EQ(Call(worker_key_, &Stub::ListAuditEvents, a, &ar, &others).error_code(),
               grpc::StatusCode::PERMISSION_DENIED);
   }
@@ -339,9 +341,9 @@ TEST_F(CanaryTest, SecretAppearsOnlyInTheGetCredentialsResponse) {
       for (const auto& [k, v] : r.headers) absl::StrAppend(&text, k, ": ", v, "\n");
       others.push_back(text);
     }
-    testing::HttpReply bad = http.Request(
-        "PATCH", "/v1/workspaces/acme/registries/gh",
-        absl::StrCat(R"({"secret":")", kCanary, R"(","bogus":1})"), auth);
+    testing::HttpReply bad =
+        http.Request("PATCH", "/v1/workspaces/acme/registries/gh",
+                     absl::StrCat(R"({"secret":")", kCanary, R"(","bogus":1})"), auth);
     EXPECT_EQ(bad.status, 400);
     others.push_back(bad.body);
   }

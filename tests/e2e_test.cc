@@ -95,11 +95,11 @@ class E2eTest : public ::testing::Test {
   }
 
   std::string RawCiphertextHex(const std::string& ws, const std::string& id) {
-    absl::StatusOr<std::vector<std::string>> r = testing::QueryColumn(
-        stack_->dsn(),
-        "SELECT encode(secret_ciphertext, 'hex') FROM registry_configs "
-        "WHERE workspace_id = $1 AND id = $2",
-        {ws, id});
+    absl::StatusOr<std::vector<std::string>> r =
+        testing::QueryColumn(stack_->dsn(),
+                             "SELECT encode(secret_ciphertext, 'hex') FROM registry_configs "
+                             "WHERE workspace_id = $1 AND id = $2",
+                             {ws, id});
     EXPECT_TRUE(r.ok()) << r.status();
     return !r.ok() || r->empty() ? "" : (*r)[0];
   }
@@ -161,9 +161,9 @@ TEST_F(E2eTest, GhcrConfigLifecycleNeverReturnsTheSecret) {
 
   // Switching the default is atomic: exactly one default afterwards.
   v1::RegistryConfig second;
-  ASSERT_TRUE(CreateGhcr("acme", "ghcr-two", "ghp_secondsecondsecond0000000000000000000", true,
-                         &second)
-                  .ok());
+  ASSERT_TRUE(
+      CreateGhcr("acme", "ghcr-two", "ghp_secondsecondsecond0000000000000000000", true, &second)
+          .ok());
   responses.push_back(second.SerializeAsString());
   v1::ListRegistryConfigsRequest list;
   list.set_parent("workspaces/acme");
@@ -201,7 +201,8 @@ TEST_F(E2eTest, RawDatabaseRowsHoldNoPlaintextSecret) {
   EXPECT_FALSE(absl::StrContains(rows, kCanaryPat));
   // Not even hex-encoded (bytea columns print as \x...).
   std::string hex;
-  for (unsigned char ch : std::string(kCanaryPat)) absl::StrAppend(&hex, absl::Hex(ch, absl::kZeroPad2));
+  for (unsigned char ch : std::string(kCanaryPat))
+    absl::StrAppend(&hex, absl::Hex(ch, absl::kZeroPad2));
   EXPECT_FALSE(absl::StrContains(rows, hex));
 }
 
@@ -277,8 +278,8 @@ TEST_F(E2eTest, HttpAdapterEchoesTheServiceRequestId) {
   EXPECT_EQ(missing.headers["x-request-id"].size(), 32u);
   EXPECT_NE(missing.headers["x-request-id"], generated);
 
-  testing::HttpReply mine = http.Request("DELETE", "/v1/workspaces/acme", "",
-                                         {{"x-request-id", "client-chosen-id-1"}});
+  testing::HttpReply mine =
+      http.Request("DELETE", "/v1/workspaces/acme", "", {{"x-request-id", "client-chosen-id-1"}});
   EXPECT_EQ(mine.status, 200) << mine.body;
   EXPECT_EQ(mine.headers["x-request-id"], "client-chosen-id-1");
 

@@ -70,8 +70,7 @@ class GhcrTestConnectionTest : public ::testing::Test {
     ghcr_->Route("/token", [](const ScriptedRequest& r) {
       const std::string auth = r.Header("authorization").value_or("");
       for (const char* pat : {kPushPat, kReadPat}) {
-        if (auth == absl::StrCat("Basic ",
-                                 absl::Base64Escape(absl::StrCat(kLogin, ":", pat)))) {
+        if (auth == absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(kLogin, ":", pat)))) {
           return ScriptedResponse{200, {}, absl::StrCat(R"({"token":")", kRegistryToken, R"("})")};
         }
       }
@@ -152,8 +151,7 @@ TEST_F(GhcrTestConnectionTest, VerdictsFromTheGitHubApiAndTheRegistry) {
   EXPECT_EQ(ro_push.result(), v1::INVALID) << ro_push.DebugString();
   EXPECT_EQ(ro_push.error().category(), v1::ErrorDetail::PERMISSION);
   EXPECT_EQ(ro_push.error().reason(), "MISSING_SCOPE");
-  EXPECT_TRUE(absl::StrContains(Stored("readonly-push").last_validation_error(),
-                                "write:packages"))
+  EXPECT_TRUE(absl::StrContains(Stored("readonly-push").last_validation_error(), "write:packages"))
       << Stored("readonly-push").last_validation_error();
 
   // ... but it is enough for a pull-only config; the near expiry is a warning.

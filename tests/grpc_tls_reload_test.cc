@@ -14,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "api/peer_identity.h"
-#include "gtest/gtest.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/async_generic_service.h"
@@ -23,6 +22,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "gtest/gtest.h"
 #include "tests/support/raw_grpc.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
@@ -50,9 +50,7 @@ class IdentityEcho final : public grpc::CallbackGenericService {
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
     class Reactor final : public grpc::ServerGenericBidiReactor {
      public:
-      explicit Reactor(std::string identity) : identity_(std::move(identity)) {
-        StartRead(&in_);
-      }
+      explicit Reactor(std::string identity) : identity_(std::move(identity)) { StartRead(&in_); }
       void OnReadDone(bool ok) override {
         if (!ok) {
           Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));

@@ -35,8 +35,8 @@
 #include "common/secret.h"
 #include "crypto/key_file.h"
 #include "crypto/keyring.h"
-#include "gtest/gtest.h"
 #include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "server/config.h"
 #include "server/keys_cli.h"
@@ -222,7 +222,8 @@ TEST_F(KeyRotationTest, RequestsKeepSucceedingDuringRotationAndReencryption) {
           grpc::Status s = Update(replica(w), i, secret);
           ++requests;
           if (!s.ok()) {
-            failures.Add(absl::StrCat("update reg", i, ": ", s.error_code(), " ", s.error_message()));
+            failures.Add(
+                absl::StrCat("update reg", i, ": ", s.error_code(), " ", s.error_message()));
             continue;
           }
           ledger.Acknowledged(i, secret);
@@ -278,7 +279,8 @@ TEST_F(KeyRotationTest, RequestsKeepSucceedingDuringRotationAndReencryption) {
   auto wait_for_requests = [&](int64_t n) {
     const int64_t target = requests.load() + n;
     const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (requests.load() < target && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    while (requests.load() < target && absl::Now() < deadline)
+      absl::SleepFor(absl::Milliseconds(5));
   };
 
   wait_for_requests(300);

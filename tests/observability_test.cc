@@ -103,8 +103,8 @@ TEST(MetricsFormatTest, PromtoolAcceptsTrickyLabelsAndEveryMetricType) {
   c.WithLabels({std::string("bad utf8 \xff\xfe and \xc3\xa9")}).Increment();
   c.WithLabels({""}).Increment();
   r.AddGauge("t_in_use", "Gauge.", {}).Get().Set(-2.5);
-  auto& h = r.AddHistogram("t_latency_seconds", "Latency.", {"route"},
-                           observability::LatencyBuckets());
+  auto& h =
+      r.AddHistogram("t_latency_seconds", "Latency.", {"route"}, observability::LatencyBuckets());
   h.WithLabels({"/v1/{name=workspaces/*}"}).Observe(0.003);
   h.WithLabels({"/v1/{name=workspaces/*}"}).Observe(42);
   const std::string text = r.Render();
@@ -112,8 +112,7 @@ TEST(MetricsFormatTest, PromtoolAcceptsTrickyLabelsAndEveryMetricType) {
   EXPECT_EQ(p.exit_code, 0) << p.output << "\n" << text;
   EXPECT_EQ(p.output, "") << text;
   // And the checker is not a rubber stamp: an unescaped quote fails.
-  EXPECT_NE(Promtool("# HELP x_total x\n# TYPE x_total counter\nx_total{v=\"a\"b\"} 1\n")
-                .exit_code,
+  EXPECT_NE(Promtool("# HELP x_total x\n# TYPE x_total counter\nx_total{v=\"a\"b\"} 1\n").exit_code,
             0);
 }
 
@@ -189,7 +188,8 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
-  // A registry that cannot be reached, for one TestConnection (registry_auth_test_connection_total).
+  // A registry that cannot be reached, for one TestConnection
+  // (registry_auth_test_connection_total).
   {
     v1::CreateRegistryConfigRequest cr;
     cr.set_parent("workspaces/acme");
@@ -242,8 +242,9 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
     testing::HttpConnection http(http_port);
     ASSERT_TRUE(http.connected());
     for (int i = 0; i < 2; ++i) {
-      testing::HttpReply r = http.Request("GET", "/v1/workspaces/acme", "",
-                                          {{"x-api-key", admin_key_}, {"x-request-id", "obs-http-1"}});
+      testing::HttpReply r =
+          http.Request("GET", "/v1/workspaces/acme", "",
+                       {{"x-api-key", admin_key_}, {"x-request-id", "obs-http-1"}});
       EXPECT_EQ(r.status, 200) << r.body;
     }
     testing::HttpReply t = http.Request(
@@ -259,11 +260,10 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
   {
     testing::HttpConnection http(http_port);
     ASSERT_TRUE(http.connected());
-    testing::HttpReply t = http.Request(
-        "POST", "/token",
-        absl::StrCat("grant_type=password&service=", kService,
-                     "&username=acme%2Bbuilder&password=", kCanary),
-        {{"Content-Type", "application/x-www-form-urlencoded"}});
+    testing::HttpReply t = http.Request("POST", "/token",
+                                        absl::StrCat("grant_type=password&service=", kService,
+                                                     "&username=acme%2Bbuilder&password=", kCanary),
+                                        {{"Content-Type", "application/x-www-form-urlencoded"}});
     EXPECT_EQ(t.status, 401) << t.body;
     t = http.Request("GET", absl::StrCat("/token?service=", kService, "&account=", kCanary), "",
                      {{"Authorization", realm::FormatBasicAuthorization("acme+builder", "x")}});
@@ -349,8 +349,8 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
   // the families of the GitHub App token cache (no App configured: all zero).
   double generic_invalid = 0;
   for (const auto& [series, v] : after) {
-    if (absl::StartsWith(series,
-                         "registry_auth_test_connection_total{type=\"generic\",outcome=\"invalid\",")) {
+    if (absl::StartsWith(
+            series, "registry_auth_test_connection_total{type=\"generic\",outcome=\"invalid\",")) {
       auto b = before.find(series);
       generic_invalid += v - (b == before.end() ? 0.0 : b->second);
     }
@@ -362,8 +362,7 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
   EXPECT_EQ(value("registry_auth_github_app_token_cache_lookups_total{result=\"hit\"}"), 0);
   EXPECT_EQ(value("registry_auth_github_app_token_cache_lookups_total{result=\"miss\"}"), 0);
   EXPECT_EQ(value("registry_auth_github_app_token_fetches_total{reason=\"forced\"}"), 0);
-  EXPECT_EQ(value("registry_auth_github_app_token_fetch_failures_total{category=\"network\"}"),
-            0);
+  EXPECT_EQ(value("registry_auth_github_app_token_fetch_failures_total{category=\"network\"}"), 0);
   // Pools, keys.
   EXPECT_EQ(value("registry_auth_db_pool_max_connections{pool=\"registry\"}"), 4);
   EXPECT_EQ(value("registry_auth_db_pool_max_connections{pool=\"tokens\"}"), 4);

@@ -99,8 +99,8 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
     ASSERT_TRUE(absl::StrContains(*bundle, "BEGIN CERTIFICATE"));
     testing::RegistryOptions options;
     options.token_auth = testing::TokenAuthConfig{
-        absl::StrCat("http://127.0.0.1:", live_->server().http_port(), "/token"), kService,
-        kIssuer, *bundle};
+        absl::StrCat("http://127.0.0.1:", live_->server().http_port(), "/token"), kService, kIssuer,
+        *bundle};
     absl::StatusOr<std::unique_ptr<testing::DistributionRegistry>> registry =
         testing::DistributionRegistry::Start(options);
     ASSERT_TRUE(registry.ok()) << registry.status();
@@ -171,9 +171,9 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
   void ExpectRefused(const SkopeoResult& r) {
     EXPECT_FALSE(r.ok());
     EXPECT_TRUE(r.refused()) << r.Describe() << "\nregistry log tail:\n"
-                             << registry_->Logs().substr(
-                                    registry_->Logs().size() > 3000 ? registry_->Logs().size() - 3000
-                                                                    : 0);
+                             << registry_->Logs().substr(registry_->Logs().size() > 3000
+                                                             ? registry_->Logs().size() - 3000
+                                                             : 0);
   }
 
   std::unique_ptr<testing::TestStack> stack_;
@@ -336,8 +336,8 @@ TEST_P(RealmE2eTest, AnonymousPullOfPublicAppsOnly) {
   EXPECT_FALSE(pull_anonymously("acme/api").ok());
   SkopeoCopyOptions anonymous_push;
   const OciImage evil = Build("evil-public");
-  ExpectRefused(skopeo_->Copy(evil.Reference(), registry_->Reference("acme/web", evil.tag),
-                              anonymous_push));
+  ExpectRefused(
+      skopeo_->Copy(evil.Reference(), registry_->Reference("acme/web", evil.tag), anonymous_push));
   // Another workspace's pull token may pull the public app as well.
   const v1::MintPullTokenResponse other = Mint("workspaces/other/apps/web", absl::ZeroDuration());
   SkopeoResult r;
@@ -419,8 +419,8 @@ TEST_P(RealmE2eTest, TestConnectionAgainstTheRealRegistry) {
   EXPECT_TRUE(absl::StartsWith(bad_row.last_validation_error(), "token: "))
       << bad_row.last_validation_error();
   // Neither secret is anywhere in what came back or was stored.
-  for (const std::string& text : {good.DebugString(), bad.DebugString(), good_row.DebugString(),
-                                  bad_row.DebugString()}) {
+  for (const std::string& text :
+       {good.DebugString(), bad.DebugString(), good_row.DebugString(), bad_row.DebugString()}) {
     EXPECT_FALSE(absl::StrContains(text, builder.password));
     EXPECT_FALSE(absl::StrContains(text, std::string(43, 'x')));
   }
@@ -450,8 +450,7 @@ TEST_P(RealmE2eTest, CatalogOnlyForConfiguredAccounts) {
         "GET", absl::StrCat("/token?service=", kService, "&scope=registry:catalog:*"), "",
         {{"Authorization", realm::FormatBasicAuthorization(who.username, who.password)}});
     EXPECT_EQ(token.status, 200) << token.body;
-    const std::string bearer =
-        nlohmann::json::parse(token.body, nullptr, false).value("token", "");
+    const std::string bearer = nlohmann::json::parse(token.body, nullptr, false).value("token", "");
     testing::HttpConnection registry(registry_->port());
     return registry.Request("GET", "/v2/_catalog", "", {{"Authorization", "Bearer " + bearer}});
   };
@@ -485,25 +484,25 @@ TEST_P(RealmE2eTest, TokenEndpointAnswersLikeADockerRealm) {
 
   // The refresh token works over the OAuth2 POST form and reports the granted scope.
   const std::string form = absl::StrCat(
-      "grant_type=refresh_token&service=", kService, "&client_id=e2e&scope=",
-      "repository%3Aacme%2Fweb%3Apull+repository%3Aother%2Fweb%3Apull", "&refresh_token=",
-      body["refresh_token"].get<std::string>());
-  testing::HttpReply refreshed = http.Request(
-      "POST", "/token", form, {{"Content-Type", "application/x-www-form-urlencoded"}});
+      "grant_type=refresh_token&service=", kService,
+      "&client_id=e2e&scope=", "repository%3Aacme%2Fweb%3Apull+repository%3Aother%2Fweb%3Apull",
+      "&refresh_token=", body["refresh_token"].get<std::string>());
+  testing::HttpReply refreshed =
+      http.Request("POST", "/token", form, {{"Content-Type", "application/x-www-form-urlencoded"}});
   ASSERT_EQ(refreshed.status, 200) << refreshed.body;
   EXPECT_EQ(nlohmann::json::parse(refreshed.body)["scope"], "repository:acme/web:pull");
 
   testing::HttpReply bad = http.Request(
-      "GET", absl::StrCat("/token?service=", kService),
-      "", {{"Authorization", realm::FormatBasicAuthorization(builder.username, "ras_wrong")}});
+      "GET", absl::StrCat("/token?service=", kService), "",
+      {{"Authorization", realm::FormatBasicAuthorization(builder.username, "ras_wrong")}});
   EXPECT_EQ(bad.status, 401);
   EXPECT_FALSE(bad.headers["www-authenticate"].empty());
   EXPECT_FALSE(absl::StrContains(bad.body, builder.password));
 
   // The HTTP client's address reaches the service (throttling and audit rows use it).
-  testing::HttpReply created = http.Request(
-      "POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=viahttp", "{}",
-      {{"Content-Type", "application/json"}});
+  testing::HttpReply created =
+      http.Request("POST", "/v1/workspaces/acme/serviceAccounts?service_account_id=viahttp", "{}",
+                   {{"Content-Type", "application/json"}});
   ASSERT_EQ(created.status, 200) << created.body;
   v1::ListAuditEventsRequest audit;
   audit.set_resource("workspaces/acme/serviceAccounts/viahttp");
@@ -512,8 +511,7 @@ TEST_P(RealmE2eTest, TokenEndpointAnswersLikeADockerRealm) {
   ASSERT_EQ(events.audit_events_size(), 1);
   EXPECT_EQ(events.audit_events(0).peer(), "http:127.0.0.1");
 
-  testing::HttpReply unknown =
-      http.Request("GET", "/token?service=elsewhere", "", {});
+  testing::HttpReply unknown = http.Request("GET", "/token?service=elsewhere", "", {});
   EXPECT_EQ(unknown.status, 400) << unknown.body;
 }
 
@@ -542,9 +540,9 @@ TEST_P(RealmE2eTest, RemoteHttpAdapterServesTheSameRealm) {
 
   // A registry pointed at the remote adapter works like one pointed at the server.
   testing::RegistryOptions options;
-  options.token_auth = testing::TokenAuthConfig{
-      absl::StrCat("http://127.0.0.1:", (*adapter)->port(), "/token"), kService, kIssuer,
-      *testing::ReadFile(bundle_path_)};
+  options.token_auth =
+      testing::TokenAuthConfig{absl::StrCat("http://127.0.0.1:", (*adapter)->port(), "/token"),
+                               kService, kIssuer, *testing::ReadFile(bundle_path_)};
   ASSERT_TRUE(registry_->Restart(options).ok());
   SkopeoResult r = Push(Build("via-adapter"), "acme/web", builder);
   EXPECT_TRUE(r.ok()) << r.Describe();

@@ -15,8 +15,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "cli/regauthctl_lib.h"
 #include "gtest/gtest.h"
 #include "server/config.h"
@@ -94,8 +94,8 @@ class RegauthctlE2eTest : public ::testing::Test {
   }
 
   std::vector<std::string> Frontend(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--tls-cert=" + dir_ + "/frontend.pem",
-                               "--tls-key=" + dir_ + "/frontend.key"});
+    args.insert(args.begin(),
+                {"--tls-cert=" + dir_ + "/frontend.pem", "--tls-key=" + dir_ + "/frontend.key"});
     return args;
   }
 
@@ -144,18 +144,19 @@ TEST_F(RegauthctlE2eTest, MembersAndAuditThroughMutualTlsActingForUsers) {
   // The front end (client certificate) creates a workspace for alice, who becomes its owner.
   Result created = Run(Frontend({"--user=alice", "workspaces", "create", "acme"}));
   ASSERT_EQ(created.code, 0) << created.err;
-  Result added = Run(Frontend({"--user=alice", "members", "create", "acme", "bob", "--role=admin"}));
+  Result added =
+      Run(Frontend({"--user=alice", "members", "create", "acme", "bob", "--role=admin"}));
   ASSERT_EQ(added.code, 0) << added.err;
   EXPECT_TRUE(absl::StrContains(added.out, "role:")) << added.out;
-  Result carol = Run(Frontend({"--user=bob", "members", "create", "acme", "carol",
-                               "--role=member", "--status=invited"}));
+  Result carol = Run(Frontend(
+      {"--user=bob", "members", "create", "acme", "carol", "--role=member", "--status=invited"}));
   ASSERT_EQ(carol.code, 0) << carol.err;
 
   Result list = Run(Frontend({"--user=carol", "members", "list", "acme"}));
   EXPECT_EQ(list.code, 1) << list.out;  // invited: no access yet
   EXPECT_TRUE(absl::StrContains(list.err, "PERMISSION_DENIED")) << list.err;
-  Result accepted = Run(Frontend({"--user=alice", "members", "update", "acme", "carol",
-                                  "--status=active"}));
+  Result accepted =
+      Run(Frontend({"--user=alice", "members", "update", "acme", "carol", "--status=active"}));
   ASSERT_EQ(accepted.code, 0) << accepted.err;
   list = Run(Frontend({"--user=carol", "members", "list", "acme"}));
   ASSERT_EQ(list.code, 0) << list.err;
@@ -163,12 +164,12 @@ TEST_F(RegauthctlE2eTest, MembersAndAuditThroughMutualTlsActingForUsers) {
   EXPECT_TRUE(absl::StrContains(list.out, "carol  member")) << list.out;
 
   // An admin cannot make someone owner; the owner can.
-  Result promote = Run(Frontend({"--user=bob", "members", "update", "acme", "carol",
-                                 "--role=owner"}));
+  Result promote =
+      Run(Frontend({"--user=bob", "members", "update", "acme", "carol", "--role=owner"}));
   EXPECT_EQ(promote.code, 1);
   EXPECT_TRUE(absl::StrContains(promote.err, "PERMISSION_DENIED")) << promote.err;
-  Result bad_role = Run(Frontend({"--user=alice", "members", "update", "acme", "carol",
-                                  "--role=emperor"}));
+  Result bad_role =
+      Run(Frontend({"--user=alice", "members", "update", "acme", "carol", "--role=emperor"}));
   EXPECT_EQ(bad_role.code, 2);
   Result removed = Run(Frontend({"--user=alice", "members", "delete", "acme", "carol"}));
   EXPECT_EQ(removed.code, 0) << removed.err;
@@ -183,8 +184,8 @@ TEST_F(RegauthctlE2eTest, MembersAndAuditThroughMutualTlsActingForUsers) {
   EXPECT_TRUE(absl::StrContains(audit.out, "CreateMember")) << audit.out;
   EXPECT_TRUE(absl::StrContains(audit.out, "PERMISSION_DENIED")) << audit.out;
   EXPECT_TRUE(absl::StrContains(audit.out, "bob")) << audit.out;
-  Result json = Run({"--json", "audit", "list", "--since=2000-01-01T00:00:00Z",
-                     "--until=2000-01-02T00:00:00Z"});
+  Result json = Run(
+      {"--json", "audit", "list", "--since=2000-01-01T00:00:00Z", "--until=2000-01-02T00:00:00Z"});
   ASSERT_EQ(json.code, 0) << json.err;
   EXPECT_EQ(json.out, "{}\n");
   Result bad_time = Run({"audit", "list", "--since=yesterday"});
@@ -224,7 +225,8 @@ TEST_F(RegauthctlE2eTest, ServiceAccountsAndPullTokens) {
   ASSERT_EQ(get.code, 0) << get.err;
   EXPECT_FALSE(absl::StrContains(get.out, secret));
 
-  Result disabled = Run({admin, "service-accounts", "update", "acme", "builder", "--disabled=true"});
+  Result disabled =
+      Run({admin, "service-accounts", "update", "acme", "builder", "--disabled=true"});
   ASSERT_EQ(disabled.code, 0) << disabled.err;
   EXPECT_EQ(Field(disabled.out, "disabled"), "true") << disabled.out;
   Result regenerated = Run({admin, "service-accounts", "regenerate-secret", "acme", "builder"});

@@ -276,9 +276,8 @@ class ReplicasTest : public ::testing::Test {
                                      const std::string& password, const std::string& scope,
                                      const std::string& extra = "") {
     testing::HttpConnection http(http_port);
-    return http.Request(
-        "GET", absl::StrCat("/token?service=", kService, "&scope=", scope, extra), "",
-        {{"Authorization", realm::FormatBasicAuthorization(user, password)}});
+    return http.Request("GET", absl::StrCat("/token?service=", kService, "&scope=", scope, extra),
+                        "", {{"Authorization", realm::FormatBasicAuthorization(user, password)}});
   }
 
   static testing::HttpReply Refresh(int http_port, const std::string& refresh_token) {
@@ -308,8 +307,8 @@ class ReplicasTest : public ::testing::Test {
     }
     if (keys.empty()) return absl::NotFoundError("no certificate in the exported bundle");
     crypto::VerifyingKeySet set(std::move(keys));
-    absl::StatusOr<crypto::DecodedJwt> verified = crypto::VerifyJwtSignature(
-        jwt, [&](std::string_view kid) { return set.Find(kid); });
+    absl::StatusOr<crypto::DecodedJwt> verified =
+        crypto::VerifyJwtSignature(jwt, [&](std::string_view kid) { return set.Find(kid); });
     if (!verified.ok()) return verified.status();
     crypto::ClaimRequirements requirements;
     requirements.issuer = kIssuer;
@@ -382,9 +381,9 @@ TEST_F(ReplicasTest, PrincipalsWorkOnEveryReplica) {
     absl::StatusOr<nlohmann::json> claims = VerifyAgainstExport(exporter, jwt);
     ASSERT_TRUE(claims.ok()) << exporter.name << ": " << claims.status();
     EXPECT_EQ((*claims)["sub"], pull.username());
-    EXPECT_EQ((*claims)["access"],
-              nlohmann::json::parse(
-                  R"([{"type":"repository","name":"acme/web","actions":["pull"]}])"));
+    EXPECT_EQ(
+        (*claims)["access"],
+        nlohmann::json::parse(R"([{"type":"repository","name":"acme/web","actions":["pull"]}])"));
   }
 
   // A service account created via A logs in on C.
@@ -407,9 +406,9 @@ TEST_F(ReplicasTest, PrincipalsWorkOnEveryReplica) {
   testing::HttpReply refreshed = Refresh(replicas_[C].http_port, refresh);
   ASSERT_EQ(refreshed.status, 200) << refreshed.body;
   EXPECT_EQ(nlohmann::json::parse(refreshed.body).value("scope", ""), "repository:acme/web:pull");
-  EXPECT_TRUE(VerifyAgainstExport(replicas_[B],
-                                  nlohmann::json::parse(refreshed.body).value("token", ""))
-                  .ok());
+  EXPECT_TRUE(
+      VerifyAgainstExport(replicas_[B], nlohmann::json::parse(refreshed.body).value("token", ""))
+          .ok());
 
   v1::ListRefreshTokensRequest list;
   list.set_parent("workspaces/acme");
@@ -508,8 +507,9 @@ TEST_F(ReplicasTest, ThrottleIsSharedAcrossReplicas) {
     EXPECT_EQ(reply.status, 200) << kReplicaNames[i] << ": " << reply.body;
   }
   // The next failure blocks the client's own address for 1 s (2 s, 4 s, ... for each one
-  // after it). Every replica must refuse even the right password from it while it lasts. If this machine is so slow that a
-  // block ends before all three were asked, fail once more (a longer block) and ask again.
+  // after it). Every replica must refuse even the right password from it while it lasts. If this
+  // machine is so slow that a block ends before all three were asked, fail once more (a longer
+  // block) and ask again.
   bool all_blocked = false;
   for (int round = 0; round < 5 && !all_blocked; ++round) {
     auto [failed_on, failure] = fail_once();
@@ -605,7 +605,7 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
     std::array<std::unique_ptr<testing::HttpConnection>, kReplicas> http;
     std::vector<Config> mine = seeded;
     std::optional<std::pair<std::string, std::string>> pull;  // last minted pull credential
-    int rr = t;  // round-robin position
+    int rr = t;                                               // round-robin position
     for (int64_t n = 0; !stop.load(); ++n) {
       int i = -1;
       for (int k = 0; k < kReplicas && i < 0; ++k, ++rr) {
@@ -683,8 +683,7 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
                 "", {{"Authorization", realm::FormatBasicAuthorization(user, pass)}});
           }
           connection_failure = !reply.ok;
-          ok = reply.ok && reply.status == 200 &&
-               absl::StrContains(reply.body, "\"token\":");
+          ok = reply.ok && reply.status == 200 && absl::StrContains(reply.body, "\"token\":");
           error = absl::StrCat("HTTP ", reply.status, " ", reply.body);
           if (!reply.ok || !reply.keep_alive) http[i].reset();
           break;
@@ -703,8 +702,8 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
         ++victim_connection_failures;
         dropped[i] = true;  // this client stops using the replica
       } else {
-        failures.push_back(absl::StrCat(kind, " on ", kReplicaNames[i], " (", request_id,
-                                        "): ", error));
+        failures.push_back(
+            absl::StrCat(kind, " on ", kReplicaNames[i], " (", request_id, "): ", error));
       }
     }
   };
@@ -766,10 +765,10 @@ TEST_F(ReplicasTest, SurvivesSigkillOfOneReplica) {
 
   // The audit trail: exactly one OK row per acknowledged GetCredentials; any other load row
   // belongs to a call the victim recorded but could not answer before it died.
-  absl::StatusOr<testing::SqlRows> rows = testing::QueryRows(
-      db_->dsn(),
-      "SELECT request_id, outcome FROM audit_events "
-      "WHERE action = 'GetCredentials' AND request_id LIKE 'load-%'");
+  absl::StatusOr<testing::SqlRows> rows =
+      testing::QueryRows(db_->dsn(),
+                         "SELECT request_id, outcome FROM audit_events "
+                         "WHERE action = 'GetCredentials' AND request_id LIKE 'load-%'");
   ASSERT_TRUE(rows.ok()) << rows.status();
   std::map<std::string, int> seen;
   for (const std::vector<std::string>& row : *rows) {

@@ -15,10 +15,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "auth/policy.h"
-#include "gtest/gtest.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -187,7 +187,6 @@ class TrustedCallersTest : public ::testing::Test {
   std::string target_;
 };
 
-
 TEST_F(TrustedCallersTest, MtlsCallerWithThePermissionGetsCredentialsAndIsAudited) {
   StartServer("optional");  // so the admin tool can seed with its API key
   SeedWorkspace();
@@ -354,8 +353,7 @@ TEST_F(TrustedCallersTest, ApiKeysRightAndWrong) {
 
   // Malformed keys: blank, with a space, over-long (gRPC clients cannot send non-ASCII
   // values; the parser's fuzz target covers those); and a key sent two ways at once.
-  for (const std::string& bad : {std::string(" "), admin_key_ + " x",
-                                 std::string(5000, 'k')}) {
+  for (const std::string& bad : {std::string(" "), admin_key_ + " x", std::string(5000, 'k')}) {
     s = list_with(Caller{TlsChannel(nullptr), bad});
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
   }
@@ -399,7 +397,11 @@ TEST_F(TrustedCallersTest, ActAsUserFollowsWorkspaceRoles) {
     EXPECT_EQ(owner.status(), v1::Member::ACTIVE);
   }
   // Alice adds bob (admin), carol (member), dave (removed) and erin (invited).
-  struct M { const char* id; v1::Member::Role role; v1::Member::Status status; };
+  struct M {
+    const char* id;
+    v1::Member::Role role;
+    v1::Member::Status status;
+  };
   for (const M& m : {M{"bob", v1::Member::ADMIN, v1::Member::ACTIVE},
                      M{"carol", v1::Member::MEMBER, v1::Member::ACTIVE},
                      M{"dave", v1::Member::ADMIN, v1::Member::REMOVED},
@@ -575,9 +577,9 @@ TEST_F(TrustedCallersTest, GrpcCertificateReloadKeepsOpenChannelsAndMutualTls) {
   ASSERT_TRUE(worker_cert.ok());
   certs_.push_back(*worker_cert);
   const CertKey* worker_key = &certs_.back();
-  EXPECT_EQ(GetCredentials(Caller{TlsChannel(worker_key, next_pki->ca().cert_pem)}, &creds)
-                .error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(
+      GetCredentials(Caller{TlsChannel(worker_key, next_pki->ca().cert_pem)}, &creds).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
 
   WriteFile(dir_ + "/server.pem", next_cert->cert_pem);
   WriteFile(dir_ + "/server.key", next_cert->key_pem);

@@ -72,8 +72,7 @@ CURLcode GlobalInitOnce() {
   return result;
 }
 
-void LockShared(CURL* /*handle*/, curl_lock_data data, curl_lock_access /*access*/,
-                void* user) {
+void LockShared(CURL* /*handle*/, curl_lock_data data, curl_lock_access /*access*/, void* user) {
   static_cast<absl::Mutex*>(user)[data].Lock();
 }
 
@@ -234,12 +233,12 @@ absl::Status MapCurlError(CURLcode code, const Transfer& transfer, long redirect
     case CURLE_SSL_SHUTDOWN_FAILED:
     case CURLE_SSL_CLIENTCERT:
     case CURLE_USE_SSL_FAILED:
-      return MakeHttpError(absl::StatusCode::kFailedPrecondition, HttpErrorKind::kTls,
-                           absl::StrCat("tls: ", what, ": ",
-                                        code == CURLE_PEER_FAILED_VERIFICATION
-                                            ? "server certificate not trusted"
-                                            : "TLS handshake failed",
-                                        suffix));
+      return MakeHttpError(
+          absl::StatusCode::kFailedPrecondition, HttpErrorKind::kTls,
+          absl::StrCat("tls: ", what, ": ",
+                       code == CURLE_PEER_FAILED_VERIFICATION ? "server certificate not trusted"
+                                                              : "TLS handshake failed",
+                       suffix));
     case CURLE_TOO_MANY_REDIRECTS:
       return MakeHttpError(absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect,
                            absl::StrCat(what, ": too many redirects"));
@@ -320,8 +319,8 @@ CurlHttpClient::~CurlHttpClient() = default;
 
 absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   const std::string origin = Origin(request.url);
-  const std::string what = absl::StrCat(IsToken(request.method) ? request.method : "request",
-                                        " ", origin.empty() ? "(bad URL)" : origin);
+  const std::string what = absl::StrCat(IsToken(request.method) ? request.method : "request", " ",
+                                        origin.empty() ? "(bad URL)" : origin);
   if (!IsToken(request.method)) {
     return MakeHttpError(absl::StatusCode::kInvalidArgument, HttpErrorKind::kBadRequest,
                          "http client: bad method");

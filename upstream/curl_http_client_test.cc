@@ -106,8 +106,9 @@ TEST(CurlHttpClientTest, ReturnsStatusHeadersAndBody) {
 
 TEST(CurlHttpClientTest, PostsBodyAndUsesOwnUserAgent) {
   auto server = NewServer();
-  server->Route("/app/installations/1/access_tokens",
-                [](const ScriptedRequest& r) { return ScriptedResponse{201, {}, r.body}; });
+  server->Route("/app/installations/1/access_tokens", [](const ScriptedRequest& r) {
+    return ScriptedResponse{201, {}, r.body};
+  });
   CurlHttpClient::Options options;
   options.user_agent = "registry-auth-test/2";
   auto client = NewClient(options);
@@ -172,8 +173,7 @@ TEST(CurlHttpClientTest, SlowAnswerPastTheDeadline) {
   const absl::Time start = absl::Now();
   absl::StatusOr<HttpResponse> response = client->Send(request);
   const absl::Duration took = absl::Now() - start;
-  ExpectKind(response.status(), absl::StatusCode::kDeadlineExceeded, HttpErrorKind::kTimeout,
-             true);
+  ExpectKind(response.status(), absl::StatusCode::kDeadlineExceeded, HttpErrorKind::kTimeout, true);
   EXPECT_GE(took, absl::Milliseconds(250));
   EXPECT_LT(took, absl::Seconds(5));
 }
@@ -186,8 +186,7 @@ TEST(CurlHttpClientTest, RequestTimeoutShorterThanDeadline) {
   request.timeout = absl::Milliseconds(200);
   const absl::Time start = absl::Now();
   absl::StatusOr<HttpResponse> response = client->Send(request);
-  ExpectKind(response.status(), absl::StatusCode::kDeadlineExceeded, HttpErrorKind::kTimeout,
-             true);
+  ExpectKind(response.status(), absl::StatusCode::kDeadlineExceeded, HttpErrorKind::kTimeout, true);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
@@ -224,14 +223,20 @@ TEST(CurlHttpClientTest, ConnectionRefusedIsRetryable) {
 TEST(CurlHttpClientTest, BodyOverTheCap) {
   auto server = NewServer();
   server->Route("/big", ScriptedResponse{200, {}, std::string(2 * 1024 * 1024, 'a')});
-  server->Route("/stream", ScriptedResponse{200, {}, std::string(5000, 'b'), absl::ZeroDuration(),
+  server->Route("/stream", ScriptedResponse{200,
+                                            {},
+                                            std::string(5000, 'b'),
+                                            absl::ZeroDuration(),
                                             /*close_delimited=*/true});
-  server->Route("/fits", ScriptedResponse{200, {}, std::string(1024, 'c'), absl::ZeroDuration(),
+  server->Route("/fits", ScriptedResponse{200,
+                                          {},
+                                          std::string(1024, 'c'),
+                                          absl::ZeroDuration(),
                                           /*close_delimited=*/true});
   // The default cap (1 MiB) with a Content-Length that says too much.
   auto client = NewClient();
-  ExpectKind(client->Send(Get(server->Url("/big"))).status(),
-             absl::StatusCode::kResourceExhausted, HttpErrorKind::kTooLarge, false);
+  ExpectKind(client->Send(Get(server->Url("/big"))).status(), absl::StatusCode::kResourceExhausted,
+             HttpErrorKind::kTooLarge, false);
 
   // A small cap and a body without Content-Length: cut off while reading.
   CurlHttpClient::Options options;
@@ -267,8 +272,8 @@ TEST(CurlHttpClientTest, FollowsRedirectsUpToTheLimit) {
              absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect, false);
   EXPECT_EQ(server->requests().size() - before, 4u);  // the request and 3 redirects
 
-  ExpectKind(client->Send(Get(server->Url("/ftp"))).status(),
-             absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect, false);
+  ExpectKind(client->Send(Get(server->Url("/ftp"))).status(), absl::StatusCode::kFailedPrecondition,
+             HttpErrorKind::kRedirect, false);
   ExpectKind(client->Send(Get(server->Url("/file"))).status(),
              absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect, false);
 
@@ -316,8 +321,7 @@ TEST(CurlHttpClientTest, RejectsBadRequests) {
 TEST(CurlHttpClientTest, CreateValidatesOptions) {
   CurlHttpClient::Options missing_ca;
   missing_ca.ca_bundle_path = "does/not/exist.pem";
-  EXPECT_EQ(CurlHttpClient::Create(missing_ca).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CurlHttpClient::Create(missing_ca).status().code(), absl::StatusCode::kInvalidArgument);
   CurlHttpClient::Options bad_timeout;
   bad_timeout.connect_timeout = absl::ZeroDuration();
   EXPECT_EQ(CurlHttpClient::Create(bad_timeout).status().code(),

@@ -22,7 +22,6 @@ constexpr char kPing[] = "ping";
 constexpr char kToken[] = "token";
 constexpr char kAuthenticate[] = "authenticate";
 
-
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() &&
          absl::AsciiStrToLower(ToAbsl(s.substr(0, prefix.size()))) == ToAbsl(prefix);
@@ -113,7 +112,8 @@ class ProbeRun {
   ProbeResult Run() {
     std::string base = request_.base_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
-    if (base.size() >= 3 && base.compare(base.size() - 3, 3, "/v2") == 0) base.resize(base.size() - 3);
+    if (base.size() >= 3 && base.compare(base.size() - 3, 3, "/v2") == 0)
+      base.resize(base.size() - 3);
     if (!IsPlainHttpUrl(base)) {
       Fail(kPing, absl::ZeroDuration(), ProbeCategory::kRegistry, "BAD_URL",
            absl::StatusCode::kInvalidArgument, false,
@@ -145,8 +145,10 @@ class ProbeRun {
     if (!challenges.ok()) {
       Fail(kPing, took, ProbeCategory::kRegistry, "MALFORMED_CHALLENGE",
            absl::StatusCode::kFailedPrecondition, false,
-           absl::StrCat("GET ", v2_url_, " answered 401 without a usable WWW-Authenticate "
-                        "challenge (", challenges.status().message(),
+           absl::StrCat("GET ", v2_url_,
+                        " answered 401 without a usable WWW-Authenticate "
+                        "challenge (",
+                        challenges.status().message(),
                         "): this does not look like a Docker v2 registry"));
       return std::move(result_);
     }
@@ -156,8 +158,10 @@ class ProbeRun {
     if (FindChallenge(*challenges, "basic") != nullptr) return BasicFlow(took);
     Fail(kPing, took, ProbeCategory::kRegistry, "UNSUPPORTED_CHALLENGE",
          absl::StatusCode::kFailedPrecondition, false,
-         absl::StrCat("GET ", v2_url_, " asks for an authentication scheme other than Bearer or "
-                      "Basic (", (*challenges)[0].scheme, "), which is not supported"));
+         absl::StrCat("GET ", v2_url_,
+                      " asks for an authentication scheme other than Bearer or "
+                      "Basic (",
+                      (*challenges)[0].scheme, "), which is not supported"));
     return std::move(result_);
   }
 
@@ -183,7 +187,8 @@ class ProbeRun {
     const std::optional<std::string> service = challenge.Param("service");
     Pass(kPing, ping_took,
          absl::StrCat("GET ", v2_url_, " answered 401 with a Bearer challenge: token service ",
-                      Display(realm), service.has_value() ? absl::StrCat(", service ", *service) : ""));
+                      Display(realm),
+                      service.has_value() ? absl::StrCat(", service ", *service) : ""));
 
     // 2. token
     std::string url = realm;
@@ -208,31 +213,32 @@ class ProbeRun {
     if (!answer.ok()) return FailTransport(kToken, took, answer.status(), "the token service");
     const std::string who = absl::StrCat("the token service ", Display(realm));
     if (answer->status != 200) {
-      FailStatus(kToken, took, *answer, who,
-                 anonymous ? "CREDENTIALS_REQUIRED" : "CREDENTIALS_REJECTED",
-                 anonymous ? absl::StrCat(who, " refused an anonymous token (401): configure a "
-                                               "username and password or token")
-                           : absl::StrCat(who, " rejected the credentials of user '",
-                                          request_.username,
-                                          "' (401): check the username and the password or "
-                                          "access token, and that it has not expired"));
+      FailStatus(
+          kToken, took, *answer, who, anonymous ? "CREDENTIALS_REQUIRED" : "CREDENTIALS_REJECTED",
+          anonymous ? absl::StrCat(who,
+                                   " refused an anonymous token (401): configure a "
+                                   "username and password or token")
+                    : absl::StrCat(who, " rejected the credentials of user '", request_.username,
+                                   "' (401): check the username and the password or "
+                                   "access token, and that it has not expired"));
       return std::move(result_);
     }
     SecretString token;
     if (!ExtractToken(*answer, &token)) {
       Fail(kToken, took, ProbeCategory::kRegistry, "MALFORMED_TOKEN_RESPONSE",
            absl::StatusCode::kFailedPrecondition, false,
-           absl::StrCat(who, " answered 200 without a JSON object holding a \"token\" or "
-                             "\"access_token\" string: is the realm URL right?"));
+           absl::StrCat(who,
+                        " answered 200 without a JSON object holding a \"token\" or "
+                        "\"access_token\" string: is the realm URL right?"));
       return std::move(result_);
     }
     WipeString(answer->body);
     Pass(kToken, took,
-         absl::StrCat(who, anonymous ? " issued an anonymous token"
-                                     : absl::StrCat(" issued a token for user '",
-                                                    request_.username, "'"),
-                      scope.has_value() && !scope->empty() ? absl::StrCat(" (scope ", *scope, ")")
-                                                           : ""));
+         absl::StrCat(
+             who,
+             anonymous ? " issued an anonymous token"
+                       : absl::StrCat(" issued a token for user '", request_.username, "'"),
+             scope.has_value() && !scope->empty() ? absl::StrCat(" (scope ", *scope, ")") : ""));
 
     // 3. authenticate
     SecretString bearer;
@@ -274,8 +280,7 @@ class ProbeRun {
     if (answer->status != 200) {
       FailStatus(kAuthenticate, took, *answer, absl::StrCat("GET ", v2_url_),
                  "CREDENTIALS_REJECTED",
-                 absl::StrCat("the registry rejected the credentials of user '",
-                              request_.username,
+                 absl::StrCat("the registry rejected the credentials of user '", request_.username,
                               "' (401): check the username and the password or access token"));
       return std::move(result_);
     }
@@ -354,9 +359,8 @@ class ProbeRun {
                           "lets this service through"));
         break;
       case HttpErrorKind::kTimeout:
-        Fail(step, took, ProbeCategory::kNetwork, "TIMEOUT",
-             absl::StatusCode::kDeadlineExceeded, true,
-             absl::StrCat(who, " did not answer in time: ", what));
+        Fail(step, took, ProbeCategory::kNetwork, "TIMEOUT", absl::StatusCode::kDeadlineExceeded,
+             true, absl::StrCat(who, " did not answer in time: ", what));
         break;
       case HttpErrorKind::kTls:
         Fail(step, took, ProbeCategory::kRegistry, "TLS_FAILURE",
@@ -390,17 +394,19 @@ class ProbeRun {
     } else if (s == 403) {
       Fail(step, took, ProbeCategory::kPermission, "ACCESS_DENIED",
            absl::StatusCode::kPermissionDenied, false,
-           absl::StrCat(who, " answered 403 Forbidden: the account is known but may not do "
-                             "this; check its permissions (and the requested scope)",
-                        request_.username.empty() ? "" : absl::StrCat(" for user '",
-                                                                      request_.username, "'")));
+           absl::StrCat(who,
+                        " answered 403 Forbidden: the account is known but may not do "
+                        "this; check its permissions (and the requested scope)",
+                        request_.username.empty()
+                            ? ""
+                            : absl::StrCat(" for user '", request_.username, "'")));
     } else if (s == 429) {
       const std::optional<absl::Duration> after = RetryAfter(response);
       Fail(step, took, ProbeCategory::kRegistry, "RATE_LIMITED", absl::StatusCode::kUnavailable,
            true,
-           absl::StrCat(who, " answered 429 Too Many Requests: try again",
-                        after.has_value() ? absl::StrCat(" in ", absl::FormatDuration(*after))
-                                          : " later"));
+           absl::StrCat(
+               who, " answered 429 Too Many Requests: try again",
+               after.has_value() ? absl::StrCat(" in ", absl::FormatDuration(*after)) : " later"));
       result_.retry_after = after.value_or(absl::ZeroDuration());
     } else if (s >= 500) {
       Fail(step, took, ProbeCategory::kRegistry, "REGISTRY_UNAVAILABLE",
@@ -408,11 +414,13 @@ class ProbeRun {
            absl::StrCat(who, " answered ", s, ": a server-side error; try again later"));
       result_.retry_after = RetryAfter(response).value_or(absl::ZeroDuration());
     } else {
-      Fail(step, took, ProbeCategory::kRegistry, std::string_view(step) == kToken ? "BAD_RESPONSE" : "NOT_A_REGISTRY",
+      Fail(step, took, ProbeCategory::kRegistry,
+           std::string_view(step) == kToken ? "BAD_RESPONSE" : "NOT_A_REGISTRY",
            absl::StatusCode::kFailedPrecondition, false,
            absl::StrCat(who, " answered ", s,
-                        std::string_view(step) == kToken ? ": check the registry's token service"
-                                       : ": check that the URL points at a Docker v2 registry"));
+                        std::string_view(step) == kToken
+                            ? ": check the registry's token service"
+                            : ": check that the URL points at a Docker v2 registry"));
     }
   }
 

@@ -72,13 +72,12 @@ class DockerV2ProbeTest : public ::testing::Test {
   }
 
   std::string Challenge() const {
-    return absl::StrCat(R"(Bearer realm=")", realm_->Url("/token"),
-                        R"(",service="test-registry")");
+    return absl::StrCat(R"(Bearer realm=")", realm_->Url("/token"), R"(",service="test-registry")");
   }
 
   // /v2/ accepts `Bearer kToken`, otherwise challenges; /token issues kToken for kBasic.
   void ServeBearerRegistry(std::string token_json = absl::StrCat(R"({"token":")", kToken,
-                                                                  R"(","expires_in":300})")) {
+                                                                 R"(","expires_in":300})")) {
     registry_->Route("/v2/", [this](const ScriptedRequest& r) {
       if (r.Header("authorization") == absl::StrCat("Bearer ", kToken)) {
         return ScriptedResponse{200, {}, "{}"};
@@ -245,23 +244,23 @@ TEST_F(DockerV2ProbeTest, ServerErrorIsRetryable) {
   ServeBearerRegistry();
   realm_->Route("/token", ScriptedResponse{503, {{"Retry-After", "12"}}, "down"});
   ProbeResult r = Run(Request());
-  ExpectFailure(r, ProbeCategory::kRegistry, "REGISTRY_UNAVAILABLE",
-                absl::StatusCode::kUnavailable, true, "token");
+  ExpectFailure(r, ProbeCategory::kRegistry, "REGISTRY_UNAVAILABLE", absl::StatusCode::kUnavailable,
+                true, "token");
   EXPECT_EQ(r.retry_after, absl::Seconds(12));
 }
 
 TEST_F(DockerV2ProbeTest, RateLimited) {
   registry_->Route("/v2/", ScriptedResponse{429, {{"Retry-After", "7"}}, "{}"});
   ProbeResult r = Run(Request());
-  ExpectFailure(r, ProbeCategory::kRegistry, "RATE_LIMITED", absl::StatusCode::kUnavailable,
-                true, "ping");
+  ExpectFailure(r, ProbeCategory::kRegistry, "RATE_LIMITED", absl::StatusCode::kUnavailable, true,
+                "ping");
   EXPECT_EQ(r.retry_after, absl::Seconds(7));
 }
 
 TEST_F(DockerV2ProbeTest, MalformedChallenges) {
   const std::vector<std::pair<std::vector<std::pair<std::string, std::string>>, const char*>>
       cases = {
-          {{}, "MALFORMED_CHALLENGE"},                                           // no header
+          {{}, "MALFORMED_CHALLENGE"},  // no header
           {{{"WWW-Authenticate", R"(Bearer realm="https://x/token)"}}, "MALFORMED_CHALLENGE"},
           {{{"WWW-Authenticate", R"(Bearer service="s")"}}, "MALFORMED_CHALLENGE"},  // no realm
           {{{"WWW-Authenticate", R"(Bearer realm="ftp://x/token")"}}, "MALFORMED_CHALLENGE"},
@@ -347,8 +346,7 @@ TEST_F(DockerV2ProbeTest, BasicChallenge) {
   EXPECT_EQ(good.steps[1].name, "authenticate");
 
   ExpectFailure(Run(Request("wrong-password")), ProbeCategory::kAuthentication,
-                "CREDENTIALS_REJECTED", absl::StatusCode::kUnauthenticated, false,
-                "authenticate");
+                "CREDENTIALS_REJECTED", absl::StatusCode::kUnauthenticated, false, "authenticate");
 
   RegistryProbeRequest anonymous = Request("");
   anonymous.username = "";
@@ -427,7 +425,8 @@ TEST_F(DockerV2ProbeTlsTest, UntrustedCertificateIsATlsFailure) {
 }
 
 TEST_F(DockerV2ProbeTlsTest, PlainHttpRealmGetsNoCredentials) {
-  realm_->Route("/token", ScriptedResponse{200, {}, absl::StrCat(R"({"token":")", kToken, R"("})")});
+  realm_->Route("/token",
+                ScriptedResponse{200, {}, absl::StrCat(R"({"token":")", kToken, R"("})")});
   ServeTlsBearer(realm_->Url("/token"));  // http:// realm for an https:// registry
   CurlHttpClient::Options options;
   options.ca_bundle_path = ca_path_;

@@ -30,10 +30,9 @@ absl::Status WithUpstreamFailure(absl::Status status, const UpstreamFailure& fai
   const std::string_view category = ProbeCategoryName(failure.category);
   status.SetPayload(
       kPayloadUrl,
-      absl::Cord(absl::StrCat(failure.reason, ";",
-                              absl::string_view(category.data(), category.size()), ";",
-                              failure.retryable ? 1 : 0, ";",
-                              absl::ToInt64Milliseconds(failure.retry_after))));
+      absl::Cord(absl::StrCat(
+          failure.reason, ";", absl::string_view(category.data(), category.size()), ";",
+          failure.retryable ? 1 : 0, ";", absl::ToInt64Milliseconds(failure.retry_after))));
   return status;
 }
 

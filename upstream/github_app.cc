@@ -64,7 +64,7 @@ struct GitHubAppTokenSource::Prepared {
   std::string body;       // "" or the narrowing JSON
   std::string cache_key;  // app_id, installation id, key id and narrowing
   std::string url;
-  std::string what;       // names the call in messages
+  std::string what;  // names the call in messages
 };
 
 struct GitHubAppTokenSource::Flight {
@@ -84,9 +84,8 @@ struct GitHubAppTokenSource::AppJwt {
   absl::Time reuse_until;
 };
 
-GitHubAppTokenSource::GitHubAppTokenSource(HttpClient& http, const Clock& clock,
-                                           Sleeper& sleeper, GitHubEndpoints endpoints,
-                                           Options options)
+GitHubAppTokenSource::GitHubAppTokenSource(HttpClient& http, const Clock& clock, Sleeper& sleeper,
+                                           GitHubEndpoints endpoints, Options options)
     : http_(http),
       clock_(clock),
       endpoints_(std::move(endpoints)),
@@ -166,8 +165,8 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::Get(const GitHubAppInsta
       return Failure(absl::StatusCode::kInternal, "cannot fingerprint the GitHub App key",
                      ProbeCategory::kNone, "INTERNAL");
     }
-    p.key_id = absl::BytesToHexString(
-        absl::string_view(reinterpret_cast<const char*>(mac), mac_len));
+    p.key_id =
+        absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(mac), mac_len));
   }
   if (!repositories.empty() || !permissions.empty()) {
     nlohmann::json body = nlohmann::json::object();
@@ -212,10 +211,10 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::Get(const GitHubAppInsta
           const absl::Time now = clock_.Now();
           if (now >= deadline) {
             mu_.Unlock();
-            return Failure(absl::StatusCode::kDeadlineExceeded,
-                           absl::StrCat("the deadline passed while waiting for a token from ",
-                                        p.what),
-                           ProbeCategory::kNetwork, "TIMEOUT", /*retryable=*/true);
+            return Failure(
+                absl::StatusCode::kDeadlineExceeded,
+                absl::StrCat("the deadline passed while waiting for a token from ", p.what),
+                ProbeCategory::kNetwork, "TIMEOUT", /*retryable=*/true);
           }
           refreshed_.WaitWithTimeout(&mu_, std::min(deadline - now, kWaitSlice));
         }
@@ -240,7 +239,7 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::Get(const GitHubAppInsta
       lru_.splice(lru_.begin(), lru_, it->second->lru);
     }
     const InstallationTokenCacheObserver::Fetch reason =
-        fresh ? InstallationTokenCacheObserver::Fetch::kForced
+        fresh                           ? InstallationTokenCacheObserver::Fetch::kForced
         : it->second->token.has_value() ? InstallationTokenCacheObserver::Fetch::kExpiring
                                         : InstallationTokenCacheObserver::Fetch::kNew;
     const std::shared_ptr<Flight> flight = std::make_shared<Flight>();
@@ -303,11 +302,11 @@ absl::StatusOr<std::shared_ptr<const crypto::SigningKey>> GitHubAppTokenSource::
       crypto::SigningKey::FromPrivateKeyPem(request.app->private_key_pem);
   if (!key.ok()) {
     // SigningKey's messages are fixed texts that never quote the PEM.
-    return Failure(absl::StatusCode::kInvalidArgument,
-                   absl::StrCat("the GitHub App private key is not usable: ",
-                                key.status().message(),
-                                "; use the .pem file GitHub generated for the App"),
-                   ProbeCategory::kAuthentication, "INVALID_APP_KEY");
+    return Failure(
+        absl::StatusCode::kInvalidArgument,
+        absl::StrCat("the GitHub App private key is not usable: ", key.status().message(),
+                     "; use the .pem file GitHub generated for the App"),
+        ProbeCategory::kAuthentication, "INVALID_APP_KEY");
   }
   if ((*key)->algorithm() != crypto::JwsAlgorithm::kRs256) {
     return Failure(absl::StatusCode::kInvalidArgument,
@@ -443,14 +442,14 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::Fetch(const Prepared& re
         }
       }
       if (attempt < attempts) continue;
-      return Failure(absl::StatusCode::kUnauthenticated,
-                     absl::StrCat("GitHub rejected the JWT of GitHub App '", app.app_id, "' ",
-                                  attempt, attempt == 1 ? " time" : " times", " (401)",
-                                  Quote(github_says),
-                                  ": check the App id (or client id), that the private key "
-                                  "belongs to this App and has not been deleted, and this "
-                                  "host's clock"),
-                     ProbeCategory::kAuthentication, "CREDENTIALS_REJECTED");
+      return Failure(
+          absl::StatusCode::kUnauthenticated,
+          absl::StrCat("GitHub rejected the JWT of GitHub App '", app.app_id, "' ", attempt,
+                       attempt == 1 ? " time" : " times", " (401)", Quote(github_says),
+                       ": check the App id (or client id), that the private key "
+                       "belongs to this App and has not been deleted, and this "
+                       "host's clock"),
+          ProbeCategory::kAuthentication, "CREDENTIALS_REJECTED");
     }
     if (status == 403) {
       return Failure(absl::StatusCode::kPermissionDenied,
@@ -460,22 +459,22 @@ absl::StatusOr<InstallationToken> GitHubAppTokenSource::Fetch(const Prepared& re
                      ProbeCategory::kPermission, "ACCESS_DENIED");
     }
     if (status == 404) {
-      return Failure(absl::StatusCode::kNotFound,
-                     absl::StrCat("installation not found: GitHub App '", app.app_id,
-                                  "' has no installation ", app.installation_id, " (404)",
-                                  Quote(github_says),
-                                  "; check the installation id and that the App is still "
-                                  "installed on the account"),
-                     ProbeCategory::kAuthentication, "INSTALLATION_NOT_FOUND");
+      return Failure(
+          absl::StatusCode::kNotFound,
+          absl::StrCat("installation not found: GitHub App '", app.app_id, "' has no installation ",
+                       app.installation_id, " (404)", Quote(github_says),
+                       "; check the installation id and that the App is still "
+                       "installed on the account"),
+          ProbeCategory::kAuthentication, "INSTALLATION_NOT_FOUND");
     }
     if (status == 400 || status == 422) {
-      return Failure(absl::StatusCode::kInvalidArgument,
-                     absl::StrCat("GitHub refused the token request for installation ",
-                                  app.installation_id, " of GitHub App '", app.app_id, "' (",
-                                  status, ")", Quote(github_says),
-                                  ": the repositories must belong to the installation and the "
-                                  "permissions must not exceed the App's"),
-                     ProbeCategory::kPermission, "INVALID_NARROWING");
+      return Failure(
+          absl::StatusCode::kInvalidArgument,
+          absl::StrCat("GitHub refused the token request for installation ", app.installation_id,
+                       " of GitHub App '", app.app_id, "' (", status, ")", Quote(github_says),
+                       ": the repositories must belong to the installation and the "
+                       "permissions must not exceed the App's"),
+          ProbeCategory::kPermission, "INVALID_NARROWING");
     }
     return Failure(absl::StatusCode::kFailedPrecondition,
                    absl::StrCat(request.what, " answered ", status, Quote(github_says),

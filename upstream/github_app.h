@@ -31,16 +31,19 @@
 //
 // Failures (each with an UpstreamFailure):
 //   invalid app id / installation id / narrowing  INVALID_ARGUMENT  AUTHENTICATION INVALID_APP_ID,
-//                                                 INVALID_INSTALLATION_ID; PERMISSION INVALID_NARROWING
+//                                                 INVALID_INSTALLATION_ID; PERMISSION
+//                                                 INVALID_NARROWING
 //   private key does not parse or is not RSA      INVALID_ARGUMENT  AUTHENTICATION INVALID_APP_KEY
 //   401: a new JWT (fresh times, corrected by the clock offset the 401's Date header shows,
 //     never the rejected iat again) and another try, at most `max_jwt_attempts` (3) in all;
-//     then                                        UNAUTHENTICATED   AUTHENTICATION CREDENTIALS_REJECTED
+//     then                                        UNAUTHENTICATED   AUTHENTICATION
+//     CREDENTIALS_REJECTED
 //   403 (not a rate limit)                        PERMISSION_DENIED PERMISSION ACCESS_DENIED
-//   404                                           NOT_FOUND         AUTHENTICATION INSTALLATION_NOT_FOUND
-//   400 / 422 (narrowing refused)                 INVALID_ARGUMENT  PERMISSION INVALID_NARROWING
-//   other answers, malformed 201 bodies           FAILED_PRECONDITION REGISTRY BAD_RESPONSE
-//   rate limits, 5xx, network                     retried by ApiRetrier (upstream/retry.h), whose
+//   404                                           NOT_FOUND         AUTHENTICATION
+//   INSTALLATION_NOT_FOUND 400 / 422 (narrowing refused)                 INVALID_ARGUMENT
+//   PERMISSION INVALID_NARROWING other answers, malformed 201 bodies           FAILED_PRECONDITION
+//   REGISTRY BAD_RESPONSE rate limits, 5xx, network                     retried by ApiRetrier
+//   (upstream/retry.h), whose
 //                                                 failures (RESOURCE_EXHAUSTED RATE_LIMITED, ...)
 //                                                 are returned as they are
 //
@@ -107,9 +110,12 @@ class InstallationTokenCacheObserver {
   static const char* Name(Lookup lookup) { return lookup == Lookup::kHit ? "hit" : "miss"; }
   static const char* Name(Fetch reason) {
     switch (reason) {
-      case Fetch::kNew: return "new";
-      case Fetch::kExpiring: return "expiring";
-      case Fetch::kForced: return "forced";
+      case Fetch::kNew:
+        return "new";
+      case Fetch::kExpiring:
+        return "expiring";
+      case Fetch::kForced:
+        return "forced";
     }
     return "new";
   }
@@ -158,10 +164,10 @@ class GitHubAppTokenSource final : public InstallationTokenSource {
   std::size_t cached_installations() const;
 
  private:
-  struct Prepared;   // a validated request (github_app.cc)
-  struct Flight;     // one refresh in progress and its outcome
-  struct Entry;      // a cache entry
-  struct AppJwt;     // a signed app JWT and its times
+  struct Prepared;  // a validated request (github_app.cc)
+  struct Flight;    // one refresh in progress and its outcome
+  struct Entry;     // a cache entry
+  struct AppJwt;    // a signed app JWT and its times
 
   absl::StatusOr<InstallationToken> Get(const GitHubAppInstallation& app, absl::Time deadline,
                                         bool fresh);
@@ -188,8 +194,7 @@ class GitHubAppTokenSource final : public InstallationTokenSource {
   std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);  // most recently used first
 
   absl::Mutex keys_mu_;
-  std::map<std::string, std::shared_ptr<const crypto::SigningKey>> keys_
-      ABSL_GUARDED_BY(keys_mu_);
+  std::map<std::string, std::shared_ptr<const crypto::SigningKey>> keys_ ABSL_GUARDED_BY(keys_mu_);
   std::map<std::string, std::unique_ptr<AppJwt>> jwts_ ABSL_GUARDED_BY(keys_mu_);
 };
 

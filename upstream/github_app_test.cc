@@ -48,9 +48,12 @@ const absl::Time kStart = absl::FromUnixSeconds(1800000000);
 std::optional<std::string> Base64UrlDecode(absl::string_view in) {
   std::string b64(in);
   for (char& c : b64) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (c == '+' || c == '/' || c == '=') return std::nullopt;
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
+    else if (c == '+' || c == '/' || c == '=')
+      return std::nullopt;
   }
   std::size_t pad = 0;
   while (b64.size() % 4 != 0) {
@@ -152,8 +155,8 @@ class GitHubAppTokenSourceTest : public ::testing::Test {
       // As GitHub: 401 for a JWT it cannot accept, with its own clock in Date.
       if (problem != kWrongKey) jwt_problems_.push_back(problem);
       return {401,
-              {{"Date", absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", server_now,
-                                         absl::UTCTimeZone())}},
+              {{"Date",
+                absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", server_now, absl::UTCTimeZone())}},
               R"({"message":"A JSON web token could not be decoded"})"};
     }
     if (!script_.empty()) {
@@ -163,14 +166,15 @@ class GitHubAppTokenSourceTest : public ::testing::Test {
     }
     ++issued_;
     const absl::Time expires = server_now + absl::Hours(1);
-    ScriptedResponse ok{201, {},
-                        nlohmann::json{{"token", absl::StrCat("ghs_", installation, "_", issued_)},
-                                       {"expires_at", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                                                                       expires,
-                                                                       absl::UTCTimeZone())},
-                                       {"permissions", {{"packages", "write"}}},
-                                       {"repository_selection", "all"}}
-                            .dump()};
+    ScriptedResponse ok{
+        201,
+        {},
+        nlohmann::json{
+            {"token", absl::StrCat("ghs_", installation, "_", issued_)},
+            {"expires_at", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", expires, absl::UTCTimeZone())},
+            {"permissions", {{"packages", "write"}}},
+            {"repository_selection", "all"}}
+            .dump()};
     ok.delay = delay;
     return ok;
   }
@@ -486,7 +490,8 @@ TEST_F(GitHubAppTokenSourceTest, AnotherKeyIsAnotherCacheEntry) {
   ASSERT_TRUE(source->GetToken(App(1, &key_->pkcs8_pem), Deadline()).ok());
   EXPECT_EQ(Requests(), 2u);
   // A rotated key that GitHub does not know yet: refused, and not served from the cache.
-  absl::StatusOr<InstallationToken> t = source->GetToken(App(1, &other_key_->pkcs1_pem), Deadline());
+  absl::StatusOr<InstallationToken> t =
+      source->GetToken(App(1, &other_key_->pkcs1_pem), Deadline());
   ExpectFailure(t.status(), absl::StatusCode::kUnauthenticated, ProbeCategory::kAuthentication,
                 "CREDENTIALS_REJECTED", false);
 }
@@ -495,8 +500,7 @@ TEST_F(GitHubAppTokenSourceTest, SingleFlightUnderConcurrency) {
   RouteInstallation(7, absl::Milliseconds(300));
   auto source = Source();
   constexpr int kThreads = 50;
-  std::vector<absl::StatusOr<InstallationToken>> results(kThreads,
-                                                         absl::UnknownError("not run"));
+  std::vector<absl::StatusOr<InstallationToken>> results(kThreads, absl::UnknownError("not run"));
   std::vector<std::thread> threads;
   std::atomic<int> ready{0};
   for (int i = 0; i < kThreads; ++i) {
@@ -524,9 +528,8 @@ TEST_F(GitHubAppTokenSourceTest, WaitersKeepTheirOwnDeadline) {
   });
   while (Requests() == 0) absl::SleepFor(absl::Milliseconds(5));  // the leader is in flight
   absl::Status waiter_status;
-  std::thread waiter([&] {
-    waiter_status = source->GetToken(App(8), clock_.Now() + absl::Seconds(5)).status();
-  });
+  std::thread waiter(
+      [&] { waiter_status = source->GetToken(App(8), clock_.Now() + absl::Seconds(5)).status(); });
   absl::SleepFor(absl::Milliseconds(100));
   clock_.Advance(absl::Seconds(10));  // past the waiter's deadline, not the leader's
   waiter.join();
@@ -640,7 +643,9 @@ TEST_F(GitHubAppTokenSourceTest, NarrowingRefused) {
 }
 
 TEST_F(GitHubAppTokenSourceTest, ForbiddenWithoutRateLimit) {
-  Script({{403, {{"x-ratelimit-remaining", "4999"}}, R"({"message":"This installation has been suspended"})"}});
+  Script({{403,
+           {{"x-ratelimit-remaining", "4999"}},
+           R"({"message":"This installation has been suspended"})"}});
   auto source = Source();
   absl::StatusOr<InstallationToken> t = source->GetToken(App(1), Deadline());
   ExpectFailure(t.status(), absl::StatusCode::kPermissionDenied, ProbeCategory::kPermission,
@@ -659,10 +664,10 @@ TEST_F(GitHubAppTokenSourceTest, TooManyRequestsRetriesAfterTheServersDelay) {
 
 TEST_F(GitHubAppTokenSourceTest, PrimaryRateLimitPastTheDeadline) {
   const int64_t reset = absl::ToUnixSeconds(kStart) + 50;
-  Script({{403, {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", absl::StrCat(reset)}}, "{}"}});
+  Script(
+      {{403, {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", absl::StrCat(reset)}}, "{}"}});
   auto source = Source();
-  absl::StatusOr<InstallationToken> t =
-      source->GetToken(App(1), clock_.Now() + absl::Seconds(10));
+  absl::StatusOr<InstallationToken> t = source->GetToken(App(1), clock_.Now() + absl::Seconds(10));
   ExpectFailure(t.status(), absl::StatusCode::kResourceExhausted, ProbeCategory::kRegistry,
                 "RATE_LIMITED", true);
   EXPECT_EQ(GetUpstreamFailure(t.status())->retry_after, absl::Seconds(50));
@@ -686,8 +691,9 @@ TEST_F(GitHubAppTokenSourceTest, MalformedTokenAnswer) {
 
 TEST_F(GitHubAppTokenSourceTest, BadKeysFailWithoutARequest) {
   auto source = Source();
-  const std::string garbage = "-----BEGIN RSA PRIVATE KEY-----\nMIIsecretbytes\n-----END RSA "
-                              "PRIVATE KEY-----\n";
+  const std::string garbage =
+      "-----BEGIN RSA PRIVATE KEY-----\nMIIsecretbytes\n-----END RSA "
+      "PRIVATE KEY-----\n";
   absl::StatusOr<InstallationToken> t = source->GetToken(App(1, &garbage), Deadline());
   ExpectFailure(t.status(), absl::StatusCode::kInvalidArgument, ProbeCategory::kAuthentication,
                 "INVALID_APP_KEY", false);
@@ -730,8 +736,8 @@ TEST_F(GitHubAppTokenSourceTest, InvalidRequestsFailWithoutARequest) {
 TEST_F(GitHubAppTokenSourceTest, DeadlinePassedBeforeAsking) {
   auto source = Source();
   absl::StatusOr<InstallationToken> t = source->GetToken(App(1), clock_.Now());
-  ExpectFailure(t.status(), absl::StatusCode::kDeadlineExceeded, ProbeCategory::kNetwork,
-                "TIMEOUT", true);
+  ExpectFailure(t.status(), absl::StatusCode::kDeadlineExceeded, ProbeCategory::kNetwork, "TIMEOUT",
+                true);
   EXPECT_EQ(Requests(), 0u);
 }
 

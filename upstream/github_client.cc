@@ -14,8 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "common/strings.h"
 #include "common/secret.h"
+#include "common/strings.h"
 #include "nlohmann/json.hpp"
 #include "upstream/github_headers.h"
 
@@ -29,7 +29,6 @@ constexpr char kReadPackages[] = "read:packages";
 constexpr char kWritePackages[] = "write:packages";
 constexpr char kWhereToEdit[] =
     "GitHub Settings > Developer settings > Personal access tokens > Tokens (classic)";
-
 
 // A GitHub user or organisation name as far as this service needs: safe in a URL path, a
 // Docker scope and a message. (github.com allows letters, digits and single hyphens, up to 39
@@ -212,18 +211,17 @@ class GhcrProbeRun {
         expiry_note = absl::StrCat("; it expires on ", FormatUtc(*expires));
         if (*expires - now <= options_.expiry_warning) {
           const int64_t days = absl::ToInt64Hours(*expires - now) / 24;
-          result_.warnings.push_back(absl::StrCat(
-              "the token expires on ", FormatUtc(*expires), " (",
-              days == 0 ? "in less than a day"
-                        : absl::StrCat("in ", days, days == 1 ? " day" : " days"),
-              "); create a new one and update this registry's secret before then"));
+          result_.warnings.push_back(
+              absl::StrCat("the token expires on ", FormatUtc(*expires), " (",
+                           days == 0 ? "in less than a day"
+                                     : absl::StrCat("in ", days, days == 1 ? " day" : " days"),
+                           "); create a new one and update this registry's secret before then"));
         }
       }
     }
     Pass(kGitHubTokenStep, took,
          absl::StrCat("GET ", url, " answered 200: GitHub accepts the token",
-                      login_.empty() ? "" : absl::StrCat(" of user '", login_, "'"),
-                      expiry_note));
+                      login_.empty() ? "" : absl::StrCat(" of user '", login_, "'"), expiry_note));
     return std::move(answer).value();
   }
 
@@ -231,8 +229,8 @@ class GhcrProbeRun {
   bool CheckScopes(const HttpResponse& user) {
     const std::optional<std::string> header = user.Header("x-oauth-scopes");
     if (!header.has_value()) {
-      Fail(kScopesStep, absl::ZeroDuration(), ProbeCategory::kAuthentication,
-           "NOT_A_CLASSIC_TOKEN", absl::StatusCode::kInvalidArgument, false,
+      Fail(kScopesStep, absl::ZeroDuration(), ProbeCategory::kAuthentication, "NOT_A_CLASSIC_TOKEN",
+           absl::StatusCode::kInvalidArgument, false,
            absl::StrCat("GitHub accepted the token but reports no OAuth scopes for it (no "
                         "X-OAuth-Scopes header), so it is not a classic personal access token; "
                         "GHCR needs a classic token (ghp_...) with ",

@@ -82,11 +82,11 @@ class GitHubGhcrProbe final : public GhcrProbe {
 
   // All references must outlive the probe. `registry` runs the Docker v2 handshake on
   // `endpoints.ghcr_base_url` (normally a DockerV2Probe over the same HttpClient).
-  GitHubGhcrProbe(HttpClient& http, const Clock& clock, Sleeper& sleeper,
-                  GitHubEndpoints endpoints, const RegistryProbe& registry)
+  GitHubGhcrProbe(HttpClient& http, const Clock& clock, Sleeper& sleeper, GitHubEndpoints endpoints,
+                  const RegistryProbe& registry)
       : GitHubGhcrProbe(http, clock, sleeper, std::move(endpoints), registry, Options()) {}
-  GitHubGhcrProbe(HttpClient& http, const Clock& clock, Sleeper& sleeper,
-                  GitHubEndpoints endpoints, const RegistryProbe& registry, Options options);
+  GitHubGhcrProbe(HttpClient& http, const Clock& clock, Sleeper& sleeper, GitHubEndpoints endpoints,
+                  const RegistryProbe& registry, Options options);
 
   ProbeResult Probe(const GhcrProbeRequest& request) const override;
 

@@ -92,14 +92,15 @@ class GitHubGhcrProbeTest : public ::testing::Test {
   }
 
   void ServeGhcr(std::string basic_user = kLogin) {
-    const std::string challenge = absl::StrCat(R"(Bearer realm=")", ghcr_->Url("/token"),
-                                               R"(",service="ghcr.io",scope="repository:user/image:pull")");
+    const std::string challenge =
+        absl::StrCat(R"(Bearer realm=")", ghcr_->Url("/token"),
+                     R"(",service="ghcr.io",scope="repository:user/image:pull")");
     ghcr_->Route("/v2/", [challenge](const ScriptedRequest& r) {
       if (r.Header("authorization") == absl::StrCat("Bearer ", kRegistryToken)) {
         return ScriptedResponse{200, {}, "{}"};
       }
-      return ScriptedResponse{401, {{"WWW-Authenticate", challenge}},
-                              R"({"errors":[{"code":"UNAUTHORIZED"}]})"};
+      return ScriptedResponse{
+          401, {{"WWW-Authenticate", challenge}}, R"({"errors":[{"code":"UNAUTHORIZED"}]})"};
     });
     const std::string basic =
         absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(basic_user, ":", kPat)));
@@ -109,8 +110,8 @@ class GitHubGhcrProbeTest : public ::testing::Test {
       }
       auto scope = r.query.find("scope");
       auto service = r.query.find("service");
-      if (scope == r.query.end() || scope->second != kExpectedScope ||
-          service == r.query.end() || service->second != "ghcr.io") {
+      if (scope == r.query.end() || scope->second != kExpectedScope || service == r.query.end() ||
+          service->second != "ghcr.io") {
         return ScriptedResponse{400, {}, R"({"errors":[{"code":"BAD_SCOPE"}]})"};
       }
       return ScriptedResponse{200, {}, absl::StrCat(R"({"token":")", kRegistryToken, R"("})")};
@@ -184,8 +185,8 @@ TEST_F(GitHubGhcrProbeTest, GoodTokenWithWritePackages) {
   EXPECT_TRUE(r.status.ok());
   EXPECT_TRUE(r.credentials_verified);
   EXPECT_EQ(r.category, ProbeCategory::kNone);
-  EXPECT_EQ(StepNames(r), (std::vector<std::string>{"github_token", "scopes", "ping", "token",
-                                                    "authenticate"}));
+  EXPECT_EQ(StepNames(r),
+            (std::vector<std::string>{"github_token", "scopes", "ping", "token", "authenticate"}));
   for (const ProbeStep& s : r.steps) EXPECT_TRUE(s.ok) << s.name << ": " << s.detail;
   EXPECT_NE(r.steps[0].detail.find("'octocat'"), std::string::npos) << r.steps[0].detail;
   EXPECT_NE(r.steps[0].detail.find("no expiration"), std::string::npos) << r.steps[0].detail;
@@ -213,8 +214,8 @@ TEST_F(GitHubGhcrProbeTest, GoodTokenWithWritePackages) {
 TEST_F(GitHubGhcrProbeTest, ReadPackagesIsNotEnoughToPush) {
   ServeUser("repo, read:packages");
   ProbeResult r = Run(Request(/*needs_push=*/true));
-  ExpectFailure(r, ProbeCategory::kPermission, "MISSING_SCOPE",
-                absl::StatusCode::kPermissionDenied, false, "scopes");
+  ExpectFailure(r, ProbeCategory::kPermission, "MISSING_SCOPE", absl::StatusCode::kPermissionDenied,
+                false, "scopes");
   const std::string& detail = r.steps.back().detail;
   EXPECT_NE(detail.find("lacks the write:packages scope"), std::string::npos) << detail;
   EXPECT_NE(detail.find("it has: repo, read:packages"), std::string::npos) << detail;
@@ -236,8 +237,8 @@ TEST_F(GitHubGhcrProbeTest, WritePackagesImpliesRead) {
 TEST_F(GitHubGhcrProbeTest, PullWithoutAnyPackagesScope) {
   ServeUser("repo, gist");
   ProbeResult r = Run(Request(/*needs_push=*/false));
-  ExpectFailure(r, ProbeCategory::kPermission, "MISSING_SCOPE",
-                absl::StatusCode::kPermissionDenied, false, "scopes");
+  ExpectFailure(r, ProbeCategory::kPermission, "MISSING_SCOPE", absl::StatusCode::kPermissionDenied,
+                false, "scopes");
   EXPECT_NE(r.status.message().find("lacks the read:packages scope"), absl::string_view::npos);
   EXPECT_NE(r.status.message().find("it has: repo, gist"), absl::string_view::npos);
 }
@@ -245,8 +246,8 @@ TEST_F(GitHubGhcrProbeTest, PullWithoutAnyPackagesScope) {
 TEST_F(GitHubGhcrProbeTest, TokenWithoutScopes) {
   ServeUser("");
   ProbeResult r = Run(Request());
-  ExpectFailure(r, ProbeCategory::kPermission, "MISSING_SCOPE",
-                absl::StatusCode::kPermissionDenied, false, "scopes");
+  ExpectFailure(r, ProbeCategory::kPermission, "MISSING_SCOPE", absl::StatusCode::kPermissionDenied,
+                false, "scopes");
   EXPECT_NE(r.status.message().find("it has no scopes"), absl::string_view::npos);
 }
 
@@ -368,8 +369,8 @@ TEST_F(GitHubGhcrProbeTest, ServerErrorThenSuccess) {
 TEST_F(GitHubGhcrProbeTest, RateLimitLongerThanTheDeadline) {
   ScriptUser({{429, {{"Retry-After", "60"}}, "{}"}});
   ProbeResult r = Run(Request());  // 20 s deadline
-  ExpectFailure(r, ProbeCategory::kRegistry, "RATE_LIMITED",
-                absl::StatusCode::kResourceExhausted, true, "github_token");
+  ExpectFailure(r, ProbeCategory::kRegistry, "RATE_LIMITED", absl::StatusCode::kResourceExhausted,
+                true, "github_token");
   EXPECT_EQ(r.retry_after, absl::Seconds(60));
   EXPECT_TRUE(sleeper_.sleeps().empty());
 }
@@ -377,8 +378,8 @@ TEST_F(GitHubGhcrProbeTest, RateLimitLongerThanTheDeadline) {
 TEST_F(GitHubGhcrProbeTest, ServerErrorsEveryTime) {
   ScriptUser({{502, {}, "bad gateway"}});
   ProbeResult r = Run(Request());
-  ExpectFailure(r, ProbeCategory::kRegistry, "UPSTREAM_UNAVAILABLE",
-                absl::StatusCode::kUnavailable, true, "github_token");
+  ExpectFailure(r, ProbeCategory::kRegistry, "UPSTREAM_UNAVAILABLE", absl::StatusCode::kUnavailable,
+                true, "github_token");
 }
 
 TEST_F(GitHubGhcrProbeTest, SlowApiPastTheDeadline) {
@@ -425,19 +426,19 @@ TEST_F(GitHubGhcrProbeTest, OwnerIsTheUserNameWhenTheLoginIsUnknown) {
 }
 
 TEST_F(GitHubGhcrProbeTest, SsoRefusalQuotesGitHubButNeverTheToken) {
-  github_->Route("/user", ScriptedResponse{
-                              403,
-                              {},
-                              absl::StrCat(R"({"message":"Resource protected by organization )"
-                                           R"(SAML enforcement"})")});
+  github_->Route("/user",
+                 ScriptedResponse{403,
+                                  {},
+                                  absl::StrCat(R"({"message":"Resource protected by organization )"
+                                               R"(SAML enforcement"})")});
   ProbeResult r = Run(Request());
-  ExpectFailure(r, ProbeCategory::kPermission, "ACCESS_DENIED",
-                absl::StatusCode::kPermissionDenied, false, "github_token");
+  ExpectFailure(r, ProbeCategory::kPermission, "ACCESS_DENIED", absl::StatusCode::kPermissionDenied,
+                false, "github_token");
   EXPECT_NE(r.status.message().find("SAML enforcement"), absl::string_view::npos);
 
   // A message echoing the token is dropped.
-  github_->Route("/user", ScriptedResponse{403, {},
-                                           absl::StrCat(R"({"message":"token )", kPat, R"("})")});
+  github_->Route("/user",
+                 ScriptedResponse{403, {}, absl::StrCat(R"({"message":"token )", kPat, R"("})")});
   r = Run(Request());
   EXPECT_EQ(r.reason, "ACCESS_DENIED");
 }
@@ -445,8 +446,8 @@ TEST_F(GitHubGhcrProbeTest, SsoRefusalQuotesGitHubButNeverTheToken) {
 TEST_F(GitHubGhcrProbeTest, NotTheGitHubApi) {
   github_->Route("/user", ScriptedResponse{404, {}, "<html>nope</html>"});
   ProbeResult r = Run(Request());
-  ExpectFailure(r, ProbeCategory::kRegistry, "BAD_RESPONSE",
-                absl::StatusCode::kFailedPrecondition, false, "github_token");
+  ExpectFailure(r, ProbeCategory::kRegistry, "BAD_RESPONSE", absl::StatusCode::kFailedPrecondition,
+                false, "github_token");
 }
 
 TEST_F(GitHubGhcrProbeTest, LocalChecksSendNothing) {
@@ -468,8 +469,8 @@ TEST_F(GitHubGhcrProbeTest, LocalChecksSendNothing) {
 
 TEST_F(GitHubGhcrProbeTest, ApiBaseUrlWithTrailingSlash) {
   ServeUser("write:packages");
-  GitHubGhcrProbe probe(*http_, clock_, sleeper_,
-                        {github_->BaseUrl() + "/", ghcr_->BaseUrl()}, *registry_);
+  GitHubGhcrProbe probe(*http_, clock_, sleeper_, {github_->BaseUrl() + "/", ghcr_->BaseUrl()},
+                        *registry_);
   EXPECT_TRUE(probe.Probe(Request()).ok);
 }
 

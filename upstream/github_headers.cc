@@ -13,7 +13,6 @@
 namespace registryauth::upstream {
 namespace {
 
-
 // Header values are short; anything longer is not one of ours.
 constexpr std::size_t kMaxValue = 256;
 

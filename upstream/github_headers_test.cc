@@ -30,10 +30,10 @@ TEST(ParseTokenExpiration, NumericOffsets) {
 }
 
 TEST(ParseTokenExpiration, Malformed) {
-  for (const char* bad : {"", "UTC", "2026-12-01", "2026-12-01 10:00 UTC",
-                          "2026-13-01 10:00:00 UTC", "2026-12-01 10:00:00 PST",
-                          "2026-12-01 10:00:00 +0000 trailing", "next tuesday",
-                          "2026-12-01 10:00:00 UTC UTC", "1764583200"}) {
+  for (const char* bad :
+       {"", "UTC", "2026-12-01", "2026-12-01 10:00 UTC", "2026-13-01 10:00:00 UTC",
+        "2026-12-01 10:00:00 PST", "2026-12-01 10:00:00 +0000 trailing", "next tuesday",
+        "2026-12-01 10:00:00 UTC UTC", "1764583200"}) {
     EXPECT_EQ(ParseTokenExpiration(bad), std::nullopt) << bad;
   }
   EXPECT_EQ(ParseTokenExpiration(std::string(300, '2')), std::nullopt);
@@ -78,9 +78,8 @@ TEST(ParseRetryAfter, HttpDate) {
 
 TEST(ParseRetryAfter, Malformed) {
   const absl::Time now = Utc(2026, 1, 1, 0, 0, 0);
-  for (const char* bad : {"", " ", "-1", "+5", "1.5", "5s", "soon", "0x10",
-                          "99999999999999999999", "Wed, 21 Oct 2015 07:28:00 PST",
-                          "Wed, 21 Oct 2015 07:28:00"}) {
+  for (const char* bad : {"", " ", "-1", "+5", "1.5", "5s", "soon", "0x10", "99999999999999999999",
+                          "Wed, 21 Oct 2015 07:28:00 PST", "Wed, 21 Oct 2015 07:28:00"}) {
     EXPECT_EQ(ParseRetryAfter(bad, now), std::nullopt) << bad;
   }
 }

@@ -19,9 +19,11 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 constexpr HttpErrorKind kAllKinds[] = {
-    HttpErrorKind::kDns,      HttpErrorKind::kConnect,  HttpErrorKind::kTimeout,
-    HttpErrorKind::kConnectionLost, HttpErrorKind::kTls, HttpErrorKind::kTooLarge,
-    HttpErrorKind::kRedirect, HttpErrorKind::kBadRequest, HttpErrorKind::kProtocol,
+    HttpErrorKind::kDns,      HttpErrorKind::kConnect,
+    HttpErrorKind::kTimeout,  HttpErrorKind::kConnectionLost,
+    HttpErrorKind::kTls,      HttpErrorKind::kTooLarge,
+    HttpErrorKind::kRedirect, HttpErrorKind::kBadRequest,
+    HttpErrorKind::kProtocol,
 };
 
 }  // namespace

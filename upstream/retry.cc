@@ -11,7 +11,6 @@
 namespace registryauth::upstream {
 namespace {
 
-
 std::string Seconds(absl::Duration d) {
   return absl::FormatDuration(absl::Ceil(d, absl::Seconds(1)));
 }
@@ -32,7 +31,8 @@ std::optional<TransientFailure> ClassifyTransient(const absl::StatusOr<HttpRespo
     if (GetHttpErrorKind(outcome.status()) == HttpErrorKind::kTimeout) {
       t.code = absl::StatusCode::kDeadlineExceeded;
       t.failure.reason = "TIMEOUT";
-      t.message = absl::StrCat(ToAbsl(what), " did not answer in time: ", outcome.status().message());
+      t.message =
+          absl::StrCat(ToAbsl(what), " did not answer in time: ", outcome.status().message());
     } else {
       t.code = absl::StatusCode::kUnavailable;
       t.failure.reason = "NETWORK_UNREACHABLE";
@@ -43,7 +43,8 @@ std::optional<TransientFailure> ClassifyTransient(const absl::StatusOr<HttpRespo
 
   const HttpResponse& r = *outcome;
   std::optional<absl::Duration> retry_after;
-  if (std::optional<std::string> v = r.Header("retry-after")) retry_after = ParseRetryAfter(*v, now);
+  if (std::optional<std::string> v = r.Header("retry-after"))
+    retry_after = ParseRetryAfter(*v, now);
   std::optional<int64_t> remaining;
   if (std::optional<std::string> v = r.Header("x-ratelimit-remaining")) {
     remaining = ParseRateLimitRemaining(*v);

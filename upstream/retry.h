@@ -3,7 +3,8 @@
 //
 //   ApiRetrier retrier(clock, sleeper);
 //   absl::StatusOr<HttpResponse> resp = retrier.Send(
-//       [&] { return http.Send(BuildRequest()); }, deadline, "GitHub (GET https://api.github.com/user)");
+//       [&] { return http.Send(BuildRequest()); }, deadline, "GitHub (GET
+//       https://api.github.com/user)");
 //   if (!resp.ok()) return resp.status();   // carries an UpstreamFailure
 //   if (resp->status == 401) ...            // final answers are the caller's to judge
 //

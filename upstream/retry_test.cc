@@ -175,8 +175,7 @@ TEST_F(ApiRetrierTest, PrimaryRateLimitWaitsUntilTheReset) {
 }
 
 TEST_F(ApiRetrierTest, SecondaryRateLimit403WithRetryAfter) {
-  Script({{403, {{"Retry-After", "3"}, {"x-ratelimit-remaining", "4000"}}, "{}"},
-          {200, {}, "{}"}});
+  Script({{403, {{"Retry-After", "3"}, {"x-ratelimit-remaining", "4000"}}, "{}"}, {200, {}, "{}"}});
   ApiRetrier retrier(clock_, sleeper_, Seeded());
   absl::StatusOr<HttpResponse> r = Call(retrier);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -219,7 +218,8 @@ TEST_F(ApiRetrierTest, WaitPastTheDeadlineStopsWithRetryAfter) {
 
 TEST_F(ApiRetrierTest, ResetFarAwayIsNotSleptThrough) {
   const int64_t reset = absl::ToUnixSeconds(kStart) + 3600;
-  Script({{403, {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", absl::StrCat(reset)}}, "{}"}});
+  Script(
+      {{403, {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", absl::StrCat(reset)}}, "{}"}});
   ApiRetrier retrier(clock_, sleeper_, Seeded());
   absl::StatusOr<HttpResponse> r = Call(retrier);
   ExpectFailure(r.status(), absl::StatusCode::kResourceExhausted, ProbeCategory::kRegistry,
@@ -242,8 +242,8 @@ TEST_F(ApiRetrierTest, RateLimitedEveryTime) {
 
 TEST_F(ApiRetrierTest, ConnectionRefusedIsRetriedThenNetworkFailure) {
   ApiRetrier retrier(clock_, sleeper_, Seeded());
-  absl::StatusOr<HttpResponse> r =
-      Call(retrier, absl::InfiniteFuture(), absl::StrCat("http://127.0.0.1:", ClosedPort(), "/api"));
+  absl::StatusOr<HttpResponse> r = Call(retrier, absl::InfiniteFuture(),
+                                        absl::StrCat("http://127.0.0.1:", ClosedPort(), "/api"));
   ExpectFailure(r.status(), absl::StatusCode::kUnavailable, ProbeCategory::kNetwork,
                 "NETWORK_UNREACHABLE", true);
   EXPECT_EQ(sleeper_.sleeps().size(), 3u);
@@ -253,8 +253,8 @@ TEST_F(ApiRetrierTest, DeadlineAlreadyPassedSendsNothing) {
   Script({{200, {}, "{}"}});
   ApiRetrier retrier(clock_, sleeper_, Seeded());
   absl::StatusOr<HttpResponse> r = Call(retrier, kStart);
-  ExpectFailure(r.status(), absl::StatusCode::kDeadlineExceeded, ProbeCategory::kNetwork,
-                "TIMEOUT", true);
+  ExpectFailure(r.status(), absl::StatusCode::kDeadlineExceeded, ProbeCategory::kNetwork, "TIMEOUT",
+                true);
   EXPECT_EQ(Requests(), 0u);
 }
 
@@ -278,8 +278,8 @@ TEST_F(ApiRetrierTest, SlowAnswerPastTheDeadlineIsATimeout) {
       },
       deadline, "the test API");
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
-  ExpectFailure(r.status(), absl::StatusCode::kDeadlineExceeded, ProbeCategory::kNetwork,
-                "TIMEOUT", true);
+  ExpectFailure(r.status(), absl::StatusCode::kDeadlineExceeded, ProbeCategory::kNetwork, "TIMEOUT",
+                true);
   EXPECT_TRUE(sleeper.sleeps().empty());
 }
 

@@ -17,8 +17,7 @@ namespace {
 using grpc::experimental::InterceptionHookPoints;
 
 constexpr char kServicePrefix[] = "/registryauth.v1.RegistryAuthService/";
-constexpr char kIssueRegistryToken[] =
-    "/registryauth.v1.RegistryAuthService/IssueRegistryToken";
+constexpr char kIssueRegistryToken[] = "/registryauth.v1.RegistryAuthService/IssueRegistryToken";
 constexpr char kIssuer[] = "registry-auth";
 
 // One data key with fixed bytes: tests need no key file.
@@ -79,8 +78,7 @@ class HooksInterceptor final : public grpc::experimental::Interceptor {
   std::optional<grpc::Status> failure_;  // this call's forced status
 };
 
-class HooksInterceptorFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class HooksInterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   explicit HooksInterceptorFactory(InMemoryStack::Hooks& hooks) : hooks_(hooks) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(

@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -41,7 +42,6 @@
 #include "crypto/key_jwt_signer.h"
 #include "crypto/keyring.h"
 #include "grpcpp/server_builder.h"
-#include <nlohmann/json.hpp>
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "services/credential_service.h"
 #include "services/guard.h"

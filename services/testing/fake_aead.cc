@@ -36,8 +36,8 @@ absl::StatusOr<std::string> FakeAead::Encrypt(std::string_view plaintext,
                                               std::string_view associated_data) const {
   if (fail_encrypt_) return absl::InternalError("encryption failed");
   std::string reversed(plaintext.rbegin(), plaintext.rend());
-  std::string out = Cat(Header(key_id_), "enc:", HashHex(associated_data), ":",
-                                  absl::BytesToHexString(reversed));
+  std::string out =
+      Cat(Header(key_id_), "enc:", HashHex(associated_data), ":", absl::BytesToHexString(reversed));
   WipeString(reversed);
   ++encrypt_calls_;
   return out;

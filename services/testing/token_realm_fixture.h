@@ -61,8 +61,8 @@ struct TestRealmParts {
 class TestRealm : private TestRealmParts, public TokenRealm {
  public:
   TestRealm(storage::RegistryStore& store, storage::TokenStore& tokens,
-            const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
-            const Clock& clock, TokenRealmOptions options, TokenRealmMetrics* metrics = nullptr)
+            const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer, const Clock& clock,
+            TokenRealmOptions options, TokenRealmMetrics* metrics = nullptr)
       : TestRealmParts(store, tokens, hasher, signer, clock, std::move(options), metrics),
         TokenRealm(TestRealmParts::guard, TestRealmParts::services) {}
 
@@ -74,7 +74,6 @@ class TestRealm : private TestRealmParts, public TokenRealm {
   }
   absl::StatusOr<HousekeepingResult> Housekeep() { return TestRealmParts::services.Housekeep(); }
 };
-
 
 // The realm's management callers (services/testing/callers.h), from 10.0.0.7.
 inline RequestContext Admin() {
@@ -146,8 +145,7 @@ class TokenRealmTest : public ::testing::Test {
     ASSERT_TRUE(store_.CreateApp(o).ok());
   }
 
-  ServiceAccountWithSecret MustCreateAccount(std::string id,
-                                             std::vector<RepositoryGrant> grants) {
+  ServiceAccountWithSecret MustCreateAccount(std::string id, std::vector<RepositoryGrant> grants) {
     ServiceAccountInput in;
     in.display_name = "builder";
     in.grants = std::move(grants);

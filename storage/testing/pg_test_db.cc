@@ -30,8 +30,7 @@ std::string Env(const char* name) {
 std::string UniqueName() {
   static std::atomic<int> counter{0};
   std::random_device random;
-  return absl::StrFormat("regauth_t_%d_%d_%08x", static_cast<int>(getpid()), counter++,
-                         random());
+  return absl::StrFormat("regauth_t_%d_%d_%08x", static_cast<int>(getpid()), counter++, random());
 }
 
 // CREATE DATABASE `name` (a copy of `template_name` when not empty) on the admin DSN's cluster.

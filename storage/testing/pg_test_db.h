@@ -71,18 +71,18 @@ class PgTestDb {
 
 // Skips the current test when no test cluster is configured, or fails it when one is required
 // (REGAUTH_REQUIRE_PG=1). Use in a TEST body or in SetUp().
-#define REGAUTH_SKIP_WITHOUT_PG()                                                           \
-  do {                                                                                      \
-    switch (::registryauth::testing::PgTestDb::GetAvailability()) {                         \
-      case ::registryauth::testing::PgTestDb::Availability::kAvailable:                     \
-        break;                                                                              \
-      case ::registryauth::testing::PgTestDb::Availability::kSkip:                          \
-        GTEST_SKIP() << "PostgreSQL tests skipped: set REGAUTH_TEST_PG_DSN (bazel test "    \
+#define REGAUTH_SKIP_WITHOUT_PG()                                                             \
+  do {                                                                                        \
+    switch (::registryauth::testing::PgTestDb::GetAvailability()) {                           \
+      case ::registryauth::testing::PgTestDb::Availability::kAvailable:                       \
+        break;                                                                                \
+      case ::registryauth::testing::PgTestDb::Availability::kSkip:                            \
+        GTEST_SKIP() << "PostgreSQL tests skipped: set REGAUTH_TEST_PG_DSN (bazel test "      \
                         "--test_env=REGAUTH_TEST_PG_DSN=...) to an admin DSN of a throwaway " \
-                        "cluster, e.g. from scripts/pg-cluster.sh";                        \
-      case ::registryauth::testing::PgTestDb::Availability::kRequiredButMissing:            \
-        FAIL() << "REGAUTH_REQUIRE_PG=1 but REGAUTH_TEST_PG_DSN is not set";                \
-    }                                                                                       \
+                        "cluster, e.g. from scripts/pg-cluster.sh";                           \
+      case ::registryauth::testing::PgTestDb::Availability::kRequiredButMissing:              \
+        FAIL() << "REGAUTH_REQUIRE_PG=1 but REGAUTH_TEST_PG_DSN is not set";                  \
+    }                                                                                         \
   } while (false)
 
 #endif  // REGISTRY_AUTH_STORAGE_TESTING_PG_TEST_DB_H_

@@ -12,8 +12,7 @@ absl::StatusOr<SqlRows> QueryRows(const std::string& dsn, const std::string& sql
   try {
     pqxx::connection conn(dsn);
     pqxx::work tx(conn);
-    const pqxx::result result =
-        tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    const pqxx::result result = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
     SqlRows rows;
     rows.reserve(result.size());
     for (const pqxx::row& row : result) {
@@ -27,8 +26,7 @@ absl::StatusOr<SqlRows> QueryRows(const std::string& dsn, const std::string& sql
   }
 }
 
-absl::StatusOr<std::vector<std::string>> QueryColumn(const std::string& dsn,
-                                                     const std::string& sql,
+absl::StatusOr<std::vector<std::string>> QueryColumn(const std::string& dsn, const std::string& sql,
                                                      const std::vector<std::string>& params) {
   absl::StatusOr<SqlRows> rows = QueryRows(dsn, sql, params);
   if (!rows.ok()) return rows.status();

@@ -31,8 +31,7 @@ absl::StatusOr<SqlRows> QueryRows(const std::string& dsn, const std::string& sql
                                   const std::vector<std::string>& params = {});
 
 // The first column of every row of `sql` (see QueryRows).
-absl::StatusOr<std::vector<std::string>> QueryColumn(const std::string& dsn,
-                                                     const std::string& sql,
+absl::StatusOr<std::vector<std::string>> QueryColumn(const std::string& dsn, const std::string& sql,
                                                      const std::vector<std::string>& params = {});
 
 // Runs `sql` in one committed transaction; returns the first column of the first row as text

@@ -103,8 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       CheckCanonical(n.base);
       absl::StatusOr<TrustedProxies> again =
           TrustedProxies::Parse({absl::StrCat(n.base.ToString(), "/", n.prefix)});
-      Check(again.ok() && again->networks().size() == 1 &&
-            again->networks()[0].base == n.base && again->networks()[0].prefix == n.prefix);
+      Check(again.ok() && again->networks().size() == 1 && again->networks()[0].base == n.base &&
+            again->networks()[0].prefix == n.prefix);
     }
   } else {
     Check(parsed.status().code() == absl::StatusCode::kInvalidArgument);

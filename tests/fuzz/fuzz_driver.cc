@@ -94,7 +94,7 @@ class Mutator {
  private:
   void MutateOnce(std::string& s, const std::vector<std::string>& pool) {
     switch (Below(9)) {
-      case 0:  // flip one bit
+      case 0:              // flip one bit
         if (!s.empty()) {  // the bit is drawn first, as in `s[Below(n)] ^= bit` (C++17 order)
           const char bit = static_cast<char>(1u << Below(8));
           char& c = s[Below(s.size())];

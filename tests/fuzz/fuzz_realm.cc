@@ -27,7 +27,8 @@ void Require(bool condition, const char* what) {
 std::unique_ptr<crypto::KeyRing> Ring() {
   std::vector<std::pair<std::uint32_t, SecretString>> keys;
   keys.emplace_back(3, SecretString(std::string(32, 'k')));
-  absl::StatusOr<std::unique_ptr<crypto::KeyRing>> ring = crypto::KeyRing::Create(std::move(keys), 3);
+  absl::StatusOr<std::unique_ptr<crypto::KeyRing>> ring =
+      crypto::KeyRing::Create(std::move(keys), 3);
   Require(ring.ok(), "key ring");
   return *std::move(ring);
 }
@@ -52,15 +53,14 @@ services::TokenRealmOptions Options() {
 }
 
 services::ServiceAccountWithSecret Account(services::TokenRealm& realm, const char* workspace,
-                                           const char* id,
-                                           std::vector<RepositoryGrant> grants) {
+                                           const char* id, std::vector<RepositoryGrant> grants) {
   services::RequestContext admin;
   admin.caller.name = "admin";
   admin.caller.permissions = {auth::Permission::kRegistriesManage};
   services::ServiceAccountInput in;
   in.grants = std::move(grants);
-  absl::StatusOr<services::ServiceAccountWithSecret> sa = realm.CreateServiceAccount(
-      admin, std::string("workspaces/") + workspace, id, in);
+  absl::StatusOr<services::ServiceAccountWithSecret> sa =
+      realm.CreateServiceAccount(admin, std::string("workspaces/") + workspace, id, in);
   Require(sa.ok(), "service account");
   return *std::move(sa);
 }
@@ -82,10 +82,9 @@ FuzzRealm::FuzzRealm()
       realm_(std::make_unique<services::TokenRealm>(*guard_, *services_)) {
   Require(store_.CreateWorkspace(Workspace{"acme", "ACME"}).ok(), "workspace acme");
   Require(store_.CreateWorkspace(Workspace{"other", "Other"}).ok(), "workspace other");
-  for (auto [ws, app, public_pull] : {std::tuple{"acme", "web", false},
-                                      std::tuple{"acme", "site", true},
-                                      std::tuple{"other", "pub", true},
-                                      std::tuple{"other", "priv", false}}) {
+  for (auto [ws, app, public_pull] :
+       {std::tuple{"acme", "web", false}, std::tuple{"acme", "site", true},
+        std::tuple{"other", "pub", true}, std::tuple{"other", "priv", false}}) {
     App a;
     a.workspace_id = ws;
     a.id = app;
@@ -94,14 +93,14 @@ FuzzRealm::FuzzRealm()
     Require(store_.CreateApp(a).ok(), "app");
   }
 
-  absl::StatusOr<services::Credentials> c = services_->workspace_credentials().MintWorkspaceCredential("acme");
+  absl::StatusOr<services::Credentials> c =
+      services_->workspace_credentials().MintWorkspaceCredential("acme");
   Require(c.ok(), "workspace credential");
   workspace_user = c->username;
   workspace_secret = std::string(c->secret.view());
 
-  services::ServiceAccountWithSecret acme =
-      Account(*realm_, "acme", "builder",
-              {{"acme/web", {"pull"}}, {"acme/team/*", {"pull", "push"}}});
+  services::ServiceAccountWithSecret acme = Account(
+      *realm_, "acme", "builder", {{"acme/web", {"pull"}}, {"acme/team/*", {"pull", "push"}}});
   account_user = acme.username;
   account_secret = std::string(acme.secret.view());
   services::ServiceAccountWithSecret other =

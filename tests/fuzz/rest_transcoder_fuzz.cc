@@ -120,10 +120,10 @@ void CheckUtf8(const absl::StatusOr<std::string>& s) {
 void FuzzTemplate(std::string_view input) {
   const size_t newline = input.find('\n');
   const absl::string_view tmpl(input.data(), std::min(newline, input.size()));
-  const absl::string_view path = newline == std::string_view::npos
-                                     ? absl::string_view()
-                                     : absl::string_view(input.data() + newline + 1,
-                                                         input.size() - newline - 1);
+  const absl::string_view path =
+      newline == std::string_view::npos
+          ? absl::string_view()
+          : absl::string_view(input.data() + newline + 1, input.size() - newline - 1);
   NoThrow("PathTemplate", [&] {
     absl::StatusOr<gateway::PathTemplate> t = gateway::PathTemplate::Parse(tmpl);
     absl::StatusOr<gateway::SplitRequestPath> split = gateway::SplitPath(path);
@@ -171,8 +171,7 @@ void FuzzRequest(Backend& backend, std::string_view input) {
       }
       const size_t colon = line.find(':');
       if (colon == std::string_view::npos) continue;
-      const std::string name =
-          absl::AsciiStrToLower(absl::string_view(line.data(), colon));
+      const std::string name = absl::AsciiStrToLower(absl::string_view(line.data(), colon));
       const std::string value(absl::StripAsciiWhitespace(
           absl::string_view(line.data() + colon + 1, line.size() - colon - 1)));
       if (!BeastAcceptsValue(value)) continue;

@@ -1,7 +1,8 @@
 // Fuzz target for the token realm's untrusted request parsers: Docker scope strings
 // (realm::ParseScopes / ParseResourceScope) and the Basic Authorization header
 // (realm::ParseBasicAuthorization). Input: a first byte 'b' picks the Basic header parser, any
-// other the scope parser; the rest is the text (for ParseScopes, split on '\n' into several `scope` parameters).
+// other the scope parser; the rest is the text (for ParseScopes, split on '\n' into several `scope`
+// parameters).
 //
 // Besides "never crash", it aborts when an invariant breaks:
 //   - a parsed scope formats to text that parses back to the same scope, with 1..8 actions,
@@ -91,8 +92,8 @@ void FuzzBasic(std::string_view text) {
     Check(u >= 0x20 && u != 0x7f);
   }
   Check(!creds->password.empty());
-  auto again = ParseBasicAuthorization(
-      FormatBasicAuthorization(creds->username, creds->password.view()));
+  auto again =
+      ParseBasicAuthorization(FormatBasicAuthorization(creds->username, creds->password.view()));
   Check(again.ok() && again->username == creds->username &&
         again->password.view() == creds->password.view());
 }

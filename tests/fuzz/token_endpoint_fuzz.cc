@@ -245,8 +245,8 @@ void CheckGrants(const World& w, const RecordingIssuer& issuer, const nlohmann::
           "a token carries access that is not to a repository");
     const std::string name = entry.value("name", "");
     const nlohmann::json actions = entry.value("actions", nlohmann::json::array());
-    const bool public_pull = fuzz::FuzzRealm::IsPublicRepository(name) &&
-                             actions == nlohmann::json::array({"pull"});
+    const bool public_pull =
+        fuzz::FuzzRealm::IsPublicRepository(name) && actions == nlohmann::json::array({"pull"});
     if (public_pull) continue;
     if (!workspace.has_value()) Fail("an anonymous token carries access beyond public pulls");
     if (!absl::StartsWith(name, *workspace + "/")) {
@@ -296,17 +296,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string header = world->realm.Expand(header_line, false);
     if (mode == 1) {
       const size_t colon = header.find(':');
-      header = colon == std::string::npos
-                   ? std::string()
-                   : realm::FormatBasicAuthorization(header.substr(0, colon),
-                                                     header.substr(colon + 1));
+      header = colon == std::string::npos ? std::string()
+                                          : realm::FormatBasicAuthorization(
+                                                header.substr(0, colon), header.substr(colon + 1));
     }
     request.authorization = std::move(header);
   } else {
     request.method = "POST";
     request.target = "/token";
-    request.content_type = header_line.empty() ? "application/x-www-form-urlencoded"
-                                               : std::string(header_line);
+    request.content_type =
+        header_line.empty() ? "application/x-www-form-urlencoded" : std::string(header_line);
     request.body = expanded;
   }
 

@@ -136,9 +136,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)ParseTokenForm("application/x-www-form-urlencoded", r, &lenient);
 
   Request req;
-  std::optional<TokenError> error = endpoint == TokenEndpoint::kGet
-                                        ? ParseTokenQuery(r, h, &req)
-                                        : ParseTokenForm(h, r, &req);
+  std::optional<TokenError> error =
+      endpoint == TokenEndpoint::kGet ? ParseTokenQuery(r, h, &req) : ParseTokenForm(h, r, &req);
   if (error.has_value()) {
     CheckError(*error, endpoint, header);
     CheckNoSecret(error->message, lenient, header, r, endpoint);

@@ -96,8 +96,8 @@ void CheckError(const absl::Status& status) {
   Check(message.size() > prefix.size() + suffix.size());
   Check(message.compare(0, prefix.size(), prefix) == 0);
   Check(message.compare(message.size() - suffix.size(), suffix.size(), suffix) == 0);
-  Check(kWhat->count(message.substr(prefix.size(),
-                                    message.size() - prefix.size() - suffix.size())) > 0);
+  Check(kWhat->count(
+            message.substr(prefix.size(), message.size() - prefix.size() - suffix.size())) > 0);
 }
 
 }  // namespace

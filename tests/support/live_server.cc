@@ -1,7 +1,7 @@
 #include "tests/support/live_server.h"
 
-#include <fstream>
 #include <sys/stat.h>
+#include <fstream>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

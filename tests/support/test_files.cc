@@ -12,8 +12,8 @@ namespace registryauth::testing {
 
 std::string NewTestDir(std::string_view prefix) {
   const char* base = std::getenv("TEST_TMPDIR");
-  std::string path = std::string(base != nullptr ? base : "/tmp") + "/" + std::string(prefix) +
-                     "_XXXXXX";
+  std::string path =
+      std::string(base != nullptr ? base : "/tmp") + "/" + std::string(prefix) + "_XXXXXX";
   if (::mkdtemp(&path[0]) == nullptr) return "";
   return path;
 }

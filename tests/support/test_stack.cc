@@ -151,9 +151,8 @@ absl::Status TestStack::StartServer(const Customize& customize) {
 void TestStack::StopServer() { live_.reset(); }
 
 absl::StatusOr<std::unique_ptr<LiveServer>> TestStack::StartReplica(const Customize& customize) {
-  return LiveServer::Start(db_->dsn(), [&](server::ServerConfig& config) {
-    Configure(config, customize);
-  });
+  return LiveServer::Start(db_->dsn(),
+                           [&](server::ServerConfig& config) { Configure(config, customize); });
 }
 
 absl::StatusOr<std::unique_ptr<server::HttpAdapterOnly>> TestStack::StartAdapterOnly() {
@@ -182,8 +181,8 @@ absl::Status TestStack::Seed() {
     req.set_workspace_id(id);
     v1::Workspace out;
     grpc::Status s = stub().CreateWorkspace(Ctx(seeder).get(), req, &out);
-    if (!s.ok()) return absl::InternalError(absl::StrCat("seeding workspace ", id, ": ",
-                                                         s.error_message()));
+    if (!s.ok())
+      return absl::InternalError(absl::StrCat("seeding workspace ", id, ": ", s.error_message()));
   }
   for (const Builder::AppSeed& seed : builder_.apps_) {
     v1::CreateAppRequest req;
@@ -193,8 +192,8 @@ absl::Status TestStack::Seed() {
     v1::App out;
     grpc::Status s = stub().CreateApp(Ctx(seeder).get(), req, &out);
     if (!s.ok()) {
-      return absl::InternalError(absl::StrCat("seeding app ", seed.workspace, "/", seed.app,
-                                              ": ", s.error_message()));
+      return absl::InternalError(
+          absl::StrCat("seeding app ", seed.workspace, "/", seed.app, ": ", s.error_message()));
     }
   }
   return absl::OkStatus();

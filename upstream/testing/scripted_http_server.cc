@@ -26,16 +26,26 @@ constexpr std::size_t kMaxHead = 64 * 1024;
 
 std::string ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -118,8 +128,7 @@ bool ReadRequest(Conn& conn, std::string& pending, std::string* head, std::strin
       for (absl::string_view line : absl::StrSplit(*head, "\r\n")) {
         const std::string l = absl::AsciiStrToLower(line);
         if (l.rfind("content-length:", 0) == 0 &&
-            !absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::string_view(l).substr(15)),
-                              &want)) {
+            !absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::string_view(l).substr(15)), &want)) {
           return false;
         }
       }
@@ -215,8 +224,7 @@ absl::StatusOr<std::unique_ptr<ScriptedHttpServer>> ScriptedHttpServer::Start(
   }
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::unique_ptr<ScriptedHttpServer> server(
-      new ScriptedHttpServer(fd, ntohs(addr.sin_port), ctx));
+  std::unique_ptr<ScriptedHttpServer> server(new ScriptedHttpServer(fd, ntohs(addr.sin_port), ctx));
   server->accept_thread_ = std::thread([s = server.get()] { s->AcceptLoop(); });
   return server;
 }

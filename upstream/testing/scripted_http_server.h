@@ -41,9 +41,9 @@ namespace registryauth::upstream::testing {
 
 struct ScriptedRequest {
   std::string method;
-  std::string target;                          // as sent, e.g. "/token?service=x&scope=y"
-  std::string path;                            // target without the query
-  std::map<std::string, std::string> query;    // percent-decoded; a repeated key keeps the last
+  std::string target;                        // as sent, e.g. "/token?service=x&scope=y"
+  std::string path;                          // target without the query
+  std::map<std::string, std::string> query;  // percent-decoded; a repeated key keeps the last
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case names, in order
   std::string body;
   int connection = 0;  // 1 for the first accepted connection, 2 for the next, ...
