@@ -17,6 +17,22 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 scripts/install-deps.sh --test-tools || exit 1
+
+# Bazel's disk cache, shared by every clone on this machine: a fresh clone (what CI runs)
+# compiles only what changed since the last run. It holds compiled outputs only; test results
+# are never reused (--nocache_test_results; the test environment differs per run anyway).
+# Bazel 4 never shrinks it, so it is dropped past 20 GiB. REGAUTH_BAZEL_DISK_CACHE= (empty)
+# turns it off (a cold build, as on a new machine).
+disk_cache=${REGAUTH_BAZEL_DISK_CACHE-${XDG_CACHE_HOME:-$HOME/.cache}/registry-auth/bazel-disk}
+if [ -n "$disk_cache" ]; then
+  mkdir -p "$disk_cache" || exit 1
+  if [ "$(du -sm "$disk_cache" | cut -f1)" -gt 20480 ]; then
+    rm -rf "$disk_cache" && mkdir -p "$disk_cache"
+  fi
+  echo "build --disk_cache=$disk_cache" > .bazelrc.local  # read by .bazelrc (try-import)
+else
+  rm -f .bazelrc.local
+fi
 scripts/lint.sh --check --no-tidy || { echo "0 passed, 1 failed"; exit 1; }
 
 # A throwaway cluster under a private temp folder, on a free port.
@@ -52,7 +68,7 @@ test_env=(
   --test_env=REGAUTH_TEST_PG_STANDBY_DSN="$standby_dsn"
   --test_env=REGAUTH_REQUIRE_NODE_JOSE=1 --test_env=REGAUTH_REQUIRE_REGISTRY=1
 )
-bazel test --jobs=2 "${test_env[@]}" "${targets[@]}"
+bazel test --jobs=2 --nocache_test_results "${test_env[@]}" "${targets[@]}"
 rc=$?
 mapfile -t tests < <(bazel query "tests(set(${targets[*]}))" 2>/dev/null)
 count_args=("$(bazel info bazel-testlogs 2>/dev/null)" "${tests[@]}")
@@ -67,7 +83,7 @@ if [ "${REGAUTH_SKIP_ASAN:-0}" != 1 ]; then
   if asan_list=$(bazel query "tests(set(${targets[*]})) intersect (${asan_set})" 2>/dev/null); then
     mapfile -t asan_tests < <(printf '%s' "$asan_list" | sed '/^$/d')
     if [ "${#asan_tests[@]}" -gt 0 ]; then
-      bazel test --config=asan --jobs=2 "${test_env[@]}" "${asan_tests[@]}" || rc=1
+      bazel test --config=asan --jobs=2 --nocache_test_results "${test_env[@]}" "${asan_tests[@]}" || rc=1
       count_args+=(--config asan "$(bazel info --config=asan bazel-testlogs 2>/dev/null)"
         "${asan_tests[@]}")
     fi

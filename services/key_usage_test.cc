@@ -24,7 +24,10 @@ using ::registryauth::crypto::KeyRing;
 // A ring holding keys `ids`; `salt` varies the bytes, so equal salts mean equal keys.
 std::unique_ptr<KeyRing> Ring(const std::vector<uint32_t>& ids, char salt = 'A') {
   std::vector<std::pair<uint32_t, SecretString>> keys;
-  for (uint32_t id : ids) keys.emplace_back(id, SecretString(std::string(32, salt + id)));
+  for (uint32_t id : ids) {
+    keys.emplace_back(
+        id, SecretString(std::string(32, static_cast<char>(salt + static_cast<int>(id)))));
+  }
   auto ring = KeyRing::Create(std::move(keys), ids.front());
   EXPECT_TRUE(ring.ok()) << ring.status();
   return *std::move(ring);
