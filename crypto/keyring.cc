@@ -28,6 +28,7 @@
 #include "common/secret.h"
 #include "common/status_macros.h"
 #include "crypto/aes_gcm.h"
+#include "crypto/key_file_lines.h"
 
 namespace registryauth::crypto {
 namespace {
@@ -204,28 +205,6 @@ bool ParseKeyId(std::string_view s, std::uint32_t& id) {
   return true;
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
-
-// Splits `line` on whitespace into at most `max` tokens; returns the token count, or max + 1 if
-// there were more.
-std::size_t Tokenize(std::string_view line, std::string_view* tokens, std::size_t max) {
-  std::size_t count = 0;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && IsSpace(line[i])) ++i;
-    if (i == line.size()) break;
-    const std::size_t start = i;
-    while (i < line.size() && !IsSpace(line[i])) ++i;
-    if (count == max) return max + 1;
-    tokens[count++] = line.substr(start, i - start);
-  }
-  return count;
-}
-
-absl::Status LineError(std::size_t line_no, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("line ", line_no, ": ", what));
-}
-
 // Error messages carry no prefix; Parse and LoadFile add one. Checks everything Create would
 // check too, so a successful parse always builds a ring.
 absl::StatusOr<KeyRing::FileContents> ParseKeyFileText(std::string_view text) {
@@ -246,44 +225,45 @@ absl::StatusOr<KeyRing::FileContents> ParseKeyFileText(std::string_view text) {
     if (hash != std::string_view::npos) line = line.substr(0, hash);
 
     std::string_view tokens[3];
-    const std::size_t n = Tokenize(line, tokens, 3);
+    const std::size_t n = TokenizeKeyFileLine(line, tokens, 3);
     if (n == 0) continue;
     if (tokens[0] == "primary" && n == 2) {
       if (primary_line != 0) {
-        return LineError(line_no,
-                         absl::StrCat("second 'primary' line (first on line ", primary_line, ")"));
+        return KeyFileLineError(
+            line_no, absl::StrCat("second 'primary' line (first on line ", primary_line, ")"));
       }
       if (!ParseKeyId(tokens[1], primary_id)) {
-        return LineError(line_no, "key id must be a decimal number in 1..4294967295");
+        return KeyFileLineError(line_no, "key id must be a decimal number in 1..4294967295");
       }
       primary_line = line_no;
     } else if (tokens[0] == "key" && n == 3) {
       std::uint32_t id = 0;
       if (!ParseKeyId(tokens[1], id)) {
-        return LineError(line_no, "key id must be a decimal number in 1..4294967295");
+        return KeyFileLineError(line_no, "key id must be a decimal number in 1..4294967295");
       }
       auto [it, inserted] = key_lines.emplace(id, line_no);
       if (!inserted) {
-        return LineError(
+        return KeyFileLineError(
             line_no, absl::StrCat("duplicate key id ", id, " (first on line ", it->second, ")"));
       }
       SecretString key;
       if (!Base64Decode(tokens[2], key)) {
-        return LineError(line_no, "key is not valid base64 (standard alphabet, '=' padding)");
+        return KeyFileLineError(line_no,
+                                "key is not valid base64 (standard alphabet, '=' padding)");
       }
       if (key.size() != AesGcm256::kKeySize) {
-        return LineError(line_no, "key must be exactly 32 bytes (44 base64 characters)");
+        return KeyFileLineError(line_no, "key must be exactly 32 bytes (44 base64 characters)");
       }
       keys.emplace_back(id, std::move(key));
     } else {
-      return LineError(line_no, "expected 'primary <id>' or 'key <id> <base64>'");
+      return KeyFileLineError(line_no, "expected 'primary <id>' or 'key <id> <base64>'");
     }
   }
   if (keys.empty()) return absl::InvalidArgumentError("no 'key' lines");
   if (primary_line == 0) return absl::InvalidArgumentError("no 'primary' line");
   if (key_lines.count(primary_id) == 0) {
-    return LineError(primary_line,
-                     absl::StrCat("primary key id ", primary_id, " has no 'key' line"));
+    return KeyFileLineError(primary_line,
+                            absl::StrCat("primary key id ", primary_id, " has no 'key' line"));
   }
   return KeyRing::FileContents{std::move(keys), primary_id};
 }

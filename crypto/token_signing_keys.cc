@@ -29,6 +29,7 @@
 #include "common/secret.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"
+#include "crypto/key_file_lines.h"
 
 namespace registryauth::crypto {
 namespace {
@@ -44,27 +45,6 @@ absl::string_view A(std::string_view s) { return {s.data(), s.size()}; }
 absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
   if (status.ok()) return status;
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
-}
-
-absl::Status LineError(std::size_t line_no, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("line ", line_no, ": ", what));
-}
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
-
-// Splits `line` on whitespace into at most `max` tokens; returns the count, or max + 1.
-std::size_t Tokenize(std::string_view line, std::string_view* tokens, std::size_t max) {
-  std::size_t count = 0;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && IsSpace(line[i])) ++i;
-    if (i == line.size()) break;
-    const std::size_t start = i;
-    while (i < line.size() && !IsSpace(line[i])) ++i;
-    if (count == max) return max + 1;
-    tokens[count++] = line.substr(start, i - start);
-  }
-  return count;
 }
 
 bool IsIdChar(char c) {
@@ -158,19 +138,22 @@ absl::StatusOr<SigningKeySetFile> ParseSetText(std::string_view text) {
 
     constexpr std::size_t kMaxTokens = 6;
     std::string_view tokens[kMaxTokens];
-    const std::size_t n = Tokenize(line, tokens, kMaxTokens);
+    const std::size_t n = TokenizeKeyFileLine(line, tokens, kMaxTokens);
     if (n == 0) continue;
-    if (n < 4 || n > kMaxTokens || tokens[0] != "key") return LineError(line_no, kLineSyntax);
+    if (n < 4 || n > kMaxTokens || tokens[0] != "key")
+      return KeyFileLineError(line_no, kLineSyntax);
 
     SigningKeyEntry entry;
     if (!IsValidSigningKeyId(tokens[1])) {
-      return LineError(line_no,
-                       "key id must be 1 to 32 characters of [A-Za-z0-9._-], starting with a "
-                       "letter or digit");
+      return KeyFileLineError(
+          line_no,
+          "key id must be 1 to 32 characters of [A-Za-z0-9._-], starting with a "
+          "letter or digit");
     }
     entry.id = std::string(tokens[1]);
     const std::optional<SigningKeyState> state = ParseState(tokens[2]);
-    if (!state.has_value()) return LineError(line_no, "state must be active, next or retiring");
+    if (!state.has_value())
+      return KeyFileLineError(line_no, "state must be active, next or retiring");
     entry.state = *state;
 
     bool seen_key = false, seen_cert = false, seen_since = false;
@@ -188,38 +171,41 @@ absl::StatusOr<SigningKeySetFile> ParseSetText(std::string_view text) {
       } else if (eq != std::string_view::npos && name == "since") {
         seen = &seen_since;
       } else {
-        return LineError(line_no, "unknown attribute (expected private_key=, cert= or since=)");
+        return KeyFileLineError(line_no,
+                                "unknown attribute (expected private_key=, cert= or since=)");
       }
-      if (*seen) return LineError(line_no, "repeated attribute");
+      if (*seen) return KeyFileLineError(line_no, "repeated attribute");
       *seen = true;
       if (seen == &seen_since) {
         const std::optional<absl::Time> since = ParseSince(value);
         if (!since.has_value()) {
-          return LineError(line_no,
-                           "since must be an RFC 3339 time such as 2026-01-31T12:00:00Z (years "
-                           "1970 to 9999)");
+          return KeyFileLineError(
+              line_no,
+              "since must be an RFC 3339 time such as 2026-01-31T12:00:00Z (years "
+              "1970 to 9999)");
         }
         entry.since = *since;
       } else {
-        if (!IsValidPath(value)) return LineError(line_no, "empty or invalid path");
+        if (!IsValidPath(value)) return KeyFileLineError(line_no, "empty or invalid path");
         (seen == &seen_key ? entry.private_key_path : entry.cert_path) = std::string(value);
       }
     }
-    if (absl::Status s = CheckEntry(entry); !s.ok()) return LineError(line_no, s.message());
+    if (absl::Status s = CheckEntry(entry); !s.ok()) return KeyFileLineError(line_no, s.message());
 
     auto [it, inserted] = id_lines.emplace(entry.id, line_no);
     if (!inserted) {
-      return LineError(line_no, absl::StrCat("duplicate key id (first on line ", it->second, ")"));
+      return KeyFileLineError(line_no,
+                              absl::StrCat("duplicate key id (first on line ", it->second, ")"));
     }
     if (entry.state == SigningKeyState::kActive) {
       if (active_line != 0) {
-        return LineError(line_no,
-                         absl::StrCat("second active key (first on line ", active_line, ")"));
+        return KeyFileLineError(
+            line_no, absl::StrCat("second active key (first on line ", active_line, ")"));
       }
       active_line = line_no;
     }
     absl::Status added = file.Add(std::move(entry));
-    if (!added.ok()) return LineError(line_no, added.message());  // not reached
+    if (!added.ok()) return KeyFileLineError(line_no, added.message());  // not reached
   }
   return file;
 }

@@ -25,7 +25,7 @@ std::vector<realm::Grant> ToRealmGrants(const std::vector<RepositoryGrant>& gran
 }
 
 // With a password, its prefix must fit the kind of user name before anything is looked up.
-bool HasPrefix(const std::string_view* password, std::string_view prefix) {
+bool PasswordFitsKind(const std::string_view* password, std::string_view prefix) {
   return password == nullptr || StartsWith(*password, prefix);
 }
 
@@ -50,7 +50,7 @@ absl::StatusOr<Principal> PrincipalResolver::Resolve(std::string_view username, 
   switch (kind) {
     case PrincipalKind::kPullToken: {
       const std::string_view id = username.substr(sizeof(kPullUserPrefix) - 1);
-      if (!IsTokenId(id) || !HasPrefix(password, kPullTokenSecretPrefix)) {
+      if (!IsTokenId(id) || !PasswordFitsKind(password, kPullTokenSecretPrefix)) {
         return InvalidCredentials();
       }
       absl::StatusOr<PullToken> token = cache_.GetPullToken(id);
@@ -92,7 +92,8 @@ absl::StatusOr<Principal> PrincipalResolver::ResolveServiceAccount(std::string_v
   if (plus == std::string_view::npos) return InvalidCredentials();
   const std::string_view ws = username.substr(0, plus);
   const std::string_view id = username.substr(plus + 1);
-  if (!IsValidId(ws) || !IsValidId(id) || !HasPrefix(password, kServiceAccountSecretPrefix)) {
+  if (!IsValidId(ws) || !IsValidId(id) ||
+      !PasswordFitsKind(password, kServiceAccountSecretPrefix)) {
     return InvalidCredentials();
   }
   absl::StatusOr<ServiceAccount> account = cache_.GetServiceAccount(username, ws, id);
