@@ -35,6 +35,19 @@ else
 fi
 scripts/lint.sh --check --no-tidy || { echo "0 passed, 1 failed"; exit 1; }
 
+# Bazel keeps one output base (~2 GiB) per workspace folder and never removes it; every clean
+# clone (CI) is a new folder. Drop the output bases whose workspace folder no longer exists.
+output_user_root=$(dirname "$(bazel info output_base 2>/dev/null)" 2>/dev/null) || output_user_root=
+for base in "${output_user_root:-/nonexistent}"/*/; do
+  marker="$base/DO_NOT_BUILD_HERE"
+  [ -f "$marker" ] || continue
+  workspace=$(cat "$marker")
+  if [ -n "$workspace" ] && [ ! -d "$workspace" ]; then
+    chmod -R u+w "$base" 2>/dev/null
+    rm -rf "$base"
+  fi
+done
+
 # A throwaway cluster under a private temp folder, on a free port.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/regauth-test.XXXXXX")
 chmod 711 "$tmp"  # the unprivileged postgres user must reach its data folder
