@@ -66,6 +66,7 @@ absl::StatusOr<Principal> PrincipalResolver::Resolve(std::string_view username, 
       p.subject = std::string(username);
       p.workspace_id = token->workspace_id;
       p.grants.push_back({token->repository, {"pull"}});
+      p.generation = hash.digest;
       return p;
     }
     case PrincipalKind::kWorkspaceCredential: {
@@ -120,6 +121,7 @@ absl::StatusOr<Principal> PrincipalResolver::ResolveServiceAccount(std::string_v
   p.subject = std::string(username);
   p.workspace_id = std::string(ws);
   p.grants = ToRealmGrants(account->grants);
+  p.generation = hash.digest;
   return p;
 }
 
