@@ -72,10 +72,8 @@ absl::StatusOr<Principal> PrincipalResolver::Resolve(std::string_view username, 
     case PrincipalKind::kWorkspaceCredential: {
       // Stateless, so only a login with the password itself proves it: never a refresh subject.
       if (password == nullptr) return InvalidCredentials();
-      std::optional<Principal> p = workspace_credentials_.Verify(
-          username.substr(sizeof(kWorkspaceUserPrefix) - 1), *password, now);
-      if (!p.has_value()) return InvalidCredentials();
-      return *std::move(p);
+      return workspace_credentials_.Verify(username.substr(sizeof(kWorkspaceUserPrefix) - 1),
+                                           *password, now);
     }
     case PrincipalKind::kServiceAccount:
       return ResolveServiceAccount(username, password, now);
