@@ -73,6 +73,12 @@ struct RefreshToken {
   std::string workspace_id;  // of the subject, for listing and cascade
   std::string client_id;
   SecretHash secret_hash;
+  // The generation of the subject's secret it was issued for: the digest of the subject's
+  // SecretHash at login (32 bytes; "" only on rows issued before schema v7, which are
+  // refused). A refresh is refused unless the subject's current secret has the same digest,
+  // so a regenerated secret or a deleted and re-created account (same id, new secret) ends
+  // every refresh token of the old one, even one minted by a replica with a stale cache.
+  std::string subject_generation;
   absl::Time create_time = absl::InfinitePast();
   absl::Time expire_time = absl::InfinitePast();
   absl::Time last_used_time = absl::InfinitePast();

@@ -339,7 +339,8 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   auth_options.tester = s->connection_tester_.get();
   auth_options.app_tokens = s->app_tokens_.get();
   auth_options.github_host = services::GitHubHostOf(config.github_api_url);
-  s->guard_ = std::make_unique<services::Guard>(*s->store_, *s->clock_);
+  s->guard_ =
+      std::make_unique<services::Guard>(*s->store_, *s->clock_, &s->telemetry_->rejected_calls());
   s->token_services_ = std::make_unique<services::TokenServices>(
       *s->store_, *s->token_store_, *s->keys_, s->signing_keys_.get(), *s->clock_, realm,
       &s->telemetry_->token_realm());

@@ -120,6 +120,30 @@ class Telemetry::ConnectionTestCounts : public services::ConnectionTestMetrics {
   observability::CounterFamily& tests_;
 };
 
+// Calls refused before they reached a service, by action and by whether each got its own
+// audit row (recorded) or was counted into a summary row (aggregated). The GetCredentials
+// series exist from the start.
+class Telemetry::RejectedCallCounts : public services::RejectedCallMetrics {
+ public:
+  explicit RejectedCallCounts(observability::Registry& registry)
+      : calls_(registry.AddCounter(
+            "registry_auth_rejected_calls_total",
+            "Calls refused before they reached a service (an unknown or unauthenticated "
+            "caller), by action and audit: recorded (its own audit row) or aggregated (counted "
+            "into one summary row per client address, resource and minute).",
+            {"action", "audit"})) {
+    calls_.WithLabels({"GetCredentials", "recorded"});
+    calls_.WithLabels({"GetCredentials", "aggregated"});
+  }
+
+  void OnRejectedCall(std::string_view action, bool recorded) override {
+    calls_.WithLabels({std::string(action), recorded ? "recorded" : "aggregated"}).Increment();
+  }
+
+ private:
+  observability::CounterFamily& calls_;
+};
+
 // The GitHub App installation-token cache; every series exists from the start.
 class Telemetry::AppTokenCounts : public upstream::InstallationTokenCacheObserver {
  public:
@@ -218,7 +242,8 @@ Telemetry::Telemetry()
           {"key_id"})),
       realm_(std::make_unique<RealmMetrics>(registry_)),
       connection_tests_(std::make_unique<ConnectionTestCounts>(registry_)),
-      app_tokens_(std::make_unique<AppTokenCounts>(registry_)) {}
+      app_tokens_(std::make_unique<AppTokenCounts>(registry_)),
+      rejected_calls_(std::make_unique<RejectedCallCounts>(registry_)) {}
 
 Telemetry::~Telemetry() = default;
 
@@ -235,6 +260,8 @@ services::TokenRealmMetrics& Telemetry::token_realm() { return *realm_; }
 services::ConnectionTestMetrics& Telemetry::connection_tests() { return *connection_tests_; }
 
 upstream::InstallationTokenCacheObserver& Telemetry::github_app_tokens() { return *app_tokens_; }
+
+services::RejectedCallMetrics& Telemetry::rejected_calls() { return *rejected_calls_; }
 
 void Telemetry::SetEncryptionKeys(const std::vector<uint32_t>& ids, uint32_t primary) {
   absl::MutexLock lock(&mu_);

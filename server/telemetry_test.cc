@@ -87,6 +87,25 @@ TEST(TelemetryTest, ConnectionTestOutcomesByTypeAndCategory) {
                        "category=\"network\"} 1\n"));
 }
 
+TEST(TelemetryTest, RejectedCallsByActionAndAudit) {
+  Telemetry t;
+  std::string text = t.registry().Render();
+  EXPECT_TRUE(Contains(
+      text,
+      "registry_auth_rejected_calls_total{action=\"GetCredentials\",audit=\"aggregated\"} 0\n"))
+      << text;
+  t.rejected_calls().OnRejectedCall("GetCredentials", true);
+  t.rejected_calls().OnRejectedCall("GetCredentials", false);
+  t.rejected_calls().OnRejectedCall("GetCredentials", false);
+  text = t.registry().Render();
+  EXPECT_TRUE(Contains(
+      text,
+      "registry_auth_rejected_calls_total{action=\"GetCredentials\",audit=\"recorded\"} 1\n"));
+  EXPECT_TRUE(Contains(
+      text,
+      "registry_auth_rejected_calls_total{action=\"GetCredentials\",audit=\"aggregated\"} 2\n"));
+}
+
 TEST(TelemetryTest, GitHubAppTokenCache) {
   Telemetry t;
   using O = upstream::InstallationTokenCacheObserver;

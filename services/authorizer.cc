@@ -77,12 +77,18 @@ absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
   }
 
   absl::StatusOr<Member> member = store_.GetMember(workspace_id, ctx.on_behalf_of);
-  if (absl::IsNotFound(member.status())) {
+  if (absl::IsNotFound(member.status())) return CheckMemberRole(std::nullopt, op, workspace_id);
+  if (!member.ok()) return member.status();
+  return CheckMemberRole(*member, op, workspace_id);
+}
+
+absl::Status CheckMemberRole(const std::optional<Member>& member, Operation op,
+                             std::string_view workspace_id) {
+  if (!member.has_value()) {
     // Same answer whether the workspace or the membership is missing: a user learns nothing
     // about workspaces they are not in.
     return Denied(Cat("user is not a member of workspaces/", workspace_id), kReasonNotAMember);
   }
-  if (!member.ok()) return member.status();
   if (member->status != MemberStatus::kActive) {
     return Denied(Cat("user is not an active member of workspaces/", workspace_id),
                   kReasonNotAMember);

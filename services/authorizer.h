@@ -20,9 +20,11 @@
 #ifndef REGISTRY_AUTH_SERVICES_AUTHORIZER_H_
 #define REGISTRY_AUTH_SERVICES_AUTHORIZER_H_
 
+#include <optional>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "model/model.h"
 #include "services/request_context.h"
 #include "storage/registry_store.h"
 
@@ -41,6 +43,12 @@ enum class Operation {
   kCreateWorkspace,  // registries.manage (on behalf of a user: the user becomes OWNER)
   kListWorkspaces,   // registries.read (on behalf of a user: only the user's workspaces)
 };
+
+// The second layer alone: whether the acting user's membership (`member`, nullopt for none)
+// allows `op` in `workspace_id`; OK or PERMISSION_DENIED, as Check answers. For checks repeated
+// inside a transaction (MemberService, with the membership read under the workspace lock).
+absl::Status CheckMemberRole(const std::optional<Member>& member, Operation op,
+                             std::string_view workspace_id);
 
 class Authorizer {
  public:

@@ -24,6 +24,14 @@ absl::Status Guard::RecordBeforeAnswer(const RequestContext& ctx, std::string_vi
 void Guard::RecordRejected(std::string_view caller, std::string_view action,
                            std::string_view resource, const absl::Status& status,
                            std::string_view request_id, std::string_view peer) const {
+  RejectedCallLimiter::Decision d = rejected_->OnRejected(peer, action, resource, status.code());
+  if (rejected_metrics_ != nullptr) rejected_metrics_->OnRejectedCall(action, d.record);
+  for (const RejectedCallLimiter::Summary& s : d.summaries) {
+    RequestContext summary;
+    summary.peer = s.address;
+    RecordChange(summary, s.action, s.resource, absl::Status(s.outcome, s.Detail()));
+  }
+  if (!d.record) return;
   RequestContext ctx;
   ctx.caller.identity = std::string(caller.substr(0, 512));
   ctx.request_id = std::string(request_id);

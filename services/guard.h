@@ -21,6 +21,7 @@
 #ifndef REGISTRY_AUTH_SERVICES_GUARD_H_
 #define REGISTRY_AUTH_SERVICES_GUARD_H_
 
+#include <memory>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -28,6 +29,7 @@
 #include "common/clock.h"
 #include "services/audit_log.h"
 #include "services/authorizer.h"
+#include "services/rejected_calls.h"
 #include "services/request_context.h"
 #include "storage/registry_store.h"
 
@@ -35,8 +37,14 @@ namespace registryauth::services {
 
 class Guard {
  public:
-  // Both must outlive this object.
-  Guard(storage::RegistryStore& store, const Clock& clock) : authz_(store), audit_(store, clock) {}
+  // `store` and `clock` must outlive this object; so must `rejected_metrics` (may be null),
+  // which counts the calls RecordRejected hears of.
+  Guard(storage::RegistryStore& store, const Clock& clock,
+        RejectedCallMetrics* rejected_metrics = nullptr)
+      : authz_(store),
+        audit_(store, clock),
+        rejected_(std::make_unique<RejectedCallLimiter>(clock)),
+        rejected_metrics_(rejected_metrics) {}
 
   // OK or PERMISSION_DENIED (Authorizer::Check).
   absl::Status Check(const RequestContext& ctx, Operation op, std::string_view workspace_id) const {
@@ -85,7 +93,10 @@ class Guard {
                                   std::string_view resource, const absl::Status& outcome) const;
 
   // Records an attempt the transport refused before it reached a service (e.g. an unknown
-  // caller of GetCredentials). `caller` is what the transport saw ("" if nothing).
+  // caller of GetCredentials). `caller` is what the transport saw ("" if nothing). Such callers
+  // need no credentials, so their rows are rate-limited (services/rejected_calls.h: the first
+  // refusal of each client address, action and resource per minute gets its row, the rest one
+  // summary row with their count); every call is counted in the metrics.
   void RecordRejected(std::string_view caller, std::string_view action, std::string_view resource,
                       const absl::Status& status, std::string_view request_id,
                       std::string_view peer) const;
@@ -103,6 +114,8 @@ class Guard {
 
   Authorizer authz_;
   AuditLog audit_;
+  std::unique_ptr<RejectedCallLimiter> rejected_;  // thread-safe; a pointer keeps Guard movable
+  RejectedCallMetrics* rejected_metrics_;
 };
 
 }  // namespace registryauth::services

@@ -1,5 +1,6 @@
 #include "services/member_service.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -19,20 +20,36 @@ absl::Status MapMemberStoreError(absl::Status status, const MemberName& n) {
   return AnnotateStoreError(std::move(status), FormatMemberName(n.workspace_id, n.user_id));
 }
 
-}  // namespace
-
-absl::StatusOr<bool> MemberService::HasOtherActiveOwner(std::string_view workspace_id,
-                                                        std::string_view user_id) {
-  ListOptions options{kMaxListPageSize, ""};
-  while (true) {
-    ASSIGN_OR_RETURN(Page<Member> page, store_.ListMembers(workspace_id, options));
-    for (const Member& m : page.items) {
-      if (m.user_id != user_id && IsActiveOwner(m.role, m.status)) return true;
-    }
-    if (!page.has_more || page.items.empty()) return false;
-    options.start_after = page.items.back().user_id;
+// The rules that depend on the other members, decided on what the store read with the
+// workspace locked (RegistryStore::ChangeMemberLocked): the acting user (if any) still has the
+// role the change needs, and the workspace keeps an ACTIVE OWNER. `next` is the member after
+// the change (nullopt: removed).
+absl::Status CheckLockedChange(const MemberName& n, std::string_view acting_user,
+                               const storage::MemberChangeView& view,
+                               const std::optional<Member>& next) {
+  const Member& current = view.target;
+  const bool owner_level =
+      current.role == MemberRole::kOwner || (next.has_value() && next->role == MemberRole::kOwner);
+  if (!acting_user.empty()) {
+    RETURN_IF_ERROR(CheckMemberRole(
+        view.acting, owner_level ? Operation::kManageOwners : Operation::kManage, n.workspace_id));
   }
+  const bool loses_owner = IsActiveOwner(current.role, current.status) &&
+                           !(next.has_value() && IsActiveOwner(next->role, next->status));
+  if (loses_owner && view.active_owners <= 1) {
+    return absl::FailedPreconditionError(
+        next.has_value()
+            ? Cat(FormatMemberName(n.workspace_id, n.user_id),
+                  ": the workspace's last active OWNER cannot be demoted or removed; make another "
+                  "member OWNER first")
+            : Cat(FormatMemberName(n.workspace_id, n.user_id),
+                  ": the workspace's last active OWNER cannot be deleted; make another member "
+                  "OWNER first"));
+  }
+  return absl::OkStatus();
 }
+
+}  // namespace
 
 absl::StatusOr<Member> MemberService::Create(std::string_view ws, std::string_view member_id,
                                              MemberRole role, MemberStatus status,
@@ -84,7 +101,8 @@ absl::StatusOr<ListResult<Member>> MemberService::List(std::string_view ws, int 
 
 absl::StatusOr<Member> MemberService::Update(const MemberName& n, MemberRole role,
                                              MemberStatus status, const FieldMask& mask,
-                                             std::string_view etag, const Require& require) {
+                                             std::string_view etag, std::string_view acting_user,
+                                             const Require& require) {
   ASSIGN_OR_RETURN(int64_t expected, RegistryService::ParseEtag(etag, "member.etag"));
   bool set_role = mask.empty() && role != MemberRole::kUnspecified;
   bool set_status = mask.empty() && status != MemberStatus::kUnspecified;
@@ -110,44 +128,45 @@ absl::StatusOr<Member> MemberService::Update(const MemberName& n, MemberRole rol
   RETURN_IF_ERROR(require(Operation::kManage));
   absl::StatusOr<Member> current = store_.GetMember(n.workspace_id, n.user_id);
   if (!current.ok()) return MapMemberStoreError(current.status(), n);
-  Member next = *current;
-  if (set_role) next.role = role;
-  if (set_status) next.status = status;
-  if (current->role == MemberRole::kOwner || next.role == MemberRole::kOwner) {
+  // First on the row as read now, for the caller's permission (and its audit record); then
+  // again, with the last-owner rule, on the rows read under the workspace lock, so that two
+  // concurrent changes cannot both pass on what the other one is about to change.
+  if (current->role == MemberRole::kOwner || (set_role && role == MemberRole::kOwner)) {
     RETURN_IF_ERROR(require(Operation::kManageOwners));
   }
-  if (IsActiveOwner(current->role, current->status) && !IsActiveOwner(next.role, next.status)) {
-    ASSIGN_OR_RETURN(bool other, HasOtherActiveOwner(n.workspace_id, n.user_id));
-    if (!other) {
-      return absl::FailedPreconditionError(
-          Cat(FormatMemberName(n.workspace_id, n.user_id),
-              ": the workspace's last active OWNER cannot be demoted or removed; make another "
-              "member OWNER first"));
-    }
-  }
-  next.update_time = clock_.Now();
-  absl::StatusOr<Member> updated = store_.UpdateMember(next, expected);
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<Member> updated = store_.ChangeMemberLocked(
+      n.workspace_id, n.user_id, acting_user, expected,
+      [&](const storage::MemberChangeView& view) -> absl::StatusOr<storage::MemberChange> {
+        storage::MemberChange change;
+        change.updated = view.target;
+        if (set_role) change.updated.role = role;
+        if (set_status) change.updated.status = status;
+        change.updated.update_time = now;
+        RETURN_IF_ERROR(CheckLockedChange(n, acting_user, view, change.updated));
+        return change;
+      });
   if (!updated.ok()) return MapMemberStoreError(updated.status(), n);
   return updated;
 }
 
 absl::Status MemberService::Delete(const MemberName& n, std::string_view etag,
-                                   const Require& require) {
+                                   std::string_view acting_user, const Require& require) {
   ASSIGN_OR_RETURN(int64_t expected, RegistryService::ParseEtag(etag, "etag"));
   RETURN_IF_ERROR(require(Operation::kManage));
   absl::StatusOr<Member> current = store_.GetMember(n.workspace_id, n.user_id);
   if (!current.ok()) return MapMemberStoreError(current.status(), n);
   if (current->role == MemberRole::kOwner) RETURN_IF_ERROR(require(Operation::kManageOwners));
-  if (IsActiveOwner(current->role, current->status)) {
-    ASSIGN_OR_RETURN(bool other, HasOtherActiveOwner(n.workspace_id, n.user_id));
-    if (!other) {
-      return absl::FailedPreconditionError(
-          Cat(FormatMemberName(n.workspace_id, n.user_id),
-              ": the workspace's last active OWNER cannot be deleted; make another member "
-              "OWNER first"));
-    }
-  }
-  return MapMemberStoreError(store_.DeleteMember(n.workspace_id, n.user_id, expected), n);
+  // Checked again under the workspace lock, as in Update.
+  absl::StatusOr<Member> removed = store_.ChangeMemberLocked(
+      n.workspace_id, n.user_id, acting_user, expected,
+      [&](const storage::MemberChangeView& view) -> absl::StatusOr<storage::MemberChange> {
+        RETURN_IF_ERROR(CheckLockedChange(n, acting_user, view, std::nullopt));
+        storage::MemberChange change;
+        change.remove = true;
+        return change;
+      });
+  return MapMemberStoreError(removed.status(), n);
 }
 
 }  // namespace registryauth::services

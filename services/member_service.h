@@ -11,7 +11,10 @@
 // Which permission a change needs is only known midway (granting, changing or removing an OWNER
 // is an owner-level change, known once the member is read), so the changing calls take
 // `require`, which the guard answers with Guard::Check; the service asks for Operation::kManage
-// before it reads and Operation::kManageOwners when an OWNER is involved.
+// before it reads and Operation::kManageOwners when an OWNER is involved. Updates and deletes
+// then decide again on rows read with the workspace row locked, in the transaction that
+// writes (the acting user's role and the last-owner rule), so two concurrent demotions of a
+// workspace's two owners cannot both pass.
 //
 //   MemberService members(store, clock);
 //   ASSIGN_OR_RETURN(Member m, members.Create("acme", "alice", MemberRole::kAdmin,
@@ -48,16 +51,16 @@ class MemberService {
   absl::StatusOr<Member> Get(const MemberName& name);
   absl::StatusOr<ListResult<Member>> List(std::string_view workspace_id, int page_size,
                                           std::string_view page_token);
-  // Mask paths: `role`, `status`, `*`; empty mask = the non-UNSPECIFIED ones.
+  // Mask paths: `role`, `status`, `*`; empty mask = the non-UNSPECIFIED ones. `acting_user`:
+  // the end user the caller acts for ("" = none), whose role is checked again, with the
+  // last-owner rule, in the transaction that writes (RegistryStore::ChangeMemberLocked).
   absl::StatusOr<Member> Update(const MemberName& name, MemberRole role, MemberStatus status,
                                 const FieldMask& mask, std::string_view etag,
-                                const Require& require);
-  absl::Status Delete(const MemberName& name, std::string_view etag, const Require& require);
+                                std::string_view acting_user, const Require& require);
+  absl::Status Delete(const MemberName& name, std::string_view etag, std::string_view acting_user,
+                      const Require& require);
 
  private:
-  // Whether `workspace_id` has an ACTIVE OWNER other than `user_id`.
-  absl::StatusOr<bool> HasOtherActiveOwner(std::string_view workspace_id, std::string_view user_id);
-
   storage::RegistryStore& store_;
   const Clock& clock_;
 };

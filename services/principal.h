@@ -41,6 +41,9 @@ struct Principal {
   std::string subject;  // the user name; "" = anonymous
   std::string workspace_id;
   std::vector<realm::Grant> grants;
+  // Service accounts and pull tokens: the digest of their current secret's hash (which a
+  // refresh token is bound to, model RefreshToken::subject_generation); "" otherwise.
+  std::string generation;
 };
 
 }  // namespace registryauth::services

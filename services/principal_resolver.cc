@@ -66,15 +66,14 @@ absl::StatusOr<Principal> PrincipalResolver::Resolve(std::string_view username, 
       p.subject = std::string(username);
       p.workspace_id = token->workspace_id;
       p.grants.push_back({token->repository, {"pull"}});
+      p.generation = hash.digest;
       return p;
     }
     case PrincipalKind::kWorkspaceCredential: {
       // Stateless, so only a login with the password itself proves it: never a refresh subject.
       if (password == nullptr) return InvalidCredentials();
-      std::optional<Principal> p = workspace_credentials_.Verify(
-          username.substr(sizeof(kWorkspaceUserPrefix) - 1), *password, now);
-      if (!p.has_value()) return InvalidCredentials();
-      return *std::move(p);
+      return workspace_credentials_.Verify(username.substr(sizeof(kWorkspaceUserPrefix) - 1),
+                                           *password, now);
     }
     case PrincipalKind::kServiceAccount:
       return ResolveServiceAccount(username, password, now);
@@ -120,6 +119,7 @@ absl::StatusOr<Principal> PrincipalResolver::ResolveServiceAccount(std::string_v
   p.subject = std::string(username);
   p.workspace_id = std::string(ws);
   p.grants = ToRealmGrants(account->grants);
+  p.generation = hash.digest;
   return p;
 }
 

@@ -36,7 +36,7 @@ class PrincipalResolverTest : public ::testing::Test {
         tokens_(store_),
         ring_(Ring()),
         cache_(tokens_, clock_, options_),
-        workspace_credentials_(*ring_, clock_, options_, /*can_sign=*/false),
+        workspace_credentials_(store_, *ring_, clock_, options_, /*can_sign=*/false),
         resolver_(tokens_, cache_, workspace_credentials_, *ring_, absl::Minutes(1)) {}
 
   FakeClock clock_;

@@ -92,6 +92,56 @@ TEST_F(RefreshTokenServiceTest, RefreshTokenLifecycle) {
           .ok());
 }
 
+// Issue 17: a refresh token is bound to the generation of its subject's secret. Another
+// replica still holds the old account in its cache for up to cache_ttl, so a login there with
+// the old secret (or with the secret of a deleted account) can mint a refresh token after this
+// replica revoked the account's tokens; once the cache has caught up, that token must be
+// refused: after a regeneration, and after a delete and re-create under the same id.
+TEST_F(RefreshTokenServiceTest, RefreshTokensDieWithTheSecretGenerationTheyWereIssuedFor) {
+  TestRealm stale(store_, tokens_, *ring_, &signer_, clock_, Options());
+  auto refresh_request = [](const IssuedToken& issued) {
+    TokenRequest r;
+    r.grant_type = TokenGrantType::kRefreshToken;
+    r.service = kService;
+    r.refresh_token = SecretString(std::string(issued.refresh_token.view()));
+    return r;
+  };
+
+  // Regenerated here while `stale` still caches the old secret.
+  ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
+  TokenRequest login = Basic("acme+builder", std::string(sa.secret.view()), {});
+  login.offline = true;
+  ASSERT_TRUE(stale.IssueToken(Client(), login).ok());  // fills its cache
+  absl::StatusOr<ServiceAccountWithSecret> regenerated =
+      realm_.RegenerateServiceAccountSecret(Admin(), "workspaces/acme/serviceAccounts/builder", "");
+  ASSERT_TRUE(regenerated.ok()) << regenerated.status();
+  absl::StatusOr<IssuedToken> late = stale.IssueToken(Client(), login);
+  ASSERT_TRUE(late.ok()) << late.status();  // the documented cache_ttl staleness
+  ASSERT_FALSE(late->refresh_token.empty());
+  clock_.Advance(Options().cache_ttl + absl::Seconds(1));
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), refresh_request(*late)).status());
+  ExpectInvalidCredentials(stale.IssueToken(Client(), refresh_request(*late)).status());
+  // A token issued for the new secret works.
+  TokenRequest fresh_login = Basic("acme+builder", std::string(regenerated->secret.view()), {});
+  fresh_login.offline = true;
+  absl::StatusOr<IssuedToken> fresh = realm_.IssueToken(Client(), fresh_login);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_TRUE(realm_.IssueToken(Client(), refresh_request(*fresh)).ok());
+
+  // Deleted here while `stale` still caches the account, then re-created under the same id.
+  TokenRequest stale_login = fresh_login;
+  ASSERT_TRUE(stale.IssueToken(Client(), stale_login).ok());  // fills its cache
+  ASSERT_TRUE(
+      realm_.DeleteServiceAccount(Admin(), "workspaces/acme/serviceAccounts/builder", "").ok());
+  absl::StatusOr<IssuedToken> orphan = stale.IssueToken(Client(), stale_login);
+  ASSERT_TRUE(orphan.ok()) << orphan.status();
+  ASSERT_FALSE(orphan->refresh_token.empty());
+  MustCreateAccount("builder", {{"acme/*", {"pull", "push"}}});
+  clock_.Advance(Options().cache_ttl + absl::Seconds(1));
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), refresh_request(*orphan)).status());
+  ExpectInvalidCredentials(stale.IssueToken(Client(), refresh_request(*orphan)).status());
+}
+
 // Issue 15, finding 1: `refresh_token=.` killed the process (substr past the end). Every
 // short or odd refresh token is an ordinary refusal.
 

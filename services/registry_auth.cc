@@ -190,15 +190,17 @@ absl::StatusOr<Member> RegistryAuth::UpdateMember(const RequestContext& ctx, std
                                                   const FieldMask& mask, std::string_view etag) {
   ASSIGN_OR_RETURN(MemberName n, ParseMemberName(name, "member.name"));
   return guard_.Recorded(ctx, "UpdateMember", FormatMemberName(n.workspace_id, n.user_id), [&] {
-    return members_.Update(n, role, status, mask, etag, RequireIn(ctx, n.workspace_id));
+    return members_.Update(n, role, status, mask, etag, ctx.on_behalf_of,
+                           RequireIn(ctx, n.workspace_id));
   });
 }
 
 absl::Status RegistryAuth::DeleteMember(const RequestContext& ctx, std::string_view name,
                                         std::string_view etag) {
   ASSIGN_OR_RETURN(MemberName n, ParseMemberName(name, "name"));
-  return guard_.Recorded(ctx, "DeleteMember", FormatMemberName(n.workspace_id, n.user_id),
-                         [&] { return members_.Delete(n, etag, RequireIn(ctx, n.workspace_id)); });
+  return guard_.Recorded(ctx, "DeleteMember", FormatMemberName(n.workspace_id, n.user_id), [&] {
+    return members_.Delete(n, etag, ctx.on_behalf_of, RequireIn(ctx, n.workspace_id));
+  });
 }
 
 // ---- Credentials ------------------------------------------------------------------------------

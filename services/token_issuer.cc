@@ -120,6 +120,11 @@ absl::StatusOr<Principal> TokenIssuer::AuthenticateRefreshToken(const TokenReque
     if (absl::IsUnauthenticated(p.status())) return throttle_.RecordFailure("", address_key, now);
     return p.status();
   }
+  // Issued for another generation of the subject's secret (regenerated, or the account was
+  // deleted and re-created under the same id): refused like a wrong token.
+  if (p->generation.empty() || p->generation != stored->subject_generation) {
+    return throttle_.RecordFailure("", address_key, now);
+  }
   if (now - stored->last_used_time >= options_.touch_interval) {
     if (absl::Status s = tokens_.TouchRefreshToken(id, now); !s.ok()) {
       LOG_WARNING(absl::StrCat("cannot record the last use of a refresh token: ", s.message()));
@@ -175,6 +180,7 @@ absl::StatusOr<SecretString> TokenIssuer::NewRefreshToken(const Principal& princ
   stored.service = request.service;
   stored.workspace_id = principal.workspace_id;
   stored.client_id = request.client_id;
+  stored.subject_generation = principal.generation;
   stored.create_time = now;
   stored.expire_time = now + options_.refresh_token_ttl;
   stored.last_used_time = now;

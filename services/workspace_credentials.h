@@ -2,13 +2,18 @@
 // worker for a DISTRIBUTION configuration on the platform registry (WorkspaceCredentialMinter,
 // services/credentials.h), and their check when the worker logs in at /token.
 //
-// Stateless: the password `rbt_<workspace>.<expiry unix seconds>.<hash key id>.<keyed hash>`
-// carries the workspace and the expiry (pull_token_default_ttl from minting) under a keyed
-// hash (the SecretHasher's primary key) of the user name's id, the workspace and the expiry, so
-// minting writes nothing. It cannot be revoked one by one (retiring the hash key revokes all)
-// and cannot be the subject of a refresh token. It grants push+pull on `<workspace>/*`.
+// Stateless: the password
+// `rbt_<workspace>.<workspace create time, unix micros>.<expiry unix seconds>.<hash key id>.<keyed
+// hash>` carries the workspace, its creation and the expiry (pull_token_default_ttl from minting)
+// under a keyed hash (the SecretHasher's primary key) of the user name's id, the workspace, its
+// creation and the expiry, so minting writes nothing. It cannot be revoked one by one (retiring
+// the hash key revokes all) and cannot be the subject of a refresh token. It grants push+pull
+// on `<workspace>/*` while that workspace exists: a login checks, after the keyed hash, that the
+// workspace still has that create time (one lookup, cached for cache_ttl like the other
+// principals), so a deleted workspace's credentials stop working within cache_ttl and never
+// work for a new workspace that reuses the id.
 //
-//   WorkspaceCredentials minter(hasher, clock, options, /*can_sign=*/true);
+//   WorkspaceCredentials minter(registry_store, hasher, clock, options, /*can_sign=*/true);
 //   ASSIGN_OR_RETURN(Credentials c, minter.MintWorkspaceCredential("acme"));
 //
 // Thread-safe if the hasher and the clock are.
@@ -22,31 +27,41 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/ttl_cache.h"
 #include "crypto/secret_hasher.h"
 #include "services/credentials.h"
 #include "services/principal.h"
 #include "services/token_realm_options.h"
+#include "storage/registry_store.h"
 
 namespace registryauth::services {
 
 class WorkspaceCredentials final : public WorkspaceCredentialMinter {
  public:
-  // `hasher` and `clock` must outlive this object. `can_sign`: the realm has a token signer
-  // (without one, or without options.service, nothing is minted: FAILED_PRECONDITION).
-  WorkspaceCredentials(const crypto::SecretHasher& hasher, const Clock& clock,
-                       const TokenRealmOptions& options, bool can_sign);
+  // `workspaces`, `hasher` and `clock` must outlive this object. `can_sign`: the realm has a
+  // token signer (without one, or without options.service, nothing is minted:
+  // FAILED_PRECONDITION).
+  WorkspaceCredentials(storage::RegistryStore& workspaces, const crypto::SecretHasher& hasher,
+                       const Clock& clock, const TokenRealmOptions& options, bool can_sign);
 
   // `registry_host` must equal TokenRealmOptions::registry_host (ASCII case-insensitive).
   bool ServesRegistry(std::string_view registry_host) const override;
   absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) override;
 
-  // The principal a login as `build+<id>` (`id` given) with `password` proves at `now`, or
-  // nullopt for anything else (forged, malformed, expired, or expiring later than
-  // pull_token_max_ttl from now).
-  std::optional<Principal> Verify(std::string_view id, std::string_view password,
-                                  absl::Time now) const;
+  // The principal a login as `build+<id>` (`id` given) with `password` proves at `now`;
+  // InvalidCredentials() for anything else (forged, malformed, expired, expiring later than
+  // pull_token_max_ttl from now, or its workspace deleted or re-created since minting); the
+  // store's error when the workspace cannot be read.
+  absl::StatusOr<Principal> Verify(std::string_view id, std::string_view password,
+                                   absl::Time now) const;
 
  private:
+  // The workspace's create time, through the cache; the store's error (NOT_FOUND, not cached)
+  // otherwise.
+  absl::StatusOr<absl::Time> WorkspaceCreateTime(std::string_view workspace_id) const;
+
+  storage::RegistryStore& workspaces_;
+  mutable TtlCache<std::string, absl::Time> create_times_;  // key: workspace id; thread-safe
   const crypto::SecretHasher& hasher_;
   const Clock& clock_;
   const bool enabled_;

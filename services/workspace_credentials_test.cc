@@ -86,6 +86,35 @@ TEST_F(WorkspaceCredentialsTest, WorkspaceCredentialsPushAndPullTheirNamespaceUn
             absl::StatusCode::kInvalidArgument);
 }
 
+// Issue 17: a workspace credential is bound to its workspace's creation. Once the workspace
+// is deleted (seen within cache_ttl), it is refused, and it stays refused for a new workspace
+// that reuses the id; a credential minted for the new workspace works.
+TEST_F(WorkspaceCredentialsTest, AWorkspaceCredentialDiesWithItsWorkspace) {
+  absl::StatusOr<Credentials> c = realm_.MintWorkspaceCredential("acme");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const TokenRequest login = Basic(c->username, std::string(c->secret.view()), {});
+  ASSERT_TRUE(realm_.IssueToken(Client(), login).ok());
+
+  absl::StatusOr<Workspace> acme = store_.GetWorkspace("acme");
+  ASSERT_TRUE(acme.ok());
+  ASSERT_TRUE(store_.DeleteWorkspace("acme", acme->version, /*force=*/true).ok());
+  clock_.Advance(Options().cache_ttl + absl::Seconds(1));
+  ASSERT_LT(Options().cache_ttl + absl::Seconds(1), Options().pull_token_default_ttl);
+  ExpectInvalidCredentials(realm_.IssueToken(Client(), login).status());
+
+  Workspace again{"acme", "ACME again"};
+  again.create_time = clock_.Now();
+  ASSERT_TRUE(store_.CreateWorkspace(again).ok());
+  ExpectInvalidCredentials(realm_.IssueToken(Client("10.1.1.2"), login).status());
+  absl::StatusOr<Credentials> fresh = realm_.MintWorkspaceCredential("acme");
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_TRUE(
+      realm_.IssueToken(Client(), Basic(fresh->username, std::string(fresh->secret.view()), {}))
+          .ok());
+  // A workspace that does not exist gets none.
+  EXPECT_EQ(realm_.MintWorkspaceCredential("ghost").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(WorkspaceCredentialsTest, WorkspaceCredentialsNeedTheRealm) {
   TokenRealmOptions o = Options();
   o.service = "";

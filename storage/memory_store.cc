@@ -473,6 +473,47 @@ absl::Status InMemoryRegistryStore::DeleteMember(std::string_view workspace_id,
   return absl::OkStatus();
 }
 
+absl::StatusOr<Member> InMemoryRegistryStore::ChangeMemberLocked(
+    std::string_view workspace_id, std::string_view user_id, std::string_view acting_user_id,
+    int64_t expected_version, const MemberChangeDecision& decide) {
+  // One mutex for the whole store: the read, the decision and the write are one step.
+  absl::MutexLock lock(&mu_);
+  if (workspaces_.count(std::string(workspace_id)) == 0) return WorkspaceNotFound(workspace_id);
+  auto it = members_.find(ChildKey(workspace_id, user_id));
+  if (it == members_.end()) return ChildNotFound("member", workspace_id, user_id);
+  MemberChangeView view;
+  view.target = it->second;
+  if (!acting_user_id.empty()) {
+    auto acting = members_.find(ChildKey(workspace_id, acting_user_id));
+    if (acting != members_.end()) view.acting = acting->second;
+  }
+  for (auto m = members_.lower_bound(ChildKey(workspace_id, ""));
+       m != members_.end() && m->first.first == workspace_id; ++m) {
+    if (m->second.role == MemberRole::kOwner && m->second.status == MemberStatus::kActive) {
+      ++view.active_owners;
+    }
+  }
+  absl::StatusOr<MemberChange> change = decide(view);
+  if (!change.ok()) return change.status();
+  Member& row = it->second;
+  if (expected_version > 0 && row.version != expected_version) return VersionMismatch("member");
+  if (change->remove) {
+    Member removed = row;
+    members_.erase(it);
+    return removed;
+  }
+  Member updated = row;
+  updated.role = change->updated.role;
+  updated.status = change->updated.status;
+  updated.update_time = change->updated.update_time;
+  absl::Status valid = CheckMember(updated, "update member");
+  if (!valid.ok()) return valid;
+  updated.version = row.version + 1;
+  NormalizeTimes(updated);
+  row = updated;
+  return row;
+}
+
 absl::StatusOr<Page<Workspace>> InMemoryRegistryStore::ListWorkspacesOfUser(
     std::string_view user_id, const ListOptions& options) {
   const int page_size = EffectivePageSize(options);

@@ -248,6 +248,10 @@ const std::vector<Statement>& Statements() {
                                   " WHERE workspace_id = $1 AND user_id = $2"
                                   " AND ($6::bigint = 0 OR version = $6) RETURNING ",
                                   MemberColumns())},
+      {"mem_lock_workspace", "SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE"},
+      {"mem_active_owners",
+       "SELECT count(*) FROM workspace_members WHERE workspace_id = $1 AND role = 'OWNER'"
+       " AND status = 'ACTIVE'"},
       {"mem_version",
        "SELECT version FROM workspace_members WHERE workspace_id = $1 AND user_id = $2"},
       {"mem_delete",
@@ -861,6 +865,46 @@ absl::Status PostgresRegistryStore::DeleteMember(std::string_view workspace_id,
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<Member> PostgresRegistryStore::ChangeMemberLocked(
+    std::string_view workspace_id, std::string_view user_id, std::string_view acting_user_id,
+    int64_t expected_version, const MemberChangeDecision& decide) {
+  const std::string ws(workspace_id);
+  const std::string user(user_id);
+  return WithConnection(
+      *pool_, "change member", [&](pqxx::connection& conn) -> absl::StatusOr<Member> {
+        pqxx::work txn(conn);
+        // Every ChangeMemberLocked of this workspace waits here for the one before it, so
+        // each decides on what the previous one wrote.
+        if (txn.exec_prepared("mem_lock_workspace", ws).empty()) return WorkspaceNotFound(ws);
+        pqxx::result target = txn.exec_prepared("mem_get", ws, user);
+        if (target.empty()) return ChildNotFound("member", ws, user);
+        MemberChangeView view;
+        view.target = MemberFromRow(target[0]);
+        if (!acting_user_id.empty()) {
+          pqxx::result acting = txn.exec_prepared("mem_get", ws, std::string(acting_user_id));
+          if (!acting.empty()) view.acting = MemberFromRow(acting[0]);
+        }
+        view.active_owners = txn.exec_prepared("mem_active_owners", ws)[0][0].as<int64_t>();
+        absl::StatusOr<MemberChange> change = decide(view);
+        if (!change.ok()) return change.status();  // rolled back: nothing written
+        if (change->remove) {
+          if (txn.exec_prepared("mem_delete", ws, user, expected_version).empty()) {
+            return VersionMismatch("member");  // the row exists: it was read under the lock
+          }
+          txn.commit();
+          return view.target;
+        }
+        const Member& m = change->updated;
+        pqxx::result r =
+            txn.exec_prepared("mem_update", ws, user, RoleName(m.role), MemberStatusName(m.status),
+                              TimeParam(m.update_time), expected_version);
+        if (r.empty()) return VersionMismatch("member");
+        Member written = MemberFromRow(r[0]);
+        txn.commit();
+        return written;
+      });
 }
 
 absl::StatusOr<Page<Workspace>> PostgresRegistryStore::ListWorkspacesOfUser(

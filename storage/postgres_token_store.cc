@@ -62,7 +62,7 @@ std::string RefreshColumns() {
       "id, subject, service, workspace_id, client_id, secret_hash,"
       " secret_hash_key_id, ",
       Micros("create_time"), ", ", Micros("expire_time"), ", ", Micros("last_used_time"), ", ",
-      Micros("revoke_time"));
+      Micros("revoke_time"), ", subject_generation");
 }
 
 std::string ThrottleColumns() {
@@ -130,9 +130,10 @@ const std::vector<Statement>& Statements() {
       // Refresh tokens
       {"rt_insert",
        "INSERT INTO refresh_tokens (id, subject, service, workspace_id, client_id, secret_hash,"
-       " secret_hash_key_id, create_time, expire_time, last_used_time, revoke_time)"
+       " secret_hash_key_id, create_time, expire_time, last_used_time, revoke_time,"
+       " subject_generation)"
        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz,"
-       " NULLIF($10, '')::timestamptz, NULLIF($11, '')::timestamptz)"},
+       " NULLIF($10, '')::timestamptz, NULLIF($11, '')::timestamptz, $12)"},
       {"rt_get", absl::StrCat("SELECT ", RefreshColumns(), " FROM refresh_tokens WHERE id = $1")},
       {"rt_list_subject",
        absl::StrCat("SELECT ", RefreshColumns(),
@@ -279,6 +280,7 @@ RefreshToken RefreshFromRow(const pqxx::row& r) {
   t.expire_time = TimeFromField(r[8]);
   t.last_used_time = NullableTimeFromField(r[9], absl::InfinitePast());
   t.revoke_time = NullableTimeFromField(r[10], absl::InfiniteFuture());
+  t.subject_generation = pqxx::binarystring(r[11]).str();
   return t;
 }
 
@@ -543,7 +545,8 @@ absl::Status PostgresTokenStore::CreateRefreshToken(const RefreshToken& token) {
                       HashParam(t.secret_hash), KeyIdParam(t.secret_hash), TimeParam(t.create_time),
                       TimeParam(t.expire_time),
                       NullableTimeParam(t.last_used_time, absl::InfinitePast()),
-                      NullableTimeParam(t.revoke_time, absl::InfiniteFuture()));
+                      NullableTimeParam(t.revoke_time, absl::InfiniteFuture()),
+                      pqxx::binarystring(t.subject_generation.data(), t.subject_generation.size()));
     return absl::OkStatus();
   });
   if (absl::IsNotFound(result)) return WorkspaceNotFound(t.workspace_id);

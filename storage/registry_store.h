@@ -31,7 +31,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +47,20 @@ namespace registryauth::storage {
 // Longest AuditEvent fields a store keeps, in characters (see AppendAuditEvent).
 inline constexpr size_t kAuditDetailMaxChars = 2048;
 inline constexpr size_t kAuditFieldMaxChars = 1024;
+
+// What ChangeMemberLocked reads for its decision, inside the transaction that writes.
+struct MemberChangeView {
+  Member target;                 // the member to change
+  std::optional<Member> acting;  // the acting user's membership (none if not asked or absent)
+  int64_t active_owners = 0;     // the workspace's ACTIVE OWNERs, `target` included
+};
+// What ChangeMemberLocked writes: `target` with a new role and status (and update_time), or
+// its removal.
+struct MemberChange {
+  bool remove = false;
+  Member updated;  // role, status and update_time are taken from it when !remove
+};
+using MemberChangeDecision = std::function<absl::StatusOr<MemberChange>(const MemberChangeView&)>;
 
 class RegistryStore {
  public:
@@ -101,6 +117,19 @@ class RegistryStore {
   virtual absl::StatusOr<Member> UpdateMember(const Member& member, int64_t expected_version) = 0;
   virtual absl::Status DeleteMember(std::string_view workspace_id, std::string_view user_id,
                                     int64_t expected_version) = 0;
+  // A member change whose rules depend on the other members (the last ACTIVE OWNER stays; the
+  // acting user's role): in one transaction that holds the workspace row locked (SELECT ...
+  // FOR UPDATE, so changes to one workspace's members run one after the other), reads the
+  // member `user_id` (NOT_FOUND if absent), the membership of `acting_user_id` (unless ""),
+  // and the number of ACTIVE OWNERs, calls `decide` with them, and writes what it returns
+  // (version checked against `expected_version` as UpdateMember/DeleteMember do). An error from
+  // `decide` is returned and nothing is written. Returns the member as written (for a removal,
+  // as it was). `decide` must not call the store.
+  virtual absl::StatusOr<Member> ChangeMemberLocked(std::string_view workspace_id,
+                                                    std::string_view user_id,
+                                                    std::string_view acting_user_id,
+                                                    int64_t expected_version,
+                                                    const MemberChangeDecision& decide) = 0;
   // Workspaces in which `user_id` is an ACTIVE member, ordered by workspace id (bytewise);
   // `options.start_after` is a workspace id. An unknown user has no workspaces (not an error).
   virtual absl::StatusOr<Page<Workspace>> ListWorkspacesOfUser(std::string_view user_id,

@@ -762,6 +762,80 @@ TEST_P(RegistryStoreConformanceTest, MemberLifecycle) {
   EXPECT_EQ(created.version, 1);
 }
 
+// ChangeMemberLocked (issue 17): the decision sees the member, the acting user's membership
+// and the ACTIVE OWNERs; it writes what the decision returns, nothing when it refuses, and
+// checks the version like UpdateMember and DeleteMember.
+TEST_P(RegistryStoreConformanceTest, ChangeMemberLockedDecidesOnWhatItReadAndWrites) {
+  using storage::MemberChange;
+  using storage::MemberChangeView;
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
+  ASSERT_OK(store().CreateMember(MakeMember("acme", "alice", MemberRole::kOwner)).status());
+  ASSERT_OK(store().CreateMember(MakeMember("acme", "bob", MemberRole::kOwner)).status());
+  ASSERT_OK(
+      store()
+          .CreateMember(MakeMember("acme", "carol", MemberRole::kOwner, MemberStatus::kInvited))
+          .status());
+  ASSERT_OK(store().CreateWorkspace(MakeWorkspace("beta")).status());
+  ASSERT_OK(store().CreateMember(MakeMember("beta", "dave", MemberRole::kOwner)).status());
+
+  MemberChangeView seen;
+  auto demote = [&](const MemberChangeView& v) -> absl::StatusOr<MemberChange> {
+    seen = v;
+    MemberChange c;
+    c.updated = v.target;
+    c.updated.role = MemberRole::kAdmin;
+    c.updated.update_time = kT1;
+    return c;
+  };
+  ASSERT_OK_AND_ASSIGN(Member demoted,
+                       store().ChangeMemberLocked("acme", "bob", "alice", 1, demote));
+  EXPECT_EQ(seen.target.user_id, "bob");
+  EXPECT_EQ(seen.target.role, MemberRole::kOwner);
+  ASSERT_TRUE(seen.acting.has_value());
+  EXPECT_EQ(seen.acting->user_id, "alice");
+  EXPECT_EQ(seen.active_owners, 2);  // carol is INVITED; beta's owner is another workspace's
+  EXPECT_EQ(demoted.role, MemberRole::kAdmin);
+  EXPECT_EQ(demoted.version, 2);
+  EXPECT_EQ(demoted.update_time, kT1);
+  EXPECT_EQ(demoted.create_time, kT0);
+  ASSERT_OK_AND_ASSIGN(Member got, store().GetMember("acme", "bob"));
+  EXPECT_EQ(got.role, MemberRole::kAdmin);
+
+  // An acting user who is no member, or none asked for.
+  ASSERT_OK(store().ChangeMemberLocked("acme", "bob", "zed", 0, demote).status());
+  EXPECT_FALSE(seen.acting.has_value());
+  EXPECT_EQ(seen.active_owners, 1);
+  ASSERT_OK(store().ChangeMemberLocked("acme", "bob", "", 0, demote).status());
+  EXPECT_FALSE(seen.acting.has_value());
+
+  // A refusal writes nothing.
+  auto refuse = [](const MemberChangeView&) -> absl::StatusOr<MemberChange> {
+    return absl::FailedPreconditionError("no");
+  };
+  EXPECT_CODE(store().ChangeMemberLocked("acme", "alice", "", 0, refuse).status(),
+              kFailedPrecondition);
+  ASSERT_OK_AND_ASSIGN(got, store().GetMember("acme", "alice"));
+  EXPECT_EQ(got.role, MemberRole::kOwner);
+  EXPECT_EQ(got.version, 1);
+
+  // Versions, and what is missing.
+  EXPECT_CODE(store().ChangeMemberLocked("acme", "bob", "", 1, demote).status(), kAborted);
+  EXPECT_CODE(store().ChangeMemberLocked("acme", "nobody", "", 0, demote).status(), kNotFound);
+  EXPECT_CODE(store().ChangeMemberLocked("nope", "bob", "", 0, demote).status(), kNotFound);
+
+  // A removal returns the row as it was.
+  auto remove = [](const MemberChangeView&) -> absl::StatusOr<MemberChange> {
+    MemberChange c;
+    c.remove = true;
+    return c;
+  };
+  EXPECT_CODE(store().ChangeMemberLocked("acme", "carol", "", 7, remove).status(), kAborted);
+  ASSERT_OK_AND_ASSIGN(Member removed, store().ChangeMemberLocked("acme", "carol", "", 1, remove));
+  EXPECT_EQ(removed.user_id, "carol");
+  EXPECT_EQ(removed.status, MemberStatus::kInvited);
+  EXPECT_CODE(store().GetMember("acme", "carol").status(), kNotFound);
+}
+
 TEST_P(RegistryStoreConformanceTest, MemberValuesFollowTheSchema) {
   ASSERT_OK(store().CreateWorkspace(MakeWorkspace("acme")).status());
   const std::string bad_ids[] = {

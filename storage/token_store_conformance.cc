@@ -116,6 +116,7 @@ RefreshToken MakeRefresh(std::string id, std::string ws, std::string subject, in
   t.workspace_id = std::move(ws);
   t.client_id = "docker";
   t.secret_hash = Hash('r', 7);
+  t.subject_generation = Hash('g', 3).digest;
   t.create_time = kT0 + absl::Seconds(second);
   t.expire_time = t.create_time + absl::Hours(24 * 30);
   return t;
@@ -158,6 +159,7 @@ void ExpectSameRefresh(const RefreshToken& got, const RefreshToken& want) {
   EXPECT_EQ(got.client_id, want.client_id);
   EXPECT_TRUE(got.secret_hash.digest == want.secret_hash.digest);
   EXPECT_EQ(got.secret_hash.key_id, want.secret_hash.key_id);
+  EXPECT_TRUE(got.subject_generation == want.subject_generation);  // binary: no printing
   EXPECT_EQ(got.create_time, want.create_time);
   EXPECT_EQ(got.expire_time, want.expire_time);
   EXPECT_EQ(got.last_used_time, want.last_used_time);
@@ -771,6 +773,8 @@ TEST_P(TokenStoreConformanceTest, RefreshTokenConstraintsAreInvalidArgument) {
        "refresh_tokens_client_id_length"},
       {"long hash", [](RefreshToken& t) { t.secret_hash.digest.append("x"); },
        "refresh_tokens_secret_hash_length"},
+      {"short subject generation", [](RefreshToken& t) { t.subject_generation = "x"; },
+       "refresh_tokens_subject_generation_length"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);

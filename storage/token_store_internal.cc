@@ -158,6 +158,9 @@ absl::Status CheckConstraints(const RefreshToken& t, std::string_view op) {
     return ConstraintError(op, "refresh_tokens_secret_hash_length");
   }
   if (CharLength(t.service) > 255) return ConstraintError(op, "refresh_tokens_service_length");
+  if (!t.subject_generation.empty() && t.subject_generation.size() != kSecretHashBytes) {
+    return ConstraintError(op, "refresh_tokens_subject_generation_length");
+  }
   if (!IsPrintableAscii(t.subject, 256))
     return ConstraintError(op, "refresh_tokens_subject_format");
   return absl::OkStatus();

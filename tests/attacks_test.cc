@@ -319,8 +319,8 @@ TEST_F(AttacksTest, T6_ACompromisedBuildStaysInItsWorkspace) {
   }
   // A forged expiry (the keyed hash no longer matches) is refused.
   std::vector<std::string> parts = absl::StrSplit(build.password, '.');
-  ASSERT_EQ(parts.size(), 4u) << "rbt_<workspace>.<expiry>.<key id>.<hash>";
-  parts[1] = absl::StrCat(std::stoll(parts[1]) + 3600);
+  ASSERT_EQ(parts.size(), 5u) << "rbt_<workspace>.<workspace create time>.<expiry>.<key id>.<hash>";
+  parts[2] = absl::StrCat(std::stoll(parts[2]) + 3600);
   HttpReply forged =
       Login("198.51.100.6", RegistryCredentials{build.username, absl::StrJoin(parts, ".")});
   EXPECT_EQ(forged.status, 401) << forged.body;

@@ -165,6 +165,13 @@ absl::Status FailingRegistryStore::DeleteMember(std::string_view workspace_id,
   return inner_.DeleteMember(workspace_id, user_id, expected_version);
 }
 
+absl::StatusOr<Member> FailingRegistryStore::ChangeMemberLocked(
+    std::string_view workspace_id, std::string_view user_id, std::string_view acting_user_id,
+    int64_t expected_version, const MemberChangeDecision& decide) {
+  if (std::optional<absl::Status> e = TakeError()) return *e;
+  return inner_.ChangeMemberLocked(workspace_id, user_id, acting_user_id, expected_version, decide);
+}
+
 absl::StatusOr<Page<Workspace>> FailingRegistryStore::ListWorkspacesOfUser(
     std::string_view user_id, const ListOptions& options) {
   if (std::optional<absl::Status> e = TakeError()) return *e;

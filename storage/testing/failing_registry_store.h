@@ -78,6 +78,10 @@ class FailingRegistryStore final : public RegistryStore {
   absl::StatusOr<Member> UpdateMember(const Member& member, int64_t expected_version) override;
   absl::Status DeleteMember(std::string_view workspace_id, std::string_view user_id,
                             int64_t expected_version) override;
+  absl::StatusOr<Member> ChangeMemberLocked(std::string_view workspace_id, std::string_view user_id,
+                                            std::string_view acting_user_id,
+                                            int64_t expected_version,
+                                            const MemberChangeDecision& decide) override;
   absl::StatusOr<Page<Workspace>> ListWorkspacesOfUser(std::string_view user_id,
                                                        const ListOptions& options) override;
   absl::StatusOr<Workspace> CreateWorkspaceWithMember(const Workspace& workspace,
