@@ -310,6 +310,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   outbound.ca_bundle_path = config.upstream_ca_file;
   outbound.default_timeout = config.test_connection_timeout;
   outbound.clock = s->clock_.get();
+  outbound.allowed_networks = config.upstream_allowed_networks;
   absl::StatusOr<std::unique_ptr<upstream::CurlHttpClient>> http_client =
       upstream::CurlHttpClient::Create(outbound);
   if (!http_client.ok()) {

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -82,6 +83,8 @@ void UnlockShared(CURL* /*handle*/, curl_lock_data data, void* user) {
 
 // State the libcurl callbacks write into during one transfer.
 struct Transfer {
+  const std::vector<IpNetwork>* allowed_networks = nullptr;
+  bool blocked = false;  // the outbound policy refused an address
   std::size_t max_body = 0;
   std::size_t max_headers = 0;
   std::size_t header_bytes = 0;
@@ -130,6 +133,20 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t nmemb, void* user
   std::string value(absl::StripAsciiWhitespace(ToAbsl(line.substr(colon + 1))));
   t->response.headers.emplace_back(std::move(name), std::move(value));
   return n;
+}
+
+// libcurl's open-socket callback: runs after the host name resolved, once per address tried,
+// before connect(). Refusing here (CURL_SOCKET_BAD) means an internal address is never
+// contacted, whichever name led to it and whenever it was resolved.
+curl_socket_t OnOpenSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::optional<IpAddress> ip =
+      address == nullptr ? std::nullopt : IpAddressFromSockaddr(&address->addr);
+  if (!ip.has_value() || (IsInternalAddress(*ip) && !InAnyNetwork(*ip, *t->allowed_networks))) {
+    t->blocked = true;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
 }
 
 bool IsToken(std::string_view s) {
@@ -194,6 +211,14 @@ absl::Status MapCurlError(CURLcode code, const Transfer& transfer, long redirect
                           const std::string& what, const std::string& detail,
                           absl::Duration timeout) {
   const std::string suffix = detail.empty() ? "" : absl::StrCat(" (", detail, ")");
+  if (transfer.blocked && code != CURLE_OK) {
+    // Not the address, nor libcurl's text (which may quote it): the host resolved to an
+    // internal address, and which one is none of the caller's business.
+    return MakeHttpError(absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked,
+                         absl::StrCat(what,
+                                      ": blocked by outbound policy (the host's address is "
+                                      "loopback, private, link-local or otherwise internal)"));
+  }
   if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     return MakeHttpError(absl::StatusCode::kResourceExhausted, HttpErrorKind::kTooLarge,
                          absl::StrCat(what, ": response larger than the client accepts"));
@@ -366,6 +391,7 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     return absl::InternalError("http client: curl_easy_init failed");
   }
   Transfer transfer;
+  transfer.allowed_networks = &options_.allowed_networks;
   transfer.max_body = options_.max_body_bytes;
   transfer.max_headers = options_.max_header_bytes;
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -395,6 +421,8 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &transfer);
   if (request.method == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {

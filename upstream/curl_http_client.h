@@ -27,6 +27,15 @@
 //   `NO_PROXY` for exceptions. `proxy` set to a URL forces that proxy; set to "" disables
 //   proxies whatever the environment says.
 // - User-Agent: `user_agent` on every request unless the request sets its own.
+// - Outbound policy: every address the client connects to is checked when the socket is opened
+//   (libcurl's open-socket callback, after DNS resolution and before connect(), so a name that
+//   resolves - or re-resolves - to an internal address does not get through). Addresses that
+//   IsInternalAddress (common/ip_address.h) calls internal - loopback, private, link-local and
+//   cloud metadata, CGNAT, multicast, unspecified, IPv6 unique-local, and IPv6 forms carrying
+//   such an IPv4 address - are refused unless they are in `allowed_networks`. The request then
+//   fails with PERMISSION_DENIED kBlocked, "blocked by outbound policy", and the message does
+//   not name the address the host resolved to. With a proxy, the checked address is the
+//   proxy's (the proxy resolves the target and must apply its own policy).
 //
 // Errors (absl::Status with an HttpErrorKind payload, see http_client.h):
 //   DNS failure -> UNAVAILABLE kDns; connection refused/unreachable -> UNAVAILABLE kConnect;
@@ -35,9 +44,10 @@
 //   FAILED_PRECONDITION kTls with a message starting "tls: " (not retryable: trust roots, host
 //   name or the server's certificate must be fixed); too many redirects or a redirect to
 //   another scheme -> FAILED_PRECONDITION kRedirect; body over the cap -> RESOURCE_EXHAUSTED
-//   kTooLarge; bad URL or method -> INVALID_ARGUMENT kBadRequest; anything else -> UNKNOWN
-//   kProtocol. Messages name the method and `scheme://host:port` only (never the path, query,
-//   headers or body, which may carry credentials).
+//   kTooLarge; bad URL or method -> INVALID_ARGUMENT kBadRequest; an address the outbound
+//   policy refuses -> PERMISSION_DENIED kBlocked; anything else -> UNKNOWN kProtocol. Messages name
+//   the method and `scheme://host:port` only (never the path, query, headers or body, which may
+//   carry credentials).
 //
 // curl_global_init runs once per process (the first Create()). Thread-safe: Send() may be
 // called from many threads at once.
@@ -48,10 +58,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/ip_address.h"
 #include "upstream/http_client.h"
 
 namespace registryauth::upstream {
@@ -71,6 +83,9 @@ class CurlHttpClient final : public HttpClient {
     // See the class comment: unset = from the environment, "" = no proxy.
     std::optional<std::string> proxy;
     std::string user_agent = "registry-auth/1";
+    // Internal addresses (see the class comment) the client may still connect to, e.g. the
+    // platform's own registry on a private network. Empty (the default) = none.
+    std::vector<IpNetwork> allowed_networks;
     // Measures deadlines; nullptr = the real clock. Not owned; must outlive the client.
     const Clock* clock = nullptr;
   };

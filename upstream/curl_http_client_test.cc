@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,12 +27,16 @@
 namespace registryauth::upstream {
 namespace {
 
+using ::registryauth::upstream::testing::LoopbackNetworks;
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedRequest;
 using ::registryauth::upstream::testing::ScriptedResponse;
 using ::registryauth::upstream::testing::TlsIdentity;
 
+// A client that may reach the loopback test servers (tests of the outbound policy build theirs
+// with CurlHttpClient::Create directly).
 std::unique_ptr<CurlHttpClient> NewClient(CurlHttpClient::Options options = {}) {
+  options.allowed_networks = LoopbackNetworks();
   auto client = CurlHttpClient::Create(std::move(options));
   EXPECT_TRUE(client.ok()) << client.status();
   return client.ok() ? *std::move(client) : nullptr;
@@ -409,6 +414,129 @@ TEST_F(CurlHttpClientTlsTest, PlainHttpToTlsServerAndBack) {
   absl::Status status =
       client->Send(Get(absl::StrCat("https://127.0.0.1:", plain->port(), "/v2/"))).status();
   ExpectKind(status, absl::StatusCode::kFailedPrecondition, HttpErrorKind::kTls, false);
+}
+
+// --- Outbound policy -------------------------------------------------------------------------
+
+// A client with exactly `allowed` as its allowance (no loopback unless listed).
+std::unique_ptr<CurlHttpClient> PolicyClient(std::vector<std::string> allowed) {
+  CurlHttpClient::Options options;
+  for (const std::string& cidr : allowed) {
+    std::optional<IpNetwork> n = ParseIpNetwork(cidr);
+    EXPECT_TRUE(n.has_value()) << cidr;
+    if (n.has_value()) options.allowed_networks.push_back(*n);
+  }
+  auto client = CurlHttpClient::Create(std::move(options));
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
+// A bare TCP listener on `ip` (e.g. 127.0.0.2, which Linux routes to lo) that only reports
+// whether anyone tried to connect: the policy must refuse before connect().
+class Listener {
+ public:
+  explicit Listener(const char* ip) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    inet_pton(AF_INET, ip, &addr.sin_addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 8) != 0) {
+      ADD_FAILURE() << "cannot listen on " << ip;
+    }
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~Listener() { close(fd_); }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  int port() const { return port_; }
+  bool SawConnection() const {
+    pollfd p{fd_, POLLIN, 0};
+    return poll(&p, 1, 200) > 0;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+void ExpectBlocked(const absl::Status& status) {
+  ExpectKind(status, absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
+  EXPECT_NE(status.message().find("blocked by outbound policy"), absl::string_view::npos) << status;
+}
+
+TEST(CurlHttpClientPolicyTest, LoopbackIsRefusedByDefaultWithoutConnecting) {
+  auto server = NewServer();
+  server->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  auto client = PolicyClient({});
+  ExpectBlocked(client->Send(Get(server->Url("/v2/"))).status());
+  EXPECT_EQ(server->connections(), 0);
+  EXPECT_TRUE(server->requests().empty());
+}
+
+TEST(CurlHttpClientPolicyTest, AllowedNetworkIsReached) {
+  auto server = NewServer();
+  server->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  absl::StatusOr<HttpResponse> r = PolicyClient({"127.0.0.1/32"})->Send(Get(server->Url("/v2/")));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(server->connections(), 1);
+}
+
+TEST(CurlHttpClientPolicyTest, AllowanceIsExact) {
+  // Only 127.0.0.2 is allowed: the server on 127.0.0.1 is still refused.
+  auto server = NewServer();
+  ExpectBlocked(PolicyClient({"127.0.0.2/32", "10.0.0.0/8"})->Send(Get(server->Url("/"))).status());
+  EXPECT_EQ(server->connections(), 0);
+}
+
+TEST(CurlHttpClientPolicyTest, NameResolvingToLoopbackIsRefusedWithoutNamingTheAddress) {
+  // The check is on the address connected to, not on the URL's text.
+  auto server = NewServer();
+  auto client = PolicyClient({"127.0.0.2/32"});
+  const absl::Status status =
+      client->Send(Get(absl::StrCat("http://localhost:", server->port(), "/v2/"))).status();
+  ExpectBlocked(status);
+  EXPECT_EQ(status.message().find("127.0.0.1"), absl::string_view::npos) << status;
+  EXPECT_EQ(status.message().find("::1"), absl::string_view::npos) << status;
+  EXPECT_EQ(server->connections(), 0);
+}
+
+TEST(CurlHttpClientPolicyTest, MetadataPrivateAndMappedAddressesAreRefusedAtOnce) {
+  auto client = PolicyClient({"127.0.0.0/8"});
+  for (const char* url :
+       {"http://169.254.169.254/latest/meta-data/", "https://10.255.255.1/v2/",
+        "http://192.168.0.1/", "http://100.64.0.1/", "http://[fd00:ec2::254]/",
+        "http://[::ffff:169.254.169.254]/", "http://0.0.0.0:1/", "http://[fe80::1]/"}) {
+    const absl::Time start = absl::Now();
+    ExpectBlocked(client->Send(Get(url)).status());
+    EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << url << " was not refused before connect";
+  }
+}
+
+TEST(CurlHttpClientPolicyTest, RedirectToABlockedAddressIsRefusedWithoutConnecting) {
+  Listener target("127.0.0.2");
+  auto server = NewServer();
+  server->Route(
+      "/v2/",
+      ScriptedResponse{302, {{"Location", absl::StrCat("http://127.0.0.2:", target.port(), "/")}}});
+  const absl::Status status =
+      PolicyClient({"127.0.0.1/32"})->Send(Get(server->Url("/v2/"))).status();
+  ExpectBlocked(status);
+  EXPECT_FALSE(target.SawConnection());
+  EXPECT_EQ(server->connections(), 1);
+}
+
+TEST(CurlHttpClientPolicyTest, SecondListenerAddressIsReachableWhenAllowed) {
+  // The control for the test above: 127.0.0.2 is reachable, so "no connection" there meant the
+  // policy, not a missing route.
+  Listener target("127.0.0.2");
+  auto client = PolicyClient({"127.0.0.2/32"});
+  HttpRequest request = Get(absl::StrCat("http://127.0.0.2:", target.port(), "/"));
+  request.timeout = absl::Milliseconds(500);
+  (void)client->Send(request);  // nobody answers: a timeout
+  EXPECT_TRUE(target.SawConnection());
 }
 
 }  // namespace

@@ -369,6 +369,14 @@ class ProbeRun {
                           ". Check that its certificate is valid for the host name and issued "
                           "by a CA this service trusts (or configure a CA bundle)"));
         break;
+      case HttpErrorKind::kBlocked:
+        Fail(step, took, ProbeCategory::kNetwork, "BLOCKED_BY_POLICY",
+             absl::StatusCode::kPermissionDenied, false,
+             absl::StrCat(who, ": ", what,
+                          ". This service does not connect to loopback, private, link-local or "
+                          "metadata addresses unless its operator allows the network "
+                          "(--upstream_allowed_networks)"));
+        break;
       case HttpErrorKind::kBadRequest:
         Fail(step, took, ProbeCategory::kRegistry, "BAD_URL", absl::StatusCode::kInvalidArgument,
              false, absl::StrCat("cannot send a request to ", who, ": ", what));

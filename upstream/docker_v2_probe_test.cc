@@ -25,6 +25,7 @@
 namespace registryauth::upstream {
 namespace {
 
+using ::registryauth::upstream::testing::LoopbackNetworks;
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedRequest;
 using ::registryauth::upstream::testing::ScriptedResponse;
@@ -66,6 +67,7 @@ class DockerV2ProbeTest : public ::testing::Test {
   }
 
   std::unique_ptr<CurlHttpClient> MakeClient(CurlHttpClient::Options options) {
+    options.allowed_networks = LoopbackNetworks();  // the scripted registry is on loopback
     auto client = CurlHttpClient::Create(std::move(options));
     EXPECT_TRUE(client.ok()) << client.status();
     return *std::move(client);
