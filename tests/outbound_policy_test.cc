@@ -154,9 +154,9 @@ TEST_F(OutboundPolicyTest, ARedirectToLoopbackIsRefusedWithoutTouchingIt) {
   auto registry = ScriptedHttpServer::Start();
   ASSERT_TRUE(registry.ok()) << registry.status();
   (*registry)->Route(
-      "/v2/", ScriptedResponse{302,
-                               {{"Location", absl::StrCat("http://127.0.0.2:", target.port(), "/v2/")}},
-                               ""});
+      "/v2/",
+      ScriptedResponse{
+          302, {{"Location", absl::StrCat("http://127.0.0.2:", target.port(), "/v2/")}}, ""});
   ExpectBlocked(TestUrl("redirect", (*registry)->BaseUrl()), "127.0.0.2");
   EXPECT_EQ((*registry)->connections(), 1);
   EXPECT_FALSE(target.SawConnection());

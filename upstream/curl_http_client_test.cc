@@ -33,6 +33,8 @@ using ::registryauth::upstream::testing::ScriptedRequest;
 using ::registryauth::upstream::testing::ScriptedResponse;
 using ::registryauth::upstream::testing::TlsIdentity;
 
+std::unique_ptr<CurlHttpClient> PolicyClient(std::vector<std::string> allowed);
+
 // A client that may reach the loopback test servers (tests of the outbound policy build theirs
 // with CurlHttpClient::Create directly).
 std::unique_ptr<CurlHttpClient> NewClient(CurlHttpClient::Options options = {}) {
@@ -291,19 +293,49 @@ TEST(CurlHttpClientTest, FollowsRedirectsUpToTheLimit) {
 }
 
 TEST(CurlHttpClientTest, AuthorizationIsNotForwardedToAnotherOrigin) {
+  // Issue 17: a redirect to another origin (here another port) is not followed at all, so the
+  // Authorization header cannot reach it (before, libcurl followed it without the header).
   auto elsewhere = NewServer();
   elsewhere->Route("/landing", ScriptedResponse{200, {}, "ok"});
   auto server = NewServer();
   server->Route("/go", ScriptedResponse{302, {{"Location", elsewhere->Url("/landing")}}, ""});
+  server->Route("/same", ScriptedResponse{307, {{"Location", "/landing"}}, ""});
+  server->Route("/landing", ScriptedResponse{200, {}, "here"});
   auto client = NewClient();
   HttpRequest request = Get(server->Url("/go"));
   request.headers = {{"Authorization", "Basic dXNlcjpwYXNz"}};
-  absl::StatusOr<HttpResponse> response = client->Send(request);
-  ASSERT_TRUE(response.ok()) << response.status();
-  EXPECT_EQ(response->body, "ok");
+  ExpectKind(client->Send(request).status(), absl::StatusCode::kPermissionDenied,
+             HttpErrorKind::kBlocked, false);
   EXPECT_EQ(server->requests().at(0).Header("authorization"), "Basic dXNlcjpwYXNz");
-  ASSERT_EQ(elsewhere->requests().size(), 1u);
-  EXPECT_EQ(elsewhere->requests()[0].Header("authorization"), std::nullopt);
+  EXPECT_EQ(elsewhere->connections(), 0);
+  EXPECT_TRUE(elsewhere->requests().empty());
+  // Within the origin the redirect is followed, with the header.
+  request.url = server->Url("/same");
+  absl::StatusOr<HttpResponse> same = client->Send(request);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->body, "here");
+  EXPECT_EQ(server->requests().back().Header("authorization"), "Basic dXNlcjpwYXNz");
+}
+
+TEST(CurlHttpClientPolicyTest, PlainHttpOnlyToAllowedNetworks) {
+  // 192.0.2.1 (TEST-NET-1) is not internal, but plain http to it is refused before connecting.
+  const absl::Time start = absl::Now();
+  const absl::Status status = PolicyClient({})->Send(Get("http://192.0.2.1:9/v2/")).status();
+  ExpectKind(status, absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
+  EXPECT_NE(status.message().find("plain http"), absl::string_view::npos) << status;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  // https to the same address is not refused by the policy (it times out: nothing answers).
+  HttpRequest https = Get("https://192.0.2.1:9/v2/");
+  https.timeout = absl::Milliseconds(300);
+  EXPECT_NE(GetHttpErrorKind(PolicyClient({})->Send(https).status()), HttpErrorKind::kBlocked);
+}
+
+TEST(CurlHttpClientPolicyTest, RedirectToAnotherSchemeIsNotFollowed) {
+  auto server = NewServer();
+  server->Route("/v2/", ScriptedResponse{301, {{"Location", "https://127.0.0.1:1/v2/"}}, ""});
+  ExpectKind(NewClient()->Send(Get(server->Url("/v2/"))).status(),
+             absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
+  EXPECT_EQ(server->requests().size(), 1u);
 }
 
 TEST(CurlHttpClientTest, RejectsBadRequests) {

@@ -336,6 +336,23 @@ TEST_F(DockerV2ProbeTest, RedirectLoopIsCapped) {
   EXPECT_EQ(registry_->requests().size(), 4u);
 }
 
+TEST_F(DockerV2ProbeTest, PlainHttpRealmOnAnotherHostGetsNoCredentials) {
+  // Issue 17: the registry is plain http (allowed loopback); its realm names another host
+  // (localhost, not 127.0.0.1) over plain http. The credentials stay home.
+  realm_->Route("/token",
+                ScriptedResponse{200, {}, absl::StrCat(R"({"token":")", kToken, R"("})")});
+  registry_->Route(
+      "/v2/", ScriptedResponse{401,
+                               {{"WWW-Authenticate",
+                                 absl::StrCat(R"(Bearer realm="http://LocalHost:)", realm_->port(),
+                                              R"(/token",service="test-registry")")}},
+                               ""});
+  ExpectFailure(Run(Request()), ProbeCategory::kRegistry, "INSECURE_REALM",
+                absl::StatusCode::kFailedPrecondition, false, "ping");
+  EXPECT_TRUE(realm_->requests().empty());
+  EXPECT_EQ(realm_->connections(), 0);
+}
+
 TEST_F(DockerV2ProbeTest, BasicChallenge) {
   registry_->Route("/v2/", [](const ScriptedRequest& r) {
     if (r.Header("authorization") == kBasic) return ScriptedResponse{200, {}, "{}"};
