@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -236,9 +237,27 @@ std::string SafeCurlDetail(const char* errbuf, const HttpRequest& request) {
   return detail;
 }
 
+// Why a TCP connect failed, from the socket's errno, without naming the address.
+const char* ConnectFailure(long os_errno) {
+  switch (os_errno) {
+    case ECONNREFUSED:
+      return "connection refused";
+    case ENETUNREACH:
+      return "network unreachable";
+    case EHOSTUNREACH:
+      return "host unreachable";
+    case ETIMEDOUT:
+      return "timed out";
+    case ECONNRESET:
+      return "connection reset";
+    default:
+      return "no connection";
+  }
+}
+
 absl::Status MapCurlError(CURLcode code, const Transfer& transfer, long redirects,
                           const std::string& what, const std::string& detail,
-                          absl::Duration timeout) {
+                          absl::Duration timeout, long os_errno) {
   const std::string suffix = detail.empty() ? "" : absl::StrCat(" (", detail, ")");
   if (transfer.blocked && code != CURLE_OK) {
     // Not the address, nor libcurl's text (which may quote it): the host resolved to an
@@ -261,8 +280,10 @@ absl::Status MapCurlError(CURLcode code, const Transfer& transfer, long redirect
       return MakeHttpError(absl::StatusCode::kUnavailable, HttpErrorKind::kDns,
                            absl::StrCat(what, ": host name did not resolve", suffix));
     case CURLE_COULDNT_CONNECT:
-      return MakeHttpError(absl::StatusCode::kUnavailable, HttpErrorKind::kConnect,
-                           absl::StrCat(what, ": could not connect", suffix));
+      // Our own words, not libcurl's text: what failed, never which address was tried.
+      return MakeHttpError(
+          absl::StatusCode::kUnavailable, HttpErrorKind::kConnect,
+          absl::StrCat(what, ": could not connect (", ConnectFailure(os_errno), ")"));
     case CURLE_OPERATION_TIMEDOUT:
       return MakeHttpError(
           absl::StatusCode::kDeadlineExceeded, HttpErrorKind::kTimeout,
@@ -525,11 +546,13 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     url = next;
   }
   const std::string detail = code == CURLE_OK ? "" : SafeCurlDetail(errbuf, request);
+  long os_errno = 0;
+  curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
   shared_->Release(curl);
   WipeAndFree(headers);
 
   if (refused.has_value()) return *std::move(refused);
-  if (code != CURLE_OK) return MapCurlError(code, transfer, 0, what, detail, timeout);
+  if (code != CURLE_OK) return MapCurlError(code, transfer, 0, what, detail, timeout, os_errno);
   transfer.response.status = static_cast<int>(status);
   return std::move(transfer.response);
 }

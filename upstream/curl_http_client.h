@@ -43,7 +43,9 @@
 //   policy).
 //
 // Errors (absl::Status with an HttpErrorKind payload, see http_client.h):
-//   DNS failure -> UNAVAILABLE kDns; connection refused/unreachable -> UNAVAILABLE kConnect;
+//   DNS failure -> UNAVAILABLE kDns; connection refused/unreachable -> UNAVAILABLE kConnect
+//   (the message says which - "connection refused", "network unreachable", ... - but not the
+//   address tried);
 //   timeout or deadline -> DEADLINE_EXCEEDED kTimeout; connection dropped -> UNAVAILABLE
 //   kConnectionLost (these four are retryable); TLS handshake or certificate failure ->
 //   FAILED_PRECONDITION kTls with a message starting "tls: " (not retryable: trust roots, host

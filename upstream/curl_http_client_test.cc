@@ -225,6 +225,21 @@ TEST(CurlHttpClientTest, ConnectionRefusedIsRetryable) {
   EXPECT_EQ(message.find("secret-path"), std::string::npos) << message;
   EXPECT_EQ(message.find("hidden"), std::string::npos) << message;
   EXPECT_EQ(message.find("tok-abcdef"), std::string::npos) << message;
+  EXPECT_NE(message.find("connection refused"), std::string::npos) << message;
+}
+
+TEST(CurlHttpClientTest, ConnectFailureDoesNotNameTheResolvedAddress) {
+  // Issue 17: "Failed to connect to 10.0.0.5 port 5432" mapped the internal network. A name
+  // that resolves to an (allowed) address with nothing listening says what failed, not where.
+  auto client = NewClient();
+  const int port = ClosedPort();
+  absl::Status status = client->Send(Get(absl::StrCat("http://localhost:", port, "/v2/"))).status();
+  ExpectKind(status, absl::StatusCode::kUnavailable, HttpErrorKind::kConnect, true);
+  const std::string message(status.message());
+  EXPECT_NE(message.find("connection refused"), std::string::npos) << message;
+  EXPECT_EQ(message.find("127.0.0.1"), std::string::npos) << message;
+  EXPECT_EQ(message.find("::1"), std::string::npos) << message;
+  EXPECT_EQ(message.find("Failed to connect"), std::string::npos) << message;
 }
 
 TEST(CurlHttpClientTest, BodyOverTheCap) {
