@@ -113,6 +113,10 @@ ABSL_FLAG(std::string, test_connection_timeout, "",
 ABSL_FLAG(std::string, test_connection_max_concurrent, "",
           "TestConnection calls running at once, 1..256; more get RESOURCE_EXHAUSTED (env "
           "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT; default 8)");
+ABSL_FLAG(std::string, test_connection_max_per_workspace, "",
+          "TestConnection calls of one workspace running at once, 1..256, within "
+          "--test_connection_max_concurrent; more get RESOURCE_EXHAUSTED (env "
+          "REGAUTH_TEST_CONNECTION_MAX_PER_WORKSPACE; default 2)");
 ABSL_FLAG(std::string, upstream_allowed_networks, "",
           "outbound calls (TestConnection, token realms, GitHub) may connect to these internal "
           "networks, comma-separated CIDRs or addresses such as 10.20.0.0/16,fd00:1::/64; every "
@@ -545,6 +549,10 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   RETURN_IF_ERROR(SetWholeNumber(
       Setting(FLAGS_test_connection_max_concurrent, "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", env),
       "test_connection_max_concurrent", 1, 256, &c.test_connection_max_concurrent));
+  RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_test_connection_max_per_workspace,
+                                         "REGAUTH_TEST_CONNECTION_MAX_PER_WORKSPACE", env),
+                                 "test_connection_max_per_workspace", 1, 256,
+                                 &c.test_connection_max_per_workspace));
   RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_http_threads, "REGAUTH_HTTP_THREADS", env),
                                  "http_threads", 1, 256, &c.http_threads));
   RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_token_workers, "REGAUTH_TOKEN_WORKERS", env),

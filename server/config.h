@@ -121,6 +121,8 @@ struct ServerConfig {
   std::string ghcr_url = "https://ghcr.io";
   absl::Duration test_connection_timeout = absl::Seconds(30);
   int test_connection_max_concurrent = 8;
+  // Of those, tests of one workspace at once (so one tenant cannot take every slot).
+  int test_connection_max_per_workspace = 2;
   // Outbound policy (upstream/curl_http_client.h): internal addresses (loopback, private,
   // link-local, metadata, ...) outbound calls may still connect to, e.g. the platform's own
   // registry on a private network. Empty (the default): none.

@@ -3,7 +3,7 @@
 // policy refuses - the service's own port, the cloud metadata address, a private address, a
 // redirect to loopback, a DNS name that resolves to loopback - fail BLOCKED_BY_POLICY without a
 // connection reaching them and without the address they resolved to in the answer; an allowed
-// network still works.
+// network still works. And one workspace's slow tests cannot take every TestConnection slot.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -12,10 +12,13 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/ip_address.h"
 #include "gtest/gtest.h"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
@@ -172,6 +175,75 @@ TEST_F(OutboundPolicyTest, AnAllowedNetworkStillWorks) {
   EXPECT_NE(r.error().reason(), "BLOCKED_BY_POLICY") << r.DebugString();
   EXPECT_GE((*registry)->connections(), 1);
   EXPECT_FALSE((*registry)->requests().empty());
+}
+
+TEST_F(OutboundPolicyTest, OneWorkspacesSlowTestsDoNotBlockAnothers) {
+  REGAUTH_SKIP_WITHOUT_PG();
+  auto stack = testing::TestStack::Builder()
+                   .WithWorkspace("acme")
+                   .WithWorkspace("other")
+                   .Configure([](server::ServerConfig& c) {
+                     c.test_connection_timeout = absl::Seconds(20);
+                     c.test_connection_max_concurrent = 8;
+                     c.test_connection_max_per_workspace = 2;
+                   })
+                   .Build();
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  stack_ = *std::move(stack);
+  auto slow = ScriptedHttpServer::Start();
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  (*slow)->Route("/v2/", ScriptedResponse{200, {}, "{}", absl::Seconds(6)});
+  auto fast = ScriptedHttpServer::Start();
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  (*fast)->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  auto create = [&](const std::string& workspace, const std::string& url) {
+    v1::CreateRegistryConfigRequest req;
+    req.set_parent("workspaces/" + workspace);
+    req.set_registry_id("reg");
+    req.mutable_registry_config()->set_type(v1::DISTRIBUTION);
+    req.mutable_registry_config()->mutable_distribution()->set_url(url);
+    req.mutable_registry_config()->mutable_distribution()->set_repository_namespace(workspace);
+    req.mutable_registry_config()->mutable_distribution()->set_username("builder");
+    req.mutable_registry_config()->set_secret(kPassword);
+    v1::RegistryConfig out;
+    grpc::Status s = stack_->stub().CreateRegistryConfig(stack_->Ctx().get(), req, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  };
+  create("acme", (*slow)->BaseUrl());
+  create("other", (*fast)->BaseUrl());
+  auto test = [&](const std::string& workspace) {
+    v1::TestConnectionRequest req;
+    req.set_name("workspaces/" + workspace + "/registries/reg");
+    v1::TestConnectionResponse out;
+    return stack_->stub().TestConnection(stack_->Ctx().get(), req, &out).error_code();
+  };
+
+  // acme starts 10 tests against its slow registry: 2 run, 8 are refused at once.
+  std::vector<grpc::StatusCode> codes(10);
+  std::vector<std::thread> greedy;
+  for (int i = 0; i < 10; ++i) {
+    greedy.emplace_back([&, i] { codes[i] = test("acme"); });
+  }
+  const absl::Time wait_until = absl::Now() + absl::Seconds(5);
+  while ((*slow)->connections() < 2 && absl::Now() < wait_until) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE((*slow)->connections(), 2);
+  // Meanwhile another workspace's test runs and answers without waiting for acme's.
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(test("other"), grpc::StatusCode::OK);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_GE((*fast)->connections(), 1);
+  for (std::thread& t : greedy) t.join();
+  int ok = 0;
+  int refused = 0;
+  for (grpc::StatusCode code : codes) {
+    ok += code == grpc::StatusCode::OK ? 1 : 0;
+    refused += code == grpc::StatusCode::RESOURCE_EXHAUSTED ? 1 : 0;
+  }
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(refused, 8);
+  EXPECT_EQ((*slow)->connections(), 2);
 }
 
 }  // namespace
