@@ -6,6 +6,13 @@
 //
 //   std::optional<IpAddress> a = ParseIpAddress("2001:DB8::1");  // a->ToString() "2001:db8::1"
 //
+// Networks (CIDRs) and the special-purpose ranges that outbound requests must not reach unless
+// allowed (upstream/curl_http_client.h, the outbound policy):
+//
+//   std::string why;
+//   std::optional<IpNetwork> n = ParseIpNetwork("10.0.0.0/8", &why);  // n->Contains(*a)
+//   IsInternalAddress(*ParseIpAddress("169.254.169.254"));             // true
+//
 // Pure functions and a value type: thread-safe.
 #ifndef REGISTRY_AUTH_COMMON_IP_ADDRESS_H_
 #define REGISTRY_AUTH_COMMON_IP_ADDRESS_H_
@@ -15,6 +22,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+struct sockaddr;
 
 namespace registryauth {
 
@@ -32,6 +42,40 @@ struct IpAddress {
 
 // Parses a bare IP literal (no brackets, no port, no zone); IPv4-mapped IPv6 becomes IPv4.
 std::optional<IpAddress> ParseIpAddress(std::string_view text);
+
+// The address of an AF_INET or AF_INET6 socket address (IPv4-mapped IPv6 becomes IPv4, as in
+// ParseIpAddress); nullopt for any other family or a null pointer.
+std::optional<IpAddress> IpAddressFromSockaddr(const sockaddr* address);
+
+// A network: the addresses whose first `prefix` bits equal `base`'s.
+struct IpNetwork {
+  IpAddress base;
+  int prefix = 0;  // 0..32 (IPv4) or 0..128 (IPv6)
+
+  bool Contains(const IpAddress& address) const;
+  // "10.0.0.0/8", "fd00::/8".
+  std::string ToString() const;
+};
+
+// Parses a CIDR (`10.0.0.0/8`, `fd00::/8`) or a single address (`127.0.0.1` = /32, `::1` =
+// /128), strictly: no surrounding whitespace, a decimal prefix length in range without sign or
+// leading zeros, no bits set after the prefix (`10.0.0.1/8` is a likely typo), and no IPv4-mapped
+// IPv6 CIDR (write it as IPv4). On failure returns nullopt and, if `error` is not null, says why
+// (without quoting the text).
+std::optional<IpNetwork> ParseIpNetwork(std::string_view text, std::string* error = nullptr);
+
+// True if `address` is in any of `networks`.
+bool InAnyNetwork(const IpAddress& address, const std::vector<IpNetwork>& networks);
+
+// True for addresses an outbound request must not reach unless explicitly allowed: unspecified
+// and "this network" (0.0.0.0/8, ::), loopback (127/8, ::1), private (10/8, 172.16/12,
+// 192.168/16), shared address space / CGNAT (100.64/10), link-local (169.254/16 - with the
+// cloud metadata address 169.254.169.254 - and fe80::/10), IETF protocol assignments
+// (192.0.0.0/24), benchmarking (198.18/15), multicast (224/4, ff00::/8), reserved and broadcast
+// (240/4), IPv6 unique-local (fc00::/7 - with AWS's fd00:ec2::254) and the deprecated
+// site-local (fec0::/10); and IPv6 forms that carry an IPv4 address (IPv4-compatible ::/96,
+// NAT64 64:ff9b::/96, 6to4 2002::/16) when the carried address is one of these.
+bool IsInternalAddress(const IpAddress& address);
 
 }  // namespace registryauth
 

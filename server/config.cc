@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/ip_address.h"
 #include "common/status_macros.h"
 #include "gateway/client_address.h"
 
@@ -111,6 +113,15 @@ ABSL_FLAG(std::string, test_connection_timeout, "",
 ABSL_FLAG(std::string, test_connection_max_concurrent, "",
           "TestConnection calls running at once, 1..256; more get RESOURCE_EXHAUSTED (env "
           "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT; default 8)");
+ABSL_FLAG(std::string, test_connection_max_per_workspace, "",
+          "TestConnection calls of one workspace running at once, 1..256, within "
+          "--test_connection_max_concurrent; more get RESOURCE_EXHAUSTED (env "
+          "REGAUTH_TEST_CONNECTION_MAX_PER_WORKSPACE; default 2)");
+ABSL_FLAG(std::string, upstream_allowed_networks, "",
+          "outbound calls (TestConnection, token realms, GitHub) may connect to these internal "
+          "networks, comma-separated CIDRs or addresses such as 10.20.0.0/16,fd00:1::/64; every "
+          "other loopback, private, link-local, CGNAT, multicast or metadata address is refused "
+          "(env REGAUTH_UPSTREAM_ALLOWED_NETWORKS; default none)");
 ABSL_FLAG(std::string, http_tls_cert_file, "",
           "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
 ABSL_FLAG(std::string, http_tls_key_file, "",
@@ -518,9 +529,30 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
     }
     c.test_connection_timeout = d;
   }
+  if (auto v = Setting(FLAGS_upstream_allowed_networks, "REGAUTH_UPSTREAM_ALLOWED_NETWORKS", env)) {
+    // Whitespace around an entry is ignored; an empty entry (",," or a trailing comma) is not.
+    c.upstream_allowed_networks.clear();
+    for (absl::string_view entry : absl::StrSplit(*v, ',')) {
+      entry = absl::StripAsciiWhitespace(entry);
+      std::string why = "empty entry";
+      std::optional<IpNetwork> n =
+          entry.empty() ? std::nullopt : ParseIpNetwork(std::string(entry), &why);
+      if (!n.has_value()) {
+        return Invalid("upstream_allowed_networks",
+                       absl::StrCat("\"", entry.substr(0, 64), "\": ", why,
+                                    "; expected comma-separated CIDRs such as "
+                                    "10.20.0.0/16,fd00:1::/64"));
+      }
+      c.upstream_allowed_networks.push_back(*n);
+    }
+  }
   RETURN_IF_ERROR(SetWholeNumber(
       Setting(FLAGS_test_connection_max_concurrent, "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", env),
       "test_connection_max_concurrent", 1, 256, &c.test_connection_max_concurrent));
+  RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_test_connection_max_per_workspace,
+                                         "REGAUTH_TEST_CONNECTION_MAX_PER_WORKSPACE", env),
+                                 "test_connection_max_per_workspace", 1, 256,
+                                 &c.test_connection_max_per_workspace));
   RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_http_threads, "REGAUTH_HTTP_THREADS", env),
                                  "http_threads", 1, 256, &c.http_threads));
   RETURN_IF_ERROR(SetWholeNumber(Setting(FLAGS_token_workers, "REGAUTH_TOKEN_WORKERS", env),

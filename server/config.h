@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/ip_address.h"
 #include "common/secret.h"
 
 namespace registryauth::server {
@@ -120,6 +121,12 @@ struct ServerConfig {
   std::string ghcr_url = "https://ghcr.io";
   absl::Duration test_connection_timeout = absl::Seconds(30);
   int test_connection_max_concurrent = 8;
+  // Of those, tests of one workspace at once (so one tenant cannot take every slot).
+  int test_connection_max_per_workspace = 2;
+  // Outbound policy (upstream/curl_http_client.h): internal addresses (loopback, private,
+  // link-local, metadata, ...) outbound calls may still connect to, e.g. the platform's own
+  // registry on a private network. Empty (the default): none.
+  std::vector<IpNetwork> upstream_allowed_networks;
 
   // Proxies / HTTP load balancers in front of the HTTP adapter whose `X-Forwarded-For` names
   // the client (CIDRs or single addresses, IPv4 and IPv6; gateway/client_address.h). Empty:

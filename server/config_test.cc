@@ -91,10 +91,12 @@ TEST(ServerConfigTest, OutboundSettings) {
   EXPECT_EQ(defaults->ghcr_url, "https://ghcr.io");
   EXPECT_EQ(defaults->test_connection_timeout, absl::Seconds(30));
   EXPECT_EQ(defaults->test_connection_max_concurrent, 8);
+  EXPECT_EQ(defaults->test_connection_max_per_workspace, 2);
   EXPECT_EQ(defaults->http_threads, 2);
   EXPECT_EQ(defaults->token_workers, 4);
   EXPECT_EQ(defaults->token_queue, 256);
   EXPECT_EQ(defaults->upstream_ca_file, "");
+  EXPECT_TRUE(defaults->upstream_allowed_networks.empty());  // production-safe: no allowance
   auto c = ServerConfigFromFlags(
       FakeEnv({{"REGAUTH_DATABASE_URL", "dbname=x"},
                {"REGAUTH_KEYS", "primary 1\n"},
@@ -104,6 +106,8 @@ TEST(ServerConfigTest, OutboundSettings) {
                {"REGAUTH_UPSTREAM_CA_FILE", "ca.pem"},
                {"REGAUTH_TEST_CONNECTION_TIMEOUT", "5s"},
                {"REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "2"},
+               {"REGAUTH_TEST_CONNECTION_MAX_PER_WORKSPACE", "1"},
+               {"REGAUTH_UPSTREAM_ALLOWED_NETWORKS", " 10.20.0.0/16, fd00:1::/64,127.0.0.2"},
                {"REGAUTH_HTTP_THREADS", "6"}}));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->github_api_url, "https://github.example.com/api/v3");  // trailing '/' dropped
@@ -111,6 +115,11 @@ TEST(ServerConfigTest, OutboundSettings) {
   EXPECT_EQ(c->upstream_ca_file, "ca.pem");
   EXPECT_EQ(c->test_connection_timeout, absl::Seconds(5));
   EXPECT_EQ(c->test_connection_max_concurrent, 2);
+  EXPECT_EQ(c->test_connection_max_per_workspace, 1);
+  ASSERT_EQ(c->upstream_allowed_networks.size(), 3U);
+  EXPECT_EQ(c->upstream_allowed_networks[0].ToString(), "10.20.0.0/16");
+  EXPECT_EQ(c->upstream_allowed_networks[1].ToString(), "fd00:1::/64");
+  EXPECT_EQ(c->upstream_allowed_networks[2].ToString(), "127.0.0.2/32");
   EXPECT_EQ(c->http_threads, 6);
 }
 
@@ -152,6 +161,13 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
       {with("REGAUTH_TEST_CONNECTION_TIMEOUT", "1h"), "test_connection_timeout"},
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "0"), "test_connection_max_concurrent"},
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "many"), "test_connection_max_concurrent"},
+      {with("REGAUTH_TEST_CONNECTION_MAX_PER_WORKSPACE", "0"), "test_connection_max_per_workspace"},
+      {with("REGAUTH_UPSTREAM_ALLOWED_NETWORKS", "10.0.0.1/8"), "upstream_allowed_networks"},
+      {with("REGAUTH_UPSTREAM_ALLOWED_NETWORKS", "10.0.0.0/8,"), "upstream_allowed_networks"},
+      {with("REGAUTH_UPSTREAM_ALLOWED_NETWORKS", "10.0.0.0/8,,::1"), "upstream_allowed_networks"},
+      {with("REGAUTH_UPSTREAM_ALLOWED_NETWORKS", "registry.internal"), "upstream_allowed_networks"},
+      {with("REGAUTH_UPSTREAM_ALLOWED_NETWORKS", "10.0.0.0/33"), "upstream_allowed_networks"},
+      {with("REGAUTH_UPSTREAM_ALLOWED_NETWORKS", " "), "upstream_allowed_networks"},
       {with("REGAUTH_HTTP_THREADS", "0"), "http_threads"},
       {with("REGAUTH_HTTP_THREADS", "257"), "http_threads"},
       {with("REGAUTH_HTTP_THREADS", "two"), "http_threads"},

@@ -310,6 +310,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   outbound.ca_bundle_path = config.upstream_ca_file;
   outbound.default_timeout = config.test_connection_timeout;
   outbound.clock = s->clock_.get();
+  outbound.allowed_networks = config.upstream_allowed_networks;
   absl::StatusOr<std::unique_ptr<upstream::CurlHttpClient>> http_client =
       upstream::CurlHttpClient::Create(outbound);
   if (!http_client.ok()) {
@@ -328,6 +329,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   testing.ghcr_base_url = config.ghcr_url;
   testing.timeout = config.test_connection_timeout;
   testing.max_concurrent = config.test_connection_max_concurrent;
+  testing.max_per_workspace = config.test_connection_max_per_workspace;
   testing.metrics = &s->telemetry_->connection_tests();
   upstream::GitHubAppTokenSource::Options app_token_options;
   app_token_options.observer = &s->telemetry_->github_app_tokens();

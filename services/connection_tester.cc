@@ -12,13 +12,20 @@
 namespace registryauth::services {
 namespace {
 
-// Releases a running slot when the test ends, however it ends.
+// Releases a running slot (global and per workspace) when the test ends, however it ends.
 class Slot {
  public:
-  Slot(absl::Mutex& mu, int& running) : mu_(mu), running_(running) {}
+  Slot(absl::Mutex& mu, int& running, std::map<std::string, int>& per_workspace,
+       std::string workspace)
+      : mu_(mu),
+        running_(running),
+        per_workspace_(per_workspace),
+        workspace_(std::move(workspace)) {}
   ~Slot() {
     absl::MutexLock lock(&mu_);
     --running_;
+    auto it = per_workspace_.find(workspace_);
+    if (it != per_workspace_.end() && --it->second <= 0) per_workspace_.erase(it);
   }
   Slot(const Slot&) = delete;
   Slot& operator=(const Slot&) = delete;
@@ -26,6 +33,8 @@ class Slot {
  private:
   absl::Mutex& mu_;
   int& running_;
+  std::map<std::string, int>& per_workspace_;
+  const std::string workspace_;
 };
 
 std::string FailingDetail(const upstream::ProbeResult& probe) {
@@ -110,9 +119,19 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig&
                                            " tests are already running; try again shortly")),
           {"TOO_MANY_TESTS", ErrorCategory::kNetwork, true, absl::Seconds(2)});
     }
+    int& in_workspace = running_per_workspace_[config.workspace_id];
+    if (in_workspace >= options_.max_per_workspace) {
+      if (in_workspace == 0) running_per_workspace_.erase(config.workspace_id);
+      return WithErrorDetail(
+          absl::ResourceExhaustedError(Cat("TestConnection: ", options_.max_per_workspace,
+                                           " tests of this workspace are already running; try "
+                                           "again shortly")),
+          {"TOO_MANY_TESTS", ErrorCategory::kNetwork, true, absl::Seconds(2)});
+    }
+    ++in_workspace;
     ++running_;
   }
-  Slot slot(mu_, running_);
+  Slot slot(mu_, running_, running_per_workspace_, config.workspace_id);
 
   upstream::ProbeResult probe;
   switch (config.type) {

@@ -16,14 +16,16 @@
 //   ASSIGN_OR_RETURN(ConnectionTestResult r, tester.Test(config, credentials, deadline));
 //
 // A test holds the calling thread while the registry answers, so at most `max_concurrent`
-// run at once; more fail at once with RESOURCE_EXHAUSTED (retryable) instead of queueing, and
-// a slow registry can never take more than that many of the server's threads. Each test ends
-// by min(deadline, now + timeout).
+// run at once, and at most `max_per_workspace` of them for one workspace (so one tenant's slow
+// registry cannot take every slot); more fail at once with RESOURCE_EXHAUSTED (retryable)
+// instead of queueing, and a slow registry can never take more than that many of the server's
+// threads. Each test ends by min(deadline, now + timeout).
 //
 // Thread-safe if the probes and the clock are.
 #ifndef REGISTRY_AUTH_SERVICES_CONNECTION_TESTER_H_
 #define REGISTRY_AUTH_SERVICES_CONNECTION_TESTER_H_
 
+#include <map>
 #include <string>
 #include <utility>
 
@@ -48,6 +50,8 @@ struct ConnectionTesterOptions {
   absl::Duration timeout = absl::Seconds(30);
   // Tests running at once (each holds a server thread).
   int max_concurrent = 8;
+  // Of those, tests of one workspace's configurations running at once.
+  int max_per_workspace = 2;
   // Told the outcome of every Test (services/connection_test_metrics.h); may be null. Must
   // outlive the tester.
   ConnectionTestMetrics* metrics = nullptr;
@@ -68,7 +72,8 @@ class ConnectionTester {
       : ConnectionTester(registry_probe, ghcr_probe, nullptr, clock, std::move(options)) {}
 
   // Tests `config` with its decrypted `credentials` (services/credentials.h). Errors (the
-  // test did not run): RESOURCE_EXHAUSTED when max_concurrent tests are running,
+  // test did not run): RESOURCE_EXHAUSTED when max_concurrent tests (or max_per_workspace of
+  // `config`'s workspace) are running,
   // FAILED_PRECONDITION for a type it cannot test, DEADLINE_EXCEEDED when `deadline` has
   // already passed. A registry that refuses is a result (kInvalid), not an error.
   absl::StatusOr<ConnectionTestResult> Test(const RegistryConfig& config,
@@ -89,6 +94,8 @@ class ConnectionTester {
   const ConnectionTesterOptions options_;
   mutable absl::Mutex mu_;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
+  // Running tests per workspace id (entries removed at zero).
+  std::map<std::string, int> running_per_workspace_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace registryauth::services

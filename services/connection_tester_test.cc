@@ -428,6 +428,68 @@ TEST(ConnectionTesterTest, AtMostMaxConcurrentTestsRun) {
   EXPECT_EQ(v2.requests()[1].base_url, "https://registry.example.com");
 }
 
+TEST(ConnectionTesterTest, OneWorkspaceCannotTakeEverySlot) {
+  // Issue 17: the slots were shared by all tenants. At most max_per_workspace tests of one
+  // workspace run at once; another workspace still gets its tests run.
+  FakeClock clock(absl::FromUnixSeconds(1700000000));
+  FakeRegistryProbe v2;
+  absl::Mutex mu;
+  int entered = 0;
+  absl::Notification release;
+  v2.hook = [&] {
+    {
+      absl::MutexLock lock(&mu);
+      ++entered;
+    }
+    release.WaitForNotification();
+  };
+  ConnectionTester tester(v2, nullptr, clock, {.max_concurrent = 8, .max_per_workspace = 2});
+  auto config_of = [](const std::string& workspace) {
+    RegistryConfig config;
+    config.workspace_id = workspace;
+    config.id = "gen";
+    config.type = RegistryType::kGeneric;
+    config.url = "https://registry.example.com";
+    return config;
+  };
+  Credentials creds;
+  creds.username = "u";
+  creds.secret = SecretString("p");
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.emplace_back(
+        [&] { EXPECT_TRUE(tester.Test(config_of("greedy"), creds, absl::InfiniteFuture()).ok()); });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 2; }, &entered));
+  }
+  for (int i = 0; i < 8; ++i) {  // the greedy workspace's 3rd..10th tests are refused at once
+    absl::StatusOr<ConnectionTestResult> more =
+        tester.Test(config_of("greedy"), creds, absl::InfiniteFuture());
+    EXPECT_EQ(more.status().code(), absl::StatusCode::kResourceExhausted);
+    ASSERT_TRUE(GetErrorDetail(more.status()).has_value());
+    EXPECT_TRUE(GetErrorDetail(more.status())->retryable);
+  }
+  EXPECT_EQ(tester.running(), 2);
+  // Another workspace's test gets a slot and reaches the registry.
+  std::thread other(
+      [&] { EXPECT_TRUE(tester.Test(config_of("patient"), creds, absl::InfiniteFuture()).ok()); });
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 3; }, &entered));
+  }
+  EXPECT_EQ(tester.running(), 3);
+  release.Notify();
+  for (std::thread& t : slow) t.join();
+  other.join();
+  EXPECT_EQ(tester.running(), 0);
+  // The slots came back: the greedy workspace may test again.
+  EXPECT_TRUE(tester.Test(config_of("greedy"), creds, absl::InfiniteFuture()).ok());
+}
+
 TEST(ConnectionTesterTest, DeadlineIsTheEarlierOfTheCallersAndTheTimeout) {
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   FakeRegistryProbe v2;

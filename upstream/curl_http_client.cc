@@ -2,11 +2,14 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,6 +85,10 @@ void UnlockShared(CURL* /*handle*/, curl_lock_data data, void* user) {
 
 // State the libcurl callbacks write into during one transfer.
 struct Transfer {
+  const std::vector<IpNetwork>* allowed_networks = nullptr;
+  bool plain_http = false;          // the current URL is http://: only allowed addresses
+  bool blocked = false;             // the outbound policy refused an address
+  bool blocked_plain_http = false;  // ... only because the URL was plain http
   std::size_t max_body = 0;
   std::size_t max_headers = 0;
   std::size_t header_bytes = 0;
@@ -132,6 +139,23 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t nmemb, void* user
   return n;
 }
 
+// libcurl's open-socket callback: runs after the host name resolved, once per address tried,
+// before connect(). Refusing here (CURL_SOCKET_BAD) means an internal address is never
+// contacted, whichever name led to it and whenever it was resolved.
+curl_socket_t OnOpenSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::optional<IpAddress> ip =
+      address == nullptr ? std::nullopt : IpAddressFromSockaddr(&address->addr);
+  const bool allowed = ip.has_value() && InAnyNetwork(*ip, *t->allowed_networks);
+  const bool internal = !ip.has_value() || IsInternalAddress(*ip);
+  if (!allowed && (internal || t->plain_http)) {
+    t->blocked = true;
+    t->blocked_plain_http = !internal;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
+
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -170,6 +194,29 @@ std::string Origin(const std::string& url) {
   return out;
 }
 
+// "scheme://host:port" with the scheme and host in lower case and the port always present
+// (the scheme's default if the URL has none), so two URLs of one origin compare equal.
+std::optional<std::string> OriginKey(const std::string& url) {
+  CURLU* u = curl_url();
+  if (u == nullptr) return std::nullopt;
+  std::optional<std::string> out;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    char* scheme = nullptr;
+    char* host = nullptr;
+    char* port = nullptr;
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+      out = absl::AsciiStrToLower(absl::StrCat(scheme, "://", host, ":", port));
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+  }
+  curl_url_cleanup(u);
+  return out;
+}
+
 bool HasHttpScheme(const std::string& url) {
   const std::string lower = absl::AsciiStrToLower(ToAbsl(std::string_view(url).substr(0, 8)));
   return lower.rfind("http://", 0) == 0 || lower.rfind("https://", 0) == 0;
@@ -190,10 +237,39 @@ std::string SafeCurlDetail(const char* errbuf, const HttpRequest& request) {
   return detail;
 }
 
+// Why a TCP connect failed, from the socket's errno, without naming the address.
+const char* ConnectFailure(long os_errno) {
+  switch (os_errno) {
+    case ECONNREFUSED:
+      return "connection refused";
+    case ENETUNREACH:
+      return "network unreachable";
+    case EHOSTUNREACH:
+      return "host unreachable";
+    case ETIMEDOUT:
+      return "timed out";
+    case ECONNRESET:
+      return "connection reset";
+    default:
+      return "no connection";
+  }
+}
+
 absl::Status MapCurlError(CURLcode code, const Transfer& transfer, long redirects,
                           const std::string& what, const std::string& detail,
-                          absl::Duration timeout) {
+                          absl::Duration timeout, long os_errno) {
   const std::string suffix = detail.empty() ? "" : absl::StrCat(" (", detail, ")");
+  if (transfer.blocked && code != CURLE_OK) {
+    // Not the address, nor libcurl's text (which may quote it): the host resolved to an
+    // internal address, and which one is none of the caller's business.
+    return MakeHttpError(
+        absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked,
+        absl::StrCat(what, transfer.blocked_plain_http
+                               ? ": blocked by outbound policy (plain http only to allowed "
+                                 "networks; use https)"
+                               : ": blocked by outbound policy (the host's address is loopback, "
+                                 "private, link-local or otherwise internal)"));
+  }
   if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     return MakeHttpError(absl::StatusCode::kResourceExhausted, HttpErrorKind::kTooLarge,
                          absl::StrCat(what, ": response larger than the client accepts"));
@@ -204,8 +280,10 @@ absl::Status MapCurlError(CURLcode code, const Transfer& transfer, long redirect
       return MakeHttpError(absl::StatusCode::kUnavailable, HttpErrorKind::kDns,
                            absl::StrCat(what, ": host name did not resolve", suffix));
     case CURLE_COULDNT_CONNECT:
-      return MakeHttpError(absl::StatusCode::kUnavailable, HttpErrorKind::kConnect,
-                           absl::StrCat(what, ": could not connect", suffix));
+      // Our own words, not libcurl's text: what failed, never which address was tried.
+      return MakeHttpError(
+          absl::StatusCode::kUnavailable, HttpErrorKind::kConnect,
+          absl::StrCat(what, ": could not connect (", ConnectFailure(os_errno), ")"));
     case CURLE_OPERATION_TIMEDOUT:
       return MakeHttpError(
           absl::StatusCode::kDeadlineExceeded, HttpErrorKind::kTimeout,
@@ -366,18 +444,16 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     return absl::InternalError("http client: curl_easy_init failed");
   }
   Transfer transfer;
+  transfer.allowed_networks = &options_.allowed_networks;
   transfer.max_body = options_.max_body_bytes;
   transfer.max_headers = options_.max_header_bytes;
   char errbuf[CURL_ERROR_SIZE] = {0};
 
   curl_easy_setopt(curl, CURLOPT_SHARE, shared_->share);
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, options_.max_redirects > 0 ? 1L : 0L);
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, static_cast<long>(options_.max_redirects));
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // followed below, hop by hop
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ToMillis(timeout));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, ToMillis(connect_timeout));
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -395,6 +471,8 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &transfer);
   if (request.method == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {
@@ -410,16 +488,71 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     }
   }
 
-  const CURLcode code = curl_easy_perform(curl);
+  // Redirects are followed here, not by libcurl, so each hop can be checked first: the same
+  // scheme, host and port only (credentials in the request's headers never go elsewhere).
+  const absl::Time give_up = clock_.Now() + timeout;
+  std::string url = request.url;
+  const std::optional<std::string> origin_key = OriginKey(url);
+  CURLcode code = CURLE_OK;
   long status = 0;
-  long redirects = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_getinfo(curl, CURLINFO_REDIRECT_COUNT, &redirects);
+  std::optional<absl::Status> refused;
+  for (int hop = 0;; ++hop) {
+    transfer.response = HttpResponse();
+    transfer.header_bytes = 0;
+    transfer.plain_http =
+        absl::AsciiStrToLower(ToAbsl(std::string_view(url).substr(0, 5))) == "http:";
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    code = curl_easy_perform(curl);
+    status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (code != CURLE_OK || options_.max_redirects == 0 ||
+        !(status == 301 || status == 302 || status == 303 || status == 307 || status == 308)) {
+      break;
+    }
+    char* location = nullptr;
+    curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location);
+    if (location == nullptr) break;  // a 3xx without Location: the caller gets it as is
+    const std::string next(location);
+    if (hop >= options_.max_redirects) {
+      refused = MakeHttpError(absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect,
+                              absl::StrCat(what, ": too many redirects"));
+      break;
+    }
+    if (!HasHttpScheme(next)) {
+      refused = MakeHttpError(absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect,
+                              absl::StrCat(what, ": redirected to a URL that is not http(s)"));
+      break;
+    }
+    if (!origin_key.has_value() || OriginKey(next) != origin_key) {
+      refused = MakeHttpError(absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked,
+                              absl::StrCat(what,
+                                           ": blocked by outbound policy (redirected to another "
+                                           "scheme, host or port; not followed)"));
+      break;
+    }
+    const absl::Duration left_now = give_up - clock_.Now();
+    if (left_now <= absl::ZeroDuration()) {
+      code = CURLE_OPERATION_TIMEDOUT;
+      break;
+    }
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ToMillis(left_now));
+    // As browsers and libcurl do: 303 turns any method into GET, 301/302 turn POST into GET.
+    if (status == 303 || ((status == 301 || status == 302) && request.method == "POST")) {
+      if (request.method != "HEAD") {
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, nullptr);
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+      }
+    }
+    url = next;
+  }
   const std::string detail = code == CURLE_OK ? "" : SafeCurlDetail(errbuf, request);
+  long os_errno = 0;
+  curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
   shared_->Release(curl);
   WipeAndFree(headers);
 
-  if (code != CURLE_OK) return MapCurlError(code, transfer, redirects, what, detail, timeout);
+  if (refused.has_value()) return *std::move(refused);
+  if (code != CURLE_OK) return MapCurlError(code, transfer, 0, what, detail, timeout, os_errno);
   transfer.response.status = static_cast<int>(status);
   return std::move(transfer.response);
 }

@@ -13,9 +13,12 @@
 // - Timeouts: `request.timeout` (else `default_timeout`) bounds the whole exchange and
 //   `connect_timeout` the TCP + TLS connect; both are cut to what is left of
 //   `request.deadline`, measured on `clock`.
-// - Redirects: followed up to `max_redirects` (default 3; 0 = never follow), only to http and
-//   https URLs. libcurl drops an Authorization header set by the caller when a redirect
-//   leaves the original host, so credentials are not handed to another server.
+// - Redirects: followed up to `max_redirects` (default 3; 0 = never follow, the 3xx is the
+//   answer), one hop at a time and only within the request's origin: the same scheme, host and
+//   port. A redirect elsewhere (another host or port, https to http) is not followed:
+//   PERMISSION_DENIED kBlocked, so the request's headers (credentials) never reach another
+//   server; one to a non-http(s) URL is FAILED_PRECONDITION kRedirect. 303, and 301/302 after a
+//   POST, continue as GET.
 // - The response body is capped at `max_body_bytes` (default 1 MiB) and the headers at
 //   `max_header_bytes`; more is RESOURCE_EXHAUSTED (kTooLarge). No content decoding is asked
 //   for, so the cap is on what the server sends.
@@ -27,17 +30,31 @@
 //   `NO_PROXY` for exceptions. `proxy` set to a URL forces that proxy; set to "" disables
 //   proxies whatever the environment says.
 // - User-Agent: `user_agent` on every request unless the request sets its own.
+// - Outbound policy: every address the client connects to is checked when the socket is opened
+//   (libcurl's open-socket callback, after DNS resolution and before connect(), so a name that
+//   resolves - or re-resolves - to an internal address does not get through). Addresses that
+//   IsInternalAddress (common/ip_address.h) calls internal - loopback, private, link-local and
+//   cloud metadata, CGNAT, multicast, unspecified, IPv6 unique-local, and IPv6 forms carrying
+//   such an IPv4 address - are refused unless they are in `allowed_networks`. The request then
+//   fails with PERMISSION_DENIED kBlocked, "blocked by outbound policy", and the message does
+//   not name the address the host resolved to. Plain http:// is refused the same way unless
+//   the address is in `allowed_networks` (only https leaves for the internet). With a proxy,
+//   the checked address is the proxy's (the proxy resolves the target and must apply its own
+//   policy).
 //
 // Errors (absl::Status with an HttpErrorKind payload, see http_client.h):
-//   DNS failure -> UNAVAILABLE kDns; connection refused/unreachable -> UNAVAILABLE kConnect;
+//   DNS failure -> UNAVAILABLE kDns; connection refused/unreachable -> UNAVAILABLE kConnect
+//   (the message says which - "connection refused", "network unreachable", ... - but not the
+//   address tried);
 //   timeout or deadline -> DEADLINE_EXCEEDED kTimeout; connection dropped -> UNAVAILABLE
 //   kConnectionLost (these four are retryable); TLS handshake or certificate failure ->
 //   FAILED_PRECONDITION kTls with a message starting "tls: " (not retryable: trust roots, host
 //   name or the server's certificate must be fixed); too many redirects or a redirect to
-//   another scheme -> FAILED_PRECONDITION kRedirect; body over the cap -> RESOURCE_EXHAUSTED
-//   kTooLarge; bad URL or method -> INVALID_ARGUMENT kBadRequest; anything else -> UNKNOWN
-//   kProtocol. Messages name the method and `scheme://host:port` only (never the path, query,
-//   headers or body, which may carry credentials).
+//   a non-http(s) URL -> FAILED_PRECONDITION kRedirect; body over the cap -> RESOURCE_EXHAUSTED
+//   kTooLarge; bad URL or method -> INVALID_ARGUMENT kBadRequest; an address or redirect the
+//   outbound policy refuses -> PERMISSION_DENIED kBlocked; anything else -> UNKNOWN kProtocol.
+//   Messages name the method and `scheme://host:port` only (never the path, query, headers or body,
+//   which may carry credentials).
 //
 // curl_global_init runs once per process (the first Create()). Thread-safe: Send() may be
 // called from many threads at once.
@@ -48,10 +65,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/ip_address.h"
 #include "upstream/http_client.h"
 
 namespace registryauth::upstream {
@@ -71,6 +90,9 @@ class CurlHttpClient final : public HttpClient {
     // See the class comment: unset = from the environment, "" = no proxy.
     std::optional<std::string> proxy;
     std::string user_agent = "registry-auth/1";
+    // Internal addresses (see the class comment) the client may still connect to, e.g. the
+    // platform's own registry on a private network. Empty (the default) = none.
+    std::vector<IpNetwork> allowed_networks;
     // Measures deadlines; nullptr = the real clock. Not owned; must outlive the client.
     const Clock* clock = nullptr;
   };

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,12 +27,18 @@
 namespace registryauth::upstream {
 namespace {
 
+using ::registryauth::upstream::testing::LoopbackNetworks;
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedRequest;
 using ::registryauth::upstream::testing::ScriptedResponse;
 using ::registryauth::upstream::testing::TlsIdentity;
 
+std::unique_ptr<CurlHttpClient> PolicyClient(std::vector<std::string> allowed);
+
+// A client that may reach the loopback test servers (tests of the outbound policy build theirs
+// with CurlHttpClient::Create directly).
 std::unique_ptr<CurlHttpClient> NewClient(CurlHttpClient::Options options = {}) {
+  options.allowed_networks = LoopbackNetworks();
   auto client = CurlHttpClient::Create(std::move(options));
   EXPECT_TRUE(client.ok()) << client.status();
   return client.ok() ? *std::move(client) : nullptr;
@@ -218,6 +225,21 @@ TEST(CurlHttpClientTest, ConnectionRefusedIsRetryable) {
   EXPECT_EQ(message.find("secret-path"), std::string::npos) << message;
   EXPECT_EQ(message.find("hidden"), std::string::npos) << message;
   EXPECT_EQ(message.find("tok-abcdef"), std::string::npos) << message;
+  EXPECT_NE(message.find("connection refused"), std::string::npos) << message;
+}
+
+TEST(CurlHttpClientTest, ConnectFailureDoesNotNameTheResolvedAddress) {
+  // Issue 17: "Failed to connect to 10.0.0.5 port 5432" mapped the internal network. A name
+  // that resolves to an (allowed) address with nothing listening says what failed, not where.
+  auto client = NewClient();
+  const int port = ClosedPort();
+  absl::Status status = client->Send(Get(absl::StrCat("http://localhost:", port, "/v2/"))).status();
+  ExpectKind(status, absl::StatusCode::kUnavailable, HttpErrorKind::kConnect, true);
+  const std::string message(status.message());
+  EXPECT_NE(message.find("connection refused"), std::string::npos) << message;
+  EXPECT_EQ(message.find("127.0.0.1"), std::string::npos) << message;
+  EXPECT_EQ(message.find("::1"), std::string::npos) << message;
+  EXPECT_EQ(message.find("Failed to connect"), std::string::npos) << message;
 }
 
 TEST(CurlHttpClientTest, BodyOverTheCap) {
@@ -286,19 +308,49 @@ TEST(CurlHttpClientTest, FollowsRedirectsUpToTheLimit) {
 }
 
 TEST(CurlHttpClientTest, AuthorizationIsNotForwardedToAnotherOrigin) {
+  // Issue 17: a redirect to another origin (here another port) is not followed at all, so the
+  // Authorization header cannot reach it (before, libcurl followed it without the header).
   auto elsewhere = NewServer();
   elsewhere->Route("/landing", ScriptedResponse{200, {}, "ok"});
   auto server = NewServer();
   server->Route("/go", ScriptedResponse{302, {{"Location", elsewhere->Url("/landing")}}, ""});
+  server->Route("/same", ScriptedResponse{307, {{"Location", "/landing"}}, ""});
+  server->Route("/landing", ScriptedResponse{200, {}, "here"});
   auto client = NewClient();
   HttpRequest request = Get(server->Url("/go"));
   request.headers = {{"Authorization", "Basic dXNlcjpwYXNz"}};
-  absl::StatusOr<HttpResponse> response = client->Send(request);
-  ASSERT_TRUE(response.ok()) << response.status();
-  EXPECT_EQ(response->body, "ok");
+  ExpectKind(client->Send(request).status(), absl::StatusCode::kPermissionDenied,
+             HttpErrorKind::kBlocked, false);
   EXPECT_EQ(server->requests().at(0).Header("authorization"), "Basic dXNlcjpwYXNz");
-  ASSERT_EQ(elsewhere->requests().size(), 1u);
-  EXPECT_EQ(elsewhere->requests()[0].Header("authorization"), std::nullopt);
+  EXPECT_EQ(elsewhere->connections(), 0);
+  EXPECT_TRUE(elsewhere->requests().empty());
+  // Within the origin the redirect is followed, with the header.
+  request.url = server->Url("/same");
+  absl::StatusOr<HttpResponse> same = client->Send(request);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->body, "here");
+  EXPECT_EQ(server->requests().back().Header("authorization"), "Basic dXNlcjpwYXNz");
+}
+
+TEST(CurlHttpClientPolicyTest, PlainHttpOnlyToAllowedNetworks) {
+  // 192.0.2.1 (TEST-NET-1) is not internal, but plain http to it is refused before connecting.
+  const absl::Time start = absl::Now();
+  const absl::Status status = PolicyClient({})->Send(Get("http://192.0.2.1:9/v2/")).status();
+  ExpectKind(status, absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
+  EXPECT_NE(status.message().find("plain http"), absl::string_view::npos) << status;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  // https to the same address is not refused by the policy (it times out: nothing answers).
+  HttpRequest https = Get("https://192.0.2.1:9/v2/");
+  https.timeout = absl::Milliseconds(300);
+  EXPECT_NE(GetHttpErrorKind(PolicyClient({})->Send(https).status()), HttpErrorKind::kBlocked);
+}
+
+TEST(CurlHttpClientPolicyTest, RedirectToAnotherSchemeIsNotFollowed) {
+  auto server = NewServer();
+  server->Route("/v2/", ScriptedResponse{301, {{"Location", "https://127.0.0.1:1/v2/"}}, ""});
+  ExpectKind(NewClient()->Send(Get(server->Url("/v2/"))).status(),
+             absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
+  EXPECT_EQ(server->requests().size(), 1u);
 }
 
 TEST(CurlHttpClientTest, RejectsBadRequests) {
@@ -409,6 +461,129 @@ TEST_F(CurlHttpClientTlsTest, PlainHttpToTlsServerAndBack) {
   absl::Status status =
       client->Send(Get(absl::StrCat("https://127.0.0.1:", plain->port(), "/v2/"))).status();
   ExpectKind(status, absl::StatusCode::kFailedPrecondition, HttpErrorKind::kTls, false);
+}
+
+// --- Outbound policy -------------------------------------------------------------------------
+
+// A client with exactly `allowed` as its allowance (no loopback unless listed).
+std::unique_ptr<CurlHttpClient> PolicyClient(std::vector<std::string> allowed) {
+  CurlHttpClient::Options options;
+  for (const std::string& cidr : allowed) {
+    std::optional<IpNetwork> n = ParseIpNetwork(cidr);
+    EXPECT_TRUE(n.has_value()) << cidr;
+    if (n.has_value()) options.allowed_networks.push_back(*n);
+  }
+  auto client = CurlHttpClient::Create(std::move(options));
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
+// A bare TCP listener on `ip` (e.g. 127.0.0.2, which Linux routes to lo) that only reports
+// whether anyone tried to connect: the policy must refuse before connect().
+class Listener {
+ public:
+  explicit Listener(const char* ip) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    inet_pton(AF_INET, ip, &addr.sin_addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 8) != 0) {
+      ADD_FAILURE() << "cannot listen on " << ip;
+    }
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~Listener() { close(fd_); }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  int port() const { return port_; }
+  bool SawConnection() const {
+    pollfd p{fd_, POLLIN, 0};
+    return poll(&p, 1, 200) > 0;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+void ExpectBlocked(const absl::Status& status) {
+  ExpectKind(status, absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
+  EXPECT_NE(status.message().find("blocked by outbound policy"), absl::string_view::npos) << status;
+}
+
+TEST(CurlHttpClientPolicyTest, LoopbackIsRefusedByDefaultWithoutConnecting) {
+  auto server = NewServer();
+  server->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  auto client = PolicyClient({});
+  ExpectBlocked(client->Send(Get(server->Url("/v2/"))).status());
+  EXPECT_EQ(server->connections(), 0);
+  EXPECT_TRUE(server->requests().empty());
+}
+
+TEST(CurlHttpClientPolicyTest, AllowedNetworkIsReached) {
+  auto server = NewServer();
+  server->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  absl::StatusOr<HttpResponse> r = PolicyClient({"127.0.0.1/32"})->Send(Get(server->Url("/v2/")));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(server->connections(), 1);
+}
+
+TEST(CurlHttpClientPolicyTest, AllowanceIsExact) {
+  // Only 127.0.0.2 is allowed: the server on 127.0.0.1 is still refused.
+  auto server = NewServer();
+  ExpectBlocked(PolicyClient({"127.0.0.2/32", "10.0.0.0/8"})->Send(Get(server->Url("/"))).status());
+  EXPECT_EQ(server->connections(), 0);
+}
+
+TEST(CurlHttpClientPolicyTest, NameResolvingToLoopbackIsRefusedWithoutNamingTheAddress) {
+  // The check is on the address connected to, not on the URL's text.
+  auto server = NewServer();
+  auto client = PolicyClient({"127.0.0.2/32"});
+  const absl::Status status =
+      client->Send(Get(absl::StrCat("http://localhost:", server->port(), "/v2/"))).status();
+  ExpectBlocked(status);
+  EXPECT_EQ(status.message().find("127.0.0.1"), absl::string_view::npos) << status;
+  EXPECT_EQ(status.message().find("::1"), absl::string_view::npos) << status;
+  EXPECT_EQ(server->connections(), 0);
+}
+
+TEST(CurlHttpClientPolicyTest, MetadataPrivateAndMappedAddressesAreRefusedAtOnce) {
+  auto client = PolicyClient({"127.0.0.0/8"});
+  for (const char* url :
+       {"http://169.254.169.254/latest/meta-data/", "https://10.255.255.1/v2/",
+        "http://192.168.0.1/", "http://100.64.0.1/", "http://[fd00:ec2::254]/",
+        "http://[::ffff:169.254.169.254]/", "http://0.0.0.0:1/", "http://[fe80::1]/"}) {
+    const absl::Time start = absl::Now();
+    ExpectBlocked(client->Send(Get(url)).status());
+    EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << url << " was not refused before connect";
+  }
+}
+
+TEST(CurlHttpClientPolicyTest, RedirectToABlockedAddressIsRefusedWithoutConnecting) {
+  Listener target("127.0.0.2");
+  auto server = NewServer();
+  server->Route(
+      "/v2/",
+      ScriptedResponse{302, {{"Location", absl::StrCat("http://127.0.0.2:", target.port(), "/")}}});
+  const absl::Status status =
+      PolicyClient({"127.0.0.1/32"})->Send(Get(server->Url("/v2/"))).status();
+  ExpectBlocked(status);
+  EXPECT_FALSE(target.SawConnection());
+  EXPECT_EQ(server->connections(), 1);
+}
+
+TEST(CurlHttpClientPolicyTest, SecondListenerAddressIsReachableWhenAllowed) {
+  // The control for the test above: 127.0.0.2 is reachable, so "no connection" there meant the
+  // policy, not a missing route.
+  Listener target("127.0.0.2");
+  auto client = PolicyClient({"127.0.0.2/32"});
+  HttpRequest request = Get(absl::StrCat("http://127.0.0.2:", target.port(), "/"));
+  request.timeout = absl::Milliseconds(500);
+  (void)client->Send(request);  // nobody answers: a timeout
+  EXPECT_TRUE(target.SawConnection());
 }
 
 }  // namespace

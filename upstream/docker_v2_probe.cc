@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <cstddef>
 #include <string>
 #include <utility>
@@ -51,6 +52,25 @@ bool IsPlainHttpUrl(std::string_view url) {
 bool IsHttps(std::string_view url) { return StartsWithIgnoreCase(url, "https://"); }
 
 // What a detail may show of a URL: everything before the query.
+// The host of an http(s) URL in lower case, without user info or port ("" if there is none).
+std::string HostOf(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return "";
+  std::string_view rest = url.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  const std::size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) rest.remove_prefix(at + 1);
+  if (!rest.empty() && rest.front() == '[') {
+    rest =
+        rest.substr(0, rest.find(']') == std::string_view::npos ? rest.size() : rest.find(']') + 1);
+  } else {
+    rest = rest.substr(0, rest.find(':'));
+  }
+  std::string host(rest);
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return host;
+}
+
 std::string Display(std::string_view url) { return std::string(url.substr(0, url.find('?'))); }
 
 std::string PercentEncode(std::string_view s) {
@@ -176,12 +196,16 @@ class ProbeRun {
                         ": the registry's token service is misconfigured"));
       return std::move(result_);
     }
-    if (IsHttps(v2_url_) && !IsHttps(realm)) {
+    // Plain http keeps the credentials on the registry's own host at most (whose address the
+    // outbound policy has allowed for http); another host gets them only over https, and the
+    // HTTP client's connect-time policy still checks that host's address.
+    if (!IsHttps(realm) && (IsHttps(v2_url_) || HostOf(realm) != HostOf(v2_url_))) {
       Fail(kPing, ping_took, ProbeCategory::kRegistry, "INSECURE_REALM",
            absl::StatusCode::kFailedPrecondition, false,
            absl::StrCat("the registry sends clients to the token service ", Display(realm),
-                        " over plain http; credentials were not sent. Configure an https "
-                        "realm on the registry"));
+                        " over plain http", IsHttps(v2_url_) ? "" : " on another host",
+                        "; credentials were not sent. Configure an https realm on the "
+                        "registry"));
       return std::move(result_);
     }
     const std::optional<std::string> service = challenge.Param("service");
@@ -368,6 +392,14 @@ class ProbeRun {
              absl::StrCat("TLS with ", who, " failed: ", what,
                           ". Check that its certificate is valid for the host name and issued "
                           "by a CA this service trusts (or configure a CA bundle)"));
+        break;
+      case HttpErrorKind::kBlocked:
+        Fail(step, took, ProbeCategory::kNetwork, "BLOCKED_BY_POLICY",
+             absl::StatusCode::kPermissionDenied, false,
+             absl::StrCat(who, ": ", what,
+                          ". This service does not connect to loopback, private, link-local or "
+                          "metadata addresses unless its operator allows the network "
+                          "(--upstream_allowed_networks)"));
         break;
       case HttpErrorKind::kBadRequest:
         Fail(step, took, ProbeCategory::kRegistry, "BAD_URL", absl::StatusCode::kInvalidArgument,

@@ -25,6 +25,7 @@
 namespace registryauth::upstream {
 namespace {
 
+using ::registryauth::upstream::testing::LoopbackNetworks;
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedRequest;
 using ::registryauth::upstream::testing::ScriptedResponse;
@@ -66,6 +67,7 @@ class DockerV2ProbeTest : public ::testing::Test {
   }
 
   std::unique_ptr<CurlHttpClient> MakeClient(CurlHttpClient::Options options) {
+    options.allowed_networks = LoopbackNetworks();  // the scripted registry is on loopback
     auto client = CurlHttpClient::Create(std::move(options));
     EXPECT_TRUE(client.ok()) << client.status();
     return *std::move(client);
@@ -332,6 +334,23 @@ TEST_F(DockerV2ProbeTest, RedirectLoopIsCapped) {
   ExpectFailure(r, ProbeCategory::kRegistry, "BAD_RESPONSE", absl::StatusCode::kFailedPrecondition,
                 false, "ping");
   EXPECT_EQ(registry_->requests().size(), 4u);
+}
+
+TEST_F(DockerV2ProbeTest, PlainHttpRealmOnAnotherHostGetsNoCredentials) {
+  // Issue 17: the registry is plain http (allowed loopback); its realm names another host
+  // (localhost, not 127.0.0.1) over plain http. The credentials stay home.
+  realm_->Route("/token",
+                ScriptedResponse{200, {}, absl::StrCat(R"({"token":")", kToken, R"("})")});
+  registry_->Route(
+      "/v2/", ScriptedResponse{401,
+                               {{"WWW-Authenticate",
+                                 absl::StrCat(R"(Bearer realm="http://LocalHost:)", realm_->port(),
+                                              R"(/token",service="test-registry")")}},
+                               ""});
+  ExpectFailure(Run(Request()), ProbeCategory::kRegistry, "INSECURE_REALM",
+                absl::StatusCode::kFailedPrecondition, false, "ping");
+  EXPECT_TRUE(realm_->requests().empty());
+  EXPECT_EQ(realm_->connections(), 0);
 }
 
 TEST_F(DockerV2ProbeTest, BasicChallenge) {

@@ -36,6 +36,7 @@
 namespace registryauth::upstream {
 namespace {
 
+using ::registryauth::upstream::testing::LoopbackNetworks;
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedRequest;
 using ::registryauth::upstream::testing::ScriptedResponse;
@@ -131,6 +132,7 @@ class GitHubAppTokenSourceTest : public ::testing::Test {
     server_ = *std::move(server);
     CurlHttpClient::Options options;
     options.clock = &clock_;
+    options.allowed_networks = LoopbackNetworks();
     auto http = CurlHttpClient::Create(options);
     ASSERT_TRUE(http.ok()) << http.status();
     http_ = *std::move(http);

@@ -24,6 +24,7 @@
 namespace registryauth::upstream {
 namespace {
 
+using ::registryauth::upstream::testing::LoopbackNetworks;
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedRequest;
 using ::registryauth::upstream::testing::ScriptedResponse;
@@ -52,6 +53,7 @@ class GitHubGhcrProbeTest : public ::testing::Test {
     ghcr_ = *std::move(ghcr);
     CurlHttpClient::Options options;
     options.clock = &clock_;
+    options.allowed_networks = LoopbackNetworks();
     auto http = CurlHttpClient::Create(options);
     ASSERT_TRUE(http.ok()) << http.status();
     http_ = *std::move(http);
@@ -385,7 +387,9 @@ TEST_F(GitHubGhcrProbeTest, ServerErrorsEveryTime) {
 TEST_F(GitHubGhcrProbeTest, SlowApiPastTheDeadline) {
   // Real time: the client's deadline ends the request; the sleeper is still fake.
   RealClock real;
-  auto http = CurlHttpClient::Create({});
+  CurlHttpClient::Options options;
+  options.allowed_networks = LoopbackNetworks();
+  auto http = CurlHttpClient::Create(options);
   ASSERT_TRUE(http.ok());
   DockerV2Probe registry(**http, real);
   github_->Route("/user", ScriptedResponse{200, {}, "{}", absl::Seconds(30)});

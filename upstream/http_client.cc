@@ -23,7 +23,7 @@ constexpr HttpErrorKind kAllKinds[] = {
     HttpErrorKind::kTimeout,  HttpErrorKind::kConnectionLost,
     HttpErrorKind::kTls,      HttpErrorKind::kTooLarge,
     HttpErrorKind::kRedirect, HttpErrorKind::kBadRequest,
-    HttpErrorKind::kProtocol,
+    HttpErrorKind::kProtocol, HttpErrorKind::kBlocked,
 };
 
 }  // namespace
@@ -63,6 +63,8 @@ std::string_view HttpErrorKindName(HttpErrorKind kind) {
       return "bad_request";
     case HttpErrorKind::kProtocol:
       return "protocol";
+    case HttpErrorKind::kBlocked:
+      return "blocked";
   }
   return "protocol";
 }

@@ -75,10 +75,11 @@ enum class HttpErrorKind {
   kRedirect,        // FAILED_PRECONDITION: too many redirects, or one to a non-http(s) URL
   kBadRequest,      // INVALID_ARGUMENT: malformed URL, unsupported scheme or method
   kProtocol,        // UNKNOWN: the peer did not speak HTTP properly
+  kBlocked,         // PERMISSION_DENIED: the outbound policy refused the address (not retried)
 };
 
 // "dns", "connect", "timeout", "connection_lost", "tls", "too_large", "redirect",
-// "bad_request", "protocol".
+// "bad_request", "protocol", "blocked".
 std::string_view HttpErrorKindName(HttpErrorKind kind);
 
 // A Status with `code` and `message` that carries `kind` as a payload.

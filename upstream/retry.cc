@@ -108,6 +108,15 @@ absl::Status TransportFailure(const absl::Status& status, std::string_view what)
                              ". Check that its certificate is valid for the host name and issued "
                              "by a CA this service trusts (or configure a CA bundle)");
       break;
+    case HttpErrorKind::kBlocked:
+      f.category = ProbeCategory::kNetwork;
+      f.reason = "BLOCKED_BY_POLICY";
+      code = absl::StatusCode::kPermissionDenied;
+      message = absl::StrCat(ToAbsl(what), ": ", status.message(),
+                             ". This service does not connect to loopback, private, link-local "
+                             "or metadata addresses unless its operator allows the network "
+                             "(--upstream_allowed_networks)");
+      break;
     case HttpErrorKind::kBadRequest:
       f.reason = "BAD_URL";
       code = absl::StatusCode::kInvalidArgument;

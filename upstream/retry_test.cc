@@ -25,6 +25,7 @@
 namespace registryauth::upstream {
 namespace {
 
+using ::registryauth::upstream::testing::LoopbackNetworks;
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedRequest;
 using ::registryauth::upstream::testing::ScriptedResponse;
@@ -65,6 +66,7 @@ class ApiRetrierTest : public ::testing::Test {
     server_ = *std::move(server);
     CurlHttpClient::Options options;
     options.clock = &clock_;
+    options.allowed_networks = LoopbackNetworks();
     auto http = CurlHttpClient::Create(options);
     ASSERT_TRUE(http.ok()) << http.status();
     http_ = *std::move(http);
@@ -263,6 +265,7 @@ TEST_F(ApiRetrierTest, SlowAnswerPastTheDeadlineIsATimeout) {
   RealClock real;
   FakeSleeper sleeper;
   CurlHttpClient::Options options;
+  options.allowed_networks = LoopbackNetworks();
   auto http = CurlHttpClient::Create(options);
   ASSERT_TRUE(http.ok());
   server_->Route("/api", ScriptedResponse{200, {}, "{}", absl::Seconds(30)});

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/ip_address.h"
 #include "common/secret.h"
 #include "crypto/jws.h"
 #include "grpcpp/create_channel.h"
@@ -83,6 +84,10 @@ absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(
   config.github_api_url = "http://127.0.0.1:9";
   config.ghcr_url = "http://127.0.0.1:9";
   config.test_connection_timeout = absl::Seconds(3);
+  // The outbound policy refuses loopback by default; tests' stub registries, GitHub stubs and
+  // the real docker-registry listen on loopback, so tests allow it (a test of the policy
+  // narrows or clears this in `customize`).
+  config.upstream_allowed_networks = {*ParseIpNetwork("127.0.0.0/8"), *ParseIpNetwork("::1")};
   customize(config);
   auto server = server::RegistryAuthServer::Start(config);
   if (!server.ok()) return server.status();

@@ -350,4 +350,8 @@ void ScriptedHttpServer::Serve(int fd, int connection) {
   close(fd);
 }
 
+std::vector<IpNetwork> LoopbackNetworks() {
+  return {*ParseIpNetwork("127.0.0.0/8"), *ParseIpNetwork("::1")};
+}
+
 }  // namespace registryauth::upstream::testing

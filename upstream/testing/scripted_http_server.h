@@ -36,6 +36,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/ip_address.h"
 
 namespace registryauth::upstream::testing {
 
@@ -109,6 +110,11 @@ class ScriptedHttpServer {
   std::vector<std::thread> connection_threads_ ABSL_GUARDED_BY(mu_);
   int connections_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// What tests put in CurlHttpClient::Options::allowed_networks so the client may reach loopback
+// test servers (this one, stub registries): 127.0.0.0/8 and ::1. Production has no such
+// allowance by default.
+std::vector<IpNetwork> LoopbackNetworks();
 
 }  // namespace registryauth::upstream::testing
 

@@ -1,0 +1,250 @@
+// The outbound policy end to end: TestConnection of DISTRIBUTION configurations through the real
+// server over real gRPC, with --upstream_allowed_networks narrowed by each test. Targets the
+// policy refuses - the service's own port, the cloud metadata address, a private address, a
+// redirect to loopback, a DNS name that resolves to loopback - fail BLOCKED_BY_POLICY without a
+// connection reaching them and without the address they resolved to in the answer; an allowed
+// network still works. And one workspace's slow tests cannot take every TestConnection slot.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/ip_address.h"
+#include "gtest/gtest.h"
+#include "proto/registryauth/v1/registry_auth.grpc.pb.h"
+#include "server/config.h"
+#include "tests/support/live_server.h"
+#include "tests/support/test_stack.h"
+#include "upstream/testing/scripted_http_server.h"
+
+namespace registryauth {
+namespace {
+
+using ::registryauth::upstream::testing::ScriptedHttpServer;
+using ::registryauth::upstream::testing::ScriptedResponse;
+
+constexpr char kPassword[] = "outbound-policy-canary-password";
+
+// A bare TCP listener on `ip` (127.0.0.2 is routed to lo on Linux) that only tells whether
+// anyone tried to connect.
+class Listener {
+ public:
+  explicit Listener(const char* ip) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    inet_pton(AF_INET, ip, &addr.sin_addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 8) != 0) {
+      ADD_FAILURE() << "cannot listen on " << ip;
+    }
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~Listener() { close(fd_); }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  int port() const { return port_; }
+  bool SawConnection() const {
+    pollfd p{fd_, POLLIN, 0};
+    return poll(&p, 1, 200) > 0;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+class OutboundPolicyTest : public ::testing::Test {
+ protected:
+  // A stack whose allowance is exactly `allowed` (LiveServer's loopback allowance replaced).
+  void Start(const std::vector<std::string>& allowed) {
+    REGAUTH_SKIP_WITHOUT_PG();
+    auto stack = testing::TestStack::Builder()
+                     .WithWorkspace("acme")
+                     .Configure([allowed](server::ServerConfig& c) {
+                       c.upstream_allowed_networks.clear();
+                       for (const std::string& cidr : allowed) {
+                         c.upstream_allowed_networks.push_back(*ParseIpNetwork(cidr));
+                       }
+                       c.test_connection_timeout = absl::Seconds(5);
+                     })
+                     .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+  }
+
+  v1::TestConnectionResponse TestUrl(const std::string& id, const std::string& url) {
+    v1::CreateRegistryConfigRequest create;
+    create.set_parent("workspaces/acme");
+    create.set_registry_id(id);
+    v1::RegistryConfig* config = create.mutable_registry_config();
+    config->set_type(v1::DISTRIBUTION);
+    config->mutable_distribution()->set_url(url);
+    config->mutable_distribution()->set_repository_namespace("acme");
+    config->mutable_distribution()->set_username("builder");
+    config->set_secret(kPassword);
+    v1::RegistryConfig created;
+    grpc::Status s = stack_->stub().CreateRegistryConfig(stack_->Ctx().get(), create, &created);
+    EXPECT_TRUE(s.ok()) << url << ": " << s.error_message();
+    v1::TestConnectionRequest req;
+    req.set_name("workspaces/acme/registries/" + id);
+    v1::TestConnectionResponse out;
+    s = stack_->stub().TestConnection(stack_->Ctx().get(), req, &out);
+    EXPECT_TRUE(s.ok()) << url << ": " << s.error_message();
+    EXPECT_FALSE(absl::StrContains(out.DebugString(), kPassword));
+    return out;
+  }
+
+  // Refused by the policy, and the answer does not name `hidden` (the address a name resolved to).
+  static void ExpectBlocked(const v1::TestConnectionResponse& r, const std::string& hidden = "") {
+    EXPECT_EQ(r.result(), v1::INVALID) << r.DebugString();
+    EXPECT_EQ(r.error().reason(), "BLOCKED_BY_POLICY") << r.DebugString();
+    EXPECT_FALSE(r.error().retryable()) << r.DebugString();
+    EXPECT_TRUE(absl::StrContains(r.DebugString(), "blocked by outbound policy"))
+        << r.DebugString();
+    if (!hidden.empty()) {
+      EXPECT_FALSE(absl::StrContains(r.DebugString(), hidden)) << hidden;
+    }
+  }
+
+  std::unique_ptr<testing::TestStack> stack_;
+};
+
+TEST_F(OutboundPolicyTest, TheServicesOwnPortIsRefused) {
+  Start({});
+  if (stack_ == nullptr) return;
+  ExpectBlocked(TestUrl("self", absl::StrCat("http://127.0.0.1:", stack_->grpc_port())));
+  ExpectBlocked(TestUrl("self-http", absl::StrCat("http://127.0.0.1:", stack_->http_port())));
+}
+
+TEST_F(OutboundPolicyTest, MetadataAndPrivateAddressesAreRefusedAtOnce) {
+  Start({"127.0.0.0/8"});
+  if (stack_ == nullptr) return;
+  const absl::Time start = absl::Now();
+  ExpectBlocked(TestUrl("metadata", "https://169.254.169.254"));
+  ExpectBlocked(TestUrl("private", "https://10.255.255.1:5000"));
+  ExpectBlocked(TestUrl("ula", "https://[fd00:ec2::254]"));
+  // Refused before connecting: nothing waited for the (unroutable) targets to time out.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
+}
+
+TEST_F(OutboundPolicyTest, ANameThatResolvesToLoopbackIsRefusedWithoutTouchingIt) {
+  Start({"127.0.0.2/32"});  // loopback, but not the address `localhost` resolves to
+  if (stack_ == nullptr) return;
+  auto registry = ScriptedHttpServer::Start();
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  (*registry)->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  ExpectBlocked(TestUrl("by-name", absl::StrCat("http://localhost:", (*registry)->port())),
+                "127.0.0.1");
+  EXPECT_EQ((*registry)->connections(), 0);
+}
+
+TEST_F(OutboundPolicyTest, ARedirectToLoopbackIsRefusedWithoutTouchingIt) {
+  Start({"127.0.0.1/32"});
+  if (stack_ == nullptr) return;
+  Listener target("127.0.0.2");
+  auto registry = ScriptedHttpServer::Start();
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  (*registry)->Route(
+      "/v2/",
+      ScriptedResponse{
+          302, {{"Location", absl::StrCat("http://127.0.0.2:", target.port(), "/v2/")}}, ""});
+  ExpectBlocked(TestUrl("redirect", (*registry)->BaseUrl()), "127.0.0.2");
+  EXPECT_EQ((*registry)->connections(), 1);
+  EXPECT_FALSE(target.SawConnection());
+}
+
+TEST_F(OutboundPolicyTest, AnAllowedNetworkStillWorks) {
+  Start({"127.0.0.1/32"});
+  if (stack_ == nullptr) return;
+  auto registry = ScriptedHttpServer::Start();
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  (*registry)->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  v1::TestConnectionResponse r = TestUrl("allowed", (*registry)->BaseUrl());
+  EXPECT_NE(r.error().reason(), "BLOCKED_BY_POLICY") << r.DebugString();
+  EXPECT_GE((*registry)->connections(), 1);
+  EXPECT_FALSE((*registry)->requests().empty());
+}
+
+TEST_F(OutboundPolicyTest, OneWorkspacesSlowTestsDoNotBlockAnothers) {
+  REGAUTH_SKIP_WITHOUT_PG();
+  auto stack = testing::TestStack::Builder()
+                   .WithWorkspace("acme")
+                   .WithWorkspace("other")
+                   .Configure([](server::ServerConfig& c) {
+                     c.test_connection_timeout = absl::Seconds(20);
+                     c.test_connection_max_concurrent = 8;
+                     c.test_connection_max_per_workspace = 2;
+                   })
+                   .Build();
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  stack_ = *std::move(stack);
+  auto slow = ScriptedHttpServer::Start();
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  (*slow)->Route("/v2/", ScriptedResponse{200, {}, "{}", absl::Seconds(6)});
+  auto fast = ScriptedHttpServer::Start();
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  (*fast)->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  auto create = [&](const std::string& workspace, const std::string& url) {
+    v1::CreateRegistryConfigRequest req;
+    req.set_parent("workspaces/" + workspace);
+    req.set_registry_id("reg");
+    req.mutable_registry_config()->set_type(v1::DISTRIBUTION);
+    req.mutable_registry_config()->mutable_distribution()->set_url(url);
+    req.mutable_registry_config()->mutable_distribution()->set_repository_namespace(workspace);
+    req.mutable_registry_config()->mutable_distribution()->set_username("builder");
+    req.mutable_registry_config()->set_secret(kPassword);
+    v1::RegistryConfig out;
+    grpc::Status s = stack_->stub().CreateRegistryConfig(stack_->Ctx().get(), req, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  };
+  create("acme", (*slow)->BaseUrl());
+  create("other", (*fast)->BaseUrl());
+  auto test = [&](const std::string& workspace) {
+    v1::TestConnectionRequest req;
+    req.set_name("workspaces/" + workspace + "/registries/reg");
+    v1::TestConnectionResponse out;
+    return stack_->stub().TestConnection(stack_->Ctx().get(), req, &out).error_code();
+  };
+
+  // acme starts 10 tests against its slow registry: 2 run, 8 are refused at once.
+  std::vector<grpc::StatusCode> codes(10);
+  std::vector<std::thread> greedy;
+  for (int i = 0; i < 10; ++i) {
+    greedy.emplace_back([&, i] { codes[i] = test("acme"); });
+  }
+  const absl::Time wait_until = absl::Now() + absl::Seconds(5);
+  while ((*slow)->connections() < 2 && absl::Now() < wait_until) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE((*slow)->connections(), 2);
+  // Meanwhile another workspace's test runs and answers without waiting for acme's.
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(test("other"), grpc::StatusCode::OK);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_GE((*fast)->connections(), 1);
+  for (std::thread& t : greedy) t.join();
+  int ok = 0;
+  int refused = 0;
+  for (grpc::StatusCode code : codes) {
+    ok += code == grpc::StatusCode::OK ? 1 : 0;
+    refused += code == grpc::StatusCode::RESOURCE_EXHAUSTED ? 1 : 0;
+  }
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(refused, 8);
+  EXPECT_EQ((*slow)->connections(), 2);
+}
+
+}  // namespace
+}  // namespace registryauth
