@@ -107,6 +107,46 @@ void Normalize(RegistryConfig& c) {
   std::sort(c.permissions.begin(), c.permissions.end());
 }
 
+// The settings that say where a stored secret is sent or whose it is (issue 17): changing one
+// without a new secret in the same update would hand the old secret to a new endpoint. The
+// other settings (GHCR pull_only, the DISTRIBUTION namespace, a GitHub App's narrowing) only
+// limit what the secret is used for.
+std::vector<std::string_view> SecretBindingFields(RegistryType type) {
+  switch (type) {
+    case RegistryType::kGhcr:
+      return {"owner"};
+    case RegistryType::kAcr:
+      return {"login_server", "username"};
+    case RegistryType::kDistribution:
+    case RegistryType::kGeneric:
+      return {"url", "username"};
+    case RegistryType::kGitHubApp:
+      return {"app_id", "installation_id"};
+    case RegistryType::kUnspecified:
+      break;
+  }
+  return {};
+}
+
+// INVALID_ARGUMENT naming every binding field that `merged` changes from `stored`, or OK.
+// Only called for an update that keeps a stored secret.
+absl::Status CheckSecretBinding(const RegistryConfig& stored, const RegistryConfig& merged) {
+  std::string changed;
+  for (std::string_view f : SecretBindingFields(stored.type)) {
+    const bool differs = f == "installation_id"
+                             ? merged.installation_id != stored.installation_id
+                             : SettingsMember(merged, f) != SettingsMember(stored, f);
+    if (!differs) continue;
+    if (!changed.empty()) changed += ", ";
+    changed += Cat("registry_config.", SettingsFieldName(stored.type), ".", f);
+  }
+  if (changed.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      Cat(changed,
+          ": the stored secret is bound to its endpoint; changing it requires a new secret "
+          "(registry_config.secret) in the same update"));
+}
+
 // Which fields of a registry config update apply, after resolving the mask.
 struct ConfigUpdatePaths {
   bool display_name = false;
@@ -503,6 +543,8 @@ absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string
       check, /*secret_already_stored=*/new_secret || !stored.secret_ciphertext.empty()));
   if (new_secret)
     RETURN_IF_ERROR(ValidateSecret(merged.type, input.secret, "registry_config.secret"));
+  if (!new_secret && !stored.secret_ciphertext.empty())
+    RETURN_IF_ERROR(CheckSecretBinding(stored, merged));
 
   const bool identity_changed =
       merged.owner != stored.owner || merged.login_server != stored.login_server ||

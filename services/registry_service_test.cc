@@ -506,9 +506,9 @@ TEST_F(RegistryServiceTest, IdentityChangeResetsValidationDisplayNameDoesNot) {
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->validation_status, ValidationStatus::kValid);
 
-  // Empty mask: only populated fields (the owner); display_name stays.
-  u = service_.UpdateRegistryConfig("workspaces/acme/registries/gh", GhcrInput("octo-org", nullptr),
-                                    {}, "");
+  // Empty mask: only populated fields (the owner, with the secret it is bound to);
+  // display_name stays.
+  u = service_.UpdateRegistryConfig("workspaces/acme/registries/gh", GhcrInput("octo-org"), {}, "");
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->owner, "octo-org");
   EXPECT_EQ(u->display_name, "Renamed");
@@ -581,8 +581,10 @@ TEST_F(RegistryServiceTest, GitHubAppUpdateByMaskResetsValidationOnIdentityChang
   EXPECT_TRUE(u->permissions.empty());
   EXPECT_EQ(u->validation_status, ValidationStatus::kPending);
 
-  // The installation id through the empty mask (populated fields only).
+  // The installation id through the empty mask (populated fields only), with the key it is
+  // bound to.
   in.installation_id = 77;
+  in.secret = crypto::testing::SharedRsaKeyPem();
   u = service_.UpdateRegistryConfig(name, in, {}, "");
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->installation_id, 77);
@@ -602,6 +604,176 @@ TEST_F(RegistryServiceTest, GitHubAppUpdateByMaskResetsValidationOnIdentityChang
   absl::Status s = service_.UpdateRegistryConfig(name, ec, {"secret"}, "").status();
   EXPECT_TRUE(absl::StartsWith(s.message(), "registry_config.secret: ")) << s;
   EXPECT_EQ(store_.GetRegistryConfig("acme", "app")->installation_id, 77);
+}
+
+// ---- a stored secret is bound to its endpoint (issue 17) ------------------------------------
+
+struct BindingCase {
+  const char* id;
+  RegistryConfigInput create;
+  // One binding field changed, as the update input, its mask path and the error's field name.
+  RegistryConfigInput change;
+  const char* path;
+  const char* field;
+};
+
+std::vector<BindingCase> BindingCases() {
+  std::vector<BindingCase> cases;
+  auto input = [](RegistryType type) {
+    RegistryConfigInput in;
+    in.type = in.settings_type = type;
+    return in;
+  };
+  auto settings = [](RegistryType type) {
+    RegistryConfigInput in;
+    in.settings_type = type;
+    return in;
+  };
+  RegistryConfigInput dist = input(RegistryType::kDistribution);
+  dist.url = "https://registry.example.com";
+  dist.repository_namespace = "acme";
+  dist.username = "bot";
+  dist.secret = SecretString("old-password-1234");
+  RegistryConfigInput acr = input(RegistryType::kAcr);
+  acr.login_server = "acme.azurecr.io";
+  acr.username = "acme-pull";
+  acr.secret = SecretString("old-password-1234");
+  RegistryConfigInput generic = input(RegistryType::kGeneric);
+  generic.url = "https://registry.example.com";
+  generic.username = "bot";
+  generic.secret = SecretString("old-password-1234");
+
+  RegistryConfigInput c = settings(RegistryType::kDistribution);
+  c.url = "https://attacker.example.net";
+  cases.push_back({"dist-url", dist, c, "distribution.url", "registry_config.distribution.url"});
+  c = settings(RegistryType::kDistribution);
+  c.username = "someone-else";
+  cases.push_back(
+      {"dist-user", dist, c, "distribution.username", "registry_config.distribution.username"});
+  c = settings(RegistryType::kAcr);
+  c.login_server = "evil.azurecr.io";
+  cases.push_back({"acr-host", acr, c, "acr.login_server", "registry_config.acr.login_server"});
+  c = settings(RegistryType::kAcr);
+  c.username = "someone-else";
+  cases.push_back({"acr-user", acr, c, "acr.username", "registry_config.acr.username"});
+  c = settings(RegistryType::kGhcr);
+  c.owner = "octo-org";
+  cases.push_back({"gh-owner", GhcrInput(), c, "ghcr.owner", "registry_config.ghcr.owner"});
+  c = settings(RegistryType::kGitHubApp);
+  c.app_id = "654321";
+  cases.push_back(
+      {"app-id", GitHubAppInput(), c, "github_app.app_id", "registry_config.github_app.app_id"});
+  c = settings(RegistryType::kGitHubApp);
+  c.installation_id = 77;
+  cases.push_back({"app-inst", GitHubAppInput(), c, "github_app.installation_id",
+                   "registry_config.github_app.installation_id"});
+  c = settings(RegistryType::kGeneric);
+  c.url = "https://attacker.example.net";
+  cases.push_back({"gen-url", generic, c, "generic.url", "registry_config.generic.url"});
+  c = settings(RegistryType::kGeneric);
+  c.username = "someone-else";
+  cases.push_back({"gen-user", generic, c, "generic.username", "registry_config.generic.username"});
+  return cases;
+}
+
+TEST_F(RegistryServiceTest, ChangingWhereTheSecretGoesNeedsANewSecret) {
+  for (BindingCase& tc : BindingCases()) {
+    SCOPED_TRACE(tc.id);
+    const SecretString old_secret = tc.create.secret;
+    ASSERT_TRUE(service_.CreateRegistryConfig(kWs, tc.id, tc.create).ok());
+    const std::string name = absl::StrCat(kWs, "/registries/", tc.id);
+    const RegistryConfig before = *store_.GetRegistryConfig("acme", tc.id);
+
+    // By its mask path and by the empty mask: refused, naming the field; nothing is written.
+    for (const FieldMask& mask : {FieldMask{tc.path}, FieldMask{}}) {
+      absl::Status s = service_.UpdateRegistryConfig(name, tc.change, mask, "").status();
+      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+      EXPECT_TRUE(absl::StartsWith(s.message(), tc.field)) << s;
+      EXPECT_TRUE(absl::StrContains(s.message(), "requires a new secret")) << s;
+      EXPECT_FALSE(ContainsSecret(s.message(), std::string(old_secret.view()))) << s;
+    }
+    RegistryConfig after = *store_.GetRegistryConfig("acme", tc.id);
+    EXPECT_EQ(after.version, before.version);
+    EXPECT_EQ(Leaks(after), Leaks(before));
+
+    // "secret" in the mask without a value is no new secret either.
+    FieldMask with_empty_secret{tc.path, "secret"};
+    EXPECT_EQ(service_.UpdateRegistryConfig(name, tc.change, with_empty_secret, "").status().code(),
+              absl::StatusCode::kInvalidArgument);
+
+    // With a new secret in the same update, the change goes through.
+    RegistryConfigInput with_secret = tc.change;
+    with_secret.secret = old_secret;
+    absl::StatusOr<RegistryConfig> u =
+        service_.UpdateRegistryConfig(name, with_secret, {tc.path, "secret"}, "");
+    ASSERT_TRUE(u.ok()) << u.status();
+    EXPECT_EQ(u->version, before.version + 1);
+    EXPECT_EQ(service_.DecryptSecret(*u)->view(), old_secret.view());
+  }
+}
+
+TEST_F(RegistryServiceTest, SecretBindingAllowsUnchangedValuesAndOtherSettings) {
+  for (BindingCase& tc : BindingCases()) {
+    SCOPED_TRACE(tc.id);
+    ASSERT_TRUE(service_.CreateRegistryConfig(kWs, tc.id, tc.create).ok());
+    const std::string name = absl::StrCat(kWs, "/registries/", tc.id);
+    // The whole settings message again, without a secret: the same values are no change.
+    RegistryConfigInput same = tc.create;
+    same.secret = SecretString();
+    same.type = RegistryType::kUnspecified;
+    absl::StatusOr<RegistryConfig> u = service_.UpdateRegistryConfig(
+        name, same, {std::string(SettingsFieldName(tc.create.type))}, "");
+    ASSERT_TRUE(u.ok()) << u.status();
+    EXPECT_EQ(u->version, 2);
+  }
+  // Settings that only narrow how the secret is used stay free to change.
+  RegistryConfigInput pull_only;
+  pull_only.settings_type = RegistryType::kGhcr;
+  pull_only.pull_only = true;
+  EXPECT_TRUE(service_
+                  .UpdateRegistryConfig("workspaces/acme/registries/gh-owner", pull_only,
+                                        {"ghcr.pull_only"}, "")
+                  .ok());
+  RegistryConfigInput ns;
+  ns.settings_type = RegistryType::kDistribution;
+  ns.repository_namespace = "other";
+  EXPECT_TRUE(service_
+                  .UpdateRegistryConfig("workspaces/acme/registries/dist-url", ns,
+                                        {"distribution.repository_namespace"}, "")
+                  .ok());
+  RegistryConfigInput repos;
+  repos.settings_type = RegistryType::kGitHubApp;
+  repos.repositories = {"other"};
+  EXPECT_TRUE(service_
+                  .UpdateRegistryConfig("workspaces/acme/registries/app-id", repos,
+                                        {"github_app.repositories"}, "")
+                  .ok());
+
+  // Several binding fields at once: all are named.
+  RegistryConfigInput both;
+  both.settings_type = RegistryType::kAcr;
+  both.login_server = "evil.azurecr.io";
+  both.username = "someone-else";
+  absl::Status s =
+      service_.UpdateRegistryConfig("workspaces/acme/registries/acr-host", both, {"acr"}, "")
+          .status();
+  EXPECT_TRUE(absl::StartsWith(s.message(),
+                               "registry_config.acr.login_server, registry_config.acr.username: "))
+      << s;
+
+  // Without a stored secret there is nothing to redirect.
+  RegistryConfigInput open;
+  open.type = open.settings_type = RegistryType::kDistribution;
+  open.url = "https://registry.example.com";
+  open.repository_namespace = "acme";
+  ASSERT_TRUE(service_.CreateRegistryConfig(kWs, "open", open).ok());
+  RegistryConfigInput moved;
+  moved.settings_type = RegistryType::kDistribution;
+  moved.url = "https://mirror.example.net";
+  EXPECT_TRUE(
+      service_
+          .UpdateRegistryConfig("workspaces/acme/registries/open", moved, {"distribution.url"}, "")
+          .ok());
 }
 
 TEST_F(RegistryServiceTest, UpdateMaskErrors) {

@@ -191,6 +191,65 @@ TEST_F(E2eTest, GhcrConfigLifecycleNeverReturnsTheSecret) {
   }
 }
 
+// Issue 17: a workspace admin cannot send a stored secret somewhere else by changing the
+// registry's address (or account) without supplying a new secret; GetCredentials keeps
+// answering the host the secret was stored for.
+TEST_F(E2eTest, ChangedEndpointWithoutNewSecretIsRefused) {
+  MustCreateWorkspace("acme");
+  v1::CreateRegistryConfigRequest create;
+  create.set_parent("workspaces/acme");
+  create.set_registry_id("dist");
+  v1::RegistryConfig* c = create.mutable_registry_config();
+  c->set_type(v1::DISTRIBUTION);
+  c->mutable_distribution()->set_url("https://registry.example.com");
+  c->mutable_distribution()->set_repository_namespace("acme");
+  c->mutable_distribution()->set_username("bot");
+  c->set_secret("old-registry-password-1234");
+  v1::RegistryConfig created;
+  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  v1::UpdateRegistryConfigRequest upd;
+  upd.mutable_registry_config()->set_name("workspaces/acme/registries/dist");
+  upd.mutable_registry_config()->mutable_distribution()->set_url("https://attacker.example.net");
+  upd.mutable_update_mask()->add_paths("distribution.url");
+  v1::RegistryConfig updated;
+  s = stub_->UpdateRegistryConfig(Ctx().get(), upd, &updated);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "registry_config.distribution.url"))
+      << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "requires a new secret")) << s.error_message();
+  EXPECT_FALSE(absl::StrContains(s.error_message(), "old-registry-password")) << s.error_message();
+
+  // The empty mask (populated fields) is refused the same way.
+  upd.clear_update_mask();
+  s = stub_->UpdateRegistryConfig(Ctx().get(), upd, &updated);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+
+  v1::GetCredentialsRequest get;
+  get.set_name("workspaces/acme/registries/dist");
+  v1::GetCredentialsResponse creds;
+  s = stub_->GetCredentials(Ctx().get(), get, &creds);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(creds.registry_host(), "registry.example.com");
+  EXPECT_EQ(creds.secret(), "old-registry-password-1234");
+
+  // Setting the current value again is no change; a new secret with the move is accepted.
+  upd.mutable_registry_config()->mutable_distribution()->set_url("https://registry.example.com");
+  upd.mutable_update_mask()->add_paths("distribution.url");
+  s = stub_->UpdateRegistryConfig(Ctx().get(), upd, &updated);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  upd.mutable_registry_config()->mutable_distribution()->set_url("https://mirror.example.net");
+  upd.mutable_registry_config()->set_secret("mirror-registry-password-5678");
+  upd.mutable_update_mask()->add_paths("secret");
+  s = stub_->UpdateRegistryConfig(Ctx().get(), upd, &updated);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  s = stub_->GetCredentials(Ctx().get(), get, &creds);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(creds.registry_host(), "mirror.example.net");
+  EXPECT_EQ(creds.secret(), "mirror-registry-password-5678");
+}
+
 TEST_F(E2eTest, RawDatabaseRowsHoldNoPlaintextSecret) {
   MustCreateWorkspace("canary");
   v1::RegistryConfig created;
