@@ -269,6 +269,22 @@ std::string RegistryService::SecretAssociatedData(std::string_view workspace_id,
   return Cat("registryauth/v1/", FormatRegistryConfigName(workspace_id, registry_id), "#secret");
 }
 
+absl::StatusOr<std::string> RegistryService::SecretAssociatedData(const RegistryConfig& config) {
+  std::string ad = SecretAssociatedData(config.workspace_id, config.id);
+  if (config.secret_ad_version == 1) return ad;
+  if (config.secret_ad_version != kSecretAdVersionCurrent) {
+    return absl::InternalError(Cat(FormatRegistryConfigName(config.workspace_id, config.id),
+                                   ": unknown secret_ad_version ", config.secret_ad_version));
+  }
+  ad += Cat("/endpoint/v2/", RegistryTypeName(config.type));
+  for (std::string_view f : SecretBindingFields(config.type)) {
+    const std::string value = f == "installation_id" ? Cat(config.installation_id)
+                                                     : std::string(SettingsMember(config, f));
+    ad += Cat("/", f, "=", value.size(), ":", value);
+  }
+  return ad;
+}
+
 // ---- Workspaces --------------------------------------------------------------------------
 
 absl::StatusOr<Workspace> RegistryService::CreateWorkspace(std::string_view workspace_id,
@@ -461,8 +477,11 @@ absl::Status RegistryService::DeleteApp(std::string_view name, std::string_view 
 
 absl::Status RegistryService::EncryptSecretInto(SecretString& secret,
                                                 RegistryConfig& config) const {
+  // Bound to the endpoint the (merged, validated) config names now.
+  config.secret_ad_version = kSecretAdVersionCurrent;
+  absl::StatusOr<std::string> ad = SecretAssociatedData(config);
   absl::StatusOr<std::string> ct =
-      aead_.Encrypt(secret.view(), SecretAssociatedData(config.workspace_id, config.id));
+      ad.ok() ? aead_.Encrypt(secret.view(), *ad) : absl::StatusOr<std::string>(ad.status());
   std::string hint = SecretHint(config.type, secret);
   Wipe(secret);
   if (!ct.ok()) return absl::InternalError("encryption failed");
@@ -594,8 +613,9 @@ absl::StatusOr<SecretString> RegistryService::DecryptSecret(const RegistryConfig
     return absl::FailedPreconditionError(
         Cat(FormatRegistryConfigName(config.workspace_id, config.id), ": no secret stored"));
   }
-  absl::StatusOr<SecretString> plain =
-      aead_.Decrypt(config.secret_ciphertext, SecretAssociatedData(config.workspace_id, config.id));
+  absl::StatusOr<std::string> ad = SecretAssociatedData(config);
+  if (!ad.ok()) return ad.status();
+  absl::StatusOr<SecretString> plain = aead_.Decrypt(config.secret_ciphertext, *ad);
   if (!plain.ok()) return absl::InternalError("decryption failed");
   return plain;
 }

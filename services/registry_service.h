@@ -100,9 +100,17 @@ class RegistryService {
   static std::string EtagOf(int64_t version);
   // Version of an etag; 0 for an empty etag; INVALID_ARGUMENT `<field>: malformed`.
   static absl::StatusOr<int64_t> ParseEtag(std::string_view etag, std::string_view field);
+  // Associated data of version 1 (rows written before issue 17): the row's identity only,
   // `registryauth/v1/workspaces/{w}/registries/{r}#secret`.
   static std::string SecretAssociatedData(std::string_view workspace_id,
                                           std::string_view registry_id);
+  // Associated data of `config`'s ciphertext, under the version the row records
+  // (config.secret_ad_version; nothing else is ever tried). Version 2 (current) is version 1
+  // followed by the endpoint the secret was stored for: the type and the settings that say
+  // where the secret goes or whose it is (SecretBindingFields), each length-prefixed, so a
+  // ciphertext decrypts only while the row still names that endpoint. INTERNAL for an unknown
+  // version.
+  static absl::StatusOr<std::string> SecretAssociatedData(const RegistryConfig& config);
 
  private:
   absl::Status CheckAppRegistryConfig(std::string_view workspace_id,

@@ -442,8 +442,7 @@ TEST_F(RegistryServiceTest, UpdateWithoutSecretKeepsItAndValidation) {
 TEST_F(RegistryServiceTest, UpdateDoesNotUndoAConcurrentReencryption) {
   RegistryConfig created = *CreateGhcr("gh");
   testing::FakeAead key9(9);
-  const std::string rotated =
-      *key9.Encrypt(kPat, RegistryService::SecretAssociatedData("acme", "gh"));
+  const std::string rotated = *key9.Encrypt(kPat, *RegistryService::SecretAssociatedData(created));
   bool swapped = false;
   store_.set_before_update_config([&](std::string_view, std::string_view) {
     if (swapped) return;
@@ -460,10 +459,9 @@ TEST_F(RegistryServiceTest, UpdateDoesNotUndoAConcurrentReencryption) {
   EXPECT_EQ(u->secret_key_id, 9u);
   RegistryConfig stored = *store_.GetRegistryConfig("acme", "gh");
   EXPECT_EQ(stored.secret_ciphertext, rotated);
-  EXPECT_EQ(
-      key9.Decrypt(stored.secret_ciphertext, RegistryService::SecretAssociatedData("acme", "gh"))
-          ->view(),
-      kPat);
+  EXPECT_EQ(key9.Decrypt(stored.secret_ciphertext, *RegistryService::SecretAssociatedData(stored))
+                ->view(),
+            kPat);
 
   // With a new secret, the write replaces whatever is stored.
   swapped = false;
@@ -607,6 +605,15 @@ TEST_F(RegistryServiceTest, GitHubAppUpdateByMaskResetsValidationOnIdentityChang
 }
 
 // ---- a stored secret is bound to its endpoint (issue 17) ------------------------------------
+
+// One string setting of `from` copied into `to` by its field name.
+void CopySettingForTest(const RegistryConfigInput& from, RegistryConfig& to, std::string_view f) {
+  if (f == "url") to.url = from.url;
+  if (f == "username") to.username = from.username;
+  if (f == "login_server") to.login_server = from.login_server;
+  if (f == "owner") to.owner = from.owner;
+  if (f == "app_id") to.app_id = from.app_id;
+}
 
 struct BindingCase {
   const char* id;
@@ -774,6 +781,72 @@ TEST_F(RegistryServiceTest, SecretBindingAllowsUnchangedValuesAndOtherSettings) 
       service_
           .UpdateRegistryConfig("workspaces/acme/registries/open", moved, {"distribution.url"}, "")
           .ok());
+}
+
+// The endpoint is part of the ciphertext's associated data: a row whose endpoint changed
+// behind the service's back (a bug, a hand-edited row) does not decrypt, for every type.
+TEST_F(RegistryServiceTest, AnEndpointChangedInTheRowDoesNotDecrypt) {
+  for (BindingCase& tc : BindingCases()) {
+    SCOPED_TRACE(tc.id);
+    const SecretString secret = tc.create.secret;
+    absl::StatusOr<RegistryConfig> c = service_.CreateRegistryConfig(kWs, tc.id, tc.create);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->secret_ad_version, kSecretAdVersionCurrent);
+    ASSERT_TRUE(service_.DecryptSecret(*c).ok());
+    // The same change the service refuses without a new secret, written into the row.
+    RegistryConfig edited = *c;
+    if (std::string(tc.path) == "github_app.installation_id") {
+      edited.installation_id = tc.change.installation_id;
+    } else {
+      for (std::string_view f : {"url", "username", "login_server", "owner", "app_id"}) {
+        if (absl::EndsWith(tc.path, "." + std::string(f))) {
+          CopySettingForTest(tc.change, edited, f);
+        }
+      }
+    }
+    ASSERT_NE(*RegistryService::SecretAssociatedData(edited),
+              *RegistryService::SecretAssociatedData(*c));
+    absl::StatusOr<SecretString> plain = service_.DecryptSecret(edited);
+    EXPECT_EQ(plain.status().code(), absl::StatusCode::kInternal) << plain.status();
+    EXPECT_EQ(plain.status().message(), "decryption failed");
+    // Claiming the old associated data does not help either.
+    edited = *c;
+    edited.secret_ad_version = 1;
+    EXPECT_EQ(service_.DecryptSecret(edited).status().code(), absl::StatusCode::kInternal);
+    edited.secret_ad_version = 3;
+    EXPECT_EQ(service_.DecryptSecret(edited).status().code(), absl::StatusCode::kInternal);
+    EXPECT_EQ(service_.DecryptSecret(*c)->view(), secret.view());
+  }
+}
+
+// Rows written before the binding (associated-data version 1) keep decrypting, under the row's
+// identity only, until re-encryption or a new secret moves them to the current version.
+TEST_F(RegistryServiceTest, RowsUnderTheOldAssociatedDataStillDecrypt) {
+  RegistryConfig legacy = *CreateGhcr("gh");
+  legacy.secret_ciphertext =
+      *aead_.Encrypt(kPat, RegistryService::SecretAssociatedData("acme", "gh"));
+  legacy.secret_ad_version = 1;
+  ASSERT_TRUE(store_.UpdateRegistryConfig(legacy, 0).ok());
+  RegistryConfig stored = *store_.GetRegistryConfig("acme", "gh");
+  EXPECT_EQ(service_.DecryptSecret(stored)->view(), kPat);
+  // A display-name change keeps the old ciphertext and its version.
+  RegistryConfigInput in;
+  in.display_name = "Renamed";
+  ASSERT_TRUE(
+      service_.UpdateRegistryConfig("workspaces/acme/registries/gh", in, {"display_name"}, "")
+          .ok());
+  stored = *store_.GetRegistryConfig("acme", "gh");
+  EXPECT_EQ(stored.secret_ad_version, 1u);
+  EXPECT_EQ(service_.DecryptSecret(stored)->view(), kPat);
+  // A new secret is written under the current version.
+  RegistryConfigInput with_secret;
+  with_secret.secret = SecretString(kPat2);
+  ASSERT_TRUE(
+      service_.UpdateRegistryConfig("workspaces/acme/registries/gh", with_secret, {"secret"}, "")
+          .ok());
+  stored = *store_.GetRegistryConfig("acme", "gh");
+  EXPECT_EQ(stored.secret_ad_version, kSecretAdVersionCurrent);
+  EXPECT_EQ(service_.DecryptSecret(stored)->view(), kPat2);
 }
 
 TEST_F(RegistryServiceTest, UpdateMaskErrors) {
