@@ -116,7 +116,11 @@ TEST_F(RegauthctlTest, UpdateSendsOnlyTheGivenFlags) {
                  "--username=bot", "--display-name=Azure", "--secret-env=PW"})
                 .code,
             0);
-  Result r = Run({"registries", "update", "acme", "az", "--username=bot2"});
+  // The username says whose the secret is: changing it alone is refused (issue 17).
+  Result refused = Run({"registries", "update", "acme", "az", "--username=bot2"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_TRUE(absl::StrContains(refused.err, "registry_config.acr.username")) << refused.err;
+  Result r = Run({"registries", "update", "acme", "az", "--username=bot2", "--secret-env=PW"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(HasKv(r.out, "username", "bot2")) << r.out;
   EXPECT_TRUE(HasKv(r.out, "login_server", "a.azurecr.io")) << r.out;

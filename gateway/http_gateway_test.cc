@@ -272,10 +272,16 @@ TEST_F(HttpGatewayTest, RegistryConfigSecretIsWriteOnly) {
   EXPECT_EQ(Field(c, "secretHint"), "ghp_…6789");
   EXPECT_EQ(Field(c, "type"), "GHCR");
 
-  // Nested settings field in the body -> mask "ghcr.owner"; the secret stays.
-  Reply patched =
+  // Nested settings field in the body -> mask "ghcr.owner". The owner is where the secret
+  // goes, so alone it is refused (issue 17); with the secret re-entered the secret stays.
+  Reply refused =
       Do("PATCH", "/v1/workspaces/acme/registries/gh", R"({"ghcr":{"owner":"acme-2"}})");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_TRUE(absl::StrContains(refused.body, "registry_config.ghcr.owner")) << refused.body;
+  Reply patched = Do("PATCH", "/v1/workspaces/acme/registries/gh",
+                     absl::StrCat(R"({"ghcr":{"owner":"acme-2"},"secret":")", secret, R"("})"));
   ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_FALSE(absl::StrContains(patched.body, secret));
   EXPECT_EQ(ParseJson(patched.body)
                 .fields()
                 .at("ghcr")

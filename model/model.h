@@ -26,6 +26,9 @@ enum class RegistryType {
   kGitHubApp = 5,
 };
 
+// The associated-data version new ciphertexts are written under (RegistryConfig).
+inline constexpr uint32_t kSecretAdVersionCurrent = 2;
+
 enum class ValidationStatus { kUnspecified = 0, kPending = 1, kValid = 2, kInvalid = 3 };
 
 struct Workspace {
@@ -83,6 +86,12 @@ struct RegistryConfig {
   // the id of the key that encrypted it (for rotation reports).
   std::string secret_ciphertext;
   uint32_t secret_key_id = 0;
+  // Which associated data the ciphertext was encrypted under (RegistryService::
+  // SecretAssociatedData): 1 = the row's identity only (rows written before issue 17),
+  // kSecretAdVersionCurrent = the row's identity and its endpoint (type, and the settings that
+  // say where the secret goes or whose it is). A row is decrypted only under the version it
+  // records; re-encryption and every new secret move it to the current one, never back.
+  uint32_t secret_ad_version = 1;
   // Non-secret reminder of the stored secret, e.g. "ghp_…a1b2".
   std::string secret_hint;
 

@@ -360,6 +360,49 @@ TEST_F(KeysCliTest, FullRotationAgainstPostgres) {
   ExpectNoLeaks({r.out, r.err});
 }
 
+// Issue 17 on PostgreSQL: rows written before the endpoint binding (secret_ad_version 1, the
+// migration's default) are moved to the current associated data by `keys reencrypt`, with no
+// new key; afterwards an edited endpoint no longer decrypts.
+TEST_F(KeysCliTest, ReencryptBindsPreMigrationRowsToTheirEndpoint) {
+  ASSERT_EQ(Keys({"generate"}).code, 0);
+  std::unique_ptr<crypto::KeyRingHolder> ring = RingFromFile(1);
+  CreateConfigs(*ring, 0, 3);
+  // Rows 0 and 1 as a server before the binding wrote them: identity-only associated data.
+  for (int i = 0; i < 2; ++i) {
+    RegistryConfig c = *store_->GetRegistryConfig("acme", absl::StrCat("reg", i));
+    absl::StatusOr<std::string> ct =
+        ring->Encrypt(GhcrSecret(i), services::RegistryService::SecretAssociatedData("acme", c.id));
+    ASSERT_TRUE(ct.ok());
+    c.secret_ciphertext = *ct;
+    c.secret_ad_version = 1;
+    ASSERT_TRUE(store_->UpdateRegistryConfig(c, 0).ok());
+    EXPECT_EQ(DecryptWith(*ring, i), GhcrSecret(i));  // still readable before the run
+  }
+  const std::string current_before = store_->GetRegistryConfig("acme", "reg2")->secret_ciphertext;
+
+  Result r = Keys({"reencrypt"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "summary: 2 rewritten")) << r.out;
+  for (int i = 0; i < 3; ++i) {
+    RegistryConfig c = *store_->GetRegistryConfig("acme", absl::StrCat("reg", i));
+    EXPECT_EQ(c.secret_ad_version, kSecretAdVersionCurrent) << i;
+    EXPECT_EQ(DecryptWith(*ring, i), GhcrSecret(i));
+  }
+  EXPECT_EQ(store_->GetRegistryConfig("acme", "reg2")->secret_ciphertext, current_before);
+
+  // Bound now: another owner in the row does not decrypt.
+  RegistryConfig moved = *store_->GetRegistryConfig("acme", "reg0");
+  moved.owner = "attacker";
+  ASSERT_TRUE(store_->UpdateRegistryConfigKeepingSecret(moved, 0).ok());
+  EXPECT_EQ(DecryptWith(*ring, 0), "<does not decrypt>");
+  // A second run has nothing to do: every row is current (reg0 too, which is not listed and
+  // stays undecryptable; its owner's next secret replaces it).
+  r = Keys({"reencrypt"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "summary: 0 rewritten")) << r.out;
+  ExpectNoLeaks({r.out, r.err});
+}
+
 TEST_F(KeysCliTest, UndecryptableRowsAreSkippedReportedAndBlockRetirement) {
   ASSERT_EQ(Keys({"generate"}).code, 0);
   ASSERT_EQ(Keys({"generate", "--primary=false"}).code, 0);

@@ -107,6 +107,46 @@ void Normalize(RegistryConfig& c) {
   std::sort(c.permissions.begin(), c.permissions.end());
 }
 
+// The settings that say where a stored secret is sent or whose it is (issue 17): changing one
+// without a new secret in the same update would hand the old secret to a new endpoint. The
+// other settings (GHCR pull_only, the DISTRIBUTION namespace, a GitHub App's narrowing) only
+// limit what the secret is used for.
+std::vector<std::string_view> SecretBindingFields(RegistryType type) {
+  switch (type) {
+    case RegistryType::kGhcr:
+      return {"owner"};
+    case RegistryType::kAcr:
+      return {"login_server", "username"};
+    case RegistryType::kDistribution:
+    case RegistryType::kGeneric:
+      return {"url", "username"};
+    case RegistryType::kGitHubApp:
+      return {"app_id", "installation_id"};
+    case RegistryType::kUnspecified:
+      break;
+  }
+  return {};
+}
+
+// INVALID_ARGUMENT naming every binding field that `merged` changes from `stored`, or OK.
+// Only called for an update that keeps a stored secret.
+absl::Status CheckSecretBinding(const RegistryConfig& stored, const RegistryConfig& merged) {
+  std::string changed;
+  for (std::string_view f : SecretBindingFields(stored.type)) {
+    const bool differs = f == "installation_id"
+                             ? merged.installation_id != stored.installation_id
+                             : SettingsMember(merged, f) != SettingsMember(stored, f);
+    if (!differs) continue;
+    if (!changed.empty()) changed += ", ";
+    changed += Cat("registry_config.", SettingsFieldName(stored.type), ".", f);
+  }
+  if (changed.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      Cat(changed,
+          ": the stored secret is bound to its endpoint; changing it requires a new secret "
+          "(registry_config.secret) in the same update"));
+}
+
 // Which fields of a registry config update apply, after resolving the mask.
 struct ConfigUpdatePaths {
   bool display_name = false;
@@ -227,6 +267,22 @@ absl::StatusOr<int64_t> RegistryService::ParseEtag(std::string_view etag, std::s
 std::string RegistryService::SecretAssociatedData(std::string_view workspace_id,
                                                   std::string_view registry_id) {
   return Cat("registryauth/v1/", FormatRegistryConfigName(workspace_id, registry_id), "#secret");
+}
+
+absl::StatusOr<std::string> RegistryService::SecretAssociatedData(const RegistryConfig& config) {
+  std::string ad = SecretAssociatedData(config.workspace_id, config.id);
+  if (config.secret_ad_version == 1) return ad;
+  if (config.secret_ad_version != kSecretAdVersionCurrent) {
+    return absl::InternalError(Cat(FormatRegistryConfigName(config.workspace_id, config.id),
+                                   ": unknown secret_ad_version ", config.secret_ad_version));
+  }
+  ad += Cat("/endpoint/v2/", RegistryTypeName(config.type));
+  for (std::string_view f : SecretBindingFields(config.type)) {
+    const std::string value = f == "installation_id" ? Cat(config.installation_id)
+                                                     : std::string(SettingsMember(config, f));
+    ad += Cat("/", f, "=", value.size(), ":", value);
+  }
+  return ad;
 }
 
 // ---- Workspaces --------------------------------------------------------------------------
@@ -421,8 +477,11 @@ absl::Status RegistryService::DeleteApp(std::string_view name, std::string_view 
 
 absl::Status RegistryService::EncryptSecretInto(SecretString& secret,
                                                 RegistryConfig& config) const {
+  // Bound to the endpoint the (merged, validated) config names now.
+  config.secret_ad_version = kSecretAdVersionCurrent;
+  absl::StatusOr<std::string> ad = SecretAssociatedData(config);
   absl::StatusOr<std::string> ct =
-      aead_.Encrypt(secret.view(), SecretAssociatedData(config.workspace_id, config.id));
+      ad.ok() ? aead_.Encrypt(secret.view(), *ad) : absl::StatusOr<std::string>(ad.status());
   std::string hint = SecretHint(config.type, secret);
   Wipe(secret);
   if (!ct.ok()) return absl::InternalError("encryption failed");
@@ -503,6 +562,8 @@ absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string
       check, /*secret_already_stored=*/new_secret || !stored.secret_ciphertext.empty()));
   if (new_secret)
     RETURN_IF_ERROR(ValidateSecret(merged.type, input.secret, "registry_config.secret"));
+  if (!new_secret && !stored.secret_ciphertext.empty())
+    RETURN_IF_ERROR(CheckSecretBinding(stored, merged));
 
   const bool identity_changed =
       merged.owner != stored.owner || merged.login_server != stored.login_server ||
@@ -552,8 +613,9 @@ absl::StatusOr<SecretString> RegistryService::DecryptSecret(const RegistryConfig
     return absl::FailedPreconditionError(
         Cat(FormatRegistryConfigName(config.workspace_id, config.id), ": no secret stored"));
   }
-  absl::StatusOr<SecretString> plain =
-      aead_.Decrypt(config.secret_ciphertext, SecretAssociatedData(config.workspace_id, config.id));
+  absl::StatusOr<std::string> ad = SecretAssociatedData(config);
+  if (!ad.ok()) return ad.status();
+  absl::StatusOr<SecretString> plain = aead_.Decrypt(config.secret_ciphertext, *ad);
   if (!plain.ok()) return absl::InternalError("decryption failed");
   return plain;
 }

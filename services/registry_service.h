@@ -3,10 +3,12 @@
 // RegistryService works on plain C++ values and absl::Status and knows nothing of gRPC or
 // protobuf; the adapter in api/ converts. It parses and checks resource names, validates
 // input, encrypts secrets before they reach the store (associated data binds each ciphertext
-// to its row and field, see SecretAssociatedData), turns versions into etags, pages with opaque
-// tokens, and applies field masks. Status messages name the field of the v1 request message
-// they are about (e.g. `registry_config.ghcr.owner`, `update_mask`, `page_token`) so a front
-// end can pass them through unchanged, and they never contain secrets.
+// to its row, field and endpoint, see SecretAssociatedData), turns versions into etags, pages
+// with opaque tokens, and applies field masks. A stored secret stays with its endpoint: an
+// update that changes where it is sent or whose it is must carry a new secret (issue 17). Status
+// messages name the field of the v1 request message they are about (e.g.
+// `registry_config.ghcr.owner`, `update_mask`, `page_token`) so a front end can pass them through
+// unchanged, and they never contain secrets.
 //
 // Etags are the decimal version in double quotes, e.g. `"3"`. A non-empty etag that does not
 // have that form is INVALID_ARGUMENT `<field>: malformed`; a stale one is ABORTED (the store
@@ -93,16 +95,25 @@ class RegistryService {
   absl::Status DeleteRegistryConfig(std::string_view name, std::string_view etag);
 
   // The stored secret in clear (for credential issuing). FAILED_PRECONDITION if none is
-  // stored; the Aead's "decryption failed" if the ciphertext does not belong to this row.
+  // stored; INTERNAL "decryption failed" if the ciphertext does not belong to this row or to the
+  // endpoint the row names now (under the row's secret_ad_version).
   absl::StatusOr<SecretString> DecryptSecret(const RegistryConfig& config) const;
 
   // `"<version>"`.
   static std::string EtagOf(int64_t version);
   // Version of an etag; 0 for an empty etag; INVALID_ARGUMENT `<field>: malformed`.
   static absl::StatusOr<int64_t> ParseEtag(std::string_view etag, std::string_view field);
+  // Associated data of version 1 (rows written before issue 17): the row's identity only,
   // `registryauth/v1/workspaces/{w}/registries/{r}#secret`.
   static std::string SecretAssociatedData(std::string_view workspace_id,
                                           std::string_view registry_id);
+  // Associated data of `config`'s ciphertext, under the version the row records
+  // (config.secret_ad_version; nothing else is ever tried). Version 2 (current) is version 1
+  // followed by the endpoint the secret was stored for: the type and the settings that say
+  // where the secret goes or whose it is (SecretBindingFields), each length-prefixed, so a
+  // ciphertext decrypts only while the row still names that endpoint. INTERNAL for an unknown
+  // version.
+  static absl::StatusOr<std::string> SecretAssociatedData(const RegistryConfig& config);
 
  private:
   absl::Status CheckAppRegistryConfig(std::string_view workspace_id,

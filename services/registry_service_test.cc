@@ -442,8 +442,7 @@ TEST_F(RegistryServiceTest, UpdateWithoutSecretKeepsItAndValidation) {
 TEST_F(RegistryServiceTest, UpdateDoesNotUndoAConcurrentReencryption) {
   RegistryConfig created = *CreateGhcr("gh");
   testing::FakeAead key9(9);
-  const std::string rotated =
-      *key9.Encrypt(kPat, RegistryService::SecretAssociatedData("acme", "gh"));
+  const std::string rotated = *key9.Encrypt(kPat, *RegistryService::SecretAssociatedData(created));
   bool swapped = false;
   store_.set_before_update_config([&](std::string_view, std::string_view) {
     if (swapped) return;
@@ -460,10 +459,9 @@ TEST_F(RegistryServiceTest, UpdateDoesNotUndoAConcurrentReencryption) {
   EXPECT_EQ(u->secret_key_id, 9u);
   RegistryConfig stored = *store_.GetRegistryConfig("acme", "gh");
   EXPECT_EQ(stored.secret_ciphertext, rotated);
-  EXPECT_EQ(
-      key9.Decrypt(stored.secret_ciphertext, RegistryService::SecretAssociatedData("acme", "gh"))
-          ->view(),
-      kPat);
+  EXPECT_EQ(key9.Decrypt(stored.secret_ciphertext, *RegistryService::SecretAssociatedData(stored))
+                ->view(),
+            kPat);
 
   // With a new secret, the write replaces whatever is stored.
   swapped = false;
@@ -506,9 +504,9 @@ TEST_F(RegistryServiceTest, IdentityChangeResetsValidationDisplayNameDoesNot) {
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->validation_status, ValidationStatus::kValid);
 
-  // Empty mask: only populated fields (the owner); display_name stays.
-  u = service_.UpdateRegistryConfig("workspaces/acme/registries/gh", GhcrInput("octo-org", nullptr),
-                                    {}, "");
+  // Empty mask: only populated fields (the owner, with the secret it is bound to);
+  // display_name stays.
+  u = service_.UpdateRegistryConfig("workspaces/acme/registries/gh", GhcrInput("octo-org"), {}, "");
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->owner, "octo-org");
   EXPECT_EQ(u->display_name, "Renamed");
@@ -581,8 +579,10 @@ TEST_F(RegistryServiceTest, GitHubAppUpdateByMaskResetsValidationOnIdentityChang
   EXPECT_TRUE(u->permissions.empty());
   EXPECT_EQ(u->validation_status, ValidationStatus::kPending);
 
-  // The installation id through the empty mask (populated fields only).
+  // The installation id through the empty mask (populated fields only), with the key it is
+  // bound to.
   in.installation_id = 77;
+  in.secret = crypto::testing::SharedRsaKeyPem();
   u = service_.UpdateRegistryConfig(name, in, {}, "");
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->installation_id, 77);
@@ -602,6 +602,251 @@ TEST_F(RegistryServiceTest, GitHubAppUpdateByMaskResetsValidationOnIdentityChang
   absl::Status s = service_.UpdateRegistryConfig(name, ec, {"secret"}, "").status();
   EXPECT_TRUE(absl::StartsWith(s.message(), "registry_config.secret: ")) << s;
   EXPECT_EQ(store_.GetRegistryConfig("acme", "app")->installation_id, 77);
+}
+
+// ---- a stored secret is bound to its endpoint (issue 17) ------------------------------------
+
+// One string setting of `from` copied into `to` by its field name.
+void CopySettingForTest(const RegistryConfigInput& from, RegistryConfig& to, std::string_view f) {
+  if (f == "url") to.url = from.url;
+  if (f == "username") to.username = from.username;
+  if (f == "login_server") to.login_server = from.login_server;
+  if (f == "owner") to.owner = from.owner;
+  if (f == "app_id") to.app_id = from.app_id;
+}
+
+struct BindingCase {
+  const char* id;
+  RegistryConfigInput create;
+  // One binding field changed, as the update input, its mask path and the error's field name.
+  RegistryConfigInput change;
+  const char* path;
+  const char* field;
+};
+
+std::vector<BindingCase> BindingCases() {
+  std::vector<BindingCase> cases;
+  auto input = [](RegistryType type) {
+    RegistryConfigInput in;
+    in.type = in.settings_type = type;
+    return in;
+  };
+  auto settings = [](RegistryType type) {
+    RegistryConfigInput in;
+    in.settings_type = type;
+    return in;
+  };
+  RegistryConfigInput dist = input(RegistryType::kDistribution);
+  dist.url = "https://registry.example.com";
+  dist.repository_namespace = "acme";
+  dist.username = "bot";
+  dist.secret = SecretString("old-password-1234");
+  RegistryConfigInput acr = input(RegistryType::kAcr);
+  acr.login_server = "acme.azurecr.io";
+  acr.username = "acme-pull";
+  acr.secret = SecretString("old-password-1234");
+  RegistryConfigInput generic = input(RegistryType::kGeneric);
+  generic.url = "https://registry.example.com";
+  generic.username = "bot";
+  generic.secret = SecretString("old-password-1234");
+
+  RegistryConfigInput c = settings(RegistryType::kDistribution);
+  c.url = "https://attacker.example.net";
+  cases.push_back({"dist-url", dist, c, "distribution.url", "registry_config.distribution.url"});
+  c = settings(RegistryType::kDistribution);
+  c.username = "someone-else";
+  cases.push_back(
+      {"dist-user", dist, c, "distribution.username", "registry_config.distribution.username"});
+  c = settings(RegistryType::kAcr);
+  c.login_server = "evil.azurecr.io";
+  cases.push_back({"acr-host", acr, c, "acr.login_server", "registry_config.acr.login_server"});
+  c = settings(RegistryType::kAcr);
+  c.username = "someone-else";
+  cases.push_back({"acr-user", acr, c, "acr.username", "registry_config.acr.username"});
+  c = settings(RegistryType::kGhcr);
+  c.owner = "octo-org";
+  cases.push_back({"gh-owner", GhcrInput(), c, "ghcr.owner", "registry_config.ghcr.owner"});
+  c = settings(RegistryType::kGitHubApp);
+  c.app_id = "654321";
+  cases.push_back(
+      {"app-id", GitHubAppInput(), c, "github_app.app_id", "registry_config.github_app.app_id"});
+  c = settings(RegistryType::kGitHubApp);
+  c.installation_id = 77;
+  cases.push_back({"app-inst", GitHubAppInput(), c, "github_app.installation_id",
+                   "registry_config.github_app.installation_id"});
+  c = settings(RegistryType::kGeneric);
+  c.url = "https://attacker.example.net";
+  cases.push_back({"gen-url", generic, c, "generic.url", "registry_config.generic.url"});
+  c = settings(RegistryType::kGeneric);
+  c.username = "someone-else";
+  cases.push_back({"gen-user", generic, c, "generic.username", "registry_config.generic.username"});
+  return cases;
+}
+
+TEST_F(RegistryServiceTest, ChangingWhereTheSecretGoesNeedsANewSecret) {
+  for (BindingCase& tc : BindingCases()) {
+    SCOPED_TRACE(tc.id);
+    const SecretString old_secret = tc.create.secret;
+    ASSERT_TRUE(service_.CreateRegistryConfig(kWs, tc.id, tc.create).ok());
+    const std::string name = absl::StrCat(kWs, "/registries/", tc.id);
+    const RegistryConfig before = *store_.GetRegistryConfig("acme", tc.id);
+
+    // By its mask path and by the empty mask: refused, naming the field; nothing is written.
+    for (const FieldMask& mask : {FieldMask{tc.path}, FieldMask{}}) {
+      absl::Status s = service_.UpdateRegistryConfig(name, tc.change, mask, "").status();
+      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+      EXPECT_TRUE(absl::StartsWith(s.message(), tc.field)) << s;
+      EXPECT_TRUE(absl::StrContains(s.message(), "requires a new secret")) << s;
+      EXPECT_FALSE(ContainsSecret(s.message(), std::string(old_secret.view()))) << s;
+    }
+    RegistryConfig after = *store_.GetRegistryConfig("acme", tc.id);
+    EXPECT_EQ(after.version, before.version);
+    EXPECT_EQ(Leaks(after), Leaks(before));
+
+    // "secret" in the mask without a value is no new secret either.
+    FieldMask with_empty_secret{tc.path, "secret"};
+    EXPECT_EQ(service_.UpdateRegistryConfig(name, tc.change, with_empty_secret, "").status().code(),
+              absl::StatusCode::kInvalidArgument);
+
+    // With a new secret in the same update, the change goes through.
+    RegistryConfigInput with_secret = tc.change;
+    with_secret.secret = old_secret;
+    absl::StatusOr<RegistryConfig> u =
+        service_.UpdateRegistryConfig(name, with_secret, {tc.path, "secret"}, "");
+    ASSERT_TRUE(u.ok()) << u.status();
+    EXPECT_EQ(u->version, before.version + 1);
+    EXPECT_EQ(service_.DecryptSecret(*u)->view(), old_secret.view());
+  }
+}
+
+TEST_F(RegistryServiceTest, SecretBindingAllowsUnchangedValuesAndOtherSettings) {
+  for (BindingCase& tc : BindingCases()) {
+    SCOPED_TRACE(tc.id);
+    ASSERT_TRUE(service_.CreateRegistryConfig(kWs, tc.id, tc.create).ok());
+    const std::string name = absl::StrCat(kWs, "/registries/", tc.id);
+    // The whole settings message again, without a secret: the same values are no change.
+    RegistryConfigInput same = tc.create;
+    same.secret = SecretString();
+    same.type = RegistryType::kUnspecified;
+    absl::StatusOr<RegistryConfig> u = service_.UpdateRegistryConfig(
+        name, same, {std::string(SettingsFieldName(tc.create.type))}, "");
+    ASSERT_TRUE(u.ok()) << u.status();
+    EXPECT_EQ(u->version, 2);
+  }
+  // Settings that only narrow how the secret is used stay free to change.
+  RegistryConfigInput pull_only;
+  pull_only.settings_type = RegistryType::kGhcr;
+  pull_only.pull_only = true;
+  EXPECT_TRUE(service_
+                  .UpdateRegistryConfig("workspaces/acme/registries/gh-owner", pull_only,
+                                        {"ghcr.pull_only"}, "")
+                  .ok());
+  RegistryConfigInput ns;
+  ns.settings_type = RegistryType::kDistribution;
+  ns.repository_namespace = "other";
+  EXPECT_TRUE(service_
+                  .UpdateRegistryConfig("workspaces/acme/registries/dist-url", ns,
+                                        {"distribution.repository_namespace"}, "")
+                  .ok());
+  RegistryConfigInput repos;
+  repos.settings_type = RegistryType::kGitHubApp;
+  repos.repositories = {"other"};
+  EXPECT_TRUE(service_
+                  .UpdateRegistryConfig("workspaces/acme/registries/app-id", repos,
+                                        {"github_app.repositories"}, "")
+                  .ok());
+
+  // Several binding fields at once: all are named.
+  RegistryConfigInput both;
+  both.settings_type = RegistryType::kAcr;
+  both.login_server = "evil.azurecr.io";
+  both.username = "someone-else";
+  absl::Status s =
+      service_.UpdateRegistryConfig("workspaces/acme/registries/acr-host", both, {"acr"}, "")
+          .status();
+  EXPECT_TRUE(absl::StartsWith(s.message(),
+                               "registry_config.acr.login_server, registry_config.acr.username: "))
+      << s;
+
+  // Without a stored secret there is nothing to redirect.
+  RegistryConfigInput open;
+  open.type = open.settings_type = RegistryType::kDistribution;
+  open.url = "https://registry.example.com";
+  open.repository_namespace = "acme";
+  ASSERT_TRUE(service_.CreateRegistryConfig(kWs, "open", open).ok());
+  RegistryConfigInput moved;
+  moved.settings_type = RegistryType::kDistribution;
+  moved.url = "https://mirror.example.net";
+  EXPECT_TRUE(
+      service_
+          .UpdateRegistryConfig("workspaces/acme/registries/open", moved, {"distribution.url"}, "")
+          .ok());
+}
+
+// The endpoint is part of the ciphertext's associated data: a row whose endpoint changed
+// behind the service's back (a bug, a hand-edited row) does not decrypt, for every type.
+TEST_F(RegistryServiceTest, AnEndpointChangedInTheRowDoesNotDecrypt) {
+  for (BindingCase& tc : BindingCases()) {
+    SCOPED_TRACE(tc.id);
+    const SecretString secret = tc.create.secret;
+    absl::StatusOr<RegistryConfig> c = service_.CreateRegistryConfig(kWs, tc.id, tc.create);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->secret_ad_version, kSecretAdVersionCurrent);
+    ASSERT_TRUE(service_.DecryptSecret(*c).ok());
+    // The same change the service refuses without a new secret, written into the row.
+    RegistryConfig edited = *c;
+    if (std::string(tc.path) == "github_app.installation_id") {
+      edited.installation_id = tc.change.installation_id;
+    } else {
+      for (std::string_view f : {"url", "username", "login_server", "owner", "app_id"}) {
+        if (absl::EndsWith(tc.path, "." + std::string(f))) {
+          CopySettingForTest(tc.change, edited, f);
+        }
+      }
+    }
+    ASSERT_NE(*RegistryService::SecretAssociatedData(edited),
+              *RegistryService::SecretAssociatedData(*c));
+    absl::StatusOr<SecretString> plain = service_.DecryptSecret(edited);
+    EXPECT_EQ(plain.status().code(), absl::StatusCode::kInternal) << plain.status();
+    EXPECT_EQ(plain.status().message(), "decryption failed");
+    // Claiming the old associated data does not help either.
+    edited = *c;
+    edited.secret_ad_version = 1;
+    EXPECT_EQ(service_.DecryptSecret(edited).status().code(), absl::StatusCode::kInternal);
+    edited.secret_ad_version = 3;
+    EXPECT_EQ(service_.DecryptSecret(edited).status().code(), absl::StatusCode::kInternal);
+    EXPECT_EQ(service_.DecryptSecret(*c)->view(), secret.view());
+  }
+}
+
+// Rows written before the binding (associated-data version 1) keep decrypting, under the row's
+// identity only, until re-encryption or a new secret moves them to the current version.
+TEST_F(RegistryServiceTest, RowsUnderTheOldAssociatedDataStillDecrypt) {
+  RegistryConfig legacy = *CreateGhcr("gh");
+  legacy.secret_ciphertext =
+      *aead_.Encrypt(kPat, RegistryService::SecretAssociatedData("acme", "gh"));
+  legacy.secret_ad_version = 1;
+  ASSERT_TRUE(store_.UpdateRegistryConfig(legacy, 0).ok());
+  RegistryConfig stored = *store_.GetRegistryConfig("acme", "gh");
+  EXPECT_EQ(service_.DecryptSecret(stored)->view(), kPat);
+  // A display-name change keeps the old ciphertext and its version.
+  RegistryConfigInput in;
+  in.display_name = "Renamed";
+  ASSERT_TRUE(
+      service_.UpdateRegistryConfig("workspaces/acme/registries/gh", in, {"display_name"}, "")
+          .ok());
+  stored = *store_.GetRegistryConfig("acme", "gh");
+  EXPECT_EQ(stored.secret_ad_version, 1u);
+  EXPECT_EQ(service_.DecryptSecret(stored)->view(), kPat);
+  // A new secret is written under the current version.
+  RegistryConfigInput with_secret;
+  with_secret.secret = SecretString(kPat2);
+  ASSERT_TRUE(
+      service_.UpdateRegistryConfig("workspaces/acme/registries/gh", with_secret, {"secret"}, "")
+          .ok());
+  stored = *store_.GetRegistryConfig("acme", "gh");
+  EXPECT_EQ(stored.secret_ad_version, kSecretAdVersionCurrent);
+  EXPECT_EQ(service_.DecryptSecret(stored)->view(), kPat2);
 }
 
 TEST_F(RegistryServiceTest, UpdateMaskErrors) {

@@ -86,14 +86,22 @@ ReencryptionReport ReencryptSecrets(storage::RegistryStore& store, const crypto:
       if (known != skipped.end() && known->second.ciphertext == row.secret_ciphertext) continue;
       ++fresh;
       ++handled;
-      const std::string ad = RegistryService::SecretAssociatedData(row.workspace_id, row.id);
-      absl::StatusOr<SecretString> plain = ring.Decrypt(row.secret_ciphertext, ad);
+      // Decrypted under the associated data the row records; written under the current one
+      // (rows of version 1 get their endpoint bound here, issue 17).
+      absl::StatusOr<std::string> ad = RegistryService::SecretAssociatedData(row);
+      absl::StatusOr<SecretString> plain = ad.ok() ? ring.Decrypt(row.secret_ciphertext, *ad)
+                                                   : absl::StatusOr<SecretString>(ad.status());
       if (!plain.ok()) {
         skipped[name] =
-            Skipped{row.secret_ciphertext, WhyNotDecrypted(ring, row.secret_ciphertext)};
+            Skipped{row.secret_ciphertext, ad.ok() ? WhyNotDecrypted(ring, row.secret_ciphertext)
+                                                   : std::string(ad.status().message())};
         continue;
       }
-      absl::StatusOr<std::string> ciphertext = ring.Encrypt(plain->view(), ad);
+      RegistryConfig current = row;
+      current.secret_ad_version = kSecretAdVersionCurrent;
+      absl::StatusOr<std::string> new_ad = RegistryService::SecretAssociatedData(current);
+      if (!new_ad.ok()) return stop(new_ad.status());
+      absl::StatusOr<std::string> ciphertext = ring.Encrypt(plain->view(), *new_ad);
       if (!ciphertext.ok()) return stop(absl::InternalError("encryption failed"));
       absl::StatusOr<bool> swapped = store.ReplaceSecretCiphertext(
           row.workspace_id, row.id, row.secret_ciphertext, *ciphertext, primary);

@@ -1,12 +1,17 @@
 // Online re-encryption of stored secrets under the key ring's primary key (key rotation, the
 // `registry-authd keys reencrypt` command).
 //
+// Also the migration of rows written before issue 17 to the current associated data (which
+// binds the secret to its endpoint): those rows are listed too, whatever their key.
+//
 // Works in small batches through the store's rotation interface: read up to `batch_size` rows
-// whose secret is under another key (ListSecretsNotUnderKey), decrypt each with the ring and
-// the row's associated data (RegistryService::SecretAssociatedData, the same the service uses),
-// encrypt it under the primary, and swap it in with a compare-and-set on the old ciphertext
-// (ReplaceSecretCiphertext). Nothing locks more than one row, and only for one UPDATE, so the
-// service keeps serving. Version, etag and update_time do not change.
+// whose secret is under another key or an older associated-data version
+// (ListSecretsNotUnderKey), decrypt each with the ring and the associated data the row records
+// (RegistryService::SecretAssociatedData, the same the service uses), encrypt it under the
+// primary and the current associated data, and swap it in with a compare-and-set on the old
+// ciphertext (ReplaceSecretCiphertext, which marks the row current). Nothing locks more than one
+// row, and only for one UPDATE, so the service keeps serving. Version, etag and update_time do not
+// change.
 //
 //   - A lost compare-and-set ("raced") means the row changed meanwhile: a new secret was
 //     written (already under the writer's primary), the row was deleted, or another run

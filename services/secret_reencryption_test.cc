@@ -47,16 +47,24 @@ class ReencryptionTest : public ::testing::Test {
   }
 
   // Stores registry config `id` with its secret encrypted under key `key_id` (with the
-  // associated data the service uses).
-  void AddRow(std::string_view id, uint32_t key_id) {
+  // associated data the service uses, of version `ad_version`).
+  void AddRow(std::string_view id, uint32_t key_id, uint32_t ad_version = kSecretAdVersionCurrent) {
     std::unique_ptr<KeyRing> ring = Ring({key_id}, key_id);
+    RegistryConfig c = Config(id, "", key_id, ad_version);
     absl::StatusOr<std::string> ct =
-        ring->Encrypt(Plaintext(id), RegistryService::SecretAssociatedData("acme", id));
+        ring->Encrypt(Plaintext(id), *RegistryService::SecretAssociatedData(c));
     ASSERT_TRUE(ct.ok());
-    AddRaw(id, *ct, key_id);
+    AddRaw(id, *ct, key_id, ad_version);
   }
 
-  void AddRaw(std::string_view id, std::string ciphertext, uint32_t key_id) {
+  void AddRaw(std::string_view id, std::string ciphertext, uint32_t key_id,
+              uint32_t ad_version = kSecretAdVersionCurrent) {
+    ASSERT_TRUE(
+        store_.CreateRegistryConfig(Config(id, std::move(ciphertext), key_id, ad_version)).ok());
+  }
+
+  static RegistryConfig Config(std::string_view id, std::string ciphertext, uint32_t key_id,
+                               uint32_t ad_version) {
     RegistryConfig c;
     c.workspace_id = "acme";
     c.id = std::string(id);
@@ -65,16 +73,18 @@ class ReencryptionTest : public ::testing::Test {
     c.owner = "acme";
     c.secret_ciphertext = std::move(ciphertext);
     c.secret_key_id = key_id;
+    c.secret_ad_version = ad_version;
     c.secret_hint = "ghp_…";
     c.create_time = c.update_time = absl::FromUnixSeconds(1700000000);
-    ASSERT_TRUE(store_.CreateRegistryConfig(c).ok());
+    return c;
   }
 
   RegistryConfig Row(std::string_view id) { return *store_.GetRegistryConfig("acme", id); }
 
   std::string Decrypt(const KeyRing& ring, const RegistryConfig& row) {
-    absl::StatusOr<SecretString> pt = ring.Decrypt(
-        row.secret_ciphertext, RegistryService::SecretAssociatedData(row.workspace_id, row.id));
+    absl::StatusOr<std::string> ad = RegistryService::SecretAssociatedData(row);
+    if (!ad.ok()) return "<does not decrypt>";
+    absl::StatusOr<SecretString> pt = ring.Decrypt(row.secret_ciphertext, *ad);
     return pt.ok() ? std::string(pt->view()) : "<does not decrypt>";
   }
 
@@ -129,6 +139,41 @@ TEST_F(ReencryptionTest, MovesEverySecretToThePrimaryKeepingPlaintextAndVersion)
   EXPECT_TRUE(r.status.ok());
   EXPECT_TRUE(r.finished);
   EXPECT_EQ(r.rewritten + r.raced + r.skipped, 0);
+}
+
+// Issue 17: rows written before the endpoint binding (associated-data version 1) are moved to
+// the current version even when they are under the primary already; afterwards their
+// ciphertext decrypts only while the row names the endpoint it was stored for, and never again
+// under the old associated data.
+TEST_F(ReencryptionTest, RowsUnderTheOldAssociatedDataAreMigratedAndThenBound) {
+  AddRow("legacy", 2, /*ad_version=*/1);
+  AddRow("current", 2);
+  const RegistryConfig current_before = Row("current");
+  std::unique_ptr<KeyRing> ring = Ring({2}, 2);
+  EXPECT_EQ(Decrypt(*ring, Row("legacy")), Plaintext("legacy"));  // v1 rows keep working
+
+  ReencryptionReport r = ReencryptSecrets(store_, *ring, {});
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.rewritten, 1);
+  RegistryConfig legacy = Row("legacy");
+  EXPECT_EQ(legacy.secret_ad_version, kSecretAdVersionCurrent);
+  EXPECT_EQ(legacy.secret_key_id, 2u);
+  EXPECT_EQ(Decrypt(*ring, legacy), Plaintext("legacy"));
+  EXPECT_EQ(Row("current").secret_ciphertext, current_before.secret_ciphertext);
+
+  // Bound to its endpoint now: another owner, or the old version's associated data, fail.
+  RegistryConfig moved = legacy;
+  moved.owner = "attacker";
+  EXPECT_EQ(Decrypt(*ring, moved), "<does not decrypt>");
+  RegistryConfig downgraded = legacy;
+  downgraded.secret_ad_version = 1;
+  EXPECT_EQ(Decrypt(*ring, downgraded), "<does not decrypt>");
+
+  // A second run has nothing left to do.
+  r = ReencryptSecrets(store_, *ring, {});
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.rewritten, 0);
 }
 
 TEST_F(ReencryptionTest, SkipsRowsThatDoNotDecryptAndStillTerminates) {
@@ -205,7 +250,7 @@ TEST_F(ReencryptionTest, LostRaceIsCountedAndTheRowIsLeftToTheWriter) {
     raced_once = true;
     RegistryConfig c = Row("x");
     c.secret_ciphertext =
-        *ring->Encrypt("ghp_written_by_client", RegistryService::SecretAssociatedData("acme", "x"));
+        *ring->Encrypt("ghp_written_by_client", *RegistryService::SecretAssociatedData(c));
     c.secret_key_id = 2;
     ASSERT_TRUE(store_.UpdateRegistryConfig(c, 0).ok());
   });
@@ -228,8 +273,8 @@ TEST_F(ReencryptionTest, RaceThatLeavesTheRowUnderAnOldKeyIsRetried) {
   store_.set_before_replace_secret([&](std::string_view, std::string_view) {
     if (races++ > 0) return;
     RegistryConfig c = Row("x");
-    c.secret_ciphertext = *old_ring->Encrypt("ghp_from_old_replica",
-                                             RegistryService::SecretAssociatedData("acme", "x"));
+    c.secret_ciphertext =
+        *old_ring->Encrypt("ghp_from_old_replica", *RegistryService::SecretAssociatedData(c));
     ASSERT_TRUE(store_.UpdateRegistryConfig(c, 0).ok());
   });
   ReencryptionReport r = ReencryptSecrets(store_, *ring, {});
@@ -250,7 +295,7 @@ TEST_F(ReencryptionTest, EndlessRacesStopTheRunInsteadOfSpinning) {
     ++races;
     RegistryConfig c = Row("x");
     c.secret_ciphertext =
-        *old_ring->Encrypt("ghp_again", RegistryService::SecretAssociatedData("acme", "x"));
+        *old_ring->Encrypt("ghp_again", *RegistryService::SecretAssociatedData(c));
     ASSERT_TRUE(store_.UpdateRegistryConfig(c, 0).ok());
   });
   ReencryptionReport r = ReencryptSecrets(store_, *ring, {});

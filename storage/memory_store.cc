@@ -385,6 +385,7 @@ absl::StatusOr<RegistryConfig> InMemoryRegistryStore::UpdateConfig(const Registr
   if (keep_secret) {
     updated.secret_ciphertext = it->second.secret_ciphertext;
     updated.secret_key_id = it->second.secret_key_id;
+    updated.secret_ad_version = it->second.secret_ad_version;
     updated.secret_hint = it->second.secret_hint;
   }
   NormalizeTimes(updated);
@@ -604,7 +605,8 @@ absl::StatusOr<std::vector<RegistryConfig>> InMemoryRegistryStore::ListSecretsNo
   std::vector<RegistryConfig> batch;
   for (const auto& [key, config] : configs_) {  // ordered by (workspace_id, id)
     if (batch.size() == max) break;
-    if (!config.secret_ciphertext.empty() && config.secret_key_id != key_id) {
+    if (!config.secret_ciphertext.empty() &&
+        (config.secret_key_id != key_id || config.secret_ad_version != kSecretAdVersionCurrent)) {
       batch.push_back(config);
     }
   }
@@ -625,6 +627,7 @@ absl::StatusOr<bool> InMemoryRegistryStore::ReplaceSecretCiphertext(
   }
   it->second.secret_ciphertext = new_ciphertext;
   it->second.secret_key_id = new_key_id;
+  it->second.secret_ad_version = kSecretAdVersionCurrent;
   return true;
 }
 

@@ -70,11 +70,12 @@ std::string ConfigColumns() {
       Micros("validated_at"), ", last_validation_error, ", Micros("create_time"), ", ",
       Micros("update_time"),
       ", version, pull_only, app_id, installation_id,"
-      " array_to_string(app_repositories, ','), array_to_string(app_permissions, ',')");
+      " array_to_string(app_repositories, ','), array_to_string(app_permissions, ','),"
+      " secret_ad_version");
 }
 
 // SET list of rc_update: parameters $3..$16 and $18 as in rc_insert, $17 = expected version,
-// $20..$24 = rc_insert's $19..$23,
+// $20..$24 = rc_insert's $19..$23, $25 = rc_insert's $24 (secret_ad_version),
 // $19 = keep the stored secret (UpdateRegistryConfigKeepingSecret): then the secret columns
 // are assigned their own current values, inside the same UPDATE, so nothing read earlier can
 // overwrite a ciphertext swapped in by re-encryption.
@@ -84,6 +85,7 @@ constexpr char kConfigSet[] =
     "secret_ciphertext = CASE WHEN $19::boolean THEN secret_ciphertext"
     " ELSE NULLIF($10::bytea, '') END, "
     "secret_key_id = CASE WHEN $19::boolean THEN secret_key_id ELSE $11 END, "
+    "secret_ad_version = CASE WHEN $19::boolean THEN secret_ad_version ELSE $25 END, "
     "secret_hint = CASE WHEN $19::boolean THEN secret_hint ELSE $12 END, "
     "is_default = $13, validation_status = $14, "
     "validated_at = NULLIF($15, '')::timestamptz, last_validation_error = $16, "
@@ -192,10 +194,10 @@ const std::vector<Statement>& Statements() {
            " login_server, url, repository_namespace, username, secret_ciphertext,"
            " secret_key_id, secret_hint, is_default, validation_status, validated_at,"
            " last_validation_error, create_time, update_time, version, pull_only, app_id,"
-           " installation_id, app_repositories, app_permissions)"
+           " installation_id, app_repositories, app_permissions, secret_ad_version)"
            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10::bytea, ''), $11, $12, $13,"
            " $14, NULLIF($15, '')::timestamptz, $16, $17::timestamptz, $18::timestamptz, 1,"
-           " $19, $20, $21, $22::text[], $23::text[])"
+           " $19, $20, $21, $22::text[], $23::text[], $24)"
            " RETURNING ",
            ConfigColumns())},
       {"rc_get", absl::StrCat("SELECT ", ConfigColumns(),
@@ -221,11 +223,15 @@ const std::vector<Statement>& Statements() {
       {"rc_not_under_key",
        absl::StrCat("SELECT ", ConfigColumns(),
                     " FROM registry_configs WHERE secret_ciphertext IS NOT NULL"
-                    " AND secret_key_id <> $1 ORDER BY workspace_id, id LIMIT $2")},
-      // Compare-and-set of the ciphertext; version and update_time stay as they are.
+                    " AND (secret_key_id <> $1 OR secret_ad_version <> ",
+                    kSecretAdVersionCurrent, ") ORDER BY workspace_id, id LIMIT $2")},
+      // Compare-and-set of the ciphertext, which is under the current associated data; version
+      // and update_time stay as they are.
       {"rc_replace_secret",
-       "UPDATE registry_configs SET secret_ciphertext = $4, secret_key_id = $5"
-       " WHERE workspace_id = $1 AND id = $2 AND secret_ciphertext = $3"},
+       absl::StrCat("UPDATE registry_configs SET secret_ciphertext = $4, secret_key_id = $5,"
+                    " secret_ad_version = ",
+                    kSecretAdVersionCurrent,
+                    " WHERE workspace_id = $1 AND id = $2 AND secret_ciphertext = $3")},
       // TestConnection's outcome, only on the version that was tested; version and
       // update_time stay as they are.
       {"rc_record_validation",
@@ -486,11 +492,12 @@ RegistryConfig ConfigFromRow(const pqxx::row& r) {
     if (eq == std::string::npos) continue;  // the table's CHECK admits none
     c.permissions.emplace_back(p.substr(0, eq), p.substr(eq + 1));
   }
+  c.secret_ad_version = static_cast<uint32_t>(r[24].as<int64_t>());
   return c;
 }
 
-// rc_insert with the registry-config parameters $1..$23 ($19 = pull_only, $20..$23 the
-// GitHub App settings).
+// rc_insert with the registry-config parameters $1..$24 ($19 = pull_only, $20..$23 the
+// GitHub App settings, $24 = secret_ad_version).
 template <typename Txn>
 pqxx::result ExecConfigInsert(Txn& txn, const RegistryConfig& c) {
   return txn.exec_prepared(
@@ -501,7 +508,8 @@ pqxx::result ExecConfigInsert(Txn& txn, const RegistryConfig& c) {
       StatusName(c.validation_status),
       c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
       c.last_validation_error, TimeParam(c.create_time), TimeParam(c.update_time), c.pull_only,
-      c.app_id, c.installation_id, RepositoriesParam(c), PermissionsParam(c));
+      c.app_id, c.installation_id, RepositoriesParam(c), PermissionsParam(c),
+      static_cast<int64_t>(c.secret_ad_version));
 }
 
 // rc_update: the parameters of ExecConfigInsert with the expected version in place of
@@ -517,7 +525,8 @@ pqxx::result ExecConfigUpdate(Txn& txn, const RegistryConfig& c, int64_t expecte
       StatusName(c.validation_status),
       c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
       c.last_validation_error, expected_version, TimeParam(c.update_time), keep_secret, c.pull_only,
-      c.app_id, c.installation_id, RepositoriesParam(c), PermissionsParam(c));
+      c.app_id, c.installation_id, RepositoriesParam(c), PermissionsParam(c),
+      static_cast<int64_t>(c.secret_ad_version));
 }
 
 }  // namespace

@@ -94,10 +94,10 @@ class RegistryStore {
                                                                    const ListOptions& options) = 0;
   virtual absl::StatusOr<RegistryConfig> UpdateRegistryConfig(const RegistryConfig& config,
                                                               int64_t expected_version) = 0;
-  // The same, except that the stored secret (secret_ciphertext, secret_key_id, secret_hint)
-  // stays exactly as it is in the row, whatever `config` holds. For changes that do not touch
-  // the secret: a read-modify-write through UpdateRegistryConfig could otherwise write back a
-  // ciphertext that a re-encryption (ReplaceSecretCiphertext, which keeps the version, so
+  // The same, except that the stored secret (secret_ciphertext, secret_key_id, secret_hint,
+  // secret_ad_version) stays exactly as it is in the row, whatever `config` holds. For changes that
+  // do not touch the secret: a read-modify-write through UpdateRegistryConfig could otherwise write
+  // back a ciphertext that a re-encryption (ReplaceSecretCiphertext, which keeps the version, so
   // `expected_version` cannot notice) replaced in between, and the secret would fall back to a
   // key that may be retired next.
   virtual absl::StatusOr<RegistryConfig> UpdateRegistryConfigKeepingSecret(
@@ -155,7 +155,8 @@ class RegistryStore {
                                                            int64_t before_id) = 0;
 
   // ---- Key rotation
-  // Up to `limit` configs that hold a secret encrypted under a key other than `key_id`, ordered
+  // Up to `limit` configs that hold a secret encrypted under a key other than `key_id`, or under
+  // an associated-data version other than kSecretAdVersionCurrent (model.h), ordered
   // by (workspace_id, id); limit <= 0 means 50, larger than 1000 is clamped. Re-encryption reads
   // a batch, re-encrypts, and swaps each row with ReplaceSecretCiphertext; nothing locks more
   // than one row at a time. Swapped rows drop out of the next batch; a row the caller skips
@@ -163,7 +164,8 @@ class RegistryStore {
   virtual absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,
                                                                              int limit) = 0;
   // Compare-and-set of one row's ciphertext: if the row still holds exactly
-  // `old_ciphertext`, stores `new_ciphertext` / `new_key_id` and returns true; returns false if
+  // `old_ciphertext`, stores `new_ciphertext` / `new_key_id`, records that it is under the
+  // current associated data (kSecretAdVersionCurrent), and returns true; returns false if
   // the row changed meanwhile (or is gone). Version, etag and update_time do not change (the
   // secret is the same), so clients' etags stay valid through a rotation. An empty
   // `old_ciphertext` never matches (false); an empty `new_ciphertext` is INVALID_ARGUMENT.

@@ -191,6 +191,127 @@ TEST_F(E2eTest, GhcrConfigLifecycleNeverReturnsTheSecret) {
   }
 }
 
+// Issue 17: a workspace admin cannot send a stored secret somewhere else by changing the
+// registry's address (or account) without supplying a new secret; GetCredentials keeps
+// answering the host the secret was stored for.
+TEST_F(E2eTest, ChangedEndpointWithoutNewSecretIsRefused) {
+  MustCreateWorkspace("acme");
+  v1::CreateRegistryConfigRequest create;
+  create.set_parent("workspaces/acme");
+  create.set_registry_id("dist");
+  v1::RegistryConfig* c = create.mutable_registry_config();
+  c->set_type(v1::DISTRIBUTION);
+  c->mutable_distribution()->set_url("https://registry.example.com");
+  c->mutable_distribution()->set_repository_namespace("acme");
+  c->mutable_distribution()->set_username("bot");
+  c->set_secret("old-registry-password-1234");
+  v1::RegistryConfig created;
+  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  v1::UpdateRegistryConfigRequest upd;
+  upd.mutable_registry_config()->set_name("workspaces/acme/registries/dist");
+  upd.mutable_registry_config()->mutable_distribution()->set_url("https://attacker.example.net");
+  upd.mutable_update_mask()->add_paths("distribution.url");
+  v1::RegistryConfig updated;
+  s = stub_->UpdateRegistryConfig(Ctx().get(), upd, &updated);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "registry_config.distribution.url"))
+      << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "requires a new secret")) << s.error_message();
+  EXPECT_FALSE(absl::StrContains(s.error_message(), "old-registry-password")) << s.error_message();
+
+  // The empty mask (populated fields) is refused the same way.
+  upd.clear_update_mask();
+  s = stub_->UpdateRegistryConfig(Ctx().get(), upd, &updated);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+
+  v1::GetCredentialsRequest get;
+  get.set_name("workspaces/acme/registries/dist");
+  v1::GetCredentialsResponse creds;
+  s = stub_->GetCredentials(Ctx().get(), get, &creds);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(creds.registry_host(), "registry.example.com");
+  EXPECT_EQ(creds.secret(), "old-registry-password-1234");
+
+  // Setting the current value again is no change; a new secret with the move is accepted.
+  upd.mutable_registry_config()->mutable_distribution()->set_url("https://registry.example.com");
+  upd.mutable_update_mask()->add_paths("distribution.url");
+  s = stub_->UpdateRegistryConfig(Ctx().get(), upd, &updated);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  upd.mutable_registry_config()->mutable_distribution()->set_url("https://mirror.example.net");
+  upd.mutable_registry_config()->set_secret("mirror-registry-password-5678");
+  upd.mutable_update_mask()->add_paths("secret");
+  s = stub_->UpdateRegistryConfig(Ctx().get(), upd, &updated);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  s = stub_->GetCredentials(Ctx().get(), get, &creds);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(creds.registry_host(), "mirror.example.net");
+  EXPECT_EQ(creds.secret(), "mirror-registry-password-5678");
+}
+
+// Issue 17: the endpoint is part of the ciphertext's associated data. A row whose url was
+// changed behind the service's back (raw SQL, as a bug or a hand edit would) no longer
+// decrypts: GetCredentials fails with INTERNAL and no secret, and TestConnection sends nothing.
+TEST_F(E2eTest, EndpointChangedInTheDatabaseDoesNotDecrypt) {
+  MustCreateWorkspace("acme");
+  v1::CreateRegistryConfigRequest create;
+  create.set_parent("workspaces/acme");
+  create.set_registry_id("dist");
+  v1::RegistryConfig* c = create.mutable_registry_config();
+  c->set_type(v1::DISTRIBUTION);
+  c->mutable_distribution()->set_url("https://registry.example.com");
+  c->mutable_distribution()->set_repository_namespace("acme");
+  c->mutable_distribution()->set_username("bot");
+  c->set_secret("old-registry-password-1234");
+  v1::RegistryConfig created;
+  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  absl::StatusOr<std::vector<std::string>> version = testing::QueryColumn(
+      stack_->dsn(),
+      "SELECT secret_ad_version::text FROM registry_configs WHERE workspace_id = 'acme'"
+      " AND id = 'dist'");
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, std::vector<std::string>{"2"});
+
+  v1::GetCredentialsRequest get;
+  get.set_name("workspaces/acme/registries/dist");
+  v1::GetCredentialsResponse creds;
+  ASSERT_TRUE(stub_->GetCredentials(Ctx().get(), get, &creds).ok());
+  EXPECT_EQ(creds.registry_host(), "registry.example.com");
+
+  absl::StatusOr<std::string> edited =
+      testing::ExecuteSql(stack_->dsn(),
+                          "UPDATE registry_configs SET url = 'https://attacker.example.net'"
+                          " WHERE workspace_id = 'acme' AND id = 'dist'");
+  ASSERT_TRUE(edited.ok()) << edited.status();
+  creds.Clear();
+  s = stub_->GetCredentials(Ctx().get(), get, &creds);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "cannot be decrypted")) << s.error_message();
+  EXPECT_FALSE(absl::StrContains(s.error_message(), "old-registry-password"));
+  EXPECT_EQ(creds.secret(), "");
+
+  // Nor does it help to mark the row as written under the old associated data.
+  edited = testing::ExecuteSql(stack_->dsn(),
+                               "UPDATE registry_configs SET secret_ad_version = 1,"
+                               " url = 'https://registry.example.com'"
+                               " WHERE workspace_id = 'acme' AND id = 'dist'");
+  ASSERT_TRUE(edited.ok()) << edited.status();
+  s = stub_->GetCredentials(Ctx().get(), get, &creds);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL) << s.error_message();
+  EXPECT_EQ(creds.secret(), "");
+
+  // Put back as it was stored, the secret decrypts again.
+  edited = testing::ExecuteSql(stack_->dsn(),
+                               "UPDATE registry_configs SET secret_ad_version = 2"
+                               " WHERE workspace_id = 'acme' AND id = 'dist'");
+  ASSERT_TRUE(edited.ok()) << edited.status();
+  s = stub_->GetCredentials(Ctx().get(), get, &creds);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(creds.secret(), "old-registry-password-1234");
+}
+
 TEST_F(E2eTest, RawDatabaseRowsHoldNoPlaintextSecret) {
   MustCreateWorkspace("canary");
   v1::RegistryConfig created;

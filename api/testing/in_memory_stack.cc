@@ -121,9 +121,9 @@ std::optional<std::string> InMemoryStack::StoredSecret(std::string_view name) {
   absl::StatusOr<RegistryConfig> config =
       store_.GetRegistryConfig(parsed->workspace_id, parsed->registry_id);
   if (!config.ok() || config->secret_ciphertext.empty()) return std::nullopt;
-  absl::StatusOr<SecretString> secret = keys_->Decrypt(
-      config->secret_ciphertext,
-      services::RegistryService::SecretAssociatedData(config->workspace_id, config->id));
+  absl::StatusOr<std::string> ad = services::RegistryService::SecretAssociatedData(*config);
+  if (!ad.ok()) return std::nullopt;
+  absl::StatusOr<SecretString> secret = keys_->Decrypt(config->secret_ciphertext, *ad);
   if (!secret.ok()) return std::nullopt;
   return std::string(secret->view());
 }
