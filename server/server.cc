@@ -412,6 +412,11 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
         }
       });
   s->housekeeping_->Start();
+  // Summary rows of rate-limited refused calls (services/rejected_calls.h) are written within a
+  // minute even when their key is never refused again.
+  s->rejected_flush_ = std::make_unique<PeriodicTask>(
+      absl::Minutes(1), [guard = s->guard_.get()] { guard->FlushRejected(); });
+  s->rejected_flush_->Start();
 
   gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
   http.metrics = &s->telemetry_->registry();  // and GET /metrics
@@ -542,6 +547,10 @@ void RegistryAuthServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   if (health_monitor_) health_monitor_->Stop();
   if (housekeeping_) housekeeping_->Stop();
+  if (rejected_flush_) {
+    rejected_flush_->Stop();
+    guard_->FlushRejected();
+  }
   // HTTP first: its requests ride the in-process channel into the gRPC server.
   if (gateway_) gateway_->Shutdown();
   if (grpc_server_) {

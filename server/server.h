@@ -199,6 +199,7 @@ class RegistryAuthServer {
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<DbHealthMonitor> health_monitor_;
   std::unique_ptr<PeriodicTask> housekeeping_;
+  std::unique_ptr<PeriodicTask> rejected_flush_;  // Guard::FlushRejected every minute
   std::unique_ptr<gateway::HttpGateway> gateway_;
   int grpc_port_ = 0;
   bool shut_down_ = false;

@@ -21,6 +21,14 @@ absl::Status Guard::RecordBeforeAnswer(const RequestContext& ctx, std::string_vi
       {kReasonAuditUnavailable, ErrorCategory::kNetwork, true, absl::Seconds(1)});
 }
 
+void Guard::FlushRejected() const {
+  for (const RejectedCallLimiter::Summary& s : rejected_->Flush()) {
+    RequestContext summary;
+    summary.peer = s.address;
+    RecordChange(summary, s.action, s.resource, absl::Status(s.outcome, s.Detail()));
+  }
+}
+
 void Guard::RecordRejected(std::string_view caller, std::string_view action,
                            std::string_view resource, const absl::Status& status,
                            std::string_view request_id, std::string_view peer) const {

@@ -100,6 +100,9 @@ class Guard {
   void RecordRejected(std::string_view caller, std::string_view action, std::string_view resource,
                       const absl::Status& status, std::string_view request_id,
                       std::string_view peer) const;
+  // Writes the summary rows of every refusal counted but not yet summarized (the server calls
+  // it every minute and at shutdown, so a summary never waits for the next refusal of its key).
+  void FlushRejected() const;
 
   // The record, for stores that append it inside a transaction of their own
   // (RecordValidation).

@@ -106,6 +106,21 @@ TEST_F(RejectedCallsTest, VaryingNamesAndAddressesDoesNotEscapeTheBound) {
             1001);
 }
 
+TEST_F(RejectedCallsTest, FlushRejectedWritesThePendingSummaryWithoutAnotherRefusal) {
+  for (int i = 0; i < 5; ++i) Refuse("ipv4:198.51.100.9:1", "workspaces/acme/registries/gh");
+  ASSERT_EQ(Rows().size(), 1u);
+  guard_.FlushRejected();
+  std::vector<AuditEvent> rows = Rows();
+  ASSERT_EQ(rows.size(), 2u);
+  int summaries = 0;
+  for (const AuditEvent& e : rows) {
+    if (absl::StartsWith(e.detail, "4 more refused calls from addr:198.51.100.9")) ++summaries;
+  }
+  EXPECT_EQ(summaries, 1);
+  guard_.FlushRejected();  // nothing pending: no new row
+  EXPECT_EQ(Rows().size(), 2u);
+}
+
 TEST(RejectedCallLimiterTest, FlushSummarizesWhatWasCounted) {
   FakeClock clock(absl::FromUnixSeconds(1800000000));
   RejectedCallLimiter limiter(clock, 2);
