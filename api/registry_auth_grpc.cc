@@ -651,6 +651,7 @@ void ToProto(const ServiceAccount& a, v1::ServiceAccount* out) {
   SetTime(a.create_time, [&] { return out->mutable_create_time(); });
   SetTime(a.update_time, [&] { return out->mutable_update_time(); });
   out->set_etag(RegistryService::EtagOf(a.version));
+  out->set_uid(a.uid);
 }
 
 void ToProto(const services::ServiceAccountWithSecret& a, v1::ServiceAccountCredentials* out) {

@@ -1206,6 +1206,7 @@ std::string FormatGrants(const v1::ServiceAccount& sa) {
 void PrintServiceAccount(std::ostream& out, const v1::ServiceAccount& sa) {
   PrintKv(out,
           {{"name", sa.name()},
+           {"uid", sa.uid()},
            {"username", sa.username()},
            {"display_name", sa.display_name()},
            {"grants", FormatGrants(sa)},

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -37,9 +38,25 @@ struct SecretHash {
   uint32_t key_id = 0;
 };
 
+// True for a canonical lower-case UUID, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hex digits):
+// the form of ServiceAccount::uid.
+inline bool IsUid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 struct ServiceAccount {
   std::string workspace_id;
   std::string id;  // resource id grammar (services/names.h)
+  // A random identifier given at creation and never reused (a canonical lower-case UUID,
+  // model::IsUid): what a right granted to this one account by configuration names, so an
+  // account deleted and re-created under the same names is a different account.
+  std::string uid;
   std::string display_name;
   std::vector<RepositoryGrant> grants;
   bool enabled = true;

@@ -16,6 +16,7 @@
 #include "common/ip_address.h"
 #include "common/status_macros.h"
 #include "gateway/client_address.h"
+#include "model/tokens.h"
 
 // Every setting is a string flag whose empty default means "not given", so the environment
 // variable can fill in; the real default lives in ServerConfig.
@@ -58,8 +59,9 @@ ABSL_FLAG(std::string, insecure_allow_unauthenticated, "",
 ABSL_FLAG(std::string, token_service, "",
           "token realm: the registry's service name; enables /token (env REGAUTH_TOKEN_SERVICE)");
 ABSL_FLAG(std::string, token_catalog_accounts, "",
-          "token realm: comma-separated service accounts (<workspace>+<account>) whose tokens may "
-          "list the registry catalog (env REGAUTH_TOKEN_CATALOG_ACCOUNTS; default none)");
+          "token realm: comma-separated service accounts whose tokens may list the registry "
+          "catalog, each <workspace>+<account>@<uid> (the uid from `regauthctl service-accounts "
+          "get`) (env REGAUTH_TOKEN_CATALOG_ACCOUNTS; default none)");
 ABSL_FLAG(
     std::string, token_issuer, "",
     "token realm: issuer of registry tokens (env REGAUTH_TOKEN_ISSUER; default registry-auth)");
@@ -348,7 +350,7 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (c.token_kid_style != "libtrust" && c.token_kid_style != "jwk-thumbprint") {
     return Invalid("token_kid_style", "must be libtrust or jwk-thumbprint");
   }
-  for (const std::string& a : c.token_catalog_accounts) {
+  for (const auto& [a, uid] : c.token_catalog_accounts) {
     // <workspace>+<account>, both resource ids (lower-case letters, digits, '-').
     const size_t plus = a.find('+');
     bool ok = plus != std::string::npos && plus > 0 && plus + 1 < a.size() &&
@@ -360,7 +362,15 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
     }
     if (!ok) {
       return Invalid("token_catalog_accounts",
-                     "must be service account user names <workspace>+<account>, comma-separated");
+                     "must be service accounts <workspace>+<account>@<uid>, comma-separated");
+    }
+    if (!IsUid(uid)) {
+      return Invalid("token_catalog_accounts",
+                     absl::StrCat(a,
+                                  " needs the account's uid: <workspace>+<account>@<uid>, the "
+                                  "uid as `regauthctl service-accounts get` shows it (a deleted "
+                                  "and re-created account has a new uid and does not inherit "
+                                  "the right)"));
     }
   }
   if (c.token_ttl < absl::Seconds(60) || c.token_ttl > absl::Hours(24)) {
@@ -455,8 +465,13 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   if (auto v = Setting(FLAGS_token_issuer, "REGAUTH_TOKEN_ISSUER", env)) c.token_issuer = *v;
   if (auto v = Setting(FLAGS_token_catalog_accounts, "REGAUTH_TOKEN_CATALOG_ACCOUNTS", env)) {
     c.token_catalog_accounts.clear();
-    for (absl::string_view a : absl::StrSplit(*v, ',', absl::SkipWhitespace())) {
-      c.token_catalog_accounts.insert(std::string(absl::StripAsciiWhitespace(a)));
+    for (absl::string_view entry : absl::StrSplit(*v, ',', absl::SkipWhitespace())) {
+      // `<user name>@<uid>`; a missing uid is kept as "" for ValidateServerConfig to name.
+      std::pair<std::string, std::string> account =
+          absl::StrSplit(absl::StripAsciiWhitespace(entry), absl::MaxSplits('@', 1));
+      if (!c.token_catalog_accounts.insert(account).second) {
+        return Invalid("token_catalog_accounts", absl::StrCat(account.first, " is listed twice"));
+      }
     }
   }
   if (auto v = Setting(FLAGS_token_signing_keys, "REGAUTH_TOKEN_SIGNING_KEYS", env)) {

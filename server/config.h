@@ -10,6 +10,7 @@
 #define REGISTRY_AUTH_SERVER_CONFIG_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -89,9 +90,11 @@ struct ServerConfig {
   absl::Duration pull_token_ttl = absl::Hours(1);
   absl::Duration pull_token_max_ttl = absl::Hours(24);
   absl::Duration refresh_token_ttl = absl::Hours(24 * 30);
-  // Service accounts (`<workspace>+<account>`) whose tokens may carry `registry:catalog:*`
-  // (the registry's catalog lists every workspace's repositories: operators only).
-  std::set<std::string> token_catalog_accounts;
+  // Service accounts whose tokens may carry `registry:catalog:*` (the registry's catalog
+  // lists every workspace's repositories: operators only): user name `<workspace>+<account>`
+  // → the account's uid, so a deleted and re-created account does not inherit the right.
+  // The flag's form: `<workspace>+<account>@<uid>`, comma-separated.
+  std::map<std::string, std::string> token_catalog_accounts;
   // How long a replica reuses account/pull-token rows and clean throttle states (0: never).
   absl::Duration token_cache_ttl = absl::Seconds(5);
   // How often expired tokens (a day after expiry) and stale throttle states are deleted.

@@ -324,18 +324,34 @@ TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {
     return c;
   };
   // Realm settings from the environment.
-  auto c = ServerConfigFromFlags(
-      FakeEnv({{"REGAUTH_DATABASE_URL", "host=127.0.0.1"},
-               {"REGAUTH_KEY_FILE", "keys.txt"},
-               {"REGAUTH_POLICY_FILE", "policy.txt"},
-               {"REGAUTH_TOKEN_SERVICE", "registry.example.com"},
-               {"REGAUTH_TOKEN_SIGNING_KEYS", "signing/keys"},
-               {"REGAUTH_TOKEN_HEADER", "x5c"},
-               {"REGAUTH_TOKEN_TTL", "10m"},
-               {"REGAUTH_PULL_TOKEN_MAX_TTL", "48h"},
-               {"REGAUTH_TOKEN_CATALOG_ACCOUNTS", " platform+ops,acme+lister ,"}}));
+  auto c = ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "host=127.0.0.1"},
+                                          {"REGAUTH_KEY_FILE", "keys.txt"},
+                                          {"REGAUTH_POLICY_FILE", "policy.txt"},
+                                          {"REGAUTH_TOKEN_SERVICE", "registry.example.com"},
+                                          {"REGAUTH_TOKEN_SIGNING_KEYS", "signing/keys"},
+                                          {"REGAUTH_TOKEN_HEADER", "x5c"},
+                                          {"REGAUTH_TOKEN_TTL", "10m"},
+                                          {"REGAUTH_PULL_TOKEN_MAX_TTL", "48h"},
+                                          {"REGAUTH_TOKEN_CATALOG_ACCOUNTS",
+                                           " platform+ops@5f0c8a4e-93b1-4c2a-8d6e-0a1b2c3d4e5f,"
+                                           "acme+lister@00000000-0000-4000-8000-000000000001 ,"}}));
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->token_catalog_accounts, (std::set<std::string>{"acme+lister", "platform+ops"}));
+  EXPECT_EQ(c->token_catalog_accounts,
+            (std::map<std::string, std::string>{
+                {"acme+lister", "00000000-0000-4000-8000-000000000001"},
+                {"platform+ops", "5f0c8a4e-93b1-4c2a-8d6e-0a1b2c3d4e5f"}}));
+  EXPECT_TRUE(ValidateServerConfig(*c).ok()) << ValidateServerConfig(*c);
+  // One account listed twice (with another uid) is a mistake, not a choice between two.
+  absl::StatusOr<ServerConfig> twice =
+      ServerConfigFromFlags(FakeEnv({{"REGAUTH_DATABASE_URL", "host=127.0.0.1"},
+                                     {"REGAUTH_KEY_FILE", "keys.txt"},
+                                     {"REGAUTH_POLICY_FILE", "policy.txt"},
+                                     {"REGAUTH_TOKEN_CATALOG_ACCOUNTS",
+                                      "acme+ops@00000000-0000-4000-8000-000000000001,"
+                                      "acme+ops@00000000-0000-4000-8000-000000000002"}}));
+  EXPECT_EQ(twice.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(twice.status().message().find("acme+ops is listed twice"), std::string::npos)
+      << twice.status();
   EXPECT_EQ(c->token_service, "registry.example.com");
   EXPECT_EQ(c->token_header, "x5c");
   EXPECT_EQ(c->token_kid_style, "libtrust");
@@ -354,13 +370,28 @@ TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {
   ServerConfig bad_style = base();
   bad_style.token_kid_style = "x5t";
   EXPECT_NE(ValidateServerConfig(bad_style).message().find("token_kid_style"), std::string::npos);
+  const std::string kUid = "00000000-0000-4000-8000-000000000001";
   for (const char* bad : {"ops", "+ops", "acme+", "Acme+ops", "acme+ops+x", "acme ops"}) {
     ServerConfig catalog = base();
-    catalog.token_catalog_accounts = {bad};
+    catalog.token_catalog_accounts = {{bad, kUid}};
     EXPECT_NE(ValidateServerConfig(catalog).message().find("token_catalog_accounts"),
               std::string::npos)
         << bad;
   }
+  // The uid is required and must be the canonical form: a bare name would hand the right to
+  // whoever re-creates an account of that name.
+  for (const char* bad_uid : {"", "00000000-0000-4000-8000-00000000000A", "not-a-uid",
+                              "{00000000-0000-4000-8000-000000000001}"}) {
+    ServerConfig catalog = base();
+    catalog.token_catalog_accounts = {{"acme+ops", bad_uid}};
+    absl::Status s = ValidateServerConfig(catalog);
+    EXPECT_NE(s.message().find("token_catalog_accounts: acme+ops needs the account's uid"),
+              std::string::npos)
+        << bad_uid << ": " << s;
+  }
+  ServerConfig pinned = base();
+  pinned.token_catalog_accounts = {{"acme+ops", kUid}};
+  EXPECT_TRUE(ValidateServerConfig(pinned).ok());
   ServerConfig short_ttl = base();
   short_ttl.token_ttl = absl::Seconds(30);
   EXPECT_NE(ValidateServerConfig(short_ttl).message().find("token_ttl"), std::string::npos);

@@ -483,6 +483,7 @@ TEST_F(KeysCliTest, TokenHashesCountAndBlockRetirement) {
   ASSERT_TRUE(digest.ok());
   ASSERT_EQ(digest->key_id, 1u);
   ServiceAccount sa;
+  sa.uid = "00000000-0000-4000-8000-000000000001";
   sa.workspace_id = "acme";
   sa.id = "builder";
   sa.secret_hash = {digest->digest, digest->key_id};

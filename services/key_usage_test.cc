@@ -54,6 +54,7 @@ TEST(KeyUsageTest, ReadCountsSecretsAndTokenHashesPerKey) {
     ASSERT_TRUE(store.CreateRegistryConfig(c).ok());
   }
   ServiceAccount sa;
+  sa.uid = "00000000-0000-4000-8000-000000000001";
   sa.workspace_id = "acme";
   sa.id = "builder";
   sa.display_name = "builder";

@@ -44,6 +44,9 @@ struct Principal {
   // Service accounts and pull tokens: the digest of their current secret's hash (which a
   // refresh token is bound to, model RefreshToken::subject_generation); "" otherwise.
   std::string generation;
+  // Service accounts: the account's uid (ServiceAccount::uid), which a right granted by
+  // configuration names; "" otherwise.
+  std::string account_uid;
 };
 
 }  // namespace registryauth::services

@@ -120,6 +120,7 @@ absl::StatusOr<Principal> PrincipalResolver::ResolveServiceAccount(std::string_v
   p.workspace_id = std::string(ws);
   p.grants = ToRealmGrants(account->grants);
   p.generation = hash.digest;
+  p.account_uid = account->uid;
   return p;
 }
 

@@ -95,6 +95,7 @@ absl::StatusOr<ServiceAccountWithSecret> ServiceAccountService::Create(
   ServiceAccountWithSecret out;
   ServiceAccount a;
   ASSIGN_OR_RETURN(out.secret, NewSecret(hasher_, kServiceAccountSecretPrefix, &a.secret_hash));
+  ASSIGN_OR_RETURN(a.uid, NewUid());
   a.workspace_id = std::string(ws);
   a.id = std::string(id);
   a.display_name = input.display_name;

@@ -214,8 +214,13 @@ absl::StatusOr<IssuedToken> TokenIssuer::IssueTokenUnmetered(const RequestContex
   }
 
   // The set names service accounts only: pull tokens and workspace credentials never list.
-  const bool may_list_catalog = principal->kind == PrincipalKind::kServiceAccount &&
-                                options_.catalog_accounts.count(principal->subject) > 0;
+  // An entry names the account's uid, so a re-created account of the same name does not.
+  bool may_list_catalog = false;
+  if (principal->kind == PrincipalKind::kServiceAccount) {
+    const auto listed = options_.catalog_accounts.find(principal->subject);
+    may_list_catalog =
+        listed != options_.catalog_accounts.end() && listed->second == principal->account_uid;
+  }
   ASSIGN_OR_RETURN(std::vector<realm::Grant> grants,
                    public_pulls_.AddTo(requested, std::move(principal->grants)));
   const std::vector<realm::ResourceScope> granted =

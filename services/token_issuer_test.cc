@@ -54,7 +54,7 @@ TEST_F(TokenIssuerTest, CatalogOnlyForTheConfiguredAccounts) {
   ServiceAccountWithSecret ops = MustCreateAccount("ops", {{"acme/*", {"pull"}}});
   ServiceAccountWithSecret builder = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
   TokenRealmOptions options = Options();
-  options.catalog_accounts = {"acme+ops"};
+  options.catalog_accounts = {{"acme+ops", ops.account.uid}};
   TestRealm realm(store_, tokens_, *ring_, &signer_, clock_, options);
   const std::vector<std::string> scopes = {"registry:catalog:*", "repository:acme/web:pull"};
 
@@ -87,6 +87,36 @@ TEST_F(TokenIssuerTest, CatalogOnlyForTheConfiguredAccounts) {
   t = realm.IssueToken(Client(), anonymous);
   ASSERT_TRUE(t.ok());
   EXPECT_TRUE(t->granted_scopes.empty());
+}
+
+// The setting names the account's uid: the same names on a re-created account are another
+// account and do not list.
+TEST_F(TokenIssuerTest, CatalogIsBoundToTheAccountNotItsName) {
+  ServiceAccountWithSecret ops = MustCreateAccount("ops", {{"acme/*", {"pull"}}});
+  ASSERT_TRUE(IsUid(ops.account.uid)) << ops.account.uid;
+  TokenRealmOptions options = Options();
+  options.catalog_accounts = {{"acme+ops", ops.account.uid}};
+  TestRealm realm(store_, tokens_, *ring_, &signer_, clock_, options);
+  const std::vector<std::string> scopes = {"registry:catalog:*"};
+  auto catalog_as = [&](const ServiceAccountWithSecret& who) {
+    absl::StatusOr<IssuedToken> t =
+        realm.IssueToken(Client(), Basic(who.username, std::string(who.secret.view()), scopes));
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() && t->granted_scopes == std::vector<std::string>{"registry:catalog:*"};
+  };
+  ASSERT_TRUE(catalog_as(ops));
+
+  // Deleted and re-created under the same name: a new uid, no catalog.
+  ASSERT_TRUE(realm.DeleteServiceAccount(Admin(), "workspaces/acme/serviceAccounts/ops", "").ok());
+  ServiceAccountInput in;
+  in.grants = {{"acme/*", {"pull"}}};
+  absl::StatusOr<ServiceAccountWithSecret> again =
+      realm.CreateServiceAccount(Admin(), "workspaces/acme", "ops", in);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_NE(again->account.uid, ops.account.uid);
+  EXPECT_FALSE(catalog_as(*again));
+  // (A workspace deleted and re-created: RealmE2eTest.CatalogIsBoundToTheAccountNotItsName,
+  // over PostgreSQL, whose workspace deletion takes the accounts with it.)
 }
 
 TEST_F(TokenIssuerTest, WrongSecretsAndUnknownAccountsAreTheSameRefusal) {

@@ -1,5 +1,8 @@
 #include "services/token_realm_options.h"
 
+#include "absl/strings/str_cat.h"
+#include "model/tokens.h"
+
 namespace registryauth::services {
 
 absl::Status ValidateTokenRealmOptions(const TokenRealmOptions& o) {
@@ -20,6 +23,12 @@ absl::Status ValidateTokenRealmOptions(const TokenRealmOptions& o) {
   }
   if (o.refresh_token_ttl < absl::Minutes(1)) {
     return absl::InvalidArgumentError("refresh token ttl: must be at least 1m");
+  }
+  for (const auto& [username, uid] : o.catalog_accounts) {
+    if (!IsUid(uid)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("catalog accounts: ", username, " needs the account's uid"));
+    }
   }
   if (o.throttle.free_failures < 0 || o.throttle.window <= absl::ZeroDuration() ||
       o.throttle.base_delay <= absl::ZeroDuration() ||

@@ -11,7 +11,8 @@
 #define REGISTRY_AUTH_SERVICES_TOKEN_REALM_OPTIONS_H_
 
 #include <cstddef>
-#include <set>
+#include <functional>
+#include <map>
 #include <string>
 
 #include "absl/status/status.h"
@@ -43,11 +44,13 @@ struct TokenRealmOptions {
   // revoke, a block after failures there) apply here within this time. Zero: no cache.
   absl::Duration cache_ttl = absl::Seconds(5);
   size_t cache_capacity = 100000;
-  // Service accounts (`<workspace>+<account>` user names) whose tokens may carry
-  // `registry:catalog:*`. Distribution's `GET /v2/_catalog` lists every repository of every
-  // workspace, so only platform operators' accounts belong here; pull tokens and anonymous
-  // requests never get it.
-  std::set<std::string> catalog_accounts;
+  // Service accounts whose tokens may carry `registry:catalog:*`: user name
+  // (`<workspace>+<account>`) → the account's uid (ServiceAccount::uid). Distribution's
+  // `GET /v2/_catalog` lists every repository of every workspace, so only platform operators'
+  // accounts belong here; pull tokens and anonymous requests never get it. The uid binds the
+  // right to the one account the operator named: an account (or its workspace) deleted and
+  // re-created under the same names has a new uid and does not list.
+  std::map<std::string, std::string, std::less<>> catalog_accounts;
 };
 
 // INVALID_ARGUMENT naming the option, or OK.

@@ -20,6 +20,22 @@ absl::StatusOr<std::string> RandomBase64Url(std::size_t bytes) {
   return crypto::Base64UrlEncode(raw.view());
 }
 
+absl::StatusOr<std::string> NewUid() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof(raw)) != 1) return absl::InternalError("random generator failed");
+  raw[6] = static_cast<unsigned char>((raw[6] & 0x0f) | 0x40);  // version 4
+  raw[8] = static_cast<unsigned char>((raw[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < sizeof(raw); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[raw[i] >> 4]);
+    out.push_back(kHex[raw[i] & 0x0f]);
+  }
+  return out;
+}
+
 absl::StatusOr<SecretString> NewSecret(const crypto::SecretHasher& hasher, std::string_view prefix,
                                        SecretHash* hash) {
   constexpr std::size_t kSecretBytes = 32;  // 43 base64url characters

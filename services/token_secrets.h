@@ -28,6 +28,10 @@ inline constexpr std::size_t kTokenIdBytes = 16;  // 22 base64url characters (Is
 // `bytes` random bytes from OpenSSL, base64url without padding; INTERNAL if the generator fails.
 absl::StatusOr<std::string> RandomBase64Url(std::size_t bytes);
 
+// A random (version 4) UUID in canonical lower-case form (IsUid): a service account's uid.
+// INTERNAL if the generator fails.
+absl::StatusOr<std::string> NewUid();
+
 // `prefix` + 43 base64url characters (256 random bits), and its keyed hash in `hash`.
 absl::StatusOr<SecretString> NewSecret(const crypto::SecretHasher& hasher, std::string_view prefix,
                                        SecretHash* hash);

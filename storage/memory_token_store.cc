@@ -183,9 +183,10 @@ absl::StatusOr<ServiceAccount> InMemoryTokenStore::UpdateServiceAccount(
   if (expected_version > 0 && row.version != expected_version) {
     return VersionMismatch(kServiceAccount);
   }
-  absl::Status valid = CheckConstraints(account, kOp);  // the database checks the new row
-  if (!valid.ok()) return valid;
   ServiceAccount updated = account;
+  updated.uid = row.uid;                                // given at creation, never changed
+  absl::Status valid = CheckConstraints(updated, kOp);  // the database checks the new row
+  if (!valid.ok()) return valid;
   updated.create_time = row.create_time;
   updated.last_used_time = row.last_used_time;
   updated.version = row.version + 1;

@@ -40,6 +40,7 @@ INSTANTIATE_TEST_SUITE_P(InMemory, TokenStoreConformanceTest, ::testing::Values(
 
 ServiceAccount Account(std::string ws, std::string id) {
   ServiceAccount a;
+  a.uid = "00000000-0000-4000-8000-000000000001";
   a.workspace_id = std::move(ws);
   a.id = std::move(id);
   a.secret_hash.digest = std::string(32, 'h');

@@ -7,7 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "model/tokens.h"
 #include "pqxx/connection"
+#include "pqxx/except"
 #include "pqxx/nontransaction"
 #include "pqxx/result"
 #include "storage/migrations_pq.h"
@@ -137,6 +139,43 @@ TEST_F(MigrationsTest, NewMigrationsApplyInOrderAndFailuresRollBack) {
   // Versions out of order are refused before touching the database.
   std::vector<Migration> unordered = {{2, "b", "SELECT 1"}, {1, "a", "SELECT 1"}};
   EXPECT_EQ(ApplyMigrations(conn, unordered).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Schema v9 gives every service account a uid: accounts from before it get one each, distinct,
+// in the model's canonical form, and the column refuses a duplicate.
+TEST_F(MigrationsTest, AccountsFromBeforeVersion9GetDistinctUids) {
+  pqxx::connection conn(db_->dsn());
+  std::vector<Migration> list = EmbeddedMigrations();
+  std::vector<Migration> up_to_8;
+  for (const Migration& m : list) {
+    if (m.version <= 8) up_to_8.push_back(m);
+  }
+  ASSERT_TRUE(ApplyMigrations(conn, up_to_8).ok());
+  {
+    pqxx::nontransaction txn(conn);
+    txn.exec(
+        "INSERT INTO workspaces (id, display_name, create_time, update_time, version)"
+        " VALUES ('acme', 'Acme', now(), now(), 1)");
+    for (const char* id : {"ops", "builder"}) {
+      txn.exec(absl::StrCat(
+          "INSERT INTO service_accounts (workspace_id, id, secret_hash, secret_hash_key_id,"
+          " secret_rotate_time, create_time, update_time, version)"
+          " VALUES ('acme', '",
+          id, "', decode(repeat('ab', 32), 'hex'), 1, now(), now(), now(), 1)"));
+    }
+  }
+  ASSERT_TRUE(ApplyMigrations(conn, list).ok());
+  pqxx::nontransaction txn(conn);
+  std::vector<std::string> uids;
+  for (const pqxx::row& r : txn.exec("SELECT uid::text FROM service_accounts ORDER BY id")) {
+    uids.push_back(r[0].as<std::string>());
+  }
+  ASSERT_EQ(uids.size(), 2u);
+  EXPECT_NE(uids[0], uids[1]);
+  for (const std::string& uid : uids) EXPECT_TRUE(IsUid(uid)) << uid;
+  EXPECT_THROW(
+      txn.exec(absl::StrCat("UPDATE service_accounts SET uid = '", uids[0], "' WHERE id = 'ops'")),
+      pqxx::unique_violation);
 }
 
 TEST(SchemaVersionTest, LabelIsTheFileName) {

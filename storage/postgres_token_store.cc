@@ -47,7 +47,7 @@ std::string AccountColumns() {
   return absl::StrCat("workspace_id, id, display_name, grants::text, enabled, ",
                       Micros("expire_time"), ", secret_hash, secret_hash_key_id, ",
                       Micros("secret_rotate_time"), ", ", Micros("last_used_time"), ", ",
-                      Micros("create_time"), ", ", Micros("update_time"), ", version");
+                      Micros("create_time"), ", ", Micros("update_time"), ", version, uid::text");
 }
 
 std::string PullColumns() {
@@ -79,10 +79,10 @@ const std::vector<Statement>& Statements() {
       {"sa_insert",
        absl::StrCat("INSERT INTO service_accounts (workspace_id, id, display_name, grants,"
                     " enabled, expire_time, secret_hash, secret_hash_key_id, secret_rotate_time,"
-                    " last_used_time, create_time, update_time, version)"
+                    " last_used_time, create_time, update_time, version, uid)"
                     " VALUES ($1, $2, $3, $4::jsonb, $5, NULLIF($6, '')::timestamptz, $7, $8,"
                     " $9::timestamptz, NULLIF($10, '')::timestamptz, $11::timestamptz,"
-                    " $12::timestamptz, 1) RETURNING ",
+                    " $12::timestamptz, 1, $13::uuid) RETURNING ",
                     AccountColumns())},
       {"sa_get", absl::StrCat("SELECT ", AccountColumns(),
                               " FROM service_accounts WHERE workspace_id = $1 AND id = $2")},
@@ -251,6 +251,7 @@ ServiceAccount AccountFromRow(const pqxx::row& r) {
   a.create_time = TimeFromField(r[10]);
   a.update_time = TimeFromField(r[11]);
   a.version = r[12].as<int64_t>();
+  a.uid = r[13].as<std::string>();
   return a;
 }
 
@@ -337,6 +338,8 @@ absl::StatusOr<ServiceAccount> PostgresTokenStore::CreateServiceAccount(
   constexpr char kOp[] = "create service account";
   absl::Status text = CheckText(account, kOp);
   if (!text.ok()) return text;
+  // The uuid column would accept other spellings of a UUID; the model has one.
+  if (!IsUid(account.uid)) return internal::ConstraintError(kOp, "service_accounts_uid_format");
   const ServiceAccount& a = account;
   absl::StatusOr<ServiceAccount> result =
       WithConnection(*pool_, kOp, [&](pqxx::connection& conn) -> absl::StatusOr<ServiceAccount> {
@@ -346,7 +349,7 @@ absl::StatusOr<ServiceAccount> PostgresTokenStore::CreateServiceAccount(
             NullableTimeParam(a.expire_time, absl::InfiniteFuture()), HashParam(a.secret_hash),
             KeyIdParam(a.secret_hash), TimeParam(a.secret_rotate_time),
             NullableTimeParam(a.last_used_time, absl::InfinitePast()), TimeParam(a.create_time),
-            TimeParam(a.update_time));
+            TimeParam(a.update_time), a.uid);
         return AccountFromRow(r[0]);
       });
   if (absl::IsNotFound(result.status())) return WorkspaceNotFound(a.workspace_id);

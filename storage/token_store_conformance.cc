@@ -78,8 +78,15 @@ Workspace MakeWorkspace(std::string id) {
   return w;
 }
 
+// A new uid per call (the column is unique, and tests re-create accounts under one name).
+std::string NextUid() {
+  static std::atomic<int64_t> next{1};
+  return absl::StrFormat("00000000-0000-4000-8000-%012d", next.fetch_add(1));
+}
+
 ServiceAccount MakeAccount(std::string ws, std::string id) {
   ServiceAccount a;
+  a.uid = NextUid();
   a.workspace_id = std::move(ws);
   a.id = std::move(id);
   a.display_name = "CI builder \xE2\x80\x94 main";
@@ -125,6 +132,7 @@ RefreshToken MakeRefresh(std::string id, std::string ws, std::string subject, in
 void ExpectSameAccount(const ServiceAccount& got, const ServiceAccount& want) {
   EXPECT_EQ(got.workspace_id, want.workspace_id);
   EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.uid, want.uid);
   EXPECT_EQ(got.display_name, want.display_name);
   EXPECT_TRUE(got.grants == want.grants);
   EXPECT_EQ(got.enabled, want.enabled);
@@ -349,8 +357,10 @@ TEST_P(TokenStoreConformanceTest, UpdateServiceAccountReplacesFieldsAndChecksVer
   change.update_time = kT1;
   change.create_time = kT1;                      // ignored
   change.last_used_time = absl::InfinitePast();  // ignored
+  change.uid = NextUid();                        // ignored: a uid never changes
   ASSERT_OK_AND_ASSIGN(ServiceAccount v2, tokens().UpdateServiceAccount(change, 1));
   ServiceAccount want = change;
+  want.uid = v1.uid;
   want.create_time = kT0;
   want.last_used_time = kT1;
   want.version = 2;
@@ -405,6 +415,14 @@ TEST_P(TokenStoreConformanceTest, ServiceAccountConstraintsAreInvalidArgument) {
   };
   const Case cases[] = {
       {"upper-case id", [](ServiceAccount& a) { a.id = "Builder"; }, "service_accounts_id_format"},
+      {"no uid", [](ServiceAccount& a) { a.uid.clear(); }, "service_accounts_uid_format"},
+      {"upper-case uid", [](ServiceAccount& a) { a.uid = "00000000-0000-4000-8000-00000000000A"; },
+       "service_accounts_uid_format"},
+      {"uid without dashes",
+       [](ServiceAccount& a) { a.uid = "000000000000400080000000000000000a"; },
+       "service_accounts_uid_format"},
+      {"braced uid", [](ServiceAccount& a) { a.uid = "{00000000-0000-4000-8000-00000000000a}"; },
+       "service_accounts_uid_format"},
       {"64-char id", [](ServiceAccount& a) { a.id = std::string(64, 'b'); },
        "service_accounts_id_format"},
       {"trailing dash", [](ServiceAccount& a) { a.id = "builder-"; }, "service_accounts_id_format"},
@@ -503,7 +521,8 @@ TEST_P(TokenStoreConformanceTest, ServiceAccountConstraintsAreInvalidArgument) {
     }
     ServiceAccount bad = good;
     c.mutate(bad);
-    if (bad.id != good.id) continue;  // an id change addresses another row
+    if (bad.id != good.id) continue;    // an id change addresses another row
+    if (bad.uid != good.uid) continue;  // Update ignores the uid
     ExpectConstraint(tokens().UpdateServiceAccount(bad, 0).status(), c.constraint);
     ASSERT_OK_AND_ASSIGN(ServiceAccount kept, tokens().GetServiceAccount("acme", "valid"));
     EXPECT_EQ(kept.version, 1);

@@ -132,6 +132,7 @@ absl::Status CheckConstraints(const ServiceAccount& a, std::string_view op) {
   }
   if (!GrantsValid(a.grants)) return ConstraintError(op, "service_accounts_grants_valid");
   if (!IsResourceId(a.id)) return ConstraintError(op, "service_accounts_id_format");
+  if (!IsUid(a.uid)) return ConstraintError(op, "service_accounts_uid_format");
   if (a.secret_hash.digest.size() != kSecretHashBytes) {
     return ConstraintError(op, "service_accounts_secret_hash_length");
   }

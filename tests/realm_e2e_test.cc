@@ -29,6 +29,7 @@
 #include "gateway/http_gateway.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "model/tokens.h"
 #include "nlohmann/json.hpp"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "realm/basic_auth.h"
@@ -84,7 +85,6 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
             .Configure([&](server::ServerConfig& c) {
               c.token_header = mode.header;
               c.token_kid_style = mode.kid_style;
-              c.token_catalog_accounts = {"acme+ops"};
               c.token_cache_ttl = kCacheTtl;
             })
             .Build();
@@ -126,6 +126,16 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
     EXPECT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(out.username(), ws + "+" + id);
     return {out.username(), out.secret()};
+  }
+
+  // The account's uid, as `regauthctl service-accounts get` shows it.
+  std::string UidOf(const std::string& ws, const std::string& id) {
+    v1::GetServiceAccountRequest req;
+    req.set_name(absl::StrCat("workspaces/", ws, "/serviceAccounts/", id));
+    v1::ServiceAccount out;
+    grpc::Status s = stub_->GetServiceAccount(Ctx().get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.uid();
   }
 
   v1::MintPullTokenResponse Mint(const std::string& app, absl::Duration ttl) {
@@ -436,16 +446,25 @@ TEST_P(RealmE2eTest, TestConnectionAgainstTheRealRegistry) {
   EXPECT_EQ(stored("good").validation_status(), v1::INVALID);
 }
 
-// `registry:catalog:*` only for the accounts of --token_catalog_accounts: the real registry
-// lists its repositories to them and refuses everyone else.
+// `registry:catalog:*` only for the accounts of --token_catalog_accounts (each named with its
+// uid, served here by a replica started with the setting): the real registry lists its
+// repositories to them and refuses everyone else, including an account re-created under the
+// same name and one of a workspace deleted and re-created by someone else.
 TEST_P(RealmE2eTest, CatalogOnlyForConfiguredAccounts) {
   const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
   const RegistryCredentials ops = CreateServiceAccount("acme", "ops", "acme/*");
+  const std::string ops_uid = UidOf("acme", "ops");
+  ASSERT_TRUE(IsUid(ops_uid)) << ops_uid;
+  absl::StatusOr<std::unique_ptr<testing::LiveServer>> replica =
+      stack_->StartReplica([&](server::ServerConfig& c) {
+        c.token_catalog_accounts = {{"acme+ops", ops_uid}};
+      });
+  ASSERT_TRUE(replica.ok()) << replica.status();
   SkopeoResult pushed = Push(Build("catalog"), "acme/web", builder);
   ASSERT_TRUE(pushed.ok()) << pushed.Describe();
 
   auto catalog_as = [&](const RegistryCredentials& who) {
-    testing::HttpConnection realm(live_->server().http_port());
+    testing::HttpConnection realm((*replica)->server().http_port());
     testing::HttpReply token = realm.Request(
         "GET", absl::StrCat("/token?service=", kService, "&scope=registry:catalog:*"), "",
         {{"Authorization", realm::FormatBasicAuthorization(who.username, who.password)}});
@@ -458,6 +477,36 @@ TEST_P(RealmE2eTest, CatalogOnlyForConfiguredAccounts) {
   EXPECT_EQ(listed.status, 200) << listed.body;
   EXPECT_TRUE(absl::StrContains(listed.body, "\"acme/web\"")) << listed.body;
   testing::HttpReply refused = catalog_as(builder);
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_FALSE(absl::StrContains(refused.body, "acme/web"));
+
+  // The same name, another account: deleted and re-created by the workspace's admin.
+  v1::DeleteServiceAccountRequest del;
+  del.set_name("workspaces/acme/serviceAccounts/ops");
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(stub_->DeleteServiceAccount(Ctx().get(), del, &empty).ok());
+  const RegistryCredentials again = CreateServiceAccount("acme", "ops", "acme/*");
+  EXPECT_NE(UidOf("acme", "ops"), ops_uid);
+  stack_->clock().Advance(kCacheTtl + absl::Milliseconds(200));  // the replica's cache expires
+  refused = catalog_as(again);
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_FALSE(absl::StrContains(refused.body, "acme/web"));
+
+  // The workspace deleted with everything in it, re-created under the same id by someone else,
+  // with an `ops` account of its own.
+  v1::DeleteWorkspaceRequest drop;
+  drop.set_name("workspaces/acme");
+  drop.set_force(true);
+  grpc::Status dropped = stub_->DeleteWorkspace(Ctx().get(), drop, &empty);
+  ASSERT_TRUE(dropped.ok()) << dropped.error_message();
+  v1::CreateWorkspaceRequest create;
+  create.set_workspace_id("acme");
+  v1::Workspace created;
+  grpc::Status recreated = stub_->CreateWorkspace(Ctx().get(), create, &created);
+  ASSERT_TRUE(recreated.ok()) << recreated.error_message();
+  const RegistryCredentials squatter = CreateServiceAccount("acme", "ops", "acme/*");
+  stack_->clock().Advance(kCacheTtl + absl::Milliseconds(200));
+  refused = catalog_as(squatter);
   EXPECT_EQ(refused.status, 401) << refused.body;
   EXPECT_FALSE(absl::StrContains(refused.body, "acme/web"));
 }
