@@ -18,6 +18,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "model/tokens.h"
 
 namespace registryauth::cli {
 namespace {
@@ -107,6 +108,34 @@ TEST_F(RegauthctlTest, SecretFromStdinIsTrimmedAndNeverPrinted) {
       Run({"registries", "create", "acme", "gh3", "--type=ghcr", "--owner=a", "--secret-env=UNSET"})
           .code,
       2);
+}
+
+// `service-accounts get` shows the uid an operator puts in --token_catalog_accounts; a
+// re-created account of the same name shows another.
+TEST_F(RegauthctlTest, ServiceAccountGetShowsItsUid) {
+  ASSERT_EQ(Run({"workspaces", "create", "platform"}).code, 0);
+  auto uid_of_ops = [&] {
+    Result got = Run({"service-accounts", "get", "platform", "ops"});
+    EXPECT_EQ(got.code, 0) << got.err;
+    EXPECT_TRUE(HasKv(got.out, "username", "platform+ops")) << got.out;
+    for (absl::string_view line : absl::StrSplit(got.out, '\n')) {
+      if (absl::ConsumePrefix(&line, "uid:")) {
+        return std::string(absl::StripLeadingAsciiWhitespace(line));
+      }
+    }
+    return std::string();
+  };
+  Result created =
+      Run({"service-accounts", "create", "platform", "ops", "--grants=platform/*=pull"});
+  ASSERT_EQ(created.code, 0) << created.err;
+  const std::string first = uid_of_ops();
+  EXPECT_TRUE(IsUid(first)) << first;
+  ASSERT_EQ(Run({"service-accounts", "delete", "platform", "ops"}).code, 0);
+  ASSERT_EQ(Run({"service-accounts", "create", "platform", "ops", "--grants=platform/*=pull"}).code,
+            0);
+  const std::string second = uid_of_ops();
+  EXPECT_TRUE(IsUid(second)) << second;
+  EXPECT_NE(first, second);
 }
 
 TEST_F(RegauthctlTest, UpdateSendsOnlyTheGivenFlags) {
