@@ -402,6 +402,13 @@ int KeysCommand::Usage(const ParsedArgs& a) {
     *io_.err << "registry-authd keys usage: " << unreadable
              << " secrets are under keys missing from the key ring\n";
   }
+  absl::StatusOr<int64_t> unbound = store_->CountSecretsUnderOldAssociatedData();
+  if (!unbound.ok()) return Fail(unbound.status());
+  if (*unbound > 0) {
+    *io_.out << *unbound
+             << " secrets are not yet bound to their endpoint (written before schema v8): run "
+                "`registry-authd keys reencrypt` once every replica runs this release\n";
+  }
   return 0;
 }
 

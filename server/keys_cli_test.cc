@@ -379,6 +379,10 @@ TEST_F(KeysCliTest, ReencryptBindsPreMigrationRowsToTheirEndpoint) {
     EXPECT_EQ(DecryptWith(*ring, i), GhcrSecret(i));  // still readable before the run
   }
   const std::string current_before = store_->GetRegistryConfig("acme", "reg2")->secret_ciphertext;
+  Result usage = Keys({"usage"});
+  ASSERT_EQ(usage.code, 0) << usage.err;
+  EXPECT_TRUE(absl::StrContains(usage.out, "2 secrets are not yet bound to their endpoint"))
+      << usage.out;
 
   Result r = Keys({"reencrypt"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
@@ -389,6 +393,9 @@ TEST_F(KeysCliTest, ReencryptBindsPreMigrationRowsToTheirEndpoint) {
     EXPECT_EQ(DecryptWith(*ring, i), GhcrSecret(i));
   }
   EXPECT_EQ(store_->GetRegistryConfig("acme", "reg2")->secret_ciphertext, current_before);
+  usage = Keys({"usage"});
+  ASSERT_EQ(usage.code, 0) << usage.err;
+  EXPECT_FALSE(absl::StrContains(usage.out, "not yet bound")) << usage.out;
 
   // Bound now: another owner in the row does not decrypt.
   RegistryConfig moved = *store_->GetRegistryConfig("acme", "reg0");

@@ -238,6 +238,16 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
     absl::Status migrated = MigrateWhenReachable(*s->store_, config.startup_timeout);
     if (!migrated.ok()) return migrated;
   }
+  // Secrets from before the endpoint binding (issue 17) are bound by the update rule only,
+  // until an operator runs `keys reencrypt` (not done here: a replica of the previous release
+  // cannot read a moved row). Say so at every start until then.
+  if (absl::StatusOr<int64_t> unbound = s->store_->CountSecretsUnderOldAssociatedData();
+      unbound.ok() && *unbound > 0) {
+    LOG_WARNING(absl::StrCat(*unbound,
+                             " stored secrets are not yet bound to their endpoint (written "
+                             "before schema v8): once every replica runs this release, run "
+                             "`registry-authd keys reencrypt` (deploy/README.md)"));
+  }
 
   // Caller policy (reloadable); none in the explicit development mode.
   std::shared_ptr<const auth::CallerPolicy> policy;

@@ -37,8 +37,9 @@ T Must(absl::StatusOr<T> v) {
 }
 
 RequestContext Admin() {
-  return testing::Caller("admin", {auth::Permission::kRegistriesManage, auth::Permission::kTokensMint},
-                         "", "ipv4:10.0.0.7:41000");
+  return testing::Caller("admin",
+                         {auth::Permission::kRegistriesManage, auth::Permission::kTokensMint}, "",
+                         "ipv4:10.0.0.7:41000");
 }
 
 // A realm wired as server/server.cc wires it, with one workspace, app and service account.

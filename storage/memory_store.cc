@@ -670,4 +670,15 @@ absl::StatusOr<std::map<uint32_t, int64_t>> InMemoryRegistryStore::CountSecretsB
   return counts;
 }
 
+absl::StatusOr<int64_t> InMemoryRegistryStore::CountSecretsUnderOldAssociatedData() {
+  absl::MutexLock lock(&mu_);
+  int64_t n = 0;
+  for (const auto& [key, config] : configs_) {
+    if (!config.secret_ciphertext.empty() && config.secret_ad_version != kSecretAdVersionCurrent) {
+      ++n;
+    }
+  }
+  return n;
+}
+
 }  // namespace registryauth::storage

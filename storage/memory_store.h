@@ -103,6 +103,7 @@ class InMemoryRegistryStore final : public RegistryStore {
                                         absl::Time validated_at, std::string_view error,
                                         const AuditEvent& event) override;
   absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
+  absl::StatusOr<int64_t> CountSecretsUnderOldAssociatedData() override;
 
  private:
   using ChildKey = std::pair<std::string, std::string>;  // (workspace_id, id)

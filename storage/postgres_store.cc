@@ -220,6 +220,9 @@ const std::vector<Statement>& Statements() {
       {"rc_count_by_key",
        "SELECT secret_key_id, count(*) FROM registry_configs"
        " WHERE secret_ciphertext IS NOT NULL GROUP BY secret_key_id"},
+      {"rc_count_old_ad",
+       "SELECT count(*) FROM registry_configs"
+       " WHERE secret_ciphertext IS NOT NULL AND secret_ad_version <> $1"},
       {"rc_not_under_key",
        absl::StrCat("SELECT ", ConfigColumns(),
                     " FROM registry_configs WHERE secret_ciphertext IS NOT NULL"
@@ -1095,6 +1098,17 @@ absl::StatusOr<std::map<uint32_t, int64_t>> PostgresRegistryStore::CountSecretsB
                                 row[1].as<int64_t>();
                           }
                           return counts;
+                        });
+}
+
+absl::StatusOr<int64_t> PostgresRegistryStore::CountSecretsUnderOldAssociatedData() {
+  return WithConnection(*pool_, "count secrets under old associated data",
+                        [](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                          pqxx::nontransaction txn(conn);
+                          return txn
+                              .exec_prepared1("rc_count_old_ad",
+                                              static_cast<int64_t>(kSecretAdVersionCurrent))[0]
+                              .as<int64_t>();
                         });
 }
 

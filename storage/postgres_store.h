@@ -118,6 +118,7 @@ class PostgresRegistryStore final : public RegistryStore {
                                         absl::Time validated_at, std::string_view error,
                                         const AuditEvent& event) override;
   absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
+  absl::StatusOr<int64_t> CountSecretsUnderOldAssociatedData() override;
 
  private:
   explicit PostgresRegistryStore(std::unique_ptr<ConnectionPool> pool);

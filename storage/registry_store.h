@@ -194,6 +194,10 @@ class RegistryStore {
   virtual absl::Status Ping() = 0;
   // Number of stored secrets per key id, for key-rotation reports.
   virtual absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() = 0;
+  // Number of stored secrets whose ciphertext is under an associated-data version other than
+  // kSecretAdVersionCurrent (written before the endpoint binding, schema v8): what
+  // `registry-authd keys reencrypt` still has to move.
+  virtual absl::StatusOr<int64_t> CountSecretsUnderOldAssociatedData() = 0;
 };
 
 }  // namespace registryauth::storage

@@ -30,6 +30,7 @@
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "realm/basic_auth.h"
 #include "server/config.h"
+#include "storage/testing/sql_probe.h"
 #include "tests/support/http_client.h"
 #include "tests/support/live_server.h"
 #include "tests/support/stderr_capture.h"
@@ -452,6 +453,44 @@ TEST_F(ObservabilityTest, MetricsMoveByTheCallsMadeAndLogsHoldNoSecret) {
 }
 
 // Adapter-only mode (--http_upstream) serves its own HTTP route metrics at /metrics.
+// Secrets stored before the endpoint binding (schema v8) are bound by the update rule only
+// until `keys reencrypt` runs: every start says how many there are, and stops saying it once
+// none are left.
+TEST_F(ObservabilityTest, StartWarnsAboutSecretsNotYetBoundToTheirEndpoint) {
+  const std::string warning = "stored secrets are not yet bound to their endpoint";
+  {
+    StderrCapture capture(dir_ + "/first.log");
+    ASSERT_TRUE(stack_->StartServer().ok());
+    v1::CreateWorkspaceRequest cw;
+    cw.set_workspace_id("acme");
+    v1::Workspace ws;
+    ASSERT_TRUE(stack_->stub().CreateWorkspace(As(admin_key_).get(), cw, &ws).ok());
+    for (const char* id : {"gh1", "gh2"}) {
+      v1::CreateRegistryConfigRequest cr;
+      cr.set_parent("workspaces/acme");
+      cr.set_registry_id(id);
+      cr.mutable_registry_config()->set_type(v1::GHCR);
+      cr.mutable_registry_config()->mutable_ghcr()->set_owner("acme-org");
+      cr.mutable_registry_config()->set_secret(kCanary);
+      v1::RegistryConfig config;
+      ASSERT_TRUE(stack_->stub().CreateRegistryConfig(As(admin_key_).get(), cr, &config).ok());
+    }
+    stack_->StopServer();
+    EXPECT_FALSE(absl::StrContains(capture.Stop(), warning));
+  }
+  // Both rows as a release before the binding left them (the flag only: what the warning reads).
+  absl::StatusOr<std::string> marked =
+      testing::ExecuteSql(stack_->dsn(), "UPDATE registry_configs SET secret_ad_version = 1");
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  StderrCapture capture(dir_ + "/second.log");
+  ASSERT_TRUE(stack_->StartServer().ok());
+  stack_->StopServer();
+  const std::string logs = capture.Stop();
+  EXPECT_TRUE(absl::StrContains(logs, absl::StrCat("2 ", warning))) << logs;
+  EXPECT_TRUE(absl::StrContains(logs, "registry-authd keys reencrypt")) << logs;
+  EXPECT_FALSE(absl::StrContains(logs, kCanary));
+}
+
 TEST_F(ObservabilityTest, AdapterOnlyModeServesItsHttpMetrics) {
   absl::Status started = stack_->StartServer();
   ASSERT_TRUE(started.ok()) << started;

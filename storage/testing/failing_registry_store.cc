@@ -232,4 +232,9 @@ absl::StatusOr<std::map<uint32_t, int64_t>> FailingRegistryStore::CountSecretsBy
   return inner_.CountSecretsByKeyId();
 }
 
+absl::StatusOr<int64_t> FailingRegistryStore::CountSecretsUnderOldAssociatedData() {
+  if (std::optional<absl::Status> e = TakeError()) return *e;
+  return inner_.CountSecretsUnderOldAssociatedData();
+}
+
 }  // namespace registryauth::storage::testing

@@ -101,6 +101,7 @@ class FailingRegistryStore final : public RegistryStore {
                                         const AuditEvent& event) override;
   absl::Status Ping() override;
   absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
+  absl::StatusOr<int64_t> CountSecretsUnderOldAssociatedData() override;
 
  private:
   // The injected error, once.
