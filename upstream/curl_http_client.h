@@ -34,11 +34,12 @@
 //   (libcurl's open-socket callback, after DNS resolution and before connect(), so a name that
 //   resolves - or re-resolves - to an internal address does not get through). Addresses that
 //   IsInternalAddress (common/ip_address.h) calls internal - loopback, private, link-local and
-//   cloud metadata, CGNAT, multicast, unspecified, IPv6 unique-local, and IPv6 forms carrying
-//   such an IPv4 address - are refused unless they are in `allowed_networks`. The request then
-//   fails with PERMISSION_DENIED kBlocked, "blocked by outbound policy", and the message does
-//   not name the address the host resolved to. Plain http:// is refused the same way unless
-//   the address is in `allowed_networks` (only https leaves for the internet). With a proxy,
+//   cloud metadata, CGNAT, multicast, unspecified, documentation, benchmarking and reserved
+//   ranges, IPv6 unique-local and site-local, and IPv6 forms (mapped, NAT64, 6to4, Teredo)
+//   delivering to such an IPv4 address - are refused unless they are in `allowed_networks`. The
+//   request then fails with PERMISSION_DENIED kBlocked, "blocked by outbound policy", and the
+//   message does not name the address the host resolved to. Plain http:// is refused the same way
+//   unless the address is in `allowed_networks` (only https leaves for the internet). With a proxy,
 //   the checked address is the proxy's (the proxy resolves the target and must apply its own
 //   policy).
 //

@@ -333,14 +333,16 @@ TEST(CurlHttpClientTest, AuthorizationIsNotForwardedToAnotherOrigin) {
 }
 
 TEST(CurlHttpClientPolicyTest, PlainHttpOnlyToAllowedNetworks) {
-  // 192.0.2.1 (TEST-NET-1) is not internal, but plain http to it is refused before connecting.
+  // 192.88.99.1 (the deprecated 6to4 relay anycast prefix: public, so not internal, and not
+  // expected to answer on port 9) - plain http to it is refused before connecting. (It used to
+  // be 192.0.2.1, TEST-NET-1, which the policy now blocks as a documentation range.)
   const absl::Time start = absl::Now();
-  const absl::Status status = PolicyClient({})->Send(Get("http://192.0.2.1:9/v2/")).status();
+  const absl::Status status = PolicyClient({})->Send(Get("http://192.88.99.1:9/v2/")).status();
   ExpectKind(status, absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
   EXPECT_NE(status.message().find("plain http"), absl::string_view::npos) << status;
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   // https to the same address is not refused by the policy (it times out: nothing answers).
-  HttpRequest https = Get("https://192.0.2.1:9/v2/");
+  HttpRequest https = Get("https://192.88.99.1:9/v2/");
   https.timeout = absl::Milliseconds(300);
   EXPECT_NE(GetHttpErrorKind(PolicyClient({})->Send(https).status()), HttpErrorKind::kBlocked);
 }
@@ -558,6 +560,25 @@ TEST(CurlHttpClientPolicyTest, MetadataPrivateAndMappedAddressesAreRefusedAtOnce
         "http://[::ffff:169.254.169.254]/", "http://0.0.0.0:1/", "http://[fe80::1]/"}) {
     const absl::Time start = absl::Now();
     ExpectBlocked(client->Send(Get(url)).status());
+    EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << url << " was not refused before connect";
+  }
+}
+
+TEST(CurlHttpClientPolicyTest, SpecialPurposeAndEmbeddedIpv4FormsAreRefusedAtOnce) {
+  // https, so the only reason to refuse is the address: documentation and benchmarking ranges,
+  // and IPv6 forms that deliver to loopback (NAT64, 6to4, Teredo, IPv4-compatible) or that
+  // are blocked whole (local-use NAT64, discard).
+  auto client = PolicyClient({"127.0.0.0/8"});
+  for (const char* url :
+       {"https://192.0.2.1/", "https://198.51.100.1/", "https://203.0.113.1/",
+        "https://198.18.0.1/", "https://192.0.0.9/", "https://[2001:db8::1]/",
+        "https://[64:ff9b::7f00:1]/", "https://[2002:7f00:1::1]/",
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "https://[::127.0.0.1]/",
+        "https://[64:ff9b:1::808:808]/", "https://[100::1]/"}) {
+    const absl::Time start = absl::Now();
+    const absl::Status status = client->Send(Get(url)).status();
+    ExpectBlocked(status);
+    EXPECT_NE(status.message().find("internal"), absl::string_view::npos) << url << status;
     EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << url << " was not refused before connect";
   }
 }
