@@ -4,12 +4,6 @@
 // redirect to loopback, a DNS name that resolves to loopback - fail BLOCKED_BY_POLICY without a
 // connection reaching them and without the address they resolved to in the answer; an allowed
 // network still works. And one workspace's slow tests cannot take every TestConnection slot.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,44 +20,16 @@
 #include "tests/support/live_server.h"
 #include "tests/support/test_stack.h"
 #include "upstream/testing/scripted_http_server.h"
+#include "upstream/testing/silent_listener.h"
 
 namespace registryauth {
 namespace {
 
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedResponse;
+using ::registryauth::upstream::testing::SilentListener;
 
 constexpr char kPassword[] = "outbound-policy-canary-password";
-
-// A bare TCP listener on `ip` (127.0.0.2 is routed to lo on Linux) that only tells whether
-// anyone tried to connect.
-class Listener {
- public:
-  explicit Listener(const char* ip) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    inet_pton(AF_INET, ip, &addr.sin_addr);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 8) != 0) {
-      ADD_FAILURE() << "cannot listen on " << ip;
-    }
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~Listener() { close(fd_); }
-  Listener(const Listener&) = delete;
-  Listener& operator=(const Listener&) = delete;
-  int port() const { return port_; }
-  bool SawConnection() const {
-    pollfd p{fd_, POLLIN, 0};
-    return poll(&p, 1, 200) > 0;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 class OutboundPolicyTest : public ::testing::Test {
  protected:
@@ -153,16 +119,17 @@ TEST_F(OutboundPolicyTest, ANameThatResolvesToLoopbackIsRefusedWithoutTouchingIt
 TEST_F(OutboundPolicyTest, ARedirectToLoopbackIsRefusedWithoutTouchingIt) {
   Start({"127.0.0.1/32"});
   if (stack_ == nullptr) return;
-  Listener target("127.0.0.2");
+  auto target = SilentListener::Start("127.0.0.2");
+  ASSERT_TRUE(target.ok()) << target.status();
   auto registry = ScriptedHttpServer::Start();
   ASSERT_TRUE(registry.ok()) << registry.status();
   (*registry)->Route(
       "/v2/",
       ScriptedResponse{
-          302, {{"Location", absl::StrCat("http://127.0.0.2:", target.port(), "/v2/")}}, ""});
+          302, {{"Location", absl::StrCat("http://127.0.0.2:", (*target)->port(), "/v2/")}}, ""});
   ExpectBlocked(TestUrl("redirect", (*registry)->BaseUrl()), "127.0.0.2");
   EXPECT_EQ((*registry)->connections(), 1);
-  EXPECT_FALSE(target.SawConnection());
+  EXPECT_FALSE((*target)->SawConnection());
 }
 
 TEST_F(OutboundPolicyTest, AnAllowedNetworkStillWorks) {

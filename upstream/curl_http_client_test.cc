@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "tests/support/test_certs.h"
 #include "upstream/http_client.h"
 #include "upstream/testing/scripted_http_server.h"
+#include "upstream/testing/silent_listener.h"
 
 namespace registryauth::upstream {
 namespace {
@@ -31,6 +31,7 @@ using ::registryauth::upstream::testing::LoopbackNetworks;
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedRequest;
 using ::registryauth::upstream::testing::ScriptedResponse;
+using ::registryauth::upstream::testing::SilentListener;
 using ::registryauth::upstream::testing::TlsIdentity;
 
 std::unique_ptr<CurlHttpClient> PolicyClient(std::vector<std::string> allowed);
@@ -480,36 +481,6 @@ std::unique_ptr<CurlHttpClient> PolicyClient(std::vector<std::string> allowed) {
   return client.ok() ? *std::move(client) : nullptr;
 }
 
-// A bare TCP listener on `ip` (e.g. 127.0.0.2, which Linux routes to lo) that only reports
-// whether anyone tried to connect: the policy must refuse before connect().
-class Listener {
- public:
-  explicit Listener(const char* ip) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    inet_pton(AF_INET, ip, &addr.sin_addr);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 8) != 0) {
-      ADD_FAILURE() << "cannot listen on " << ip;
-    }
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~Listener() { close(fd_); }
-  Listener(const Listener&) = delete;
-  Listener& operator=(const Listener&) = delete;
-  int port() const { return port_; }
-  bool SawConnection() const {
-    pollfd p{fd_, POLLIN, 0};
-    return poll(&p, 1, 200) > 0;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
 void ExpectBlocked(const absl::Status& status) {
   ExpectKind(status, absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
   EXPECT_NE(status.message().find("blocked by outbound policy"), absl::string_view::npos) << status;
@@ -584,27 +555,27 @@ TEST(CurlHttpClientPolicyTest, SpecialPurposeAndEmbeddedIpv4FormsAreRefusedAtOnc
 }
 
 TEST(CurlHttpClientPolicyTest, RedirectToABlockedAddressIsRefusedWithoutConnecting) {
-  Listener target("127.0.0.2");
+  auto target = SilentListener::Start("127.0.0.2");
+  ASSERT_TRUE(target.ok()) << target.status();
   auto server = NewServer();
-  server->Route(
-      "/v2/",
-      ScriptedResponse{302, {{"Location", absl::StrCat("http://127.0.0.2:", target.port(), "/")}}});
+  server->Route("/v2/", ScriptedResponse{302, {{"Location", (*target)->Url()}}});
   const absl::Status status =
       PolicyClient({"127.0.0.1/32"})->Send(Get(server->Url("/v2/"))).status();
   ExpectBlocked(status);
-  EXPECT_FALSE(target.SawConnection());
+  EXPECT_FALSE((*target)->SawConnection());
   EXPECT_EQ(server->connections(), 1);
 }
 
 TEST(CurlHttpClientPolicyTest, SecondListenerAddressIsReachableWhenAllowed) {
   // The control for the test above: 127.0.0.2 is reachable, so "no connection" there meant the
   // policy, not a missing route.
-  Listener target("127.0.0.2");
+  auto target = SilentListener::Start("127.0.0.2");
+  ASSERT_TRUE(target.ok()) << target.status();
   auto client = PolicyClient({"127.0.0.2/32"});
-  HttpRequest request = Get(absl::StrCat("http://127.0.0.2:", target.port(), "/"));
+  HttpRequest request = Get((*target)->Url());
   request.timeout = absl::Milliseconds(500);
   (void)client->Send(request);  // nobody answers: a timeout
-  EXPECT_TRUE(target.SawConnection());
+  EXPECT_TRUE((*target)->SawConnection());
 }
 
 }  // namespace
