@@ -33,16 +33,18 @@ constexpr char kPassword[] = "outbound-policy-canary-password";
 
 class OutboundPolicyTest : public ::testing::Test {
  protected:
-  // A stack whose allowance is exactly `allowed` (LiveServer's loopback allowance replaced).
-  void Start(const std::vector<std::string>& allowed) {
+  // A stack whose allowance is exactly `allowed` (LiveServer's loopback allowance replaced),
+  // sending outbound calls through `proxy` if not empty (--upstream_proxy).
+  void Start(const std::vector<std::string>& allowed, const std::string& proxy = "") {
     REGAUTH_SKIP_WITHOUT_PG();
     auto stack = testing::TestStack::Builder()
                      .WithWorkspace("acme")
-                     .Configure([allowed](server::ServerConfig& c) {
+                     .Configure([allowed, proxy](server::ServerConfig& c) {
                        c.upstream_allowed_networks.clear();
                        for (const std::string& cidr : allowed) {
                          c.upstream_allowed_networks.push_back(*ParseIpNetwork(cidr));
                        }
+                       c.upstream_proxy = proxy;
                        c.test_connection_timeout = absl::Seconds(5);
                      })
                      .Build();
@@ -130,6 +132,24 @@ TEST_F(OutboundPolicyTest, ARedirectToLoopbackIsRefusedWithoutTouchingIt) {
   ExpectBlocked(TestUrl("redirect", (*registry)->BaseUrl()), "127.0.0.2");
   EXPECT_EQ((*registry)->connections(), 1);
   EXPECT_FALSE((*target)->SawConnection());
+}
+
+// With --upstream_proxy the connect-time check sees only the proxy's address (here on an
+// allowed network, 127.0.0.1): the service resolves and checks each target itself, and a
+// refused one never reaches the proxy. An allowed one does go through it.
+TEST_F(OutboundPolicyTest, ThroughAProxyRefusedTargetsNeverReachTheProxy) {
+  auto proxy = SilentListener::Start("127.0.0.1");
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  Start({"127.0.0.1/32"}, (*proxy)->Url());
+  if (stack_ == nullptr) return;
+  ExpectBlocked(TestUrl("metadata", "https://169.254.169.254"));
+  ExpectBlocked(TestUrl("private", "https://10.255.255.1:5000"));
+  ExpectBlocked(TestUrl("loopback", "https://127.0.0.2:5000"));
+  EXPECT_FALSE((*proxy)->SawConnection());
+  // The control: an allowed target is handed to the proxy (which never answers).
+  const v1::TestConnectionResponse allowed = TestUrl("allowed", "https://127.0.0.1:5000");
+  EXPECT_NE(allowed.error().reason(), "BLOCKED_BY_POLICY") << allowed.DebugString();
+  EXPECT_TRUE((*proxy)->SawConnection());
 }
 
 TEST_F(OutboundPolicyTest, AnAllowedNetworkStillWorks) {

@@ -44,6 +44,8 @@
 //   the client resolves the target host itself (getaddrinfo) and every address it resolves to
 //   must pass the same policy, else PERMISSION_DENIED kBlocked as above (or UNAVAILABLE kDns if
 //   it does not resolve: the service must be able to resolve the registries' names itself).
+//   That lookup is a blocking getaddrinfo, bounded by the system resolver's own timeouts
+//   rather than the request's deadline.
 //   Residual risk: the proxy resolves the name again, and a name whose answers change between
 //   the two lookups (DNS rebinding) can lead the proxy to an internal address, so the proxy
 //   must refuse internal destinations too.
