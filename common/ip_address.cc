@@ -32,7 +32,8 @@ IpAddress EmbeddedV4(const IpAddress& v6, size_t offset) {
   return v4;
 }
 
-// True if the first `bits` bits of `a` equal those of `prefix` (given as its leading bytes).
+// True if the first `bits` bits of `a` equal those of `prefix`, given as its leading bytes: list
+// every byte the bits reach (a /20 needs 3), as the bytes beyond the list are not compared.
 bool HasPrefix(const IpAddress& a, std::initializer_list<uint8_t> prefix, int bits) {
   size_t i = 0;
   for (uint8_t byte : prefix) {
@@ -46,17 +47,51 @@ bool HasPrefix(const IpAddress& a, std::initializer_list<uint8_t> prefix, int bi
 }
 
 bool IsInternalV4(const IpAddress& a) {
-  return HasPrefix(a, {0}, 8) ||           // "this network", 0.0.0.0
-         HasPrefix(a, {10}, 8) ||          // private
-         HasPrefix(a, {100, 64}, 10) ||    // shared address space (CGNAT)
-         HasPrefix(a, {127}, 8) ||         // loopback
-         HasPrefix(a, {169, 254}, 16) ||   // link-local, cloud metadata 169.254.169.254
-         HasPrefix(a, {172, 16}, 12) ||    // private
-         HasPrefix(a, {192, 0, 0}, 24) ||  // IETF protocol assignments
-         HasPrefix(a, {192, 168}, 16) ||   // private
-         HasPrefix(a, {198, 18}, 15) ||    // benchmarking
-         HasPrefix(a, {224}, 4) ||         // multicast
-         HasPrefix(a, {240}, 4);           // reserved, broadcast
+  return HasPrefix(a, {0}, 8) ||              // "this network", 0.0.0.0
+         HasPrefix(a, {10}, 8) ||             // private
+         HasPrefix(a, {100, 64}, 10) ||       // shared address space (CGNAT)
+         HasPrefix(a, {127}, 8) ||            // loopback
+         HasPrefix(a, {169, 254}, 16) ||      // link-local, cloud metadata 169.254.169.254
+         HasPrefix(a, {172, 16}, 12) ||       // private
+         HasPrefix(a, {192, 0, 0}, 24) ||     // IETF protocol assignments
+         HasPrefix(a, {192, 0, 2}, 24) ||     // documentation (TEST-NET-1)
+         HasPrefix(a, {192, 168}, 16) ||      // private
+         HasPrefix(a, {198, 18}, 15) ||       // benchmarking
+         HasPrefix(a, {198, 51, 100}, 24) ||  // documentation (TEST-NET-2)
+         HasPrefix(a, {203, 0, 113}, 24) ||   // documentation (TEST-NET-3)
+         HasPrefix(a, {224}, 4) ||            // multicast
+         HasPrefix(a, {240}, 4);              // reserved, limited broadcast 255.255.255.255
+}
+
+// The Teredo client's IPv4 address: the last 32 bits of a 2001::/32 address, inverted.
+IpAddress TeredoClient(const IpAddress& v6) {
+  IpAddress v4 = EmbeddedV4(v6, 12);
+  for (size_t i = 0; i < 4; ++i) v4.bytes[i] = static_cast<uint8_t>(~v4.bytes[i]);
+  return v4;
+}
+
+// IPv6 (never IPv4-mapped: the caller unmapped it). Forms that carry an IPv4 address and whose
+// packets a translator or relay delivers to it are judged by that address; see the header.
+bool IsInternalV6(const IpAddress& a) {
+  if (HasPrefix(a, {0}, 8)) {
+    // ::/8 is reserved: ::, ::1, IPv4-compatible ::/96 (deprecated), SIIT ::ffff:0:0:0/96,
+    // the local-use NAT64 prefix 64:ff9b:1::/48 (where the IPv4 address sits is the
+    // operator's choice) - all blocked. Only the well-known NAT64 prefix is judged.
+    if (HasPrefix(a, {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0}, 96)) {
+      return IsInternalV4(EmbeddedV4(a, 12));  // NAT64 64:ff9b::/96
+    }
+    return true;
+  }
+  if (HasPrefix(a, {0x20, 0x01, 0x00, 0x00}, 32)) return IsInternalV4(TeredoClient(a));
+  if (HasPrefix(a, {0x20, 0x02}, 16)) return IsInternalV4(EmbeddedV4(a, 2));  // 6to4
+  return HasPrefix(a, {0x01, 0, 0, 0, 0, 0, 0, 0}, 64) ||                     // discard-only
+         HasPrefix(a, {0x20, 0x01, 0x00, 0x02, 0, 0}, 48) ||                  // benchmarking
+         HasPrefix(a, {0x20, 0x01, 0x0d, 0xb8}, 32) ||                        // documentation
+         HasPrefix(a, {0x3f, 0xff, 0x00}, 20) ||  // documentation (RFC 9637)
+         HasPrefix(a, {0xfc}, 7) ||               // unique-local, AWS metadata fd00:ec2::254
+         HasPrefix(a, {0xfe, 0x80}, 10) ||        // link-local
+         HasPrefix(a, {0xfe, 0xc0}, 10) ||        // site-local (deprecated)
+         HasPrefix(a, {0xff}, 8);                 // multicast
 }
 
 }  // namespace
@@ -159,20 +194,7 @@ bool InAnyNetwork(const IpAddress& address, const std::vector<IpNetwork>& networ
 
 bool IsInternalAddress(const IpAddress& address) {
   const IpAddress a = Unmap(address);
-  if (a.v4) return IsInternalV4(a);
-  static constexpr uint8_t kZero[12] = {};
-  if (std::memcmp(a.bytes.data(), kZero, sizeof(kZero)) == 0) {
-    // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d.
-    return true;
-  }
-  if (HasPrefix(a, {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0}, 96)) {
-    return IsInternalV4(EmbeddedV4(a, 12));  // NAT64
-  }
-  if (HasPrefix(a, {0x20, 0x02}, 16)) return IsInternalV4(EmbeddedV4(a, 2));  // 6to4
-  return HasPrefix(a, {0xfc}, 7) ||         // unique-local, AWS metadata fd00:ec2::254
-         HasPrefix(a, {0xfe, 0x80}, 10) ||  // link-local
-         HasPrefix(a, {0xfe, 0xc0}, 10) ||  // site-local (deprecated)
-         HasPrefix(a, {0xff}, 8);           // multicast
+  return a.v4 ? IsInternalV4(a) : IsInternalV6(a);
 }
 
 }  // namespace registryauth

@@ -67,14 +67,26 @@ std::optional<IpNetwork> ParseIpNetwork(std::string_view text, std::string* erro
 // True if `address` is in any of `networks`.
 bool InAnyNetwork(const IpAddress& address, const std::vector<IpNetwork>& networks);
 
-// True for addresses an outbound request must not reach unless explicitly allowed: unspecified
-// and "this network" (0.0.0.0/8, ::), loopback (127/8, ::1), private (10/8, 172.16/12,
-// 192.168/16), shared address space / CGNAT (100.64/10), link-local (169.254/16 - with the
-// cloud metadata address 169.254.169.254 - and fe80::/10), IETF protocol assignments
-// (192.0.0.0/24), benchmarking (198.18/15), multicast (224/4, ff00::/8), reserved and broadcast
-// (240/4), IPv6 unique-local (fc00::/7 - with AWS's fd00:ec2::254) and the deprecated
-// site-local (fec0::/10); and IPv6 forms that carry an IPv4 address (IPv4-compatible ::/96,
-// NAT64 64:ff9b::/96, 6to4 2002::/16) when the carried address is one of these.
+// True for addresses an outbound request must not reach unless explicitly allowed: the IANA
+// special-purpose ranges that are not ordinary internet hosts.
+//   IPv4: "this network" (0.0.0.0/8), private (10/8, 172.16/12, 192.168/16), shared address
+//   space / CGNAT (100.64/10), loopback (127/8), link-local (169.254/16, with the cloud
+//   metadata address 169.254.169.254), IETF protocol assignments (192.0.0.0/24), documentation
+//   (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24), benchmarking (198.18/15), multicast
+//   (224/4), reserved (240/4, with the limited broadcast 255.255.255.255).
+//   IPv6: all of ::/8 (reserved: ::, ::1, IPv4-compatible ::/96, SIIT ::ffff:0:0:0/96, local-use
+//   NAT64 64:ff9b:1::/48) except the well-known NAT64 prefix, discard-only (100::/64),
+//   benchmarking (2001:2::/48), documentation (2001:db8::/32, 3fff::/20), unique-local
+//   (fc00::/7, with AWS's metadata address fd00:ec2::254), link-local (fe80::/10), site-local
+//   (fec0::/10, deprecated), multicast (ff00::/8).
+// IPv6 forms whose packets a translator or relay delivers to an IPv4 address are judged by that
+// address, since that is the host reached: IPv4-mapped (::ffff:0:0/96, the IPv4 host itself),
+// well-known NAT64 (64:ff9b::/96, the last 32 bits), 6to4 (2002::/16, bits 16..47) and Teredo
+// (2001::/32, the client's address: the last 32 bits inverted; the Teredo server's address in
+// bits 32..63 only matters to the client). Blocking these prefixes whole would cut off
+// IPv6-only hosts that reach public registries through NAT64. Where the position of the IPv4
+// address is not fixed (local-use NAT64) or the form is deprecated (IPv4-compatible), the whole
+// prefix is blocked.
 bool IsInternalAddress(const IpAddress& address);
 
 }  // namespace registryauth

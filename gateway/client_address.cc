@@ -3,8 +3,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <cstring>
-
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -29,16 +27,6 @@ bool IsPort(absl::string_view s) {
   }
   int port = 0;
   return absl::SimpleAtoi(s, &port) && port <= 65535;
-}
-
-bool InNetwork(const TrustedProxies::Network& n, const IpAddress& a) {
-  if (n.base.v4 != a.v4) return false;
-  const int full = n.prefix / 8;
-  if (std::memcmp(n.base.bytes.data(), a.bytes.data(), full) != 0) return false;
-  const int rest = n.prefix % 8;
-  if (rest == 0) return true;
-  const uint8_t mask = static_cast<uint8_t>(0xFF << (8 - rest));
-  return (n.base.bytes[full] & mask) == (a.bytes[full] & mask);
 }
 
 }  // namespace
@@ -73,46 +61,19 @@ absl::StatusOr<TrustedProxies> TrustedProxies::Parse(const std::vector<std::stri
   TrustedProxies out;
   for (const std::string& raw : cidrs) {
     const absl::string_view entry = absl::StripAsciiWhitespace(raw);
-    auto bad = [&](absl::string_view why) {
+    std::string why = "empty entry";
+    std::optional<IpNetwork> n =
+        entry.empty() ? std::nullopt : ::registryauth::ParseIpNetwork(ToStd(entry), &why);
+    if (!n.has_value()) {
       return absl::InvalidArgumentError(absl::StrCat("\"", entry.substr(0, 64), "\": ", why));
-    };
-    if (entry.empty()) return bad("empty entry");
-    const size_t slash = entry.find('/');
-    std::optional<IpAddress> base = ParseIpAddress(entry.substr(0, slash));
-    if (!base.has_value()) return bad("not an IPv4 or IPv6 address or CIDR");
-    const int max_prefix = base->v4 ? 32 : 128;
-    Network n;
-    n.base = *base;
-    n.prefix = max_prefix;
-    if (slash != absl::string_view::npos) {
-      absl::string_view len = entry.substr(slash + 1);
-      if (len.empty() || len.size() > 3 ||
-          len.find_first_not_of("0123456789") != absl::string_view::npos ||
-          !absl::SimpleAtoi(len, &n.prefix) || n.prefix > max_prefix) {
-        return bad(absl::StrCat("prefix length must be 0..", max_prefix));
-      }
-      // "::ffff:10.0.0.0/104" was mapped to IPv4 by ParseIpAddress: its prefix is not
-      // meaningful in the IPv4 space, so refuse rather than guess.
-      if (base->v4 && entry.substr(0, slash).find(':') != absl::string_view::npos) {
-        return bad("write IPv4-mapped networks as IPv4 CIDRs");
-      }
     }
-    // Host bits must be zero.
-    for (int bit = n.prefix; bit < max_prefix; ++bit) {
-      if (n.base.bytes[bit / 8] & (0x80 >> (bit % 8))) {
-        return bad("has address bits set after the prefix length");
-      }
-    }
-    out.networks_.push_back(n);
+    out.networks_.push_back(*n);
   }
   return out;
 }
 
 bool TrustedProxies::Contains(const IpAddress& address) const {
-  for (const Network& n : networks_) {
-    if (InNetwork(n, address)) return true;
-  }
-  return false;
+  return InAnyNetwork(address, networks_);
 }
 
 std::string ResolveClientAddress(const TrustedProxies& trusted, absl::string_view peer,

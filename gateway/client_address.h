@@ -33,9 +33,7 @@
 #ifndef REGISTRY_AUTH_GATEWAY_CLIENT_ADDRESS_H_
 #define REGISTRY_AUTH_GATEWAY_CLIENT_ADDRESS_H_
 
-#include <array>
 #include <cstddef>
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,9 +51,10 @@ inline constexpr int kMaxForwardedHops = 32;
 // client is the TCP peer. (Bytes left of the client's entry are never examined.)
 inline constexpr size_t kMaxForwardedBytes = 4096;
 
-// The address type and parser are common/ip_address.h's (the token realm keys on the same
-// canonical text).
+// The address and network types and parsers are common/ip_address.h's (the token realm keys on
+// the same canonical text, the outbound policy parses its networks the same way).
 using ::registryauth::IpAddress;
+using ::registryauth::IpNetwork;
 inline std::optional<IpAddress> ParseIpAddress(absl::string_view text) {
   return ::registryauth::ParseIpAddress(ToStd(text));
 }
@@ -66,25 +65,21 @@ std::optional<IpAddress> ParseForwardedEntry(absl::string_view entry);
 // A set of trusted proxy networks. Empty: nothing is trusted.
 class TrustedProxies {
  public:
-  struct Network {
-    IpAddress base;  // host bits zero
-    int prefix = 0;  // 0..32 (IPv4) or 0..128 (IPv6)
-  };
-
   TrustedProxies() = default;
 
-  // Each entry is a CIDR (`10.0.0.0/8`, `fd00::/8`) or a single address (`127.0.0.1`, i.e.
-  // /32 or /128); surrounding whitespace is ignored, empty entries are not allowed. A CIDR with
-  // bits set after the prefix (`10.0.0.1/8`) is refused as a likely typo. INVALID_ARGUMENT
-  // quoting the bad entry (CIDRs are not secret).
+  // Each entry is what common/ip_address's ParseIpNetwork accepts - a CIDR (`10.0.0.0/8`,
+  // `fd00::/8`) or a single address (`127.0.0.1`, i.e. /32 or /128), strictly (a CIDR with
+  // bits set after the prefix, `10.0.0.1/8`, is refused as a likely typo) - except that
+  // surrounding whitespace is ignored; empty entries are not allowed. INVALID_ARGUMENT quoting
+  // the bad entry (CIDRs are not secret) and the parser's reason.
   static absl::StatusOr<TrustedProxies> Parse(const std::vector<std::string>& cidrs);
 
   bool empty() const { return networks_.empty(); }
   bool Contains(const IpAddress& address) const;
-  const std::vector<Network>& networks() const { return networks_; }
+  const std::vector<IpNetwork>& networks() const { return networks_; }
 
  private:
-  std::vector<Network> networks_;
+  std::vector<IpNetwork> networks_;
 };
 
 // The client address for a request whose TCP peer address is `peer` (an IP literal as the

@@ -137,6 +137,45 @@ TEST(TrustedProxiesTest, RefusesBadEntriesQuotingThem) {
   }
 }
 
+// One CIDR grammar in the service: a trusted-proxy entry (trimmed) parses exactly when
+// common/ip_address's ParseIpNetwork accepts it, to the same network.
+TEST(TrustedProxiesTest, AcceptsExactlyWhatParseIpNetworkAccepts) {
+  for (const char* entry : {"10.0.0.0/8",
+                            "127.0.0.1",
+                            "::1",
+                            "fd00::/8",
+                            "0.0.0.0/0",
+                            "172.16.0.0/12",
+                            "2001:db8:8000::/33",
+                            "10.0.0.0/08",
+                            "10.0.0.0/+8",
+                            "10.0.0.0/0x8",
+                            "10.0.0.1/8",
+                            "10.0.0.0/33",
+                            "::/129",
+                            "::ffff:10.0.0.0/104",
+                            "::ffff:10.0.0.1",
+                            "10.0.0.0/8/8",
+                            "example.com/8",
+                            "10.0.0.0/",
+                            "/8",
+                            "fe80::1%eth0",
+                            "10.0.0.0/1000"}) {
+    std::string why;
+    const std::optional<IpNetwork> want = ParseIpNetwork(entry, &why);
+    const absl::StatusOr<TrustedProxies> got = TrustedProxies::Parse({entry});
+    ASSERT_EQ(got.ok(), want.has_value()) << entry << ": " << got.status();
+    if (want.has_value()) {
+      ASSERT_EQ(got->networks().size(), 1U) << entry;
+      EXPECT_EQ(got->networks()[0].base, want->base) << entry;
+      EXPECT_EQ(got->networks()[0].prefix, want->prefix) << entry;
+    } else {
+      // The shared parser's reason, after the quoted entry.
+      EXPECT_NE(got.status().message().find(why), absl::string_view::npos) << got.status();
+    }
+  }
+}
+
 TEST(ResolveClientAddressTest, Table) {
   const TrustedProxies lb = Trust({"10.0.0.0/8", "fd00::/8"});
   const TrustedProxies none;

@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -124,6 +125,11 @@ ABSL_FLAG(std::string, upstream_allowed_networks, "",
           "networks, comma-separated CIDRs or addresses such as 10.20.0.0/16,fd00:1::/64; every "
           "other loopback, private, link-local, CGNAT, multicast or metadata address is refused "
           "(env REGAUTH_UPSTREAM_ALLOWED_NETWORKS; default none)");
+ABSL_FLAG(std::string, upstream_proxy, "",
+          "outbound calls (TestConnection, token realms, GitHub) go through this HTTP proxy, "
+          "http://HOST:PORT or https://HOST:PORT; each target is still resolved and checked "
+          "against the outbound policy first. The environment's http_proxy / https_proxy / "
+          "all_proxy are ignored (env REGAUTH_UPSTREAM_PROXY; default none)");
 ABSL_FLAG(std::string, http_tls_cert_file, "",
           "HTTPS certificate chain for the HTTP adapter, PEM (env REGAUTH_HTTP_TLS_CERT_FILE)");
 ABSL_FLAG(std::string, http_tls_key_file, "",
@@ -560,6 +566,27 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
       }
       c.upstream_allowed_networks.push_back(*n);
     }
+  }
+  if (auto v = Setting(FLAGS_upstream_proxy, "REGAUTH_UPSTREAM_PROXY", env)) {
+    // http(s)://HOST:PORT and nothing else: no user info (a password in a flag shows in the
+    // process list and is never echoed here), no path or query, and a port (libcurl would
+    // silently pick 1080).
+    absl::string_view rest = *v;
+    if (!absl::ConsumePrefix(&rest, "http://") && !absl::ConsumePrefix(&rest, "https://")) {
+      return Invalid("upstream_proxy", "must be an http:// or https:// URL");
+    }
+    if (rest.find('@') != absl::string_view::npos) {
+      return Invalid("upstream_proxy", "must not carry credentials (user:password@)");
+    }
+    absl::ConsumeSuffix(&rest, "/");
+    const bool printable = std::all_of(rest.begin(), rest.end(), [](char ch) {
+      return ch > ' ' && ch < 0x7f && ch != '/' && ch != '?' && ch != '#';
+    });
+    absl::StatusOr<HostPort> proxy = ParseHostPort(rest, "upstream_proxy");
+    if (!printable || !proxy.ok() || proxy->port == 0) {
+      return Invalid("upstream_proxy", "must be http://HOST:PORT or https://HOST:PORT");
+    }
+    c.upstream_proxy = std::string(*v);
   }
   RETURN_IF_ERROR(SetWholeNumber(
       Setting(FLAGS_test_connection_max_concurrent, "REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", env),

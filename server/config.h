@@ -117,8 +117,7 @@ struct ServerConfig {
 
   // Outbound calls (TestConnection, GitHub): trusted CAs (PEM; empty = the system store; TLS
   // verification cannot be turned off), where GitHub and GHCR live (GitHub Enterprise Server,
-  // tests), how long one TestConnection may take and how many run at once. Proxies come from
-  // the environment (https_proxy, no_proxy).
+  // tests), how long one TestConnection may take and how many run at once.
   std::string upstream_ca_file;
   std::string github_api_url = "https://api.github.com";
   std::string ghcr_url = "https://ghcr.io";
@@ -130,6 +129,9 @@ struct ServerConfig {
   // link-local, metadata, ...) outbound calls may still connect to, e.g. the platform's own
   // registry on a private network. Empty (the default): none.
   std::vector<IpNetwork> upstream_allowed_networks;
+  // The HTTP proxy outbound calls go through ("http://proxy.internal:3128"); empty (the
+  // default): none. libcurl's environment variables (https_proxy, ...) are never used.
+  std::string upstream_proxy;
 
   // Proxies / HTTP load balancers in front of the HTTP adapter whose `X-Forwarded-For` names
   // the client (CIDRs or single addresses, IPv4 and IPv6; gateway/client_address.h). Empty:

@@ -434,5 +434,40 @@ TEST(ServerConfigTest, AdapterOnlyModeNeedsNoDatabaseButAProtectedUpstream) {
             std::string::npos);
 }
 
+// Issue 17: outbound calls use a proxy only when the operator names one (libcurl's environment
+// variables are ignored); the URL is checked at start like the other settings.
+TEST(ServerConfigTest, UpstreamProxyIsAnHttpUrlWithoutCredentials) {
+  const std::map<std::string, std::string> ok = {{"REGAUTH_DATABASE_URL", "dbname=x"},
+                                                 {"REGAUTH_KEY_FILE", "k"},
+                                                 {"REGAUTH_POLICY_FILE", "p"}};
+  auto defaults = ServerConfigFromFlags(FakeEnv(ok));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->upstream_proxy, "");  // none, whatever https_proxy says
+  for (const char* good : {"http://proxy.internal:3128", "https://proxy.internal:3129/",
+                           "http://10.0.0.5:3128", "http://[fd00::5]:3128"}) {
+    auto with = ok;
+    with["REGAUTH_UPSTREAM_PROXY"] = good;
+    auto c = ServerConfigFromFlags(FakeEnv(with));
+    ASSERT_TRUE(c.ok()) << good << ": " << c.status();
+    EXPECT_EQ(c->upstream_proxy, good);
+  }
+  for (const char* bad :
+       {"proxy.internal:3128", "socks5://proxy.internal:1080", "http://", "http://:3128",
+        "http://user:secret-proxy-password@proxy.internal:3128", "http://proxy.internal:3128/x",
+        "http://proxy.internal:3128?a=b", "http://proxy.internal:99999",
+        "http://proxy.internal:", "http://proxy internal:3128", " http://proxy.internal:3128",
+        "http://[fd00::5:3128", "http://proxy.internal", "http://proxy.internal:0"}) {
+    auto with = ok;
+    with["REGAUTH_UPSTREAM_PROXY"] = bad;
+    auto c = ServerConfigFromFlags(FakeEnv(with));
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(absl::StartsWith(c.status().message(), "upstream_proxy")) << c.status();
+    // The value may hold a password: it is never echoed.
+    EXPECT_EQ(c.status().message().find("secret-proxy-password"), absl::string_view::npos)
+        << c.status();
+  }
+}
+
 }  // namespace
 }  // namespace registryauth::server

@@ -322,6 +322,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   outbound.default_timeout = config.test_connection_timeout;
   outbound.clock = s->clock_.get();
   outbound.allowed_networks = config.upstream_allowed_networks;
+  outbound.proxy = config.upstream_proxy;
   absl::StatusOr<std::unique_ptr<upstream::CurlHttpClient>> http_client =
       upstream::CurlHttpClient::Create(outbound);
   if (!http_client.ok()) {

@@ -78,6 +78,23 @@ class E2eTest : public ::testing::Test {
     return stub_->CreateRegistryConfig(Ctx().get(), req, out);
   }
 
+  // A DISTRIBUTION config `id` in `ws` at https://registry.example.com (namespace acme, user
+  // bot) with `secret`.
+  grpc::Status CreateDistribution(const std::string& ws, const std::string& id,
+                                  const std::string& secret) {
+    v1::CreateRegistryConfigRequest req;
+    req.set_parent("workspaces/" + ws);
+    req.set_registry_id(id);
+    v1::RegistryConfig* c = req.mutable_registry_config();
+    c->set_type(v1::DISTRIBUTION);
+    c->mutable_distribution()->set_url("https://registry.example.com");
+    c->mutable_distribution()->set_repository_namespace("acme");
+    c->mutable_distribution()->set_username("bot");
+    c->set_secret(secret);
+    v1::RegistryConfig out;
+    return stub_->CreateRegistryConfig(Ctx().get(), req, &out);
+  }
+
   // Every row of the service's tables, as JSON text, straight from PostgreSQL.
   std::string RawRows() {
     std::string all;
@@ -196,17 +213,7 @@ TEST_F(E2eTest, GhcrConfigLifecycleNeverReturnsTheSecret) {
 // answering the host the secret was stored for.
 TEST_F(E2eTest, ChangedEndpointWithoutNewSecretIsRefused) {
   MustCreateWorkspace("acme");
-  v1::CreateRegistryConfigRequest create;
-  create.set_parent("workspaces/acme");
-  create.set_registry_id("dist");
-  v1::RegistryConfig* c = create.mutable_registry_config();
-  c->set_type(v1::DISTRIBUTION);
-  c->mutable_distribution()->set_url("https://registry.example.com");
-  c->mutable_distribution()->set_repository_namespace("acme");
-  c->mutable_distribution()->set_username("bot");
-  c->set_secret("old-registry-password-1234");
-  v1::RegistryConfig created;
-  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
+  grpc::Status s = CreateDistribution("acme", "dist", "old-registry-password-1234");
   ASSERT_TRUE(s.ok()) << s.error_message();
 
   v1::UpdateRegistryConfigRequest upd;
@@ -255,17 +262,7 @@ TEST_F(E2eTest, ChangedEndpointWithoutNewSecretIsRefused) {
 // decrypts: GetCredentials fails with INTERNAL and no secret, and TestConnection sends nothing.
 TEST_F(E2eTest, EndpointChangedInTheDatabaseDoesNotDecrypt) {
   MustCreateWorkspace("acme");
-  v1::CreateRegistryConfigRequest create;
-  create.set_parent("workspaces/acme");
-  create.set_registry_id("dist");
-  v1::RegistryConfig* c = create.mutable_registry_config();
-  c->set_type(v1::DISTRIBUTION);
-  c->mutable_distribution()->set_url("https://registry.example.com");
-  c->mutable_distribution()->set_repository_namespace("acme");
-  c->mutable_distribution()->set_username("bot");
-  c->set_secret("old-registry-password-1234");
-  v1::RegistryConfig created;
-  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
+  grpc::Status s = CreateDistribution("acme", "dist", "old-registry-password-1234");
   ASSERT_TRUE(s.ok()) << s.error_message();
   absl::StatusOr<std::vector<std::string>> version = testing::QueryColumn(
       stack_->dsn(),

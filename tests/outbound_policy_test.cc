@@ -4,12 +4,6 @@
 // redirect to loopback, a DNS name that resolves to loopback - fail BLOCKED_BY_POLICY without a
 // connection reaching them and without the address they resolved to in the answer; an allowed
 // network still works. And one workspace's slow tests cannot take every TestConnection slot.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,57 +20,31 @@
 #include "tests/support/live_server.h"
 #include "tests/support/test_stack.h"
 #include "upstream/testing/scripted_http_server.h"
+#include "upstream/testing/silent_listener.h"
 
 namespace registryauth {
 namespace {
 
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedResponse;
+using ::registryauth::upstream::testing::SilentListener;
 
 constexpr char kPassword[] = "outbound-policy-canary-password";
 
-// A bare TCP listener on `ip` (127.0.0.2 is routed to lo on Linux) that only tells whether
-// anyone tried to connect.
-class Listener {
- public:
-  explicit Listener(const char* ip) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    inet_pton(AF_INET, ip, &addr.sin_addr);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 8) != 0) {
-      ADD_FAILURE() << "cannot listen on " << ip;
-    }
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~Listener() { close(fd_); }
-  Listener(const Listener&) = delete;
-  Listener& operator=(const Listener&) = delete;
-  int port() const { return port_; }
-  bool SawConnection() const {
-    pollfd p{fd_, POLLIN, 0};
-    return poll(&p, 1, 200) > 0;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
 class OutboundPolicyTest : public ::testing::Test {
  protected:
-  // A stack whose allowance is exactly `allowed` (LiveServer's loopback allowance replaced).
-  void Start(const std::vector<std::string>& allowed) {
+  // A stack whose allowance is exactly `allowed` (LiveServer's loopback allowance replaced),
+  // sending outbound calls through `proxy` if not empty (--upstream_proxy).
+  void Start(const std::vector<std::string>& allowed, const std::string& proxy = "") {
     REGAUTH_SKIP_WITHOUT_PG();
     auto stack = testing::TestStack::Builder()
                      .WithWorkspace("acme")
-                     .Configure([allowed](server::ServerConfig& c) {
+                     .Configure([allowed, proxy](server::ServerConfig& c) {
                        c.upstream_allowed_networks.clear();
                        for (const std::string& cidr : allowed) {
                          c.upstream_allowed_networks.push_back(*ParseIpNetwork(cidr));
                        }
+                       c.upstream_proxy = proxy;
                        c.test_connection_timeout = absl::Seconds(5);
                      })
                      .Build();
@@ -153,16 +121,35 @@ TEST_F(OutboundPolicyTest, ANameThatResolvesToLoopbackIsRefusedWithoutTouchingIt
 TEST_F(OutboundPolicyTest, ARedirectToLoopbackIsRefusedWithoutTouchingIt) {
   Start({"127.0.0.1/32"});
   if (stack_ == nullptr) return;
-  Listener target("127.0.0.2");
+  auto target = SilentListener::Start("127.0.0.2");
+  ASSERT_TRUE(target.ok()) << target.status();
   auto registry = ScriptedHttpServer::Start();
   ASSERT_TRUE(registry.ok()) << registry.status();
   (*registry)->Route(
       "/v2/",
       ScriptedResponse{
-          302, {{"Location", absl::StrCat("http://127.0.0.2:", target.port(), "/v2/")}}, ""});
+          302, {{"Location", absl::StrCat("http://127.0.0.2:", (*target)->port(), "/v2/")}}, ""});
   ExpectBlocked(TestUrl("redirect", (*registry)->BaseUrl()), "127.0.0.2");
   EXPECT_EQ((*registry)->connections(), 1);
-  EXPECT_FALSE(target.SawConnection());
+  EXPECT_FALSE((*target)->SawConnection());
+}
+
+// With --upstream_proxy the connect-time check sees only the proxy's address (here on an
+// allowed network, 127.0.0.1): the service resolves and checks each target itself, and a
+// refused one never reaches the proxy. An allowed one does go through it.
+TEST_F(OutboundPolicyTest, ThroughAProxyRefusedTargetsNeverReachTheProxy) {
+  auto proxy = SilentListener::Start("127.0.0.1");
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  Start({"127.0.0.1/32"}, (*proxy)->Url());
+  if (stack_ == nullptr) return;
+  ExpectBlocked(TestUrl("metadata", "https://169.254.169.254"));
+  ExpectBlocked(TestUrl("private", "https://10.255.255.1:5000"));
+  ExpectBlocked(TestUrl("loopback", "https://127.0.0.2:5000"));
+  EXPECT_FALSE((*proxy)->SawConnection());
+  // The control: an allowed target is handed to the proxy (which never answers).
+  const v1::TestConnectionResponse allowed = TestUrl("allowed", "https://127.0.0.1:5000");
+  EXPECT_NE(allowed.error().reason(), "BLOCKED_BY_POLICY") << allowed.DebugString();
+  EXPECT_TRUE((*proxy)->SawConnection());
 }
 
 TEST_F(OutboundPolicyTest, AnAllowedNetworkStillWorks) {

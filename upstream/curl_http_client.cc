@@ -1,6 +1,7 @@
 #include "upstream/curl_http_client.h"
 
 #include <curl/curl.h>
+#include <netdb.h>
 #include <openssl/crypto.h>
 #include <sys/socket.h>
 
@@ -86,6 +87,7 @@ void UnlockShared(CURL* /*handle*/, curl_lock_data data, void* user) {
 // State the libcurl callbacks write into during one transfer.
 struct Transfer {
   const std::vector<IpNetwork>* allowed_networks = nullptr;
+  bool via_proxy = false;           // every socket goes to the configured proxy
   bool plain_http = false;          // the current URL is http://: only allowed addresses
   bool blocked = false;             // the outbound policy refused an address
   bool blocked_plain_http = false;  // ... only because the URL was plain http
@@ -139,19 +141,32 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t nmemb, void* user
   return n;
 }
 
+// The outbound policy's verdict on one address: nullopt if the client may connect to it, else
+// whether it was refused only because the URL is plain http (true) or because it is internal.
+std::optional<bool> PolicyRefuses(const std::optional<IpAddress>& ip, bool plain_http,
+                                  const std::vector<IpNetwork>& allowed_networks) {
+  const bool allowed = ip.has_value() && InAnyNetwork(*ip, allowed_networks);
+  const bool internal = !ip.has_value() || IsInternalAddress(*ip);
+  if (allowed || !(internal || plain_http)) return std::nullopt;
+  return !internal;
+}
+
 // libcurl's open-socket callback: runs after the host name resolved, once per address tried,
 // before connect(). Refusing here (CURL_SOCKET_BAD) means an internal address is never
-// contacted, whichever name led to it and whenever it was resolved.
+// contacted, whichever name led to it and whenever it was resolved. With a proxy every socket
+// goes to the proxy the operator named (CURLOPT_NOPROXY is ""), which is not judged: the
+// target was checked before the transfer (CheckProxiedTarget).
 curl_socket_t OnOpenSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* address) {
   auto* t = static_cast<Transfer*>(user);
-  const std::optional<IpAddress> ip =
-      address == nullptr ? std::nullopt : IpAddressFromSockaddr(&address->addr);
-  const bool allowed = ip.has_value() && InAnyNetwork(*ip, *t->allowed_networks);
-  const bool internal = !ip.has_value() || IsInternalAddress(*ip);
-  if (!allowed && (internal || t->plain_http)) {
-    t->blocked = true;
-    t->blocked_plain_http = !internal;
-    return CURL_SOCKET_BAD;
+  if (address == nullptr) return CURL_SOCKET_BAD;
+  if (!t->via_proxy) {
+    const std::optional<bool> refused =
+        PolicyRefuses(IpAddressFromSockaddr(&address->addr), t->plain_http, *t->allowed_networks);
+    if (refused.has_value()) {
+      t->blocked = true;
+      t->blocked_plain_http = *refused;
+      return CURL_SOCKET_BAD;
+    }
   }
   return socket(address->family, address->socktype, address->protocol);
 }
@@ -255,20 +270,70 @@ const char* ConnectFailure(long os_errno) {
   }
 }
 
+// Not the address, nor libcurl's text (which may quote it): the host resolved to an internal
+// address, and which one is none of the caller's business.
+absl::Status BlockedError(const std::string& what, bool plain_http_only) {
+  return MakeHttpError(
+      absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked,
+      absl::StrCat(what, plain_http_only
+                             ? ": blocked by outbound policy (plain http only to allowed "
+                               "networks; use https)"
+                             : ": blocked by outbound policy (the host's address is loopback, "
+                               "private, link-local or otherwise internal)"));
+}
+
+// With a proxy the open-socket callback sees only the proxy's address, so the target host of
+// `url` is resolved here and every address it has must pass the policy before the request is
+// handed to the proxy. The proxy resolves the name again when it connects: a name whose
+// answers change between the two lookups (DNS rebinding) can still lead it elsewhere, so the
+// proxy must apply its own policy too (README, docs/security.md). nullopt: go ahead.
+std::optional<absl::Status> CheckProxiedTarget(const std::string& url, const std::string& what,
+                                               const std::vector<IpNetwork>& allowed_networks) {
+  CURLU* u = curl_url();
+  if (u == nullptr) return absl::ResourceExhaustedError("http client: out of memory");
+  std::string scheme;
+  std::string host;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    char* part = nullptr;
+    if (curl_url_get(u, CURLUPART_SCHEME, &part, 0) == CURLUE_OK) scheme = part;
+    curl_free(part);
+    part = nullptr;
+    if (curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK) host = part;
+    curl_free(part);
+  }
+  curl_url_cleanup(u);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // an IPv6 literal
+  }
+  if (host.empty()) {
+    return MakeHttpError(absl::StatusCode::kInvalidArgument, HttpErrorKind::kBadRequest,
+                         absl::StrCat(what, ": malformed URL"));
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
+    return MakeHttpError(absl::StatusCode::kUnavailable, HttpErrorKind::kDns,
+                         absl::StrCat(what, ": host name did not resolve"));
+  }
+  const bool plain_http = absl::AsciiStrToLower(scheme) == "http";
+  std::optional<absl::Status> refused;
+  for (const addrinfo* a = found; a != nullptr && !refused.has_value(); a = a->ai_next) {
+    const std::optional<bool> verdict =
+        PolicyRefuses(IpAddressFromSockaddr(a->ai_addr), plain_http, allowed_networks);
+    if (verdict.has_value()) refused = BlockedError(what, *verdict);
+  }
+  freeaddrinfo(found);
+  return refused;
+}
+
 absl::Status MapCurlError(CURLcode code, const Transfer& transfer, long redirects,
                           const std::string& what, const std::string& detail,
                           absl::Duration timeout, long os_errno) {
   const std::string suffix = detail.empty() ? "" : absl::StrCat(" (", detail, ")");
   if (transfer.blocked && code != CURLE_OK) {
-    // Not the address, nor libcurl's text (which may quote it): the host resolved to an
-    // internal address, and which one is none of the caller's business.
-    return MakeHttpError(
-        absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked,
-        absl::StrCat(what, transfer.blocked_plain_http
-                               ? ": blocked by outbound policy (plain http only to allowed "
-                                 "networks; use https)"
-                               : ": blocked by outbound policy (the host's address is loopback, "
-                                 "private, link-local or otherwise internal)"));
+    return BlockedError(what, transfer.blocked_plain_http);
   }
   if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     return MakeHttpError(absl::StatusCode::kResourceExhausted, HttpErrorKind::kTooLarge,
@@ -363,6 +428,10 @@ absl::StatusOr<std::unique_ptr<CurlHttpClient>> CurlHttpClient::Create(Options o
   if (options.max_body_bytes == 0 || options.max_header_bytes == 0) {
     return absl::InvalidArgumentError("http client: size limits must be positive");
   }
+  if (!options.proxy.empty() && (!HasHttpScheme(options.proxy) || Origin(options.proxy).empty() ||
+                                 HasLineBreakOrNul(options.proxy))) {
+    return absl::InvalidArgumentError("http client: proxy must be an http:// or https:// URL");
+  }
   if (!options.ca_bundle_path.empty()) {
     std::FILE* f = std::fopen(options.ca_bundle_path.c_str(), "rb");
     if (f == nullptr) {
@@ -445,6 +514,7 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   }
   Transfer transfer;
   transfer.allowed_networks = &options_.allowed_networks;
+  transfer.via_proxy = !options_.proxy.empty();
   transfer.max_body = options_.max_body_bytes;
   transfer.max_headers = options_.max_header_bytes;
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -461,7 +531,10 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   if (!options_.ca_bundle_path.empty()) {
     curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_bundle_path.c_str());
   }
-  if (options_.proxy.has_value()) curl_easy_setopt(curl, CURLOPT_PROXY, options_.proxy->c_str());
+  // Always set, so libcurl never reads http_proxy / https_proxy / all_proxy / no_proxy from
+  // the environment: "" means no proxy, and with one every host goes through it.
+  curl_easy_setopt(curl, CURLOPT_PROXY, options_.proxy.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "");
   if (!has_user_agent) curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
@@ -501,6 +574,10 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     transfer.header_bytes = 0;
     transfer.plain_http =
         absl::AsciiStrToLower(ToAbsl(std::string_view(url).substr(0, 5))) == "http:";
+    if (transfer.via_proxy) {
+      refused = CheckProxiedTarget(url, what, options_.allowed_networks);
+      if (refused.has_value()) break;
+    }
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     code = curl_easy_perform(curl);
     status = 0;

@@ -24,23 +24,31 @@
 //   for, so the cap is on what the server sends.
 // - TLS: peer and host name verification are always on (there is no switch to turn them off).
 //   Trust roots: the system store, or the PEM bundle at `ca_bundle_path` instead.
-// - Proxy: `proxy` unset = libcurl's default, which reads the environment: `http_proxy` for
-//   http:// URLs (lower case only; libcurl ignores HTTP_PROXY on purpose), `https_proxy` /
-//   `HTTPS_PROXY` for https://, `all_proxy` / `ALL_PROXY` otherwise, and `no_proxy` /
-//   `NO_PROXY` for exceptions. `proxy` set to a URL forces that proxy; set to "" disables
-//   proxies whatever the environment says.
+// - Proxy: only the one named in `proxy` (an http:// or https:// URL; empty = none), for every
+//   host. The environment (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, ...) is
+//   ignored: libcurl would otherwise pick a proxy from it, and the outbound policy below would
+//   then see only the proxy's address.
 // - User-Agent: `user_agent` on every request unless the request sets its own.
 // - Outbound policy: every address the client connects to is checked when the socket is opened
 //   (libcurl's open-socket callback, after DNS resolution and before connect(), so a name that
 //   resolves - or re-resolves - to an internal address does not get through). Addresses that
 //   IsInternalAddress (common/ip_address.h) calls internal - loopback, private, link-local and
-//   cloud metadata, CGNAT, multicast, unspecified, IPv6 unique-local, and IPv6 forms carrying
-//   such an IPv4 address - are refused unless they are in `allowed_networks`. The request then
-//   fails with PERMISSION_DENIED kBlocked, "blocked by outbound policy", and the message does
-//   not name the address the host resolved to. Plain http:// is refused the same way unless
-//   the address is in `allowed_networks` (only https leaves for the internet). With a proxy,
-//   the checked address is the proxy's (the proxy resolves the target and must apply its own
-//   policy).
+//   cloud metadata, CGNAT, multicast, unspecified, documentation, benchmarking and reserved
+//   ranges, IPv6 unique-local and site-local, and IPv6 forms (mapped, NAT64, 6to4, Teredo)
+//   delivering to such an IPv4 address - are refused unless they are in `allowed_networks`.
+//   The request then fails with PERMISSION_DENIED kBlocked, "blocked by outbound policy", and
+//   the message does not name the address the host resolved to. Plain http:// is refused the
+//   same way unless the address is in `allowed_networks` (only https leaves for the internet).
+//   With a proxy, sockets go only to the proxy, whose address is not judged (the operator
+//   chose it); instead, before each request (and each redirect hop) is handed to the proxy,
+//   the client resolves the target host itself (getaddrinfo) and every address it resolves to
+//   must pass the same policy, else PERMISSION_DENIED kBlocked as above (or UNAVAILABLE kDns if
+//   it does not resolve: the service must be able to resolve the registries' names itself).
+//   That lookup is a blocking getaddrinfo, bounded by the system resolver's own timeouts
+//   rather than the request's deadline.
+//   Residual risk: the proxy resolves the name again, and a name whose answers change between
+//   the two lookups (DNS rebinding) can lead the proxy to an internal address, so the proxy
+//   must refuse internal destinations too.
 //
 // Errors (absl::Status with an HttpErrorKind payload, see http_client.h):
 //   DNS failure -> UNAVAILABLE kDns; connection refused/unreachable -> UNAVAILABLE kConnect
@@ -63,7 +71,6 @@
 
 #include <cstddef>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,8 +94,9 @@ class CurlHttpClient final : public HttpClient {
     std::size_t max_idle_connections = 16;
     // PEM file of trusted CA certificates replacing the system store; empty = system store.
     std::string ca_bundle_path;
-    // See the class comment: unset = from the environment, "" = no proxy.
-    std::optional<std::string> proxy;
+    // See the class comment: "http://proxy.internal:3128"; empty = no proxy (never the
+    // environment's). INVALID_ARGUMENT from Create if it is not an http(s) URL.
+    std::string proxy;
     std::string user_agent = "registry-auth/1";
     // Internal addresses (see the class comment) the client may still connect to, e.g. the
     // platform's own registry on a private network. Empty (the default) = none.

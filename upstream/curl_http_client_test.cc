@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,9 +19,11 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "gtest/gtest.h"
+#include "tests/support/tcp_proxy.h"
 #include "tests/support/test_certs.h"
 #include "upstream/http_client.h"
 #include "upstream/testing/scripted_http_server.h"
+#include "upstream/testing/silent_listener.h"
 
 namespace registryauth::upstream {
 namespace {
@@ -31,6 +32,7 @@ using ::registryauth::upstream::testing::LoopbackNetworks;
 using ::registryauth::upstream::testing::ScriptedHttpServer;
 using ::registryauth::upstream::testing::ScriptedRequest;
 using ::registryauth::upstream::testing::ScriptedResponse;
+using ::registryauth::upstream::testing::SilentListener;
 using ::registryauth::upstream::testing::TlsIdentity;
 
 std::unique_ptr<CurlHttpClient> PolicyClient(std::vector<std::string> allowed);
@@ -333,14 +335,16 @@ TEST(CurlHttpClientTest, AuthorizationIsNotForwardedToAnotherOrigin) {
 }
 
 TEST(CurlHttpClientPolicyTest, PlainHttpOnlyToAllowedNetworks) {
-  // 192.0.2.1 (TEST-NET-1) is not internal, but plain http to it is refused before connecting.
+  // 192.88.99.1 (the deprecated 6to4 relay anycast prefix: public, so not internal, and not
+  // expected to answer on port 9) - plain http to it is refused before connecting. (It used to
+  // be 192.0.2.1, TEST-NET-1, which the policy now blocks as a documentation range.)
   const absl::Time start = absl::Now();
-  const absl::Status status = PolicyClient({})->Send(Get("http://192.0.2.1:9/v2/")).status();
+  const absl::Status status = PolicyClient({})->Send(Get("http://192.88.99.1:9/v2/")).status();
   ExpectKind(status, absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
   EXPECT_NE(status.message().find("plain http"), absl::string_view::npos) << status;
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   // https to the same address is not refused by the policy (it times out: nothing answers).
-  HttpRequest https = Get("https://192.0.2.1:9/v2/");
+  HttpRequest https = Get("https://192.88.99.1:9/v2/");
   https.timeout = absl::Milliseconds(300);
   EXPECT_NE(GetHttpErrorKind(PolicyClient({})->Send(https).status()), HttpErrorKind::kBlocked);
 }
@@ -384,32 +388,95 @@ TEST(CurlHttpClientTest, CreateValidatesOptions) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(CurlHttpClientTest, ProxyFromOptionsAndEnvironment) {
-  // A forward proxy sees the absolute URL as the request target; the proxied host never
-  // resolves (.invalid), so the request can only succeed through the proxy.
+TEST(CurlHttpClientTest, ProxyFromOptions) {
+  // A forward proxy sees the absolute URL as the request target. The target is a loopback port
+  // nobody listens on, so the request can only succeed through the proxy. (The client resolves
+  // and checks the target itself first, so it must resolve and be allowed: NewClient allows
+  // loopback.)
   auto proxy = NewServer();
-  proxy->Route("http://registry.invalid/v2/", ScriptedResponse{200, {}, "via proxy"});
+  const std::string target = absl::StrCat("http://127.0.0.1:", ClosedPort(), "/v2/");
+  proxy->Route(target, ScriptedResponse{200, {}, "via proxy"});
 
   CurlHttpClient::Options options;
   options.proxy = proxy->BaseUrl();
-  absl::StatusOr<HttpResponse> forced =
-      NewClient(options)->Send(Get("http://registry.invalid/v2/"));
+  absl::StatusOr<HttpResponse> forced = NewClient(options)->Send(Get(target));
   ASSERT_TRUE(forced.ok()) << forced.status();
   EXPECT_EQ(forced->body, "via proxy");
 
-  // Unset: libcurl reads http_proxy from the environment.
-  ASSERT_EQ(setenv("http_proxy", proxy->BaseUrl().c_str(), 1), 0);
-  absl::StatusOr<HttpResponse> from_env = NewClient()->Send(Get("http://registry.invalid/v2/"));
-  // "" disables proxies whatever the environment says.
+  // "" (the default) is no proxy.
   CurlHttpClient::Options no_proxy;
   no_proxy.proxy = "";
-  HttpRequest direct = Get(absl::StrCat("http://127.0.0.1:", ClosedPort(), "/v2/"));
-  absl::Status direct_status = NewClient(no_proxy)->Send(direct).status();
-  unsetenv("http_proxy");
-  ASSERT_TRUE(from_env.ok()) << from_env.status();
-  EXPECT_EQ(from_env->body, "via proxy");
+  absl::Status direct_status = NewClient(no_proxy)->Send(Get(target)).status();
   EXPECT_EQ(GetHttpErrorKind(direct_status), HttpErrorKind::kConnect) << direct_status;
-  EXPECT_EQ(proxy->requests().size(), 2u);
+  EXPECT_EQ(proxy->requests().size(), 1u);
+
+  CurlHttpClient::Options bad;
+  for (const char* url : {"socks5://127.0.0.1:1080", "127.0.0.1:3128", "http://"}) {
+    bad.proxy = url;
+    EXPECT_EQ(CurlHttpClient::Create(bad).status().code(), absl::StatusCode::kInvalidArgument)
+        << url;
+  }
+}
+
+// Sets the proxy environment variables libcurl reads to `url` (and clears no_proxy) for the
+// life of the object; restores what was there before.
+class ProxyEnvironment {
+ public:
+  explicit ProxyEnvironment(const std::string& url) {
+    for (const char* name : kNames) {
+      const char* old = std::getenv(name);
+      saved_.emplace_back(name, old == nullptr ? std::nullopt : std::optional<std::string>(old));
+      const bool is_no_proxy = std::string(name) == "no_proxy" || std::string(name) == "NO_PROXY";
+      if (is_no_proxy) {
+        unsetenv(name);
+      } else {
+        setenv(name, url.c_str(), 1);
+      }
+    }
+  }
+  ~ProxyEnvironment() {
+    for (const auto& [name, value] : saved_) {
+      if (value.has_value()) {
+        setenv(name, value->c_str(), 1);
+      } else {
+        unsetenv(name);
+      }
+    }
+  }
+  ProxyEnvironment(const ProxyEnvironment&) = delete;
+  ProxyEnvironment& operator=(const ProxyEnvironment&) = delete;
+
+ private:
+  static constexpr const char* kNames[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                           "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+  std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
+};
+
+// Issue 17: with a proxy the connect-time check would see only the proxy's address, so a proxy
+// from the environment would bypass the outbound policy. The environment is ignored: the
+// request goes straight to the target, and the would-be proxy sees no connection.
+TEST(CurlHttpClientTest, ProxyEnvironmentVariablesAreIgnored) {
+  auto env_proxy = SilentListener::Start("127.0.0.1");
+  ASSERT_TRUE(env_proxy.ok()) << env_proxy.status();
+  auto server = NewServer();
+  server->Route("/v2/", ScriptedResponse{200, {}, "direct"});
+  absl::StatusOr<HttpResponse> plain;
+  absl::Status blocked;
+  {
+    const ProxyEnvironment env((*env_proxy)->Url());
+    HttpRequest request = Get(server->Url("/v2/"));
+    request.timeout = absl::Seconds(2);
+    plain = NewClient()->Send(request);
+    // Nor does a refused target reach the environment's proxy, even one on an allowed network.
+    HttpRequest metadata = Get("https://169.254.169.254/latest/meta-data/");
+    metadata.timeout = absl::Seconds(2);
+    blocked = PolicyClient({"127.0.0.1/32"})->Send(metadata).status();
+  }
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->body, "direct");
+  EXPECT_EQ(server->requests().size(), 1U);
+  ExpectKind(blocked, absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
+  EXPECT_FALSE((*env_proxy)->SawConnection());
 }
 
 class CurlHttpClientTlsTest : public ::testing::Test {
@@ -478,36 +545,6 @@ std::unique_ptr<CurlHttpClient> PolicyClient(std::vector<std::string> allowed) {
   return client.ok() ? *std::move(client) : nullptr;
 }
 
-// A bare TCP listener on `ip` (e.g. 127.0.0.2, which Linux routes to lo) that only reports
-// whether anyone tried to connect: the policy must refuse before connect().
-class Listener {
- public:
-  explicit Listener(const char* ip) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    inet_pton(AF_INET, ip, &addr.sin_addr);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 8) != 0) {
-      ADD_FAILURE() << "cannot listen on " << ip;
-    }
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~Listener() { close(fd_); }
-  Listener(const Listener&) = delete;
-  Listener& operator=(const Listener&) = delete;
-  int port() const { return port_; }
-  bool SawConnection() const {
-    pollfd p{fd_, POLLIN, 0};
-    return poll(&p, 1, 200) > 0;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
 void ExpectBlocked(const absl::Status& status) {
   ExpectKind(status, absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked, false);
   EXPECT_NE(status.message().find("blocked by outbound policy"), absl::string_view::npos) << status;
@@ -562,28 +599,112 @@ TEST(CurlHttpClientPolicyTest, MetadataPrivateAndMappedAddressesAreRefusedAtOnce
   }
 }
 
+TEST(CurlHttpClientPolicyTest, SpecialPurposeAndEmbeddedIpv4FormsAreRefusedAtOnce) {
+  // https, so the only reason to refuse is the address: documentation and benchmarking ranges,
+  // and IPv6 forms that deliver to loopback (NAT64, 6to4, Teredo, IPv4-compatible) or that
+  // are blocked whole (local-use NAT64, discard).
+  auto client = PolicyClient({"127.0.0.0/8"});
+  for (const char* url :
+       {"https://192.0.2.1/", "https://198.51.100.1/", "https://203.0.113.1/",
+        "https://198.18.0.1/", "https://192.0.0.9/", "https://[2001:db8::1]/",
+        "https://[64:ff9b::7f00:1]/", "https://[2002:7f00:1::1]/",
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "https://[::127.0.0.1]/",
+        "https://[64:ff9b:1::808:808]/", "https://[100::1]/"}) {
+    const absl::Time start = absl::Now();
+    const absl::Status status = client->Send(Get(url)).status();
+    ExpectBlocked(status);
+    EXPECT_NE(status.message().find("internal"), absl::string_view::npos) << url << status;
+    EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << url << " was not refused before connect";
+  }
+}
+
 TEST(CurlHttpClientPolicyTest, RedirectToABlockedAddressIsRefusedWithoutConnecting) {
-  Listener target("127.0.0.2");
+  auto target = SilentListener::Start("127.0.0.2");
+  ASSERT_TRUE(target.ok()) << target.status();
   auto server = NewServer();
-  server->Route(
-      "/v2/",
-      ScriptedResponse{302, {{"Location", absl::StrCat("http://127.0.0.2:", target.port(), "/")}}});
+  server->Route("/v2/", ScriptedResponse{302, {{"Location", (*target)->Url()}}});
   const absl::Status status =
       PolicyClient({"127.0.0.1/32"})->Send(Get(server->Url("/v2/"))).status();
   ExpectBlocked(status);
-  EXPECT_FALSE(target.SawConnection());
+  EXPECT_FALSE((*target)->SawConnection());
   EXPECT_EQ(server->connections(), 1);
 }
 
 TEST(CurlHttpClientPolicyTest, SecondListenerAddressIsReachableWhenAllowed) {
   // The control for the test above: 127.0.0.2 is reachable, so "no connection" there meant the
   // policy, not a missing route.
-  Listener target("127.0.0.2");
+  auto target = SilentListener::Start("127.0.0.2");
+  ASSERT_TRUE(target.ok()) << target.status();
   auto client = PolicyClient({"127.0.0.2/32"});
-  HttpRequest request = Get(absl::StrCat("http://127.0.0.2:", target.port(), "/"));
+  HttpRequest request = Get((*target)->Url());
   request.timeout = absl::Milliseconds(500);
   (void)client->Send(request);  // nobody answers: a timeout
-  EXPECT_TRUE(target.SawConnection());
+  EXPECT_TRUE((*target)->SawConnection());
+}
+
+// A proxy the operator names (--upstream_proxy) carries https through a CONNECT tunnel; TLS
+// is still verified end to end with the target.
+TEST_F(CurlHttpClientTlsTest, HttpsGoesThroughAConnectProxy) {
+  auto proxy = registryauth::testing::TcpProxy::StartHttpConnect();
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  CurlHttpClient::Options options;
+  options.ca_bundle_path = ca_path_;
+  options.proxy = absl::StrCat("http://127.0.0.1:", (*proxy)->port());
+  options.allowed_networks = {*ParseIpNetwork("127.0.0.1")};
+  absl::StatusOr<std::unique_ptr<CurlHttpClient>> client = CurlHttpClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<HttpResponse> response = (*client)->Send(Get(server_->Url("/v2/")));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ((*proxy)->connect_targets(),
+            std::vector<std::string>{absl::StrCat("127.0.0.1:", server_->port())});
+  EXPECT_EQ(server_->requests().size(), 1U);
+}
+
+// Issue 17: with a proxy the connect-time check sees only the proxy's address, so the client
+// resolves each target itself and refuses it before the proxy is contacted at all.
+TEST(CurlHttpClientPolicyTest, ThroughAProxyTheTargetIsCheckedBeforeTheProxyIsContacted) {
+  auto proxy = SilentListener::Start("127.0.0.1");
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  CurlHttpClient::Options options;
+  options.proxy = (*proxy)->Url();
+  options.allowed_networks = {*ParseIpNetwork("127.0.0.2")};
+  absl::StatusOr<std::unique_ptr<CurlHttpClient>> client = CurlHttpClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (const char* url :
+       {"https://169.254.169.254/latest/meta-data/", "https://10.1.2.3/v2/",
+        "https://localhost:5000/v2/", "https://[::1]/v2/", "https://[64:ff9b::a9fe:a9fe]/"}) {
+    const absl::Status status = (*client)->Send(Get(url)).status();
+    ExpectBlocked(status);
+    EXPECT_EQ(status.message().find("127.0.0.1"), absl::string_view::npos) << status;
+  }
+  // Plain http only to allowed networks, by the target's address as without a proxy.
+  const absl::Status plain = (*client)->Send(Get("http://192.88.99.1/v2/")).status();
+  ExpectBlocked(plain);
+  EXPECT_NE(plain.message().find("plain http"), absl::string_view::npos) << plain;
+  // A name that does not resolve here is not handed to the proxy either.
+  ExpectKind((*client)->Send(Get("https://registry.invalid/v2/")).status(),
+             absl::StatusCode::kUnavailable, HttpErrorKind::kDns, true);
+  EXPECT_FALSE((*proxy)->SawConnection());
+}
+
+// The control for the test above: an allowed target does go through the proxy (the proxy on
+// loopback is contacted although only 127.0.0.2 is allowed: the proxy's own address is the
+// operator's choice, not judged).
+TEST(CurlHttpClientPolicyTest, ThroughAProxyAnAllowedTargetReachesTheProxy) {
+  auto proxy = NewServer();
+  auto target = SilentListener::Start("127.0.0.2");
+  ASSERT_TRUE(target.ok()) << target.status();
+  proxy->Route((*target)->Url(), ScriptedResponse{200, {}, "via proxy"});
+  CurlHttpClient::Options options;
+  options.proxy = proxy->BaseUrl();
+  options.allowed_networks = {*ParseIpNetwork("127.0.0.2")};
+  absl::StatusOr<std::unique_ptr<CurlHttpClient>> client = CurlHttpClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<HttpResponse> response = (*client)->Send(Get((*target)->Url()));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "via proxy");
+  EXPECT_FALSE((*target)->SawConnection());  // the proxy answered; the target was not touched
 }
 
 }  // namespace

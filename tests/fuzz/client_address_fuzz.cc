@@ -33,6 +33,7 @@
 namespace {
 
 using ::registryauth::gateway::IpAddress;
+using ::registryauth::gateway::IpNetwork;
 using ::registryauth::gateway::kMaxForwardedBytes;
 using ::registryauth::gateway::kMaxForwardedHops;
 using ::registryauth::gateway::ParseForwardedEntry;
@@ -93,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   TrustedProxies trusted;
   if (parsed.ok()) {
     trusted = *parsed;
-    for (const TrustedProxies::Network& n : trusted.networks()) {
+    for (const IpNetwork& n : trusted.networks()) {
       const int max = n.base.v4 ? 32 : 128;
       Check(n.prefix >= 0 && n.prefix <= max);
       for (int bit = n.prefix; bit < max; ++bit) {
