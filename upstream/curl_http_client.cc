@@ -139,6 +139,16 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t nmemb, void* user
   return n;
 }
 
+// The outbound policy: whether it refuses connecting to `ip` for a URL that is plain http or
+// not; `*plain_http` says if it refuses only because the URL is plain http.
+bool PolicyRefuses(const IpAddress& ip, bool plain_http_url,
+                   const std::vector<IpNetwork>& allowed_networks, bool* plain_http) {
+  const bool internal = IsInternalAddress(ip);
+  if (InAnyNetwork(ip, allowed_networks) || !(internal || plain_http_url)) return false;
+  *plain_http = !internal;
+  return true;
+}
+
 // libcurl's open-socket callback: runs after the host name resolved, once per address tried,
 // before connect(). Refusing here (CURL_SOCKET_BAD) means an internal address is never
 // contacted, whichever name led to it and whenever it was resolved.
@@ -146,11 +156,10 @@ curl_socket_t OnOpenSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* 
   auto* t = static_cast<Transfer*>(user);
   const std::optional<IpAddress> ip =
       address == nullptr ? std::nullopt : IpAddressFromSockaddr(&address->addr);
-  const bool allowed = ip.has_value() && InAnyNetwork(*ip, *t->allowed_networks);
-  const bool internal = !ip.has_value() || IsInternalAddress(*ip);
-  if (!allowed && (internal || t->plain_http)) {
+  bool plain_http = false;
+  if (!ip.has_value() || PolicyRefuses(*ip, t->plain_http, *t->allowed_networks, &plain_http)) {
     t->blocked = true;
-    t->blocked_plain_http = !internal;
+    t->blocked_plain_http = plain_http;
     return CURL_SOCKET_BAD;
   }
   return socket(address->family, address->socktype, address->protocol);
@@ -222,6 +231,39 @@ bool HasHttpScheme(const std::string& url) {
   return lower.rfind("http://", 0) == 0 || lower.rfind("https://", 0) == 0;
 }
 
+// The address a URL's host names literally (`10.0.0.5`, `[::1]`, and the numeric forms libcurl
+// normalizes, such as `2852039166`), or nullopt for a host name or a URL that does not parse.
+std::optional<IpAddress> HostLiteral(const std::string& url) {
+  CURLU* u = curl_url();
+  if (u == nullptr) return std::nullopt;
+  std::optional<IpAddress> out;
+  char* host = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    std::string_view h(host);
+    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+      h = h.substr(1, h.size() - 2);
+      h = h.substr(0, h.find('%'));  // a zone id ("fe80::1%25eth0") does not change the range
+    }
+    out = ParseIpAddress(h);
+  }
+  curl_free(host);
+  curl_url_cleanup(u);
+  return out;
+}
+
+absl::Status BlockedError(const std::string& what, bool plain_http) {
+  // Not the address, nor libcurl's text (which may quote it): the host resolved to an
+  // internal address, and which one is none of the caller's business.
+  return MakeHttpError(
+      absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked,
+      absl::StrCat(what, plain_http ? ": blocked by outbound policy (plain http only to "
+                                      "allowed networks; use https)"
+                                    : ": blocked by outbound policy (the host's address "
+                                      "is loopback, private, link-local or otherwise "
+                                      "internal)"));
+}
+
 // libcurl's error text, kept only if it is short printable ASCII and quotes nothing the
 // caller sent (a header value or the body could be a credential).
 std::string SafeCurlDetail(const char* errbuf, const HttpRequest& request) {
@@ -259,17 +301,7 @@ absl::Status MapCurlError(CURLcode code, const Transfer& transfer, long redirect
                           const std::string& what, const std::string& detail,
                           absl::Duration timeout, long os_errno) {
   const std::string suffix = detail.empty() ? "" : absl::StrCat(" (", detail, ")");
-  if (transfer.blocked && code != CURLE_OK) {
-    // Not the address, nor libcurl's text (which may quote it): the host resolved to an
-    // internal address, and which one is none of the caller's business.
-    return MakeHttpError(
-        absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked,
-        absl::StrCat(what, transfer.blocked_plain_http
-                               ? ": blocked by outbound policy (plain http only to allowed "
-                                 "networks; use https)"
-                               : ": blocked by outbound policy (the host's address is loopback, "
-                                 "private, link-local or otherwise internal)"));
-  }
+  if (transfer.blocked && code != CURLE_OK) return BlockedError(what, transfer.blocked_plain_http);
   if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     return MakeHttpError(absl::StatusCode::kResourceExhausted, HttpErrorKind::kTooLarge,
                          absl::StrCat(what, ": response larger than the client accepts"));
@@ -406,6 +438,17 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   if (origin.empty() || !HasHttpScheme(request.url) || HasLineBreakOrNul(request.url)) {
     return MakeHttpError(absl::StatusCode::kInvalidArgument, HttpErrorKind::kBadRequest,
                          absl::StrCat(what, ": URL must be an absolute http(s) URL"));
+  }
+  // A host written as an address is checked before anything is sent: the open-socket check
+  // below sees only the proxy's address when a proxy is in use, and the proxy would connect
+  // to an internal target for us. (Redirects stay on this host: see the loop below.)
+  if (const std::optional<IpAddress> literal = HostLiteral(request.url)) {
+    const bool plain_http_url =
+        absl::AsciiStrToLower(ToAbsl(std::string_view(request.url).substr(0, 5))) == "http:";
+    bool plain_http = false;
+    if (PolicyRefuses(*literal, plain_http_url, options_.allowed_networks, &plain_http)) {
+      return BlockedError(what, plain_http);
+    }
   }
   const absl::Duration left = request.deadline - clock_.Now();
   if (left <= absl::ZeroDuration()) {

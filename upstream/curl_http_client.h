@@ -38,9 +38,12 @@
 //   such an IPv4 address - are refused unless they are in `allowed_networks`. The request then
 //   fails with PERMISSION_DENIED kBlocked, "blocked by outbound policy", and the message does
 //   not name the address the host resolved to. Plain http:// is refused the same way unless
-//   the address is in `allowed_networks` (only https leaves for the internet). With a proxy,
-//   the checked address is the proxy's (the proxy resolves the target and must apply its own
-//   policy).
+//   the address is in `allowed_networks` (only https leaves for the internet). A host written
+//   as an address literal (`https://10.0.0.5/`, `http://[::1]/`, or a numeric form libcurl
+//   normalizes such as `http://2852039166/`) is checked the same way before anything is sent.
+//   With a proxy, the address connected to is the proxy's: literals are still refused by that
+//   early check, but a host name goes to the proxy unchecked (the proxy resolves it and must
+//   apply its own policy).
 //
 // Errors (absl::Status with an HttpErrorKind payload, see http_client.h):
 //   DNS failure -> UNAVAILABLE kDns; connection refused/unreachable -> UNAVAILABLE kConnect

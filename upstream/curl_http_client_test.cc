@@ -586,5 +586,34 @@ TEST(CurlHttpClientPolicyTest, SecondListenerAddressIsReachableWhenAllowed) {
   EXPECT_TRUE(target.SawConnection());
 }
 
+TEST(CurlHttpClientPolicyTest, InternalAddressLiteralsAreRefusedThroughAProxyToo) {
+  // Review of issue 17: with a proxy (an egress proxy the operator allows, or https_proxy from
+  // the environment) the connect-time check sees only the proxy's address, so an internal
+  // target written as an address literal went to the proxy, which connected to it for us.
+  // A literal is refused before anything is sent, as it would be without a proxy.
+  auto proxy = NewServer();
+  proxy->Route("http://registry.invalid/v2/", ScriptedResponse{200, {}, "via proxy"});
+  CurlHttpClient::Options options;
+  options.proxy = proxy->BaseUrl();
+  options.allowed_networks.push_back(*ParseIpNetwork("127.0.0.1/32"));  // the proxy's address
+  auto created = CurlHttpClient::Create(std::move(options));
+  ASSERT_TRUE(created.ok()) << created.status();
+  CurlHttpClient& client = **created;
+  for (const char* url :
+       {"http://169.254.169.254/latest/meta-data/", "https://10.0.0.5:5432/", "https://[::1]/v2/",
+        "https://[::ffff:10.0.0.5]/", "https://127.0.0.2/v2/", "http://2852039166/",
+        "HTTPS://[FD00:EC2::254]/", "https://0.0.0.0/",
+        // Plain http to an address outside the allowance, as without a proxy.
+        "http://192.0.2.1/v2/"}) {
+    ExpectBlocked(client.Send(Get(url)).status());
+  }
+  EXPECT_EQ(proxy->connections(), 0);
+  // The control: names still go through the proxy (it resolves them and applies its own
+  // policy), so the refusals above were the literal check.
+  absl::StatusOr<HttpResponse> named = client.Send(Get("http://registry.invalid/v2/"));
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ(named->body, "via proxy");
+}
+
 }  // namespace
 }  // namespace registryauth::upstream
