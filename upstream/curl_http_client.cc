@@ -231,8 +231,9 @@ bool HasHttpScheme(const std::string& url) {
   return lower.rfind("http://", 0) == 0 || lower.rfind("https://", 0) == 0;
 }
 
-// The address a URL's host names literally (`10.0.0.5`, `[::1]`, and the numeric forms libcurl
-// normalizes, such as `2852039166`), or nullopt for a host name or a URL that does not parse.
+// The address a URL's host names literally (`10.0.0.5`, `10.0.0.5.`, `[::1]`, and the numeric
+// and percent-encoded forms libcurl normalizes, such as `2852039166` or `%31%30.0.0.5`), or
+// nullopt for a host name or a URL that does not parse.
 std::optional<IpAddress> HostLiteral(const std::string& url) {
   CURLU* u = curl_url();
   if (u == nullptr) return std::nullopt;
@@ -244,6 +245,8 @@ std::optional<IpAddress> HostLiteral(const std::string& url) {
     if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
       h = h.substr(1, h.size() - 2);
       h = h.substr(0, h.find('%'));  // a zone id ("fe80::1%25eth0") does not change the range
+    } else if (!h.empty() && h.back() == '.') {
+      h.remove_suffix(1);  // "10.0.0.5." (a proxy may read it as the address)
     }
     out = ParseIpAddress(h);
   }

@@ -602,11 +602,14 @@ TEST(CurlHttpClientPolicyTest, InternalAddressLiteralsAreRefusedThroughAProxyToo
   for (const char* url :
        {"http://169.254.169.254/latest/meta-data/", "https://10.0.0.5:5432/", "https://[::1]/v2/",
         "https://[::ffff:10.0.0.5]/", "https://127.0.0.2/v2/", "http://2852039166/",
-        "HTTPS://[FD00:EC2::254]/", "https://0.0.0.0/",
+        "HTTPS://[FD00:EC2::254]/", "https://0.0.0.0/", "https://10.0.0.5./",
+        "https://%31%30.0.0.5/", "https://0x0a.5/",
         // Plain http to an address outside the allowance, as without a proxy.
         "http://192.0.2.1/v2/"}) {
     ExpectBlocked(client.Send(Get(url)).status());
   }
+  // A host libcurl would turn into an address by IDNA (full-width digits) is not sent either.
+  EXPECT_FALSE(client.Send(Get("https://%EF%BC%91%EF%BC%90.0.0.5/")).ok());
   EXPECT_EQ(proxy->connections(), 0);
   // The control: names still go through the proxy (it resolves them and applies its own
   // policy), so the refusals above were the literal check.
