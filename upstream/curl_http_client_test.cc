@@ -332,6 +332,35 @@ TEST(CurlHttpClientTest, AuthorizationIsNotForwardedToAnotherOrigin) {
   EXPECT_EQ(server->requests().back().Header("authorization"), "Basic dXNlcjpwYXNz");
 }
 
+TEST(CurlHttpClientTest, RedirectsSpelledToLookSameOriginAreJudgedAsLibcurlReadsThem) {
+  // Review of issue 17 (held): the origin of a redirect is compared as libcurl parses the URL
+  // it would fetch, so a protocol-relative Location with another port, or one whose user info
+  // spells the original host and port, is refused; the same origin spelled in upper case with
+  // its port is followed.
+  auto elsewhere = NewServer();
+  elsewhere->Route("/landing", ScriptedResponse{200, {}, "elsewhere"});
+  auto server = NewServer();
+  const std::string here = absl::StrCat("127.0.0.1:", server->port());
+  const std::string there = absl::StrCat("127.0.0.1:", elsewhere->port());
+  server->Route("/relative", ScriptedResponse{302, {{"Location", "//" + there + "/landing"}}, ""});
+  server->Route(
+      "/userinfo",
+      ScriptedResponse{302, {{"Location", "http://" + here + "@" + there + "/landing"}}, ""});
+  server->Route("/upper", ScriptedResponse{302, {{"Location", "HTTP://" + here + "/landing"}}, ""});
+  server->Route("/landing", ScriptedResponse{200, {}, "here"});
+  auto client = NewClient();
+  for (const char* path : {"/relative", "/userinfo"}) {
+    HttpRequest request = Get(server->Url(path));
+    request.headers = {{"Authorization", "Basic dXNlcjpwYXNz"}};
+    ExpectKind(client->Send(request).status(), absl::StatusCode::kPermissionDenied,
+               HttpErrorKind::kBlocked, false);
+  }
+  EXPECT_EQ(elsewhere->connections(), 0);
+  absl::StatusOr<HttpResponse> upper = client->Send(Get(server->Url("/upper")));
+  ASSERT_TRUE(upper.ok()) << upper.status();
+  EXPECT_EQ(upper->body, "here");
+}
+
 TEST(CurlHttpClientPolicyTest, PlainHttpOnlyToAllowedNetworks) {
   // 192.0.2.1 (TEST-NET-1) is not internal, but plain http to it is refused before connecting.
   const absl::Time start = absl::Now();
