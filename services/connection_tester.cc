@@ -12,20 +12,34 @@
 namespace registryauth::services {
 namespace {
 
-// Releases a running slot (global and per workspace) when the test ends, however it ends.
+int CountOf(const std::map<std::string, int>& counts, const std::string& key) {
+  auto it = counts.find(key);
+  return it == counts.end() ? 0 : it->second;
+}
+
+// Decrements `key`'s count in `counts`, dropping the entry at zero.
+void Release(std::map<std::string, int>& counts, const std::string& key) {
+  auto it = counts.find(key);
+  if (it != counts.end() && --it->second <= 0) counts.erase(it);
+}
+
+// Releases a running slot (global, per workspace and, with an acting user, per user) when the
+// test ends, however it ends.
 class Slot {
  public:
   Slot(absl::Mutex& mu, int& running, std::map<std::string, int>& per_workspace,
-       std::string workspace)
+       std::string workspace, std::map<std::string, int>& per_user, std::string user)
       : mu_(mu),
         running_(running),
         per_workspace_(per_workspace),
-        workspace_(std::move(workspace)) {}
+        workspace_(std::move(workspace)),
+        per_user_(per_user),
+        user_(std::move(user)) {}
   ~Slot() {
     absl::MutexLock lock(&mu_);
     --running_;
-    auto it = per_workspace_.find(workspace_);
-    if (it != per_workspace_.end() && --it->second <= 0) per_workspace_.erase(it);
+    Release(per_workspace_, workspace_);
+    if (!user_.empty()) Release(per_user_, user_);
   }
   Slot(const Slot&) = delete;
   Slot& operator=(const Slot&) = delete;
@@ -35,7 +49,15 @@ class Slot {
   int& running_;
   std::map<std::string, int>& per_workspace_;
   const std::string workspace_;
+  std::map<std::string, int>& per_user_;
+  const std::string user_;
 };
+
+absl::Status TooManyTests(std::string what) {
+  return WithErrorDetail(absl::ResourceExhaustedError(
+                             Cat("TestConnection: ", what, " already running; try again shortly")),
+                         {"TOO_MANY_TESTS", ErrorCategory::kNetwork, true, absl::Seconds(2)});
+}
 
 std::string FailingDetail(const upstream::ProbeResult& probe) {
   for (const upstream::ProbeStep& step : probe.steps) {
@@ -82,8 +104,9 @@ int ConnectionTester::running() const {
 
 absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig& config,
                                                             const Credentials& credentials,
-                                                            absl::Time deadline) {
-  absl::StatusOr<ConnectionTestResult> result = Run(config, credentials, deadline);
+                                                            absl::Time deadline,
+                                                            std::string_view acting_user) {
+  absl::StatusOr<ConnectionTestResult> result = Run(config, credentials, deadline, acting_user);
   if (options_.metrics != nullptr) {
     using Outcome = ConnectionTestMetrics::Outcome;
     if (!result.ok()) {
@@ -102,7 +125,8 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Test(const RegistryConfig
 
 absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig& config,
                                                            const Credentials& credentials,
-                                                           absl::Time deadline) {
+                                                           absl::Time deadline,
+                                                           std::string_view acting_user) {
   const absl::Time now = clock_.Now();
   deadline = std::min(deadline, now + options_.timeout);
   if (config.type == RegistryType::kGitHubApp && app_tokens_ == nullptr) {
@@ -111,27 +135,25 @@ absl::StatusOr<ConnectionTestResult> ConnectionTester::Run(const RegistryConfig&
   if (deadline <= now) {
     return absl::DeadlineExceededError("TestConnection: the deadline has already passed");
   }
+  const std::string user(acting_user);
+  const int max_per_user =
+      options_.max_per_user > 0 ? options_.max_per_user : options_.max_per_workspace;
   {
     absl::MutexLock lock(&mu_);
     if (running_ >= options_.max_concurrent) {
-      return WithErrorDetail(
-          absl::ResourceExhaustedError(Cat("TestConnection: ", options_.max_concurrent,
-                                           " tests are already running; try again shortly")),
-          {"TOO_MANY_TESTS", ErrorCategory::kNetwork, true, absl::Seconds(2)});
+      return TooManyTests(Cat(options_.max_concurrent, " tests are"));
     }
-    int& in_workspace = running_per_workspace_[config.workspace_id];
-    if (in_workspace >= options_.max_per_workspace) {
-      if (in_workspace == 0) running_per_workspace_.erase(config.workspace_id);
-      return WithErrorDetail(
-          absl::ResourceExhaustedError(Cat("TestConnection: ", options_.max_per_workspace,
-                                           " tests of this workspace are already running; try "
-                                           "again shortly")),
-          {"TOO_MANY_TESTS", ErrorCategory::kNetwork, true, absl::Seconds(2)});
+    if (CountOf(running_per_workspace_, config.workspace_id) >= options_.max_per_workspace) {
+      return TooManyTests(Cat(options_.max_per_workspace, " tests of this workspace are"));
     }
-    ++in_workspace;
+    if (!user.empty() && CountOf(running_per_user_, user) >= max_per_user) {
+      return TooManyTests(Cat(max_per_user, " tests for this user are"));
+    }
+    ++running_per_workspace_[config.workspace_id];
+    if (!user.empty()) ++running_per_user_[user];
     ++running_;
   }
-  Slot slot(mu_, running_, running_per_workspace_, config.workspace_id);
+  Slot slot(mu_, running_, running_per_workspace_, config.workspace_id, running_per_user_, user);
 
   upstream::ProbeResult probe;
   switch (config.type) {

@@ -16,10 +16,12 @@
 //   ASSIGN_OR_RETURN(ConnectionTestResult r, tester.Test(config, credentials, deadline));
 //
 // A test holds the calling thread while the registry answers, so at most `max_concurrent`
-// run at once, and at most `max_per_workspace` of them for one workspace (so one tenant's slow
-// registry cannot take every slot); more fail at once with RESOURCE_EXHAUSTED (retryable)
-// instead of queueing, and a slow registry can never take more than that many of the server's
-// threads. Each test ends by min(deadline, now + timeout).
+// run at once, at most `max_per_workspace` of them for one workspace, and at most
+// `max_per_user` for one acting user across all their workspaces (any user may create
+// workspaces, so the per-workspace bound alone would let one user with a few workspaces and a
+// slow registry of their own take every slot); more fail at once with RESOURCE_EXHAUSTED
+// (retryable) instead of queueing, and a slow registry can never take more than that many of
+// the server's threads. Each test ends by min(deadline, now + timeout).
 //
 // Thread-safe if the probes and the clock are.
 #ifndef REGISTRY_AUTH_SERVICES_CONNECTION_TESTER_H_
@@ -27,6 +29,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -52,6 +55,10 @@ struct ConnectionTesterOptions {
   int max_concurrent = 8;
   // Of those, tests of one workspace's configurations running at once.
   int max_per_workspace = 2;
+  // Of those, tests run for one acting user (RequestContext::on_behalf_of) at once, in any of
+  // their workspaces; 0 = the same as max_per_workspace. Callers acting for no user are bound
+  // per workspace and in total only.
+  int max_per_user = 0;
   // Told the outcome of every Test (services/connection_test_metrics.h); may be null. Must
   // outlive the tester.
   ConnectionTestMetrics* metrics = nullptr;
@@ -71,19 +78,22 @@ class ConnectionTester {
                    ConnectionTesterOptions options = {})
       : ConnectionTester(registry_probe, ghcr_probe, nullptr, clock, std::move(options)) {}
 
-  // Tests `config` with its decrypted `credentials` (services/credentials.h). Errors (the
-  // test did not run): RESOURCE_EXHAUSTED when max_concurrent tests (or max_per_workspace of
-  // `config`'s workspace) are running,
+  // Tests `config` with its decrypted `credentials` (services/credentials.h) for
+  // `acting_user` (the end user the caller acts for; empty for none). Errors (the test did not
+  // run): RESOURCE_EXHAUSTED when max_concurrent tests (or max_per_workspace of `config`'s
+  // workspace, or max_per_user of `acting_user`) are running,
   // FAILED_PRECONDITION for a type it cannot test, DEADLINE_EXCEEDED when `deadline` has
   // already passed. A registry that refuses is a result (kInvalid), not an error.
   absl::StatusOr<ConnectionTestResult> Test(const RegistryConfig& config,
-                                            const Credentials& credentials, absl::Time deadline);
+                                            const Credentials& credentials, absl::Time deadline,
+                                            std::string_view acting_user = {});
 
   int running() const;
 
  private:
   absl::StatusOr<ConnectionTestResult> Run(const RegistryConfig& config,
-                                           const Credentials& credentials, absl::Time deadline);
+                                           const Credentials& credentials, absl::Time deadline,
+                                           std::string_view acting_user);
   upstream::ProbeResult TestGitHubApp(const RegistryConfig& config, const Credentials& credentials,
                                       absl::Time deadline);
 
@@ -94,8 +104,9 @@ class ConnectionTester {
   const ConnectionTesterOptions options_;
   mutable absl::Mutex mu_;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
-  // Running tests per workspace id (entries removed at zero).
+  // Running tests per workspace id and per acting user (entries removed at zero).
   std::map<std::string, int> running_per_workspace_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> running_per_user_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace registryauth::services

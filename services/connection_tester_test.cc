@@ -490,6 +490,131 @@ TEST(ConnectionTesterTest, OneWorkspaceCannotTakeEverySlot) {
   EXPECT_TRUE(tester.Test(config_of("greedy"), creds, absl::InfiniteFuture()).ok());
 }
 
+TEST(ConnectionTesterTest, OneUserCannotTakeEverySlotWithManyWorkspaces) {
+  // Review of issue 17: any user may create workspaces, so a per-workspace bound alone let one
+  // user with max_concurrent / max_per_workspace workspaces (4 by default) hold every slot with
+  // slow registries of their own. At most max_per_user tests run at once for one acting user,
+  // whichever workspaces they are in; another user's test still runs.
+  FakeClock clock(absl::FromUnixSeconds(1700000000));
+  FakeRegistryProbe v2;
+  absl::Mutex mu;
+  int entered = 0;
+  absl::Notification release;
+  v2.hook = [&] {
+    {
+      absl::MutexLock lock(&mu);
+      ++entered;
+    }
+    release.WaitForNotification();
+  };
+  ConnectionTester tester(v2, nullptr, clock, {.max_concurrent = 8, .max_per_workspace = 2});
+  auto config_of = [](const std::string& workspace) {
+    RegistryConfig config;
+    config.workspace_id = workspace;
+    config.id = "gen";
+    config.type = RegistryType::kGeneric;
+    config.url = "https://registry.example.com";
+    return config;
+  };
+  Credentials creds;
+  creds.username = "u";
+  creds.secret = SecretString("p");
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.emplace_back([&, i] {
+      EXPECT_TRUE(tester
+                      .Test(config_of(Cat("greedy-", i)), creds, absl::InfiniteFuture(),
+                            /*acting_user=*/"mallory")
+                      .ok());
+    });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 2; }, &entered));
+  }
+  // Mallory's tests in her 3rd..10th workspaces are refused at once, though each of those
+  // workspaces runs nothing yet.
+  for (int i = 2; i < 10; ++i) {
+    absl::StatusOr<ConnectionTestResult> more =
+        tester.Test(config_of(Cat("greedy-", i)), creds, absl::InfiniteFuture(), "mallory");
+    EXPECT_EQ(more.status().code(), absl::StatusCode::kResourceExhausted);
+    ASSERT_TRUE(GetErrorDetail(more.status()).has_value());
+    EXPECT_TRUE(GetErrorDetail(more.status())->retryable);
+  }
+  EXPECT_EQ(tester.running(), 2);
+  // Another user's test gets a slot and reaches the registry.
+  std::thread other([&] {
+    EXPECT_TRUE(tester.Test(config_of("patient"), creds, absl::InfiniteFuture(), "pat").ok());
+  });
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 3; }, &entered));
+  }
+  EXPECT_EQ(tester.running(), 3);
+  release.Notify();
+  for (std::thread& t : slow) t.join();
+  other.join();
+  EXPECT_EQ(tester.running(), 0);
+  // The slots came back: mallory may test again.
+  EXPECT_TRUE(tester.Test(config_of("greedy-7"), creds, absl::InfiniteFuture(), "mallory").ok());
+}
+
+TEST_F(TestConnectionTest, TheActingUsersTestsAreBoundedAcrossTheirWorkspaces) {
+  // RegistryAuth hands the tester the user the caller acts for: alice's tests in two
+  // workspaces count against one bound (max_per_user defaults to max_per_workspace, 2).
+  ASSERT_TRUE(api_.CreateWorkspace(User("alice"), "acme2", "ACME 2").ok());
+  RegistryConfigInput acr;
+  acr.type = acr.settings_type = RegistryType::kAcr;
+  acr.login_server = "acme2.azurecr.io";
+  acr.username = "ci-token";
+  acr.secret = SecretString(kToken);
+  ASSERT_TRUE(api_.CreateRegistryConfig(Manager(), "workspaces/acme2", "acr", std::move(acr)).ok());
+  absl::Mutex mu;
+  int entered = 0;
+  absl::Notification release;
+  v2_.hook = [&] {  // only the first two tests wait for `release`
+    bool wait = false;
+    {
+      absl::MutexLock lock(&mu);
+      wait = ++entered <= 2;
+    }
+    if (wait) release.WaitForNotification();
+  };
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.emplace_back([&] {
+      EXPECT_TRUE(api_.TestConnection(User("alice"), "workspaces/acme/registries/acr",
+                                      absl::InfiniteFuture())
+                      .ok());
+    });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 2; }, &entered));
+  }
+  absl::StatusOr<RegistryAuth::TestConnectionOutcome> third =
+      api_.TestConnection(User("alice"), "workspaces/acme2/registries/acr", absl::InfiniteFuture());
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted) << third.status();
+  // A caller acting for no user is not bound per user (only per workspace and in total).
+  std::thread direct([&] {
+    EXPECT_TRUE(
+        api_.TestConnection(Manager(), "workspaces/acme2/registries/acr", absl::InfiniteFuture())
+            .ok());
+  });
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n >= 3; }, &entered));
+  }
+  release.Notify();
+  for (std::thread& t : slow) t.join();
+  direct.join();
+  EXPECT_EQ(tester_.running(), 0);
+}
+
 TEST(ConnectionTesterTest, DeadlineIsTheEarlierOfTheCallersAndTheTimeout) {
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   FakeRegistryProbe v2;

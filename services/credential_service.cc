@@ -61,7 +61,7 @@ absl::StatusOr<Credentials> CredentialService::GetCredentials(const RegistryConf
 
 absl::StatusOr<TestConnectionOutcome> CredentialService::TestConnection(
     const RegistryConfigName& n, absl::Time deadline, const MakeRecord& make_record,
-    absl::Status* not_run) {
+    absl::Status* not_run, std::string_view acting_user) {
   const std::string resource = FormatRegistryConfigName(n.workspace_id, n.registry_id);
   absl::StatusOr<ConnectionTestResult> tested;
   RegistryConfig config;
@@ -71,7 +71,7 @@ absl::StatusOr<TestConnectionOutcome> CredentialService::TestConnection(
     }
     ASSIGN_OR_RETURN(config, registry_.GetRegistryConfig(resource));
     ASSIGN_OR_RETURN(Credentials credentials, MintedOrStoredCredentials(config));
-    tested = options_.tester->Test(config, credentials, deadline);
+    tested = options_.tester->Test(config, credentials, deadline, acting_user);
     return tested.status();
   }();
   if (!not_run->ok()) return *not_run;

@@ -71,11 +71,14 @@ class CredentialService {
                     RegistryAuthOptions options);
 
   absl::StatusOr<Credentials> GetCredentials(const RegistryConfigName& name, absl::Time deadline);
-  // `ready` hears the test's error when it did not run (nothing is stored then).
+  // `not_run` hears the test's error when it did not run (nothing is stored then).
+  // `acting_user`: the end user the caller acts for ("" for none), whose tests the tester
+  // bounds across workspaces.
   absl::StatusOr<TestConnectionOutcome> TestConnection(const RegistryConfigName& name,
                                                        absl::Time deadline,
                                                        const MakeRecord& make_record,
-                                                       absl::Status* not_run);
+                                                       absl::Status* not_run,
+                                                       std::string_view acting_user = {});
 
  private:
   // A minted workspace credential for a DISTRIBUTION configuration on the platform registry,

@@ -235,7 +235,7 @@ absl::StatusOr<RegistryAuth::TestConnectionOutcome> RegistryAuth::TestConnection
           return guard_.audit().MakeEvent(ctx, "TestConnection", resource, absl::OkStatus(),
                                           detail);
         },
-        &not_run);
+        &not_run, ctx.on_behalf_of);
   }
   if (!not_run.ok()) {
     // The test did not run: nothing to store on the configuration.

@@ -26,6 +26,7 @@ std::vector<RejectedCallLimiter::Summary> RejectedCallLimiter::CloseWindowLocked
     out.push_back(Summary{"*", action, "*", overflow_outcome_[action], count, window_start_, end});
   }
   keys_.clear();
+  keys_per_address_.clear();
   overflow_.clear();
   overflow_outcome_.clear();
   return out;
@@ -49,11 +50,28 @@ RejectedCallLimiter::Decision RejectedCallLimiter::OnRejected(std::string_view p
     ++it->second.left_out;
     return d;
   }
+  // An address past its own budget: counted into its "*" key (a summary row only).
+  const auto per_address = keys_per_address_.find(std::get<0>(key));
+  const bool address_full =
+      per_address != keys_per_address_.end() && per_address->second >= max_keys_per_address_;
+  if (address_full) {
+    std::get<2>(key) = "*";
+    it = keys_.find(key);
+    if (it != keys_.end()) {
+      ++it->second.left_out;
+      return d;
+    }
+  }
   if (static_cast<int>(keys_.size()) >= max_keys_) {
     const std::string& a = std::get<1>(key);
     if (overflow_[a]++ == 0) overflow_outcome_[a] = outcome;
     return d;
   }
+  if (address_full) {
+    keys_.emplace(std::move(key), Entry{outcome, 1});
+    return d;
+  }
+  ++keys_per_address_[std::get<0>(key)];
   keys_.emplace(std::move(key), Entry{outcome, 0});
   d.record = true;
   return d;

@@ -7,12 +7,17 @@
 //   - the first refused call of each (client address, action, resource) is recorded as usual;
 //   - the later ones of that key are only counted; when the key is next refused in a later
 //     window (or at Flush), one summary row says how many were left out and when;
+//   - one client address gets at most `max_keys_per_address` keys in a window; its refused
+//     calls on further resources are counted into one key of its own (resource "*"), whose
+//     summary row names the address, so one client varying names cannot take the window's
+//     whole budget and hide everyone else's refusals in the overflow row;
 //   - at most `max_keys_per_minute` keys are recorded one by one in a window; refused calls of
-//     further keys (an attacker varying names or addresses) are counted into one overflow
-//     summary row per action.
+//     further keys (many addresses varying names) are counted into one overflow summary row
+//     per action.
 // So a minute writes at most about 2 * max_keys_per_minute + (one per action) rows, however
-// many calls arrive. Every refused call is counted in RejectedCallMetrics either way.
-// Client addresses are grouped as the login throttle groups them (IPv6 by /64).
+// many calls arrive, and one address about 2 * (max_keys_per_address + 1). Every refused call is
+// counted in RejectedCallMetrics either way. Client addresses are grouped as the login throttle
+// groups them (IPv6 by /64).
 //
 //   RejectedCallLimiter limiter(clock, 100);
 //   RejectedCallLimiter::Decision d =
@@ -51,6 +56,7 @@ class RejectedCallMetrics {
 class RejectedCallLimiter {
  public:
   static constexpr int kDefaultMaxKeysPerMinute = 100;
+  static constexpr int kDefaultMaxKeysPerAddress = 10;
 
   // A summary row to append: `count` refused calls of `action` on `resource` from `address`
   // ("*" for the overflow of a window) between `start` and `end` were not recorded one by one.
@@ -72,8 +78,11 @@ class RejectedCallLimiter {
   };
 
   // `clock` must outlive this object.
-  RejectedCallLimiter(const Clock& clock, int max_keys_per_minute = kDefaultMaxKeysPerMinute)
-      : clock_(clock), max_keys_(max_keys_per_minute) {}
+  RejectedCallLimiter(const Clock& clock, int max_keys_per_minute = kDefaultMaxKeysPerMinute,
+                      int max_keys_per_address = kDefaultMaxKeysPerAddress)
+      : clock_(clock),
+        max_keys_(max_keys_per_minute),
+        max_keys_per_address_(max_keys_per_address) {}
 
   // `peer` as the transport reports it; `outcome` the refusal's code.
   Decision OnRejected(std::string_view peer, std::string_view action, std::string_view resource,
@@ -92,9 +101,12 @@ class RejectedCallLimiter {
 
   const Clock& clock_;
   const int max_keys_;
+  const int max_keys_per_address_;
   absl::Mutex mu_;
   absl::Time window_start_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::map<Key, Entry> keys_ ABSL_GUARDED_BY(mu_);
+  // Keys recorded one by one per address in this window (at most max_keys_ entries).
+  std::map<std::string, int> keys_per_address_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> overflow_ ABSL_GUARDED_BY(mu_);  // by action
   std::map<std::string, absl::StatusCode> overflow_outcome_ ABSL_GUARDED_BY(mu_);
 };

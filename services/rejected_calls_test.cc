@@ -106,6 +106,45 @@ TEST_F(RejectedCallsTest, VaryingNamesAndAddressesDoesNotEscapeTheBound) {
             1001);
 }
 
+TEST_F(RejectedCallsTest, OneAddressCannotTakeTheWholeMinutesBudget) {
+  // Review of issue 17: one client varying the resource name took all 100 keys of a minute, so
+  // 100 rows of its own text were written and every other client's refusals that minute were
+  // only counted into the anonymous overflow row (no address, no resource): a cheap way to
+  // write rows and to hide other attempts. One address now gets at most
+  // kDefaultMaxKeysPerAddress keys a minute; the rest of its calls make one summary row.
+  for (int i = 0; i < 1000; ++i) {
+    Refuse("ipv4:198.51.100.66:1234", absl::StrCat("workspaces/w", i, "/registries/r"));
+  }
+  Refuse("ipv6:[2001:db8:1::5]:443", "workspaces/acme/registries/gh");
+  std::vector<AuditEvent> rows = Rows();
+  int from_flooder = 0;
+  int from_other = 0;
+  for (const AuditEvent& e : rows) {
+    if (absl::StrContains(e.peer, "198.51.100.66")) ++from_flooder;
+    if (absl::StrContains(e.peer, "2001:db8:1::5")) {
+      ++from_other;
+      EXPECT_EQ(e.resource, "workspaces/acme/registries/gh");
+    }
+  }
+  EXPECT_EQ(from_flooder, RejectedCallLimiter::kDefaultMaxKeysPerAddress);
+  EXPECT_EQ(from_other, 1);
+  // The flooder's other calls are one summary row with its address, at the window's end.
+  clock_.Advance(absl::Minutes(1));
+  guard_.FlushRejected();
+  int summaries = 0;
+  for (const AuditEvent& e : Rows()) {
+    if (absl::StartsWith(e.detail,
+                         absl::StrCat(1000 - RejectedCallLimiter::kDefaultMaxKeysPerAddress,
+                                      " more refused calls from addr:198.51.100.66"))) {
+      ++summaries;
+      EXPECT_EQ(e.resource, "*");
+    }
+  }
+  EXPECT_EQ(summaries, 1);
+  EXPECT_EQ(metrics_.Count("GetCredentials/recorded") + metrics_.Count("GetCredentials/aggregated"),
+            1001);
+}
+
 TEST_F(RejectedCallsTest, FlushRejectedWritesThePendingSummaryWithoutAnotherRefusal) {
   for (int i = 0; i < 5; ++i) Refuse("ipv4:198.51.100.9:1", "workspaces/acme/registries/gh");
   ASSERT_EQ(Rows().size(), 1u);
@@ -119,6 +158,30 @@ TEST_F(RejectedCallsTest, FlushRejectedWritesThePendingSummaryWithoutAnotherRefu
   EXPECT_EQ(summaries, 1);
   guard_.FlushRejected();  // nothing pending: no new row
   EXPECT_EQ(Rows().size(), 2u);
+}
+
+TEST(RejectedCallLimiterTest, PerAddressBudgetCountsOnlyRecordedKeys) {
+  // Addresses whose calls all went to the overflow hold no state: memory stays bounded by the
+  // window's keys however many addresses call.
+  FakeClock clock(absl::FromUnixSeconds(1800000000));
+  RejectedCallLimiter limiter(clock, /*max_keys_per_minute=*/2, /*max_keys_per_address=*/1);
+  EXPECT_TRUE(
+      limiter.OnRejected("ipv4:10.0.0.1:1", "A", "r1", absl::StatusCode::kUnauthenticated).record);
+  EXPECT_FALSE(
+      limiter.OnRejected("ipv4:10.0.0.1:1", "A", "r2", absl::StatusCode::kUnauthenticated).record);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_FALSE(limiter
+                     .OnRejected(absl::StrCat("ipv4:10.0.1.", i, ":1"), "A", "r",
+                                 absl::StatusCode::kUnauthenticated)
+                     .record);
+  }
+  std::vector<RejectedCallLimiter::Summary> s = limiter.Flush();
+  ASSERT_EQ(s.size(), 2u);  // 10.0.0.1's "*" key and the overflow
+  EXPECT_EQ(s[0].address, "addr:10.0.0.1");
+  EXPECT_EQ(s[0].resource, "*");
+  EXPECT_EQ(s[0].count, 1);
+  EXPECT_EQ(s[1].address, "*");
+  EXPECT_EQ(s[1].count, 50);
 }
 
 TEST(RejectedCallLimiterTest, FlushSummarizesWhatWasCounted) {

@@ -91,10 +91,12 @@ WorkspaceCredentials::WorkspaceCredentials(storage::RegistryStore& workspaces,
       ttl_(options.pull_token_default_ttl),
       max_ttl_(options.pull_token_max_ttl) {}
 
-absl::StatusOr<absl::Time> WorkspaceCredentials::WorkspaceCreateTime(
-    std::string_view workspace_id) const {
+absl::StatusOr<absl::Time> WorkspaceCredentials::WorkspaceCreateTime(std::string_view workspace_id,
+                                                                     bool fresh) const {
   const std::string key(workspace_id);
-  if (std::optional<absl::Time> hit = create_times_.Get(key)) return *hit;
+  if (!fresh) {
+    if (std::optional<absl::Time> hit = create_times_.Get(key)) return *hit;
+  }
   absl::StatusOr<Workspace> workspace = workspaces_.GetWorkspace(workspace_id);
   if (!workspace.ok()) return workspace.status();
   create_times_.Put(key, workspace->create_time);
@@ -110,7 +112,9 @@ absl::StatusOr<Credentials> WorkspaceCredentials::MintWorkspaceCredential(
     std::string_view workspace_id) {
   if (!enabled_) return RealmDisabled();
   if (!IsValidId(workspace_id)) return absl::InvalidArgumentError("workspace: not a valid id");
-  absl::StatusOr<absl::Time> created = WorkspaceCreateTime(workspace_id);
+  // From the store, not the cache: a workspace deleted and re-created within cache_ttl must
+  // not get credentials bound to its predecessor (and the cache learns the new one).
+  absl::StatusOr<absl::Time> created = WorkspaceCreateTime(workspace_id, /*fresh=*/true);
   if (!created.ok()) return MapStoreError(created.status(), FormatWorkspaceName(workspace_id));
   const int64_t create_micros = absl::ToUnixMicros(*created);
   ASSIGN_OR_RETURN(std::string id, RandomBase64Url(kTokenIdBytes));
@@ -149,7 +153,7 @@ absl::StatusOr<Principal> WorkspaceCredentials::Verify(std::string_view id,
       secret->digest);
   if (!genuine || expiry <= now || expiry > now + max_ttl_) return InvalidCredentials();
   // Its workspace must still be the one it was minted for.
-  absl::StatusOr<absl::Time> created = WorkspaceCreateTime(secret->workspace_id);
+  absl::StatusOr<absl::Time> created = WorkspaceCreateTime(secret->workspace_id, /*fresh=*/false);
   if (absl::IsNotFound(created.status())) return InvalidCredentials();
   if (!created.ok()) return created.status();
   if (absl::ToUnixMicros(*created) != secret->workspace_create_micros) {

@@ -11,7 +11,9 @@
 // on `<workspace>/*` while that workspace exists: a login checks, after the keyed hash, that the
 // workspace still has that create time (one lookup, cached for cache_ttl like the other
 // principals), so a deleted workspace's credentials stop working within cache_ttl and never
-// work for a new workspace that reuses the id.
+// work for a new workspace that reuses the id once the cache has expired. Minting reads the
+// create time from the store (and refreshes the cache), so a workspace re-created within
+// cache_ttl gets credentials of its own, and its predecessor's stop at once on this replica.
 //
 //   WorkspaceCredentials minter(registry_store, hasher, clock, options, /*can_sign=*/true);
 //   ASSIGN_OR_RETURN(Credentials c, minter.MintWorkspaceCredential("acme"));
@@ -56,9 +58,9 @@ class WorkspaceCredentials final : public WorkspaceCredentialMinter {
                                    absl::Time now) const;
 
  private:
-  // The workspace's create time, through the cache; the store's error (NOT_FOUND, not cached)
-  // otherwise.
-  absl::StatusOr<absl::Time> WorkspaceCreateTime(std::string_view workspace_id) const;
+  // The workspace's create time, through the cache unless `fresh` (then from the store, and
+  // the cache is refreshed); the store's error (NOT_FOUND, not cached) otherwise.
+  absl::StatusOr<absl::Time> WorkspaceCreateTime(std::string_view workspace_id, bool fresh) const;
 
   storage::RegistryStore& workspaces_;
   mutable TtlCache<std::string, absl::Time> create_times_;  // key: workspace id; thread-safe

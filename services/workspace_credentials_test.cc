@@ -115,6 +115,39 @@ TEST_F(WorkspaceCredentialsTest, AWorkspaceCredentialDiesWithItsWorkspace) {
   EXPECT_EQ(realm_.MintWorkspaceCredential("ghost").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(WorkspaceCredentialsTest, AWorkspaceReCreatedWithinTheCacheTtlGetsCredentialsOfItsOwn) {
+  // Review of issue 17: minting read the workspace's create time through the login cache, so
+  // a workspace deleted and re-created within cache_ttl was minted credentials bound to the
+  // old workspace: they stopped working once the cache expired, and meanwhile the old
+  // workspace's credentials still logged in to the new one.
+  absl::StatusOr<Credentials> old = realm_.MintWorkspaceCredential("acme");
+  ASSERT_TRUE(old.ok()) << old.status();
+  const TokenRequest old_login = Basic(old->username, std::string(old->secret.view()), {});
+  ASSERT_TRUE(realm_.IssueToken(Client("10.4.0.1"), old_login).ok());  // caches the create time
+
+  absl::StatusOr<Workspace> acme = store_.GetWorkspace("acme");
+  ASSERT_TRUE(acme.ok());
+  ASSERT_TRUE(store_.DeleteWorkspace("acme", acme->version, /*force=*/true).ok());
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_LT(absl::Seconds(1), Options().cache_ttl);
+  Workspace again{"acme", "ACME again"};
+  again.create_time = clock_.Now();
+  ASSERT_TRUE(store_.CreateWorkspace(again).ok());
+
+  absl::StatusOr<Credentials> fresh = realm_.MintWorkspaceCredential("acme");
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  const TokenRequest fresh_login = Basic(fresh->username, std::string(fresh->secret.view()), {});
+  EXPECT_TRUE(realm_.IssueToken(Client("10.4.0.2"), fresh_login).ok());
+  // Minting read the store, so this replica knows the new workspace: the old credential is
+  // refused at once (without a mint it would be within cache_ttl, as for any principal).
+  ExpectInvalidCredentials(realm_.IssueToken(Client("10.4.0.3"), old_login).status());
+  // The new credential is the new workspace's: it still works once the cache has expired.
+  clock_.Advance(Options().cache_ttl + absl::Seconds(1));
+  ASSERT_LT(Options().cache_ttl + absl::Seconds(2), Options().pull_token_default_ttl);
+  EXPECT_TRUE(realm_.IssueToken(Client("10.4.0.4"), fresh_login).ok());
+  ExpectInvalidCredentials(realm_.IssueToken(Client("10.4.0.5"), old_login).status());
+}
+
 TEST_F(WorkspaceCredentialsTest, WorkspaceCredentialsNeedTheRealm) {
   TokenRealmOptions o = Options();
   o.service = "";

@@ -3,7 +3,8 @@
 // policy refuses - the service's own port, the cloud metadata address, a private address, a
 // redirect to loopback, a DNS name that resolves to loopback - fail BLOCKED_BY_POLICY without a
 // connection reaching them and without the address they resolved to in the answer; an allowed
-// network still works. And one workspace's slow tests cannot take every TestConnection slot.
+// network still works. And one workspace's (or one user's) slow tests cannot take every
+// TestConnection slot.
 #include <memory>
 #include <string>
 #include <thread>
@@ -221,6 +222,87 @@ TEST_F(OutboundPolicyTest, OneWorkspacesSlowTestsDoNotBlockAnothers) {
   EXPECT_EQ(test("other"), grpc::StatusCode::OK);
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   EXPECT_GE((*fast)->connections(), 1);
+  for (std::thread& t : greedy) t.join();
+  int ok = 0;
+  int refused = 0;
+  for (grpc::StatusCode code : codes) {
+    ok += code == grpc::StatusCode::OK ? 1 : 0;
+    refused += code == grpc::StatusCode::RESOURCE_EXHAUSTED ? 1 : 0;
+  }
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(refused, 8);
+  EXPECT_EQ((*slow)->connections(), 2);
+}
+
+TEST_F(OutboundPolicyTest, OneUsersSlowTestsInManyWorkspacesDoNotBlockAnotherUser) {
+  // Review of issue 17: any user may create workspaces, so the per-workspace bound alone let one
+  // user with 4 workspaces hold all 8 slots. Mallory's tests across 5 workspaces of her own are
+  // bounded like one workspace's; pat's test still runs at once.
+  REGAUTH_SKIP_WITHOUT_PG();
+  auto stack = testing::TestStack::Builder()
+                   .Configure([](server::ServerConfig& c) {
+                     c.test_connection_timeout = absl::Seconds(20);
+                     c.test_connection_max_concurrent = 8;
+                     c.test_connection_max_per_workspace = 2;
+                   })
+                   .Build();
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  stack_ = *std::move(stack);
+  auto slow = ScriptedHttpServer::Start();
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  (*slow)->Route("/v2/", ScriptedResponse{200, {}, "{}", absl::Seconds(6)});
+  auto fast = ScriptedHttpServer::Start();
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  (*fast)->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  auto as = [&](const std::string& user) {
+    std::unique_ptr<grpc::ClientContext> ctx = stack_->Ctx();
+    ctx->AddMetadata("x-registryauth-user", user);
+    return ctx;
+  };
+  auto workspace_with_registry = [&](const std::string& user, const std::string& workspace,
+                                     const std::string& url) {
+    v1::CreateWorkspaceRequest ws;
+    ws.set_workspace_id(workspace);
+    v1::Workspace created;
+    grpc::Status s = stack_->stub().CreateWorkspace(as(user).get(), ws, &created);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    v1::CreateRegistryConfigRequest req;
+    req.set_parent("workspaces/" + workspace);
+    req.set_registry_id("reg");
+    req.mutable_registry_config()->set_type(v1::DISTRIBUTION);
+    req.mutable_registry_config()->mutable_distribution()->set_url(url);
+    req.mutable_registry_config()->mutable_distribution()->set_repository_namespace(workspace);
+    req.mutable_registry_config()->mutable_distribution()->set_username("builder");
+    req.mutable_registry_config()->set_secret(kPassword);
+    v1::RegistryConfig out;
+    s = stack_->stub().CreateRegistryConfig(as(user).get(), req, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  };
+  for (int i = 0; i < 5; ++i) {
+    workspace_with_registry("mallory", absl::StrCat("mallory-", i), (*slow)->BaseUrl());
+  }
+  workspace_with_registry("pat", "pats", (*fast)->BaseUrl());
+  auto test = [&](const std::string& user, const std::string& workspace) {
+    v1::TestConnectionRequest req;
+    req.set_name("workspaces/" + workspace + "/registries/reg");
+    v1::TestConnectionResponse out;
+    return stack_->stub().TestConnection(as(user).get(), req, &out).error_code();
+  };
+
+  // Mallory starts 2 tests in each of her 5 workspaces: 2 run, 8 are refused at once.
+  std::vector<grpc::StatusCode> codes(10);
+  std::vector<std::thread> greedy;
+  for (int i = 0; i < 10; ++i) {
+    greedy.emplace_back([&, i] { codes[i] = test("mallory", absl::StrCat("mallory-", i / 2)); });
+  }
+  const absl::Time wait_until = absl::Now() + absl::Seconds(5);
+  while ((*slow)->connections() < 2 && absl::Now() < wait_until) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE((*slow)->connections(), 2);
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(test("pat", "pats"), grpc::StatusCode::OK);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   for (std::thread& t : greedy) t.join();
   int ok = 0;
   int refused = 0;

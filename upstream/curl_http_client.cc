@@ -237,6 +237,42 @@ bool HasHttpScheme(const std::string& url) {
   return lower.rfind("http://", 0) == 0 || lower.rfind("https://", 0) == 0;
 }
 
+// The address a URL's host names literally (`10.0.0.5`, `10.0.0.5.`, `[::1]`, and the numeric
+// and percent-encoded forms libcurl normalizes, such as `2852039166` or `%31%30.0.0.5`), or
+// nullopt for a host name or a URL that does not parse.
+std::optional<IpAddress> HostLiteral(const std::string& url) {
+  CURLU* u = curl_url();
+  if (u == nullptr) return std::nullopt;
+  std::optional<IpAddress> out;
+  char* host = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    std::string_view h(host);
+    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+      h = h.substr(1, h.size() - 2);
+      h = h.substr(0, h.find('%'));  // a zone id ("fe80::1%25eth0") does not change the range
+    } else if (!h.empty() && h.back() == '.') {
+      h.remove_suffix(1);  // "10.0.0.5." (a proxy may read it as the address)
+    }
+    out = ParseIpAddress(h);
+  }
+  curl_free(host);
+  curl_url_cleanup(u);
+  return out;
+}
+
+absl::Status BlockedError(const std::string& what, bool plain_http) {
+  // Not the address, nor libcurl's text (which may quote it): the host resolved to an
+  // internal address, and which one is none of the caller's business.
+  return MakeHttpError(
+      absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked,
+      absl::StrCat(what, plain_http ? ": blocked by outbound policy (plain http only to "
+                                      "allowed networks; use https)"
+                                    : ": blocked by outbound policy (the host's address "
+                                      "is loopback, private, link-local or otherwise "
+                                      "internal)"));
+}
+
 // libcurl's error text, kept only if it is short printable ASCII and quotes nothing the
 // caller sent (a header value or the body could be a credential).
 std::string SafeCurlDetail(const char* errbuf, const HttpRequest& request) {
@@ -475,6 +511,18 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   if (origin.empty() || !HasHttpScheme(request.url) || HasLineBreakOrNul(request.url)) {
     return MakeHttpError(absl::StatusCode::kInvalidArgument, HttpErrorKind::kBadRequest,
                          absl::StrCat(what, ": URL must be an absolute http(s) URL"));
+  }
+  // A host written as an address (also in the numeric forms libcurl normalizes, or with a
+  // trailing dot a proxy may read as the address) is judged at once, before any lookup or
+  // connection. Host names: the open-socket check, or CheckProxiedTarget with a proxy.
+  // (Redirects stay on this host: see the loop below.)
+  if (const std::optional<IpAddress> literal = HostLiteral(request.url)) {
+    const bool plain_http_url =
+        absl::AsciiStrToLower(ToAbsl(std::string_view(request.url).substr(0, 5))) == "http:";
+    if (const std::optional<bool> refused =
+            PolicyRefuses(literal, plain_http_url, options_.allowed_networks)) {
+      return BlockedError(what, *refused);
+    }
   }
   const absl::Duration left = request.deadline - clock_.Now();
   if (left <= absl::ZeroDuration()) {

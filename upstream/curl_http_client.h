@@ -39,7 +39,9 @@
 //   The request then fails with PERMISSION_DENIED kBlocked, "blocked by outbound policy", and
 //   the message does not name the address the host resolved to. Plain http:// is refused the
 //   same way unless the address is in `allowed_networks` (only https leaves for the internet).
-//   With a proxy, sockets go only to the proxy, whose address is not judged (the operator
+//   A host written as an address literal (`https://10.0.0.5/`, `http://[::1]/`, `10.0.0.5.`,
+//   or a numeric form libcurl normalizes such as `http://2852039166/`) is judged before
+//   anything is sent, without a lookup. With a proxy, sockets go only to the proxy, whose address is not judged (the operator
 //   chose it); instead, before each request (and each redirect hop) is handed to the proxy,
 //   the client resolves the target host itself (getaddrinfo) and every address it resolves to
 //   must pass the same policy, else PERMISSION_DENIED kBlocked as above (or UNAVAILABLE kDns if

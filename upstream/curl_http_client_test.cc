@@ -334,6 +334,35 @@ TEST(CurlHttpClientTest, AuthorizationIsNotForwardedToAnotherOrigin) {
   EXPECT_EQ(server->requests().back().Header("authorization"), "Basic dXNlcjpwYXNz");
 }
 
+TEST(CurlHttpClientTest, RedirectsSpelledToLookSameOriginAreJudgedAsLibcurlReadsThem) {
+  // Review of issue 17 (held): the origin of a redirect is compared as libcurl parses the URL
+  // it would fetch, so a protocol-relative Location with another port, or one whose user info
+  // spells the original host and port, is refused; the same origin spelled in upper case with
+  // its port is followed.
+  auto elsewhere = NewServer();
+  elsewhere->Route("/landing", ScriptedResponse{200, {}, "elsewhere"});
+  auto server = NewServer();
+  const std::string here = absl::StrCat("127.0.0.1:", server->port());
+  const std::string there = absl::StrCat("127.0.0.1:", elsewhere->port());
+  server->Route("/relative", ScriptedResponse{302, {{"Location", "//" + there + "/landing"}}, ""});
+  server->Route(
+      "/userinfo",
+      ScriptedResponse{302, {{"Location", "http://" + here + "@" + there + "/landing"}}, ""});
+  server->Route("/upper", ScriptedResponse{302, {{"Location", "HTTP://" + here + "/landing"}}, ""});
+  server->Route("/landing", ScriptedResponse{200, {}, "here"});
+  auto client = NewClient();
+  for (const char* path : {"/relative", "/userinfo"}) {
+    HttpRequest request = Get(server->Url(path));
+    request.headers = {{"Authorization", "Basic dXNlcjpwYXNz"}};
+    ExpectKind(client->Send(request).status(), absl::StatusCode::kPermissionDenied,
+               HttpErrorKind::kBlocked, false);
+  }
+  EXPECT_EQ(elsewhere->connections(), 0);
+  absl::StatusOr<HttpResponse> upper = client->Send(Get(server->Url("/upper")));
+  ASSERT_TRUE(upper.ok()) << upper.status();
+  EXPECT_EQ(upper->body, "here");
+}
+
 TEST(CurlHttpClientPolicyTest, PlainHttpOnlyToAllowedNetworks) {
   // 192.88.99.1 (the deprecated 6to4 relay anycast prefix: public, so not internal, and not
   // expected to answer on port 9) - plain http to it is refused before connecting. (It used to
@@ -705,6 +734,38 @@ TEST(CurlHttpClientPolicyTest, ThroughAProxyAnAllowedTargetReachesTheProxy) {
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->body, "via proxy");
   EXPECT_FALSE((*target)->SawConnection());  // the proxy answered; the target was not touched
+}
+
+TEST(CurlHttpClientPolicyTest, InternalAddressLiteralsAreRefusedThroughAProxyToo) {
+  // Review of issue 17: with a proxy (an egress proxy the operator allows, or https_proxy from
+  // the environment) the connect-time check sees only the proxy's address, so an internal
+  // target written as an address literal went to the proxy, which connected to it for us.
+  // A literal is refused before anything is sent, as it would be without a proxy.
+  auto proxy = NewServer();
+  proxy->Route("http://registry.invalid/v2/", ScriptedResponse{200, {}, "via proxy"});
+  CurlHttpClient::Options options;
+  options.proxy = proxy->BaseUrl();
+  options.allowed_networks.push_back(*ParseIpNetwork("127.0.0.1/32"));  // the proxy's address
+  auto created = CurlHttpClient::Create(std::move(options));
+  ASSERT_TRUE(created.ok()) << created.status();
+  CurlHttpClient& client = **created;
+  for (const char* url :
+       {"http://169.254.169.254/latest/meta-data/", "https://10.0.0.5:5432/", "https://[::1]/v2/",
+        "https://[::ffff:10.0.0.5]/", "https://127.0.0.2/v2/", "http://2852039166/",
+        "HTTPS://[FD00:EC2::254]/", "https://0.0.0.0/", "https://10.0.0.5./",
+        "https://%31%30.0.0.5/", "https://0x0a.5/",
+        // Plain http to an address outside the allowance, as without a proxy.
+        "http://192.0.2.1/v2/"}) {
+    ExpectBlocked(client.Send(Get(url)).status());
+  }
+  // A host libcurl would turn into an address by IDNA (full-width digits) is not sent either.
+  EXPECT_FALSE(client.Send(Get("https://%EF%BC%91%EF%BC%90.0.0.5/")).ok());
+  EXPECT_EQ(proxy->connections(), 0);
+  // The control: names still go through the proxy (it resolves them and applies its own
+  // policy), so the refusals above were the literal check.
+  absl::StatusOr<HttpResponse> named = client.Send(Get("http://registry.invalid/v2/"));
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ(named->body, "via proxy");
 }
 
 }  // namespace
