@@ -261,18 +261,6 @@ std::optional<IpAddress> HostLiteral(const std::string& url) {
   return out;
 }
 
-absl::Status BlockedError(const std::string& what, bool plain_http) {
-  // Not the address, nor libcurl's text (which may quote it): the host resolved to an
-  // internal address, and which one is none of the caller's business.
-  return MakeHttpError(
-      absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked,
-      absl::StrCat(what, plain_http ? ": blocked by outbound policy (plain http only to "
-                                      "allowed networks; use https)"
-                                    : ": blocked by outbound policy (the host's address "
-                                      "is loopback, private, link-local or otherwise "
-                                      "internal)"));
-}
-
 // libcurl's error text, kept only if it is short printable ASCII and quotes nothing the
 // caller sent (a header value or the body could be a credential).
 std::string SafeCurlDetail(const char* errbuf, const HttpRequest& request) {

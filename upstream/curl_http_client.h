@@ -41,16 +41,15 @@
 //   same way unless the address is in `allowed_networks` (only https leaves for the internet).
 //   A host written as an address literal (`https://10.0.0.5/`, `http://[::1]/`, `10.0.0.5.`,
 //   or a numeric form libcurl normalizes such as `http://2852039166/`) is judged before
-//   anything is sent, without a lookup. With a proxy, sockets go only to the proxy, whose address is not judged (the operator
-//   chose it); instead, before each request (and each redirect hop) is handed to the proxy,
-//   the client resolves the target host itself (getaddrinfo) and every address it resolves to
-//   must pass the same policy, else PERMISSION_DENIED kBlocked as above (or UNAVAILABLE kDns if
-//   it does not resolve: the service must be able to resolve the registries' names itself).
-//   That lookup is a blocking getaddrinfo, bounded by the system resolver's own timeouts
-//   rather than the request's deadline.
-//   Residual risk: the proxy resolves the name again, and a name whose answers change between
-//   the two lookups (DNS rebinding) can lead the proxy to an internal address, so the proxy
-//   must refuse internal destinations too.
+//   anything is sent, without a lookup. With a proxy, sockets go only to the proxy, whose address
+//   is not judged (the operator chose it); instead, before each request (and each redirect hop) is
+//   handed to the proxy, the client resolves the target host itself (getaddrinfo) and every address
+//   it resolves to must pass the same policy, else PERMISSION_DENIED kBlocked as above (or
+//   UNAVAILABLE kDns if it does not resolve: the service must be able to resolve the registries'
+//   names itself). That lookup is a blocking getaddrinfo, bounded by the system resolver's own
+//   timeouts rather than the request's deadline. Residual risk: the proxy resolves the name again,
+//   and a name whose answers change between the two lookups (DNS rebinding) can lead the proxy to
+//   an internal address, so the proxy must refuse internal destinations too.
 //
 // Errors (absl::Status with an HttpErrorKind payload, see http_client.h):
 //   DNS failure -> UNAVAILABLE kDns; connection refused/unreachable -> UNAVAILABLE kConnect
