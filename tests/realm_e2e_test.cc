@@ -82,7 +82,8 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
             .WithApp("acme", "api")
             .WithApp("other", "web")
             .WithFakeClock()
-            .Configure([&](server::ServerConfig& c) {
+            // By value: replicas (StartReplica) apply it again after SetUp has returned.
+            .Configure([mode](server::ServerConfig& c) {
               c.token_header = mode.header;
               c.token_kid_style = mode.kid_style;
               c.token_cache_ttl = kCacheTtl;
