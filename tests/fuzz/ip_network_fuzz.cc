@@ -115,10 +115,10 @@ IpAddress Embed(const IpAddress& v4, std::initializer_list<uint8_t> prefix, size
 
 // The ranges common/ip_address.h lists for IsInternalAddress.
 bool DocumentedInternal(const IpAddress& a) {
-  static const std::vector<IpNetwork>* const kRanges = new std::vector<IpNetwork>(Networks({
-      "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-      "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4",
-      "240.0.0.0/4", "::/127", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8"}));
+  static const std::vector<IpNetwork>* const kRanges = new std::vector<IpNetwork>(
+      Networks({"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+                "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4",
+                "240.0.0.0/4", "::/127", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8"}));
   for (const IpNetwork& n : *kRanges) {
     if (ReferenceContains(n, a)) return true;
   }
@@ -133,8 +133,8 @@ void CheckInternal(const IpAddress& a) {
   Check(IsInternalAddress(Embed(a, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 12)) == internal);
   if (internal) {
     Check(IsInternalAddress(Embed(a, {0x00, 0x64, 0xff, 0x9b}, 12)));  // NAT64 64:ff9b::/96
-    Check(IsInternalAddress(Embed(a, {0x20, 0x02}, 2)));              // 6to4 2002::/16
-    Check(IsInternalAddress(Embed(a, {}, 12)));                       // IPv4-compatible ::/96
+    Check(IsInternalAddress(Embed(a, {0x20, 0x02}, 2)));               // 6to4 2002::/16
+    Check(IsInternalAddress(Embed(a, {}, 12)));                        // IPv4-compatible ::/96
   }
 }
 
@@ -156,8 +156,7 @@ void CheckAddress(const IpAddress& a) {
     sockaddr_in6 in6{};
     in6.sin6_family = AF_INET6;
     std::memcpy(&in6.sin6_addr, a.bytes.data(), 16);
-    std::optional<IpAddress> from =
-        IpAddressFromSockaddr(reinterpret_cast<const sockaddr*>(&in6));
+    std::optional<IpAddress> from = IpAddressFromSockaddr(reinterpret_cast<const sockaddr*>(&in6));
     Check(from.has_value() && *from == a);  // `a` came from the parser: never IPv4-mapped
   }
   for (size_t i = a.v4 ? 4 : 16; i < 16; ++i) Check(a.bytes[i] == 0);
