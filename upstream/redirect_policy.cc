@@ -28,12 +28,18 @@ std::optional<std::string> Part(CURLU* u, CURLUPart part, unsigned int flags = 0
   return out;
 }
 
-// `scheme://host:port` of a parsed URL, lower case, with the scheme's default port.
+// `scheme://host:port` of a parsed URL, lower case, with the scheme's default port. libcurl
+// gives an IPv6 zone id apart from the host (`[fe80::1]` and `eth0`): it goes back inside the
+// brackets, as written in a URL, since another zone is another interface.
 std::optional<std::string> OriginKeyOf(CURLU* u) {
   std::optional<std::string> scheme = Part(u, CURLUPART_SCHEME);
   std::optional<std::string> host = Part(u, CURLUPART_HOST);
   std::optional<std::string> port = Part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
   if (!scheme.has_value() || !host.has_value() || !port.has_value()) return std::nullopt;
+  if (std::optional<std::string> zone = Part(u, CURLUPART_ZONEID)) {
+    if (host->size() < 2 || host->back() != ']') return std::nullopt;
+    host->insert(host->size() - 1, absl::StrCat("%25", *zone));
+  }
   return absl::AsciiStrToLower(absl::StrCat(*scheme, "://", *host, ":", *port));
 }
 

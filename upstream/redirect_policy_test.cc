@@ -68,6 +68,18 @@ TEST(RedirectPolicyTest, AnotherSchemeHostOrPortIsRefused) {
   EXPECT_EQ(Refusal(kHttp, "http://localhost:8080/"), RedirectRefusal::kOtherOrigin);
 }
 
+// redirect_fuzz's first finding: libcurl reports an IPv6 zone id apart from the host, so
+// `[fe80::1%25eth0]` and `[fe80::1%25eth1]` (another interface) looked like one origin.
+TEST(RedirectPolicyTest, AnotherIpv6ZoneIsAnotherOrigin) {
+  constexpr char kZoned[] = "http://[fe80::1%25eth0]:8080/v2/";
+  EXPECT_EQ(Refusal(kZoned, "http://[fe80::1%25eth1]:8080/v2/"), RedirectRefusal::kOtherOrigin);
+  EXPECT_EQ(Refusal(kZoned, "http://[fe80::1]:8080/v2/"), RedirectRefusal::kOtherOrigin);
+  EXPECT_EQ(Refusal("http://[fe80::1]:8080/", "http://[fe80::1%25eth0]:8080/"),
+            RedirectRefusal::kOtherOrigin);
+  EXPECT_EQ(Next(kZoned, "/x"), "http://[fe80::1%25eth0]:8080/x");
+  EXPECT_EQ(UrlOriginKey(kZoned), "http://[fe80::1%25eth0]:8080");
+}
+
 TEST(RedirectPolicyTest, UserInfoDoesNotHideTheHost) {
   // The host is what follows the '@'.
   EXPECT_EQ(Refusal(kHttps, "https://registry.example.com@attacker.example.net/"),
