@@ -50,6 +50,27 @@ void Check(bool condition, const char* what) {
   std::abort();
 }
 
+// `%XX` sequences decoded (libcurl decodes the host it reads; its URL text encodes a '%' in a
+// host, or before an IPv6 zone id, as %25).
+std::string PercentDecoded(std::string_view s) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 // scheme, host (with its IPv6 zone id) and port as libcurl reads the URL when it is given as
 // CURLOPT_URL.
 struct Origin {
@@ -76,9 +97,10 @@ std::optional<Origin> CurlOrigin(const std::string& url) {
     Origin o;
     o.scheme = absl::AsciiStrToLower(scheme);
     o.host = absl::AsciiStrToLower(host);
-    // The zone id comes apart from the host; put it back as the URL writes it.
+    // The zone id comes apart from the host (and, unlike the host, not percent-decoded): put
+    // it back, decoded, as HandOrigin reads it.
     if (curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK && !o.host.empty()) {
-      o.host.insert(o.host.size() - 1, "%" + absl::AsciiStrToLower(zone));
+      o.host.insert(o.host.size() - 1, "%" + absl::AsciiStrToLower(PercentDecoded(zone)));
     }
     if (absl::SimpleAtoi(port, &o.port)) out = o;
   }
@@ -87,27 +109,6 @@ std::optional<Origin> CurlOrigin(const std::string& url) {
   curl_free(host);
   curl_free(port);
   curl_url_cleanup(u);
-  return out;
-}
-
-// `%XX` sequences decoded (libcurl decodes the host it reads; its URL text encodes a '%' in a
-// host, or before an IPv6 zone id, as %25).
-std::string PercentDecoded(std::string_view s) {
-  auto hex = [](char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
   return out;
 }
 
