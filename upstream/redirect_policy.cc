@@ -28,6 +28,9 @@ std::optional<std::string> Part(CURLU* u, CURLUPart part, unsigned int flags = 0
   return out;
 }
 
+constexpr char kZoneIdCharacters[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%";
+
 // `scheme://host:port` of a parsed URL, lower case, with the scheme's default port. libcurl
 // gives an IPv6 zone id apart from the host (`[fe80::1]` and `eth0`): it goes back inside the
 // brackets, as written in a URL, since another zone is another interface.
@@ -37,7 +40,12 @@ std::optional<std::string> OriginKeyOf(CURLU* u) {
   std::optional<std::string> port = Part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
   if (!scheme.has_value() || !host.has_value() || !port.has_value()) return std::nullopt;
   if (std::optional<std::string> zone = Part(u, CURLUPART_ZONEID)) {
-    if (host->size() < 2 || host->back() != ']') return std::nullopt;
+    // RFC 6874: unreserved characters and percent-encodings. libcurl takes any byte, '@'
+    // included, which a reader that ends the user info at the last '@' would read otherwise.
+    if (host->size() < 2 || host->back() != ']' || zone->empty() ||
+        zone->find_first_not_of(kZoneIdCharacters) != std::string::npos) {
+      return std::nullopt;
+    }
     host->insert(host->size() - 1, absl::StrCat("%25", *zone));
   }
   return absl::AsciiStrToLower(absl::StrCat(*scheme, "://", *host, ":", *port));

@@ -80,6 +80,20 @@ TEST(RedirectPolicyTest, AnotherIpv6ZoneIsAnotherOrigin) {
   EXPECT_EQ(UrlOriginKey(kZoned), "http://[fe80::1%25eth0]:8080");
 }
 
+// redirect_fuzz, second finding: libcurl takes the first '@' as the end of the user info and
+// accepts any byte in a zone id, so `http://@[::%25@x]/` is host `[::]` zone `@x` to libcurl
+// but host `x]` to a reader that takes the last '@' (as RFC 3986 readers do). A zone id is
+// RFC 6874's unreserved characters and percent-encodings only; anything else does not parse.
+TEST(RedirectPolicyTest, AZoneIdIsUnreservedCharactersOnly) {
+  EXPECT_EQ(UrlOriginKey("http://@[::%25@x]/"), std::nullopt);
+  EXPECT_EQ(Refusal("http://@[::%25@x]/", "/"), RedirectRefusal::kBadLocation);
+  EXPECT_EQ(Refusal("http://[fe80::1%25eth0]/", "http://@[fe80::1%25@eth0]/"),
+            RedirectRefusal::kBadLocation);
+  EXPECT_EQ(Refusal("http://[fe80::1%25eth0]/", "http://[fe80::1%25eth0:x]/"),
+            RedirectRefusal::kBadLocation);
+  EXPECT_EQ(UrlOriginKey("http://[fe80::1%25en-0.1_~]/"), "http://[fe80::1%25en-0.1_~]:80");
+}
+
 TEST(RedirectPolicyTest, UserInfoDoesNotHideTheHost) {
   // The host is what follows the '@'.
   EXPECT_EQ(Refusal(kHttps, "https://registry.example.com@attacker.example.net/"),
