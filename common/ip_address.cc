@@ -103,7 +103,10 @@ std::string IpAddress::ToString() const {
 }
 
 std::optional<IpAddress> ParseIpAddress(std::string_view text) {
-  if (text.empty() || text.size() >= kMaxLiteral) return std::nullopt;
+  // inet_pton reads up to the first NUL: "127.0.0.1\0junk" must not pass as 127.0.0.1.
+  if (text.empty() || text.size() >= kMaxLiteral || text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
   const std::string z(text);  // inet_pton needs a terminated string
   IpAddress out;
   if (text.find(':') == std::string_view::npos) {

@@ -40,7 +40,7 @@ struct IpAddress {
   }
 };
 
-// Parses a bare IP literal (no brackets, no port, no zone); IPv4-mapped IPv6 becomes IPv4.
+// Parses a bare IP literal (no brackets, port, zone or NUL byte); IPv4-mapped IPv6 becomes IPv4.
 std::optional<IpAddress> ParseIpAddress(std::string_view text);
 
 // The address of an AF_INET or AF_INET6 socket address (IPv4-mapped IPv6 becomes IPv4, as in

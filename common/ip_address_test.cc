@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -29,6 +30,19 @@ TEST(IpAddressTest, ParsesAndPrintsCanonically) {
   EXPECT_FALSE(ParseIpAddress("1.2.3").has_value());
   EXPECT_FALSE(ParseIpAddress("[::1]").has_value());
   EXPECT_FALSE(ParseIpAddress("fe80::1%eth0").has_value());
+}
+
+// ip_network_fuzz's first finding: inet_pton stops at a NUL byte, so "127.0.0.1\0junk" parsed
+// as 127.0.0.1 (and "2::\0..." as 2::) although the text is no bare literal.
+TEST(IpAddressTest, RefusesTextWithANulByte) {
+  using namespace std::string_view_literals;
+  EXPECT_FALSE(ParseIpAddress("127.0.0.1\0junk"sv).has_value());
+  EXPECT_FALSE(ParseIpAddress("2::\0"
+                              "160.0.0.1"sv)
+                   .has_value());
+  EXPECT_FALSE(ParseIpAddress("10.0.0.1\0"sv).has_value());
+  EXPECT_FALSE(ParseIpNetwork("10.0.0.0\0/8"sv).has_value());
+  EXPECT_FALSE(ParseIpNetwork("::1\0"sv).has_value());
 }
 
 TEST(IpAddressTest, FromSockaddrReadsBothFamiliesAndUnmaps) {

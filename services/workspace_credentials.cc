@@ -39,6 +39,14 @@ struct WorkspaceSecret {
   int64_t expire_unix = 0;
   crypto::SecretDigest digest;
 };
+
+// The password's text; the only text ParseWorkspaceSecret accepts for `s` (numbers without
+// leading zeros or "-0", canonical base64url), so one minted credential has one password.
+std::string FormatWorkspaceSecret(const WorkspaceSecret& s) {
+  return Cat(kWorkspaceSecretPrefix, s.workspace_id, ".", s.workspace_create_micros, ".",
+             s.expire_unix, ".", s.digest.key_id, ".", crypto::Base64UrlEncode(s.digest.digest));
+}
+
 std::optional<WorkspaceSecret> ParseWorkspaceSecret(std::string_view secret) {
   if (secret.size() > kMaxWorkspaceSecret || !StartsWith(secret, kWorkspaceSecretPrefix)) {
     return std::nullopt;
@@ -74,6 +82,12 @@ std::optional<WorkspaceSecret> ParseWorkspaceSecret(std::string_view secret) {
       crypto::Base64UrlDecode(std::string_view(parts[4].data(), parts[4].size()));
   if (!digest.ok() || digest->size() != 32) return std::nullopt;
   out.digest.digest = *std::move(digest);
+  // Numbers parse with leading zeros ("0123", "-0"): refuse every text but the one minted, so
+  // a credential cannot be re-spelled (workspace_credential_fuzz).
+  std::string canonical = FormatWorkspaceSecret(out);
+  const bool exact = canonical == secret;
+  WipeString(canonical);
+  if (!exact) return std::nullopt;
   return out;
 }
 
@@ -121,18 +135,20 @@ absl::StatusOr<Credentials> WorkspaceCredentials::MintWorkspaceCredential(
   // Whole seconds: the password carries the expiry as a Unix time.
   const int64_t expire_unix = absl::ToUnixSeconds(clock_.Now() + ttl_);
   const absl::Time expiry = absl::FromUnixSeconds(expire_unix);
-  ASSIGN_OR_RETURN(crypto::SecretDigest digest, hasher_.Hash(WorkspaceCredentialMessage(
-                                                    id, workspace_id, create_micros, expire_unix)));
-  std::string secret =
-      Cat(kWorkspaceSecretPrefix, workspace_id, ".", create_micros, ".", expire_unix, ".",
-          digest.key_id, ".", crypto::Base64UrlEncode(digest.digest));
+  WorkspaceSecret minted;
+  minted.workspace_id = std::string(workspace_id);
+  minted.workspace_create_micros = create_micros;
+  minted.expire_unix = expire_unix;
+  ASSIGN_OR_RETURN(minted.digest, hasher_.Hash(WorkspaceCredentialMessage(
+                                      id, workspace_id, create_micros, expire_unix)));
+  std::string secret = FormatWorkspaceSecret(minted);
   Credentials c;
   c.type = RegistryType::kDistribution;
   c.registry_host = registry_host_;
   c.username = Cat(kWorkspaceUserPrefix, id);
   c.secret = SecretString(secret);
   WipeString(secret);
-  WipeString(digest.digest);
+  WipeString(minted.digest.digest);
   c.repository_namespace = std::string(workspace_id);
   c.expire_time = expiry;
   return c;

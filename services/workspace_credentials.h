@@ -6,10 +6,11 @@
 // `rbt_<workspace>.<workspace create time, unix micros>.<expiry unix seconds>.<hash key id>.<keyed
 // hash>` carries the workspace, its creation and the expiry (pull_token_default_ttl from minting)
 // under a keyed hash (the SecretHasher's primary key) of the user name's id, the workspace, its
-// creation and the expiry, so minting writes nothing. It cannot be revoked one by one (retiring
-// the hash key revokes all) and cannot be the subject of a refresh token. It grants push+pull
-// on `<workspace>/*` while that workspace exists: a login checks, after the keyed hash, that the
-// workspace still has that create time (one lookup, cached for cache_ttl like the other
+// creation and the expiry, so minting writes nothing. Only the exact minted text verifies (no
+// leading zeros, "-0" or other spellings of the same numbers). It cannot be revoked one by one
+// (retiring the hash key revokes all) and cannot be the subject of a refresh token. It grants
+// push+pull on `<workspace>/*` while that workspace exists: a login checks, after the keyed hash,
+// that the workspace still has that create time (one lookup, cached for cache_ttl like the other
 // principals), so a deleted workspace's credentials stop working within cache_ttl and never
 // work for a new workspace that reuses the id once the cache has expired. Minting reads the
 // create time from the store (and refreshes the cache), so a workspace re-created within

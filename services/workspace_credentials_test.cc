@@ -7,6 +7,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "services/testing/token_realm_fixture.h"
 
@@ -146,6 +148,53 @@ TEST_F(WorkspaceCredentialsTest, AWorkspaceReCreatedWithinTheCacheTtlGetsCredent
   ASSERT_LT(Options().cache_ttl + absl::Seconds(2), Options().pull_token_default_ttl);
   EXPECT_TRUE(realm_.IssueToken(Client("10.4.0.4"), fresh_login).ok());
   ExpectInvalidCredentials(realm_.IssueToken(Client("10.4.0.5"), old_login).status());
+}
+
+// A credential is accepted only in the exact text it was minted as: numbers with a leading
+// zero (or "-0") carry the same value under the keyed hash, so before workspace_credential_fuzz
+// they made other passwords from one minted credential.
+TEST_F(WorkspaceCredentialsTest, OnlyTheMintedTextIsAccepted) {
+  absl::StatusOr<Credentials> c = realm_.MintWorkspaceCredential("acme");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string secret(c->secret.view());
+  ASSERT_TRUE(realm_.IssueToken(Client(), Basic(c->username, secret, {})).ok());
+  const std::vector<std::string> parts = absl::StrSplit(secret.substr(4), '.');
+  ASSERT_EQ(parts.size(), 5u) << "rbt_<workspace>.<created>.<expiry>.<key id>.<hash>";
+  auto with_part = [&](size_t i, const std::string& value) {
+    std::vector<std::string> p = parts;
+    p[i] = value;
+    return "rbt_" + absl::StrJoin(p, ".");
+  };
+  std::vector<std::string> variants = {with_part(2, "0" + parts[2]), with_part(3, "0" + parts[3]),
+                                       with_part(3, "00" + parts[3])};
+  if (parts[1][0] == '-') {
+    variants.push_back(with_part(1, "-0" + parts[1].substr(1)));
+  } else {
+    variants.push_back(with_part(1, "0" + parts[1]));
+  }
+  int attempt = 0;
+  for (const std::string& bad : variants) {
+    SCOPED_TRACE(bad);
+    ExpectInvalidCredentials(
+        realm_
+            .IssueToken(Client("10.4.0." + std::to_string(++attempt)), Basic(c->username, bad, {}))
+            .status());
+    ASSERT_TRUE(tokens_.ClearLoginFailures("account:" + c->username).ok());  // no throttling here
+  }
+  // A workspace created at the epoch (create time 0) mints "0", never "-0".
+  Workspace epoch{"epoch", "Epoch"};
+  epoch.create_time = absl::UnixEpoch();
+  ASSERT_TRUE(store_.CreateWorkspace(epoch).ok());
+  absl::StatusOr<Credentials> e = realm_.MintWorkspaceCredential("epoch");
+  ASSERT_TRUE(e.ok()) << e.status();
+  const std::string epoch_secret(e->secret.view());
+  ASSERT_TRUE(absl::StartsWith(epoch_secret, "rbt_epoch.0.")) << "shape";
+  ASSERT_TRUE(realm_.IssueToken(Client(), Basic(e->username, epoch_secret, {})).ok());
+  ExpectInvalidCredentials(
+      realm_
+          .IssueToken(Client("10.4.1.1"),
+                      Basic(e->username, "rbt_epoch.-0." + epoch_secret.substr(12), {}))
+          .status());
 }
 
 TEST_F(WorkspaceCredentialsTest, WorkspaceCredentialsNeedTheRealm) {

@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/strings.h"
+#include "upstream/redirect_policy.h"
 
 namespace registryauth::upstream {
 
@@ -200,29 +201,6 @@ std::string Origin(const std::string& url) {
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
       out = absl::StrCat(scheme, "://", host);
       if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK) absl::StrAppend(&out, ":", port);
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-  }
-  curl_url_cleanup(u);
-  return out;
-}
-
-// "scheme://host:port" with the scheme and host in lower case and the port always present
-// (the scheme's default if the URL has none), so two URLs of one origin compare equal.
-std::optional<std::string> OriginKey(const std::string& url) {
-  CURLU* u = curl_url();
-  if (u == nullptr) return std::nullopt;
-  std::optional<std::string> out;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
-    char* scheme = nullptr;
-    char* host = nullptr;
-    char* port = nullptr;
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-      out = absl::AsciiStrToLower(absl::StrCat(scheme, "://", host, ":", port));
     }
     curl_free(scheme);
     curl_free(host);
@@ -597,11 +575,11 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     }
   }
 
-  // Redirects are followed here, not by libcurl, so each hop can be checked first: the same
-  // scheme, host and port only (credentials in the request's headers never go elsewhere).
+  // Redirects are followed here, not by libcurl, so each hop can be checked first
+  // (DecideRedirect, upstream/redirect_policy.h): the same scheme, host and port only
+  // (credentials in the request's headers never go elsewhere).
   const absl::Time give_up = clock_.Now() + timeout;
   std::string url = request.url;
-  const std::optional<std::string> origin_key = OriginKey(url);
   CURLcode code = CURLE_OK;
   long status = 0;
   std::optional<absl::Status> refused;
@@ -622,25 +600,29 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
         !(status == 301 || status == 302 || status == 303 || status == 307 || status == 308)) {
       break;
     }
+    // libcurl's resolution of the Location header against `url` (it does not follow it);
+    // DecideRedirect resolves it again, which leaves an absolute URL as it is.
     char* location = nullptr;
     curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location);
     if (location == nullptr) break;  // a 3xx without Location: the caller gets it as is
-    const std::string next(location);
     if (hop >= options_.max_redirects) {
       refused = MakeHttpError(absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect,
                               absl::StrCat(what, ": too many redirects"));
       break;
     }
-    if (!HasHttpScheme(next)) {
-      refused = MakeHttpError(absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect,
-                              absl::StrCat(what, ": redirected to a URL that is not http(s)"));
-      break;
-    }
-    if (!origin_key.has_value() || OriginKey(next) != origin_key) {
+    RedirectDecision next = DecideRedirect(url, location);
+    if (next.refusal == RedirectRefusal::kOtherOrigin) {
       refused = MakeHttpError(absl::StatusCode::kPermissionDenied, HttpErrorKind::kBlocked,
                               absl::StrCat(what,
                                            ": blocked by outbound policy (redirected to another "
                                            "scheme, host or port; not followed)"));
+      break;
+    }
+    if (next.refusal.has_value()) {
+      refused = MakeHttpError(absl::StatusCode::kFailedPrecondition, HttpErrorKind::kRedirect,
+                              absl::StrCat(what, next.refusal == RedirectRefusal::kNotHttp
+                                                     ? ": redirected to a URL that is not http(s)"
+                                                     : ": redirected to a URL that is not valid"));
       break;
     }
     const absl::Duration left_now = give_up - clock_.Now();
@@ -656,7 +638,7 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
       }
     }
-    url = next;
+    url = std::move(next.next_url);
   }
   const std::string detail = code == CURLE_OK ? "" : SafeCurlDetail(errbuf, request);
   long os_errno = 0;

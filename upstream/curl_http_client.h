@@ -15,10 +15,10 @@
 //   `request.deadline`, measured on `clock`.
 // - Redirects: followed up to `max_redirects` (default 3; 0 = never follow, the 3xx is the
 //   answer), one hop at a time and only within the request's origin: the same scheme, host and
-//   port. A redirect elsewhere (another host or port, https to http) is not followed:
-//   PERMISSION_DENIED kBlocked, so the request's headers (credentials) never reach another
-//   server; one to a non-http(s) URL is FAILED_PRECONDITION kRedirect. 303, and 301/302 after a
-//   POST, continue as GET.
+//   port (DecideRedirect, upstream/redirect_policy.h). A redirect elsewhere (another host or
+//   port, https to http) is not followed: PERMISSION_DENIED kBlocked, so the request's headers
+//   (credentials) never reach another server; one to a non-http(s) or invalid URL is
+//   FAILED_PRECONDITION kRedirect. 303, and 301/302 after a POST, continue as GET.
 // - The response body is capped at `max_body_bytes` (default 1 MiB) and the headers at
 //   `max_header_bytes`; more is RESOURCE_EXHAUSTED (kTooLarge). No content decoding is asked
 //   for, so the cap is on what the server sends.
@@ -59,11 +59,11 @@
 //   kConnectionLost (these four are retryable); TLS handshake or certificate failure ->
 //   FAILED_PRECONDITION kTls with a message starting "tls: " (not retryable: trust roots, host
 //   name or the server's certificate must be fixed); too many redirects or a redirect to
-//   a non-http(s) URL -> FAILED_PRECONDITION kRedirect; body over the cap -> RESOURCE_EXHAUSTED
-//   kTooLarge; bad URL or method -> INVALID_ARGUMENT kBadRequest; an address or redirect the
-//   outbound policy refuses -> PERMISSION_DENIED kBlocked; anything else -> UNKNOWN kProtocol.
-//   Messages name the method and `scheme://host:port` only (never the path, query, headers or body,
-//   which may carry credentials).
+//   a non-http(s) or invalid URL -> FAILED_PRECONDITION kRedirect; body over the cap ->
+//   RESOURCE_EXHAUSTED kTooLarge; bad URL or method -> INVALID_ARGUMENT kBadRequest; an address or
+//   redirect the outbound policy refuses -> PERMISSION_DENIED kBlocked; anything else -> UNKNOWN
+//   kProtocol. Messages name the method and `scheme://host:port` only (never the path, query,
+//   headers or body, which may carry credentials).
 //
 // curl_global_init runs once per process (the first Create()). Thread-safe: Send() may be
 // called from many threads at once.

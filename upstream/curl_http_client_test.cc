@@ -761,7 +761,7 @@ TEST(CurlHttpClientPolicyTest, InternalAddressLiteralsAreRefusedThroughAProxyToo
   // A host libcurl would turn into an address by IDNA (full-width digits) is not sent either.
   EXPECT_FALSE(client.Send(Get("https://%EF%BC%91%EF%BC%90.0.0.5/")).ok());
   EXPECT_EQ(proxy->connections(), 0);
-  // The control: a name whose addresses pass the policy (checked by the client itself, 25n)
+  // The control: a name whose addresses pass the policy (checked by the client itself, 25)
   // still goes through the proxy, so the proxy was usable.
   absl::StatusOr<HttpResponse> named = client.Send(Get("http://localhost/v2/"));
   ASSERT_TRUE(named.ok()) << named.status();
