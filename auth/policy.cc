@@ -41,6 +41,9 @@ struct CallerPolicy::Entry {
   std::vector<std::string> identities;
   std::size_t key_count = 0;
   std::set<Permission> permissions;
+  // From the `workspaces` lines: `*` seen, and the ids seen. Neither: every workspace.
+  bool all_workspaces = false;
+  std::set<std::string, std::less<>> workspace_ids;
 };
 
 namespace {
@@ -111,6 +114,17 @@ bool IsValidCommonNameIdentity(std::string_view id) {
   for (char c : cn) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+// A workspace id: ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$, the grammar of services::IsValidId
+// (services/names.h; auth/ sits below services/, so the rule is restated here).
+bool IsValidWorkspaceId(std::string_view id) {
+  if (id.empty() || id.size() > 63 || !IsLower(id.front())) return false;
+  if (id.back() == '-') return false;
+  for (char c : id) {
+    if (!IsLower(c) && !IsDigit(c) && c != '-') return false;
   }
   return true;
 }
@@ -287,9 +301,11 @@ absl::StatusOr<std::unique_ptr<CallerPolicy>> CallerPolicy::Parse(std::string_vi
       continue;
     }
 
-    if (directive != "identity" && directive != "api_key" && directive != "permissions") {
+    if (directive != "identity" && directive != "api_key" && directive != "permissions" &&
+        directive != "workspaces") {
       return LineError(line_no,
-                       "expected \"caller\", \"identity\", \"api_key\" or \"permissions\"");
+                       "expected \"caller\", \"identity\", \"api_key\", \"permissions\" or "
+                       "\"workspaces\"");
     }
     if (policy->entries_.empty()) {
       return LineError(
@@ -343,6 +359,26 @@ absl::StatusOr<std::unique_ptr<CallerPolicy>> CallerPolicy::Parse(std::string_vi
       ++entry.key_count;
       policy->key_digests_.push_back(digest);
       policy->key_owner_.push_back(owner);
+    } else if (directive == "workspaces") {
+      if (tokens.size() < 2) {
+        return LineError(line_no, "\"workspaces\" needs * or at least one workspace id");
+      }
+      for (std::size_t i = 1; i < tokens.size(); ++i) {
+        if (tokens[i] == "*") {
+          entry.all_workspaces = true;
+        } else if (!IsValidWorkspaceId(tokens[i])) {
+          return LineError(line_no,
+                           "workspace id must match ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$ (or be *)");
+        } else if (!entry.workspace_ids.emplace(tokens[i]).second) {
+          return LineError(line_no,
+                           absl::StrCat("workspace \"", ToAbsl(tokens[i]), "\" listed twice"));
+        }
+        if (entry.all_workspaces && !entry.workspace_ids.empty()) {
+          return LineError(line_no, absl::StrCat("caller \"", entry.name,
+                                                 "\": * (every workspace) cannot be combined with "
+                                                 "workspace ids"));
+        }
+      }
     } else {  // permissions
       if (tokens.size() < 2) {
         return LineError(line_no, "\"permissions\" needs at least one permission name");
@@ -419,6 +455,7 @@ std::optional<Principal> CallerPolicy::FindByIdentity(std::string_view identity)
   principal.identity = it->first;
   principal.method = AuthMethod::kMtls;
   principal.permissions = entry.permissions;
+  if (!entry.workspace_ids.empty()) principal.workspaces = entry.workspace_ids;
   return principal;
 }
 
@@ -434,6 +471,7 @@ std::optional<Principal> CallerPolicy::FindByApiKey(std::string_view presented_k
   principal.identity = absl::StrCat("apikey:", entry.name);
   principal.method = AuthMethod::kApiKey;
   principal.permissions = entry.permissions;
+  if (!entry.workspace_ids.empty()) principal.workspaces = entry.workspace_ids;
   return principal;
 }
 

@@ -11,11 +11,20 @@
 //     identity cn:frontend.internal
 //     api_key sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
 //     permissions registries.manage act_as_user
+//   # A node's credential helper: pull tokens for two workspaces only.
+//   caller node-helper
+//     identity spiffe://example.org/node-helper
+//     permissions tokens.mint
+//     workspaces acme beta
 //
 // A `caller NAME` line starts an entry (NAME: [a-z0-9][a-z0-9._-]{0,62}); the indented lines
 // after it belong to it: `identity` (a `spiffe://` URI, matched exactly, or `cn:` + a subject
 // common name; repeatable), `api_key sha256:<64 hex>` (repeatable, so a key can be rolled), and
-// `permissions` (one or more names from auth/principal.h; repeatable). An entry needs at least
+// `permissions` (one or more names from auth/principal.h; repeatable), and `workspaces` (`*`
+// or one or more workspace ids of the services/names.h grammar; repeatable): every permission
+// of the caller is confined to these workspaces (Principal::workspaces). Without a
+// `workspaces` line, or with `workspaces *`, the caller reaches every workspace; `*` mixed
+// with ids, or an id listed twice, is an error. An entry needs at least
 // one identity or api_key, and at least one permission. Names, identities and key hashes must be
 // unique across the file. Errors name the line: `policy line 7: unknown permission
 // "credentials.write"`.

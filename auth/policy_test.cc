@@ -196,10 +196,11 @@ TEST(CallerPolicyTest, SyntaxErrorsNameTheLine) {
   const std::string ok_entry = "caller ok\n  identity cn:ok\n  permissions tokens.mint\n";
   const std::vector<ErrorCase> cases = {
       {"bogus line\n",
-       "policy line 1: expected \"caller\", \"identity\", \"api_key\" or "
-       "\"permissions\""},
+       "policy line 1: expected \"caller\", \"identity\", \"api_key\", \"permissions\" or "
+       "\"workspaces\""},
       {ok_entry + "  identities cn:x\n",
-       "policy line 4: expected \"caller\", \"identity\", \"api_key\" or \"permissions\""},
+       "policy line 4: expected \"caller\", \"identity\", \"api_key\", \"permissions\" or "
+       "\"workspaces\""},
       {"  identity cn:x\n", "policy line 1: \"identity\" before the first \"caller\" line"},
       {"# c\n\npermissions tokens.mint\n",
        "policy line 3: \"permissions\" before the first \"caller\" line"},
@@ -256,6 +257,66 @@ TEST(CallerPolicyTest, SyntaxErrorsNameTheLine) {
       {"caller a\n  identity cn:a\n", "policy line 1: caller \"a\" has no permissions"},
       {"", "policy: no callers"},
       {"# nothing here\n\n   \n", "policy: no callers"},
+  };
+  for (const ErrorCase& c : cases) {
+    EXPECT_EQ(ParseError(c.text), c.message) << c.text;
+  }
+}
+
+TEST(CallerPolicyTest, WorkspacesConfineACaller) {
+  const auto policy = MustParse(
+      "caller open\n  identity cn:open\n  permissions tokens.mint\n"
+      "caller star\n  identity cn:star\n  permissions tokens.mint\n  workspaces *\n"
+      "caller helper\n  identity cn:helper\n" +
+      KeyLine("helper-key") + "  permissions tokens.mint\n  workspaces acme b-2\n  workspaces " +
+      std::string(63, 'z') + "\n");
+  ASSERT_NE(policy, nullptr);
+  // No line, or `*`: every workspace, as before the line existed.
+  for (const char* identity : {"cn:open", "cn:star"}) {
+    const std::optional<Principal> p = policy->FindByIdentity(identity);
+    ASSERT_TRUE(p.has_value());
+    EXPECT_FALSE(p->workspaces.has_value()) << identity;
+    EXPECT_TRUE(p->MayUseWorkspace("acme"));
+    EXPECT_TRUE(p->MayUseWorkspace("anything"));
+  }
+  // Repeated lines add up; both ways of authenticating carry the list.
+  const std::set<std::string, std::less<>> expected = {"acme", "b-2", std::string(63, 'z')};
+  for (const std::optional<Principal>& p :
+       {policy->FindByIdentity("cn:helper"), policy->FindByApiKey("helper-key")}) {
+    ASSERT_TRUE(p.has_value());
+    ASSERT_TRUE(p->workspaces.has_value());
+    EXPECT_EQ(*p->workspaces, expected);
+    EXPECT_TRUE(p->MayUseWorkspace("acme"));
+    EXPECT_FALSE(p->MayUseWorkspace("beta"));
+    EXPECT_FALSE(p->MayUseWorkspace("acm"));
+    EXPECT_FALSE(p->MayUseWorkspace(""));
+  }
+}
+
+TEST(CallerPolicyTest, WorkspacesErrorsNameTheLine) {
+  const std::string head = "caller a\n  identity cn:a\n  permissions tokens.mint\n";
+  const std::string bad_id = "workspace id must match ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$ (or be *)";
+  const std::vector<ErrorCase> cases = {
+      {head + "  workspaces\n",
+       "policy line 4: \"workspaces\" needs * or at least one workspace id"},
+      {head + "  workspaces acme *\n",
+       "policy line 4: caller \"a\": * (every workspace) cannot be combined with workspace "
+       "ids"},
+      {head + "  workspaces *\n  workspaces acme\n",
+       "policy line 5: caller \"a\": * (every workspace) cannot be combined with workspace "
+       "ids"},
+      {head + "  workspaces acme\n  workspaces acme\n",
+       "policy line 5: workspace \"acme\" listed twice"},
+      {head + "  workspaces Acme\n", "policy line 4: " + bad_id},
+      {head + "  workspaces 1acme\n", "policy line 4: " + bad_id},
+      {head + "  workspaces acme-\n", "policy line 4: " + bad_id},
+      {head + "  workspaces acme_x\n", "policy line 4: " + bad_id},
+      {head + "  workspaces workspaces/acme\n", "policy line 4: " + bad_id},
+      {head + "  workspaces " + std::string(64, 'a') + "\n", "policy line 4: " + bad_id},
+      {head + "  workspaces **\n", "policy line 4: " + bad_id},
+      {head + "workspaces acme\n",
+       "policy line 4: \"workspaces\" must be indented under its \"caller\" line"},
+      {"  workspaces acme\n", "policy line 1: \"workspaces\" before the first \"caller\" line"},
   };
   for (const ErrorCase& c : cases) {
     EXPECT_EQ(ParseError(c.text), c.message) << c.text;
@@ -522,6 +583,22 @@ TEST(PolicyHolderTest, ReloadSwapsOnSuccessAndKeepsTheOldPolicyOnError) {
   EXPECT_EQ(holder.ReloadFromFile(TempPath("policy_reload_missing.txt")).code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(NameOf(holder.Get()->FindByIdentity("cn:two")), "two");
+
+  // A reload changes a caller's confinement: principals found after it carry the new list.
+  WriteFile("policy_reload.txt",
+            "caller two\n  identity cn:two\n  permissions tokens.mint\n  workspaces acme\n");
+  ASSERT_TRUE(holder.ReloadFromFile(path).ok());
+  std::optional<Principal> confined = holder.Get()->FindByIdentity("cn:two");
+  ASSERT_TRUE(confined.has_value());
+  EXPECT_TRUE(confined->MayUseWorkspace("acme"));
+  EXPECT_FALSE(confined->MayUseWorkspace("beta"));
+  WriteFile("policy_reload.txt",
+            "caller two\n  identity cn:two\n  permissions tokens.mint\n  workspaces beta\n");
+  ASSERT_TRUE(holder.ReloadFromFile(path).ok());
+  confined = holder.Get()->FindByIdentity("cn:two");
+  ASSERT_TRUE(confined.has_value());
+  EXPECT_FALSE(confined->MayUseWorkspace("acme"));
+  EXPECT_TRUE(confined->MayUseWorkspace("beta"));
 }
 
 TEST(PolicyHolderTest, SetAndConcurrentGet) {

@@ -5,11 +5,13 @@
 // key). Neither part of this header knows about gRPC.
 //
 //   if (!principal.Has(Permission::kCredentialsRead)) return absl::PermissionDeniedError(...);
+//   if (!principal.MayUseWorkspace("beta")) return absl::PermissionDeniedError(...);
 //
 // Value types; thread-compatible.
 #ifndef REGISTRY_AUTH_AUTH_PRINCIPAL_H_
 #define REGISTRY_AUTH_AUTH_PRINCIPAL_H_
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -45,8 +47,16 @@ struct Principal {
   std::string identity;
   AuthMethod method = AuthMethod::kApiKey;
   std::set<Permission> permissions;
+  // The workspaces the caller may touch, from the policy's `workspaces` lines: nullopt for
+  // every workspace (`*`, the default), else exactly these workspace ids. Every permission is
+  // confined to them (services/authorizer.h enforces it).
+  std::optional<std::set<std::string, std::less<>>> workspaces;
 
   bool Has(Permission p) const { return permissions.count(p) > 0; }
+  // True when the caller is not confined, or `workspace_id` is one of its workspaces.
+  bool MayUseWorkspace(std::string_view workspace_id) const {
+    return !workspaces.has_value() || workspaces->count(workspace_id) > 0;
+  }
 };
 
 }  // namespace registryauth::auth

@@ -6,6 +6,8 @@
 //   - every `identity X` line of an accepted input (re-tokenized here independently) finds a
 //     caller by exactly X, authenticated by mTLS, with at least one permission, and
 //     registries.manage always implies registries.read;
+//   - a caller is confined to workspaces only when the input has a `workspaces` line, and then
+//     to a non-empty list of ids of the workspace id grammar;
 //   - lookups of the empty identity and the empty API key find nobody;
 //   - a rejected input is INVALID_ARGUMENT, names a line that exists, and its message is one of
 //     the fixed templates once digits and quoted text are removed; quoted text is only ever a
@@ -64,7 +66,29 @@ std::vector<std::string_view> Tokens(std::string_view line) {
   }
 }
 
-void CheckPrincipal(const Principal& p) {
+// ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$, written independently of the parser.
+bool IsWorkspaceId(std::string_view id) {
+  if (id.empty() || id.size() > 63) return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    const bool lower = c >= 'a' && c <= 'z';
+    const bool allowed = lower || (i > 0 && ((c >= '0' && c <= '9') || c == '-'));
+    if (!allowed) return false;
+  }
+  return id.back() != '-';
+}
+
+void CheckPrincipal(const Principal& p, bool input_confines) {
+  // A caller is confined only by a `workspaces` line, to a non-empty list of valid ids.
+  if (!input_confines) Check(!p.workspaces.has_value());
+  if (p.workspaces.has_value()) {
+    Check(!p.workspaces->empty());
+    for (const std::string& id : *p.workspaces) {
+      Check(IsWorkspaceId(id));
+      Check(p.MayUseWorkspace(id));
+    }
+    Check(!p.MayUseWorkspace(""));
+  }
   Check(!p.name.empty());
   Check(!p.permissions.empty());
   Check(!p.Has(Permission::kRegistriesManage) || p.Has(Permission::kRegistriesRead));
@@ -94,7 +118,8 @@ bool IsKnownErrorSkeleton(const std::string& skeleton) {
   // Real messages (any numbers and names); compared after the same reduction.
   static const char* const kTemplates[] = {
       "policy: no callers",
-      "policy line 1: expected \"caller\", \"identity\", \"api_key\" or \"permissions\"",
+      "policy line 1: expected \"caller\", \"identity\", \"api_key\", \"permissions\" or "
+      "\"workspaces\"",
       "policy line 1: \"identity\" before the first \"caller\" line",
       "policy line 1: \"identity\" must be indented under its \"caller\" line",
       "policy line 1: \"caller\" must not be indented",
@@ -117,6 +142,10 @@ bool IsKnownErrorSkeleton(const std::string& skeleton) {
       "policy line 1: unknown permission",
       "policy line 1: caller \"a\" has no identity or api_key",
       "policy line 1: caller \"a\" has no permissions",
+      "policy line 1: \"workspaces\" needs * or at least one workspace id",
+      "policy line 1: caller \"a\": * (every workspace) cannot be combined with workspace ids",
+      "policy line 1: workspace id must match ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$ (or be *)",
+      "policy line 1: workspace \"a\" listed twice",
   };
   std::string known;
   for (const char* t : kTemplates) {
@@ -167,6 +196,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Check(!policy.FindByIdentity("").has_value());
   Check(!policy.FindByApiKey("").has_value());
 
+  bool input_confines = false;
+  for (std::string_view line : lines) {
+    const std::vector<std::string_view> tokens = Tokens(line);
+    if (!tokens.empty() && tokens[0] == "workspaces") input_confines = true;
+  }
   for (std::string_view line : lines) {
     const std::vector<std::string_view> tokens = Tokens(line);
     if (tokens.size() != 2 || tokens[0] != "identity") continue;
@@ -174,13 +208,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Check(p.has_value());
     Check(p->identity == tokens[1]);
     Check(p->method == AuthMethod::kMtls);
-    CheckPrincipal(*p);
+    CheckPrincipal(*p, input_confines);
   }
   // The seed corpus uses key "foo" (sha256:2c26b4...) in several policies.
   if (const std::optional<Principal> p = policy.FindByApiKey("foo")) {
     Check(p->identity == "apikey:" + p->name);
     Check(p->method == AuthMethod::kApiKey);
-    CheckPrincipal(*p);
+    CheckPrincipal(*p, input_confines);
   }
   return 0;
 }
