@@ -51,6 +51,26 @@ absl::Status CheckCallerPermission(const RequestContext& ctx, Operation op) {
   return Denied("unknown operation");
 }
 
+// The caller's confinement (the policy's `workspaces` line): a confined caller acts only inside
+// its workspaces, whatever the operation and whoever it acts for. Checked before any
+// membership is read, so the answer is the same whether the workspace exists or not.
+absl::Status CheckConfinement(const RequestContext& ctx, Operation op,
+                              std::string_view workspace_id) {
+  const auth::Principal& p = ctx.caller;
+  if (!p.workspaces.has_value()) return absl::OkStatus();
+  // ListWorkspaces names no workspace; RegistryAuth::ListWorkspaces lists only the caller's.
+  if (op == Operation::kListWorkspaces) return absl::OkStatus();
+  if (workspace_id.empty()) {
+    return Denied(Cat("caller ", p.name,
+                      " is confined to its workspaces (policy line \"workspaces\"); name one "
+                      "of them"));
+  }
+  if (p.MayUseWorkspace(workspace_id)) return absl::OkStatus();
+  return Denied(Cat("caller ", p.name,
+                    " is confined to its workspaces (policy line \"workspaces\")", "; workspaces/",
+                    workspace_id, " is not one of them"));
+}
+
 }  // namespace
 
 Authorizer::Authorizer(storage::RegistryStore& store) : store_(store) {}
@@ -58,6 +78,7 @@ Authorizer::Authorizer(storage::RegistryStore& store) : store_(store) {}
 absl::Status Authorizer::Check(const RequestContext& ctx, Operation op,
                                std::string_view workspace_id) const {
   if (absl::Status s = CheckCallerPermission(ctx, op); !s.ok()) return s;
+  if (absl::Status s = CheckConfinement(ctx, op, workspace_id); !s.ok()) return s;
   if (ctx.on_behalf_of.empty()) return absl::OkStatus();
 
   if (!ctx.caller.Has(Permission::kActAsUser)) {

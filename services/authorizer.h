@@ -1,10 +1,17 @@
 // Who may do what: the authorization rules of registry-auth, in one place.
 //
-// Two layers, both must allow:
+// Three layers, all must allow:
 // 1. The caller's permission from the caller policy (services never see how it authenticated).
 //    Reads need registries.read or registries.manage; changes, TestConnection and the audit
 //    trail need registries.manage; GetCredentials needs credentials.read; MintPullToken needs
 //    tokens.mint.
+// 1b. The caller's workspaces (the policy's `workspaces` line, auth::Principal::workspaces): a
+//    confined caller gets PERMISSION_DENIED for every operation outside them, checked before
+//    any membership is read (so the answer does not tell whether the workspace exists). This
+//    includes kCreateWorkspace (a confined caller may create a workspace whose id is in its
+//    list, and no other) and kReadAudit (the audit filter must name a resource inside one of
+//    its workspaces: RegistryAuth passes that workspace). kListWorkspaces is allowed: it names
+//    no workspace, and RegistryAuth::ListWorkspaces lists only the caller's workspaces.
 // 2. When the caller acts for an end user (`on_behalf_of`), the caller also needs act_as_user,
 //    and the user's membership of the workspace decides: reads need an ACTIVE member; changes
 //    need an ACTIVE OWNER or ADMIN; owner-level changes (granting or revoking OWNER, deleting
@@ -55,7 +62,8 @@ class Authorizer {
   explicit Authorizer(storage::RegistryStore& store);
 
   // OK or PERMISSION_DENIED (UNAVAILABLE if the membership cannot be read). `workspace_id` is
-  // ignored for the operations that are not inside one workspace.
+  // ignored for the operations that are not inside one workspace, except by the confinement
+  // of a confined caller (layer 1b), for which "" is no workspace of its.
   absl::Status Check(const RequestContext& ctx, Operation op, std::string_view workspace_id) const;
 
  private:

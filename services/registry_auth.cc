@@ -38,6 +38,11 @@ absl::StatusOr<ListResult<Workspace>> RegistryAuth::ListWorkspaces(const Request
                                                                    int page_size,
                                                                    std::string_view page_token) {
   return guard_.IfAllowed(ctx, Operation::kListWorkspaces, "", [&] {
+    if (ctx.caller.workspaces.has_value()) {
+      // A confined caller sees only its workspaces (and, for a user, those of the user).
+      return registry_.ListWorkspacesAmong(*ctx.caller.workspaces, ctx.on_behalf_of, page_size,
+                                           page_token);
+    }
     if (!ctx.on_behalf_of.empty()) {
       return registry_.ListWorkspacesOfUser(ctx.on_behalf_of, page_size, page_token);
     }
@@ -255,8 +260,17 @@ absl::StatusOr<ListResult<AuditEvent>> RegistryAuth::ListAuditEvents(const Reque
                                                                      const AuditFilter& filter,
                                                                      int page_size,
                                                                      std::string_view page_token) {
-  return guard_.IfAllowed(ctx, Operation::kReadAudit, "",
+  // The workspace the filter stays inside, if any: what a confined caller is checked against.
+  return guard_.IfAllowed(ctx, Operation::kReadAudit, AuditFilterWorkspace(filter.resource),
                           [&] { return guard_.audit().List(filter, page_size, page_token); });
+}
+
+std::string RegistryAuth::AuditFilterWorkspace(std::string_view resource) {
+  constexpr std::string_view kPrefix = "workspaces/";
+  if (resource.substr(0, kPrefix.size()) != kPrefix) return "";
+  const std::string_view rest = resource.substr(kPrefix.size());
+  const std::string_view id = rest.substr(0, rest.find('/'));
+  return IsValidId(id) ? std::string(id) : std::string();
 }
 
 }  // namespace registryauth::services

@@ -126,6 +126,8 @@ class RegistryAuth {
       absl::Time deadline = absl::InfiniteFuture());
 
   // ---- Audit trail
+  // A caller confined to workspaces must filter by a resource inside one of them
+  // (AuditFilterWorkspace).
   absl::StatusOr<ListResult<AuditEvent>> ListAuditEvents(const RequestContext& ctx,
                                                          const AuditFilter& filter, int page_size,
                                                          std::string_view page_token);
@@ -139,6 +141,9 @@ class RegistryAuth {
   }
 
  private:
+  // The workspace id of an audit filter's resource (`workspaces/{w}` or `workspaces/{w}/...`),
+  // or "" when the filter is not inside one workspace.
+  static std::string AuditFilterWorkspace(std::string_view resource);
   // MemberService::Require bound to the caller and the workspace.
   MemberService::Require RequireIn(const RequestContext& ctx, std::string_view workspace_id);
 

@@ -333,6 +333,38 @@ absl::StatusOr<ListResult<Workspace>> RegistryService::ListWorkspacesOfUser(
       [](const Workspace& w) { return w.id; });
 }
 
+absl::StatusOr<ListResult<Workspace>> RegistryService::ListWorkspacesAmong(
+    const std::set<std::string, std::less<>>& ids, std::string_view user_id, int page_size,
+    std::string_view page_token) {
+  // The collections of ListWorkspaces and ListWorkspacesOfUser: a token survives a policy
+  // reload that confines the caller (or frees it) while it pages.
+  const std::string collection =
+      user_id.empty() ? std::string("workspaces") : Cat("users/", user_id, "/workspaces");
+  return ListPage<Workspace>(
+      collection, page_size, page_token,
+      [&](ListOptions o) -> absl::StatusOr<Page<Workspace>> {
+        Page<Workspace> page;
+        for (auto it = ids.upper_bound(o.start_after); it != ids.end(); ++it) {
+          absl::StatusOr<Workspace> w = store_.GetWorkspace(*it);
+          if (absl::IsNotFound(w.status())) continue;
+          if (!w.ok()) return w.status();
+          if (!user_id.empty()) {
+            absl::StatusOr<Member> m = store_.GetMember(*it, user_id);
+            if (absl::IsNotFound(m.status())) continue;
+            if (!m.ok()) return m.status();
+            if (m->status != MemberStatus::kActive) continue;
+          }
+          if (static_cast<int>(page.items.size()) == o.page_size) {
+            page.has_more = true;  // another workspace of the list follows
+            break;
+          }
+          page.items.push_back(*std::move(w));
+        }
+        return page;
+      },
+      [](const Workspace& w) { return w.id; });
+}
+
 absl::StatusOr<Workspace> RegistryService::GetWorkspace(std::string_view name) {
   ASSIGN_OR_RETURN(std::string id, ParseWorkspaceName(name, "name"));
   return Annotate(store_.GetWorkspace(id), FormatWorkspaceName(id));

@@ -25,6 +25,8 @@
 #define REGISTRY_AUTH_SERVICES_REGISTRY_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -56,6 +58,15 @@ class RegistryService {
   absl::StatusOr<ListResult<Workspace>> ListWorkspacesOfUser(std::string_view user_id,
                                                              int page_size,
                                                              std::string_view page_token);
+  // The workspaces among `ids` (a confined caller's, auth::Principal::workspaces) that exist
+  // and, when `user_id` is set, where that user is an ACTIVE member; in id order, paged like
+  // ListWorkspaces (a page token of ListWorkspaces / ListWorkspacesOfUser continues here, and
+  // only ever yields members of `ids`). A next-page token is given only when another
+  // workspace follows, so filtering never yields an empty page that asks for more. One store
+  // read per id looked at: `ids` is a policy's list, short.
+  absl::StatusOr<ListResult<Workspace>> ListWorkspacesAmong(
+      const std::set<std::string, std::less<>>& ids, std::string_view user_id, int page_size,
+      std::string_view page_token);
   absl::StatusOr<Workspace> GetWorkspace(std::string_view name);
   absl::StatusOr<ListResult<Workspace>> ListWorkspaces(int page_size, std::string_view page_token);
   // Mask paths: `display_name`.
