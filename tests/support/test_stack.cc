@@ -8,8 +8,9 @@
 
 namespace registryauth::testing {
 
-TestStack::Builder& TestStack::Builder::WithCaller(std::string name, std::string permissions) {
-  callers_.push_back({std::move(name), "", std::move(permissions)});
+TestStack::Builder& TestStack::Builder::WithCaller(std::string name, std::string permissions,
+                                                   std::string workspaces) {
+  callers_.push_back({std::move(name), "", std::move(permissions), std::move(workspaces)});
   return *this;
 }
 
@@ -105,6 +106,8 @@ std::string TestStack::PolicyText() const {
       absl::StrAppend(&text, "identity ", caller.identity);
     }
     absl::StrAppend(&text, "\n  permissions ", caller.permissions, "\n");
+    if (!caller.workspaces.empty())
+      absl::StrAppend(&text, "  workspaces ", caller.workspaces, "\n");
   }
   return text;
 }
@@ -163,10 +166,13 @@ absl::StatusOr<std::unique_ptr<server::HttpAdapterOnly>> TestStack::StartAdapter
 }
 
 absl::Status TestStack::Seed() {
-  // As the first caller who may create workspaces; anonymous in the development mode.
+  // As the first caller who may create workspaces (and is not confined to some); anonymous in
+  // the development mode.
   std::string seeder;
   for (const Builder::Caller& caller : builder_.callers_) {
-    if (caller.identity.empty() && absl::StrContains(caller.permissions, "registries.manage")) {
+    const bool confined = !caller.workspaces.empty() && caller.workspaces != "*";
+    if (caller.identity.empty() && !confined &&
+        absl::StrContains(caller.permissions, "registries.manage")) {
       seeder = caller.name;
       break;
     }

@@ -9,6 +9,7 @@
 //       TestStack::Builder()
 //           .WithTokenRealm("registry.test", "registry-auth-e2e")
 //           .WithCaller("admin", "registries.manage tokens.mint")  // policy + API key
+//           .WithCaller("node", "tokens.mint", "acme")  // confined to workspace acme
 //           .WithWorkspace("acme")
 //           .WithApp("acme", "web")
 //           .WithFakeClock()
@@ -55,7 +56,9 @@ class TestStack {
    public:
     // A caller of the policy with an API key the stack generates (api_key(name)), and the
     // space-separated `permissions` (auth/policy.h). Any caller turns the policy on.
-    Builder& WithCaller(std::string name, std::string permissions);
+    // `workspaces` (space-separated ids, or "*"; empty: no line) confines the caller to them
+    // (the policy's `workspaces` line).
+    Builder& WithCaller(std::string name, std::string permissions, std::string workspaces = "");
     // A caller of the policy known by its client certificate's identity (e.g. "cn:deployer" or
     // a SPIFFE id), for mutual-TLS tests.
     Builder& WithIdentityCaller(std::string name, std::string identity, std::string permissions);
@@ -83,6 +86,7 @@ class TestStack {
       std::string name;
       std::string identity;  // empty: an API key
       std::string permissions;
+      std::string workspaces;  // empty: no `workspaces` line
     };
     std::vector<Caller> callers_;
     std::string token_service_;
