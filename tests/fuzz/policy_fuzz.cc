@@ -118,6 +118,7 @@ bool IsKnownErrorSkeleton(const std::string& skeleton) {
   // Real messages (any numbers and names); compared after the same reduction.
   static const char* const kTemplates[] = {
       "policy: no callers",
+      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): split message
       "policy line 1: expected \"caller\", \"identity\", \"api_key\", \"permissions\" or "
       "\"workspaces\"",
       "policy line 1: \"identity\" before the first \"caller\" line",
