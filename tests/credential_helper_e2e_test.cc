@@ -2,7 +2,9 @@
 // the built binary in kubelet and docker mode (argv[0] docker-credential-regauth), its on-disk
 // cache across processes (a second run mints nothing: counted with ListPullTokens), expiry
 // (in-process with a fake clock and the real gRPC minter), and each failure the helper names:
-// unknown app, no permission, service unreachable, an API key file others can read.
+// unknown app, no permission, service unreachable, an API key file others can read. Then the
+// real thing: skopeo pulls from a real docker-registry through the token realm with an auth file
+// that only names the helper (`credHelpers`), no password on disk but the helper's API key.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +29,9 @@
 #include "nlohmann/json.hpp"
 #include "proto/registryauth/v1/registry_auth.grpc.pb.h"
 #include "server/config.h"
+#include "tests/support/distribution_registry.h"
+#include "tests/support/oci_image.h"
+#include "tests/support/skopeo.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
 #include "tests/support/test_stack.h"
@@ -270,6 +275,94 @@ TEST_F(CredentialHelperE2eTest, ApiKeyFileOthersCanReadIsRefused) {
       << r.stderr_text;
   EXPECT_EQ(r.stderr_text.find(stack_->api_key("node")), std::string::npos);
   EXPECT_EQ(PullTokenCount(), 0);
+}
+
+// skopeo's auth file names only the helper for the registry; the helper's config (found by
+// skopeo's $XDG_CONFIG_HOME, which the helper inherits) mints for docker_app acme/web.
+TEST_F(CredentialHelperE2eTest, SkopeoPullsThroughCredHelpersWithNoPasswordOnDisk) {
+  REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS();
+  absl::StatusOr<std::string> bundle = testing::ReadFile(stack_->rootcertbundle_path());
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  testing::RegistryOptions options;
+  options.token_auth =
+      testing::TokenAuthConfig{absl::StrCat("http://127.0.0.1:", stack_->http_port(), "/token"),
+                               "registry.test", "registry-auth", *bundle};
+  absl::StatusOr<std::unique_ptr<testing::DistributionRegistry>> registry =
+      testing::DistributionRegistry::Start(options);
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  absl::StatusOr<std::unique_ptr<testing::Skopeo>> skopeo = testing::Skopeo::Create();
+  ASSERT_TRUE(skopeo.ok()) << skopeo.status();
+
+  // A builder pushes acme/web:v1 with a service account's password (on the command line only).
+  v1::CreateServiceAccountRequest create;
+  create.set_parent("workspaces/acme");
+  create.set_service_account_id("builder");
+  v1::RepositoryGrant* grant = create.mutable_service_account()->add_grants();
+  grant->set_repository("acme/web");
+  grant->add_actions("pull");
+  grant->add_actions("push");
+  v1::ServiceAccountCredentials builder;
+  grpc::Status created =
+      admin_stub_->CreateServiceAccount(stack_->Ctx("admin").get(), create, &builder);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  absl::StatusOr<std::string> layouts = testing::MakeTempDir("layouts");
+  ASSERT_TRUE(layouts.ok());
+  testing::OciImageSpec spec;
+  spec.seed = "helper";
+  spec.tag = "v1";
+  absl::StatusOr<testing::OciImage> image = testing::WriteOciImage(*layouts + "/helper", spec);
+  ASSERT_TRUE(image.ok()) << image.status();
+  testing::SkopeoCopyOptions push;
+  push.dest_creds = testing::RegistryCredentials{builder.username(), builder.secret()};
+  testing::SkopeoResult pushed =
+      (*skopeo)->Copy(image->Reference(), (*registry)->Reference("acme/web", "v1"), push);
+  ASSERT_TRUE(pushed.ok()) << pushed.Describe();
+
+  // The puller's world: the helper on PATH, its config, an auth file with credHelpers only.
+  const std::string home = (*skopeo)->dir();
+  const std::string bin = home + "/bin";
+  ASSERT_EQ(::mkdir(bin.c_str(), 0700), 0);
+  ASSERT_EQ(::symlink(HelperPath().c_str(), (bin + "/docker-credential-regauth").c_str()), 0);
+  (*skopeo)->set_path_prefix(bin);
+  ASSERT_EQ(::mkdir((home + "/home/.config/regauth").c_str(), 0700), 0);
+  config_ = home + "/home/.config/regauth/credential-helper.conf";
+  WriteFile(config_, absl::StrCat("address localhost:", stack_->grpc_port(), "\n", "tls_ca ", dir_,
+                                  "/ca.pem\n", "api_key_file ", dir_, "/node.key\n", "registry ",
+                                  (*registry)->host_port(), "\n", "docker_app acme/web\n",
+                                  "cache_dir ", dir_, "/cache\n"));
+  // Without the auth file the pull is anonymous and refused (acme/web is not public).
+  testing::SkopeoResult anonymous = (*skopeo)->Inspect((*registry)->Reference("acme/web", "v1"));
+  EXPECT_TRUE(anonymous.refused()) << anonymous.Describe();
+  WriteFile(home + "/run/auth.json",
+            absl::StrCat("{\"credHelpers\":{\"", (*registry)->host_port(), "\":\"regauth\"}}"));
+
+  auto pull = [&]() {
+    absl::StatusOr<std::string> out = testing::MakeTempDir("pulled");
+    EXPECT_TRUE(out.ok());
+    testing::SkopeoResult r = (*skopeo)->Copy((*registry)->Reference("acme/web", "v1"),
+                                              absl::StrCat("oci:", *out, ":v1"));
+    if (!r.ok()) return r;
+    absl::StatusOr<testing::OciImage> pulled = testing::ReadOciImage(*out, "v1");
+    EXPECT_TRUE(pulled.ok()) << pulled.status();
+    if (pulled.ok()) EXPECT_EQ(pulled->manifest.digest, image->manifest.digest);
+    return r;
+  };
+  testing::SkopeoResult first = pull();
+  ASSERT_TRUE(first.ok()) << first.Describe();
+  EXPECT_EQ(PullTokenCount(), 1);
+  // Within the cache window: no new MintPullToken.
+  testing::SkopeoResult second = pull();
+  ASSERT_TRUE(second.ok()) << second.Describe();
+  EXPECT_EQ(PullTokenCount(), 1);
+  // The cached token inside the refresh window (refresh_before 1h > its remaining life): the
+  // next pull mints a new token and succeeds with it.
+  std::ofstream(config_, std::ios::app) << "refresh_before 1h\n";
+  testing::SkopeoResult third = pull();
+  ASSERT_TRUE(third.ok()) << third.Describe();
+  EXPECT_EQ(PullTokenCount(), 2);
+  // Nothing in skopeo's folder holds a password: the auth file names the helper only.
+  EXPECT_EQ(testing::ReadFile(home + "/run/auth.json").value_or(""),
+            absl::StrCat("{\"credHelpers\":{\"", (*registry)->host_port(), "\":\"regauth\"}}"));
 }
 
 }  // namespace
