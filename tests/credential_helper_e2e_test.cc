@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -354,6 +355,25 @@ TEST_F(CredentialHelperE2eTest, SkopeoPullsThroughCredHelpersWithNoPasswordOnDis
   testing::SkopeoResult second = pull();
   ASSERT_TRUE(second.ok()) << second.Describe();
   EXPECT_EQ(PullTokenCount(), 1);
+  // The kubelet provider's answer works as credentials for the same pull (the cached token).
+  testing::SubprocessResult kubelet = RunBinary(
+      HelperPath(), "kubelet", KubeletRequest((*registry)->Reference("acme/web", "v1").substr(9)));
+  ASSERT_EQ(kubelet.exit_code, 0) << kubelet.stderr_text;
+  nlohmann::json answer = nlohmann::json::parse(kubelet.stdout_text, nullptr, false);
+  const nlohmann::json& auth = answer["auth"][absl::StrCat((*registry)->host_port(), "/acme/web")];
+  ASSERT_TRUE(auth.is_object()) << kubelet.stdout_text;
+  absl::StatusOr<std::string> kubelet_out = testing::MakeTempDir("kubelet-pulled");
+  ASSERT_TRUE(kubelet_out.ok());
+  std::remove((home + "/run/auth.json").c_str());  // only the kubelet's answer from here on
+  testing::SkopeoCopyOptions with_answer;
+  with_answer.src_creds = testing::RegistryCredentials{auth["username"], auth["password"]};
+  testing::SkopeoResult by_kubelet =
+      (*skopeo)->Copy((*registry)->Reference("acme/web", "v1"),
+                      absl::StrCat("oci:", *kubelet_out, ":v1"), with_answer);
+  EXPECT_TRUE(by_kubelet.ok()) << by_kubelet.Describe();
+  EXPECT_EQ(PullTokenCount(), 1);  // the cached token
+  WriteFile(home + "/run/auth.json",
+            absl::StrCat("{\"credHelpers\":{\"", (*registry)->host_port(), "\":\"regauth\"}}"));
   // The cached token inside the refresh window (refresh_before 1h > its remaining life): the
   // next pull mints a new token and succeeds with it.
   std::ofstream(config_, std::ios::app) << "refresh_before 1h\n";
