@@ -39,6 +39,11 @@ absl::StatusOr<HelperConfig> HelperConfig::Parse(std::string_view text) {
     std::size_t space = line.find_first_of(" \t");
     if (space == std::string_view::npos) return LineError(number, "a key needs a value");
     std::string key(line.substr(0, space));
+    // Unknown keys first: no message may quote a key that could be a pasted secret.
+    static const std::set<std::string>* const kKnownKeys = new std::set<std::string>{
+        "address",    "tls_ca",    "tls_cert",  "tls_key",        "api_key_file", "registry",
+        "docker_app", "cache_dir", "token_ttl", "refresh_before", "timeout"};
+    if (kKnownKeys->count(key) == 0) return LineError(number, "unknown key");
     std::string value(ToStd(absl::StripAsciiWhitespace(ToAbsl(line.substr(space + 1)))));
     if (value.find_first_of(" \t") != std::string::npos) {
       return LineError(number, Cat("one value expected for ", key));

@@ -62,6 +62,8 @@ TEST(HelperConfigTest, ErrorsNameTheLineAndNeverQuoteAValue) {
   for (const Case& c : {
            Case{"address a:1\nregistry r.test\nsecret hunter2\n", "config line 3: unknown key"},
            Case{"address a:1\naddress b:1\nregistry r\n", "config line 2: address given twice"},
+           Case{"address a:1\nhunter2 x\nhunter2 y\n", "config line 2: unknown key"},
+           Case{"hunter2 x y\n", "config line 1: unknown key"},
            Case{"address\n", "config line 1: a key needs a value"},
            Case{"address a:1 b:2\n", "config line 1: one value expected"},
            Case{"address a:1\nregistry r.test/acme\n", "config line 2: registry must be"},
