@@ -99,13 +99,13 @@ class Helper {
   }
 
   int Docker(const std::string& verb) {
-    absl::StatusOr<std::string> input = ReadInput(*io_.in);
-    if (!input.ok()) return DockerError(std::string(input.status().message()));
-    std::string server_url(ToStd(absl::StripAsciiWhitespace(ToAbsl(*input))));
-    if (verb == "list") {
+    if (verb == "list") {  // reads nothing: docker sends no input for list
       *io_.out << "{}\n";
       return kExitOk;
     }
+    absl::StatusOr<std::string> input = ReadInput(*io_.in);
+    if (!input.ok()) return DockerError(std::string(input.status().message()));
+    std::string server_url(ToStd(absl::StripAsciiWhitespace(ToAbsl(*input))));
     if (verb == "store") {
       return DockerError(
           "store is not supported: the regauth helper mints short-lived pull tokens itself");
