@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/strings.h"
@@ -21,6 +22,18 @@ namespace {
 
 absl::Status LineError(std::size_t line, std::string_view what) {
   return absl::InvalidArgumentError(Cat("config line ", line, ": ", what));
+}
+
+// localhost, 127.0.0.0/8 or [::1], with a port: plaintext gRPC stays on this host.
+bool IsLoopbackAddress(std::string_view address) {
+  std::size_t colon = address.rfind(':');
+  std::string_view host = colon == std::string_view::npos ? address : address.substr(0, colon);
+  if (host == "localhost" || host == "[::1]") return true;
+  if (!absl::StartsWith(ToAbsl(host), "127.")) return false;
+  for (char c : host) {
+    if ((c < '0' || c > '9') && c != '.') return false;  // an IPv4 literal, not 127.x.evil
+  }
+  return true;
 }
 
 }  // namespace
@@ -107,6 +120,10 @@ absl::StatusOr<HelperConfig> HelperConfig::Parse(std::string_view text) {
   }
   if (!config.tls_cert_file.empty() && config.tls_ca_file.empty()) {
     return absl::InvalidArgumentError("config: tls_cert needs tls_ca");
+  }
+  if (config.tls_ca_file.empty() && !IsLoopbackAddress(config.address)) {
+    return absl::InvalidArgumentError(
+        "config: tls_ca is required for a service off this host (address is not loopback)");
   }
   return config;
 }

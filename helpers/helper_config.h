@@ -3,7 +3,7 @@
 //
 //   # /etc/regauth/credential-helper.conf
 //   address       registry-auth.internal:50051
-//   tls_ca        /etc/regauth/ca.pem          # TLS to the service; omit only for local tests
+//   tls_ca        /etc/regauth/ca.pem          # TLS; required unless address is loopback
 //   tls_cert      /etc/regauth/node.pem        # the helper's identity: a client certificate...
 //   tls_key       /etc/regauth/node-key.pem
 //   api_key_file  /etc/regauth/node.key        # ...or an API key (file mode 0600 or stricter)
@@ -54,7 +54,8 @@ struct HelperConfig {
 
   // INVALID_ARGUMENT `config line N: ...` for an unknown key, a missing or repeated value, a bad
   // duration (token_ttl 1m..24h, refresh_before 0..1h, timeout 1s..30s); `address` and at
-  // least one `registry` are required; tls_cert and tls_key go together and need tls_ca.
+  // least one `registry` are required; tls_cert and tls_key go together and need tls_ca; without
+  // tls_ca the address must be loopback (an API key never travels in clear off this host).
   static absl::StatusOr<HelperConfig> Parse(std::string_view text);
 
   bool ServesRegistry(std::string_view host) const;

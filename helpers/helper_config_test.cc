@@ -45,8 +45,17 @@ TEST(HelperConfigTest, ParsesEveryKey) {
   EXPECT_FALSE(config->ServesRegistry("registry.example.com"));
 }
 
+TEST(HelperConfigTest, PlaintextOnlyToLoopback) {
+  for (const char* address : {"localhost:50051", "127.0.0.1:1", "[::1]:50051"}) {
+    absl::StatusOr<HelperConfig> config =
+        HelperConfig::Parse(std::string("address ") + address + "\nregistry r\n");
+    EXPECT_TRUE(config.ok()) << address << ": " << config.status();
+  }
+}
+
 TEST(HelperConfigTest, Defaults) {
-  absl::StatusOr<HelperConfig> config = HelperConfig::Parse("address a:1\nregistry r.test\n");
+  absl::StatusOr<HelperConfig> config =
+      HelperConfig::Parse("address 127.0.0.1:1\nregistry r.test\n");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->token_ttl, absl::Hours(1));
   EXPECT_EQ(config->refresh_before, absl::Minutes(5));
@@ -72,6 +81,9 @@ TEST(HelperConfigTest, ErrorsNameTheLineAndNeverQuoteAValue) {
            Case{"address a:1\nregistry r\ntoken_ttl 10s\n", "config line 3: token_ttl must be"},
            Case{"address a:1\nregistry r\nrefresh_before x\n", "config line 3: refresh_before"},
            Case{"registry r\n", "address is required"},
+           Case{"address regauth.internal:50051\nregistry r\napi_key_file /k\n",
+                "tls_ca is required for a service off this host"},
+           Case{"address 127.0.0.1.evil.example:50051\nregistry r\n", "tls_ca is required"},
            Case{"address a:1\n", "at least one registry"},
            Case{"address a:1\nregistry r\ntls_cert c\n", "both tls_cert and tls_key"},
            Case{"address a:1\nregistry r\ntls_cert c\ntls_key k\n", "tls_cert needs tls_ca"},
