@@ -108,7 +108,7 @@ class CredentialHelperE2eTest : public ::testing::Test {
     WriteFile(
         config_,
         absl::StrCat("address ",
-                     address.empty() ? absl::StrCat("localhost:", stack_->grpc_port()) : address,
+                     address.empty() ? absl::StrCat("127.0.0.1:", stack_->grpc_port()) : address,
                      "\n", "tls_ca ", dir_, "/ca.pem\n", "api_key_file ", dir_, "/", key_file, "\n",
                      "registry ", kRegistry, "\n", "docker_app acme/web\n", "cache_dir ", dir_,
                      "/cache\n", "timeout 5s\n"));
@@ -258,11 +258,11 @@ TEST_F(CredentialHelperE2eTest, CallerWithoutTokensMintHasNoPermission) {
 
 TEST_F(CredentialHelperE2eTest, ServiceUnreachableSaysSo) {
   stack_->StopServer();
-  WriteConfig("node.key", "localhost:1");
+  WriteConfig("node.key", "127.0.0.1:1");
   testing::SubprocessResult r =
       RunBinary(HelperPath(), "kubelet", KubeletRequest("registry.test:5000/acme/web:v1"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.stderr_text.find("registry-auth service unreachable at localhost:1"),
+  EXPECT_NE(r.stderr_text.find("registry-auth service unreachable at 127.0.0.1:1"),
             std::string::npos)
       << r.stderr_text;
 }
@@ -327,7 +327,7 @@ TEST_F(CredentialHelperE2eTest, SkopeoPullsThroughCredHelpersWithNoPasswordOnDis
   (*skopeo)->set_path_prefix(bin);
   ASSERT_EQ(::mkdir((home + "/home/.config/regauth").c_str(), 0700), 0);
   config_ = home + "/home/.config/regauth/credential-helper.conf";
-  WriteFile(config_, absl::StrCat("address localhost:", stack_->grpc_port(), "\n", "tls_ca ", dir_,
+  WriteFile(config_, absl::StrCat("address 127.0.0.1:", stack_->grpc_port(), "\n", "tls_ca ", dir_,
                                   "/ca.pem\n", "api_key_file ", dir_, "/node.key\n", "registry ",
                                   (*registry)->host_port(), "\n", "docker_app acme/web\n",
                                   "cache_dir ", dir_, "/cache\n"));
