@@ -293,6 +293,28 @@ def main():
         problem("kubernetes/configmap.yaml", "REGAUTH_TOKEN_ISSUER differs from the "
                 "issuer of deploy/distribution/config-2.x.yml")
 
+    # ---- The kubelet's CredentialProviderConfig for regauth-credential-helper ---------------
+    # A node file, not part of the kustomize set (so not under the object checks above).
+    cpc_path = f"{k8s_dir}/kubelet/credential-provider-config.yaml"
+    material.append(cpc_path)
+    cpc = (load_all(cpc_path) or [{}])[0]
+    if cpc.get("apiVersion") != "kubelet.config.k8s.io/v1" or \
+            cpc.get("kind") != "CredentialProviderConfig":
+        problem(rel(cpc_path), "must be a kubelet.config.k8s.io/v1 CredentialProviderConfig")
+    providers = cpc.get("providers") or []
+    if len(providers) != 1:
+        problem(rel(cpc_path), "must configure exactly one provider")
+    for provider in providers:
+        if provider.get("name") != "regauth-credential-helper":
+            problem(rel(cpc_path), "the provider's name must be the binary, regauth-credential-helper")
+        if provider.get("apiVersion") != "credentialprovider.kubelet.k8s.io/v1":
+            problem(rel(cpc_path), "provider apiVersion must be credentialprovider.kubelet.k8s.io/v1")
+        if not provider.get("matchImages") or not provider.get("defaultCacheDuration"):
+            problem(rel(cpc_path), "matchImages and defaultCacheDuration are required")
+        args = provider.get("args") or []
+        if not args or args[0] != "kubelet":
+            problem(rel(cpc_path), "args must start with `kubelet` (the helper's mode)")
+
     # ---- No secret material anywhere -------------------------------------------------------
     for path in material:
         text = open(path).read()

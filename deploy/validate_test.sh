@@ -6,7 +6,8 @@
 #   - every Kubernetes manifest, the compose file and the Distribution configs parse and pass
 #     the structural checks of validate_manifests.py (probes, security contexts, Secret mounts
 #     behind every file path, selectors, REGAUTH_* names against server/config.cc and
-#     `registry-authd --helpfull`), and a broken manifest makes those checks fail;
+#     `registry-authd --helpfull`; the kubelet CredentialProviderConfig of
+#     regauth-credential-helper), and a broken manifest makes those checks fail;
 #   - the Dockerfile's runtime stage installs the package of every shared library the binary
 #     links against.
 # Tools: Debian's /usr/bin/python3 with python3-yaml, systemd-analyze (systemd), readelf
@@ -97,6 +98,13 @@ sed -i 's|path: /readyz|path: /ready|' "$tmp/broken/kubernetes/deployment.yaml"
 if "$python" "$deploy/validate_manifests.py" "$tmp/broken" "$config_cc" "$tmp/helpfull.txt" \
     > "$tmp/broken.out"; then
   fail "validate_manifests.py accepted a Deployment whose readiness probe is not /readyz"
+fi
+# ...and a CredentialProviderConfig that would run the helper in the wrong mode.
+cp -r "$deploy" "$tmp/broken-kubelet"
+sed -i 's|^      - kubelet$|      - docker|' "$tmp/broken-kubelet/kubernetes/kubelet/credential-provider-config.yaml"
+if "$python" "$deploy/validate_manifests.py" "$tmp/broken-kubelet" "$config_cc" \
+    "$tmp/helpfull.txt" > "$tmp/broken-kubelet.out"; then
+  fail "validate_manifests.py accepted a CredentialProviderConfig whose args do not start with kubelet"
 fi
 
 # ---- Dockerfile ------------------------------------------------------------------------------

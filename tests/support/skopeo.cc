@@ -141,13 +141,15 @@ absl::StatusOr<std::unique_ptr<Skopeo>> Skopeo::Create(absl::Duration timeout) {
 
 std::vector<std::string> Skopeo::Environment() const {
   return {
-      "PATH=/usr/bin:/bin",
+      path_prefix_.empty() ? "PATH=/usr/bin:/bin"
+                           : absl::StrCat("PATH=", path_prefix_, ":/usr/bin:/bin"),
       absl::StrCat("HOME=", dir_, "/home"),
       absl::StrCat("XDG_RUNTIME_DIR=", dir_, "/run"),
       absl::StrCat("XDG_CONFIG_HOME=", dir_, "/home/.config"),
       absl::StrCat("XDG_DATA_HOME=", dir_, "/home/.local/share"),
       absl::StrCat("TMPDIR=", dir_, "/tmp"),
-      // Read by skopeo as the --authfile default; never created, so no stored credentials.
+      // Read by skopeo as the --authfile default; never created by the harness, so no stored
+      // credentials (a test may write one, e.g. with credHelpers).
       absl::StrCat("REGISTRY_AUTH_FILE=", dir_, "/run/auth.json"),
       // containers/image treats a non-zero value as "rootless": its blob-info cache and
       // signature store then live under $XDG_DATA_HOME instead of /var/lib/containers.

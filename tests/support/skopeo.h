@@ -16,7 +16,8 @@
 // /etc/containers/registries.conf and its drop-ins. When the test runs as root, skopeo would
 // keep a blob-info cache in /var/lib/containers/cache; `_CONTAINERS_ROOTLESS_UID` (read by
 // containers/image) moves it under the private $HOME. Credentials are only ever the ones a
-// call passes (`--src-creds` / `--dest-creds`): no auth file, no ~/.docker/config.json.
+// call passes (`--src-creds` / `--dest-creds`): no auth file, no ~/.docker/config.json, unless
+// a test writes `$REGISTRY_AUTH_FILE` (`<dir()>/run/auth.json`) itself, e.g. with `credHelpers`.
 //
 // The binary is $REGAUTH_SKOPEO, else `skopeo` in $PATH or /usr/bin. Thread-compatible: one
 // Skopeo per thread (calls share the private directory).
@@ -26,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -112,6 +114,9 @@ class Skopeo {
 
   // Adds --debug to every run (stderr then shows each HTTP request, token fetches included).
   void set_debug(bool debug) { debug_ = debug; }
+  // A folder searched before /usr/bin:/bin in the runs' PATH, e.g. one holding a
+  // `docker-credential-<name>` that an auth file's `credHelpers` names.
+  void set_path_prefix(std::string dir) { path_prefix_ = std::move(dir); }
 
   const std::string& binary() const { return binary_; }
   const std::string& dir() const { return dir_; }
@@ -126,6 +131,7 @@ class Skopeo {
   const std::string dir_;
   const absl::Duration timeout_;
   bool debug_ = false;
+  std::string path_prefix_;
 };
 
 }  // namespace registryauth::testing
