@@ -205,9 +205,12 @@ grpc_ssl_certificate_config_reload_status ReloadableGrpcTls::Fetch(
   grpc_ssl_pem_key_cert_pair pair;
   pair.private_key = m.key_pem.view().data();
   pair.cert_chain = m.cert_pem.c_str();
-  // gRPC copies the strings and frees the config itself.
-  *config = grpc_ssl_server_certificate_config_create(
-      m.client_ca_pem.empty() ? nullptr : m.client_ca_pem.c_str(), &pair, 1);
+  // gRPC copies the strings and frees the config itself. It asserts that a fetched config has
+  // root certificates, even when client certificates are not requested (no client CA, port
+  // made with GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE): then the server's own chain stands in,
+  // and it is never used, since no client is asked for a certificate.
+  const std::string& roots = m.client_ca_pem.empty() ? m.cert_pem : m.client_ca_pem;
+  *config = grpc_ssl_server_certificate_config_create(roots.c_str(), &pair, 1);
   port->generation = self->generation_;
   return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
 }

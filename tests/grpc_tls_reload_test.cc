@@ -250,6 +250,52 @@ TEST_F(GrpcTlsReloadTest, BadFilesAreRefusedAndTheOldCertificateStays) {
   EXPECT_EQ(r.identity, "spiffe://example.org/worker");
 }
 
+// Server-only TLS (no --tls_client_ca_file: callers identify with API keys) is a documented
+// setup. gRPC's certificate-config fetcher asserts that a config carries root certificates, so
+// one without them aborted the process when the port came up, and again after each reload.
+TEST(GrpcTlsWithoutClientCa, ServesCallsAndReloadsWithoutClientCertificates) {
+  auto server_ca = TestPki::Create("grpc server CA");
+  ASSERT_TRUE(server_ca.ok());
+  CertSpec spec;
+  spec.common_names = {"grpc-server"};
+  spec.ip_addresses = {"127.0.0.1"};
+  spec.server_auth = true;
+  auto cert = server_ca->Issue(spec);
+  ASSERT_TRUE(cert.ok());
+  absl::StatusOr<std::string> dir = testing::MakeTempDir("grpc-tls-no-ca");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  GrpcTlsFiles files;
+  files.cert_file = *dir + "/cert.pem";
+  files.key_file = *dir + "/key.pem";
+  WriteFile(files.cert_file, cert->cert_pem);
+  WriteFile(files.key_file, cert->key_pem);
+  auto tls = ReloadableGrpcTls::Create(files);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  IdentityEcho echo;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", (*tls)->NewCredentials(), &port);
+  builder.RegisterCallbackGenericService(&echo);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto channel = [&] {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = server_ca->ca().cert_pem;
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::SslCredentials(options), args);
+  };
+  CallResult r = Call(channel());
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.identity, "(none)");  // no client certificate asked for, none seen
+  EXPECT_EQ(r.server_cn, "grpc-server");
+  ASSERT_TRUE((*tls)->Reload().ok());
+  r = Call(channel());  // a new handshake fetches the reloaded config
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
 TEST(ReloadableGrpcTlsCreate, RefusesMissingFiles) {
   GrpcTlsFiles files;
   files.cert_file = ::testing::TempDir() + "/does-not-exist.pem";
