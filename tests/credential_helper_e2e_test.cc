@@ -71,9 +71,12 @@ class CredentialHelperE2eTest : public ::testing::Test {
                      .WithCaller("admin", "registries.manage")
                      .WithCaller("node", "tokens.mint")
                      .WithCaller("reader", "registries.read")
+                     .WithCaller("acme-node", "tokens.mint", "acme")  // confined to acme
                      .WithTokenRealm("registry.test")
                      .WithWorkspace("acme")
+                     .WithWorkspace("beta")
                      .WithApp("acme", "web")
+                     .WithApp("beta", "web")
                      .Build();
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
@@ -87,6 +90,7 @@ class CredentialHelperE2eTest : public ::testing::Test {
     WriteFile(dir_ + "/server.key", server_cert->key_pem);
     WriteFile(dir_ + "/node.key", stack_->api_key("node") + "\n");
     WriteFile(dir_ + "/reader.key", stack_->api_key("reader") + "\n");
+    WriteFile(dir_ + "/acme-node.key", stack_->api_key("acme-node") + "\n");
     // Build() seeded over the stack's plaintext stub; restarted with TLS for the helper.
     absl::Status started = stack_->StartServer([&](server::ServerConfig& c) {
       c.tls_cert_file = dir_ + "/server.pem";
@@ -126,9 +130,9 @@ class CredentialHelperE2eTest : public ::testing::Test {
     return r.ok() ? *r : testing::SubprocessResult{};
   }
 
-  int PullTokenCount() {
+  int PullTokenCount(const std::string& workspace = "acme") {
     v1::ListPullTokensRequest req;
-    req.set_parent("workspaces/acme/apps/web");
+    req.set_parent(absl::StrCat("workspaces/", workspace, "/apps/web"));
     v1::ListPullTokensResponse out;
     grpc::Status s = admin_stub_->ListPullTokens(stack_->Ctx("admin").get(), req, &out);
     EXPECT_TRUE(s.ok()) << s.error_message();
@@ -294,18 +298,8 @@ TEST_F(CredentialHelperE2eTest, SkopeoPullsThroughCredHelpersWithNoPasswordOnDis
   absl::StatusOr<std::unique_ptr<testing::Skopeo>> skopeo = testing::Skopeo::Create();
   ASSERT_TRUE(skopeo.ok()) << skopeo.status();
 
-  // A builder pushes acme/web:v1 with a service account's password (on the command line only).
-  v1::CreateServiceAccountRequest create;
-  create.set_parent("workspaces/acme");
-  create.set_service_account_id("builder");
-  v1::RepositoryGrant* grant = create.mutable_service_account()->add_grants();
-  grant->set_repository("acme/web");
-  grant->add_actions("pull");
-  grant->add_actions("push");
-  v1::ServiceAccountCredentials builder;
-  grpc::Status created =
-      admin_stub_->CreateServiceAccount(stack_->Ctx("admin").get(), create, &builder);
-  ASSERT_TRUE(created.ok()) << created.error_message();
+  // Builders push acme/web:v1 and beta/web:v1 with service accounts' passwords (on the command
+  // line only).
   absl::StatusOr<std::string> layouts = testing::MakeTempDir("layouts");
   ASSERT_TRUE(layouts.ok());
   testing::OciImageSpec spec;
@@ -313,11 +307,24 @@ TEST_F(CredentialHelperE2eTest, SkopeoPullsThroughCredHelpersWithNoPasswordOnDis
   spec.tag = "v1";
   absl::StatusOr<testing::OciImage> image = testing::WriteOciImage(*layouts + "/helper", spec);
   ASSERT_TRUE(image.ok()) << image.status();
-  testing::SkopeoCopyOptions push;
-  push.dest_creds = testing::RegistryCredentials{builder.username(), builder.secret()};
-  testing::SkopeoResult pushed =
-      (*skopeo)->Copy(image->Reference(), (*registry)->Reference("acme/web", "v1"), push);
-  ASSERT_TRUE(pushed.ok()) << pushed.Describe();
+  for (const std::string ws : {"acme", "beta"}) {
+    v1::CreateServiceAccountRequest create;
+    create.set_parent("workspaces/" + ws);
+    create.set_service_account_id("builder");
+    v1::RepositoryGrant* grant = create.mutable_service_account()->add_grants();
+    grant->set_repository(ws + "/web");
+    grant->add_actions("pull");
+    grant->add_actions("push");
+    v1::ServiceAccountCredentials builder;
+    grpc::Status created =
+        admin_stub_->CreateServiceAccount(stack_->Ctx("admin").get(), create, &builder);
+    ASSERT_TRUE(created.ok()) << created.error_message();
+    testing::SkopeoCopyOptions push;
+    push.dest_creds = testing::RegistryCredentials{builder.username(), builder.secret()};
+    testing::SkopeoResult pushed =
+        (*skopeo)->Copy(image->Reference(), (*registry)->Reference(ws + "/web", "v1"), push);
+    ASSERT_TRUE(pushed.ok()) << pushed.Describe();
+  }
 
   // The puller's world: the helper on PATH, its config, an auth file with credHelpers only.
   const std::string home = (*skopeo)->dir();
@@ -337,10 +344,10 @@ TEST_F(CredentialHelperE2eTest, SkopeoPullsThroughCredHelpersWithNoPasswordOnDis
   WriteFile(home + "/run/auth.json",
             absl::StrCat("{\"credHelpers\":{\"", (*registry)->host_port(), "\":\"regauth\"}}"));
 
-  auto pull = [&]() {
+  auto pull = [&](const std::string& repository = "acme/web") {
     absl::StatusOr<std::string> out = testing::MakeTempDir("pulled");
     EXPECT_TRUE(out.ok());
-    testing::SkopeoResult r = (*skopeo)->Copy((*registry)->Reference("acme/web", "v1"),
+    testing::SkopeoResult r = (*skopeo)->Copy((*registry)->Reference(repository, "v1"),
                                               absl::StrCat("oci:", *out, ":v1"));
     if (!r.ok()) return r;
     absl::StatusOr<testing::OciImage> pulled = testing::ReadOciImage(*out, "v1");
@@ -383,6 +390,32 @@ TEST_F(CredentialHelperE2eTest, SkopeoPullsThroughCredHelpersWithNoPasswordOnDis
   // Nothing in skopeo's folder holds a password: the auth file names the helper only.
   EXPECT_EQ(testing::ReadFile(home + "/run/auth.json").value_or(""),
             absl::StrCat("{\"credHelpers\":{\"", (*registry)->host_port(), "\":\"regauth\"}}"));
+
+  // A node whose caller is confined to acme (policy `workspaces acme`): its helper pulls
+  // acme/web, and cannot pull beta/web, neither for docker (the pull falls back to anonymous
+  // and is refused) nor for the kubelet; no token is minted for beta.
+  auto confined_config = [&](const std::string& app) {
+    WriteFile(config_, absl::StrCat("address 127.0.0.1:", stack_->grpc_port(), "\n", "tls_ca ",
+                                    dir_, "/ca.pem\n", "api_key_file ", dir_, "/acme-node.key\n",
+                                    "registry ", (*registry)->host_port(), "\n", "docker_app ", app,
+                                    "\n", "cache_dir ", dir_, "/cache-confined\n"));
+  };
+  confined_config("acme/web");
+  testing::SkopeoResult own = pull("acme/web");
+  EXPECT_TRUE(own.ok()) << own.Describe();
+  EXPECT_EQ(PullTokenCount("acme"), 3);
+  confined_config("beta/web");
+  testing::SkopeoResult other = pull("beta/web");
+  EXPECT_TRUE(other.refused()) << other.Describe();
+  testing::SubprocessResult refused = RunBinary(
+      HelperPath(), "kubelet", KubeletRequest((*registry)->Reference("beta/web", "v1").substr(9)));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.stdout_text, "");
+  EXPECT_NE(
+      refused.stderr_text.find("no permission to mint pull tokens for workspaces/beta/apps/web"),
+      std::string::npos)
+      << refused.stderr_text;
+  EXPECT_EQ(PullTokenCount("beta"), 0);
 }
 
 }  // namespace
