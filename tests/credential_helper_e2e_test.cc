@@ -352,7 +352,9 @@ TEST_F(CredentialHelperE2eTest, SkopeoPullsThroughCredHelpersWithNoPasswordOnDis
     if (!r.ok()) return r;
     absl::StatusOr<testing::OciImage> pulled = testing::ReadOciImage(*out, "v1");
     EXPECT_TRUE(pulled.ok()) << pulled.status();
-    if (pulled.ok()) EXPECT_EQ(pulled->manifest.digest, image->manifest.digest);
+    if (pulled.ok()) {
+      EXPECT_EQ(pulled->manifest.digest, image->manifest.digest);
+    }
     return r;
   };
   testing::SkopeoResult first = pull();
