@@ -79,11 +79,14 @@ absl::StatusOr<std::string> ReadInput(std::istream& in) {
 class Helper {
  public:
   Helper(const HelperIo& io, const HelperDeps& deps, HelperConfig config)
-      : io_(io), deps_(deps), config_(std::move(config)), cache_(config_.cache_dir, *deps.clock) {}
+      : io_(io), deps_(deps), config_(std::move(config)) {}
 
-  // A valid token for the app: the cached one, or a new one (then cached).
-  absl::StatusOr<CachedToken> Token(const std::string& workspace, const std::string& app) {
-    if (std::optional<CachedToken> cached = cache_.Get(workspace, app, config_.refresh_before)) {
+  // A valid token for the app, to hand to `registry_host`: the cached one this service minted
+  // for that host, or a new one (then cached).
+  absl::StatusOr<CachedToken> Token(const std::string& registry_host, const std::string& workspace,
+                                    const std::string& app) {
+    TokenCache cache(config_.cache_dir, config_.address, registry_host, *deps_.clock);
+    if (std::optional<CachedToken> cached = cache.Get(workspace, app, config_.refresh_before)) {
       return *std::move(cached);
     }
     absl::StatusOr<std::unique_ptr<PullTokenMinter>> minter = deps_.make_minter(config_);
@@ -93,7 +96,7 @@ class Helper {
       return absl::Status(token.status().code(),
                           DescribeMintError(token.status(), workspace, app, config_));
     }
-    absl::Status put = cache_.Put(workspace, app, *token);
+    absl::Status put = cache.Put(workspace, app, *token);
     if (!put.ok()) *io_.err << "regauth-credential-helper: warning: " << put.message() << "\n";
     return token;
   }
@@ -111,7 +114,8 @@ class Helper {
           "store is not supported: the regauth helper mints short-lived pull tokens itself");
     }
     if (verb == "erase") {
-      absl::Status cleared = cache_.Clear();
+      // Every host's and service's tokens in the folder.
+      absl::Status cleared = TokenCache(config_.cache_dir, "", "", *deps_.clock).Clear();
       if (!cleared.ok()) return DockerError(std::string(cleared.message()));
       return kExitOk;
     }
@@ -135,7 +139,7 @@ class Helper {
       workspace = config_.docker_workspace;
       app = config_.docker_app;
     }
-    absl::StatusOr<CachedToken> token = Token(workspace, app);
+    absl::StatusOr<CachedToken> token = Token(ref->registry, workspace, app);
     if (!token.ok()) return DockerError(std::string(token.status().message()));
     *io_.out << FormatDockerCredentials(server_url, token->username, token->password.view())
              << "\n";
@@ -156,7 +160,7 @@ class Helper {
     if (ref->workspace.empty()) {
       return KubeletError(Cat("repository ", ref->path, " is not <workspace>/<app>"));
     }
-    absl::StatusOr<CachedToken> token = Token(ref->workspace, ref->app);
+    absl::StatusOr<CachedToken> token = Token(ref->registry, ref->workspace, ref->app);
     if (!token.ok()) return KubeletError(std::string(token.status().message()));
     absl::Duration usable = token->expire_time - config_.refresh_before - deps_.clock->Now();
     long long cache_seconds = std::max<long long>(0, absl::ToInt64Seconds(usable));
@@ -185,7 +189,6 @@ class Helper {
   const HelperIo& io_;
   const HelperDeps& deps_;
   HelperConfig config_;
-  TokenCache cache_;
 };
 
 std::string_view Basename(std::string_view path) {

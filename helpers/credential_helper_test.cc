@@ -169,6 +169,37 @@ TEST_F(CredentialHelperTest, SecondCallWithinTheCacheWindowDoesNotMint) {
   EXPECT_EQ(j["auth"]["registry.test:5000/acme/web"]["username"], "pull+token2");
 }
 
+// Security row 33r: a cached token is served only to the service and registry host it was
+// minted for. Two configs sharing one cache_dir (say prod and staging, both run by root) must
+// not hand staging's registry the token prod's service minted, nor a second registry host of
+// one config a token minted while pulling from the first.
+TEST_F(CredentialHelperTest, CachedTokenIsNotServedToAnotherServiceOrRegistryHost) {
+  ASSERT_EQ(Kubelet(kKubeletRequest).exit_code, 0);
+  ASSERT_EQ(minter_.calls, 1);
+  // Same cache_dir, another service.
+  std::ofstream(config_path_, std::ios::trunc) << "address 127.0.0.2:1\n"
+                                               << "registry registry.test:5000\n"
+                                               << "cache_dir " << dir_ << "/cache\n";
+  Result r = Kubelet(kKubeletRequest);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(minter_.calls, 2) << "a token of another service was served from the cache";
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j["auth"]["registry.test:5000/acme/web"]["username"], "pull+token2");
+  // One config, two registry hosts: each host gets a token minted for it.
+  WriteConfig("registry mirror.test\n");
+  ASSERT_EQ(Kubelet(kKubeletRequest).exit_code, 0);
+  EXPECT_EQ(minter_.calls, 3);
+  r = Kubelet(
+      "{\"kind\":\"CredentialProviderRequest\",\"apiVersion\":"
+      "\"credentialprovider.kubelet.k8s.io/v1\",\"image\":\"mirror.test/acme/web:v1\"}");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(minter_.calls, 4) << "a token minted for registry.test:5000 was served to mirror.test";
+  // Each keeps its own entry: no re-mint when they alternate.
+  ASSERT_EQ(Kubelet(kKubeletRequest).exit_code, 0);
+  ASSERT_EQ(DockerGet("mirror.test/acme/web").exit_code, 0);
+  EXPECT_EQ(minter_.calls, 4);
+}
+
 TEST_F(CredentialHelperTest, ShortLivedTokenIsNotCachedByTheKubelet) {
   minter_.lifetime = absl::Minutes(3);  // the server capped the TTL below refresh_before
   Result r = Kubelet(kKubeletRequest);

@@ -29,10 +29,9 @@ absl::Status Corrupt() { return absl::InvalidArgumentError("corrupt token cache 
 
 std::string SerializeCachedToken(const CachedToken& token) {
   nlohmann::json j = {
-      {"username", token.username},
-      {"password", std::string(token.password.view())},
-      {"registry", token.registry},
-      {"expire_unix", absl::ToUnixSeconds(token.expire_time)},
+      {"username", token.username}, {"password", std::string(token.password.view())},
+      {"registry", token.registry}, {"expire_unix", absl::ToUnixSeconds(token.expire_time)},
+      {"service", token.service},
   };
   std::string text = j.dump();
   std::string& password = j["password"].get_ref<std::string&>();
@@ -51,9 +50,10 @@ absl::StatusOr<CachedToken> ParseCachedToken(std::string_view text) {
   const std::string* username = string_field("username");
   const std::string* password = string_field("password");
   const std::string* registry = string_field("registry");
+  const std::string* service = string_field("service");
   auto expire = j.find("expire_unix");
-  if (username == nullptr || password == nullptr || registry == nullptr || expire == j.end() ||
-      !expire->is_number_integer() || username->empty() || password->empty()) {
+  if (username == nullptr || password == nullptr || registry == nullptr || service == nullptr ||
+      expire == j.end() || !expire->is_number_integer() || username->empty() || password->empty()) {
     if (password != nullptr) WipeString(*j["password"].get_ptr<std::string*>());
     return Corrupt();
   }
@@ -62,21 +62,35 @@ absl::StatusOr<CachedToken> ParseCachedToken(std::string_view text) {
   token.password = SecretString(*password);
   token.registry = *registry;
   token.expire_time = absl::FromUnixSeconds(expire->get<std::int64_t>());
+  token.service = *service;
   WipeString(*j["password"].get_ptr<std::string*>());
   return token;
 }
 
 std::string TokenCache::PathOf(const std::string& workspace, const std::string& app) const {
-  return Cat(dir_, "/", workspace, "_", app, ".json");
+  return Cat(dir_, "/", registry_host_, "_", workspace, "_", app, ".json");
+}
+
+// The registry host is part of a file name: only the characters of a host[:port] or [IPv6]:port
+// (image_reference.h has lower-cased it), never '/', '_' or a leading '.'.
+bool TokenCache::UsableHost() const {
+  if (registry_host_.empty() || registry_host_.front() == '.') return false;
+  for (char c : registry_host_) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+              c == ':' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 std::optional<CachedToken> TokenCache::Get(const std::string& workspace, const std::string& app,
                                            absl::Duration refresh_before) const {
-  if (dir_.empty() || !CheckOrCreateDir().ok()) return std::nullopt;
+  if (dir_.empty() || !UsableHost() || !CheckOrCreateDir().ok()) return std::nullopt;
   absl::StatusOr<SecretString> text = ReadPrivateFile(PathOf(workspace, app), "token cache file");
   if (!text.ok()) return std::nullopt;
   absl::StatusOr<CachedToken> token = ParseCachedToken(text->view());
   if (!token.ok()) return std::nullopt;
+  if (token->service != service_) return std::nullopt;  // another config's service minted it
   if (token->expire_time - refresh_before <= clock_.Now()) return std::nullopt;
   return *std::move(token);
 }
@@ -107,9 +121,13 @@ absl::Status TokenCache::CheckOrCreateDir() const {
 absl::Status TokenCache::Put(const std::string& workspace, const std::string& app,
                              const CachedToken& token) const {
   if (dir_.empty()) return absl::OkStatus();
+  if (!UsableHost())
+    return absl::InvalidArgumentError("registry host unusable as a cache file name");
   absl::Status dir = CheckOrCreateDir();
   if (!dir.ok()) return dir;
-  std::string text = SerializeCachedToken(token);
+  CachedToken scoped = token;
+  scoped.service = service_;
+  std::string text = SerializeCachedToken(scoped);
   absl::Status written = WriteFileAtomically(PathOf(workspace, app), text);
   WipeString(text);
   return written;

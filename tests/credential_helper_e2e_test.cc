@@ -178,7 +178,7 @@ TEST_F(CredentialHelperE2eTest, KubeletModeMintsOnceThenServesTheCache) {
   EXPECT_EQ(r.stderr_text.find(password), std::string::npos);
   EXPECT_EQ(PullTokenCount(), 1);
   struct stat st {};
-  ASSERT_EQ(::stat((dir_ + "/cache/acme_web.json").c_str(), &st), 0);
+  ASSERT_EQ(::stat((dir_ + "/cache/registry.test:5000_acme_web.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
 
   // The credential works at the token realm for exactly that repository.

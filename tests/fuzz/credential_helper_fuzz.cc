@@ -107,7 +107,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 registryauth::helpers::SerializeCachedToken(*token));
         Check(again.ok() && again->username == token->username &&
               again->password.view() == token->password.view() &&
-              again->registry == token->registry && again->expire_time == token->expire_time);
+              again->registry == token->registry && again->expire_time == token->expire_time &&
+              again->service == token->service);
       } else {
         Check(token.status().message() == "corrupt token cache file");
       }
