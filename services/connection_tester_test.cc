@@ -7,6 +7,7 @@
 #include "common/strings.h"
 
 #include <functional>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -84,6 +85,55 @@ class FakeRegistryProbe final : public upstream::RegistryProbe {
   mutable absl::Mutex mu_;
   mutable std::vector<Seen> requests_;
 };
+
+// A FakeRegistryProbe hook for the slot tests: counts the tests that reach the registry and
+// holds the first `hold` of them (default: all) until Release().
+class HeldTests {
+ public:
+  explicit HeldTests(int hold = std::numeric_limits<int>::max()) : hold_(hold) {}
+  std::function<void()> Hook() {
+    return [this] {
+      bool wait = false;
+      {
+        absl::MutexLock lock(&mu_);
+        wait = ++entered_ <= hold_;
+      }
+      if (wait) release_.WaitForNotification();
+    };
+  }
+  // Blocks until at least `n` tests have reached the registry.
+  void AwaitEntered(int n) {
+    absl::MutexLock lock(&mu_);
+    wanted_ = n;
+    mu_.Await(absl::Condition(this, &HeldTests::Reached));
+  }
+  void Release() { release_.Notify(); }
+
+ private:
+  bool Reached() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return entered_ >= wanted_; }
+
+  const int hold_;
+  absl::Mutex mu_;
+  int entered_ ABSL_GUARDED_BY(mu_) = 0;
+  int wanted_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Notification release_;
+};
+
+// A GENERIC config of `workspace` and credentials for it, for the slot tests.
+RegistryConfig GenericConfigIn(const std::string& workspace) {
+  RegistryConfig config;
+  config.workspace_id = workspace;
+  config.id = "gen";
+  config.type = RegistryType::kGeneric;
+  config.url = "https://registry.example.com";
+  return config;
+}
+Credentials SomeCredentials() {
+  Credentials creds;
+  creds.username = "u";
+  creds.secret = SecretString("p");
+  return creds;
+}
 
 class FakeGhcrProbe final : public upstream::GhcrProbe {
  public:
@@ -433,38 +483,17 @@ TEST(ConnectionTesterTest, OneWorkspaceCannotTakeEverySlot) {
   // workspace run at once; another workspace still gets its tests run.
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   FakeRegistryProbe v2;
-  absl::Mutex mu;
-  int entered = 0;
-  absl::Notification release;
-  v2.hook = [&] {
-    {
-      absl::MutexLock lock(&mu);
-      ++entered;
-    }
-    release.WaitForNotification();
-  };
+  HeldTests held;
+  v2.hook = held.Hook();
   ConnectionTester tester(v2, nullptr, clock, {.max_concurrent = 8, .max_per_workspace = 2});
-  auto config_of = [](const std::string& workspace) {
-    RegistryConfig config;
-    config.workspace_id = workspace;
-    config.id = "gen";
-    config.type = RegistryType::kGeneric;
-    config.url = "https://registry.example.com";
-    return config;
-  };
-  Credentials creds;
-  creds.username = "u";
-  creds.secret = SecretString("p");
+  const auto config_of = GenericConfigIn;
+  const Credentials creds = SomeCredentials();
   std::vector<std::thread> slow;
   for (int i = 0; i < 2; ++i) {
     slow.emplace_back(
         [&] { EXPECT_TRUE(tester.Test(config_of("greedy"), creds, absl::InfiniteFuture()).ok()); });
   }
-  {
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* n) { return *n == 2; }, &entered));
-  }
+  held.AwaitEntered(2);
   for (int i = 0; i < 8; ++i) {  // the greedy workspace's 3rd..10th tests are refused at once
     absl::StatusOr<ConnectionTestResult> more =
         tester.Test(config_of("greedy"), creds, absl::InfiniteFuture());
@@ -476,13 +505,9 @@ TEST(ConnectionTesterTest, OneWorkspaceCannotTakeEverySlot) {
   // Another workspace's test gets a slot and reaches the registry.
   std::thread other(
       [&] { EXPECT_TRUE(tester.Test(config_of("patient"), creds, absl::InfiniteFuture()).ok()); });
-  {
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* n) { return *n == 3; }, &entered));
-  }
+  held.AwaitEntered(3);
   EXPECT_EQ(tester.running(), 3);
-  release.Notify();
+  held.Release();
   for (std::thread& t : slow) t.join();
   other.join();
   EXPECT_EQ(tester.running(), 0);
@@ -497,28 +522,11 @@ TEST(ConnectionTesterTest, OneUserCannotTakeEverySlotWithManyWorkspaces) {
   // whichever workspaces they are in; another user's test still runs.
   FakeClock clock(absl::FromUnixSeconds(1700000000));
   FakeRegistryProbe v2;
-  absl::Mutex mu;
-  int entered = 0;
-  absl::Notification release;
-  v2.hook = [&] {
-    {
-      absl::MutexLock lock(&mu);
-      ++entered;
-    }
-    release.WaitForNotification();
-  };
+  HeldTests held;
+  v2.hook = held.Hook();
   ConnectionTester tester(v2, nullptr, clock, {.max_concurrent = 8, .max_per_workspace = 2});
-  auto config_of = [](const std::string& workspace) {
-    RegistryConfig config;
-    config.workspace_id = workspace;
-    config.id = "gen";
-    config.type = RegistryType::kGeneric;
-    config.url = "https://registry.example.com";
-    return config;
-  };
-  Credentials creds;
-  creds.username = "u";
-  creds.secret = SecretString("p");
+  const auto config_of = GenericConfigIn;
+  const Credentials creds = SomeCredentials();
   std::vector<std::thread> slow;
   for (int i = 0; i < 2; ++i) {
     slow.emplace_back([&, i] {
@@ -528,11 +536,7 @@ TEST(ConnectionTesterTest, OneUserCannotTakeEverySlotWithManyWorkspaces) {
                       .ok());
     });
   }
-  {
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* n) { return *n == 2; }, &entered));
-  }
+  held.AwaitEntered(2);
   // Mallory's tests in her 3rd..10th workspaces are refused at once, though each of those
   // workspaces runs nothing yet.
   for (int i = 2; i < 10; ++i) {
@@ -547,13 +551,9 @@ TEST(ConnectionTesterTest, OneUserCannotTakeEverySlotWithManyWorkspaces) {
   std::thread other([&] {
     EXPECT_TRUE(tester.Test(config_of("patient"), creds, absl::InfiniteFuture(), "pat").ok());
   });
-  {
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* n) { return *n == 3; }, &entered));
-  }
+  held.AwaitEntered(3);
   EXPECT_EQ(tester.running(), 3);
-  release.Notify();
+  held.Release();
   for (std::thread& t : slow) t.join();
   other.join();
   EXPECT_EQ(tester.running(), 0);
@@ -571,17 +571,8 @@ TEST_F(TestConnectionTest, TheActingUsersTestsAreBoundedAcrossTheirWorkspaces) {
   acr.username = "ci-token";
   acr.secret = SecretString(kToken);
   ASSERT_TRUE(api_.CreateRegistryConfig(Manager(), "workspaces/acme2", "acr", std::move(acr)).ok());
-  absl::Mutex mu;
-  int entered = 0;
-  absl::Notification release;
-  v2_.hook = [&] {  // only the first two tests wait for `release`
-    bool wait = false;
-    {
-      absl::MutexLock lock(&mu);
-      wait = ++entered <= 2;
-    }
-    if (wait) release.WaitForNotification();
-  };
+  HeldTests held(/*hold=*/2);  // only the first two tests wait for Release()
+  v2_.hook = held.Hook();
   std::vector<std::thread> slow;
   for (int i = 0; i < 2; ++i) {
     slow.emplace_back([&] {
@@ -590,11 +581,7 @@ TEST_F(TestConnectionTest, TheActingUsersTestsAreBoundedAcrossTheirWorkspaces) {
                       .ok());
     });
   }
-  {
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* n) { return *n == 2; }, &entered));
-  }
+  held.AwaitEntered(2);
   absl::StatusOr<RegistryAuth::TestConnectionOutcome> third =
       api_.TestConnection(User("alice"), "workspaces/acme2/registries/acr", absl::InfiniteFuture());
   EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted) << third.status();
@@ -604,12 +591,8 @@ TEST_F(TestConnectionTest, TheActingUsersTestsAreBoundedAcrossTheirWorkspaces) {
         api_.TestConnection(Manager(), "workspaces/acme2/registries/acr", absl::InfiniteFuture())
             .ok());
   });
-  {
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* n) { return *n >= 3; }, &entered));
-  }
-  release.Notify();
+  held.AwaitEntered(3);
+  held.Release();
   for (std::thread& t : slow) t.join();
   direct.join();
   EXPECT_EQ(tester_.running(), 0);
