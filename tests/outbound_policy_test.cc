@@ -5,6 +5,7 @@
 // connection reaching them and without the address they resolved to in the answer; an allowed
 // network still works. And one workspace's (or one user's) slow tests cannot take every
 // TestConnection slot.
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -53,18 +54,76 @@ class OutboundPolicyTest : public ::testing::Test {
     stack_ = *std::move(stack);
   }
 
-  v1::TestConnectionResponse TestUrl(const std::string& id, const std::string& url) {
+  // A DISTRIBUTION config `id` of `workspace` at `url`, created as `user` ("": no user).
+  grpc::Status CreateDistribution(const std::string& workspace, const std::string& id,
+                                  const std::string& url, const std::string& user = "") {
     v1::CreateRegistryConfigRequest create;
-    create.set_parent("workspaces/acme");
+    create.set_parent("workspaces/" + workspace);
     create.set_registry_id(id);
     v1::RegistryConfig* config = create.mutable_registry_config();
     config->set_type(v1::DISTRIBUTION);
     config->mutable_distribution()->set_url(url);
-    config->mutable_distribution()->set_repository_namespace("acme");
+    config->mutable_distribution()->set_repository_namespace(workspace);
     config->mutable_distribution()->set_username("builder");
     config->set_secret(kPassword);
     v1::RegistryConfig created;
-    grpc::Status s = stack_->stub().CreateRegistryConfig(stack_->Ctx().get(), create, &created);
+    return stack_->stub().CreateRegistryConfig(As(user).get(), create, &created);
+  }
+
+  // A context acting for `user` (x-registryauth-user), or for no user.
+  std::unique_ptr<grpc::ClientContext> As(const std::string& user) {
+    std::unique_ptr<grpc::ClientContext> ctx = stack_->Ctx();
+    if (!user.empty()) ctx->AddMetadata("x-registryauth-user", user);
+    return ctx;
+  }
+
+  // The stack for the slot tests: 8 TestConnection slots, 2 per workspace (and per user).
+  void StartWithSlots(std::vector<std::string> workspaces) {
+    REGAUTH_SKIP_WITHOUT_PG();
+    testing::TestStack::Builder builder;
+    for (std::string& ws : workspaces) builder.WithWorkspace(std::move(ws));
+    auto stack = builder
+                     .Configure([](server::ServerConfig& c) {
+                       c.test_connection_timeout = absl::Seconds(20);
+                       c.test_connection_max_concurrent = 8;
+                       c.test_connection_max_per_workspace = 2;
+                     })
+                     .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+  }
+
+  // Runs `tests` TestConnection calls at once through `test(i)` and waits until `slow` (the
+  // registry they reach) has seen two of them; `while_held` runs then, before they are joined.
+  // Checks that 2 ran and the others were refused at once (RESOURCE_EXHAUSTED).
+  static void ExpectTwoRunAndTheRestRefused(const std::function<grpc::StatusCode(int)>& test,
+                                            int tests, ScriptedHttpServer& slow,
+                                            const std::function<void()>& while_held) {
+    std::vector<grpc::StatusCode> codes(tests);
+    std::vector<std::thread> greedy;
+    for (int i = 0; i < tests; ++i) {
+      greedy.emplace_back([&, i] { codes[i] = test(i); });
+    }
+    const absl::Time wait_until = absl::Now() + absl::Seconds(5);
+    while (slow.connections() < 2 && absl::Now() < wait_until) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    EXPECT_GE(slow.connections(), 2);
+    if (slow.connections() >= 2) while_held();
+    for (std::thread& t : greedy) t.join();
+    int ok = 0;
+    int refused = 0;
+    for (grpc::StatusCode code : codes) {
+      ok += code == grpc::StatusCode::OK ? 1 : 0;
+      refused += code == grpc::StatusCode::RESOURCE_EXHAUSTED ? 1 : 0;
+    }
+    EXPECT_EQ(ok, 2);
+    EXPECT_EQ(refused, tests - 2);
+    EXPECT_EQ(slow.connections(), 2);
+  }
+
+  v1::TestConnectionResponse TestUrl(const std::string& id, const std::string& url) {
+    grpc::Status s = CreateDistribution("acme", id, url);
     EXPECT_TRUE(s.ok()) << url << ": " << s.error_message();
     v1::TestConnectionRequest req;
     req.set_name("workspaces/acme/registries/" + id);
@@ -166,39 +225,18 @@ TEST_F(OutboundPolicyTest, AnAllowedNetworkStillWorks) {
 }
 
 TEST_F(OutboundPolicyTest, OneWorkspacesSlowTestsDoNotBlockAnothers) {
-  REGAUTH_SKIP_WITHOUT_PG();
-  auto stack = testing::TestStack::Builder()
-                   .WithWorkspace("acme")
-                   .WithWorkspace("other")
-                   .Configure([](server::ServerConfig& c) {
-                     c.test_connection_timeout = absl::Seconds(20);
-                     c.test_connection_max_concurrent = 8;
-                     c.test_connection_max_per_workspace = 2;
-                   })
-                   .Build();
-  ASSERT_TRUE(stack.ok()) << stack.status();
-  stack_ = *std::move(stack);
+  StartWithSlots({"acme", "other"});
+  if (stack_ == nullptr) return;
   auto slow = ScriptedHttpServer::Start();
   ASSERT_TRUE(slow.ok()) << slow.status();
   (*slow)->Route("/v2/", ScriptedResponse{200, {}, "{}", absl::Seconds(6)});
   auto fast = ScriptedHttpServer::Start();
   ASSERT_TRUE(fast.ok()) << fast.status();
   (*fast)->Route("/v2/", ScriptedResponse{200, {}, "{}"});
-  auto create = [&](const std::string& workspace, const std::string& url) {
-    v1::CreateRegistryConfigRequest req;
-    req.set_parent("workspaces/" + workspace);
-    req.set_registry_id("reg");
-    req.mutable_registry_config()->set_type(v1::DISTRIBUTION);
-    req.mutable_registry_config()->mutable_distribution()->set_url(url);
-    req.mutable_registry_config()->mutable_distribution()->set_repository_namespace(workspace);
-    req.mutable_registry_config()->mutable_distribution()->set_username("builder");
-    req.mutable_registry_config()->set_secret(kPassword);
-    v1::RegistryConfig out;
-    grpc::Status s = stack_->stub().CreateRegistryConfig(stack_->Ctx().get(), req, &out);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  };
-  create("acme", (*slow)->BaseUrl());
-  create("other", (*fast)->BaseUrl());
+  grpc::Status s = CreateDistribution("acme", "reg", (*slow)->BaseUrl());
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  s = CreateDistribution("other", "reg", (*fast)->BaseUrl());
+  ASSERT_TRUE(s.ok()) << s.error_message();
   auto test = [&](const std::string& workspace) {
     v1::TestConnectionRequest req;
     req.set_name("workspaces/" + workspace + "/registries/reg");
@@ -206,76 +244,37 @@ TEST_F(OutboundPolicyTest, OneWorkspacesSlowTestsDoNotBlockAnothers) {
     return stack_->stub().TestConnection(stack_->Ctx().get(), req, &out).error_code();
   };
 
-  // acme starts 10 tests against its slow registry: 2 run, 8 are refused at once.
-  std::vector<grpc::StatusCode> codes(10);
-  std::vector<std::thread> greedy;
-  for (int i = 0; i < 10; ++i) {
-    greedy.emplace_back([&, i] { codes[i] = test("acme"); });
-  }
-  const absl::Time wait_until = absl::Now() + absl::Seconds(5);
-  while ((*slow)->connections() < 2 && absl::Now() < wait_until) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_GE((*slow)->connections(), 2);
-  // Meanwhile another workspace's test runs and answers without waiting for acme's.
-  const absl::Time start = absl::Now();
-  EXPECT_EQ(test("other"), grpc::StatusCode::OK);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
-  EXPECT_GE((*fast)->connections(), 1);
-  for (std::thread& t : greedy) t.join();
-  int ok = 0;
-  int refused = 0;
-  for (grpc::StatusCode code : codes) {
-    ok += code == grpc::StatusCode::OK ? 1 : 0;
-    refused += code == grpc::StatusCode::RESOURCE_EXHAUSTED ? 1 : 0;
-  }
-  EXPECT_EQ(ok, 2);
-  EXPECT_EQ(refused, 8);
-  EXPECT_EQ((*slow)->connections(), 2);
+  // acme starts 10 tests against its slow registry: 2 run, 8 are refused at once. Meanwhile
+  // another workspace's test runs and answers without waiting for acme's.
+  ExpectTwoRunAndTheRestRefused([&](int) { return test("acme"); }, 10, **slow,
+                                [&] {
+                                  const absl::Time start = absl::Now();
+                                  EXPECT_EQ(test("other"), grpc::StatusCode::OK);
+                                  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+                                  EXPECT_GE((*fast)->connections(), 1);
+                                });
 }
 
 TEST_F(OutboundPolicyTest, OneUsersSlowTestsInManyWorkspacesDoNotBlockAnotherUser) {
   // Review of issue 17: any user may create workspaces, so the per-workspace bound alone let one
   // user with 4 workspaces hold all 8 slots. Mallory's tests across 5 workspaces of her own are
   // bounded like one workspace's; pat's test still runs at once.
-  REGAUTH_SKIP_WITHOUT_PG();
-  auto stack = testing::TestStack::Builder()
-                   .Configure([](server::ServerConfig& c) {
-                     c.test_connection_timeout = absl::Seconds(20);
-                     c.test_connection_max_concurrent = 8;
-                     c.test_connection_max_per_workspace = 2;
-                   })
-                   .Build();
-  ASSERT_TRUE(stack.ok()) << stack.status();
-  stack_ = *std::move(stack);
+  StartWithSlots({});
+  if (stack_ == nullptr) return;
   auto slow = ScriptedHttpServer::Start();
   ASSERT_TRUE(slow.ok()) << slow.status();
   (*slow)->Route("/v2/", ScriptedResponse{200, {}, "{}", absl::Seconds(6)});
   auto fast = ScriptedHttpServer::Start();
   ASSERT_TRUE(fast.ok()) << fast.status();
   (*fast)->Route("/v2/", ScriptedResponse{200, {}, "{}"});
-  auto as = [&](const std::string& user) {
-    std::unique_ptr<grpc::ClientContext> ctx = stack_->Ctx();
-    ctx->AddMetadata("x-registryauth-user", user);
-    return ctx;
-  };
   auto workspace_with_registry = [&](const std::string& user, const std::string& workspace,
                                      const std::string& url) {
     v1::CreateWorkspaceRequest ws;
     ws.set_workspace_id(workspace);
     v1::Workspace created;
-    grpc::Status s = stack_->stub().CreateWorkspace(as(user).get(), ws, &created);
+    grpc::Status s = stack_->stub().CreateWorkspace(As(user).get(), ws, &created);
     ASSERT_TRUE(s.ok()) << s.error_message();
-    v1::CreateRegistryConfigRequest req;
-    req.set_parent("workspaces/" + workspace);
-    req.set_registry_id("reg");
-    req.mutable_registry_config()->set_type(v1::DISTRIBUTION);
-    req.mutable_registry_config()->mutable_distribution()->set_url(url);
-    req.mutable_registry_config()->mutable_distribution()->set_repository_namespace(workspace);
-    req.mutable_registry_config()->mutable_distribution()->set_username("builder");
-    req.mutable_registry_config()->set_secret(kPassword);
-    v1::RegistryConfig out;
-    s = stack_->stub().CreateRegistryConfig(as(user).get(), req, &out);
+    s = CreateDistribution(workspace, "reg", url, user);
     ASSERT_TRUE(s.ok()) << s.error_message();
   };
   for (int i = 0; i < 5; ++i) {
@@ -286,33 +285,17 @@ TEST_F(OutboundPolicyTest, OneUsersSlowTestsInManyWorkspacesDoNotBlockAnotherUse
     v1::TestConnectionRequest req;
     req.set_name("workspaces/" + workspace + "/registries/reg");
     v1::TestConnectionResponse out;
-    return stack_->stub().TestConnection(as(user).get(), req, &out).error_code();
+    return stack_->stub().TestConnection(As(user).get(), req, &out).error_code();
   };
 
   // Mallory starts 2 tests in each of her 5 workspaces: 2 run, 8 are refused at once.
-  std::vector<grpc::StatusCode> codes(10);
-  std::vector<std::thread> greedy;
-  for (int i = 0; i < 10; ++i) {
-    greedy.emplace_back([&, i] { codes[i] = test("mallory", absl::StrCat("mallory-", i / 2)); });
-  }
-  const absl::Time wait_until = absl::Now() + absl::Seconds(5);
-  while ((*slow)->connections() < 2 && absl::Now() < wait_until) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_GE((*slow)->connections(), 2);
-  const absl::Time start = absl::Now();
-  EXPECT_EQ(test("pat", "pats"), grpc::StatusCode::OK);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
-  for (std::thread& t : greedy) t.join();
-  int ok = 0;
-  int refused = 0;
-  for (grpc::StatusCode code : codes) {
-    ok += code == grpc::StatusCode::OK ? 1 : 0;
-    refused += code == grpc::StatusCode::RESOURCE_EXHAUSTED ? 1 : 0;
-  }
-  EXPECT_EQ(ok, 2);
-  EXPECT_EQ(refused, 8);
-  EXPECT_EQ((*slow)->connections(), 2);
+  ExpectTwoRunAndTheRestRefused(
+      [&](int i) { return test("mallory", absl::StrCat("mallory-", i / 2)); }, 10, **slow,
+      [&] {
+        const absl::Time start = absl::Now();
+        EXPECT_EQ(test("pat", "pats"), grpc::StatusCode::OK);
+        EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+      });
 }
 
 }  // namespace
