@@ -187,20 +187,26 @@ bool HasLineBreakOrNul(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
-// "scheme://host[:port]" of `url`, or "" if it does not parse. Never the user info, path or
-// query, which may hold credentials.
-std::string Origin(const std::string& url) {
+// The parts of `url` the client judges, as libcurl reads it; nullopt if it does not parse.
+// Never the user info, path or query, which may hold credentials.
+struct UrlParts {
+  std::string scheme;
+  std::string host;  // an IPv6 literal in brackets, as libcurl gives it
+  std::string port;  // "" when the URL names none
+};
+
+std::optional<UrlParts> ParseUrlParts(const std::string& url) {
   CURLU* u = curl_url();
-  if (u == nullptr) return "";
-  std::string out;
+  if (u == nullptr) return std::nullopt;
+  std::optional<UrlParts> out;
   if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
     char* scheme = nullptr;
     char* host = nullptr;
     char* port = nullptr;
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-      out = absl::StrCat(scheme, "://", host);
-      if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK) absl::StrAppend(&out, ":", port);
+      out = UrlParts{scheme, host, ""};
+      if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK) out->port = port;
     }
     curl_free(scheme);
     curl_free(host);
@@ -210,33 +216,36 @@ std::string Origin(const std::string& url) {
   return out;
 }
 
+// "scheme://host[:port]".
+std::string OriginOf(const UrlParts& parts) {
+  return parts.port.empty() ? absl::StrCat(parts.scheme, "://", parts.host)
+                            : absl::StrCat(parts.scheme, "://", parts.host, ":", parts.port);
+}
+
+// `host` without the brackets of an IPv6 literal.
+std::string_view Unbracketed(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    return host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
 bool HasHttpScheme(const std::string& url) {
   const std::string lower = absl::AsciiStrToLower(ToAbsl(std::string_view(url).substr(0, 8)));
   return lower.rfind("http://", 0) == 0 || lower.rfind("https://", 0) == 0;
 }
 
-// The address a URL's host names literally (`10.0.0.5`, `10.0.0.5.`, `[::1]`, and the numeric
-// and percent-encoded forms libcurl normalizes, such as `2852039166` or `%31%30.0.0.5`), or
-// nullopt for a host name or a URL that does not parse.
-std::optional<IpAddress> HostLiteral(const std::string& url) {
-  CURLU* u = curl_url();
-  if (u == nullptr) return std::nullopt;
-  std::optional<IpAddress> out;
-  char* host = nullptr;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-    std::string_view h(host);
-    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
-      h = h.substr(1, h.size() - 2);
-      h = h.substr(0, h.find('%'));  // a zone id ("fe80::1%25eth0") does not change the range
-    } else if (!h.empty() && h.back() == '.') {
-      h.remove_suffix(1);  // "10.0.0.5." (a proxy may read it as the address)
-    }
-    out = ParseIpAddress(h);
+// The address a URL's host (as ParseUrlParts gives it) names literally (`10.0.0.5`,
+// `10.0.0.5.`, `[::1]`, and the numeric and percent-encoded forms libcurl normalizes, such as
+// `2852039166` or `%31%30.0.0.5`), or nullopt for a host name.
+std::optional<IpAddress> HostLiteral(std::string_view host) {
+  std::string_view h = Unbracketed(host);
+  if (h.size() != host.size()) {
+    h = h.substr(0, h.find('%'));  // a zone id ("fe80::1%25eth0") does not change the range
+  } else if (!h.empty() && h.back() == '.') {
+    h.remove_suffix(1);  // "10.0.0.5." (a proxy may read it as the address)
   }
-  curl_free(host);
-  curl_url_cleanup(u);
-  return out;
+  return ParseIpAddress(h);
 }
 
 // libcurl's error text, kept only if it is short printable ASCII and quotes nothing the
@@ -291,22 +300,8 @@ absl::Status BlockedError(const std::string& what, bool plain_http_only) {
 // proxy must apply its own policy too (README, docs/security.md). nullopt: go ahead.
 std::optional<absl::Status> CheckProxiedTarget(const std::string& url, const std::string& what,
                                                const std::vector<IpNetwork>& allowed_networks) {
-  CURLU* u = curl_url();
-  if (u == nullptr) return absl::ResourceExhaustedError("http client: out of memory");
-  std::string scheme;
-  std::string host;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
-    char* part = nullptr;
-    if (curl_url_get(u, CURLUPART_SCHEME, &part, 0) == CURLUE_OK) scheme = part;
-    curl_free(part);
-    part = nullptr;
-    if (curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK) host = part;
-    curl_free(part);
-  }
-  curl_url_cleanup(u);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);  // an IPv6 literal
-  }
+  const std::optional<UrlParts> parts = ParseUrlParts(url);
+  const std::string host = parts.has_value() ? std::string(Unbracketed(parts->host)) : "";
   if (host.empty()) {
     return MakeHttpError(absl::StatusCode::kInvalidArgument, HttpErrorKind::kBadRequest,
                          absl::StrCat(what, ": malformed URL"));
@@ -319,7 +314,7 @@ std::optional<absl::Status> CheckProxiedTarget(const std::string& url, const std
     return MakeHttpError(absl::StatusCode::kUnavailable, HttpErrorKind::kDns,
                          absl::StrCat(what, ": host name did not resolve"));
   }
-  const bool plain_http = absl::AsciiStrToLower(scheme) == "http";
+  const bool plain_http = absl::AsciiStrToLower(parts->scheme) == "http";
   std::optional<absl::Status> refused;
   for (const addrinfo* a = found; a != nullptr && !refused.has_value(); a = a->ai_next) {
     const std::optional<bool> verdict =
@@ -430,8 +425,9 @@ absl::StatusOr<std::unique_ptr<CurlHttpClient>> CurlHttpClient::Create(Options o
   if (options.max_body_bytes == 0 || options.max_header_bytes == 0) {
     return absl::InvalidArgumentError("http client: size limits must be positive");
   }
-  if (!options.proxy.empty() && (!HasHttpScheme(options.proxy) || Origin(options.proxy).empty() ||
-                                 HasLineBreakOrNul(options.proxy))) {
+  if (!options.proxy.empty() &&
+      (!HasHttpScheme(options.proxy) || !ParseUrlParts(options.proxy).has_value() ||
+       HasLineBreakOrNul(options.proxy))) {
     return absl::InvalidArgumentError("http client: proxy must be an http:// or https:// URL");
   }
   if (!options.ca_bundle_path.empty()) {
@@ -467,7 +463,8 @@ CurlHttpClient::CurlHttpClient(Options options, std::unique_ptr<Shared> shared)
 CurlHttpClient::~CurlHttpClient() = default;
 
 absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
-  const std::string origin = Origin(request.url);
+  const std::optional<UrlParts> parts = ParseUrlParts(request.url);
+  const std::string origin = parts.has_value() ? OriginOf(*parts) : "";
   const std::string what = absl::StrCat(IsToken(request.method) ? request.method : "request", " ",
                                         origin.empty() ? "(bad URL)" : origin);
   if (!IsToken(request.method)) {
@@ -482,9 +479,8 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   // trailing dot a proxy may read as the address) is judged at once, before any lookup or
   // connection. Host names: the open-socket check, or CheckProxiedTarget with a proxy.
   // (Redirects stay on this host: see the loop below.)
-  if (const std::optional<IpAddress> literal = HostLiteral(request.url)) {
-    const bool plain_http_url =
-        absl::AsciiStrToLower(ToAbsl(std::string_view(request.url).substr(0, 5))) == "http:";
+  if (const std::optional<IpAddress> literal = HostLiteral(parts->host)) {
+    const bool plain_http_url = absl::AsciiStrToLower(parts->scheme) == "http";
     if (const std::optional<bool> refused =
             PolicyRefuses(literal, plain_http_url, options_.allowed_networks)) {
       return BlockedError(what, *refused);
