@@ -19,11 +19,8 @@
 #include "common/clock.h"
 #include "crypto/jws.h"
 #include "crypto/key_jwt_signer.h"
-#include "crypto/keyring.h"
-#include "services/guard.h"
 #include "services/testing/callers.h"
-#include "services/token_realm.h"
-#include "services/token_services.h"
+#include "services/testing/test_realm.h"
 #include "storage/memory_store.h"
 #include "storage/memory_token_store.h"
 
@@ -42,17 +39,15 @@ RequestContext Admin() {
                          "ipv4:10.0.0.7:41000");
 }
 
-// A realm wired as server/server.cc wires it, with one workspace, app and service account.
+// The realm as server/server.cc wires it (testing::TestRealm), with one workspace and app.
 class Realm {
  public:
   Realm()
       : clock_(absl::FromUnixSeconds(1800000000)),
         tokens_(store_),
-        ring_(Ring()),
+        ring_(testing::Ring()),
         signer_(Must(crypto::SigningKey::FromPrivateKeyPem(Must(crypto::GenerateEs256KeyPem())))),
-        services_(store_, tokens_, *ring_, &signer_, clock_, Options(), nullptr),
-        guard_(store_, clock_),
-        realm_(guard_, services_) {
+        realm_(store_, tokens_, *ring_, &signer_, clock_, Options()) {
     if (!store_.CreateWorkspace(Workspace{"acme", "ACME"}).ok()) std::abort();
     App app;
     app.workspace_id = "acme";
@@ -60,15 +55,9 @@ class Realm {
     if (!store_.CreateApp(app).ok()) std::abort();
   }
 
-  TokenRealm& realm() { return realm_; }
-  TokenServices& services() { return services_; }
+  testing::TestRealm& realm() { return realm_; }
 
  private:
-  static std::unique_ptr<crypto::KeyRing> Ring() {
-    std::vector<std::pair<std::uint32_t, SecretString>> keys;
-    keys.emplace_back(1, SecretString(std::string(32, 'a')));
-    return Must(crypto::KeyRing::Create(std::move(keys), 1));
-  }
   static TokenRealmOptions Options() {
     TokenRealmOptions o;
     o.service = "registry.bench";
@@ -82,9 +71,7 @@ class Realm {
   storage::InMemoryTokenStore tokens_;
   std::unique_ptr<crypto::KeyRing> ring_;
   crypto::KeyJwtSigner signer_;
-  TokenServices services_;
-  Guard guard_;
-  TokenRealm realm_;
+  testing::TestRealm realm_;
 };
 
 RequestContext Client() {
@@ -137,7 +124,7 @@ BENCHMARK(BM_IssueToken_PullToken);
 // lookup) that the workspace it was minted for still exists with the same create time.
 void BM_IssueToken_WorkspaceCredential(benchmark::State& state) {
   Realm r;
-  Credentials c = Must(r.services().workspace_credentials().MintWorkspaceCredential("acme"));
+  Credentials c = Must(r.realm().MintWorkspaceCredential("acme"));
   Issue(state, r.realm(), Request(c.username, c.secret, "repository:acme/web:pull,push"));
 }
 BENCHMARK(BM_IssueToken_WorkspaceCredential);

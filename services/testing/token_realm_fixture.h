@@ -1,7 +1,8 @@
 // The world of the token realm's tests: in-memory stores with two workspaces (`acme` with apps
 // `web` and `api`, `other` with `web`), a fake clock, a real ES256 signer and hash key ring,
-// metrics that count what the issuer reports, and TestRealm, the whole realm wired as the
-// server wires it. Tokens are verified with crypto/jwt.h, as a registry would.
+// metrics that count what the issuer reports, and TestRealm (services/testing/test_realm.h),
+// the whole realm wired as the server wires it. Tokens are verified with crypto/jwt.h, as a
+// registry would.
 //
 //   TEST_F(TokenRealmTest, Something) {
 //     ServiceAccountWithSecret sa = MustCreateAccount("builder", {{"acme/*", {"pull"}}});
@@ -33,6 +34,7 @@
 #include "services/error_detail.h"
 #include "services/guard.h"
 #include "services/testing/callers.h"
+#include "services/testing/test_realm.h"
 #include "services/token_realm.h"
 #include "services/token_services.h"
 #include "storage/memory_store.h"
@@ -44,36 +46,6 @@ using auth::Permission;
 
 inline constexpr char kService[] = "registry.test";
 inline constexpr char kIssuer[] = "registry-auth-test";
-
-// A whole token realm as server/server.cc wires it: its services (services/token_services.h),
-// a Guard, and the guarded TokenRealm in front, plus the unguarded parts the server hands to
-// others (the workspace-credential minter, housekeeping).
-struct TestRealmParts {
-  TestRealmParts(storage::RegistryStore& store, storage::TokenStore& tokens,
-                 const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
-                 const Clock& clock, TokenRealmOptions options, TokenRealmMetrics* metrics)
-      : services(store, tokens, hasher, signer, clock, std::move(options), metrics),
-        guard(store, clock) {}
-  TokenServices services;
-  Guard guard;
-};
-
-class TestRealm : private TestRealmParts, public TokenRealm {
- public:
-  TestRealm(storage::RegistryStore& store, storage::TokenStore& tokens,
-            const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer, const Clock& clock,
-            TokenRealmOptions options, TokenRealmMetrics* metrics = nullptr)
-      : TestRealmParts(store, tokens, hasher, signer, clock, std::move(options), metrics),
-        TokenRealm(TestRealmParts::guard, TestRealmParts::services) {}
-
-  bool ServesRegistry(std::string_view host) {
-    return TestRealmParts::services.workspace_credentials().ServesRegistry(host);
-  }
-  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) {
-    return TestRealmParts::services.workspace_credentials().MintWorkspaceCredential(workspace_id);
-  }
-  absl::StatusOr<HousekeepingResult> Housekeep() { return TestRealmParts::services.Housekeep(); }
-};
 
 // The realm's management callers (services/testing/callers.h), from 10.0.0.7.
 inline RequestContext Admin() {
@@ -87,12 +59,6 @@ inline RequestContext Client(std::string addr = "10.1.1.1") {
   ctx.request_id = "req-client";
   ctx.peer = "http:" + addr;
   return ctx;
-}
-
-inline std::unique_ptr<crypto::KeyRing> Ring() {
-  std::vector<std::pair<std::uint32_t, SecretString>> keys;
-  keys.emplace_back(1, SecretString(std::string(32, 'a')));
-  return *crypto::KeyRing::Create(std::move(keys), 1);
 }
 
 // Counts what the realm reports, as "kind/outcome".
