@@ -94,7 +94,7 @@ struct ServerConfig {
   // lists every workspace's repositories: operators only): user name `<workspace>+<account>`
   // → the account's uid, so a deleted and re-created account does not inherit the right.
   // The flag's form: `<workspace>+<account>@<uid>`, comma-separated.
-  std::map<std::string, std::string> token_catalog_accounts;
+  std::map<std::string, std::string, std::less<>> token_catalog_accounts;
   // How long a replica reuses account/pull-token rows and clean throttle states (0: never).
   absl::Duration token_cache_ttl = absl::Seconds(5);
   // How often expired tokens (a day after expiry) and stale throttle states are deleted.

@@ -337,7 +337,7 @@ TEST(ServerConfigTest, TokenRealmAndHttpsSettings) {
                                            "acme+lister@00000000-0000-4000-8000-000000000001 ,"}}));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->token_catalog_accounts,
-            (std::map<std::string, std::string>{
+            (std::map<std::string, std::string, std::less<>>{
                 {"acme+lister", "00000000-0000-4000-8000-000000000001"},
                 {"platform+ops", "5f0c8a4e-93b1-4c2a-8d6e-0a1b2c3d4e5f"}}));
   EXPECT_TRUE(ValidateServerConfig(*c).ok()) << ValidateServerConfig(*c);

@@ -302,8 +302,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
                           s->signing_keys_->Get()->Summary()));
     realm.service = config.token_service;
     realm.issuer = config.token_issuer;
-    realm.catalog_accounts.insert(config.token_catalog_accounts.begin(),
-                                  config.token_catalog_accounts.end());
+    realm.catalog_accounts = config.token_catalog_accounts;
     realm.registry_host = config.registry_host;
     realm.token_ttl = config.token_ttl;
     realm.pull_token_default_ttl = config.pull_token_ttl;
