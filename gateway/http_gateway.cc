@@ -311,6 +311,12 @@ class HttpGateway::Impl {
     if (joined_) return;
     joined_ = true;
     shutting_down_ = true;
+    // Keeps the I/O threads in run() until every close below is posted: otherwise they may
+    // leave run() as soon as the acceptors close (no other work left), and a close posted
+    // after that (for a session only `live` still holds) is never run; the io_context then
+    // destroys it with the gateway, after the listener its session counts against is freed.
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work(
+        net::make_work_guard(ioc_));
     for (Listener* l : {http_.get(), metrics_listener_.get()}) {
       if (l == nullptr) continue;
       net::post(l->acceptor.get_executor(), [l] {
@@ -331,6 +337,7 @@ class HttpGateway::Impl {
       session->CloseIfIdle(std::move(s));
     }
     live.clear();
+    work.reset();
     // gRPC calls in flight end within their deadline (request_timeout).
     {
       absl::MutexLock lock(&inflight_mu_);
