@@ -1,7 +1,9 @@
 #include "common/log.h"
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
+#include <string>
 
 #include "absl/time/clock.h"
 #include "common/utf8.h"
@@ -60,6 +62,19 @@ void AppendTextValue(std::string* out, const LogValue& value) {
 // The message of a text line: one line whatever it holds (newlines and other control
 // characters escaped as in JSON, invalid UTF-8 replaced).
 void AppendTextMessage(std::string* out, std::string_view message) {
+  // Most messages and every key are plain printable ASCII: appended as they are.
+  bool plain = true;
+  for (char ch : message) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7F) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out->append(message);
+    return;
+  }
   std::string quoted;
   AppendJsonString(&quoted, message);
   std::string_view inner(quoted);
@@ -73,6 +88,30 @@ void AppendTextMessage(std::string* out, std::string_view message) {
       *out += inner[i];
     }
   }
+}
+
+// `time` as 2026-11-23T10:00:00.123Z. Lines come in bursts within one second, so each thread
+// keeps the text of the last second it formatted and only writes the milliseconds anew.
+std::string LogTimestamp(absl::Time time) {
+  thread_local int64_t cached_second = INT64_MIN;
+  thread_local std::string cached_text;  // "2026-11-23T10:00:00"
+  const absl::Duration since_epoch = time - absl::UnixEpoch();
+  const int64_t second = absl::ToInt64Seconds(absl::Floor(since_epoch, absl::Seconds(1)));
+  if (second != cached_second || cached_text.empty()) {
+    cached_text =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second), absl::UTCTimeZone());
+    cached_second = second;
+  }
+  const int64_t millis = absl::ToInt64Milliseconds(since_epoch - absl::Seconds(second));  // 0..999
+  std::string out;
+  out.reserve(cached_text.size() + 5);
+  out += cached_text;
+  out += '.';
+  out += static_cast<char>('0' + millis / 100);
+  out += static_cast<char>('0' + millis / 10 % 10);
+  out += static_cast<char>('0' + millis % 10);
+  out += 'Z';
+  return out;
 }
 
 }  // namespace
@@ -123,8 +162,16 @@ void AppendJsonString(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->reserve(out->size() + s.size() + 2);
   *out += '"';
+  // Runs of printable ASCII that need no escape are appended in one piece.
+  size_t plain_from = 0;
+  auto flush = [&](size_t i) { out->append(s.data() + plain_from, i - plain_from); };
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    flush(i);
     if (c >= 0x80) {
       const size_t n = Utf8SequenceLength(s, i);
       if (n == 0) {
@@ -134,6 +181,7 @@ void AppendJsonString(std::string* out, std::string_view s) {
         out->append(s.data() + i, n);
         i += n;
       }
+      plain_from = i;
       continue;
     }
     switch (c) {
@@ -158,24 +206,23 @@ void AppendJsonString(std::string* out, std::string_view s) {
       case '\f':
         *out += "\\f";
         break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          *out += "\\u00";
-          *out += kHex[c >> 4];
-          *out += kHex[c & 0xF];
-        } else {
-          *out += static_cast<char>(c);
-        }
+      default:  // the other control characters and DEL
+        *out += "\\u00";
+        *out += kHex[c >> 4];
+        *out += kHex[c & 0xF];
     }
     ++i;
+    plain_from = i;
   }
+  flush(s.size());
   *out += '"';
 }
 
 std::string FormatLogLine(LogFormat format, absl::Time time, LogLevel level,
                           std::string_view message, std::initializer_list<LogField> fields) {
-  const std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+  const std::string when = LogTimestamp(time);
   std::string line;
+  line.reserve(160);
   if (format == LogFormat::kJson) {
     line += "{\"time\":\"";
     line += when;

@@ -54,6 +54,21 @@ TEST(LogTest, TextLineKeepsTheOldShapeAndQuotesOddValues) {
             "empty=\"\" ms=2.000\n");
 }
 
+// Each thread reuses the text of the last second it formatted: lines in other seconds, before
+// and after, and out of order still get their own time.
+TEST(LogTest, TimestampsAcrossSecondsAndOutOfOrder) {
+  const absl::Time base = absl::FromUnixSeconds(1795428000);  // 2026-11-23T10:00:00Z
+  auto time_of = [](absl::Time t) {
+    const std::string line = FormatLogLine(LogFormat::kText, t, LogLevel::kInfo, "m", {});
+    return line.substr(0, line.find(' '));
+  };
+  EXPECT_EQ(time_of(base + absl::Milliseconds(999)), "2026-11-23T10:00:00.999Z");
+  EXPECT_EQ(time_of(base + absl::Milliseconds(1000)), "2026-11-23T10:00:01.000Z");
+  EXPECT_EQ(time_of(base + absl::Milliseconds(7)), "2026-11-23T10:00:00.007Z");
+  EXPECT_EQ(time_of(base + absl::Hours(24) + absl::Milliseconds(42)), "2026-11-24T10:00:00.042Z");
+  EXPECT_EQ(time_of(base - absl::Milliseconds(1)), "2026-11-23T09:59:59.999Z");
+}
+
 TEST(LogTest, ParsesFlagsValues) {
   LogFormat f = LogFormat::kText;
   EXPECT_TRUE(ParseLogFormat("json", &f));

@@ -4,6 +4,7 @@
 //
 //   size_t n = Utf8SequenceLength(s, i);   // 0: s[i] does not start a valid sequence
 //   std::string clean = SanitizeUtf8(untrusted);
+//   if (IsValidUtf8(text)) ...            // the common case: no copy needed
 //
 // Pure functions; thread-safe.
 #ifndef REGISTRY_AUTH_COMMON_UTF8_H_
@@ -44,20 +45,44 @@ inline size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return len;
 }
 
+// True when `s` is well-formed UTF-8 (SanitizeUtf8 would return it unchanged).
+inline bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+// Appends `s` to `out` with each byte that does not start a well-formed sequence replaced by
+// U+FFFD.
+inline void AppendSanitizedUtf8(std::string* out, std::string_view s) {
+  if (IsValidUtf8(s)) {
+    out->append(s);
+    return;
+  }
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) {
+      *out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out->append(s.data() + i, n);
+      i += n;
+    }
+  }
+}
+
 // `s` with each byte that does not start a well-formed sequence replaced by U+FFFD.
 inline std::string SanitizeUtf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = Utf8SequenceLength(s, i);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(s.data() + i, n);
-      i += n;
-    }
-  }
+  AppendSanitizedUtf8(&out, s);
   return out;
 }
 

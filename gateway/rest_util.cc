@@ -139,9 +139,15 @@ absl::string_view GrpcCodeName(grpc::StatusCode code) {
 
 void AppendJsonString(absl::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
+  out->reserve(out->size() + s.size() + 2);
   out->push_back('"');
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
+  // Runs of characters that need no escape (all of a token) are appended in one piece.
+  size_t plain_from = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F) continue;
+    out->append(s.data() + plain_from, i - plain_from);
+    plain_from = i + 1;
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -159,15 +165,12 @@ void AppendJsonString(absl::string_view s, std::string* out) {
         out->append("\\t");
         break;
       default:
-        if (c < 0x20 || c == 0x7F) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 0xF]);
-        } else {
-          out->push_back(ch);
-        }
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xF]);
     }
   }
+  out->append(s.data() + plain_from, s.size() - plain_from);
   out->push_back('"');
 }
 

@@ -5,6 +5,21 @@
 namespace registryauth::gateway {
 namespace {
 
+TEST(AppendJsonStringTest, EscapesBetweenPlainRuns) {
+  std::string out = "x";
+  AppendJsonString("", &out);
+  EXPECT_EQ(out, "x\"\"");
+  out.clear();
+  AppendJsonString("ab\"c\\d\ne\rf\tg\x01h\x7f\xc3\xa9/", &out);
+  EXPECT_EQ(out, "\"ab\\\"c\\\\d\\ne\\rf\\tg\\u0001h\\u007f\xc3\xa9/\"");
+  out.clear();
+  AppendJsonString("\"\"", &out);
+  EXPECT_EQ(out, "\"\\\"\\\"\"");
+  out.clear();
+  AppendJsonString(std::string(3, '\0'), &out);
+  EXPECT_EQ(out, "\"\\u0000\\u0000\\u0000\"");
+}
+
 TEST(PercentDecodeTest, DecodesEscapesAndPlus) {
   EXPECT_EQ(*PercentDecode("a%2Fb%20c+d", /*plus_as_space=*/true), "a/b c d");
   EXPECT_EQ(*PercentDecode("a+b", /*plus_as_space=*/false), "a+b");

@@ -396,6 +396,7 @@ RestReply TokenSuccessReply(TokenEndpoint endpoint, const v1::IssueRegistryToken
   }
   RestReply reply;
   std::string& b = reply.body;
+  b.reserve(2 * response.token().size() + response.refresh_token().size() + 160);
   b = R"({"token":)";
   AppendJsonString(response.token(), &b);
   b.append(R"(,"access_token":)");

@@ -149,11 +149,7 @@ class GrpcTelemetry::Shared {
   void Finish(const char* full_method, gexp::ServerRpcInfo::Type type, grpc::StatusCode code,
               double seconds, const std::string& request_id, const GrpcCaller& caller,
               const std::string& peer) {
-    MethodSeries& m = Method(full_method, type);
-    Record(m, code, seconds);
-    if (full_method != nullptr && kGetCredentials == std::string_view(full_method)) {
-      RecordGetCredentials(caller.name, code);
-    }
+    MethodSeries& m = Count(full_method, type, code, seconds, caller);
     const LogLevel level = IsServerFault(code) ? LogLevel::kWarning : LogLevel::kInfo;
     if (!LogEnabled(level)) return;
     const std::string rpc = m.service == "unknown"
@@ -166,6 +162,17 @@ class GrpcTelemetry::Shared {
          {"peer", Truncated(peer)},
          {"status", CodeName(code)},
          {"duration_ms", seconds * 1000.0}});
+  }
+
+  // Counts the call (no log line).
+  MethodSeries& Count(const char* full_method, gexp::ServerRpcInfo::Type type,
+                      grpc::StatusCode code, double seconds, const GrpcCaller& caller) {
+    MethodSeries& m = Method(full_method, type);
+    Record(m, code, seconds);
+    if (full_method != nullptr && kGetCredentials == std::string_view(full_method)) {
+      RecordGetCredentials(caller.name, code);
+    }
+    return m;
   }
 
   GrpcCaller Identify(const grpc::ServerContextBase& context) const {
@@ -288,14 +295,9 @@ std::unique_ptr<gexp::ServerInterceptorFactoryInterface> GrpcTelemetry::NewInter
 }
 
 void GrpcTelemetry::RecordInProcessCall(const char* full_method, grpc::StatusCode code,
-                                        std::chrono::steady_clock::duration elapsed,
-                                        const std::string& request_id,
-                                        std::string_view client_address) const {
-  const double seconds = std::chrono::duration<double>(elapsed).count();
-  const std::string peer =
-      client_address.empty() ? std::string("in-process") : "http:" + Truncated(client_address);
-  shared_->Finish(full_method, gexp::ServerRpcInfo::Type::UNARY, code, seconds,
-                  Truncated(request_id), GrpcCaller{}, peer);
+                                        std::chrono::steady_clock::duration elapsed) const {
+  shared_->Count(full_method, gexp::ServerRpcInfo::Type::UNARY, code,
+                 std::chrono::duration<double>(elapsed).count(), GrpcCaller{});
 }
 
 std::unique_ptr<gexp::ServerInterceptorFactoryInterface> NewGrpcTelemetryFactory(

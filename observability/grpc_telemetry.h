@@ -54,11 +54,12 @@ class GrpcTelemetry {
       const;
 
   // A unary call of this process's service that ran without gRPC (api/in_process.h), counted
-  // and logged as the interceptor does an in-process call: peer "http:<client_address>",
-  // no caller. `full_method` is "/pkg.Service/Method".
+  // in the same series as the interceptor counts an RPC. It writes no access-log line: the
+  // HTTP gateway's line of the request that made the call ("http request", with the same
+  // request id, client address, status and duration) is the one line per request (issue 20).
+  // `full_method` is "/pkg.Service/Method".
   void RecordInProcessCall(const char* full_method, grpc::StatusCode code,
-                           std::chrono::steady_clock::duration elapsed,
-                           const std::string& request_id, std::string_view client_address) const;
+                           std::chrono::steady_clock::duration elapsed) const;
 
   class Shared;  // Implementation detail.
 

@@ -181,27 +181,36 @@ std::unique_ptr<Series> Family<Series>::NewSeries() const {
 template <typename Series>
 template <typename Values>
 Series& Family<Series>::Find(const Values& given) {
+  // The hot path (an existing series, as on every request) builds only the key, in a buffer
+  // this thread reuses, and finds it under the reader lock: no allocation.
+  thread_local std::string key;
+  key.clear();
+  auto it = given.begin();
+  for (size_t i = 0; i < label_names_.size(); ++i) {
+    if (i > 0) key += kKeySeparator;
+    if (it != given.end()) {
+      AppendSanitizedUtf8(&key, std::string_view(*it));
+      ++it;
+    }
+  }
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto found = series_.find(std::string_view(key));
+    if (found != series_.end()) return *found->second.series;
+  }
   std::vector<std::string> values;
   values.reserve(label_names_.size());
-  std::string key;
-  auto it = given.begin();
+  it = given.begin();
   for (size_t i = 0; i < label_names_.size(); ++i) {
     std::string v;
     if (it != given.end()) {
       v = SanitizeUtf8(std::string_view(*it));
       ++it;
     }
-    if (i > 0) key += kKeySeparator;
-    key += v;
     values.push_back(std::move(v));
   }
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    auto found = series_.find(key);
-    if (found != series_.end()) return *found->second.series;
-  }
   absl::MutexLock lock(&mu_);
-  auto found = series_.find(key);
+  auto found = series_.find(std::string_view(key));
   if (found != series_.end()) return *found->second.series;
   if (series_.size() >= max_series_) {
     std::string overflow_key;

@@ -147,8 +147,8 @@ class Family : public FamilyBase {
   const std::shared_ptr<const std::vector<double>> bounds_;  // histograms only
   mutable absl::Mutex mu_;
   // Keyed by the sanitized values joined with '\xff' (a byte no UTF-8 text contains); sorted,
-  // so the output is stable.
-  std::map<std::string, Entry> series_ ABSL_GUARDED_BY(mu_);
+  // so the output is stable. Looked up by string_view, so a hit allocates nothing.
+  std::map<std::string, Entry, std::less<>> series_ ABSL_GUARDED_BY(mu_);
 };
 
 using CounterFamily = Family<Counter>;

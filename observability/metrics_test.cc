@@ -39,6 +39,18 @@ TEST(MetricsTest, SameLabelsSameSeriesAndCountersNeverGoDown) {
   EXPECT_EQ(one.Value(), 0.25);
 }
 
+// The lookup key is built from the sanitized values, so a value with invalid UTF-8 and its
+// sanitized spelling are one series, found again on every later call.
+TEST(MetricsTest, InvalidUtf8AndItsSanitizedSpellingAreOneSeries) {
+  Registry r;
+  CounterFamily& c = r.AddCounter("u_total", "u", {"a", "b"});
+  Counter& raw = c.WithLabels({"x\xff", "y"});
+  EXPECT_EQ(&raw, &c.WithLabels({"x\xEF\xBF\xBD", "y"}));
+  EXPECT_EQ(&raw, &c.WithLabels({"x\xff", "y"}));
+  EXPECT_NE(&raw, &c.WithLabels({"x", "\xffy"}));
+  EXPECT_EQ(&raw, &c.WithLabels({"x\xff", "y", "ignored"}));
+}
+
 TEST(MetricsTest, GaugeGoesUpAndDownAndUnlabelledSeries) {
   Registry r;
   GaugeFamily& g = r.AddGauge("pool_in_use", "Connections in use.", {});

@@ -147,8 +147,7 @@ class InProcessTokens final : public api::InProcessTokenIssuer {
       status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
     }
     telemetry_.RecordInProcessCall("/registryauth.v1.RegistryAuthService/IssueRegistryToken",
-                                   status.error_code(), std::chrono::steady_clock::now() - start,
-                                   *request_id, call.client_address);
+                                   status.error_code(), std::chrono::steady_clock::now() - start);
     return status;
   }
 

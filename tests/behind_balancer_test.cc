@@ -162,7 +162,8 @@ TEST_F(BehindBalancerTest, TrustedProxyNamesTheThrottledClient) {
   stack_->StopServer();  // Every log line written.
   const std::string logs = capture.Stop();
   SetLogFormat(saved_format);
-  std::multiset<std::string> http_peers, grpc_peers;
+  std::multiset<std::string> http_peers;
+  int token_grpc_lines = 0;
   std::istringstream in(logs);
   for (std::string line; std::getline(in, line);) {
     nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -172,14 +173,15 @@ TEST_F(BehindBalancerTest, TrustedProxyNamesTheThrottledClient) {
     }
     if (j["message"] == "grpc call" &&
         absl::StrContains(j.value("rpc", std::string()), "IssueRegistryToken")) {
-      grpc_peers.insert(j["peer"].get<std::string>());
+      ++token_grpc_lines;
     }
   }
   EXPECT_GE(http_peers.count(kAttacker), 7u);
   EXPECT_EQ(http_peers.count(kNeighbour), 2u);
   EXPECT_EQ(http_peers.count("127.0.0.1"), 0u) << logs;
-  EXPECT_GE(grpc_peers.count(absl::StrCat("http:", kAttacker)), 7u) << logs;
-  EXPECT_EQ(grpc_peers.count(absl::StrCat("http:", kNeighbour)), 2u) << logs;
+  // One access-log line per /token request (issue 20): the in-process IssueRegistryToken
+  // call is counted in the gRPC metrics but writes no "grpc call" line of its own.
+  EXPECT_EQ(token_grpc_lines, 0) << logs;
 }
 
 TEST_F(BehindBalancerTest, UntrustedPeerCannotPickItsThrottleKey) {
