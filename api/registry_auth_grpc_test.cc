@@ -3,7 +3,10 @@
 #include "api/registry_auth_grpc.h"
 
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -406,6 +409,36 @@ TEST_F(RegistryAuthGrpcTest, InProcessTokenCallsRunTheSameMethod) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(request_id.size(), 32u) << request_id;  // a new 128-bit hex id
   EXPECT_NE(request_id, "bad id with spaces");
+}
+
+// New request ids come from a per-thread buffer of random bytes refilled every 16 ids: across
+// several refills, on several threads, every id is 32 hex digits and none repeats.
+TEST_F(RegistryAuthGrpcTest, NewRequestIdsAreDistinctAcrossBufferRefillsAndThreads) {
+  constexpr int kThreads = 3, kPerThread = 50;
+  std::vector<std::vector<std::string>> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        v1::IssueRegistryTokenRequest req;
+        req.set_service("registry");
+        v1::IssueRegistryTokenResponse resp;
+        std::string id;
+        grpc_service_.IssueRegistryTokenInProcess({"", ""}, req, &resp, &id).IgnoreError();
+        ids[static_cast<size_t>(t)].push_back(id);
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  std::set<std::string> distinct;
+  for (const auto& per_thread : ids) {
+    for (const std::string& id : per_thread) {
+      EXPECT_EQ(id.size(), 32u) << id;
+      EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+      distinct.insert(id);
+    }
+  }
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
 TEST_F(RegistryAuthGrpcTest, LaterFeaturesAreUnimplemented) {

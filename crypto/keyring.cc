@@ -3,7 +3,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -36,7 +35,7 @@ namespace {
 absl::Status DecryptionFailed() { return absl::InvalidArgumentError("decryption failed"); }
 
 constexpr char kSecretHashInfo[] = "registry-auth/secret-hash/v1";
-constexpr std::size_t kSecretHashSize = 32;
+constexpr std::size_t kSecretHashSize = HmacSha256::kSize;
 
 // HKDF-SHA256(ikm = key, no salt, info = kSecretHashInfo), 32 bytes.
 absl::StatusOr<SecretString> DeriveHashKey(const SecretString& key) {
@@ -424,21 +423,17 @@ absl::StatusOr<SecretString> KeyRing::Decrypt(std::string_view ciphertext,
                           ciphertext.substr(kHeaderSize + AesGcm256::kNonceSize), aad);
 }
 
-namespace {
-
-bool HmacSha256(const SecretString& key, std::string_view data, unsigned char* out) {
-  unsigned int len = 0;
-  return HMAC(EVP_sha256(), key.bytes(), static_cast<int>(key.size()),
-              reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-              &len) != nullptr &&
-         len == kSecretHashSize;
+KeyRing::KeyRing(std::map<std::uint32_t, std::unique_ptr<AesGcm256>> keys,
+                 std::map<std::uint32_t, SecretString> hash_keys, std::uint32_t primary_id)
+    : keys_(std::move(keys)), primary_id_(primary_id) {
+  for (const auto& [id, key] : hash_keys) {
+    hash_keys_.emplace(id, std::make_unique<HmacSha256>(key.view()));
+  }
 }
-
-}  // namespace
 
 absl::StatusOr<SecretDigest> KeyRing::Hash(std::string_view secret) const {
   unsigned char mac[kSecretHashSize];
-  if (!HmacSha256(hash_keys_.at(primary_id_), secret, mac)) {
+  if (!hash_keys_.at(primary_id_)->Compute(secret, mac)) {
     return absl::InternalError("secret hash failed");
   }
   SecretDigest d;
@@ -451,7 +446,7 @@ bool KeyRing::Verify(std::string_view secret, const SecretDigest& expected) cons
   auto it = hash_keys_.find(expected.key_id);
   if (it == hash_keys_.end() || expected.digest.size() != kSecretHashSize) return false;
   unsigned char mac[kSecretHashSize];
-  if (!HmacSha256(it->second, secret, mac)) return false;
+  if (!it->second->Compute(secret, mac)) return false;
   return CRYPTO_memcmp(mac, expected.digest.data(), kSecretHashSize) == 0;
 }
 

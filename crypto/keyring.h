@@ -53,6 +53,7 @@
 #include "common/secret.h"
 #include "crypto/aead.h"
 #include "crypto/aes_gcm.h"
+#include "crypto/hmac_sha256.h"
 #include "crypto/secret_hasher.h"
 
 namespace registryauth::crypto {
@@ -126,11 +127,12 @@ class KeyRing final : public Aead, public SecretHasher {
 
  private:
   KeyRing(std::map<std::uint32_t, std::unique_ptr<AesGcm256>> keys,
-          std::map<std::uint32_t, SecretString> hash_keys, std::uint32_t primary_id)
-      : keys_(std::move(keys)), hash_keys_(std::move(hash_keys)), primary_id_(primary_id) {}
+          std::map<std::uint32_t, SecretString> hash_keys, std::uint32_t primary_id);
 
   const std::map<std::uint32_t, std::unique_ptr<AesGcm256>> keys_;
-  const std::map<std::uint32_t, SecretString> hash_keys_;  // HKDF subkeys for SecretHasher
+  // HKDF subkeys for SecretHasher, each prepared for HMAC-SHA256 (the subkey bytes live only
+  // in OpenSSL's contexts, wiped when the ring is destroyed).
+  std::map<std::uint32_t, std::unique_ptr<HmacSha256>> hash_keys_;
   const std::uint32_t primary_id_;
 };
 
