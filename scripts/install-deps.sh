@@ -9,7 +9,9 @@
 #                  //deploy:manifests_test: python3-yaml, systemd-analyze (systemd), readelf
 #                  (binutils), and the linters of scripts/lint.sh: clang-format and clang-tidy
 #                  (Debian 12: version 14)
-#   --bench-tools  also the HTTP load generator wrk, for benchmark scripts under bench/
+#   --bench-tools  also the HTTP load generator wrk, for benchmark scripts under bench/, and
+#                  Node.js with the npm packages of bench/reference-realm/ (the comparison
+#                  realm of bench/token.sh; npm ci from its package-lock.json)
 #   --fuzz-tools   (scripts/fuzz.sh) also clang 14 with libFuzzer and the sanitizer runtimes
 #                  (clang, libclang-rt-14-dev), lld (the fuzz build's linker) and llvm (for
 #                  llvm-symbolizer, which puts file:line into sanitizer stack traces)
@@ -17,7 +19,7 @@
 # is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '4,15s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '4,17s/^# \{0,1\}//p' "$0"; }
 test_tools=0
 bench_tools=0
 fuzz_tools=0
@@ -44,7 +46,8 @@ PKGS=(
 # Node.js and npm run test tools only (the npm `jose` package that crypto/jose_node_test
 # cross-checks our JOSE code against). Any installed Node >= 18 will do; Debian's packages are
 # added only when there is none (a Node from elsewhere often bundles its own npm).
-if [ "$test_tools" = 1 ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+if { [ "$test_tools" = 1 ] || [ "$bench_tools" = 1 ]; } &&
+  { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
   PKGS+=(nodejs npm)
 fi
 # The end-to-end tests start their own docker-registry and drive it with skopeo (tests/support/).
@@ -110,14 +113,18 @@ install_debian_packages() {
 }
 [ "${#missing[@]}" -eq 0 ] || install_debian_packages
 
-# npm test tools: exactly the versions and integrity hashes of tests/node/package-lock.json.
+# npm tools: exactly the versions and integrity hashes of each folder's package-lock.json.
 # node_modules/ is git-ignored; a copy of the lock file inside it records what was installed,
 # so this runs again only when the lock file changes. Tests never download anything.
-[ "$test_tools" = 1 ] || exit 0
-node_dir="$root/tests/node"
-stamp="$node_dir/node_modules/.installed-package-lock.json"
-if ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
-  echo "install-deps: npm ci in tests/node" >&2
-  (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
-  cp "$node_dir/package-lock.json" "$stamp"
-fi
+npm_ci() {  # npm_ci FOLDER (relative to the root)
+  local node_dir="$root/$1"
+  local stamp="$node_dir/node_modules/.installed-package-lock.json"
+  if ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
+    echo "install-deps: npm ci in $1" >&2
+    (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
+    cp "$node_dir/package-lock.json" "$stamp"
+  fi
+}
+[ "$test_tools" = 1 ] && npm_ci tests/node
+[ "$bench_tools" = 1 ] && npm_ci bench/reference-realm
+exit 0
