@@ -29,6 +29,15 @@ const unsigned char* Bytes(std::string_view s) {
 // (credentials are tiny, and a multi-gigabyte secret is a bug upstream).
 bool FitsInt(std::size_t n) { return n <= static_cast<std::size_t>(INT_MAX - 64); }
 
+// AES-256-GCM fetched from the default provider once for the process. Passing the legacy
+// EVP_aes_256_gcm() to EVP_*Init_ex made OpenSSL 3 look the implementation up again on every
+// call, a locked search of its method store (issue 20: per-call fetches on GetCredentials'
+// path). Null only if the provider has no AES-256-GCM, which then fails every call closed.
+const EVP_CIPHER* Aes256Gcm() {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+
 absl::Status EncryptionFailed(absl::StatusCode code) {
   return absl::Status(code, "encryption failed");
 }
@@ -51,10 +60,10 @@ absl::StatusOr<std::string> AesGcm256::Seal(std::string_view nonce12, std::strin
     return EncryptionFailed(absl::StatusCode::kInvalidArgument);
   }
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (ctx == nullptr) return EncryptionFailed(absl::StatusCode::kInternal);
+  if (ctx == nullptr || Aes256Gcm() == nullptr)
+    return EncryptionFailed(absl::StatusCode::kInternal);
   // The default GCM IV length is 12 bytes, which is exactly kNonceSize.
-  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.bytes(), Bytes(nonce12)) !=
-      1) {
+  if (EVP_EncryptInit_ex2(ctx.get(), Aes256Gcm(), key_.bytes(), Bytes(nonce12), nullptr) != 1) {
     return EncryptionFailed(absl::StatusCode::kInternal);
   }
   int len = 0;
@@ -96,9 +105,9 @@ absl::StatusOr<SecretString> AesGcm256::Open(std::string_view nonce12, std::stri
   const std::string_view tag = ct_and_tag.substr(ct_and_tag.size() - kTagSize);
 
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (ctx == nullptr) return DecryptionFailed(absl::StatusCode::kInternal);
-  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.bytes(), Bytes(nonce12)) !=
-      1) {
+  if (ctx == nullptr || Aes256Gcm() == nullptr)
+    return DecryptionFailed(absl::StatusCode::kInternal);
+  if (EVP_DecryptInit_ex2(ctx.get(), Aes256Gcm(), key_.bytes(), Bytes(nonce12), nullptr) != 1) {
     return DecryptionFailed(absl::StatusCode::kInternal);
   }
   int len = 0;
