@@ -164,7 +164,8 @@ class FakeMinter final : public WorkspaceCredentialMinter {
   bool ServesRegistry(std::string_view host) const override {
     return host == "registry.example:5000";
   }
-  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) override {
+  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id,
+                                                      const CredentialNarrowing&) override {
     Credentials c;
     c.type = RegistryType::kDistribution;
     c.registry_host = "registry.example:5000";

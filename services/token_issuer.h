@@ -10,7 +10,8 @@
 //        refresh token `rrt_<id>.<secret>`    its subject, checked again as above;
 //        `build+<id>`            + `rbt_...`  a workspace credential (MintWorkspaceCredential,
 //                                             services/workspace_credentials.h: push+pull on
-//                                             `<workspace>/*`, until it expires);
+//                                             `<workspace>/*` or its narrowing, until it
+//                                             expires);
 //        no credentials                       anonymous (access only to public repositories).
 //      Secrets are compared as keyed hashes in constant time (crypto/secret_hasher.h). Every
 //      failure is the same UNAUTHENTICATED "invalid credentials" (reason INVALID_CREDENTIALS),

@@ -307,6 +307,106 @@ TEST_P(RealmE2eTest, GetCredentialsMintsAWorkspaceCredentialForThePlatformRegist
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
 }
 
+// Issue 19: GetCredentials with a narrowing gives a build push+pull on its own repository only.
+// The real registry accepts a credential narrowed to acme/web for acme/web and refuses it
+// acme/api; the audit row says how it was narrowed; a narrowing that would widen, leave the
+// workspace or outlive the default is refused, and so is one for a stored secret.
+TEST_P(RealmE2eTest, ANarrowedBuildCredentialPushesItsRepositoryOnly) {
+  v1::CreateRegistryConfigRequest create;
+  create.set_parent("workspaces/acme");
+  create.set_registry_id("platform");
+  v1::RegistryConfig* config = create.mutable_registry_config();
+  config->set_type(v1::DISTRIBUTION);
+  config->mutable_distribution()->set_url("https://registry.test:5000");
+  config->mutable_distribution()->set_repository_namespace("acme");
+  v1::RegistryConfig created;
+  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  v1::GetCredentialsRequest get;
+  get.set_name("workspaces/acme/registries/platform");
+  get.mutable_narrowing()->add_repositories("acme/web");
+  get.mutable_narrowing()->mutable_ttl()->set_seconds(900);
+  v1::GetCredentialsResponse creds;
+  std::unique_ptr<grpc::ClientContext> ctx = Ctx();
+  ctx->AddMetadata("x-request-id", "narrowed-get-credentials");
+  s = stub_->GetCredentials(ctx.get(), get, &creds);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(absl::StartsWith(creds.username(), "build+")) << creds.username();
+  ASSERT_TRUE(creds.has_expire_time());
+  EXPECT_EQ(creds.expire_time().seconds(),
+            absl::ToUnixSeconds(stack_->clock().Now() + absl::Seconds(900)));
+  const RegistryCredentials narrowed{creds.username(), creds.secret()};
+
+  const OciImage image = Build("narrowed-push");
+  SkopeoResult r = Push(image, "acme/web", narrowed);
+  ASSERT_TRUE(r.ok()) << r.Describe() << "\nregistry log:\n" << registry_->Logs();
+  absl::StatusOr<OciImage> pulled = Pull("acme/web", narrowed, &r);
+  ASSERT_TRUE(pulled.ok()) << pulled.status();
+  EXPECT_EQ(testing::DescribeOciDifference(image, *pulled), "");
+  ExpectRefused(Push(image, "acme/api", narrowed));
+  ExpectRefused(Push(image, "acme/web/sub", narrowed));
+  ExpectRefused(Push(image, "other/web", narrowed));
+  // An un-narrowed credential of the same workspace pushes acme/api, so the refusal above is
+  // the narrowing's.
+  get.clear_narrowing();
+  ASSERT_TRUE(stub_->GetCredentials(Ctx().get(), get, &creds).ok());
+  r = Push(image, "acme/api", {creds.username(), creds.secret()});
+  EXPECT_TRUE(r.ok()) << r.Describe();
+
+  // The audit row records the narrowing (and never the secret).
+  v1::ListAuditEventsRequest list;
+  list.set_resource("workspaces/acme/registries/platform");
+  v1::ListAuditEventsResponse events;
+  ASSERT_TRUE(stub_->ListAuditEvents(Ctx().get(), list, &events).ok());
+  bool found = false;
+  for (const v1::AuditEvent& e : events.audit_events()) {
+    if (e.request_id() != "narrowed-get-credentials") continue;
+    found = true;
+    EXPECT_EQ(e.action(), "GetCredentials");
+    EXPECT_EQ(e.detail(), "narrowed: repositories=acme/web ttl=15m");
+    EXPECT_FALSE(absl::StrContains(e.detail(), narrowed.password));
+  }
+  EXPECT_TRUE(found);
+
+  // Refused: outside the workspace, malformed, longer than the default, for a stored secret.
+  struct Bad {
+    const char* repository;
+    int64_t ttl_seconds;
+    const char* registry;
+  };
+  for (const Bad& bad :
+       {Bad{"other/web", 0, "platform"}, Bad{"acme", 0, "platform"}, Bad{"*", 0, "platform"},
+        Bad{"acme/web", 7200, "platform"}, Bad{"acme/web", -1, "platform"}}) {
+    v1::GetCredentialsRequest req;
+    req.set_name(absl::StrCat("workspaces/acme/registries/", bad.registry));
+    req.mutable_narrowing()->add_repositories(bad.repository);
+    if (bad.ttl_seconds != 0) req.mutable_narrowing()->mutable_ttl()->set_seconds(bad.ttl_seconds);
+    v1::GetCredentialsResponse out;
+    s = stub_->GetCredentials(Ctx().get(), req, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << bad.repository << " " << bad.ttl_seconds << ": " << s.error_message();
+    EXPECT_TRUE(out.secret().empty());
+  }
+  v1::CreateRegistryConfigRequest elsewhere = create;
+  elsewhere.set_registry_id("elsewhere");
+  elsewhere.mutable_registry_config()->mutable_distribution()->set_url("https://other.test");
+  elsewhere.mutable_registry_config()->mutable_distribution()->set_username("svc");
+  elsewhere.mutable_registry_config()->set_secret("stored-secret");
+  s = stub_->CreateRegistryConfig(Ctx().get(), elsewhere, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::GetCredentialsRequest stored;
+  stored.set_name("workspaces/acme/registries/elsewhere");
+  v1::GetCredentialsResponse out;
+  ASSERT_TRUE(stub_->GetCredentials(Ctx().get(), stored, &out).ok());
+  EXPECT_EQ(out.secret(), "stored-secret");
+  stored.mutable_narrowing()->add_repositories("acme/web");
+  out.Clear();
+  s = stub_->GetCredentials(Ctx().get(), stored, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_TRUE(out.secret().empty());
+}
+
 // Public repositories: anonymous clients pull an app marked public_pull (and only pull it);
 // turning it off takes their access away again.
 TEST_P(RealmE2eTest, AnonymousPullOfPublicAppsOnly) {

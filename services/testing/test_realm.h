@@ -50,8 +50,10 @@ class TestRealm : private TestRealmParts, public TokenRealm {
   bool ServesRegistry(std::string_view host) {
     return TestRealmParts::services.workspace_credentials().ServesRegistry(host);
   }
-  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) {
-    return TestRealmParts::services.workspace_credentials().MintWorkspaceCredential(workspace_id);
+  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id,
+                                                      const CredentialNarrowing& narrowing = {}) {
+    return TestRealmParts::services.workspace_credentials().MintWorkspaceCredential(workspace_id,
+                                                                                    narrowing);
   }
   absl::StatusOr<HousekeepingResult> Housekeep() { return TestRealmParts::services.Housekeep(); }
 };
