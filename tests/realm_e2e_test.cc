@@ -15,10 +15,14 @@
 // REGAUTH_REQUIRE_REGISTRY=1 (./test.sh sets both).
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
+#include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -663,6 +667,82 @@ TEST_P(RealmE2eTest, TokenEndpointAnswersLikeADockerRealm) {
 
   testing::HttpReply unknown = http.Request("GET", "/token?service=elsewhere", "", {});
   EXPECT_EQ(unknown.status, 400) << unknown.body;
+}
+
+// Issue 19: every /token answer that grants push (or delete) lands in the audit trail, off the
+// request path, within a bounded delay, while many tokens are issued at once over real HTTP;
+// pull-only answers write nothing.
+TEST_P(RealmE2eTest, PushTokenIssuanceIsAuditedWithinABoundedDelayPullOnlyIsNot) {
+  const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
+  const std::string basic = realm::FormatBasicAuthorization(builder.username, builder.password);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 40;  // push tokens per thread, and as many pull-only ones
+  std::atomic<int> failures{0};
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      testing::HttpConnection http(live_->server().http_port());
+      if (!http.connected()) {
+        ++failures;
+        return;
+      }
+      for (int i = 0; i < kPerThread; ++i) {
+        for (const char* kind : {"push", "pull"}) {
+          testing::HttpReply r = http.Request(
+              "GET", absl::StrCat("/token?service=", kService, "&scope=repository:acme/web:", kind),
+              "", {{"Authorization", basic}, {"X-Request-Id", absl::StrCat(kind, "-", t, "-", i)}});
+          if (r.status != 200) ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const absl::Time issued = absl::Now();
+  ASSERT_EQ(failures.load(), 0);
+
+  // Poll the trail (as an operator would) until every push token is there.
+  auto audited = [&] {
+    std::set<std::string> ids;
+    v1::ListAuditEventsRequest req;
+    req.set_resource("workspaces/acme/serviceAccounts/builder");
+    req.set_page_size(1000);
+    for (;;) {
+      v1::ListAuditEventsResponse page;
+      grpc::Status s = stub_->ListAuditEvents(Ctx().get(), req, &page);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) break;
+      for (const v1::AuditEvent& e : page.audit_events()) {
+        if (e.action() != "IssueRegistryToken") continue;
+        ids.insert(e.request_id());
+        EXPECT_EQ(e.caller(), "acme+builder");
+        EXPECT_EQ(e.outcome(), "OK");
+        EXPECT_EQ(e.detail(), "granted repository:acme/web:push");
+        EXPECT_EQ(e.peer(), "http:127.0.0.1");
+        EXPECT_FALSE(absl::StrContains(e.detail(), builder.password));
+      }
+      if (page.next_page_token().empty()) break;
+      req.set_page_token(page.next_page_token());
+    }
+    return ids;
+  };
+  std::set<std::string> ids;
+  const absl::Time deadline = issued + absl::Seconds(5);
+  while ((ids = audited()).size() < kThreads * kPerThread && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const absl::Duration delay = absl::Now() - issued;
+  std::set<std::string> want;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) want.insert(absl::StrCat("push-", t, "-", i));
+  }
+  EXPECT_EQ(ids, want) << "every push token once, no pull-only one";
+  // The flusher writes every 200 ms; a second is a generous bound on a shared machine.
+  EXPECT_LT(delay, absl::Seconds(1)) << "issued " << 2 * kThreads * kPerThread << " tokens in "
+                                     << (issued - start) << ", all rows seen after " << delay;
+  std::cerr << "token audit e2e: " << 2 * kThreads * kPerThread << " tokens in "
+            << absl::FormatDuration(issued - start) << ", push rows all listed "
+            << absl::FormatDuration(delay) << " after the last one\n";
 }
 
 // Adapter-only mode (--http_upstream): a second process's HTTP adapter in front of the
