@@ -27,8 +27,7 @@ AuditEvent ToAuditEvent(TokenAuditEntry& entry) {
 bool GrantsWriteAccess(const std::vector<realm::ResourceScope>& granted) {
   for (const realm::ResourceScope& s : granted) {
     if (s.type != "repository") continue;  // `registry:catalog:*` lists, it writes nothing
-    if (s.actions.count("push") > 0 || s.actions.count("delete") > 0 ||
-        s.actions.count("*") > 0) {
+    if (s.actions.count("push") > 0 || s.actions.count("delete") > 0 || s.actions.count("*") > 0) {
       return true;
     }
   }

@@ -50,9 +50,9 @@ inline constexpr char kIssueRegistryTokenAction[] = "IssueRegistryToken";
 struct TokenAuditEntry {
   absl::Time time;
   std::string request_id;
-  std::string subject;         // the principal's user name, e.g. `acme+builder`, `build+<id>`
-  std::string resource;        // the principal's resource, e.g. `workspaces/acme/serviceAccounts/builder`
-  std::string granted;         // the granted scopes, space-separated
+  std::string subject;   // the principal's user name, e.g. `acme+builder`, `build+<id>`
+  std::string resource;  // the principal's resource, e.g. `workspaces/acme/serviceAccounts/builder`
+  std::string granted;   // the granted scopes, space-separated
   std::string client_address;  // what throttling sees (RequestContext::peer)
 };
 

@@ -216,26 +216,27 @@ TEST_F(TokenIssuerAuditTest, PushAndDeleteGrantsAreRecordedPullOnlyAreNot) {
   client.request_id = "req-push";
   // Pull only: nothing.
   ASSERT_TRUE(
-      audited_.IssueToken(client, Basic(sa.username, secret, {"repository:acme/web:pull"}))
-          .ok());
+      audited_.IssueToken(client, Basic(sa.username, secret, {"repository:acme/web:pull"})).ok());
   TokenRequest anonymous = Basic("", "", {"repository:acme/web:pull"});
   ASSERT_TRUE(audited_.IssueToken(Client(), anonymous).ok());
   // Asked for push but granted only pull (another workspace's push is refused): nothing.
-  ASSERT_TRUE(audited_
-                  .IssueToken(client, Basic(sa.username, secret,
-                                            {"repository:acme/web:pull", "repository:other/web:push"}))
-                  .ok());
+  ASSERT_TRUE(
+      audited_
+          .IssueToken(client, Basic(sa.username, secret,
+                                    {"repository:acme/web:pull", "repository:other/web:push"}))
+          .ok());
   EXPECT_TRUE(sink_.entries().empty());
   // A refusal: nothing.
-  EXPECT_FALSE(
-      audited_.IssueToken(Client("10.7.0.2"), Basic(sa.username, "ras_wrong", {"repository:acme/web:push"}))
-          .ok());
+  EXPECT_FALSE(audited_
+                   .IssueToken(Client("10.7.0.2"),
+                               Basic(sa.username, "ras_wrong", {"repository:acme/web:push"}))
+                   .ok());
   EXPECT_TRUE(sink_.entries().empty());
 
   // Push: one entry with who, what and from where.
   absl::StatusOr<IssuedToken> t = audited_.IssueToken(
-      client, Basic(sa.username, secret,
-                    {"repository:acme/web:pull,push", "repository:acme/api:pull"}));
+      client,
+      Basic(sa.username, secret, {"repository:acme/web:pull,push", "repository:acme/api:pull"}));
   ASSERT_TRUE(t.ok()) << t.status();
   std::vector<TokenAuditEntry> entries = sink_.entries();
   ASSERT_EQ(entries.size(), 1u);
