@@ -36,7 +36,7 @@ bool GrantsWriteAccess(const std::vector<realm::ResourceScope>& granted) {
 
 TokenAuditQueue::TokenAuditQueue(storage::RegistryStore& store, const Clock& clock,
                                  TokenAuditOptions options, TokenAuditMetrics* metrics)
-    : store_(store), clock_(clock), options_(std::move(options)), metrics_(metrics) {}
+    : store_(store), clock_(clock), options_(options), metrics_(metrics) {}
 
 TokenAuditQueue::~TokenAuditQueue() { Stop(); }
 
