@@ -518,8 +518,17 @@ grpc::Status RegistryAuthGrpcService::GetCredentials(grpc::ServerContext* contex
   }
   // The client's deadline (for GITHUB_APP tokens from GitHub), less a margin to answer in.
   const absl::Time deadline = absl::FromChrono(context->deadline()) - absl::Milliseconds(200);
+  // Checked (and a refusal audited) by the domain: patterns, their count, the ttl's range.
+  services::CredentialNarrowing narrowing;
+  if (request->has_narrowing()) {
+    const v1::CredentialNarrowing& n = request->narrowing();
+    narrowing.repositories.assign(n.repositories().begin(), n.repositories().end());
+    if (n.has_ttl()) {
+      narrowing.ttl = absl::Seconds(n.ttl().seconds()) + absl::Nanoseconds(n.ttl().nanos());
+    }
+  }
   absl::StatusOr<services::Credentials> c =
-      api_.GetCredentials(scope.ctx(), request->name(), deadline);
+      api_.GetCredentials(scope.ctx(), request->name(), deadline, narrowing);
   if (!c.ok()) return scope.Done(ToGrpcStatus(c.status()));
   response->set_registry_host(c->registry_host);
   response->set_username(c->username);

@@ -46,6 +46,7 @@
 #include "services/member_service.h"
 #include "services/registry_auth.h"
 #include "services/registry_service.h"
+#include "services/token_audit.h"
 #include "services/token_realm.h"
 #include "services/token_realm_options.h"
 #include "services/token_services.h"
@@ -353,9 +354,14 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   auth_options.github_host = services::GitHubHostOf(config.github_api_url);
   s->guard_ =
       std::make_unique<services::Guard>(*s->store_, *s->clock_, &s->telemetry_->rejected_calls());
+  // /token answers that grant push or delete are audited off the request path (README "Token
+  // issuance audit"); Shutdown flushes what is queued.
+  s->token_audit_ = std::make_unique<services::TokenAuditQueue>(
+      *s->store_, *s->clock_, services::TokenAuditOptions{}, &s->telemetry_->token_audit());
+  s->token_audit_->Start();
   s->token_services_ = std::make_unique<services::TokenServices>(
       *s->store_, *s->token_store_, *s->keys_, s->signing_keys_.get(), *s->clock_, realm,
-      &s->telemetry_->token_realm());
+      &s->telemetry_->token_realm(), s->token_audit_.get());
   s->token_realm_ = std::make_unique<services::TokenRealm>(*s->guard_, *s->token_services_);
   auth_options.workspace_credentials = &s->token_services_->workspace_credentials();
   s->members_ = std::make_unique<services::MemberService>(*s->store_, *s->clock_);
@@ -567,6 +573,8 @@ void RegistryAuthServer::Shutdown(absl::Duration grace) {
     grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     grpc_server_->Wait();
   }
+  // Every /token call has finished: write the audit rows still queued.
+  if (token_audit_) token_audit_->Stop();
 }
 
 }  // namespace registryauth::server

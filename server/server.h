@@ -45,6 +45,7 @@ class Guard;
 class MemberService;
 class CredentialService;
 class TokenServices;
+class TokenAuditQueue;
 class TokenRealm;
 class ConnectionTester;
 }  // namespace services
@@ -184,6 +185,9 @@ class RegistryAuthServer {
   std::unique_ptr<upstream::InstallationTokenSource> app_tokens_;
   std::unique_ptr<services::ConnectionTester> connection_tester_;
   std::unique_ptr<services::Guard> guard_;  // the permission checks and audit of every call
+  // Audit rows of push/delete tokens, written in batches by a thread of its own; before the
+  // token realm, whose issuer hands it entries, so it is destroyed after it.
+  std::unique_ptr<services::TokenAuditQueue> token_audit_;
   // The token realm's parts, before registry_auth_, which mints workspace credentials there.
   std::unique_ptr<services::TokenServices> token_services_;
   std::unique_ptr<services::TokenRealm> token_realm_;

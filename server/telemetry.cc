@@ -144,6 +144,31 @@ class Telemetry::RejectedCallCounts : public services::RejectedCallMetrics {
   observability::CounterFamily& calls_;
 };
 
+// Token issuance audit rows dropped (queue full, or their batch could not be written); both
+// series exist from the start, so an alert on any increase works from the first scrape.
+class Telemetry::TokenAuditCounts : public services::TokenAuditMetrics {
+ public:
+  explicit TokenAuditCounts(observability::Registry& registry) {
+    observability::CounterFamily& dropped = registry.AddCounter(
+        "registry_auth_token_audit_dropped_total",
+        "IssueRegistryToken audit rows (push or delete grants at /token) that could not be "
+        "written, by reason: queue_full (the bounded queue was full) or write_failed (the "
+        "batch insert failed).",
+        {"reason"});
+    queue_full_ = &dropped.WithLabels({"queue_full"});
+    write_failed_ = &dropped.WithLabels({"write_failed"});
+  }
+
+  void OnTokenAuditDropped(DropReason reason, int64_t count) override {
+    (reason == DropReason::kQueueFull ? queue_full_ : write_failed_)
+        ->Increment(static_cast<double>(count));
+  }
+
+ private:
+  observability::Counter* queue_full_ = nullptr;
+  observability::Counter* write_failed_ = nullptr;
+};
+
 // The GitHub App installation-token cache; every series exists from the start.
 class Telemetry::AppTokenCounts : public upstream::InstallationTokenCacheObserver {
  public:
@@ -243,7 +268,8 @@ Telemetry::Telemetry()
       realm_(std::make_unique<RealmMetrics>(registry_)),
       connection_tests_(std::make_unique<ConnectionTestCounts>(registry_)),
       app_tokens_(std::make_unique<AppTokenCounts>(registry_)),
-      rejected_calls_(std::make_unique<RejectedCallCounts>(registry_)) {}
+      rejected_calls_(std::make_unique<RejectedCallCounts>(registry_)),
+      token_audit_(std::make_unique<TokenAuditCounts>(registry_)) {}
 
 Telemetry::~Telemetry() = default;
 
@@ -262,6 +288,8 @@ services::ConnectionTestMetrics& Telemetry::connection_tests() { return *connect
 upstream::InstallationTokenCacheObserver& Telemetry::github_app_tokens() { return *app_tokens_; }
 
 services::RejectedCallMetrics& Telemetry::rejected_calls() { return *rejected_calls_; }
+
+services::TokenAuditMetrics& Telemetry::token_audit() { return *token_audit_; }
 
 void Telemetry::SetEncryptionKeys(const std::vector<uint32_t>& ids, uint32_t primary) {
   absl::MutexLock lock(&mu_);

@@ -29,6 +29,7 @@
 #include "observability/metrics.h"
 #include "services/connection_test_metrics.h"
 #include "services/rejected_calls.h"
+#include "services/token_audit.h"
 #include "services/token_realm_metrics.h"
 #include "storage/pool_observer.h"
 #include "upstream/github_app.h"
@@ -54,6 +55,8 @@ class Telemetry {
   upstream::InstallationTokenCacheObserver& github_app_tokens();
   // Calls refused before they reached a service (services::Guard's rejected_metrics).
   services::RejectedCallMetrics& rejected_calls();
+  // Token issuance audit rows that could not be written (services::TokenAuditQueue).
+  services::TokenAuditMetrics& token_audit();
 
   // The AES key ids loaded now (1) and the primary one; ids loaded earlier in this process but
   // gone now read 0.
@@ -71,6 +74,7 @@ class Telemetry {
   class ConnectionTestCounts;
   class AppTokenCounts;
   class RejectedCallCounts;
+  class TokenAuditCounts;
 
   observability::Registry registry_;
   observability::GaugeFamily& pool_connections_;
@@ -85,6 +89,7 @@ class Telemetry {
   std::unique_ptr<ConnectionTestCounts> connection_tests_;
   std::unique_ptr<AppTokenCounts> app_tokens_;
   std::unique_ptr<RejectedCallCounts> rejected_calls_;
+  std::unique_ptr<TokenAuditCounts> token_audit_;
   absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<PoolMetrics>> pools_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> encryption_ids_ ABSL_GUARDED_BY(mu_);  // ever loaded

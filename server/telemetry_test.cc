@@ -2,7 +2,11 @@
 
 #include <string>
 
+#include "common/clock.h"
 #include "gtest/gtest.h"
+#include "services/token_audit.h"
+#include "storage/memory_store.h"
+#include "storage/testing/failing_registry_store.h"
 
 namespace registryauth::server {
 namespace {
@@ -37,6 +41,39 @@ TEST(TelemetryTest, PoolObserverFeedsGaugesCountersAndHistogram) {
       text, "registry_auth_db_pool_errors_total{pool=\"registry\",kind=\"connect_failed\"} 0\n"));
   EXPECT_TRUE(Contains(
       text, "registry_auth_db_pool_acquire_seconds_bucket{pool=\"registry\",le=\"0.0025\"} 1\n"));
+}
+
+// Issue 19: token audit rows that cannot be written move registry_auth_token_audit_dropped_total,
+// with the real queue over a store whose audit appends fail, and with a full queue.
+TEST(TelemetryTest, TokenAuditDropsAreCountedByReason) {
+  Telemetry t;
+  const std::string before = t.registry().Render();
+  EXPECT_TRUE(
+      Contains(before, "registry_auth_token_audit_dropped_total{reason=\"queue_full\"} 0\n"))
+      << before;
+  EXPECT_TRUE(
+      Contains(before, "registry_auth_token_audit_dropped_total{reason=\"write_failed\"} 0\n"));
+
+  FakeClock clock(absl::FromUnixSeconds(1800000000));
+  storage::InMemoryRegistryStore memory;
+  storage::testing::FailingRegistryStore store(memory);
+  services::TokenAuditOptions options;
+  options.capacity = 3;
+  services::TokenAuditQueue audit(store, clock, options, &t.token_audit());
+  services::TokenAuditEntry entry{clock.Now(),
+                                  "req-1",
+                                  "acme+builder",
+                                  "workspaces/acme/serviceAccounts/builder",
+                                  "repository:acme/web:push",
+                                  "http:10.0.0.1"};
+  for (int i = 0; i < 5; ++i) audit.Record(entry);  // 3 queued, 2 dropped
+  store.set_fail_audit_appends(true);
+  EXPECT_EQ(audit.Flush(), 0u);  // the 3 queued are lost to the outage
+  const std::string text = t.registry().Render();
+  EXPECT_TRUE(Contains(text, "registry_auth_token_audit_dropped_total{reason=\"queue_full\"} 2\n"))
+      << text;
+  EXPECT_TRUE(
+      Contains(text, "registry_auth_token_audit_dropped_total{reason=\"write_failed\"} 3\n"));
 }
 
 TEST(TelemetryTest, TokenRealmOutcomesAndThrottles) {

@@ -24,8 +24,9 @@ bool IsDecimalId(std::string_view key) {
 }  // namespace
 
 absl::Status AuditLog::Record(const RequestContext& ctx, std::string_view action,
-                              std::string_view resource, const absl::Status& outcome) const {
-  return store_.AppendAuditEvent(MakeEvent(ctx, action, resource, outcome)).status();
+                              std::string_view resource, const absl::Status& outcome,
+                              std::string_view detail) const {
+  return store_.AppendAuditEvent(MakeEvent(ctx, action, resource, outcome, detail)).status();
 }
 
 AuditEvent AuditLog::MakeEvent(const RequestContext& ctx, std::string_view action,

@@ -28,9 +28,9 @@ class AuditLog {
   AuditLog(storage::RegistryStore& store, const Clock& clock) : store_(store), clock_(clock) {}
 
   // Appends a record; returns the store's status. Service status messages are secret-free by
-  // construction; the detail keeps the first 512 bytes of one.
+  // construction; the detail keeps the first 512 bytes of one (or of `detail`, when not empty).
   absl::Status Record(const RequestContext& ctx, std::string_view action, std::string_view resource,
-                      const absl::Status& outcome) const;
+                      const absl::Status& outcome, std::string_view detail = "") const;
   // Record() for changes that already happened: a failure is logged with the request id, not
   // returned.
   void RecordChange(const RequestContext& ctx, std::string_view action, std::string_view resource,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
@@ -164,16 +165,20 @@ class FakeMinter final : public WorkspaceCredentialMinter {
   bool ServesRegistry(std::string_view host) const override {
     return host == "registry.example:5000";
   }
-  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) override {
+  absl::StatusOr<Credentials> MintWorkspaceCredential(
+      std::string_view workspace_id, const CredentialNarrowing& narrowing) override {
+    last_narrowing = narrowing;
     Credentials c;
     c.type = RegistryType::kDistribution;
     c.registry_host = "registry.example:5000";
     c.username = "build+" + std::to_string(++minted);
     c.secret = SecretString("rbt_" + std::to_string(minted));
     c.repository_namespace = std::string(workspace_id);
+    if (!narrowing.empty()) c.narrowing = "narrowed: " + absl::StrJoin(narrowing.repositories, ",");
     return c;
   }
   int minted = 0;
+  CredentialNarrowing last_narrowing;
 };
 
 class TestConnectionTest : public ::testing::Test {
@@ -252,6 +257,53 @@ TEST_F(TestConnectionTest, PlatformRegistryIsTestedWithAMintedCredential) {
   EXPECT_EQ(api.TestConnection(User("alice"), "workspaces/acme/registries/other").status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(minter.minted, 2);
+}
+
+// Issue 19: GetCredentials hands a narrowing to the minter and records it in the audit row; a
+// configuration whose secret is stored cannot be narrowed, and says so instead of ignoring it.
+TEST_F(TestConnectionTest, GetCredentialsNarrowsMintedCredentialsOnlyAndAuditsTheNarrowing) {
+  FakeMinter minter;
+  RegistryAuthOptions options;
+  options.tester = &tester_;
+  options.workspace_credentials = &minter;
+  testing::TestRegistryAuth api(store_, registry_, clock_, options);
+  RegistryConfigInput in;
+  in.type = in.settings_type = RegistryType::kDistribution;
+  in.url = "https://registry.example:5000";
+  in.repository_namespace = "acme";
+  ASSERT_TRUE(
+      api.CreateRegistryConfig(Manager(), "workspaces/acme", "platform", std::move(in)).ok());
+  CredentialNarrowing narrowing;
+  narrowing.repositories = {"acme/web"};
+  narrowing.ttl = absl::Minutes(10);
+  const RequestContext worker = Caller("build-worker", {Permission::kCredentialsRead});
+
+  absl::StatusOr<Credentials> c = api.GetCredentials(worker, "workspaces/acme/registries/platform",
+                                                     absl::InfiniteFuture(), narrowing);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(minter.last_narrowing.repositories, narrowing.repositories);
+  EXPECT_EQ(minter.last_narrowing.ttl, absl::Minutes(10));
+  std::vector<AuditEvent> rows = store_.ListAuditEvents(AuditFilter{}, 10, 0)->items;
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows.front().action, "GetCredentials");
+  EXPECT_EQ(rows.front().outcome, "OK");
+  EXPECT_EQ(rows.front().detail, "narrowed: acme/web");
+
+  // Stored secrets (GHCR, ACR, a DISTRIBUTION elsewhere): INVALID_ARGUMENT, recorded, nothing
+  // handed out, the minter not asked.
+  const int minted = minter.minted;
+  for (const char* name : {"workspaces/acme/registries/gh", "workspaces/acme/registries/acr"}) {
+    absl::StatusOr<Credentials> refused =
+        api.GetCredentials(worker, name, absl::InfiniteFuture(), narrowing);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_TRUE(absl::StrContains(refused.status().message(), "narrowing")) << refused.status();
+    rows = store_.ListAuditEvents(AuditFilter{}, 10, 0)->items;
+    EXPECT_EQ(rows.front().resource, name);
+    EXPECT_EQ(rows.front().outcome, "INVALID_ARGUMENT");
+  }
+  EXPECT_EQ(minter.minted, minted);
+  // Without a narrowing, as before.
+  EXPECT_TRUE(api.GetCredentials(worker, "workspaces/acme/registries/gh").ok());
 }
 
 TEST_F(TestConnectionTest, ValidResultIsStoredWithItsAuditRecord) {

@@ -26,21 +26,27 @@ CredentialService::CredentialService(storage::RegistryStore& store, RegistryServ
     : store_(store), registry_(registry), clock_(clock), options_(std::move(options)) {}
 
 absl::StatusOr<Credentials> CredentialService::MintedOrStoredCredentials(
-    const RegistryConfig& config) {
+    const RegistryConfig& config, const CredentialNarrowing& narrowing) {
   WorkspaceCredentialMinter* minter = options_.workspace_credentials;
   if (config.type == RegistryType::kDistribution && minter != nullptr && !config.url.empty() &&
       minter->ServesRegistry(RegistryHostOf(config.url))) {
-    return minter->MintWorkspaceCredential(config.workspace_id);
+    return minter->MintWorkspaceCredential(config.workspace_id, narrowing);
+  }
+  // A stored secret cannot be narrowed; handing it out whole would betray the caller's intent.
+  if (!narrowing.empty()) {
+    return absl::InvalidArgumentError(
+        "narrowing: only credentials minted for the platform registry (a DISTRIBUTION "
+        "configuration on the token realm's registry host) can be narrowed");
   }
   return BuildCredentials(config, registry_);
 }
 
-absl::StatusOr<Credentials> CredentialService::GetCredentials(const RegistryConfigName& n,
-                                                              absl::Time deadline) {
+absl::StatusOr<Credentials> CredentialService::GetCredentials(
+    const RegistryConfigName& n, absl::Time deadline, const CredentialNarrowing& narrowing) {
   absl::StatusOr<Credentials> result = [&]() -> absl::StatusOr<Credentials> {
     ASSIGN_OR_RETURN(RegistryConfig config, registry_.GetRegistryConfig(FormatRegistryConfigName(
                                                 n.workspace_id, n.registry_id)));
-    ASSIGN_OR_RETURN(Credentials c, MintedOrStoredCredentials(config));
+    ASSIGN_OR_RETURN(Credentials c, MintedOrStoredCredentials(config, narrowing));
     if (config.type != RegistryType::kGitHubApp) return c;
     if (options_.app_tokens == nullptr) {
       return UnsupportedRegistryType(config, kGitHubAppsDisabled);

@@ -5,6 +5,8 @@
 // GetCredentials: the configuration's credentials (services/credentials.h). A DISTRIBUTION
 // configuration whose URL names the platform registry gets a freshly minted workspace
 // credential (RegistryAuthOptions::workspace_credentials) instead of a stored secret. For
+// A narrowing (CredentialNarrowing) is accepted for that minted credential only; for any other
+// configuration it is INVALID_ARGUMENT rather than silently ignored. For
 // GITHUB_APP, an installation access token from the token source (cached; valid for at least 5
 // more minutes) with its expire_time; GitHub is waited for until the deadline or
 // upstream_timeout, whichever comes first, and its refusals keep their ErrorDetail
@@ -70,7 +72,8 @@ class CredentialService {
   CredentialService(storage::RegistryStore& store, RegistryService& registry, const Clock& clock,
                     RegistryAuthOptions options);
 
-  absl::StatusOr<Credentials> GetCredentials(const RegistryConfigName& name, absl::Time deadline);
+  absl::StatusOr<Credentials> GetCredentials(const RegistryConfigName& name, absl::Time deadline,
+                                             const CredentialNarrowing& narrowing = {});
   // `not_run` hears the test's error when it did not run (nothing is stored then).
   // `acting_user`: the end user the caller acts for ("" for none), whose tests the tester
   // bounds across workspaces.
@@ -82,8 +85,9 @@ class CredentialService {
 
  private:
   // A minted workspace credential for a DISTRIBUTION configuration on the platform registry,
-  // else the stored one (BuildCredentials).
-  absl::StatusOr<Credentials> MintedOrStoredCredentials(const RegistryConfig& config);
+  // else the stored one (BuildCredentials). A non-empty `narrowing` is for the minted one only.
+  absl::StatusOr<Credentials> MintedOrStoredCredentials(const RegistryConfig& config,
+                                                        const CredentialNarrowing& narrowing = {});
 
   storage::RegistryStore& store_;
   RegistryService& registry_;

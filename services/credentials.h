@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -42,6 +43,22 @@ struct Credentials {
   SecretString secret;
   std::string repository_namespace;
   std::optional<absl::Time> expire_time;  // unset for long-lived secrets
+  // How a minted workspace credential was narrowed, for the audit row's detail
+  // (`repositories=acme/web ttl=600s`); empty when it was not.
+  std::string narrowing;
+};
+
+// What a caller of GetCredentials may ask of a workspace credential for the platform registry
+// (WorkspaceCredentialMinter), to give a build only what it needs. Both parts are optional.
+struct CredentialNarrowing {
+  // Repository patterns inside the workspace (the grammar of service-account grants,
+  // realm::ValidateGrantPattern), e.g. `acme/web`, `acme/api-*`; empty: all of `<workspace>/*`.
+  std::vector<std::string> repositories;
+  // Lifetime, at most the default one (TokenRealmOptions::pull_token_default_ttl); zero: the
+  // default.
+  absl::Duration ttl = absl::ZeroDuration();
+
+  bool empty() const { return repositories.empty() && ttl == absl::ZeroDuration(); }
 };
 
 // Mints short-lived push+pull credentials for a workspace's namespace on the platform's own
@@ -53,8 +70,11 @@ class WorkspaceCredentialMinter {
   // True if credentials minted here are accepted by the registry at `registry_host`
   // (`host[:port]`, as RegistryHostOf gives it).
   virtual bool ServesRegistry(std::string_view registry_host) const = 0;
-  // `username`/`secret` good for push and pull on `<workspace_id>/*` until `expire_time`.
-  virtual absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) = 0;
+  // `username`/`secret` good for push and pull on `<workspace_id>/*` until `expire_time`, or on
+  // the repositories of a non-empty `narrowing` only (INVALID_ARGUMENT naming the field when
+  // the narrowing leaves the workspace, is malformed or asks for a longer lifetime).
+  virtual absl::StatusOr<Credentials> MintWorkspaceCredential(
+      std::string_view workspace_id, const CredentialNarrowing& narrowing) = 0;
 };
 
 inline constexpr char kGhcrHost[] = "ghcr.io";

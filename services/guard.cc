@@ -9,9 +9,9 @@
 namespace registryauth::services {
 
 absl::Status Guard::RecordBeforeAnswer(const RequestContext& ctx, std::string_view action,
-                                       std::string_view resource,
-                                       const absl::Status& outcome) const {
-  absl::Status recorded = audit_.Record(ctx, action, resource, outcome);
+                                       std::string_view resource, const absl::Status& outcome,
+                                       std::string_view detail) const {
+  absl::Status recorded = audit_.Record(ctx, action, resource, outcome, detail);
   if (recorded.ok()) return absl::OkStatus();
   LOG_ERROR(absl::StrCat(std::string(action), " refused: audit record failed, request_id=",
                          ctx.request_id, ": ", recorded.message()));

@@ -90,7 +90,8 @@ class Guard {
   // record of `outcome` is written, else UNAVAILABLE (reason AUDIT_UNAVAILABLE), which the
   // caller answers instead, so nothing is handed out.
   absl::Status RecordBeforeAnswer(const RequestContext& ctx, std::string_view action,
-                                  std::string_view resource, const absl::Status& outcome) const;
+                                  std::string_view resource, const absl::Status& outcome,
+                                  std::string_view detail = "") const;
 
   // Records an attempt the transport refused before it reached a service (e.g. an unknown
   // caller of GetCredentials). `caller` is what the transport saw ("" if nothing). Such callers

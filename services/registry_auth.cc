@@ -211,18 +211,20 @@ absl::Status RegistryAuth::DeleteMember(const RequestContext& ctx, std::string_v
 // ---- Credentials ------------------------------------------------------------------------------
 
 absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& ctx,
-                                                         std::string_view name,
-                                                         absl::Time deadline) {
+                                                         std::string_view name, absl::Time deadline,
+                                                         const CredentialNarrowing& narrowing) {
   absl::StatusOr<RegistryConfigName> n = ParseRegistryConfigName(name, "name");
   const std::string resource = n.ok() ? FormatRegistryConfigName(n->workspace_id, n->registry_id)
                                       : std::string(name.substr(0, 256));
   absl::StatusOr<Credentials> result = [&]() -> absl::StatusOr<Credentials> {
     if (!n.ok()) return n.status();
     return guard_.IfAllowed(ctx, Operation::kGetCredentials, n->workspace_id,
-                            [&] { return credentials_.GetCredentials(*n, deadline); });
+                            [&] { return credentials_.GetCredentials(*n, deadline, narrowing); });
   }();
-  // The record is written before anything is handed out; no record, no secret.
-  RETURN_IF_ERROR(guard_.RecordBeforeAnswer(ctx, "GetCredentials", resource, result.status()));
+  // The record is written before anything is handed out; no record, no secret. A narrowed
+  // credential's record says how it was narrowed.
+  RETURN_IF_ERROR(guard_.RecordBeforeAnswer(ctx, "GetCredentials", resource, result.status(),
+                                            result.ok() ? result->narrowing : std::string()));
   return result;
 }
 

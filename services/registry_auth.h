@@ -115,8 +115,11 @@ class RegistryAuth {
   // ---- Credentials (services/credential_service.h)
   // Errors: the permission check, NOT_FOUND, FAILED_PRECONDITION (INCOMPLETE_CREDENTIALS,
   // UNSUPPORTED_REGISTRY_TYPE), GitHub's refusals, UNAVAILABLE (database; AUDIT_UNAVAILABLE).
+  // `narrowing` (platform registry only; INVALID_ARGUMENT elsewhere) is recorded in the audit
+  // row's detail.
   absl::StatusOr<Credentials> GetCredentials(const RequestContext& ctx, std::string_view name,
-                                             absl::Time deadline = absl::InfiniteFuture());
+                                             absl::Time deadline = absl::InfiniteFuture(),
+                                             const CredentialNarrowing& narrowing = {});
   // Errors: the permission check, NOT_FOUND, FAILED_PRECONDITION (INCOMPLETE_CREDENTIALS),
   // RESOURCE_EXHAUSTED (too many tests running), UNAVAILABLE (database). Pull tokens:
   // services/token_realm.h.

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -66,19 +67,32 @@ std::string_view RefreshTokenId(std::string_view text) {
   return text.substr(kPrefixLen, dot - kPrefixLen);
 }
 
+// The principal as a resource name for the audit row: its service account, else its workspace.
+std::string PrincipalResource(const Principal& p) {
+  if (p.workspace_id.empty()) return "";
+  if (p.kind == PrincipalKind::kServiceAccount) {
+    const size_t plus = p.subject.find('+');
+    if (plus != std::string::npos) {
+      return FormatServiceAccountName(p.workspace_id, p.subject.substr(plus + 1));
+    }
+  }
+  return FormatWorkspaceName(p.workspace_id);
+}
+
 }  // namespace
 
 TokenIssuer::TokenIssuer(storage::RegistryStore& registry_store, storage::TokenStore& token_store,
                          const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
                          const Clock& clock, const TokenRealmOptions& options,
                          PrincipalCache& cache, const WorkspaceCredentials& workspace_credentials,
-                         TokenRealmMetrics* metrics)
+                         TokenRealmMetrics* metrics, TokenAuditSink* audit)
     : tokens_(token_store),
       hasher_(hasher),
       signer_(signer),
       clock_(clock),
       options_(options),
       metrics_(metrics),
+      audit_(audit),
       throttle_(token_store, clock, options),
       public_pulls_(registry_store, clock, options),
       resolver_(token_store, cache, workspace_credentials, hasher, options.touch_interval) {}
@@ -255,6 +269,12 @@ absl::StatusOr<IssuedToken> TokenIssuer::IssueTokenUnmetered(const RequestContex
     // (A workspace credential gets none: it could not be checked again, and the client keeps
     // using its password, which is what clients do without a refresh token.)
     ASSIGN_OR_RETURN(out.refresh_token, NewRefreshToken(*principal, request, now));
+  }
+  // Push and delete are recorded (queued; written by the sink's own thread). The pull path
+  // costs only this scan of the granted actions.
+  if (audit_ != nullptr && GrantsWriteAccess(granted)) {
+    audit_->Record({now, ctx.request_id, principal->subject, PrincipalResource(*principal),
+                    absl::StrJoin(out.granted_scopes, " "), ctx.peer});
   }
   return out;
 }

@@ -10,7 +10,8 @@
 //        refresh token `rrt_<id>.<secret>`    its subject, checked again as above;
 //        `build+<id>`            + `rbt_...`  a workspace credential (MintWorkspaceCredential,
 //                                             services/workspace_credentials.h: push+pull on
-//                                             `<workspace>/*`, until it expires);
+//                                             `<workspace>/*` or its narrowing, until it
+//                                             expires);
 //        no credentials                       anonymous (access only to public repositories).
 //      Secrets are compared as keyed hashes in constant time (crypto/secret_hasher.h). Every
 //      failure is the same UNAUTHENTICATED "invalid credentials" (reason INVALID_CREDENTIALS),
@@ -32,11 +33,14 @@
 //      exp (integers), jti, access.
 //   7. With `offline`, a refresh token bound to the subject and the service is stored (hashed)
 //      and returned (not for a workspace credential, which could not be checked again).
-// Issuance is not audited (it is the hot path; refusals are logged). The metrics sink hears
-// the principal's kind and the outcome of every request.
+// Issuance that grants push or delete (or `*`) is audited off the hot path: the issuer hands
+// a TokenAuditEntry to the TokenAuditSink (services/token_audit.h, a bounded queue written in
+// batches by a thread of its own) and never waits for it. Pull-only tokens are not audited
+// (refusals are logged). The metrics sink hears the principal's kind and the outcome of every
+// request.
 //
 //   TokenIssuer issuer(registry_store, token_store, hasher, &signer, clock, options, cache,
-//                      workspace_credentials, &metrics);
+//                      workspace_credentials, &metrics, &token_audit);
 //   ASSIGN_OR_RETURN(IssuedToken t, issuer.IssueToken(ctx, request));
 //
 // Thread-safe if its dependencies are.
@@ -58,6 +62,7 @@
 #include "services/principal_resolver.h"
 #include "services/public_pulls.h"
 #include "services/request_context.h"
+#include "services/token_audit.h"
 #include "services/token_realm_errors.h"
 #include "services/token_realm_metrics.h"
 #include "services/token_realm_options.h"
@@ -95,12 +100,13 @@ class TokenIssuer {
  public:
   // All references must outlive this object. `signer` may be null: then no token is issued
   // (FAILED_PRECONDITION, TOKEN_REALM_DISABLED). `metrics` (may be null) hears how each
-  // IssueToken ended.
+  // IssueToken ended; `audit` (may be null: nothing recorded) hears every token that grants
+  // push or delete.
   TokenIssuer(storage::RegistryStore& registry_store, storage::TokenStore& token_store,
               const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
               const Clock& clock, const TokenRealmOptions& options, PrincipalCache& cache,
               const WorkspaceCredentials& workspace_credentials,
-              TokenRealmMetrics* metrics = nullptr);
+              TokenRealmMetrics* metrics = nullptr, TokenAuditSink* audit = nullptr);
 
   // `ctx.peer` is the client address used for throttling.
   absl::StatusOr<IssuedToken> IssueToken(const RequestContext& ctx, const TokenRequest& request);
@@ -123,6 +129,7 @@ class TokenIssuer {
   const Clock& clock_;
   const TokenRealmOptions& options_;
   TokenRealmMetrics* const metrics_;
+  TokenAuditSink* const audit_;
   LoginThrottle throttle_;
   PublicPulls public_pulls_;
   PrincipalResolver resolver_;

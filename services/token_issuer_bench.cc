@@ -7,7 +7,9 @@
 //   bazel run -c opt //services:token_issuer_bench
 //
 // Each principal's row is read once and then served from the realm's cache (cache_ttl 5 s on
-// a clock that does not move), as on a busy replica.
+// a clock that does not move), as on a busy replica. Tokens that grant push are handed to the
+// token issuance audit (services/token_audit.h) as server/server.cc wires it, its flusher
+// thread writing them to the in-memory store; pull tokens are not.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -21,6 +23,7 @@
 #include "crypto/key_jwt_signer.h"
 #include "services/testing/callers.h"
 #include "services/testing/test_realm.h"
+#include "services/token_audit.h"
 #include "storage/memory_store.h"
 #include "storage/memory_token_store.h"
 
@@ -47,7 +50,9 @@ class Realm {
         tokens_(store_),
         ring_(testing::Ring()),
         signer_(Must(crypto::SigningKey::FromPrivateKeyPem(Must(crypto::GenerateEs256KeyPem())))),
-        realm_(store_, tokens_, *ring_, &signer_, clock_, Options()) {
+        audit_(store_, clock_, TokenAuditOptions{}),
+        realm_(store_, tokens_, *ring_, &signer_, clock_, Options(), nullptr, &audit_) {
+    audit_.Start();
     if (!store_.CreateWorkspace(Workspace{"acme", "ACME"}).ok()) std::abort();
     App app;
     app.workspace_id = "acme";
@@ -71,6 +76,7 @@ class Realm {
   storage::InMemoryTokenStore tokens_;
   std::unique_ptr<crypto::KeyRing> ring_;
   crypto::KeyJwtSigner signer_;
+  TokenAuditQueue audit_;  // before the realm, which hands it entries
   testing::TestRealm realm_;
 };
 

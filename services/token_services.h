@@ -20,6 +20,7 @@
 #include "services/pull_token_service.h"
 #include "services/refresh_token_service.h"
 #include "services/service_account_service.h"
+#include "services/token_audit.h"
 #include "services/token_issuer.h"
 #include "services/token_realm_metrics.h"
 #include "services/token_realm_options.h"
@@ -33,11 +34,12 @@ class TokenServices {
  public:
   // All references must outlive this object. `signer` may be null: then no token is issued and
   // no workspace credential minted (FAILED_PRECONDITION), but the management calls work.
-  // `metrics` (may be null) hears how each IssueToken ended.
+  // `metrics` (may be null) hears how each IssueToken ended; `audit` (may be null) every
+  // token that grants push or delete (services/token_audit.h).
   TokenServices(storage::RegistryStore& registry_store, storage::TokenStore& token_store,
                 const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
-                const Clock& clock, TokenRealmOptions options,
-                TokenRealmMetrics* metrics = nullptr);
+                const Clock& clock, TokenRealmOptions options, TokenRealmMetrics* metrics = nullptr,
+                TokenAuditSink* audit = nullptr);
 
   TokenServices(const TokenServices&) = delete;
   TokenServices& operator=(const TokenServices&) = delete;

@@ -16,8 +16,19 @@
 // create time from the store (and refreshes the cache), so a workspace re-created within
 // cache_ttl gets credentials of its own, and its predecessor's stop at once on this replica.
 //
+// Narrowed (CredentialNarrowing, issue 19): a credential may be limited to some repository
+// patterns inside the workspace (a build of `acme/web` gets push+pull on `acme/web` only) and
+// to a shorter lifetime. The patterns are validated like service-account grants, put in
+// canonical form (sorted, without duplicates, comma-joined, at most 16 and 400 bytes) and
+// carried in the password as a sixth field,
+// `rbt_<workspace>.<create>.<expiry>.<base64url of the list>.<hash key id>.<keyed hash>`,
+// covered by the keyed hash (message v3; an un-narrowed one keeps v2, so cutting the list out
+// does not verify either). Verify then grants push+pull on those patterns only, which all lie
+// inside `<workspace>/`, so a narrowed credential never gets more than an un-narrowed one.
+//
 //   WorkspaceCredentials minter(registry_store, hasher, clock, options, /*can_sign=*/true);
-//   ASSIGN_OR_RETURN(Credentials c, minter.MintWorkspaceCredential("acme"));
+//   ASSIGN_OR_RETURN(Credentials c, minter.MintWorkspaceCredential("acme", {}));
+//   ASSIGN_OR_RETURN(Credentials web, minter.MintWorkspaceCredential("acme", {{"acme/web"}}));
 //
 // Thread-safe if the hasher and the clock are.
 #ifndef REGISTRY_AUTH_SERVICES_WORKSPACE_CREDENTIALS_H_
@@ -49,9 +60,11 @@ class WorkspaceCredentials final : public WorkspaceCredentialMinter {
 
   // `registry_host` must equal TokenRealmOptions::registry_host (ASCII case-insensitive).
   bool ServesRegistry(std::string_view registry_host) const override;
-  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) override;
+  absl::StatusOr<Credentials> MintWorkspaceCredential(
+      std::string_view workspace_id, const CredentialNarrowing& narrowing) override;
 
-  // The principal a login as `build+<id>` (`id` given) with `password` proves at `now`;
+  // The principal a login as `build+<id>` (`id` given) with `password` proves at `now` (grants:
+  // push+pull on `<workspace>/*`, or on each pattern of a narrowed credential);
   // InvalidCredentials() for anything else (forged, malformed, expired, expiring later than
   // pull_token_max_ttl from now, or its workspace deleted or re-created since minting); the
   // store's error when the workspace cannot be read.

@@ -567,6 +567,16 @@ absl::StatusOr<AuditEvent> InMemoryRegistryStore::AppendAuditEvent(const AuditEv
   return AppendAuditLocked(event);
 }
 
+absl::Status InMemoryRegistryStore::AppendAuditEvents(const std::vector<AuditEvent>& events) {
+  for (const AuditEvent& e : events) {
+    absl::Status valid = CheckAuditEvent(e, "append audit events");
+    if (!valid.ok()) return valid;
+  }
+  absl::MutexLock lock(&mu_);
+  for (const AuditEvent& e : events) AppendAuditLocked(e);
+  return absl::OkStatus();
+}
+
 AuditEvent InMemoryRegistryStore::AppendAuditLocked(const AuditEvent& event) {
   AuditEvent row = event;
   internal::TruncateAuditFreeText(row);

@@ -87,6 +87,7 @@ class InMemoryRegistryStore final : public RegistryStore {
                                                       const Member& member) override;
 
   absl::StatusOr<AuditEvent> AppendAuditEvent(const AuditEvent& event) override;
+  absl::Status AppendAuditEvents(const std::vector<AuditEvent>& events) override;
   absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
                                                    int64_t before_id) override;
 

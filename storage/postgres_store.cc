@@ -272,6 +272,12 @@ const std::vector<Statement>& Statements() {
                     " outcome, detail, request_id, peer)"
                     " VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
                     AuditColumns())},
+      {"audit_insert_many",
+       "INSERT INTO audit_events (time, caller, on_behalf_of, action, resource, outcome, detail,"
+       " request_id, peer)"
+       " SELECT t, c, o, a, r, oc, d, q, p FROM unnest($1::timestamptz[], $2::text[], $3::text[],"
+       " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])"
+       " WITH ORDINALITY AS e(t, c, o, a, r, oc, d, q, p, n) ORDER BY n"},
       // Until the end of the transaction, plan each statement with its parameter values.
       {"audit_custom_plans", "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"},
       {"ping", "SELECT pg_catalog.pg_is_in_recovery()"},
@@ -968,6 +974,34 @@ absl::StatusOr<AuditEvent> PostgresRegistryStore::AppendAuditEvent(const AuditEv
                                            row.detail, row.request_id, row.peer);
         return AuditEventFromRow(r[0]);
       });
+}
+
+absl::Status PostgresRegistryStore::AppendAuditEvents(const std::vector<AuditEvent>& events) {
+  if (events.empty()) return absl::OkStatus();
+  // One column array per field, unnested in order: one statement, one round trip, all or none.
+  std::vector<std::string> times, callers, on_behalf_of, actions, resources, outcomes, details,
+      request_ids, peers;
+  for (const AuditEvent& event : events) {
+    AuditEvent row = event;
+    internal::TruncateAuditFreeText(row);
+    times.push_back(TimeParam(row.time));
+    callers.push_back(std::move(row.caller));
+    on_behalf_of.push_back(std::move(row.on_behalf_of));
+    actions.push_back(std::move(row.action));
+    resources.push_back(std::move(row.resource));
+    outcomes.push_back(std::move(row.outcome));
+    details.push_back(std::move(row.detail));
+    request_ids.push_back(std::move(row.request_id));
+    peers.push_back(std::move(row.peer));
+  }
+  return WithConnection(*pool_, "append audit events", [&](pqxx::connection& conn) -> absl::Status {
+    pqxx::nontransaction txn(conn);
+    txn.exec_prepared("audit_insert_many", ArrayLiteral(times), ArrayLiteral(callers),
+                      ArrayLiteral(on_behalf_of), ArrayLiteral(actions), ArrayLiteral(resources),
+                      ArrayLiteral(outcomes), ArrayLiteral(details), ArrayLiteral(request_ids),
+                      ArrayLiteral(peers));
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<Page<AuditEvent>> PostgresRegistryStore::ListAuditEvents(const AuditFilter& filter,

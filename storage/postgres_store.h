@@ -102,6 +102,7 @@ class PostgresRegistryStore final : public RegistryStore {
                                                       const Member& member) override;
 
   absl::StatusOr<AuditEvent> AppendAuditEvent(const AuditEvent& event) override;
+  absl::Status AppendAuditEvents(const std::vector<AuditEvent>& events) override;
   absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
                                                    int64_t before_id) override;
 

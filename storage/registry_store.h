@@ -153,6 +153,11 @@ class RegistryStore {
   // than 1000 is clamped. See AuditFilter (model.h) for the filters; all given ones apply.
   virtual absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
                                                            int64_t before_id) = 0;
+  // Stores `events` (ids ignored) in one statement, in order (ids grow along the vector), all
+  // or none: any event AppendAuditEvent would refuse makes it INVALID_ARGUMENT and nothing is
+  // stored; the same truncation of free text. Empty: OK, nothing done. (The token audit's batch
+  // writer, services/token_audit.h.)
+  virtual absl::Status AppendAuditEvents(const std::vector<AuditEvent>& events) = 0;
 
   // ---- Key rotation
   // Up to `limit` configs that hold a secret encrypted under a key other than `key_id`, or under

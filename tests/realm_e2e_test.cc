@@ -15,10 +15,14 @@
 // REGAUTH_REQUIRE_REGISTRY=1 (./test.sh sets both).
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
+#include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -307,6 +311,106 @@ TEST_P(RealmE2eTest, GetCredentialsMintsAWorkspaceCredentialForThePlatformRegist
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
 }
 
+// Issue 19: GetCredentials with a narrowing gives a build push+pull on its own repository only.
+// The real registry accepts a credential narrowed to acme/web for acme/web and refuses it
+// acme/api; the audit row says how it was narrowed; a narrowing that would widen, leave the
+// workspace or outlive the default is refused, and so is one for a stored secret.
+TEST_P(RealmE2eTest, ANarrowedBuildCredentialPushesItsRepositoryOnly) {
+  v1::CreateRegistryConfigRequest create;
+  create.set_parent("workspaces/acme");
+  create.set_registry_id("platform");
+  v1::RegistryConfig* config = create.mutable_registry_config();
+  config->set_type(v1::DISTRIBUTION);
+  config->mutable_distribution()->set_url("https://registry.test:5000");
+  config->mutable_distribution()->set_repository_namespace("acme");
+  v1::RegistryConfig created;
+  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  v1::GetCredentialsRequest get;
+  get.set_name("workspaces/acme/registries/platform");
+  get.mutable_narrowing()->add_repositories("acme/web");
+  get.mutable_narrowing()->mutable_ttl()->set_seconds(900);
+  v1::GetCredentialsResponse creds;
+  std::unique_ptr<grpc::ClientContext> ctx = Ctx();
+  ctx->AddMetadata("x-request-id", "narrowed-get-credentials");
+  s = stub_->GetCredentials(ctx.get(), get, &creds);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(absl::StartsWith(creds.username(), "build+")) << creds.username();
+  ASSERT_TRUE(creds.has_expire_time());
+  EXPECT_EQ(creds.expire_time().seconds(),
+            absl::ToUnixSeconds(stack_->clock().Now() + absl::Seconds(900)));
+  const RegistryCredentials narrowed{creds.username(), creds.secret()};
+
+  const OciImage image = Build("narrowed-push");
+  SkopeoResult r = Push(image, "acme/web", narrowed);
+  ASSERT_TRUE(r.ok()) << r.Describe() << "\nregistry log:\n" << registry_->Logs();
+  absl::StatusOr<OciImage> pulled = Pull("acme/web", narrowed, &r);
+  ASSERT_TRUE(pulled.ok()) << pulled.status();
+  EXPECT_EQ(testing::DescribeOciDifference(image, *pulled), "");
+  ExpectRefused(Push(image, "acme/api", narrowed));
+  ExpectRefused(Push(image, "acme/web/sub", narrowed));
+  ExpectRefused(Push(image, "other/web", narrowed));
+  // An un-narrowed credential of the same workspace pushes acme/api, so the refusal above is
+  // the narrowing's.
+  get.clear_narrowing();
+  ASSERT_TRUE(stub_->GetCredentials(Ctx().get(), get, &creds).ok());
+  r = Push(image, "acme/api", {creds.username(), creds.secret()});
+  EXPECT_TRUE(r.ok()) << r.Describe();
+
+  // The audit row records the narrowing (and never the secret).
+  v1::ListAuditEventsRequest list;
+  list.set_resource("workspaces/acme/registries/platform");
+  v1::ListAuditEventsResponse events;
+  ASSERT_TRUE(stub_->ListAuditEvents(Ctx().get(), list, &events).ok());
+  bool found = false;
+  for (const v1::AuditEvent& e : events.audit_events()) {
+    if (e.request_id() != "narrowed-get-credentials") continue;
+    found = true;
+    EXPECT_EQ(e.action(), "GetCredentials");
+    EXPECT_EQ(e.detail(), "narrowed: repositories=acme/web ttl=15m");
+    EXPECT_FALSE(absl::StrContains(e.detail(), narrowed.password));
+  }
+  EXPECT_TRUE(found);
+
+  // Refused: outside the workspace, malformed, longer than the default, for a stored secret.
+  struct Bad {
+    const char* repository;
+    int64_t ttl_seconds;
+    const char* registry;
+  };
+  for (const Bad& bad :
+       {Bad{"other/web", 0, "platform"}, Bad{"acme", 0, "platform"}, Bad{"*", 0, "platform"},
+        Bad{"acme/web", 7200, "platform"}, Bad{"acme/web", -1, "platform"}}) {
+    v1::GetCredentialsRequest req;
+    req.set_name(absl::StrCat("workspaces/acme/registries/", bad.registry));
+    req.mutable_narrowing()->add_repositories(bad.repository);
+    if (bad.ttl_seconds != 0) req.mutable_narrowing()->mutable_ttl()->set_seconds(bad.ttl_seconds);
+    v1::GetCredentialsResponse out;
+    s = stub_->GetCredentials(Ctx().get(), req, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << bad.repository << " " << bad.ttl_seconds << ": " << s.error_message();
+    EXPECT_TRUE(out.secret().empty());
+  }
+  v1::CreateRegistryConfigRequest elsewhere = create;
+  elsewhere.set_registry_id("elsewhere");
+  elsewhere.mutable_registry_config()->mutable_distribution()->set_url("https://other.test");
+  elsewhere.mutable_registry_config()->mutable_distribution()->set_username("svc");
+  elsewhere.mutable_registry_config()->set_secret("stored-secret");
+  s = stub_->CreateRegistryConfig(Ctx().get(), elsewhere, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::GetCredentialsRequest stored;
+  stored.set_name("workspaces/acme/registries/elsewhere");
+  v1::GetCredentialsResponse out;
+  ASSERT_TRUE(stub_->GetCredentials(Ctx().get(), stored, &out).ok());
+  EXPECT_EQ(out.secret(), "stored-secret");
+  stored.mutable_narrowing()->add_repositories("acme/web");
+  out.Clear();
+  s = stub_->GetCredentials(Ctx().get(), stored, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_TRUE(out.secret().empty());
+}
+
 // Public repositories: anonymous clients pull an app marked public_pull (and only pull it);
 // turning it off takes their access away again.
 TEST_P(RealmE2eTest, AnonymousPullOfPublicAppsOnly) {
@@ -563,6 +667,82 @@ TEST_P(RealmE2eTest, TokenEndpointAnswersLikeADockerRealm) {
 
   testing::HttpReply unknown = http.Request("GET", "/token?service=elsewhere", "", {});
   EXPECT_EQ(unknown.status, 400) << unknown.body;
+}
+
+// Issue 19: every /token answer that grants push (or delete) lands in the audit trail, off the
+// request path, within a bounded delay, while many tokens are issued at once over real HTTP;
+// pull-only answers write nothing.
+TEST_P(RealmE2eTest, PushTokenIssuanceIsAuditedWithinABoundedDelayPullOnlyIsNot) {
+  const RegistryCredentials builder = CreateServiceAccount("acme", "builder", "acme/*");
+  const std::string basic = realm::FormatBasicAuthorization(builder.username, builder.password);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 40;  // push tokens per thread, and as many pull-only ones
+  std::atomic<int> failures{0};
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      testing::HttpConnection http(live_->server().http_port());
+      if (!http.connected()) {
+        ++failures;
+        return;
+      }
+      for (int i = 0; i < kPerThread; ++i) {
+        for (const char* kind : {"push", "pull"}) {
+          testing::HttpReply r = http.Request(
+              "GET", absl::StrCat("/token?service=", kService, "&scope=repository:acme/web:", kind),
+              "", {{"Authorization", basic}, {"X-Request-Id", absl::StrCat(kind, "-", t, "-", i)}});
+          if (r.status != 200) ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const absl::Time issued = absl::Now();
+  ASSERT_EQ(failures.load(), 0);
+
+  // Poll the trail (as an operator would) until every push token is there.
+  auto audited = [&] {
+    std::set<std::string> ids;
+    v1::ListAuditEventsRequest req;
+    req.set_resource("workspaces/acme/serviceAccounts/builder");
+    req.set_page_size(1000);
+    for (;;) {
+      v1::ListAuditEventsResponse page;
+      grpc::Status s = stub_->ListAuditEvents(Ctx().get(), req, &page);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) break;
+      for (const v1::AuditEvent& e : page.audit_events()) {
+        if (e.action() != "IssueRegistryToken") continue;
+        ids.insert(e.request_id());
+        EXPECT_EQ(e.caller(), "acme+builder");
+        EXPECT_EQ(e.outcome(), "OK");
+        EXPECT_EQ(e.detail(), "granted repository:acme/web:push");
+        EXPECT_EQ(e.peer(), "http:127.0.0.1");
+        EXPECT_FALSE(absl::StrContains(e.detail(), builder.password));
+      }
+      if (page.next_page_token().empty()) break;
+      req.set_page_token(page.next_page_token());
+    }
+    return ids;
+  };
+  std::set<std::string> ids;
+  const absl::Time deadline = issued + absl::Seconds(5);
+  while ((ids = audited()).size() < kThreads * kPerThread && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const absl::Duration delay = absl::Now() - issued;
+  std::set<std::string> want;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) want.insert(absl::StrCat("push-", t, "-", i));
+  }
+  EXPECT_EQ(ids, want) << "every push token once, no pull-only one";
+  // The flusher writes every 200 ms; a second is a generous bound on a shared machine.
+  EXPECT_LT(delay, absl::Seconds(1)) << "issued " << 2 * kThreads * kPerThread << " tokens in "
+                                     << (issued - start) << ", all rows seen after " << delay;
+  std::cerr << "token audit e2e: " << 2 * kThreads * kPerThread << " tokens in "
+            << absl::FormatDuration(issued - start) << ", push rows all listed "
+            << absl::FormatDuration(delay) << " after the last one\n";
 }
 
 // Adapter-only mode (--http_upstream): a second process's HTTP adapter in front of the

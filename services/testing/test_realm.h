@@ -32,8 +32,9 @@ namespace registryauth::services::testing {
 struct TestRealmParts {
   TestRealmParts(storage::RegistryStore& store, storage::TokenStore& tokens,
                  const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer,
-                 const Clock& clock, TokenRealmOptions options, TokenRealmMetrics* metrics)
-      : services(store, tokens, hasher, signer, clock, std::move(options), metrics),
+                 const Clock& clock, TokenRealmOptions options, TokenRealmMetrics* metrics,
+                 TokenAuditSink* audit = nullptr)
+      : services(store, tokens, hasher, signer, clock, std::move(options), metrics, audit),
         guard(store, clock) {}
   TokenServices services;
   Guard guard;
@@ -43,15 +44,18 @@ class TestRealm : private TestRealmParts, public TokenRealm {
  public:
   TestRealm(storage::RegistryStore& store, storage::TokenStore& tokens,
             const crypto::SecretHasher& hasher, const crypto::JwtSigner* signer, const Clock& clock,
-            TokenRealmOptions options, TokenRealmMetrics* metrics = nullptr)
-      : TestRealmParts(store, tokens, hasher, signer, clock, std::move(options), metrics),
+            TokenRealmOptions options, TokenRealmMetrics* metrics = nullptr,
+            TokenAuditSink* audit = nullptr)
+      : TestRealmParts(store, tokens, hasher, signer, clock, std::move(options), metrics, audit),
         TokenRealm(TestRealmParts::guard, TestRealmParts::services) {}
 
   bool ServesRegistry(std::string_view host) {
     return TestRealmParts::services.workspace_credentials().ServesRegistry(host);
   }
-  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id) {
-    return TestRealmParts::services.workspace_credentials().MintWorkspaceCredential(workspace_id);
+  absl::StatusOr<Credentials> MintWorkspaceCredential(std::string_view workspace_id,
+                                                      const CredentialNarrowing& narrowing = {}) {
+    return TestRealmParts::services.workspace_credentials().MintWorkspaceCredential(workspace_id,
+                                                                                    narrowing);
   }
   absl::StatusOr<HousekeepingResult> Housekeep() { return TestRealmParts::services.Housekeep(); }
 };

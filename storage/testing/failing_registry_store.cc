@@ -190,6 +190,12 @@ absl::StatusOr<AuditEvent> FailingRegistryStore::AppendAuditEvent(const AuditEve
   return inner_.AppendAuditEvent(event);
 }
 
+absl::Status FailingRegistryStore::AppendAuditEvents(const std::vector<AuditEvent>& events) {
+  if (std::optional<absl::Status> e = TakeError()) return *e;
+  if (audit_failing()) return absl::UnavailableError("audit trail unavailable (injected)");
+  return inner_.AppendAuditEvents(events);
+}
+
 absl::StatusOr<Page<AuditEvent>> FailingRegistryStore::ListAuditEvents(const AuditFilter& filter,
                                                                        int page_size,
                                                                        int64_t before_id) {

@@ -2,7 +2,7 @@
 // tests can walk the error paths of the services with a real store underneath
 // (storage::InMemoryRegistryStore in unit tests):
 //   set_next_error(s)           the next call, whatever it is, returns `s` instead of running;
-//   set_fail_audit_appends(b)   while set, AppendAuditEvent and RecordValidation (which appends
+//   set_fail_audit_appends(b)   while set, AppendAuditEvent(s) and RecordValidation (which appends
 //                               its audit event) fail with UNAVAILABLE (an audit outage);
 //   set_before_replace_secret   a hook run at the start of ReplaceSecretCiphertext (it may call
 //                               the store, e.g. to change the row and make the compare-and-set
@@ -87,6 +87,7 @@ class FailingRegistryStore final : public RegistryStore {
   absl::StatusOr<Workspace> CreateWorkspaceWithMember(const Workspace& workspace,
                                                       const Member& owner) override;
   absl::StatusOr<AuditEvent> AppendAuditEvent(const AuditEvent& event) override;
+  absl::Status AppendAuditEvents(const std::vector<AuditEvent>& events) override;
   absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
                                                    int64_t before_id) override;
   absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,

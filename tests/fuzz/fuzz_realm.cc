@@ -94,7 +94,7 @@ FuzzRealm::FuzzRealm()
   }
 
   absl::StatusOr<services::Credentials> c =
-      services_->workspace_credentials().MintWorkspaceCredential("acme");
+      services_->workspace_credentials().MintWorkspaceCredential("acme", {});
   Require(c.ok(), "workspace credential");
   workspace_user = c->username;
   workspace_secret = std::string(c->secret.view());
