@@ -114,8 +114,7 @@ class PostgresRegistryStore final : public RegistryStore {
 
   absl::Status Ping() override;
   absl::StatusOr<bool> RecordValidation(std::string_view workspace_id, std::string_view id,
-                                        int64_t tested_version, ValidationStatus status,
-                                        absl::Time validated_at, std::string_view error,
+                                        const ValidationRecord& record,
                                         const AuditEvent& event) override;
   absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
   absl::StatusOr<int64_t> CountSecretsUnderOldAssociatedData() override;

@@ -212,14 +212,13 @@ absl::StatusOr<bool> FailingRegistryStore::ReplaceSecretCiphertext(
                                         new_key_id);
 }
 
-absl::StatusOr<bool> FailingRegistryStore::RecordValidation(
-    std::string_view workspace_id, std::string_view id, int64_t tested_version,
-    ValidationStatus status, absl::Time validated_at, std::string_view error,
-    const AuditEvent& event) {
+absl::StatusOr<bool> FailingRegistryStore::RecordValidation(std::string_view workspace_id,
+                                                            std::string_view id,
+                                                            const ValidationRecord& record,
+                                                            const AuditEvent& event) {
   if (std::optional<absl::Status> e = TakeError()) return *e;
   if (audit_failing()) return absl::UnavailableError("audit trail unavailable (injected)");
-  return inner_.RecordValidation(workspace_id, id, tested_version, status, validated_at, error,
-                                 event);
+  return inner_.RecordValidation(workspace_id, id, record, event);
 }
 
 absl::Status FailingRegistryStore::Ping() {

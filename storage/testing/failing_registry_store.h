@@ -96,8 +96,7 @@ class FailingRegistryStore final : public RegistryStore {
                                                const std::string& new_ciphertext,
                                                uint32_t new_key_id) override;
   absl::StatusOr<bool> RecordValidation(std::string_view workspace_id, std::string_view id,
-                                        int64_t tested_version, ValidationStatus status,
-                                        absl::Time validated_at, std::string_view error,
+                                        const ValidationRecord& record,
                                         const AuditEvent& event) override;
   absl::Status Ping() override;
   absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
