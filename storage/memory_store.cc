@@ -1,6 +1,7 @@
 #include "storage/memory_store.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -664,6 +665,44 @@ absl::StatusOr<bool> InMemoryRegistryStore::RecordValidation(std::string_view wo
   }
   if (!record.audit_only_on_status_change || changed) AppendAuditLocked(event);
   return applied;
+}
+
+// ---- Scheduled revalidation
+
+absl::StatusOr<std::vector<RevalidationKey>> InMemoryRegistryStore::ListConfigsToRevalidate(
+    absl::Time validated_before, const RevalidationKey& after, int limit) {
+  const size_t batch = static_cast<size_t>(EffectivePageSize(limit));
+  auto order = [](const RevalidationKey& k) {
+    return std::tie(k.validated_at, k.workspace_id, k.id);
+  };
+  std::vector<RevalidationKey> due;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, c] : configs_) {
+      RevalidationKey k{c.validated_at.value_or(absl::InfinitePast()), c.workspace_id, c.id};
+      if (k.validated_at < validated_before && order(after) < order(k)) due.push_back(k);
+    }
+  }
+  std::sort(due.begin(), due.end(), [&](const RevalidationKey& a, const RevalidationKey& b) {
+    return order(a) < order(b);
+  });
+  if (due.size() > batch) due.resize(batch);
+  return due;
+}
+
+absl::StatusOr<std::map<RegistryType, CredentialHealth>>
+InMemoryRegistryStore::CountCredentialHealth(absl::Time soon, absl::Time later) {
+  absl::MutexLock lock(&mu_);
+  std::map<RegistryType, CredentialHealth> counts;
+  for (const auto& [key, c] : configs_) {
+    CredentialHealth& h = counts[c.type];
+    if (c.credential_expire_time.has_value()) {
+      if (*c.credential_expire_time < soon) ++h.expiring_before_soon;
+      if (*c.credential_expire_time < later) ++h.expiring_before_later;
+    }
+    if (c.validation_status == ValidationStatus::kInvalid) ++h.invalid;
+  }
+  return counts;
 }
 
 // ---- Operations

@@ -76,6 +76,9 @@ std::string ConfigColumns() {
       Micros("credential_expire_time"));
 }
 
+// The expression registry_configs_revalidation_idx (migration 0011) indexes.
+constexpr char kValidatedOrNever[] = "COALESCE(validated_at, '-infinity'::timestamptz)";
+
 // SET list of rc_update: parameters $3..$16 and $18 as in rc_insert, $17 = expected version,
 // $20..$24 = rc_insert's $19..$23, $25 = rc_insert's $24 (secret_ad_version),
 // $26 = rc_insert's $25 (credential_expire_time, '' for NULL),
@@ -251,6 +254,20 @@ const std::vector<Statement>& Statements() {
        " validated_at = $5::timestamptz, last_validation_error = $6,"
        " credential_expire_time = NULLIF($7, '')::timestamptz"
        " WHERE workspace_id = $1 AND id = $2 AND version = $3"},
+      // Scheduled revalidation: keyset walk in the order of registry_configs_revalidation_idx
+      // (never validated = -infinity first), and the gauges' one grouped count.
+      {"rc_to_revalidate",
+       absl::StrCat("SELECT ", Micros(kValidatedOrNever),
+                    ", workspace_id, id FROM registry_configs WHERE ", kValidatedOrNever,
+                    " < $1::timestamptz AND (", kValidatedOrNever,
+                    ", workspace_id, id) > ($2::timestamptz, $3::text COLLATE \"C\","
+                    " $4::text COLLATE \"C\") ORDER BY ",
+                    kValidatedOrNever, ", workspace_id, id LIMIT $5")},
+      {"rc_credential_health",
+       "SELECT type, count(*) FILTER (WHERE credential_expire_time < $1::timestamptz),"
+       " count(*) FILTER (WHERE credential_expire_time < $2::timestamptz),"
+       " count(*) FILTER (WHERE validation_status = 'INVALID')"
+       " FROM registry_configs GROUP BY type"},
       // Members
       {"mem_insert",
        absl::StrCat("INSERT INTO workspace_members (workspace_id, user_id, role, status,"
@@ -1087,6 +1104,44 @@ absl::StatusOr<bool> PostgresRegistryStore::RecordValidation(std::string_view wo
         }
         txn.commit();
         return updated.affected_rows() == 1;
+      });
+}
+
+// ---- Scheduled revalidation
+
+absl::StatusOr<std::vector<RevalidationKey>> PostgresRegistryStore::ListConfigsToRevalidate(
+    absl::Time validated_before, const RevalidationKey& after, int limit) {
+  const int batch = EffectivePageSize(limit);
+  return WithConnection(
+      *pool_, "list configs to revalidate",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<RevalidationKey>> {
+        pqxx::nontransaction txn(conn);
+        std::vector<RevalidationKey> keys;
+        for (const pqxx::row& row : txn.exec_prepared(
+                 "rc_to_revalidate", BoundParam(validated_before), TimeParam(after.validated_at),
+                 after.workspace_id, after.id, batch)) {
+          keys.push_back(
+              {TimeFromField(row[0]), row[1].as<std::string>(), row[2].as<std::string>()});
+        }
+        return keys;
+      });
+}
+
+absl::StatusOr<std::map<RegistryType, CredentialHealth>>
+PostgresRegistryStore::CountCredentialHealth(absl::Time soon, absl::Time later) {
+  return WithConnection(
+      *pool_, "count credential health",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::map<RegistryType, CredentialHealth>> {
+        pqxx::nontransaction txn(conn);
+        std::map<RegistryType, CredentialHealth> counts;
+        for (const pqxx::row& row :
+             txn.exec_prepared("rc_credential_health", BoundParam(soon), BoundParam(later))) {
+          CredentialHealth& h = counts[TypeFromName(row[0].as<std::string>())];
+          h.expiring_before_soon = row[1].as<int64_t>();
+          h.expiring_before_later = row[2].as<int64_t>();
+          h.invalid = row[3].as<int64_t>();
+        }
+        return counts;
       });
 }
 

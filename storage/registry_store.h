@@ -77,6 +77,22 @@ struct ValidationRecord {
   bool audit_only_on_status_change = false;
 };
 
+// One registry config in scheduled revalidation's walk (ListConfigsToRevalidate), and the
+// position to continue after.
+struct RevalidationKey {
+  // When the config was last validated; InfinitePast for never.
+  absl::Time validated_at = absl::InfinitePast();
+  std::string workspace_id;
+  std::string id;
+};
+
+// Counts of one registry type's configs for the credential gauges (CountCredentialHealth).
+struct CredentialHealth {
+  int64_t expiring_before_soon = 0;   // credential_expire_time before `soon` (expired included)
+  int64_t expiring_before_later = 0;  // credential_expire_time before `later` (ditto)
+  int64_t invalid = 0;                // validation_status INVALID
+};
+
 class RegistryStore {
  public:
   virtual ~RegistryStore() = default;
@@ -203,6 +219,19 @@ class RegistryStore {
   virtual absl::StatusOr<bool> RecordValidation(std::string_view workspace_id, std::string_view id,
                                                 const ValidationRecord& record,
                                                 const AuditEvent& event) = 0;
+
+  // ---- Scheduled revalidation
+  // Up to `limit` configs last validated before `validated_before`, or never validated, in the
+  // order (validated_at with never first, workspace_id, id) (ids bytewise), strictly after
+  // `after` in that order (a default RevalidationKey starts at the beginning); limit <= 0
+  // means 50, larger than 1000 is clamped. A walk with the last key of each batch as the next
+  // `after` meets every config once, however validations move rows meanwhile.
+  virtual absl::StatusOr<std::vector<RevalidationKey>> ListConfigsToRevalidate(
+      absl::Time validated_before, const RevalidationKey& after, int limit) = 0;
+  // Per registry type with at least one config (one grouped query): how many have a credential
+  // expiring before `soon` and before `later`, and how many are INVALID.
+  virtual absl::StatusOr<std::map<RegistryType, CredentialHealth>> CountCredentialHealth(
+      absl::Time soon, absl::Time later) = 0;
 
   // ---- Operations
   // Cheap readiness probe of the backing database, one round trip: OK when it answers and

@@ -221,6 +221,18 @@ absl::StatusOr<bool> FailingRegistryStore::RecordValidation(std::string_view wor
   return inner_.RecordValidation(workspace_id, id, record, event);
 }
 
+absl::StatusOr<std::vector<RevalidationKey>> FailingRegistryStore::ListConfigsToRevalidate(
+    absl::Time validated_before, const RevalidationKey& after, int limit) {
+  if (std::optional<absl::Status> e = TakeError()) return *e;
+  return inner_.ListConfigsToRevalidate(validated_before, after, limit);
+}
+
+absl::StatusOr<std::map<RegistryType, CredentialHealth>>
+FailingRegistryStore::CountCredentialHealth(absl::Time soon, absl::Time later) {
+  if (std::optional<absl::Status> e = TakeError()) return *e;
+  return inner_.CountCredentialHealth(soon, later);
+}
+
 absl::Status FailingRegistryStore::Ping() {
   if (std::optional<absl::Status> e = TakeError()) return *e;
   return inner_.Ping();
