@@ -11,6 +11,9 @@
 //   TwoReplicasNeverTestTheSameConfigTwice
 //       two servers on one database run rounds at the same moment, twice: GitHub sees every PAT
 //       exactly once per round.
+//   TheOutboundPolicyAppliesToRevalidationToo
+//       a tenant's config pointing at a loopback registry, with loopback not allowed, turns
+//       INVALID (BLOCKED_BY_POLICY) on a round, and that registry never sees a request.
 #include <map>
 #include <memory>
 #include <set>
@@ -286,6 +289,40 @@ TEST_F(RevalidationE2eTest, TwoReplicasNeverTestTheSameConfigTwice) {
     stack_->clock().Advance(absl::Hours(25));
   }
   EXPECT_EQ(Stored("beta", "gh-7").validation_status(), v1::VALID);
+}
+
+TEST_F(RevalidationE2eTest, TheOutboundPolicyAppliesToRevalidationToo) {
+  auto internal = ScriptedHttpServer::Start();
+  ASSERT_TRUE(internal.ok()) << internal.status();
+  (*internal)->Route("/v2/", ScriptedResponse{200, {}, "{}"});
+  // A server whose outbound policy allows no internal network (production's default).
+  auto stack = testing::TestStack::Builder()
+                   .WithWorkspace("acme")
+                   .WithFakeClock()
+                   .Configure([](server::ServerConfig& c) { c.upstream_allowed_networks.clear(); })
+                   .Build();
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  stack_ = *std::move(stack);
+  v1::CreateRegistryConfigRequest req;
+  req.set_parent("workspaces/acme");
+  req.set_registry_id("internal");
+  v1::RegistryConfig* c = req.mutable_registry_config();
+  c->set_type(v1::GENERIC);
+  c->mutable_generic()->set_url((*internal)->BaseUrl());
+  c->mutable_generic()->set_username("probe");
+  c->set_secret("internal-password-0123456789");
+  v1::RegistryConfig out;
+  grpc::Status s = stack_->stub().CreateRegistryConfig(stack_->Ctx().get(), req, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  services::RevalidationRound round = Round(stack_->server());
+  EXPECT_EQ(round.tested, 1);
+  EXPECT_EQ(round.invalid, 1);
+  EXPECT_EQ(Stored("acme", "internal").validation_status(), v1::INVALID);
+  const std::vector<std::string> rows = RevalidationRows("workspaces/acme/registries/internal");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(absl::StartsWith(rows[0], "INVALID BLOCKED_BY_POLICY")) << rows[0];
+  EXPECT_TRUE((*internal)->requests().empty());
 }
 
 }  // namespace
