@@ -3,7 +3,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -20,7 +19,7 @@ Revalidator::Revalidator(storage::RegistryStore& store, storage::JobLocks& locks
       locks_(locks),
       credentials_(credentials),
       clock_(clock),
-      options_(std::move(options)),
+      options_(options),
       metrics_(metrics) {}
 
 absl::StatusOr<RevalidationRound> Revalidator::RunRound() {
