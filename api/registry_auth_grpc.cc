@@ -105,6 +105,9 @@ void ToProto(const RegistryConfig& c, v1::RegistryConfig* out) {
     SetTime(*c.validated_at, [&] { return out->mutable_validated_at(); });
   }
   out->set_last_validation_error(c.last_validation_error);
+  if (c.credential_expire_time.has_value()) {
+    SetTime(*c.credential_expire_time, [&] { return out->mutable_credential_expire_time(); });
+  }
   SetTime(c.create_time, [&] { return out->mutable_create_time(); });
   SetTime(c.update_time, [&] { return out->mutable_update_time(); });
   out->set_etag(RegistryService::EtagOf(c.version));

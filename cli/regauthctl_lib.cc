@@ -290,6 +290,8 @@ void PrintRegistry(std::ostream& out, const v1::RegistryConfig& c) {
   kv.push_back({"validation", v1::ValidationStatus_Name(c.validation_status())});
   kv.push_back({"validated_at", c.has_validated_at() ? Ts(c.validated_at()) : ""});
   kv.push_back({"last_validation_error", c.last_validation_error()});
+  kv.push_back({"credential_expire_time",
+                c.has_credential_expire_time() ? Ts(c.credential_expire_time()) : ""});
   kv.push_back({"create_time", c.has_create_time() ? Ts(c.create_time()) : ""});
   kv.push_back({"update_time", c.has_update_time() ? Ts(c.update_time()) : ""});
   kv.push_back({"etag", c.etag()});

@@ -100,6 +100,10 @@ struct RegistryConfig {
   ValidationStatus validation_status = ValidationStatus::kPending;
   std::optional<absl::Time> validated_at;
   std::string last_validation_error;
+  // When the credential expires, as the last connection test found it (GitHub's token
+  // expiration for a PAT, the installation token's for a GitHub App); empty when it does not
+  // expire or is unknown. Output only, reset with the validation status.
+  std::optional<absl::Time> credential_expire_time;
 
   absl::Time create_time = absl::InfinitePast();
   absl::Time update_time = absl::InfinitePast();

@@ -110,6 +110,10 @@ ABSL_FLAG(std::string, github_api_url, "",
           "REGAUTH_GITHUB_API_URL; default https://api.github.com)");
 ABSL_FLAG(std::string, ghcr_url, "",
           "GitHub Container Registry base URL (env REGAUTH_GHCR_URL; default https://ghcr.io)");
+ABSL_FLAG(std::string, revalidate_interval, "",
+          "test every registry config again once its last validation is older than this, one "
+          "replica at a time; 0 turns scheduled revalidation off (env "
+          "REGAUTH_REVALIDATE_INTERVAL; default 24h; 0, or 1m to 8784h)");
 ABSL_FLAG(std::string, test_connection_timeout, "",
           "longest one TestConnection may take, 1s..5m (env REGAUTH_TEST_CONNECTION_TIMEOUT; "
           "default 30s)");
@@ -549,6 +553,15 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
       return Invalid("test_connection_timeout", "must be a duration between 1s and 5m");
     }
     c.test_connection_timeout = d;
+  }
+  if (auto v = Setting(FLAGS_revalidate_interval, "REGAUTH_REVALIDATE_INTERVAL", env)) {
+    absl::Duration d;
+    if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration() ||
+        (d > absl::ZeroDuration() && d < absl::Minutes(1)) || d > absl::Hours(24 * 366)) {
+      return Invalid("revalidate_interval",
+                     "must be 0 (off) or a duration between 1m and 8784h (366 days)");
+    }
+    c.revalidate_interval = d;
   }
   if (auto v = Setting(FLAGS_upstream_allowed_networks, "REGAUTH_UPSTREAM_ALLOWED_NETWORKS", env)) {
     // Whitespace around an entry is ignored; an empty entry (",," or a trailing comma) is not.

@@ -125,6 +125,10 @@ struct ServerConfig {
   int test_connection_max_concurrent = 8;
   // Of those, tests of one workspace at once (so one tenant cannot take every slot).
   int test_connection_max_per_workspace = 2;
+  // Scheduled revalidation (services/revalidation.h): configs whose last validation is older
+  // than this are tested again, one replica at a time; 0 = off. Rounds start every
+  // min(revalidate_interval, 10m), so a config is tested again about that long after it is due.
+  absl::Duration revalidate_interval = absl::Hours(24);
   // Outbound policy (upstream/curl_http_client.h): internal addresses (loopback, private,
   // link-local, metadata, ...) outbound calls may still connect to, e.g. the platform's own
   // registry on a private network. Empty (the default): none.

@@ -92,6 +92,7 @@ TEST(ServerConfigTest, OutboundSettings) {
   EXPECT_EQ(defaults->test_connection_timeout, absl::Seconds(30));
   EXPECT_EQ(defaults->test_connection_max_concurrent, 8);
   EXPECT_EQ(defaults->test_connection_max_per_workspace, 2);
+  EXPECT_EQ(defaults->revalidate_interval, absl::Hours(24));
   EXPECT_EQ(defaults->http_threads, 2);
   EXPECT_EQ(defaults->token_workers, 4);
   EXPECT_EQ(defaults->token_queue, 256);
@@ -107,6 +108,7 @@ TEST(ServerConfigTest, OutboundSettings) {
                {"REGAUTH_TEST_CONNECTION_TIMEOUT", "5s"},
                {"REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "2"},
                {"REGAUTH_TEST_CONNECTION_MAX_PER_WORKSPACE", "1"},
+               {"REGAUTH_REVALIDATE_INTERVAL", "6h"},
                {"REGAUTH_UPSTREAM_ALLOWED_NETWORKS", " 10.20.0.0/16, fd00:1::/64,127.0.0.2"},
                {"REGAUTH_HTTP_THREADS", "6"}}));
   ASSERT_TRUE(c.ok()) << c.status();
@@ -116,6 +118,7 @@ TEST(ServerConfigTest, OutboundSettings) {
   EXPECT_EQ(c->test_connection_timeout, absl::Seconds(5));
   EXPECT_EQ(c->test_connection_max_concurrent, 2);
   EXPECT_EQ(c->test_connection_max_per_workspace, 1);
+  EXPECT_EQ(c->revalidate_interval, absl::Hours(6));
   ASSERT_EQ(c->upstream_allowed_networks.size(), 3U);
   EXPECT_EQ(c->upstream_allowed_networks[0].ToString(), "10.20.0.0/16");
   EXPECT_EQ(c->upstream_allowed_networks[1].ToString(), "fd00:1::/64");
@@ -162,6 +165,10 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "0"), "test_connection_max_concurrent"},
       {with("REGAUTH_TEST_CONNECTION_MAX_CONCURRENT", "many"), "test_connection_max_concurrent"},
       {with("REGAUTH_TEST_CONNECTION_MAX_PER_WORKSPACE", "0"), "test_connection_max_per_workspace"},
+      {with("REGAUTH_REVALIDATE_INTERVAL", "30s"), "revalidate_interval"},
+      {with("REGAUTH_REVALIDATE_INTERVAL", "-1h"), "revalidate_interval"},
+      {with("REGAUTH_REVALIDATE_INTERVAL", "9000h"), "revalidate_interval"},
+      {with("REGAUTH_REVALIDATE_INTERVAL", "daily"), "revalidate_interval"},
       {with("REGAUTH_UPSTREAM_ALLOWED_NETWORKS", "10.0.0.1/8"), "upstream_allowed_networks"},
       {with("REGAUTH_UPSTREAM_ALLOWED_NETWORKS", "10.0.0.0/8,"), "upstream_allowed_networks"},
       {with("REGAUTH_UPSTREAM_ALLOWED_NETWORKS", "10.0.0.0/8,,::1"), "upstream_allowed_networks"},

@@ -46,10 +46,12 @@
 #include "services/member_service.h"
 #include "services/registry_auth.h"
 #include "services/registry_service.h"
+#include "services/revalidation.h"
 #include "services/token_audit.h"
 #include "services/token_realm.h"
 #include "services/token_realm_options.h"
 #include "services/token_services.h"
+#include "storage/postgres_job_locks.h"
 #include "storage/postgres_store.h"
 #include "storage/postgres_token_store.h"
 #include "upstream/curl_http_client.h"
@@ -428,6 +430,35 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
         }
       });
   s->housekeeping_->Start();
+  // Scheduled revalidation: one replica at a time tests the configs validated longer ago than
+  // the interval; every replica recomputes the credential gauges after each round.
+  if (config.revalidate_interval > absl::ZeroDuration()) {
+    storage::PostgresOptions locks_db;
+    locks_db.dsn = config.database_url;
+    locks_db.pool_size = 2;  // one connection per held job lock
+    locks_db.connect_timeout = config.db_connect_timeout;
+    absl::StatusOr<std::unique_ptr<storage::PostgresJobLocks>> locks =
+        storage::PostgresJobLocks::Create(locks_db);
+    if (!locks.ok()) return locks.status();
+    s->job_locks_ = *std::move(locks);
+    services::RevalidationOptions revalidation;
+    revalidation.interval = config.revalidate_interval;
+    revalidation.test_timeout = config.test_connection_timeout;
+    s->revalidator_ = std::make_unique<services::Revalidator>(
+        *s->store_, *s->job_locks_, *s->credentials_, *s->clock_, revalidation,
+        &s->telemetry_->revalidation());
+    s->revalidation_ = std::make_unique<PeriodicTask>(
+        std::min(config.revalidate_interval, absl::Minutes(10)),
+        [revalidator = s->revalidator_.get()] {
+          try {
+            absl::StatusOr<services::RevalidationRound> r = revalidator->RunRound();
+            if (!r.ok()) LOG_WARNING(absl::StrCat("revalidation failed: ", r.status().message()));
+          } catch (const std::exception& e) {
+            LOG_ERROR(absl::StrCat("revalidation failed: ", e.what()));
+          }
+        });
+    s->revalidation_->Start();
+  }
   // Summary rows of rate-limited refused calls (services/rejected_calls.h) are written within a
   // minute even when their key is never refused again.
   s->rejected_flush_ = std::make_unique<PeriodicTask>(
@@ -563,6 +594,8 @@ void RegistryAuthServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   if (health_monitor_) health_monitor_->Stop();
   if (housekeeping_) housekeeping_->Stop();
+  if (revalidator_) revalidator_->Stop();  // a round in progress ends after its current test
+  if (revalidation_) revalidation_->Stop();
   if (rejected_flush_) {
     rejected_flush_->Stop();
     guard_->FlushRejected();

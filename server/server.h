@@ -36,6 +36,7 @@ class TokenSigningKeysHolder;
 }  // namespace crypto
 namespace storage {
 class PostgresRegistryStore;
+class PostgresJobLocks;
 class PostgresTokenStore;
 }  // namespace storage
 namespace services {
@@ -48,6 +49,7 @@ class TokenServices;
 class TokenAuditQueue;
 class TokenRealm;
 class ConnectionTester;
+class Revalidator;
 }  // namespace services
 namespace upstream {
 class HttpClient;
@@ -153,6 +155,10 @@ class RegistryAuthServer {
   // reason is returned and logged) if a file does not load or the key does not match.
   // FAILED_PRECONDITION without TLS on the gRPC port.
   absl::Status ReloadGrpcCertificate();
+  // Scheduled revalidation (services/revalidation.h), which a PeriodicTask runs every
+  // min(revalidate_interval, 10m); null when --revalidate_interval is 0. Tests run a round
+  // with revalidator()->RunRound().
+  services::Revalidator* revalidator() { return revalidator_.get(); }
   // Stops accepting calls, lets in-flight calls finish within `grace`, then stops everything.
   // Idempotent.
   void Shutdown(absl::Duration grace);
@@ -204,6 +210,10 @@ class RegistryAuthServer {
   std::unique_ptr<DbHealthMonitor> health_monitor_;
   std::unique_ptr<PeriodicTask> housekeeping_;
   std::unique_ptr<PeriodicTask> rejected_flush_;  // Guard::FlushRejected every minute
+  // Scheduled revalidation: its job lock (own small pool), the rounds, their schedule.
+  std::unique_ptr<storage::PostgresJobLocks> job_locks_;
+  std::unique_ptr<services::Revalidator> revalidator_;
+  std::unique_ptr<PeriodicTask> revalidation_;
   std::unique_ptr<gateway::HttpGateway> gateway_;
   int grpc_port_ = 0;
   bool shut_down_ = false;

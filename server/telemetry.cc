@@ -120,6 +120,63 @@ class Telemetry::ConnectionTestCounts : public services::ConnectionTestMetrics {
   observability::CounterFamily& tests_;
 };
 
+// Scheduled revalidation's gauges (services/revalidation.h): per registry type, configs whose
+// credential expires within 14 and 3 days (expired ones included) and INVALID configs, set
+// after every round on every replica; and when this replica last finished a round. Every type
+// has its series from the start (0), and a type whose configs are all gone drops back to 0.
+class Telemetry::RevalidationGauges : public services::RevalidationMetrics {
+ public:
+  explicit RevalidationGauges(observability::Registry& registry)
+      : expiring_(registry.AddGauge(
+            "registry_auth_credentials_expiring",
+            "Registry configs whose credential expires within the window (14d or 3d; already "
+            "expired ones included), by registry type, as of the last revalidation round.",
+            {"type", "window"})),
+        invalid_(registry.AddGauge(
+            "registry_auth_credentials_invalid",
+            "Registry configs whose last connection test was INVALID, by registry type, as of "
+            "the last revalidation round.",
+            {"type"})),
+        last_round_(registry.AddGauge(
+            "registry_auth_revalidation_last_round_timestamp_seconds",
+            "When this replica last finished a revalidation round that held the job lock (Unix "
+            "time; 0: never).",
+            {})) {
+    for (RegistryType type : kTypes) {
+      const char* name = services::ConnectionTestMetrics::Name(type);
+      expiring_.WithLabels({name, "14d"});
+      expiring_.WithLabels({name, "3d"});
+      invalid_.WithLabels({name});
+    }
+    last_round_.Get();
+  }
+
+  void SetCredentialHealth(
+      const std::map<RegistryType, storage::CredentialHealth>& counts) override {
+    for (RegistryType type : kTypes) {
+      auto it = counts.find(type);
+      const storage::CredentialHealth h =
+          it == counts.end() ? storage::CredentialHealth() : it->second;
+      const char* name = services::ConnectionTestMetrics::Name(type);
+      expiring_.WithLabels({name, "14d"}).Set(static_cast<double>(h.expiring_before_later));
+      expiring_.WithLabels({name, "3d"}).Set(static_cast<double>(h.expiring_before_soon));
+      invalid_.WithLabels({name}).Set(static_cast<double>(h.invalid));
+    }
+  }
+
+  void OnRound(absl::Time finished) override {
+    last_round_.Get().Set(absl::ToDoubleSeconds(finished - absl::UnixEpoch()));
+  }
+
+ private:
+  static constexpr RegistryType kTypes[] = {RegistryType::kGhcr, RegistryType::kAcr,
+                                            RegistryType::kDistribution, RegistryType::kGeneric,
+                                            RegistryType::kGitHubApp};
+  observability::GaugeFamily& expiring_;
+  observability::GaugeFamily& invalid_;
+  observability::GaugeFamily& last_round_;
+};
+
 // Calls refused before they reached a service, by action and by whether each got its own
 // audit row (recorded) or was counted into a summary row (aggregated). The GetCredentials
 // series exist from the start.
@@ -269,7 +326,8 @@ Telemetry::Telemetry()
       connection_tests_(std::make_unique<ConnectionTestCounts>(registry_)),
       app_tokens_(std::make_unique<AppTokenCounts>(registry_)),
       rejected_calls_(std::make_unique<RejectedCallCounts>(registry_)),
-      token_audit_(std::make_unique<TokenAuditCounts>(registry_)) {}
+      token_audit_(std::make_unique<TokenAuditCounts>(registry_)),
+      revalidation_(std::make_unique<RevalidationGauges>(registry_)) {}
 
 Telemetry::~Telemetry() = default;
 
@@ -288,6 +346,7 @@ services::ConnectionTestMetrics& Telemetry::connection_tests() { return *connect
 upstream::InstallationTokenCacheObserver& Telemetry::github_app_tokens() { return *app_tokens_; }
 
 services::RejectedCallMetrics& Telemetry::rejected_calls() { return *rejected_calls_; }
+services::RevalidationMetrics& Telemetry::revalidation() { return *revalidation_; }
 
 services::TokenAuditMetrics& Telemetry::token_audit() { return *token_audit_; }
 

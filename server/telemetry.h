@@ -1,11 +1,12 @@
 // Telemetry: the process's metrics registry and the adapters that feed it from layers that
 // know nothing about Prometheus: one storage::PoolObserver per database pool, the token
 // realm's services::TokenRealmMetrics, the connection tester's services::ConnectionTestMetrics,
-// the guard's services::RejectedCallMetrics,
-// the GitHub App token cache's upstream::InstallationTokenCacheObserver, and the key ids in use.
-// The composition root (server.cc) creates one, hands the adapters to the stores and the realm, the
-// registry to the gRPC interceptor (observability/grpc_telemetry.h) and to the HTTP gateway (which
-// serves `GET /metrics`), and updates the key gauges whenever keys are (re)loaded.
+// the guard's services::RejectedCallMetrics, scheduled revalidation's
+// services::RevalidationMetrics, the GitHub App token cache's
+// upstream::InstallationTokenCacheObserver, and the key ids in use. The composition root
+// (server.cc) creates one, hands the adapters to the stores and the realm, the registry to the gRPC
+// interceptor (observability/grpc_telemetry.h) and to the HTTP gateway (which serves `GET
+// /metrics`), and updates the key gauges whenever keys are (re)loaded.
 //
 //   auto telemetry = std::make_unique<Telemetry>();
 //   db.pool_observer = &telemetry->pool("registry");
@@ -29,6 +30,7 @@
 #include "observability/metrics.h"
 #include "services/connection_test_metrics.h"
 #include "services/rejected_calls.h"
+#include "services/revalidation_metrics.h"
 #include "services/token_audit.h"
 #include "services/token_realm_metrics.h"
 #include "storage/pool_observer.h"
@@ -57,6 +59,8 @@ class Telemetry {
   services::RejectedCallMetrics& rejected_calls();
   // Token issuance audit rows that could not be written (services::TokenAuditQueue).
   services::TokenAuditMetrics& token_audit();
+  // Scheduled revalidation's credential gauges (services::Revalidator's metrics).
+  services::RevalidationMetrics& revalidation();
 
   // The AES key ids loaded now (1) and the primary one; ids loaded earlier in this process but
   // gone now read 0.
@@ -75,6 +79,7 @@ class Telemetry {
   class AppTokenCounts;
   class RejectedCallCounts;
   class TokenAuditCounts;
+  class RevalidationGauges;
 
   observability::Registry registry_;
   observability::GaugeFamily& pool_connections_;
@@ -90,6 +95,7 @@ class Telemetry {
   std::unique_ptr<AppTokenCounts> app_tokens_;
   std::unique_ptr<RejectedCallCounts> rejected_calls_;
   std::unique_ptr<TokenAuditCounts> token_audit_;
+  std::unique_ptr<RevalidationGauges> revalidation_;
   absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<PoolMetrics>> pools_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> encryption_ids_ ABSL_GUARDED_BY(mu_);  // ever loaded

@@ -212,6 +212,7 @@ upstream::ProbeResult ConnectionTester::TestGitHubApp(const RegistryConfig& conf
             absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", token->expires_at, absl::UTCTimeZone()));
     r.ok = true;
     r.credentials_verified = true;
+    r.credential_expires_at = token->expires_at;
   } else {
     step.detail = std::string(token.status().message());
     r.status = token.status();

@@ -7,7 +7,8 @@
 //   ACR                  Docker v2 handshake on https://<login_server>.
 //   DISTRIBUTION/GENERIC Docker v2 handshake on the configured url.
 //   GITHUB_APP           a new installation access token from the InstallationTokenSource
-//                        (GetFreshToken: never the cached one), step "installation_token".
+//                        (GetFreshToken: never the cached one), step "installation_token";
+//                        its expires_at is the result's credential_expires_at.
 //
 // The probes' results are mapped into services/connection_check.h's ConnectionTestResult, so
 // callers see no upstream/ type.

@@ -67,7 +67,7 @@ absl::StatusOr<Credentials> CredentialService::GetCredentials(
 
 absl::StatusOr<TestConnectionOutcome> CredentialService::TestConnection(
     const RegistryConfigName& n, absl::Time deadline, const MakeRecord& make_record,
-    absl::Status* not_run, std::string_view acting_user) {
+    absl::Status* not_run, std::string_view acting_user, bool audit_only_on_status_change) {
   const std::string resource = FormatRegistryConfigName(n.workspace_id, n.registry_id);
   absl::StatusOr<ConnectionTestResult> tested;
   RegistryConfig config;
@@ -85,9 +85,15 @@ absl::StatusOr<TestConnectionOutcome> CredentialService::TestConnection(
   const bool valid = test.status == ValidationStatus::kValid;
   const std::string detail =
       valid ? "VALID" : Cat("INVALID ", test.failure.reason, ": ", test.error);
+  storage::ValidationRecord record;
+  record.tested_version = config.version;
+  record.status = test.status;
+  record.validated_at = clock_.Now();
+  record.error = test.error;
+  record.credential_expire_time = test.credential_expires_at;
+  record.audit_only_on_status_change = audit_only_on_status_change;
   absl::StatusOr<bool> recorded =
-      store_.RecordValidation(n.workspace_id, n.registry_id, config.version, test.status,
-                              clock_.Now(), test.error, make_record(detail));
+      store_.RecordValidation(n.workspace_id, n.registry_id, record, make_record(detail));
   if (!recorded.ok()) return WithDatabaseDetail(recorded.status());
   TestConnectionOutcome outcome;
   outcome.test = *std::move(tested);

@@ -14,8 +14,9 @@
 //
 // TestConnection: tests the stored credential against its registry
 // (services/connection_tester.h) and stores the outcome with its audit record in one
-// transaction (RecordValidation); the outcome is not stored if the configuration changed while
-// the test ran (`recorded` false). A refusing registry is a result (INVALID), not an error.
+// transaction (RecordValidation), with the credential's expiry when the test found it; the
+// outcome is not stored if the configuration changed while the test ran (`recorded` false). A
+// refusing registry is a result (INVALID), not an error.
 //
 //   CredentialService credentials(store, registry_service, clock, options);
 //   ASSIGN_OR_RETURN(Credentials c, credentials.GetCredentials(name, deadline));
@@ -76,12 +77,14 @@ class CredentialService {
                                              const CredentialNarrowing& narrowing = {});
   // `not_run` hears the test's error when it did not run (nothing is stored then).
   // `acting_user`: the end user the caller acts for ("" for none), whose tests the tester
-  // bounds across workspaces.
+  // bounds across workspaces. `audit_only_on_status_change` (scheduled revalidation): the
+  // record is stored only if the status changes (storage::ValidationRecord).
   absl::StatusOr<TestConnectionOutcome> TestConnection(const RegistryConfigName& name,
                                                        absl::Time deadline,
                                                        const MakeRecord& make_record,
                                                        absl::Status* not_run,
-                                                       std::string_view acting_user = {});
+                                                       std::string_view acting_user = {},
+                                                       bool audit_only_on_status_change = false);
 
  private:
   // A minted workspace credential for a DISTRIBUTION configuration on the platform registry,

@@ -608,6 +608,7 @@ absl::StatusOr<RegistryConfig> RegistryService::UpdateRegistryConfig(std::string
     merged.validation_status = ValidationStatus::kPending;
     merged.validated_at.reset();
     merged.last_validation_error.clear();
+    merged.credential_expire_time.reset();
   }
   merged.update_time = clock_.Now();
   // Without a new secret, the store keeps the row's own: `merged` carries the ciphertext as

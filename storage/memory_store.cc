@@ -1,6 +1,7 @@
 #include "storage/memory_store.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -144,6 +145,9 @@ void NormalizeTimes(RegistryConfig& c) {
   c.create_time = TruncateToMicros(c.create_time);
   c.update_time = TruncateToMicros(c.update_time);
   if (c.validated_at.has_value()) c.validated_at = TruncateToMicros(*c.validated_at);
+  if (c.credential_expire_time.has_value()) {
+    c.credential_expire_time = TruncateToMicros(*c.credential_expire_time);
+  }
 }
 
 // One page of the rows of `map` in [first, end) whose key satisfies `in_range`.
@@ -643,28 +647,72 @@ absl::StatusOr<bool> InMemoryRegistryStore::ReplaceSecretCiphertext(
 
 // ---- TestConnection
 
-absl::StatusOr<bool> InMemoryRegistryStore::RecordValidation(
-    std::string_view workspace_id, std::string_view id, int64_t tested_version,
-    ValidationStatus status, absl::Time validated_at, std::string_view error,
-    const AuditEvent& event) {
-  if (status == ValidationStatus::kUnspecified) {
+absl::StatusOr<bool> InMemoryRegistryStore::RecordValidation(std::string_view workspace_id,
+                                                             std::string_view id,
+                                                             const ValidationRecord& record,
+                                                             const AuditEvent& event) {
+  if (record.status == ValidationStatus::kUnspecified) {
     return ConstraintError("record validation", "registry_configs_validation_status_known");
   }
   absl::Status valid = CheckAuditEvent(event, "record validation");
   if (!valid.ok()) return valid;
-  std::string stored_error(error);
+  std::string stored_error(record.error);
   internal::TruncateToChars(stored_error, kAuditDetailMaxChars);
   absl::MutexLock lock(&mu_);
   bool applied = false;
+  bool changed = false;
   auto it = configs_.find(ChildKey(workspace_id, id));
-  if (it != configs_.end() && it->second.version == tested_version) {
-    it->second.validation_status = status;
-    it->second.validated_at = TruncateToMicros(validated_at);
+  if (it != configs_.end() && it->second.version == record.tested_version) {
+    changed = it->second.validation_status != record.status;
+    it->second.validation_status = record.status;
+    it->second.validated_at = TruncateToMicros(record.validated_at);
     it->second.last_validation_error = std::move(stored_error);
+    it->second.credential_expire_time.reset();
+    if (record.credential_expire_time.has_value()) {
+      it->second.credential_expire_time = TruncateToMicros(*record.credential_expire_time);
+    }
     applied = true;
   }
-  AppendAuditLocked(event);
+  if (!record.audit_only_on_status_change || changed) AppendAuditLocked(event);
   return applied;
+}
+
+// ---- Scheduled revalidation
+
+absl::StatusOr<std::vector<RevalidationKey>> InMemoryRegistryStore::ListConfigsToRevalidate(
+    absl::Time validated_before, const RevalidationKey& after, int limit) {
+  const size_t batch = static_cast<size_t>(EffectivePageSize(limit));
+  auto order = [](const RevalidationKey& k) {
+    return std::tie(k.validated_at, k.workspace_id, k.id);
+  };
+  std::vector<RevalidationKey> due;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, c] : configs_) {
+      RevalidationKey k{c.validated_at.value_or(absl::InfinitePast()), c.workspace_id, c.id};
+      if (k.validated_at < validated_before && order(after) < order(k)) due.push_back(k);
+    }
+  }
+  std::sort(due.begin(), due.end(), [&](const RevalidationKey& a, const RevalidationKey& b) {
+    return order(a) < order(b);
+  });
+  if (due.size() > batch) due.resize(batch);
+  return due;
+}
+
+absl::StatusOr<std::map<RegistryType, CredentialHealth>>
+InMemoryRegistryStore::CountCredentialHealth(absl::Time soon, absl::Time later) {
+  absl::MutexLock lock(&mu_);
+  std::map<RegistryType, CredentialHealth> counts;
+  for (const auto& [key, c] : configs_) {
+    CredentialHealth& h = counts[c.type];
+    if (c.credential_expire_time.has_value()) {
+      if (*c.credential_expire_time < soon) ++h.expiring_before_soon;
+      if (*c.credential_expire_time < later) ++h.expiring_before_later;
+    }
+    if (c.validation_status == ValidationStatus::kInvalid) ++h.invalid;
+  }
+  return counts;
 }
 
 // ---- Operations

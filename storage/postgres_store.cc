@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,11 +72,16 @@ std::string ConfigColumns() {
       Micros("update_time"),
       ", version, pull_only, app_id, installation_id,"
       " array_to_string(app_repositories, ','), array_to_string(app_permissions, ','),"
-      " secret_ad_version");
+      " secret_ad_version, ",
+      Micros("credential_expire_time"));
 }
+
+// The expression registry_configs_revalidation_idx (migration 0011) indexes.
+constexpr char kValidatedOrNever[] = "COALESCE(validated_at, '-infinity'::timestamptz)";
 
 // SET list of rc_update: parameters $3..$16 and $18 as in rc_insert, $17 = expected version,
 // $20..$24 = rc_insert's $19..$23, $25 = rc_insert's $24 (secret_ad_version),
+// $26 = rc_insert's $25 (credential_expire_time, '' for NULL),
 // $19 = keep the stored secret (UpdateRegistryConfigKeepingSecret): then the secret columns
 // are assigned their own current values, inside the same UPDATE, so nothing read earlier can
 // overwrite a ciphertext swapped in by re-encryption.
@@ -90,7 +96,8 @@ constexpr char kConfigSet[] =
     "is_default = $13, validation_status = $14, "
     "validated_at = NULLIF($15, '')::timestamptz, last_validation_error = $16, "
     "update_time = $18::timestamptz, pull_only = $20, app_id = $21, installation_id = $22, "
-    "app_repositories = $23::text[], app_permissions = $24::text[]";
+    "app_repositories = $23::text[], app_permissions = $24::text[], "
+    "credential_expire_time = NULLIF($26, '')::timestamptz";
 
 // ListAuditEvents has one statement per combination of filters (AuditListBits), so each holds
 // only the conditions that really filter. Which index serves a list best depends on how many
@@ -194,10 +201,11 @@ const std::vector<Statement>& Statements() {
            " login_server, url, repository_namespace, username, secret_ciphertext,"
            " secret_key_id, secret_hint, is_default, validation_status, validated_at,"
            " last_validation_error, create_time, update_time, version, pull_only, app_id,"
-           " installation_id, app_repositories, app_permissions, secret_ad_version)"
+           " installation_id, app_repositories, app_permissions, secret_ad_version,"
+           " credential_expire_time)"
            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10::bytea, ''), $11, $12, $13,"
            " $14, NULLIF($15, '')::timestamptz, $16, $17::timestamptz, $18::timestamptz, 1,"
-           " $19, $20, $21, $22::text[], $23::text[], $24)"
+           " $19, $20, $21, $22::text[], $23::text[], $24, NULLIF($25, '')::timestamptz)"
            " RETURNING ",
            ConfigColumns())},
       {"rc_get", absl::StrCat("SELECT ", ConfigColumns(),
@@ -236,11 +244,30 @@ const std::vector<Statement>& Statements() {
                     kSecretAdVersionCurrent,
                     " WHERE workspace_id = $1 AND id = $2 AND secret_ciphertext = $3")},
       // TestConnection's outcome, only on the version that was tested; version and
-      // update_time stay as they are.
+      // update_time stay as they are. The status it replaces is read first, with the row
+      // locked, for RecordValidation's audit_only_on_status_change.
+      {"rc_validation_status_for_update",
+       "SELECT validation_status FROM registry_configs"
+       " WHERE workspace_id = $1 AND id = $2 AND version = $3 FOR NO KEY UPDATE"},
       {"rc_record_validation",
        "UPDATE registry_configs SET validation_status = $4,"
-       " validated_at = $5::timestamptz, last_validation_error = $6"
+       " validated_at = $5::timestamptz, last_validation_error = $6,"
+       " credential_expire_time = NULLIF($7, '')::timestamptz"
        " WHERE workspace_id = $1 AND id = $2 AND version = $3"},
+      // Scheduled revalidation: keyset walk in the order of registry_configs_revalidation_idx
+      // (never validated = -infinity first), and the gauges' one grouped count.
+      {"rc_to_revalidate",
+       absl::StrCat("SELECT ", Micros(kValidatedOrNever),
+                    ", workspace_id, id FROM registry_configs WHERE ", kValidatedOrNever,
+                    " < $1::timestamptz AND (", kValidatedOrNever,
+                    ", workspace_id, id) > ($2::timestamptz, $3::text COLLATE \"C\","
+                    " $4::text COLLATE \"C\") ORDER BY ",
+                    kValidatedOrNever, ", workspace_id, id LIMIT $5")},
+      {"rc_credential_health",
+       "SELECT type, count(*) FILTER (WHERE credential_expire_time < $1::timestamptz),"
+       " count(*) FILTER (WHERE credential_expire_time < $2::timestamptz),"
+       " count(*) FILTER (WHERE validation_status = 'INVALID')"
+       " FROM registry_configs GROUP BY type"},
       // Members
       {"mem_insert",
        absl::StrCat("INSERT INTO workspace_members (workspace_id, user_id, role, status,"
@@ -471,6 +498,11 @@ std::string PermissionsParam(const RegistryConfig& c) {
   return ArrayLiteral(pairs);
 }
 
+// A nullable timestamptz parameter: '' (NULLIF(..., '') in the SQL) for none.
+std::string OptionalTimeParam(const std::optional<absl::Time>& t) {
+  return t.has_value() ? TimeParam(*t) : std::string();
+}
+
 RegistryConfig ConfigFromRow(const pqxx::row& r) {
   RegistryConfig c;
   c.workspace_id = r[0].as<std::string>();
@@ -502,11 +534,12 @@ RegistryConfig ConfigFromRow(const pqxx::row& r) {
     c.permissions.emplace_back(p.substr(0, eq), p.substr(eq + 1));
   }
   c.secret_ad_version = static_cast<uint32_t>(r[24].as<int64_t>());
+  if (!r[25].is_null()) c.credential_expire_time = TimeFromField(r[25]);
   return c;
 }
 
-// rc_insert with the registry-config parameters $1..$24 ($19 = pull_only, $20..$23 the
-// GitHub App settings, $24 = secret_ad_version).
+// rc_insert with the registry-config parameters $1..$25 ($19 = pull_only, $20..$23 the
+// GitHub App settings, $24 = secret_ad_version, $25 = credential_expire_time).
 template <typename Txn>
 pqxx::result ExecConfigInsert(Txn& txn, const RegistryConfig& c) {
   return txn.exec_prepared(
@@ -518,7 +551,7 @@ pqxx::result ExecConfigInsert(Txn& txn, const RegistryConfig& c) {
       c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
       c.last_validation_error, TimeParam(c.create_time), TimeParam(c.update_time), c.pull_only,
       c.app_id, c.installation_id, RepositoriesParam(c), PermissionsParam(c),
-      static_cast<int64_t>(c.secret_ad_version));
+      static_cast<int64_t>(c.secret_ad_version), OptionalTimeParam(c.credential_expire_time));
 }
 
 // rc_update: the parameters of ExecConfigInsert with the expected version in place of
@@ -535,7 +568,7 @@ pqxx::result ExecConfigUpdate(Txn& txn, const RegistryConfig& c, int64_t expecte
       c.validated_at.has_value() ? TimeParam(*c.validated_at) : std::string(),
       c.last_validation_error, expected_version, TimeParam(c.update_time), keep_secret, c.pull_only,
       c.app_id, c.installation_id, RepositoriesParam(c), PermissionsParam(c),
-      static_cast<int64_t>(c.secret_ad_version));
+      static_cast<int64_t>(c.secret_ad_version), OptionalTimeParam(c.credential_expire_time));
 }
 
 }  // namespace
@@ -1077,25 +1110,72 @@ absl::StatusOr<bool> PostgresRegistryStore::ReplaceSecretCiphertext(
 
 // ---- TestConnection
 
-absl::StatusOr<bool> PostgresRegistryStore::RecordValidation(
-    std::string_view workspace_id, std::string_view id, int64_t tested_version,
-    ValidationStatus status, absl::Time validated_at, std::string_view error,
-    const AuditEvent& event) {
+absl::StatusOr<bool> PostgresRegistryStore::RecordValidation(std::string_view workspace_id,
+                                                             std::string_view id,
+                                                             const ValidationRecord& record,
+                                                             const AuditEvent& event) {
   AuditEvent row = event;
   internal::TruncateAuditFreeText(row);
-  std::string stored_error(error);
+  std::string stored_error(record.error);
   internal::TruncateToChars(stored_error, kAuditDetailMaxChars);
   return WithConnection(
       *pool_, "record validation", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
         pqxx::work txn(conn);
-        pqxx::result updated = txn.exec_prepared(
-            "rc_record_validation", std::string(workspace_id), std::string(id), tested_version,
-            StatusName(status), TimeParam(validated_at), stored_error);
-        txn.exec_prepared("audit_insert", TimeParam(row.time), row.caller, row.on_behalf_of,
-                          row.action, row.resource, row.outcome, row.detail, row.request_id,
-                          row.peer);
+        const std::string ws(workspace_id);
+        const std::string config_id(id);
+        pqxx::result before = txn.exec_prepared("rc_validation_status_for_update", ws, config_id,
+                                                record.tested_version);
+        const bool changed =
+            !before.empty() && before[0][0].as<std::string>() != StatusName(record.status);
+        pqxx::result updated =
+            txn.exec_prepared("rc_record_validation", ws, config_id, record.tested_version,
+                              StatusName(record.status), TimeParam(record.validated_at),
+                              stored_error, OptionalTimeParam(record.credential_expire_time));
+        if (!record.audit_only_on_status_change || changed) {
+          txn.exec_prepared("audit_insert", TimeParam(row.time), row.caller, row.on_behalf_of,
+                            row.action, row.resource, row.outcome, row.detail, row.request_id,
+                            row.peer);
+        }
         txn.commit();
         return updated.affected_rows() == 1;
+      });
+}
+
+// ---- Scheduled revalidation
+
+absl::StatusOr<std::vector<RevalidationKey>> PostgresRegistryStore::ListConfigsToRevalidate(
+    absl::Time validated_before, const RevalidationKey& after, int limit) {
+  const int batch = EffectivePageSize(limit);
+  return WithConnection(
+      *pool_, "list configs to revalidate",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<RevalidationKey>> {
+        pqxx::nontransaction txn(conn);
+        std::vector<RevalidationKey> keys;
+        for (const pqxx::row& row : txn.exec_prepared(
+                 "rc_to_revalidate", BoundParam(validated_before), TimeParam(after.validated_at),
+                 after.workspace_id, after.id, batch)) {
+          keys.push_back(
+              {TimeFromField(row[0]), row[1].as<std::string>(), row[2].as<std::string>()});
+        }
+        return keys;
+      });
+}
+
+absl::StatusOr<std::map<RegistryType, CredentialHealth>>
+PostgresRegistryStore::CountCredentialHealth(absl::Time soon, absl::Time later) {
+  return WithConnection(
+      *pool_, "count credential health",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::map<RegistryType, CredentialHealth>> {
+        pqxx::nontransaction txn(conn);
+        std::map<RegistryType, CredentialHealth> counts;
+        for (const pqxx::row& row :
+             txn.exec_prepared("rc_credential_health", BoundParam(soon), BoundParam(later))) {
+          CredentialHealth& h = counts[TypeFromName(row[0].as<std::string>())];
+          h.expiring_before_soon = row[1].as<int64_t>();
+          h.expiring_before_later = row[2].as<int64_t>();
+          h.invalid = row[3].as<int64_t>();
+        }
+        return counts;
       });
 }
 

@@ -40,6 +40,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "model/model.h"
 
 namespace registryauth::storage {
@@ -61,6 +62,36 @@ struct MemberChange {
   Member updated;  // role, status and update_time are taken from it when !remove
 };
 using MemberChangeDecision = std::function<absl::StatusOr<MemberChange>(const MemberChangeView&)>;
+
+// What RecordValidation stores on a registry config: the outcome of a connection test of the
+// config as it was at `tested_version`.
+struct ValidationRecord {
+  int64_t tested_version = 0;
+  ValidationStatus status = ValidationStatus::kUnspecified;  // kPending, kValid or kInvalid
+  absl::Time validated_at = absl::InfinitePast();
+  std::string error;  // truncated like audit detail
+  // When the credential expires, if the test found out; empty = no expiry or unknown.
+  std::optional<absl::Time> credential_expire_time;
+  // Append the audit event only if the stored status changes (scheduled revalidation, which
+  // records only changes); false: always append it (TestConnection, which a caller asked for).
+  bool audit_only_on_status_change = false;
+};
+
+// One registry config in scheduled revalidation's walk (ListConfigsToRevalidate), and the
+// position to continue after.
+struct RevalidationKey {
+  // When the config was last validated; InfinitePast for never.
+  absl::Time validated_at = absl::InfinitePast();
+  std::string workspace_id;
+  std::string id;
+};
+
+// Counts of one registry type's configs for the credential gauges (CountCredentialHealth).
+struct CredentialHealth {
+  int64_t expiring_before_soon = 0;   // credential_expire_time before `soon` (expired included)
+  int64_t expiring_before_later = 0;  // credential_expire_time before `later` (ditto)
+  int64_t invalid = 0;                // validation_status INVALID
+};
 
 class RegistryStore {
  public:
@@ -181,16 +212,31 @@ class RegistryStore {
                                                        uint32_t new_key_id) = 0;
 
   // ---- TestConnection
-  // Stores the outcome of a connection test (status, validated_at, error) on one config and
-  // appends `event` to the audit trail, in one transaction. The outcome applies only while the
-  // config still has `tested_version` (the credential that was tested): if the row changed
-  // meanwhile or is gone, nothing is stored on it, the event is still appended, and the result
+  // Stores the outcome of a connection test (status, validated_at, error, credential expiry) on
+  // one config and appends `event` to the audit trail, in one transaction. The outcome applies
+  // only while the config still has `record.tested_version` (the credential that was tested):
+  // if the row changed meanwhile or is gone, nothing is stored on it, the event is still
+  // appended (unless `audit_only_on_status_change`, which then appends nothing), and the result
   // is false. Version, etag and update_time do not change (validation is output only), so
-  // clients' etags stay valid. `error` is truncated like audit detail.
+  // clients' etags stay valid. With `audit_only_on_status_change`, the event is appended only
+  // when the stored status differs from `record.status` (read in the same transaction, so two
+  // concurrent records cannot both miss a change).
   virtual absl::StatusOr<bool> RecordValidation(std::string_view workspace_id, std::string_view id,
-                                                int64_t tested_version, ValidationStatus status,
-                                                absl::Time validated_at, std::string_view error,
+                                                const ValidationRecord& record,
                                                 const AuditEvent& event) = 0;
+
+  // ---- Scheduled revalidation
+  // Up to `limit` configs last validated before `validated_before`, or never validated, in the
+  // order (validated_at with never first, workspace_id, id) (ids bytewise), strictly after
+  // `after` in that order (a default RevalidationKey starts at the beginning); limit <= 0
+  // means 50, larger than 1000 is clamped. A walk with the last key of each batch as the next
+  // `after` meets every config once, however validations move rows meanwhile.
+  virtual absl::StatusOr<std::vector<RevalidationKey>> ListConfigsToRevalidate(
+      absl::Time validated_before, const RevalidationKey& after, int limit) = 0;
+  // Per registry type with at least one config (one grouped query): how many have a credential
+  // expiring before `soon` and before `later`, and how many are INVALID.
+  virtual absl::StatusOr<std::map<RegistryType, CredentialHealth>> CountCredentialHealth(
+      absl::Time soon, absl::Time later) = 0;
 
   // ---- Operations
   // Cheap readiness probe of the backing database, one round trip: OK when it answers and

@@ -25,6 +25,8 @@ using upstream::testing::ScriptedResponse;
 
 constexpr char kPushPat[] = "ghp_pushPAT0123456789abcdefghijklmnopqrst";
 constexpr char kReadPat[] = "ghp_readPAT0123456789abcdefghijklmnopqrst";
+// A PAT whose expiration header this service cannot read.
+constexpr char kOddPat[] = "ghp_oddPAT0123456789abcdefghijklmnopqrstu";
 constexpr char kLogin[] = "octo-bot";
 constexpr char kRegistryToken[] = "ghcr-registry-token-abc";
 
@@ -40,8 +42,9 @@ class GhcrTestConnectionTest : public ::testing::Test {
     ghcr_ = *std::move(ghcr);
 
     // GitHub: two classic PATs, one with write:packages, one with read:packages only; the
-    // read one expires in 3 days.
-    github_->Route("/user", [](const ScriptedRequest& r) {
+    // read one expires in 3 days. A third has write:packages and an unreadable expiration.
+    read_pat_expires_ = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(72)));
+    github_->Route("/user", [expires = read_pat_expires_](const ScriptedRequest& r) {
       const std::string auth = r.Header("authorization").value_or("");
       const std::string login = absl::StrCat(R"({"login":")", kLogin, R"("})");
       if (auth == absl::StrCat("Bearer ", kPushPat)) {
@@ -52,9 +55,14 @@ class GhcrTestConnectionTest : public ::testing::Test {
             200,
             {{"X-OAuth-Scopes", "read:packages"},
              {"github-authentication-token-expiration",
-              absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::Now() + absl::Hours(72),
-                               absl::UTCTimeZone())}},
+              absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", expires, absl::UTCTimeZone())}},
             login};
+      }
+      if (auth == absl::StrCat("Bearer ", kOddPat)) {
+        return ScriptedResponse{200,
+                                {{"X-OAuth-Scopes", "write:packages"},
+                                 {"github-authentication-token-expiration", "next tuesday"}},
+                                login};
       }
       return ScriptedResponse{401, {}, R"({"message":"Bad credentials"})"};
     });
@@ -69,7 +77,7 @@ class GhcrTestConnectionTest : public ::testing::Test {
     });
     ghcr_->Route("/token", [](const ScriptedRequest& r) {
       const std::string auth = r.Header("authorization").value_or("");
-      for (const char* pat : {kPushPat, kReadPat}) {
+      for (const char* pat : {kPushPat, kReadPat, kOddPat}) {
         if (auth == absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(kLogin, ":", pat)))) {
           return ScriptedResponse{200, {}, absl::StrCat(R"({"token":")", kRegistryToken, R"("})")};
         }
@@ -125,6 +133,7 @@ class GhcrTestConnectionTest : public ::testing::Test {
     return out;
   }
 
+  absl::Time read_pat_expires_;
   std::unique_ptr<ScriptedHttpServer> github_;
   std::unique_ptr<ScriptedHttpServer> ghcr_;
   std::unique_ptr<testing::TestStack> stack_;
@@ -171,6 +180,40 @@ TEST_F(GhcrTestConnectionTest, VerdictsFromTheGitHubApiAndTheRegistry) {
   EXPECT_EQ(fine.error().reason(), "FINE_GRAINED_TOKEN");
   EXPECT_EQ(github_->requests().size(), requests_before);  // refused without asking GitHub
   EXPECT_EQ(Stored("fine").validation_status(), v1::INVALID);
+}
+
+// The credential's expiry is stored with the outcome: GitHub's header when it sends one, none
+// when it sends none, and none (unknown, not a failure) when the header cannot be read.
+TEST_F(GhcrTestConnectionTest, StoresTheCredentialExpiryWithTheResult) {
+  Create("push", kPushPat, /*pull_only=*/false);
+  Create("readonly-pull", kReadPat, /*pull_only=*/true);
+  Create("odd", kOddPat, /*pull_only=*/false);
+  EXPECT_FALSE(Stored("readonly-pull").has_credential_expire_time());  // never tested
+
+  EXPECT_EQ(Test("readonly-pull").result(), v1::VALID);
+  v1::RegistryConfig pull = Stored("readonly-pull");
+  ASSERT_TRUE(pull.has_credential_expire_time()) << pull.DebugString();
+  EXPECT_EQ(pull.credential_expire_time().seconds(), absl::ToUnixSeconds(read_pat_expires_));
+
+  EXPECT_EQ(Test("push").result(), v1::VALID);
+  EXPECT_FALSE(Stored("push").has_credential_expire_time());
+
+  v1::TestConnectionResponse odd = Test("odd");
+  EXPECT_EQ(odd.result(), v1::VALID) << odd.DebugString();
+  EXPECT_FALSE(odd.has_credential_expire_time());
+  EXPECT_EQ(Stored("odd").validation_status(), v1::VALID);
+  EXPECT_FALSE(Stored("odd").has_credential_expire_time());
+
+  // A new secret resets the validation, and the expiry with it.
+  v1::UpdateRegistryConfigRequest update;
+  update.mutable_registry_config()->set_name("workspaces/acme/registries/readonly-pull");
+  update.mutable_registry_config()->set_secret(kPushPat);
+  update.mutable_update_mask()->add_paths("secret");
+  v1::RegistryConfig updated;
+  grpc::Status s = stub_->UpdateRegistryConfig(Ctx().get(), update, &updated);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(updated.validation_status(), v1::PENDING);
+  EXPECT_FALSE(updated.has_credential_expire_time());
 }
 
 }  // namespace

@@ -258,6 +258,15 @@ TEST_F(GitHubAppE2eTest, TestConnectionGetsAFreshTokenAndRecordsTheVerdict) {
   EXPECT_TRUE(ok.recorded());
   EXPECT_FALSE(absl::StrContains(ok.DebugString(), "ghs_e2e"));
   EXPECT_EQ(Requests().size(), 2u);  // not answered from the cache
+  // The installation token's expires_at is the credential's expiry, stored with the verdict.
+  ASSERT_TRUE(ok.has_credential_expire_time()) << ok.DebugString();
+  EXPECT_NEAR(static_cast<double>(ok.credential_expire_time().seconds()),
+              absl::ToDoubleSeconds(absl::Now() + absl::Hours(1) - absl::UnixEpoch()), 120.0);
+  v1::GetRegistryConfigRequest get_app;
+  get_app.set_name("workspaces/acme/registries/app");
+  v1::RegistryConfig stored_app;
+  ASSERT_TRUE(stub_->GetRegistryConfig(Ctx().get(), get_app, &stored_app).ok());
+  EXPECT_EQ(stored_app.credential_expire_time().seconds(), ok.credential_expire_time().seconds());
 
   // An installation GitHub does not know: INVALID at the token step, stored, and the same
   // refusal reaches GetCredentials callers as NOT_FOUND with its reason.

@@ -218,14 +218,25 @@ absl::StatusOr<bool> FailingRegistryStore::ReplaceSecretCiphertext(
                                         new_key_id);
 }
 
-absl::StatusOr<bool> FailingRegistryStore::RecordValidation(
-    std::string_view workspace_id, std::string_view id, int64_t tested_version,
-    ValidationStatus status, absl::Time validated_at, std::string_view error,
-    const AuditEvent& event) {
+absl::StatusOr<bool> FailingRegistryStore::RecordValidation(std::string_view workspace_id,
+                                                            std::string_view id,
+                                                            const ValidationRecord& record,
+                                                            const AuditEvent& event) {
   if (std::optional<absl::Status> e = TakeError()) return *e;
   if (audit_failing()) return absl::UnavailableError("audit trail unavailable (injected)");
-  return inner_.RecordValidation(workspace_id, id, tested_version, status, validated_at, error,
-                                 event);
+  return inner_.RecordValidation(workspace_id, id, record, event);
+}
+
+absl::StatusOr<std::vector<RevalidationKey>> FailingRegistryStore::ListConfigsToRevalidate(
+    absl::Time validated_before, const RevalidationKey& after, int limit) {
+  if (std::optional<absl::Status> e = TakeError()) return *e;
+  return inner_.ListConfigsToRevalidate(validated_before, after, limit);
+}
+
+absl::StatusOr<std::map<RegistryType, CredentialHealth>>
+FailingRegistryStore::CountCredentialHealth(absl::Time soon, absl::Time later) {
+  if (std::optional<absl::Status> e = TakeError()) return *e;
+  return inner_.CountCredentialHealth(soon, later);
 }
 
 absl::Status FailingRegistryStore::Ping() {

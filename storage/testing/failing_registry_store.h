@@ -97,9 +97,13 @@ class FailingRegistryStore final : public RegistryStore {
                                                const std::string& new_ciphertext,
                                                uint32_t new_key_id) override;
   absl::StatusOr<bool> RecordValidation(std::string_view workspace_id, std::string_view id,
-                                        int64_t tested_version, ValidationStatus status,
-                                        absl::Time validated_at, std::string_view error,
+                                        const ValidationRecord& record,
                                         const AuditEvent& event) override;
+  absl::StatusOr<std::vector<RevalidationKey>> ListConfigsToRevalidate(absl::Time validated_before,
+                                                                       const RevalidationKey& after,
+                                                                       int limit) override;
+  absl::StatusOr<std::map<RegistryType, CredentialHealth>> CountCredentialHealth(
+      absl::Time soon, absl::Time later) override;
   absl::Status Ping() override;
   absl::StatusOr<std::map<uint32_t, int64_t>> CountSecretsByKeyId() override;
   absl::StatusOr<int64_t> CountSecretsUnderOldAssociatedData() override;
