@@ -789,6 +789,10 @@ std::vector<RouteSpec> RouteSpecs() {
       RpcRoute("GET", "/v1/auditEvents",
                Rpc<v::ListAuditEventsRequest, v::ListAuditEventsResponse>(&Async::ListAuditEvents),
                ""),
+      RpcRoute("GET", "/v1/{parent=workspaces/*}/registryEvents",
+               Rpc<v::ListRegistryEventsRequest, v::ListRegistryEventsResponse>(
+                   &Async::ListRegistryEvents),
+               ""),
 
       RpcRoute("POST", "/v1/{app=workspaces/*/apps/*}:mintPullToken",
                Rpc<v::MintPullTokenRequest, v::MintPullTokenResponse>(&Async::MintPullToken), "*"),

@@ -45,6 +45,7 @@
 #include "services/key_usage.h"
 #include "services/member_service.h"
 #include "services/registry_auth.h"
+#include "services/registry_event_log.h"
 #include "services/registry_service.h"
 #include "services/token_realm.h"
 #include "services/token_realm_options.h"
@@ -362,8 +363,9 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   s->members_ = std::make_unique<services::MemberService>(*s->store_, *s->clock_);
   s->credentials_ = std::make_unique<services::CredentialService>(*s->store_, *s->service_,
                                                                   *s->clock_, auth_options);
-  s->registry_auth_ = std::make_unique<services::RegistryAuth>(*s->guard_, *s->service_,
-                                                               *s->members_, *s->credentials_);
+  s->registry_events_ = std::make_unique<services::RegistryEventLog>(*s->store_);
+  s->registry_auth_ = std::make_unique<services::RegistryAuth>(
+      *s->guard_, *s->service_, *s->members_, *s->credentials_, s->registry_events_.get());
   s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(
       *s->registry_auth_, *s->token_realm_, *s->authenticator_);
 

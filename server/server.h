@@ -44,6 +44,7 @@ class RegistryAuth;
 class Guard;
 class MemberService;
 class CredentialService;
+class RegistryEventLog;
 class TokenServices;
 class TokenRealm;
 class ConnectionTester;
@@ -189,6 +190,7 @@ class RegistryAuthServer {
   std::unique_ptr<services::TokenRealm> token_realm_;
   std::unique_ptr<services::MemberService> members_;
   std::unique_ptr<services::CredentialService> credentials_;
+  std::unique_ptr<services::RegistryEventLog> registry_events_;  // ListRegistryEvents
   std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
   std::unique_ptr<observability::GrpcTelemetry> grpc_telemetry_;

@@ -31,7 +31,9 @@ constexpr char kPush[] = R"({"events": [{
   "source": {"addr": "registry-0:5000", "instanceID": "5d6f"}
 }]})";
 
-std::string Envelope(const std::string& event) { return absl::StrCat(R"({"events": [)", event, "]}"); }
+std::string Envelope(const std::string& event) {
+  return absl::StrCat(R"({"events": [)", event, "]}");
+}
 
 // An event with `extra` members appended to the event object (`target` replaced if given).
 std::string Event(const std::string& target = R"({"repository": "acme/web"})",
@@ -92,9 +94,9 @@ TEST(RegistryEventEnvelopeTest, ActorKindComesFromTheUserName) {
 TEST(RegistryEventEnvelopeTest, WorkspaceIsTheRepositorysValidFirstSegment) {
   EXPECT_EQ(WorkspaceOfRepository("acme/web"), "acme");
   EXPECT_EQ(WorkspaceOfRepository("acme/web/frontend"), "acme");
-  EXPECT_EQ(WorkspaceOfRepository("acme"), "");     // no app segment
-  EXPECT_EQ(WorkspaceOfRepository("acme/"), "");    // empty app segment
-  EXPECT_EQ(WorkspaceOfRepository("/web"), "");     // empty workspace
+  EXPECT_EQ(WorkspaceOfRepository("acme"), "");      // no app segment
+  EXPECT_EQ(WorkspaceOfRepository("acme/"), "");     // empty app segment
+  EXPECT_EQ(WorkspaceOfRepository("/web"), "");      // empty workspace
   EXPECT_EQ(WorkspaceOfRepository("Acme/web"), "");  // not the id grammar
   EXPECT_EQ(WorkspaceOfRepository("a_b/web"), "");
   absl::StatusOr<std::vector<RegistryEvent>> events =
@@ -123,9 +125,8 @@ TEST(RegistryEventEnvelopeTest, MalformedBodiesAreRefusedWithFixedMessages) {
                 "registry events: event 0: timestamp must be an RFC 3339 time");
   ExpectInvalid(Envelope(R"({"id": "e", "timestamp": "2026-12-07T20:21:01Z"})"),
                 "registry events: event 0: action is required");
-  ExpectInvalid(
-      Envelope(R"({"id": "e", "timestamp": "2026-12-07T20:21:01Z", "action": "push"})"),
-      "registry events: event 0: target is required");
+  ExpectInvalid(Envelope(R"({"id": "e", "timestamp": "2026-12-07T20:21:01Z", "action": "push"})"),
+                "registry events: event 0: target is required");
   ExpectInvalid(Envelope(Event("[]")), "registry events: event 0: target must be an object");
   ExpectInvalid(Envelope(Event("{}")), "registry events: event 0: target.repository is required");
   ExpectInvalid(Envelope(Event(R"({"repository": "acme/web", "digest": ["x"]})")),
@@ -146,22 +147,22 @@ TEST(RegistryEventEnvelopeTest, MalformedBodiesAreRefusedWithFixedMessages) {
 
 TEST(RegistryEventEnvelopeTest, StringsAreBoundedAndFreeOfControlCharacters) {
   const std::string long_tag(kMaxRegistryEventFieldBytes + 1, 't');
-  ExpectInvalid(Envelope(Event(absl::StrCat(R"({"repository": "acme/web", "tag": ")", long_tag,
-                                            R"("})"))),
-                "registry events: event 0: target.tag is too long");
+  ExpectInvalid(
+      Envelope(Event(absl::StrCat(R"({"repository": "acme/web", "tag": ")", long_tag, R"("})"))),
+      "registry events: event 0: target.tag is too long");
   const std::string max_tag(kMaxRegistryEventFieldBytes, 't');
-  EXPECT_TRUE(ParseRegistryEnvelope(Envelope(Event(
-                  absl::StrCat(R"({"repository": "acme/web", "tag": ")", max_tag, R"("})"))))
-                  .ok());
+  EXPECT_TRUE(
+      ParseRegistryEnvelope(
+          Envelope(Event(absl::StrCat(R"({"repository": "acme/web", "tag": ")", max_tag, R"("})"))))
+          .ok());
   const std::string long_id(kMaxRegistryEventIdBytes + 1, 'i');
   ExpectInvalid(Envelope(absl::StrCat(R"({"id": ")", long_id, R"("})")),
                 "registry events: event 0: id is too long");
   ExpectInvalid(Envelope(Event(R"({"repository": "acme/web\u0000x"})")),
                 "registry events: event 0: target.repository must not contain control characters");
-  ExpectInvalid(
-      Envelope(Event(R"({"repository": "acme/web"})",
-                     R"(, "request": {"useragent": "curl\r\nX-Forged: 1"})")),
-      "registry events: event 0: request.useragent must not contain control characters");
+  ExpectInvalid(Envelope(Event(R"({"repository": "acme/web"})",
+                               R"(, "request": {"useragent": "curl\r\nX-Forged: 1"})")),
+                "registry events: event 0: request.useragent must not contain control characters");
 }
 
 TEST(RegistryEventEnvelopeTest, SizeCountAndDepthAreLimited) {
@@ -173,16 +174,15 @@ TEST(RegistryEventEnvelopeTest, SizeCountAndDepthAreLimited) {
   ASSERT_LT(many.size(), kMaxRegistryEnvelopeBytes);
   ExpectInvalid(many, "registry events: too many events");
 
-  std::string big = Envelope(Event(R"({"repository": "acme/web"})",
-                                   absl::StrCat(R"(, "pad": ")",
-                                                std::string(kMaxRegistryEnvelopeBytes, 'p'),
-                                                R"(")")));
+  std::string big = Envelope(
+      Event(R"({"repository": "acme/web"})",
+            absl::StrCat(R"(, "pad": ")", std::string(kMaxRegistryEnvelopeBytes, 'p'), R"(")")));
   ExpectInvalid(big, "registry events: body is too large");
 
   // Ignored members may nest, up to the limit; a million brackets are refused without being
   // built (and without a recursive destruction).
-  EXPECT_TRUE(ParseRegistryEnvelope(Envelope(Event(R"({"repository": "acme/web"})",
-                                                   R"(, "x": [[[[{"y": 1}]]]])")))
+  EXPECT_TRUE(ParseRegistryEnvelope(
+                  Envelope(Event(R"({"repository": "acme/web"})", R"(, "x": [[[[{"y": 1}]]]])")))
                   .ok());
   ExpectInvalid(Envelope(Event(R"({"repository": "acme/web"})", R"(, "x": [[[[[{"y": 1}]]]]])")),
                 "registry events: body is nested too deeply");
