@@ -165,6 +165,11 @@ ABSL_FLAG(std::string, log_format, "",
           "json)");
 ABSL_FLAG(std::string, log_level, "",
           "lowest level logged: info | warning | error (env REGAUTH_LOG_LEVEL; default info)");
+ABSL_FLAG(std::string, registry_events_secret_file, "",
+          "file with the bearer secret (one per line; two during a rotation) that the platform "
+          "registry's notification endpoint sends to POST /v1/registryEvents:notify; not "
+          "readable by group or others (env REGAUTH_REGISTRY_EVENTS_SECRET_FILE; default: no "
+          "endpoint)");
 
 namespace registryauth::server {
 namespace {
@@ -642,6 +647,10 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   }
   if (auto v = Setting(FLAGS_log_format, "REGAUTH_LOG_FORMAT", env)) c.log_format = *v;
   if (auto v = Setting(FLAGS_log_level, "REGAUTH_LOG_LEVEL", env)) c.log_level = *v;
+  if (auto v =
+          Setting(FLAGS_registry_events_secret_file, "REGAUTH_REGISTRY_EVENTS_SECRET_FILE", env)) {
+    c.registry_events_secret_file = *v;
+  }
   absl::Status valid = ValidateServerConfig(c);
   if (!valid.ok()) return valid;
   return c;

@@ -17,9 +17,11 @@
 #include "api/call_auth.h"
 #include "api/in_process.h"
 #include "api/registry_auth_grpc.h"
+#include "api/registry_event_notifier.h"
 #include "auth/policy.h"
 #include "common/catch_all.h"
 #include "common/clock.h"
+#include "common/file_io.h"
 #include "common/log.h"
 #include "common/secret.h"
 #include "crypto/keyring.h"
@@ -46,6 +48,7 @@
 #include "services/member_service.h"
 #include "services/registry_auth.h"
 #include "services/registry_event_log.h"
+#include "services/registry_event_receiver.h"
 #include "services/registry_service.h"
 #include "services/token_realm.h"
 #include "services/token_realm_options.h"
@@ -369,6 +372,22 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(
       *s->registry_auth_, *s->token_realm_, *s->authenticator_);
 
+  // The platform registry's notifications (POST /v1/registryEvents:notify), when configured.
+  if (!config.registry_events_secret_file.empty()) {
+    absl::StatusOr<SecretString> text =
+        ReadPrivateFile(config.registry_events_secret_file, "registry events secret file");
+    if (!text.ok()) return text.status();
+    absl::StatusOr<std::vector<SecretString>> secrets = services::ParseRegistryEventSecrets(*text);
+    if (!secrets.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config.registry_events_secret_file, ": ", secrets.status().message()));
+    }
+    s->registry_event_receiver_ = std::make_unique<services::RegistryEventReceiver>(
+        *secrets, *s->store_, *s->guard_, *s->clock_, &s->telemetry_->registry_events());
+    s->registry_event_notifier_ =
+        std::make_unique<api::RegistryEventNotifier>(*s->registry_event_receiver_);
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -435,6 +454,7 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   http.metrics = &s->telemetry_->registry();  // and GET /metrics
   s->in_process_tokens_ = std::make_unique<InProcessTokens>(*s->grpc_service_, *s->grpc_telemetry_);
   http.in_process_tokens = s->in_process_tokens_.get();
+  http.registry_events = s->registry_event_notifier_.get();
   absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =
       gateway::HttpGateway::Create(http, s->InProcessChannel());
   if (!gw.ok()) {

@@ -45,6 +45,7 @@ class Guard;
 class MemberService;
 class CredentialService;
 class RegistryEventLog;
+class RegistryEventReceiver;
 class TokenServices;
 class TokenRealm;
 class ConnectionTester;
@@ -60,6 +61,7 @@ namespace api {
 class RegistryAuthGrpcService;
 class CallAuthenticator;
 class InProcessTokenIssuer;
+class InProcessRegistryEvents;
 }  // namespace api
 namespace auth {
 class PolicyHolder;
@@ -191,6 +193,9 @@ class RegistryAuthServer {
   std::unique_ptr<services::MemberService> members_;
   std::unique_ptr<services::CredentialService> credentials_;
   std::unique_ptr<services::RegistryEventLog> registry_events_;  // ListRegistryEvents
+  // POST /v1/registryEvents:notify (with --registry_events_secret_file).
+  std::unique_ptr<services::RegistryEventReceiver> registry_event_receiver_;
+  std::unique_ptr<api::InProcessRegistryEvents> registry_event_notifier_;
   std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
   std::unique_ptr<observability::GrpcTelemetry> grpc_telemetry_;

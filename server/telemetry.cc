@@ -144,6 +144,30 @@ class Telemetry::RejectedCallCounts : public services::RejectedCallMetrics {
   observability::CounterFamily& calls_;
 };
 
+// Notified registry events by what became of them; every series exists from the start.
+class Telemetry::RegistryEventCounts : public services::RegistryEventMetrics {
+ public:
+  explicit RegistryEventCounts(observability::Registry& registry)
+      : events_(registry.AddCounter(
+            "registry_auth_registry_events_total",
+            "The platform registry's notifications: events stored, duplicate (a retried "
+            "delivery), unknown_workspace (dropped); deliveries refused as unauthenticated or "
+            "invalid, or failed with a database error (the registry retries).",
+            {"result"})) {
+    for (Result r : {Result::kStored, Result::kDuplicate, Result::kUnknownWorkspace,
+                     Result::kUnauthenticated, Result::kInvalid, Result::kError}) {
+      events_.WithLabels({Name(r)});
+    }
+  }
+
+  void OnRegistryEvents(Result result, int64_t count) override {
+    events_.WithLabels({Name(result)}).Increment(static_cast<double>(count));
+  }
+
+ private:
+  observability::CounterFamily& events_;
+};
+
 // The GitHub App installation-token cache; every series exists from the start.
 class Telemetry::AppTokenCounts : public upstream::InstallationTokenCacheObserver {
  public:
@@ -243,7 +267,8 @@ Telemetry::Telemetry()
       realm_(std::make_unique<RealmMetrics>(registry_)),
       connection_tests_(std::make_unique<ConnectionTestCounts>(registry_)),
       app_tokens_(std::make_unique<AppTokenCounts>(registry_)),
-      rejected_calls_(std::make_unique<RejectedCallCounts>(registry_)) {}
+      rejected_calls_(std::make_unique<RejectedCallCounts>(registry_)),
+      registry_events_(std::make_unique<RegistryEventCounts>(registry_)) {}
 
 Telemetry::~Telemetry() = default;
 
@@ -262,6 +287,8 @@ services::ConnectionTestMetrics& Telemetry::connection_tests() { return *connect
 upstream::InstallationTokenCacheObserver& Telemetry::github_app_tokens() { return *app_tokens_; }
 
 services::RejectedCallMetrics& Telemetry::rejected_calls() { return *rejected_calls_; }
+
+services::RegistryEventMetrics& Telemetry::registry_events() { return *registry_events_; }
 
 void Telemetry::SetEncryptionKeys(const std::vector<uint32_t>& ids, uint32_t primary) {
   absl::MutexLock lock(&mu_);

@@ -1,7 +1,8 @@
 // Telemetry: the process's metrics registry and the adapters that feed it from layers that
 // know nothing about Prometheus: one storage::PoolObserver per database pool, the token
 // realm's services::TokenRealmMetrics, the connection tester's services::ConnectionTestMetrics,
-// the guard's services::RejectedCallMetrics,
+// the guard's services::RejectedCallMetrics, the registry-event receiver's
+// services::RegistryEventMetrics,
 // the GitHub App token cache's upstream::InstallationTokenCacheObserver, and the key ids in use.
 // The composition root (server.cc) creates one, hands the adapters to the stores and the realm, the
 // registry to the gRPC interceptor (observability/grpc_telemetry.h) and to the HTTP gateway (which
@@ -28,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "observability/metrics.h"
 #include "services/connection_test_metrics.h"
+#include "services/registry_event_receiver.h"
 #include "services/rejected_calls.h"
 #include "services/token_realm_metrics.h"
 #include "storage/pool_observer.h"
@@ -54,6 +56,8 @@ class Telemetry {
   upstream::InstallationTokenCacheObserver& github_app_tokens();
   // Calls refused before they reached a service (services::Guard's rejected_metrics).
   services::RejectedCallMetrics& rejected_calls();
+  // The platform registry's notifications (services::RegistryEventReceiver).
+  services::RegistryEventMetrics& registry_events();
 
   // The AES key ids loaded now (1) and the primary one; ids loaded earlier in this process but
   // gone now read 0.
@@ -71,6 +75,7 @@ class Telemetry {
   class ConnectionTestCounts;
   class AppTokenCounts;
   class RejectedCallCounts;
+  class RegistryEventCounts;
 
   observability::Registry registry_;
   observability::GaugeFamily& pool_connections_;
@@ -85,6 +90,7 @@ class Telemetry {
   std::unique_ptr<ConnectionTestCounts> connection_tests_;
   std::unique_ptr<AppTokenCounts> app_tokens_;
   std::unique_ptr<RejectedCallCounts> rejected_calls_;
+  std::unique_ptr<RegistryEventCounts> registry_events_;
   absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<PoolMetrics>> pools_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> encryption_ids_ ABSL_GUARDED_BY(mu_);  // ever loaded
