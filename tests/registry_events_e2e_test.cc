@@ -93,7 +93,9 @@ class RegistryEventsE2eTest : public ::testing::Test {
     v1::ListRegistryEventsResponse out;
     grpc::Status s = stack_->stub().ListRegistryEvents(stack_->Ctx(caller).get(), req, &out);
     if (status != nullptr) *status = s;
-    if (status == nullptr) EXPECT_TRUE(s.ok()) << s.error_message();
+    if (status == nullptr) {
+      EXPECT_TRUE(s.ok()) << s.error_message();
+    }
     return {out.registry_events().begin(), out.registry_events().end()};
   }
 
