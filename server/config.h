@@ -177,6 +177,8 @@ struct ServerConfig {
   // sends, one per line (two during a rotation). Empty: `POST /v1/registryEvents:notify` does
   // not exist.
   std::string registry_events_secret_file;
+  // How long registry events are kept (by event_time); pruned hourly in batches. Zero: kept.
+  absl::Duration registry_events_retention = absl::Hours(24 * 90);
 };
 
 struct HostPort {

@@ -49,6 +49,7 @@
 #include "services/registry_auth.h"
 #include "services/registry_event_log.h"
 #include "services/registry_event_receiver.h"
+#include "services/registry_event_retention.h"
 #include "services/registry_service.h"
 #include "services/token_realm.h"
 #include "services/token_realm_options.h"
@@ -449,6 +450,22 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   s->rejected_flush_ = std::make_unique<PeriodicTask>(
       absl::Minutes(1), [guard = s->guard_.get()] { guard->FlushRejected(); });
   s->rejected_flush_->Start();
+  // Registry events older than --registry_events_retention go, in batches, every hour (on every
+  // replica for now: the deletes are idempotent).
+  if (config.registry_events_retention > absl::ZeroDuration()) {
+    s->registry_event_retention_ = std::make_unique<services::RegistryEventRetention>(
+        *s->store_, *s->clock_, config.registry_events_retention);
+    s->registry_event_pruning_ = std::make_unique<PeriodicTask>(
+        absl::Hours(1), [retention = s->registry_event_retention_.get()] {
+          absl::StatusOr<int64_t> pruned = retention->PruneOnce();
+          if (!pruned.ok()) {
+            LOG_WARNING(absl::StrCat("registry event pruning failed: ", pruned.status().message()));
+          } else if (*pruned > 0) {
+            LOG_INFO(absl::StrCat("registry event pruning deleted ", *pruned, " events"));
+          }
+        });
+    s->registry_event_pruning_->Start();
+  }
 
   gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
   http.metrics = &s->telemetry_->registry();  // and GET /metrics
@@ -580,6 +597,7 @@ void RegistryAuthServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   if (health_monitor_) health_monitor_->Stop();
   if (housekeeping_) housekeeping_->Stop();
+  if (registry_event_pruning_) registry_event_pruning_->Stop();
   if (rejected_flush_) {
     rejected_flush_->Stop();
     guard_->FlushRejected();

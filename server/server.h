@@ -46,6 +46,7 @@ class MemberService;
 class CredentialService;
 class RegistryEventLog;
 class RegistryEventReceiver;
+class RegistryEventRetention;
 class TokenServices;
 class TokenRealm;
 class ConnectionTester;
@@ -207,6 +208,9 @@ class RegistryAuthServer {
   std::unique_ptr<DbHealthMonitor> health_monitor_;
   std::unique_ptr<PeriodicTask> housekeeping_;
   std::unique_ptr<PeriodicTask> rejected_flush_;  // Guard::FlushRejected every minute
+  // --registry_events_retention: prunes old registry events every hour (none when 0).
+  std::unique_ptr<services::RegistryEventRetention> registry_event_retention_;
+  std::unique_ptr<PeriodicTask> registry_event_pruning_;
   std::unique_ptr<gateway::HttpGateway> gateway_;
   int grpc_port_ = 0;
   bool shut_down_ = false;
