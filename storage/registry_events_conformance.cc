@@ -15,10 +15,14 @@
 namespace registryauth::storage::testing {
 namespace {
 
+// Asserts that `rexpr` (a StatusOr) is OK and declares `lhs` with its value. `lhs` is a name
+// (pasted into the temporary's name too), so it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define EV_ASSERT_OK_AND_ASSIGN(lhs, rexpr)                          \
   auto ev_statusor_##lhs = (rexpr);                                  \
   ASSERT_TRUE(ev_statusor_##lhs.ok()) << ev_statusor_##lhs.status(); \
   auto lhs = *std::move(ev_statusor_##lhs)
+// NOLINTEND(bugprone-macro-parentheses)
 
 const absl::Time kBase = absl::FromUnixMicros(1700000000123456);
 
