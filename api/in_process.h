@@ -15,6 +15,7 @@
 #ifndef REGISTRY_AUTH_API_IN_PROCESS_H_
 #define REGISTRY_AUTH_API_IN_PROCESS_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,27 @@ class InProcessTokenIssuer {
                                           v1::IssueRegistryTokenRequest& request,
                                           v1::IssueRegistryTokenResponse* response,
                                           std::string* request_id) = 0;
+};
+
+// `POST /v1/registryEvents:notify`: the platform registry's notifications, for the HTTP
+// gateway of the server's own process (never over the channel: the body is Distribution's
+// envelope, not a proto). Implemented in api/registry_event_notifier.h over
+// services::RegistryEventReceiver.
+class InProcessRegistryEvents {
+ public:
+  struct Counts {
+    int64_t received = 0;
+    int64_t stored = 0;
+    int64_t duplicates = 0;
+    int64_t dropped = 0;  // naming no existing workspace
+  };
+  virtual ~InProcessRegistryEvents() = default;
+
+  // Checks `authorization` (the raw header), parses and stores `body`, on the calling thread
+  // (it waits on the database). OK only once the events are stored; UNAUTHENTICATED,
+  // INVALID_ARGUMENT, or the store's error (UNAVAILABLE: the registry retries) otherwise.
+  virtual grpc::Status Notify(const InProcessCall& call, std::string_view authorization,
+                              std::string_view body, Counts* counts) = 0;
 };
 
 }  // namespace registryauth::api

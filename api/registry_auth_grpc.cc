@@ -16,6 +16,7 @@
 #include "services/connection_check.h"
 #include "services/names.h"
 #include "services/registry_auth.h"
+#include "services/registry_event_log.h"
 #include "services/types.h"
 
 namespace registryauth::api {
@@ -618,6 +619,54 @@ grpc::Status RegistryAuthGrpcService::ListAuditEvents(grpc::ServerContext* conte
       api_.ListAuditEvents(ctx, filter, request->page_size(), request->page_token());
   if (!page.ok()) return scope.Done(ToGrpcStatus(page.status()));
   for (const AuditEvent& e : page->items) ToProto(e, response->add_audit_events());
+  response->set_next_page_token(page->next_page_token);
+  return scope.Done(grpc::Status::OK);
+}
+
+// ---- Registry events --------------------------------------------------------------------------
+
+namespace {
+
+void ToProto(const RegistryEvent& e, v1::RegistryEvent* out) {
+  out->set_event_id(e.event_id);
+  SetTime(e.event_time, [&] { return out->mutable_event_time(); });
+  SetTime(e.receive_time, [&] { return out->mutable_receive_time(); });
+  out->set_action(e.action);
+  out->set_repository(e.repository);
+  out->set_digest(e.digest);
+  out->set_tag(e.tag);
+  out->set_media_type(e.media_type);
+  out->set_size(e.size);
+  v1::RegistryEventActor* actor = out->mutable_actor();
+  actor->set_name(e.actor);
+  // RegistryEventActorKind and v1::PrincipalKind share their numbers (model.h, the proto).
+  const int kind = static_cast<int>(e.actor_kind);
+  actor->set_kind(v1::PrincipalKind_IsValid(kind) ? static_cast<v1::PrincipalKind>(kind)
+                                                  : v1::PRINCIPAL_KIND_UNSPECIFIED);
+  actor->set_principal(services::PrincipalOfActor(e.actor, e.workspace_id));
+  out->set_request_addr(e.request_addr);
+  out->set_request_method(e.request_method);
+  out->set_user_agent(e.user_agent);
+}
+
+}  // namespace
+
+grpc::Status RegistryAuthGrpcService::ListRegistryEvents(
+    grpc::ServerContext* context, const v1::ListRegistryEventsRequest* request,
+    v1::ListRegistryEventsResponse* response) {
+  REGAUTH_BEGIN_CALL(context);
+  RegistryEventFilter filter;
+  filter.repository = request->repository();
+  filter.tag = request->tag();
+  filter.digest = request->digest();
+  filter.action = request->action();
+  filter.actor = request->actor();
+  if (request->has_start_time()) filter.start_time = FromProto(request->start_time());
+  if (request->has_end_time()) filter.end_time = FromProto(request->end_time());
+  absl::StatusOr<services::ListResult<RegistryEvent>> page = api_.ListRegistryEvents(
+      ctx, request->parent(), filter, request->page_size(), request->page_token());
+  if (!page.ok()) return scope.Done(ToGrpcStatus(page.status()));
+  for (const RegistryEvent& e : page->items) ToProto(e, response->add_registry_events());
   response->set_next_page_token(page->next_page_token);
   return scope.Done(grpc::Status::OK);
 }

@@ -97,6 +97,9 @@ class RegistryAuthGrpcService final : public registryauth::v1::RegistryAuthServi
   grpc::Status ListAuditEvents(grpc::ServerContext* context,
                                const v1::ListAuditEventsRequest* request,
                                v1::ListAuditEventsResponse* response) override;
+  grpc::Status ListRegistryEvents(grpc::ServerContext* context,
+                                  const v1::ListRegistryEventsRequest* request,
+                                  v1::ListRegistryEventsResponse* response) override;
 
   grpc::Status MintPullToken(grpc::ServerContext* context, const v1::MintPullTokenRequest* request,
                              v1::MintPullTokenResponse* response) override;

@@ -84,6 +84,11 @@ Commands:
   audit list [--resource=NAME] [--caller=ID] [--since=RFC3339] [--until=RFC3339]
       [--page-size=N] [--page-token=T] [--all]
 
+  events list <workspace> [--repository=WS/APP] [--tag=T] [--digest=D]
+      [--action=push|pull|mount|delete] [--actor=USER] [--since=RFC3339] [--until=RFC3339]
+      [--page-size=N] [--page-token=T] [--all]
+      the platform registry's pushes, pulls, mounts and deletes, newest first
+
   service-accounts create <workspace> <id> --grants=GRANTS [--display-name=X]
       [--expire=RFC3339]     prints the user name and the secret, once
   service-accounts get <workspace> <id>
@@ -110,14 +115,13 @@ Exit codes: 0 ok, 1 the call failed, 2 usage error.
 
 const std::set<std::string>& ValueFlags() {
   static const auto* flags = new std::set<std::string>{
-      "addr",       "timeout",  "display-name", "registry",        "page-size",
-      "page-token", "etag",     "type",         "owner",           "login-server",
-      "username",   "url",      "namespace",    "secret-file",     "secret-env",
-      "tls-ca",     "tls-cert", "tls-key",      "api-key-file",    "user",
-      "request-id", "role",     "status",       "resource",        "caller",
-      "since",      "until",    "grants",       "expire",          "disabled",
-      "ttl",        "app",      "app-id",       "installation-id", "repositories",
-      "permissions"};
+      "addr", "timeout", "display-name", "registry", "page-size", "page-token", "etag", "type",
+      "owner", "login-server", "username", "url", "namespace", "secret-file", "secret-env",
+      "tls-ca", "tls-cert", "tls-key", "api-key-file", "user", "request-id", "role", "status",
+      "resource", "caller", "since", "until", "grants", "expire", "disabled", "ttl", "app",
+      "app-id", "installation-id", "repositories", "permissions",
+      // events list
+      "repository", "tag", "digest", "action", "actor"};
   return *flags;
 }
 
@@ -1165,6 +1169,74 @@ Outcome Audit(Command& cmd) {
   return Outcome::Code(0);
 }
 
+const char* PrincipalKindName(v1::PrincipalKind kind) {
+  switch (kind) {
+    case v1::PRINCIPAL_KIND_ANONYMOUS:
+      return "anonymous";
+    case v1::PRINCIPAL_KIND_SERVICE_ACCOUNT:
+      return "service-account";
+    case v1::PRINCIPAL_KIND_PULL_TOKEN:
+      return "pull-token";
+    case v1::PRINCIPAL_KIND_WORKSPACE_CREDENTIAL:
+      return "workspace-credential";
+    case v1::PRINCIPAL_KIND_UNKNOWN:
+      return "unknown";
+    default:
+      return "";
+  }
+}
+
+// `events list <workspace>`: ListRegistryEvents with its filters.
+Outcome Events(Command& cmd) {
+  const Args& a = cmd.args();
+  const std::string& verb = a.positional[1];
+  if (verb != "list") return Outcome::Usage(absl::StrCat("unknown command \"events ", verb, "\""));
+  if (auto e = Expect(a, 1,
+                      {"repository", "tag", "digest", "action", "actor", "since", "until",
+                       "page-size", "page-token", "all"})) {
+    return Outcome::Usage(e->message());
+  }
+  absl::StatusOr<int32_t> size = PageSize(a);
+  if (!size.ok()) return Outcome::Usage(std::string(size.status().message()));
+  v1::ListRegistryEventsRequest req;
+  req.set_parent(WsName(a.positional[2]));
+  req.set_repository(a.Get("repository"));
+  req.set_tag(a.Get("tag"));
+  req.set_digest(a.Get("digest"));
+  req.set_action(a.Get("action"));
+  req.set_actor(a.Get("actor"));
+  req.set_page_size(*size);
+  req.set_page_token(a.Get("page-token"));
+  for (const auto& [flag, field] :
+       {std::pair<const char*, google::protobuf::Timestamp*>{"since", req.mutable_start_time()},
+        {"until", req.mutable_end_time()}}) {
+    if (absl::Status s = ParseTimeFlag(a, flag, field); !s.ok()) {
+      return Outcome::Usage(std::string(s.message()));
+    }
+  }
+  if (!a.Has("since")) req.clear_start_time();
+  if (!a.Has("until")) req.clear_end_time();
+  v1::ListRegistryEventsResponse all;
+  if (!ListPages(cmd, &Stub::ListRegistryEvents, req,
+                 &v1::ListRegistryEventsResponse::mutable_registry_events, &all)) {
+    return Outcome::Code(1);
+  }
+  if (cmd.json()) {
+    cmd.PrintJson(all);
+    return Outcome::Code(0);
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"TIME", "ACTION", "REPOSITORY", "TAG", "DIGEST", "ACTOR", "KIND", "ADDRESS"}};
+  for (const auto& e : all.registry_events()) {
+    rows.push_back({e.has_event_time() ? Ts(e.event_time()) : "", e.action(), e.repository(),
+                    e.tag(), e.digest(), e.actor().name(), PrincipalKindName(e.actor().kind()),
+                    e.request_addr()});
+  }
+  PrintTable(cmd.out(), rows);
+  PrintNextPage(cmd, all.next_page_token());
+  return Outcome::Code(0);
+}
+
 absl::StatusOr<absl::Duration> ParseTimeout(const std::string& s) {
   absl::Duration d;
   int seconds;
@@ -1512,7 +1584,7 @@ int RunRegauthctl(const std::vector<std::string>& argv, const CliIo& io,
   const std::string resource = args->positional[0];
   if (resource != "workspaces" && resource != "apps" && resource != "registries" &&
       resource != "members" && resource != "audit" && resource != "service-accounts" &&
-      resource != "pull-tokens") {
+      resource != "pull-tokens" && resource != "events") {
     return usage(absl::StrCat("unknown command \"", resource, "\""));
   }
   if (args->positional.size() < 2) return usage(absl::StrCat("\"", resource, "\" needs a verb"));
@@ -1567,6 +1639,7 @@ int RunRegauthctl(const std::vector<std::string>& argv, const CliIo& io,
                     : resource == "apps"             ? Apps(cmd)
                     : resource == "members"          ? Members(cmd)
                     : resource == "audit"            ? Audit(cmd)
+                    : resource == "events"           ? Events(cmd)
                     : resource == "service-accounts" ? ServiceAccounts(cmd)
                     : resource == "pull-tokens"      ? PullTokens(cmd)
                                                      : Registries(cmd);

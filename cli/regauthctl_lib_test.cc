@@ -18,6 +18,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "model/model.h"
 #include "model/tokens.h"
 
 namespace registryauth::cli {
@@ -249,6 +250,51 @@ TEST_F(RegauthctlTest, AppsCommands) {
   EXPECT_EQ(Run({"apps", "update", "acme", "web", "--public-pull=maybe"}).code, 2);
   EXPECT_EQ(Run({"apps", "delete", "acme", "web"}).out, "deleted workspaces/acme/apps/web\n");
   EXPECT_EQ(Run({"apps", "get", "acme", "web"}).code, 1);
+}
+
+TEST_F(RegauthctlTest, EventsListFiltersAndShowsThePrincipalKind) {
+  ASSERT_EQ(Run({"workspaces", "create", "acme"}).code, 0);
+  RegistryEvent push;
+  push.event_id = "e1";
+  push.workspace_id = "acme";
+  push.repository = "acme/web";
+  push.action = "push";
+  push.tag = "v1";
+  push.digest = "sha256:ab12";
+  push.actor = "acme+ci";
+  push.actor_kind = RegistryEventActorKind::kServiceAccount;
+  push.request_addr = "10.0.0.7";
+  push.event_time = absl::FromUnixSeconds(1796674861);
+  push.receive_time = push.event_time;
+  RegistryEvent pull = push;
+  pull.event_id = "e2";
+  pull.action = "pull";
+  pull.actor = "pull+tok";
+  pull.actor_kind = RegistryEventActorKind::kPullToken;
+  pull.event_time += absl::Seconds(1);
+  ASSERT_TRUE(stack_.store().AppendRegistryEvents({push, pull}).ok());
+
+  Result all = Run({"events", "list", "acme"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  std::vector<std::string> lines = absl::StrSplit(all.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << all.out;  // header, newest first
+  EXPECT_TRUE(absl::StrContains(lines[1], "pull+tok")) << all.out;
+  EXPECT_TRUE(absl::StrContains(lines[1], "pull-token")) << all.out;
+  EXPECT_TRUE(absl::StrContains(lines[2], "service-account")) << all.out;
+
+  Result pushes = Run({"--json", "events", "list", "acme", "--action=push", "--tag=v1",
+                       "--since=2026-12-07T00:00:00Z"});
+  ASSERT_EQ(pushes.code, 0) << pushes.err;
+  EXPECT_TRUE(
+      absl::StrContains(pushes.out, "\"principal\": \"workspaces/acme/serviceAccounts/ci\""))
+      << pushes.out;
+  EXPECT_FALSE(absl::StrContains(pushes.out, "pull+tok")) << pushes.out;
+  // Bad filters: refused by the server (INVALID_ARGUMENT) or as usage.
+  EXPECT_EQ(Run({"events", "list", "acme", "--action=steal"}).code, 1);
+  EXPECT_EQ(Run({"events", "list", "acme", "--repository=beta/web"}).code, 1);
+  EXPECT_EQ(Run({"events", "list", "acme", "--since=yesterday"}).code, 2);
+  EXPECT_EQ(Run({"events", "list"}).code, 2);
+  EXPECT_EQ(Run({"events", "list", "acme", "--resource=x"}).code, 2);
 }
 
 TEST_F(RegauthctlTest, UsageErrors) {

@@ -207,7 +207,8 @@ class HttpGateway::Impl {
             RestRouterOptions{options.request_timeout, options.token_basic_realm,
                               options.in_process_tokens, options.token_workers, options.token_queue,
                               // With a metrics listener, /metrics is served there only.
-                              options.metrics_listen.empty() ? options.metrics : nullptr}),
+                              options.metrics_listen.empty() ? options.metrics : nullptr,
+                              options.registry_events}),
         ioc_(options.threads),
         http_(std::make_unique<Listener>(ioc_, "http", options.max_connections)) {
     if (!options_.metrics_listen.empty()) {

@@ -63,6 +63,7 @@ class Registry;
 
 namespace registryauth::api {
 class InProcessTokenIssuer;
+class InProcessRegistryEvents;
 }  // namespace registryauth::api
 
 namespace registryauth::gateway {
@@ -100,6 +101,10 @@ struct HttpGatewayOptions {
   // on the token workers below. Null when the channel leads to a remote registry-authd. Must
   // outlive the gateway.
   api::InProcessTokenIssuer* in_process_tokens = nullptr;
+  // The server in this process's receiver of the platform registry's notifications
+  // (`POST /v1/registryEvents:notify`, rest_router.h); null: that path does not exist. Runs on
+  // the token workers. Must outlive the gateway.
+  api::InProcessRegistryEvents* registry_events = nullptr;
   // With in_process_tokens: /token runs on `token_workers` threads, not on the I/O threads,
   // with at most `token_queue` requests waiting; past that it answers 503 (rest_router.h).
   int token_workers = 4;

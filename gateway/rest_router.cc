@@ -50,9 +50,10 @@ struct Env {
   grpc::GenericStub* generic;
   absl::Duration timeout;
   absl::string_view basic_realm;
-  api::InProcessTokenIssuer* in_process_tokens;  // null: /token over the channel
-  BoundedExecutor* token_workers;                // with in_process_tokens
-  const observability::Registry* metrics;        // what GET /metrics serves
+  api::InProcessTokenIssuer* in_process_tokens;   // null: /token over the channel
+  BoundedExecutor* token_workers;                 // with in_process_tokens
+  const observability::Registry* metrics;         // what GET /metrics serves
+  api::InProcessRegistryEvents* registry_events;  // POST /v1/registryEvents:notify
 };
 
 // ---- The barrier: one reply per request, whatever happens (issue 15) -----------------------
@@ -638,6 +639,66 @@ Handler TokenHandler(TokenEndpoint endpoint) {
 
 void Healthz(const Env&, const Call&, RestRouter::Done done) { done(TextReply(200, "ok")); }
 
+// ---- POST /v1/registryEvents:notify: the platform registry's notifications --------------------
+
+constexpr char kRegistryEventsPath[] = "/v1/registryEvents:notify";
+
+// Distribution's media type, or plain JSON; parameters (charset) ignored, case-insensitive.
+bool IsRegistryEventsContentType(absl::string_view content_type) {
+  absl::string_view type = content_type.substr(0, content_type.find(';'));
+  type = absl::StripAsciiWhitespace(type);
+  return absl::EqualsIgnoreCase(type, "application/vnd.docker.distribution.events.v1+json") ||
+         absl::EqualsIgnoreCase(type, "application/json");
+}
+
+RestReply NotifyReply(const grpc::Status& status, const api::InProcessRegistryEvents::Counts& c) {
+  RestReply reply;
+  if (status.ok()) {
+    reply.body = absl::StrCat(R"({"received":)", c.received, R"(,"stored":)", c.stored,
+                              R"(,"duplicates":)", c.duplicates, R"(,"dropped":)", c.dropped, "}");
+  } else {
+    reply = RestRouter::ErrorReply(status.error_code(), status.error_message());
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      reply.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="registry-events")");
+    }
+  }
+  reply.headers.emplace_back("Cache-Control", "no-store");
+  return reply;
+}
+
+// The body is Distribution's envelope, not a proto, so this is no JSON-mapped RPC: the
+// registry's bearer secret and the body go to RestRouterOptions::registry_events (the server's
+// own process only) on a token worker, since storing waits on the database. 2xx only once the
+// events are stored; anything else makes the registry retry.
+void NotifyRegistryEvents(const Env& env, const Call& call, RestRouter::Done done) {
+  const RestRequest& r = *call.request;
+  if (!IsRegistryEventsContentType(r.content_type)) {
+    RestReply reply = RestRouter::ErrorReply(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        "Content-Type must be application/vnd.docker.distribution.events.v1+json");
+    reply.status = 415;
+    done(std::move(reply));
+    return;
+  }
+  std::function<void()> task = [sink = env.registry_events, authorization = r.authorization,
+                                body = r.body, request_id = r.request_id, client = r.forwarded_for,
+                                done]() mutable {
+    api::InProcessRegistryEvents::Counts counts;
+    const grpc::Status status =
+        sink->Notify(api::InProcessCall{request_id, client}, authorization, body, &counts);
+    done(NotifyReply(status, counts));
+  };
+  if (env.token_workers == nullptr) {
+    task();
+    return;
+  }
+  if (!env.token_workers->TrySchedule(task)) {
+    RestReply busy = RestRouter::ErrorReply(grpc::StatusCode::UNAVAILABLE, "busy; try again");
+    busy.headers.emplace_back("Retry-After", "1");
+    done(std::move(busy));
+  }
+}
+
 // Only routed when RestRouterOptions::metrics is set (or on the metrics listener's router).
 void Metrics(const Env& env, const Call&, RestRouter::Done done) {
   RestReply reply = TextReply(200, env.metrics->Render());
@@ -789,6 +850,10 @@ std::vector<RouteSpec> RouteSpecs() {
       RpcRoute("GET", "/v1/auditEvents",
                Rpc<v::ListAuditEventsRequest, v::ListAuditEventsResponse>(&Async::ListAuditEvents),
                ""),
+      RpcRoute("GET", "/v1/{parent=workspaces/*}/registryEvents",
+               Rpc<v::ListRegistryEventsRequest, v::ListRegistryEventsResponse>(
+                   &Async::ListRegistryEvents),
+               ""),
 
       RpcRoute("POST", "/v1/{app=workspaces/*/apps/*}:mintPullToken",
                Rpc<v::MintPullTokenRequest, v::MintPullTokenResponse>(&Async::MintPullToken), "*"),
@@ -865,12 +930,16 @@ RestRouter::RestRouter(std::shared_ptr<grpc::Channel> channel, RestRouterOptions
       stub_(v1::RegistryAuthService::NewStub(channel_)),
       generic_stub_(std::make_unique<grpc::GenericStub>(channel_)),
       options_(std::move(options)) {
-  if (options_.in_process_tokens != nullptr && options_.token_workers > 0) {
+  if ((options_.in_process_tokens != nullptr || options_.registry_events != nullptr) &&
+      options_.token_workers > 0) {
     token_workers_ = std::make_unique<BoundedExecutor>(options_.token_workers, options_.token_queue,
                                                        "token worker");
   }
   std::vector<RouteSpec> specs = RouteSpecs();
   if (options_.metrics != nullptr) specs.push_back({"GET", kMetricsPath, Metrics});
+  if (options_.registry_events != nullptr) {
+    specs.push_back({"POST", kRegistryEventsPath, NotifyRegistryEvents});
+  }
   routes_ = BuildRoutes(std::move(specs));
 }
 
@@ -966,7 +1035,8 @@ void RestRouter::HandleUnguarded(const RestRequest& request, Done done) const {
           options_.basic_realm,
           options_.in_process_tokens,
           token_workers_.get(),
-          options_.metrics};
+          options_.metrics,
+          options_.registry_events};
   route->handler(env, call, [tmpl = &route->path_template, done = std::move(done)](RestReply r) {
     r.route = *tmpl;
     done(std::move(r));

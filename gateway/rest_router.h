@@ -13,6 +13,11 @@
 // `update_mask` is comma-separated. A PATCH without `update_mask` gets the mask of the fields
 // present in the body (except `name` and `etag`, which select the resource).
 //
+// `POST /v1/registryEvents:notify` (with RestRouterOptions::registry_events) takes Docker
+// Distribution's notifications: the client's Authorization header is the registry's bearer
+// secret, checked by the receiver, never forwarded as metadata; 415 for another Content-Type,
+// 401 with `WWW-Authenticate: Bearer` for a wrong secret, 200 with the counts once stored.
+//
 // `GET /token` and `POST /token` are the Docker token realm, not the JSON mapping: each is one
 // IssueRegistryToken call built by token_request.h, with the client's Authorization header
 // read as registry credentials (never forwarded as metadata).
@@ -61,6 +66,10 @@ struct RestRouterOptions {
   size_t token_queue = 256;
   // When set, `GET /metrics` serves it in the Prometheus text format. Must outlive the router.
   const observability::Registry* metrics = nullptr;
+  // When set, `POST /v1/registryEvents:notify` takes the platform registry's notifications
+  // (Distribution's envelope, not the JSON mapping) and hands them to it on a token worker;
+  // without it that path does not exist (404). It must outlive the router.
+  api::InProcessRegistryEvents* registry_events = nullptr;
   // Testing only: runs first in every Handle (e.g. to throw, proving the barrier).
   std::function<void(const RestRequest&)> before_dispatch_for_testing;
 };

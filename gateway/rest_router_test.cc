@@ -208,6 +208,80 @@ TEST(RestRouterTokenWorkersTest, TokenRunsOffTheCallingThreadAndFullMeans503) {
   EXPECT_EQ(issuer.calls.load(), 2);
 }
 
+// Answers as told and remembers what it was handed.
+class FakeRegistryEvents final : public api::InProcessRegistryEvents {
+ public:
+  grpc::Status Notify(const api::InProcessCall& call, std::string_view authorization,
+                      std::string_view body, Counts* counts) override {
+    last_authorization = std::string(authorization);
+    last_body = std::string(body);
+    last_client = std::string(call.client_address);
+    if (!answer.ok()) return answer;
+    counts->received = 3;
+    counts->stored = 2;
+    counts->duplicates = 1;
+    return grpc::Status::OK;
+  }
+  grpc::Status answer = grpc::Status::OK;
+  std::string last_authorization, last_body, last_client;
+};
+
+RestRequest Notify(std::string content_type) {
+  RestRequest r;
+  r.method = "POST";
+  r.target = "/v1/registryEvents:notify";
+  r.body = R"({"events":[]})";
+  r.content_type = std::move(content_type);
+  r.authorization = "Bearer s";
+  r.forwarded_for = "10.0.0.7";
+  return r;
+}
+
+TEST(RestRouterRegistryEventsTest, OnlyWithAReceiverAndOnlyDistributionsEnvelope) {
+  {
+    RestRouter without(NowhereChannel(), RestRouterOptions{});
+    Replies replies;
+    without.Handle(Notify("application/json"), replies.Done());
+    EXPECT_EQ(replies.Wait().status, 404);
+  }
+  FakeRegistryEvents sink;
+  RestRouterOptions options;
+  options.registry_events = &sink;
+  RestRouter router(NowhereChannel(), options);
+  Replies ok;
+  router.Handle(Notify("application/vnd.docker.distribution.events.v1+json; charset=utf-8"),
+                ok.Done());
+  RestReply reply = ok.Wait();
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, R"({"received":3,"stored":2,"duplicates":1,"dropped":0})");
+  EXPECT_EQ(reply.route, "/v1/registryEvents:notify");
+  EXPECT_EQ(sink.last_authorization, "Bearer s");
+  EXPECT_EQ(sink.last_client, "10.0.0.7");
+
+  Replies wrong_type;
+  router.Handle(Notify("text/plain"), wrong_type.Done());
+  EXPECT_EQ(wrong_type.Wait().status, 415);
+
+  sink.answer = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "invalid credentials");
+  Replies refused;
+  router.Handle(Notify("application/json"), refused.Done());
+  reply = refused.Wait();
+  EXPECT_EQ(reply.status, 401);
+  bool challenge = false;
+  for (const auto& [name, value] : reply.headers) {
+    if (name == "WWW-Authenticate" && value.rfind("Bearer", 0) == 0) challenge = true;
+  }
+  EXPECT_TRUE(challenge);
+
+  sink.answer = grpc::Status(grpc::StatusCode::UNAVAILABLE, "database down");
+  Replies down;
+  router.Handle(Notify("application/json"), down.Done());
+  EXPECT_EQ(down.Wait().status, 503);  // the registry retries
+  Replies get;
+  router.Handle(Get("/v1/registryEvents:notify"), get.Done());
+  EXPECT_EQ(get.Wait().status, 405);
+}
+
 // The route table is written by hand from the `HTTP:` lines of registry_auth.proto; this holds
 // the two together (method, path template and body field, both ways).
 TEST(RestRouterTableTest, MatchesTheHttpLinesOfTheProto) {

@@ -150,6 +150,56 @@ struct AuditFilter {
   absl::Time end_time = absl::InfiniteFuture();  // exclusive
 };
 
+// One event of Docker Distribution's notifications (issue 19): a push, pull, mount or delete
+// the registry reported, stored per workspace for ListRegistryEvents. History: rows outlive
+// the workspace, repository and principal they name (retention removes them). Every string
+// is what the registry sent, bounded by the envelope parser (services/registry_events.h);
+// none is a secret.
+enum class RegistryEventActorKind {
+  kUnspecified = 0,
+  kAnonymous = 1,            // no actor name
+  kServiceAccount = 2,       // `<workspace>+<id>`
+  kPullToken = 3,            // `pull+<id>`
+  kWorkspaceCredential = 4,  // `build+<id>`
+  kUnknown = 5,              // a name of none of these forms
+};
+
+struct RegistryEvent {
+  std::string event_id;      // the registry's event id; stored once (retries are dropped)
+  std::string workspace_id;  // the repository's first segment
+  std::string repository;    // e.g. "acme/web"
+  std::string action;        // "push", "pull", "mount", "delete"
+  std::string digest;
+  std::string tag;
+  std::string media_type;
+  int64_t size = 0;
+  std::string actor;  // `actor.name`: the `sub` of the registry token; "" = anonymous
+  RegistryEventActorKind actor_kind = RegistryEventActorKind::kUnspecified;
+  std::string request_addr;
+  std::string request_method;
+  std::string user_agent;
+  absl::Time event_time = absl::InfinitePast();    // the registry's timestamp
+  absl::Time receive_time = absl::InfinitePast();  // when registry-auth stored it
+};
+
+// Filter of ListRegistryEvents. Empty / infinite fields do not filter; all given ones apply.
+struct RegistryEventFilter {
+  std::string repository;                        // exact
+  std::string tag;                               // exact
+  std::string digest;                            // exact
+  std::string action;                            // exact
+  std::string actor;                             // exact
+  absl::Time start_time = absl::InfinitePast();  // inclusive, on event_time
+  absl::Time end_time = absl::InfiniteFuture();  // exclusive
+};
+
+// Keyset position of ListRegistryEvents (newest first: event_time DESC, then event_id
+// ascending): the last event of the previous page.
+struct RegistryEventCursor {
+  absl::Time event_time = absl::InfinitePast();
+  std::string event_id;
+};
+
 // Keyset paging: results are ordered by id; `start_after` is the last id of the previous page.
 struct ListOptions {
   int page_size = 50;

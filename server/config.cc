@@ -169,6 +169,14 @@ ABSL_FLAG(std::string, log_format, "",
           "json)");
 ABSL_FLAG(std::string, log_level, "",
           "lowest level logged: info | warning | error (env REGAUTH_LOG_LEVEL; default info)");
+ABSL_FLAG(std::string, registry_events_secret_file, "",
+          "file with the bearer secret (one per line; two during a rotation) that the platform "
+          "registry's notification endpoint sends to POST /v1/registryEvents:notify; not "
+          "readable by group or others (env REGAUTH_REGISTRY_EVENTS_SECRET_FILE; default: no "
+          "endpoint)");
+ABSL_FLAG(std::string, registry_events_retention, "",
+          "how long registry events are kept, e.g. 2160h; 0 keeps them (env "
+          "REGAUTH_REGISTRY_EVENTS_RETENTION; default 2160h = 90 days)");
 
 namespace registryauth::server {
 namespace {
@@ -655,6 +663,18 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   }
   if (auto v = Setting(FLAGS_log_format, "REGAUTH_LOG_FORMAT", env)) c.log_format = *v;
   if (auto v = Setting(FLAGS_log_level, "REGAUTH_LOG_LEVEL", env)) c.log_level = *v;
+  if (auto v =
+          Setting(FLAGS_registry_events_secret_file, "REGAUTH_REGISTRY_EVENTS_SECRET_FILE", env)) {
+    c.registry_events_secret_file = *v;
+  }
+  if (auto v = Setting(FLAGS_registry_events_retention, "REGAUTH_REGISTRY_EVENTS_RETENTION", env)) {
+    absl::Duration d;
+    if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration() ||
+        d > absl::Hours(24 * 366 * 10)) {
+      return Invalid("registry_events_retention", "must be a duration between 0s and 87840h");
+    }
+    c.registry_events_retention = d;
+  }
   absl::Status valid = ValidateServerConfig(c);
   if (!valid.ok()) return valid;
   return c;

@@ -175,6 +175,14 @@ struct ServerConfig {
   // waiting (start-up retries while the database is down, health probes, shutdown grace) stays
   // on the real clock.
   std::shared_ptr<const Clock> clock;
+
+  // ---- Registry events (issue 19): a private file (no group or other access bits, refused at
+  // start otherwise) holding the bearer secret the platform registry's notification endpoint
+  // sends, one per line (two during a rotation). Empty: `POST /v1/registryEvents:notify` does
+  // not exist.
+  std::string registry_events_secret_file;
+  // How long registry events are kept (by event_time); pruned hourly in batches. Zero: kept.
+  absl::Duration registry_events_retention = absl::Hours(24 * 90);
 };
 
 struct HostPort {

@@ -476,5 +476,28 @@ TEST(ServerConfigTest, UpstreamProxyIsAnHttpUrlWithoutCredentials) {
   }
 }
 
+TEST(ServerConfigTest, RegistryEventsSettings) {
+  const std::map<std::string, std::string> base = {{"REGAUTH_DATABASE_URL", "dbname=x"},
+                                                   {"REGAUTH_KEYS", "primary 1\n"},
+                                                   {"REGAUTH_POLICY_FILE", "p"}};
+  auto defaults = ServerConfigFromFlags(FakeEnv(base));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->registry_events_secret_file, "");  // no endpoint
+  EXPECT_EQ(defaults->registry_events_retention, absl::Hours(24 * 90));
+  std::map<std::string, std::string> set = base;
+  set["REGAUTH_REGISTRY_EVENTS_SECRET_FILE"] = "/etc/registry-auth/events.secret";
+  set["REGAUTH_REGISTRY_EVENTS_RETENTION"] = "0";
+  auto c = ServerConfigFromFlags(FakeEnv(set));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->registry_events_secret_file, "/etc/registry-auth/events.secret");
+  EXPECT_EQ(c->registry_events_retention, absl::ZeroDuration());  // kept
+  for (const char* bad : {"-1h", "forever", "100000h"}) {
+    set["REGAUTH_REGISTRY_EVENTS_RETENTION"] = bad;
+    auto refused = ServerConfigFromFlags(FakeEnv(set));
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_TRUE(absl::StrContains(refused.status().message(), "registry_events_retention"));
+  }
+}
+
 }  // namespace
 }  // namespace registryauth::server

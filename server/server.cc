@@ -17,9 +17,11 @@
 #include "api/call_auth.h"
 #include "api/in_process.h"
 #include "api/registry_auth_grpc.h"
+#include "api/registry_event_notifier.h"
 #include "auth/policy.h"
 #include "common/catch_all.h"
 #include "common/clock.h"
+#include "common/file_io.h"
 #include "common/log.h"
 #include "common/secret.h"
 #include "crypto/keyring.h"
@@ -45,6 +47,9 @@
 #include "services/key_usage.h"
 #include "services/member_service.h"
 #include "services/registry_auth.h"
+#include "services/registry_event_log.h"
+#include "services/registry_event_receiver.h"
+#include "services/registry_event_retention.h"
 #include "services/registry_service.h"
 #include "services/revalidation.h"
 #include "services/token_audit.h"
@@ -369,10 +374,27 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   s->members_ = std::make_unique<services::MemberService>(*s->store_, *s->clock_);
   s->credentials_ = std::make_unique<services::CredentialService>(*s->store_, *s->service_,
                                                                   *s->clock_, auth_options);
-  s->registry_auth_ = std::make_unique<services::RegistryAuth>(*s->guard_, *s->service_,
-                                                               *s->members_, *s->credentials_);
+  s->registry_events_ = std::make_unique<services::RegistryEventLog>(*s->store_);
+  s->registry_auth_ = std::make_unique<services::RegistryAuth>(
+      *s->guard_, *s->service_, *s->members_, *s->credentials_, s->registry_events_.get());
   s->grpc_service_ = std::make_unique<api::RegistryAuthGrpcService>(
       *s->registry_auth_, *s->token_realm_, *s->authenticator_);
+
+  // The platform registry's notifications (POST /v1/registryEvents:notify), when configured.
+  if (!config.registry_events_secret_file.empty()) {
+    absl::StatusOr<SecretString> text =
+        ReadPrivateFile(config.registry_events_secret_file, "registry events secret file");
+    if (!text.ok()) return text.status();
+    absl::StatusOr<std::vector<SecretString>> secrets = services::ParseRegistryEventSecrets(*text);
+    if (!secrets.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config.registry_events_secret_file, ": ", secrets.status().message()));
+    }
+    s->registry_event_receiver_ = std::make_unique<services::RegistryEventReceiver>(
+        *secrets, *s->store_, *s->guard_, *s->clock_, &s->telemetry_->registry_events());
+    s->registry_event_notifier_ =
+        std::make_unique<api::RegistryEventNotifier>(*s->registry_event_receiver_);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -464,11 +486,28 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   s->rejected_flush_ = std::make_unique<PeriodicTask>(
       absl::Minutes(1), [guard = s->guard_.get()] { guard->FlushRejected(); });
   s->rejected_flush_->Start();
+  // Registry events older than --registry_events_retention go, in batches, every hour (on every
+  // replica for now: the deletes are idempotent).
+  if (config.registry_events_retention > absl::ZeroDuration()) {
+    s->registry_event_retention_ = std::make_unique<services::RegistryEventRetention>(
+        *s->store_, *s->clock_, config.registry_events_retention);
+    s->registry_event_pruning_ = std::make_unique<PeriodicTask>(
+        absl::Hours(1), [retention = s->registry_event_retention_.get()] {
+          absl::StatusOr<int64_t> pruned = retention->PruneOnce();
+          if (!pruned.ok()) {
+            LOG_WARNING(absl::StrCat("registry event pruning failed: ", pruned.status().message()));
+          } else if (*pruned > 0) {
+            LOG_INFO(absl::StrCat("registry event pruning deleted ", *pruned, " events"));
+          }
+        });
+    s->registry_event_pruning_->Start();
+  }
 
   gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
   http.metrics = &s->telemetry_->registry();  // and GET /metrics
   s->in_process_tokens_ = std::make_unique<InProcessTokens>(*s->grpc_service_, *s->grpc_telemetry_);
   http.in_process_tokens = s->in_process_tokens_.get();
+  http.registry_events = s->registry_event_notifier_.get();
   absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =
       gateway::HttpGateway::Create(http, s->InProcessChannel());
   if (!gw.ok()) {
@@ -596,6 +635,7 @@ void RegistryAuthServer::Shutdown(absl::Duration grace) {
   if (housekeeping_) housekeeping_->Stop();
   if (revalidator_) revalidator_->Stop();  // a round in progress ends after its current test
   if (revalidation_) revalidation_->Stop();
+  if (registry_event_pruning_) registry_event_pruning_->Stop();
   if (rejected_flush_) {
     rejected_flush_->Stop();
     guard_->FlushRejected();

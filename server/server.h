@@ -45,6 +45,9 @@ class RegistryAuth;
 class Guard;
 class MemberService;
 class CredentialService;
+class RegistryEventLog;
+class RegistryEventReceiver;
+class RegistryEventRetention;
 class TokenServices;
 class TokenAuditQueue;
 class TokenRealm;
@@ -62,6 +65,7 @@ namespace api {
 class RegistryAuthGrpcService;
 class CallAuthenticator;
 class InProcessTokenIssuer;
+class InProcessRegistryEvents;
 }  // namespace api
 namespace auth {
 class PolicyHolder;
@@ -199,6 +203,10 @@ class RegistryAuthServer {
   std::unique_ptr<services::TokenRealm> token_realm_;
   std::unique_ptr<services::MemberService> members_;
   std::unique_ptr<services::CredentialService> credentials_;
+  std::unique_ptr<services::RegistryEventLog> registry_events_;  // ListRegistryEvents
+  // POST /v1/registryEvents:notify (with --registry_events_secret_file).
+  std::unique_ptr<services::RegistryEventReceiver> registry_event_receiver_;
+  std::unique_ptr<api::InProcessRegistryEvents> registry_event_notifier_;
   std::unique_ptr<services::RegistryAuth> registry_auth_;
   std::unique_ptr<api::RegistryAuthGrpcService> grpc_service_;
   std::unique_ptr<observability::GrpcTelemetry> grpc_telemetry_;
@@ -214,6 +222,9 @@ class RegistryAuthServer {
   std::unique_ptr<storage::PostgresJobLocks> job_locks_;
   std::unique_ptr<services::Revalidator> revalidator_;
   std::unique_ptr<PeriodicTask> revalidation_;
+  // --registry_events_retention: prunes old registry events every hour (none when 0).
+  std::unique_ptr<services::RegistryEventRetention> registry_event_retention_;
+  std::unique_ptr<PeriodicTask> registry_event_pruning_;
   std::unique_ptr<gateway::HttpGateway> gateway_;
   int grpc_port_ = 0;
   bool shut_down_ = false;

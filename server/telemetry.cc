@@ -226,6 +226,30 @@ class Telemetry::TokenAuditCounts : public services::TokenAuditMetrics {
   observability::Counter* write_failed_ = nullptr;
 };
 
+// Notified registry events by what became of them; every series exists from the start.
+class Telemetry::RegistryEventCounts : public services::RegistryEventMetrics {
+ public:
+  explicit RegistryEventCounts(observability::Registry& registry)
+      : events_(registry.AddCounter(
+            "registry_auth_registry_events_total",
+            "The platform registry's notifications: events stored, duplicate (a retried "
+            "delivery), unknown_workspace (dropped); deliveries refused as unauthenticated or "
+            "invalid, or failed with a database error (the registry retries).",
+            {"result"})) {
+    for (Result r : {Result::kStored, Result::kDuplicate, Result::kUnknownWorkspace,
+                     Result::kUnauthenticated, Result::kInvalid, Result::kError}) {
+      events_.WithLabels({Name(r)});
+    }
+  }
+
+  void OnRegistryEvents(Result result, int64_t count) override {
+    events_.WithLabels({Name(result)}).Increment(static_cast<double>(count));
+  }
+
+ private:
+  observability::CounterFamily& events_;
+};
+
 // The GitHub App installation-token cache; every series exists from the start.
 class Telemetry::AppTokenCounts : public upstream::InstallationTokenCacheObserver {
  public:
@@ -327,7 +351,8 @@ Telemetry::Telemetry()
       app_tokens_(std::make_unique<AppTokenCounts>(registry_)),
       rejected_calls_(std::make_unique<RejectedCallCounts>(registry_)),
       token_audit_(std::make_unique<TokenAuditCounts>(registry_)),
-      revalidation_(std::make_unique<RevalidationGauges>(registry_)) {}
+      revalidation_(std::make_unique<RevalidationGauges>(registry_)),
+      registry_events_(std::make_unique<RegistryEventCounts>(registry_)) {}
 
 Telemetry::~Telemetry() = default;
 
@@ -349,6 +374,8 @@ services::RejectedCallMetrics& Telemetry::rejected_calls() { return *rejected_ca
 services::RevalidationMetrics& Telemetry::revalidation() { return *revalidation_; }
 
 services::TokenAuditMetrics& Telemetry::token_audit() { return *token_audit_; }
+
+services::RegistryEventMetrics& Telemetry::registry_events() { return *registry_events_; }
 
 void Telemetry::SetEncryptionKeys(const std::vector<uint32_t>& ids, uint32_t primary) {
   absl::MutexLock lock(&mu_);

@@ -2,11 +2,11 @@
 // know nothing about Prometheus: one storage::PoolObserver per database pool, the token
 // realm's services::TokenRealmMetrics, the connection tester's services::ConnectionTestMetrics,
 // the guard's services::RejectedCallMetrics, scheduled revalidation's
-// services::RevalidationMetrics, the GitHub App token cache's
-// upstream::InstallationTokenCacheObserver, and the key ids in use. The composition root
-// (server.cc) creates one, hands the adapters to the stores and the realm, the registry to the gRPC
-// interceptor (observability/grpc_telemetry.h) and to the HTTP gateway (which serves `GET
-// /metrics`), and updates the key gauges whenever keys are (re)loaded.
+// services::RevalidationMetrics, the registry-event receiver's services::RegistryEventMetrics,
+// the GitHub App token cache's upstream::InstallationTokenCacheObserver, and the key ids in use.
+// The composition root (server.cc) creates one, hands the adapters to the stores and the realm,
+// the registry to the gRPC interceptor (observability/grpc_telemetry.h) and to the HTTP gateway
+// (which serves `GET /metrics`), and updates the key gauges whenever keys are (re)loaded.
 //
 //   auto telemetry = std::make_unique<Telemetry>();
 //   db.pool_observer = &telemetry->pool("registry");
@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "observability/metrics.h"
 #include "services/connection_test_metrics.h"
+#include "services/registry_event_receiver.h"
 #include "services/rejected_calls.h"
 #include "services/revalidation_metrics.h"
 #include "services/token_audit.h"
@@ -61,6 +62,8 @@ class Telemetry {
   services::TokenAuditMetrics& token_audit();
   // Scheduled revalidation's credential gauges (services::Revalidator's metrics).
   services::RevalidationMetrics& revalidation();
+  // The platform registry's notifications (services::RegistryEventReceiver).
+  services::RegistryEventMetrics& registry_events();
 
   // The AES key ids loaded now (1) and the primary one; ids loaded earlier in this process but
   // gone now read 0.
@@ -80,6 +83,7 @@ class Telemetry {
   class RejectedCallCounts;
   class TokenAuditCounts;
   class RevalidationGauges;
+  class RegistryEventCounts;
 
   observability::Registry registry_;
   observability::GaugeFamily& pool_connections_;
@@ -96,6 +100,7 @@ class Telemetry {
   std::unique_ptr<RejectedCallCounts> rejected_calls_;
   std::unique_ptr<TokenAuditCounts> token_audit_;
   std::unique_ptr<RevalidationGauges> revalidation_;
+  std::unique_ptr<RegistryEventCounts> registry_events_;
   absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<PoolMetrics>> pools_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> encryption_ids_ ABSL_GUARDED_BY(mu_);  // ever loaded

@@ -234,6 +234,10 @@ class ConfinementTest : public testing::TokenRealmTest {
       filter.resource = name(ws);
       return api_.ListAuditEvents(c, filter, 0, "");
     });
+    // ---- Registry events
+    add("ListRegistryEvents", false, [&](const RequestContext& c, const std::string& ws) {
+      return api_.ListRegistryEvents(c, name(ws), RegistryEventFilter{}, 0, "");
+    });
     return t;
   }
 

@@ -267,6 +267,21 @@ absl::StatusOr<ListResult<AuditEvent>> RegistryAuth::ListAuditEvents(const Reque
                           [&] { return guard_.audit().List(filter, page_size, page_token); });
 }
 
+// ---- Registry events ---------------------------------------------------------------------------
+
+absl::StatusOr<ListResult<RegistryEvent>> RegistryAuth::ListRegistryEvents(
+    const RequestContext& ctx, std::string_view parent, const RegistryEventFilter& filter,
+    int page_size, std::string_view page_token) {
+  ASSIGN_OR_RETURN(std::string ws, ParseWorkspaceName(parent, "parent"));
+  return guard_.IfAllowed(ctx, Operation::kRead, ws,
+                          [&]() -> absl::StatusOr<ListResult<RegistryEvent>> {
+                            if (registry_events_ == nullptr) {
+                              return absl::UnimplementedError("registry events are not kept");
+                            }
+                            return registry_events_->List(ws, filter, page_size, page_token);
+                          });
+}
+
 std::string RegistryAuth::AuditFilterWorkspace(std::string_view resource) {
   constexpr std::string_view kPrefix = "workspaces/";
   if (resource.substr(0, kPrefix.size()) != kPrefix) return "";

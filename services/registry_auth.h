@@ -9,6 +9,7 @@
 //   GetCredentials, TestConnection              CredentialService
 //                                               (services/credential_service.h)
 //   ListAuditEvents                             AuditLog::List (services/audit_log.h)
+//   ListRegistryEvents                          RegistryEventLog (services/registry_event_log.h)
 //
 // Audit: changes (create/update/delete of workspaces, apps, registry configs, members),
 // GetCredentials and TestConnection are recorded with caller, on-behalf-of user, resource,
@@ -41,6 +42,7 @@
 #include "services/credentials.h"
 #include "services/guard.h"
 #include "services/member_service.h"
+#include "services/registry_event_log.h"
 #include "services/registry_service.h"
 #include "services/request_context.h"
 #include "services/types.h"
@@ -49,10 +51,15 @@ namespace registryauth::services {
 
 class RegistryAuth {
  public:
-  // All must outlive this object.
+  // All must outlive this object. Without `registry_events`, ListRegistryEvents is
+  // UNIMPLEMENTED.
   RegistryAuth(const Guard& guard, RegistryService& registry, MemberService& members,
-               CredentialService& credentials)
-      : guard_(guard), registry_(registry), members_(members), credentials_(credentials) {}
+               CredentialService& credentials, const RegistryEventLog* registry_events = nullptr)
+      : guard_(guard),
+        registry_(registry),
+        members_(members),
+        credentials_(credentials),
+        registry_events_(registry_events) {}
 
   // ---- Workspaces
   absl::StatusOr<Workspace> CreateWorkspace(const RequestContext& ctx,
@@ -135,6 +142,16 @@ class RegistryAuth {
                                                          const AuditFilter& filter, int page_size,
                                                          std::string_view page_token);
 
+  // ---- Registry events (the platform registry's pushes, pulls, mounts and deletes)
+  // `parent` is `workspaces/{w}`; needs registries.read in it (and the caller's workspace
+  // confinement), like every workspace read. Errors: INVALID_ARGUMENT (parent, a filter,
+  // page_size, page_token), the permission check, UNAVAILABLE (database).
+  absl::StatusOr<ListResult<RegistryEvent>> ListRegistryEvents(const RequestContext& ctx,
+                                                               std::string_view parent,
+                                                               const RegistryEventFilter& filter,
+                                                               int page_size,
+                                                               std::string_view page_token);
+
   // Records an attempt the transport refused before it reached this class (e.g. an unknown
   // caller of GetCredentials). `caller` is what the transport saw ("" if nothing).
   void RecordRejected(std::string_view caller, std::string_view action, std::string_view resource,
@@ -154,6 +171,7 @@ class RegistryAuth {
   RegistryService& registry_;
   MemberService& members_;
   CredentialService& credentials_;
+  const RegistryEventLog* registry_events_;
 };
 
 }  // namespace registryauth::services

@@ -610,6 +610,81 @@ absl::StatusOr<Page<AuditEvent>> InMemoryRegistryStore::ListAuditEvents(const Au
   return page;
 }
 
+// ---- Registry events
+
+absl::StatusOr<int64_t> InMemoryRegistryStore::AppendRegistryEvents(
+    const std::vector<RegistryEvent>& events) {
+  for (const RegistryEvent& e : events) {
+    absl::Status valid = internal::CheckRegistryEvent(e, "append registry events");
+    if (!valid.ok()) return valid;
+  }
+  absl::MutexLock lock(&mu_);
+  int64_t inserted = 0;
+  for (const RegistryEvent& e : events) {
+    RegistryEvent row = e;
+    row.event_time = TruncateToMicros(row.event_time);
+    row.receive_time = TruncateToMicros(row.receive_time);
+    if (registry_events_.emplace(row.event_id, std::move(row)).second) ++inserted;
+  }
+  return inserted;
+}
+
+namespace {
+
+bool MatchesRegistryEventFilter(const RegistryEvent& e, const RegistryEventFilter& f) {
+  if (!f.repository.empty() && e.repository != f.repository) return false;
+  if (!f.tag.empty() && e.tag != f.tag) return false;
+  if (!f.digest.empty() && e.digest != f.digest) return false;
+  if (!f.action.empty() && e.action != f.action) return false;
+  if (!f.actor.empty() && e.actor != f.actor) return false;
+  if (f.start_time != absl::InfinitePast() && e.event_time < f.start_time) return false;
+  if (f.end_time != absl::InfiniteFuture() && !(e.event_time < f.end_time)) return false;
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<Page<RegistryEvent>> InMemoryRegistryStore::ListRegistryEvents(
+    std::string_view workspace_id, const RegistryEventFilter& filter, int page_size,
+    const std::optional<RegistryEventCursor>& after) {
+  const int limit = EffectivePageSize(page_size);
+  std::vector<const RegistryEvent*> matching;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, e] : registry_events_) {
+    if (e.workspace_id != workspace_id || !MatchesRegistryEventFilter(e, filter)) continue;
+    if (after.has_value() &&
+        !internal::RegistryEventBefore(after->event_time, after->event_id, e.event_time, id)) {
+      continue;
+    }
+    matching.push_back(&e);
+  }
+  std::sort(matching.begin(), matching.end(), [](const RegistryEvent* a, const RegistryEvent* b) {
+    return internal::RegistryEventBefore(a->event_time, a->event_id, b->event_time, b->event_id);
+  });
+  Page<RegistryEvent> page;
+  for (const RegistryEvent* e : matching) {
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.has_more = true;
+      break;
+    }
+    page.items.push_back(*e);
+  }
+  return page;
+}
+
+absl::StatusOr<int64_t> InMemoryRegistryStore::PruneRegistryEvents(absl::Time before, int limit) {
+  const size_t batch = static_cast<size_t>(internal::EffectivePruneBatch(limit));
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<absl::Time, std::string>> old;  // (event_time, event_id)
+  for (const auto& [id, e] : registry_events_) {
+    if (e.event_time < before) old.emplace_back(e.event_time, id);
+  }
+  std::sort(old.begin(), old.end());
+  if (old.size() > batch) old.resize(batch);
+  for (const auto& entry : old) registry_events_.erase(entry.second);
+  return static_cast<int64_t>(old.size());
+}
+
 // ---- Key rotation
 
 absl::StatusOr<std::vector<RegistryConfig>> InMemoryRegistryStore::ListSecretsNotUnderKey(

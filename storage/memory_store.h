@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -91,6 +92,12 @@ class InMemoryRegistryStore final : public RegistryStore {
   absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
                                                    int64_t before_id) override;
 
+  absl::StatusOr<int64_t> AppendRegistryEvents(const std::vector<RegistryEvent>& events) override;
+  absl::StatusOr<Page<RegistryEvent>> ListRegistryEvents(
+      std::string_view workspace_id, const RegistryEventFilter& filter, int page_size,
+      const std::optional<RegistryEventCursor>& after) override;
+  absl::StatusOr<int64_t> PruneRegistryEvents(absl::Time before, int limit) override;
+
   absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,
                                                                      int limit) override;
   absl::StatusOr<bool> ReplaceSecretCiphertext(std::string_view workspace_id, std::string_view id,
@@ -130,6 +137,7 @@ class InMemoryRegistryStore final : public RegistryStore {
   std::map<ChildKey, RegistryConfig> configs_ ABSL_GUARDED_BY(mu_);
   std::map<ChildKey, Member> members_ ABSL_GUARDED_BY(mu_);  // (workspace_id, user_id)
   std::vector<AuditEvent> audit_ ABSL_GUARDED_BY(mu_);       // audit_[i].id == i + 1
+  std::map<std::string, RegistryEvent> registry_events_ ABSL_GUARDED_BY(mu_);  // by event_id
 };
 
 }  // namespace registryauth::storage

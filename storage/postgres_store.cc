@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/strings.h"
+#include "nlohmann/json.hpp"
 #include "pqxx/binarystring"
 #include "pqxx/nontransaction"
 #include "pqxx/prepared_statement"
@@ -51,6 +52,13 @@ std::string WorkspaceColumns(std::string_view table = "") {
 std::string MemberColumns() {
   return absl::StrCat("workspace_id, user_id, role, status, ", Micros("create_time"), ", ",
                       Micros("update_time"), ", version");
+}
+
+std::string RegistryEventColumns() {
+  return absl::StrCat(
+      "event_id, workspace_id, repository, action, digest, tag, media_type, size, actor,"
+      " actor_kind, request_addr, request_method, user_agent, ",
+      Micros("event_time"), ", ", Micros("receive_time"));
 }
 
 std::string AuditColumns() {
@@ -307,6 +315,33 @@ const std::vector<Statement>& Statements() {
        " WITH ORDINALITY AS e(t, c, o, a, r, oc, d, q, p, n) ORDER BY n"},
       // Until the end of the transaction, plan each statement with its parameter values.
       {"audit_custom_plans", "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"},
+      // Registry events: one statement per envelope, the rows as a JSON array.
+      {"re_insert",
+       "INSERT INTO registry_events (event_id, workspace_id, repository, action, digest, tag,"
+       " media_type, size, actor, actor_kind, request_addr, request_method, user_agent,"
+       " event_time, receive_time)"
+       " SELECT event_id, workspace_id, repository, action, digest, tag, media_type, size, actor,"
+       " actor_kind, request_addr, request_method, user_agent, event_time::timestamptz,"
+       " receive_time::timestamptz"
+       " FROM jsonb_to_recordset($1::jsonb) AS e(event_id text, workspace_id text,"
+       " repository text, action text, digest text, tag text, media_type text, size bigint,"
+       " actor text, actor_kind smallint, request_addr text, request_method text,"
+       " user_agent text, event_time text, receive_time text)"
+       " ON CONFLICT (event_id) DO NOTHING"},
+      // Filters: '' does not filter; $7/$8 the time range; $9 = false starts at the newest,
+      // else the page starts after ($10, $11) in (event_time DESC, event_id) order.
+      {"re_list", absl::StrCat("SELECT ", RegistryEventColumns(),
+                               " FROM registry_events WHERE workspace_id = $1"
+                               " AND ($2 = '' OR repository = $2) AND ($3 = '' OR tag = $3)"
+                               " AND ($4 = '' OR digest = $4) AND ($5 = '' OR action = $5)"
+                               " AND ($6 = '' OR actor = $6)"
+                               " AND event_time >= $7::timestamptz AND event_time < $8::timestamptz"
+                               " AND (NOT $9::boolean OR event_time < $10::timestamptz"
+                               " OR (event_time = $10::timestamptz AND event_id > $11))"
+                               " ORDER BY event_time DESC, event_id LIMIT $12")},
+      {"re_prune",
+       "DELETE FROM registry_events WHERE event_id IN (SELECT event_id FROM registry_events"
+       " WHERE event_time < $1::timestamptz ORDER BY event_time LIMIT $2)"},
       {"ping", "SELECT pg_catalog.pg_is_in_recovery()"},
   };
   return *kStatements;
@@ -456,6 +491,26 @@ AuditEvent AuditEventFromRow(const pqxx::row& r) {
   e.detail = r[7].as<std::string>();
   e.request_id = r[8].as<std::string>();
   e.peer = r[9].as<std::string>();
+  return e;
+}
+
+RegistryEvent RegistryEventFromRow(const pqxx::row& r) {
+  RegistryEvent e;
+  e.event_id = r[0].as<std::string>();
+  e.workspace_id = r[1].as<std::string>();
+  e.repository = r[2].as<std::string>();
+  e.action = r[3].as<std::string>();
+  e.digest = r[4].as<std::string>();
+  e.tag = r[5].as<std::string>();
+  e.media_type = r[6].as<std::string>();
+  e.size = r[7].as<int64_t>();
+  e.actor = r[8].as<std::string>();
+  e.actor_kind = static_cast<RegistryEventActorKind>(r[9].as<int>());
+  e.request_addr = r[10].as<std::string>();
+  e.request_method = r[11].as<std::string>();
+  e.user_agent = r[12].as<std::string>();
+  e.event_time = TimeFromField(r[13]);
+  e.receive_time = TimeFromField(r[14]);
   return e;
 }
 
@@ -1069,6 +1124,67 @@ absl::StatusOr<Page<AuditEvent>> PostgresRegistryStore::ListAuditEvents(const Au
         txn.commit();
         return PageFromResult(r, limit, &AuditEventFromRow);
       });
+}
+
+// ---- Registry events
+
+absl::StatusOr<int64_t> PostgresRegistryStore::AppendRegistryEvents(
+    const std::vector<RegistryEvent>& events) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const RegistryEvent& e : events) {
+    absl::Status valid = internal::CheckRegistryEvent(e, "append registry events");
+    if (!valid.ok()) return valid;
+    rows.push_back({{"event_id", e.event_id},
+                    {"workspace_id", e.workspace_id},
+                    {"repository", e.repository},
+                    {"action", e.action},
+                    {"digest", e.digest},
+                    {"tag", e.tag},
+                    {"media_type", e.media_type},
+                    {"size", e.size},
+                    {"actor", e.actor},
+                    {"actor_kind", static_cast<int>(e.actor_kind)},
+                    {"request_addr", e.request_addr},
+                    {"request_method", e.request_method},
+                    {"user_agent", e.user_agent},
+                    {"event_time", TimeParam(e.event_time)},
+                    {"receive_time", TimeParam(e.receive_time)}});
+  }
+  if (events.empty()) return 0;
+  const std::string json = rows.dump();  // every string checked as well-formed UTF-8 above
+  return WithConnection(*pool_, "append registry events",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r = txn.exec_prepared("re_insert", json);
+                          return static_cast<int64_t>(r.affected_rows());
+                        });
+}
+
+absl::StatusOr<Page<RegistryEvent>> PostgresRegistryStore::ListRegistryEvents(
+    std::string_view workspace_id, const RegistryEventFilter& filter, int page_size,
+    const std::optional<RegistryEventCursor>& after) {
+  const int limit = EffectivePageSize(page_size);
+  const RegistryEventCursor cursor = after.value_or(RegistryEventCursor{});
+  return WithConnection(
+      *pool_, "list registry events",
+      [&](pqxx::connection& conn) -> absl::StatusOr<Page<RegistryEvent>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared(
+            "re_list", std::string(workspace_id), filter.repository, filter.tag, filter.digest,
+            filter.action, filter.actor, BoundParam(filter.start_time), BoundParam(filter.end_time),
+            after.has_value(), TimeParam(cursor.event_time), cursor.event_id, limit + 1);
+        return PageFromResult(r, limit, &RegistryEventFromRow);
+      });
+}
+
+absl::StatusOr<int64_t> PostgresRegistryStore::PruneRegistryEvents(absl::Time before, int limit) {
+  const int batch = internal::EffectivePruneBatch(limit);
+  return WithConnection(*pool_, "prune registry events",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r = txn.exec_prepared("re_prune", BoundParam(before), batch);
+                          return static_cast<int64_t>(r.affected_rows());
+                        });
 }
 
 // ---- Key rotation

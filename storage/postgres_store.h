@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -105,6 +106,12 @@ class PostgresRegistryStore final : public RegistryStore {
   absl::Status AppendAuditEvents(const std::vector<AuditEvent>& events) override;
   absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
                                                    int64_t before_id) override;
+
+  absl::StatusOr<int64_t> AppendRegistryEvents(const std::vector<RegistryEvent>& events) override;
+  absl::StatusOr<Page<RegistryEvent>> ListRegistryEvents(
+      std::string_view workspace_id, const RegistryEventFilter& filter, int page_size,
+      const std::optional<RegistryEventCursor>& after) override;
+  absl::StatusOr<int64_t> PruneRegistryEvents(absl::Time before, int limit) override;
 
   absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,
                                                                      int limit) override;

@@ -48,6 +48,10 @@ namespace registryauth::storage {
 // Longest AuditEvent fields a store keeps, in characters (see AppendAuditEvent).
 inline constexpr size_t kAuditDetailMaxChars = 2048;
 inline constexpr size_t kAuditFieldMaxChars = 1024;
+// Longest RegistryEvent fields a store keeps, in characters (see AppendRegistryEvents).
+inline constexpr size_t kRegistryEventIdMaxChars = 256;
+inline constexpr size_t kRegistryEventFieldMaxChars = 1024;
+inline constexpr int kRegistryEventPruneMaxBatch = 1000;
 
 // What ChangeMemberLocked reads for its decision, inside the transaction that writes.
 struct MemberChangeView {
@@ -189,6 +193,27 @@ class RegistryStore {
   // stored; the same truncation of free text. Empty: OK, nothing done. (The token audit's batch
   // writer, services/token_audit.h.)
   virtual absl::Status AppendAuditEvents(const std::vector<AuditEvent>& events) = 0;
+
+  // ---- Registry events (Docker Distribution's notifications; rows outlive what they name)
+  // Stores `events` in one statement; an event whose event_id is already stored (the registry
+  // delivers at least once) is skipped, so a replayed batch stores nothing new. Returns how many
+  // were inserted. Limits (else INVALID_ARGUMENT naming the constraint, nothing stored):
+  // event_id 1..kRegistryEventIdMaxChars characters, workspace_id the resource-id rule, every
+  // other string at most kRegistryEventFieldMaxChars characters. Times are kept to the
+  // microsecond. The workspace need not exist (the caller decides what to keep).
+  virtual absl::StatusOr<int64_t> AppendRegistryEvents(
+      const std::vector<RegistryEvent>& events) = 0;
+  // One workspace's events, newest first (event_time descending, then event_id ascending),
+  // starting after `after` (the previous page's last event; nullopt = from the newest).
+  // page_size as ListAuditEvents. See RegistryEventFilter (model.h); all given filters apply.
+  // An unknown workspace has no events (not an error).
+  virtual absl::StatusOr<Page<RegistryEvent>> ListRegistryEvents(
+      std::string_view workspace_id, const RegistryEventFilter& filter, int page_size,
+      const std::optional<RegistryEventCursor>& after) = 0;
+  // Deletes up to `limit` events (limit <= 0 means 1000, larger is clamped to 1000) whose
+  // event_time is before `before`, oldest first, in every workspace; returns how many went.
+  // Retention calls it until it returns less than the limit.
+  virtual absl::StatusOr<int64_t> PruneRegistryEvents(absl::Time before, int limit) = 0;
 
   // ---- Key rotation
   // Up to `limit` configs that hold a secret encrypted under a key other than `key_id`, or under

@@ -6,12 +6,14 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/strings.h"
+#include "common/utf8.h"
 #include "model/model.h"
 #include "storage/registry_store.h"
 
@@ -99,6 +101,59 @@ inline void TruncateAuditFreeText(AuditEvent& event) {
   TruncateToChars(event.detail, kAuditDetailMaxChars);
   TruncateToChars(event.peer, kAuditFieldMaxChars);
   TruncateToChars(event.request_id, kAuditFieldMaxChars);
+}
+
+// The registry_events_* checks of AppendRegistryEvents (both stores): lengths in characters,
+// the workspace id rule, a known actor kind; and text PostgreSQL can hold (well-formed UTF-8,
+// no NUL), so the memory store refuses what the database would.
+inline bool IsPostgresText(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '\0') return false;
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+inline absl::Status CheckRegistryEvent(const RegistryEvent& e, std::string_view op) {
+  if (e.event_id.empty() || CharLength(e.event_id) > kRegistryEventIdMaxChars ||
+      !IsPostgresText(e.event_id)) {
+    return ConstraintError(op, "registry_events_event_id_length");
+  }
+  if (!IsResourceId(e.workspace_id))
+    return ConstraintError(op, "registry_events_workspace_id_format");
+  const std::pair<const std::string*, const char*> fields[] = {
+      {&e.repository, "registry_events_repository_length"},
+      {&e.action, "registry_events_action_length"},
+      {&e.digest, "registry_events_digest_length"},
+      {&e.tag, "registry_events_tag_length"},
+      {&e.media_type, "registry_events_media_type_length"},
+      {&e.actor, "registry_events_actor_length"},
+      {&e.request_addr, "registry_events_request_addr_length"},
+      {&e.request_method, "registry_events_request_method_length"},
+      {&e.user_agent, "registry_events_user_agent_length"},
+  };
+  for (const auto& [value, constraint] : fields) {
+    if (CharLength(*value) > kRegistryEventFieldMaxChars || !IsPostgresText(*value)) {
+      return ConstraintError(op, constraint);
+    }
+  }
+  const int kind = static_cast<int>(e.actor_kind);
+  if (kind < 0 || kind > 5) return ConstraintError(op, "registry_events_actor_kind_known");
+  return absl::OkStatus();
+}
+
+// Prune's batch: limit <= 0 means the maximum, larger is clamped.
+inline int EffectivePruneBatch(int limit) {
+  return limit <= 0 || limit > kRegistryEventPruneMaxBatch ? kRegistryEventPruneMaxBatch : limit;
+}
+
+// ListRegistryEvents' order: newest first, then by event id.
+inline bool RegistryEventBefore(absl::Time a_time, std::string_view a_id, absl::Time b_time,
+                                std::string_view b_id) {
+  if (a_time != b_time) return a_time > b_time;
+  return a_id < b_id;
 }
 
 }  // namespace registryauth::storage::internal

@@ -100,7 +100,7 @@ InMemoryStack::InMemoryStack()
       signer_(TestSigner()),
       registry_service_(store_, *keys_, clock_),
       credentials_(store_, registry_service_, clock_, services::RegistryAuthOptions()),
-      registry_auth_(guard_, registry_service_, members_, credentials_),
+      registry_auth_(guard_, registry_service_, members_, credentials_, &registry_events_),
       token_services_(store_, tokens_, *keys_, signer_.get(), clock_, RealmOptions()),
       realm_(guard_, token_services_),
       grpc_service_(registry_auth_, realm_, authn_) {}

@@ -47,6 +47,7 @@
 #include "services/guard.h"
 #include "services/member_service.h"
 #include "services/registry_auth.h"
+#include "services/registry_event_log.h"
 #include "services/registry_service.h"
 #include "services/token_realm.h"
 #include "services/token_services.h"
@@ -105,6 +106,7 @@ class InMemoryStack {
   services::RegistryService registry_service_;
   services::MemberService members_{store_, clock_};
   services::CredentialService credentials_;
+  services::RegistryEventLog registry_events_{store_};
   services::RegistryAuth registry_auth_;
   services::TokenServices token_services_;
   services::TokenRealm realm_;

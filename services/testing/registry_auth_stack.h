@@ -1,6 +1,6 @@
 // TestRegistryAuth: services::RegistryAuth wired as server/server.cc wires it (a Guard, a
-// MemberService and a CredentialService over one store), for tests that want the guarded API
-// in one line.
+// MemberService, a CredentialService and a RegistryEventLog over one store), for tests that want
+// the guarded API in one line.
 //
 //   testing::TestRegistryAuth api(store, registry_service, clock, &tester);
 //   ASSERT_TRUE(api.CreateWorkspace(ctx, "acme", "ACME").ok());
@@ -17,6 +17,7 @@
 #include "services/guard.h"
 #include "services/member_service.h"
 #include "services/registry_auth.h"
+#include "services/registry_event_log.h"
 #include "services/registry_service.h"
 #include "storage/registry_store.h"
 
@@ -27,10 +28,12 @@ struct RegistryAuthParts {
                     RegistryAuthOptions options)
       : guard(store, clock),
         members(store, clock),
-        credentials(store, registry, clock, std::move(options)) {}
+        credentials(store, registry, clock, std::move(options)),
+        registry_events(store) {}
   Guard guard;
   MemberService members;
   CredentialService credentials;
+  RegistryEventLog registry_events;
 };
 
 class TestRegistryAuth : private RegistryAuthParts, public RegistryAuth {
@@ -39,7 +42,7 @@ class TestRegistryAuth : private RegistryAuthParts, public RegistryAuth {
                    RegistryAuthOptions options)
       : RegistryAuthParts(store, registry, clock, std::move(options)),
         RegistryAuth(RegistryAuthParts::guard, registry, RegistryAuthParts::members,
-                     RegistryAuthParts::credentials) {}
+                     RegistryAuthParts::credentials, &(RegistryAuthParts::registry_events)) {}
   TestRegistryAuth(storage::RegistryStore& store, RegistryService& registry, const Clock& clock,
                    ConnectionTester* tester = nullptr)
       : TestRegistryAuth(store, registry, clock, RegistryAuthOptions{tester}) {}

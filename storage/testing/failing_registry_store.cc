@@ -203,6 +203,24 @@ absl::StatusOr<Page<AuditEvent>> FailingRegistryStore::ListAuditEvents(const Aud
   return inner_.ListAuditEvents(filter, page_size, before_id);
 }
 
+absl::StatusOr<int64_t> FailingRegistryStore::AppendRegistryEvents(
+    const std::vector<RegistryEvent>& events) {
+  if (std::optional<absl::Status> e = TakeError()) return *e;
+  return inner_.AppendRegistryEvents(events);
+}
+
+absl::StatusOr<Page<RegistryEvent>> FailingRegistryStore::ListRegistryEvents(
+    std::string_view workspace_id, const RegistryEventFilter& filter, int page_size,
+    const std::optional<RegistryEventCursor>& after) {
+  if (std::optional<absl::Status> e = TakeError()) return *e;
+  return inner_.ListRegistryEvents(workspace_id, filter, page_size, after);
+}
+
+absl::StatusOr<int64_t> FailingRegistryStore::PruneRegistryEvents(absl::Time before, int limit) {
+  if (std::optional<absl::Status> e = TakeError()) return *e;
+  return inner_.PruneRegistryEvents(before, limit);
+}
+
 absl::StatusOr<std::vector<RegistryConfig>> FailingRegistryStore::ListSecretsNotUnderKey(
     uint32_t key_id, int limit) {
   if (std::optional<absl::Status> e = TakeError()) return *e;

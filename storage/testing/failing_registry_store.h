@@ -90,6 +90,11 @@ class FailingRegistryStore final : public RegistryStore {
   absl::Status AppendAuditEvents(const std::vector<AuditEvent>& events) override;
   absl::StatusOr<Page<AuditEvent>> ListAuditEvents(const AuditFilter& filter, int page_size,
                                                    int64_t before_id) override;
+  absl::StatusOr<int64_t> AppendRegistryEvents(const std::vector<RegistryEvent>& events) override;
+  absl::StatusOr<Page<RegistryEvent>> ListRegistryEvents(
+      std::string_view workspace_id, const RegistryEventFilter& filter, int page_size,
+      const std::optional<RegistryEventCursor>& after) override;
+  absl::StatusOr<int64_t> PruneRegistryEvents(absl::Time before, int limit) override;
   absl::StatusOr<std::vector<RegistryConfig>> ListSecretsNotUnderKey(uint32_t key_id,
                                                                      int limit) override;
   absl::StatusOr<bool> ReplaceSecretCiphertext(std::string_view workspace_id, std::string_view id,

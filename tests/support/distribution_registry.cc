@@ -168,6 +168,22 @@ std::string DistributionConfigYaml(const RegistryOptions& options, int port,
                     "\n    issuer: ", Quoted(t.issuer),
                     "\n    rootcertbundle: ", Quoted(rootcertbundle_path), "\n");
   }
+  if (options.notifications.has_value()) {
+    const NotificationEndpoint& n = *options.notifications;
+    absl::StrAppend(&yaml,
+                    "notifications:\n"
+                    "  endpoints:\n"
+                    "    - name: registry-auth\n"
+                    "      url: ",
+                    Quoted(n.url), "\n");
+    if (!n.authorization.empty()) {
+      absl::StrAppend(&yaml, "      headers:\n        Authorization: [", Quoted(n.authorization),
+                      "]\n");
+    }
+    absl::StrAppend(&yaml, "      timeout: ", absl::ToInt64Milliseconds(n.timeout),
+                    "ms\n      threshold: ", n.threshold,
+                    "\n      backoff: ", absl::ToInt64Milliseconds(n.backoff), "ms\n");
+  }
   return yaml;
 }
 

@@ -50,10 +50,21 @@ struct RegistryProbe {
   std::string body;
 };
 
+// `notifications.endpoints` (one endpoint): where the registry POSTs its events, with which
+// Authorization header, and a short timeout and backoff so tests see retries quickly.
+struct NotificationEndpoint {
+  std::string url;            // e.g. http://127.0.0.1:<port>/v1/registryEvents:notify
+  std::string authorization;  // the header's value, e.g. "Bearer <secret>"; "" for none
+  absl::Duration timeout = absl::Seconds(2);
+  int threshold = 3;
+  absl::Duration backoff = absl::Milliseconds(500);
+};
+
 struct RegistryOptions {
-  std::optional<TokenAuthConfig> token_auth;  // none: no auth at all
-  std::string log_level = "debug";            // log.level: error, warn, info or debug
-  bool delete_enabled = false;                // storage.delete.enabled
+  std::optional<TokenAuthConfig> token_auth;          // none: no auth at all
+  std::optional<NotificationEndpoint> notifications;  // none: no notifications
+  std::string log_level = "debug";                    // log.level: error, warn, info or debug
+  bool delete_enabled = false;                        // storage.delete.enabled
   absl::Duration start_timeout = absl::Seconds(20);
 };
 

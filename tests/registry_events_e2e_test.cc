@@ -1,0 +1,336 @@
+// Registry events end to end (issue 19): the real server with PostgreSQL receives the platform
+// registry's notifications at `POST /v1/registryEvents:notify` and serves them per workspace
+// through ListRegistryEvents over gRPC and REST.
+//   - ReceiverStoresOnceAndServesPerWorkspace: envelopes POSTed by the test (as Distribution
+//     would) are stored once (a replay adds nothing), events of unknown workspaces are dropped,
+//     beta sees none of acme's, a wrong or missing secret is 401 and stores nothing, another
+//     Content-Type is 415, bad filters are INVALID_ARGUMENT / 400, and the metric counts it all.
+//   - RealRegistryReportsPushAndPull: Debian's docker-registry, configured to notify the live
+//     server, reports a skopeo push by a service account and a pull by a pull token; both appear
+//     in acme's list with the right principal kind and name, digest and tag, beta sees none, an
+//     event POSTed again by the test is stored once, and a wrong secret stores nothing.
+//   - SecretFileReadableByOthersIsRefusedAtStart.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "proto/registryauth/v1/registry_auth.grpc.pb.h"
+#include "server/config.h"
+#include "storage/testing/pg_test_db.h"
+#include "tests/support/distribution_registry.h"
+#include "tests/support/http_client.h"
+#include "tests/support/oci_image.h"
+#include "tests/support/skopeo.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_stack.h"
+
+namespace registryauth::testing {
+namespace {
+
+constexpr char kSecret[] = "e2e-registry-events-secret-0123456789abcdef";
+constexpr char kNotifyPath[] = "/v1/registryEvents:notify";
+
+std::string Event(const std::string& id, const std::string& repository, const std::string& actor,
+                  const std::string& action = "push") {
+  return absl::StrCat(R"({"id":")", id, R"(","timestamp":"2026-12-07T20:21:01.5Z","action":")",
+                      action,
+                      R"(","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json",)",
+                      R"("size":525,"digest":"sha256:ab12","repository":")", repository,
+                      R"(","tag":"v1"},"request":{"addr":"10.0.0.7:4000","method":"PUT",)",
+                      R"("useragent":"skopeo/1.9"},"actor":{"name":")", actor, R"("}})");
+}
+
+std::string Envelope(const std::vector<std::string>& events) {
+  std::string out = R"({"events":[)";
+  for (size_t i = 0; i < events.size(); ++i) absl::StrAppend(&out, i > 0 ? "," : "", events[i]);
+  return out + "]}";
+}
+
+class RegistryEventsE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REGAUTH_SKIP_WITHOUT_PG();
+    absl::StatusOr<std::unique_ptr<TestStack>> stack =
+        TestStack::Builder()
+            .WithTokenRealm("registry.test", "registry-auth-e2e")
+            .WithCaller("admin", "registries.manage tokens.mint")
+            .WithCaller("acme-reader", "registries.read", "acme")
+            .WithWorkspace("acme")
+            .WithWorkspace("beta")
+            .WithApp("acme", "web")
+            .WithoutServer()
+            .Build();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    secret_file_ = stack_->dir() + "/registry-events.secret";
+    ASSERT_TRUE(WriteFile(secret_file_, absl::StrCat(kSecret, "\n"), 0600).ok());
+    absl::Status started = stack_->StartServer(
+        [this](server::ServerConfig& c) { c.registry_events_secret_file = secret_file_; });
+    ASSERT_TRUE(started.ok()) << started;
+  }
+
+  HttpReply Notify(const std::string& body, const std::string& authorization) {
+    HttpConnection conn(stack_->http_port());
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
+    return conn.Request("POST", kNotifyPath, body, headers);
+  }
+
+  std::vector<v1::RegistryEvent> List(const std::string& ws, const std::string& caller = "admin",
+                                      grpc::Status* status = nullptr,
+                                      const v1::ListRegistryEventsRequest& filter = {}) {
+    v1::ListRegistryEventsRequest req = filter;
+    req.set_parent("workspaces/" + ws);
+    req.set_page_size(1000);
+    v1::ListRegistryEventsResponse out;
+    grpc::Status s = stack_->stub().ListRegistryEvents(stack_->Ctx(caller).get(), req, &out);
+    if (status != nullptr) *status = s;
+    if (status == nullptr) {
+      EXPECT_TRUE(s.ok()) << s.error_message();
+    }
+    return {out.registry_events().begin(), out.registry_events().end()};
+  }
+
+  std::string Metrics() {
+    const int port = stack_->server().metrics_port() != 0 ? stack_->server().metrics_port()
+                                                          : stack_->http_port();
+    return HttpConnection(port).Request("GET", "/metrics").body;
+  }
+
+  std::unique_ptr<TestStack> stack_;
+  std::string secret_file_;
+};
+
+TEST_F(RegistryEventsE2eTest, ReceiverStoresOnceAndServesPerWorkspace) {
+  const std::string bearer = absl::StrCat("Bearer ", kSecret);
+  const std::string body =
+      Envelope({Event("ev-1", "acme/web", "acme+builder"),
+                Event("ev-2", "acme/web", "pull+AbCdEfGhIjKlMnOpQrStUv", "pull"),
+                Event("ev-3", "gone/web", "gone+x"), Event("ev-4", "library/ubuntu", "")});
+  HttpReply r = Notify(body, bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  nlohmann::json counts = nlohmann::json::parse(r.body);
+  EXPECT_EQ(counts["received"], 4);
+  EXPECT_EQ(counts["stored"], 2);
+  EXPECT_EQ(counts["dropped"], 2);
+
+  // A retried delivery: 2xx again, nothing new.
+  r = Notify(body, bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["duplicates"], 2);
+
+  std::vector<v1::RegistryEvent> acme = List("acme");
+  ASSERT_EQ(acme.size(), 2u);
+  for (const v1::RegistryEvent& e : acme) {
+    EXPECT_EQ(e.repository(), "acme/web");
+    EXPECT_EQ(e.digest(), "sha256:ab12");
+    EXPECT_EQ(e.tag(), "v1");
+    EXPECT_TRUE(e.has_receive_time());
+    if (e.event_id() == "ev-1") {
+      EXPECT_EQ(e.actor().kind(), v1::PRINCIPAL_KIND_SERVICE_ACCOUNT);
+      EXPECT_EQ(e.actor().principal(), "workspaces/acme/serviceAccounts/builder");
+    } else {
+      EXPECT_EQ(e.actor().kind(), v1::PRINCIPAL_KIND_PULL_TOKEN);
+      EXPECT_EQ(e.actor().principal(), "workspaces/acme/pullTokens/AbCdEfGhIjKlMnOpQrStUv");
+    }
+  }
+  EXPECT_TRUE(List("beta").empty());
+
+  // A caller confined to acme reads acme, and is denied beta.
+  EXPECT_EQ(List("acme", "acme-reader").size(), 2u);
+  grpc::Status denied;
+  List("beta", "acme-reader", &denied);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Bad filters.
+  v1::ListRegistryEventsRequest bad;
+  bad.set_repository("beta/web");
+  grpc::Status invalid;
+  List("acme", "admin", &invalid, bad);
+  EXPECT_EQ(invalid.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ListRegistryEventsRequest pulls;
+  pulls.set_action("pull");
+  ASSERT_EQ(List("acme", "admin", nullptr, pulls).size(), 1u);
+
+  // The same over REST.
+  HttpConnection rest(stack_->http_port());
+  HttpReply listed = rest.Request("GET", "/v1/workspaces/acme/registryEvents?action=push", "",
+                                  {{"x-api-key", stack_->api_key("admin")}});
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  nlohmann::json page = nlohmann::json::parse(listed.body);
+  ASSERT_EQ(page["registryEvents"].size(), 1u) << listed.body;
+  EXPECT_EQ(page["registryEvents"][0]["eventId"], "ev-1");
+  EXPECT_EQ(page["registryEvents"][0]["actor"]["kind"], "PRINCIPAL_KIND_SERVICE_ACCOUNT");
+  EXPECT_EQ(rest.Request("GET", "/v1/workspaces/acme/registryEvents?action=steal", "",
+                         {{"x-api-key", stack_->api_key("admin")}})
+                .status,
+            400);
+  EXPECT_EQ(rest.Request("GET", "/v1/workspaces/acme/registryEvents").status, 401);
+
+  // Wrong, missing and misplaced secrets: 401 with a Bearer challenge, nothing stored.
+  const std::string fresh = Envelope({Event("ev-9", "acme/web", "acme+builder")});
+  for (const std::string& authorization :
+       {std::string(), std::string("Bearer wrong-secret-wrong-secret-wrong-secret"),
+        absl::StrCat("Basic ", kSecret), absl::StrCat("Bearer ", kSecret, "0")}) {
+    HttpReply refused = Notify(fresh, authorization);
+    EXPECT_EQ(refused.status, 401) << authorization;
+    EXPECT_TRUE(absl::StartsWith(refused.headers["www-authenticate"], "Bearer"));
+    EXPECT_FALSE(absl::StrContains(refused.body, kSecret));
+  }
+  // A malformed envelope with the right secret: 400, quoting nothing.
+  HttpReply malformed = Notify(R"({"events":[{"id":"<script>"}]})", bearer);
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_FALSE(absl::StrContains(malformed.body, "<script>"));
+  // Another Content-Type: 415.
+  HttpConnection raw(stack_->http_port());
+  raw.SendRaw(absl::StrCat(
+      "POST ", kNotifyPath, " HTTP/1.1\r\nHost: test\r\nAuthorization: ", bearer,
+      "\r\nContent-Type: text/plain\r\nContent-Length: ", fresh.size(), "\r\n\r\n", fresh));
+  EXPECT_EQ(raw.Read().status, 415);
+  EXPECT_EQ(List("acme").size(), 2u);  // ev-9 never stored
+
+  const std::string metrics = Metrics();
+  EXPECT_TRUE(
+      absl::StrContains(metrics, R"(registry_auth_registry_events_total{result="stored"} 2)"))
+      << metrics;
+  EXPECT_TRUE(
+      absl::StrContains(metrics, R"(registry_auth_registry_events_total{result="duplicate"} 2)"));
+  EXPECT_TRUE(absl::StrContains(
+      metrics, R"(registry_auth_registry_events_total{result="unknown_workspace"} 4)"));
+  EXPECT_TRUE(absl::StrContains(
+      metrics, R"(registry_auth_registry_events_total{result="unauthenticated"} 4)"));
+  EXPECT_FALSE(absl::StrContains(metrics, kSecret));
+}
+
+TEST_F(RegistryEventsE2eTest, SecretFileReadableByOthersIsRefusedAtStart) {
+  stack_->StopServer();
+  ASSERT_TRUE(WriteFile(secret_file_, absl::StrCat(kSecret, "\n"), 0644).ok());
+  absl::Status started = stack_->StartServer(
+      [this](server::ServerConfig& c) { c.registry_events_secret_file = secret_file_; });
+  EXPECT_FALSE(started.ok());
+  EXPECT_FALSE(absl::StrContains(started.ToString(), kSecret));
+  ASSERT_TRUE(WriteFile(secret_file_, "too-short\n", 0600).ok());
+  started = stack_->StartServer(
+      [this](server::ServerConfig& c) { c.registry_events_secret_file = secret_file_; });
+  EXPECT_EQ(started.code(), absl::StatusCode::kInvalidArgument) << started;
+  EXPECT_FALSE(absl::StrContains(started.ToString(), "too-short"));
+}
+
+TEST_F(RegistryEventsE2eTest, RealRegistryReportsPushAndPull) {
+  REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS();
+  absl::StatusOr<std::string> bundle = ReadFile(stack_->rootcertbundle_path());
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  RegistryOptions options;
+  options.token_auth =
+      TokenAuthConfig{absl::StrCat("http://127.0.0.1:", stack_->http_port(), "/token"),
+                      "registry.test", "registry-auth-e2e", *bundle};
+  options.notifications =
+      NotificationEndpoint{absl::StrCat("http://127.0.0.1:", stack_->http_port(), kNotifyPath),
+                           absl::StrCat("Bearer ", kSecret)};
+  absl::StatusOr<std::unique_ptr<DistributionRegistry>> registry =
+      DistributionRegistry::Start(options);
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  absl::StatusOr<std::unique_ptr<Skopeo>> skopeo = Skopeo::Create(absl::Seconds(60));
+  ASSERT_TRUE(skopeo.ok()) << skopeo.status();
+
+  // A service account pushes acme/web:v1.
+  v1::CreateServiceAccountRequest sa;
+  sa.set_parent("workspaces/acme");
+  sa.set_service_account_id("builder");
+  v1::RepositoryGrant* grant = sa.mutable_service_account()->add_grants();
+  grant->set_repository("acme/*");
+  grant->add_actions("pull");
+  grant->add_actions("push");
+  v1::ServiceAccountCredentials builder;
+  grpc::Status s = stack_->stub().CreateServiceAccount(stack_->Ctx("admin").get(), sa, &builder);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  absl::StatusOr<std::string> layouts = MakeTempDir("layouts");
+  ASSERT_TRUE(layouts.ok());
+  OciImageSpec spec;
+  spec.seed = "acme-web";
+  spec.tag = "v1";
+  absl::StatusOr<OciImage> image = WriteOciImage(*layouts + "/acme-web", spec);
+  ASSERT_TRUE(image.ok()) << image.status();
+  SkopeoCopyOptions push;
+  push.dest_creds = RegistryCredentials{builder.username(), builder.secret()};
+  SkopeoResult pushed =
+      (*skopeo)->Copy(image->Reference(), (*registry)->Reference("acme/web", "v1"), push);
+  ASSERT_TRUE(pushed.ok()) << pushed.Describe() << "\n" << (*registry)->Logs();
+
+  // A pull token pulls it back.
+  v1::MintPullTokenRequest mint;
+  mint.set_app("workspaces/acme/apps/web");
+  v1::MintPullTokenResponse token;
+  s = stack_->stub().MintPullToken(stack_->Ctx("admin").get(), mint, &token);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  absl::StatusOr<std::string> pulled_dir = MakeTempDir("pulled");
+  ASSERT_TRUE(pulled_dir.ok());
+  SkopeoCopyOptions pull;
+  pull.src_creds = RegistryCredentials{token.username(), token.password()};
+  SkopeoResult pulled = (*skopeo)->Copy((*registry)->Reference("acme/web", "v1"),
+                                        absl::StrCat("oci:", *pulled_dir, ":v1"), pull);
+  ASSERT_TRUE(pulled.ok()) << pulled.Describe();
+
+  // The registry delivers asynchronously: wait (bounded) for the manifest's push and pull.
+  const std::string digest = image->manifest.digest;
+  const v1::RegistryEvent* manifest_push = nullptr;
+  const v1::RegistryEvent* manifest_pull = nullptr;
+  std::vector<v1::RegistryEvent> events;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    events = List("acme");
+    manifest_push = manifest_pull = nullptr;
+    for (const v1::RegistryEvent& e : events) {
+      if (e.digest() != digest) continue;
+      if (e.action() == "push") manifest_push = &e;
+      if (e.action() == "pull") manifest_pull = &e;
+    }
+    if (manifest_push != nullptr && manifest_pull != nullptr) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_NE(manifest_push, nullptr) << (*registry)->Logs();
+  ASSERT_NE(manifest_pull, nullptr) << (*registry)->Logs();
+  EXPECT_EQ(manifest_push->repository(), "acme/web");
+  EXPECT_EQ(manifest_push->tag(), "v1");
+  EXPECT_EQ(manifest_push->actor().name(), builder.username());
+  EXPECT_EQ(manifest_push->actor().kind(), v1::PRINCIPAL_KIND_SERVICE_ACCOUNT);
+  EXPECT_EQ(manifest_push->actor().principal(), "workspaces/acme/serviceAccounts/builder");
+  EXPECT_EQ(manifest_pull->repository(), "acme/web");
+  EXPECT_EQ(manifest_pull->tag(), "v1");
+  EXPECT_EQ(manifest_pull->actor().name(), token.username());
+  EXPECT_EQ(manifest_pull->actor().kind(), v1::PRINCIPAL_KIND_PULL_TOKEN);
+  EXPECT_EQ(manifest_pull->actor().principal(), token.name());
+  for (const v1::RegistryEvent& e : events) {
+    EXPECT_EQ(e.repository(), "acme/web");  // blobs and the manifest of acme/web only
+    EXPECT_FALSE(e.request_addr().empty());
+  }
+  EXPECT_TRUE(List("beta").empty());
+
+  // The test replays the push it just saw: stored once.
+  const size_t before = List("acme").size();
+  const std::string replay = Envelope({Event(manifest_push->event_id(), "acme/web", "acme+x")});
+  HttpReply again = Notify(replay, absl::StrCat("Bearer ", kSecret));
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(nlohmann::json::parse(again.body)["duplicates"], 1);
+  // A wrong secret: 401 and nothing stored.
+  const std::string forged = Envelope({Event("forged-1", "acme/web", "acme+builder")});
+  EXPECT_EQ(Notify(forged, "Bearer not-the-secret-not-the-secret-000000").status, 401);
+  std::vector<v1::RegistryEvent> after = List("acme");
+  EXPECT_GE(after.size(), before);  // the registry may still deliver late pulls of blobs
+  for (const v1::RegistryEvent& e : after) {
+    EXPECT_NE(e.event_id(), "forged-1");
+    if (e.event_id() == manifest_push->event_id()) {
+      EXPECT_EQ(e.actor().name(), builder.username());  // the first delivery stays
+    }
+  }
+}
+
+}  // namespace
+}  // namespace registryauth::testing
