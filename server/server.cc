@@ -454,7 +454,10 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   s->housekeeping_->Start();
   // Scheduled revalidation: one replica at a time tests the configs validated longer ago than
   // the interval; every replica recomputes the credential gauges after each round.
-  if (config.revalidate_interval > absl::ZeroDuration()) {
+  // Background jobs that run on one replica at a time take their lock here (a small pool of
+  // its own: one connection per held lock).
+  if (config.revalidate_interval > absl::ZeroDuration() ||
+      config.registry_events_retention > absl::ZeroDuration()) {
     storage::PostgresOptions locks_db;
     locks_db.dsn = config.database_url;
     locks_db.pool_size = 2;  // one connection per held job lock
@@ -463,6 +466,8 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
         storage::PostgresJobLocks::Create(locks_db);
     if (!locks.ok()) return locks.status();
     s->job_locks_ = *std::move(locks);
+  }
+  if (config.revalidate_interval > absl::ZeroDuration()) {
     services::RevalidationOptions revalidation;
     revalidation.interval = config.revalidate_interval;
     revalidation.test_timeout = config.test_connection_timeout;
@@ -486,18 +491,23 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
   s->rejected_flush_ = std::make_unique<PeriodicTask>(
       absl::Minutes(1), [guard = s->guard_.get()] { guard->FlushRejected(); });
   s->rejected_flush_->Start();
-  // Registry events older than --registry_events_retention go, in batches, every hour (on every
-  // replica for now: the deletes are idempotent).
+  // Registry events older than --registry_events_retention go, in batches, every hour, on the
+  // replica that holds the pruning job's lock.
   if (config.registry_events_retention > absl::ZeroDuration()) {
     s->registry_event_retention_ = std::make_unique<services::RegistryEventRetention>(
-        *s->store_, *s->clock_, config.registry_events_retention);
+        *s->store_, *s->job_locks_, *s->clock_, config.registry_events_retention);
     s->registry_event_pruning_ = std::make_unique<PeriodicTask>(
         absl::Hours(1), [retention = s->registry_event_retention_.get()] {
-          absl::StatusOr<int64_t> pruned = retention->PruneOnce();
-          if (!pruned.ok()) {
-            LOG_WARNING(absl::StrCat("registry event pruning failed: ", pruned.status().message()));
-          } else if (*pruned > 0) {
-            LOG_INFO(absl::StrCat("registry event pruning deleted ", *pruned, " events"));
+          try {
+            absl::StatusOr<services::PruneRound> pruned = retention->PruneOnce();
+            if (!pruned.ok()) {
+              LOG_WARNING(
+                  absl::StrCat("registry event pruning failed: ", pruned.status().message()));
+            } else if (pruned->deleted > 0) {
+              LOG_INFO(absl::StrCat("registry event pruning deleted ", pruned->deleted, " events"));
+            }
+          } catch (const std::exception& e) {
+            LOG_ERROR(absl::StrCat("registry event pruning failed: ", e.what()));
           }
         });
     s->registry_event_pruning_->Start();

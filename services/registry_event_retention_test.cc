@@ -1,5 +1,6 @@
 #include "services/registry_event_retention.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "gtest/gtest.h"
+#include "storage/memory_job_locks.h"
 #include "storage/memory_store.h"
 #include "storage/testing/failing_registry_store.h"
 
@@ -35,15 +37,39 @@ TEST(RegistryEventRetentionTest, PrunesEverythingOlderThanTheRetentionInBatches)
   for (int i = 0; i < 3; ++i) events.push_back(Event(10000 + i, kNow - absl::Hours(24 * 89)));
   ASSERT_TRUE(memory.AppendRegistryEvents(events).ok());
   FakeClock clock(kNow);
-  RegistryEventRetention retention(memory, clock, absl::Hours(24 * 90));
-  absl::StatusOr<int64_t> pruned = retention.PruneOnce();
+  storage::InMemoryJobLocks locks;
+  RegistryEventRetention retention(memory, locks, clock, absl::Hours(24 * 90));
+  absl::StatusOr<PruneRound> pruned = retention.PruneOnce();
   ASSERT_TRUE(pruned.ok()) << pruned.status();
-  EXPECT_EQ(*pruned, 2500);
+  EXPECT_TRUE(pruned->ran);
+  EXPECT_EQ(pruned->deleted, 2500);
   EXPECT_EQ(memory.ListRegistryEvents("acme", {}, 1000, std::nullopt)->items.size(), 3u);
-  EXPECT_EQ(*retention.PruneOnce(), 0);
+  EXPECT_EQ(retention.PruneOnce()->deleted, 0);
   // Two days later the rest are due.
   clock.Advance(absl::Hours(48));
-  EXPECT_EQ(*retention.PruneOnce(), 3);
+  EXPECT_EQ(retention.PruneOnce()->deleted, 3);
+}
+
+// While another replica holds the job lock, a round does nothing; once it is released, the
+// next round prunes.
+TEST(RegistryEventRetentionTest, SkipsTheRoundWhileAnotherHolderHasTheLock) {
+  storage::InMemoryRegistryStore memory;
+  ASSERT_TRUE(memory.AppendRegistryEvents({Event(1, kNow - absl::Hours(24 * 100))}).ok());
+  FakeClock clock(kNow);
+  storage::InMemoryJobLocks locks;
+  RegistryEventRetention retention(memory, locks, clock, absl::Hours(24 * 90));
+  absl::StatusOr<std::unique_ptr<storage::JobLock>> other =
+      locks.TryLockJob(RegistryEventRetention::kPruneJob);
+  ASSERT_TRUE(other.ok() && *other != nullptr);
+  absl::StatusOr<PruneRound> skipped = retention.PruneOnce();
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  EXPECT_FALSE(skipped->ran);
+  EXPECT_EQ(memory.ListRegistryEvents("acme", {}, 10, std::nullopt)->items.size(), 1u);
+  other->reset();
+  absl::StatusOr<PruneRound> ran = retention.PruneOnce();
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  EXPECT_TRUE(ran->ran);
+  EXPECT_EQ(ran->deleted, 1);
 }
 
 TEST(RegistryEventRetentionTest, AStoreErrorEndsTheRound) {
@@ -51,10 +77,11 @@ TEST(RegistryEventRetentionTest, AStoreErrorEndsTheRound) {
   storage::testing::FailingRegistryStore store(memory);
   ASSERT_TRUE(memory.AppendRegistryEvents({Event(1, kNow - absl::Hours(24 * 100))}).ok());
   FakeClock clock(kNow);
-  RegistryEventRetention retention(store, clock, absl::Hours(24 * 90));
+  storage::InMemoryJobLocks locks;
+  RegistryEventRetention retention(store, locks, clock, absl::Hours(24 * 90));
   store.set_next_error(absl::UnavailableError("database down"));
   EXPECT_EQ(retention.PruneOnce().status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(*retention.PruneOnce(), 1);
+  EXPECT_EQ(retention.PruneOnce()->deleted, 1);
 }
 
 }  // namespace
