@@ -63,6 +63,7 @@ class RegistryEventsE2eTest : public ::testing::Test {
             .WithTokenRealm("registry.test", "registry-auth-e2e")
             .WithCaller("admin", "registries.manage tokens.mint")
             .WithCaller("acme-reader", "registries.read", "acme")
+            .WithCaller("frontend", "registries.manage act_as_user")
             .WithWorkspace("acme")
             .WithWorkspace("beta")
             .WithApp("acme", "web")
@@ -207,6 +208,64 @@ TEST_F(RegistryEventsE2eTest, ReceiverStoresOnceAndServesPerWorkspace) {
   EXPECT_TRUE(absl::StrContains(
       metrics, R"(registry_auth_registry_events_total{result="unauthenticated"} 4)"));
   EXPECT_FALSE(absl::StrContains(metrics, kSecret));
+}
+
+// Security row 45: a workspace id is free again once its workspace is deleted, and whoever
+// creates the next workspace under it (another tenant) must not read the registry events of
+// its predecessor (repositories, tags, digests, actors, the builds' addresses and agents).
+TEST_F(RegistryEventsE2eTest, AWorkspaceReCreatedUnderTheSameIdDoesNotSeeItsPredecessorsEvents) {
+  const std::string bearer = absl::StrCat("Bearer ", kSecret);
+  auto as_user = [this](const std::string& user) {
+    std::unique_ptr<grpc::ClientContext> ctx = stack_->Ctx("frontend");
+    ctx->AddMetadata("x-registryauth-user", user);
+    return ctx;
+  };
+  auto create = [&](const std::string& user) {
+    v1::CreateWorkspaceRequest req;
+    req.set_workspace_id("gamma");
+    v1::Workspace w;
+    grpc::Status s = stack_->stub().CreateWorkspace(as_user(user).get(), req, &w);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  };
+  auto list = [&](const std::string& user) {
+    v1::ListRegistryEventsRequest req;
+    req.set_parent("workspaces/gamma");
+    req.set_page_size(1000);
+    v1::ListRegistryEventsResponse out;
+    grpc::Status s = stack_->stub().ListRegistryEvents(as_user(user).get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> ids;
+    for (const v1::RegistryEvent& e : out.registry_events()) ids.push_back(e.event_id());
+    return ids;
+  };
+
+  create("alice");
+  HttpReply r =
+      Notify(Envelope({Event("ev-gamma-old", "gamma/secret-project", "gamma+ci")}), bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(list("alice"), std::vector<std::string>{"ev-gamma-old"});
+
+  v1::DeleteWorkspaceRequest del;
+  del.set_name("workspaces/gamma");
+  del.set_force(true);
+  google::protobuf::Empty empty;
+  grpc::Status s = stack_->stub().DeleteWorkspace(as_user("alice").get(), del, &empty);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  // Another tenant takes the id: the predecessor's events are not theirs to read.
+  create("mallory");
+  EXPECT_TRUE(list("mallory").empty());
+  v1::ListRegistryEventsRequest filtered;
+  filtered.set_repository("gamma/secret-project");
+  grpc::Status status;
+  EXPECT_TRUE(List("gamma", "admin", &status, filtered).empty());
+  EXPECT_TRUE(status.ok()) << status.error_message();
+
+  // What the new workspace's own registry does is listed as usual.
+  r = Notify(Envelope({Event("ev-gamma-new", "gamma/web", "gamma+ci")}), bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(list("mallory"), std::vector<std::string>{"ev-gamma-new"});
 }
 
 TEST_F(RegistryEventsE2eTest, SecretFileReadableByOthersIsRefusedAtStart) {
