@@ -268,6 +268,39 @@ TEST_F(RegistryEventsE2eTest, AWorkspaceReCreatedUnderTheSameIdDoesNotSeeItsPred
   EXPECT_EQ(list("mallory"), std::vector<std::string>{"ev-gamma-new"});
 }
 
+// Security row 46: the request member of an event is what the registry's client sent (its
+// User-Agent, and X-Forwarded-For for the address, which Distribution trusts): anyone who pulls
+// a public image, or a compromised build, chooses it. Distribution retries a delivery that gets
+// no 2xx, the same envelope, forever, so an envelope refused for such a field would stop every
+// later event of every tenant (and hide the attacker's own push). The fields are kept, cleaned.
+TEST_F(RegistryEventsE2eTest, AClientChosenUserAgentOrAddressNeverBlocksTheDelivery) {
+  const std::string bearer = absl::StrCat("Bearer ", kSecret);
+  // What Distribution sends for a push whose client sent `User-Agent: docker/24<TAB>x<DEL>`
+  // and a 5000-byte X-Forwarded-For (Go's JSON encoding: the tab as \t, DEL as \u007f).
+  nlohmann::json event = nlohmann::json::parse(Event("ev-ua", "acme/web", "acme+builder"));
+  event["request"]["useragent"] = "docker/24\tx\x7f";
+  event["request"]["addr"] = std::string(5000, '1');
+  event["request"]["method"] = "PUT\r\n";
+  const std::string body = nlohmann::json{{"events", {event}}}.dump();
+  HttpReply r = Notify(body, bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["stored"], 1);
+
+  std::vector<v1::RegistryEvent> acme = List("acme");
+  ASSERT_EQ(acme.size(), 1u);
+  const v1::RegistryEvent& e = acme[0];
+  EXPECT_EQ(e.event_id(), "ev-ua");
+  EXPECT_EQ(e.actor().name(), "acme+builder");  // the push is on record
+  EXPECT_EQ(e.user_agent(), "docker/24?x?");
+  EXPECT_EQ(e.request_method(), "PUT??");
+  EXPECT_EQ(e.request_addr(), std::string(1024, '1'));
+
+  // The next delivery goes through as usual.
+  r = Notify(Envelope({Event("ev-after", "acme/web", "acme+builder")}), bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(List("acme").size(), 2u);
+}
+
 TEST_F(RegistryEventsE2eTest, SecretFileReadableByOthersIsRefusedAtStart) {
   stack_->StopServer();
   ASSERT_TRUE(WriteFile(secret_file_, absl::StrCat(kSecret, "\n"), 0644).ok());
