@@ -65,7 +65,7 @@ absl::Status ReadString(const Json& object, const char* name, size_t index, cons
 }
 
 // Reads the optional string member `name` of `object` that the registry copies from its own
-// client's request (User-Agent, X-Forwarded-For, ...), so anyone who pulls or pushes chooses it:
+// client's request (its User-Agent, ...), so anyone who pulls or pushes may choose it:
 // kept, but cleaned rather than refused (a refused envelope is retried by the registry forever,
 // holding back every later event): each control character becomes '?', and the text is cut to
 // `max_bytes` at a character boundary (nlohmann's parser admits only well-formed UTF-8).

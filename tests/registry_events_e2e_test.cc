@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -269,14 +270,15 @@ TEST_F(RegistryEventsE2eTest, AWorkspaceReCreatedUnderTheSameIdDoesNotSeeItsPred
 }
 
 // Security row 46: the request member of an event is what the registry's client sent (its
-// User-Agent, and X-Forwarded-For for the address, which Distribution trusts): anyone who pulls
-// a public image, or a compromised build, chooses it. Distribution retries a delivery that gets
-// no 2xx, the same envelope, forever, so an envelope refused for such a field would stop every
-// later event of every tenant (and hide the attacker's own push). The fields are kept, cleaned.
+// User-Agent, its method): anyone who pulls a public image, or a compromised build, chooses it.
+// Distribution retries a delivery that gets no 2xx, the same envelope, forever, so an envelope
+// refused for such a field would stop every later event of every tenant (and hide the attacker's
+// own push). The fields are kept, cleaned.
 TEST_F(RegistryEventsE2eTest, AClientChosenUserAgentOrAddressNeverBlocksTheDelivery) {
   const std::string bearer = absl::StrCat("Bearer ", kSecret);
   // What Distribution sends for a push whose client sent `User-Agent: docker/24<TAB>x<DEL>`
-  // and a 5000-byte X-Forwarded-For (Go's JSON encoding: the tab as \t, DEL as \u007f).
+  // (Go's JSON encoding: the tab as \t, DEL as \u007f); the address and method are cleaned
+  // the same way, should a registry ever report them as sent.
   nlohmann::json event = nlohmann::json::parse(Event("ev-ua", "acme/web", "acme+builder"));
   event["request"]["useragent"] = "docker/24\tx\x7f";
   event["request"]["addr"] = std::string(5000, '1');
@@ -422,6 +424,89 @@ TEST_F(RegistryEventsE2eTest, RealRegistryReportsPushAndPull) {
       EXPECT_EQ(e.actor().name(), builder.username());  // the first delivery stays
     }
   }
+}
+
+// Row 46 with Debian's docker-registry: a pull whose client sends a tab in its User-Agent is
+// reported by the registry as it is; the event is stored cleaned and the registry's later
+// deliveries still arrive (before, the envelope got 400 and the registry retried it forever).
+TEST_F(RegistryEventsE2eTest, RealRegistryDeliversPastAClientChosenUserAgent) {
+  REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS();
+  absl::StatusOr<std::string> bundle = ReadFile(stack_->rootcertbundle_path());
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  RegistryOptions options;
+  options.token_auth =
+      TokenAuthConfig{absl::StrCat("http://127.0.0.1:", stack_->http_port(), "/token"),
+                      "registry.test", "registry-auth-e2e", *bundle};
+  options.notifications =
+      NotificationEndpoint{absl::StrCat("http://127.0.0.1:", stack_->http_port(), kNotifyPath),
+                           absl::StrCat("Bearer ", kSecret)};
+  absl::StatusOr<std::unique_ptr<DistributionRegistry>> registry =
+      DistributionRegistry::Start(options);
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  absl::StatusOr<std::unique_ptr<Skopeo>> skopeo = Skopeo::Create(absl::Seconds(60));
+  ASSERT_TRUE(skopeo.ok()) << skopeo.status();
+
+  v1::CreateServiceAccountRequest sa;
+  sa.set_parent("workspaces/acme");
+  sa.set_service_account_id("builder");
+  v1::RepositoryGrant* grant = sa.mutable_service_account()->add_grants();
+  grant->set_repository("acme/*");
+  grant->add_actions("pull");
+  grant->add_actions("push");
+  v1::ServiceAccountCredentials builder;
+  grpc::Status s = stack_->stub().CreateServiceAccount(stack_->Ctx("admin").get(), sa, &builder);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  absl::StatusOr<std::string> layouts = MakeTempDir("layouts");
+  ASSERT_TRUE(layouts.ok());
+  OciImageSpec spec;
+  spec.seed = "acme-web-ua";
+  spec.tag = "v1";
+  absl::StatusOr<OciImage> image = WriteOciImage(*layouts + "/acme-web", spec);
+  ASSERT_TRUE(image.ok()) << image.status();
+  SkopeoCopyOptions push;
+  push.dest_creds = RegistryCredentials{builder.username(), builder.secret()};
+  SkopeoResult pushed =
+      (*skopeo)->Copy(image->Reference(), (*registry)->Reference("acme/web", "v1"), push);
+  ASSERT_TRUE(pushed.ok()) << pushed.Describe() << "\n" << (*registry)->Logs();
+
+  // A registry token for the pull, from the realm, then two manifest pulls straight at the
+  // registry: the first with the client's chosen headers, the second an ordinary one.
+  HttpReply t =
+      HttpConnection(stack_->http_port())
+          .Request("GET", "/token?service=registry.test&scope=repository:acme/web:pull", "",
+                   {{"Authorization",
+                     absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(builder.username(), ":",
+                                                                            builder.secret())))}});
+  ASSERT_EQ(t.status, 200) << t.body;
+  const std::string bearer = nlohmann::json::parse(t.body)["token"].get<std::string>();
+  const std::string manifest = "/v2/acme/web/manifests/v1";
+  const std::string accept = "application/vnd.oci.image.manifest.v1+json";
+  HttpReply evil = HttpConnection((*registry)->port())
+                       .Request("GET", manifest, "",
+                                {{"Authorization", absl::StrCat("Bearer ", bearer)},
+                                 {"Accept", accept},
+                                 {"User-Agent", "evil\tagent"}});
+  ASSERT_EQ(evil.status, 200) << evil.body << (*registry)->Logs();
+  HttpReply plain = HttpConnection((*registry)->port())
+                        .Request("GET", manifest, "",
+                                 {{"Authorization", absl::StrCat("Bearer ", bearer)},
+                                  {"Accept", accept},
+                                  {"User-Agent", "after/1"}});
+  ASSERT_EQ(plain.status, 200) << plain.body;
+
+  bool saw_evil = false;
+  bool saw_after = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline && !(saw_evil && saw_after)) {
+    for (const v1::RegistryEvent& e : List("acme")) {
+      if (e.action() != "pull") continue;
+      if (e.user_agent() == "evil?agent") saw_evil = true;
+      if (e.user_agent() == "after/1") saw_after = true;
+    }
+    if (!(saw_evil && saw_after)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(saw_evil) << (*registry)->Logs();
+  EXPECT_TRUE(saw_after) << (*registry)->Logs();
 }
 
 }  // namespace
