@@ -191,6 +191,10 @@ struct RegistryEventFilter {
   std::string actor;                             // exact
   absl::Time start_time = absl::InfinitePast();  // inclusive, on event_time
   absl::Time end_time = absl::InfiniteFuture();  // exclusive
+  // Only events received at or after this time (receive_time, the server's clock). Not a
+  // caller's filter: RegistryEventLog sets it to the workspace's create time, so a workspace
+  // re-created under a freed id never lists the events of its predecessor.
+  absl::Time received_since = absl::InfinitePast();
 };
 
 // Keyset position of ListRegistryEvents (newest first: event_time DESC, then event_id

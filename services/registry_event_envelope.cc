@@ -1,5 +1,6 @@
 #include "services/registry_event_envelope.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <limits>
@@ -60,6 +61,31 @@ absl::Status ReadString(const Json& object, const char* name, size_t index, cons
     return InvalidMember(index, label, "must not contain control characters");
   }
   out = value;
+  return absl::OkStatus();
+}
+
+// Reads the optional string member `name` of `object` that the registry copies from its own
+// client's request (its User-Agent, ...), so anyone who pulls or pushes may choose it:
+// kept, but cleaned rather than refused (a refused envelope is retried by the registry forever,
+// holding back every later event): each control character becomes '?', and the text is cut to
+// `max_bytes` at a character boundary (nlohmann's parser admits only well-formed UTF-8).
+absl::Status ReadClientText(const Json& object, const char* name, size_t index, const char* label,
+                            size_t max_bytes, std::string& out) {
+  out.clear();
+  const auto it = object.find(name);
+  if (it == object.end() || it->is_null()) return absl::OkStatus();
+  if (!it->is_string()) return InvalidMember(index, label, "must be a string");
+  const std::string& value = it->get_ref<const std::string&>();
+  size_t end = std::min(value.size(), max_bytes);
+  if (end < value.size()) {
+    // Back to the first byte of the character that does not fit whole.
+    while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
+  }
+  out.assign(value, 0, end);
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
   return absl::OkStatus();
 }
 
@@ -128,11 +154,12 @@ absl::StatusOr<RegistryEvent> ReadEvent(const Json& event, size_t index) {
   for (auto [name, label, required, out] :
        {std::make_tuple("repository", "target.repository", true, &e.repository),
         std::make_tuple("digest", "target.digest", false, &e.digest),
-        std::make_tuple("tag", "target.tag", false, &e.tag),
-        std::make_tuple("mediaType", "target.mediaType", false, &e.media_type)}) {
+        std::make_tuple("tag", "target.tag", false, &e.tag)}) {
     s = ReadString(t, name, index, label, max, required, *out);
     if (!s.ok()) return s;
   }
+  s = ReadClientText(t, "mediaType", index, "target.mediaType", max, e.media_type);
+  if (!s.ok()) return s;
   absl::StatusOr<int64_t> size = ReadSize(t, index);
   if (!size.ok()) return size.status();
   e.size = *size;
@@ -144,7 +171,7 @@ absl::StatusOr<RegistryEvent> ReadEvent(const Json& event, size_t index) {
          {std::make_tuple("addr", "request.addr", &e.request_addr),
           std::make_tuple("method", "request.method", &e.request_method),
           std::make_tuple("useragent", "request.useragent", &e.user_agent)}) {
-      s = ReadString(**request, name, index, label, max, false, *out);
+      s = ReadClientText(**request, name, index, label, max, *out);
       if (!s.ok()) return s;
     }
   }

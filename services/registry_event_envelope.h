@@ -12,7 +12,12 @@
 // The body is untrusted until the caller has checked the bearer secret, and is bounded even
 // after: at most kMaxRegistryEnvelopeBytes, JSON nested at most kMaxRegistryEnvelopeDepth
 // levels, at most kMaxRegistryEnvelopeEvents events, every string kept within the store's
-// limits (storage/registry_store.h) and free of control characters. Every error is
+// limits (storage/registry_store.h) and free of control characters. The strings the registry
+// copies from its client's request (request.addr, request.method, request.useragent, and
+// target.mediaType) are chosen by whoever pulls or pushes, so they are cleaned instead of
+// refused: control characters become '?', and they are cut to kMaxRegistryEventFieldBytes at a
+// character boundary (the registry retries a refused envelope forever, which would hold back
+// every later event; security row 46). Every error is
 // INVALID_ARGUMENT with a fixed message that may name the event's position and a member, and
 // quotes nothing from the input.
 //

@@ -160,9 +160,31 @@ TEST(RegistryEventEnvelopeTest, StringsAreBoundedAndFreeOfControlCharacters) {
                 "registry events: event 0: id is too long");
   ExpectInvalid(Envelope(Event(R"({"repository": "acme/web\u0000x"})")),
                 "registry events: event 0: target.repository must not contain control characters");
-  ExpectInvalid(Envelope(Event(R"({"repository": "acme/web"})",
-                               R"(, "request": {"useragent": "curl\r\nX-Forged: 1"})")),
-                "registry events: event 0: request.useragent must not contain control characters");
+  // What the registry's client chose (its User-Agent, X-Forwarded-For) is never refused, which
+  // would wedge the registry's retries (security row 46), and never stored raw either: control
+  // characters become '?', and it is cut at a character boundary.
+  absl::StatusOr<std::vector<RegistryEvent>> cleaned = ParseRegistryEnvelope(
+      Envelope(Event(R"({"repository": "acme/web", "mediaType": "x\u0000y"})",
+                     R"(, "request": {"useragent": "curl\r\nX-Forged: 1", "method": "PUT\u007f",)"
+                     R"( "addr": "10.0.0.7\t"})")));
+  ASSERT_TRUE(cleaned.ok()) << cleaned.status();
+  ASSERT_EQ(cleaned->size(), 1U);
+  EXPECT_EQ((*cleaned)[0].user_agent, "curl??X-Forged: 1");
+  EXPECT_EQ((*cleaned)[0].request_method, "PUT?");
+  EXPECT_EQ((*cleaned)[0].request_addr, "10.0.0.7?");
+  EXPECT_EQ((*cleaned)[0].media_type, "x?y");
+  // 1023 ASCII bytes and a 2-byte character: the character does not fit and goes whole.
+  const std::string long_agent = std::string(kMaxRegistryEventFieldBytes - 1, 'a') + "\xC3\xBC";
+  cleaned = ParseRegistryEnvelope(
+      Envelope(Event(R"({"repository": "acme/web"})",
+                     absl::StrCat(R"(, "request": {"useragent": ")", long_agent, R"("})"))));
+  ASSERT_TRUE(cleaned.ok()) << cleaned.status();
+  EXPECT_EQ((*cleaned)[0].user_agent, std::string(kMaxRegistryEventFieldBytes - 1, 'a'));
+  // The registry's own fields stay strict.
+  ExpectInvalid(Envelope(Event(R"({"repository": "acme/web"})", R"(, "actor": {"name": "a\tb"})")),
+                "registry events: event 0: actor.name must not contain control characters");
+  ExpectInvalid(Envelope(Event(R"({"repository": "acme/web"})", R"(, "request": {"addr": 7})")),
+                "registry events: event 0: request.addr must be a string");
 }
 
 TEST(RegistryEventEnvelopeTest, SizeCountAndDepthAreLimited) {

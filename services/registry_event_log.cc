@@ -114,17 +114,29 @@ absl::StatusOr<ListResult<RegistryEvent>> RegistryEventLog::List(
     std::string_view workspace_id, const RegistryEventFilter& filter, int page_size,
     std::string_view page_token) const {
   RETURN_IF_ERROR(CheckFilter(workspace_id, filter));
-  // The token is bound to the workspace and the filters.
-  const std::string collection =
-      absl::StrCat("registryEvents\n", ToAbsl(workspace_id), "\n", filter.repository, "\n",
-                   filter.tag, "\n", filter.digest, "\n", filter.action, "\n", filter.actor, "\n",
-                   FormatBound(filter.start_time), "\n", FormatBound(filter.end_time));
+  // Event rows outlive their workspace (no foreign key) and a deleted workspace's id may be
+  // taken again, by another tenant: a workspace lists only what was received since it was
+  // created. (A deleted workspace's history stays readable by callers allowed without a
+  // membership, such as the platform's own.)
+  RegistryEventFilter bounded = filter;
+  absl::StatusOr<Workspace> workspace = store_.GetWorkspace(workspace_id);
+  if (workspace.ok()) {
+    bounded.received_since = workspace->create_time;
+  } else if (!absl::IsNotFound(workspace.status())) {
+    return MapStoreError(workspace.status(), FormatWorkspaceName(workspace_id));
+  }
+  // The token is bound to the workspace (this one, not a predecessor under the same id) and
+  // the filters.
+  const std::string collection = absl::StrCat(
+      "registryEvents\n", ToAbsl(workspace_id), "\n", FormatBound(bounded.received_since), "\n",
+      filter.repository, "\n", filter.tag, "\n", filter.digest, "\n", filter.action, "\n",
+      filter.actor, "\n", FormatBound(filter.start_time), "\n", FormatBound(filter.end_time));
   ASSIGN_OR_RETURN(int size, ResolvePageSize(page_size));
   ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, collection, IsCursorKey));
   std::optional<RegistryEventCursor> cursor;
   if (!after.empty()) cursor = ParseCursorKey(after);
   ASSIGN_OR_RETURN(Page<RegistryEvent> page,
-                   store_.ListRegistryEvents(workspace_id, filter, size, cursor));
+                   store_.ListRegistryEvents(workspace_id, bounded, size, cursor));
   return ToListResult(std::move(page), collection, &CursorKey);
 }
 

@@ -8,7 +8,9 @@
 // push, pull, mount, delete, `digest` is `<algorithm>:<hex>`, `tag` follows Docker's tag
 // grammar, `actor` is at most 1024 visible characters, and end_time must follow start_time.
 // Page tokens are bound to the workspace and the filters and carry the last event's
-// (event_time, event_id).
+// (event_time, event_id). An existing workspace lists only the events received since its create
+// time, so a workspace re-created under a freed id (by another tenant) never lists its
+// predecessor's (security row 45).
 //
 //   RegistryEventLog log(store);
 //   ASSIGN_OR_RETURN(ListResult<RegistryEvent> page, log.List("acme", filter, 50, ""));

@@ -639,6 +639,7 @@ bool MatchesRegistryEventFilter(const RegistryEvent& e, const RegistryEventFilte
   if (!f.actor.empty() && e.actor != f.actor) return false;
   if (f.start_time != absl::InfinitePast() && e.event_time < f.start_time) return false;
   if (f.end_time != absl::InfiniteFuture() && !(e.event_time < f.end_time)) return false;
+  if (f.received_since != absl::InfinitePast() && e.receive_time < f.received_since) return false;
   return true;
 }
 

@@ -329,7 +329,8 @@ const std::vector<Statement>& Statements() {
        " user_agent text, event_time text, receive_time text)"
        " ON CONFLICT (event_id) DO NOTHING"},
       // Filters: '' does not filter; $7/$8 the time range; $9 = false starts at the newest,
-      // else the page starts after ($10, $11) in (event_time DESC, event_id) order.
+      // else the page starts after ($10, $11) in (event_time DESC, event_id) order; $13 the
+      // earliest receive_time (the workspace's create time: not its predecessor's events).
       {"re_list", absl::StrCat("SELECT ", RegistryEventColumns(),
                                " FROM registry_events WHERE workspace_id = $1"
                                " AND ($2 = '' OR repository = $2) AND ($3 = '' OR tag = $3)"
@@ -338,6 +339,7 @@ const std::vector<Statement>& Statements() {
                                " AND event_time >= $7::timestamptz AND event_time < $8::timestamptz"
                                " AND (NOT $9::boolean OR event_time < $10::timestamptz"
                                " OR (event_time = $10::timestamptz AND event_id > $11))"
+                               " AND receive_time >= $13::timestamptz"
                                " ORDER BY event_time DESC, event_id LIMIT $12")},
       {"re_prune",
        "DELETE FROM registry_events WHERE event_id IN (SELECT event_id FROM registry_events"
@@ -1165,16 +1167,17 @@ absl::StatusOr<Page<RegistryEvent>> PostgresRegistryStore::ListRegistryEvents(
     const std::optional<RegistryEventCursor>& after) {
   const int limit = EffectivePageSize(page_size);
   const RegistryEventCursor cursor = after.value_or(RegistryEventCursor{});
-  return WithConnection(
-      *pool_, "list registry events",
-      [&](pqxx::connection& conn) -> absl::StatusOr<Page<RegistryEvent>> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared(
-            "re_list", std::string(workspace_id), filter.repository, filter.tag, filter.digest,
-            filter.action, filter.actor, BoundParam(filter.start_time), BoundParam(filter.end_time),
-            after.has_value(), TimeParam(cursor.event_time), cursor.event_id, limit + 1);
-        return PageFromResult(r, limit, &RegistryEventFromRow);
-      });
+  return WithConnection(*pool_, "list registry events",
+                        [&](pqxx::connection& conn) -> absl::StatusOr<Page<RegistryEvent>> {
+                          pqxx::nontransaction txn(conn);
+                          pqxx::result r = txn.exec_prepared(
+                              "re_list", std::string(workspace_id), filter.repository, filter.tag,
+                              filter.digest, filter.action, filter.actor,
+                              BoundParam(filter.start_time), BoundParam(filter.end_time),
+                              after.has_value(), TimeParam(cursor.event_time), cursor.event_id,
+                              limit + 1, BoundParam(filter.received_since));
+                          return PageFromResult(r, limit, &RegistryEventFromRow);
+                        });
 }
 
 absl::StatusOr<int64_t> PostgresRegistryStore::PruneRegistryEvents(absl::Time before, int limit) {

@@ -119,6 +119,24 @@ TEST_P(RegistryStoreConformanceTest, RegistryEventsOfAnotherWorkspaceAreInvisibl
   EXPECT_TRUE(none.items.empty());
 }
 
+// received_since (the workspace's create time, set by RegistryEventLog) leaves out what was
+// received earlier: a re-created workspace's predecessor's events (security row 45).
+TEST_P(RegistryStoreConformanceTest, RegistryEventsReceivedBeforeABoundAreLeftOut) {
+  // Received at kBase + 1s, + 11s, + 21s.
+  EV_ASSERT_OK_AND_ASSIGN(
+      inserted,
+      store().AppendRegistryEvents({MakeEvent("ev-old", "acme", 0), MakeEvent("ev-mid", "acme", 10),
+                                    MakeEvent("ev-new", "acme", 20)}));
+  EXPECT_EQ(inserted, 3);
+  RegistryEventFilter f;
+  f.received_since = kBase + absl::Seconds(11);
+  EV_ASSERT_OK_AND_ASSIGN(page, store().ListRegistryEvents("acme", f, 10, std::nullopt));
+  EXPECT_EQ(Ids(page), (Ids_{"ev-new", "ev-mid"}));
+  f.received_since = kBase + absl::Seconds(11) + absl::Nanoseconds(1);
+  EV_ASSERT_OK_AND_ASSIGN(later, store().ListRegistryEvents("acme", f, 10, std::nullopt));
+  EXPECT_EQ(Ids(later), (Ids_{"ev-new"}));
+}
+
 TEST_P(RegistryStoreConformanceTest, RegistryEventFiltersAllApply) {
   RegistryEvent push = MakeEvent("push", "acme", 1);
   RegistryEvent pull = MakeEvent("pull", "acme", 2);

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -63,6 +64,7 @@ class RegistryEventsE2eTest : public ::testing::Test {
             .WithTokenRealm("registry.test", "registry-auth-e2e")
             .WithCaller("admin", "registries.manage tokens.mint")
             .WithCaller("acme-reader", "registries.read", "acme")
+            .WithCaller("frontend", "registries.manage act_as_user")
             .WithWorkspace("acme")
             .WithWorkspace("beta")
             .WithApp("acme", "web")
@@ -209,6 +211,98 @@ TEST_F(RegistryEventsE2eTest, ReceiverStoresOnceAndServesPerWorkspace) {
   EXPECT_FALSE(absl::StrContains(metrics, kSecret));
 }
 
+// Security row 45: a workspace id is free again once its workspace is deleted, and whoever
+// creates the next workspace under it (another tenant) must not read the registry events of
+// its predecessor (repositories, tags, digests, actors, the builds' addresses and agents).
+TEST_F(RegistryEventsE2eTest, AWorkspaceReCreatedUnderTheSameIdDoesNotSeeItsPredecessorsEvents) {
+  const std::string bearer = absl::StrCat("Bearer ", kSecret);
+  auto as_user = [this](const std::string& user) {
+    std::unique_ptr<grpc::ClientContext> ctx = stack_->Ctx("frontend");
+    ctx->AddMetadata("x-registryauth-user", user);
+    return ctx;
+  };
+  auto create = [&](const std::string& user) {
+    v1::CreateWorkspaceRequest req;
+    req.set_workspace_id("gamma");
+    v1::Workspace w;
+    grpc::Status s = stack_->stub().CreateWorkspace(as_user(user).get(), req, &w);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  };
+  auto list = [&](const std::string& user) {
+    v1::ListRegistryEventsRequest req;
+    req.set_parent("workspaces/gamma");
+    req.set_page_size(1000);
+    v1::ListRegistryEventsResponse out;
+    grpc::Status s = stack_->stub().ListRegistryEvents(as_user(user).get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> ids;
+    for (const v1::RegistryEvent& e : out.registry_events()) ids.push_back(e.event_id());
+    return ids;
+  };
+
+  create("alice");
+  HttpReply r =
+      Notify(Envelope({Event("ev-gamma-old", "gamma/secret-project", "gamma+ci")}), bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(list("alice"), std::vector<std::string>{"ev-gamma-old"});
+
+  v1::DeleteWorkspaceRequest del;
+  del.set_name("workspaces/gamma");
+  del.set_force(true);
+  google::protobuf::Empty empty;
+  grpc::Status s = stack_->stub().DeleteWorkspace(as_user("alice").get(), del, &empty);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  // Another tenant takes the id: the predecessor's events are not theirs to read.
+  create("mallory");
+  EXPECT_TRUE(list("mallory").empty());
+  v1::ListRegistryEventsRequest filtered;
+  filtered.set_repository("gamma/secret-project");
+  grpc::Status status;
+  EXPECT_TRUE(List("gamma", "admin", &status, filtered).empty());
+  EXPECT_TRUE(status.ok()) << status.error_message();
+
+  // What the new workspace's own registry does is listed as usual.
+  r = Notify(Envelope({Event("ev-gamma-new", "gamma/web", "gamma+ci")}), bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(list("mallory"), std::vector<std::string>{"ev-gamma-new"});
+}
+
+// Security row 46: the request member of an event is what the registry's client sent (its
+// User-Agent, its method): anyone who pulls a public image, or a compromised build, chooses it.
+// Distribution retries a delivery that gets no 2xx, the same envelope, forever, so an envelope
+// refused for such a field would stop every later event of every tenant (and hide the attacker's
+// own push). The fields are kept, cleaned.
+TEST_F(RegistryEventsE2eTest, AClientChosenUserAgentOrAddressNeverBlocksTheDelivery) {
+  const std::string bearer = absl::StrCat("Bearer ", kSecret);
+  // What Distribution sends for a push whose client sent `User-Agent: docker/24<TAB>x<DEL>`
+  // (Go's JSON encoding: the tab as \t, DEL as \u007f); the address and method are cleaned
+  // the same way, should a registry ever report them as sent.
+  nlohmann::json event = nlohmann::json::parse(Event("ev-ua", "acme/web", "acme+builder"));
+  event["request"]["useragent"] = "docker/24\tx\x7f";
+  event["request"]["addr"] = std::string(5000, '1');
+  event["request"]["method"] = "PUT\r\n";
+  const std::string body = nlohmann::json{{"events", {event}}}.dump();
+  HttpReply r = Notify(body, bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["stored"], 1);
+
+  std::vector<v1::RegistryEvent> acme = List("acme");
+  ASSERT_EQ(acme.size(), 1u);
+  const v1::RegistryEvent& e = acme[0];
+  EXPECT_EQ(e.event_id(), "ev-ua");
+  EXPECT_EQ(e.actor().name(), "acme+builder");  // the push is on record
+  EXPECT_EQ(e.user_agent(), "docker/24?x?");
+  EXPECT_EQ(e.request_method(), "PUT??");
+  EXPECT_EQ(e.request_addr(), std::string(1024, '1'));
+
+  // The next delivery goes through as usual.
+  r = Notify(Envelope({Event("ev-after", "acme/web", "acme+builder")}), bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(List("acme").size(), 2u);
+}
+
 TEST_F(RegistryEventsE2eTest, SecretFileReadableByOthersIsRefusedAtStart) {
   stack_->StopServer();
   ASSERT_TRUE(WriteFile(secret_file_, absl::StrCat(kSecret, "\n"), 0644).ok());
@@ -330,6 +424,89 @@ TEST_F(RegistryEventsE2eTest, RealRegistryReportsPushAndPull) {
       EXPECT_EQ(e.actor().name(), builder.username());  // the first delivery stays
     }
   }
+}
+
+// Row 46 with Debian's docker-registry: a pull whose client sends a tab in its User-Agent is
+// reported by the registry as it is; the event is stored cleaned and the registry's later
+// deliveries still arrive (before, the envelope got 400 and the registry retried it forever).
+TEST_F(RegistryEventsE2eTest, RealRegistryDeliversPastAClientChosenUserAgent) {
+  REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS();
+  absl::StatusOr<std::string> bundle = ReadFile(stack_->rootcertbundle_path());
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  RegistryOptions options;
+  options.token_auth =
+      TokenAuthConfig{absl::StrCat("http://127.0.0.1:", stack_->http_port(), "/token"),
+                      "registry.test", "registry-auth-e2e", *bundle};
+  options.notifications =
+      NotificationEndpoint{absl::StrCat("http://127.0.0.1:", stack_->http_port(), kNotifyPath),
+                           absl::StrCat("Bearer ", kSecret)};
+  absl::StatusOr<std::unique_ptr<DistributionRegistry>> registry =
+      DistributionRegistry::Start(options);
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  absl::StatusOr<std::unique_ptr<Skopeo>> skopeo = Skopeo::Create(absl::Seconds(60));
+  ASSERT_TRUE(skopeo.ok()) << skopeo.status();
+
+  v1::CreateServiceAccountRequest sa;
+  sa.set_parent("workspaces/acme");
+  sa.set_service_account_id("builder");
+  v1::RepositoryGrant* grant = sa.mutable_service_account()->add_grants();
+  grant->set_repository("acme/*");
+  grant->add_actions("pull");
+  grant->add_actions("push");
+  v1::ServiceAccountCredentials builder;
+  grpc::Status s = stack_->stub().CreateServiceAccount(stack_->Ctx("admin").get(), sa, &builder);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  absl::StatusOr<std::string> layouts = MakeTempDir("layouts");
+  ASSERT_TRUE(layouts.ok());
+  OciImageSpec spec;
+  spec.seed = "acme-web-ua";
+  spec.tag = "v1";
+  absl::StatusOr<OciImage> image = WriteOciImage(*layouts + "/acme-web", spec);
+  ASSERT_TRUE(image.ok()) << image.status();
+  SkopeoCopyOptions push;
+  push.dest_creds = RegistryCredentials{builder.username(), builder.secret()};
+  SkopeoResult pushed =
+      (*skopeo)->Copy(image->Reference(), (*registry)->Reference("acme/web", "v1"), push);
+  ASSERT_TRUE(pushed.ok()) << pushed.Describe() << "\n" << (*registry)->Logs();
+
+  // A registry token for the pull, from the realm, then two manifest pulls straight at the
+  // registry: the first with the client's chosen headers, the second an ordinary one.
+  HttpReply t =
+      HttpConnection(stack_->http_port())
+          .Request("GET", "/token?service=registry.test&scope=repository:acme/web:pull", "",
+                   {{"Authorization",
+                     absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(builder.username(), ":",
+                                                                            builder.secret())))}});
+  ASSERT_EQ(t.status, 200) << t.body;
+  const std::string bearer = nlohmann::json::parse(t.body)["token"].get<std::string>();
+  const std::string manifest = "/v2/acme/web/manifests/v1";
+  const std::string accept = "application/vnd.oci.image.manifest.v1+json";
+  HttpReply evil = HttpConnection((*registry)->port())
+                       .Request("GET", manifest, "",
+                                {{"Authorization", absl::StrCat("Bearer ", bearer)},
+                                 {"Accept", accept},
+                                 {"User-Agent", "evil\tagent"}});
+  ASSERT_EQ(evil.status, 200) << evil.body << (*registry)->Logs();
+  HttpReply plain = HttpConnection((*registry)->port())
+                        .Request("GET", manifest, "",
+                                 {{"Authorization", absl::StrCat("Bearer ", bearer)},
+                                  {"Accept", accept},
+                                  {"User-Agent", "after/1"}});
+  ASSERT_EQ(plain.status, 200) << plain.body;
+
+  bool saw_evil = false;
+  bool saw_after = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline && !(saw_evil && saw_after)) {
+    for (const v1::RegistryEvent& e : List("acme")) {
+      if (e.action() != "pull") continue;
+      if (e.user_agent() == "evil?agent") saw_evil = true;
+      if (e.user_agent() == "after/1") saw_after = true;
+    }
+    if (!(saw_evil && saw_after)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(saw_evil) << (*registry)->Logs();
+  EXPECT_TRUE(saw_after) << (*registry)->Logs();
 }
 
 }  // namespace
