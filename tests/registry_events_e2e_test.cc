@@ -79,6 +79,51 @@ class RegistryEventsE2eTest : public ::testing::Test {
     ASSERT_TRUE(started.ok()) << started;
   }
 
+  // The real registry, trusting this stack's realm and notifying its receiver, and a skopeo;
+  // then the service account acme+builder (pull and push on acme/*) pushes acme/web:v1, an
+  // image made from `seed`. Sets registry_, skopeo_, builder_ and pushed_digest_.
+  void StartRegistryAndPushAsBuilder(const std::string& seed) {
+    absl::StatusOr<std::string> bundle = ReadFile(stack_->rootcertbundle_path());
+    ASSERT_TRUE(bundle.ok()) << bundle.status();
+    RegistryOptions options;
+    options.token_auth =
+        TokenAuthConfig{absl::StrCat("http://127.0.0.1:", stack_->http_port(), "/token"),
+                        "registry.test", "registry-auth-e2e", *bundle};
+    options.notifications =
+        NotificationEndpoint{absl::StrCat("http://127.0.0.1:", stack_->http_port(), kNotifyPath),
+                             absl::StrCat("Bearer ", kSecret)};
+    absl::StatusOr<std::unique_ptr<DistributionRegistry>> registry =
+        DistributionRegistry::Start(options);
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    registry_ = *std::move(registry);
+    absl::StatusOr<std::unique_ptr<Skopeo>> skopeo = Skopeo::Create(absl::Seconds(60));
+    ASSERT_TRUE(skopeo.ok()) << skopeo.status();
+    skopeo_ = *std::move(skopeo);
+
+    v1::CreateServiceAccountRequest sa;
+    sa.set_parent("workspaces/acme");
+    sa.set_service_account_id("builder");
+    v1::RepositoryGrant* grant = sa.mutable_service_account()->add_grants();
+    grant->set_repository("acme/*");
+    grant->add_actions("pull");
+    grant->add_actions("push");
+    grpc::Status s = stack_->stub().CreateServiceAccount(stack_->Ctx("admin").get(), sa, &builder_);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    absl::StatusOr<std::string> layouts = MakeTempDir("layouts");
+    ASSERT_TRUE(layouts.ok());
+    OciImageSpec spec;
+    spec.seed = seed;
+    spec.tag = "v1";
+    absl::StatusOr<OciImage> image = WriteOciImage(*layouts + "/acme-web", spec);
+    ASSERT_TRUE(image.ok()) << image.status();
+    pushed_digest_ = image->manifest.digest;
+    SkopeoCopyOptions push;
+    push.dest_creds = RegistryCredentials{builder_.username(), builder_.secret()};
+    SkopeoResult pushed =
+        skopeo_->Copy(image->Reference(), registry_->Reference("acme/web", "v1"), push);
+    ASSERT_TRUE(pushed.ok()) << pushed.Describe() << "\n" << registry_->Logs();
+  }
+
   HttpReply Notify(const std::string& body, const std::string& authorization) {
     HttpConnection conn(stack_->http_port());
     std::vector<std::pair<std::string, std::string>> headers;
@@ -109,6 +154,11 @@ class RegistryEventsE2eTest : public ::testing::Test {
 
   std::unique_ptr<TestStack> stack_;
   std::string secret_file_;
+  // Set by StartRegistryAndPushAsBuilder.
+  std::unique_ptr<DistributionRegistry> registry_;
+  std::unique_ptr<Skopeo> skopeo_;
+  v1::ServiceAccountCredentials builder_;
+  std::string pushed_digest_;
 };
 
 TEST_F(RegistryEventsE2eTest, ReceiverStoresOnceAndServesPerWorkspace) {
@@ -319,61 +369,25 @@ TEST_F(RegistryEventsE2eTest, SecretFileReadableByOthersIsRefusedAtStart) {
 
 TEST_F(RegistryEventsE2eTest, RealRegistryReportsPushAndPull) {
   REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS();
-  absl::StatusOr<std::string> bundle = ReadFile(stack_->rootcertbundle_path());
-  ASSERT_TRUE(bundle.ok()) << bundle.status();
-  RegistryOptions options;
-  options.token_auth =
-      TokenAuthConfig{absl::StrCat("http://127.0.0.1:", stack_->http_port(), "/token"),
-                      "registry.test", "registry-auth-e2e", *bundle};
-  options.notifications =
-      NotificationEndpoint{absl::StrCat("http://127.0.0.1:", stack_->http_port(), kNotifyPath),
-                           absl::StrCat("Bearer ", kSecret)};
-  absl::StatusOr<std::unique_ptr<DistributionRegistry>> registry =
-      DistributionRegistry::Start(options);
-  ASSERT_TRUE(registry.ok()) << registry.status();
-  absl::StatusOr<std::unique_ptr<Skopeo>> skopeo = Skopeo::Create(absl::Seconds(60));
-  ASSERT_TRUE(skopeo.ok()) << skopeo.status();
-
   // A service account pushes acme/web:v1.
-  v1::CreateServiceAccountRequest sa;
-  sa.set_parent("workspaces/acme");
-  sa.set_service_account_id("builder");
-  v1::RepositoryGrant* grant = sa.mutable_service_account()->add_grants();
-  grant->set_repository("acme/*");
-  grant->add_actions("pull");
-  grant->add_actions("push");
-  v1::ServiceAccountCredentials builder;
-  grpc::Status s = stack_->stub().CreateServiceAccount(stack_->Ctx("admin").get(), sa, &builder);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  absl::StatusOr<std::string> layouts = MakeTempDir("layouts");
-  ASSERT_TRUE(layouts.ok());
-  OciImageSpec spec;
-  spec.seed = "acme-web";
-  spec.tag = "v1";
-  absl::StatusOr<OciImage> image = WriteOciImage(*layouts + "/acme-web", spec);
-  ASSERT_TRUE(image.ok()) << image.status();
-  SkopeoCopyOptions push;
-  push.dest_creds = RegistryCredentials{builder.username(), builder.secret()};
-  SkopeoResult pushed =
-      (*skopeo)->Copy(image->Reference(), (*registry)->Reference("acme/web", "v1"), push);
-  ASSERT_TRUE(pushed.ok()) << pushed.Describe() << "\n" << (*registry)->Logs();
+  ASSERT_NO_FATAL_FAILURE(StartRegistryAndPushAsBuilder("acme-web"));
 
   // A pull token pulls it back.
   v1::MintPullTokenRequest mint;
   mint.set_app("workspaces/acme/apps/web");
   v1::MintPullTokenResponse token;
-  s = stack_->stub().MintPullToken(stack_->Ctx("admin").get(), mint, &token);
+  grpc::Status s = stack_->stub().MintPullToken(stack_->Ctx("admin").get(), mint, &token);
   ASSERT_TRUE(s.ok()) << s.error_message();
   absl::StatusOr<std::string> pulled_dir = MakeTempDir("pulled");
   ASSERT_TRUE(pulled_dir.ok());
   SkopeoCopyOptions pull;
   pull.src_creds = RegistryCredentials{token.username(), token.password()};
-  SkopeoResult pulled = (*skopeo)->Copy((*registry)->Reference("acme/web", "v1"),
-                                        absl::StrCat("oci:", *pulled_dir, ":v1"), pull);
+  SkopeoResult pulled = skopeo_->Copy(registry_->Reference("acme/web", "v1"),
+                                      absl::StrCat("oci:", *pulled_dir, ":v1"), pull);
   ASSERT_TRUE(pulled.ok()) << pulled.Describe();
 
   // The registry delivers asynchronously: wait (bounded) for the manifest's push and pull.
-  const std::string digest = image->manifest.digest;
+  const std::string digest = pushed_digest_;
   const v1::RegistryEvent* manifest_push = nullptr;
   const v1::RegistryEvent* manifest_pull = nullptr;
   std::vector<v1::RegistryEvent> events;
@@ -389,11 +403,11 @@ TEST_F(RegistryEventsE2eTest, RealRegistryReportsPushAndPull) {
     if (manifest_push != nullptr && manifest_pull != nullptr) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  ASSERT_NE(manifest_push, nullptr) << (*registry)->Logs();
-  ASSERT_NE(manifest_pull, nullptr) << (*registry)->Logs();
+  ASSERT_NE(manifest_push, nullptr) << registry_->Logs();
+  ASSERT_NE(manifest_pull, nullptr) << registry_->Logs();
   EXPECT_EQ(manifest_push->repository(), "acme/web");
   EXPECT_EQ(manifest_push->tag(), "v1");
-  EXPECT_EQ(manifest_push->actor().name(), builder.username());
+  EXPECT_EQ(manifest_push->actor().name(), builder_.username());
   EXPECT_EQ(manifest_push->actor().kind(), v1::PRINCIPAL_KIND_SERVICE_ACCOUNT);
   EXPECT_EQ(manifest_push->actor().principal(), "workspaces/acme/serviceAccounts/builder");
   EXPECT_EQ(manifest_pull->repository(), "acme/web");
@@ -421,7 +435,7 @@ TEST_F(RegistryEventsE2eTest, RealRegistryReportsPushAndPull) {
   for (const v1::RegistryEvent& e : after) {
     EXPECT_NE(e.event_id(), "forged-1");
     if (e.event_id() == manifest_push->event_id()) {
-      EXPECT_EQ(e.actor().name(), builder.username());  // the first delivery stays
+      EXPECT_EQ(e.actor().name(), builder_.username());  // the first delivery stays
     }
   }
 }
@@ -431,43 +445,7 @@ TEST_F(RegistryEventsE2eTest, RealRegistryReportsPushAndPull) {
 // deliveries still arrive (before, the envelope got 400 and the registry retried it forever).
 TEST_F(RegistryEventsE2eTest, RealRegistryDeliversPastAClientChosenUserAgent) {
   REGAUTH_SKIP_WITHOUT_REGISTRY_TOOLS();
-  absl::StatusOr<std::string> bundle = ReadFile(stack_->rootcertbundle_path());
-  ASSERT_TRUE(bundle.ok()) << bundle.status();
-  RegistryOptions options;
-  options.token_auth =
-      TokenAuthConfig{absl::StrCat("http://127.0.0.1:", stack_->http_port(), "/token"),
-                      "registry.test", "registry-auth-e2e", *bundle};
-  options.notifications =
-      NotificationEndpoint{absl::StrCat("http://127.0.0.1:", stack_->http_port(), kNotifyPath),
-                           absl::StrCat("Bearer ", kSecret)};
-  absl::StatusOr<std::unique_ptr<DistributionRegistry>> registry =
-      DistributionRegistry::Start(options);
-  ASSERT_TRUE(registry.ok()) << registry.status();
-  absl::StatusOr<std::unique_ptr<Skopeo>> skopeo = Skopeo::Create(absl::Seconds(60));
-  ASSERT_TRUE(skopeo.ok()) << skopeo.status();
-
-  v1::CreateServiceAccountRequest sa;
-  sa.set_parent("workspaces/acme");
-  sa.set_service_account_id("builder");
-  v1::RepositoryGrant* grant = sa.mutable_service_account()->add_grants();
-  grant->set_repository("acme/*");
-  grant->add_actions("pull");
-  grant->add_actions("push");
-  v1::ServiceAccountCredentials builder;
-  grpc::Status s = stack_->stub().CreateServiceAccount(stack_->Ctx("admin").get(), sa, &builder);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  absl::StatusOr<std::string> layouts = MakeTempDir("layouts");
-  ASSERT_TRUE(layouts.ok());
-  OciImageSpec spec;
-  spec.seed = "acme-web-ua";
-  spec.tag = "v1";
-  absl::StatusOr<OciImage> image = WriteOciImage(*layouts + "/acme-web", spec);
-  ASSERT_TRUE(image.ok()) << image.status();
-  SkopeoCopyOptions push;
-  push.dest_creds = RegistryCredentials{builder.username(), builder.secret()};
-  SkopeoResult pushed =
-      (*skopeo)->Copy(image->Reference(), (*registry)->Reference("acme/web", "v1"), push);
-  ASSERT_TRUE(pushed.ok()) << pushed.Describe() << "\n" << (*registry)->Logs();
+  ASSERT_NO_FATAL_FAILURE(StartRegistryAndPushAsBuilder("acme-web-ua"));
 
   // A registry token for the pull, from the realm, then two manifest pulls straight at the
   // registry: the first with the client's chosen headers, the second an ordinary one.
@@ -475,19 +453,19 @@ TEST_F(RegistryEventsE2eTest, RealRegistryDeliversPastAClientChosenUserAgent) {
       HttpConnection(stack_->http_port())
           .Request("GET", "/token?service=registry.test&scope=repository:acme/web:pull", "",
                    {{"Authorization",
-                     absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(builder.username(), ":",
-                                                                            builder.secret())))}});
+                     absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(
+                                                builder_.username(), ":", builder_.secret())))}});
   ASSERT_EQ(t.status, 200) << t.body;
   const std::string bearer = nlohmann::json::parse(t.body)["token"].get<std::string>();
   const std::string manifest = "/v2/acme/web/manifests/v1";
   const std::string accept = "application/vnd.oci.image.manifest.v1+json";
-  HttpReply evil = HttpConnection((*registry)->port())
+  HttpReply evil = HttpConnection(registry_->port())
                        .Request("GET", manifest, "",
                                 {{"Authorization", absl::StrCat("Bearer ", bearer)},
                                  {"Accept", accept},
                                  {"User-Agent", "evil\tagent"}});
-  ASSERT_EQ(evil.status, 200) << evil.body << (*registry)->Logs();
-  HttpReply plain = HttpConnection((*registry)->port())
+  ASSERT_EQ(evil.status, 200) << evil.body << registry_->Logs();
+  HttpReply plain = HttpConnection(registry_->port())
                         .Request("GET", manifest, "",
                                  {{"Authorization", absl::StrCat("Bearer ", bearer)},
                                   {"Accept", accept},
@@ -505,8 +483,8 @@ TEST_F(RegistryEventsE2eTest, RealRegistryDeliversPastAClientChosenUserAgent) {
     }
     if (!(saw_evil && saw_after)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  EXPECT_TRUE(saw_evil) << (*registry)->Logs();
-  EXPECT_TRUE(saw_after) << (*registry)->Logs();
+  EXPECT_TRUE(saw_evil) << registry_->Logs();
+  EXPECT_TRUE(saw_after) << registry_->Logs();
 }
 
 }  // namespace
