@@ -1124,6 +1124,13 @@ absl::Status ParseTimeFlag(const Args& a, const std::string& flag,
   return absl::OkStatus();
 }
 
+// --since and --until into `start` and `end` (each left untouched when its flag is absent).
+absl::Status SetTimeRange(const Args& a, google::protobuf::Timestamp* start,
+                          google::protobuf::Timestamp* end) {
+  if (absl::Status s = ParseTimeFlag(a, "since", start); !s.ok()) return s;
+  return ParseTimeFlag(a, "until", end);
+}
+
 Outcome Audit(Command& cmd) {
   const Args& a = cmd.args();
   const std::string& verb = a.positional[1];
@@ -1140,12 +1147,8 @@ Outcome Audit(Command& cmd) {
   req.set_caller(a.Get("caller"));
   req.set_page_size(*size);
   req.set_page_token(a.Get("page-token"));
-  for (const auto& [flag, field] :
-       {std::pair<const char*, google::protobuf::Timestamp*>{"since", req.mutable_start_time()},
-        {"until", req.mutable_end_time()}}) {
-    if (absl::Status s = ParseTimeFlag(a, flag, field); !s.ok()) {
-      return Outcome::Usage(std::string(s.message()));
-    }
+  if (absl::Status s = SetTimeRange(a, req.mutable_start_time(), req.mutable_end_time()); !s.ok()) {
+    return Outcome::Usage(std::string(s.message()));
   }
   if (!a.Has("since")) req.clear_start_time();
   if (!a.Has("until")) req.clear_end_time();
@@ -1207,12 +1210,8 @@ Outcome Events(Command& cmd) {
   req.set_actor(a.Get("actor"));
   req.set_page_size(*size);
   req.set_page_token(a.Get("page-token"));
-  for (const auto& [flag, field] :
-       {std::pair<const char*, google::protobuf::Timestamp*>{"since", req.mutable_start_time()},
-        {"until", req.mutable_end_time()}}) {
-    if (absl::Status s = ParseTimeFlag(a, flag, field); !s.ok()) {
-      return Outcome::Usage(std::string(s.message()));
-    }
+  if (absl::Status s = SetTimeRange(a, req.mutable_start_time(), req.mutable_end_time()); !s.ok()) {
+    return Outcome::Usage(std::string(s.message()));
   }
   if (!a.Has("since")) req.clear_start_time();
   if (!a.Has("until")) req.clear_end_time();

@@ -293,6 +293,7 @@ TEST_F(RegauthctlTest, EventsListFiltersAndShowsThePrincipalKind) {
   EXPECT_EQ(Run({"events", "list", "acme", "--action=steal"}).code, 1);
   EXPECT_EQ(Run({"events", "list", "acme", "--repository=beta/web"}).code, 1);
   EXPECT_EQ(Run({"events", "list", "acme", "--since=yesterday"}).code, 2);
+  EXPECT_EQ(Run({"events", "list", "acme", "--until=tomorrow"}).code, 2);
   EXPECT_EQ(Run({"events", "list"}).code, 2);
   EXPECT_EQ(Run({"events", "list", "acme", "--resource=x"}).code, 2);
 }
