@@ -153,6 +153,22 @@ class RealmE2eTest : public ::testing::TestWithParam<Mode> {
     return out;
   }
 
+  // Creates acme's configuration of the platform registry (a DISTRIBUTION config on the
+  // realm's registry_host, namespace acme) and returns its request, for variations.
+  v1::CreateRegistryConfigRequest CreatePlatformConfig() {
+    v1::CreateRegistryConfigRequest create;
+    create.set_parent("workspaces/acme");
+    create.set_registry_id("platform");
+    v1::RegistryConfig* config = create.mutable_registry_config();
+    config->set_type(v1::DISTRIBUTION);
+    config->mutable_distribution()->set_url("https://registry.test:5000");
+    config->mutable_distribution()->set_repository_namespace("acme");
+    v1::RegistryConfig created;
+    grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return create;
+  }
+
   OciImage Build(const std::string& seed) {
     absl::StatusOr<std::string> dir = testing::MakeTempDir("layouts");
     EXPECT_TRUE(dir.ok());
@@ -268,16 +284,10 @@ TEST_P(RealmE2eTest, PushWithServiceAccountPullWithPullTokenAndNothingMore) {
 // registry_host): no stored secret; a freshly minted push+pull credential for the workspace's
 // namespace, which the real registry accepts through the realm, for that namespace only.
 TEST_P(RealmE2eTest, GetCredentialsMintsAWorkspaceCredentialForThePlatformRegistry) {
-  v1::CreateRegistryConfigRequest create;
-  create.set_parent("workspaces/acme");
-  create.set_registry_id("platform");
-  v1::RegistryConfig* config = create.mutable_registry_config();
-  config->set_type(v1::DISTRIBUTION);
-  config->mutable_distribution()->set_url("https://registry.test:5000");
-  config->mutable_distribution()->set_repository_namespace("acme");
+  const v1::CreateRegistryConfigRequest create = CreatePlatformConfig();
+  ASSERT_FALSE(HasFailure());
   v1::RegistryConfig created;
-  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  grpc::Status s;
 
   v1::GetCredentialsRequest get;
   get.set_name("workspaces/acme/registries/platform");
@@ -316,16 +326,10 @@ TEST_P(RealmE2eTest, GetCredentialsMintsAWorkspaceCredentialForThePlatformRegist
 // acme/api; the audit row says how it was narrowed; a narrowing that would widen, leave the
 // workspace or outlive the default is refused, and so is one for a stored secret.
 TEST_P(RealmE2eTest, ANarrowedBuildCredentialPushesItsRepositoryOnly) {
-  v1::CreateRegistryConfigRequest create;
-  create.set_parent("workspaces/acme");
-  create.set_registry_id("platform");
-  v1::RegistryConfig* config = create.mutable_registry_config();
-  config->set_type(v1::DISTRIBUTION);
-  config->mutable_distribution()->set_url("https://registry.test:5000");
-  config->mutable_distribution()->set_repository_namespace("acme");
+  const v1::CreateRegistryConfigRequest create = CreatePlatformConfig();
+  ASSERT_FALSE(HasFailure());
   v1::RegistryConfig created;
-  grpc::Status s = stub_->CreateRegistryConfig(Ctx().get(), create, &created);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  grpc::Status s;
 
   v1::GetCredentialsRequest get;
   get.set_name("workspaces/acme/registries/platform");
