@@ -1124,11 +1124,15 @@ absl::Status ParseTimeFlag(const Args& a, const std::string& flag,
   return absl::OkStatus();
 }
 
-// --since and --until into `start` and `end` (each left untouched when its flag is absent).
-absl::Status SetTimeRange(const Args& a, google::protobuf::Timestamp* start,
-                          google::protobuf::Timestamp* end) {
-  if (absl::Status s = ParseTimeFlag(a, "since", start); !s.ok()) return s;
-  return ParseTimeFlag(a, "until", end);
+// --since and --until into the request's start_time and end_time; a field whose flag is
+// absent stays unset.
+template <typename Request>
+absl::Status SetTimeRange(const Args& a, Request* req) {
+  if (a.Has("since")) {
+    if (absl::Status s = ParseTimeFlag(a, "since", req->mutable_start_time()); !s.ok()) return s;
+  }
+  if (a.Has("until")) return ParseTimeFlag(a, "until", req->mutable_end_time());
+  return absl::OkStatus();
 }
 
 Outcome Audit(Command& cmd) {
@@ -1147,11 +1151,9 @@ Outcome Audit(Command& cmd) {
   req.set_caller(a.Get("caller"));
   req.set_page_size(*size);
   req.set_page_token(a.Get("page-token"));
-  if (absl::Status s = SetTimeRange(a, req.mutable_start_time(), req.mutable_end_time()); !s.ok()) {
+  if (absl::Status s = SetTimeRange(a, &req); !s.ok()) {
     return Outcome::Usage(std::string(s.message()));
   }
-  if (!a.Has("since")) req.clear_start_time();
-  if (!a.Has("until")) req.clear_end_time();
   v1::ListAuditEventsResponse all;
   if (!ListPages(cmd, &Stub::ListAuditEvents, req,
                  &v1::ListAuditEventsResponse::mutable_audit_events, &all)) {
@@ -1210,11 +1212,9 @@ Outcome Events(Command& cmd) {
   req.set_actor(a.Get("actor"));
   req.set_page_size(*size);
   req.set_page_token(a.Get("page-token"));
-  if (absl::Status s = SetTimeRange(a, req.mutable_start_time(), req.mutable_end_time()); !s.ok()) {
+  if (absl::Status s = SetTimeRange(a, &req); !s.ok()) {
     return Outcome::Usage(std::string(s.message()));
   }
-  if (!a.Has("since")) req.clear_start_time();
-  if (!a.Has("until")) req.clear_end_time();
   v1::ListRegistryEventsResponse all;
   if (!ListPages(cmd, &Stub::ListRegistryEvents, req,
                  &v1::ListRegistryEventsResponse::mutable_registry_events, &all)) {
