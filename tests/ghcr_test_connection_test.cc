@@ -12,6 +12,7 @@
 #include "server/config.h"
 #include "tests/support/live_server.h"
 #include "tests/support/test_stack.h"
+#include "upstream/testing/fake_ghcr.h"
 #include "upstream/testing/scripted_http_server.h"
 
 namespace registryauth {
@@ -66,23 +67,9 @@ class GhcrTestConnectionTest : public ::testing::Test {
       }
       return ScriptedResponse{401, {}, R"({"message":"Bad credentials"})"};
     });
-    // ghcr.io: the registry handshake, Basic login with either PAT.
-    const std::string challenge =
-        absl::StrCat(R"(Bearer realm=")", ghcr_->Url("/token"), R"(",service="ghcr.io")");
-    ghcr_->Route("/v2/", [challenge](const ScriptedRequest& r) {
-      if (r.Header("authorization") == absl::StrCat("Bearer ", kRegistryToken)) {
-        return ScriptedResponse{200, {}, "{}"};
-      }
-      return ScriptedResponse{401, {{"WWW-Authenticate", challenge}}, "{}"};
-    });
-    ghcr_->Route("/token", [](const ScriptedRequest& r) {
-      const std::string auth = r.Header("authorization").value_or("");
-      for (const char* pat : {kPushPat, kReadPat, kOddPat}) {
-        if (auth == absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(kLogin, ":", pat)))) {
-          return ScriptedResponse{200, {}, absl::StrCat(R"({"token":")", kRegistryToken, R"("})")};
-        }
-      }
-      return ScriptedResponse{401, {}, R"({"errors":[{"code":"DENIED"}]})"};
+    // ghcr.io: the registry handshake, Basic login with any of the three PATs.
+    upstream::testing::RouteFakeGhcr(*ghcr_, kLogin, kRegistryToken, [](const std::string& pat) {
+      return pat == kPushPat || pat == kReadPat || pat == kOddPat;
     });
 
     auto stack = testing::TestStack::Builder()

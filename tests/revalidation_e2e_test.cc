@@ -36,6 +36,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/live_server.h"
 #include "tests/support/test_stack.h"
+#include "upstream/testing/fake_ghcr.h"
 #include "upstream/testing/scripted_http_server.h"
 
 namespace registryauth {
@@ -87,24 +88,11 @@ class RevalidationE2eTest : public ::testing::Test {
       }
       return ScriptedResponse{401, {}, R"({"message":"Bad credentials"})"};
     });
-    const std::string challenge =
-        absl::StrCat(R"(Bearer realm=")", ghcr_->Url("/token"), R"(",service="ghcr.io")");
-    ghcr_->Route("/v2/", [challenge](const ScriptedRequest& r) {
-      if (r.Header("authorization") == absl::StrCat("Bearer ", kRegistryToken)) {
-        return ScriptedResponse{200, {}, "{}"};
-      }
-      return ScriptedResponse{401, {{"WWW-Authenticate", challenge}}, "{}"};
-    });
-    ghcr_->Route("/token", [this](const ScriptedRequest& r) {
-      const std::string auth = r.Header("authorization").value_or("");
-      absl::MutexLock lock(&mu_);
-      for (const auto& [pat, unused] : known_) {
-        if (auth == absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(kLogin, ":", pat)))) {
-          return ScriptedResponse{200, {}, absl::StrCat(R"({"token":")", kRegistryToken, R"("})")};
-        }
-      }
-      return ScriptedResponse{401, {}, R"({"errors":[{"code":"DENIED"}]})"};
-    });
+    upstream::testing::RouteFakeGhcr(*ghcr_, kLogin, kRegistryToken,
+                                     [this](const std::string& pat) {
+                                       absl::MutexLock lock(&mu_);
+                                       return known_.count(pat) > 0;
+                                     });
 
     auto stack = testing::TestStack::Builder()
                      .WithWorkspace("acme")
