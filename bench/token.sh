@@ -152,12 +152,13 @@ rss_kb() {  # rss_kb BASE FIELD: the sum of VmHWM or VmRSS over the server's pro
 
 rps_of_row() { awk -F'|' '{ gsub(/ /, "", $3); print $3 }' <<<"$1"; }
 
-run_wrk() {  # run_wrk LABEL BASIC SCOPE [BASE] -> one table row
+run_wrk() {  # run_wrk LABEL BASIC SCOPE [BASE [PATH]] -> one table row
   local out rps p50 p99 errors requests cpu_before cpu_after cpu_per_request
   local target=${4:-$base}
+  local path=${5:-/token?service=$service&scope=$3}
   cpu_before=$(server_cpu "$target")
   out=$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency \
-    -H "Authorization: Basic $2" "$target/token?service=$service&scope=$3" 2>&1)
+    -H "Authorization: Basic $2" "$target$path" 2>&1)
   echo "$out" | sed 's/^/    /' >&2
   rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
   p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
@@ -189,7 +190,10 @@ for round in $(seq 1 "$rounds"); do
       'BEGIN { if (b > 0) printf "round %d: registry-authd / reference requests/s = %.2f\n", r, a / b }')$'\n'
   fi
 done
-rows+=$(run_wrk "registry-authd, pull token, pull" "$pull_basic" "repository:bench/web:pull")
+rows+=$(run_wrk "registry-authd, pull token, pull" "$pull_basic" "repository:bench/web:pull")$'\n'
+# The floor of the same HTTP adapter on this machine: no credential check, no signature, the
+# same access-log line and metrics. No /token server can go faster than this with wrk beside it.
+rows+=$(run_wrk "registry-authd, GET /healthz (the HTTP floor)" "" "" "$base" /healthz)
 
 echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"

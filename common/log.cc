@@ -3,8 +3,13 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/utf8.h"
 
@@ -258,11 +263,88 @@ std::string FormatLogLine(LogFormat format, absl::Time time, LogLevel level,
   return line;
 }
 
+namespace {
+
+// Past this many buffered bytes the line that crosses it writes the buffer itself.
+constexpr size_t kMaxBufferedBytes = 64 * 1024;
+
+void WriteOut(std::string_view text) {
+  if (text.empty()) return;
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+// The buffer of info lines and the thread that writes it every interval. Writes happen under
+// `mu` so that lines reach stderr in the order they were logged.
+class LogBuffer {
+ public:
+  // False when not buffering: the caller writes the line itself.
+  bool Add(LogLevel level, const std::string& line) {
+    if (!on_.load(std::memory_order_acquire)) return false;
+    absl::MutexLock lock(&mu_);
+    if (!on_.load(std::memory_order_relaxed)) return false;
+    buffer_ += line;
+    if (level != LogLevel::kInfo || buffer_.size() >= kMaxBufferedBytes) WriteLocked();
+    return true;
+  }
+
+  void Start(absl::Duration interval) {
+    if (on_.load() || interval <= absl::ZeroDuration()) return;
+    {
+      absl::MutexLock lock(&mu_);
+      buffer_.reserve(kMaxBufferedBytes + 4096);
+      on_.store(true, std::memory_order_release);
+    }
+    stop_ = std::make_unique<absl::Notification>();
+    flusher_ = std::thread([this, interval, stop = stop_.get()] {
+      while (!stop->WaitForNotificationWithTimeout(interval)) Flush();
+    });
+  }
+
+  void Stop() {
+    if (!on_.load()) return;
+    stop_->Notify();
+    flusher_.join();
+    absl::MutexLock lock(&mu_);
+    on_.store(false, std::memory_order_release);
+    WriteLocked();
+    std::string().swap(buffer_);
+  }
+
+  void Flush() {
+    absl::MutexLock lock(&mu_);
+    WriteLocked();
+  }
+
+ private:
+  void WriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    WriteOut(buffer_);
+    buffer_.clear();
+  }
+
+  std::atomic<bool> on_{false};
+  absl::Mutex mu_;
+  std::string buffer_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<absl::Notification> stop_;
+  std::thread flusher_;
+};
+
+LogBuffer& Buffer() {
+  static LogBuffer* const buffer = new LogBuffer();  // never destroyed: used until exit
+  return *buffer;
+}
+
+}  // namespace
+
+void StartLogBuffering(absl::Duration interval) { Buffer().Start(interval); }
+void StopLogBuffering() { Buffer().Stop(); }
+void FlushLog() { Buffer().Flush(); }
+
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
   if (!LogEnabled(level)) return;
   const std::string line = FormatLogLine(GetLogFormat(), absl::Now(), level, message, fields);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  if (Buffer().Add(level, line)) return;
+  WriteOut(line);
 }
 
 void Log(LogLevel level, std::string_view message) { Log(level, message, {}); }

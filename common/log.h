@@ -17,7 +17,11 @@
 //   LOG_INFO(absl::StrCat("listening on ", addr));
 //   Log(LogLevel::kInfo, "rpc", {{"request_id", id}, {"status", "OK"}, {"duration_ms", 1.5}});
 //
-// Thread-safe (one fwrite per line).
+// Thread-safe. By default every line is written at once (one fwrite and fflush per line). A
+// server may start buffering (StartLogBuffering, as glog buffers INFO lines): info lines then
+// gather in memory and are written together every `interval` or past 64 KiB, while a warning
+// or an error writes everything before it and itself at once, so the order of lines is kept.
+// A process that dies abruptly loses at most `interval` of info lines.
 #ifndef REGISTRY_AUTH_COMMON_LOG_H_
 #define REGISTRY_AUTH_COMMON_LOG_H_
 
@@ -73,6 +77,14 @@ struct LogField {
 
 void Log(LogLevel level, std::string_view message);
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields);
+
+// Buffering of info lines (see the top). Start begins it with a thread that writes the buffer
+// every `interval` (> 0); Stop writes what is left, ends the thread and goes back to a write
+// per line; FlushLog writes the buffer now. Start while buffering changes nothing; Stop
+// without Start is a no-op. Not to be called concurrently with each other.
+void StartLogBuffering(absl::Duration interval);
+void StopLogBuffering();
+void FlushLog();
 
 // The line Log writes (with its newline), for tests.
 std::string FormatLogLine(LogFormat format, absl::Time time, LogLevel level,

@@ -1,9 +1,19 @@
 #include "common/log.h"
 
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/support/stderr_capture.h"
 
 namespace registryauth {
 namespace {
@@ -93,6 +103,120 @@ TEST(LogTest, MinimumLevelFilters) {
   SetMinLogLevel(LogLevel::kError);
   EXPECT_FALSE(LogEnabled(LogLevel::kWarning));
   SetMinLogLevel(saved);
+}
+
+// ---- Buffering (StartLogBuffering): stderr goes to a file the test reads while it runs.
+
+class LogBufferingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    saved_format_ = GetLogFormat();
+    SetLogFormat(LogFormat::kText);
+    capture_.emplace(path_);
+  }
+  void TearDown() override {
+    StopLogBuffering();
+    capture_.reset();
+    SetLogFormat(saved_format_);
+  }
+  // What reached stderr so far.
+  std::string Written() const {
+    std::ifstream in(path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  static size_t Count(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  }
+
+  const std::string path_ = ::testing::TempDir() + "/log_buffering.txt";
+  std::optional<testing::StderrCapture> capture_;
+  LogFormat saved_format_ = LogFormat::kText;
+};
+
+TEST_F(LogBufferingTest, InfoLinesWaitForAFlushWhileUnbufferedLinesGoAtOnce) {
+  Log(LogLevel::kInfo, "before buffering");
+  EXPECT_EQ(Count(Written(), "before buffering"), 1u);
+  StartLogBuffering(absl::Seconds(10));
+  Log(LogLevel::kInfo, "buffered one");
+  EXPECT_EQ(Count(Written(), "buffered one"), 0u);
+  FlushLog();
+  EXPECT_EQ(Count(Written(), "buffered one"), 1u);
+  StopLogBuffering();
+  Log(LogLevel::kInfo, "after buffering");
+  EXPECT_EQ(Count(Written(), "after buffering"), 1u);
+}
+
+TEST_F(LogBufferingTest, AWarningWritesTheLinesBeforeItAndItselfInOrder) {
+  StartLogBuffering(absl::Seconds(10));
+  Log(LogLevel::kInfo, "first info");
+  Log(LogLevel::kInfo, "second info");
+  Log(LogLevel::kWarning, "the warning");
+  const std::string text = Written();
+  ASSERT_EQ(Count(text, "the warning"), 1u) << text;
+  EXPECT_LT(text.find("first info"), text.find("second info")) << text;
+  EXPECT_LT(text.find("second info"), text.find("the warning")) << text;
+  Log(LogLevel::kError, "the error");
+  EXPECT_EQ(Count(Written(), "the error"), 1u);
+}
+
+TEST_F(LogBufferingTest, StopWritesWhatIsLeftAndTheFlusherWritesWithinItsInterval) {
+  StartLogBuffering(absl::Seconds(10));
+  Log(LogLevel::kInfo, "left at stop");
+  StopLogBuffering();
+  EXPECT_EQ(Count(Written(), "left at stop"), 1u);
+
+  StartLogBuffering(absl::Milliseconds(20));
+  Log(LogLevel::kInfo, "by the flusher");
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (Count(Written(), "by the flusher") == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(Count(Written(), "by the flusher"), 1u);
+}
+
+TEST_F(LogBufferingTest, A64KiBBufferIsWrittenWithoutWaitingForTheFlusher) {
+  StartLogBuffering(absl::Seconds(10));
+  const std::string filler(1000, 'x');
+  for (int i = 0; i < 80; ++i) Log(LogLevel::kInfo, absl::StrCat("line ", i, " ", filler));
+  const std::string text = Written();
+  EXPECT_GE(Count(text, filler), 60u);  // at least the first 64 KiB
+  EXPECT_LT(Count(text, filler), 80u);  // the rest waits
+}
+
+TEST_F(LogBufferingTest, LinesFromManyThreadsArriveWholeAndOnce) {
+  StartLogBuffering(absl::Milliseconds(1));
+  constexpr int kThreads = 4;
+  constexpr int kLines = 2000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t] {
+      for (int i = 0; i < kLines; ++i) {
+        Log(LogLevel::kInfo, "concurrent", {{"thread", t}, {"line", i}});
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  StopLogBuffering();
+  std::vector<std::string> lines = absl::StrSplit(Written(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kThreads * kLines));
+  std::vector<int> next(kThreads, 0);  // each thread's lines in its own order
+  for (const std::string& line : lines) {
+    constexpr absl::string_view kPrefix = " INFO concurrent thread=";
+    const size_t at = absl::string_view(line).find(kPrefix);
+    ASSERT_NE(at, absl::string_view::npos) << line;
+    const std::vector<absl::string_view> fields =
+        absl::StrSplit(absl::string_view(line).substr(at + kPrefix.size()), " line=");
+    int t = -1;
+    int i = -1;
+    ASSERT_EQ(fields.size(), 2u) << line;
+    ASSERT_TRUE(absl::SimpleAtoi(fields[0], &t) && absl::SimpleAtoi(fields[1], &i)) << line;
+    ASSERT_TRUE(t >= 0 && t < kThreads) << line;
+    EXPECT_EQ(i, next[t]++) << line;
+  }
 }
 
 }  // namespace

@@ -164,6 +164,11 @@ absl::StatusOr<std::string> SignJwtText(const SigningKey& key, std::string_view 
   return SignCompact(key, EncodedHeader(key, options), claims_json);
 }
 
+absl::StatusOr<std::string> SignJwtClaims(const SigningKey& key, const JwtClaims& claims,
+                                          const JwtHeaderOptions& options) {
+  return SignCompact(key, EncodedHeader(key, options), claims.json());
+}
+
 PreparedJwtSigner::PreparedJwtSigner(std::shared_ptr<const SigningKey> key,
                                      const JwtHeaderOptions& options)
     : key_(std::move(key)), encoded_header_(EncodedHeader(*key_, options)) {}
@@ -171,6 +176,10 @@ PreparedJwtSigner::PreparedJwtSigner(std::shared_ptr<const SigningKey> key,
 absl::StatusOr<std::string> PreparedJwtSigner::Sign(const nlohmann::json& claims) const {
   ASSIGN_OR_RETURN(std::string payload, ClaimsPayload(claims));
   return SignCompact(*key_, encoded_header_, payload);
+}
+
+absl::StatusOr<std::string> PreparedJwtSigner::SignClaims(const JwtClaims& claims) const {
+  return SignCompact(*key_, encoded_header_, claims.json());
 }
 
 absl::StatusOr<DecodedJwt> DecodeJwt(std::string_view token) {

@@ -58,6 +58,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "crypto/jws.h"
+#include "crypto/jwt_claims.h"
 
 namespace registryauth::crypto {
 
@@ -88,6 +89,11 @@ absl::StatusOr<std::string> SignJwt(const SigningKey& key, const nlohmann::json&
 // (A separate name: with nlohmann::json's implicit conversions an overload would be ambiguous.)
 absl::StatusOr<std::string> SignJwtText(const SigningKey& key, std::string_view claims_json,
                                         const JwtHeaderOptions& options);
+// The same for claims a JwtClaimsWriter wrote (crypto/jwt_claims.h), which are right by
+// construction: signed as they are, without a parse. Errors: "token would exceed 16 KiB",
+// INTERNAL if signing fails.
+absl::StatusOr<std::string> SignJwtClaims(const SigningKey& key, const JwtClaims& claims,
+                                          const JwtHeaderOptions& options);
 
 // SignJwt for many tokens with one key and one header, which is encoded once (the token
 // realm's header, with its x5c certificate, is about 1 KiB of base64url). Immutable;
@@ -97,6 +103,8 @@ class PreparedJwtSigner {
   PreparedJwtSigner(std::shared_ptr<const SigningKey> key, const JwtHeaderOptions& options);
   // What SignJwt(key, claims, options) returns, same checks and errors.
   absl::StatusOr<std::string> Sign(const nlohmann::json& claims) const;
+  // What SignJwtClaims(key, claims, options) returns.
+  absl::StatusOr<std::string> SignClaims(const JwtClaims& claims) const;
   const SigningKey& key() const { return *key_; }
 
  private:

@@ -33,6 +33,8 @@ class JwtSigner {
   virtual ~JwtSigner() = default;
 
   virtual absl::StatusOr<std::string> Sign(const nlohmann::json& claims) const = 0;
+  // The same for claims a JwtClaimsWriter wrote (the token realm's hot path: no JSON tree).
+  virtual absl::StatusOr<std::string> SignClaims(const JwtClaims& claims) const = 0;
 
   // The algorithm of the key the next Sign uses ("ES256" / "RS256" via JwsAlgorithmName).
   virtual JwsAlgorithm algorithm() const = 0;

@@ -240,6 +240,44 @@ TEST_F(JwtTest, PreparedSignerMatchesSignJwt) {
   }
 }
 
+// Claims a JwtClaimsWriter wrote sign to the same header and verify to the same claims as
+// SignJwt's, through SignJwtClaims and the prepared signer alike.
+TEST_F(JwtTest, WrittenClaimsSignAndVerifyLikeTheJsonTree) {
+  JwtClaimsWriter w;
+  const json tree = Claims();
+  for (const auto& [name, value] : tree.items()) {
+    if (value.is_number_integer()) {
+      w.Integer(name, value.get<std::int64_t>());
+    } else if (value.is_string()) {
+      w.String(name, value.get<std::string>());
+    } else {  // access: [{type, name, actions}]
+      w.BeginArray(name);
+      for (const json& entry : value) {
+        w.BeginObject()
+            .String("type", entry["type"].get<std::string>())
+            .String("name", entry["name"].get<std::string>())
+            .StringArray("actions", entry["actions"].get<std::vector<std::string>>())
+            .EndObject();
+      }
+      w.EndArray();
+    }
+  }
+  absl::StatusOr<JwtClaims> written = std::move(w).Finish();
+  ASSERT_TRUE(written.ok()) << written.status();
+  const JwtHeaderOptions options = Kid(KeyIdStyle::kLibtrust);
+  PreparedJwtSigner prepared(ec_, options);
+  auto reference = SignJwt(*ec_, Claims(), options);
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  for (absl::StatusOr<std::string> token :
+       {SignJwtClaims(*ec_, *written, options), prepared.SignClaims(*written)}) {
+    ASSERT_TRUE(token.ok()) << token.status();
+    EXPECT_EQ(token->substr(0, token->find('.')), reference->substr(0, reference->find('.')));
+    auto claims = Verify(*token);
+    ASSERT_TRUE(claims.ok()) << claims.status();
+    EXPECT_EQ(*claims, Claims());
+  }
+}
+
 TEST_F(JwtTest, SignRefusesClaimsARegistryWouldReject) {
   struct Case {
     json claims;

@@ -28,10 +28,14 @@ class KeyJwtSigner final : public JwtSigner {
   }
 
   explicit KeyJwtSigner(std::unique_ptr<SigningKey> key, JwtHeaderOptions header = ThumbprintKid())
-      : key_(std::move(key)), header_(std::move(header)) {}
+      : key_(std::move(key)), prepared_(key_, header) {}
 
+  // The header is encoded once (PreparedJwtSigner), as TokenSigningKeys does.
   absl::StatusOr<std::string> Sign(const nlohmann::json& claims) const override {
-    return SignJwt(*key_, claims, header_);
+    return prepared_.Sign(claims);
+  }
+  absl::StatusOr<std::string> SignClaims(const JwtClaims& claims) const override {
+    return prepared_.SignClaims(claims);
   }
   JwsAlgorithm algorithm() const override { return key_->algorithm(); }
   std::string KeyId() const override { return key_->public_key()->JwkThumbprint(); }
@@ -39,8 +43,8 @@ class KeyJwtSigner final : public JwtSigner {
   const SigningKey& key() const { return *key_; }
 
  private:
-  const std::unique_ptr<SigningKey> key_;
-  const JwtHeaderOptions header_;
+  const std::shared_ptr<const SigningKey> key_;
+  const PreparedJwtSigner prepared_;
 };
 
 }  // namespace registryauth::crypto

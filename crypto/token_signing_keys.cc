@@ -546,6 +546,10 @@ absl::StatusOr<std::string> TokenSigningKeys::Sign(const nlohmann::json& claims)
   return signer_.Sign(claims);
 }
 
+absl::StatusOr<std::string> TokenSigningKeys::SignClaims(const JwtClaims& claims) const {
+  return signer_.SignClaims(claims);
+}
+
 JwsAlgorithm TokenSigningKeys::algorithm() const {
   return keys_[active_index_].public_key->algorithm();
 }
@@ -654,6 +658,10 @@ absl::Status TokenSigningKeysHolder::Reload(const std::string& set_file_path, ab
 
 absl::StatusOr<std::string> TokenSigningKeysHolder::Sign(const nlohmann::json& claims) const {
   return Get()->Sign(claims);
+}
+
+absl::StatusOr<std::string> TokenSigningKeysHolder::SignClaims(const JwtClaims& claims) const {
+  return Get()->SignClaims(claims);
 }
 
 JwsAlgorithm TokenSigningKeysHolder::algorithm() const { return Get()->algorithm(); }

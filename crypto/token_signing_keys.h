@@ -192,6 +192,7 @@ class TokenSigningKeys final : public JwtSigner, public JwtVerifier {
 
   // JwtSigner: signs with the active key (SignJwt), header per options().
   absl::StatusOr<std::string> Sign(const nlohmann::json& claims) const override;
+  absl::StatusOr<std::string> SignClaims(const JwtClaims& claims) const override;
   JwsAlgorithm algorithm() const override;
   // The active key's id in options().kid_style.
   std::string KeyId() const override;
@@ -260,6 +261,7 @@ class TokenSigningKeysHolder final : public JwtSigner, public JwtVerifier {
   absl::Status Reload(const std::string& set_file_path, absl::Time now);
 
   absl::StatusOr<std::string> Sign(const nlohmann::json& claims) const override;
+  absl::StatusOr<std::string> SignClaims(const JwtClaims& claims) const override;
   JwsAlgorithm algorithm() const override;
   std::string KeyId() const override;
   absl::StatusOr<nlohmann::json> Verify(std::string_view token,

@@ -37,6 +37,7 @@
 #include "common/catch_all.h"
 #include "common/log.h"
 #include "gateway/client_address.h"
+#include "gateway/http_message.h"
 #include "gateway/rest_router.h"
 #include "gateway/rest_util.h"
 #include "observability/metrics.h"
@@ -95,27 +96,6 @@ const char* MethodLabel(absl::string_view method) {
     if (method == known) return known;
   }
   return "other";
-}
-
-// RFC 9110 token characters, for header names the router supplies.
-bool IsHeaderToken(absl::string_view s) {
-  if (s.empty()) return false;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    absl::string_view("!#$%&'*+-.^_`|~").find(ch) != absl::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// Visible ASCII and spaces: no CR/LF or other control bytes that could split a header.
-bool IsHeaderValue(absl::string_view s) {
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c >= 0x7F) return false;
-  }
-  return true;
 }
 
 // OpenSSL's reason for a failure (a fixed library string such as "no start line"; never key
@@ -194,6 +174,20 @@ void WarnIfOverDescriptorLimit(int max_connections) {
        {"reserved", static_cast<int64_t>(kReservedDescriptors)}});
 }
 
+// `threads` io_contexts, each run by one thread (hint 1: Asio then keeps completions on the
+// thread that queued them instead of waking another).
+std::vector<std::unique_ptr<net::io_context>> MakeContexts(int threads) {
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  contexts.reserve(static_cast<size_t>(threads));
+  for (int i = 0; i < threads; ++i) {
+    contexts.push_back(std::make_unique<net::io_context>(1));
+    // A timer makes the context start its reactor (its epoll and eventfd descriptors) now.
+    // Started lazily by the first connection, it could fail just when descriptors run out.
+    net::steady_timer start_reactor(*contexts.back());
+  }
+  return contexts;
+}
+
 }  // namespace
 
 class HttpGateway::Impl {
@@ -209,11 +203,11 @@ class HttpGateway::Impl {
                               // With a metrics listener, /metrics is served there only.
                               options.metrics_listen.empty() ? options.metrics : nullptr,
                               options.registry_events}),
-        ioc_(options.threads),
-        http_(std::make_unique<Listener>(ioc_, "http", options.max_connections)) {
+        iocs_(MakeContexts(options.threads)),
+        http_(std::make_unique<Listener>(*iocs_.front(), "http", options.max_connections)) {
     if (!options_.metrics_listen.empty()) {
-      metrics_listener_ =
-          std::make_unique<Listener>(ioc_, "metrics", HttpGateway::kMetricsMaxConnections);
+      metrics_listener_ = std::make_unique<Listener>(*iocs_.front(), "metrics",
+                                                     HttpGateway::kMetricsMaxConnections);
       // Create() has checked that metrics_listen comes with a registry.
       metrics_router_ = RestRouter::ForMetricsListener(*options_.metrics);
     }
@@ -259,9 +253,11 @@ class HttpGateway::Impl {
     }
     DoAccept(*http_);
     if (metrics_listener_ != nullptr) DoAccept(*metrics_listener_);
-    threads_.reserve(options_.threads);
-    for (int i = 0; i < options_.threads; ++i) {
-      threads_.emplace_back([this] { RunIoThread(); });
+    // Keeps every I/O thread in run() while it has no connection yet; Shutdown lets go.
+    for (std::unique_ptr<net::io_context>& ioc : iocs_) work_.push_back(net::make_work_guard(*ioc));
+    threads_.reserve(iocs_.size());
+    for (std::unique_ptr<net::io_context>& ioc : iocs_) {
+      threads_.emplace_back([this, &ioc = *ioc] { RunIoThread(ioc); });
     }
     return absl::OkStatus();
   }
@@ -312,12 +308,10 @@ class HttpGateway::Impl {
     if (joined_) return;
     joined_ = true;
     shutting_down_ = true;
-    // Keeps the I/O threads in run() until every close below is posted: otherwise they may
-    // leave run() as soon as the acceptors close (no other work left), and a close posted
+    // work_ keeps the I/O threads in run() until every close below is posted: otherwise they
+    // may leave run() as soon as the acceptors close (no other work left), and a close posted
     // after that (for a session only `live` still holds) is never run; the io_context then
     // destroys it with the gateway, after the listener its session counts against is freed.
-    std::optional<net::executor_work_guard<net::io_context::executor_type>> work(
-        net::make_work_guard(ioc_));
     for (Listener* l : {http_.get(), metrics_listener_.get()}) {
       if (l == nullptr) continue;
       net::post(l->acceptor.get_executor(), [l] {
@@ -338,7 +332,7 @@ class HttpGateway::Impl {
       session->CloseIfIdle(std::move(s));
     }
     live.clear();
-    work.reset();
+    work_.clear();
     // gRPC calls in flight end within their deadline (request_timeout).
     {
       absl::MutexLock lock(&inflight_mu_);
@@ -411,8 +405,8 @@ class HttpGateway::Impl {
   // exception thrown inside Asio itself, say) is logged and the thread goes back into run(),
   // as the Asio documentation recommends, instead of reaching std::terminate. run() returns
   // normally once the io_context runs out of work (after Shutdown).
-  void RunIoThread() {
-    while (std::optional<std::string> what = CatchAll([&] { ioc_.run(); })) {
+  void RunIoThread(net::io_context& ioc) {
+    while (std::optional<std::string> what = CatchAll([&] { ioc.run(); })) {
       Log(LogLevel::kError, "http gateway: exception escaped an I/O handler", {{"what", *what}});
     }
   }
@@ -443,10 +437,11 @@ class HttpGateway::Impl {
    public:
     // `tls` is the context of a TLS connection (null for plain ones); the session keeps it
     // alive, so ReloadCertificate can swap the gateway's context under a live connection.
-    Session(Impl& gw, Listener& listener, tcp::socket socket,
+    Session(Impl& gw, Listener& listener, net::io_context& ioc, tcp::socket socket,
             std::shared_ptr<net::ssl::context> tls)
         : gw_(gw),
           listener_(listener),
+          ioc_(ioc),
           slot_(listener),
           tls_(std::move(tls)),
           stream_(MakeStream(std::move(socket), tls_.get())) {}
@@ -492,6 +487,17 @@ class HttpGateway::Impl {
 
     beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
 
+    // The TCP peer's address as text, asked of the kernel once per connection (it cannot
+    // change); "" when the socket has no peer (already reset).
+    const std::string& TcpPeer() {
+      if (tcp_peer_.empty()) {
+        error_code ec;
+        const tcp::endpoint remote = Tcp().socket().remote_endpoint(ec);
+        if (!ec) tcp_peer_ = remote.address().to_string();
+      }
+      return tcp_peer_;
+    }
+
     // A completion handler that keeps this session alive and runs `step(*this, args...)`
     // behind the barrier. `where` names the step in the log line.
     template <class Step>
@@ -530,13 +536,6 @@ class HttpGateway::Impl {
         // Nothing more to try: the close below needs no allocation.
       }
       DoClose();
-    }
-
-    // The request id if it can go into a header or a log line (visible ASCII, <= 128), else "".
-    static std::string PrintableRequestId(const std::string& id) {
-      bool printable = !id.empty() && id.size() <= 128;
-      for (char c : id) printable = printable && c >= 0x21 && c <= 0x7E;
-      return printable ? id : std::string();
     }
 
     // TLS only: the handshake is bounded by request_timeout like an idle connection, and
@@ -630,29 +629,7 @@ class HttpGateway::Impl {
       version_ = req.version();
       keep_alive_ = req.keep_alive();
       request_id_ = std::string(req["x-request-id"]);
-      RestRequest request;
-      request.method = std::string(req.method_string());
-      request.target = std::string(req.target());
-      request.body = std::move(req.body());
-      request.request_id = request_id_;
-      request.content_type = std::string(req[http::field::content_type]);
-      request.api_key = std::string(req["x-api-key"]);
-      request.authorization = std::string(req[http::field::authorization]);
-      request.user = std::string(req["x-registryauth-user"]);
-      error_code addr_ec;
-      const tcp::endpoint remote = Tcp().socket().remote_endpoint(addr_ec);
-      if (!addr_ec) {
-        // The client address (client_address.h): the TCP peer, or the X-Forwarded-For client
-        // when the peer is a trusted proxy. Every header line, in order.
-        std::vector<absl::string_view> forwarded;
-        if (!gw_.trusted_proxies_.empty()) {
-          for (auto [it, end] = req.equal_range("x-forwarded-for"); it != end; ++it) {
-            forwarded.emplace_back(it->value().data(), it->value().size());
-          }
-        }
-        request.forwarded_for =
-            ResolveClientAddress(gw_.trusted_proxies_, remote.address().to_string(), forwarded);
-      }
+      const RestRequest request = ToRestRequest(req, gw_.trusted_proxies_, TcpPeer());
       peer_ = request.forwarded_for;
       // The metrics listener has a router of its own: /metrics and /healthz only.
       const RestRouter& router =
@@ -670,8 +647,7 @@ class HttpGateway::Impl {
         std::shared_ptr<Session> session;
         std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
       };
-      ReplyTarget target{gw_.BeginInflight(), this->shared_from_this(),
-                         net::make_work_guard(gw_.ioc_)};
+      ReplyTarget target{gw_.BeginInflight(), this->shared_from_this(), net::make_work_guard(ioc_)};
       // The router may throw (inline, on this strand): Guard around Dispatch catches it. The
       // callback may run on a gRPC thread, where nothing must escape either.
       router.Handle(request, [target = std::move(target)](RestReply reply) mutable {
@@ -695,24 +671,15 @@ class HttpGateway::Impl {
       // A reply that arrives after the barrier already answered (or closed) this request.
       if (replied_) return;
       replied_ = true;
-      auto res = std::make_shared<http::response<http::string_body>>(
-          static_cast<http::status>(reply.status), version_);
-      res->set(http::field::server, "registry-auth");
-      res->set(http::field::content_type, reply.content_type);
-      if (!reply.allow.empty()) res->set(http::field::allow, reply.allow);
-      for (const auto& [name, value] : reply.headers) {
-        if (IsHeaderToken(name) && IsHeaderValue(value)) res->set(name, value);
-      }
       // The id the service used (it keeps a usable client id, else generates one); when no
       // call reached the service, the client's own id if it is printable.
       const std::string id =
           PrintableRequestId(reply.request_id.empty() ? request_id_ : reply.request_id);
-      if (!id.empty()) res->set("x-request-id", id);
       gw_.Record(method_, reply.route.empty() ? "other" : reply.route, reply.status, id, peer_,
                  start_);
-      res->keep_alive(keep_alive_ && !gw_.shutting_down_);
-      res->body() = std::move(reply.body);
-      res->prepare_payload();
+      auto res = std::make_shared<http::response<http::string_body>>();
+      res->version(version_);
+      ToHttpResponse(std::move(reply), id, keep_alive_ && !gw_.shutting_down_, res.get());
       Tcp().expires_after(absl::ToChronoMilliseconds(gw_.options_.request_timeout));
       http::async_write(stream_, *res, Guarded("write", [res](Session& s, error_code ec, size_t) {
                           if (ec) return s.DoClose();
@@ -726,11 +693,8 @@ class HttpGateway::Impl {
     void SendError(int http_status, grpc::StatusCode code, absl::string_view message) {
       replied_ = true;
       version_ = 11;
-      error_code addr_ec;
-      const tcp::endpoint remote = Tcp().socket().remote_endpoint(addr_ec);
       const std::string id = PrintableRequestId(request_id_);
-      gw_.Record(method_, "other", http_status, id, addr_ec ? "" : remote.address().to_string(),
-                 start_);
+      gw_.Record(method_, "other", http_status, id, TcpPeer(), start_);
       auto res = std::make_shared<http::response<http::string_body>>(
           static_cast<http::status>(http_status), version_);
       res->set(http::field::server, "registry-auth");
@@ -789,6 +753,7 @@ class HttpGateway::Impl {
 
     Impl& gw_;
     Listener& listener_;
+    net::io_context& ioc_;                    // the I/O thread this connection runs on
     ConnectionSlot slot_;                     // Before the stream: given back after it closes.
     std::shared_ptr<net::ssl::context> tls_;  // Null for plain connections.
     Stream stream_;
@@ -796,6 +761,7 @@ class HttpGateway::Impl {
     std::optional<http::request_parser<http::string_body>> parser_;
     std::vector<char> drain_;
     std::string request_id_;  // the client's x-request-id of the current request, as sent
+    std::string tcp_peer_;    // TcpPeer()
     std::string peer_;
     const char* method_ = "other";
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
@@ -830,17 +796,28 @@ class HttpGateway::Impl {
   }
 
   void DoAccept(Listener& l) {
-    l.acceptor.async_accept(net::make_strand(ioc_), [this, &l](error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !l.acceptor.is_open()) return;
-      if (ec) return OnAcceptError(l, ec);
-      l.backoff = std::chrono::milliseconds(0);
-      // On an exception the connection is lost (its socket closes with it); accepting goes on.
-      if (std::optional<std::string> what = CatchAll([&] { StartSession(l, std::move(socket)); })) {
-        Log(LogLevel::kError, "http gateway: cannot start a connection",
-            {{"listener", l.name}, {"what", *what}});
-      }
-      DoAccept(l);
+    // Each connection lives on one I/O thread's own io_context, taken in turn: its handlers
+    // run on that thread only, so it needs no strand, and no handler is handed between
+    // threads (a shared io_context wakes another thread for nearly every completion).
+    net::io_context& ioc = *iocs_[next_ioc_++ % iocs_.size()];
+    // Starting the accept may throw (Asio allocates; a service it needs may fail to start when
+    // descriptors run out): then it is retried after a back-off, never given up.
+    std::optional<std::string> what = CatchAll([&] {
+      l.acceptor.async_accept(ioc, [this, &l, &ioc](error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !l.acceptor.is_open()) return;
+        if (ec) return OnAcceptError(l, ec);
+        l.backoff = std::chrono::milliseconds(0);
+        // On an exception the connection is lost (its socket closes with it); accepting goes
+        // on.
+        if (std::optional<std::string> what =
+                CatchAll([&] { StartSession(l, ioc, std::move(socket)); })) {
+          Log(LogLevel::kError, "http gateway: cannot start a connection",
+              {{"listener", l.name}, {"what", *what}});
+        }
+        DoAccept(l);
+      });
     });
+    if (what.has_value()) OnAcceptError(l, net::error::no_descriptors);
   }
 
   // At the cap, the new connection is accepted and closed at once (with a reset: no
@@ -850,7 +827,7 @@ class HttpGateway::Impl {
   // backlog stays drained, so a freed slot serves a live client, not one that gave up long
   // ago; and each refusal can be counted. The cost is one accept() per refused connection and
   // one descriptor for an instant, so the cap has to stay below RLIMIT_NOFILE.
-  void StartSession(Listener& l, tcp::socket socket) {
+  void StartSession(Listener& l, net::io_context& ioc, tcp::socket socket) {
     if (l.open.load() >= l.max_connections || shutting_down_) {
       error_code ignored;
       socket.set_option(net::socket_base::linger(true, 0), ignored);
@@ -863,11 +840,12 @@ class HttpGateway::Impl {
     std::shared_ptr<net::ssl::context> tls =
         &l == metrics_listener_.get() ? nullptr : CurrentTlsContext();
     if (tls != nullptr) {
-      std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, l, std::move(socket),
-                                                                      std::move(tls))
+      std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+          *this, l, ioc, std::move(socket), std::move(tls))
           ->Run();
     } else {
-      std::make_shared<Session<beast::tcp_stream>>(*this, l, std::move(socket), nullptr)->Run();
+      std::make_shared<Session<beast::tcp_stream>>(*this, l, ioc, std::move(socket), nullptr)
+          ->Run();
     }
   }
 
@@ -914,7 +892,11 @@ class HttpGateway::Impl {
   std::atomic<bool> shutting_down_{false};
   absl::Mutex inflight_mu_;
   int inflight_ ABSL_GUARDED_BY(inflight_mu_) = 0;
-  net::io_context ioc_;
+  // One io_context per I/O thread (each run by that thread alone); the listeners accept on
+  // the first.
+  std::vector<std::unique_ptr<net::io_context>> iocs_;
+  std::atomic<size_t> next_ioc_{0};
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::unique_ptr<Listener> http_;
   std::unique_ptr<Listener> metrics_listener_;  // with options_.metrics_listen
   std::vector<std::thread> threads_;

@@ -39,7 +39,7 @@ PKGS=(
   # system libraries the code links against
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev libssl-dev
   libpqxx-dev libpq-dev libgtest-dev libgmock-dev libcurl4-openssl-dev nlohmann-json3-dev
-  libboost-dev libbenchmark-dev
+  libboost-dev libbenchmark-dev libjemalloc-dev
   # run and test: the private PostgreSQL cluster, key generation, helper scripts
   postgresql-15 postgresql-client-15 openssl python3-minimal procps curl
 )

@@ -169,6 +169,10 @@ ABSL_FLAG(std::string, log_format, "",
           "json)");
 ABSL_FLAG(std::string, log_level, "",
           "lowest level logged: info | warning | error (env REGAUTH_LOG_LEVEL; default info)");
+ABSL_FLAG(std::string, log_flush_interval, "",
+          "info lines (the access log) are written together this often instead of one write per "
+          "line; warnings and errors are written at once, after the lines before them; 0s = "
+          "every line at once, up to 10s (env REGAUTH_LOG_FLUSH_INTERVAL; default 100ms)");
 ABSL_FLAG(std::string, registry_events_secret_file, "",
           "file with the bearer secret (one per line; two during a rotation) that the platform "
           "registry's notification endpoint sends to POST /v1/registryEvents:notify; not "
@@ -663,6 +667,13 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(const EnvLookup& env) {
   }
   if (auto v = Setting(FLAGS_log_format, "REGAUTH_LOG_FORMAT", env)) c.log_format = *v;
   if (auto v = Setting(FLAGS_log_level, "REGAUTH_LOG_LEVEL", env)) c.log_level = *v;
+  if (auto v = Setting(FLAGS_log_flush_interval, "REGAUTH_LOG_FLUSH_INTERVAL", env)) {
+    absl::Duration d;
+    if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration() || d > absl::Seconds(10)) {
+      return Invalid("log_flush_interval", "must be a duration between 0s and 10s");
+    }
+    c.log_flush_interval = d;
+  }
   if (auto v =
           Setting(FLAGS_registry_events_secret_file, "REGAUTH_REGISTRY_EVENTS_SECRET_FILE", env)) {
     c.registry_events_secret_file = *v;

@@ -166,6 +166,8 @@ struct ServerConfig {
   // lowest level written: "info", "warning" or "error". main() applies them (common/log.h).
   std::string log_format = "json";
   std::string log_level = "info";
+  // How often buffered info lines are written (common/log.h); zero: every line at once.
+  absl::Duration log_flush_interval = absl::Milliseconds(100);
 
   // The time source of everything the server builds (token realm and its caches, expiry and
   // throttle checks, signing-key validity, audit times, outbound deadlines). Null: the real

@@ -96,6 +96,7 @@ TEST(ServerConfigTest, OutboundSettings) {
   EXPECT_EQ(defaults->http_threads, 2);
   EXPECT_EQ(defaults->token_workers, 4);
   EXPECT_EQ(defaults->token_queue, 256);
+  EXPECT_EQ(defaults->log_flush_interval, absl::Milliseconds(100));
   EXPECT_EQ(defaults->upstream_ca_file, "");
   EXPECT_TRUE(defaults->upstream_allowed_networks.empty());  // production-safe: no allowance
   auto c = ServerConfigFromFlags(
@@ -110,7 +111,8 @@ TEST(ServerConfigTest, OutboundSettings) {
                {"REGAUTH_TEST_CONNECTION_MAX_PER_WORKSPACE", "1"},
                {"REGAUTH_REVALIDATE_INTERVAL", "6h"},
                {"REGAUTH_UPSTREAM_ALLOWED_NETWORKS", " 10.20.0.0/16, fd00:1::/64,127.0.0.2"},
-               {"REGAUTH_HTTP_THREADS", "6"}}));
+               {"REGAUTH_HTTP_THREADS", "6"},
+               {"REGAUTH_LOG_FLUSH_INTERVAL", "0s"}}));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->github_api_url, "https://github.example.com/api/v3");  // trailing '/' dropped
   EXPECT_EQ(c->ghcr_url, "http://127.0.0.1:5000");
@@ -124,6 +126,7 @@ TEST(ServerConfigTest, OutboundSettings) {
   EXPECT_EQ(c->upstream_allowed_networks[1].ToString(), "fd00:1::/64");
   EXPECT_EQ(c->upstream_allowed_networks[2].ToString(), "127.0.0.2/32");
   EXPECT_EQ(c->http_threads, 6);
+  EXPECT_EQ(c->log_flush_interval, absl::ZeroDuration());  // every line at once
 }
 
 TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
@@ -179,6 +182,9 @@ TEST(ServerConfigTest, BadConfigurationIsOneClearError) {
       {with("REGAUTH_HTTP_THREADS", "257"), "http_threads"},
       {with("REGAUTH_HTTP_THREADS", "two"), "http_threads"},
       {with("REGAUTH_TOKEN_WORKERS", "0"), "token_workers"},
+      {with("REGAUTH_LOG_FLUSH_INTERVAL", "-1ms"), "log_flush_interval"},
+      {with("REGAUTH_LOG_FLUSH_INTERVAL", "11s"), "log_flush_interval"},
+      {with("REGAUTH_LOG_FLUSH_INTERVAL", "often"), "log_flush_interval"},
       {with("REGAUTH_TOKEN_QUEUE", "-1"), "token_queue"},
       {with("REGAUTH_TOKEN_QUEUE", "100001"), "token_queue"},
       {with("REGAUTH_HTTP_TRUSTED_PROXIES", "10.0.0.0/8,lb.internal"), "http_trusted_proxies"},

@@ -104,6 +104,11 @@ int main(int argc, char** argv) {
   registryauth::ParseLogLevel(config->log_level, &log_level);
   registryauth::SetLogFormat(log_format);
   registryauth::SetMinLogLevel(log_level);
+  // Once serving, info lines go out in batches (--log_flush_interval); every return below
+  // writes what is left first.
+  struct StopBufferingOnReturn {
+    ~StopBufferingOnReturn() { registryauth::StopLogBuffering(); }
+  } stop_buffering;
   if (!config->http_upstream.empty()) {
     auto gateway = registryauth::server::StartHttpAdapterOnly(*config);
     if (!gateway.ok()) {
@@ -112,6 +117,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     LogHttpListeners(*config, (*gateway)->port(), (*gateway)->metrics_port());
+    registryauth::StartLogBuffering(config->log_flush_interval);
     int signal_number = 0;
     while (true) {
       sigwait(&stop_signals, &signal_number);
@@ -135,6 +141,7 @@ int main(int argc, char** argv) {
   LOG_INFO(absl::StrCat("gRPC listening on ", grpc_host, ":", (*server)->grpc_port(),
                         " (registryauth.v1.RegistryAuthService, grpc.health.v1, reflection)"));
   LogHttpListeners(*config, (*server)->http_port(), (*server)->metrics_port());
+  registryauth::StartLogBuffering(config->log_flush_interval);
 
   int signal_number = 0;
   while (true) {

@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "api/call_auth.h"
 #include "api/in_process.h"
+#include "api/in_process_tokens.h"
 #include "api/registry_auth_grpc.h"
 #include "api/registry_event_notifier.h"
 #include "auth/policy.h"
@@ -130,39 +131,6 @@ std::vector<Telemetry::SigningKey> SigningKeyIds(const crypto::TokenSigningKeys&
   }
   return out;
 }
-
-// The HTTP gateway's /token in this process (api/in_process.h): the service method itself,
-// counted and logged like the RPC it replaces.
-class InProcessTokens final : public api::InProcessTokenIssuer {
- public:
-  InProcessTokens(api::RegistryAuthGrpcService& service,
-                  const observability::GrpcTelemetry& telemetry)
-      : service_(service), telemetry_(telemetry) {}
-
-  grpc::Status IssueRegistryToken(const api::InProcessCall& call,
-                                  v1::IssueRegistryTokenRequest& request,
-                                  v1::IssueRegistryTokenResponse* response,
-                                  std::string* request_id) override {
-    const auto start = std::chrono::steady_clock::now();
-    grpc::Status status;
-    // The barrier of the in-process call (issue 15): whatever the service method throws
-    // becomes INTERNAL here, as the gRPC server would make it UNKNOWN, and never reaches the
-    // gateway's thread.
-    if (std::optional<std::string> what = CatchAll([&] {
-          status = service_.IssueRegistryTokenInProcess(call, request, response, request_id);
-        })) {
-      LOG_ERROR(absl::StrCat("IssueRegistryToken threw: ", *what));
-      status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
-    }
-    telemetry_.RecordInProcessCall("/registryauth.v1.RegistryAuthService/IssueRegistryToken",
-                                   status.error_code(), std::chrono::steady_clock::now() - start);
-    return status;
-  }
-
- private:
-  api::RegistryAuthGrpcService& service_;
-  const observability::GrpcTelemetry& telemetry_;
-};
 
 }  // namespace
 
@@ -515,7 +483,8 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
 
   gateway::HttpGatewayOptions http = HttpAdapterOptions(config);
   http.metrics = &s->telemetry_->registry();  // and GET /metrics
-  s->in_process_tokens_ = std::make_unique<InProcessTokens>(*s->grpc_service_, *s->grpc_telemetry_);
+  s->in_process_tokens_ =
+      std::make_unique<api::InProcessTokens>(*s->grpc_service_, *s->grpc_telemetry_);
   http.in_process_tokens = s->in_process_tokens_.get();
   http.registry_events = s->registry_event_notifier_.get();
   absl::StatusOr<std::unique_ptr<gateway::HttpGateway>> gw =

@@ -7,7 +7,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
-#include "nlohmann/json.hpp"
+#include "crypto/jwt_claims.h"
 #include "realm/basic_auth.h"
 #include "realm/grants.h"
 #include "realm/scope.h"
@@ -239,25 +239,30 @@ absl::StatusOr<IssuedToken> TokenIssuer::IssueTokenUnmetered(const RequestContex
                    public_pulls_.AddTo(requested, std::move(principal->grants)));
   const std::vector<realm::ResourceScope> granted =
       realm::Authorize(requested, grants, may_list_catalog);
-  nlohmann::json access = nlohmann::json::array();
   IssuedToken out;
-  for (const realm::ResourceScope& s : granted) {
-    access.push_back({{"type", s.type},
-                      {"name", s.name},
-                      {"actions", std::vector<std::string>(s.actions.begin(), s.actions.end())}});
-    out.granted_scopes.push_back(realm::FormatScope(s));
-  }
   ASSIGN_OR_RETURN(std::string jti, RandomBase64Url(kTokenIdBytes));
   const int64_t iat = absl::ToUnixSeconds(now);
-  nlohmann::json claims = {{"iss", options_.issuer},
-                           {"sub", principal->subject},
-                           {"aud", options_.service},
-                           {"iat", iat},
-                           {"nbf", iat},
-                           {"exp", iat + absl::ToInt64Seconds(options_.token_ttl)},
-                           {"jti", jti},
-                           {"access", std::move(access)}};
-  ASSIGN_OR_RETURN(out.token, signer_->Sign(claims));
+  // Written straight to JSON text (crypto/jwt_claims.h): no JSON tree on the hot path.
+  crypto::JwtClaimsWriter claims;
+  claims.String("iss", options_.issuer)
+      .String("sub", principal->subject)
+      .String("aud", options_.service)
+      .Integer("iat", iat)
+      .Integer("nbf", iat)
+      .Integer("exp", iat + absl::ToInt64Seconds(options_.token_ttl))
+      .String("jti", jti)
+      .BeginArray("access");
+  for (const realm::ResourceScope& s : granted) {
+    claims.BeginObject()
+        .String("type", s.type)
+        .String("name", s.name)
+        .StringArray("actions", s.actions)
+        .EndObject();
+    out.granted_scopes.push_back(realm::FormatScope(s));
+  }
+  claims.EndArray();
+  ASSIGN_OR_RETURN(crypto::JwtClaims finished, std::move(claims).Finish());
+  ASSIGN_OR_RETURN(out.token, signer_->SignClaims(finished));
   out.expires_in = options_.token_ttl;
   out.issued_at = absl::FromUnixSeconds(iat);
   out.subject = principal->subject;

@@ -70,6 +70,8 @@ class InMemoryStack {
   void RegisterOn(grpc::ServerBuilder& builder);
 
   FakeClock& clock() { return clock_; }
+  // The gRPC service itself, for in-process calls (api/in_process_tokens.h).
+  RegistryAuthGrpcService& grpc_service() { return grpc_service_; }
   storage::InMemoryRegistryStore& store() { return store_; }
 
   // The decrypted write-only secret of the registry configuration `name`
