@@ -52,37 +52,46 @@ absl::Status AuditGroupCommit::Append(AuditEvent event, absl::Time deadline) {
   me->event = std::move(event);
   mu_.Lock();
   queue_.push_back(me);
-  while (!me->done) {
-    if (!writing_) {
-      // Lead: nobody is writing, so `me` is still queued; take the oldest rows (mine among
-      // them unless more than max_batch wait before me: then I lead again after this batch).
-      writing_ = true;
-      const auto end =
-          queue_.begin() + static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
-      std::vector<std::shared_ptr<Pending>> batch(queue_.begin(), end);
-      queue_.erase(queue_.begin(), end);
-      mu_.Unlock();
-      std::vector<absl::Status> results = Write(batch);
-      mu_.Lock();
-      for (size_t i = 0; i < batch.size(); ++i) {
-        batch[i]->result = std::move(results[i]);
-        batch[i]->done = true;
-        if (batch[i] != me) batch[i]->cv.Signal();
+  int led = 0;  // batches this caller wrote
+  while (true) {
+    if (me->done) {
+      // Written. While rows wait and nobody writes, keep leading for a few batches: this
+      // thread is on a CPU now, while a waiter woken to lead may wait for one (on a busy
+      // machine that hand-off stalled every queued call).
+      if (writing_ || queue_.empty()) break;
+      if (led >= kMaxBatchesPerLeader) {
+        queue_.front()->cv.Signal();  // the oldest waiting caller leads the next batch
+        break;
       }
-      writing_ = false;
-      // The oldest waiting caller leads the next batch.
-      if (!queue_.empty()) queue_.front()->cv.Signal();
+    } else if (writing_) {
+      if (me->cv.WaitWithDeadline(&mu_, deadline) && !me->done) {
+        // Deadline passed. A row still queued is withdrawn; a row in flight is left to its
+        // leader (it writes into the shared Pending). Either way this call answers no secret.
+        auto it = std::find(queue_.begin(), queue_.end(), me);
+        if (it != queue_.end()) queue_.erase(it);
+        if (!writing_ && !queue_.empty()) queue_.front()->cv.Signal();
+        mu_.Unlock();
+        return absl::DeadlineExceededError("audit record not written before the call's deadline");
+      }
       continue;
     }
-    if (me->cv.WaitWithDeadline(&mu_, deadline) && !me->done) {
-      // Deadline passed. A row still queued is withdrawn; a row in flight is left to its
-      // leader (it writes into the shared Pending). Either way this call answers no secret.
-      auto it = std::find(queue_.begin(), queue_.end(), me);
-      if (it != queue_.end()) queue_.erase(it);
-      if (!writing_ && !queue_.empty()) queue_.front()->cv.Signal();
-      mu_.Unlock();
-      return absl::DeadlineExceededError("audit record not written before the call's deadline");
+    // Lead: nobody is writing; take the oldest rows (mine among them while not yet written,
+    // unless more than max_batch wait before me: then I lead again after this batch).
+    writing_ = true;
+    const auto end =
+        queue_.begin() + static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
+    std::vector<std::shared_ptr<Pending>> batch(queue_.begin(), end);
+    queue_.erase(queue_.begin(), end);
+    mu_.Unlock();
+    std::vector<absl::Status> results = Write(batch);
+    mu_.Lock();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->result = std::move(results[i]);
+      batch[i]->done = true;
+      if (batch[i] != me) batch[i]->cv.Signal();
     }
+    writing_ = false;
+    ++led;
   }
   absl::Status result = std::move(me->result);
   mu_.Unlock();
