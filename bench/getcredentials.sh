@@ -11,10 +11,13 @@
 # and authorised for real), seeds a workspace with GHCR configurations through the API, then
 # for each concurrency runs, back to back: grpc_load GetCredentials; `pgbench -S` with as many
 # clients; pgbench running the SQL of one GetCredentials (bench/getcredentials.pgbench: the
-# config read and the audit INSERT, prepared, on the service's own tables); and grpc_load
+# config read and the audit INSERT, prepared, on the service's own tables; the service shares
+# one multi-row INSERT and commit among concurrent calls (group commit, issue 20), which
+# pgbench cannot: its file is what a call alone runs); and grpc_load
 # GetRegistryConfig (the same configuration read through the service, without decryption and
 # without the audit INSERT + commit). It prints one table, the CPU time each process group
-# used per call, and the machine-wide context switches per call. Everything it creates lives in one temporary folder and is removed at
+# used per call, the machine-wide context switches per call, and issue 20's three measures per
+# concurrency (calls/s, registry-authd µs per call, the ratio to its SQL in pgbench). Everything it creates lives in one temporary folder and is removed at
 # the end, the cluster is stopped; nothing else on the machine is touched.
 #
 # Settings (environment):
@@ -284,6 +287,18 @@ for c in $concurrencies; do
   [ -n "${gs[$c]:-}" ] && read -r _ _ sp sl sx <<<"${gs[$c]}"
   read -r _ _ pp pl px <<<"${pg[$c]}"
   echo "| $c | $ga | $gp | $gl | $gx | $ra | $rp | $rl | $rx | $pp | $pl | $px | $sp | $sl | $sx |"
+done
+echo
+echo "Issue 20's measures per concurrency: GetCredentials calls/s, registry-authd CPU µs per call,"
+echo "and calls/s over the tps of pgbench running the service's own SQL (bench/getcredentials.pgbench):"
+echo "| clients | GetCredentials calls/s | authd µs/call | its SQL in pgbench, tps | GetCredentials / its SQL |"
+echo "| --- | --- | --- | --- | --- |"
+for c in $concurrencies; do
+  read -r g_rate _ _ _ ga _ <<<"${gc[$c]}"
+  s_tps="-"
+  [ -n "${gs[$c]:-}" ] && read -r s_tps _ <<<"${gs[$c]}"
+  own=$(awk -v a="$g_rate" -v b="$s_tps" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')
+  echo "| $c | $g_rate | $ga | $s_tps | $own |"
 done
 echo
 echo "audit rows written by GetCredentials (warm-up and preflight included): $audit_rows"

@@ -69,6 +69,9 @@
 namespace registryauth::server {
 namespace {
 
+// Idle threads the synchronous gRPC server keeps waiting for calls (see its builder below).
+constexpr int kGrpcMaxIdleThreads = 64;
+
 // Applies migrations, retrying while the database is unreachable, until `timeout` passes.
 absl::Status MigrateWhenReachable(storage::PostgresRegistryStore& store, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -374,6 +377,13 @@ absl::StatusOr<std::unique_ptr<RegistryAuthServer>> RegistryAuthServer::Start(
       &s->grpc_port_);
   builder.RegisterService(s->grpc_service_.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  // The synchronous server keeps at most MAX_POLLERS idle threads (gRPC's default: 2); a thread
+  // that finishes a call while that many wait for work exits, and the next burst creates new
+  // ones. Under 8-32 concurrent calls that blocked on the database this churned threads (clone,
+  // exit, unmapping the stack: about a tenth of registry-authd's CPU per GetCredentials in a
+  // profile, issue 20). Idle threads beyond MIN_POLLERS still exit after the poll timeout.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              kGrpcMaxIdleThreads);
   if (config.grpc_max_connection_age > absl::ZeroDuration()) {
     // Connections older than this get a GOAWAY; calls in flight get the grace to finish.
     // Clients reconnect on their own (gRPC does that transparently for new calls), which lets

@@ -29,6 +29,12 @@ absl::Status AuditLog::Record(const RequestContext& ctx, std::string_view action
   return store_.AppendAuditEvent(MakeEvent(ctx, action, resource, outcome, detail)).status();
 }
 
+absl::Status AuditLog::RecordCommitted(const RequestContext& ctx, std::string_view action,
+                                       std::string_view resource, const absl::Status& outcome,
+                                       std::string_view detail, absl::Time deadline) const {
+  return group_->Append(MakeEvent(ctx, action, resource, outcome, detail), deadline);
+}
+
 AuditEvent AuditLog::MakeEvent(const RequestContext& ctx, std::string_view action,
                                std::string_view resource, const absl::Status& outcome,
                                std::string_view detail) const {

@@ -12,10 +12,13 @@
 #ifndef REGISTRY_AUTH_SERVICES_AUDIT_LOG_H_
 #define REGISTRY_AUTH_SERVICES_AUDIT_LOG_H_
 
+#include <memory>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
+#include "services/audit_group_commit.h"
 #include "services/request_context.h"
 #include "services/types.h"
 #include "storage/registry_store.h"
@@ -25,12 +28,19 @@ namespace registryauth::services {
 class AuditLog {
  public:
   // Both must outlive this object.
-  AuditLog(storage::RegistryStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  AuditLog(storage::RegistryStore& store, const Clock& clock)
+      : store_(store), clock_(clock), group_(std::make_unique<AuditGroupCommit>(store)) {}
 
   // Appends a record; returns the store's status. Service status messages are secret-free by
   // construction; the detail keeps the first 512 bytes of one (or of `detail`, when not empty).
   absl::Status Record(const RequestContext& ctx, std::string_view action, std::string_view resource,
                       const absl::Status& outcome, std::string_view detail = "") const;
+  // Record() for an answer that waits for its record (GetCredentials): returns once this row
+  // is committed, sharing the statement and the commit with the records of concurrent calls
+  // (services/audit_group_commit.h); DEADLINE_EXCEEDED if `deadline` passes first.
+  absl::Status RecordCommitted(const RequestContext& ctx, std::string_view action,
+                               std::string_view resource, const absl::Status& outcome,
+                               std::string_view detail, absl::Time deadline) const;
   // Record() for changes that already happened: a failure is logged with the request id, not
   // returned.
   void RecordChange(const RequestContext& ctx, std::string_view action, std::string_view resource,
@@ -50,6 +60,7 @@ class AuditLog {
  private:
   storage::RegistryStore& store_;
   const Clock& clock_;
+  std::unique_ptr<AuditGroupCommit> group_;  // thread-safe; a pointer keeps AuditLog movable
 };
 
 }  // namespace registryauth::services

@@ -10,9 +10,10 @@ namespace registryauth::services {
 
 absl::Status Guard::RecordBeforeAnswer(const RequestContext& ctx, std::string_view action,
                                        std::string_view resource, const absl::Status& outcome,
-                                       std::string_view detail) const {
-  absl::Status recorded = audit_.Record(ctx, action, resource, outcome, detail);
+                                       std::string_view detail, absl::Time deadline) const {
+  absl::Status recorded = audit_.RecordCommitted(ctx, action, resource, outcome, detail, deadline);
   if (recorded.ok()) return absl::OkStatus();
+  if (absl::IsDeadlineExceeded(recorded)) return recorded;
   LOG_ERROR(absl::StrCat(std::string(action), " refused: audit record failed, request_id=",
                          ctx.request_id, ": ", recorded.message()));
   return WithErrorDetail(

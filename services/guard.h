@@ -89,9 +89,12 @@ class Guard {
   // For answers that must not leave without their record (GetCredentials): OK once the
   // record of `outcome` is written, else UNAVAILABLE (reason AUDIT_UNAVAILABLE), which the
   // caller answers instead, so nothing is handed out.
+  // The records of concurrent calls share one statement and commit (group commit); a call
+  // whose `deadline` passes before its record is written gets DEADLINE_EXCEEDED.
   absl::Status RecordBeforeAnswer(const RequestContext& ctx, std::string_view action,
                                   std::string_view resource, const absl::Status& outcome,
-                                  std::string_view detail = "") const;
+                                  std::string_view detail = "",
+                                  absl::Time deadline = absl::InfiniteFuture()) const;
 
   // Records an attempt the transport refused before it reached a service (e.g. an unknown
   // caller of GetCredentials). `caller` is what the transport saw ("" if nothing). Such callers

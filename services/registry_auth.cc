@@ -224,7 +224,8 @@ absl::StatusOr<Credentials> RegistryAuth::GetCredentials(const RequestContext& c
   // The record is written before anything is handed out; no record, no secret. A narrowed
   // credential's record says how it was narrowed.
   RETURN_IF_ERROR(guard_.RecordBeforeAnswer(ctx, "GetCredentials", resource, result.status(),
-                                            result.ok() ? result->narrowing : std::string()));
+                                            result.ok() ? result->narrowing : std::string(),
+                                            deadline));
   return result;
 }
 

@@ -17,6 +17,20 @@ void FailingRegistryStore::set_before_replace_secret(Hook hook) {
   before_replace_secret_ = std::move(hook);
 }
 
+void FailingRegistryStore::set_before_audit_append(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  before_audit_append_ = std::move(hook);
+}
+
+void FailingRegistryStore::RunBeforeAuditAppend() {
+  std::function<void()> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = before_audit_append_;
+  }
+  if (hook) hook();
+}
+
 void FailingRegistryStore::set_before_update_config(Hook hook) {
   absl::MutexLock lock(&mu_);
   before_update_config_ = std::move(hook);
@@ -185,12 +199,14 @@ absl::StatusOr<Workspace> FailingRegistryStore::CreateWorkspaceWithMember(
 }
 
 absl::StatusOr<AuditEvent> FailingRegistryStore::AppendAuditEvent(const AuditEvent& event) {
+  RunBeforeAuditAppend();
   if (std::optional<absl::Status> e = TakeError()) return *e;
   if (audit_failing()) return absl::UnavailableError("audit trail unavailable (injected)");
   return inner_.AppendAuditEvent(event);
 }
 
 absl::Status FailingRegistryStore::AppendAuditEvents(const std::vector<AuditEvent>& events) {
+  RunBeforeAuditAppend();
   if (std::optional<absl::Status> e = TakeError()) return *e;
   if (audit_failing()) return absl::UnavailableError("audit trail unavailable (injected)");
   return inner_.AppendAuditEvents(events);

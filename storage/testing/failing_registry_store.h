@@ -7,7 +7,9 @@
 //   set_before_replace_secret   a hook run at the start of ReplaceSecretCiphertext (it may call
 //                               the store, e.g. to change the row and make the compare-and-set
 //                               lose a race);
-//   set_before_update_config    the same for UpdateRegistryConfig / ...KeepingSecret.
+//   set_before_update_config    the same for UpdateRegistryConfig / ...KeepingSecret;
+//   set_before_audit_append     a hook run at the start of AppendAuditEvent(s) (e.g. to hold
+//                               a write in flight while other callers queue behind it).
 // Everything else goes to the wrapped store unchanged.
 //
 //   storage::InMemoryRegistryStore memory;
@@ -45,6 +47,7 @@ class FailingRegistryStore final : public RegistryStore {
   void set_fail_audit_appends(bool fail);
   void set_before_replace_secret(Hook hook);
   void set_before_update_config(Hook hook);
+  void set_before_audit_append(std::function<void()> hook);
 
   absl::StatusOr<Workspace> CreateWorkspace(const Workspace& workspace) override;
   absl::StatusOr<Workspace> GetWorkspace(std::string_view id) override;
@@ -118,6 +121,7 @@ class FailingRegistryStore final : public RegistryStore {
   std::optional<absl::Status> TakeError();
   bool audit_failing();
   Hook hook(const Hook FailingRegistryStore::*which);
+  void RunBeforeAuditAppend();
 
   RegistryStore& inner_;
   absl::Mutex mu_;
@@ -125,6 +129,7 @@ class FailingRegistryStore final : public RegistryStore {
   bool fail_audit_appends_ ABSL_GUARDED_BY(mu_) = false;
   Hook before_replace_secret_ ABSL_GUARDED_BY(mu_);
   Hook before_update_config_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> before_audit_append_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace registryauth::storage::testing
