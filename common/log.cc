@@ -306,8 +306,10 @@ class LogBuffer {
     stop_->Notify();
     flusher_.join();
     absl::MutexLock lock(&mu_);
-    on_.store(false, std::memory_order_release);
+    // The buffer goes out before `on_` turns false: a thread that then sees false writes its
+    // line itself, without `mu_`, and must not get ahead of the lines buffered before it.
     WriteLocked();
+    on_.store(false, std::memory_order_release);
     std::string().swap(buffer_);
   }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <exception>
 #include <map>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -22,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "boost/asio/bind_executor.hpp"
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/executor_work_guard.hpp"
@@ -312,13 +314,24 @@ class HttpGateway::Impl {
     // may leave run() as soon as the acceptors close (no other work left), and a close posted
     // after that (for a session only `live` still holds) is never run; the io_context then
     // destroys it with the gateway, after the listener its session counts against is freed.
+    //
+    // The acceptors close on their strands, and Shutdown waits until they have: an accept
+    // handler running right now (past its shutting_down_ check in StartSession) has then
+    // registered its session, for the snapshot below, and queued the session's start on that
+    // session's own io_context while work_ still keeps its thread in run(). Without the wait
+    // the start could be queued after that thread left run(): the session would outlive
+    // Shutdown in a stopped io_context and be destroyed with it, after its Listener is freed.
+    // (With no I/O thread started, nothing runs the close; nothing accepts either.)
     for (Listener* l : {http_.get(), metrics_listener_.get()}) {
       if (l == nullptr) continue;
-      net::post(l->acceptor.get_executor(), [l] {
+      auto closed = std::make_shared<absl::Notification>();
+      net::post(l->acceptor.get_executor(), [l, closed] {
         error_code ec;
         l->acceptor.close(ec);
         l->backoff_timer.cancel();
+        closed->Notify();
       });
+      if (!threads_.empty()) closed->WaitForNotification();
     }
     std::vector<std::shared_ptr<SessionBase>> live;
     {

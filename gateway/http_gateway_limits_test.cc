@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <memory>
@@ -285,6 +286,42 @@ class ThrowingTokenIssuer final : public api::InProcessTokenIssuer {
   }
   std::atomic<int> calls{0};
 };
+
+// A connection accepted while Shutdown runs (its accept handler already past the
+// shutting-down check) must still be served or closed by its I/O thread before Shutdown
+// returns: its start is queued on another thread's io_context, and that thread must not have
+// left run() yet. Otherwise the session outlives Shutdown in a stopped io_context and is
+// destroyed with the gateway, after the Listener it counts against is freed. Many rounds of
+// Shutdown under a stream of connections; after each, no connection may still be open.
+TEST(HttpGatewayLimitsTest, NoConnectionOutlivesShutdownUnderAStreamOfConnects) {
+  for (int round = 0; round < 40; ++round) {
+    observability::Registry registry;
+    HttpGatewayOptions options = LoopbackOptions();
+    options.threads = 4;
+    options.metrics = &registry;
+    auto gw = HttpGateway::Create(options, IdleChannel());
+    ASSERT_TRUE(gw.ok()) << gw.status();
+    const int port = (*gw)->port();
+    std::atomic<bool> stop{false};
+    std::atomic<int> connected{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 2; ++i) {
+      clients.emplace_back([&] {
+        while (!stop.load()) {
+          RawClient c;
+          if (c.Connect(port)) connected.fetch_add(1);
+        }
+      });
+    }
+    ASSERT_TRUE(WaitFor([&] { return connected.load() >= 50 + round * 7; }));
+    (*gw)->Shutdown();
+    const double open = MetricValue(registry, R"(http_server_connections{listener="http"})");
+    stop.store(true);
+    for (std::thread& t : clients) t.join();
+    ASSERT_EQ(open, 0) << "round " << round;
+    gw->reset();
+  }
+}
 
 TEST(HttpGatewayLimitsTest, ExceptionWhileServingIsA500AndTheGatewayKeepsServing) {
   observability::Registry registry;
