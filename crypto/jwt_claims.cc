@@ -39,7 +39,7 @@ bool JwtClaimsWriter::Member(std::string_view name) {
     Fail("JWT claims repeat a member name");
     return false;
   }
-  names.push_back(name);
+  names.emplace_back(name);
   Separate();
   AppendString(name);
   out_ += ':';

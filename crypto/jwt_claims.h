@@ -66,7 +66,9 @@ class JwtClaimsWriter {
   struct Level {
     Scope scope;
     bool first = true;
-    absl::InlinedVector<std::string_view, 8> names;  // an object's member names so far
+    // An object's member names so far (copies: a caller may pass a temporary; short names
+    // stay inline).
+    absl::InlinedVector<std::string, 8> names;
   };
 
   void ArrayString(std::string_view value);
@@ -79,7 +81,6 @@ class JwtClaimsWriter {
 
   std::string out_;
   std::vector<Level> levels_;
-  // Names are views: they must outlive Finish() (callers pass literals or their own strings).
   const char* error_ = nullptr;
 };
 

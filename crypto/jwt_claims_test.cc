@@ -104,6 +104,13 @@ TEST(JwtClaimsWriterTest, RepeatedNamesAreRefusedPerObject) {
   EXPECT_TRUE(std::move(two_objects).Finish().ok());
 }
 
+TEST(JwtClaimsWriterTest, NamesFromTemporariesAreCheckedAfterTheyAreGone) {
+  JwtClaimsWriter w;
+  for (int i = 0; i < 20; ++i) w.Integer(std::string("claim_number_") + std::to_string(i), i);
+  w.Integer(std::string("claim_number_") + "7", 7);  // a repeat, named by a new temporary
+  EXPECT_EQ(std::move(w).Finish().status().message(), "JWT claims repeat a member name");
+}
+
 TEST(JwtClaimsWriterTest, UnbalancedOrMisplacedPartsAreRefused) {
   JwtClaimsWriter open_array;
   open_array.BeginArray("access");

@@ -162,18 +162,20 @@ absl::StatusOr<std::shared_ptr<net::ssl::context>> LoadTlsContext(const std::str
 // Each connection holds a descriptor; past RLIMIT_NOFILE accept fails with EMFILE (and backs
 // off) before the cap is reached. Not fatal: the operator may know better (e.g. few real
 // connections), but it should hear about it.
-void WarnIfOverDescriptorLimit(int max_connections) {
+void WarnIfOverDescriptorLimit(int max_connections, int threads) {
   struct rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
-  const rlim_t needed = static_cast<rlim_t>(max_connections) + HttpGateway::kMetricsMaxConnections +
-                        kReservedDescriptors;
+  // Each I/O thread's event loop holds three (epoll, eventfd, timerfd).
+  const rlim_t reserved = kReservedDescriptors + 3 * static_cast<rlim_t>(threads);
+  const rlim_t needed =
+      static_cast<rlim_t>(max_connections) + HttpGateway::kMetricsMaxConnections + reserved;
   if (needed <= limit.rlim_cur) return;
   Log(LogLevel::kWarning,
       "http gateway: max_connections does not fit the open-file limit (ulimit -n); raise "
       "LimitNOFILE / ulimit -n or lower max_connections, else accepts fail with EMFILE first",
       {{"max_connections", max_connections},
        {"rlimit_nofile", static_cast<int64_t>(limit.rlim_cur)},
-       {"reserved", static_cast<int64_t>(kReservedDescriptors)}});
+       {"reserved", static_cast<int64_t>(reserved)}});
 }
 
 // `threads` io_contexts, each run by one thread (hint 1: Asio then keeps completions on the
@@ -953,7 +955,7 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
     if (!parsed.ok()) return parsed.status();
     metrics_endpoint = *parsed;
   }
-  WarnIfOverDescriptorLimit(options.max_connections);
+  WarnIfOverDescriptorLimit(options.max_connections, options.threads);
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return absl::InvalidArgumentError(
         "http gateway: tls_cert_file and tls_key_file must be set together");
