@@ -13,6 +13,7 @@
 #include "services/audit_group_commit.h"
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -93,6 +94,21 @@ class AuditGroupCommitTest : public ::testing::TestWithParam<std::string> {
     while (commit_->queued() < n) absl::SleepFor(absl::Milliseconds(1));  // a condition, not luck
   }
 
+  // With HoldFirstWrite: caller 0 appends `event(0)` and its write is held in flight, then
+  // callers 1..results.size()-1 append `event(i)` and queue behind it, in that order. Each
+  // caller's outcome lands in `results[i]` once its thread is joined.
+  std::vector<std::thread> QueueBehindAHeldWrite(std::vector<absl::Status>& results,
+                                                 const std::function<AuditEvent(int)>& event) {
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] { results[0] = commit_->Append(event(0)); });
+    in_flight_.WaitForNotification();
+    for (int i = 1; i < static_cast<int>(results.size()); ++i) {
+      threads.emplace_back([&, i] { results[i] = commit_->Append(event(i)); });
+      WaitUntilQueued(static_cast<size_t>(i));
+    }
+    return threads;
+  }
+
   std::unique_ptr<testing::PgTestDb> db_;
   std::unique_ptr<storage::RegistryStore> inner_;
   std::unique_ptr<storage::testing::FailingRegistryStore> store_;
@@ -105,13 +121,7 @@ TEST_P(AuditGroupCommitTest, ConcurrentRowsShareOneStatement) {
   HoldFirstWrite();
   constexpr int kCallers = 8;
   std::vector<absl::Status> results(kCallers, absl::UnknownError("not run"));
-  std::vector<std::thread> threads;
-  threads.emplace_back([&] { results[0] = commit_->Append(Event(0)); });
-  in_flight_.WaitForNotification();
-  for (int i = 1; i < kCallers; ++i) {
-    threads.emplace_back([&, i] { results[i] = commit_->Append(Event(i)); });
-  }
-  WaitUntilQueued(kCallers - 1);
+  std::vector<std::thread> threads = QueueBehindAHeldWrite(results, [](int i) { return Event(i); });
   EXPECT_EQ(StoredRequestIds().size(), 0u) << "nothing stored while the first write is held";
   release_.Notify();
   for (std::thread& t : threads) t.join();
@@ -126,13 +136,7 @@ TEST_P(AuditGroupCommitTest, FailedBatchFailsEveryCallOfIt) {
   HoldFirstWrite();
   constexpr int kCallers = 5;
   std::vector<absl::Status> results(kCallers);
-  std::vector<std::thread> threads;
-  threads.emplace_back([&] { results[0] = commit_->Append(Event(0)); });
-  in_flight_.WaitForNotification();
-  for (int i = 1; i < kCallers; ++i) {
-    threads.emplace_back([&, i] { results[i] = commit_->Append(Event(i)); });
-  }
-  WaitUntilQueued(kCallers - 1);
+  std::vector<std::thread> threads = QueueBehindAHeldWrite(results, [](int i) { return Event(i); });
   store_->set_fail_audit_appends(true);  // the database goes away
   release_.Notify();
   for (std::thread& t : threads) t.join();
@@ -150,16 +154,9 @@ TEST_P(AuditGroupCommitTest, RefusedRowFailsOnlyItsOwnCall) {
   HoldFirstWrite();
   constexpr int kCallers = 4;
   std::vector<absl::Status> results(kCallers);
-  std::vector<std::thread> threads;
-  threads.emplace_back([&] { results[0] = commit_->Append(Event(0)); });
-  in_flight_.WaitForNotification();
-  for (int i = 1; i < kCallers; ++i) {
-    // Row 2's caller is longer than any store accepts (kAuditFieldMaxChars).
-    threads.emplace_back([&, i] {
-      results[i] = commit_->Append(i == 2 ? Event(i, std::string(100000, 'c')) : Event(i));
-    });
-    WaitUntilQueued(static_cast<size_t>(i));  // queued in this order
-  }
+  // Row 2's caller is longer than any store accepts (kAuditFieldMaxChars).
+  std::vector<std::thread> threads = QueueBehindAHeldWrite(
+      results, [](int i) { return i == 2 ? Event(i, std::string(100000, 'c')) : Event(i); });
   release_.Notify();
   for (std::thread& t : threads) t.join();
   EXPECT_TRUE(results[0].ok()) << results[0];
