@@ -112,12 +112,8 @@ JwtClaimsWriter& JwtClaimsWriter::BeginArray(std::string_view name) {
   if (levels_.size() == 1 && (name == "aud" || IsTimeClaim(name))) {
     Fail("JWT claims aud, exp, nbf and iat cannot be arrays");
   }
-  if (Member(name)) {
-    out_ += '[';
-    levels_.push_back(Level{Scope::kArray});
-  } else {
-    levels_.push_back(Level{Scope::kArray});  // keeps Begin/End balanced for the error path
-  }
+  if (Member(name)) out_ += '[';
+  levels_.push_back(Level{Scope::kArray});  // also on failure: Begin/End stay balanced
   return *this;
 }
 

@@ -432,14 +432,15 @@ class HttpGateway::Impl {
     virtual ~SessionBase() = default;
     // A connection waiting for its next request (or in its TLS handshake) is closed now; one
     // with a request in flight closes after sending the reply. `self` is this session; it
-    // moves into the handler posted to the session's strand, so the last reference is never
+    // moves into the handler posted to the session's io_context, so the last reference is never
     // dropped on the calling (non-gateway) thread.
     virtual void CloseIfIdle(std::shared_ptr<SessionBase> self) = 0;
   };
 
   // One TCP connection, plain (`Stream` = beast::tcp_stream) or TLS (beast::ssl_stream over
   // one). Lives as long as an asynchronous operation or a pending gRPC call holds a
-  // reference. All members are touched only on the connection's strand.
+  // reference. All members are touched only on the connection's I/O thread (the one thread
+  // that runs its io_context).
   //
   // Every completion handler runs its step through Guard(): an exception (from the router,
   // the in-process token issuer, a bad_alloc, ...) is logged in one line, answered with a 500
@@ -643,27 +644,27 @@ class HttpGateway::Impl {
       http::request<http::string_body>& req = parser_->get();
       version_ = req.version();
       keep_alive_ = req.keep_alive();
-      request_id_ = std::string(req["x-request-id"]);
       const RestRequest request = ToRestRequest(req, gw_.trusted_proxies_, TcpPeer());
+      request_id_ = request.request_id;
       peer_ = request.forwarded_for;
       // The metrics listener has a router of its own: /metrics and /healthz only.
       const RestRouter& router =
           &listener_ == gw_.metrics_listener_.get() ? *gw_.metrics_router_ : gw_.router_;
-      // The reply comes on a gRPC thread, or inline on this strand (the in-process /token and
-      // errors found before any call): dispatch runs it at once in the latter case and hops
-      // back onto this connection's strand in the former.
+      // The reply comes on a gRPC thread or a token worker, or inline on this connection's I/O
+      // thread (errors found before any call): dispatch runs it at once in the latter case and
+      // hops back onto this connection's io_context in the former.
       // Everything the callback holds lives in one ReplyTarget so the order of destruction is
       // fixed: the session and the work guard move into the posted handler (the gRPC thread
       // must never drop the last Session reference), and the in-flight token goes last, after
       // every asio temporary of the call is gone. Shutdown waits for the tokens before it lets
-      // the io_context go, so no gRPC thread touches a strand of a destroyed io_context.
+      // the io_contexts go, so no other thread posts to a destroyed io_context.
       struct ReplyTarget {
         std::shared_ptr<void> inflight;  // Declared first: released last.
         std::shared_ptr<Session> session;
         std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
       };
       ReplyTarget target{gw_.BeginInflight(), this->shared_from_this(), net::make_work_guard(ioc_)};
-      // The router may throw (inline, on this strand): Guard around Dispatch catches it. The
+      // The router may throw (inline, on this thread): Guard around Dispatch catches it. The
       // callback may run on a gRPC thread, where nothing must escape either.
       router.Handle(request, [target = std::move(target)](RestReply reply) mutable {
         if (target.session == nullptr) return;  // The router calls done once; be safe anyway.
